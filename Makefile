@@ -1,0 +1,97 @@
+# hubsync — plain Makefile (beanstalkd-style): one compiler invocation per
+# object, -Werror always, a sanitizer variant built into build/asan.
+#
+#   make            build bin/hubspot-sim, the test runners and benchmarks
+#   make run        install missing packages, build, run the demo
+#   make test       install missing packages, build, run every suite, then
+#                   again built with -fsanitize=address,undefined
+#   make check-style  clang-format check + banned-function grep
+#   make clean
+
+VARIANT ?= release
+CC      ?= cc
+PKGS    := json-c libmicrohttpd libcurl cunit
+
+ifeq ($(VARIANT),asan)
+  OUT      := build/asan
+  BINDIR   := build/asan/bin
+  OPTFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+else
+  OUT      := build/release
+  BINDIR   := bin
+  OPTFLAGS := -O2 -g
+endif
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wvla
+CPPFLAGS += -D_GNU_SOURCE -MMD -MP
+CFLAGS   += -std=c11 $(WARN) $(OPTFLAGS)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+LDFLAGS  += $(OPTFLAGS)
+
+COMMON_SRC := common/jbuf.c common/hs_types.c common/rate_spec.c
+# Everything in sim/ but the HTTP glue and main() is a library the unit tests link.
+SIM_SRC    := sim/sim_server.c sim/sim_main.c
+SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
+TESTLIB_SRC := tests/lib/testlib.c
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+IT_SRC     := $(wildcard tests/integration/*.c)
+BENCH_SRC  := tests/bench/sim_bench.c
+
+obj = $(patsubst %.c,$(OUT)/%.o,$(1))
+
+BINS := $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BINDIR)/sim-bench
+
+.PHONY: all run test test-run check-style clean deps
+all: $(BINS)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+$(BINDIR)/hubspot-sim: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(SIM_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BINDIR)/test-sim: $(call obj,$(COMMON_SRC) $(TESTLIB_SRC) $(IT_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BINDIR)/sim-bench: $(call obj,$(COMMON_SRC) $(TESTLIB_SRC) $(BENCH_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim
+	@scripts/demo.sh
+
+# The suites of one variant: unit tests, then the simulator driven over HTTP.
+test-run: all
+	$(BINDIR)/test-unit
+	HUBSPOT_SIM=$(BINDIR)/hubspot-sim $(BINDIR)/test-sim
+
+test: deps
+	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory VARIANT=asan test-run
+
+STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
+check-style:
+	@clang-format --dry-run --Werror $(STYLE_FILES)
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi)\s*\(' $(STYLE_FILES) \
+	    || (echo "check-style: banned function (see STYLE.md)"; exit 1)
+	@echo "check-style: ok"
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,83 @@
+/*
+ * sim_config — every switch of hubspot-sim: parsed from the command line at
+ * start, partly changeable at run time through POST /_sim/config, and
+ * reported as JSON by GET /_sim/config.
+ *
+ * Not thread-safe by itself: the server guards the live copy with a mutex and
+ * hands request threads a snapshot.
+ */
+#ifndef HUBSYNC_SIM_CONFIG_H
+#define HUBSYNC_SIM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../common/jbuf.h"
+#include "sim_auth.h"
+#include "sim_portal.h"
+
+typedef struct sim_config {
+    /* where to listen */
+    int sc_port;
+    char sc_port_file[512];
+    char sc_bind[64];
+    bool sc_quiet;
+    /* the portal */
+    sim_portal_config sc_portal;
+    uint32_t sc_assoc_page_size;
+    /* rate limits (0 = off) */
+    char sc_tier[16];
+    uint32_t sc_rate;
+    int64_t sc_rate_window_ms;
+    uint32_t sc_search_rate;
+    int64_t sc_search_window_ms;
+    uint64_t sc_daily;
+    bool sc_assoc_batch_exempt;
+    bool sc_retry_after;
+    /* realism switches */
+    bool sc_rollup_bumps;
+    int64_t sc_latency_ms, sc_latency_jitter_ms;
+    double sc_fault_5xx, sc_fault_429, sc_fault_reset, sc_fault_slow, sc_fault_truncate;
+    int64_t sc_fault_slow_ms;
+    int64_t sc_index_lag_ms;
+    double sc_same_ms;
+    double sc_churn_per_s;
+    /* auth */
+    sim_auth_mode sc_auth;
+    char sc_token[SIM_TOKEN_MAX];
+    char sc_refresh_token[SIM_TOKEN_MAX];
+    char sc_client_id[SIM_TOKEN_MAX];
+    char sc_client_secret[SIM_TOKEN_MAX];
+    int64_t sc_token_ttl_s;
+} sim_config;
+
+/* Bits of what sim_config_apply_json changed, for the server to act on. */
+enum {
+    SIM_CHANGED_LIMITS = 1 << 0,  /* rate, search_rate or daily */
+    SIM_CHANGED_ROLLUPS = 1 << 1, /* rollups */
+    SIM_CHANGED_TTL = 1 << 2,     /* token_ttl */
+};
+
+/* Fills `c` with the defaults (pro tier, a 18,000-object portal, …). */
+void sim_config_defaults(sim_config *c);
+
+/* Parses argv. Returns 0 on success, 1 when --help was printed to `out`, or
+ * -1 with a message naming the bad option in err. */
+int sim_config_parse_args(sim_config *c, int argc, char **argv, FILE *out, char *err,
+                          size_t errlen);
+
+/* Applies a POST /_sim/config body. All-or-nothing: on error (-1, message in
+ * err) `c` is unchanged. On success *changed receives SIM_CHANGED_* bits. */
+int sim_config_apply_json(sim_config *c, const char *body, size_t len, unsigned *changed, char *err,
+                          size_t errlen);
+
+/* Appends the runtime configuration as a JSON object. */
+void sim_config_json(const sim_config *c, jbuf *out);
+
+/* Parses a comma-separated table list ("companies_contacts,contacts_deals",
+ * or "none") into c->sc_portal.pc_rollups. Returns 0 or -1. */
+int sim_config_set_rollups(sim_config *c, const char *list, char *err, size_t errlen);
+
+#endif

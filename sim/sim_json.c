@@ -1,0 +1,81 @@
+/* sim_json — strict body parsing (see sim_json.h). */
+#include "sim_json.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/jbuf.h"
+
+json_object *sim_json_parse(const char *body, size_t len)
+{
+    if (!body || len == 0 || len > INT_MAX)
+        return NULL;
+    json_tokener *tok = json_tokener_new();
+    if (!tok)
+        return NULL;
+    json_object *root = json_tokener_parse_ex(tok, body, (int)len);
+    enum json_tokener_error e = json_tokener_get_error(tok);
+    size_t end = json_tokener_get_parse_end(tok);
+    json_tokener_free(tok);
+    if (e != json_tokener_success || !root) {
+        json_object_put(root);
+        return NULL;
+    }
+    for (; end < len; end++) {
+        char c = body[end];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+            json_object_put(root);
+            return NULL;
+        }
+    }
+    return root;
+}
+
+static int digits_u64(const char *s, uint64_t *out)
+{
+    if (!s || *s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int sim_json_u64(json_object *v, uint64_t *out)
+{
+    if (json_object_is_type(v, json_type_string))
+        return digits_u64(json_object_get_string(v), out);
+    if (json_object_is_type(v, json_type_int)) {
+        int64_t i = json_object_get_int64(v);
+        if (i < 0)
+            return -1;
+        *out = (uint64_t)i;
+        return 0;
+    }
+    return -1;
+}
+
+int sim_json_i64(json_object *v, bool allow_iso, int64_t *out)
+{
+    if (json_object_is_type(v, json_type_int)) {
+        *out = json_object_get_int64(v);
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return -1;
+    const char *s = json_object_get_string(v);
+    size_t n = strlen(s);
+    if (allow_iso && parse_iso8601_ms(s, n, out) == 0)
+        return 0;
+    bool neg = *s == '-';
+    uint64_t u;
+    if (digits_u64(s + neg, &u) || u > INT64_MAX)
+        return -1;
+    *out = neg ? -(int64_t)u : (int64_t)u;
+    return 0;
+}

@@ -1,0 +1,806 @@
+/*
+ * sim_server — libmicrohttpd glue, HubSpot's edge behaviour and the admin
+ * endpoints (see sim_server.h).
+ *
+ * Order of checks for an API request, as HubSpot's edge does it: route →
+ * auth (401) → daily, search or burst policy (429) → injected faults →
+ * handler (400 for bad input) → latency → response (possibly truncated).
+ * A request refused by a policy does not consume budget.
+ */
+#include "sim_server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim_api.h"
+#include "sim_json.h"
+#include "sim_limits.h"
+#include "sim_stats.h"
+
+struct sim_server {
+    pthread_mutex_t sv_cfg_lock;
+    sim_config sv_cfg;
+    pthread_rwlock_t sv_portal_lock;
+    sim_portal *sv_portal;
+    sim_auth sv_auth;
+    sim_stats sv_stats;
+    pthread_mutex_t sv_limit_lock;
+    sim_window sv_burst, sv_search;
+    sim_daily sv_daily;
+    pthread_mutex_t sv_rng_lock;
+    sim_rng sv_rng;
+    struct MHD_Daemon *sv_daemon;
+    uint16_t sv_port;
+    pthread_t sv_churn;
+    bool sv_churn_started;
+    atomic_bool sv_stopping;
+};
+
+/* Per-connection request state: the body as it arrives. */
+typedef struct conn_req {
+    jbuf cr_body;
+    bool cr_too_large;
+} conn_req;
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+static double draw_unit(sim_server *s)
+{
+    pthread_mutex_lock(&s->sv_rng_lock);
+    double u = sim_rng_unit(&s->sv_rng);
+    pthread_mutex_unlock(&s->sv_rng_lock);
+    return u;
+}
+
+/* ------------------------------------------------------------ sending */
+
+typedef struct truncated_body {
+    char *tb_data;
+    size_t tb_len, tb_cut;
+} truncated_body;
+
+static ssize_t truncated_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    truncated_body *t = cls;
+    if (pos >= t->tb_cut)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = t->tb_cut - (size_t)pos;
+    if (n > max)
+        n = max;
+    memcpy(buf, t->tb_data + pos, n);
+    return (ssize_t)n;
+}
+
+static void truncated_free(void *cls)
+{
+    truncated_body *t = cls;
+    free(t->tb_data);
+    free(t);
+}
+
+/* Queues rs on c; `stats` (NULL for admin endpoints) counts its status. */
+static enum MHD_Result send_response(struct MHD_Connection *c, sim_stats *stats, sim_response *rs,
+                                     bool truncate)
+{
+    size_t len;
+    char *data = jb_steal(&rs->rs_body, &len);
+    if (!data)
+        return MHD_NO;
+    struct MHD_Response *r;
+    if (truncate && len > 1) {
+        truncated_body *t = malloc(sizeof(*t));
+        if (!t) {
+            free(data);
+            return MHD_NO;
+        }
+        *t = (truncated_body){data, len, len / 2};
+        r = MHD_create_response_from_callback(len, 4096, truncated_reader, t, truncated_free);
+        if (!r)
+            truncated_free(t);
+    } else {
+        r = MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+        if (!r)
+            free(data);
+    }
+    if (!r)
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->rs_content_type);
+    for (int i = 0; i < rs->rs_nheaders; i++)
+        MHD_add_response_header(r, rs->rs_headers[i].h_name, rs->rs_headers[i].h_value);
+    if (stats)
+        sim_stats_status(stats, rs->rs_status);
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rs->rs_status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+/* ------------------------------------------------------- rate limiting */
+
+static void rate_headers(sim_response *rs, const sim_config *cfg, uint32_t remaining,
+                         bool daily_headers, uint64_t daily_remaining)
+{
+    sim_response_header(rs, "X-HubSpot-RateLimit-Interval-Milliseconds", "%lld",
+                        (long long)cfg->sc_rate_window_ms);
+    sim_response_header(rs, "X-HubSpot-RateLimit-Max", "%u", cfg->sc_rate);
+    sim_response_header(rs, "X-HubSpot-RateLimit-Remaining", "%u", remaining);
+    /* Deprecated and not enforced, but still sent. */
+    uint32_t secondly = (uint32_t)((cfg->sc_rate * 1000 + cfg->sc_rate_window_ms - 1) /
+                                   (cfg->sc_rate_window_ms ? cfg->sc_rate_window_ms : 1));
+    sim_response_header(rs, "X-HubSpot-RateLimit-Secondly", "%u", secondly);
+    sim_response_header(rs, "X-HubSpot-RateLimit-Secondly-Remaining", "%u", secondly);
+    if (daily_headers) {
+        sim_response_header(rs, "X-HubSpot-RateLimit-Daily", "%llu",
+                            (unsigned long long)cfg->sc_daily);
+        sim_response_header(rs, "X-HubSpot-RateLimit-Daily-Remaining", "%llu",
+                            (unsigned long long)daily_remaining);
+    }
+}
+
+static void rate_limited_body(sim_response *rs, sim_policy policy)
+{
+    static const char *const messages[SIM_POLICY_COUNT] = {
+        "You have reached your ten_secondly_rolling limit.",
+        "You have reached your secondly limit.",
+        "You have reached your daily limit.",
+    };
+    char correlation[37], request[37];
+    sim_uuid(correlation);
+    sim_uuid(request);
+    rs->rs_status = 429;
+    jb_reset(&rs->rs_body);
+    jb_printf(&rs->rs_body,
+              "{\"status\":\"error\",\"message\":\"%s\",\"errorType\":\"RATE_LIMIT\","
+              "\"correlationId\":\"%s\",\"policyName\":\"%s\",\"requestId\":\"%s\"}",
+              messages[policy], correlation, sim_policy_names[policy], request);
+}
+
+typedef struct admission {
+    bool ad_ok;
+    sim_policy ad_refused_by;
+    int64_t ad_retry_ns;
+    bool ad_burst; /* counted by the burst policy: send its headers */
+    uint32_t ad_remaining;
+    uint64_t ad_daily_remaining;
+} admission;
+
+/* Daily first (it is the scarcer budget), then search or burst. A refusal
+ * by the second policy gives the daily slot back. */
+static admission admit(sim_server *s, const sim_config *cfg, const sim_route *route)
+{
+    admission ad = {true, SIM_POLICY_BURST, 0, false, 0, 0};
+    int64_t now_ns = mono_ns();
+    bool search = route->r_kind == SIM_ROUTE_SEARCH;
+    bool exempt = route->r_kind == SIM_ROUTE_ASSOC_BATCH && cfg->sc_assoc_batch_exempt;
+    pthread_mutex_lock(&s->sv_limit_lock);
+    if (!sim_daily_admit(&s->sv_daily, wall_ms(), &ad.ad_daily_remaining)) {
+        ad.ad_ok = false;
+        ad.ad_refused_by = SIM_POLICY_DAILY;
+        int64_t ms = wall_ms();
+        ad.ad_retry_ns = (86400000 - ms % 86400000) * 1000000;
+    } else if (search || !exempt) {
+        sim_window *w = search ? &s->sv_search : &s->sv_burst;
+        if (sim_window_admit(w, now_ns, &ad.ad_remaining, &ad.ad_retry_ns)) {
+            if (w->w_limit)
+                sim_stats_admitted(&s->sv_stats, search ? SIM_POLICY_SEARCH : SIM_POLICY_BURST,
+                                   now_ns);
+            ad.ad_burst = !search && w->w_limit > 0;
+        } else {
+            ad.ad_ok = false;
+            ad.ad_refused_by = search ? SIM_POLICY_SEARCH : SIM_POLICY_BURST;
+            ad.ad_burst = !search;
+            ad.ad_remaining = 0;
+            if (s->sv_daily.d_used > 0)
+                s->sv_daily.d_used--;
+        }
+    }
+    pthread_mutex_unlock(&s->sv_limit_lock);
+    return ad;
+}
+
+/* ------------------------------------------------------------- auth */
+
+static bool check_auth(sim_server *s, struct MHD_Connection *c, sim_response *rs)
+{
+    const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    int64_t expired_ms = 0, now = wall_ms();
+    sim_auth_result a = sim_auth_check(&s->sv_auth, authz, now, &expired_ms);
+    if (a == SIM_AUTH_OK)
+        return true;
+    if (a == SIM_AUTH_EXPIRED) {
+        char context[80], iso[32];
+        fmt_iso8601_ms(iso, expired_ms);
+        snprintf(context, sizeof(context), "{\"expire time\":[\"%s\"]}", iso);
+        sim_response_error(rs, 401, "EXPIRED_AUTHENTICATION", NULL, context,
+                           "The OAuth token used to make this call expired %lld second(s) ago.",
+                           (long long)((now - expired_ms) / 1000));
+    } else {
+        sim_response_error(rs, 401, "INVALID_AUTHENTICATION", NULL, NULL,
+                           "Authentication credentials not found. This API supports OAuth 2.0 "
+                           "authentication and you can find more details at "
+                           "https://developers.hubspot.com/docs/methods/auth/oauth-overview");
+    }
+    sim_response_header(rs, "x-hubspot-auth-failure", "401 Unauthorized");
+    return false;
+}
+
+/* Decodes one application/x-www-form-urlencoded value in place. */
+static void form_decode(char *s)
+{
+    char *o = s;
+    for (char *p = s; *p; p++) {
+        if (*p == '+') {
+            *o++ = ' ';
+        } else if (*p == '%' && p[1] && p[2]) {
+            char hex[3] = {p[1], p[2], 0};
+            *o++ = (char)strtol(hex, NULL, 16);
+            p += 2;
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+}
+
+static void handle_oauth(sim_server *s, const sim_request *rq, sim_response *rs)
+{
+    char body[2048];
+    if (rq->rq_body_len >= sizeof(body)) {
+        sim_response_error(rs, 400, "BAD_REQUEST", NULL, NULL, "request body too large");
+        return;
+    }
+    memcpy(body, rq->rq_body ? rq->rq_body : "", rq->rq_body_len);
+    body[rq->rq_body_len] = '\0';
+    const char *grant = NULL, *refresh = NULL, *id = NULL, *secret = NULL;
+    char *save = NULL;
+    for (char *kv = strtok_r(body, "&", &save); kv; kv = strtok_r(NULL, "&", &save)) {
+        char *eq = strchr(kv, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        form_decode(eq + 1);
+        if (strcmp(kv, "grant_type") == 0)
+            grant = eq + 1;
+        else if (strcmp(kv, "refresh_token") == 0)
+            refresh = eq + 1;
+        else if (strcmp(kv, "client_id") == 0)
+            id = eq + 1;
+        else if (strcmp(kv, "client_secret") == 0)
+            secret = eq + 1;
+    }
+    char token[SIM_TOKEN_MAX];
+    int64_t expires_in;
+    if (!grant || strcmp(grant, "refresh_token") != 0) {
+        rs->rs_status = 400;
+        jb_lit(&rs->rs_body, "{\"status\":\"BAD_GRANT_TYPE\",\"message\":\"grant_type must be "
+                             "refresh_token\"}");
+        return;
+    }
+    if (sim_auth_issue(&s->sv_auth, refresh, id, secret, rq->rq_now_ms, token, &expires_in)) {
+        rs->rs_status = 400;
+        jb_reset(&rs->rs_body);
+        jb_lit(&rs->rs_body, "{\"status\":\"BAD_REFRESH_TOKEN\",\"message\":\"missing or invalid "
+                             "refresh token\"}");
+        return;
+    }
+    jb_lit(&rs->rs_body, "{\"token_type\":\"bearer\",\"refresh_token\":");
+    jb_str(&rs->rs_body, refresh);
+    jb_lit(&rs->rs_body, ",\"access_token\":");
+    jb_str(&rs->rs_body, token);
+    jb_lit(&rs->rs_body, ",\"expires_in\":");
+    jb_i64(&rs->rs_body, expires_in);
+    jb_lit(&rs->rs_body, ",\"token_use\":\"access_token\"}");
+}
+
+/* ------------------------------------------------------------- admin */
+
+static bool is_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr)
+        return false;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+    if (sa->sa_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+    return false;
+}
+
+static void admin_truth(sim_server *s, const sim_request *rq, sim_response *rs)
+{
+    const char *table = rq->rq_query(rq->rq_query_ctx, "table");
+    pthread_rwlock_rdlock(&s->sv_portal_lock);
+    sim_table *t = table ? sim_table_by_name(s->sv_portal, table, strlen(table)) : NULL;
+    if (t) {
+        rs->rs_content_type = "text/tab-separated-values;charset=utf-8";
+        sim_truth_tsv(s->sv_portal, t, &rs->rs_body);
+    }
+    pthread_rwlock_unlock(&s->sv_portal_lock);
+    if (!t)
+        sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL,
+                           "table must name one of the portal's tables (e.g. companies_contacts)");
+}
+
+static int mutate_opts(sim_server *s, const sim_request *rq, sim_mutation_opts *o, char *err,
+                       size_t errlen)
+{
+    json_object *root = sim_json_parse(rq->rq_body, rq->rq_body_len), *v;
+    int rc = -1;
+    if (!root || !json_object_is_type(root, json_type_object)) {
+        snprintf(err, errlen, "the body must be a JSON object");
+        goto out;
+    }
+    uint64_t count = 1;
+    if (json_object_object_get_ex(root, "count", &v) &&
+        (!json_object_is_type(v, json_type_int) || sim_json_u64(v, &count) || count > 10000000)) {
+        snprintf(err, errlen, "count must be an integer from 0 to 10000000");
+        goto out;
+    }
+    o->mo_count = (uint32_t)count;
+    if (json_object_object_get_ex(root, "same_ms", &v)) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            snprintf(err, errlen, "same_ms must be true or false");
+            goto out;
+        }
+        o->mo_same_ms = json_object_get_boolean(v);
+    }
+    if (json_object_object_get_ex(root, "kinds", &v)) {
+        if (!json_object_is_type(v, json_type_array)) {
+            snprintf(err, errlen, "kinds must be an array");
+            goto out;
+        }
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            const char *k = json_object_get_string(json_object_array_get_idx(v, i));
+            int found = -1;
+            for (int j = 0; k && j < SIM_MUT_KIND_COUNT; j++)
+                if (strcmp(k, sim_mutation_names[j]) == 0)
+                    found = j;
+            if (found < 0) {
+                snprintf(err, errlen,
+                         "unknown kind '%.40s' (associate, dissociate, relabel, archive, touch, "
+                         "create)",
+                         k ? k : "");
+                goto out;
+            }
+            o->mo_kinds |= 1u << found;
+        }
+    }
+    if (json_object_object_get_ex(root, "tables", &v)) {
+        if (!json_object_is_type(v, json_type_array)) {
+            snprintf(err, errlen, "tables must be an array of table names");
+            goto out;
+        }
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            const char *name = json_object_get_string(json_object_array_get_idx(v, i));
+            sim_table *t = name ? sim_table_by_name(s->sv_portal, name, strlen(name)) : NULL;
+            if (!t) {
+                snprintf(err, errlen, "unknown table '%.60s'", name ? name : "");
+                goto out;
+            }
+            o->mo_tables |= 1ULL << (t - s->sv_portal->p_tables);
+        }
+    }
+    rc = 0;
+out:
+    json_object_put(root);
+    return rc;
+}
+
+static void mutation_summary(const sim_portal *p, const sim_mutation_result *r, jbuf *b)
+{
+    uint32_t applied = 0;
+    for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
+        applied += r->mr_applied[k];
+    jb_printf(b, "{\"applied\":%u,\"skipped\":%u,\"kinds\":{", applied, r->mr_skipped);
+    for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
+        jb_printf(b, "%s\"%s\":%u", k ? "," : "", sim_mutation_names[k], r->mr_applied[k]);
+    jb_lit(b, "},\"tables\":{");
+    for (int i = 0; i < p->p_ntables; i++)
+        jb_printf(b, "%s\"%s\":%u", i ? "," : "", p->p_tables[i].tb_name, r->mr_table_changes[i]);
+    jb_printf(b, "},\"bumped\":%u,\"first_ms\":%lld,\"last_ms\":%lld}", r->mr_bumped,
+              (long long)r->mr_first_ms, (long long)r->mr_last_ms);
+}
+
+static void run_mutations(sim_server *s, sim_mutation_opts *o, sim_mutation_result *r,
+                          jbuf *summary, bool *oom)
+{
+    pthread_mutex_lock(&s->sv_cfg_lock);
+    o->mo_rollup_bumps = s->sv_cfg.sc_rollup_bumps;
+    o->mo_index_lag_ms = s->sv_cfg.sc_index_lag_ms;
+    o->mo_same_ms_chance = s->sv_cfg.sc_same_ms;
+    pthread_mutex_unlock(&s->sv_cfg_lock);
+    o->mo_now_ms = wall_ms();
+    *oom = sim_mutate(s->sv_portal, o, r) != 0;
+    if (summary)
+        mutation_summary(s->sv_portal, r, summary);
+}
+
+static void admin_mutate(sim_server *s, const sim_request *rq, sim_response *rs)
+{
+    sim_mutation_opts o;
+    sim_mutation_result r;
+    char err[160];
+    memset(&o, 0, sizeof(o));
+    pthread_rwlock_wrlock(&s->sv_portal_lock);
+    bool oom = false;
+    int rc = mutate_opts(s, rq, &o, err, sizeof(err));
+    if (rc == 0)
+        run_mutations(s, &o, &r, &rs->rs_body, &oom);
+    pthread_rwlock_unlock(&s->sv_portal_lock);
+    if (rc)
+        sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL, "%s", err);
+    else if (oom)
+        sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory mutating");
+}
+
+static void apply_rollups(sim_server *s, const sim_config *cfg)
+{
+    pthread_rwlock_wrlock(&s->sv_portal_lock);
+    for (int i = 0; i < s->sv_portal->p_ntables; i++) {
+        sim_table *t = &s->sv_portal->p_tables[i];
+        t->tb_rollup = false;
+        for (int k = 0; k < cfg->sc_portal.pc_nrollups; k++)
+            if (cfg->sc_portal.pc_rollups[k].t_parent == t->tb_pair.t_parent &&
+                cfg->sc_portal.pc_rollups[k].t_child == t->tb_pair.t_child)
+                t->tb_rollup = true;
+    }
+    pthread_rwlock_unlock(&s->sv_portal_lock);
+}
+
+static int apply_limits(sim_server *s, const sim_config *cfg)
+{
+    pthread_mutex_lock(&s->sv_limit_lock);
+    int rc = sim_window_init(&s->sv_burst, cfg->sc_rate, cfg->sc_rate_window_ms) |
+             sim_window_init(&s->sv_search, cfg->sc_search_rate, cfg->sc_search_window_ms);
+    s->sv_daily.d_limit = cfg->sc_daily;
+    pthread_mutex_unlock(&s->sv_limit_lock);
+    sim_stats_set_windows(&s->sv_stats, cfg->sc_rate_window_ms, cfg->sc_search_window_ms);
+    return rc;
+}
+
+static void admin_config(sim_server *s, const sim_request *rq, sim_response *rs)
+{
+    char err[160];
+    unsigned changed = 0;
+    sim_config snapshot;
+    pthread_mutex_lock(&s->sv_cfg_lock);
+    int rc = strcmp(rq->rq_method, "POST") == 0
+                 ? sim_config_apply_json(&s->sv_cfg, rq->rq_body, rq->rq_body_len, &changed, err,
+                                         sizeof(err))
+                 : 0;
+    snapshot = s->sv_cfg;
+    pthread_mutex_unlock(&s->sv_cfg_lock);
+    if (rc) {
+        sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL, "%s", err);
+        return;
+    }
+    if ((changed & SIM_CHANGED_LIMITS) && apply_limits(s, &snapshot)) {
+        sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory");
+        return;
+    }
+    if (changed & SIM_CHANGED_ROLLUPS)
+        apply_rollups(s, &snapshot);
+    if (changed & SIM_CHANGED_TTL)
+        sim_auth_set_ttl(&s->sv_auth, snapshot.sc_token_ttl_s);
+    sim_config_json(&snapshot, &rs->rs_body);
+}
+
+static void handle_admin(sim_server *s, const sim_route *route, const sim_request *rq,
+                         sim_response *rs)
+{
+    switch (route->r_kind) {
+    case SIM_ROUTE_ADMIN_TRUTH:
+        admin_truth(s, rq, rs);
+        break;
+    case SIM_ROUTE_ADMIN_MUTATE:
+        admin_mutate(s, rq, rs);
+        break;
+    case SIM_ROUTE_ADMIN_STATS:
+        sim_stats_json(&s->sv_stats, s->sv_auth.au_issued, &rs->rs_body);
+        break;
+    case SIM_ROUTE_ADMIN_RESET:
+        sim_stats_reset(&s->sv_stats);
+        jb_lit(&rs->rs_body, "{\"reset\":true}");
+        break;
+    case SIM_ROUTE_ADMIN_CONFIG:
+        admin_config(s, rq, rs);
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---------------------------------------------------------- API requests */
+
+/* Returns false when the connection should be dropped (reset fault). */
+static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *route,
+                      const sim_request *rq, sim_response *rs, bool *truncate)
+{
+    sim_config cfg;
+    pthread_mutex_lock(&s->sv_cfg_lock);
+    cfg = s->sv_cfg;
+    pthread_mutex_unlock(&s->sv_cfg_lock);
+    sim_stats_request(&s->sv_stats, route->r_stats_key);
+    if (!check_auth(s, c, rs))
+        return true;
+    admission ad = admit(s, &cfg, route);
+    bool daily_headers = cfg.sc_daily > 0 && cfg.sc_auth == SIM_AUTH_PRIVATE;
+    if (!ad.ad_ok) {
+        sim_stats_rate_limited(&s->sv_stats, ad.ad_refused_by);
+        rate_limited_body(rs, ad.ad_refused_by);
+        if (ad.ad_burst && cfg.sc_rate)
+            rate_headers(rs, &cfg, 0, daily_headers, ad.ad_daily_remaining);
+        if (cfg.sc_retry_after)
+            sim_response_header(rs, "Retry-After", "%lld",
+                                (long long)((ad.ad_retry_ns + 999999999) / 1000000000));
+        return true;
+    }
+    /* Faults: one draw decides which, if any, strikes this request. */
+    double u = draw_unit(s), edge = cfg.sc_fault_reset;
+    if (u < edge) {
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_RESET);
+        return false;
+    }
+    if (u < (edge += cfg.sc_fault_5xx)) {
+        static const int codes[] = {502, 503, 504};
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_5XX);
+        int code = codes[(int)(draw_unit(s) * 3) % 3];
+        sim_response_error(rs, code, "INTERNAL_ERROR", NULL, NULL,
+                           "The server encountered a temporary error (%d); try again.", code);
+        return true;
+    }
+    if (u < (edge += cfg.sc_fault_429)) {
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_429);
+        rate_limited_body(rs, SIM_POLICY_BURST);
+        if (cfg.sc_rate)
+            rate_headers(rs, &cfg, 0, daily_headers, ad.ad_daily_remaining);
+        return true;
+    }
+    if (u < (edge += cfg.sc_fault_truncate)) {
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_TRUNCATE);
+        *truncate = true;
+    }
+    sim_api_ctx ctx = {s->sv_portal, cfg.sc_assoc_page_size};
+    pthread_rwlock_rdlock(&s->sv_portal_lock);
+    sim_api_handle(&ctx, route, rq, rs);
+    pthread_rwlock_unlock(&s->sv_portal_lock);
+    if (ad.ad_burst)
+        rate_headers(rs, &cfg, ad.ad_remaining, daily_headers, ad.ad_daily_remaining);
+    int64_t delay = cfg.sc_latency_ms;
+    if (cfg.sc_latency_jitter_ms)
+        delay += (int64_t)((draw_unit(s) * 2 - 1) * (double)cfg.sc_latency_jitter_ms);
+    if (cfg.sc_fault_slow > 0 && draw_unit(s) < cfg.sc_fault_slow) {
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_SLOW);
+        delay += cfg.sc_fault_slow_ms;
+    }
+    sleep_ms(delay);
+    return true;
+}
+
+static const char *query_lookup(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    sim_server *s = cls;
+    conn_req *cr = *con_cls;
+    if (!cr) {
+        cr = calloc(1, sizeof(*cr));
+        if (!cr)
+            return MHD_NO;
+        jb_init(&cr->cr_body);
+        *con_cls = cr;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (cr->cr_body.jb_len + *upload_data_size > SIM_MAX_BODY)
+            cr->cr_too_large = true;
+        else
+            jb_raw(&cr->cr_body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    sim_route route;
+    sim_route_parse(method, url, &route);
+    sim_request rq = {method,
+                      url,
+                      query_lookup,
+                      c,
+                      cr->cr_body.jb_data,
+                      cr->cr_body.jb_len,
+                      cr->cr_too_large || !jb_ok(&cr->cr_body),
+                      wall_ms()};
+    sim_response rs;
+    sim_response_init(&rs);
+    bool truncate = false, keep = true;
+    if (route.r_kind == SIM_ROUTE_NOT_FOUND) {
+        sim_stats_request(&s->sv_stats,
+                          strcmp(method, "GET") == 0 ? "GET (unmatched)" : "OTHER (unmatched)");
+        sim_response_error(&rs, 404, "OBJECT_NOT_FOUND", NULL, NULL, "Not found: %s %s", method,
+                           url);
+    } else if (!route.r_method_ok) {
+        sim_response_error(&rs, 405, "METHOD_NOT_ALLOWED", NULL, NULL,
+                           "Method %s is not allowed on %s", method, url);
+    } else if (route.r_kind >= SIM_ROUTE_ADMIN_TRUTH) {
+        if (is_loopback(c))
+            handle_admin(s, &route, &rq, &rs);
+        else
+            sim_response_error(&rs, 403, "FORBIDDEN", NULL, NULL,
+                               "admin endpoints answer loopback clients only");
+    } else if (route.r_kind == SIM_ROUTE_OAUTH_TOKEN) {
+        sim_stats_request(&s->sv_stats, route.r_stats_key);
+        handle_oauth(s, &rq, &rs);
+    } else {
+        keep = serve_api(s, c, &route, &rq, &rs, &truncate);
+    }
+    bool admin = route.r_kind >= SIM_ROUTE_ADMIN_TRUTH;
+    enum MHD_Result ret =
+        keep ? send_response(c, admin ? NULL : &s->sv_stats, &rs, truncate) : MHD_NO;
+    sim_response_free(&rs);
+    return ret;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    conn_req *cr = *con_cls;
+    if (cr) {
+        jb_free(&cr->cr_body);
+        free(cr);
+        *con_cls = NULL;
+    }
+}
+
+/* ------------------------------------------------------------- churn */
+
+static void *churn_main(void *arg)
+{
+    sim_server *s = arg;
+    double owed = 0;
+    while (!atomic_load(&s->sv_stopping)) {
+        sleep_ms(100);
+        pthread_mutex_lock(&s->sv_cfg_lock);
+        double rate = s->sv_cfg.sc_churn_per_s;
+        pthread_mutex_unlock(&s->sv_cfg_lock);
+        owed = rate > 0 ? owed + rate / 10 : 0;
+        if (owed < 1)
+            continue;
+        sim_mutation_opts o;
+        sim_mutation_result r;
+        memset(&o, 0, sizeof(o));
+        o.mo_count = (uint32_t)owed;
+        owed -= o.mo_count;
+        bool oom;
+        pthread_rwlock_wrlock(&s->sv_portal_lock);
+        run_mutations(s, &o, &r, NULL, &oom);
+        pthread_rwlock_unlock(&s->sv_portal_lock);
+    }
+    return NULL;
+}
+
+/* -------------------------------------------------------------- lifecycle */
+
+int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out, char *err,
+                     size_t errlen)
+{
+    sim_server *s = calloc(1, sizeof(*s));
+    if (!s) {
+        sim_portal_destroy(portal);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->sv_cfg = *cfg;
+    s->sv_portal = portal;
+    pthread_mutex_init(&s->sv_cfg_lock, NULL);
+    pthread_rwlock_init(&s->sv_portal_lock, NULL);
+    pthread_mutex_init(&s->sv_limit_lock, NULL);
+    pthread_mutex_init(&s->sv_rng_lock, NULL);
+    sim_rng_seed(&s->sv_rng, cfg->sc_portal.pc_seed, 99);
+    sim_auth_init(&s->sv_auth, cfg->sc_auth, cfg->sc_token, cfg->sc_refresh_token,
+                  cfg->sc_client_id, cfg->sc_client_secret, cfg->sc_token_ttl_s,
+                  cfg->sc_portal.pc_seed);
+    sim_stats_init(&s->sv_stats, cfg->sc_rate_window_ms, cfg->sc_search_window_ms);
+    if (apply_limits(s, cfg)) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->sc_port);
+    if (inet_pton(AF_INET, cfg->sc_bind, &addr.sin_addr) != 1) {
+        snprintf(err, errlen, "--bind: '%s' is not an IPv4 address", cfg->sc_bind);
+        goto fail;
+    }
+    s->sv_daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
+            MHD_USE_ERROR_LOG,
+        (uint16_t)cfg->sc_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_END);
+    if (!s->sv_daemon) {
+        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not permitted)", cfg->sc_bind,
+                 cfg->sc_port);
+        goto fail;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->sv_daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->sv_port = di ? di->port : (uint16_t)cfg->sc_port;
+    if (pthread_create(&s->sv_churn, NULL, churn_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the churn thread");
+        goto fail;
+    }
+    s->sv_churn_started = true;
+    *out = s;
+    return 0;
+fail:
+    sim_server_stop(s);
+    return -1;
+}
+
+uint16_t sim_server_port(const sim_server *s)
+{
+    return s->sv_port;
+}
+
+void sim_server_stop(sim_server *s)
+{
+    if (!s)
+        return;
+    atomic_store(&s->sv_stopping, true);
+    if (s->sv_daemon)
+        MHD_stop_daemon(s->sv_daemon);
+    if (s->sv_churn_started)
+        pthread_join(s->sv_churn, NULL);
+    sim_window_free(&s->sv_burst);
+    sim_window_free(&s->sv_search);
+    sim_stats_destroy(&s->sv_stats);
+    sim_auth_destroy(&s->sv_auth);
+    sim_portal_destroy(s->sv_portal);
+    pthread_rwlock_destroy(&s->sv_portal_lock);
+    pthread_mutex_destroy(&s->sv_cfg_lock);
+    pthread_mutex_destroy(&s->sv_limit_lock);
+    pthread_mutex_destroy(&s->sv_rng_lock);
+    free(s);
+}

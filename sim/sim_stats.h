@@ -1,0 +1,91 @@
+/*
+ * sim_stats — what the simulator saw, for GET /_sim/stats: requests per
+ * endpoint, statuses, 429s per policy, injected faults, and the most requests
+ * any rolling window admitted.
+ *
+ * The window figures are measured here, independently of sim_limits, from the
+ * times of admitted requests: a limiter bug shows up as max_in_window above
+ * the limit instead of being hidden by it. Thread-safe (one mutex).
+ */
+#ifndef HUBSYNC_SIM_STATS_H
+#define HUBSYNC_SIM_STATS_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "../common/jbuf.h"
+
+enum { SIM_STATS_KEYS = 512, SIM_STATS_KEY_MAX = 160 };
+
+typedef enum sim_policy {
+    SIM_POLICY_BURST,  /* TEN_SECONDLY_ROLLING */
+    SIM_POLICY_SEARCH, /* SECONDLY */
+    SIM_POLICY_DAILY,  /* DAILY */
+    SIM_POLICY_COUNT
+} sim_policy;
+
+extern const char *const sim_policy_names[SIM_POLICY_COUNT];
+
+typedef enum sim_fault {
+    SIM_FAULT_5XX,
+    SIM_FAULT_429,
+    SIM_FAULT_RESET,
+    SIM_FAULT_SLOW,
+    SIM_FAULT_TRUNCATE,
+    SIM_FAULT_COUNT
+} sim_fault;
+
+extern const char *const sim_fault_names[SIM_FAULT_COUNT];
+
+/* Sliding record of admission times, to find the fullest window. */
+typedef struct sim_meter {
+    int64_t m_window_ns;
+    int64_t *m_times;
+    uint32_t m_cap, m_head, m_count;
+    uint32_t m_max;
+} sim_meter;
+
+typedef struct sim_stats_key {
+    char sk_key[SIM_STATS_KEY_MAX];
+    uint64_t sk_count;
+} sim_stats_key;
+
+typedef struct sim_stats {
+    pthread_mutex_t st_lock;
+    sim_stats_key st_keys[SIM_STATS_KEYS]; /* open addressing on the key's hash */
+    uint64_t st_total;
+    uint64_t st_status[600];
+    uint64_t st_rate_limited[SIM_POLICY_COUNT];
+    uint64_t st_faults[SIM_FAULT_COUNT];
+    sim_meter st_meters[2]; /* burst, search */
+} sim_stats;
+
+void sim_stats_init(sim_stats *s, int64_t burst_window_ms, int64_t search_window_ms);
+void sim_stats_destroy(sim_stats *s);
+
+/* Sets the window lengths the meters measure (after a rate change). */
+void sim_stats_set_windows(sim_stats *s, int64_t burst_window_ms, int64_t search_window_ms);
+
+/* Counts one API request under `key` ("POST /crm/v3/objects/contacts/search"). */
+void sim_stats_request(sim_stats *s, const char *key);
+
+/* Counts a response status (100–599). */
+void sim_stats_status(sim_stats *s, int status);
+
+void sim_stats_rate_limited(sim_stats *s, sim_policy p);
+void sim_stats_fault(sim_stats *s, sim_fault f);
+
+/* Records that policy p (burst or search) admitted a request at now_ns. */
+void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns);
+
+/* Zeroes everything (window lengths stay). */
+void sim_stats_reset(sim_stats *s);
+
+/* The most requests policy p (burst or search) admitted in one window. */
+uint32_t sim_stats_max_in_window(sim_stats *s, sim_policy p);
+
+/* Appends the stats as the JSON object of GET /_sim/stats, with
+ * tokens_issued added. */
+void sim_stats_json(sim_stats *s, uint64_t tokens_issued, jbuf *out);
+
+#endif
