@@ -527,15 +527,18 @@ int sim_portal_create(const sim_portal_config *c, sim_portal **out)
         if (generate_objects(p, c, (hs_object_type)t))
             goto fail;
     /* Tables: the six core pairs first, then every engagement pair present. */
-    for (int x = 0; x < HS_OBJECT_TYPE_COUNT; x++) {
-        for (int y = x + 1; y < HS_OBJECT_TYPE_COUNT; y++) {
-            hs_table pair;
-            if (hs_table_of((hs_object_type)x, (hs_object_type)y, &pair))
-                continue;
-            if (c->pc_count[x] == 0 || c->pc_count[y] == 0)
-                continue;
-            int idx = p->p_ntables++;
-            table_init(&p->p_tables[idx], pair, idx, c);
+    for (int pass = 0; pass < 2; pass++) {
+        for (int x = 0; x < HS_OBJECT_TYPE_COUNT; x++) {
+            for (int y = x + 1; y < HS_OBJECT_TYPE_COUNT; y++) {
+                hs_table pair;
+                if (hs_table_of((hs_object_type)x, (hs_object_type)y, &pair) ||
+                    hs_table_is_engagement(pair) != (pass == 1))
+                    continue;
+                if (c->pc_count[x] == 0 || c->pc_count[y] == 0)
+                    continue;
+                int idx = p->p_ntables++;
+                table_init(&p->p_tables[idx], pair, idx, c);
+            }
         }
     }
     for (int i = 0; i < p->p_ntables; i++) {

@@ -363,6 +363,15 @@ static int mutate_opts(sim_server *s, const sim_request *rq, sim_mutation_opts *
         snprintf(err, errlen, "the body must be a JSON object");
         goto out;
     }
+    json_object_object_foreach(root, key, val)
+    {
+        (void)val;
+        if (strcmp(key, "count") && strcmp(key, "same_ms") && strcmp(key, "kinds") &&
+            strcmp(key, "tables")) {
+            snprintf(err, errlen, "unknown key '%.40s' (count, tables, kinds, same_ms)", key);
+            goto out;
+        }
+    }
     uint64_t count = 1;
     if (json_object_object_get_ex(root, "count", &v) &&
         (!json_object_is_type(v, json_type_int) || sim_json_u64(v, &count) || count > 10000000)) {
@@ -660,14 +669,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         sim_response_error(&rs, 405, "METHOD_NOT_ALLOWED", NULL, NULL,
                            "Method %s is not allowed on %s", method, url);
     } else if (route.r_kind >= SIM_ROUTE_ADMIN_TRUTH) {
-        if (is_loopback(c))
+        if (rq.rq_body_too_large)
+            sim_response_error(&rs, 400, "VALIDATION_ERROR", NULL, NULL,
+                               "The request body is larger than %d bytes", SIM_MAX_BODY);
+        else if (is_loopback(c))
             handle_admin(s, &route, &rq, &rs);
         else
             sim_response_error(&rs, 403, "FORBIDDEN", NULL, NULL,
                                "admin endpoints answer loopback clients only");
     } else if (route.r_kind == SIM_ROUTE_OAUTH_TOKEN) {
         sim_stats_request(&s->sv_stats, route.r_stats_key);
-        handle_oauth(s, &rq, &rs);
+        if (rq.rq_body_too_large)
+            sim_response_error(&rs, 400, "VALIDATION_ERROR", NULL, NULL,
+                               "The request body is larger than %d bytes", SIM_MAX_BODY);
+        else
+            handle_oauth(s, &rq, &rs);
     } else {
         keep = serve_api(s, c, &route, &rq, &rs, &truncate);
     }
@@ -733,7 +749,13 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
     s->sv_cfg = *cfg;
     s->sv_portal = portal;
     pthread_mutex_init(&s->sv_cfg_lock, NULL);
-    pthread_rwlock_init(&s->sv_portal_lock, NULL);
+    /* Readers never stop arriving under load: prefer the writer so /_sim/mutate
+     * and churn are not starved by a benchmark. */
+    pthread_rwlockattr_t rwa;
+    pthread_rwlockattr_init(&rwa);
+    pthread_rwlockattr_setkind_np(&rwa, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->sv_portal_lock, &rwa);
+    pthread_rwlockattr_destroy(&rwa);
     pthread_mutex_init(&s->sv_limit_lock, NULL);
     pthread_mutex_init(&s->sv_rng_lock, NULL);
     sim_rng_seed(&s->sv_rng, cfg->sc_portal.pc_seed, 99);
