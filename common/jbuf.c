@@ -39,6 +39,10 @@ bool jb_reserve(jbuf *b, size_t extra)
 {
     if (b->jb_failed)
         return false;
+    if (extra > SIZE_MAX / 2 - b->jb_len - 1) {
+        b->jb_failed = true;
+        return false;
+    }
     size_t need = b->jb_len + extra + 1;
     if (need <= b->jb_cap)
         return true;
@@ -52,6 +56,7 @@ bool jb_reserve(jbuf *b, size_t extra)
     }
     b->jb_data = p;
     b->jb_cap = cap;
+    b->jb_data[b->jb_len] = '\0';
     return true;
 }
 
@@ -295,7 +300,12 @@ int parse_iso8601_ms(const char *s, size_t n, int64_t *epoch_ms)
     }
     if (p < n && s[p] == 'Z')
         p++;
-    if (p != n || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    static const unsigned month_days[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (p != n || mo < 1 || mo > 12 || d < 1 || d > month_days[mo - 1] || h > 23 || mi > 59 ||
+        se > 59)
+        return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo == 2 && d == 29 && !leap)
         return -1;
     int64_t days = days_from_civil((int)y, mo, d);
     *epoch_ms = ((days * 86400) + h * 3600 + mi * 60 + se) * 1000 + ms;

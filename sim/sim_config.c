@@ -172,7 +172,7 @@ typedef struct opt {
 #define S(field) F(field), sizeof(((sim_config *)0)->field)
 
 static const opt options[] = {
-    {"port", OPT_U32, F(sc_port), 0, "N", "port to listen on; 0 picks a free one [8089]"},
+    {"port", OPT_SPECIAL, 0, 0, "N", "port to listen on; 0 picks a free one [8089]"},
     {"port-file", OPT_STR, S(sc_port_file), "F", "also write the port to F"},
     {"bind", OPT_STR, S(sc_bind), "ADDR", "address to listen on [127.0.0.1]"},
     {"quiet", OPT_FLAG, F(sc_quiet), 0, NULL, "no portal summary on stderr"},
@@ -252,7 +252,13 @@ static int set_special(sim_config *c, const char *name, const char *v, char *err
 {
     if (strcmp(name, "rollups") == 0)
         return sim_config_set_rollups(c, v, err, errlen);
-    if (strcmp(name, "tier") == 0) {
+    if (strcmp(name, "port") == 0) {
+        uint64_t port;
+        if (parse_u64(v, 65535, &port) == 0) {
+            c->sc_port = (int)port;
+            return 0;
+        }
+    } else if (strcmp(name, "tier") == 0) {
         if (apply_tier(c, v) == 0)
             return 0;
     } else if (strcmp(name, "rate") == 0) {
@@ -469,7 +475,7 @@ static int json_onoff(json_object *v, bool *out)
 static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *changed, char *err,
                      size_t errlen)
 {
-    double d;
+    double d = 0;
     int bad = 0;
     if (strcmp(key, "churn_per_s") == 0) {
         bad = json_nonneg(v, 1e6, &c->sc_churn_per_s);
@@ -529,8 +535,9 @@ static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *c
             for (size_t i = 0; i < json_object_array_length(v); i++) {
                 json_object *e = json_object_array_get_idx(v, i);
                 if (!json_object_is_type(e, json_type_string)) {
-                    bad = 1;
-                    break;
+                    snprintf(err, errlen, "rollups must be table names");
+                    jb_free(&list);
+                    return -1;
                 }
                 if (i)
                     jb_char(&list, ',');
@@ -581,8 +588,20 @@ int sim_config_apply_json(sim_config *c, const char *body, size_t len, unsigned 
     return rc;
 }
 
+/* "190/10000ms", or "0" when the policy is off: what parse_rate reads back. */
+static void rate_text(char *out, size_t n, uint32_t count, int64_t window_ms)
+{
+    if (count == 0)
+        snprintf(out, n, "0");
+    else
+        snprintf(out, n, "%u/%lldms", count, (long long)window_ms);
+}
+
 void sim_config_json(const sim_config *c, jbuf *out)
 {
+    char rate[48], search_rate[48];
+    rate_text(rate, sizeof(rate), c->sc_rate, c->sc_rate_window_ms);
+    rate_text(search_rate, sizeof(search_rate), c->sc_search_rate, c->sc_search_window_ms);
     char rollups[SIM_MAX_TABLES * 48] = "";
     size_t used = 0;
     for (int i = 0; i < c->sc_portal.pc_nrollups; i++) {
@@ -593,15 +612,14 @@ void sim_config_json(const sim_config *c, jbuf *out)
             used += (size_t)n;
     }
     jb_printf(out,
-              "{\"tier\":\"%s\",\"rate\":\"%u/%lldms\",\"search_rate\":\"%u/%lldms\","
+              "{\"tier\":\"%s\",\"rate\":\"%s\",\"search_rate\":\"%s\","
               "\"daily\":%llu,\"assoc_batch_exempt\":%s,\"retry_after\":%s,"
               "\"rollup_bumps\":%s,\"rollups\":\"%s\",\"latency_ms\":%lld,"
               "\"latency_jitter_ms\":%lld,\"index_lag_ms\":%lld,\"same_ms\":%g,"
               "\"churn_per_s\":%g,\"fault_5xx\":%g,\"fault_429\":%g,\"fault_reset\":%g,"
               "\"fault_slow\":%g,\"fault_slow_ms\":%lld,\"fault_truncate\":%g,"
               "\"auth\":\"%s\",\"token_ttl\":%lld,\"assoc_page_size\":%u,\"seed\":%llu}",
-              c->sc_tier, c->sc_rate, (long long)c->sc_rate_window_ms, c->sc_search_rate,
-              (long long)c->sc_search_window_ms, (unsigned long long)c->sc_daily,
+              c->sc_tier, rate, search_rate, (unsigned long long)c->sc_daily,
               c->sc_assoc_batch_exempt ? "true" : "false", c->sc_retry_after ? "true" : "false",
               c->sc_rollup_bumps ? "true" : "false", rollups, (long long)c->sc_latency_ms,
               (long long)c->sc_latency_jitter_ms, (long long)c->sc_index_lag_ms, c->sc_same_ms,

@@ -97,9 +97,12 @@ int sim_cursor_decode(const char *s, size_t n, const char *type_id, int url_deco
         return -1;
     uint64_t v = 0;
     for (size_t i = tl + 1; i < p; i++) {
-        if (plain[i] < '0' || plain[i] > '9' || v > (UINT64_MAX - 9) / 10)
+        if (plain[i] < '0' || plain[i] > '9')
             return -1;
-        v = v * 10 + (uint64_t)(plain[i] - '0');
+        uint64_t digit = (uint64_t)(plain[i] - '0');
+        if (v > (UINT64_MAX - digit) / 10)
+            return -1;
+        v = v * 10 + digit;
     }
     *last_id = v;
     return 0;

@@ -15,6 +15,8 @@ json_object *sim_json_parse(const char *body, size_t len)
     json_tokener *tok = json_tokener_new();
     if (!tok)
         return NULL;
+    /* HubSpot's parser refuses trailing commas and leading zeros; so do we. */
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
     json_object *root = json_tokener_parse_ex(tok, body, (int)len);
     enum json_tokener_error e = json_tokener_get_error(tok);
     size_t end = json_tokener_get_parse_end(tok);
@@ -51,10 +53,10 @@ int sim_json_u64(json_object *v, uint64_t *out)
     if (json_object_is_type(v, json_type_string))
         return digits_u64(json_object_get_string(v), out);
     if (json_object_is_type(v, json_type_int)) {
-        int64_t i = json_object_get_int64(v);
-        if (i < 0)
+        /* json-c keeps integers above INT64_MAX as unsigned; get_int64 would clamp. */
+        if (json_object_get_int64(v) < 0)
             return -1;
-        *out = (uint64_t)i;
+        *out = json_object_get_uint64(v);
         return 0;
     }
     return -1;
@@ -63,7 +65,10 @@ int sim_json_u64(json_object *v, uint64_t *out)
 int sim_json_i64(json_object *v, bool allow_iso, int64_t *out)
 {
     if (json_object_is_type(v, json_type_int)) {
-        *out = json_object_get_int64(v);
+        int64_t i = json_object_get_int64(v);
+        if (i == INT64_MAX && json_object_get_uint64(v) > (uint64_t)INT64_MAX)
+            return -1; /* out of range, not INT64_MAX */
+        *out = i;
         return 0;
     }
     if (!json_object_is_type(v, json_type_string))
@@ -74,8 +79,8 @@ int sim_json_i64(json_object *v, bool allow_iso, int64_t *out)
         return 0;
     bool neg = *s == '-';
     uint64_t u;
-    if (digits_u64(s + neg, &u) || u > INT64_MAX)
+    if (digits_u64(s + neg, &u) || u > (uint64_t)INT64_MAX + neg)
         return -1;
-    *out = neg ? -(int64_t)u : (int64_t)u;
+    *out = neg ? (int64_t)(0 - u) : (int64_t)u;
     return 0;
 }

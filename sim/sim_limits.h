@@ -22,8 +22,8 @@ typedef struct sim_window {
 } sim_window;
 
 /* Sets up a policy of `limit` requests per `window_ms` (limit 0: unlimited).
- * Returns 0, or -1 when out of memory. Re-initialising an initialised window
- * frees its old ring. */
+ * Returns 0, or -1 when out of memory. `w` must be zeroed before its first
+ * init; re-initialising an initialised window frees its old ring. */
 int sim_window_init(sim_window *w, uint32_t limit, int64_t window_ms);
 
 void sim_window_free(sim_window *w);

@@ -52,9 +52,9 @@ static int objects_reserve(sim_objects *o, uint32_t cap)
     GROW(o_created_ms);
     GROW(o_modified_ms);
     GROW(o_archived);
-    GROW(o_search_prev_ms);
-    GROW(o_search_prev_live);
-    GROW(o_visible_at_ms);
+    GROW(o_search_ms);
+    GROW(o_search_live);
+    GROW(o_pending);
 #undef GROW
     o->o_cap = cap;
     return 0;
@@ -66,9 +66,9 @@ static void objects_free(sim_objects *o)
     free(o->o_created_ms);
     free(o->o_modified_ms);
     free(o->o_archived);
-    free(o->o_search_prev_ms);
-    free(o->o_search_prev_live);
-    free(o->o_visible_at_ms);
+    free(o->o_search_ms);
+    free(o->o_search_live);
+    free(o->o_pending);
 }
 
 /* IDs above 2^32 with gaps, as HubSpot's are; each type in its own range. */
@@ -121,9 +121,9 @@ static int generate_objects(sim_portal *p, const sim_portal_config *c, hs_object
         }
         o->o_modified_ms[i] = modified;
         o->o_archived[i] = sim_rng_chance(&r, 0.02);
-        o->o_search_prev_ms[i] = modified;
-        o->o_search_prev_live[i] = !o->o_archived[i];
-        o->o_visible_at_ms[i] = 0;
+        o->o_search_ms[i] = modified;
+        o->o_search_live[i] = !o->o_archived[i];
+        memset(o->o_pending[i], 0, sizeof(o->o_pending[i]));
         o->o_live += !o->o_archived[i];
     }
     o->o_count = n;
@@ -150,29 +150,56 @@ int sim_object_find(const sim_portal *p, hs_object_type t, uint64_t id, uint32_t
 
 bool sim_search_view(const sim_objects *o, uint32_t idx, int64_t now_ms, int64_t *modified_ms)
 {
-    if (now_ms >= o->o_visible_at_ms[idx]) {
-        *modified_ms = o->o_modified_ms[idx];
-        return !o->o_archived[idx];
+    for (int k = 1; k >= 0; k--) {
+        const sim_pending *pd = &o->o_pending[idx][k];
+        if (pd->pd_visible_at_ms && now_ms >= pd->pd_visible_at_ms) {
+            *modified_ms = pd->pd_modified_ms;
+            return pd->pd_live;
+        }
     }
-    *modified_ms = o->o_search_prev_ms[idx];
-    return o->o_search_prev_live[idx];
+    *modified_ms = o->o_search_ms[idx];
+    return o->o_search_live[idx];
 }
 
-/* Records a write to object i: the search index keeps showing the previous
- * visible state until now + lag. */
+/* Folds the pending writes that have reached the index into its state. */
+static void index_settle(sim_objects *o, uint32_t i, int64_t now_ms)
+{
+    sim_pending *pd = o->o_pending[i];
+    while (pd[0].pd_visible_at_ms && now_ms >= pd[0].pd_visible_at_ms) {
+        o->o_search_ms[i] = pd[0].pd_modified_ms;
+        o->o_search_live[i] = pd[0].pd_live;
+        pd[0] = pd[1];
+        memset(&pd[1], 0, sizeof(pd[1]));
+    }
+}
+
+/* Records a write to object i (its new state already in o_modified_ms and
+ * o_archived): the search index sees it from now + lag on. */
+static void index_write(sim_objects *o, uint32_t i, int64_t now_ms, int64_t lag_ms)
+{
+    index_settle(o, i, now_ms);
+    sim_pending w = {o->o_modified_ms[i], now_ms + lag_ms, !o->o_archived[i]};
+    if (lag_ms <= 0 && !o->o_pending[i][0].pd_visible_at_ms) {
+        o->o_search_ms[i] = w.pd_modified_ms;
+        o->o_search_live[i] = w.pd_live;
+        return;
+    }
+    if (w.pd_visible_at_ms <= 0)
+        w.pd_visible_at_ms = 1;
+    o->o_pending[i][o->o_pending[i][0].pd_visible_at_ms ? 1 : 0] = w;
+}
+
+/* Records a write to object i: lists and batch reads see it at once, search
+ * after the lag. */
 static void object_write(sim_objects *o, uint32_t i, int64_t ms, bool archive, int64_t now_ms,
                          int64_t lag_ms)
 {
-    if (now_ms >= o->o_visible_at_ms[i]) {
-        o->o_search_prev_ms[i] = o->o_modified_ms[i];
-        o->o_search_prev_live[i] = !o->o_archived[i];
-    }
     o->o_modified_ms[i] = ms;
     if (archive && !o->o_archived[i]) {
         o->o_archived[i] = 1;
         o->o_live--;
     }
-    o->o_visible_at_ms[i] = now_ms + lag_ms;
+    index_write(o, i, now_ms, lag_ms);
 }
 
 /* ----------------------------------------------------------------- tables */
@@ -443,20 +470,24 @@ static int generate_edges(sim_portal *p, const sim_portal_config *c, sim_table *
                 return -1;
         }
     }
-    if (!hs_table_is_engagement(t->tb_pair)) {
+    if (!hs_table_is_engagement(t->tb_pair) && po->o_live > 0) {
         for (uint32_t h = 0; h < c->pc_heavy_parents; h++) {
-            uint32_t parent = (uint32_t)sim_rng_below(&r, po->o_count);
-            if (po->o_archived[parent])
-                continue;
-            uint64_t links = c->pc_heavy_links < co->o_count ? c->pc_heavy_links : co->o_count;
+            uint32_t parent;
+            do
+                parent = (uint32_t)sim_rng_below(&r, po->o_count);
+            while (po->o_archived[parent]);
+            /* A stride coprime with the child count visits every child once:
+             * walk it until the parent has its links or the children run out. */
             uint64_t step = coprime_step(&r, co->o_count);
             uint64_t start = sim_rng_below(&r, co->o_count);
-            for (uint64_t j = 0; j < links; j++) {
+            uint32_t added = 0;
+            for (uint64_t j = 0; j < co->o_count && added < c->pc_heavy_links; j++) {
                 uint32_t child = (uint32_t)((start + j * step) % co->o_count);
                 if (co->o_archived[child])
                     continue;
                 if (edge_push(ev, parent, child, draw_labels(&r, t, c->pc_label_fraction), false))
                     return -1;
+                added++;
             }
         }
     }
@@ -468,7 +499,8 @@ static int build_adjacency(sim_portal *p, sim_table *t, edge_vec *ev)
 {
     sim_objects *po = &p->p_obj[t->tb_pair.t_parent];
     sim_objects *co = &p->p_obj[t->tb_pair.t_child];
-    qsort(ev->ev_items, ev->ev_len, sizeof(gen_edge), edge_cmp);
+    if (ev->ev_len)
+        qsort(ev->ev_items, ev->ev_len, sizeof(gen_edge), edge_cmp);
     size_t m = 0;
     for (size_t i = 0; i < ev->ev_len; i++) {
         gen_edge *e = &ev->ev_items[i];
@@ -881,11 +913,12 @@ static int mut_create(mut_ctx *m, sim_table *tb)
     o->o_created_ms[idx] = m->mc_ms;
     o->o_modified_ms[idx] = m->mc_ms;
     o->o_archived[idx] = 0;
-    o->o_search_prev_ms[idx] = m->mc_ms;
-    o->o_search_prev_live[idx] = 0; /* not in the search index until the lag passes */
-    o->o_visible_at_ms[idx] = m->mc_o->mo_now_ms + m->mc_o->mo_index_lag_ms;
+    o->o_search_ms[idx] = m->mc_ms;
+    o->o_search_live[idx] = 0; /* not in the search index until the lag passes */
+    memset(o->o_pending[idx], 0, sizeof(o->o_pending[idx]));
     o->o_count++;
     o->o_live++;
+    index_write(o, idx, m->mc_o->mo_now_ms, m->mc_o->mo_index_lag_ms);
     bool is_parent = t == tb->tb_pair.t_parent;
     uint32_t links = is_parent ? 1 + (uint32_t)sim_rng_below(&p->p_rng, 3) : 1;
     for (uint32_t j = 0; j < links; j++) {

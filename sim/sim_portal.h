@@ -67,17 +67,27 @@ typedef struct sim_table {
     sim_link *tb_block_fwd, *tb_block_rev; /* generation storage */
 } sim_table;
 
+/* A write on its way to the search index. */
+typedef struct sim_pending {
+    int64_t pd_modified_ms;
+    int64_t pd_visible_at_ms; /* 0: the slot is empty */
+    uint8_t pd_live;          /* exists and is not archived */
+} sim_pending;
+
 typedef struct sim_objects {
     uint32_t o_count, o_cap;
     uint64_t *o_id;
     int64_t *o_created_ms;
     int64_t *o_modified_ms; /* last-modified, or archive time when archived */
     uint8_t *o_archived;
-    /* The search index's view before the latest write became visible. */
-    int64_t *o_search_prev_ms;
-    uint8_t *o_search_prev_live; /* existed and was not archived */
-    int64_t *o_visible_at_ms;    /* when the latest write reaches search */
-    uint32_t o_live;             /* not archived */
+    /* The search index: the state it has caught up with, and up to two writes
+     * still in flight (the oldest and the newest; a third write inside one lag
+     * replaces the newest, so the index never falls more than one write behind
+     * for longer than the lag). */
+    int64_t *o_search_ms;
+    uint8_t *o_search_live;
+    sim_pending (*o_pending)[2];
+    uint32_t o_live; /* not archived */
 } sim_objects;
 
 typedef struct sim_portal_config {
@@ -134,8 +144,9 @@ static inline const sim_adj *sim_links(const sim_table *t, bool reverse, uint32_
  * Returns how many were written to ids (room for 3 + SIM_MAX_LABELS). */
 int sim_link_type_ids(const sim_table *t, bool reverse, const sim_link *l, int *ids);
 
-/* What search sees of object `idx` at `now_ms`: false when it is not in the
- * index (not yet visible, or archived); else true with *modified_ms. */
+/* What search sees of object `idx` at `now_ms` (≥ the time of the last
+ * write): false when it is not in the index (not yet visible, or archived);
+ * else true with *modified_ms. A write at time w is seen from w + lag on. */
 bool sim_search_view(const sim_objects *o, uint32_t idx, int64_t now_ms, int64_t *modified_ms);
 
 /* Appends table `t`'s associations in the §7 TSV format. Read lock. */

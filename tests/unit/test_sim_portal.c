@@ -1,0 +1,1467 @@
+/*
+ * Tests of sim/sim_portal: generation (determinism, structure, IDs, heavy
+ * parents, primaries, type IDs, the truth TSV), lookups, every mutation kind,
+ * rollup bumps, same-millisecond writes, the search index's lag, and a long
+ * random mutation run checked against the structural invariants after every
+ * batch (ut_portal_violations, written independently of the module).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/jbuf.h"
+#include "../../sim/sim_portal.h"
+#include "unit_suites.h"
+#include "unit_util.h"
+
+#define KIND(k) (1u << (k))
+
+static sim_mutation_opts opts(uint32_t count, uint32_t kinds, uint64_t tables, int64_t now_ms)
+{
+    sim_mutation_opts o;
+    memset(&o, 0, sizeof(o));
+    o.mo_count = count;
+    o.mo_kinds = kinds;
+    o.mo_tables = tables;
+    o.mo_now_ms = now_ms;
+    return o;
+}
+
+/* The small portal plus a couple of engagement types. */
+static sim_portal *small_portal(uint64_t seed, bool engagements)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, seed);
+    if (engagements) {
+        c.pc_count[HS_NOTES] = 300;
+        c.pc_count[HS_POSTAL_MAIL] = 100;
+    }
+    return ut_portal_new(&c);
+}
+
+static void set_rollup(sim_portal_config *c, const char *name)
+{
+    hs_table t;
+    if (hs_table_parse(name, strlen(name), &t) == 0)
+        c->pc_rollups[c->pc_nrollups++] = t;
+}
+
+/* Per-object copies of what mutations change. */
+typedef struct snap {
+    uint32_t s_count[HS_OBJECT_TYPE_COUNT];
+    uint32_t s_live[HS_OBJECT_TYPE_COUNT];
+    int64_t *s_modified[HS_OBJECT_TYPE_COUNT];
+    uint8_t *s_archived[HS_OBJECT_TYPE_COUNT];
+} snap;
+
+static void snap_free(snap *s)
+{
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        free(s->s_modified[t]);
+        free(s->s_archived[t]);
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+static bool snap_take(const sim_portal *p, snap *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const sim_objects *o = &p->p_obj[t];
+        s->s_count[t] = o->o_count;
+        s->s_live[t] = o->o_live;
+        s->s_modified[t] = malloc(((size_t)o->o_count + 1) * sizeof(int64_t));
+        s->s_archived[t] = malloc((size_t)o->o_count + 1);
+        if (!s->s_modified[t] || !s->s_archived[t]) {
+            snap_free(s);
+            return false;
+        }
+        if (o->o_count) {
+            memcpy(s->s_modified[t], o->o_modified_ms, o->o_count * sizeof(int64_t));
+            memcpy(s->s_archived[t], o->o_archived, o->o_count);
+        }
+    }
+    return true;
+}
+
+/* An order-independent digest of one object's links in one direction. */
+static uint64_t adj_digest(const sim_adj *a)
+{
+    uint64_t h = a->a_len;
+    for (uint32_t j = 0; j < a->a_len; j++) {
+        uint64_t x = ((uint64_t)a->a_links[j].l_other << 24) ^
+                     ((uint64_t)a->a_links[j].l_labels << 8) ^ a->a_links[j].l_primary;
+        x *= 0x9e3779b97f4a7c15ULL;
+        h += x ^ (x >> 29);
+    }
+    return h;
+}
+
+/* Digests of every parent's forward links in table t (malloc'd). */
+static uint64_t *parent_digests(const sim_portal *p, const sim_table *t)
+{
+    uint32_t n = p->p_obj[t->tb_pair.t_parent].o_count;
+    uint64_t *d = malloc(((size_t)n + 1) * sizeof(*d));
+    if (d)
+        for (uint32_t i = 0; i < n; i++)
+            d[i] = adj_digest(&t->tb_fwd[i]);
+    return d;
+}
+
+static uint64_t table_digest(const sim_portal *p, const sim_table *t)
+{
+    uint64_t h = t->tb_links;
+    uint32_t n = p->p_obj[t->tb_pair.t_parent].o_count;
+    for (uint32_t i = 0; i < n; i++)
+        h = h * 31 + adj_digest(&t->tb_fwd[i]) * (i + 1);
+    return h;
+}
+
+static uint32_t sum_applied(const sim_mutation_result *r)
+{
+    uint32_t n = 0;
+    for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
+        n += r->mr_applied[k];
+    return n;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ------------------------------------------------------------- generation */
+
+static void test_generated_portal_consistent(void)
+{
+    for (uint64_t seed = 1; seed <= 3; seed++) {
+        sim_portal *p = small_portal(seed, true);
+        if (!p)
+            return;
+        UT_CHECK_U64(ut_portal_violations(p), 0);
+        uint64_t links = 0;
+        for (int i = 0; i < p->p_ntables; i++)
+            links += p->p_tables[i].tb_links;
+        UT_CHECK(links > 5000);
+        sim_portal_destroy(p);
+    }
+    sim_portal_destroy(NULL);
+}
+
+/* ~50k objects generated twice: identical truth for every table and
+ * identical objects. Also the portal's documented shape: ~2% archived,
+ * ~5% in same-millisecond imports. */
+static void test_deterministic_50k(void)
+{
+    sim_portal_config c;
+    sim_portal_config_defaults(&c);
+    c.pc_seed = 20260101;
+    c.pc_count[HS_CONTACTS] = 25000;
+    c.pc_count[HS_COMPANIES] = 5000;
+    c.pc_count[HS_DEALS] = 12000;
+    c.pc_count[HS_TICKETS] = 3000;
+    c.pc_count[HS_NOTES] = 3000;
+    c.pc_count[HS_CALLS] = 2000;
+    c.pc_now_ms = UT_NOW_MS;
+    sim_portal *a = ut_portal_new(&c), *b = ut_portal_new(&c);
+    UT_REQUIRE(a && b);
+    UT_REQUIRE_I64(a->p_ntables, b->p_ntables);
+    UT_CHECK_I64(a->p_ntables, 14);
+    for (int i = 0; i < a->p_ntables; i++) {
+        char *ta = ut_truth(a, &a->p_tables[i]), *tb = ut_truth(b, &b->p_tables[i]);
+        ut_check(ta && tb && strcmp(ta, tb) == 0, __FILE__, __LINE__, "%s differs",
+                 a->p_tables[i].tb_name);
+        UT_CHECK(ta && strlen(ta) > 0);
+        free(ta);
+        free(tb);
+    }
+    uint64_t archived = 0, total = 0, imported = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const sim_objects *x = &a->p_obj[t], *y = &b->p_obj[t];
+        UT_REQUIRE_I64(x->o_count, y->o_count);
+        UT_CHECK_I64(x->o_count, c.pc_count[t]);
+        size_t n = x->o_count;
+        if (n == 0)
+            continue;
+        UT_CHECK(memcmp(x->o_id, y->o_id, n * sizeof(uint64_t)) == 0);
+        UT_CHECK(memcmp(x->o_created_ms, y->o_created_ms, n * sizeof(int64_t)) == 0);
+        UT_CHECK(memcmp(x->o_modified_ms, y->o_modified_ms, n * sizeof(int64_t)) == 0);
+        UT_CHECK(memcmp(x->o_archived, y->o_archived, n) == 0);
+        total += n;
+        for (size_t i = 0; i < n; i++)
+            archived += x->o_archived[i];
+        /* Objects whose last-modified millisecond is shared by >= 20 of its type. */
+        int64_t *ms = malloc(n * sizeof(*ms));
+        UT_REQUIRE(ms != NULL);
+        memcpy(ms, x->o_modified_ms, n * sizeof(*ms));
+        qsort(ms, n, sizeof(*ms), cmp_i64);
+        for (size_t i = 0, j; i < n; i = j) {
+            for (j = i; j < n && ms[j] == ms[i]; j++)
+                ;
+            if (j - i >= 20)
+                imported += j - i;
+        }
+        free(ms);
+    }
+    double share = (double)archived / (double)total;
+    ut_check(share > 0.01 && share < 0.035, __FILE__, __LINE__, "archived share %.4f", share);
+    share = (double)imported / (double)total;
+    ut_check(share > 0.015 && share < 0.12, __FILE__, __LINE__, "same-ms import share %.4f", share);
+    UT_CHECK_U64(ut_portal_violations(a), 0);
+done:
+    sim_portal_destroy(a);
+    sim_portal_destroy(b);
+}
+
+static void test_seed_changes_portal(void)
+{
+    sim_portal *a = small_portal(1, false), *b = small_portal(2, false);
+    UT_REQUIRE(a && b);
+    UT_REQUIRE_I64(a->p_ntables, 6);
+    for (int i = 0; i < a->p_ntables; i++) {
+        char *ta = ut_truth(a, &a->p_tables[i]), *tb = ut_truth(b, &b->p_tables[i]);
+        ut_check(ta && tb && strcmp(ta, tb) != 0, __FILE__, __LINE__,
+                 "%s is the same for seeds 1 and 2", a->p_tables[i].tb_name);
+        free(ta);
+        free(tb);
+    }
+    UT_CHECK(memcmp(a->p_obj[HS_CONTACTS].o_id, b->p_obj[HS_CONTACTS].o_id,
+                    a->p_obj[HS_CONTACTS].o_count * sizeof(uint64_t)) != 0);
+done:
+    sim_portal_destroy(a);
+    sim_portal_destroy(b);
+}
+
+/* Every associable pair of present types, once; the six core tables first
+ * (docs/SIMULATOR.md); each table's IDs as hs_types says. */
+static void test_tables(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 4);
+    c.pc_count[HS_NOTES] = 200;
+    c.pc_count[HS_CALLS] = 100;
+    c.pc_count[HS_POSTAL_MAIL] = 100;
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    UT_CHECK_I64(p->p_ntables, 6 + 3 * 4);
+    int expected = 0;
+    for (int x = 0; x < HS_OBJECT_TYPE_COUNT; x++)
+        for (int y = x + 1; y < HS_OBJECT_TYPE_COUNT; y++) {
+            hs_table pair;
+            if (hs_table_of((hs_object_type)x, (hs_object_type)y, &pair) || !c.pc_count[x] ||
+                !c.pc_count[y])
+                continue;
+            expected++;
+            char name[64];
+            hs_table_name(pair, name, sizeof(name));
+            ut_check(sim_table_by_name(p, name, strlen(name)) != NULL, __FILE__, __LINE__,
+                     "table %s missing", name);
+        }
+    UT_CHECK_I64(p->p_ntables, expected);
+    for (int i = 0; i < HS_DEFAULT_TABLE_COUNT && i < p->p_ntables; i++)
+        ut_check(!hs_table_is_engagement(p->p_tables[i].tb_pair), __FILE__, __LINE__,
+                 "table %d is %s; the six core tables must come first", i, p->p_tables[i].tb_name);
+    for (int i = 0; i < p->p_ntables; i++) {
+        sim_table *t = &p->p_tables[i];
+        char name[64];
+        hs_table_name(t->tb_pair, name, sizeof(name));
+        UT_CHECK_STR(t->tb_name, name);
+        int u, pr;
+        hs_assoc_type_ids(t->tb_pair.t_parent, t->tb_pair.t_child, &u, &pr);
+        UT_CHECK(t->tb_unlabeled_fwd == u && t->tb_primary_fwd == pr);
+        hs_assoc_type_ids(t->tb_pair.t_child, t->tb_pair.t_parent, &u, &pr);
+        UT_CHECK(t->tb_unlabeled_rev == u && t->tb_primary_rev == pr);
+        UT_CHECK_I64(t->tb_nlabels, 3);
+        UT_CHECK(!t->tb_rollup);
+        UT_CHECK(sim_table_by_name(p, t->tb_name, strlen(t->tb_name)) == t);
+    }
+    sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
+    UT_REQUIRE(cc != NULL);
+    UT_CHECK(cc->tb_unlabeled_fwd == 280 && cc->tb_primary_fwd == 2);
+    UT_CHECK(cc->tb_unlabeled_rev == 279 && cc->tb_primary_rev == 1);
+done:
+    sim_portal_destroy(p);
+}
+
+static void test_table_lookup(void)
+{
+    sim_portal *p = small_portal(5, false);
+    UT_REQUIRE(p != NULL);
+    bool rev = true;
+    sim_table *t = sim_table_find(p, HS_COMPANIES, HS_CONTACTS, &rev);
+    UT_CHECK(t && !rev && strcmp(t->tb_name, "companies_contacts") == 0);
+    rev = false;
+    sim_table *t2 = sim_table_find(p, HS_CONTACTS, HS_COMPANIES, &rev);
+    UT_CHECK(t2 == t && rev);
+    t = sim_table_find(p, HS_TICKETS, HS_DEALS, &rev);
+    UT_CHECK(t && rev && strcmp(t->tb_name, "deals_tickets") == 0);
+    UT_CHECK(sim_table_find(p, HS_CONTACTS, HS_CONTACTS, &rev) == NULL);
+    UT_CHECK(sim_table_find(p, HS_NOTES, HS_CONTACTS, &rev) == NULL); /* no notes */
+    UT_CHECK(sim_table_by_name(p, "contacts_companies", 18) == NULL);
+    UT_CHECK(sim_table_by_name(p, "companies_contact", 17) == NULL);
+    UT_CHECK(sim_table_by_name(p, "companies_contactsx", 19) == NULL);
+    UT_CHECK(sim_table_by_name(p, "contacts_notes", 14) == NULL);
+    UT_CHECK(sim_table_by_name(p, "", 0) == NULL);
+    /* Only n bytes are compared. */
+    UT_CHECK(sim_table_by_name(p, "deals_ticketsXYZ", 13) != NULL);
+done:
+    sim_portal_destroy(p);
+}
+
+/* IDs above 2^32, increasing, gapped, each type in its own range; creation
+ * times rising with the ID, before the generation clock. */
+static void test_ids_and_times(void)
+{
+    sim_portal *p = small_portal(6, true);
+    UT_REQUIRE(p != NULL);
+    uint64_t prev_max = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const sim_objects *o = &p->p_obj[t];
+        if (o->o_count == 0)
+            continue;
+        unsigned bad = 0, gaps = 0;
+        for (uint32_t i = 0; i < o->o_count; i++) {
+            bad += o->o_id[i] <= UINT64_C(0xffffffff);
+            bad += i && o->o_id[i] <= o->o_id[i - 1];
+            gaps += i && o->o_id[i] > o->o_id[i - 1] + 1;
+            bad += i && o->o_created_ms[i] < o->o_created_ms[i - 1];
+            bad += o->o_created_ms[i] > o->o_modified_ms[i];
+            bad += o->o_modified_ms[i] >= UT_NOW_MS;
+            bad += o->o_created_ms[i] < UT_NOW_MS - 4 * 365LL * 86400000;
+        }
+        ut_check(bad == 0, __FILE__, __LINE__, "%s: %u bad ids/times",
+                 hs_object((hs_object_type)t)->oi_plural, bad);
+        UT_CHECK(gaps > o->o_count / 10);
+        ut_check(o->o_id[0] > prev_max, __FILE__, __LINE__, "%s overlaps the previous type's IDs",
+                 hs_object((hs_object_type)t)->oi_plural);
+        prev_max = o->o_id[o->o_count - 1];
+    }
+done:
+    sim_portal_destroy(p);
+}
+
+static void test_object_find(void)
+{
+    sim_portal *p = small_portal(7, true);
+    UT_REQUIRE(p != NULL);
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const sim_objects *o = &p->p_obj[t];
+        unsigned wrong = 0;
+        uint32_t idx;
+        for (uint32_t i = 0; i < o->o_count; i++) {
+            idx = UINT32_MAX;
+            wrong += sim_object_find(p, (hs_object_type)t, o->o_id[i], &idx) != 0 || idx != i;
+            if (i && o->o_id[i] > o->o_id[i - 1] + 1)
+                wrong += sim_object_find(p, (hs_object_type)t, o->o_id[i] - 1, &idx) != -1;
+        }
+        UT_CHECK_U64(wrong, 0);
+        UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, 0, &idx), -1);
+        UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, UINT64_MAX, &idx), -1);
+        if (o->o_count) {
+            UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, o->o_id[0] - 1, &idx), -1);
+            UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, o->o_id[o->o_count - 1] + 1, &idx),
+                         -1);
+        }
+    }
+    /* Another type's ID is not found. */
+    uint32_t idx;
+    UT_CHECK_I64(sim_object_find(p, HS_COMPANIES, p->p_obj[HS_CONTACTS].o_id[0], &idx), -1);
+done:
+    sim_portal_destroy(p);
+}
+
+/* On each core table the heavy parents have --heavy-links links (or every
+ * live child when there are fewer). Several seeds: archived objects fall
+ * differently each time. */
+static void test_heavy_parents(void)
+{
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        sim_portal_config c;
+        ut_portal_config_small(&c, seed);
+        sim_portal *p = ut_portal_new(&c);
+        if (!p)
+            return;
+        for (int i = 0; i < p->p_ntables; i++) {
+            const sim_table *t = &p->p_tables[i];
+            if (hs_table_is_engagement(t->tb_pair))
+                continue;
+            const sim_objects *po = &p->p_obj[t->tb_pair.t_parent];
+            uint32_t live_children = p->p_obj[t->tb_pair.t_child].o_live;
+            uint32_t want = c.pc_heavy_links < live_children ? c.pc_heavy_links : live_children;
+            uint32_t heavy = 0, max_deg = 0;
+            for (uint32_t j = 0; j < po->o_count; j++) {
+                heavy += t->tb_fwd[j].a_len >= want;
+                if (t->tb_fwd[j].a_len > max_deg)
+                    max_deg = t->tb_fwd[j].a_len;
+            }
+            ut_check(heavy >= c.pc_heavy_parents, __FILE__, __LINE__,
+                     "seed %" PRIu64 " %s: %u parents with >= %u links (largest %u), want %u", seed,
+                     t->tb_name, heavy, want, max_deg, c.pc_heavy_parents);
+        }
+        sim_portal_destroy(p);
+    }
+}
+
+/* A contact's first company is its primary: at most one per child (checked
+ * by the invariants), and (without heavy parents, whose links are plain)
+ * nearly every linked child has one. Non-company tables carry no primary. */
+static void test_primaries(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 8);
+    c.pc_heavy_parents = 0; /* heavy parents' links are not primary */
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    for (int i = 0; i < p->p_ntables; i++) {
+        const sim_table *t = &p->p_tables[i];
+        const sim_objects *co = &p->p_obj[t->tb_pair.t_child];
+        uint32_t linked = 0, with_primary = 0;
+        for (uint32_t j = 0; j < co->o_count; j++) {
+            const sim_adj *a = &t->tb_rev[j];
+            uint32_t prim = 0;
+            for (uint32_t k = 0; k < a->a_len; k++)
+                prim += a->a_links[k].l_primary != 0;
+            linked += a->a_len > 0;
+            with_primary += prim > 0;
+        }
+        if (t->tb_primary_fwd)
+            ut_check(with_primary >= linked * 9 / 10, __FILE__, __LINE__,
+                     "%s: %u of %u linked children have a primary", t->tb_name, with_primary,
+                     linked);
+        else
+            UT_CHECK_U64(with_primary, 0);
+    }
+done:
+    sim_portal_destroy(p);
+}
+
+static void test_link_type_ids(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 9);
+    c.pc_labels = SIM_MAX_LABELS;
+    c.pc_count[HS_NOTES] = 100;
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
+    sim_table *cd = sim_table_by_name(p, "contacts_deals", 14);
+    UT_REQUIRE(cc && cd);
+    int ids[3 + SIM_MAX_LABELS];
+    sim_link l = {0, 0, 0, 0};
+    UT_CHECK_I64(sim_link_type_ids(cc, false, &l, ids), 1);
+    UT_CHECK_I64(ids[0], 280);
+    UT_CHECK_I64(sim_link_type_ids(cc, true, &l, ids), 1);
+    UT_CHECK_I64(ids[0], 279);
+    l.l_primary = 1;
+    l.l_labels = (1u << 0) | (1u << 2);
+    UT_REQUIRE_I64(sim_link_type_ids(cc, false, &l, ids), 4);
+    UT_CHECK(ids[0] == 2 && ids[1] == 280);
+    UT_CHECK(ids[2] == cc->tb_labels[0].lb_typeid_fwd && ids[3] == cc->tb_labels[2].lb_typeid_fwd);
+    UT_REQUIRE_I64(sim_link_type_ids(cc, true, &l, ids), 4);
+    UT_CHECK(ids[0] == 1 && ids[1] == 279);
+    UT_CHECK(ids[2] == cc->tb_labels[0].lb_typeid_rev && ids[3] == cc->tb_labels[2].lb_typeid_rev);
+    /* A primary flag on a pair without a primary type adds nothing. */
+    UT_CHECK_I64(sim_link_type_ids(cd, false, &l, ids), 3);
+    UT_CHECK_I64(ids[0], 4);
+    /* Every label: 2 + 8 IDs, strictly ascending. */
+    l.l_labels = 0xff;
+    int n = sim_link_type_ids(cc, false, &l, ids);
+    UT_CHECK_I64(n, 10);
+    for (int i = 1; i < n; i++)
+        UT_CHECK(ids[i - 1] < ids[i]);
+    /* User-defined IDs: from 1000 up, one per direction, unique in the portal,
+     * names set. */
+    int seen[4096] = {0};
+    unsigned dups = 0, low = 0, unnamed = 0;
+    for (int i = 0; i < p->p_ntables; i++) {
+        const sim_table *t = &p->p_tables[i];
+        UT_CHECK_I64(t->tb_nlabels, SIM_MAX_LABELS);
+        for (int k = 0; k < t->tb_nlabels; k++) {
+            int f = t->tb_labels[k].lb_typeid_fwd, r = t->tb_labels[k].lb_typeid_rev;
+            low += f < 1000 || r < 1000 || f >= 4096 || r >= 4096;
+            if (f >= 0 && f < 4096 && r >= 0 && r < 4096) {
+                dups += seen[f]++ > 0;
+                dups += seen[r]++ > 0;
+            }
+            unnamed += !t->tb_labels[k].lb_name[0] || !t->tb_labels[k].lb_inverse[0];
+        }
+    }
+    UT_CHECK_U64(dups, 0);
+    UT_CHECK_U64(low, 0);
+    UT_CHECK_U64(unnamed, 0);
+done:
+    sim_portal_destroy(p);
+}
+
+/* The §7 format: TABLE, parent ID, child ID, distinct ascending parent→child
+ * type IDs; one line per link, matching the adjacency. */
+static void test_truth_format(void)
+{
+    sim_portal *p = small_portal(10, false);
+    char *tsv = NULL;
+    UT_REQUIRE(p != NULL);
+    sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
+    UT_REQUIRE(cc != NULL);
+    tsv = ut_truth(p, cc);
+    UT_REQUIRE(tsv != NULL);
+    size_t len = strlen(tsv);
+    UT_REQUIRE(len > 0 && tsv[len - 1] == '\n');
+    uint64_t lines = 0, primaries = 0;
+    unsigned bad = 0;
+    for (char *line = tsv; *line;) {
+        char *nl = strchr(line, '\n');
+        *nl = '\0';
+        lines++;
+        char *f[5] = {0};
+        int nf = 0;
+        for (char *q = line; nf < 5;) {
+            f[nf++] = q;
+            char *tab = strchr(q, '\t');
+            if (!tab)
+                break;
+            *tab = '\0';
+            q = tab + 1;
+        }
+        if (nf != 4 || strcmp(f[0], "companies_contacts") != 0) {
+            bad++;
+        } else {
+            char *end;
+            uint64_t parent = strtoull(f[1], &end, 10), child = strtoull(f[2], NULL, 10);
+            uint32_t pi, ci;
+            if (sim_object_find(p, HS_COMPANIES, parent, &pi) ||
+                sim_object_find(p, HS_CONTACTS, child, &ci) || !ut_find_link(&cc->tb_fwd[pi], ci))
+                bad++;
+            long prev = 0;
+            bool has_280 = false;
+            for (char *q = f[3]; *q;) {
+                long v = strtol(q, &end, 10);
+                if (end == q || v <= prev || (*end && *end != ','))
+                    bad++;
+                has_280 |= v == 280;
+                primaries += v == 2;
+                prev = v;
+                q = *end ? end + 1 : end;
+            }
+            bad += !has_280;
+        }
+        line = nl + 1;
+    }
+    UT_CHECK_U64(bad, 0);
+    UT_CHECK_U64(lines, cc->tb_links);
+    UT_CHECK(primaries > 0 && primaries < lines);
+    /* The writer appends. */
+    jbuf b;
+    jb_init(&b);
+    jb_lit(&b, "X");
+    sim_truth_tsv(p, cc, &b);
+    UT_CHECK(b.jb_len == len + 1 && jb_cstr(&b)[0] == 'X');
+    jb_free(&b);
+done:
+    free(tsv);
+    sim_portal_destroy(p);
+}
+
+/* -------------------------------------------------------------- mutations */
+
+static void test_mutate_associate(void)
+{
+    sim_portal *p = small_portal(11, false);
+    uint32_t *fwd = NULL, *rev = NULL;
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "companies_contacts");
+    UT_REQUIRE(ti >= 0);
+    sim_table *t = &p->p_tables[ti];
+    uint32_t np = p->p_obj[HS_COMPANIES].o_count, nc = p->p_obj[HS_CONTACTS].o_count;
+    fwd = malloc(np * sizeof(*fwd));
+    rev = malloc(nc * sizeof(*rev));
+    UT_REQUIRE(fwd && rev);
+    for (int round = 0; round < 40; round++) {
+        for (uint32_t i = 0; i < np; i++)
+            fwd[i] = t->tb_fwd[i].a_len;
+        for (uint32_t i = 0; i < nc; i++)
+            rev[i] = t->tb_rev[i].a_len;
+        uint64_t links = t->tb_links;
+        sim_mutation_opts o =
+            opts(1, KIND(SIM_MUT_ASSOCIATE), 1ULL << ti, UT_NOW_MS + round * 1000);
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ASSOCIATE], 1);
+        UT_CHECK_I64(sum_applied(&r), 1);
+        UT_CHECK_U64(t->tb_links, links + 1);
+        UT_CHECK_I64(r.mr_table_changes[ti], 1);
+        UT_CHECK_I64(r.mr_first_ms, UT_NOW_MS + round * 1000);
+        int64_t parent = -1, child = -1;
+        unsigned changed = 0;
+        for (uint32_t i = 0; i < np; i++)
+            if (t->tb_fwd[i].a_len != fwd[i]) {
+                changed++;
+                parent = i;
+                UT_CHECK_I64(t->tb_fwd[i].a_len, fwd[i] + 1);
+            }
+        for (uint32_t i = 0; i < nc; i++)
+            if (t->tb_rev[i].a_len != rev[i]) {
+                changed++;
+                child = i;
+                UT_CHECK_I64(t->tb_rev[i].a_len, rev[i] + 1);
+            }
+        UT_REQUIRE_I64(changed, 2);
+        UT_REQUIRE(parent >= 0 && child >= 0);
+        const sim_link *f = ut_find_link(&t->tb_fwd[parent], (uint32_t)child);
+        const sim_link *b = ut_find_link(&t->tb_rev[child], (uint32_t)parent);
+        UT_REQUIRE(f && b);
+        UT_CHECK(f->l_labels == b->l_labels && f->l_primary == b->l_primary);
+        UT_CHECK(!p->p_obj[HS_COMPANIES].o_archived[parent]);
+        UT_CHECK(!p->p_obj[HS_CONTACTS].o_archived[child]);
+    }
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    free(fwd);
+    free(rev);
+    sim_portal_destroy(p);
+}
+
+static void test_mutate_dissociate(void)
+{
+    sim_portal *p = small_portal(12, false);
+    uint32_t *fwd = NULL, *rev = NULL;
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "contacts_deals");
+    UT_REQUIRE(ti >= 0);
+    sim_table *t = &p->p_tables[ti];
+    uint32_t np = p->p_obj[HS_CONTACTS].o_count, nc = p->p_obj[HS_DEALS].o_count;
+    fwd = malloc(np * sizeof(*fwd));
+    rev = malloc(nc * sizeof(*rev));
+    UT_REQUIRE(fwd && rev);
+    for (int round = 0; round < 40; round++) {
+        for (uint32_t i = 0; i < np; i++)
+            fwd[i] = t->tb_fwd[i].a_len;
+        for (uint32_t i = 0; i < nc; i++)
+            rev[i] = t->tb_rev[i].a_len;
+        uint64_t links = t->tb_links;
+        sim_mutation_opts o =
+            opts(1, KIND(SIM_MUT_DISSOCIATE), 1ULL << ti, UT_NOW_MS + round * 1000);
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_DISSOCIATE], 1);
+        UT_CHECK_U64(t->tb_links, links - 1);
+        UT_CHECK_I64(r.mr_table_changes[ti], 1);
+        int64_t parent = -1, child = -1;
+        unsigned changed = 0;
+        for (uint32_t i = 0; i < np; i++)
+            if (t->tb_fwd[i].a_len != fwd[i]) {
+                changed++;
+                parent = i;
+                UT_CHECK_I64(t->tb_fwd[i].a_len + 1, fwd[i]);
+            }
+        for (uint32_t i = 0; i < nc; i++)
+            if (t->tb_rev[i].a_len != rev[i]) {
+                changed++;
+                child = i;
+                UT_CHECK_I64(t->tb_rev[i].a_len + 1, rev[i]);
+            }
+        UT_REQUIRE_I64(changed, 2);
+        UT_CHECK(ut_find_link(&t->tb_fwd[parent], (uint32_t)child) == NULL);
+        UT_CHECK(ut_find_link(&t->tb_rev[child], (uint32_t)parent) == NULL);
+    }
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    free(fwd);
+    free(rev);
+    sim_portal_destroy(p);
+}
+
+typedef struct flat_link {
+    uint32_t fl_parent, fl_child;
+    uint16_t fl_labels;
+} flat_link;
+
+static flat_link *flatten(const sim_portal *p, const sim_table *t, size_t *n)
+{
+    flat_link *v = malloc((t->tb_links + 1) * sizeof(*v));
+    *n = 0;
+    if (!v)
+        return NULL;
+    for (uint32_t i = 0; i < p->p_obj[t->tb_pair.t_parent].o_count; i++)
+        for (uint32_t j = 0; j < t->tb_fwd[i].a_len && *n < t->tb_links; j++)
+            v[(*n)++] =
+                (flat_link){i, t->tb_fwd[i].a_links[j].l_other, t->tb_fwd[i].a_links[j].l_labels};
+    return v;
+}
+
+/* Relabel flips one label of one link, identically in both directions. */
+static void test_mutate_relabel(void)
+{
+    sim_portal *p = small_portal(13, false);
+    flat_link *before = NULL, *after = NULL;
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "companies_deals");
+    UT_REQUIRE(ti >= 0);
+    sim_table *t = &p->p_tables[ti];
+    for (int round = 0; round < 30; round++) {
+        size_t nb, na;
+        before = flatten(p, t, &nb);
+        sim_mutation_opts o = opts(1, KIND(SIM_MUT_RELABEL), 1ULL << ti, UT_NOW_MS + round);
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_RELABEL], 1);
+        UT_CHECK_I64(r.mr_table_changes[ti], 1);
+        after = flatten(p, t, &na);
+        UT_REQUIRE(before && after);
+        UT_REQUIRE_I64(na, nb);
+        unsigned changed = 0;
+        for (size_t i = 0; i < na; i++) {
+            if (before[i].fl_parent != after[i].fl_parent ||
+                before[i].fl_child != after[i].fl_child) {
+                changed += 100;
+                break;
+            }
+            uint16_t flip = before[i].fl_labels ^ after[i].fl_labels;
+            if (!flip)
+                continue;
+            changed++;
+            UT_CHECK(__builtin_popcount(flip) == 1);
+            const sim_link *b = ut_find_link(&t->tb_rev[after[i].fl_child], after[i].fl_parent);
+            UT_CHECK(b && b->l_labels == after[i].fl_labels);
+        }
+        UT_CHECK_I64(changed, 1);
+        free(before);
+        free(after);
+        before = after = NULL;
+    }
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    free(before);
+    free(after);
+    sim_portal_destroy(p);
+}
+
+/* Archive: one live object becomes archived at the write time, loses every
+ * link in every table, and o_live drops. */
+static void test_mutate_archive(void)
+{
+    sim_portal *p = small_portal(14, true);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "companies_contacts");
+    UT_REQUIRE(ti >= 0);
+    for (int round = 0; round < 30; round++) {
+        int64_t now = UT_NOW_MS + round * 1000;
+        UT_REQUIRE(snap_take(p, &s));
+        uint64_t links_before = 0;
+        for (int i = 0; i < p->p_ntables; i++)
+            links_before += p->p_tables[i].tb_links;
+        sim_mutation_opts o = opts(1, KIND(SIM_MUT_ARCHIVE), 1ULL << ti, now);
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ARCHIVE], 1);
+        int found = 0;
+        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+            const sim_objects *ob = &p->p_obj[t];
+            UT_CHECK_I64(ob->o_count, s.s_count[t]);
+            for (uint32_t i = 0; i < ob->o_count; i++) {
+                if (ob->o_archived[i] == s.s_archived[t][i])
+                    continue;
+                found++;
+                UT_CHECK(t == HS_COMPANIES || t == HS_CONTACTS);
+                UT_CHECK(ob->o_archived[i] && !s.s_archived[t][i]);
+                UT_CHECK_I64(ob->o_modified_ms[i], now);
+                UT_CHECK_I64(ob->o_live, s.s_live[t] - 1);
+                for (int k = 0; k < p->p_ntables; k++) {
+                    const sim_table *tb = &p->p_tables[k];
+                    if ((int)tb->tb_pair.t_parent == t)
+                        UT_CHECK_I64(tb->tb_fwd[i].a_len, 0);
+                    if ((int)tb->tb_pair.t_child == t)
+                        UT_CHECK_I64(tb->tb_rev[i].a_len, 0);
+                }
+            }
+        }
+        UT_CHECK_I64(found, 1);
+        uint64_t links_after = 0, changes = 0;
+        for (int i = 0; i < p->p_ntables; i++) {
+            links_after += p->p_tables[i].tb_links;
+            changes += r.mr_table_changes[i];
+        }
+        UT_CHECK(links_after <= links_before);
+        UT_CHECK_U64(changes, links_before - links_after);
+        snap_free(&s);
+    }
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* Touch: one object's last-modified becomes the write time; no link changes. */
+static void test_mutate_touch(void)
+{
+    sim_portal *p = small_portal(15, false);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    uint64_t digests[SIM_MAX_TABLES];
+    for (int i = 0; i < p->p_ntables; i++)
+        digests[i] = table_digest(p, &p->p_tables[i]);
+    for (int round = 0; round < 20; round++) {
+        int64_t now = UT_NOW_MS + round * 1000;
+        UT_REQUIRE(snap_take(p, &s));
+        sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, now);
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_TOUCH], 1);
+        UT_CHECK_I64(r.mr_bumped, 1);
+        unsigned changed = 0;
+        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+            for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
+                if (p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i]) {
+                    changed++;
+                    UT_CHECK_I64(p->p_obj[t].o_modified_ms[i], now);
+                    UT_CHECK(!p->p_obj[t].o_archived[i]);
+                }
+        UT_CHECK_I64(changed, 1);
+        snap_free(&s);
+    }
+    for (int i = 0; i < p->p_ntables; i++)
+        UT_CHECK(digests[i] == table_digest(p, &p->p_tables[i]));
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* Create appends an object with a higher ID, created and modified at the
+ * write time, linked in the mutated table. */
+static void test_mutate_create(void)
+{
+    sim_portal *p = small_portal(16, false);
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "companies_contacts");
+    UT_REQUIRE(ti >= 0);
+    sim_table *t = &p->p_tables[ti];
+    int sides[2] = {0, 0};
+    for (int round = 0; round < 30; round++) {
+        int64_t now = UT_NOW_MS + round * 1000;
+        uint32_t counts[HS_OBJECT_TYPE_COUNT], live[HS_OBJECT_TYPE_COUNT];
+        uint64_t last[HS_OBJECT_TYPE_COUNT];
+        for (int k = 0; k < HS_OBJECT_TYPE_COUNT; k++) {
+            counts[k] = p->p_obj[k].o_count;
+            live[k] = p->p_obj[k].o_live;
+            last[k] = counts[k] ? p->p_obj[k].o_id[counts[k] - 1] : 0;
+        }
+        sim_mutation_opts o = opts(1, KIND(SIM_MUT_CREATE), 1ULL << ti, now);
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_CREATE], 1);
+        int grown = -1, ngrown = 0;
+        for (int k = 0; k < HS_OBJECT_TYPE_COUNT; k++)
+            if (p->p_obj[k].o_count != counts[k]) {
+                grown = k;
+                ngrown++;
+            }
+        UT_REQUIRE_I64(ngrown, 1);
+        UT_REQUIRE(grown == HS_COMPANIES || grown == HS_CONTACTS);
+        sides[grown == HS_COMPANIES]++;
+        const sim_objects *ob = &p->p_obj[grown];
+        uint32_t idx = counts[grown];
+        UT_CHECK_I64(ob->o_count, counts[grown] + 1);
+        UT_CHECK_I64(ob->o_live, live[grown] + 1);
+        UT_CHECK(ob->o_id[idx] > last[grown]);
+        UT_CHECK_I64(ob->o_created_ms[idx], now);
+        UT_CHECK_I64(ob->o_modified_ms[idx], now);
+        UT_CHECK(!ob->o_archived[idx]);
+        uint32_t found = UINT32_MAX;
+        UT_CHECK(sim_object_find(p, (hs_object_type)grown, ob->o_id[idx], &found) == 0 &&
+                 found == idx);
+        const sim_adj *a = grown == HS_COMPANIES ? &t->tb_fwd[idx] : &t->tb_rev[idx];
+        UT_CHECK(a->a_len >= 1);
+        /* No links in the tables that were not mutated. */
+        for (int k = 0; k < p->p_ntables; k++) {
+            const sim_table *x = &p->p_tables[k];
+            if (k == ti)
+                continue;
+            if ((int)x->tb_pair.t_parent == grown)
+                UT_CHECK_I64(x->tb_fwd[idx].a_len, 0);
+            if ((int)x->tb_pair.t_child == grown)
+                UT_CHECK_I64(x->tb_rev[idx].a_len, 0);
+        }
+    }
+    UT_CHECK(sides[0] > 0 && sides[1] > 0);
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    sim_portal_destroy(p);
+}
+
+/* Thousands of creates: the arrays and adjacency indexes grow past their
+ * generation headroom and everything stays findable and consistent. */
+static void test_mutate_create_many(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 17);
+    c.pc_count[HS_CONTACTS] = 200;
+    c.pc_count[HS_COMPANIES] = 100;
+    c.pc_count[HS_DEALS] = 50;
+    c.pc_count[HS_TICKETS] = 0;
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    sim_mutation_opts o = opts(6000, KIND(SIM_MUT_CREATE), 0, UT_NOW_MS);
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK_I64(r.mr_applied[SIM_MUT_CREATE], 6000);
+    uint32_t total =
+        p->p_obj[HS_CONTACTS].o_count + p->p_obj[HS_COMPANIES].o_count + p->p_obj[HS_DEALS].o_count;
+    UT_CHECK_I64(total, 350 + 6000);
+    UT_CHECK(p->p_obj[HS_CONTACTS].o_count > 200 + 1024);
+    unsigned wrong = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count; i++) {
+            uint32_t idx;
+            wrong +=
+                sim_object_find(p, (hs_object_type)t, p->p_obj[t].o_id[i], &idx) != 0 || idx != i;
+        }
+    UT_CHECK_U64(wrong, 0);
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+    /* The grown portal still mutates cleanly. */
+    o = opts(3000, 0, 0, UT_NOW_MS + 1000);
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    sim_portal_destroy(p);
+}
+
+/* mo_tables restricts association changes to the chosen tables. */
+static void test_mutate_table_filter(void)
+{
+    sim_portal *p = small_portal(18, false);
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "contacts_tickets");
+    UT_REQUIRE(ti >= 0);
+    uint64_t digests[SIM_MAX_TABLES];
+    for (int i = 0; i < p->p_ntables; i++)
+        digests[i] = table_digest(p, &p->p_tables[i]);
+    sim_mutation_opts o =
+        opts(300, KIND(SIM_MUT_ASSOCIATE) | KIND(SIM_MUT_DISSOCIATE) | KIND(SIM_MUT_RELABEL),
+             1ULL << ti, UT_NOW_MS);
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK_I64(sum_applied(&r) + r.mr_skipped, 300);
+    UT_CHECK(sum_applied(&r) > 250);
+    UT_CHECK_I64(r.mr_applied[SIM_MUT_ARCHIVE] + r.mr_applied[SIM_MUT_TOUCH] +
+                     r.mr_applied[SIM_MUT_CREATE],
+                 0);
+    for (int i = 0; i < p->p_ntables; i++) {
+        if (i == ti) {
+            UT_CHECK(digests[i] != table_digest(p, &p->p_tables[i]));
+            UT_CHECK_I64(r.mr_table_changes[i], sum_applied(&r));
+        } else {
+            UT_CHECK(digests[i] == table_digest(p, &p->p_tables[i]));
+            UT_CHECK_I64(r.mr_table_changes[i], 0);
+        }
+    }
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    sim_portal_destroy(p);
+}
+
+/* With rollups on companies_contacts and bumps on, every company whose
+ * companies_contacts links changed (by any mutation kind) has last-modified
+ * = that round's write time. */
+static void test_rollup_bumps_on(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 19);
+    set_rollup(&c, "companies_contacts");
+    sim_portal *p = ut_portal_new(&c);
+    uint64_t *before = NULL, *after = NULL;
+    UT_REQUIRE(p != NULL);
+    int ti = ut_table_index(p, "companies_contacts");
+    UT_REQUIRE(ti >= 0);
+    sim_table *t = &p->p_tables[ti];
+    UT_CHECK(t->tb_rollup);
+    for (int i = 0; i < p->p_ntables; i++)
+        UT_CHECK(p->p_tables[i].tb_rollup == (i == ti));
+    unsigned missed = 0, changed_parents = 0;
+    for (int round = 0; round < 40; round++) {
+        int64_t now = UT_NOW_MS + 60000 + round * 1000;
+        before = parent_digests(p, t);
+        uint32_t old_n = p->p_obj[HS_COMPANIES].o_count;
+        sim_mutation_opts o = opts(25, 0, 0, now);
+        o.mo_rollup_bumps = true;
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        after = parent_digests(p, t);
+        UT_REQUIRE(before && after);
+        uint32_t n = p->p_obj[HS_COMPANIES].o_count;
+        for (uint32_t i = 0; i < n; i++) {
+            bool existed = i < old_n;
+            if (existed && before[i] == after[i])
+                continue;
+            changed_parents++;
+            if (p->p_obj[HS_COMPANIES].o_modified_ms[i] != now && missed++ < 3)
+                fprintf(stderr,
+                        "\n    company %" PRIu64 " links changed at %" PRId64
+                        " but last-modified is %" PRId64,
+                        p->p_obj[HS_COMPANIES].o_id[i], now,
+                        p->p_obj[HS_COMPANIES].o_modified_ms[i]);
+        }
+        free(before);
+        free(after);
+        before = after = NULL;
+    }
+    UT_CHECK_U64(missed, 0);
+    UT_CHECK(changed_parents > 50);
+    UT_CHECK_U64(ut_portal_violations(p), 0);
+done:
+    free(before);
+    free(after);
+    sim_portal_destroy(p);
+}
+
+/* Association changes alone: with bumps each change on the rollup table
+ * bumps its parent once; without bumps nothing's last-modified moves; a
+ * non-rollup table never bumps. */
+static void test_rollup_bumps_counts_and_off(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 20);
+    set_rollup(&c, "companies_contacts");
+    sim_portal *p = ut_portal_new(&c);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    int cc = ut_table_index(p, "companies_contacts"), cd = ut_table_index(p, "contacts_deals");
+    UT_REQUIRE(cc >= 0 && cd >= 0);
+    uint32_t assoc = KIND(SIM_MUT_ASSOCIATE) | KIND(SIM_MUT_DISSOCIATE) | KIND(SIM_MUT_RELABEL);
+    int64_t now = UT_NOW_MS + 60000;
+
+    /* On: bumped == changes on the rollup table, all at `now`, parents only. */
+    UT_REQUIRE(snap_take(p, &s));
+    sim_mutation_opts o = opts(200, assoc, 1ULL << cc, now);
+    o.mo_rollup_bumps = true;
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK(r.mr_table_changes[cc] > 150);
+    UT_CHECK_I64(r.mr_bumped, r.mr_table_changes[cc]);
+    unsigned companies = 0, others = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
+            if (p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i]) {
+                if (t == HS_COMPANIES && p->p_obj[t].o_modified_ms[i] == now)
+                    companies++;
+                else
+                    others++;
+            }
+    UT_CHECK(companies > 0 && companies <= r.mr_bumped);
+    UT_CHECK_U64(others, 0);
+    snap_free(&s);
+
+    /* Off: nothing moves. */
+    UT_REQUIRE(snap_take(p, &s));
+    o = opts(200, assoc, 1ULL << cc, now + 1000);
+    o.mo_rollup_bumps = false;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK(r.mr_table_changes[cc] > 150);
+    UT_CHECK_I64(r.mr_bumped, 0);
+    unsigned moved = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
+            moved += p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i];
+    UT_CHECK_U64(moved, 0);
+    snap_free(&s);
+
+    /* Bumps on, but a table without rollups: nothing moves. */
+    UT_REQUIRE(snap_take(p, &s));
+    o = opts(200, assoc, 1ULL << cd, now + 2000);
+    o.mo_rollup_bumps = true;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK(r.mr_table_changes[cd] > 150);
+    UT_CHECK_I64(r.mr_bumped, 0);
+    moved = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
+            moved += p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i];
+    UT_CHECK_U64(moved, 0);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* mo_same_ms: every write of the call shares one millisecond. */
+static void test_same_ms(void)
+{
+    sim_portal *p = small_portal(21, false);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    UT_REQUIRE(snap_take(p, &s));
+    int64_t now = UT_NOW_MS + 5000;
+    sim_mutation_opts o = opts(100, KIND(SIM_MUT_TOUCH), 0, now);
+    o.mo_same_ms = true;
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK_I64(r.mr_first_ms, r.mr_last_ms);
+    UT_CHECK_I64(r.mr_first_ms, now);
+    unsigned touched = 0, other = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
+            if (p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i]) {
+                touched++;
+                other += p->p_obj[t].o_modified_ms[i] != now;
+            }
+    UT_CHECK(touched > 90);
+    UT_CHECK_U64(other, 0);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* mo_same_ms_chance 1: every write reuses the previous write's millisecond,
+ * also across calls; chance 0: every write is at now. */
+static void test_same_ms_chance(void)
+{
+    sim_portal *p = small_portal(22, false);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    int64_t t1 = UT_NOW_MS + 1000, t2 = UT_NOW_MS + 9000;
+    sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, t1);
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK_I64(r.mr_first_ms, t1);
+    UT_REQUIRE(snap_take(p, &s));
+    o = opts(20, KIND(SIM_MUT_TOUCH), 0, t2);
+    o.mo_same_ms_chance = 1.0;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK_I64(r.mr_first_ms, t1);
+    UT_CHECK_I64(r.mr_last_ms, t1);
+    unsigned wrong = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
+            if (p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i])
+                wrong += p->p_obj[t].o_modified_ms[i] != t1;
+    UT_CHECK_U64(wrong, 0);
+    o = opts(20, KIND(SIM_MUT_TOUCH), 0, t2 + 1);
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK(r.mr_first_ms == t2 + 1 && r.mr_last_ms == t2 + 1);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* Finds the one object whose last-modified changed since s; false if not one. */
+static bool changed_object(const sim_portal *p, const snap *s, int *type, uint32_t *idx)
+{
+    int n = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        for (uint32_t i = 0; i < p->p_obj[t].o_count && i < s->s_count[t]; i++)
+            if (p->p_obj[t].o_modified_ms[i] != s->s_modified[t][i]) {
+                *type = t;
+                *idx = i;
+                n++;
+            }
+    return n == 1;
+}
+
+static void test_index_lag_touch(void)
+{
+    sim_portal *p = small_portal(23, false);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    const int64_t lag = 5000;
+    for (int round = 0; round < 10; round++) {
+        int64_t now = UT_NOW_MS + round * 100000;
+        UT_REQUIRE(snap_take(p, &s));
+        sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, now);
+        o.mo_index_lag_ms = lag;
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        int t;
+        uint32_t i;
+        UT_REQUIRE(changed_object(p, &s, &t, &i));
+        int64_t old = s.s_modified[t][i], m = -1;
+        const sim_objects *ob = &p->p_obj[t];
+        UT_CHECK(sim_search_view(ob, i, now, &m) && m == old);
+        UT_CHECK(sim_search_view(ob, i, now + lag - 1, &m) && m == old);
+        UT_CHECK(sim_search_view(ob, i, now + lag, &m) && m == now);
+        UT_CHECK(sim_search_view(ob, i, now + 10 * lag, &m) && m == now);
+        snap_free(&s);
+    }
+    /* Lag 0: visible at once. */
+    UT_REQUIRE(snap_take(p, &s));
+    sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, UT_NOW_MS + 2000000);
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    int t;
+    uint32_t i;
+    UT_REQUIRE(changed_object(p, &s, &t, &i));
+    int64_t m = -1;
+    UT_CHECK(sim_search_view(&p->p_obj[t], i, UT_NOW_MS + 2000000, &m) && m == UT_NOW_MS + 2000000);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+static void test_index_lag_create_and_archive(void)
+{
+    sim_portal *p = small_portal(24, false);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    const int64_t lag = 3000;
+    /* Generated objects: live ones are in the index as they are, archived
+     * ones never. */
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const sim_objects *ob = &p->p_obj[t];
+        unsigned wrong = 0;
+        for (uint32_t i = 0; i < ob->o_count; i++) {
+            int64_t m = -1;
+            bool in = sim_search_view(ob, i, UT_NOW_MS, &m);
+            wrong += ob->o_archived[i] ? in : !in || m != ob->o_modified_ms[i];
+        }
+        UT_CHECK_U64(wrong, 0);
+    }
+    for (int round = 0; round < 10; round++) {
+        int64_t now = UT_NOW_MS + round * 100000;
+        UT_REQUIRE(snap_take(p, &s));
+        sim_mutation_opts o = opts(1, KIND(SIM_MUT_CREATE), 0, now);
+        o.mo_index_lag_ms = lag;
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_CREATE], 1);
+        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+            if (p->p_obj[t].o_count == s.s_count[t])
+                continue;
+            uint32_t i = s.s_count[t];
+            int64_t m = -1;
+            UT_CHECK(!sim_search_view(&p->p_obj[t], i, now, &m));
+            UT_CHECK(!sim_search_view(&p->p_obj[t], i, now + lag - 1, &m));
+            UT_CHECK(sim_search_view(&p->p_obj[t], i, now + lag, &m) && m == now);
+        }
+        snap_free(&s);
+
+        now += 50000;
+        UT_REQUIRE(snap_take(p, &s));
+        o = opts(1, KIND(SIM_MUT_ARCHIVE), 0, now);
+        o.mo_index_lag_ms = lag;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ARCHIVE], 1);
+        int t;
+        uint32_t i;
+        /* Archiving also bumps nothing else here (no rollups): one change. */
+        UT_REQUIRE(changed_object(p, &s, &t, &i));
+        UT_CHECK(p->p_obj[t].o_archived[i]);
+        int64_t m = -1, old = s.s_modified[t][i];
+        UT_CHECK(sim_search_view(&p->p_obj[t], i, now, &m) && m == old);
+        UT_CHECK(sim_search_view(&p->p_obj[t], i, now + lag - 1, &m) && m == old);
+        UT_CHECK(!sim_search_view(&p->p_obj[t], i, now + lag, &m));
+        snap_free(&s);
+    }
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* "The search view of an object written at time w becomes visible at w +
+ * index_lag_ms": a second write before the first became visible must not
+ * hold the first one back. Two-object portal, so the touches land on one of
+ * two objects. */
+static void test_index_lag_second_write(void)
+{
+    sim_portal *p = NULL;
+    snap s = {0};
+    for (uint64_t seed = 1; seed < 100 && !p; seed++) {
+        sim_portal_config c;
+        sim_portal_config_defaults(&c);
+        memset(c.pc_count, 0, sizeof(c.pc_count));
+        c.pc_seed = seed;
+        c.pc_count[HS_CONTACTS] = 1;
+        c.pc_count[HS_COMPANIES] = 1;
+        c.pc_heavy_parents = 0;
+        c.pc_now_ms = UT_NOW_MS;
+        p = ut_portal_new(&c);
+        if (p && (p->p_obj[HS_CONTACTS].o_live != 1 || p->p_obj[HS_COMPANIES].o_live != 1)) {
+            sim_portal_destroy(p);
+            p = NULL;
+        }
+    }
+    UT_REQUIRE(p != NULL);
+    const int64_t lag = 1000, t0 = UT_NOW_MS + 10000;
+    UT_REQUIRE(snap_take(p, &s));
+    sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, t0);
+    o.mo_index_lag_ms = lag;
+    sim_mutation_result r;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    int t;
+    uint32_t i;
+    UT_REQUIRE(changed_object(p, &s, &t, &i));
+    int64_t original = s.s_modified[t][i];
+    /* Touch again at t0 + 500 until the same object is hit. */
+    o.mo_now_ms = t0 + 500;
+    for (int k = 0; k < 200 && p->p_obj[t].o_modified_ms[i] != t0 + 500; k++)
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_REQUIRE_I64(p->p_obj[t].o_modified_ms[i], t0 + 500);
+    int64_t m = -1;
+    UT_CHECK(sim_search_view(&p->p_obj[t], i, t0 + 999, &m) && m == original);
+    /* At t0 + 1200 the write of t0 has reached the index. */
+    UT_CHECK(sim_search_view(&p->p_obj[t], i, t0 + 1200, &m));
+    UT_CHECK_I64(m, t0);
+    UT_CHECK(sim_search_view(&p->p_obj[t], i, t0 + 1500, &m) && m == t0 + 500);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* 20,000 mixed mutations with lag, same-ms writes and rollup bumps: the
+ * portal stays consistent after every batch. */
+static void test_many_mutations_consistent(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 25);
+    c.pc_count[HS_NOTES] = 300;
+    set_rollup(&c, "companies_contacts");
+    set_rollup(&c, "companies_deals");
+    set_rollup(&c, "contacts_deals");
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    uint32_t applied[SIM_MUT_KIND_COUNT] = {0};
+    for (int batch = 0; batch < 20; batch++) {
+        sim_mutation_opts o = opts(1000, 0, 0, UT_NOW_MS + batch * 250);
+        o.mo_index_lag_ms = 700;
+        o.mo_same_ms_chance = 0.1;
+        o.mo_rollup_bumps = true;
+        o.mo_same_ms = batch % 5 == 4;
+        sim_mutation_result r;
+        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        UT_CHECK_I64(sum_applied(&r) + r.mr_skipped, 1000);
+        UT_CHECK(r.mr_first_ms <= r.mr_last_ms && r.mr_last_ms <= UT_NOW_MS + batch * 250);
+        for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
+            applied[k] += r.mr_applied[k];
+        unsigned v = ut_portal_violations(p);
+        ut_check(v == 0, __FILE__, __LINE__, "%u violations after batch %d", v, batch);
+        if (v)
+            break;
+    }
+    for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
+        ut_check(applied[k] > 1000, __FILE__, __LINE__, "only %u %s mutations applied", applied[k],
+                 sim_mutation_names[k]);
+done:
+    sim_portal_destroy(p);
+}
+
+static uint64_t core_links(const sim_portal *p)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < p->p_ntables; i++)
+        n += p->p_tables[i].tb_links;
+    return n;
+}
+
+/* --density multiplies the links drawn; the label share follows
+ * pc_label_fraction. */
+static void test_density_and_labels(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 26);
+    c.pc_heavy_parents = 0;
+    sim_portal *one = ut_portal_new(&c);
+    c.pc_density = 2.0;
+    sim_portal *two = ut_portal_new(&c);
+    UT_REQUIRE(one && two);
+    double ratio = (double)core_links(two) / (double)core_links(one);
+    ut_check(ratio > 1.8 && ratio < 2.2, __FILE__, __LINE__, "density 2: %.3f times the links",
+             ratio);
+    UT_CHECK_U64(ut_portal_violations(two), 0);
+    uint64_t labelled = 0, total = 0;
+    for (int i = 0; i < one->p_ntables; i++) {
+        const sim_table *t = &one->p_tables[i];
+        for (uint32_t j = 0; j < one->p_obj[t->tb_pair.t_parent].o_count; j++)
+            for (uint32_t k = 0; k < t->tb_fwd[j].a_len; k++)
+                labelled += t->tb_fwd[j].a_links[k].l_labels != 0;
+        total += t->tb_links;
+    }
+    double share = (double)labelled / (double)total;
+    ut_check(share > c.pc_label_fraction * 0.7 && share < c.pc_label_fraction * 1.3, __FILE__,
+             __LINE__, "labelled share %.3f, configured %.3f", share, c.pc_label_fraction);
+done:
+    sim_portal_destroy(one);
+    sim_portal_destroy(two);
+}
+
+/* In a forked child (a crash must fail this test, not end the run):
+ * density 0 and no heavy parents give a portal without links, whose
+ * dissociate/relabel mutations are all skipped. Exit 0 when all held. */
+static int linkless_portal(void *arg)
+{
+    (void)arg;
+    sim_portal_config c;
+    ut_portal_config_small(&c, 27);
+    c.pc_heavy_parents = 0;
+    c.pc_density = 0.0;
+    sim_portal *p = NULL;
+    if (sim_portal_create(&c, &p) != 0)
+        return 2;
+    int rc = 0;
+    if (core_links(p) != 0)
+        rc = 3;
+    jbuf b;
+    jb_init(&b);
+    jb_raw(&b, "", 0);
+    sim_truth_tsv(p, &p->p_tables[0], &b);
+    if (rc == 0 && b.jb_len != 0)
+        rc = 4;
+    jb_free(&b);
+    sim_mutation_opts o = opts(10, KIND(SIM_MUT_DISSOCIATE) | KIND(SIM_MUT_RELABEL), 0, UT_NOW_MS);
+    sim_mutation_result r;
+    if (rc == 0 && (sim_mutate(p, &o, &r) != 0 || r.mr_skipped != 10 || sum_applied(&r) != 0))
+        rc = 5;
+    sim_portal_destroy(p);
+    return rc;
+}
+
+static void test_linkless_portal(void)
+{
+    int rc = ut_run_sandboxed(linkless_portal, NULL, 10000);
+    ut_check(rc == 0, __FILE__, __LINE__,
+             "density 0 portal: child %s %d (-1: crashed, e.g. a sanitizer abort)",
+             rc < 0 ? "died," : "failed check", rc);
+}
+
+static void test_mutation_names(void)
+{
+    static const char *const names[SIM_MUT_KIND_COUNT] = {
+        "associate", "dissociate", "relabel", "archive", "touch", "create",
+    };
+    for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
+        UT_CHECK_STR(sim_mutation_names[k], names[k]);
+}
+
+int unit_suite_sim_portal(void)
+{
+    static const ut_test tests[] = {
+        {"generated portal satisfies every invariant", test_generated_portal_consistent},
+        {"deterministic (~50k objects), shape", test_deterministic_50k},
+        {"another seed, another portal", test_seed_changes_portal},
+        {"tables: all pairs, core first, type ids", test_tables},
+        {"table lookup by pair and name", test_table_lookup},
+        {"ids and times", test_ids_and_times},
+        {"object_find hit and miss", test_object_find},
+        {"heavy parents get heavy_links links", test_heavy_parents},
+        {"primary: first company, none elsewhere", test_primaries},
+        {"link_type_ids; user-defined label ids", test_link_type_ids},
+        {"truth TSV format", test_truth_format},
+        {"mutate: associate", test_mutate_associate},
+        {"mutate: dissociate", test_mutate_dissociate},
+        {"mutate: relabel", test_mutate_relabel},
+        {"mutate: archive", test_mutate_archive},
+        {"mutate: touch", test_mutate_touch},
+        {"mutate: create", test_mutate_create},
+        {"mutate: thousands of creates grow arrays", test_mutate_create_many},
+        {"mutate: table filter", test_mutate_table_filter},
+        {"rollup bumps: changed parents bumped", test_rollup_bumps_on},
+        {"rollup bumps: counts, off, non-rollup", test_rollup_bumps_counts_and_off},
+        {"same_ms: one millisecond per call", test_same_ms},
+        {"same_ms_chance reuses the previous ms", test_same_ms_chance},
+        {"index lag: touch", test_index_lag_touch},
+        {"index lag: create and archive", test_index_lag_create_and_archive},
+        {"index lag: second write keeps first's time", test_index_lag_second_write},
+        {"20,000 mixed mutations stay consistent", test_many_mutations_consistent},
+        {"density and label share", test_density_and_labels},
+        {"density 0: no links, mutations skipped", test_linkless_portal},
+        {"mutation names", test_mutation_names},
+    };
+    return ut_add_suite("sim_portal", tests, UT_COUNT(tests));
+}

@@ -1,0 +1,23 @@
+/*
+ * unit_suites — the registration function of every unit suite. unit_main.c
+ * calls each; a module's suite lives in tests/unit/test_{module}.c.
+ */
+#ifndef HUBSYNC_UNIT_SUITES_H
+#define HUBSYNC_UNIT_SUITES_H
+
+/* Each adds its suite to the CUnit registry; returns 0 or -1. */
+int unit_suite_jbuf(void);
+int unit_suite_hs_types(void);
+int unit_suite_rate_spec(void);
+int unit_suite_sim_portal(void);
+int unit_suite_sim_limits(void);
+int unit_suite_sim_cursor(void);
+int unit_suite_sim_auth(void);
+int unit_suite_sim_stats(void);
+int unit_suite_sim_config(void);
+int unit_suite_sim_json(void);
+int unit_suite_sim_render(void);
+int unit_suite_sim_search(void);
+int unit_suite_sim_api(void);
+
+#endif
