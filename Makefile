@@ -10,7 +10,7 @@
 
 VARIANT ?= release
 CC      ?= cc
-PKGS    := json-c libmicrohttpd libcurl cunit
+PKGS    := json-c libmicrohttpd libcurl cunit msgpack lmdb
 
 ifeq ($(VARIANT),asan)
   OUT      := build/asan
@@ -32,18 +32,20 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LDLIBS   += $(PKG_LIBS) -lpthread -lm
 LDFLAGS  += $(OPTFLAGS)
 
-COMMON_SRC := common/jbuf.c common/hs_types.c common/rate_spec.c
+COMMON_SRC := $(wildcard common/*.c)
 # Everything in sim/ but the HTTP glue and main() is a library the unit tests link.
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
 TESTLIB_SRC := tests/lib/testlib.c
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 IT_SRC     := $(wildcard tests/integration/*.c)
-BENCH_SRC  := tests/bench/sim_bench.c
+# Each tests/bench/NAME.c is one benchmark program, bin/NAME with '_' → '-'.
+BENCH_SRC  := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(BINDIR)/%,$(subst _,-,$(BENCH_SRC)))
 
 obj = $(patsubst %.c,$(OUT)/%.o,$(1))
 
-BINS := $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BINDIR)/sim-bench
+BINS := $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
 
 .PHONY: all run test test-run check-style clean deps
 all: $(BINS)
@@ -64,9 +66,13 @@ $(BINDIR)/test-sim: $(call obj,$(COMMON_SRC) $(TESTLIB_SRC) $(IT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BINDIR)/sim-bench: $(call obj,$(COMMON_SRC) $(TESTLIB_SRC) $(BENCH_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+# bench_rule(binary, source): a benchmark links common/ and the test library.
+define bench_rule
+$(1): $$(call obj,$$(COMMON_SRC) $$(TESTLIB_SRC) $(2))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach src,$(BENCH_SRC),$(eval $(call bench_rule,$(BINDIR)/$(subst _,-,$(notdir $(src:.c=))),$(src))))
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 

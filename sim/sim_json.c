@@ -8,9 +8,45 @@
 
 #include "../common/jbuf.h"
 
+/* json-c accepts some non-JSON even in strict mode ('single' quotes, NaN,
+ * Infinity). Outside strings, JSON has only punctuation, numbers and the
+ * words true, false and null: check that before parsing. */
+static bool lexically_json(const char *s, size_t n)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            size_t start = i;
+            while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+                i++;
+            size_t w = i - start;
+            i--;
+            bool exponent = w == 1 && (c == 'e' || c == 'E') && start > 0 &&
+                            ((s[start - 1] >= '0' && s[start - 1] <= '9') || s[start - 1] == '.');
+            if (!exponent && !(w == 4 && memcmp(s + start, "true", 4) == 0) &&
+                !(w == 5 && memcmp(s + start, "false", 5) == 0) &&
+                !(w == 4 && memcmp(s + start, "null", 4) == 0))
+                return false;
+        } else if (!strchr("{}[]:,-+.0123456789 \t\r\n", c) || c == '\0') {
+            return false;
+        }
+    }
+    return !in_string;
+}
+
 json_object *sim_json_parse(const char *body, size_t len)
 {
-    if (!body || len == 0 || len > INT_MAX)
+    if (!body || len == 0 || len > INT_MAX || !lexically_json(body, len))
         return NULL;
     json_tokener *tok = json_tokener_new();
     if (!tok)

@@ -146,19 +146,24 @@ static enum MHD_Result send_response(struct MHD_Connection *c, sim_stats *stats,
 
 /* ------------------------------------------------------- rate limiting */
 
-static void rate_headers(sim_response *rs, const sim_config *cfg, uint32_t remaining,
-                         bool daily_headers, uint64_t daily_remaining)
+/* The X-HubSpot-RateLimit-* headers: the burst policy's when it counted this
+ * request, the daily ones for private-app tokens when a daily limit is set.
+ * Search responses carry none (HubSpot's don't). */
+static void rate_headers(sim_response *rs, const sim_config *cfg, bool burst, uint32_t remaining,
+                         bool daily, uint64_t daily_remaining)
 {
-    sim_response_header(rs, "X-HubSpot-RateLimit-Interval-Milliseconds", "%lld",
-                        (long long)cfg->sc_rate_window_ms);
-    sim_response_header(rs, "X-HubSpot-RateLimit-Max", "%u", cfg->sc_rate);
-    sim_response_header(rs, "X-HubSpot-RateLimit-Remaining", "%u", remaining);
-    /* Deprecated and not enforced, but still sent. */
-    uint32_t secondly = (uint32_t)((cfg->sc_rate * 1000 + cfg->sc_rate_window_ms - 1) /
-                                   (cfg->sc_rate_window_ms ? cfg->sc_rate_window_ms : 1));
-    sim_response_header(rs, "X-HubSpot-RateLimit-Secondly", "%u", secondly);
-    sim_response_header(rs, "X-HubSpot-RateLimit-Secondly-Remaining", "%u", secondly);
-    if (daily_headers) {
+    if (burst && cfg->sc_rate) {
+        sim_response_header(rs, "X-HubSpot-RateLimit-Interval-Milliseconds", "%lld",
+                            (long long)cfg->sc_rate_window_ms);
+        sim_response_header(rs, "X-HubSpot-RateLimit-Max", "%u", cfg->sc_rate);
+        sim_response_header(rs, "X-HubSpot-RateLimit-Remaining", "%u", remaining);
+        /* Deprecated and not enforced, but still sent. */
+        uint32_t secondly = (uint32_t)((cfg->sc_rate * 1000 + cfg->sc_rate_window_ms - 1) /
+                                       (cfg->sc_rate_window_ms ? cfg->sc_rate_window_ms : 1));
+        sim_response_header(rs, "X-HubSpot-RateLimit-Secondly", "%u", secondly);
+        sim_response_header(rs, "X-HubSpot-RateLimit-Secondly-Remaining", "%u", secondly);
+    }
+    if (daily && cfg->sc_daily > 0 && cfg->sc_auth == SIM_AUTH_PRIVATE) {
         sim_response_header(rs, "X-HubSpot-RateLimit-Daily", "%llu",
                             (unsigned long long)cfg->sc_daily);
         sim_response_header(rs, "X-HubSpot-RateLimit-Daily-Remaining", "%llu",
@@ -566,12 +571,11 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
     if (!check_auth(s, c, rs))
         return true;
     admission ad = admit(s, &cfg, route);
-    bool daily_headers = cfg.sc_daily > 0 && cfg.sc_auth == SIM_AUTH_PRIVATE;
+    bool daily = route->r_kind != SIM_ROUTE_SEARCH;
     if (!ad.ad_ok) {
         sim_stats_rate_limited(&s->sv_stats, ad.ad_refused_by);
         rate_limited_body(rs, ad.ad_refused_by);
-        if (ad.ad_burst && cfg.sc_rate)
-            rate_headers(rs, &cfg, 0, daily_headers, ad.ad_daily_remaining);
+        rate_headers(rs, &cfg, ad.ad_burst, 0, daily, ad.ad_daily_remaining);
         if (cfg.sc_retry_after)
             sim_response_header(rs, "Retry-After", "%lld",
                                 (long long)((ad.ad_retry_ns + 999999999) / 1000000000));
@@ -594,8 +598,7 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
     if (u < (edge += cfg.sc_fault_429)) {
         sim_stats_fault(&s->sv_stats, SIM_FAULT_429);
         rate_limited_body(rs, SIM_POLICY_BURST);
-        if (cfg.sc_rate)
-            rate_headers(rs, &cfg, 0, daily_headers, ad.ad_daily_remaining);
+        rate_headers(rs, &cfg, ad.ad_burst, 0, daily, ad.ad_daily_remaining);
         return true;
     }
     if (u < (edge += cfg.sc_fault_truncate)) {
@@ -606,8 +609,7 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
     pthread_rwlock_rdlock(&s->sv_portal_lock);
     sim_api_handle(&ctx, route, rq, rs);
     pthread_rwlock_unlock(&s->sv_portal_lock);
-    if (ad.ad_burst)
-        rate_headers(rs, &cfg, ad.ad_remaining, daily_headers, ad.ad_daily_remaining);
+    rate_headers(rs, &cfg, ad.ad_burst, ad.ad_remaining, daily, ad.ad_daily_remaining);
     int64_t delay = cfg.sc_latency_ms;
     if (cfg.sc_latency_jitter_ms)
         delay += (int64_t)((draw_unit(s) * 2 - 1) * (double)cfg.sc_latency_jitter_ms);

@@ -34,6 +34,8 @@ static const suite_entry suites[] = {
     {"sim_render", unit_suite_sim_render},
     {"sim_search", unit_suite_sim_search},
     {"sim_api", unit_suite_sim_api},
+    {"rl", unit_suite_rl},
+    {"shm", unit_suite_shm},
 };
 
 static int selected(const char *name, int argc, char **argv)

@@ -19,5 +19,7 @@ int unit_suite_sim_json(void);
 int unit_suite_sim_render(void);
 int unit_suite_sim_search(void);
 int unit_suite_sim_api(void);
+int unit_suite_rl(void);
+int unit_suite_shm(void);
 
 #endif

@@ -1,0 +1,107 @@
+/* rl — lock-free GCRA over shared memory (see rl.h). */
+#include "rl.h"
+
+void rl_policy_init(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t margin_ns)
+{
+    atomic_store(&p->rp_tat_ns, 0);
+    p->rp_limit = limit;
+    p->rp_window_ns = window_ns;
+    p->rp_interval_ns = limit ? (window_ns + margin_ns + limit - 1) / limit : 0;
+    atomic_store(&p->rp_penalties, 0);
+}
+
+bool rl_reserve(rl_policy *p, uint64_t now_ns, uint64_t max_wait_ns, uint64_t *start_ns)
+{
+    if (p->rp_interval_ns == 0) {
+        *start_ns = now_ns;
+        return true;
+    }
+    uint64_t tat = atomic_load_explicit(&p->rp_tat_ns, memory_order_relaxed);
+    for (;;) {
+        uint64_t next;
+        uint64_t start = rl_gcra_step(tat, now_ns, p->rp_interval_ns, &next);
+        *start_ns = start;
+        if (start - now_ns > max_wait_ns)
+            return false;
+        /* On failure tat is reloaded with the winner's value: just retry. */
+        if (atomic_compare_exchange_weak_explicit(&p->rp_tat_ns, &tat, next, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return true;
+    }
+}
+
+void rl_penalize(rl_policy *p, uint64_t until_ns)
+{
+    uint64_t tat = atomic_load_explicit(&p->rp_tat_ns, memory_order_relaxed);
+    while (tat < until_ns) {
+        if (atomic_compare_exchange_weak_explicit(&p->rp_tat_ns, &tat, until_ns,
+                                                  memory_order_acq_rel, memory_order_relaxed)) {
+            atomic_fetch_add_explicit(&p->rp_penalties, 1, memory_order_relaxed);
+            return;
+        }
+    }
+}
+
+uint64_t rl_backoff_ns(const rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms)
+{
+    if (retry_after_ms)
+        return retry_after_ms * 1000000ULL;
+    if (interval_ms)
+        return interval_ms * 1000000ULL;
+    return p->rp_window_ns ? p->rp_window_ns : 1000000000ULL;
+}
+
+enum { DAY_SHIFT = 40 };
+#define USED_MASK ((1ULL << DAY_SHIFT) - 1)
+
+void rl_daily_init(rl_daily *d, uint64_t limit)
+{
+    atomic_store(&d->rd_state, 0);
+    d->rd_limit = limit;
+}
+
+/* The used count for `day` in a state word (0 when the word is of another day). */
+static uint64_t used_on(uint64_t state, uint64_t day)
+{
+    return (state >> DAY_SHIFT) == day ? (state & USED_MASK) : 0;
+}
+
+bool rl_daily_take(rl_daily *d, uint64_t day)
+{
+    if (d->rd_limit == 0)
+        return true;
+    uint64_t state = atomic_load_explicit(&d->rd_state, memory_order_relaxed);
+    for (;;) {
+        uint64_t used = used_on(state, day);
+        if (used >= d->rd_limit)
+            return false;
+        uint64_t next = day << DAY_SHIFT | (used + 1);
+        if (atomic_compare_exchange_weak_explicit(&d->rd_state, &state, next, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return true;
+    }
+}
+
+void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining)
+{
+    if (d->rd_limit == 0)
+        return;
+    uint64_t server_used = remaining >= d->rd_limit ? 0 : d->rd_limit - remaining;
+    uint64_t state = atomic_load_explicit(&d->rd_state, memory_order_relaxed);
+    for (;;) {
+        if (used_on(state, day) >= server_used)
+            return;
+        uint64_t next = day << DAY_SHIFT | (server_used & USED_MASK);
+        if (atomic_compare_exchange_weak_explicit(&d->rd_state, &state, next, memory_order_acq_rel,
+                                                  memory_order_relaxed))
+            return;
+    }
+}
+
+uint64_t rl_daily_remaining(rl_daily *d, uint64_t day)
+{
+    if (d->rd_limit == 0)
+        return UINT64_MAX;
+    uint64_t used = used_on(atomic_load(&d->rd_state), day);
+    return used >= d->rd_limit ? 0 : d->rd_limit - used;
+}

@@ -1,0 +1,95 @@
+/*
+ * rl — the shared rate limiter: GCRA (the generic cell rate algorithm) with
+ * one atomic 64-bit "theoretical arrival time" (TAT) per policy, in shared
+ * memory, used by every worker process at once.
+ *
+ * Why GCRA with zero burst tolerance: HubSpot's burst policy is a *rolling*
+ * window (TEN_SECONDLY_ROLLING). A token bucket, or GCRA with a burst
+ * tolerance, admits a burst of N and then one more a slot later: N + 1 in
+ * one window, a 429. Spacing grants exactly T = W / N apart never puts more
+ * than N grants in any half-open window of length W, and still runs at
+ * exactly N / W in the long run. A safety margin (margin_ns, added to W)
+ * absorbs network jitter between our grant and HubSpot's arrival time.
+ *
+ * Reserve-then-wait: rl_reserve() moves the TAT forward with one
+ * compare-and-swap and tells the caller when its slot starts; the caller
+ * waits (in its event loop) and sends then. Nobody ever sleeps holding a
+ * lock, because there is none, and a process killed mid-update cannot leave
+ * the state half-written. A 429 pushes the TAT forward (CAS-max) so every
+ * process backs off at once.
+ *
+ * Times are CLOCK_MONOTONIC nanoseconds (system-wide, so comparable across
+ * processes). All functions are safe to call concurrently from any number of
+ * processes sharing the structs (which must live in MAP_SHARED memory).
+ */
+#ifndef HUBSYNC_RL_H
+#define HUBSYNC_RL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
+
+/* One windowed policy (burst or search): N per W, rolling. */
+typedef struct rl_policy {
+    _Alignas(64) _Atomic uint64_t rp_tat_ns; /* alone on its cache line: the hot word */
+    _Alignas(64) uint64_t rp_interval_ns;    /* T = (W + margin) / N; 0 = unlimited */
+    uint64_t rp_window_ns;
+    uint32_t rp_limit;
+    _Atomic uint64_t rp_penalties; /* 429s that pushed the TAT */
+} rl_policy;
+
+/* The daily policy: N per UTC day, a fixed window (HubSpot resets at
+ * midnight). used and day share one word so one CAS updates both. */
+typedef struct rl_daily {
+    _Alignas(64) _Atomic uint64_t rd_state; /* day << 40 | used */
+    uint64_t rd_limit;                      /* 0 = unlimited */
+} rl_daily;
+
+/* Initialises a policy of `limit` requests per `window_ns`, paced over
+ * window_ns + margin_ns. limit 0 means unlimited. Call before fork (the
+ * struct is then shared). */
+void rl_policy_init(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t margin_ns);
+
+/* The GCRA step as a pure function: for a TAT `tat_ns`, a request at `now_ns`
+ * and an emission interval, returns the slot start (max(tat, now)) and sets
+ * *next_tat_ns to the start plus the interval. */
+static inline uint64_t rl_gcra_step(uint64_t tat_ns, uint64_t now_ns, uint64_t interval_ns,
+                                    uint64_t *next_tat_ns)
+{
+    uint64_t start = tat_ns > now_ns ? tat_ns : now_ns;
+    *next_tat_ns = start + interval_ns;
+    return start;
+}
+
+/* Reserves the next slot, unless it starts more than max_wait_ns after now.
+ * Returns true and sets *start_ns (send at or after it); or false, reserving
+ * nothing, with *start_ns the earliest start a later call could get. */
+bool rl_reserve(rl_policy *p, uint64_t now_ns, uint64_t max_wait_ns, uint64_t *start_ns);
+
+/* A 429 (or a Retry-After) says the server wants quiet until `until_ns`:
+ * moves the TAT to at least that (compare-and-swap max). */
+void rl_penalize(rl_policy *p, uint64_t until_ns);
+
+/* How long to back off after a 429 on policy p when the response named no
+ * wait: a whole window, after which HubSpot's rolling count has surely
+ * cleared. retry_after_ms / interval_ms come from the response headers when
+ * present (0 when absent) and win. */
+uint64_t rl_backoff_ns(const rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms);
+
+/* Initialises the daily policy (limit 0 = unlimited). */
+void rl_daily_init(rl_daily *d, uint64_t limit);
+
+/* Counts one request on UTC day `day` (days since the epoch). Returns false,
+ * counting nothing, when today's limit is spent. */
+bool rl_daily_take(rl_daily *d, uint64_t day);
+
+/* Aligns the count with the server's X-HubSpot-RateLimit-Daily-Remaining
+ * (only ever raises the used count: several workers report stale values). */
+void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining);
+
+/* Requests still allowed today (UINT64_MAX when unlimited). */
+uint64_t rl_daily_remaining(rl_daily *d, uint64_t day);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * test_rl — the GCRA limiter: the pure step, reservations against a driven
+ * clock, penalties, the daily policy, and a stress test in which 8 forked
+ * processes share one policy and no rolling window ever holds more than the
+ * limit while throughput stays at the limit.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../common/rl.h"
+#include "unit_suites.h"
+#include "unit_util.h"
+
+#define MS 1000000ULL
+
+static void test_gcra_step_pure(void)
+{
+    uint64_t next;
+    UT_CHECK_U64(rl_gcra_step(0, 100, 10, &next), 100);
+    UT_CHECK_U64(next, 110);
+    UT_CHECK_U64(rl_gcra_step(150, 100, 10, &next), 150);
+    UT_CHECK_U64(next, 160);
+    UT_CHECK_U64(rl_gcra_step(100, 100, 10, &next), 100);
+    UT_CHECK_U64(next, 110);
+}
+
+/* Counts, for sorted grant times, the most that fall in one half-open window. */
+static uint32_t max_in_window(const uint64_t *t, size_t n, uint64_t window)
+{
+    uint32_t best = 0;
+    size_t lo = 0;
+    for (size_t hi = 0; hi < n; hi++) {
+        while (t[lo] + window <= t[hi])
+            lo++;
+        if (hi - lo + 1 > best)
+            best = (uint32_t)(hi - lo + 1);
+    }
+    return best;
+}
+
+static void test_reserve_spacing(void)
+{
+    rl_policy p;
+    rl_policy_init(&p, 5, 1000 * MS, 0);
+    UT_CHECK_U64(p.rp_interval_ns, 200 * MS);
+    uint64_t starts[20];
+    for (int i = 0; i < 20; i++)
+        UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &starts[i]));
+    for (int i = 0; i < 20; i++)
+        UT_CHECK_U64(starts[i], (uint64_t)i * 200 * MS);
+    UT_CHECK_U64(max_in_window(starts, 20, 1000 * MS), 5);
+    /* A request arriving later than the TAT starts at once. */
+    uint64_t s;
+    UT_CHECK(rl_reserve(&p, 100000 * MS, 0, &s));
+    UT_CHECK_U64(s, 100000 * MS);
+}
+
+static void test_reserve_max_wait(void)
+{
+    rl_policy p;
+    rl_policy_init(&p, 10, 1000 * MS, 0);
+    uint64_t s;
+    UT_CHECK(rl_reserve(&p, 0, 0, &s) && s == 0);
+    /* The next slot is 100 ms out: refused with a 50 ms budget, nothing taken. */
+    UT_CHECK(!rl_reserve(&p, 0, 50 * MS, &s));
+    UT_CHECK_U64(s, 100 * MS);
+    UT_CHECK_U64(atomic_load(&p.rp_tat_ns), 100 * MS);
+    UT_CHECK(rl_reserve(&p, 0, 100 * MS, &s) && s == 100 * MS);
+}
+
+static void test_margin_slows_pacing(void)
+{
+    rl_policy p;
+    rl_policy_init(&p, 190, 10000 * MS, 100 * MS);
+    /* (10 s + 100 ms) / 190: 99% of the limit, room for 100 ms of jitter. */
+    UT_CHECK_U64(p.rp_interval_ns, (10100 * MS + 189) / 190);
+}
+
+static void test_penalize_is_cas_max(void)
+{
+    rl_policy p;
+    rl_policy_init(&p, 10, 1000 * MS, 0);
+    rl_penalize(&p, 5000 * MS);
+    uint64_t s;
+    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5000 * MS);
+    rl_penalize(&p, 100 * MS); /* earlier than the TAT: no effect */
+    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5100 * MS);
+    UT_CHECK_U64(atomic_load(&p.rp_penalties), 1);
+}
+
+static void test_backoff_and_unlimited(void)
+{
+    rl_policy p;
+    rl_policy_init(&p, 190, 10000 * MS, 0);
+    UT_CHECK_U64(rl_backoff_ns(&p, 3, 10000), 3 * MS);
+    UT_CHECK_U64(rl_backoff_ns(&p, 0, 10000), 10000 * MS);
+    UT_CHECK_U64(rl_backoff_ns(&p, 0, 0), 10000 * MS);
+    rl_policy u;
+    rl_policy_init(&u, 0, 1000 * MS, 0);
+    uint64_t s;
+    for (int i = 0; i < 1000; i++)
+        UT_CHECK(rl_reserve(&u, 42, 0, &s) && s == 42);
+}
+
+static void test_daily(void)
+{
+    rl_daily d;
+    rl_daily_init(&d, 3);
+    UT_CHECK(rl_daily_take(&d, 100) && rl_daily_take(&d, 100) && rl_daily_take(&d, 100));
+    UT_CHECK(!rl_daily_take(&d, 100));
+    UT_CHECK_U64(rl_daily_remaining(&d, 100), 0);
+    /* A new UTC day starts from zero. */
+    UT_CHECK_U64(rl_daily_remaining(&d, 101), 3);
+    UT_CHECK(rl_daily_take(&d, 101));
+    /* The server says only 1 is left: the count rises, never falls. */
+    rl_daily_observe(&d, 101, 1);
+    UT_CHECK_U64(rl_daily_remaining(&d, 101), 1);
+    rl_daily_observe(&d, 101, 3);
+    UT_CHECK_U64(rl_daily_remaining(&d, 101), 1);
+    rl_daily unlimited;
+    rl_daily_init(&unlimited, 0);
+    UT_CHECK(rl_daily_take(&unlimited, 5));
+    UT_CHECK_U64(rl_daily_remaining(&unlimited, 5), UINT64_MAX);
+}
+
+static uint64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+enum { STRESS_PROCS = 8, STRESS_EACH = 600, STRESS_LIMIT = 400 };
+#define STRESS_WINDOW (100 * MS)
+
+/* Shared between the forked processes: the policy and everyone's grants. */
+typedef struct stress_shared {
+    rl_policy ss_policy;
+    uint64_t ss_grants[STRESS_PROCS][STRESS_EACH];
+} stress_shared;
+
+static void stress_child(stress_shared *sh, int who)
+{
+    for (int i = 0; i < STRESS_EACH; i++) {
+        uint64_t start;
+        if (!rl_reserve(&sh->ss_policy, mono_now(), UINT64_MAX, &start))
+            _exit(3);
+        sh->ss_grants[who][i] = start;
+        struct timespec ts = {(time_t)(start / 1000000000ULL), (long)(start % 1000000000ULL)};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+    _exit(0);
+}
+
+static void test_stress_forked(void)
+{
+    stress_shared *sh =
+        mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    uint64_t *all = NULL;
+    pid_t pids[STRESS_PROCS] = {0};
+    UT_REQUIRE(sh != MAP_FAILED);
+    rl_policy_init(&sh->ss_policy, STRESS_LIMIT, STRESS_WINDOW, 0);
+    for (int k = 0; k < STRESS_PROCS; k++) {
+        pids[k] = fork();
+        if (pids[k] == 0)
+            stress_child(sh, k);
+        UT_REQUIRE(pids[k] > 0);
+    }
+    for (int k = 0; k < STRESS_PROCS; k++) {
+        int status;
+        UT_CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
+                 WEXITSTATUS(status) == 0);
+        pids[k] = 0;
+    }
+    size_t n = (size_t)STRESS_PROCS * STRESS_EACH;
+    all = malloc(n * sizeof(*all));
+    UT_REQUIRE(all != NULL);
+    memcpy(all, sh->ss_grants, n * sizeof(*all));
+    qsort(all, n, sizeof(*all), cmp_u64);
+    /* Never more than the limit in any rolling window… */
+    UT_CHECK(max_in_window(all, n, STRESS_WINDOW) <= STRESS_LIMIT);
+    /* …no two processes granted the same slot… */
+    for (size_t i = 1; i < n; i++)
+        if (!UT_CHECK(all[i] > all[i - 1]))
+            break;
+    /* …and the long-run rate is the limit: ≥ 99%. */
+    double span_s = (double)(all[n - 1] - all[0] + sh->ss_policy.rp_interval_ns) / 1e9;
+    double rate = (double)n / span_s, limit = STRESS_LIMIT / ((double)STRESS_WINDOW / 1e9);
+    UT_CHECK(rate >= 0.99 * limit);
+    UT_CHECK(rate <= 1.0001 * limit);
+done:
+    for (int k = 0; k < STRESS_PROCS; k++)
+        if (pids[k] > 0) {
+            kill(pids[k], SIGKILL);
+            waitpid(pids[k], NULL, 0);
+        }
+    free(all);
+    if (sh != MAP_FAILED)
+        munmap(sh, sizeof(*sh));
+}
+
+int unit_suite_rl(void)
+{
+    static const ut_test tests[] = {
+        {"GCRA step is a pure function of (tat, now)", test_gcra_step_pure},
+        {"reservations are spaced W/N apart", test_reserve_spacing},
+        {"max_wait refuses without reserving", test_reserve_max_wait},
+        {"margin paces below the limit", test_margin_slows_pacing},
+        {"a 429 pushes the TAT forward (CAS-max)", test_penalize_is_cas_max},
+        {"backoff defaults; unlimited policy", test_backoff_and_unlimited},
+        {"daily policy: count, day change, observe", test_daily},
+        {"8 forked processes: window bound and rate", test_stress_forked},
+    };
+    return ut_add_suite("rl", tests, sizeof(tests) / sizeof(tests[0]));
+}
