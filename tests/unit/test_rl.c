@@ -141,7 +141,7 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-enum { STRESS_PROCS = 8, STRESS_EACH = 600, STRESS_LIMIT = 400 };
+enum { STRESS_PROCS = 8, STRESS_EACH = 600, STRESS_LIMIT = 400, STRESS_AHEAD = 4 };
 #define STRESS_WINDOW (100 * MS)
 
 /* Shared between the forked processes: the policy and everyone's grants. */
@@ -150,12 +150,19 @@ typedef struct stress_shared {
     uint64_t ss_grants[STRESS_PROCS][STRESS_EACH];
 } stress_shared;
 
+/* Like a worker with K transfers in flight: keeps STRESS_AHEAD slots
+ * reserved, sleeps until the earliest, "sends", reserves the next. */
 static void stress_child(stress_shared *sh, int who)
 {
+    uint64_t ahead[STRESS_AHEAD];
+    int reserved = 0;
     for (int i = 0; i < STRESS_EACH; i++) {
-        uint64_t start;
-        if (!rl_reserve(&sh->ss_policy, mono_now(), UINT64_MAX, &start))
-            _exit(3);
+        while (reserved < STRESS_AHEAD && i + reserved < STRESS_EACH) {
+            if (!rl_reserve(&sh->ss_policy, mono_now(), UINT64_MAX, &ahead[reserved++]))
+                _exit(3);
+        }
+        uint64_t start = ahead[0];
+        memmove(ahead, ahead + 1, (size_t)(--reserved) * sizeof(ahead[0]));
         sh->ss_grants[who][i] = start;
         struct timespec ts = {(time_t)(start / 1000000000ULL), (long)(start % 1000000000ULL)};
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
