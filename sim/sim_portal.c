@@ -334,10 +334,10 @@ static link_profile profile_of(hs_table pair)
     link_profile lp = {true, {0}};
     hs_object_type a = pair.t_parent, b = pair.t_child;
     const double *src;
-    static const double companies_contacts[] = {.10, .72, .14, .04};
+    static const double companies_contacts[] = {.08, .62, .20, .10};
     static const double companies_deals[] = {.12, .85, .03};
     static const double companies_tickets[] = {.30, .68, .02};
-    static const double contacts_deals[] = {.05, .30, .30, .20, .15};
+    static const double contacts_deals[] = {.05, .20, .30, .25, .20};
     static const double contacts_tickets[] = {.15, .75, .10};
     static const double deals_tickets[] = {.60, .40};
     static const double to_contacts[] = {.20, .70, .10};
