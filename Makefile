@@ -33,6 +33,8 @@ LDLIBS   += $(PKG_LIBS) -lpthread -lm
 LDFLAGS  += $(OPTFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)
+# What the simulator shares with the client: the type table and JSON writing.
+SIM_COMMON_SRC := common/jbuf.c common/hs_types.c common/rate_spec.c common/err.c
 # Everything in sim/ but the HTTP glue and main() is a library the unit tests link.
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
@@ -54,7 +56,7 @@ $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(BINDIR)/hubspot-sim: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(SIM_SRC))
+$(BINDIR)/hubspot-sim: $(call obj,$(SIM_COMMON_SRC) $(SIM_LIB_SRC) $(SIM_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

@@ -281,20 +281,6 @@ static int query_archived(const sim_request *rq, bool *archived)
     return -1;
 }
 
-/* The first object index with an ID ≥ id. */
-static uint32_t lower_bound_id(const sim_objects *o, uint64_t id)
-{
-    uint32_t lo = 0, hi = o->o_count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (o->o_id[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 static void upper_singular(char *out, size_t n, hs_object_type t)
 {
     const char *s = hs_object(t)->oi_singular;
@@ -356,7 +342,7 @@ static void handle_list(const sim_api_ctx *ctx, const sim_route *route, const si
     int nprops = split_props(plist, props, SIM_SEARCH_MAX_PROPS);
     jbuf *b = &rs->rs_body;
     jb_lit(b, "{\"results\":[");
-    uint32_t i = lower_bound_id(o, after), emitted = 0;
+    uint32_t i = sim_object_lower_bound(o, after), emitted = 0;
     for (; i < o->o_count && emitted < limit; i++) {
         if ((bool)o->o_archived[i] != archived)
             continue;
@@ -545,6 +531,25 @@ static uint32_t write_links(jbuf *b, const sim_table *t, bool reverse, const sim
     return end;
 }
 
+/* Writes ,"paging":{"next":{"after","link"}} for a parent whose links go on
+ * after position `next` (limit 0: the batch form of the link, without it). */
+static void write_paging(jbuf *b, const sim_route *route, uint64_t from_id, const sim_adj *a,
+                         const sim_objects *to, uint32_t next, uint64_t limit)
+{
+    const char *to_type_id = hs_object(route->r_to)->oi_type_id;
+    char cursor[SIM_CURSOR_MAX], limit_arg[32] = "";
+    sim_cursor_encode(to_type_id, to->o_id[a->a_links[next - 1].l_other], cursor);
+    if (limit)
+        snprintf(limit_arg, sizeof(limit_arg), "limit=%llu&", (unsigned long long)limit);
+    jb_lit(b, ",\"paging\":{\"next\":{\"after\":\"");
+    jb_raw(b, cursor, strlen(cursor));
+    jb_printf(b,
+              "\",\"link\":\"https://api.hubapi.com/crm/v4/objects/%s/%llu/associations/"
+              "%s?%safter=%s\"}}",
+              hs_object(route->r_type)->oi_type_id, (unsigned long long)from_id, to_type_id,
+              limit_arg, cursor);
+}
+
 static void no_associations_error(jbuf *b, hs_object_type from, hs_object_type to, uint64_t id)
 {
     const char *fs = hs_object(from)->oi_singular, *ts = hs_object(to)->oi_singular;
@@ -638,7 +643,6 @@ static void handle_assoc_batch(const sim_api_ctx *ctx, const sim_route *route,
     bool reverse = false;
     const sim_table *t = sim_table_find(p, route->r_type, route->r_to, &reverse);
     const sim_objects *from = &p->p_obj[route->r_type], *to = &p->p_obj[route->r_to];
-    const char *to_type_id = hs_object(route->r_to)->oi_type_id;
     jbuf *b = &rs->rs_body;
     size_t nerr = 0;
     jb_lit(b, "{\"status\":\"COMPLETE\",\"results\":[");
@@ -665,17 +669,8 @@ static void handle_assoc_batch(const sim_api_ctx *ctx, const sim_route *route,
         jb_lit(b, "},\"to\":[");
         uint32_t next = write_links(b, t, reverse, a, to, start, ctx->ac_assoc_page_size);
         jb_char(b, ']');
-        if (next < a->a_len) {
-            char cursor[SIM_CURSOR_MAX];
-            sim_cursor_encode(to_type_id, to->o_id[a->a_links[next - 1].l_other], cursor);
-            jb_lit(b, ",\"paging\":{\"next\":{\"after\":\"");
-            jb_raw(b, cursor, strlen(cursor));
-            jb_printf(b,
-                      "\",\"link\":\"https://api.hubapi.com/crm/v4/objects/%s/%llu/"
-                      "associations/%s?after=%s\"}}",
-                      hs_object(route->r_type)->oi_type_id, (unsigned long long)in[i].bi_id,
-                      to_type_id, cursor);
-        }
+        if (next < a->a_len)
+            write_paging(b, route, in[i].bi_id, a, to, next, 0);
         jb_char(b, '}');
     }
     jb_char(b, ']');
@@ -743,17 +738,8 @@ static void handle_assoc_get(const sim_api_ctx *ctx, const sim_route *route, con
         uint32_t next =
             start < a->a_len ? write_links(b, t, reverse, a, to, start, (uint32_t)limit) : a->a_len;
         jb_char(b, ']');
-        if (next < a->a_len) {
-            char cursor[SIM_CURSOR_MAX];
-            sim_cursor_encode(to_type_id, to->o_id[a->a_links[next - 1].l_other], cursor);
-            jb_lit(b, ",\"paging\":{\"next\":{\"after\":\"");
-            jb_raw(b, cursor, strlen(cursor));
-            jb_printf(b,
-                      "\",\"link\":\"https://api.hubapi.com/crm/v4/objects/%s/%llu/"
-                      "associations/%s?limit=%llu&after=%s\"}}",
-                      hs_object(route->r_type)->oi_type_id, (unsigned long long)route->r_id,
-                      to_type_id, (unsigned long long)limit, cursor);
-        }
+        if (next < a->a_len)
+            write_paging(b, route, route->r_id, a, to, next, limit);
     } else {
         jb_char(b, ']');
     }

@@ -130,9 +130,8 @@ static int generate_objects(sim_portal *p, const sim_portal_config *c, hs_object
     return 0;
 }
 
-int sim_object_find(const sim_portal *p, hs_object_type t, uint64_t id, uint32_t *idx)
+uint32_t sim_object_lower_bound(const sim_objects *o, uint64_t id)
 {
-    const sim_objects *o = &p->p_obj[t];
     uint32_t lo = 0, hi = o->o_count;
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
@@ -141,8 +140,15 @@ int sim_object_find(const sim_portal *p, hs_object_type t, uint64_t id, uint32_t
         else
             hi = mid;
     }
-    if (lo < o->o_count && o->o_id[lo] == id) {
-        *idx = lo;
+    return lo;
+}
+
+int sim_object_find(const sim_portal *p, hs_object_type t, uint64_t id, uint32_t *idx)
+{
+    const sim_objects *o = &p->p_obj[t];
+    uint32_t i = sim_object_lower_bound(o, id);
+    if (i < o->o_count && o->o_id[i] == id) {
+        *idx = i;
         return 0;
     }
     return -1;

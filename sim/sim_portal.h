@@ -124,6 +124,9 @@ int sim_portal_create(const sim_portal_config *c, sim_portal **out);
 /* Frees everything. NULL is fine. */
 void sim_portal_destroy(sim_portal *p);
 
+/* The first object index with an ID ≥ id (o_count when none). Read lock. */
+uint32_t sim_object_lower_bound(const sim_objects *o, uint64_t id);
+
 /* Index of object `id` of type `t` (live or archived): 0 and *idx, or -1. Read lock. */
 int sim_object_find(const sim_portal *p, hs_object_type t, uint64_t id, uint32_t *idx);
 
