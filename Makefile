@@ -38,6 +38,7 @@ SIM_COMMON_SRC := common/jbuf.c common/hs_types.c common/rate_spec.c common/err.
 # Everything in sim/ but the HTTP glue and main() is a library the unit tests link.
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
+WORKER_LIB_SRC := $(wildcard worker/*.c)
 TESTLIB_SRC := tests/lib/testlib.c
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 IT_SRC     := $(wildcard tests/integration/*.c)
@@ -64,7 +65,7 @@ $(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BINDIR)/test-sim: $(call obj,$(COMMON_SRC) $(TESTLIB_SRC) $(IT_SRC))
+$(BINDIR)/test-sim: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(TESTLIB_SRC) $(IT_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

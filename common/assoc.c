@@ -97,7 +97,7 @@ int assoc_buf_add_type(assoc_buf *b, int32_t type_id, assoc_category category, c
 {
     if (b->ab_nparents == 0 || b->ab_parents[b->ab_nparents - 1].ap_nlinks == 0)
         return ERR_INVALID;
-    if (label && label_len > 1024)
+    if (label && label_len > ASSOC_LABEL_MAX)
         return ERR_TOO_BIG;
     if (grow((void **)&b->ab_types, &b->ab_types_cap, b->ab_ntypes, sizeof(assoc_type)))
         return ERR_NOMEM;
@@ -166,6 +166,8 @@ static int type_cmp(const void *x, const void *y)
 /* Sorts a link's types and drops duplicates; returns the new count. */
 static uint32_t tidy_types(assoc_type *t, uint32_t n)
 {
+    if (n < 2)
+        return n; /* also keeps qsort away from a NULL array */
     qsort(t, n, sizeof(*t), type_cmp);
     uint32_t m = 0;
     for (uint32_t k = 0; k < n; k++)

@@ -23,6 +23,9 @@
 
 #include "jbuf.h"
 
+/* The longest label accepted anywhere (HubSpot's are short; this bounds hostile input). */
+enum { ASSOC_LABEL_MAX = 1024 };
+
 typedef enum assoc_category {
     ASSOC_HUBSPOT_DEFINED,
     ASSOC_USER_DEFINED,
@@ -85,7 +88,7 @@ int assoc_buf_begin_parent(assoc_buf *b, uint64_t parent_id);
 int assoc_buf_add_link(assoc_buf *b, uint64_t child_id);
 
 /* Adds a type to the current link. label NULL means "label": null.
- * Returns 0, ERR_NOMEM, ERR_INVALID (no link) or ERR_TOO_BIG (label > 1 KiB). */
+ * Returns 0, ERR_NOMEM, ERR_INVALID (no link) or ERR_TOO_BIG (label > ASSOC_LABEL_MAX). */
 int assoc_buf_add_type(assoc_buf *b, int32_t type_id, assoc_category category, const char *label,
                        size_t label_len);
 

@@ -31,5 +31,6 @@ int it_register_ratelimit(void);
 int it_register_auth(void);
 int it_register_mutate(void);
 int it_register_robust(void);
+int it_register_engine(void);
 
 #endif

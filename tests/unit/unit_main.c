@@ -36,6 +36,9 @@ static const suite_entry suites[] = {
     {"sim_api", unit_suite_sim_api},
     {"rl", unit_suite_rl},
     {"shm", unit_suite_shm},
+    {"hs_codec", unit_suite_hs_codec},
+    {"wire", unit_suite_wire},
+    {"store", unit_suite_store},
 };
 
 static int selected(const char *name, int argc, char **argv)

@@ -1,0 +1,750 @@
+/*
+ * http — curl multi engine with shared pacing, retries and token refresh
+ * (see http.h). Modelled on curl's 10-at-a-time example: a bounded set of
+ * transfers, refilled as each completes, driven by curl_multi_poll.
+ */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/hs_codec.h"
+#include "../common/rl.h"
+
+enum { MAX_INFLIGHT = 256, MAX_AUTH_RETRIES = 3 };
+#define RESPONSE_CAP ((size_t)64 << 20)
+#define MS_NS        1000000ULL
+
+struct http_request {
+    http_class rq_class;
+    bool rq_post;
+    char *rq_path;
+    jbuf rq_body;
+    http_done_fn rq_done;
+    void *rq_user;
+    int rq_attempts;
+    int rq_auth_retries;
+    uint64_t rq_not_before_ns; /* waiting: not before this (retry backoff) */
+    uint64_t rq_slot_ns;       /* reserved: the limiter slot's start */
+    uint64_t rq_sent_ns;
+    uint64_t rq_token_gen; /* the token generation it was sent with */
+    jbuf rq_resp;
+    bool rq_resp_too_big;
+    int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
+    struct curl_slist *rq_headers;
+    CURL *rq_easy;
+    http_request *rq_next;
+};
+
+/* A FIFO of requests linked through rq_next. */
+typedef struct req_list {
+    http_request *rl_head, *rl_tail;
+    size_t rl_len;
+} req_list;
+
+struct http_engine {
+    http_config he_cfg;
+    shm_region *he_shm;
+    shm_counters *he_counters;
+    CURLM *he_multi;
+    CURL *he_easies[MAX_INFLIGHT];    /* every handle, for cleanup */
+    CURL *he_easy_pool[MAX_INFLIGHT]; /* the idle ones */
+    int he_easy_free;
+    req_list he_waiting;  /* submitted or backing off */
+    req_list he_reserved; /* holding a limiter slot in the future */
+    int he_inflight;
+    bool he_oauth;
+    char he_token[SHM_TOKEN_MAX];
+    uint64_t he_token_gen;
+    uint64_t he_bad_token_gen; /* a 401 EXPIRED named this generation: refresh it */
+    uint64_t he_refresh_after_ns;
+    bool he_auth_failed;
+    char he_auth_msg[ERR_MSG_MAX];
+    uint64_t he_rng;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t utc_day(void)
+{
+    return (uint64_t)time(NULL) / 86400;
+}
+
+/* ------------------------------------------------------------ FIFO lists */
+
+static void list_push(req_list *l, http_request *r)
+{
+    r->rq_next = NULL;
+    if (l->rl_tail)
+        l->rl_tail->rq_next = r;
+    else
+        l->rl_head = r;
+    l->rl_tail = r;
+    l->rl_len++;
+}
+
+/* Unlinks r, whose predecessor is prev (NULL for the head). */
+static void list_unlink(req_list *l, http_request *prev, http_request *r)
+{
+    if (prev)
+        prev->rq_next = r->rq_next;
+    else
+        l->rl_head = r->rq_next;
+    if (l->rl_tail == r)
+        l->rl_tail = prev;
+    r->rq_next = NULL;
+    l->rl_len--;
+}
+
+/* ------------------------------------------------------------ base URL */
+
+int http_check_base_url(const char *url, err_info *e)
+{
+    bool tls = strncmp(url, "https://", 8) == 0;
+    if (!tls && strncmp(url, "http://", 7) != 0)
+        return err_set(e, ERR_INVALID, "base URL '%.100s' must start with https://", url);
+    if (tls)
+        return 0;
+    const char *host = url + 7;
+    size_t n = strcspn(host, "/");
+    char h[256];
+    if (n == 0 || n >= sizeof(h))
+        return err_set(e, ERR_INVALID, "base URL '%.100s' has no host", url);
+    memcpy(h, host, n);
+    h[n] = '\0';
+    /* Strip a port, keeping [v6] brackets whole. */
+    char *colon = h[0] == '[' ? strstr(h, "]:") : strrchr(h, ':');
+    if (colon)
+        *(h[0] == '[' ? colon + 1 : colon) = '\0';
+    struct in_addr v4;
+    bool loopback = strcmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0 ||
+                    (inet_pton(AF_INET, h, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
+    if (!loopback)
+        return err_set(e, ERR_INVALID,
+                       "plain http:// is allowed only to loopback addresses; use https:// for "
+                       "'%.100s'",
+                       url);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- requests */
+
+http_request *http_request_new(http_class cls, const char *method, const char *path)
+{
+    http_request *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->rq_path = strdup(path);
+    if (!r->rq_path) {
+        free(r);
+        return NULL;
+    }
+    r->rq_class = cls;
+    r->rq_post = strcmp(method, "POST") == 0;
+    jb_init(&r->rq_body);
+    jb_init(&r->rq_resp);
+    return r;
+}
+
+jbuf *http_request_body(http_request *req)
+{
+    return &req->rq_body;
+}
+
+const char *http_request_path(const http_request *req)
+{
+    return req->rq_path;
+}
+
+static void request_free(http_request *r)
+{
+    if (!r)
+        return;
+    free(r->rq_path);
+    jb_free(&r->rq_body);
+    jb_free(&r->rq_resp);
+    curl_slist_free_all(r->rq_headers);
+    free(r);
+}
+
+/* ------------------------------------------------------------ curl glue */
+
+static size_t on_body(char *data, size_t size, size_t n, void *user)
+{
+    http_request *r = user;
+    size_t len = size * n;
+    if (r->rq_resp.jb_len + len > RESPONSE_CAP) {
+        r->rq_resp_too_big = true;
+        return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
+    }
+    jb_raw(&r->rq_resp, data, len);
+    return jb_ok(&r->rq_resp) ? len : 0;
+}
+
+/* A header line's value when its name matches (case-insensitive), else NULL. */
+static const char *header_value(const char *line, size_t len, const char *name)
+{
+    size_t n = strlen(name);
+    if (len <= n || strncasecmp(line, name, n) != 0 || line[n] != ':')
+        return NULL;
+    const char *v = line + n + 1;
+    while (*v == ' ' || *v == '\t')
+        v++;
+    return v;
+}
+
+static int64_t header_number(const char *v)
+{
+    int64_t x = 0;
+    if (*v < '0' || *v > '9')
+        return -1;
+    for (; *v >= '0' && *v <= '9' && x < INT64_MAX / 10; v++)
+        x = x * 10 + (*v - '0');
+    return x;
+}
+
+static size_t on_header(char *data, size_t size, size_t n, void *user)
+{
+    http_request *r = user;
+    size_t len = size * n;
+    char line[256];
+    size_t m = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
+    memcpy(line, data, m);
+    line[m] = '\0';
+    const char *v;
+    if (strncmp(line, "HTTP/", 5) == 0) {
+        /* A new response (after a 100 Continue, say): forget earlier headers. */
+        r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
+    } else if ((v = header_value(line, m, "Retry-After"))) {
+        int64_t s = header_number(v);
+        r->rq_retry_after_ms = s >= 0 ? s * 1000 : -1;
+    } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Interval-Milliseconds"))) {
+        r->rq_interval_ms = header_number(v);
+    } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Daily-Remaining"))) {
+        r->rq_daily_remaining = header_number(v);
+    }
+    return len;
+}
+
+/* ------------------------------------------------------------------ engine */
+
+int http_engine_create(const http_config *cfg, http_engine **out, err_info *e)
+{
+    static bool curl_ready;
+    int rc = http_check_base_url(cfg->hc_base_url, e);
+    if (rc)
+        return rc;
+    if (!cfg->hc_shm || cfg->hc_slot < 0 || cfg->hc_slot >= SHM_MAX_WORKERS ||
+        cfg->hc_inflight < 1 || cfg->hc_inflight > MAX_INFLIGHT)
+        return err_set(e, ERR_INVALID, "http engine: inflight must be 1 to %d", MAX_INFLIGHT);
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return err_set(e, ERR_NOMEM, "curl_global_init failed");
+        curl_ready = true;
+    }
+    http_engine *eng = calloc(1, sizeof(*eng));
+    if (!eng)
+        return err_set(e, ERR_NOMEM, "http engine: out of memory");
+    eng->he_cfg = *cfg;
+    http_config *c = &eng->he_cfg;
+    if (!c->hc_connect_timeout_ms)
+        c->hc_connect_timeout_ms = 10000;
+    if (!c->hc_total_timeout_ms)
+        c->hc_total_timeout_ms = 60000;
+    if (!c->hc_max_attempts)
+        c->hc_max_attempts = 8;
+    if (!c->hc_backoff_base_ms)
+        c->hc_backoff_base_ms = 250;
+    if (!c->hc_backoff_max_ms)
+        c->hc_backoff_max_ms = 15000;
+    if (!c->hc_reserve_ahead_ms)
+        c->hc_reserve_ahead_ms = 2000;
+    if (!c->hc_refresh_ahead_ms)
+        c->hc_refresh_ahead_ms = 300000;
+    eng->he_shm = cfg->hc_shm;
+    eng->he_counters = &cfg->hc_shm->sr_slots[cfg->hc_slot].sl_counters;
+    eng->he_oauth = cfg->hc_refresh_token && cfg->hc_client_id && cfg->hc_client_secret;
+    eng->he_rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    eng->he_multi = curl_multi_init();
+    if (!eng->he_multi)
+        goto nomem;
+    curl_multi_setopt(eng->he_multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(eng->he_multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->hc_inflight);
+    for (int i = 0; i < cfg->hc_inflight; i++) {
+        eng->he_easies[i] = eng->he_easy_pool[i] = curl_easy_init();
+        if (!eng->he_easies[i])
+            goto nomem;
+        eng->he_easy_free++;
+    }
+    *out = eng;
+    return 0;
+nomem:
+    http_engine_destroy(eng);
+    return err_set(e, ERR_NOMEM, "http engine: out of memory");
+}
+
+static void drop_list(req_list *l)
+{
+    while (l->rl_head) {
+        http_request *r = l->rl_head;
+        list_unlink(l, NULL, r);
+        request_free(r);
+    }
+}
+
+void http_engine_destroy(http_engine *eng)
+{
+    if (!eng)
+        return;
+    drop_list(&eng->he_waiting);
+    drop_list(&eng->he_reserved);
+    for (int i = 0; i < MAX_INFLIGHT && eng->he_easies[i]; i++) {
+        http_request *r = NULL; /* set while the handle carries a transfer */
+        curl_easy_getinfo(eng->he_easies[i], CURLINFO_PRIVATE, (char **)&r);
+        if (r) {
+            curl_multi_remove_handle(eng->he_multi, eng->he_easies[i]);
+            request_free(r);
+        }
+        curl_easy_cleanup(eng->he_easies[i]);
+    }
+    if (eng->he_multi)
+        curl_multi_cleanup(eng->he_multi);
+    free(eng);
+}
+
+void http_submit(http_engine *eng, http_request *req, http_done_fn done, void *user)
+{
+    req->rq_done = done;
+    req->rq_user = user;
+    req->rq_not_before_ns = 0;
+    list_push(&eng->he_waiting, req);
+}
+
+size_t http_pending(const http_engine *eng)
+{
+    return eng->he_waiting.rl_len + eng->he_reserved.rl_len + (size_t)eng->he_inflight;
+}
+
+/* ------------------------------------------------------------- the token */
+
+/* Synchronously exchanges the refresh token for a new access token and
+ * publishes it. Returns 0, ERR_AUTH (the credentials were refused) or
+ * ERR_HTTP (try again later). */
+static int refresh_now(http_engine *eng, err_info *e)
+{
+    const http_config *c = &eng->he_cfg;
+    jbuf form;
+    jb_init(&form);
+    CURL *h = curl_easy_init();
+    int rc = ERR_HTTP;
+    if (!h || hs_build_oauth_refresh(&form, c->hc_refresh_token, c->hc_client_id,
+                                     c->hc_client_secret, e)) {
+        rc = err_set(e, ERR_NOMEM, "token refresh: out of memory");
+        goto out;
+    }
+    char url[1024];
+    snprintf(url, sizeof(url), "%s/oauth/v1/token", c->hc_base_url);
+    http_request sink = {0}; /* on_body appends to sink.rq_resp */
+    jb_init(&sink.rq_resp);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, jb_cstr(&form));
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form.jb_len);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->hc_connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->hc_total_timeout_ms);
+    if (c->hc_ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->hc_ca_file);
+    SHM_COUNT(eng->he_counters, requests, 1);
+    SHM_COUNT(eng->he_counters, req_other, 1);
+    CURLcode cc = curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (cc != CURLE_OK) {
+        rc = err_set(e, ERR_HTTP, "token refresh: %s", curl_easy_strerror(cc));
+    } else if (status == 200) {
+        hs_token tok;
+        rc = hs_parse_token(jb_cstr(&sink.rq_resp), sink.rq_resp.jb_len, &tok, e);
+        if (rc == 0) {
+            uint64_t expires = mono_ns() + (uint64_t)tok.tok_expires_in_s * 1000000000ULL;
+            if (shm_token_set(eng->he_shm, tok.tok_access, expires) == 0)
+                rc = err_set(e, ERR_AUTH, "token refresh: the access token is too long");
+            SHM_COUNT(eng->he_counters, token_refreshes, 1);
+        } else {
+            rc = ERR_HTTP;
+        }
+    } else if (status >= 400 && status < 500 && status != 429) {
+        hs_error_body eb;
+        hs_parse_error(jb_cstr(&sink.rq_resp), sink.rq_resp.jb_len, &eb);
+        rc = err_set(e, ERR_AUTH, "token refresh refused (HTTP %ld): %s %s", status, eb.eb_status,
+                     eb.eb_message);
+    } else {
+        rc = err_set(e, ERR_HTTP, "token refresh: HTTP %ld", status);
+    }
+    jb_free(&sink.rq_resp);
+out:
+    if (h)
+        curl_easy_cleanup(h);
+    jb_free(&form);
+    return rc;
+}
+
+/* Reads the shared token, refreshing it first when it is missing, about to
+ * expire, or was refused as expired. Returns true when it may be used now. */
+static bool token_ready(http_engine *eng, uint64_t now)
+{
+    shm_token *t = &eng->he_shm->sr_token;
+    if (atomic_load(&t->tk_generation) != eng->he_token_gen || !eng->he_token[0])
+        eng->he_token_gen = shm_token_get(eng->he_shm, eng->he_token, sizeof(eng->he_token));
+    if (!eng->he_oauth)
+        return eng->he_token[0] != '\0';
+    uint64_t expires = atomic_load(&t->tk_expires_ns);
+    bool expired = expires && now >= expires;
+    bool stale = !eng->he_token[0] || eng->he_bad_token_gen == eng->he_token_gen ||
+                 (expires && now + eng->he_cfg.hc_refresh_ahead_ms * MS_NS >= expires);
+    if (stale && now >= eng->he_refresh_after_ns &&
+        shm_token_begin_refresh(eng->he_shm, getpid(), eng->he_token_gen, now,
+                                now + eng->he_cfg.hc_total_timeout_ms * MS_NS)) {
+        err_info e = {0};
+        int rc = refresh_now(eng, &e);
+        shm_token_end_refresh(eng->he_shm, getpid());
+        if (rc == ERR_AUTH) {
+            eng->he_auth_failed = true;
+            snprintf(eng->he_auth_msg, sizeof(eng->he_auth_msg), "%s", e.ei_msg);
+        } else if (rc) {
+            eng->he_refresh_after_ns = now + 1000 * MS_NS;
+        }
+        eng->he_token_gen = shm_token_get(eng->he_shm, eng->he_token, sizeof(eng->he_token));
+        expires = atomic_load(&t->tk_expires_ns);
+        expired = expires && mono_ns() >= expires;
+    }
+    /* Refreshing ahead of expiry is a courtesy: the old token still works. */
+    return eng->he_token[0] && !expired && eng->he_bad_token_gen != eng->he_token_gen;
+}
+
+/* ------------------------------------------------------------ completion */
+
+static void deliver(http_engine *eng, http_request *r, int status, int error, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void schedule_retry(http_engine *eng, http_request *r, uint64_t delay_ns, const char *why);
+
+static uint64_t jitter_backoff_ns(http_engine *eng, int attempt)
+{
+    const http_config *c = &eng->he_cfg;
+    uint64_t ms = c->hc_backoff_base_ms;
+    for (int i = 1; i < attempt && ms < c->hc_backoff_max_ms; i++)
+        ms *= 2;
+    if (ms > c->hc_backoff_max_ms)
+        ms = c->hc_backoff_max_ms;
+    /* xorshift64: ±50% so that workers that failed together retry apart. */
+    eng->he_rng ^= eng->he_rng << 13;
+    eng->he_rng ^= eng->he_rng >> 7;
+    eng->he_rng ^= eng->he_rng << 17;
+    double f = 0.5 + (double)(eng->he_rng >> 11) * 0x1.0p-53;
+    return (uint64_t)((double)ms * f * 1e6);
+}
+
+/* Hands the final response to the caller; frees or re-queues the request. */
+static void deliver(http_engine *eng, http_request *r, int status, int error, const char *fmt, ...)
+{
+    http_response resp = {status,         error, jb_cstr(&r->rq_resp), r->rq_resp.jb_len,
+                          r->rq_attempts, ""};
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(resp.hr_message, sizeof(resp.hr_message), fmt, ap);
+        va_end(ap);
+    }
+    http_verdict v = r->rq_done ? r->rq_done(r->rq_user, r, &resp) : HTTP_DONE;
+    if (v == HTTP_RETRY && error == 0)
+        schedule_retry(eng, r, jitter_backoff_ns(eng, r->rq_attempts),
+                       "the caller could not use the response");
+    else
+        request_free(r);
+}
+
+static void schedule_retry(http_engine *eng, http_request *r, uint64_t delay_ns, const char *why)
+{
+    if (r->rq_attempts >= eng->he_cfg.hc_max_attempts) {
+        deliver(eng, r, 0, ERR_HTTP, "%s %s: gave up after %d attempts: %s",
+                r->rq_post ? "POST" : "GET", r->rq_path, r->rq_attempts, why);
+        return;
+    }
+    SHM_COUNT(eng->he_counters, retries, 1);
+    jb_reset(&r->rq_resp);
+    r->rq_resp_too_big = false;
+    r->rq_not_before_ns = mono_ns() + delay_ns;
+    list_push(&eng->he_waiting, r);
+}
+
+static rl_policy *policy_of(http_engine *eng, http_class cls)
+{
+    return cls == HTTP_SEARCH ? &eng->he_shm->sr_search : &eng->he_shm->sr_burst;
+}
+
+static void on_429(http_engine *eng, http_request *r)
+{
+    hs_error_body eb;
+    hs_parse_error(jb_cstr(&r->rq_resp), r->rq_resp.jb_len, &eb);
+    SHM_COUNT(eng->he_counters, status_429, 1);
+    if (eb.eb_policy == HS_POLICY_DAILY) {
+        rl_daily_observe(&eng->he_shm->sr_daily, utc_day(), 0);
+        deliver(eng, r, 429, ERR_DAILY, "the portal's daily API limit is spent: %s", eb.eb_message);
+        return;
+    }
+    rl_policy *p = eb.eb_policy == HS_POLICY_SECONDLY               ? &eng->he_shm->sr_search
+                   : eb.eb_policy == HS_POLICY_TEN_SECONDLY_ROLLING ? &eng->he_shm->sr_burst
+                                                                    : policy_of(eng, r->rq_class);
+    uint64_t wait = rl_backoff_ns(p, r->rq_retry_after_ms > 0 ? (uint64_t)r->rq_retry_after_ms : 0,
+                                  r->rq_interval_ms > 0 ? (uint64_t)r->rq_interval_ms : 0);
+    /* Every worker waits: the next slot anyone gets is after the penalty. */
+    rl_penalize(p, mono_ns() + wait);
+    schedule_retry(eng, r, 0, "rate limited (429)");
+}
+
+static void on_401(http_engine *eng, http_request *r)
+{
+    hs_error_body eb;
+    hs_parse_error(jb_cstr(&r->rq_resp), r->rq_resp.jb_len, &eb);
+    SHM_COUNT(eng->he_counters, status_other, 1);
+    if (eng->he_oauth && eb.eb_auth == HS_AUTH_EXPIRED && r->rq_auth_retries < MAX_AUTH_RETRIES) {
+        /* Refresh that generation (once, whoever gets there first) and resend. */
+        r->rq_auth_retries++;
+        r->rq_attempts--; /* an expired token is not the request's fault */
+        if (eng->he_bad_token_gen < r->rq_token_gen)
+            eng->he_bad_token_gen = r->rq_token_gen;
+        schedule_retry(eng, r, 0, "token expired");
+        return;
+    }
+    deliver(eng, r, 401, ERR_AUTH, "authentication failed: %s %s", eb.eb_category, eb.eb_message);
+}
+
+static void complete(http_engine *eng, CURL *h, CURLcode cc)
+{
+    http_request *r = NULL;
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&r);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_multi_remove_handle(eng->he_multi, h);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+    eng->he_easy_pool[eng->he_easy_free++] = h;
+    eng->he_inflight--;
+    r->rq_easy = NULL;
+    curl_slist_free_all(r->rq_headers);
+    r->rq_headers = NULL;
+    uint64_t now = mono_ns();
+    SHM_COUNT(eng->he_counters, latency_us, (now - r->rq_sent_ns) / 1000);
+    SHM_COUNT(eng->he_counters, bytes_in, r->rq_resp.jb_len);
+    if (r->rq_daily_remaining >= 0)
+        rl_daily_observe(&eng->he_shm->sr_daily, utc_day(), (uint64_t)r->rq_daily_remaining);
+    if (cc != CURLE_OK) {
+        if (r->rq_resp_too_big) {
+            deliver(eng, r, (int)status, ERR_HTTP, "%s: response larger than %zu bytes", r->rq_path,
+                    RESPONSE_CAP);
+            return;
+        }
+        /* Resets, timeouts, refused connections, truncated bodies. */
+        SHM_COUNT(eng->he_counters, net_errors, 1);
+        schedule_retry(eng, r, jitter_backoff_ns(eng, r->rq_attempts), curl_easy_strerror(cc));
+        return;
+    }
+    if (status == 429) {
+        on_429(eng, r);
+    } else if (status == 401) {
+        on_401(eng, r);
+    } else if (status >= 500 || status == 423 || status == 477) {
+        if (status >= 500)
+            SHM_COUNT(eng->he_counters, status_5xx, 1);
+        else
+            SHM_COUNT(eng->he_counters, status_other, 1);
+        uint64_t wait = jitter_backoff_ns(eng, r->rq_attempts);
+        if (r->rq_retry_after_ms > 0 && (uint64_t)r->rq_retry_after_ms * MS_NS > wait)
+            wait = (uint64_t)r->rq_retry_after_ms * MS_NS;
+        if (status == 423 && wait < 2000 * MS_NS)
+            wait = 2000 * MS_NS; /* HubSpot: a lock lasts 2 s */
+        char why[32];
+        snprintf(why, sizeof(why), "HTTP %ld", status);
+        schedule_retry(eng, r, wait, why);
+    } else {
+        SHM_COUNT(eng->he_counters, status_2xx, status >= 200 && status < 300);
+        SHM_COUNT(eng->he_counters, status_other, !(status >= 200 && status < 300));
+        deliver(eng, r, (int)status, 0, NULL);
+    }
+}
+
+/* ----------------------------------------------------------------- start */
+
+static int launch(http_engine *eng, http_request *r)
+{
+    if (!rl_daily_take(&eng->he_shm->sr_daily, utc_day())) {
+        deliver(eng, r, 0, ERR_DAILY, "the daily API limit is spent (%s not sent)", r->rq_path);
+        return 0;
+    }
+    const http_config *c = &eng->he_cfg;
+    CURL *h = eng->he_easy_pool[--eng->he_easy_free];
+    curl_easy_reset(h);
+    char url[4096], auth[SHM_TOKEN_MAX + 32];
+    snprintf(url, sizeof(url), "%s%s", c->hc_base_url, r->rq_path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", eng->he_token);
+    r->rq_headers = curl_slist_append(NULL, auth);
+    r->rq_headers = curl_slist_append(r->rq_headers, "Accept: application/json");
+    if (r->rq_post)
+        r->rq_headers = curl_slist_append(r->rq_headers, "Content-Type: application/json");
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->rq_headers);
+    if (r->rq_post) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, jb_cstr(&r->rq_body));
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)r->rq_body.jb_len);
+    }
+    curl_easy_setopt(h, CURLOPT_PRIVATE, (char *)r);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->hc_connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->hc_total_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->hc_ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->hc_ca_file);
+    r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
+    r->rq_token_gen = eng->he_token_gen;
+    r->rq_sent_ns = mono_ns();
+    r->rq_attempts++;
+    r->rq_easy = h;
+    SHM_COUNT(eng->he_counters, requests, 1);
+    switch (r->rq_class) {
+    case HTTP_ASSOC:
+        SHM_COUNT(eng->he_counters, req_assoc, 1);
+        break;
+    case HTTP_SEARCH:
+        SHM_COUNT(eng->he_counters, req_search, 1);
+        break;
+    case HTTP_LIST:
+        SHM_COUNT(eng->he_counters, req_list, 1);
+        break;
+    case HTTP_OTHER:
+        SHM_COUNT(eng->he_counters, req_other, 1);
+        break;
+    }
+    if (!r->rq_headers || curl_multi_add_handle(eng->he_multi, h) != CURLM_OK) {
+        curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+        eng->he_easy_pool[eng->he_easy_free++] = h;
+        r->rq_easy = NULL;
+        deliver(eng, r, 0, ERR_NOMEM, "%s: could not start the transfer", r->rq_path);
+        return 0;
+    }
+    eng->he_inflight++;
+    return 0;
+}
+
+/* Starts due reservations and reserves slots for waiting requests while
+ * transfers are free. Returns the time of the next thing to do (0: none). */
+static uint64_t start_ready(http_engine *eng, uint64_t now)
+{
+    uint64_t wake = 0;
+#define WAKE_AT(t) (wake = (wake == 0 || (t) < wake) ? (t) : wake)
+    for (http_request *prev = NULL, *r = eng->he_reserved.rl_head; r;) {
+        http_request *next = r->rq_next;
+        if (r->rq_slot_ns <= now) {
+            list_unlink(&eng->he_reserved, prev, r);
+            launch(eng, r);
+        } else {
+            WAKE_AT(r->rq_slot_ns);
+            prev = r;
+        }
+        r = next;
+    }
+    if (eng->he_waiting.rl_len == 0)
+        return wake;
+    if (eng->he_auth_failed) {
+        while (eng->he_waiting.rl_head) {
+            http_request *r = eng->he_waiting.rl_head;
+            list_unlink(&eng->he_waiting, NULL, r);
+            deliver(eng, r, 0, ERR_AUTH, "%s", eng->he_auth_msg);
+        }
+        return wake;
+    }
+    if (!token_ready(eng, now)) {
+        WAKE_AT(now + 20 * MS_NS); /* another worker is refreshing: look again soon */
+        return wake;
+    }
+    uint64_t ahead = eng->he_cfg.hc_reserve_ahead_ms * MS_NS;
+    http_request *prev = NULL, *r = eng->he_waiting.rl_head;
+    while (r && eng->he_inflight + (int)eng->he_reserved.rl_len < eng->he_cfg.hc_inflight) {
+        http_request *next = r->rq_next;
+        if (r->rq_not_before_ns > now) {
+            WAKE_AT(r->rq_not_before_ns);
+            prev = r;
+            r = next;
+            continue;
+        }
+        uint64_t start;
+        if (!rl_reserve(policy_of(eng, r->rq_class), now, ahead, &start)) {
+            WAKE_AT(start - ahead);
+            break; /* the budget is booked that far ahead: wait */
+        }
+        list_unlink(&eng->he_waiting, prev, r);
+        r->rq_slot_ns = start;
+        if (start <= now) {
+            launch(eng, r);
+        } else {
+            list_push(&eng->he_reserved, r);
+            WAKE_AT(start);
+        }
+        r = next;
+    }
+#undef WAKE_AT
+    return wake;
+}
+
+int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
+{
+    uint64_t now = mono_ns();
+    uint64_t wake = start_ready(eng, now);
+    int timeout_ms = max_wait_ms;
+    if (wake) {
+        uint64_t until = wake > now ? (wake - now + MS_NS - 1) / MS_NS : 0;
+        if ((int64_t)until < timeout_ms)
+            timeout_ms = (int)until;
+    }
+    struct curl_waitfd extra = {extra_fd, CURL_WAIT_POLLIN, 0};
+    int numfds = 0;
+    if (extra_ready)
+        *extra_ready = false;
+    CURLMcode mc = curl_multi_poll(eng->he_multi, extra_fd >= 0 ? &extra : NULL,
+                                   extra_fd >= 0 ? 1 : 0, timeout_ms, &numfds);
+    if (mc != CURLM_OK)
+        return ERR_HTTP;
+    if (extra_fd >= 0 && extra_ready && (extra.revents & CURL_WAIT_POLLIN))
+        *extra_ready = true;
+    int running;
+    curl_multi_perform(eng->he_multi, &running);
+    int completed = 0, left;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(eng->he_multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        complete(eng, msg->easy_handle, msg->data.result);
+        completed++;
+    }
+    return completed;
+}

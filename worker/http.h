@@ -1,0 +1,114 @@
+/*
+ * http — a worker's HTTP engine: one curl multi handle with up to K transfers
+ * in flight, paced by the shared rate limiter, retrying what HubSpot says is
+ * worth retrying, and keeping the OAuth token fresh for every worker at once.
+ *
+ * Lifecycle of a request: submitted → waiting (for its retry time, a fresh
+ * token and a free transfer) → reserved (a limiter slot; reserve-then-wait)
+ * → in flight → completed: the caller's callback sees the final response and
+ * says DONE (the engine frees the request) or RETRY (the body was unusable,
+ * e.g. truncated JSON: sent again with backoff, as an attempt).
+ *
+ * Retried by the engine itself, with jittered exponential backoff and a bound
+ * on attempts: 429 (after pushing the shared limiter forward, by Retry-After
+ * or X-HubSpot-RateLimit-Interval-Milliseconds when present, else a whole
+ * window), 5xx, 423 (≥ 2 s), connection failures, resets, timeouts and
+ * truncated transfers. A 401 EXPIRED_AUTHENTICATION refreshes the token once
+ * (single flight across processes via the shared region) and resends; the
+ * token is also refreshed ahead of its expiry. Final failures reach the
+ * callback with hr_error set: ERR_HTTP (attempts exhausted), ERR_AUTH, or
+ * ERR_DAILY (the daily limit is spent: no retry can help today).
+ *
+ * TLS certificates are always verified; plain http:// is accepted only for
+ * loopback hosts. One engine per process, used from one thread; create it
+ * after fork (curl state never crosses fork()).
+ */
+#ifndef HUBSYNC_HTTP_H
+#define HUBSYNC_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../common/jbuf.h"
+#include "../common/shm.h"
+
+/* What a request is, for the limiter policy it spends and the counters. */
+typedef enum http_class {
+    HTTP_ASSOC,  /* association batch reads: burst policy */
+    HTTP_SEARCH, /* CRM search: the search policy */
+    HTTP_LIST,   /* object lists and batch reads: burst policy */
+    HTTP_OTHER   /* properties and the rest: burst policy */
+} http_class;
+
+typedef struct http_config {
+    const char *hc_base_url;      /* "https://api.hubapi.com" (no trailing slash) */
+    shm_region *hc_shm;           /* limiter, token, counters */
+    int hc_slot;                  /* this worker's slot in hc_shm */
+    int hc_inflight;              /* K: transfers in flight (1..256) */
+    long hc_connect_timeout_ms;   /* 0: 10 s */
+    long hc_total_timeout_ms;     /* 0: 60 s */
+    int hc_max_attempts;          /* 0: 8 */
+    uint64_t hc_backoff_base_ms;  /* 0: 250 ms; doubles per attempt, ±50% jitter */
+    uint64_t hc_backoff_max_ms;   /* 0: 15 s */
+    uint64_t hc_reserve_ahead_ms; /* how far ahead a limiter slot may be reserved; 0: 2 s */
+    /* OAuth: when set, the token in hc_shm is refreshed with these. */
+    const char *hc_refresh_token;
+    const char *hc_client_id;
+    const char *hc_client_secret;
+    uint64_t hc_refresh_ahead_ms; /* refresh this long before expiry; 0: 5 min */
+    const char *hc_ca_file;       /* extra CA bundle (NULL: the system's) */
+} http_config;
+
+typedef struct http_engine http_engine;
+typedef struct http_request http_request;
+
+typedef struct http_response {
+    int hr_status;       /* final HTTP status, 0 when no response */
+    int hr_error;        /* 0, or ERR_HTTP / ERR_AUTH / ERR_DAILY / ERR_NOMEM */
+    const char *hr_body; /* NUL-terminated; valid during the callback */
+    size_t hr_body_len;
+    int hr_attempts;              /* sends, this one included */
+    char hr_message[ERR_MSG_MAX]; /* why it failed, when hr_error */
+} http_response;
+
+typedef enum http_verdict { HTTP_DONE, HTTP_RETRY } http_verdict;
+
+/* Called once per request with its final response. */
+typedef http_verdict (*http_done_fn)(void *user, http_request *req, const http_response *resp);
+
+/* Checks that a base URL is https://, or http:// to a loopback host.
+ * Returns 0 or ERR_INVALID with the reason. */
+int http_check_base_url(const char *url, err_info *e);
+
+/* Creates an engine (initialises curl for this process). Returns 0 and *out,
+ * or ERR_INVALID (a bad config or base URL) / ERR_NOMEM. */
+int http_engine_create(const http_config *cfg, http_engine **out, err_info *e);
+
+/* Frees the engine; requests still queued are dropped without callbacks. */
+void http_engine_destroy(http_engine *eng);
+
+/* A new request: method "GET" or "POST", path (and query) appended to the
+ * base URL. The body, for POSTs, is written into http_request_body(). */
+http_request *http_request_new(http_class cls, const char *method, const char *path);
+
+/* The request's body buffer (JSON; Content-Type application/json). */
+jbuf *http_request_body(http_request *req);
+
+/* The request's path, as given. */
+const char *http_request_path(const http_request *req);
+
+/* Queues a request; the engine owns it from here. */
+void http_submit(http_engine *eng, http_request *req, http_done_fn done, void *user);
+
+/* Does one round of work: starts what may start, waits up to max_wait_ms for
+ * network activity (or for `extra_fd` to become readable, when ≥ 0; then
+ * *extra_ready is set), and completes finished transfers (callbacks run
+ * here). Returns the number of requests completed, or a negative ERR_*. */
+int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready);
+
+/* Requests queued or in flight. */
+size_t http_pending(const http_engine *eng);
+
+#endif
