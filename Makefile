@@ -1,7 +1,7 @@
 # hubsync — plain Makefile (beanstalkd-style): one compiler invocation per
 # object, -Werror always, a sanitizer variant built into build/asan.
 #
-#   make            build bin/hubspot-sim, the test runners and benchmarks
+#   make            build bin/hubsync, bin/hubspot-sim, the test runners and benchmarks
 #   make run        install missing packages, build, run the demo
 #   make test       install missing packages, build, run every suite, then
 #                   again built with -fsanitize=address,undefined
@@ -48,7 +48,9 @@ BENCH_BINS := $(patsubst tests/bench/%.c,$(BINDIR)/%,$(subst _,-,$(BENCH_SRC)))
 
 obj = $(patsubst %.c,$(OUT)/%.o,$(1))
 
-BINS := $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
+COORD_SRC  := $(wildcard coordinator/*.c)
+
+BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
 
 .PHONY: all run test test-run check-style clean deps
 all: $(BINS)
@@ -58,6 +60,10 @@ $(OUT)/%.o: %.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 $(BINDIR)/hubspot-sim: $(call obj,$(SIM_COMMON_SRC) $(SIM_LIB_SRC) $(SIM_SRC))
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BINDIR)/hubsync: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(COORD_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -89,7 +95,7 @@ run: deps
 # The suites of one variant: unit tests, then the simulator driven over HTTP.
 test-run: all
 	$(BINDIR)/test-unit
-	HUBSPOT_SIM=$(BINDIR)/hubspot-sim $(BINDIR)/test-sim
+	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync $(BINDIR)/test-sim
 
 test: deps
 	@$(MAKE) --no-print-directory test-run

@@ -127,6 +127,15 @@ bool shm_job_release(shm_region *r, int job, uint64_t generation)
     return true;
 }
 
+bool shm_job_complete(shm_region *r, int job, uint64_t generation)
+{
+    if (!transition(r, job, generation, SHM_JOB_CLAIMED, SHM_JOB_EMPTY, generation) &&
+        !transition(r, job, generation, SHM_JOB_DONE, SHM_JOB_EMPTY, generation))
+        return false;
+    atomic_store_explicit(&r->sr_jobs[job].jb_owner, -1, memory_order_relaxed);
+    return true;
+}
+
 int shm_job_reclaim(shm_region *r, int slot, uint64_t now_ns)
 {
     int n = 0;

@@ -149,6 +149,10 @@ bool shm_job_renew(shm_region *r, int job, uint64_t generation, uint64_t deadlin
 /* Worker: marks a held job DONE. False when it was reclaimed meanwhile. */
 bool shm_job_finish(shm_region *r, int job, uint64_t generation);
 
+/* Coordinator: empties a job of this generation that its worker reported
+ * done (state CLAIMED or DONE). False when it was reclaimed meanwhile. */
+bool shm_job_complete(shm_region *r, int job, uint64_t generation);
+
 /* Coordinator: empties a DONE (merged) job of this generation. */
 bool shm_job_release(shm_region *r, int job, uint64_t generation);
 

@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const sim_policy_names[SIM_POLICY_COUNT] = {"TEN_SECONDLY_ROLLING", "SECONDLY",
                                                         "DAILY"};
@@ -51,10 +52,21 @@ static uint64_t hash_str(const char *k)
     return h;
 }
 
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void sim_stats_request(sim_stats *s, const char *key)
 {
+    int64_t now = wall_ms();
     pthread_mutex_lock(&s->st_lock);
     s->st_total++;
+    if (!s->st_first_ms)
+        s->st_first_ms = now;
+    s->st_last_ms = now;
     size_t i = hash_str(key) % SIM_STATS_KEYS;
     for (size_t probes = 0; probes < SIM_STATS_KEYS; probes++, i = (i + 1) % SIM_STATS_KEYS) {
         sim_stats_key *e = &s->st_keys[i];
@@ -144,6 +156,7 @@ void sim_stats_reset(sim_stats *s)
     pthread_mutex_lock(&s->st_lock);
     memset(s->st_keys, 0, sizeof(s->st_keys));
     s->st_total = 0;
+    s->st_first_ms = s->st_last_ms = 0;
     memset(s->st_status, 0, sizeof(s->st_status));
     memset(s->st_rate_limited, 0, sizeof(s->st_rate_limited));
     memset(s->st_faults, 0, sizeof(s->st_faults));
@@ -200,6 +213,10 @@ void sim_stats_json(sim_stats *s, uint64_t tokens_issued, jbuf *out)
     jb_u64(out, s->st_meters[1].m_max);
     jb_lit(out, ",\"search_window_ms\":");
     jb_i64(out, s->st_meters[1].m_window_ns / 1000000);
+    jb_lit(out, ",\"first_request_ms\":");
+    jb_i64(out, s->st_first_ms);
+    jb_lit(out, ",\"last_request_ms\":");
+    jb_i64(out, s->st_last_ms);
     jb_lit(out, ",\"tokens_issued\":");
     jb_u64(out, tokens_issued);
     jb_char(out, '}');

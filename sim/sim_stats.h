@@ -54,6 +54,7 @@ typedef struct sim_stats {
     pthread_mutex_t st_lock;
     sim_stats_key st_keys[SIM_STATS_KEYS]; /* open addressing on the key's hash */
     uint64_t st_total;
+    int64_t st_first_ms, st_last_ms; /* wall clock of the first and latest API request */
     uint64_t st_status[600];
     uint64_t st_rate_limited[SIM_POLICY_COUNT];
     uint64_t st_faults[SIM_FAULT_COUNT];

@@ -141,6 +141,8 @@ int http_check_base_url(const char *url, err_info *e)
 
 /* ---------------------------------------------------------------- requests */
 
+static void request_free(http_request *r);
+
 http_request *http_request_new(http_class cls, const char *method, const char *path)
 {
     http_request *r = calloc(1, sizeof(*r));
@@ -166,6 +168,11 @@ jbuf *http_request_body(http_request *req)
 const char *http_request_path(const http_request *req)
 {
     return req->rq_path;
+}
+
+void http_request_free(http_request *req)
+{
+    request_free(req);
 }
 
 static void request_free(http_request *r)

@@ -93,6 +93,9 @@ void http_engine_destroy(http_engine *eng);
  * base URL. The body, for POSTs, is written into http_request_body(). */
 http_request *http_request_new(http_class cls, const char *method, const char *path);
 
+/* Frees a request that was never submitted (NULL is fine). */
+void http_request_free(http_request *req);
+
 /* The request's body buffer (JSON; Content-Type application/json). */
 jbuf *http_request_body(http_request *req);
 

@@ -32,5 +32,7 @@ int it_register_auth(void);
 int it_register_mutate(void);
 int it_register_robust(void);
 int it_register_engine(void);
+int it_register_sync(void);
+int it_register_cli(void);
 
 #endif

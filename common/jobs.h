@@ -1,0 +1,49 @@
+/*
+ * jobs — what a job in the shared queue (shm_job) carries, as the coordinator
+ * writes it and a worker reads it. Payloads are little structs copied
+ * byte-for-byte: both sides are the same binary on the same machine.
+ *
+ *   JOB_ASSOC_SCAN    read the complete association sets of up to 1,000
+ *                     parents of one table (one batch read plus paging)
+ *   JOB_OBJECT_LIST   list the objects of one type (live or archived), from
+ *                     a record ID on, page by page (the object sync)
+ */
+#ifndef HUBSYNC_JOBS_H
+#define HUBSYNC_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm.h"
+
+enum { JOB_ASSOC_SCAN = 1, JOB_OBJECT_LIST = 2 };
+
+/* HubSpot's batch-read input limit: one job is one batch read. */
+enum { JOB_MAX_PARENTS = 1000 };
+
+typedef struct job_assoc_scan {
+    uint16_t js_table; /* index into the run's table list */
+    uint16_t js_count; /* parents that follow */
+    uint32_t js_reserved;
+    uint64_t js_parent_ids[JOB_MAX_PARENTS]; /* ascending */
+} job_assoc_scan;
+
+_Static_assert(sizeof(job_assoc_scan) <= SHM_JOB_PAYLOAD, "an assoc scan job fits a payload");
+
+/* Bytes of a scan payload holding `count` parents. */
+static inline uint32_t job_assoc_scan_size(uint32_t count)
+{
+    return (uint32_t)(offsetof(job_assoc_scan, js_parent_ids) + count * sizeof(uint64_t));
+}
+
+typedef struct job_object_list {
+    uint16_t jl_object_type; /* hs_object_type */
+    uint8_t jl_archived;     /* list archived records (archived=true) */
+    uint8_t jl_reserved[5];
+    uint64_t jl_after_id; /* first ID to list (0: from the start) */
+} job_object_list;
+
+_Static_assert(sizeof(job_object_list) <= SHM_JOB_PAYLOAD, "an object list job fits a payload");
+
+#endif

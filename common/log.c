@@ -1,0 +1,47 @@
+/* log — text or JSON lines on stderr (see log.h). */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jbuf.h"
+
+static bool log_json;
+static log_level log_min = LOG_INFO;
+
+void log_setup(bool json, log_level min_level)
+{
+    log_json = json;
+    log_min = min_level;
+}
+
+void log_msg(log_level level, const char *fmt, ...)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    if (level < log_min)
+        return;
+    char msg[1024], ts[32];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    fmt_iso8601_ms(ts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    jbuf b;
+    jb_init(&b);
+    if (log_json) {
+        jb_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":", ts, names[level],
+                  (int)getpid());
+        jb_str(&b, msg);
+        jb_lit(&b, "}\n");
+    } else {
+        jb_printf(&b, "%s %-5s %s\n", ts, names[level], msg);
+    }
+    if (jb_ok(&b) && write(STDERR_FILENO, b.jb_data, b.jb_len) < 0) {
+        /* Nowhere left to report it. */
+    }
+    jb_free(&b);
+}

@@ -1,0 +1,413 @@
+/*
+ * cmd_setup — `hubsync setup`, phase 1 of SPEC §4 (the reference design's
+ * setup.py): read each parent type's properties from HubSpot, find the rollup
+ * fields of every selected table by label, and save the table schemas.
+ *
+ * The HTTP engine runs in this process (no workers: at most one request per
+ * distinct parent type, eleven at the very most), under the same limiter
+ * and token handling as a run. Everything is fetched before the database is
+ * opened, so refused credentials or an unreachable HubSpot leave no database
+ * behind; the schemas are then written in one LMDB transaction (all or
+ * nothing), beside cursors and data that setup never touches. doctor
+ * (cmd_doctor.c) reuses the fetch and the detection.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/jbuf.h"
+#include "../common/shm.h"
+#include "../worker/http.h"
+#include "commands.h"
+
+#define MS_NS 1000000ULL
+
+/* ---- fetching the parents' properties ----------------------------------- */
+
+void parent_props_init(parent_props *pp)
+{
+    memset(pp, 0, sizeof(*pp));
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        hs_properties_init(&pp->pp_props[t]);
+}
+
+void parent_props_free(parent_props *pp)
+{
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        hs_properties_free(&pp->pp_props[t]);
+    memset(pp->pp_have, 0, sizeof(pp->pp_have));
+}
+
+/* One properties request and how it ended. */
+typedef struct fetch_ctx {
+    parent_props *fc_pp;
+    hs_object_type fc_type;
+    bool fc_oauth; /* for the hint on refused credentials */
+    int fc_error;  /* 0, or the ERR_* that ends the command */
+    char fc_msg[2 * ERR_MSG_MAX + 256];
+    char fc_parse_msg[ERR_MSG_MAX]; /* why the last 200 could not be used */
+} fetch_ctx;
+
+static http_verdict on_properties(void *user, http_request *req, const http_response *resp)
+{
+    fetch_ctx *fc = user;
+    const char *path = http_request_path(req);
+    if (resp->hr_error) {
+        fc->fc_error = resp->hr_error;
+        /* The engine's message usually names the request already. */
+        bool named = strstr(resp->hr_message, path) != NULL;
+        snprintf(fc->fc_msg, sizeof(fc->fc_msg), "%s%.100s%s%s%s%s", named ? "" : "GET ",
+                 named ? "" : path, named ? "" : ": ", resp->hr_message,
+                 fc->fc_parse_msg[0] ? "; last body: " : "", fc->fc_parse_msg);
+        if (resp->hr_error == ERR_AUTH) {
+            size_t used = strlen(fc->fc_msg);
+            snprintf(fc->fc_msg + used, sizeof(fc->fc_msg) - used, "%s",
+                     fc->fc_oauth ? " (check HUBSPOT_REFRESH_TOKEN, HUBSPOT_CLIENT_ID and "
+                                    "HUBSPOT_CLIENT_SECRET)"
+                                  : " (check HUBSPOT_ACCESS_TOKEN or --token-file)");
+        }
+        return HTTP_DONE;
+    }
+    if (resp->hr_status == 200) {
+        err_info e = {0};
+        if (hs_parse_properties(resp->hr_body, resp->hr_body_len, &fc->fc_pp->pp_props[fc->fc_type],
+                                &e) == 0) {
+            fc->fc_pp->pp_have[fc->fc_type] = true;
+            return HTTP_DONE;
+        }
+        /* A body cut short where curl could not tell: ask again (bounded). */
+        snprintf(fc->fc_parse_msg, sizeof(fc->fc_parse_msg), "%s", e.ei_msg);
+        return HTTP_RETRY;
+    }
+    hs_error_body eb;
+    hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
+    if (resp->hr_status == 401 || resp->hr_status == 403) {
+        fc->fc_error = ERR_AUTH;
+        snprintf(fc->fc_msg, sizeof(fc->fc_msg), "GET %.100s: HTTP %d %s: %s%s", path,
+                 resp->hr_status, eb.eb_category, eb.eb_message,
+                 resp->hr_status == 403 ? " (the token needs the crm.schemas.*.read scopes)" : "");
+    } else {
+        fc->fc_error = ERR_HTTP;
+        snprintf(fc->fc_msg, sizeof(fc->fc_msg), "GET %.100s: HTTP %d %s: %s", path,
+                 resp->hr_status, eb.eb_category, eb.eb_message);
+    }
+    return HTTP_DONE;
+}
+
+int parent_props_fetch(const hubsync_config *c, parent_props *pp)
+{
+    shm_region *r = NULL;
+    http_engine *eng = NULL;
+    fetch_ctx ctx[HS_OBJECT_TYPE_COUNT];
+    err_info e = {0};
+    int rc = 0, nwanted = 0;
+    memset(ctx, 0, sizeof(ctx));
+    for (int i = 0; i < c->c_ntables; i++)
+        pp->pp_wanted[c->c_tables[i].t_parent] = true;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        nwanted += pp->pp_wanted[t] && !pp->pp_have[t];
+    if (nwanted == 0)
+        return 0;
+
+    if ((rc = shm_create(1, &r, &e)) != 0) {
+        cmd_error(c, "%s", e.ei_msg);
+        return EXIT_INCOMPLETE;
+    }
+    uint64_t window_ns = (uint64_t)c->c_rate_window_ms * MS_NS;
+    uint64_t search_ns = (uint64_t)c->c_search_window_ms * MS_NS;
+    rl_policy_init(&r->sr_burst, c->c_rate, window_ns, window_ns / 20);
+    rl_policy_init(&r->sr_search, c->c_search_rate, search_ns, search_ns / 20);
+    rl_daily_init(&r->sr_daily, c->c_daily);
+    if (!c->c_oauth && shm_token_set(r, c->c_token, 0) == 0) {
+        cmd_error(c, "the access token is longer than %d bytes", SHM_TOKEN_MAX - 1);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    http_config hc = {0};
+    hc.hc_base_url = c->c_base_url;
+    hc.hc_shm = r;
+    hc.hc_slot = 0;
+    hc.hc_inflight = c->c_inflight < nwanted ? c->c_inflight : nwanted;
+    /* An interactive command: give up on an unreachable HubSpot in seconds. */
+    hc.hc_max_attempts = 6;
+    hc.hc_backoff_max_ms = 4000;
+    hc.hc_total_timeout_ms = 30000;
+    if (c->c_oauth) {
+        hc.hc_refresh_token = c->c_refresh_token;
+        hc.hc_client_id = c->c_client_id;
+        hc.hc_client_secret = c->c_client_secret;
+    }
+    hc.hc_ca_file = c->c_ca_file[0] ? c->c_ca_file : NULL;
+    if (http_engine_create(&hc, &eng, &e) != 0) {
+        cmd_error(c, "%s", e.ei_msg);
+        rc = cmd_exit_code(e.ei_code);
+        goto out;
+    }
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        if (!pp->pp_wanted[t] || pp->pp_have[t])
+            continue;
+        char path[96];
+        snprintf(path, sizeof(path), "/crm/v3/properties/%s",
+                 hs_object((hs_object_type)t)->oi_plural);
+        ctx[t].fc_pp = pp;
+        ctx[t].fc_type = (hs_object_type)t;
+        ctx[t].fc_oauth = c->c_oauth;
+        http_request *req = http_request_new(HTTP_OTHER, "GET", path);
+        if (!req) {
+            cmd_error(c, "out of memory");
+            rc = EXIT_INCOMPLETE;
+            goto out;
+        }
+        http_submit(eng, req, on_properties, &ctx[t]);
+    }
+    while (http_pending(eng) > 0) {
+        int n = http_run(eng, 250, -1, NULL);
+        if (n < 0) {
+            cmd_error(c, "HTTP engine: %s", err_strerror(n));
+            rc = EXIT_INCOMPLETE;
+            goto out;
+        }
+    }
+    /* The worst failure decides the exit code: auth, then daily, then others. */
+    static const int order[] = {ERR_AUTH, ERR_DAILY, 0};
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && rc == 0; k++)
+        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+            int err = ctx[t].fc_error;
+            if (err && (order[k] == 0 || err == order[k])) {
+                cmd_error(c, "%s", ctx[t].fc_msg);
+                rc = cmd_exit_code(err);
+                break;
+            }
+        }
+out:
+    if (r)
+        pp->pp_api_calls += atomic_load(&r->sr_slots[0].sl_counters.requests);
+    http_engine_destroy(eng);
+    shm_destroy(r);
+    return rc;
+}
+
+/* ---- detection ------------------------------------------------------------ */
+
+size_t rollup_prefix(hs_table t, char *buf, size_t size)
+{
+    int n = snprintf(buf, size, "sync_associations_%s_%s_label_", hs_object(t.t_parent)->oi_plural,
+                     hs_object(t.t_child)->oi_plural);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+int rollup_detect(const parent_props *pp, hs_table t, store_schema *sc, size_t *nignored,
+                  err_info *e)
+{
+    char prefix[128];
+    size_t plen = rollup_prefix(t, prefix, sizeof(prefix));
+    const char **labels = NULL;
+    size_t n = 0;
+    store_schema_free(sc);
+    store_schema_init(sc);
+    snprintf(sc->sc_rollup_fields_object_id, sizeof(sc->sc_rollup_fields_object_id), "%s",
+             hs_object(t.t_parent)->oi_plural);
+    sc->sc_ping_type = STORE_PING_FULL;
+    sc->sc_supports_roll_up = false;
+    *nignored = 0;
+    int rc =
+        hs_properties_labels_with_prefix(&pp->pp_props[t.t_parent], prefix, plen, &labels, &n, e);
+    if (rc)
+        return rc;
+    if (hs_table_is_engagement(t)) {
+        /* HubSpot has no rollups on engagements (reference, Common Issues 4). */
+        *nignored = n;
+    } else {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            if ((rc = store_schema_add_label(sc, labels[i], strlen(labels[i]))) != 0)
+                err_set(e, rc, "rollup label '%.80s': %s", labels[i], err_strerror(rc));
+        if (rc == 0 && sc->sc_nrollup_field_labels > 0) {
+            sc->sc_ping_type = STORE_PING_INCREMENTAL;
+            sc->sc_supports_roll_up = true;
+        }
+    }
+    free(labels);
+    return rc;
+}
+
+/* ---- the command ---------------------------------------------------------- */
+
+/* What setup found and replaced for one table. */
+typedef struct setup_row {
+    hs_table sr_table;
+    char sr_name[64];
+    store_schema sr_new;
+    store_schema sr_old;
+    bool sr_had_old;
+    size_t sr_ignored;
+    store_state sr_state;
+} setup_row;
+
+static const char *change_word(const setup_row *row)
+{
+    if (!row->sr_had_old)
+        return "new";
+    if (schema_equal(&row->sr_old, &row->sr_new))
+        return "unchanged";
+    if (row->sr_old.sc_ping_type != row->sr_new.sc_ping_type)
+        return row->sr_new.sc_ping_type == STORE_PING_FULL ? "was read_incremental_ping"
+                                                           : "was read_full_ping";
+    return "rollup fields changed";
+}
+
+static void print_text(const hubsync_config *c, const setup_row *rows, int n,
+                       unsigned long long calls)
+{
+    jbuf b;
+    jb_init(&b);
+    int incremental = 0;
+    for (int i = 0; i < n; i++) {
+        const setup_row *row = &rows[i];
+        const store_schema *sc = &row->sr_new;
+        incremental += sc->sc_ping_type == STORE_PING_INCREMENTAL;
+        jb_printf(&b, "%s: %s (%s)\n", row->sr_name, store_ping_type_name(sc->sc_ping_type),
+                  change_word(row));
+        if (sc->sc_nrollup_field_labels) {
+            jb_printf(&b, "    rollup fields on %s:", sc->sc_rollup_fields_object_id);
+            for (size_t k = 0; k < sc->sc_nrollup_field_labels; k++)
+                jb_printf(&b, "%s %s", k ? "," : "", sc->sc_rollup_field_labels[k]);
+            jb_char(&b, '\n');
+        } else if (hs_table_is_engagement(row->sr_table)) {
+            jb_printf(&b, "    engagement table: rollups are not supported");
+            if (row->sr_ignored)
+                jb_printf(&b, " (%zu matching label%s ignored)", row->sr_ignored,
+                          row->sr_ignored == 1 ? "" : "s");
+            jb_char(&b, '\n');
+        } else {
+            char prefix[128];
+            rollup_prefix(row->sr_table, prefix, sizeof(prefix));
+            jb_printf(&b, "    no rollup fields on %s (no property label starts with %s)\n",
+                      hs_object(row->sr_table.t_parent)->oi_plural, prefix);
+        }
+        char what[128];
+        store_route next = route_next(sc->sc_ping_type, &row->sr_state.ss_cursor);
+        jb_printf(&b, "    next run: %s (%s)\n", store_route_name(next),
+                  route_describe(sc->sc_ping_type, &row->sr_state.ss_cursor, what, sizeof(what)));
+    }
+    jb_printf(&b,
+              "setup: %d table%s saved in %s: %d read_incremental_ping, %d read_full_ping; "
+              "cursors and data kept; %llu API call%s\n",
+              n, n == 1 ? "" : "s", c->c_db_dir, incremental, n - incremental, calls,
+              calls == 1 ? "" : "s");
+    fwrite(jb_cstr(&b), 1, b.jb_len, stdout);
+    jb_free(&b);
+}
+
+static void print_json(const hubsync_config *c, const setup_row *rows, int n,
+                       unsigned long long calls)
+{
+    jbuf b;
+    jb_init(&b);
+    jb_lit(&b, "{\"db\":");
+    jb_str(&b, c->c_db_dir);
+    jb_lit(&b, ",\"api_calls\":");
+    jb_u64(&b, calls);
+    jb_lit(&b, ",\"tables\":[");
+    for (int i = 0; i < n; i++) {
+        const setup_row *row = &rows[i];
+        if (i)
+            jb_char(&b, ',');
+        jb_lit(&b, "{\"table\":");
+        jb_str(&b, row->sr_name);
+        jb_lit(&b, ",\"table_options\":");
+        schema_json(&b, &row->sr_new);
+        jb_lit(&b, ",\"previous\":");
+        if (row->sr_had_old)
+            schema_json(&b, &row->sr_old);
+        else
+            jb_lit(&b, "null");
+        jb_lit(&b, ",\"change\":");
+        jb_str(&b, change_word(row));
+        jb_lit(&b, ",\"ignored_labels\":");
+        jb_u64(&b, row->sr_ignored);
+        jb_lit(&b, ",\"next_route\":");
+        jb_str(&b,
+               store_route_name(route_next(row->sr_new.sc_ping_type, &row->sr_state.ss_cursor)));
+        jb_char(&b, '}');
+    }
+    jb_lit(&b, "]}\n");
+    fwrite(jb_cstr(&b), 1, b.jb_len, stdout);
+    jb_free(&b);
+}
+
+int cmd_setup(const hubsync_config *c)
+{
+    parent_props pp;
+    setup_row *rows = calloc((size_t)c->c_ntables, sizeof(*rows));
+    store *s = NULL;
+    store_txn *t = NULL;
+    err_info e = {0};
+    int rc = 0;
+    parent_props_init(&pp);
+    if (!rows) {
+        cmd_error(c, "setup: out of memory");
+        rc = EXIT_INCOMPLETE;
+        goto out;
+    }
+    for (int i = 0; i < c->c_ntables; i++) {
+        store_schema_init(&rows[i].sr_new);
+        store_schema_init(&rows[i].sr_old);
+    }
+    if ((rc = parent_props_fetch(c, &pp)) != 0)
+        goto out;
+    for (int i = 0; i < c->c_ntables; i++) {
+        setup_row *row = &rows[i];
+        row->sr_table = c->c_tables[i];
+        hs_table_name(row->sr_table, row->sr_name, sizeof(row->sr_name));
+        if (rollup_detect(&pp, row->sr_table, &row->sr_new, &row->sr_ignored, &e) != 0) {
+            cmd_error(c, "setup: %s: %s", row->sr_name, e.ei_msg);
+            rc = EXIT_INCOMPLETE;
+            goto out;
+        }
+    }
+
+    /* Only now the database: nothing is created when HubSpot said no. */
+    if (store_open(c->c_db_dir, NULL, &s, &e) != 0 ||
+        store_txn_begin(s, STORE_TXN_WRITE, &t, &e) != 0)
+        goto store_failed;
+    for (int i = 0; i < c->c_ntables; i++) {
+        setup_row *row = &rows[i];
+        int grc = store_get_schema(t, row->sr_table, &row->sr_old, &e);
+        if (grc != 0 && grc != ERR_NOT_FOUND)
+            goto store_failed;
+        row->sr_had_old = grc == 0;
+        if (store_get_state(t, row->sr_name, &row->sr_state, &e) != 0 ||
+            store_put_schema(t, row->sr_table, &row->sr_new, &e) != 0)
+            goto store_failed;
+    }
+    rc = store_txn_commit(t, &e);
+    t = NULL;
+    if (rc != 0)
+        goto store_failed;
+    store_close(s);
+    s = NULL;
+    if (c->c_json)
+        print_json(c, rows, c->c_ntables, pp.pp_api_calls);
+    else
+        print_text(c, rows, c->c_ntables, pp.pp_api_calls);
+    rc = EXIT_OK;
+    goto out;
+
+store_failed:
+    cmd_error(c, "setup: %s", e.ei_msg);
+    rc = cmd_exit_code(e.ei_code);
+    if (rc == EXIT_OK)
+        rc = EXIT_INCOMPLETE;
+out:
+    store_txn_abort(t);
+    store_close(s);
+    if (rows)
+        for (int i = 0; i < c->c_ntables; i++) {
+            store_schema_free(&rows[i].sr_new);
+            store_schema_free(&rows[i].sr_old);
+        }
+    free(rows);
+    parent_props_free(&pp);
+    return rc;
+}

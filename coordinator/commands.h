@@ -1,0 +1,123 @@
+/*
+ * commands — the CLI's commands other than `run` (setup, status, doctor,
+ * export) and what every command shares: the exit code of an error, error
+ * lines with secrets scrubbed, the rollup detection of setup and doctor,
+ * and the description of a table's next route.
+ *
+ * Each cmd_* takes the parsed configuration and returns a hubsync_exit
+ * (config.h); main() exits with it. Human output goes to stdout, errors to
+ * stderr through log.h (text or JSON lines, --log-format).
+ */
+#ifndef HUBSYNC_COMMANDS_H
+#define HUBSYNC_COMMANDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../common/hs_codec.h"
+#include "../common/jbuf.h"
+#include "../common/log.h"
+#include "../common/store.h"
+#include "config.h"
+
+/* ---- the commands -------------------------------------------------------- */
+
+/* Phase 1 (SPEC §4): reads the parents' properties, detects each selected
+ * table's rollup fields and saves its schema; cursors and data are kept.
+ * Exit 0, 1 (HubSpot unreachable, a bad answer), 2 (database unusable),
+ * 3 (credentials refused), 4 (a run holds the database), 5 (daily limit). */
+int cmd_setup(const hubsync_config *c);
+
+/* Prints each selected table's schema, cursor, counts and last run (text,
+ * or one JSON document with --json). Read-only; works beside a run.
+ * Exit 0, or 2 when there is no usable database. */
+int cmd_status(const hubsync_config *c);
+
+/* Compares the rollup fields in HubSpot with the stored table_options of
+ * each selected table and prints every mismatch with its fix. Exit 0 when
+ * all agree, 1 when not (or HubSpot was unreachable), 2, 3 or 5 as setup.
+ * Read-only: never 4. */
+int cmd_doctor(const hubsync_config *c);
+
+/* Prints the stored associations of every selected table (or c_export_table)
+ * as SPEC §7 TSV or JSONL, streaming from one read snapshot. Exit 0, 1
+ * (stdout failed), or 2 (no usable database). */
+int cmd_export(const hubsync_config *c);
+
+/* ---- shared by the commands (config.c) ----------------------------------- */
+
+/* The exit code for an ERR_* code: ERR_AUTH 3, ERR_LOCKED 4, ERR_DAILY 5,
+ * ERR_INVALID / ERR_CORRUPT / ERR_NOT_FOUND 2 (configuration or a database
+ * that cannot be used), 0 for 0, anything else 1 (incomplete, safe to rerun). */
+int cmd_exit_code(int err);
+
+/* Logs an error line (log_error) after scrubbing every secret of c from it:
+ * use for any text that came from elsewhere (HubSpot bodies, curl). */
+void cmd_error(const hubsync_config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Replaces every occurrence of c's token, refresh token and client secret in
+ * msg (NUL-terminated, edited in place) by "[redacted]" (or a shorter mask). */
+void config_redact(const hubsync_config *c, char *msg);
+
+/* Zeroes the secrets held in c (before exit, or after a failed parse). */
+void config_wipe(hubsync_config *c);
+
+/* "setup", "run", … for a command. */
+const char *config_command_name(hubsync_command cmd);
+
+/* Parses the canonical table name name[0..n); `src` names the flag or
+ * variable for the message ("--table"). A pair in the wrong order or
+ * spelled with singulars gets its canonical name suggested
+ * ("contacts_companies: use companies_contacts"). Returns 0 or ERR_INVALID. */
+int config_parse_table(const char *src, const char *name, size_t n, hs_table *out, err_info *e);
+
+/* ---- rollup detection (cmd_setup.c), for setup and doctor ---------------- */
+
+/* The properties of the parent types of a set of tables, read with one
+ * GET /crm/v3/properties/{type} per distinct type. */
+typedef struct parent_props {
+    bool pp_wanted[HS_OBJECT_TYPE_COUNT];
+    bool pp_have[HS_OBJECT_TYPE_COUNT];
+    hs_properties pp_props[HS_OBJECT_TYPE_COUNT];
+    unsigned long long pp_api_calls; /* requests sent, retries and token refreshes included */
+} parent_props;
+
+void parent_props_init(parent_props *pp);
+void parent_props_free(parent_props *pp);
+
+/* Fetches the properties of the parent of every table of c, in parallel
+ * through the HTTP engine (in this process, under c's rate limits). Prints
+ * the error and returns its exit code (3 auth, 5 daily, 1 otherwise), or 0. */
+int parent_props_fetch(const hubsync_config *c, parent_props *pp);
+
+/* Fills *sc (initialised by the caller) with what setup stores for `t`
+ * (SPEC §4): the labels of the parent's properties starting with
+ * sync_associations_{a}_{b}_label_, sorted; ping_type incremental when any
+ * were found; rollup_fields_object_id = a. Engagement tables never support
+ * rollups: their labels are not stored and *nignored counts them.
+ * The parent's properties must have been fetched. Returns 0 or ERR_NOMEM. */
+int rollup_detect(const parent_props *pp, hs_table t, store_schema *sc, size_t *nignored,
+                  err_info *e);
+
+/* The label prefix of table t's rollup fields: "sync_associations_{a}_{b}_label_". */
+size_t rollup_prefix(hs_table t, char *buf, size_t size);
+
+/* ---- schemas and routes (cmd_status.c) ----------------------------------- */
+
+/* True when two schemas hold the same table_options. */
+bool schema_equal(const store_schema *a, const store_schema *b);
+
+/* Appends the schema as the JSON object {"ping_type","supports_roll_up",
+ * "rollup_field_labels":[…],"rollup_fields_object_id"}. */
+void schema_json(jbuf *b, const store_schema *sc);
+
+/* The route the next run takes for a table (SPEC §4 routing table), from its
+ * stored ping type (STORE_PING_FULL when no schema) and cursor. */
+store_route route_next(store_ping_type ping, const store_cursor *cu);
+
+/* What a cursor means, in words ("full scan from 0", "full scan in progress
+ * after ID 42", "incremental from 2024-01-17T19:55:04.281Z"), for a table of
+ * ping type `ping`. Returns buf. */
+const char *route_describe(store_ping_type ping, const store_cursor *cu, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * config — hubsync's command line and environment (SPEC §6): the command,
+ * the common flags (which may stand before or after the command name; flags
+ * win over environment variables) and each command's own flags.
+ */
+#ifndef HUBSYNC_CONFIG_H
+#define HUBSYNC_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+#include "../common/hs_types.h"
+
+enum { CONFIG_MAX_TABLES = 40, CONFIG_SECRET_MAX = 1024 };
+
+/* Exit codes (SPEC §6), printed by --help and documented in docs/. */
+typedef enum hubsync_exit {
+    EXIT_OK = 0,         /* success */
+    EXIT_INCOMPLETE = 1, /* run incomplete, safe to rerun */
+    EXIT_USAGE = 2,      /* usage or configuration error */
+    EXIT_AUTH = 3,       /* authentication failed */
+    EXIT_LOCKED = 4,     /* another run holds this database */
+    EXIT_DAILY = 5       /* daily API limit exhausted */
+} hubsync_exit;
+
+typedef enum hubsync_command {
+    CMD_NONE,
+    CMD_SETUP,
+    CMD_RUN,
+    CMD_STATUS,
+    CMD_DOCTOR,
+    CMD_EXPORT,
+    CMD_BENCH,
+    CMD_HELP
+} hubsync_command;
+
+typedef enum export_format { EXPORT_TSV, EXPORT_JSONL } export_format;
+typedef enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } progress_mode;
+
+typedef struct hubsync_config {
+    hubsync_command c_command;
+    char c_db_dir[PATH_MAX];                 /* --db, HUBSYNC_DB, ./hubsync-data */
+    char c_base_url[512];                    /* --base-url, HUBSPOT_BASE_URL */
+    char c_token[CONFIG_SECRET_MAX];         /* HUBSPOT_ACCESS_TOKEN or --token-file */
+    char c_refresh_token[CONFIG_SECRET_MAX]; /* OAuth: HUBSPOT_REFRESH_TOKEN … */
+    char c_client_id[256];
+    char c_client_secret[CONFIG_SECRET_MAX];
+    bool c_oauth;  /* the three OAuth values are set */
+    int c_ntables; /* --tables, HUBSYNC_TABLES */
+    hs_table c_tables[CONFIG_MAX_TABLES];
+    int c_workers;   /* --workers (default: CPUs) */
+    int c_inflight;  /* --inflight */
+    uint32_t c_rate; /* --rate N/Ws (190/10s) */
+    int64_t c_rate_window_ms;
+    uint32_t c_search_rate; /* --search-rate (5/1s) */
+    int64_t c_search_window_ms;
+    uint64_t c_daily;              /* --daily (0: none) */
+    int64_t c_lag_ms;              /* --lag-ms */
+    bool c_log_json;               /* --log-format json */
+    progress_mode c_progress;      /* --progress */
+    bool c_json;                   /* --json */
+    bool c_loop;                   /* run --loop */
+    int64_t c_interval_s;          /* run --interval */
+    char c_ca_file[PATH_MAX];      /* --ca-file */
+    char c_export_table[64];       /* export --table ("" = all) */
+    export_format c_export_format; /* export --format */
+} hubsync_config;
+
+/* Parses argv and the environment into c. Returns 0, or ERR_INVALID with a
+ * message naming the bad flag or value (the caller exits 2). */
+int config_parse(int argc, char **argv, hubsync_config *c, err_info *e);
+
+/* Prints the usage text, with the commands, flags and exit codes. */
+void config_usage(void);
+
+#endif

@@ -1,0 +1,55 @@
+/*
+ * main — bin/hubsync: parses the command line and environment (config.c)
+ * and hands the configuration to the command it names. Every command returns
+ * its exit code (config.h, SPEC §6); main only adds 2 for usage errors.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../common/log.h"
+#include "commands.h"
+#include "config.h"
+#include "run.h"
+
+static int dispatch(const hubsync_config *c)
+{
+    switch (c->c_command) {
+    case CMD_SETUP:
+        return cmd_setup(c);
+    case CMD_RUN:
+        return cmd_run(c);
+    case CMD_STATUS:
+        return cmd_status(c);
+    case CMD_DOCTOR:
+        return cmd_doctor(c);
+    case CMD_EXPORT:
+        return cmd_export(c);
+    case CMD_BENCH:
+        fprintf(stderr, "hubsync: bench is not built yet (scripts/bench.sh comes with it)\n");
+        return EXIT_USAGE;
+    case CMD_HELP:
+        config_usage();
+        return EXIT_OK;
+    case CMD_NONE:
+        break;
+    }
+    return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    static hubsync_config config; /* large (paths, secrets): not on the stack */
+    err_info e = {0};
+    if (config_parse(argc, argv, &config, &e) != 0) {
+        fprintf(stderr, "hubsync: %s\n", e.ei_msg);
+        return EXIT_USAGE;
+    }
+    log_setup(config.c_log_json, LOG_INFO);
+    int rc = dispatch(&config);
+    config_wipe(&config);
+    if (fflush(stdout) != 0 && rc == EXIT_OK) {
+        fprintf(stderr, "hubsync: writing to stdout failed\n");
+        rc = EXIT_INCOMPLETE;
+    }
+    return rc;
+}

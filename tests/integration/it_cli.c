@@ -1,0 +1,941 @@
+/*
+ * it_cli — bin/hubsync's command line (SPEC §6) against bin/hubspot-sim:
+ * help and exit codes; every bad flag, value, table name, token file and
+ * base URL refused with exit 2, one line naming the problem, and nothing
+ * written to --db; setup's rollup detection (status --json shows it), setup
+ * again keeping cursors and data, doctor agreeing, then disagreeing after the
+ * simulator's rollups change, then agreeing after setup; engagement tables;
+ * refused credentials (exit 3); a held database (exit 4) beside read-only
+ * status and export; export of an empty database and the §7 formats of
+ * associations written straight into the store. No output of any command
+ * may contain the token.
+ *
+ * Every hubsync runs under `env -i` with exactly the variables a test gives
+ * (plus the sanitizers' options), so the runner's environment cannot leak
+ * in. The binary is $HUBSYNC (default bin/hubsync).
+ */
+#include <ftw.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../common/store.h"
+#include "../lib/testlib.h"
+#include "it_suites.h"
+
+/* A token only these tests use, so finding it in an output is never chance. */
+#define SECRET "pat-na1-cli-Secret-7f3a9c"
+
+enum { CLI_TIMEOUT_MS = 60000, MAX_ENV = 16 };
+
+static const char *hubsync_path(void)
+{
+    const char *p = getenv("HUBSYNC");
+    return p && *p ? p : "bin/hubsync";
+}
+
+/* What one hubsync run printed and how it ended. */
+typedef struct cli_out {
+    int co_exit; /* exit code; -1 when killed by a signal or not run */
+    char *co_out, *co_err;
+} cli_out;
+
+static void cli_free(cli_out *o)
+{
+    free(o->co_out);
+    free(o->co_err);
+    memset(o, 0, sizeof(*o));
+}
+
+static bool has(const char *text, const char *needle)
+{
+    return text && strstr(text, needle) != NULL;
+}
+
+static size_t count_lines(const char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; p && *p; p++)
+        n += *p == '\n';
+    return n;
+}
+
+/* Runs `env -i VARS… hubsync ARGS…` (both NULL-terminated; vars may be NULL)
+ * and checks that no output holds the token. Returns the exit code. */
+static int cli(const char *const *vars, const char *const *args, cli_out *o)
+{
+    const char *argv[64];
+    size_t n = 0;
+    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    static char passbuf[3][512];
+    memset(o, 0, sizeof(*o));
+    o->co_exit = -1;
+    argv[n++] = "-i";
+    for (size_t i = 0; i < 3; i++) {
+        const char *v = getenv(pass[i]);
+        if (v) {
+            snprintf(passbuf[i], sizeof(passbuf[i]), "%s=%s", pass[i], v);
+            argv[n++] = passbuf[i];
+        }
+    }
+    for (size_t i = 0; vars && vars[i] && n < 30; i++)
+        argv[n++] = vars[i];
+    argv[n++] = hubsync_path();
+    for (size_t i = 0; args && args[i] && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int status = 0;
+    if (tl_run("env", argv, CLI_TIMEOUT_MS, &status, &o->co_out, &o->co_err) == 0 &&
+        WIFEXITED(status))
+        o->co_exit = WEXITSTATUS(status);
+    if (!o->co_out)
+        o->co_out = strdup("");
+    if (!o->co_err)
+        o->co_err = strdup("");
+    TL_CHECKF(!has(o->co_out, SECRET) && !has(o->co_err, SECRET),
+              "the token appears in the output of hubsync %s", args && args[0] ? args[0] : "");
+    if (o->co_exit < 0)
+        fprintf(stderr, "    hubsync did not exit normally (status %d): %s\n", status, o->co_err);
+    return o->co_exit;
+}
+
+/* ---- scratch directories ------------------------------------------------ */
+
+typedef struct scratch {
+    char sc_dir[64]; /* /tmp/it_cli.XXXXXX */
+    char sc_db[96];  /* its db/ (not created by the test) */
+    char sc_db_arg[112];
+} scratch;
+
+static bool scratch_make(scratch *s)
+{
+    snprintf(s->sc_dir, sizeof(s->sc_dir), "/tmp/it_cli.XXXXXX");
+    if (!mkdtemp(s->sc_dir)) {
+        s->sc_dir[0] = '\0';
+        return false;
+    }
+    snprintf(s->sc_db, sizeof(s->sc_db), "%s/db", s->sc_dir);
+    snprintf(s->sc_db_arg, sizeof(s->sc_db_arg), "--db=%s", s->sc_db);
+    return true;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void scratch_remove(scratch *s)
+{
+    if (s->sc_dir[0])
+        nftw(s->sc_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    s->sc_dir[0] = '\0';
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The environment of a sync against simulator `s` with the test token. */
+typedef struct sim_env {
+    char se_url[96];
+    char se_token[96];
+    const char *se_vars[4];
+} sim_env;
+
+static const char *const *sim_vars(sim_env *e, const tl_sim *s, const char *token)
+{
+    snprintf(e->se_url, sizeof(e->se_url), "HUBSPOT_BASE_URL=%s", s->s_base_url);
+    snprintf(e->se_token, sizeof(e->se_token), "HUBSPOT_ACCESS_TOKEN=%s", token);
+    e->se_vars[0] = e->se_url;
+    e->se_vars[1] = e->se_token;
+    e->se_vars[2] = NULL;
+    return e->se_vars;
+}
+
+static bool start_sim(tl_sim *s, const char *const *extra)
+{
+    const char *args[32] = {IT_SMALL_PORTAL, "--tier", "unlimited", "--token", SECRET};
+    size_t n = 0;
+    while (args[n])
+        n++;
+    for (size_t i = 0; extra && extra[i] && n < 30; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    return tl_sim_start(s, args) == 0;
+}
+
+/* ---- status --json ------------------------------------------------------- */
+
+/* The entry of `table` in a status --json document, or NULL. */
+static json_object *status_table(json_object *doc, const char *table)
+{
+    json_object *tables = tl_jget(doc, "tables");
+    for (size_t i = 0; tables && i < json_object_array_length(tables); i++) {
+        json_object *t = json_object_array_get_idx(tables, i);
+        if (tl_str_eq(tl_jstr(t, "table"), table))
+            return t;
+    }
+    return NULL;
+}
+
+/* Checks one table's stored options: its ping type and, when it has
+ * rollups, the sim's two labels for it. */
+static void check_options(json_object *doc, const char *table, bool incremental)
+{
+    json_object *t = status_table(doc, table);
+    if (!TL_CHECKF(t != NULL, "status has no table %s", table))
+        return;
+    TL_CHECKF(tl_str_eq(tl_jstr(t, "table_options.ping_type"),
+                        incremental ? "read_incremental_ping" : "read_full_ping"),
+              "%s: ping_type %s", table, tl_jstr(t, "table_options.ping_type"));
+    json_object *sup = tl_jget(t, "table_options.supports_roll_up");
+    TL_CHECKF(sup && json_object_get_boolean(sup) == incremental, "%s: supports_roll_up", table);
+    char parent[32];
+    snprintf(parent, sizeof(parent), "%.*s", (int)strcspn(table, "_"), table);
+    TL_CHECK_STR(tl_jstr(t, "table_options.rollup_fields_object_id"), parent);
+    size_t n = tl_jlen(t, "table_options.rollup_field_labels");
+    TL_CHECKF(n == (incremental ? 2u : 0u), "%s: %zu labels", table, n);
+    if (incremental && n == 2) {
+        char want[2][128];
+        snprintf(want[0], sizeof(want[0]), "sync_associations_%s_label_count", table);
+        snprintf(want[1], sizeof(want[1]), "sync_associations_%s_label_updated", table);
+        TL_CHECK_STR(tl_jstr(t, "table_options.rollup_field_labels.0"), want[0]);
+        TL_CHECK_STR(tl_jstr(t, "table_options.rollup_field_labels.1"), want[1]);
+    }
+}
+
+static json_object *status_json(const char *const *vars, const scratch *sc)
+{
+    cli_out o;
+    const char *args[] = {"status", "--json", sc->sc_db_arg, NULL};
+    json_object *doc = NULL;
+    if (TL_CHECK_EQ(cli(vars, args, &o), 0)) {
+        doc = json_tokener_parse(o.co_out);
+        TL_CHECKF(doc != NULL, "status --json is not JSON: %.200s", o.co_out);
+    }
+    cli_free(&o);
+    return doc;
+}
+
+/* ---- tests --------------------------------------------------------------- */
+
+static void test_help(void)
+{
+    static const char *const forms[][2] = {{"--help", NULL}, {"help", NULL}, {"-h", NULL}};
+    static const char *const codes[] = {"0  success",
+                                        "1  run incomplete, safe to rerun",
+                                        "2  usage or configuration error",
+                                        "3  authentication failed",
+                                        "4  another run holds this database",
+                                        "5  daily API limit exhausted"};
+    for (size_t f = 0; f < 3; f++) {
+        cli_out o;
+        TL_CHECK_EQ(cli(NULL, forms[f], &o), 0);
+        for (size_t i = 0; i < 6; i++)
+            TL_CHECKF(has(o.co_out, codes[i]), "%s: no '%s'", forms[f][0], codes[i]);
+        static const char *const words[] = {
+            "setup",    "run",      "status",       "doctor",
+            "export",   "bench",    "--token-file", "HUBSPOT_ACCESS_TOKEN",
+            "--tables", "--lag-ms", "not built yet"};
+        for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+            TL_CHECKF(has(o.co_out, words[i]), "%s: no '%s'", forms[f][0], words[i]);
+        TL_CHECK_STR(o.co_err, "");
+        cli_free(&o);
+    }
+    /* --help wins wherever it stands. */
+    cli_out o;
+    const char *late[] = {"status", "--workers", "3", "--help", NULL};
+    TL_CHECK_EQ(cli(NULL, late, &o), 0);
+    TL_CHECK(has(o.co_out, "Exit codes"));
+    cli_free(&o);
+    /* No command: a usage error. */
+    TL_CHECK_EQ(cli(NULL, NULL, &o), 2);
+    TL_CHECK(has(o.co_err, "no command"));
+    TL_CHECK_STR(o.co_out, "");
+    cli_free(&o);
+    /* bench is a later issue's. */
+    const char *bench[] = {"bench", NULL};
+    TL_CHECK_EQ(cli(NULL, bench, &o), 2);
+    TL_CHECK(has(o.co_err, "not built yet"));
+    cli_free(&o);
+}
+
+/* A refused command line: exit 2, one line on stderr naming the problem,
+ * nothing on stdout, nothing written to the database directory. */
+typedef struct bad_case {
+    const char *bc_args[8];
+    const char *bc_vars[6];
+    const char *bc_expect; /* a substring of the message */
+    const char *bc_never;  /* a substring the message must not show, or NULL */
+} bad_case;
+
+static void test_bad_command_lines(void)
+{
+    scratch sc = {0};
+    TL_REQUIRE(scratch_make(&sc));
+    static const bad_case cases[] = {
+        {{"status", "--workers", "0"}, {0}, "--workers", NULL},
+        {{"status", "--workers", "65"}, {0}, "--workers", NULL},
+        {{"--workers", "two", "status"}, {0}, "--workers", NULL},
+        {{"status", "--inflight", "0"}, {0}, "--inflight", NULL},
+        {{"status", "--rate", "190"}, {0}, "--rate", NULL},
+        {{"status", "--rate", "190/10h"}, {0}, "--rate", NULL},
+        {{"status", "--search-rate", "x"}, {0}, "--search-rate", NULL},
+        {{"status", "--daily", "-5"}, {0}, "--daily", NULL},
+        {{"status", "--lag-ms", "1e3"}, {0}, "--lag-ms", NULL},
+        {{"status", "--log-format", "xml"}, {0}, "--log-format", NULL},
+        {{"status", "--progress", "sometimes"}, {0}, "--progress", NULL},
+        {{"status", "--frobnicate"}, {0}, "--frobnicate", NULL},
+        {{"status", "--db"}, {0}, "--db needs a value", NULL},
+        {{"frob"}, {0}, "unknown command 'frob'", NULL},
+        {{"status", "export"}, {0}, "unexpected argument 'export'", NULL},
+        {{"status", "--loop"}, {0}, "--loop applies only to `hubsync run`", NULL},
+        {{"run", "--interval", "5"}, {0}, "--interval needs --loop", NULL},
+        {{"status", "--format", "tsv"}, {0}, "--format applies only", NULL},
+        {{"export", "--format", "xml"}, {0}, "--format", NULL},
+        {{"export", "--table", "deals_companies"},
+         {0},
+         "deals_companies: use companies_deals",
+         NULL},
+        {{"export", "--json"}, {0}, "--format jsonl", NULL},
+        {{"--tables", "contacts_companies", "status"},
+         {0},
+         "contacts_companies: use companies_contacts",
+         NULL},
+        {{"status", "--tables", "companies_contacts,ticket_contact"},
+         {0},
+         "ticket_contact: use contacts_tickets",
+         NULL},
+        {{"status", "--tables", "companies_widgets"},
+         {0},
+         "unknown table 'companies_widgets'",
+         NULL},
+        {{"status", "--tables", "calls_notes"}, {0}, "no associations between", NULL},
+        {{"status", "--tables", "companies_contacts,,deals_tickets"}, {0}, "empty table", NULL},
+        {{"status"}, {"HUBSYNC_TABLES=deals_contacts"}, "HUBSYNC_TABLES: deals_contacts", NULL},
+        {{"status", "--token", "hunter2-secret"}, {0}, "--token is not accepted", "hunter2"},
+        {{"status", "--token=hunter2-secret"}, {0}, "--token is not accepted", "hunter2"},
+        {{"status", "--api-key=hunter2-secret"}, {0}, "unknown flag --api-key", "hunter2"},
+        {{"status", "--base-url", "http://api.hubapi.com"}, {0}, "loopback", NULL},
+        {{"status", "--base-url", "http://127.0.0.1.example.com"}, {0}, "loopback", NULL},
+        {{"status"}, {"HUBSPOT_BASE_URL=ftp://127.0.0.1"}, "HUBSPOT_BASE_URL", NULL},
+        {{"status", "--ca-file", "/nonexistent/ca.pem"}, {0}, "/nonexistent/ca.pem", NULL},
+        {{"setup"}, {0}, "no HubSpot credentials", NULL},
+        {{"doctor"}, {0}, "no HubSpot credentials", NULL},
+        {{"status"}, {"HUBSPOT_CLIENT_ID=id"}, "HUBSPOT_REFRESH_TOKEN", "=id"},
+        {{"status"},
+         {"HUBSPOT_ACCESS_TOKEN=has space-" SECRET},
+         "HUBSPOT_ACCESS_TOKEN contains a space",
+         NULL},
+        {{"status"},
+         {"HUBSPOT_ACCESS_TOKEN=" SECRET, "HUBSPOT_REFRESH_TOKEN=r", "HUBSPOT_CLIENT_ID=i",
+          "HUBSPOT_CLIENT_SECRET=s"},
+         "use one",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const bad_case *bc = &cases[i];
+        const char *args[12];
+        size_t n = 0;
+        args[n++] = sc.sc_db_arg; /* a flag before the command */
+        for (size_t k = 0; bc->bc_args[k]; k++)
+            args[n++] = bc->bc_args[k];
+        args[n] = NULL;
+        cli_out o;
+        int rc = cli(bc->bc_vars[0] ? bc->bc_vars : NULL, args, &o);
+        TL_CHECKF(rc == 2, "case %zu (%s …): exit %d, stderr %s", i, bc->bc_args[0], rc, o.co_err);
+        TL_CHECKF(has(o.co_err, bc->bc_expect), "case %zu: '%s' not in: %s", i, bc->bc_expect,
+                  o.co_err);
+        TL_CHECKF(count_lines(o.co_err) == 1, "case %zu: %zu lines: %s", i, count_lines(o.co_err),
+                  o.co_err);
+        TL_CHECKF(!bc->bc_never || !has(o.co_err, bc->bc_never), "case %zu: shows '%s': %s", i,
+                  bc->bc_never, o.co_err);
+        TL_CHECKF(o.co_out[0] == '\0', "case %zu: stdout %s", i, o.co_out);
+        TL_CHECKF(!exists(sc.sc_db), "case %zu wrote %s", i, sc.sc_db);
+        cli_free(&o);
+    }
+done:
+    scratch_remove(&sc);
+}
+
+static void test_token_file(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    char path[128], flag[160], url[96];
+    TL_REQUIRE(scratch_make(&sc));
+    TL_REQUIRE(start_sim(&s, NULL));
+    snprintf(path, sizeof(path), "%s/token", sc.sc_dir);
+    snprintf(flag, sizeof(flag), "--token-file=%s", path);
+    snprintf(url, sizeof(url), "HUBSPOT_BASE_URL=%s", s.s_base_url);
+    const char *vars[] = {url, NULL};
+    FILE *f = fopen(path, "w");
+    TL_REQUIRE(f != NULL);
+    fputs(SECRET "\n", f); /* the trailing newline is trimmed */
+    fclose(f);
+
+    /* 0644: refused, naming the file and its mode; nothing written. */
+    TL_REQUIRE(chmod(path, 0644) == 0);
+    const char *setup[] = {sc.sc_db_arg, "setup", flag, NULL};
+    TL_CHECK_EQ(cli(vars, setup, &o), 2);
+    TL_CHECKF(has(o.co_err, path) && has(o.co_err, "0644") && has(o.co_err, "0600"), "%s",
+              o.co_err);
+    TL_CHECK_EQ(count_lines(o.co_err), 1);
+    TL_CHECK(!exists(sc.sc_db));
+    cli_free(&o);
+    TL_REQUIRE(chmod(path, 0640) == 0);
+    TL_CHECK_EQ(cli(vars, setup, &o), 2);
+    TL_CHECK(has(o.co_err, "0640"));
+    cli_free(&o);
+
+    /* 0600: accepted; the flag wins over a wrong HUBSPOT_ACCESS_TOKEN. */
+    TL_REQUIRE(chmod(path, 0600) == 0);
+    const char *vars_wrong[] = {url, "HUBSPOT_ACCESS_TOKEN=pat-na1-wrong", NULL};
+    TL_CHECK_EQ(cli(vars_wrong, setup, &o), 0);
+    TL_CHECK(exists(sc.sc_db));
+    cli_free(&o);
+
+    /* A missing file and a directory are refused too. */
+    char missing[160];
+    snprintf(missing, sizeof(missing), "--token-file=%s/absent", sc.sc_dir);
+    const char *setup_missing[] = {sc.sc_db_arg, "setup", missing, NULL};
+    TL_CHECK_EQ(cli(vars, setup_missing, &o), 2);
+    TL_CHECK(has(o.co_err, "absent"));
+    cli_free(&o);
+    char dir[160];
+    snprintf(dir, sizeof(dir), "--token-file=%s", sc.sc_dir);
+    const char *setup_dir[] = {sc.sc_db_arg, "setup", dir, NULL};
+    TL_CHECK_EQ(cli(vars, setup_dir, &o), 2);
+    cli_free(&o);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* Refused credentials: exit 3, no database created, the token unprinted. */
+static void test_auth_refused(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    sim_env env;
+    TL_REQUIRE(scratch_make(&sc));
+    TL_REQUIRE(start_sim(&s, NULL));
+    const char *const *bad = sim_vars(&env, &s, SECRET "-but-wrong");
+    const char *setup[] = {"setup", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(bad, setup, &o), 3);
+    TL_CHECK(has(o.co_err, "INVALID_AUTHENTICATION"));
+    TL_CHECK(!has(o.co_err, "-but-wrong"));
+    TL_CHECK(!exists(sc.sc_db));
+    cli_free(&o);
+    const char *doctor[] = {"doctor", sc.sc_db_arg, "--log-format", "json", NULL};
+    TL_CHECK_EQ(cli(bad, doctor, &o), 3);
+    TL_CHECK(!has(o.co_err, "-but-wrong"));
+    json_object *line = json_tokener_parse(o.co_err);
+    TL_CHECKF(line && tl_str_eq(tl_jstr(line, "level"), "error"), "not a JSON log line: %s",
+              o.co_err);
+    json_object_put(line);
+    TL_CHECK(!exists(sc.sc_db));
+    cli_free(&o);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* OAuth: setup refreshes a token with the three credentials; a refused
+ * client secret is exit 3 and never printed. */
+static void test_oauth(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    char url[96];
+    TL_REQUIRE(scratch_make(&sc));
+    const char *args[] = {IT_SMALL_PORTAL, "--tier",          "unlimited", "--auth",
+                          "oauth",         "--client-secret", SECRET,      NULL};
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    snprintf(url, sizeof(url), "HUBSPOT_BASE_URL=%s", s.s_base_url);
+    const char *good[] = {url, "HUBSPOT_REFRESH_TOKEN=sim-refresh-token",
+                          "HUBSPOT_CLIENT_ID=sim-client-id", "HUBSPOT_CLIENT_SECRET=" SECRET, NULL};
+    const char *bad[] = {url, "HUBSPOT_REFRESH_TOKEN=sim-refresh-token",
+                         "HUBSPOT_CLIENT_ID=sim-client-id",
+                         "HUBSPOT_CLIENT_SECRET=" SECRET "-but-wrong", NULL};
+    const char *setup[] = {"setup", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(bad, setup, &o), 3);
+    TL_CHECK(has(o.co_err, "HUBSPOT_CLIENT_SECRET"));
+    TL_CHECK(!has(o.co_err, "-but-wrong"));
+    TL_CHECK(!exists(sc.sc_db));
+    cli_free(&o);
+    TL_CHECK_EQ(cli(good, setup, &o), 0);
+    TL_CHECK(has(o.co_out, "6 tables saved"));
+    cli_free(&o);
+    json_object *stats = tl_stats(&s);
+    TL_CHECK(tl_jint_or(stats, "tokens_issued", 0) >= 1);
+    json_object_put(stats);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* Setup with the simulator's default rollups; status --json shows them; one
+ * properties call per distinct parent type. */
+static void test_setup_detects_rollups(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    sim_env env;
+    json_object *doc = NULL, *stats = NULL;
+    TL_REQUIRE(scratch_make(&sc));
+    TL_REQUIRE(start_sim(&s, NULL));
+    const char *const *vars = sim_vars(&env, &s, SECRET);
+    const char *setup[] = {"setup", sc.sc_db_arg, NULL};
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    TL_CHECK(has(o.co_out, "companies_contacts: read_incremental_ping"));
+    TL_CHECK(has(o.co_out, "companies_tickets: read_full_ping"));
+    TL_CHECK(has(o.co_out, "6 tables saved"));
+    cli_free(&o);
+
+    stats = tl_stats(&s);
+    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/companies", -1), 1);
+    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/contacts", -1), 1);
+    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/deals", -1), 1);
+    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/tickets", 0), 0);
+    TL_CHECK_EQ(tl_jint_or(stats, "total", -1), 3);
+
+    TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
+    TL_CHECK_EQ(tl_jlen(doc, "tables"), 6);
+    check_options(doc, "companies_contacts", true);
+    check_options(doc, "companies_deals", true);
+    check_options(doc, "contacts_deals", true);
+    check_options(doc, "companies_tickets", false);
+    check_options(doc, "contacts_tickets", false);
+    check_options(doc, "deals_tickets", false);
+    json_object *t = status_table(doc, "companies_contacts");
+    TL_CHECK_STR(tl_jstr(t, "cursor.kind"), "none");
+    TL_CHECK_STR(tl_jstr(t, "cursor.meaning"), "full scan from 0");
+    TL_CHECK_STR(tl_jstr(t, "next_route"), "full_scan");
+    TL_CHECK_EQ(tl_jint_or(t, "associations", -1), 0);
+    TL_CHECK(tl_jis(t, "last_run", json_type_null));
+
+    /* Flags before or after the command, and --db over HUBSYNC_DB. */
+    char env_db[160];
+    snprintf(env_db, sizeof(env_db), "HUBSYNC_DB=%s/elsewhere", sc.sc_dir);
+    const char *vars_db[] = {vars[0], vars[1], env_db, NULL};
+    const char *late[] = {"status", "--json", sc.sc_db_arg, "--tables", "deals_tickets", NULL};
+    TL_CHECK_EQ(cli(vars_db, late, &o), 0);
+    json_object *one = json_tokener_parse(o.co_out);
+    TL_CHECK_EQ(tl_jlen(one, "tables"), 1);
+    TL_CHECK_STR(tl_jstr(one, "tables.0.table"), "deals_tickets");
+    json_object_put(one);
+    cli_free(&o);
+    /* HUBSYNC_DB alone names a database that does not exist: exit 2. */
+    const char *env_only[] = {"status", NULL};
+    TL_CHECK_EQ(cli(vars_db, env_only, &o), 2);
+    TL_CHECK(has(o.co_err, "elsewhere"));
+    cli_free(&o);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    json_object_put(doc);
+    json_object_put(stats);
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* ---- data written straight into the store ---------------------------------- */
+
+/* Writes three associations of companies_contacts, one of deals_tickets and
+ * cursors for both, as a run would. The store is closed before returning:
+ * the test forks hubsync next (store.h rule 2). */
+static bool seed_store(const char *db)
+{
+    store *st = NULL;
+    store_txn *t = NULL;
+    assoc_buf b;
+    err_info e = {0};
+    bool ok = false;
+    assoc_buf_init(&b);
+    hs_table cc = {HS_COMPANIES, HS_CONTACTS}, dt = {HS_DEALS, HS_TICKETS};
+    if (store_open(db, NULL, &st, &e) || store_txn_begin(st, STORE_TXN_WRITE, &t, &e))
+        goto out;
+    /* Parent 5000000001: child 7 (primary, unlabeled, a user label) and
+     * child 9 (unlabeled twice: HUBSPOT_DEFINED and, oddly, WORK: one ID). */
+    if (assoc_buf_begin_parent(&b, 5000000001ULL) || assoc_buf_add_link(&b, 9) ||
+        assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) ||
+        assoc_buf_add_type(&b, 280, ASSOC_WORK, NULL, 0) || assoc_buf_add_link(&b, 7) ||
+        assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) ||
+        assoc_buf_add_type(&b, 2, ASSOC_HUBSPOT_DEFINED, "Primary", 7) ||
+        assoc_buf_add_type(&b, 1004, ASSOC_USER_DEFINED, "Decision \"maker\"", 16) ||
+        assoc_buf_finish_parent(&b))
+        goto out;
+    /* Parent 18446744073709551000 (beyond 2^63): child 1, no types at all. */
+    if (assoc_buf_begin_parent(&b, 18446744073709551000ULL) || assoc_buf_add_link(&b, 1) ||
+        assoc_buf_finish_parent(&b))
+        goto out;
+    if (store_replace_set(t, cc, &b, 0, NULL, &e) || store_replace_set(t, cc, &b, 1, NULL, &e))
+        goto out;
+    assoc_buf_reset(&b);
+    if (assoc_buf_begin_parent(&b, 42) || assoc_buf_add_link(&b, 43) ||
+        assoc_buf_add_type(&b, 27, ASSOC_HUBSPOT_DEFINED, NULL, 0) || assoc_buf_finish_parent(&b) ||
+        store_replace_set(t, dt, &b, 0, NULL, &e))
+        goto out;
+    store_state cc_state = {0}, dt_state = {0};
+    cc_state.ss_cursor = store_cursor_timestamp_ms(1702857600000LL);
+    cc_state.ss_runs = 2;
+    cc_state.ss_last_run.sr_route = STORE_ROUTE_INCREMENTAL;
+    cc_state.ss_last_run.sr_started_ms = 1702857600000LL;
+    cc_state.ss_last_run.sr_finished_ms = 1702857601500LL;
+    cc_state.ss_last_run.sr_completed = true;
+    cc_state.ss_last_run.sr_parents = 3;
+    cc_state.ss_last_run.sr_api_calls = 4;
+    dt_state.ss_cursor = store_cursor_object_id(42);
+    dt_state.ss_scan_started_ms = 1702857600000LL;
+    if (store_put_state(t, "companies_contacts", &cc_state, &e) ||
+        store_put_state(t, "deals_tickets", &dt_state, &e))
+        goto out;
+    ok = store_txn_commit(t, &e) == 0;
+    t = NULL;
+out:
+    if (!ok)
+        fprintf(stderr, "    seeding the store: %s\n", e.ei_msg);
+    store_txn_abort(t);
+    store_close(st);
+    assoc_buf_free(&b);
+    return ok;
+}
+
+/* Setup twice keeps cursors and data; export prints them in both formats. */
+static void test_setup_keeps_data_and_export(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    sim_env env;
+    json_object *doc = NULL;
+    TL_REQUIRE(scratch_make(&sc));
+    TL_REQUIRE(start_sim(&s, NULL));
+    const char *const *vars = sim_vars(&env, &s, SECRET);
+    const char *setup[] = {"setup", sc.sc_db_arg, NULL};
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    cli_free(&o);
+
+    /* An empty database exports nothing, in both formats. */
+    const char *exp_tsv[] = {"export", sc.sc_db_arg, NULL};
+    const char *exp_jsonl[] = {"export", sc.sc_db_arg, "--format", "jsonl", NULL};
+    TL_CHECK_EQ(cli(vars, exp_tsv, &o), 0);
+    TL_CHECK_STR(o.co_out, "");
+    TL_CHECK_STR(o.co_err, "");
+    cli_free(&o);
+    TL_CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
+    TL_CHECK_STR(o.co_out, "");
+    cli_free(&o);
+
+    TL_REQUIRE(seed_store(sc.sc_db));
+    /* The rollups move: setup re-detects, keeping cursors and data. */
+    tl_resp r;
+    tl_post_json(&s, "/_sim/config", NULL, "{\"rollups\":\"deals_tickets\"}", &r);
+    TL_CHECK_EQ(r.r_status, 200);
+    tl_resp_free(&r);
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    TL_CHECK(has(o.co_out, "companies_contacts: read_full_ping (was read_incremental_ping)"));
+    TL_CHECK(has(o.co_out, "deals_tickets: read_incremental_ping (was read_full_ping)"));
+    TL_CHECK(has(o.co_out, "contacts_tickets: read_full_ping (unchanged)"));
+    cli_free(&o);
+
+    TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
+    json_object *cc = status_table(doc, "companies_contacts");
+    json_object *dt = status_table(doc, "deals_tickets");
+    TL_CHECK_STR(tl_jstr(cc, "cursor.kind"), "timestamp_ms");
+    TL_CHECK_EQ(tl_jint_or(cc, "cursor.timestamp_ms", -1), 1702857600000LL);
+    TL_CHECK_STR(tl_jstr(cc, "cursor.iso"), "2023-12-18T00:00:00.000Z");
+    TL_CHECK_STR(tl_jstr(cc, "next_route"), "full_scan"); /* read_full_ping now */
+    TL_CHECK_EQ(tl_jint_or(cc, "associations", -1), 3);
+    TL_CHECK_EQ(tl_jint_or(cc, "runs", -1), 2);
+    TL_CHECK_STR(tl_jstr(cc, "last_run.route"), "incremental");
+    TL_CHECK_EQ(tl_jint_or(cc, "last_run.api_calls", -1), 4);
+    TL_CHECK_STR(tl_jstr(dt, "cursor.kind"), "object_id");
+    TL_CHECK_STR(tl_jstr(dt, "cursor.object_id"), "42");
+    TL_CHECK_STR(tl_jstr(dt, "cursor.meaning"), "full scan in progress after ID 42");
+    TL_CHECK_STR(tl_jstr(dt, "next_route"), "full_scan_resume");
+    TL_CHECK_EQ(tl_jint_or(dt, "associations", -1), 1);
+    TL_CHECK_STR(tl_jstr(dt, "table_options.ping_type"), "read_incremental_ping");
+    /* The text form says what the cursor means. */
+    const char *status_text[] = {"status", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(vars, status_text, &o), 0);
+    TL_CHECK(has(o.co_out, "full scan in progress after ID 42"));
+    cli_free(&o);
+
+    /* TSV: type IDs distinct and ascending; a link without types has none. */
+    TL_CHECK_EQ(cli(vars, exp_tsv, &o), 0);
+    TL_CHECK_STR(o.co_out, "companies_contacts\t5000000001\t7\t2,280,1004\n"
+                           "companies_contacts\t5000000001\t9\t280\n"
+                           "companies_contacts\t18446744073709551000\t1\t\n"
+                           "deals_tickets\t42\t43\t27\n");
+    cli_free(&o);
+    const char *exp_one[] = {"export", "--table", "deals_tickets", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(vars, exp_one, &o), 0);
+    TL_CHECK_STR(o.co_out, "deals_tickets\t42\t43\t27\n");
+    cli_free(&o);
+
+    /* JSONL: one object per line, IDs as strings, labels null or strings. */
+    TL_CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
+    TL_CHECK_EQ(count_lines(o.co_out), 4);
+    char *lines[4] = {NULL};
+    for (char *p = o.co_out, *nl; p && *p && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
+        *nl = '\0';
+        for (size_t i = 0; i < 4; i++)
+            if (!lines[i]) {
+                lines[i] = p;
+                break;
+            }
+    }
+    json_object *first = lines[0] ? json_tokener_parse(lines[0]) : NULL;
+    TL_CHECK_STR(tl_jstr(first, "table"), "companies_contacts");
+    TL_CHECK_STR(tl_jstr(first, "parent_id"), "5000000001");
+    TL_CHECK_STR(tl_jstr(first, "child_id"), "7");
+    TL_CHECK_EQ(tl_jlen(first, "types"), 3);
+    TL_CHECK_STR(tl_jstr(first, "types.0.category"), "HUBSPOT_DEFINED");
+    TL_CHECK_EQ(tl_jint_or(first, "types.0.typeId", -1), 2);
+    TL_CHECK_STR(tl_jstr(first, "types.0.label"), "Primary");
+    TL_CHECK(tl_jis(first, "types.1.label", json_type_null));
+    TL_CHECK_STR(tl_jstr(first, "types.2.category"), "USER_DEFINED");
+    TL_CHECK_STR(tl_jstr(first, "types.2.label"), "Decision \"maker\"");
+    json_object_put(first);
+    json_object *second = lines[1] ? json_tokener_parse(lines[1]) : NULL;
+    TL_CHECK_EQ(tl_jlen(second, "types"), 2);
+    TL_CHECK_STR(tl_jstr(second, "types.1.category"), "WORK");
+    json_object_put(second);
+    json_object *third = lines[2] ? json_tokener_parse(lines[2]) : NULL;
+    TL_CHECK_STR(tl_jstr(third, "parent_id"), "18446744073709551000");
+    TL_CHECK(tl_jis(third, "types", json_type_array) && tl_jlen(third, "types") == 0);
+    json_object_put(third);
+    cli_free(&o);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    json_object_put(doc);
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* Doctor agrees after setup, names the tables whose rollups moved, and
+ * agrees again after setup re-detects them. */
+static void test_doctor(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    sim_env env;
+    json_object *doc = NULL;
+    TL_REQUIRE(scratch_make(&sc));
+    TL_REQUIRE(start_sim(&s, NULL));
+    const char *const *vars = sim_vars(&env, &s, SECRET);
+    const char *doctor[] = {"doctor", sc.sc_db_arg, NULL};
+    const char *doctor_json[] = {sc.sc_db_arg, "doctor", "--json", NULL};
+    const char *setup[] = {"setup", sc.sc_db_arg, NULL};
+
+    /* Before setup: every table disagrees, and doctor creates nothing. */
+    TL_CHECK_EQ(cli(vars, doctor, &o), 1);
+    TL_CHECK(has(o.co_out, "setup never ran"));
+    TL_CHECK(has(o.co_out, "run `hubsync setup`"));
+    TL_CHECK(!exists(sc.sc_db));
+    cli_free(&o);
+
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    cli_free(&o);
+    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
+    TL_CHECK(has(o.co_out, "all 6 tables agree"));
+    TL_CHECK(has(o.co_out, "companies_contacts: ok"));
+    cli_free(&o);
+
+    tl_resp r;
+    tl_post_json(&s, "/_sim/config", NULL, "{\"rollups\":\"companies_tickets\"}", &r);
+    TL_CHECK_EQ(r.r_status, 200);
+    tl_resp_free(&r);
+    TL_CHECK_EQ(cli(vars, doctor, &o), 1);
+    static const char *const moved[] = {"companies_contacts", "companies_deals",
+                                        "companies_tickets", "contacts_deals"};
+    for (size_t i = 0; i < 4; i++) {
+        char want[64];
+        snprintf(want, sizeof(want), "%s: MISMATCH", moved[i]);
+        TL_CHECKF(has(o.co_out, want), "no '%s' in:\n%s", want, o.co_out);
+    }
+    TL_CHECK(has(o.co_out, "contacts_tickets: ok"));
+    TL_CHECK(has(o.co_out, "deals_tickets: ok"));
+    TL_CHECK(has(o.co_out, "4 of 6 tables disagree"));
+    TL_CHECK(has(o.co_out, "hubsync setup"));
+    TL_CHECK(has(o.co_out, "sync_associations_companies_contacts_label_"));
+    cli_free(&o);
+    TL_CHECK_EQ(cli(vars, doctor_json, &o), 1);
+    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    TL_CHECK(tl_jis(doc, "ok", json_type_boolean) && !json_object_get_boolean(tl_jget(doc, "ok")));
+    TL_CHECK_STR(tl_jstr(doc, "tables.2.table"), "companies_tickets");
+    TL_CHECK_STR(tl_jstr(doc, "tables.2.status"), "mismatch");
+    TL_CHECK_STR(tl_jstr(doc, "tables.2.expected.ping_type"), "read_incremental_ping");
+    TL_CHECK_STR(tl_jstr(doc, "tables.2.stored.ping_type"), "read_full_ping");
+    TL_CHECK(tl_jlen(doc, "tables.2.problems") >= 1);
+    TL_CHECK_STR(tl_jstr(doc, "tables.4.status"), "ok");
+    cli_free(&o);
+
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    cli_free(&o);
+    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
+    TL_CHECK(has(o.co_out, "all 6 tables agree"));
+    cli_free(&o);
+    json_object_put(doc);
+    TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
+    check_options(doc, "companies_tickets", true);
+    check_options(doc, "companies_contacts", false);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    json_object_put(doc);
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* Engagement tables never support rollups, even when labels exist. */
+static void test_engagement_tables(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    sim_env env;
+    json_object *doc = NULL;
+    TL_REQUIRE(scratch_make(&sc));
+    const char *extra[] = {"--notes", "40", "--rollups", "contacts_notes,companies_contacts", NULL};
+    TL_REQUIRE(start_sim(&s, extra));
+    const char *const *vars = sim_vars(&env, &s, SECRET);
+    const char *setup[] = {"setup", "--tables", "contacts_notes,companies_contacts", sc.sc_db_arg,
+                           NULL};
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    TL_CHECK(has(o.co_out, "contacts_notes: read_full_ping"));
+    TL_CHECK(has(o.co_out, "engagement"));
+    cli_free(&o);
+    const char *status[] = {"status",     "--json", "--tables", "contacts_notes,companies_contacts",
+                            sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(vars, status, &o), 0);
+    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    check_options(doc, "contacts_notes", false);
+    check_options(doc, "companies_contacts", true);
+    cli_free(&o);
+    const char *doctor[] = {"doctor", "--tables", "contacts_notes,companies_contacts", sc.sc_db_arg,
+                            NULL};
+    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
+    TL_CHECK(has(o.co_out, "engagement tables can't use rollups"));
+    cli_free(&o);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    json_object_put(doc);
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+/* A process holding the run lock: setup gets 4; the readers still work. */
+static void test_locked_database(void)
+{
+    tl_sim s = {0};
+    scratch sc = {0};
+    cli_out o = {0};
+    sim_env env;
+    pid_t holder = -1;
+    int ready[2] = {-1, -1}, release[2] = {-1, -1};
+    TL_REQUIRE(scratch_make(&sc));
+    TL_REQUIRE(start_sim(&s, NULL));
+    const char *const *vars = sim_vars(&env, &s, SECRET);
+    const char *setup[] = {"setup", sc.sc_db_arg, NULL};
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    cli_free(&o);
+
+    /* The holder is forked before anything opens the store here (store.h
+     * rule 2); it holds the lock until the release pipe closes. */
+    TL_REQUIRE(pipe(ready) == 0 && pipe(release) == 0);
+    holder = fork();
+    TL_REQUIRE(holder >= 0);
+    if (holder == 0) {
+        close(ready[0]);
+        close(release[1]);
+        store *st = NULL;
+        char c = store_open(sc.sc_db, NULL, &st, NULL) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(1);
+        while (read(release[0], &c, 1) > 0) {
+        }
+        store_close(st);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(release[0]);
+    ready[1] = release[0] = -1;
+    char c = 0;
+    TL_REQUIRE(read(ready[0], &c, 1) == 1 && c == 'y');
+
+    TL_CHECK_EQ(cli(vars, setup, &o), 4);
+    TL_CHECK(has(o.co_err, "held by another run"));
+    cli_free(&o);
+    const char *status[] = {"status", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(vars, status, &o), 0);
+    cli_free(&o);
+    const char *exp[] = {"export", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(vars, exp, &o), 0);
+    cli_free(&o);
+    const char *doctor[] = {"doctor", sc.sc_db_arg, NULL};
+    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
+    cli_free(&o);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    if (release[1] >= 0)
+        close(release[1]);
+    if (holder > 0) {
+        int st;
+        waitpid(holder, &st, 0);
+        TL_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (ready[i] >= 0)
+            close(ready[i]);
+    }
+    if (release[0] >= 0)
+        close(release[0]);
+    cli_free(&o);
+    tl_sim_stop(&s);
+    scratch_remove(&sc);
+}
+
+int it_register_cli(void)
+{
+    CU_pSuite s = it_add_suite("cli");
+    if (!s)
+        return -1;
+    int rc = 0;
+    rc |= it_add_test(s, "help", test_help);
+    rc |= it_add_test(s, "bad_command_lines", test_bad_command_lines);
+    rc |= it_add_test(s, "token_file", test_token_file);
+    rc |= it_add_test(s, "auth_refused", test_auth_refused);
+    rc |= it_add_test(s, "oauth", test_oauth);
+    rc |= it_add_test(s, "setup_detects_rollups", test_setup_detects_rollups);
+    rc |= it_add_test(s, "setup_keeps_data_and_export", test_setup_keeps_data_and_export);
+    rc |= it_add_test(s, "doctor", test_doctor);
+    rc |= it_add_test(s, "engagement_tables", test_engagement_tables);
+    rc |= it_add_test(s, "locked_database", test_locked_database);
+    return rc;
+}

@@ -1,0 +1,576 @@
+/*
+ * worker — a worker process's job loop (see worker.h).
+ *
+ * A job is held from claim to JOB_DONE; while held its lease is renewed. An
+ * association scan is one batch read of up to 1,000 parents, then one batch
+ * read per round of paging for the parents HubSpot split (each with its own
+ * cursor), until every parent is complete: only complete sets ever leave
+ * the worker, so the coordinator can replace sets wholesale (deletes too).
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../common/assoc.h"
+#include "../common/hs_codec.h"
+#include "../common/jobs.h"
+#include "../common/wire.h"
+#include "http.h"
+
+enum { MAX_JOBS = 64 };
+#define MS_NS          1000000ULL
+#define LEASE_NS       (120000 * MS_NS)
+#define RENEW_EVERY_NS (10000 * MS_NS)
+
+/* A parent whose links arrive over several pages. */
+typedef struct paged_parent {
+    uint64_t pp_parent_id;
+    assoc_buf pp_links; /* one parent: the links so far */
+    char *pp_after;     /* cursor of the next page; NULL when none is pending */
+} paged_parent;
+
+typedef struct worker worker;
+
+typedef struct active_job {
+    worker *aj_worker;
+    bool aj_used;
+    int aj_index;
+    uint64_t aj_generation;
+    uint32_t aj_kind;
+    uint64_t aj_renewed_ns;
+    int aj_outstanding; /* requests in the engine */
+    int aj_status;      /* 0, or the first error */
+    char aj_message[ERR_MSG_MAX];
+    wire_counters aj_counters;
+    /* JOB_ASSOC_SCAN */
+    job_assoc_scan aj_scan;
+    uint8_t aj_resolved[JOB_MAX_PARENTS];
+    int aj_unresolved;
+    assoc_buf aj_sets; /* complete sets, ready to send */
+    paged_parent *aj_paged;
+    size_t aj_npaged, aj_paged_cap;
+    /* JOB_OBJECT_LIST */
+    job_object_list aj_list;
+} active_job;
+
+struct worker {
+    shm_region *w_shm;
+    int w_slot;
+    int w_fd;
+    const worker_config *w_cfg;
+    http_engine *w_eng;
+    wire_writer w_out;
+    active_job *w_jobs; /* MAX_JOBS */
+    int w_held;
+    assoc_buf w_page;       /* scratch: one response */
+    hs_assoc_errors w_errs; /* scratch */
+    hs_record_page w_records;
+    bool w_channel_closed;
+};
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void job_fail(active_job *j, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void job_fail(active_job *j, int status, const char *fmt, ...)
+{
+    if (j->aj_status)
+        return; /* keep the first reason */
+    j->aj_status = status ? status : ERR_HTTP;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(j->aj_message, sizeof(j->aj_message), fmt, ap);
+    va_end(ap);
+}
+
+static void job_release(active_job *j)
+{
+    for (size_t i = 0; i < j->aj_npaged; i++) {
+        assoc_buf_free(&j->aj_paged[i].pp_links);
+        free(j->aj_paged[i].pp_after);
+    }
+    free(j->aj_paged);
+    assoc_buf_free(&j->aj_sets);
+    worker *w = j->aj_worker;
+    memset(j, 0, sizeof(*j));
+    j->aj_worker = w;
+    w->w_held--;
+}
+
+/* Sends the job's results (on success) and JOB_DONE, then lets it go. */
+static void job_finish(active_job *j)
+{
+    worker *w = j->aj_worker;
+    err_info e = {0};
+    if (j->aj_status == 0 && j->aj_kind == JOB_ASSOC_SCAN &&
+        wire_put_assoc_sets(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, j->aj_scan.js_table,
+                            &j->aj_sets, 0, j->aj_sets.ab_nparents, &e)) {
+        j->aj_status = e.ei_code;
+        snprintf(j->aj_message, sizeof(j->aj_message), "%s", e.ei_msg);
+    }
+    if (j->aj_status == 0) {
+        shm_counters *k = &w->w_shm->sr_slots[w->w_slot].sl_counters;
+        SHM_COUNT(k, parents, j->aj_sets.ab_nparents);
+        SHM_COUNT(k, associations, j->aj_sets.ab_nlinks);
+    }
+    wire_put_job_done(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, j->aj_status,
+                      j->aj_message, &j->aj_counters, &e);
+    job_release(j);
+}
+
+static void count_response(active_job *j, const http_response *resp)
+{
+    j->aj_counters.wc_calls += (uint64_t)resp->hr_attempts;
+    j->aj_counters.wc_retries += (uint64_t)(resp->hr_attempts > 1 ? resp->hr_attempts - 1 : 0);
+    j->aj_counters.wc_throttled += resp->hr_status == 429;
+    j->aj_counters.wc_bytes += resp->hr_body_len;
+}
+
+/* ------------------------------------------------------------ assoc scan */
+
+static int parent_index(const active_job *j, uint64_t id)
+{
+    int lo = 0, hi = j->aj_scan.js_count;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (j->aj_scan.js_parent_ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < j->aj_scan.js_count && j->aj_scan.js_parent_ids[lo] == id ? lo : -1;
+}
+
+static paged_parent *find_paged(active_job *j, uint64_t id)
+{
+    for (size_t i = 0; i < j->aj_npaged; i++)
+        if (j->aj_paged[i].pp_parent_id == id)
+            return &j->aj_paged[i];
+    return NULL;
+}
+
+static paged_parent *add_paged(active_job *j, uint64_t id)
+{
+    if (j->aj_npaged == j->aj_paged_cap) {
+        size_t cap = j->aj_paged_cap ? j->aj_paged_cap * 2 : 8;
+        paged_parent *p = realloc(j->aj_paged, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        j->aj_paged = p;
+        j->aj_paged_cap = cap;
+    }
+    paged_parent *pp = &j->aj_paged[j->aj_npaged++];
+    memset(pp, 0, sizeof(*pp));
+    pp->pp_parent_id = id;
+    assoc_buf_init(&pp->pp_links);
+    if (assoc_buf_begin_parent(&pp->pp_links, id)) {
+        j->aj_npaged--;
+        return NULL;
+    }
+    return pp;
+}
+
+/* Moves a completed set into the job's results. */
+static int resolve(active_job *j, uint64_t id, const assoc_buf *src, size_t src_index)
+{
+    int idx = parent_index(j, id);
+    if (idx < 0 || j->aj_resolved[idx])
+        return 0;
+    int rc = assoc_buf_begin_parent(&j->aj_sets, id);
+    if (!rc && src)
+        rc = assoc_buf_append_links(&j->aj_sets, src, src_index);
+    if (!rc)
+        rc = assoc_buf_finish_parent(&j->aj_sets);
+    if (rc)
+        return rc;
+    j->aj_resolved[idx] = 1;
+    j->aj_unresolved--;
+    return 0;
+}
+
+static void drop_paged(active_job *j, paged_parent *pp)
+{
+    assoc_buf_free(&pp->pp_links);
+    free(pp->pp_after);
+    *pp = j->aj_paged[--j->aj_npaged];
+}
+
+static http_verdict on_assoc(void *user, http_request *req, const http_response *resp);
+
+/* Sends the next round of paging: every paged parent with a cursor. */
+static void request_next_pages(active_job *j)
+{
+    worker *w = j->aj_worker;
+    const hs_table *t = &w->w_cfg->wc_tables[j->aj_scan.js_table];
+    hs_assoc_input in[JOB_MAX_PARENTS];
+    size_t n = 0;
+    for (size_t i = 0; i < j->aj_npaged && n < JOB_MAX_PARENTS; i++)
+        if (j->aj_paged[i].pp_after)
+            in[n++] = (hs_assoc_input){j->aj_paged[i].pp_parent_id, j->aj_paged[i].pp_after,
+                                       strlen(j->aj_paged[i].pp_after)};
+    if (n == 0)
+        return;
+    char path[160];
+    snprintf(path, sizeof(path), "/crm/v4/associations/%s/%s/batch/read",
+             hs_object(t->t_parent)->oi_plural, hs_object(t->t_child)->oi_plural);
+    http_request *r = http_request_new(HTTP_ASSOC, "POST", path);
+    err_info e = {0};
+    if (!r || hs_build_assoc_batch_read(http_request_body(r), in, n, &e)) {
+        job_fail(j, ERR_NOMEM, "building a batch read: %s", e.ei_msg);
+        http_request_free(r);
+        return;
+    }
+    for (size_t i = 0; i < j->aj_npaged; i++) {
+        free(j->aj_paged[i].pp_after);
+        j->aj_paged[i].pp_after = NULL;
+    }
+    j->aj_outstanding++;
+    http_submit(w->w_eng, r, on_assoc, j);
+}
+
+static void start_assoc_scan(active_job *j)
+{
+    worker *w = j->aj_worker;
+    if (j->aj_scan.js_table >= w->w_cfg->wc_ntables || j->aj_scan.js_count == 0 ||
+        j->aj_scan.js_count > JOB_MAX_PARENTS) {
+        job_fail(j, ERR_CORRUPT, "bad scan job (table %u, %u parents)", j->aj_scan.js_table,
+                 j->aj_scan.js_count);
+        job_finish(j);
+        return;
+    }
+    assoc_buf_init(&j->aj_sets);
+    j->aj_unresolved = j->aj_scan.js_count;
+    /* The first round is every parent without a cursor: reuse the paging path. */
+    for (int i = 0; i < j->aj_scan.js_count; i++) {
+        paged_parent *pp = add_paged(j, j->aj_scan.js_parent_ids[i]);
+        if (!pp) {
+            job_fail(j, ERR_NOMEM, "out of memory");
+            job_finish(j);
+            return;
+        }
+        pp->pp_after = NULL;
+    }
+    const hs_table *t = &w->w_cfg->wc_tables[j->aj_scan.js_table];
+    hs_assoc_input in[JOB_MAX_PARENTS];
+    for (int i = 0; i < j->aj_scan.js_count; i++)
+        in[i] = (hs_assoc_input){j->aj_scan.js_parent_ids[i], NULL, 0};
+    char path[160];
+    snprintf(path, sizeof(path), "/crm/v4/associations/%s/%s/batch/read",
+             hs_object(t->t_parent)->oi_plural, hs_object(t->t_child)->oi_plural);
+    http_request *r = http_request_new(HTTP_ASSOC, "POST", path);
+    err_info e = {0};
+    if (!r || hs_build_assoc_batch_read(http_request_body(r), in, j->aj_scan.js_count, &e)) {
+        http_request_free(r);
+        job_fail(j, ERR_NOMEM, "building a batch read: %s", e.ei_msg);
+        job_finish(j);
+        return;
+    }
+    j->aj_outstanding++;
+    http_submit(w->w_eng, r, on_assoc, j);
+}
+
+/* Folds one response page into the job. Returns 0, or a negative ERR_* that
+ * fails the job; ERR_PARSE asks for the request to be sent again. */
+static int absorb_page(active_job *j, const http_response *resp)
+{
+    worker *w = j->aj_worker;
+    err_info e = {0};
+    assoc_buf_reset(&w->w_page);
+    hs_assoc_errors_reset(&w->w_errs);
+    int rc = hs_parse_assoc_batch(resp->hr_body, resp->hr_body_len, resp->hr_status, &w->w_page,
+                                  &w->w_errs, &e);
+    if (rc) {
+        snprintf(j->aj_message, sizeof(j->aj_message), "%s", e.ei_msg);
+        return rc;
+    }
+    if (w->w_errs.ae_nfailures) {
+        const hs_assoc_failure *f = &w->w_errs.ae_failures[0];
+        job_fail(j, ERR_SHAPE, "batch read error for %llu: %s %s",
+                 (unsigned long long)f->af_from_id, f->af_category, f->af_message);
+        return ERR_SHAPE;
+    }
+    for (size_t i = 0; i < w->w_page.ab_nparents; i++) {
+        const assoc_parent *p = &w->w_page.ab_parents[i];
+        paged_parent *pp = find_paged(j, p->ap_parent_id);
+        if (!pp)
+            continue; /* not asked for in this round: ignore */
+        if ((rc = assoc_buf_append_links(&pp->pp_links, &w->w_page, i)))
+            return rc;
+        if (p->ap_has_more) {
+            pp->pp_after = strndup(assoc_after(&w->w_page, p), p->ap_after_len);
+            if (!pp->pp_after)
+                return ERR_NOMEM;
+            continue;
+        }
+        if ((rc = assoc_buf_finish_parent(&pp->pp_links)) ||
+            (rc = resolve(j, pp->pp_parent_id, &pp->pp_links, 0)))
+            return rc;
+        drop_paged(j, pp);
+    }
+    /* NO_ASSOCIATIONS_FOUND: on a first page an empty set; on a later page,
+     * the set ended on the page before. Either way it is complete now. */
+    for (size_t i = 0; i < w->w_errs.ae_nempty; i++) {
+        paged_parent *pp = find_paged(j, w->w_errs.ae_empty_ids[i]);
+        if (!pp)
+            continue;
+        if ((rc = assoc_buf_finish_parent(&pp->pp_links)) ||
+            (rc = resolve(j, pp->pp_parent_id, &pp->pp_links, 0)))
+            return rc;
+        drop_paged(j, pp);
+    }
+    return 0;
+}
+
+static http_verdict on_assoc(void *user, http_request *req, const http_response *resp)
+{
+    (void)req;
+    active_job *j = user;
+    count_response(j, resp);
+    j->aj_outstanding--;
+    if (resp->hr_error) {
+        job_fail(j, resp->hr_error, "%s", resp->hr_message);
+    } else if (resp->hr_status != 200 && resp->hr_status != 207) {
+        hs_error_body eb;
+        hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
+        job_fail(j, ERR_HTTP, "batch read: HTTP %d %s %s", resp->hr_status, eb.eb_category,
+                 eb.eb_message);
+    } else {
+        int rc = absorb_page(j, resp);
+        if (rc == ERR_PARSE && resp->hr_attempts < 8) {
+            /* A body cut short (or otherwise unreadable): ask again. */
+            j->aj_outstanding++;
+            return HTTP_RETRY;
+        }
+        if (rc)
+            job_fail(j, rc, "%s", j->aj_message[0] ? j->aj_message : err_strerror(rc));
+        /* Parents asked for but neither returned nor reported: HubSpot lost
+         * them; failing the job makes the coordinator ask again. */
+        for (size_t i = 0; !j->aj_status && i < j->aj_npaged; i++)
+            if (!j->aj_paged[i].pp_after)
+                job_fail(j, ERR_SHAPE, "parent %llu missing from the batch-read response",
+                         (unsigned long long)j->aj_paged[i].pp_parent_id);
+    }
+    if (!j->aj_status && j->aj_npaged > 0)
+        request_next_pages(j);
+    if (j->aj_outstanding == 0 && (j->aj_status || j->aj_unresolved == 0))
+        job_finish(j);
+    return HTTP_DONE;
+}
+
+/* ----------------------------------------------------------- object list */
+
+static http_verdict on_list(void *user, http_request *req, const http_response *resp);
+
+static void request_list_page(active_job *j, const char *after)
+{
+    worker *w = j->aj_worker;
+    hs_object_type t = (hs_object_type)j->aj_list.jl_object_type;
+    char path[256];
+    snprintf(path, sizeof(path), "/crm/v3/objects/%s?limit=100&archived=%s&properties=%s%s%s",
+             hs_object(t)->oi_plural, j->aj_list.jl_archived ? "true" : "false",
+             hs_object(t)->oi_lastmod, after ? "&after=" : "", after ? after : "");
+    http_request *r = http_request_new(HTTP_LIST, "GET", path);
+    if (!r) {
+        job_fail(j, ERR_NOMEM, "out of memory");
+        return;
+    }
+    j->aj_outstanding++;
+    http_submit(w->w_eng, r, on_list, j);
+}
+
+static void start_object_list(active_job *j)
+{
+    if (j->aj_list.jl_object_type >= HS_OBJECT_TYPE_COUNT) {
+        job_fail(j, ERR_CORRUPT, "bad list job (type %u)", j->aj_list.jl_object_type);
+        job_finish(j);
+        return;
+    }
+    char after[24];
+    snprintf(after, sizeof(after), "%llu", (unsigned long long)j->aj_list.jl_after_id);
+    request_list_page(j, j->aj_list.jl_after_id ? after : NULL);
+    if (j->aj_outstanding == 0)
+        job_finish(j);
+}
+
+static http_verdict on_list(void *user, http_request *req, const http_response *resp)
+{
+    (void)req;
+    active_job *j = user;
+    worker *w = j->aj_worker;
+    count_response(j, resp);
+    j->aj_outstanding--;
+    hs_object_type t = (hs_object_type)j->aj_list.jl_object_type;
+    err_info e = {0};
+    if (resp->hr_error) {
+        job_fail(j, resp->hr_error, "%s", resp->hr_message);
+    } else if (resp->hr_status != 200) {
+        hs_error_body eb;
+        hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
+        job_fail(j, ERR_HTTP, "object list: HTTP %d %s %s", resp->hr_status, eb.eb_category,
+                 eb.eb_message);
+    } else if (hs_parse_object_list(resp->hr_body, resp->hr_body_len, hs_object(t)->oi_lastmod,
+                                    &w->w_records, &e)) {
+        if (e.ei_code == ERR_PARSE && resp->hr_attempts < 8) {
+            j->aj_outstanding++;
+            return HTTP_RETRY;
+        }
+        job_fail(j, e.ei_code, "object list: %s", e.ei_msg);
+    } else {
+        hs_record_page *pg = &w->w_records;
+        wire_object items[128];
+        size_t n = 0;
+        for (size_t i = 0; i < pg->rp_count && n < 128; i++)
+            items[n++] = (wire_object){pg->rp_items[i].rec_id, pg->rp_items[i].rec_lastmod_ms,
+                                       pg->rp_items[i].rec_archived};
+        if (wire_put_objects(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, (uint16_t)t, items,
+                             n, pg->rp_has_next ? pg->rp_after : NULL,
+                             pg->rp_has_next ? pg->rp_after_len : 0, &e))
+            job_fail(j, e.ei_code, "%s", e.ei_msg);
+        else if (pg->rp_has_next)
+            request_list_page(j, pg->rp_after);
+    }
+    if (j->aj_outstanding == 0)
+        job_finish(j);
+    return HTTP_DONE;
+}
+
+/* ------------------------------------------------------------------ loop */
+
+static void claim_jobs(worker *w, uint64_t now)
+{
+    while (w->w_held < w->w_cfg->wc_inflight && w->w_held < MAX_JOBS) {
+        uint64_t gen;
+        int idx = shm_job_claim(w->w_shm, w->w_slot, now, LEASE_NS, &gen);
+        if (idx < 0)
+            return;
+        active_job *j = NULL;
+        for (int i = 0; i < MAX_JOBS && !j; i++)
+            if (!w->w_jobs[i].aj_used)
+                j = &w->w_jobs[i];
+        const shm_job *sj = &w->w_shm->sr_jobs[idx];
+        j->aj_used = true;
+        j->aj_index = idx;
+        j->aj_generation = gen;
+        j->aj_kind = sj->jb_kind;
+        j->aj_renewed_ns = now;
+        w->w_held++;
+        atomic_store(&w->w_shm->sr_slots[w->w_slot].sl_state, SHM_SLOT_ACTIVE);
+        if (j->aj_kind == JOB_ASSOC_SCAN && sj->jb_payload_len >= job_assoc_scan_size(0)) {
+            memcpy(&j->aj_scan, sj->jb_payload,
+                   sj->jb_payload_len < sizeof(j->aj_scan) ? sj->jb_payload_len
+                                                           : sizeof(j->aj_scan));
+            start_assoc_scan(j);
+        } else if (j->aj_kind == JOB_OBJECT_LIST && sj->jb_payload_len == sizeof(j->aj_list)) {
+            memcpy(&j->aj_list, sj->jb_payload, sizeof(j->aj_list));
+            start_object_list(j);
+        } else {
+            job_fail(j, ERR_CORRUPT, "unknown job kind %u", j->aj_kind);
+            job_finish(j);
+        }
+    }
+}
+
+static void renew_leases(worker *w, uint64_t now)
+{
+    for (int i = 0; i < MAX_JOBS; i++) {
+        active_job *j = &w->w_jobs[i];
+        if (j->aj_used && now - j->aj_renewed_ns > RENEW_EVERY_NS) {
+            j->aj_renewed_ns = now;
+            shm_job_renew(w->w_shm, j->aj_index, j->aj_generation, now + LEASE_NS);
+        }
+    }
+}
+
+int worker_main(shm_region *shm, int slot, int fd, const worker_config *cfg)
+{
+    worker w = {0};
+    err_info e = {0};
+    int exit_code = WORKER_EXIT_RETRY;
+    w.w_shm = shm;
+    w.w_slot = slot;
+    w.w_fd = fd;
+    w.w_cfg = cfg;
+    assoc_buf_init(&w.w_page);
+    hs_assoc_errors_init(&w.w_errs);
+    hs_record_page_init(&w.w_records);
+    wire_writer_init(&w.w_out, WIRE_MAX_MSG_DEFAULT);
+    w.w_jobs = calloc(MAX_JOBS, sizeof(active_job));
+    shm_slot *me = &shm->sr_slots[slot];
+    if (!w.w_jobs || shm_check(shm, &e))
+        goto out;
+    for (int i = 0; i < MAX_JOBS; i++)
+        w.w_jobs[i].aj_worker = &w;
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    http_config hc = {0};
+    hc.hc_base_url = cfg->wc_base_url;
+    hc.hc_shm = shm;
+    hc.hc_slot = slot;
+    hc.hc_inflight = cfg->wc_inflight;
+    hc.hc_refresh_token = cfg->wc_refresh_token;
+    hc.hc_client_id = cfg->wc_client_id;
+    hc.hc_client_secret = cfg->wc_client_secret;
+    hc.hc_ca_file = cfg->wc_ca_file;
+    if (http_engine_create(&hc, &w.w_eng, &e)) {
+        exit_code = WORKER_EXIT_FATAL;
+        goto out;
+    }
+    wire_put_hello(&w.w_out, (uint32_t)slot, (int32_t)getpid(), &e);
+    atomic_store(&me->sl_state, SHM_SLOT_ASSIGNED);
+    for (;;) {
+        uint64_t now = mono_ns();
+        atomic_store(&me->sl_heartbeat_ns, now);
+        bool stopping = atomic_load(&shm->sr_stop) != 0;
+        if (!stopping && !w.w_channel_closed)
+            claim_jobs(&w, now);
+        renew_leases(&w, now);
+        if (w.w_held == 0)
+            atomic_store(&me->sl_state, SHM_SLOT_ASSIGNED);
+        if (wire_writer_pending(&w.w_out) && !w.w_channel_closed) {
+            int rc = wire_flush(&w.w_out, fd, &e);
+            if (rc && rc != ERR_AGAIN)
+                w.w_channel_closed = true;
+        }
+        if ((stopping || w.w_channel_closed) && w.w_held == 0 &&
+            (w.w_channel_closed || wire_writer_pending(&w.w_out) == 0)) {
+            exit_code = w.w_channel_closed ? WORKER_EXIT_RETRY : WORKER_EXIT_DONE;
+            break;
+        }
+        bool readable = false;
+        /* Idle: wait for the coordinator to publish (a short poll). */
+        int rc = http_run(w.w_eng, w.w_held ? 200 : 20, w.w_channel_closed ? -1 : fd, &readable);
+        if (rc < 0)
+            break;
+        if (readable) {
+            char buf[256];
+            ssize_t n = read(fd, buf, sizeof(buf));
+            if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+                w.w_channel_closed = true; /* the coordinator is gone */
+        }
+    }
+out:
+    if (w.w_jobs)
+        for (int i = 0; i < MAX_JOBS; i++)
+            if (w.w_jobs[i].aj_used)
+                job_release(&w.w_jobs[i]);
+    http_engine_destroy(w.w_eng);
+    free(w.w_jobs);
+    wire_writer_free(&w.w_out);
+    assoc_buf_free(&w.w_page);
+    hs_assoc_errors_free(&w.w_errs);
+    hs_record_page_free(&w.w_records);
+    atomic_store(&me->sl_state, SHM_SLOT_FREE);
+    return exit_code;
+}
