@@ -2081,6 +2081,24 @@ static int check_cursor(const store_cursor *c, err_info *e)
     return 0;
 }
 
+/* The done ranges: at most STORE_DONE_RANGES_MAX, each first ≤ last, each
+ * starting above the previous one's end. Returns NULL when they are, else
+ * what is wrong and *at the offending index. */
+static const char *done_ranges_problem(const store_id_range *d, uint32_t n, uint32_t *at)
+{
+    *at = 0;
+    if (n > STORE_DONE_RANGES_MAX)
+        return "too many done ranges";
+    for (uint32_t i = 0; i < n; i++) {
+        *at = i;
+        if (d[i].ir_first > d[i].ir_last)
+            return "a done range ends before it starts";
+        if (i > 0 && d[i].ir_first <= d[i - 1].ir_last)
+            return "done ranges are not ascending and disjoint";
+    }
+    return NULL;
+}
+
 int store_state_encode(const store_state *st, void **out, size_t *len, err_info *e)
 {
     int rc = check_cursor(&st->ss_cursor, e);
@@ -2089,11 +2107,16 @@ int store_state_encode(const store_state *st, void **out, size_t *len, err_info 
     const store_run *r = &st->ss_last_run;
     if ((unsigned)r->sr_route >= STORE_ROUTE_COUNT)
         return err_set(e, ERR_INVALID, "store: unknown route %d", (int)r->sr_route);
+    uint32_t at;
+    const char *problem = done_ranges_problem(st->ss_done, st->ss_ndone, &at);
+    if (problem)
+        return err_set(e, ERR_INVALID, "store: %s (%u ranges, at %u)", problem,
+                       (unsigned)st->ss_ndone, (unsigned)at);
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 6);
+    int failed = msgpack_pack_map(&pk, 7);
     failed |= pack_key(&pk, "v") | msgpack_pack_uint64(&pk, STORE_STATE_RECORD_VERSION);
     failed |= pack_cstr(&pk, "cursor_kind", store_cursor_kind_name(st->ss_cursor.cu_kind));
     failed |= pack_key(&pk, "cursor");
@@ -2123,7 +2146,26 @@ int store_state_encode(const store_state *st, void **out, size_t *len, err_info 
 #define PACK_FIELD(name) failed |= pack_key(&pk, #name) | msgpack_pack_uint64(&pk, r->sr_##name);
     STORE_RUN_COUNTERS(PACK_FIELD)
 #undef PACK_FIELD
+    failed |= pack_key(&pk, "done") | msgpack_pack_array(&pk, (size_t)st->ss_ndone * 2);
+    for (uint32_t i = 0; i < st->ss_ndone; i++)
+        failed |= msgpack_pack_uint64(&pk, st->ss_done[i].ir_first) |
+                  msgpack_pack_uint64(&pk, st->ss_done[i].ir_last);
     return sbuffer_out(&sb, failed, out, len, e);
+}
+
+/* Decodes "done", the flat array [first0, last0, first1, last1, …]. */
+static bool decode_done(const msgpack_object *a, store_state *st)
+{
+    if (a->type != MSGPACK_OBJECT_ARRAY || a->via.array.size % 2 != 0 ||
+        a->via.array.size / 2 > STORE_DONE_RANGES_MAX)
+        return false;
+    uint32_t n = a->via.array.size / 2, at;
+    for (uint32_t i = 0; i < n; i++)
+        if (!obj_u64(&a->via.array.ptr[2 * i], &st->ss_done[i].ir_first) ||
+            !obj_u64(&a->via.array.ptr[2 * i + 1], &st->ss_done[i].ir_last))
+            return false;
+    st->ss_ndone = n;
+    return done_ranges_problem(st->ss_done, n, &at) == NULL;
 }
 
 /* Decodes the "last_run" map; unknown keys are skipped, missing ones zero. */
@@ -2178,6 +2220,7 @@ int store_state_decode(const void *data, size_t len, store_state *st, err_info *
     if ((rc = check_version(map, STORE_STATE_RECORD_VERSION, "state", e)) != 0)
         goto done;
     const msgpack_object *kind = NULL, *cursor = NULL;
+    bool seen_done = false;
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object *k = &map->via.map.ptr[i].key, *v = &map->via.map.ptr[i].val;
         if (obj_str_eq(k, "cursor_kind")) {
@@ -2193,6 +2236,10 @@ int store_state_decode(const void *data, size_t len, store_state *st, err_info *
         } else if (obj_str_eq(k, "last_run")) {
             if (!decode_run(v, &st->ss_last_run))
                 goto bad;
+        } else if (obj_str_eq(k, "done")) {
+            if (seen_done || !decode_done(v, st))
+                goto bad_done;
+            seen_done = true;
         }
     }
     /* The cursor: its kind must be known and its value of that kind's type. */
@@ -2227,6 +2274,13 @@ int store_state_decode(const void *data, size_t len, store_state *st, err_info *
     goto done;
 bad_cursor:
     rc = err_set(e, ERR_CORRUPT, "store: state record's cursor value does not match its kind");
+    goto done;
+bad_done:
+    rc = err_set(e, ERR_CORRUPT,
+                 "store: state record's done ranges are damaged (not an even number of "
+                 "uints, more than %d ranges, a range ending before it starts, or not "
+                 "ascending and disjoint)",
+                 STORE_DONE_RANGES_MAX);
     goto done;
 bad:
     rc = err_set(e, ERR_CORRUPT, "store: state record is damaged (a field of the wrong type)");

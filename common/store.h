@@ -34,6 +34,16 @@
  *                       run figures (store_state). By convention the name is
  *                       the canonical table name for an association table and
  *                       "objects.{type}" for an object type's sync.
+ *                       Its keys: "v", "cursor_kind", "cursor",
+ *                       "scan_started_ms", "runs", "last_run" (a map of the
+ *                       run figures) and "done": the parent-ID ranges of a
+ *                       full scan merged above the cursor, as one flat array
+ *                       of uints [first0, last0, first1, last1, …] (each
+ *                       range inclusive; ascending and disjoint; at most
+ *                       STORE_DONE_RANGES_MAX ranges). "done" is optional: a
+ *                       record without it (written before it existed) reads
+ *                       as no ranges, so it needed no new format or record
+ *                       version; it is always written, [] when empty.
  *
  * `{type}` is an object type's plural name ("contacts"), `{table}` a
  * canonical table name (hs_types.h). Every objects.* and assoc.* database of
@@ -47,7 +57,9 @@
  * (record version) key; a record of an unknown version, an unknown cursor
  * kind or any type mismatch decodes to ERR_CORRUPT, never to a guess. Keys a
  * reader does not know are skipped, so a record may grow fields within a
- * version.
+ * version (as the state record's "done" did): an older build reading a newer
+ * record ignores the new field, and a field a record lacks reads as its
+ * documented default.
  *
  * MULTI-PROCESS RULES
  *
@@ -445,27 +457,54 @@ typedef struct store_run {
 #undef STORE_RUN_FIELD
 } store_run;
 
-/* Everything the state database keeps for one name. */
+/* A range of object IDs, both ends included: [ir_first, ir_last]. */
+typedef struct store_id_range {
+    uint64_t ir_first, ir_last;
+} store_id_range;
+
+/* Most ranges a state record carries in ss_done. */
+enum { STORE_DONE_RANGES_MAX = 512 };
+
+/* Everything the state database keeps for one name. About 8.3 KiB (ss_done):
+ * pass it by pointer, and keep it off small stacks and out of hot copies. */
 typedef struct store_state {
     store_cursor ss_cursor;
     int64_t ss_scan_started_ms; /* start of the full scan in progress (its completion
                                    sets the cursor from it, SPEC §4); 0 when none */
     uint64_t ss_runs;           /* runs that touched this table */
     store_run ss_last_run;
+    /* Parent-ID ranges of a full scan in progress, merged above the cursor
+     * (jobs merged out of order, so not covered by cu_object_id): each
+     * [ir_first, ir_last] inclusive, ascending and disjoint (ss_done[i].ir_first
+     * > ss_done[i-1].ir_last; adjacent ranges are allowed, merging them is the
+     * caller's choice). Only meaningful with an OBJECT_ID cursor: the store
+     * keeps and returns them whatever the cursor kind and does not check them
+     * against the cursor value; the caller clears them (ss_ndone = 0) when
+     * the scan completes or a new one starts. Entries past ss_ndone are
+     * ignored on write and zero after a read; a record without "done"
+     * decodes with ss_ndone = 0. */
+    uint32_t ss_ndone; /* 0 to STORE_DONE_RANGES_MAX */
+    store_id_range ss_done[STORE_DONE_RANGES_MAX];
 } store_state;
 
 /* The record encoding (see the top of this file). Encode returns a malloc'd
- * buffer (free() it). Decode fails with ERR_CORRUPT for a record of an
- * unknown version or cursor kind, a cursor value of the wrong type for its
- * kind or missing, a negative timestamp, wrong field types, trailing bytes;
- * it never returns a cursor of another kind than the one stored. */
+ * buffer (free() it); it fails with ERR_INVALID for what store_put_state
+ * refuses. Decode fails with ERR_CORRUPT for a record of an unknown version
+ * or cursor kind, a cursor value of the wrong type for its kind or missing,
+ * a negative timestamp, wrong field types, trailing bytes, and a "done" that
+ * is not an array of an even number (at most 2 × STORE_DONE_RANGES_MAX) of
+ * uints forming ascending, disjoint ranges with first ≤ last, or appears
+ * twice; it never returns a cursor of another kind than the one stored. A
+ * failed decode leaves *st zeroed. */
 int store_state_encode(const store_state *st, void **out, size_t *len, err_info *e);
 int store_state_decode(const void *data, size_t len, store_state *st, err_info *e);
 
 /* Writes the state `name` (a table name or "objects.{type}", 1 to
  * STORE_NAME_MAX-1 bytes) in the batch, beside the data it covers.
- * Errors: ERR_INVALID (bad name, unknown kind, negative timestamp),
- * ERR_MAP_FULL, ERR_STORE, ERR_NOMEM. */
+ * Errors: ERR_INVALID (bad name, unknown kind, negative timestamp, unknown
+ * route, ss_ndone > STORE_DONE_RANGES_MAX, a range with ir_first > ir_last,
+ * ranges not ascending and disjoint; nothing is written and the batch lives
+ * on), ERR_MAP_FULL, ERR_STORE, ERR_NOMEM. */
 int store_put_state(store_txn *t, const char *name, const store_state *st, err_info *e);
 
 /* Reads the state `name`. A name never written gives 0 and a zeroed state

@@ -54,8 +54,9 @@ static uint64_t mono_ns(void)
 /* A scan job's place in its table's order: merged jobs move the cursor only
  * once every earlier job is merged too. */
 typedef struct ring_entry {
-    uint64_t re_last_id;
-    bool re_merged;
+    uint64_t re_first_id, re_last_id;
+    bool re_merged; /* every parent of the range is merged */
+    int re_job;     /* while not: the shm index of its job (-1 none) */
 } ring_entry;
 
 typedef struct table_run {
@@ -70,6 +71,10 @@ typedef struct table_run {
     bool tr_planned_all;
     uint64_t tr_seq_next, tr_seq_head; /* jobs planned; first not yet merged */
     ring_entry tr_ring[RING];
+    /* Ranges a killed run merged above its cursor, not yet reached by the
+     * planner: skipped, not fetched again. */
+    store_id_range tr_pending[STORE_DONE_RANGES_MAX];
+    uint32_t tr_npending, tr_pending_next;
     bool tr_done;
 } table_run;
 
@@ -81,7 +86,9 @@ typedef struct planned_job {
     int pj_attempts;
     uint32_t pj_payload_len;
     uint8_t pj_payload[SHM_JOB_PAYLOAD];
-    assoc_buf pj_sets; /* what ASSOC_SETS delivered */
+    assoc_buf pj_sets;                  /* scratch for one ASSOC_SETS message */
+    uint8_t pj_merged[JOB_MAX_PARENTS]; /* JOB_ASSOC_SCAN: parent i is merged */
+    uint32_t pj_nmerged;
 } planned_job;
 
 typedef struct object_sync {
@@ -248,49 +255,91 @@ static void object_sync_done(run_ctx *rc, object_sync *os)
     log_info("object sync: %s done", hs_object(os->os_type)->oi_plural);
 }
 
+/* Adds a job to the table's order; returns its sequence number. */
+static uint64_t ring_push(table_run *tr, uint64_t first, uint64_t last, bool merged, int job)
+{
+    uint64_t seq = tr->tr_seq_next++;
+    tr->tr_ring[seq % RING] = (ring_entry){first, last, merged, job};
+    return seq;
+}
+
+static void advance_cursor(run_ctx *rc, table_run *tr);
+
+/* Plans one batch of the table: the next (up to) 1,000 parents that no
+ * earlier run merged, in ID order. The batch's ID range spans the merged
+ * ranges it passes, so they count as done with it. Returns false when
+ * nothing more can be planned now. */
+static bool plan_batch(run_ctx *rc, table_run *tr, int index)
+{
+    static store_object objs[JOB_MAX_PARENTS];
+    static job_assoc_scan js;
+    js.js_table = (uint16_t)index;
+    js.js_count = 0;
+    js.js_reserved = 0;
+    uint64_t first = tr->tr_plan_from, next = tr->tr_plan_from, last = 0;
+    bool end = false, seen = false;
+    while (js.js_count < JOB_MAX_PARENTS && !end) {
+        size_t want = JOB_MAX_PARENTS - js.js_count, n = 0;
+        err_info e = {0};
+        if (txn_open(rc) ||
+            store_objects_from(rc->rc_txn, tr->tr_table.t_parent, next, objs, want, &n, &e)) {
+            store_fail(rc, &e);
+            return false;
+        }
+        end = n < want;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t id = objs[k].ob_id;
+            while (tr->tr_pending_next < tr->tr_npending &&
+                   tr->tr_pending[tr->tr_pending_next].ir_last < id)
+                tr->tr_pending_next++;
+            bool done = tr->tr_pending_next < tr->tr_npending &&
+                        tr->tr_pending[tr->tr_pending_next].ir_first <= id;
+            if (!done && !objs[k].ob_archived)
+                js.js_parent_ids[js.js_count++] = id;
+            last = id;
+            seen = true;
+        }
+        if (n > 0) {
+            if (last == UINT64_MAX)
+                end = true;
+            next = last + 1;
+        }
+    }
+    if (!seen) {
+        tr->tr_planned_all = true;
+        advance_cursor(rc, tr);
+        return false;
+    }
+    if (js.js_count == 0) {
+        /* Everything here was merged by an earlier run. */
+        ring_push(tr, first, last, true, -1);
+    } else {
+        uint64_t seq = tr->tr_seq_next;
+        int job = publish(rc, JOB_ASSOC_SCAN, &js, job_assoc_scan_size(js.js_count), index, seq, 0);
+        if (job < 0)
+            return false; /* the queue is full: plan this batch later */
+        ring_push(tr, first, last, false, job);
+    }
+    tr->tr_plan_from = next;
+    if (end) {
+        tr->tr_planned_all = true;
+        advance_cursor(rc, tr);
+        return false;
+    }
+    return true;
+}
+
 /* Publishes scan jobs while the queue has room. */
 static void plan_scans(run_ctx *rc)
 {
-    static store_object objs[JOB_MAX_PARENTS];
     for (int i = 0; i < rc->rc_ntables && rc->rc_inflight_jobs < rc->rc_max_inflight_jobs; i++) {
         table_run *tr = &rc->rc_tables[i];
         if (!tr->tr_scanning || tr->tr_planned_all || !tr->tr_objects_ready)
             continue;
         while (rc->rc_inflight_jobs < rc->rc_max_inflight_jobs &&
-               tr->tr_seq_next - tr->tr_seq_head < RING && !tr->tr_planned_all) {
-            if (txn_open(rc))
-                return;
-            size_t n = 0;
-            err_info e = {0};
-            if (store_objects_from(rc->rc_txn, tr->tr_table.t_parent, tr->tr_plan_from, objs,
-                                   JOB_MAX_PARENTS, &n, &e)) {
-                store_fail(rc, &e);
-                return;
-            }
-            job_assoc_scan js;
-            js.js_table = (uint16_t)i;
-            js.js_count = 0;
-            js.js_reserved = 0;
-            for (size_t k = 0; k < n; k++)
-                if (!objs[k].ob_archived)
-                    js.js_parent_ids[js.js_count++] = objs[k].ob_id;
-            if (n < JOB_MAX_PARENTS)
-                tr->tr_planned_all = true;
-            if (n == 0)
-                break;
-            uint64_t last = objs[n - 1].ob_id;
-            tr->tr_plan_from = last + 1;
-            uint64_t seq = tr->tr_seq_next++;
-            tr->tr_ring[seq % RING] = (ring_entry){last, js.js_count == 0};
-            if (js.js_count > 0 &&
-                publish(rc, JOB_ASSOC_SCAN, &js, job_assoc_scan_size(js.js_count), i, seq, 0) < 0) {
-                /* Queue full after all: plan this batch again later. */
-                tr->tr_seq_next--;
-                tr->tr_plan_from = js.js_parent_ids[0];
-                tr->tr_planned_all = false;
-                return;
-            }
-        }
+               tr->tr_seq_next - tr->tr_seq_head < RING - 1 && !tr->tr_planned_all &&
+               !rc->rc_store_failed && plan_batch(rc, tr, i))
+            ;
     }
 }
 
@@ -303,17 +352,67 @@ static void put_table_state(run_ctx *rc, table_run *tr)
         store_fail(rc, &e);
 }
 
-/* Moves the table's cursor past every job merged in order; finishes the
- * scan when the last one is in. */
+/* The ranges merged above the cursor: jobs merged out of order, then the
+ * ranges of an earlier run the planner has not reached (coalesced). */
+static void add_done(store_state *st, uint64_t first, uint64_t last)
+{
+    store_id_range *prev = st->ss_ndone ? &st->ss_done[st->ss_ndone - 1] : NULL;
+    if (prev && prev->ir_last != UINT64_MAX && prev->ir_last + 1 == first)
+        prev->ir_last = last; /* contiguous: one range */
+    else if (st->ss_ndone < STORE_DONE_RANGES_MAX)
+        st->ss_done[st->ss_ndone++] = (store_id_range){first, last};
+}
+
+static void collect_done_ranges(run_ctx *rc, table_run *tr)
+{
+    store_state *st = &tr->tr_state;
+    st->ss_ndone = 0;
+    for (uint64_t q = tr->tr_seq_head; q < tr->tr_seq_next; q++) {
+        const ring_entry *re = &tr->tr_ring[q % RING];
+        if (re->re_merged) {
+            add_done(st, re->re_first_id, re->re_last_id);
+            continue;
+        }
+        const planned_job *pj = re->re_job >= 0 ? &rc->rc_jobs[re->re_job] : NULL;
+        if (!pj || !pj->pj_used)
+            continue;
+        /* Not (fully) merged: everything in its range but the parents still
+         * out (the gaps hold merged parents, or none). */
+        const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
+        uint64_t from = re->re_first_id;
+        bool open = true; /* false once an unmerged parent is UINT64_MAX */
+        for (int i = 0; i < js->js_count && open; i++) {
+            uint64_t id = js->js_parent_ids[i];
+            if (pj->pj_merged[i])
+                continue;
+            if (id > from)
+                add_done(st, from, id - 1);
+            open = id != UINT64_MAX;
+            from = id + 1;
+        }
+        if (open && from <= re->re_last_id)
+            add_done(st, from, re->re_last_id);
+    }
+    /* What the planner has not reached yet (a range it is inside of is
+     * cut where planning stopped). */
+    for (uint32_t k = tr->tr_pending_next; k < tr->tr_npending; k++) {
+        store_id_range r = tr->tr_pending[k];
+        if (r.ir_last < tr->tr_plan_from)
+            continue;
+        add_done(st, r.ir_first > tr->tr_plan_from ? r.ir_first : tr->tr_plan_from, r.ir_last);
+    }
+}
+
+/* Moves the table's cursor past every job merged in order, records what is
+ * merged beyond it, and finishes the scan when the last job is in. */
 static void advance_cursor(run_ctx *rc, table_run *tr)
 {
-    bool moved = false;
     while (tr->tr_seq_head < tr->tr_seq_next && tr->tr_ring[tr->tr_seq_head % RING].re_merged) {
         tr->tr_state.ss_cursor =
             store_cursor_object_id(tr->tr_ring[tr->tr_seq_head % RING].re_last_id);
         tr->tr_seq_head++;
-        moved = true;
     }
+    collect_done_ranges(rc, tr);
     if (tr->tr_planned_all && tr->tr_seq_head == tr->tr_seq_next && !tr->tr_done) {
         /* The scan is complete: from now on changes are caught from the
          * scan's START (minus the lag allowance), not its end: what changed
@@ -321,17 +420,17 @@ static void advance_cursor(run_ctx *rc, table_run *tr)
         int64_t from = tr->tr_state.ss_scan_started_ms - rc->rc_cfg->c_lag_ms;
         tr->tr_state.ss_cursor = store_cursor_timestamp_ms(from > 0 ? from : 0);
         tr->tr_state.ss_scan_started_ms = 0;
+        tr->tr_state.ss_ndone = 0;
         tr->tr_state.ss_last_run.sr_completed = true;
         tr->tr_done = true;
-        moved = true;
         log_info("%s: full scan complete (%llu parents)", tr->tr_name,
                  (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
     }
-    if (moved)
-        put_table_state(rc, tr);
+    put_table_state(rc, tr);
 }
 
-static void merge_scan(run_ctx *rc, planned_job *pj)
+/* Merges the complete sets of one ASSOC_SETS message (any part of a job). */
+static void merge_sets(run_ctx *rc, planned_job *pj)
 {
     table_run *tr = &rc->rc_tables[pj->pj_table];
     store_run *run = &tr->tr_state.ss_last_run;
@@ -340,18 +439,31 @@ static void merge_scan(run_ctx *rc, planned_job *pj)
         return;
     store_set_delta d = {0};
     err_info e = {0};
-    for (size_t i = 0; i < pj->pj_sets.ab_nparents; i++)
+    for (size_t i = 0; i < pj->pj_sets.ab_nparents; i++) {
+        uint64_t id = pj->pj_sets.ab_parents[i].ap_parent_id;
+        int lo = 0, hi = js->js_count;
+        while (lo < hi) {
+            int mid = (lo + hi) / 2;
+            if (js->js_parent_ids[mid] < id)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == js->js_count || js->js_parent_ids[lo] != id || pj->pj_merged[lo])
+            continue; /* not this job's, or already merged */
         if (store_replace_set(rc->rc_txn, tr->tr_table, &pj->pj_sets, i, &d, &e)) {
             store_fail(rc, &e);
             return;
         }
-    run->sr_parents += js->js_count;
+        pj->pj_merged[lo] = 1;
+        pj->pj_nmerged++;
+        run->sr_parents++;
+    }
     run->sr_added += d.sd_added;
     run->sr_removed += d.sd_removed;
     run->sr_relabelled += d.sd_relabelled;
     run->sr_unchanged += d.sd_unchanged;
-    tr->tr_ring[pj->pj_seq % RING].re_merged = true;
-    advance_cursor(rc, tr);
+    advance_cursor(rc, tr); /* records the new done ranges with the data */
 }
 
 static void merge_objects(run_ctx *rc, const wire_objects *wo, bool archived_list)
@@ -397,6 +509,38 @@ static void count_calls(wire_counters *into, const wire_counters *c)
     into->wc_bytes += c->wc_bytes;
 }
 
+/* The job's ring entry (scan jobs), or NULL. */
+static ring_entry *ring_of(run_ctx *rc, const planned_job *pj)
+{
+    if (pj->pj_kind != JOB_ASSOC_SCAN)
+        return NULL;
+    return &rc->rc_tables[pj->pj_table].tr_ring[pj->pj_seq % RING];
+}
+
+/* Publishes again what a failed job did not get done: for a scan, only the
+ * parents not merged yet. */
+static void retry_job(run_ctx *rc, planned_job *pj)
+{
+    static uint8_t payload[SHM_JOB_PAYLOAD]; /* publish() may reuse pj's slot */
+    uint32_t kind = pj->pj_kind, len = pj->pj_payload_len;
+    int table = pj->pj_table, attempts = pj->pj_attempts + 1;
+    uint64_t seq = pj->pj_seq;
+    memcpy(payload, pj->pj_payload, len);
+    if (kind == JOB_ASSOC_SCAN) {
+        job_assoc_scan *js = (job_assoc_scan *)payload;
+        uint16_t n = 0;
+        for (int i = 0; i < js->js_count; i++)
+            if (!pj->pj_merged[i])
+                js->js_parent_ids[n++] = js->js_parent_ids[i];
+        js->js_count = n;
+        len = job_assoc_scan_size(n);
+    }
+    ring_entry *re = ring_of(rc, pj);
+    int idx = publish(rc, kind, payload, len, table, seq, attempts);
+    if (re)
+        re->re_job = idx;
+}
+
 static void job_done(run_ctx *rc, int idx, const wire_job_done *d)
 {
     planned_job *pj = &rc->rc_jobs[idx];
@@ -404,31 +548,31 @@ static void job_done(run_ctx *rc, int idx, const wire_job_done *d)
                 &d->wjd_counters);
     rc->rc_inflight_jobs--;
     pj->pj_used = false;
-    if (d->wjd_status != 0) {
+    const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
+    bool scan_complete = pj->pj_kind == JOB_ASSOC_SCAN && pj->pj_nmerged == js->js_count;
+    if (d->wjd_status != 0 || (pj->pj_kind == JOB_ASSOC_SCAN && !scan_complete)) {
         if (d->wjd_status == ERR_AUTH || d->wjd_status == ERR_DAILY) {
             rc->rc_fatal = d->wjd_status == ERR_AUTH ? EXIT_AUTH : EXIT_DAILY;
             snprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), "%s", d->wjd_message);
             return;
         }
-        log_warn("job failed (%s), attempt %d: %s", err_strerror(d->wjd_status),
-                 pj->pj_attempts + 1, d->wjd_message);
+        log_warn("job failed (%s), attempt %d: %s",
+                 err_strerror(d->wjd_status ? d->wjd_status : ERR_SHAPE), pj->pj_attempts + 1,
+                 d->wjd_status ? d->wjd_message : "parents missing");
         if (pj->pj_attempts + 1 >= MAX_JOB_ATTEMPTS) {
             rc->rc_fatal = EXIT_INCOMPLETE;
             snprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), "a job failed %d times: %s",
                      MAX_JOB_ATTEMPTS, d->wjd_message);
             return;
         }
-        /* publish() may reuse this very slot: copy what it needs first. */
-        static uint8_t payload[SHM_JOB_PAYLOAD];
-        uint32_t kind = pj->pj_kind, len = pj->pj_payload_len;
-        int table = pj->pj_table, attempts = pj->pj_attempts + 1;
-        uint64_t seq = pj->pj_seq;
-        memcpy(payload, pj->pj_payload, len);
-        publish(rc, kind, payload, len, table, seq, attempts);
+        retry_job(rc, pj);
         return;
     }
     if (pj->pj_kind == JOB_ASSOC_SCAN) {
-        merge_scan(rc, pj);
+        ring_entry *re = ring_of(rc, pj);
+        re->re_merged = true;
+        re->re_job = -1;
+        advance_cursor(rc, &rc->rc_tables[pj->pj_table]);
     } else {
         const job_object_list *jl = (const job_object_list *)pj->pj_payload;
         object_sync *os = &rc->rc_objects[jl->jl_object_type];
@@ -463,8 +607,10 @@ static void on_message(void *ctx, int slot, const wire_msg *m)
     switch (m->wm_kind) {
     case WIRE_ASSOC_SETS:
         assoc_buf_reset(&pj->pj_sets);
-        if (wire_assoc_sets_decode(m, &pj->pj_sets, &e))
+        if (pj->pj_kind != JOB_ASSOC_SCAN || wire_assoc_sets_decode(m, &pj->pj_sets, &e))
             log_warn("worker %d sent a bad result: %s", slot, e.ei_msg);
+        else
+            merge_sets(rc, pj);
         break;
     case WIRE_OBJECTS: {
         const job_object_list *jl = (const job_object_list *)pj->pj_payload;
@@ -512,7 +658,13 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     if ((r = store_get_state(rc->rc_txn, tr->tr_name, &tr->tr_state, e)))
         return r;
     const store_cursor *c = &tr->tr_state.ss_cursor;
-    if (c->cu_kind == STORE_CURSOR_NONE) {
+    /* A scan that a killed run left unfinished (its start time is kept)
+     * resumes, whatever the cursor: nothing it merged is fetched again, and
+     * its start time still bounds what the next incremental must catch. */
+    bool unfinished = tr->tr_state.ss_scan_started_ms != 0;
+    if (c->cu_kind == STORE_CURSOR_OBJECT_ID || unfinished) {
+        tr->tr_route = STORE_ROUTE_FULL_RESUME;
+    } else if (c->cu_kind == STORE_CURSOR_NONE) {
         tr->tr_route = STORE_ROUTE_FULL_SCAN;
     } else if (c->cu_kind == STORE_CURSOR_OBJECT_ID) {
         tr->tr_route = STORE_ROUTE_FULL_RESUME;
@@ -530,8 +682,14 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     }
     tr->tr_scanning = true;
     if (tr->tr_route == STORE_ROUTE_FULL_RESUME) {
-        tr->tr_plan_from = c->cu_object_id + 1;
+        tr->tr_plan_from = c->cu_kind == STORE_CURSOR_OBJECT_ID ? c->cu_object_id + 1 : 0;
+        tr->tr_npending = tr->tr_state.ss_ndone;
+        memcpy(tr->tr_pending, tr->tr_state.ss_done, tr->tr_npending * sizeof(store_id_range));
+        if (tr->tr_npending)
+            log_info("%s: %u ranges merged by an earlier run are skipped", tr->tr_name,
+                     tr->tr_npending);
     } else {
+        tr->tr_state.ss_ndone = 0;
         tr->tr_plan_from = 0;
         tr->tr_state.ss_scan_started_ms = rc->rc_started_ms;
     }
@@ -602,6 +760,42 @@ static void summary(run_ctx *rc, double seconds)
     fprintf(stderr, "\n");
 }
 
+/* ------------------------------------------------------------ progress */
+
+static bool progress_wanted(const hubsync_config *c)
+{
+    return c->c_progress == PROGRESS_ALWAYS ||
+           (c->c_progress == PROGRESS_AUTO && isatty(STDERR_FILENO) && !c->c_log_json);
+}
+
+/* One line, redrawn in place: parents merged of those to scan, calls, rate. */
+static void progress(run_ctx *rc, double seconds, bool final)
+{
+    uint64_t merged = 0, total = 0, calls = rc->rc_calls[CONFIG_MAX_TABLES].wc_calls;
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
+        uint64_t n = 0;
+        err_info e = {0};
+        calls += rc->rc_calls[i].wc_calls;
+        merged += tr->tr_state.ss_last_run.sr_parents;
+        if (tr->tr_objects_ready && txn_open(rc) == 0 &&
+            store_count_objects(rc->rc_txn, tr->tr_table.t_parent, &n, &e) == 0)
+            total += n;
+    }
+    int width = 30, filled = total ? (int)((double)width * (double)merged / (double)total) : 0;
+    if (filled > width)
+        filled = width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %llu/%llu parents  %llu calls  %.1f/s ", bar,
+            (unsigned long long)merged, (unsigned long long)total, (unsigned long long)calls,
+            seconds > 0 ? (double)calls / seconds : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}
+
 /* ------------------------------------------------------------------ run */
 
 static bool all_done(const run_ctx *rc)
@@ -643,15 +837,20 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
 
 int cmd_run(const hubsync_config *c)
 {
-    run_ctx rc = {0};
+    /* Over a megabyte (a ring per table): on the heap, not the stack. */
+    run_ctx *rc = calloc(1, sizeof(*rc));
+    if (!rc) {
+        log_error("out of memory");
+        return EXIT_INCOMPLETE;
+    }
     err_info e = {0};
     int exit_code = EXIT_INCOMPLETE;
-    rc.rc_cfg = c;
-    rc.rc_started_ms = wall_ms();
-    rc.rc_ntables = c->c_ntables;
-    rc.rc_max_inflight_jobs = c->c_workers * c->c_inflight * 2;
-    if (rc.rc_max_inflight_jobs > SHM_MAX_JOBS - 8)
-        rc.rc_max_inflight_jobs = SHM_MAX_JOBS - 8;
+    rc->rc_cfg = c;
+    rc->rc_started_ms = wall_ms();
+    rc->rc_ntables = c->c_ntables;
+    rc->rc_max_inflight_jobs = c->c_workers * c->c_inflight * 2;
+    if (rc->rc_max_inflight_jobs > SHM_MAX_JOBS - 8)
+        rc->rc_max_inflight_jobs = SHM_MAX_JOBS - 8;
     uint64_t t0 = mono_ns();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -660,8 +859,8 @@ int cmd_run(const hubsync_config *c)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    rc.rc_jobs = calloc(SHM_MAX_JOBS, sizeof(planned_job));
-    if (!rc.rc_jobs || !(rc.rc_shm = create_region(c, &e))) {
+    rc->rc_jobs = calloc(SHM_MAX_JOBS, sizeof(planned_job));
+    if (!rc->rc_jobs || !(rc->rc_shm = create_region(c, &e))) {
         log_error("%s", e.ei_msg[0] ? e.ei_msg : "out of memory");
         goto out;
     }
@@ -674,86 +873,93 @@ int cmd_run(const hubsync_config *c)
                         c->c_tables,
                         c->c_ntables};
     /* Workers first, LMDB after: no LMDB environment ever crosses fork(). */
-    if (pool_start(rc.rc_shm, c->c_workers, &wc, &rc.rc_pool, &e)) {
+    if (pool_start(rc->rc_shm, c->c_workers, &wc, &rc->rc_pool, &e)) {
         log_error("%s", e.ei_msg);
         goto out;
     }
-    if ((exit_code = open_store(&rc, &e)) != 0) {
+    if ((exit_code = open_store(rc, &e)) != 0) {
         log_error("%s", e.ei_msg);
         goto out;
     }
     exit_code = EXIT_INCOMPLETE;
-    if (txn_open(&rc))
+    if (txn_open(rc))
         goto out;
-    for (int i = 0; i < rc.rc_ntables; i++) {
-        table_run *tr = &rc.rc_tables[i];
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
         tr->tr_table = c->c_tables[i];
         hs_table_name(tr->tr_table, tr->tr_name, sizeof(tr->tr_name));
-        if (switch_on(&rc, tr, &e)) {
+        if (switch_on(rc, tr, &e)) {
             log_error("%s: %s", tr->tr_name, e.ei_msg);
             exit_code = e.ei_code == ERR_CORRUPT ? EXIT_USAGE : EXIT_INCOMPLETE;
             goto out;
         }
-        put_table_state(&rc, tr);
+        put_table_state(rc, tr);
     }
-    if (txn_commit(&rc))
+    if (txn_commit(rc))
         goto out;
-    plan_object_sync(&rc);
-    pool_events ev = {on_message, on_death, &rc};
-    bool draining = false;
-    uint64_t last_reclaim = mono_ns();
-    while (!rc.rc_store_failed) {
-        if ((stop_requested || rc.rc_fatal) && !draining) {
-            log_info(rc.rc_fatal ? "stopping: %s" : "%s: draining in-flight work",
-                     rc.rc_fatal ? rc.rc_fatal_msg : "signal received");
-            pool_drain(rc.rc_pool);
+    plan_object_sync(rc);
+    pool_events ev = {on_message, on_death, rc};
+    bool draining = false, show = progress_wanted(c);
+    uint64_t last_reclaim = mono_ns(), last_progress = 0;
+    while (!rc->rc_store_failed) {
+        if ((stop_requested || rc->rc_fatal) && !draining) {
+            log_info(rc->rc_fatal ? "stopping: %s" : "%s: draining in-flight work",
+                     rc->rc_fatal ? rc->rc_fatal_msg : "signal received");
+            pool_drain(rc->rc_pool);
             draining = true;
         }
-        if (draining && pool_alive(rc.rc_pool) == 0)
+        if (draining && pool_alive(rc->rc_pool) == 0)
             break;
         if (!draining) {
-            plan_scans(&rc);
-            if (all_done(&rc))
+            plan_scans(rc);
+            if (all_done(rc))
                 break;
         }
-        if (pool_poll(rc.rc_pool, 100, &ev) < 0)
+        if (pool_poll(rc->rc_pool, 100, &ev) < 0)
             break;
-        txn_commit(&rc);
         uint64_t now = mono_ns();
+        if (show && now - last_progress > 250 * MS_NS) {
+            progress(rc, (double)(now - t0) / 1e9, false);
+            last_progress = now;
+        }
+        txn_commit(rc);
         if (now - last_reclaim > 1000 * MS_NS) {
-            shm_job_reclaim(rc.rc_shm, -1, now);
+            shm_job_reclaim(rc->rc_shm, -1, now);
             last_reclaim = now;
         }
     }
     /* Record this run's figures, finished or not. */
-    for (int i = 0; i < rc.rc_ntables; i++) {
-        table_run *tr = &rc.rc_tables[i];
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
         store_run *r = &tr->tr_state.ss_last_run;
         r->sr_finished_ms = wall_ms();
-        r->sr_api_calls = rc.rc_calls[i].wc_calls;
-        r->sr_retries = rc.rc_calls[i].wc_retries;
-        r->sr_http_429 = rc.rc_calls[i].wc_throttled;
-        put_table_state(&rc, tr);
+        r->sr_api_calls = rc->rc_calls[i].wc_calls;
+        r->sr_retries = rc->rc_calls[i].wc_retries;
+        r->sr_http_429 = rc->rc_calls[i].wc_throttled;
+        put_table_state(rc, tr);
     }
-    txn_commit(&rc);
-    if (rc.rc_store_failed)
+    txn_commit(rc);
+    if (rc->rc_store_failed)
         exit_code = EXIT_INCOMPLETE;
-    else if (rc.rc_fatal)
-        exit_code = rc.rc_fatal;
+    else if (rc->rc_fatal)
+        exit_code = rc->rc_fatal;
     else
-        exit_code = all_done(&rc) ? EXIT_OK : EXIT_INCOMPLETE;
-    if (rc.rc_fatal)
-        log_error("%s", rc.rc_fatal_msg);
-    summary(&rc, (double)(mono_ns() - t0) / 1e9);
+        exit_code = all_done(rc) ? EXIT_OK : EXIT_INCOMPLETE;
+    if (show)
+        progress(rc, (double)(mono_ns() - t0) / 1e9, true);
+    if (rc->rc_fatal)
+        log_error("%s", rc->rc_fatal_msg);
+    summary(rc, (double)(mono_ns() - t0) / 1e9);
 out:
-    if (rc.rc_txn)
-        store_txn_abort(rc.rc_txn);
-    pool_destroy(rc.rc_pool);
-    store_close(rc.rc_store);
-    if (rc.rc_jobs)
+    if (rc->rc_txn)
+        store_txn_abort(rc->rc_txn);
+    pool_destroy(rc->rc_pool);
+    store_close(rc->rc_store);
+    if (rc->rc_jobs)
         for (int i = 0; i < SHM_MAX_JOBS; i++)
-            assoc_buf_free(&rc.rc_jobs[i].pj_sets);
-    free(rc.rc_jobs);
-    shm_destroy(rc.rc_shm);
+            assoc_buf_free(&rc->rc_jobs[i].pj_sets);
+    free(rc->rc_jobs);
+    shm_destroy(rc->rc_shm);
+    free(rc);
     return exit_code;
 }

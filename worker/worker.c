@@ -53,7 +53,8 @@ typedef struct active_job {
     job_assoc_scan aj_scan;
     uint8_t aj_resolved[JOB_MAX_PARENTS];
     int aj_unresolved;
-    assoc_buf aj_sets; /* complete sets, ready to send */
+    assoc_buf aj_sets; /* complete sets */
+    size_t aj_sent;    /* of which already sent */
     paged_parent *aj_paged;
     size_t aj_npaged, aj_paged_cap;
     /* JOB_OBJECT_LIST */
@@ -110,17 +111,31 @@ static void job_release(active_job *j)
     w->w_held--;
 }
 
-/* Sends the job's results (on success) and JOB_DONE, then lets it go. */
+/* Sends the sets completed since the last call: each parent's set leaves
+ * the worker as soon as it is complete, so the coordinator can merge (and
+ * a killed run keep) all but the heavy parents still paging. */
+static void send_resolved(active_job *j)
+{
+    worker *w = j->aj_worker;
+    err_info e = {0};
+    size_t n = j->aj_sets.ab_nparents;
+    if (n == j->aj_sent)
+        return;
+    if (wire_put_assoc_sets(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, j->aj_scan.js_table,
+                            &j->aj_sets, j->aj_sent, n - j->aj_sent, &e)) {
+        job_fail(j, e.ei_code, "%s", e.ei_msg);
+        return;
+    }
+    j->aj_sent = n;
+}
+
+/* Sends the job's last sets (on success) and JOB_DONE, then lets it go. */
 static void job_finish(active_job *j)
 {
     worker *w = j->aj_worker;
     err_info e = {0};
-    if (j->aj_status == 0 && j->aj_kind == JOB_ASSOC_SCAN &&
-        wire_put_assoc_sets(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, j->aj_scan.js_table,
-                            &j->aj_sets, 0, j->aj_sets.ab_nparents, &e)) {
-        j->aj_status = e.ei_code;
-        snprintf(j->aj_message, sizeof(j->aj_message), "%s", e.ei_msg);
-    }
+    if (j->aj_status == 0 && j->aj_kind == JOB_ASSOC_SCAN)
+        send_resolved(j);
     if (j->aj_status == 0) {
         shm_counters *k = &w->w_shm->sr_slots[w->w_slot].sl_counters;
         SHM_COUNT(k, parents, j->aj_sets.ab_nparents);
@@ -363,6 +378,8 @@ static http_verdict on_assoc(void *user, http_request *req, const http_response 
                 job_fail(j, ERR_SHAPE, "parent %llu missing from the batch-read response",
                          (unsigned long long)j->aj_paged[i].pp_parent_id);
     }
+    if (j->aj_kind == JOB_ASSOC_SCAN)
+        send_resolved(j); /* complete sets are good even if the job fails later */
     if (!j->aj_status && j->aj_npaged > 0)
         request_next_pages(j);
     if (j->aj_outstanding == 0 && (j->aj_status || j->aj_unresolved == 0))

@@ -1429,6 +1429,10 @@ static bool states_equal(const store_state *a, const store_state *b)
         same = same && a->ss_cursor.cu_object_id == b->ss_cursor.cu_object_id;
     if (a->ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS)
         same = same && a->ss_cursor.cu_timestamp_ms == b->ss_cursor.cu_timestamp_ms;
+    same = same && a->ss_ndone == b->ss_ndone && a->ss_ndone <= STORE_DONE_RANGES_MAX;
+    for (uint32_t i = 0; same && i < a->ss_ndone; i++)
+        same = a->ss_done[i].ir_first == b->ss_done[i].ir_first &&
+               a->ss_done[i].ir_last == b->ss_done[i].ir_last;
     return same;
 }
 
@@ -1600,6 +1604,378 @@ done:
     store_txn_abort(t);
     store_close(s);
     free(rec);
+    tmpdir_remove(dir);
+}
+
+/* ---- tests: done ranges in the state record ------------------------------ */
+
+/* One element of a crafted "done" array: 'u' the uint u, 'i' the negative
+ * int -u, 's' a string, 'n' nil, 'f' a float, 'b' true, 'a' the array [u]. */
+typedef struct done_item {
+    char t;
+    uint64_t u;
+} done_item;
+
+/* Decodes {"v": 1, "cursor_kind": "object_id", "cursor": 100, "done": …}
+ * with "done" present `copies` times: when `as` is 'a' the array of
+ * items[0..n), else a lone value of that kind ('u' 5, 'n' nil, 's' "", 'm'
+ * an empty map). All crafted with msgpack-c, not with the store's codec. */
+static int decode_done_record(char as, const done_item *items, size_t n, int copies,
+                              store_state *st)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3 + (size_t)copies);
+    pack_str(&pk, "v", 1);
+    msgpack_pack_uint64(&pk, 1);
+    pack_str(&pk, "cursor_kind", 11);
+    pack_str(&pk, "object_id", 9);
+    pack_str(&pk, "cursor", 6);
+    msgpack_pack_uint64(&pk, 100);
+    for (int c = 0; c < copies; c++) {
+        pack_str(&pk, "done", 4);
+        switch (as) {
+        case 'a':
+            break;
+        case 'u':
+            msgpack_pack_uint64(&pk, 5);
+            continue;
+        case 's':
+            pack_str(&pk, "", 0);
+            continue;
+        case 'm':
+            msgpack_pack_map(&pk, 0);
+            continue;
+        default:
+            msgpack_pack_nil(&pk);
+            continue;
+        }
+        msgpack_pack_array(&pk, n);
+        for (size_t i = 0; i < n; i++) {
+            switch (items[i].t) {
+            case 'u':
+                msgpack_pack_uint64(&pk, items[i].u);
+                break;
+            case 'i':
+                msgpack_pack_int64(&pk, -(int64_t)items[i].u);
+                break;
+            case 's':
+                pack_str(&pk, "1", 1);
+                break;
+            case 'f':
+                msgpack_pack_double(&pk, (double)items[i].u);
+                break;
+            case 'b':
+                msgpack_pack_true(&pk);
+                break;
+            case 'a':
+                msgpack_pack_array(&pk, 1);
+                msgpack_pack_uint64(&pk, items[i].u);
+                break;
+            default:
+                msgpack_pack_nil(&pk);
+                break;
+            }
+        }
+    }
+    err_info e = {0, ""};
+    int rc = store_state_decode(sb.data, sb.size, st, &e);
+    msgpack_sbuffer_destroy(&sb);
+    return rc;
+}
+
+/* n ranges: [0, 5], [10, 15], … and the last one ending at UINT64_MAX;
+ * every fourth one adjacent to the one before (first = previous last + 1). */
+static void fill_ranges(store_state *st, uint32_t n)
+{
+    st->ss_ndone = n;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t first = (uint64_t)i * 10;
+        if (i > 0 && i % 4 == 0)
+            first = st->ss_done[i - 1].ir_last + 1;
+        st->ss_done[i] = (store_id_range){first, first + 5};
+    }
+    if (n)
+        st->ss_done[n - 1].ir_last = UINT64_MAX;
+}
+
+static void test_done_ranges_round_trip(void)
+{
+    char dir[64];
+    store *s = NULL;
+    store_txn *t = NULL;
+    err_info e = {0, ""};
+    void *rec = NULL;
+    size_t len = 0;
+    msgpack_unpacked up;
+    msgpack_unpacked_init(&up);
+    static store_state st, got;
+    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    struct {
+        uint32_t n;
+        store_id_range one; /* n == 1: this range */
+        store_cursor cursor;
+    } cases[] = {
+        {0, {0, 0}, store_cursor_object_id(7)},
+        {1, {0, UINT64_MAX}, store_cursor_object_id(0)},
+        {1, {0, 0}, store_cursor_none()},
+        {1, {UINT64_MAX, UINT64_MAX}, store_cursor_timestamp_ms(5)},
+        {1, {1001, 2000}, store_cursor_object_id(1000)},
+        {2, {0, 0}, store_cursor_object_id(3)},
+        {STORE_DONE_RANGES_MAX, {0, 0}, store_cursor_object_id(UINT64_MAX)},
+    };
+    for (size_t i = 0; i < UT_COUNT(cases); i++) {
+        memset(&st, 0, sizeof(st));
+        st.ss_cursor = cases[i].cursor;
+        st.ss_runs = i;
+        st.ss_last_run.sr_route = STORE_ROUTE_FULL_RESUME;
+        if (cases[i].n == 1) {
+            st.ss_ndone = 1;
+            st.ss_done[0] = cases[i].one;
+        } else {
+            fill_ranges(&st, cases[i].n);
+        }
+        /* Stale entries past ss_ndone are neither written nor read back. */
+        if (st.ss_ndone < STORE_DONE_RANGES_MAX)
+            st.ss_done[st.ss_ndone] = (store_id_range){9, 1};
+        UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+        UT_REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
+        UT_REQUIRE(store_txn_commit(t, &e) == 0);
+        t = NULL;
+        memset(&got, 0xa5, sizeof(got));
+        UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+        int rc = store_get_state(t, CC_NAME, &got, &e);
+        store_txn_abort(t);
+        t = NULL;
+        ut_check(rc == 0 && states_equal(&st, &got), __FILE__, __LINE__,
+                 "case %zu (%u ranges) round trip: rc %d ndone %u %s", i, (unsigned)cases[i].n, rc,
+                 (unsigned)got.ss_ndone, e.ei_msg);
+        if (rc == 0 && got.ss_ndone < STORE_DONE_RANGES_MAX)
+            UT_CHECK(got.ss_done[got.ss_ndone].ir_first == 0 &&
+                     got.ss_done[got.ss_ndone].ir_last == 0);
+    }
+    /* The encoding, read with msgpack-c: "done" is a flat array of uints;
+     * an empty list is written as []. */
+    memset(&st, 0, sizeof(st));
+    st.ss_cursor = store_cursor_object_id(99);
+    st.ss_ndone = 2;
+    st.ss_done[0] = (store_id_range){100, 100};
+    st.ss_done[1] = (store_id_range){200, UINT64_MAX};
+    for (int pass = 0; pass < 2; pass++) {
+        free(rec);
+        rec = NULL;
+        UT_REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
+        size_t off = 0;
+        UT_REQUIRE(msgpack_unpack_next(&up, rec, len, &off) == MSGPACK_UNPACK_SUCCESS &&
+                   off == len && up.data.type == MSGPACK_OBJECT_MAP);
+        const msgpack_object *done_val = NULL;
+        int copies = 0;
+        for (uint32_t i = 0; i < up.data.via.map.size; i++) {
+            const msgpack_object_kv *p = &up.data.via.map.ptr[i];
+            if (p->key.type == MSGPACK_OBJECT_STR && p->key.via.str.size == 4 &&
+                memcmp(p->key.via.str.ptr, "done", 4) == 0) {
+                done_val = &p->val;
+                copies++;
+            }
+        }
+        UT_REQUIRE(copies == 1 && done_val->type == MSGPACK_OBJECT_ARRAY);
+        const msgpack_object_array *a = &done_val->via.array;
+        UT_REQUIRE(a->size == 2 * st.ss_ndone);
+        for (uint32_t i = 0; i < a->size; i++)
+            UT_CHECK(a->ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                     a->ptr[i].via.u64 ==
+                         (i % 2 ? st.ss_done[i / 2].ir_last : st.ss_done[i / 2].ir_first));
+        st.ss_ndone = 0;
+    }
+    /* Every truncation of a record with ranges is ERR_CORRUPT. */
+    fill_ranges(&st, 3);
+    free(rec);
+    rec = NULL;
+    UT_REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
+    for (size_t cut = 0; cut < len; cut++)
+        if (store_state_decode(rec, cut, &got, NULL) != ERR_CORRUPT)
+            ut_check(false, __FILE__, __LINE__, "state with ranges cut at %zu decoded", cut);
+    UT_CHECK(store_state_decode(rec, len, &got, NULL) == 0 && states_equal(&st, &got));
+done:
+    msgpack_unpacked_destroy(&up);
+    store_txn_abort(t);
+    store_close(s);
+    free(rec);
+    tmpdir_remove(dir);
+}
+
+static void test_done_ranges_old_records(void)
+{
+    char dir[64];
+    store *s = NULL;
+    store_txn *t = NULL;
+    err_info e = {0, ""};
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    static store_state st;
+    dir[0] = '\0';
+    /* A record as the store wrote it before "done" existed. */
+    const kv old_rec[] = {{"v", 'u', 1, NULL},
+                          {"cursor_kind", 's', 0, "object_id"},
+                          {"cursor", 'u', 5790939450LL, NULL},
+                          {"scan_started_ms", 'i', 1767225600000LL, NULL},
+                          {"runs", 'u', 3, NULL}};
+    st.ss_ndone = 7; /* whatever it held is replaced */
+    UT_CHECK_I64(decode_state_kv(old_rec, UT_COUNT(old_rec), &st), 0);
+    UT_CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID &&
+             st.ss_cursor.cu_object_id == 5790939450ULL && st.ss_runs == 3);
+    /* ... and stored in a database, read back through the store. */
+    craft(&sb, old_rec, UT_COUNT(old_rec));
+    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    store_close(s);
+    s = NULL;
+    UT_REQUIRE(raw_put(dir, "state", CC_NAME, strlen(CC_NAME), sb.data, sb.size));
+    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    st.ss_ndone = 7;
+    UT_CHECK_I64(store_get_state(t, CC_NAME, &st, &e), 0);
+    UT_CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_object_id == 5790939450ULL &&
+             st.ss_scan_started_ms == 1767225600000LL);
+    /* An empty "done" is no ranges as well. */
+    UT_CHECK_I64(decode_done_record('a', NULL, 0, 1, &st), 0);
+    UT_CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_object_id == 100);
+done:
+    store_txn_abort(t);
+    store_close(s);
+    msgpack_sbuffer_destroy(&sb);
+    tmpdir_remove(dir);
+}
+
+static void test_done_ranges_invalid(void)
+{
+    char dir[64];
+    store *s = NULL;
+    store_txn *t = NULL;
+    err_info e = {0, ""};
+    void *rec = NULL;
+    size_t len = 0;
+    done_item *many = NULL;
+    static store_state st, got;
+    dir[0] = '\0';
+    /* Decoding: the well-formed control, then each damaged form. */
+    const done_item ok[] = {{'u', 0},  {'u', 10}, {'u', 11},
+                            {'u', 11}, {'u', 20}, {'u', UINT64_MAX}};
+    UT_CHECK_I64(decode_done_record('a', ok, UT_COUNT(ok), 1, &st), 0);
+    UT_CHECK(st.ss_ndone == 3 && st.ss_done[1].ir_first == 11 && st.ss_done[1].ir_last == 11 &&
+             st.ss_done[2].ir_last == UINT64_MAX);
+    struct {
+        const char *what;
+        done_item items[6];
+        size_t n;
+    } bad[] = {
+        {"one value", {{'u', 1}}, 1},
+        {"odd count", {{'u', 1}, {'u', 2}, {'u', 3}}, 3},
+        {"first > last", {{'u', 5}, {'u', 4}}, 2},
+        {"first > last at the top", {{'u', UINT64_MAX}, {'u', 0}}, 2},
+        {"overlapping", {{'u', 0}, {'u', 10}, {'u', 10}, {'u', 20}}, 4},
+        {"overlapping inside", {{'u', 0}, {'u', 10}, {'u', 5}, {'u', 6}}, 4},
+        {"descending", {{'u', 20}, {'u', 30}, {'u', 0}, {'u', 10}}, 4},
+        {"repeated", {{'u', 7}, {'u', 8}, {'u', 7}, {'u', 8}}, 4},
+        {"second overlaps the first at UINT64_MAX",
+         {{'u', 0}, {'u', UINT64_MAX}, {'u', UINT64_MAX}, {'u', UINT64_MAX}},
+         4},
+        {"negative first", {{'i', 1}, {'u', 4}}, 2},
+        {"negative last", {{'u', 0}, {'i', 4}}, 2},
+        {"string", {{'s', 0}, {'u', 4}}, 2},
+        {"nil", {{'u', 0}, {'n', 0}}, 2},
+        {"float", {{'f', 3}, {'u', 4}}, 2},
+        {"bool", {{'u', 0}, {'b', 0}}, 2},
+        {"nested array", {{'a', 1}, {'a', 2}}, 2},
+        {"bad value after good ranges",
+         {{'u', 0}, {'u', 1}, {'u', 2}, {'u', 3}, {'u', 4}, {'f', 5}},
+         6},
+    };
+    for (size_t i = 0; i < UT_COUNT(bad); i++) {
+        memset(&st, 0x5a, sizeof(st));
+        int rc = decode_done_record('a', bad[i].items, bad[i].n, 1, &st);
+        ut_check(rc == ERR_CORRUPT && st.ss_ndone == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_NONE,
+                 __FILE__, __LINE__, "done near miss %zu (%s): rc %d ndone %u", i, bad[i].what, rc,
+                 (unsigned)st.ss_ndone);
+    }
+    const char not_arrays[] = {'u', 'n', 's', 'm'};
+    for (size_t i = 0; i < UT_COUNT(not_arrays); i++) {
+        int rc = decode_done_record(not_arrays[i], NULL, 0, 1, &st);
+        ut_check(rc == ERR_CORRUPT, __FILE__, __LINE__, "done as '%c': rc %d", not_arrays[i], rc);
+    }
+    /* "done" twice, even if each copy is well formed. */
+    UT_CHECK_I64(decode_done_record('a', ok, UT_COUNT(ok), 2, &st), ERR_CORRUPT);
+    UT_CHECK_I64(decode_done_record('a', NULL, 0, 2, &st), ERR_CORRUPT);
+    /* STORE_DONE_RANGES_MAX ranges decode; one more does not. */
+    size_t nmany = 2 * ((size_t)STORE_DONE_RANGES_MAX + 1);
+    UT_REQUIRE((many = calloc(nmany, sizeof(*many))) != NULL);
+    for (size_t i = 0; i < nmany; i++)
+        many[i] = (done_item){'u', (uint64_t)i};
+    UT_CHECK_I64(decode_done_record('a', many, nmany - 2, 1, &st), 0);
+    UT_CHECK(st.ss_ndone == STORE_DONE_RANGES_MAX &&
+             st.ss_done[STORE_DONE_RANGES_MAX - 1].ir_last == nmany - 3);
+    UT_CHECK_I64(decode_done_record('a', many, nmany, 1, &st), ERR_CORRUPT);
+    UT_CHECK(st.ss_ndone == 0);
+
+    /* Writing: each invalid list is ERR_INVALID, nothing is written and the
+     * batch lives on. */
+    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    struct {
+        const char *what;
+        uint32_t n;
+        store_id_range r[3];
+    } refused[] = {
+        {"first > last", 1, {{5, 4}}},
+        {"first > last, second range", 2, {{0, 1}, {UINT64_MAX, 2}}},
+        {"overlapping", 2, {{0, 10}, {10, 20}}},
+        {"overlapping inside", 2, {{0, 10}, {5, 6}}},
+        {"descending", 2, {{20, 30}, {0, 10}}},
+        {"repeated", 3, {{1, 2}, {3, 4}, {3, 4}}},
+        {"second overlaps the first at UINT64_MAX", 2, {{0, UINT64_MAX}, {UINT64_MAX, UINT64_MAX}}},
+    };
+    for (size_t i = 0; i < UT_COUNT(refused); i++) {
+        memset(&st, 0, sizeof(st));
+        st.ss_cursor = store_cursor_object_id(1);
+        st.ss_ndone = refused[i].n;
+        memcpy(st.ss_done, refused[i].r, sizeof(refused[i].r));
+        e.ei_msg[0] = '\0';
+        int rc = store_put_state(t, CC_NAME, &st, &e);
+        ut_check(rc == ERR_INVALID && e.ei_msg[0], __FILE__, __LINE__, "put of %s: rc %d (%s)",
+                 refused[i].what, rc, e.ei_msg);
+        rc = store_state_encode(&st, &rec, &len, &e);
+        ut_check(rc == ERR_INVALID, __FILE__, __LINE__, "encode of %s: rc %d", refused[i].what, rc);
+        if (rc == 0) {
+            free(rec);
+            rec = NULL;
+        }
+    }
+    memset(&st, 0, sizeof(st));
+    st.ss_cursor = store_cursor_object_id(1);
+    fill_ranges(&st, STORE_DONE_RANGES_MAX);
+    st.ss_ndone = STORE_DONE_RANGES_MAX + 1;
+    UT_CHECK_I64(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
+    st.ss_ndone = UINT32_MAX;
+    UT_CHECK_I64(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
+    UT_CHECK_I64(store_state_encode(&st, &rec, &len, &e), ERR_INVALID);
+    /* Nothing of that was written, and the batch still works. */
+    UT_CHECK_I64(store_get_state(t, CC_NAME, &got, &e), 0);
+    UT_CHECK(got.ss_cursor.cu_kind == STORE_CURSOR_NONE && got.ss_ndone == 0);
+    st.ss_ndone = STORE_DONE_RANGES_MAX;
+    UT_REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
+    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    t = NULL;
+    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    UT_CHECK(store_get_state(t, CC_NAME, &got, &e) == 0 && states_equal(&st, &got));
+done:
+    store_txn_abort(t);
+    store_close(s);
+    free(rec);
+    free(many);
     tmpdir_remove(dir);
 }
 
@@ -2232,6 +2608,11 @@ int unit_suite_store(void)
         {"schema records: round trip, sorted labels, garbage", test_schema_records},
         {"cursors of each kind round trip with the data", test_cursor_round_trips},
         {"wrong or garbage cursor records: ERR_CORRUPT", test_cursor_garbage_is_corrupt},
+        {"done ranges: 0, 1 and the most round trip, IDs 0 and UINT64_MAX",
+         test_done_ranges_round_trip},
+        {"done ranges: records without them decode with none", test_done_ranges_old_records},
+        {"done ranges: damaged ERR_CORRUPT on decode, invalid ERR_INVALID on put",
+         test_done_ranges_invalid},
         {"run lock: a second open in this process", test_run_lock_same_process},
         {"run lock: held by a child, freed by its SIGKILL", test_run_lock_other_process},
         {"a killed reader's slot is cleared at open", test_stale_reader_cleared},
