@@ -286,7 +286,7 @@ static void print_text(const hubsync_config *c, const setup_row *rows, int n,
                       hs_object(row->sr_table.t_parent)->oi_plural, prefix);
         }
         char what[128];
-        store_route next = route_next(sc->sc_ping_type, &row->sr_state.ss_cursor);
+        store_route next = route_next(sc->sc_ping_type, &row->sr_state);
         jb_printf(&b, "    next run: %s (%s)\n", store_route_name(next),
                   route_describe(sc->sc_ping_type, &row->sr_state.ss_cursor, what, sizeof(what)));
     }
@@ -327,8 +327,7 @@ static void print_json(const hubsync_config *c, const setup_row *rows, int n,
         jb_lit(&b, ",\"ignored_labels\":");
         jb_u64(&b, row->sr_ignored);
         jb_lit(&b, ",\"next_route\":");
-        jb_str(&b,
-               store_route_name(route_next(row->sr_new.sc_ping_type, &row->sr_state.ss_cursor)));
+        jb_str(&b, store_route_name(route_next(row->sr_new.sc_ping_type, &row->sr_state)));
         jb_char(&b, '}');
     }
     jb_lit(&b, "]}\n");

@@ -51,8 +51,12 @@ void schema_json(jbuf *b, const store_schema *sc)
 
 /* ---- routes --------------------------------------------------------------- */
 
-store_route route_next(store_ping_type ping, const store_cursor *cu)
+store_route route_next(store_ping_type ping, const store_state *st)
 {
+    const store_cursor *cu = &st->ss_cursor;
+    /* A scan a killed run left unfinished resumes, whatever the cursor. */
+    if (st->ss_scan_started_ms != 0)
+        return STORE_ROUTE_FULL_RESUME;
     switch (cu->cu_kind) {
     case STORE_CURSOR_OBJECT_ID:
         return STORE_ROUTE_FULL_RESUME;
@@ -226,7 +230,7 @@ static void table_text(jbuf *b, const table_view *v)
     else if (cu->cu_kind == STORE_CURSOR_TIMESTAMP_MS)
         jb_printf(b, " %" PRId64, cu->cu_timestamp_ms);
     jb_printf(b, ": %s\n", route_describe(ping, cu, what, sizeof(what)));
-    jb_printf(b, "  next run:       %s\n", store_route_name(route_next(ping, cu)));
+    jb_printf(b, "  next run:       %s\n", store_route_name(route_next(ping, &v->tv_state)));
     if (v->tv_state.ss_scan_started_ms > 0) {
         char iso[32];
         fmt_iso8601_ms(iso, v->tv_state.ss_scan_started_ms);
@@ -253,7 +257,7 @@ static void table_json(jbuf *b, const table_view *v)
     jb_lit(b, ",\"cursor\":");
     cursor_json(b, ping, &v->tv_state.ss_cursor, true);
     jb_lit(b, ",\"next_route\":");
-    jb_str(b, store_route_name(route_next(ping, &v->tv_state.ss_cursor)));
+    jb_str(b, store_route_name(route_next(ping, &v->tv_state)));
     jb_lit(b, ",\"scan_started_ms\":");
     if (v->tv_state.ss_scan_started_ms > 0)
         jb_i64(b, v->tv_state.ss_scan_started_ms);

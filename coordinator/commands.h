@@ -112,8 +112,10 @@ bool schema_equal(const store_schema *a, const store_schema *b);
 void schema_json(jbuf *b, const store_schema *sc);
 
 /* The route the next run takes for a table (SPEC §4 routing table), from its
- * stored ping type (STORE_PING_FULL when no schema) and cursor. */
-store_route route_next(store_ping_type ping, const store_cursor *cu);
+ * stored ping type (STORE_PING_FULL when no schema) and state: the cursor,
+ * and whether a killed run left a scan unfinished (ss_scan_started_ms set:
+ * it resumes, skipping the ranges it merged). `run` and `status` both use it. */
+store_route route_next(store_ping_type ping, const store_state *st);
 
 /* What a cursor means, in words ("full scan from 0", "full scan in progress
  * after ID 42", "incremental from 2024-01-17T19:55:04.281Z"), for a table of

@@ -24,6 +24,7 @@
 #include "../common/rl.h"
 #include "../common/shm.h"
 #include "../common/store.h"
+#include "commands.h"
 #include "pool.h"
 
 #define MS_NS 1000000ULL
@@ -658,21 +659,7 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     if ((r = store_get_state(rc->rc_txn, tr->tr_name, &tr->tr_state, e)))
         return r;
     const store_cursor *c = &tr->tr_state.ss_cursor;
-    /* A scan that a killed run left unfinished (its start time is kept)
-     * resumes, whatever the cursor: nothing it merged is fetched again, and
-     * its start time still bounds what the next incremental must catch. */
-    bool unfinished = tr->tr_state.ss_scan_started_ms != 0;
-    if (c->cu_kind == STORE_CURSOR_OBJECT_ID || unfinished) {
-        tr->tr_route = STORE_ROUTE_FULL_RESUME;
-    } else if (c->cu_kind == STORE_CURSOR_NONE) {
-        tr->tr_route = STORE_ROUTE_FULL_SCAN;
-    } else if (c->cu_kind == STORE_CURSOR_OBJECT_ID) {
-        tr->tr_route = STORE_ROUTE_FULL_RESUME;
-    } else if (tr->tr_ping == STORE_PING_INCREMENTAL) {
-        tr->tr_route = STORE_ROUTE_INCREMENTAL;
-    } else {
-        tr->tr_route = STORE_ROUTE_FULL_SCAN; /* last scan completed: scan again */
-    }
+    tr->tr_route = route_next(tr->tr_ping, &tr->tr_state);
     if (tr->tr_route == STORE_ROUTE_INCREMENTAL) {
         /* The incremental route is built in a later step; until then the
          * only correct thing is a full scan, and the cursor stays a timestamp
