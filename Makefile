@@ -89,8 +89,8 @@ deps:
 	@scripts/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim
-	@scripts/demo.sh
+	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
+	@HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/demo.sh
 
 # The suites of one variant: unit tests, then the simulator driven over HTTP.
 test-run: all
