@@ -1,5 +1,6 @@
 /* pool — forking, channels, reaping and respawning workers (see pool.h). */
 #include "pool.h"
+#include "../common/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,13 +32,6 @@ struct pool {
     bool p_draining;
     pool_worker p_workers[SHM_MAX_WORKERS];
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int spawn(pool *p, int slot, err_info *e)
 {
@@ -158,7 +152,7 @@ static void reap(pool *p, const pool_events *ev)
             w->pw_backoff_ms = clean ? 0 : (w->pw_backoff_ms ? w->pw_backoff_ms * 2 : 100);
             if (w->pw_backoff_ms > 5000)
                 w->pw_backoff_ms = 5000;
-            w->pw_respawn_at_ns = mono_ns() + w->pw_backoff_ms * MS_NS;
+            w->pw_respawn_at_ns = clock_mono_ns() + w->pw_backoff_ms * MS_NS;
             if (ev->pe_death)
                 ev->pe_death(ev->pe_ctx, i, status, crashed, fatal);
         }
@@ -184,7 +178,7 @@ int pool_poll(pool *p, int timeout_ms, const pool_events *ev)
             delivered += drain_channel(p, slots[k], ev);
     reap(p, ev);
     if (!p->p_draining) {
-        uint64_t now = mono_ns();
+        uint64_t now = clock_mono_ns();
         for (int i = 0; i < p->p_n; i++) {
             pool_worker *w = &p->p_workers[i];
             if (w->pw_pid == 0 && !w->pw_fatal && now >= w->pw_respawn_at_ns) {

@@ -11,6 +11,7 @@
  * next run resumes after the cursor and redoes at most the uncommitted jobs.
  */
 #include "run.h"
+#include "../common/clock.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -36,20 +37,6 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested++;
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* A scan job's place in its table's order: merged jobs move the cursor only
@@ -833,12 +820,12 @@ int cmd_run(const hubsync_config *c)
     err_info e = {0};
     int exit_code = EXIT_INCOMPLETE;
     rc->rc_cfg = c;
-    rc->rc_started_ms = wall_ms();
+    rc->rc_started_ms = clock_wall_ms();
     rc->rc_ntables = c->c_ntables;
     rc->rc_max_inflight_jobs = c->c_workers * c->c_inflight * 2;
     if (rc->rc_max_inflight_jobs > SHM_MAX_JOBS - 8)
         rc->rc_max_inflight_jobs = SHM_MAX_JOBS - 8;
-    uint64_t t0 = mono_ns();
+    uint64_t t0 = clock_mono_ns();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
@@ -887,7 +874,7 @@ int cmd_run(const hubsync_config *c)
     plan_object_sync(rc);
     pool_events ev = {on_message, on_death, rc};
     bool draining = false, show = progress_wanted(c);
-    uint64_t last_reclaim = mono_ns(), last_progress = 0;
+    uint64_t last_reclaim = clock_mono_ns(), last_progress = 0;
     while (!rc->rc_store_failed) {
         if ((stop_requested || rc->rc_fatal) && !draining) {
             log_info(rc->rc_fatal ? "stopping: %s" : "%s: draining in-flight work",
@@ -904,7 +891,7 @@ int cmd_run(const hubsync_config *c)
         }
         if (pool_poll(rc->rc_pool, 100, &ev) < 0)
             break;
-        uint64_t now = mono_ns();
+        uint64_t now = clock_mono_ns();
         if (show && now - last_progress > 250 * MS_NS) {
             progress(rc, (double)(now - t0) / 1e9, false);
             last_progress = now;
@@ -919,7 +906,7 @@ int cmd_run(const hubsync_config *c)
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         store_run *r = &tr->tr_state.ss_last_run;
-        r->sr_finished_ms = wall_ms();
+        r->sr_finished_ms = clock_wall_ms();
         r->sr_api_calls = rc->rc_calls[i].wc_calls;
         r->sr_retries = rc->rc_calls[i].wc_retries;
         r->sr_http_429 = rc->rc_calls[i].wc_throttled;
@@ -933,10 +920,10 @@ int cmd_run(const hubsync_config *c)
     else
         exit_code = all_done(rc) ? EXIT_OK : EXIT_INCOMPLETE;
     if (show)
-        progress(rc, (double)(mono_ns() - t0) / 1e9, true);
+        progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
     if (rc->rc_fatal)
         log_error("%s", rc->rc_fatal_msg);
-    summary(rc, (double)(mono_ns() - t0) / 1e9);
+    summary(rc, (double)(clock_mono_ns() - t0) / 1e9);
 out:
     if (rc->rc_txn)
         store_txn_abort(rc->rc_txn);

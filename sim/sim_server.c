@@ -8,6 +8,7 @@
  * A request refused by a policy does not consume budget.
  */
 #include "sim_server.h"
+#include "../common/clock.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -50,20 +51,6 @@ typedef struct conn_req {
     jbuf cr_body;
     bool cr_too_large;
 } conn_req;
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void sleep_ms(int64_t ms)
 {
@@ -203,14 +190,14 @@ typedef struct admission {
 static admission admit(sim_server *s, const sim_config *cfg, const sim_route *route)
 {
     admission ad = {true, SIM_POLICY_BURST, 0, false, 0, 0};
-    int64_t now_ns = mono_ns();
+    int64_t now_ns = clock_mono_ns();
     bool search = route->r_kind == SIM_ROUTE_SEARCH;
     bool exempt = route->r_kind == SIM_ROUTE_ASSOC_BATCH && cfg->sc_assoc_batch_exempt;
     pthread_mutex_lock(&s->sv_limit_lock);
-    if (!sim_daily_admit(&s->sv_daily, wall_ms(), &ad.ad_daily_remaining)) {
+    if (!sim_daily_admit(&s->sv_daily, clock_wall_ms(), &ad.ad_daily_remaining)) {
         ad.ad_ok = false;
         ad.ad_refused_by = SIM_POLICY_DAILY;
-        int64_t ms = wall_ms();
+        int64_t ms = clock_wall_ms();
         ad.ad_retry_ns = (86400000 - ms % 86400000) * 1000000;
     } else if (search || !exempt) {
         sim_window *w = search ? &s->sv_search : &s->sv_burst;
@@ -237,7 +224,7 @@ static admission admit(sim_server *s, const sim_config *cfg, const sim_route *ro
 static bool check_auth(sim_server *s, struct MHD_Connection *c, sim_response *rs)
 {
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    int64_t expired_ms = 0, now = wall_ms();
+    int64_t expired_ms = 0, now = clock_wall_ms();
     sim_auth_result a = sim_auth_check(&s->sv_auth, authz, now, &expired_ms);
     if (a == SIM_AUTH_OK)
         return true;
@@ -456,7 +443,7 @@ static void run_mutations(sim_server *s, sim_mutation_opts *o, sim_mutation_resu
     o->mo_index_lag_ms = s->sv_cfg.sc_index_lag_ms;
     o->mo_same_ms_chance = s->sv_cfg.sc_same_ms;
     pthread_mutex_unlock(&s->sv_cfg_lock);
-    o->mo_now_ms = wall_ms();
+    o->mo_now_ms = clock_wall_ms();
     *oom = sim_mutate(s->sv_portal, o, r) != 0;
     if (summary)
         mutation_summary(s->sv_portal, r, summary);
@@ -658,7 +645,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                       cr->cr_body.jb_data,
                       cr->cr_body.jb_len,
                       cr->cr_too_large || !jb_ok(&cr->cr_body),
-                      wall_ms()};
+                      clock_wall_ms()};
     sim_response rs;
     sim_response_init(&rs);
     bool truncate = false, keep = true;

@@ -1,5 +1,6 @@
 /* sim_stats — counters for GET /_sim/stats (see sim_stats.h). */
 #include "sim_stats.h"
+#include "../common/clock.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,16 +53,9 @@ static uint64_t hash_str(const char *k)
     return h;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void sim_stats_request(sim_stats *s, const char *key)
 {
-    int64_t now = wall_ms();
+    int64_t now = clock_wall_ms();
     pthread_mutex_lock(&s->st_lock);
     s->st_total++;
     if (!s->st_first_ms)

@@ -4,6 +4,7 @@
  * transfers, refilled as each completes, driven by curl_multi_poll.
  */
 #include "http.h"
+#include "../common/clock.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -69,13 +70,6 @@ struct http_engine {
     char he_auth_msg[ERR_MSG_MAX];
     uint64_t he_rng;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t utc_day(void)
 {
@@ -283,7 +277,7 @@ int http_engine_create(const http_config *cfg, http_engine **out, err_info *e)
     eng->he_shm = cfg->hc_shm;
     eng->he_counters = &cfg->hc_shm->sr_slots[cfg->hc_slot].sl_counters;
     eng->he_oauth = cfg->hc_refresh_token && cfg->hc_client_id && cfg->hc_client_secret;
-    eng->he_rng = mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    eng->he_rng = clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
     eng->he_multi = curl_multi_init();
     if (!eng->he_multi)
         goto nomem;
@@ -386,7 +380,7 @@ static int refresh_now(http_engine *eng, err_info *e)
         hs_token tok;
         rc = hs_parse_token(jb_cstr(&sink.rq_resp), sink.rq_resp.jb_len, &tok, e);
         if (rc == 0) {
-            uint64_t expires = mono_ns() + (uint64_t)tok.tok_expires_in_s * 1000000000ULL;
+            uint64_t expires = clock_mono_ns() + (uint64_t)tok.tok_expires_in_s * 1000000000ULL;
             if (shm_token_set(eng->he_shm, tok.tok_access, expires) == 0)
                 rc = err_set(e, ERR_AUTH, "token refresh: the access token is too long");
             SHM_COUNT(eng->he_counters, token_refreshes, 1);
@@ -436,7 +430,7 @@ static bool token_ready(http_engine *eng, uint64_t now)
         }
         eng->he_token_gen = shm_token_get(eng->he_shm, eng->he_token, sizeof(eng->he_token));
         expires = atomic_load(&t->tk_expires_ns);
-        expired = expires && mono_ns() >= expires;
+        expired = expires && clock_mono_ns() >= expires;
     }
     /* Refreshing ahead of expiry is a courtesy: the old token still works. */
     return eng->he_token[0] && !expired && eng->he_bad_token_gen != eng->he_token_gen;
@@ -494,7 +488,7 @@ static void schedule_retry(http_engine *eng, http_request *r, uint64_t delay_ns,
     SHM_COUNT(eng->he_counters, retries, 1);
     jb_reset(&r->rq_resp);
     r->rq_resp_too_big = false;
-    r->rq_not_before_ns = mono_ns() + delay_ns;
+    r->rq_not_before_ns = clock_mono_ns() + delay_ns;
     list_push(&eng->he_waiting, r);
 }
 
@@ -519,7 +513,7 @@ static void on_429(http_engine *eng, http_request *r)
     uint64_t wait = rl_backoff_ns(p, r->rq_retry_after_ms > 0 ? (uint64_t)r->rq_retry_after_ms : 0,
                                   r->rq_interval_ms > 0 ? (uint64_t)r->rq_interval_ms : 0);
     /* Every worker waits: the next slot anyone gets is after the penalty. */
-    rl_penalize(p, mono_ns() + wait);
+    rl_penalize(p, clock_mono_ns() + wait);
     schedule_retry(eng, r, 0, "rate limited (429)");
 }
 
@@ -553,7 +547,7 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
     r->rq_easy = NULL;
     curl_slist_free_all(r->rq_headers);
     r->rq_headers = NULL;
-    uint64_t now = mono_ns();
+    uint64_t now = clock_mono_ns();
     SHM_COUNT(eng->he_counters, latency_us, (now - r->rq_sent_ns) / 1000);
     SHM_COUNT(eng->he_counters, bytes_in, r->rq_resp.jb_len);
     if (r->rq_daily_remaining >= 0)
@@ -634,7 +628,7 @@ static int launch(http_engine *eng, http_request *r)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->hc_ca_file);
     r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;
-    r->rq_sent_ns = mono_ns();
+    r->rq_sent_ns = clock_mono_ns();
     r->rq_attempts++;
     r->rq_easy = h;
     SHM_COUNT(eng->he_counters, requests, 1);
@@ -725,7 +719,7 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
 
 int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
 {
-    uint64_t now = mono_ns();
+    uint64_t now = clock_mono_ns();
     uint64_t wake = start_ready(eng, now);
     int timeout_ms = max_wait_ms;
     if (wake) {

@@ -8,6 +8,7 @@
  * the worker, so the coordinator can replace sets wholesale (deletes too).
  */
 #include "worker.h"
+#include "../common/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -75,13 +76,6 @@ struct worker {
     hs_record_page w_records;
     bool w_channel_closed;
 };
-
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void job_fail(active_job *j, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -547,7 +541,7 @@ int worker_main(shm_region *shm, int slot, int fd, const worker_config *cfg)
     wire_put_hello(&w.w_out, (uint32_t)slot, (int32_t)getpid(), &e);
     atomic_store(&me->sl_state, SHM_SLOT_ASSIGNED);
     for (;;) {
-        uint64_t now = mono_ns();
+        uint64_t now = clock_mono_ns();
         atomic_store(&me->sl_heartbeat_ns, now);
         bool stopping = atomic_load(&shm->sr_stop) != 0;
         if (!stopping && !w.w_channel_closed)
