@@ -51,10 +51,12 @@ static int spawn(pool *p, int slot, err_info *e)
         signal(SIGTERM, SIG_DFL);
         signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the group: the coordinator drains */
         signal(SIGPIPE, SIG_IGN);
-        for (int i = 0; i < p->p_n; i++)
-            if (p->p_workers[i].pw_fd >= 0)
-                close(p->p_workers[i].pw_fd);
-        close(sv[0]);
+        /* Keep stdio and this worker's channel only: a respawn happens after
+         * LMDB is open, and its files (and the run lock) are not the
+         * worker's to hold. */
+        for (int fd = 3; fd < 4096; fd++)
+            if (fd != sv[1])
+                close(fd);
         if (getppid() == 1)
             _exit(WORKER_EXIT_RETRY);
         _exit(worker_main(p->p_shm, slot, sv[1], &p->p_wcfg));

@@ -336,12 +336,120 @@ done:
     remove_db(db);
 }
 
+/* Starts `hubsync --db DB --base-url SIM args…` in its own process group
+ * without waiting; returns its pid (or -1). */
+static pid_t hubsync_start(tl_sim *s, const char *db, const char *const *args)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    setpgid(0, 0);
+    const char *argv[40];
+    int n = 0;
+    argv[n++] = hubsync_path();
+    argv[n++] = "--db";
+    argv[n++] = db;
+    argv[n++] = "--base-url";
+    argv[n++] = s->s_base_url;
+    for (int i = 0; args[i] && n < 38; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+/* Waits up to timeout_ms for pid; returns its exit code, or -1 (killed). */
+static int wait_exit(pid_t pid, int64_t timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    int status;
+    while (tl_now_ms() < end) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        tl_sleep_ms(20);
+    }
+    kill(-pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+/* One child process of `parent` (a worker), or -1. */
+static pid_t child_of(pid_t parent)
+{
+    FILE *f = popen("ps -eo pid=,ppid=", "r");
+    pid_t found = -1;
+    int child, ppid;
+    while (f && found < 0 && fscanf(f, "%d %d", &child, &ppid) == 2)
+        if (ppid == parent)
+            found = child;
+    if (f)
+        pclose(f);
+    return found;
+}
+
+static void test_sigterm_drains(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    make_db(db, sizeof(db));
+    const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
+                          "3000",          "--tickets", "3000",        "--rate", "40/1s",
+                          "--search-rate", "0",         NULL};
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
+    pid_t pid = hubsync_start(&s, db, run);
+    TL_REQUIRE(pid > 0);
+    tl_sleep_ms(3500);
+    int64_t t0 = tl_now_ms();
+    kill(pid, SIGTERM);
+    int rc = wait_exit(pid, 10000);
+    int64_t took = tl_now_ms() - t0;
+    fprintf(stderr, "    SIGTERM: exit %d after %lld ms\n", rc, (long long)took);
+    TL_CHECK_EQ(rc, 1); /* drained, incomplete: safe to rerun */
+    TL_CHECK_OP(took, <, 5000);
+    TL_CHECK_EQ(hubsync(&s, db, run, 120000, NULL), 0);
+    TL_CHECK(mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    remove_db(db);
+}
+
+static void test_killed_worker_is_replaced(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    make_db(db, sizeof(db));
+    const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
+                          "3000",          "--tickets", "3000",        "--rate", "40/1s",
+                          "--search-rate", "0",         NULL};
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
+    pid_t pid = hubsync_start(&s, db, run);
+    TL_REQUIRE(pid > 0);
+    tl_sleep_ms(3000);
+    pid_t worker = child_of(pid);
+    TL_CHECK(worker > 0);
+    if (worker > 0)
+        kill(worker, SIGKILL);
+    /* The same run reclaims its jobs, respawns it and finishes. */
+    TL_CHECK_EQ(wait_exit(pid, 120000), 0);
+    TL_CHECK(mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    remove_db(db);
+}
+
 int it_register_sync(void)
 {
     CU_pSuite s = it_add_suite("sync");
     if (!s || it_add_test(s, "full_scan_equals_truth", test_full_scan_equals_truth) ||
         it_add_test(s, "budget_saturated_without_429", test_budget_saturated_without_429) ||
-        it_add_test(s, "killed_runs_resume", test_killed_runs_resume))
+        it_add_test(s, "killed_runs_resume", test_killed_runs_resume) ||
+        it_add_test(s, "sigterm_drains", test_sigterm_drains) ||
+        it_add_test(s, "killed_worker_is_replaced", test_killed_worker_is_replaced))
         return -1;
     return 0;
 }
