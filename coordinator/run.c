@@ -809,7 +809,8 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
     return shm;
 }
 
-int cmd_run(const hubsync_config *c)
+/* One run: switch-on, object sync, scans, summary. Returns the exit code. */
+static int run_once(const hubsync_config *c)
 {
     /* Over a megabyte (a ring per table): on the heap, not the stack. */
     run_ctx *rc = calloc(1, sizeof(*rc));
@@ -936,4 +937,21 @@ out:
     shm_destroy(rc->rc_shm);
     free(rc);
     return exit_code;
+}
+
+int cmd_run(const hubsync_config *c)
+{
+    int rc = run_once(c);
+    /* --loop: run again every --interval seconds until told to stop; a
+     * usage, auth, lock or daily-limit failure ends the loop (rerunning
+     * cannot fix it). SIGTERM during a run drains it first. */
+    while (c->c_loop && !stop_requested && (rc == EXIT_OK || rc == EXIT_INCOMPLETE)) {
+        log_info("next run in %lld s", (long long)c->c_interval_s);
+        for (int64_t waited = 0; waited < c->c_interval_s * 10 && !stop_requested; waited++)
+            usleep(100000);
+        if (stop_requested)
+            break;
+        rc = run_once(c);
+    }
+    return rc;
 }

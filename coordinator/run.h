@@ -7,7 +7,9 @@
 
 #include "config.h"
 
-/* Runs the sync once (or, with c_loop, until SIGTERM). Returns the exit code. */
+/* Runs the sync once, or with c_loop again every c_interval_s seconds until
+ * SIGTERM/SIGINT (which drain the run in progress). Returns the exit code
+ * of the last run. */
 int cmd_run(const hubsync_config *c);
 
 #endif
