@@ -442,6 +442,58 @@ done:
     remove_db(db);
 }
 
+static void test_second_run_is_locked_out(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    make_db(db, sizeof(db));
+    const char *args[] = {"--contacts",    "2000",      "--companies", "500",    "--deals",
+                          "1000",          "--tickets", "200",         "--rate", "40/1s",
+                          "--search-rate", "0",         NULL};
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *run[] = {"run", "--workers", "1", "--rate", "40/1s", NULL};
+    pid_t pid = hubsync_start(&s, db, run);
+    TL_REQUIRE(pid > 0);
+    tl_sleep_ms(800);
+    /* The first run holds the database: a second one exits 4 at once. */
+    int64_t t0 = tl_now_ms();
+    TL_CHECK_EQ(hubsync(&s, db, run, 10000, NULL), 4);
+    TL_CHECK_OP(tl_now_ms() - t0, <, 3000);
+    TL_CHECK_EQ(wait_exit(pid, 60000), 0);
+    TL_CHECK(mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    remove_db(db);
+}
+
+static void test_loop_until_sigterm(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    make_db(db, sizeof(db));
+    const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *run[] = {"run", "--loop", "--interval", "1", "--workers",
+                         "1",   FAST[0],  FAST[1],      NULL};
+    pid_t pid = hubsync_start(&s, db, run);
+    TL_REQUIRE(pid > 0);
+    tl_sleep_ms(2600);
+    kill(pid, SIGTERM);
+    TL_CHECK_EQ(wait_exit(pid, 5000), 0);
+    /* At least two runs: each reads the single companies batch. */
+    json_object *st = tl_stats(&s);
+    TL_CHECK_OP(
+        tl_jint_or(st, "requests.POST /crm/v4/associations/companies/contacts/batch/read", 0), >=,
+        2);
+    json_object_put(st);
+    TL_CHECK(mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    remove_db(db);
+}
+
 int it_register_sync(void)
 {
     CU_pSuite s = it_add_suite("sync");
@@ -449,7 +501,9 @@ int it_register_sync(void)
         it_add_test(s, "budget_saturated_without_429", test_budget_saturated_without_429) ||
         it_add_test(s, "killed_runs_resume", test_killed_runs_resume) ||
         it_add_test(s, "sigterm_drains", test_sigterm_drains) ||
-        it_add_test(s, "killed_worker_is_replaced", test_killed_worker_is_replaced))
+        it_add_test(s, "killed_worker_is_replaced", test_killed_worker_is_replaced) ||
+        it_add_test(s, "loop_until_sigterm", test_loop_until_sigterm) ||
+        it_add_test(s, "second_run_is_locked_out", test_second_run_is_locked_out))
         return -1;
     return 0;
 }
