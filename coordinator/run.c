@@ -875,6 +875,8 @@ static int run_once(const hubsync_config *c)
     plan_object_sync(rc);
     pool_events ev = {on_message, on_death, rc};
     bool draining = false, show = progress_wanted(c);
+    if (show)
+        log_setup(c->c_log_json, LOG_WARN); /* the bar tells the story; keep warnings */
     uint64_t last_reclaim = clock_mono_ns(), last_progress = 0;
     while (!rc->rc_store_failed) {
         if ((stop_requested || rc->rc_fatal) && !draining) {
@@ -920,8 +922,10 @@ static int run_once(const hubsync_config *c)
         exit_code = rc->rc_fatal;
     else
         exit_code = all_done(rc) ? EXIT_OK : EXIT_INCOMPLETE;
-    if (show)
+    if (show) {
         progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
+        log_setup(c->c_log_json, LOG_INFO);
+    }
     if (rc->rc_fatal)
         log_error("%s", rc->rc_fatal_msg);
     summary(rc, (double)(clock_mono_ns() - t0) / 1e9);
