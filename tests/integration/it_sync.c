@@ -467,6 +467,29 @@ done:
     remove_db(db);
 }
 
+static void test_daily_limit_exit_5(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    make_db(db, sizeof(db));
+    const char *args[] = {"--contacts", "2000",      "--companies", "500",    "--deals",
+                          "1000",       "--tickets", "200",         "--rate", "0",
+                          "--daily",    "25",        NULL};
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *run[] = {"run", "--workers", "2", FAST[0], FAST[1], NULL};
+    /* The portal's daily budget runs out mid-run: exit 5, nothing lost. */
+    TL_CHECK_EQ(hubsync(&s, db, run, 60000, NULL), 5);
+    tl_resp cfg = {0};
+    TL_REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"daily\":0}", &cfg) == 0);
+    tl_resp_free(&cfg);
+    TL_CHECK_EQ(hubsync(&s, db, run, 60000, NULL), 0);
+    TL_CHECK(mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    remove_db(db);
+}
+
 static void test_loop_until_sigterm(void)
 {
     tl_sim s = {0};
@@ -503,7 +526,8 @@ int it_register_sync(void)
         it_add_test(s, "sigterm_drains", test_sigterm_drains) ||
         it_add_test(s, "killed_worker_is_replaced", test_killed_worker_is_replaced) ||
         it_add_test(s, "loop_until_sigterm", test_loop_until_sigterm) ||
-        it_add_test(s, "second_run_is_locked_out", test_second_run_is_locked_out))
+        it_add_test(s, "second_run_is_locked_out", test_second_run_is_locked_out) ||
+        it_add_test(s, "daily_limit_exit_5", test_daily_limit_exit_5))
         return -1;
     return 0;
 }
