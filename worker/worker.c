@@ -219,35 +219,42 @@ static void drop_paged(active_job *j, paged_parent *pp)
 
 static http_verdict on_assoc(void *user, http_request *req, const http_response *resp);
 
-/* Sends the next round of paging: every paged parent with a cursor. */
-static void request_next_pages(active_job *j)
+/* Sends one batch read for the job's table (a first round or a paging
+ * round). Returns 0, or -1 after failing the job. */
+static int submit_batch_read(active_job *j, const hs_assoc_input *in, size_t n)
 {
     worker *w = j->aj_worker;
     const hs_table *t = &w->w_cfg->wc_tables[j->aj_scan.js_table];
-    hs_assoc_input in[JOB_MAX_PARENTS];
-    size_t n = 0;
-    for (size_t i = 0; i < j->aj_npaged && n < JOB_MAX_PARENTS; i++)
-        if (j->aj_paged[i].pp_after)
-            in[n++] = (hs_assoc_input){j->aj_paged[i].pp_parent_id, j->aj_paged[i].pp_after,
-                                       strlen(j->aj_paged[i].pp_after)};
-    if (n == 0)
-        return;
     char path[160];
     snprintf(path, sizeof(path), "/crm/v4/associations/%s/%s/batch/read",
              hs_object(t->t_parent)->oi_plural, hs_object(t->t_child)->oi_plural);
     http_request *r = http_request_new(HTTP_ASSOC, "POST", path);
     err_info e = {0};
     if (!r || hs_build_assoc_batch_read(http_request_body(r), in, n, &e)) {
-        job_fail(j, ERR_NOMEM, "building a batch read: %s", e.ei_msg);
         http_request_free(r);
-        return;
+        job_fail(j, ERR_NOMEM, "building a batch read: %s", e.ei_msg);
+        return -1;
     }
+    j->aj_outstanding++;
+    http_submit(w->w_eng, r, on_assoc, j);
+    return 0;
+}
+
+/* Sends the next round of paging: every paged parent with a cursor. */
+static void request_next_pages(active_job *j)
+{
+    hs_assoc_input in[JOB_MAX_PARENTS];
+    size_t n = 0;
+    for (size_t i = 0; i < j->aj_npaged && n < JOB_MAX_PARENTS; i++)
+        if (j->aj_paged[i].pp_after)
+            in[n++] = (hs_assoc_input){j->aj_paged[i].pp_parent_id, j->aj_paged[i].pp_after,
+                                       strlen(j->aj_paged[i].pp_after)};
+    if (n == 0 || submit_batch_read(j, in, n))
+        return;
     for (size_t i = 0; i < j->aj_npaged; i++) {
         free(j->aj_paged[i].pp_after);
         j->aj_paged[i].pp_after = NULL;
     }
-    j->aj_outstanding++;
-    http_submit(w->w_eng, r, on_assoc, j);
 }
 
 static void start_assoc_scan(active_job *j)
@@ -262,33 +269,19 @@ static void start_assoc_scan(active_job *j)
     }
     assoc_buf_init(&j->aj_sets);
     j->aj_unresolved = j->aj_scan.js_count;
-    /* The first round is every parent without a cursor: reuse the paging path. */
+    /* Every parent waits for its first page: tracked like a paged parent
+     * whose cursor is "none yet". */
+    hs_assoc_input in[JOB_MAX_PARENTS];
     for (int i = 0; i < j->aj_scan.js_count; i++) {
-        paged_parent *pp = add_paged(j, j->aj_scan.js_parent_ids[i]);
-        if (!pp) {
+        if (!add_paged(j, j->aj_scan.js_parent_ids[i])) {
             job_fail(j, ERR_NOMEM, "out of memory");
             job_finish(j);
             return;
         }
-        pp->pp_after = NULL;
-    }
-    const hs_table *t = &w->w_cfg->wc_tables[j->aj_scan.js_table];
-    hs_assoc_input in[JOB_MAX_PARENTS];
-    for (int i = 0; i < j->aj_scan.js_count; i++)
         in[i] = (hs_assoc_input){j->aj_scan.js_parent_ids[i], NULL, 0};
-    char path[160];
-    snprintf(path, sizeof(path), "/crm/v4/associations/%s/%s/batch/read",
-             hs_object(t->t_parent)->oi_plural, hs_object(t->t_child)->oi_plural);
-    http_request *r = http_request_new(HTTP_ASSOC, "POST", path);
-    err_info e = {0};
-    if (!r || hs_build_assoc_batch_read(http_request_body(r), in, j->aj_scan.js_count, &e)) {
-        http_request_free(r);
-        job_fail(j, ERR_NOMEM, "building a batch read: %s", e.ei_msg);
-        job_finish(j);
-        return;
     }
-    j->aj_outstanding++;
-    http_submit(w->w_eng, r, on_assoc, j);
+    if (submit_batch_read(j, in, j->aj_scan.js_count))
+        job_finish(j);
 }
 
 /* Folds one response page into the job. Returns 0, or a negative ERR_* that

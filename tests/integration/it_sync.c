@@ -24,13 +24,12 @@ static const char *hubsync_path(void)
     return p && *p ? p : "bin/hubsync";
 }
 
-/* Runs `hubsync --db DB --base-url SIM ARGS…` with the simulator's token in
- * the environment. Returns the exit code, or -1 when it did not exit. */
-static int hubsync(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms,
-                   char **out)
+/* Fills argv (room for 40) with `hubsync --db DB --base-url SIM ARGS…`
+ * and puts the simulator's token in the environment. */
+static void hubsync_argv(tl_sim *s, const char *db, const char *const *args, const char **argv)
 {
-    const char *argv[40];
     int n = 0;
+    argv[n++] = hubsync_path();
     argv[n++] = "--db";
     argv[n++] = db;
     argv[n++] = "--base-url";
@@ -39,9 +38,18 @@ static int hubsync(tl_sim *s, const char *db, const char *const *args, int64_t t
         argv[n++] = args[i];
     argv[n] = NULL;
     setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
+}
+
+/* Runs `hubsync --db DB --base-url SIM ARGS…`. Returns the exit code, or -1
+ * when it did not exit. */
+static int hubsync(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms,
+                   char **out)
+{
+    const char *argv[40];
+    hubsync_argv(s, db, args, argv);
     int status = 0;
     char *o = NULL, *err = NULL;
-    int rc = tl_run(hubsync_path(), argv, timeout_ms, &status, &o, &err);
+    int rc = tl_run(argv[0], argv + 1, timeout_ms, &status, &o, &err);
     if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) <= 1))
         fprintf(stderr, "hubsync %s: exit %d\n%s\n", args[0],
                 WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), err ? err : "");
@@ -345,16 +353,7 @@ static pid_t hubsync_start(tl_sim *s, const char *db, const char *const *args)
         return pid;
     setpgid(0, 0);
     const char *argv[40];
-    int n = 0;
-    argv[n++] = hubsync_path();
-    argv[n++] = "--db";
-    argv[n++] = db;
-    argv[n++] = "--base-url";
-    argv[n++] = s->s_base_url;
-    for (int i = 0; args[i] && n < 38; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
+    hubsync_argv(s, db, args, argv);
     execv(argv[0], (char *const *)argv);
     _exit(127);
 }
