@@ -373,6 +373,21 @@ static int wait_exit(pid_t pid, int64_t timeout_ms)
     return -1;
 }
 
+/* Waits until the simulator has answered at least n association batch
+ * reads (the scan is under way), or timeout_ms passes; true on the former.
+ * Tests that interrupt a run wait for progress, not for a fixed time, so a
+ * slow or fast machine cannot move the interruption past the run's end. */
+static bool wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    while (tl_now_ms() < end) {
+        if (assoc_calls(s) >= n)
+            return true;
+        tl_sleep_ms(25);
+    }
+    return false;
+}
+
 /* One child process of `parent` (a worker), or -1. */
 static pid_t child_of(pid_t parent)
 {
@@ -397,10 +412,11 @@ static void test_sigterm_drains(void)
                           "--search-rate", "0",         NULL};
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
+    const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "20/1s", NULL};
     pid_t pid = hubsync_start(&s, db, run);
     TL_REQUIRE(pid > 0);
-    tl_sleep_ms(3500);
+    /* A scan needs ~50 batch reads, ~2.5 s at 20/s: stop it after 5. */
+    TL_CHECK(wait_assoc_calls(&s, 5, 30000));
     int64_t t0 = tl_now_ms();
     kill(pid, SIGTERM);
     int rc = wait_exit(pid, 10000);
@@ -428,7 +444,7 @@ static void test_killed_worker_is_replaced(void)
     const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
     pid_t pid = hubsync_start(&s, db, run);
     TL_REQUIRE(pid > 0);
-    tl_sleep_ms(3000);
+    TL_CHECK(wait_assoc_calls(&s, 5, 30000));
     pid_t worker = child_of(pid);
     TL_CHECK(worker > 0);
     if (worker > 0)
