@@ -42,6 +42,8 @@ const char *err_strerror(int code)
         return "try again";
     case ERR_NOT_FOUND:
         return "not found";
+    case ERR_REJECTED:
+        return "request rejected";
     }
     return "unknown error";
 }

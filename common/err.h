@@ -13,22 +13,23 @@
 
 typedef enum err_code {
     ERR_OK = 0,
-    ERR_NOMEM = -1,     /* an allocation failed */
-    ERR_SYS = -2,       /* a system call failed (the message names it and errno) */
-    ERR_INVALID = -3,   /* a bad argument, flag or configuration value */
-    ERR_PARSE = -4,     /* malformed input: JSON, msgpack, a cursor, a number */
-    ERR_SHAPE = -5,     /* well-formed, but not the shape HubSpot documents */
-    ERR_TOO_BIG = -6,   /* a size cap was exceeded */
-    ERR_CORRUPT = -7,   /* stored data (LMDB, a cursor record) is damaged */
-    ERR_STORE = -8,     /* LMDB failed (the message carries mdb_strerror) */
-    ERR_MAP_FULL = -9,  /* the LMDB map is full (the store grows it and retries) */
-    ERR_LOCKED = -10,   /* another run holds this database */
-    ERR_HTTP = -11,     /* a transfer failed for good (after retries) */
-    ERR_AUTH = -12,     /* authentication failed and cannot be refreshed */
-    ERR_DAILY = -13,    /* the daily API limit is exhausted */
-    ERR_TIMEOUT = -14,  /* a deadline passed */
-    ERR_AGAIN = -15,    /* not now: retry later (transient) */
-    ERR_NOT_FOUND = -16 /* the thing asked for does not exist */
+    ERR_NOMEM = -1,      /* an allocation failed */
+    ERR_SYS = -2,        /* a system call failed (the message names it and errno) */
+    ERR_INVALID = -3,    /* a bad argument, flag or configuration value */
+    ERR_PARSE = -4,      /* malformed input: JSON, msgpack, a cursor, a number */
+    ERR_SHAPE = -5,      /* well-formed, but not the shape HubSpot documents */
+    ERR_TOO_BIG = -6,    /* a size cap was exceeded */
+    ERR_CORRUPT = -7,    /* stored data (LMDB, a cursor record) is damaged */
+    ERR_STORE = -8,      /* LMDB failed (the message carries mdb_strerror) */
+    ERR_MAP_FULL = -9,   /* the LMDB map is full (the store grows it and retries) */
+    ERR_LOCKED = -10,    /* another run holds this database */
+    ERR_HTTP = -11,      /* a transfer failed for good (after retries) */
+    ERR_AUTH = -12,      /* authentication failed and cannot be refreshed */
+    ERR_DAILY = -13,     /* the daily API limit is exhausted */
+    ERR_TIMEOUT = -14,   /* a deadline passed */
+    ERR_AGAIN = -15,     /* not now: retry later (transient) */
+    ERR_NOT_FOUND = -16, /* the thing asked for does not exist */
+    ERR_REJECTED = -17 /* HubSpot refused the request itself (400): sending it again cannot help */
 } err_code;
 
 /* A short constant description of `code` ("malformed input"). */

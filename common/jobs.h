@@ -7,6 +7,9 @@
  *                     parents of one table (one batch read plus paging)
  *   JOB_OBJECT_LIST   list the objects of one type (live or archived), from
  *                     a record ID on, page by page (the object sync)
+ *   JOB_SEARCH_SLICE  one page of the records of one type whose last-modified
+ *                     time lies in (lo, hi] and whose ID is above after_id,
+ *                     in ID order (the change search; see changes.c)
  */
 #ifndef HUBSYNC_JOBS_H
 #define HUBSYNC_JOBS_H
@@ -17,7 +20,7 @@
 
 #include "shm.h"
 
-enum { JOB_ASSOC_SCAN = 1, JOB_OBJECT_LIST = 2 };
+enum { JOB_ASSOC_SCAN = 1, JOB_OBJECT_LIST = 2, JOB_SEARCH_SLICE = 3 };
 
 /* HubSpot's batch-read input limit: one job is one batch read. */
 enum { JOB_MAX_PARENTS = 1000 };
@@ -45,5 +48,19 @@ typedef struct job_object_list {
 } job_object_list;
 
 _Static_assert(sizeof(job_object_list) <= SHM_JOB_PAYLOAD, "an object list job fits a payload");
+
+/* Keyset paging: each page asks again with after_id = the last ID seen, so
+ * records leaving the slice between pages (they changed again, after hi)
+ * never shift another record out of sight, as offsets would, and no slice
+ * ever meets the 10,000-result cap. */
+typedef struct job_search_slice {
+    uint16_t jq_object_type; /* hs_object_type */
+    uint8_t jq_reserved[6];
+    int64_t jq_lo_ms;     /* last-modified > lo */
+    int64_t jq_hi_ms;     /* last-modified <= hi */
+    uint64_t jq_after_id; /* hs_object_id > after_id (0: from the start) */
+} job_search_slice;
+
+_Static_assert(sizeof(job_search_slice) <= SHM_JOB_PAYLOAD, "a search slice job fits a payload");
 
 #endif

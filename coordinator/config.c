@@ -60,6 +60,7 @@ typedef enum flag_id {
     F_PROGRESS,
     F_JSON,
     F_LOOP,
+    F_FULL_SCAN,
     F_INTERVAL,
     F_CA_FILE,
     F_TABLE,
@@ -88,6 +89,7 @@ static const flag_def flags[F_COUNT] = {
     [F_PROGRESS] = {"--progress", true},
     [F_JSON] = {"--json", false},
     [F_LOOP] = {"--loop", false},
+    [F_FULL_SCAN] = {"--full-scan", false},
     [F_INTERVAL] = {"--interval", true},
     [F_CA_FILE] = {"--ca-file", true},
     [F_TABLE] = {"--table", true},
@@ -444,8 +446,11 @@ static int check_applicable(const hubsync_config *c, const char *raw[F_COUNT], e
     static const struct {
         flag_id flag;
         hubsync_command only;
-    } only[] = {
-        {F_LOOP, CMD_RUN}, {F_INTERVAL, CMD_RUN}, {F_TABLE, CMD_EXPORT}, {F_FORMAT, CMD_EXPORT}};
+    } only[] = {{F_LOOP, CMD_RUN},
+                {F_FULL_SCAN, CMD_RUN},
+                {F_INTERVAL, CMD_RUN},
+                {F_TABLE, CMD_EXPORT},
+                {F_FORMAT, CMD_EXPORT}};
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (raw[only[i].flag] && c->c_command != only[i].only)
             return err_set(e, ERR_INVALID, "%s applies only to `hubsync %s`",
@@ -568,6 +573,7 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
 
     c->c_json = raw[F_JSON] != NULL;
     c->c_loop = raw[F_LOOP] != NULL;
+    c->c_full_scan = raw[F_FULL_SCAN] != NULL;
     c->c_interval_s = DEFAULT_INTERVAL_S;
     if (raw[F_INTERVAL]) {
         if ((rc = parse_range("--interval", raw[F_INTERVAL], 0, MAX_INTERVAL_S, &v, e)))
@@ -705,6 +711,8 @@ void config_usage(void)
           "  run      sync every selected table until caught up, then exit\n"
           "           --loop             keep going, one pass every --interval\n"
           "           --interval SECONDS pause between passes with --loop [60]\n"
+          "           --full-scan        start every selected table over with a full scan\n"
+          "                              (whatever its cursor; the data is kept and replaced)\n"
           "  status   per table: table_options, cursor and its meaning, row counts, last run\n"
           "  doctor   compare the rollup fields in HubSpot with the saved table_options;\n"
           "           prints each mismatch and its fix; exit 0 when all agree, 1 when not\n"

@@ -62,6 +62,7 @@ typedef struct hubsync_config {
     progress_mode c_progress;      /* --progress */
     bool c_json;                   /* --json */
     bool c_loop;                   /* run --loop */
+    bool c_full_scan;              /* run --full-scan: every table starts a new full scan */
     int64_t c_interval_s;          /* run --interval */
     char c_ca_file[PATH_MAX];      /* --ca-file */
     char c_export_table[64];       /* export --table ("" = all) */

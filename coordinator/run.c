@@ -1,19 +1,20 @@
 /*
- * run — `hubsync run` (see run.h): switch-on, routing, the object sync and
- * the parallel full scan, merged by the coordinator, the only LMDB writer.
+ * run — `hubsync run` (see run.h): switch-on and routing, then the loop that
+ * publishes jobs, merges what workers send and supervises them. The
+ * coordinator never makes HTTP calls and is the only LMDB writer.
  *
- * The coordinator never makes HTTP calls. It plans jobs (the object lists of
- * the parent types, then batches of ≤ 1,000 parent IDs from LMDB in ID
- * order), publishes them in the shared queue, and merges what workers send:
- * each parent's complete set replaces the stored one (deletes included), and
- * in the same LMDB transaction the table's cursor moves to the highest
- * parent ID below which every job is merged. Kill anything at any time: the
- * next run resumes after the cursor and redoes at most the uncommitted jobs.
+ * What the jobs are is planned by scan.c (the full scan) and changes.c (the
+ * object sync, the change search and the incremental route); this file
+ * dispatches their results. Each parent's complete set replaces the stored
+ * one (deletes included), and every cursor moves in the transaction that
+ * merges what it covers: kill anything at any time, and the next run
+ * redoes at most what was not committed.
  */
 #include "run.h"
 #include "../common/clock.h"
 
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,9 +28,9 @@
 #include "../common/store.h"
 #include "commands.h"
 #include "pool.h"
+#include "run_ctx.h"
 
 #define MS_NS 1000000ULL
-enum { MAX_JOB_ATTEMPTS = 5, RING = SHM_MAX_JOBS };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -39,84 +40,19 @@ static void on_stop_signal(int sig)
     stop_requested++;
 }
 
-/* A scan job's place in its table's order: merged jobs move the cursor only
- * once every earlier job is merged too. */
-typedef struct ring_entry {
-    uint64_t re_first_id, re_last_id;
-    bool re_merged; /* every parent of the range is merged */
-    int re_job;     /* while not: the shm index of its job (-1 none) */
-} ring_entry;
+/* ---------------------------------------------------- shared services */
 
-typedef struct table_run {
-    hs_table tr_table;
-    char tr_name[48];
-    store_ping_type tr_ping;
-    store_state tr_state;
-    store_route tr_route;
-    bool tr_scanning;      /* a full scan is (still) to be done this run */
-    bool tr_objects_ready; /* its parent type's object sync is merged */
-    uint64_t tr_plan_from; /* next parent ID to plan */
-    bool tr_planned_all;
-    uint64_t tr_seq_next, tr_seq_head; /* jobs planned; first not yet merged */
-    ring_entry tr_ring[RING];
-    /* Ranges a killed run merged above its cursor, not yet reached by the
-     * planner: skipped, not fetched again. */
-    store_id_range tr_pending[STORE_DONE_RANGES_MAX];
-    uint32_t tr_npending, tr_pending_next;
-    bool tr_done;
-} table_run;
-
-typedef struct planned_job {
-    bool pj_used;
-    uint32_t pj_kind;
-    int pj_table;    /* JOB_ASSOC_SCAN */
-    uint64_t pj_seq; /* its place in the table's ring */
-    int pj_attempts;
-    uint32_t pj_payload_len;
-    uint8_t pj_payload[SHM_JOB_PAYLOAD];
-    assoc_buf pj_sets;                  /* scratch for one ASSOC_SETS message */
-    uint8_t pj_merged[JOB_MAX_PARENTS]; /* JOB_ASSOC_SCAN: parent i is merged */
-    uint32_t pj_nmerged;
-} planned_job;
-
-typedef struct object_sync {
-    hs_object_type os_type;
-    int os_jobs_left; /* live and archived lists */
-    bool os_done;
-} object_sync;
-
-typedef struct run_ctx {
-    const hubsync_config *rc_cfg;
-    shm_region *rc_shm;
-    pool *rc_pool;
-    store *rc_store;
-    store_txn *rc_txn; /* the open write batch */
-    int rc_ntables;
-    table_run rc_tables[CONFIG_MAX_TABLES];
-    object_sync rc_objects[HS_OBJECT_TYPE_COUNT];
-    planned_job *rc_jobs; /* by shm job index */
-    int rc_inflight_jobs;
-    int rc_max_inflight_jobs;
-    int rc_fatal; /* an exit code that ends the run (3, 5), 0 none */
-    char rc_fatal_msg[ERR_MSG_MAX];
-    bool rc_store_failed;
-    wire_counters rc_calls[CONFIG_MAX_TABLES + 1]; /* per table; the last: object sync */
-    int64_t rc_started_ms;
-} run_ctx;
-
-/* ------------------------------------------------------------- batches */
-
-static int txn_open(run_ctx *rc)
+store_txn *run_txn(run_ctx *rc)
 {
-    if (rc->rc_txn)
-        return 0;
+    if (rc->rc_txn || rc->rc_store_failed)
+        return rc->rc_txn;
     err_info e = {0};
     if (store_txn_begin(rc->rc_store, STORE_TXN_WRITE, &rc->rc_txn, &e)) {
         log_error("store: %s", e.ei_msg);
         rc->rc_store_failed = true;
-        return -1;
+        rc->rc_txn = NULL;
     }
-    return 0;
+    return rc->rc_txn;
 }
 
 static int txn_commit(run_ctx *rc)
@@ -133,16 +69,25 @@ static int txn_commit(run_ctx *rc)
     return rc2;
 }
 
-static void store_fail(run_ctx *rc, const err_info *e)
+void run_store_fail(run_ctx *rc, const err_info *e)
 {
     log_error("store: %s", e->ei_msg);
     rc->rc_store_failed = true;
 }
 
-/* --------------------------------------------------------------- jobs */
+void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
+{
+    if (rc->rc_fatal)
+        return;
+    rc->rc_fatal = exit_code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), fmt, ap);
+    va_end(ap);
+}
 
-static int publish(run_ctx *rc, uint32_t kind, const void *payload, uint32_t len, int table,
-                   uint64_t seq, int attempts)
+int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, uint32_t len,
+                int table, uint64_t seq, int attempts)
 {
     err_info e = {0};
     int idx = shm_job_publish(rc->rc_shm, kind, payload, len, &e);
@@ -153,6 +98,7 @@ static int publish(run_ctx *rc, uint32_t kind, const void *payload, uint32_t len
     memset(pj, 0, sizeof(*pj));
     pj->pj_used = true;
     pj->pj_kind = kind;
+    pj->pj_role = role;
     pj->pj_table = table;
     pj->pj_seq = seq;
     pj->pj_attempts = attempts;
@@ -163,259 +109,15 @@ static int publish(run_ctx *rc, uint32_t kind, const void *payload, uint32_t len
     return idx;
 }
 
-static void object_state_name(hs_object_type t, char *out, size_t n)
+void run_put_table_state(run_ctx *rc, table_run *tr)
 {
-    snprintf(out, n, "objects.%s", hs_object(t)->oi_plural);
-}
-
-static void objects_ready(run_ctx *rc, object_sync *os)
-{
-    os->os_done = true;
-    for (int t = 0; t < rc->rc_ntables; t++)
-        if (rc->rc_tables[t].tr_table.t_parent == os->os_type)
-            rc->rc_tables[t].tr_objects_ready = true;
-}
-
-/* A scan that resumes keeps the parent IDs its first run listed: listing
- * again would only cost calls. */
-static bool resume_only(const run_ctx *rc, hs_object_type type)
-{
-    for (int i = 0; i < rc->rc_ntables; i++) {
-        const table_run *tr = &rc->rc_tables[i];
-        if (tr->tr_scanning && tr->tr_table.t_parent == type &&
-            tr->tr_route != STORE_ROUTE_FULL_RESUME)
-            return false;
-    }
-    return true;
-}
-
-/* The object sync (SPEC §5): list the live and the archived objects of
- * every parent type a scan needs, unless a resumed scan can use the list a
- * completed pass already stored. */
-static void plan_object_sync(run_ctx *rc)
-{
-    for (int i = 0; i < rc->rc_ntables; i++) {
-        table_run *tr = &rc->rc_tables[i];
-        object_sync *os = &rc->rc_objects[tr->tr_table.t_parent];
-        if (!tr->tr_scanning || os->os_jobs_left || os->os_done)
-            continue;
-        os->os_type = tr->tr_table.t_parent;
-        char name[48];
-        store_state st;
-        err_info e = {0};
-        object_state_name(os->os_type, name, sizeof(name));
-        if (resume_only(rc, os->os_type) && txn_open(rc) == 0 &&
-            store_get_state(rc->rc_txn, name, &st, &e) == 0 &&
-            st.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS) {
-            log_info("object sync: %s listed before; resuming", hs_object(os->os_type)->oi_plural);
-            objects_ready(rc, os);
-            continue;
-        }
-        for (int archived = 0; archived < 2; archived++) {
-            job_object_list jl = {0};
-            jl.jl_object_type = (uint16_t)os->os_type;
-            jl.jl_archived = (uint8_t)archived;
-            if (publish(rc, JOB_OBJECT_LIST, &jl, sizeof(jl), -1, 0, 0) >= 0)
-                os->os_jobs_left++;
-        }
-        log_info("object sync: listing %s", hs_object(os->os_type)->oi_plural);
-    }
-}
-
-/* A list pass is complete: record when it started, so the IDs can be
- * trusted by a resumed scan (and, later, caught up from there). */
-static void object_sync_done(run_ctx *rc, object_sync *os)
-{
-    char name[48];
     err_info e = {0};
-    store_state st;
-    object_state_name(os->os_type, name, sizeof(name));
-    if (txn_open(rc) || store_get_state(rc->rc_txn, name, &st, &e)) {
-        store_fail(rc, &e);
-        return;
-    }
-    int64_t from = rc->rc_started_ms - rc->rc_cfg->c_lag_ms;
-    st.ss_cursor = store_cursor_timestamp_ms(from > 0 ? from : 0);
-    st.ss_runs++;
-    if (store_put_state(rc->rc_txn, name, &st, &e))
-        store_fail(rc, &e);
-    objects_ready(rc, os);
-    log_info("object sync: %s done", hs_object(os->os_type)->oi_plural);
-}
-
-/* Adds a job to the table's order; returns its sequence number. */
-static uint64_t ring_push(table_run *tr, uint64_t first, uint64_t last, bool merged, int job)
-{
-    uint64_t seq = tr->tr_seq_next++;
-    tr->tr_ring[seq % RING] = (ring_entry){first, last, merged, job};
-    return seq;
-}
-
-static void advance_cursor(run_ctx *rc, table_run *tr);
-
-/* Plans one batch of the table: the next (up to) 1,000 parents that no
- * earlier run merged, in ID order. The batch's ID range spans the merged
- * ranges it passes, so they count as done with it. Returns false when
- * nothing more can be planned now. */
-static bool plan_batch(run_ctx *rc, table_run *tr, int index)
-{
-    static store_object objs[JOB_MAX_PARENTS];
-    static job_assoc_scan js;
-    js.js_table = (uint16_t)index;
-    js.js_count = 0;
-    js.js_reserved = 0;
-    uint64_t first = tr->tr_plan_from, next = tr->tr_plan_from, last = 0;
-    bool end = false, seen = false;
-    while (js.js_count < JOB_MAX_PARENTS && !end) {
-        size_t want = JOB_MAX_PARENTS - js.js_count, n = 0;
-        err_info e = {0};
-        if (txn_open(rc) ||
-            store_objects_from(rc->rc_txn, tr->tr_table.t_parent, next, objs, want, &n, &e)) {
-            store_fail(rc, &e);
-            return false;
-        }
-        end = n < want;
-        for (size_t k = 0; k < n; k++) {
-            uint64_t id = objs[k].ob_id;
-            while (tr->tr_pending_next < tr->tr_npending &&
-                   tr->tr_pending[tr->tr_pending_next].ir_last < id)
-                tr->tr_pending_next++;
-            bool done = tr->tr_pending_next < tr->tr_npending &&
-                        tr->tr_pending[tr->tr_pending_next].ir_first <= id;
-            if (!done && !objs[k].ob_archived)
-                js.js_parent_ids[js.js_count++] = id;
-            last = id;
-            seen = true;
-        }
-        if (n > 0) {
-            if (last == UINT64_MAX)
-                end = true;
-            next = last + 1;
-        }
-    }
-    if (!seen) {
-        tr->tr_planned_all = true;
-        advance_cursor(rc, tr);
-        return false;
-    }
-    if (js.js_count == 0) {
-        /* Everything here was merged by an earlier run. */
-        ring_push(tr, first, last, true, -1);
-    } else {
-        uint64_t seq = tr->tr_seq_next;
-        int job = publish(rc, JOB_ASSOC_SCAN, &js, job_assoc_scan_size(js.js_count), index, seq, 0);
-        if (job < 0)
-            return false; /* the queue is full: plan this batch later */
-        ring_push(tr, first, last, false, job);
-    }
-    tr->tr_plan_from = next;
-    if (end) {
-        tr->tr_planned_all = true;
-        advance_cursor(rc, tr);
-        return false;
-    }
-    return true;
-}
-
-/* Publishes scan jobs while the queue has room. */
-static void plan_scans(run_ctx *rc)
-{
-    for (int i = 0; i < rc->rc_ntables && rc->rc_inflight_jobs < rc->rc_max_inflight_jobs; i++) {
-        table_run *tr = &rc->rc_tables[i];
-        if (!tr->tr_scanning || tr->tr_planned_all || !tr->tr_objects_ready)
-            continue;
-        while (rc->rc_inflight_jobs < rc->rc_max_inflight_jobs &&
-               tr->tr_seq_next - tr->tr_seq_head < RING - 1 && !tr->tr_planned_all &&
-               !rc->rc_store_failed && plan_batch(rc, tr, i))
-            ;
-    }
+    store_txn *txn = run_txn(rc);
+    if (txn && store_put_state(txn, tr->tr_name, &tr->tr_state, &e))
+        run_store_fail(rc, &e);
 }
 
 /* ------------------------------------------------------------- merging */
-
-static void put_table_state(run_ctx *rc, table_run *tr)
-{
-    err_info e = {0};
-    if (txn_open(rc) == 0 && store_put_state(rc->rc_txn, tr->tr_name, &tr->tr_state, &e))
-        store_fail(rc, &e);
-}
-
-/* The ranges merged above the cursor: jobs merged out of order, then the
- * ranges of an earlier run the planner has not reached (coalesced). */
-static void add_done(store_state *st, uint64_t first, uint64_t last)
-{
-    store_id_range *prev = st->ss_ndone ? &st->ss_done[st->ss_ndone - 1] : NULL;
-    if (prev && prev->ir_last != UINT64_MAX && prev->ir_last + 1 == first)
-        prev->ir_last = last; /* contiguous: one range */
-    else if (st->ss_ndone < STORE_DONE_RANGES_MAX)
-        st->ss_done[st->ss_ndone++] = (store_id_range){first, last};
-}
-
-static void collect_done_ranges(run_ctx *rc, table_run *tr)
-{
-    store_state *st = &tr->tr_state;
-    st->ss_ndone = 0;
-    for (uint64_t q = tr->tr_seq_head; q < tr->tr_seq_next; q++) {
-        const ring_entry *re = &tr->tr_ring[q % RING];
-        if (re->re_merged) {
-            add_done(st, re->re_first_id, re->re_last_id);
-            continue;
-        }
-        const planned_job *pj = re->re_job >= 0 ? &rc->rc_jobs[re->re_job] : NULL;
-        if (!pj || !pj->pj_used)
-            continue;
-        /* Not (fully) merged: everything in its range but the parents still
-         * out (the gaps hold merged parents, or none). */
-        const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
-        uint64_t from = re->re_first_id;
-        bool open = true; /* false once an unmerged parent is UINT64_MAX */
-        for (int i = 0; i < js->js_count && open; i++) {
-            uint64_t id = js->js_parent_ids[i];
-            if (pj->pj_merged[i])
-                continue;
-            if (id > from)
-                add_done(st, from, id - 1);
-            open = id != UINT64_MAX;
-            from = id + 1;
-        }
-        if (open && from <= re->re_last_id)
-            add_done(st, from, re->re_last_id);
-    }
-    /* What the planner has not reached yet (a range it is inside of is
-     * cut where planning stopped). */
-    for (uint32_t k = tr->tr_pending_next; k < tr->tr_npending; k++) {
-        store_id_range r = tr->tr_pending[k];
-        if (r.ir_last < tr->tr_plan_from)
-            continue;
-        add_done(st, r.ir_first > tr->tr_plan_from ? r.ir_first : tr->tr_plan_from, r.ir_last);
-    }
-}
-
-/* Moves the table's cursor past every job merged in order, records what is
- * merged beyond it, and finishes the scan when the last job is in. */
-static void advance_cursor(run_ctx *rc, table_run *tr)
-{
-    while (tr->tr_seq_head < tr->tr_seq_next && tr->tr_ring[tr->tr_seq_head % RING].re_merged) {
-        tr->tr_state.ss_cursor =
-            store_cursor_object_id(tr->tr_ring[tr->tr_seq_head % RING].re_last_id);
-        tr->tr_seq_head++;
-    }
-    collect_done_ranges(rc, tr);
-    if (tr->tr_planned_all && tr->tr_seq_head == tr->tr_seq_next && !tr->tr_done) {
-        /* The scan is complete: from now on changes are caught from the
-         * scan's START (minus the lag allowance), not its end: what changed
-         * while it ran is not lost (SPEC §4). */
-        int64_t from = tr->tr_state.ss_scan_started_ms - rc->rc_cfg->c_lag_ms;
-        tr->tr_state.ss_cursor = store_cursor_timestamp_ms(from > 0 ? from : 0);
-        tr->tr_state.ss_scan_started_ms = 0;
-        tr->tr_state.ss_ndone = 0;
-        tr->tr_state.ss_last_run.sr_completed = true;
-        tr->tr_done = true;
-        log_info("%s: full scan complete (%llu parents)", tr->tr_name,
-                 (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
-    }
-    put_table_state(rc, tr);
-}
 
 /* Merges the complete sets of one ASSOC_SETS message (any part of a job). */
 static void merge_sets(run_ctx *rc, planned_job *pj)
@@ -423,7 +125,8 @@ static void merge_sets(run_ctx *rc, planned_job *pj)
     table_run *tr = &rc->rc_tables[pj->pj_table];
     store_run *run = &tr->tr_state.ss_last_run;
     const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
-    if (txn_open(rc))
+    store_txn *txn = run_txn(rc);
+    if (!txn)
         return;
     store_set_delta d = {0};
     err_info e = {0};
@@ -439,8 +142,8 @@ static void merge_sets(run_ctx *rc, planned_job *pj)
         }
         if (lo == js->js_count || js->js_parent_ids[lo] != id || pj->pj_merged[lo])
             continue; /* not this job's, or already merged */
-        if (store_replace_set(rc->rc_txn, tr->tr_table, &pj->pj_sets, i, &d, &e)) {
-            store_fail(rc, &e);
+        if (store_replace_set(txn, tr->tr_table, &pj->pj_sets, i, &d, &e)) {
+            run_store_fail(rc, &e);
             return;
         }
         pj->pj_merged[lo] = 1;
@@ -451,42 +154,8 @@ static void merge_sets(run_ctx *rc, planned_job *pj)
     run->sr_removed += d.sd_removed;
     run->sr_relabelled += d.sd_relabelled;
     run->sr_unchanged += d.sd_unchanged;
-    advance_cursor(rc, tr); /* records the new done ranges with the data */
-}
-
-static void merge_objects(run_ctx *rc, const wire_objects *wo, bool archived_list)
-{
-    if (txn_open(rc))
-        return;
-    err_info e = {0};
-    hs_object_type type = (hs_object_type)wo->wob_object_type;
-    for (size_t i = 0; i < wo->wob_nitems; i++) {
-        const wire_object *o = &wo->wob_items[i];
-        if (!archived_list && !o->wo_archived) {
-            store_object so = {o->wo_id, o->wo_lastmodified_ms, false};
-            if (store_put_object(rc->rc_txn, type, &so, &e)) {
-                store_fail(rc, &e);
-                return;
-            }
-            continue;
-        }
-        /* Archived: the object and every set it parents go. */
-        if (store_delete_object(rc->rc_txn, type, o->wo_id, NULL, &e)) {
-            store_fail(rc, &e);
-            return;
-        }
-        for (int t = 0; t < rc->rc_ntables; t++) {
-            table_run *tr = &rc->rc_tables[t];
-            store_set_delta d = {0};
-            if (tr->tr_table.t_parent != type)
-                continue;
-            if (store_delete_parent(rc->rc_txn, tr->tr_table, o->wo_id, &d, &e)) {
-                store_fail(rc, &e);
-                return;
-            }
-            tr->tr_state.ss_last_run.sr_removed += d.sd_removed;
-        }
-    }
+    if (pj->pj_role == ROLE_SCAN)
+        scan_advance(rc, tr); /* records the new done ranges with the data */
 }
 
 static void count_calls(wire_counters *into, const wire_counters *c)
@@ -497,20 +166,28 @@ static void count_calls(wire_counters *into, const wire_counters *c)
     into->wc_bytes += c->wc_bytes;
 }
 
-/* The job's ring entry (scan jobs), or NULL. */
-static ring_entry *ring_of(run_ctx *rc, const planned_job *pj)
+/* Where a job's calls are counted. */
+static wire_counters *calls_of(run_ctx *rc, const planned_job *pj)
 {
-    if (pj->pj_kind != JOB_ASSOC_SCAN)
-        return NULL;
-    return &rc->rc_tables[pj->pj_table].tr_ring[pj->pj_seq % RING];
+    switch (pj->pj_role) {
+    case ROLE_OBJECTS:
+        return &rc->rc_objects[((const job_object_list *)pj->pj_payload)->jl_object_type]
+                    .os_list_calls;
+    case ROLE_SEARCH:
+        return &rc->rc_objects[((const job_search_slice *)pj->pj_payload)->jq_object_type]
+                    .os_search_calls;
+    default:
+        return &rc->rc_calls[pj->pj_table];
+    }
 }
 
-/* Publishes again what a failed job did not get done: for a scan, only the
- * parents not merged yet. */
+/* Publishes again what a failed job did not get done: for a batch read,
+ * only the parents not merged yet. */
 static void retry_job(run_ctx *rc, planned_job *pj)
 {
-    static uint8_t payload[SHM_JOB_PAYLOAD]; /* publish() may reuse pj's slot */
+    static uint8_t payload[SHM_JOB_PAYLOAD]; /* run_publish() may reuse pj's slot */
     uint32_t kind = pj->pj_kind, len = pj->pj_payload_len;
+    job_role role = pj->pj_role;
     int table = pj->pj_table, attempts = pj->pj_attempts + 1;
     uint64_t seq = pj->pj_seq;
     memcpy(payload, pj->pj_payload, len);
@@ -523,57 +200,81 @@ static void retry_job(run_ctx *rc, planned_job *pj)
         js->js_count = n;
         len = job_assoc_scan_size(n);
     }
-    ring_entry *re = ring_of(rc, pj);
-    int idx = publish(rc, kind, payload, len, table, seq, attempts);
+    ring_entry *re = scan_ring_of(rc, pj);
+    int idx = run_publish(rc, kind, role, payload, len, table, seq, attempts);
+    if (idx < 0)
+        run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
     if (re)
         re->re_job = idx;
+}
+
+/* Whether a job that reported success did all it was for. */
+static bool job_complete(const planned_job *pj)
+{
+    if (pj->pj_kind == JOB_ASSOC_SCAN)
+        return pj->pj_nmerged == ((const job_assoc_scan *)pj->pj_payload)->js_count;
+    if (pj->pj_role == ROLE_SEARCH)
+        return pj->pj_answered;
+    return true;
+}
+
+static void job_failed(run_ctx *rc, planned_job *pj, const wire_job_done *d)
+{
+    switch (d->wjd_status) {
+    case ERR_AUTH:
+        run_fatal(rc, EXIT_AUTH, "%s", d->wjd_message);
+        return;
+    case ERR_DAILY:
+        run_fatal(rc, EXIT_DAILY, "%s", d->wjd_message);
+        return;
+    case ERR_REJECTED:
+        /* HubSpot refused the request itself (400): asking again cannot
+         * help, and the window's cursor must not move past it. */
+        run_fatal(rc, EXIT_INCOMPLETE, "%s", d->wjd_message);
+        return;
+    default:
+        break;
+    }
+    const char *why = d->wjd_status                   ? d->wjd_message
+                      : pj->pj_kind == JOB_ASSOC_SCAN ? "parents missing"
+                                                      : "no result";
+    log_warn("job failed (%s), attempt %d: %s",
+             err_strerror(d->wjd_status ? d->wjd_status : ERR_SHAPE), pj->pj_attempts + 1, why);
+    if (pj->pj_attempts + 1 >= RUN_MAX_JOB_ATTEMPTS) {
+        run_fatal(rc, EXIT_INCOMPLETE, "a job failed %d times: %s", RUN_MAX_JOB_ATTEMPTS, why);
+        return;
+    }
+    retry_job(rc, pj);
 }
 
 static void job_done(run_ctx *rc, int idx, const wire_job_done *d)
 {
     planned_job *pj = &rc->rc_jobs[idx];
-    count_calls(&rc->rc_calls[pj->pj_kind == JOB_ASSOC_SCAN ? pj->pj_table : CONFIG_MAX_TABLES],
-                &d->wjd_counters);
+    count_calls(calls_of(rc, pj), &d->wjd_counters);
     rc->rc_inflight_jobs--;
     pj->pj_used = false;
-    const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
-    bool scan_complete = pj->pj_kind == JOB_ASSOC_SCAN && pj->pj_nmerged == js->js_count;
-    if (d->wjd_status != 0 || (pj->pj_kind == JOB_ASSOC_SCAN && !scan_complete)) {
-        if (d->wjd_status == ERR_AUTH || d->wjd_status == ERR_DAILY) {
-            rc->rc_fatal = d->wjd_status == ERR_AUTH ? EXIT_AUTH : EXIT_DAILY;
-            snprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), "%s", d->wjd_message);
-            return;
-        }
-        log_warn("job failed (%s), attempt %d: %s",
-                 err_strerror(d->wjd_status ? d->wjd_status : ERR_SHAPE), pj->pj_attempts + 1,
-                 d->wjd_status ? d->wjd_message : "parents missing");
-        if (pj->pj_attempts + 1 >= MAX_JOB_ATTEMPTS) {
-            rc->rc_fatal = EXIT_INCOMPLETE;
-            snprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), "a job failed %d times: %s",
-                     MAX_JOB_ATTEMPTS, d->wjd_message);
-            return;
-        }
-        retry_job(rc, pj);
-        return;
-    }
-    if (pj->pj_kind == JOB_ASSOC_SCAN) {
-        ring_entry *re = ring_of(rc, pj);
-        re->re_merged = true;
-        re->re_job = -1;
-        advance_cursor(rc, &rc->rc_tables[pj->pj_table]);
+    assoc_buf_free(&pj->pj_sets); /* before what follows reuses the slot */
+    if (d->wjd_status != 0 || !job_complete(pj)) {
+        job_failed(rc, pj, d);
     } else {
-        const job_object_list *jl = (const job_object_list *)pj->pj_payload;
-        object_sync *os = &rc->rc_objects[jl->jl_object_type];
-        if (--os->os_jobs_left == 0)
-            object_sync_done(rc, os);
+        switch (pj->pj_role) {
+        case ROLE_SCAN:
+            scan_job_merged(rc, pj);
+            break;
+        case ROLE_INCREMENTAL:
+            changes_batch_done(rc, pj);
+            break;
+        case ROLE_OBJECTS:
+        case ROLE_SEARCH:
+            changes_job_done(rc, pj);
+            break;
+        }
     }
-    assoc_buf_free(&pj->pj_sets);
 }
 
 static void on_message(void *ctx, int slot, const wire_msg *m)
 {
     run_ctx *rc = ctx;
-    (void)slot;
     if (m->wm_kind == WIRE_LOG) {
         log_msg(m->wm_log.wl_level <= 3 ? LOG_ERROR : LOG_INFO, "worker %d: %s", slot,
                 m->wm_log.wl_text);
@@ -600,11 +301,14 @@ static void on_message(void *ctx, int slot, const wire_msg *m)
         else
             merge_sets(rc, pj);
         break;
-    case WIRE_OBJECTS: {
-        const job_object_list *jl = (const job_object_list *)pj->pj_payload;
-        merge_objects(rc, &m->wm_objects, jl->jl_archived);
+    case WIRE_OBJECTS:
+        if (pj->pj_kind == JOB_OBJECT_LIST)
+            changes_merge_objects(rc, pj, &m->wm_objects);
         break;
-    }
+    case WIRE_SEARCH_RESULT:
+        if (pj->pj_kind == JOB_SEARCH_SLICE && !pj->pj_answered)
+            changes_merge_search(rc, pj, &m->wm_search);
+        break;
     case WIRE_JOB_DONE:
         if (shm_job_complete(rc->rc_shm, idx, gen))
             job_done(rc, idx, &m->wm_done);
@@ -620,10 +324,8 @@ static void on_death(void *ctx, int slot, int status, bool crashed, bool fatal)
     (void)status;
     if (crashed)
         log_warn("worker %d died holding jobs; they were reclaimed", slot);
-    if (fatal && !rc->rc_fatal) {
-        rc->rc_fatal = EXIT_INCOMPLETE;
-        snprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), "worker %d failed to start", slot);
-    }
+    if (fatal)
+        run_fatal(rc, EXIT_INCOMPLETE, "worker %d failed to start", slot);
 }
 
 /* ------------------------------------------------------------ switch-on */
@@ -645,27 +347,13 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
                  tr->tr_name);
     if ((r = store_get_state(rc->rc_txn, tr->tr_name, &tr->tr_state, e)))
         return r;
-    const store_cursor *c = &tr->tr_state.ss_cursor;
-    tr->tr_route = route_next(tr->tr_ping, &tr->tr_state);
+    tr->tr_route =
+        rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN : route_next(tr->tr_ping, &tr->tr_state);
     if (tr->tr_route == STORE_ROUTE_INCREMENTAL) {
-        /* The incremental route is built in a later step; until then the
-         * only correct thing is a full scan, and the cursor stays a timestamp
-         * until it completes. */
-        log_warn("%s: incremental route not built yet; running a full scan", tr->tr_name);
-        tr->tr_route = STORE_ROUTE_FULL_SCAN;
-    }
-    tr->tr_scanning = true;
-    if (tr->tr_route == STORE_ROUTE_FULL_RESUME) {
-        tr->tr_plan_from = c->cu_kind == STORE_CURSOR_OBJECT_ID ? c->cu_object_id + 1 : 0;
-        tr->tr_npending = tr->tr_state.ss_ndone;
-        memcpy(tr->tr_pending, tr->tr_state.ss_done, tr->tr_npending * sizeof(store_id_range));
-        if (tr->tr_npending)
-            log_info("%s: %u ranges merged by an earlier run are skipped", tr->tr_name,
-                     tr->tr_npending);
+        if ((r = changes_begin_table(rc, tr, e)))
+            return r;
     } else {
-        tr->tr_state.ss_ndone = 0;
-        tr->tr_plan_from = 0;
-        tr->tr_state.ss_scan_started_ms = rc->rc_started_ms;
+        scan_begin(rc, tr);
     }
     store_run *run = &tr->tr_state.ss_last_run;
     memset(run, 0, sizeof(*run));
@@ -677,105 +365,12 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     return 0;
 }
 
-/* ------------------------------------------------------------- summary */
-
-static void summary(run_ctx *rc, double seconds)
-{
-    const hubsync_config *c = rc->rc_cfg;
-    uint64_t calls = rc->rc_calls[CONFIG_MAX_TABLES].wc_calls;
-    for (int i = 0; i < rc->rc_ntables; i++)
-        calls += rc->rc_calls[i].wc_calls;
-    double limit = c->c_rate ? (double)c->c_rate / ((double)c->c_rate_window_ms / 1000.0) : 0;
-    double rate = seconds > 0 ? (double)calls / seconds : 0;
-    if (c->c_json) {
-        printf("{\"seconds\":%.3f,\"calls\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
-               "\"tables\":[",
-               seconds, (unsigned long long)calls, rate, limit);
-        for (int i = 0; i < rc->rc_ntables; i++) {
-            const table_run *tr = &rc->rc_tables[i];
-            const store_run *r = &tr->tr_state.ss_last_run;
-            const wire_counters *k = &rc->rc_calls[i];
-            printf("%s{\"table\":\"%s\",\"route\":\"%s\",\"completed\":%s,\"parents\":%llu,"
-                   "\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu,\"assoc_calls\":%llu,"
-                   "\"retries\":%llu,\"http_429\":%llu}",
-                   i ? "," : "", tr->tr_name, store_route_name(tr->tr_route),
-                   r->sr_completed ? "true" : "false", (unsigned long long)r->sr_parents,
-                   (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
-                   (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
-                   (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled);
-        }
-        const wire_counters *o = &rc->rc_calls[CONFIG_MAX_TABLES];
-        printf("],\"object_sync\":{\"calls\":%llu,\"retries\":%llu,\"http_429\":%llu}}\n",
-               (unsigned long long)o->wc_calls, (unsigned long long)o->wc_retries,
-               (unsigned long long)o->wc_throttled);
-        return;
-    }
-    fprintf(stderr, "\n%-20s %-17s %9s %9s %9s %9s %7s %7s %5s\n", "table", "route", "parents",
-            "added", "removed", "relabel", "calls", "retries", "429s");
-    for (int i = 0; i < rc->rc_ntables; i++) {
-        const table_run *tr = &rc->rc_tables[i];
-        const store_run *r = &tr->tr_state.ss_last_run;
-        const wire_counters *k = &rc->rc_calls[i];
-        fprintf(stderr, "%-20s %-17s %9llu %9llu %9llu %9llu %7llu %7llu %5llu%s\n", tr->tr_name,
-                store_route_name(tr->tr_route), (unsigned long long)r->sr_parents,
-                (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
-                (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
-                (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled,
-                r->sr_completed ? "" : "  (incomplete)");
-    }
-    const wire_counters *o = &rc->rc_calls[CONFIG_MAX_TABLES];
-    fprintf(stderr, "%-20s %-17s %9s %9s %9s %9s %7llu %7llu %5llu\n", "object sync", "list", "",
-            "", "", "", (unsigned long long)o->wc_calls, (unsigned long long)o->wc_retries,
-            (unsigned long long)o->wc_throttled);
-    fprintf(stderr, "%llu API calls in %.1f s: %.1f/s", (unsigned long long)calls, seconds, rate);
-    if (limit > 0)
-        fprintf(stderr, " (%.0f%% of the %u/%llds limit)", 100.0 * rate / limit, c->c_rate,
-                (long long)(c->c_rate_window_ms / 1000));
-    fprintf(stderr, "\n");
-}
-
-/* ------------------------------------------------------------ progress */
-
-static bool progress_wanted(const hubsync_config *c)
-{
-    return c->c_progress == PROGRESS_ALWAYS ||
-           (c->c_progress == PROGRESS_AUTO && isatty(STDERR_FILENO) && !c->c_log_json);
-}
-
-/* One line, redrawn in place: parents merged of those to scan, calls, rate. */
-static void progress(run_ctx *rc, double seconds, bool final)
-{
-    uint64_t merged = 0, total = 0, calls = rc->rc_calls[CONFIG_MAX_TABLES].wc_calls;
-    for (int i = 0; i < rc->rc_ntables; i++) {
-        table_run *tr = &rc->rc_tables[i];
-        uint64_t n = 0;
-        err_info e = {0};
-        calls += rc->rc_calls[i].wc_calls;
-        merged += tr->tr_state.ss_last_run.sr_parents;
-        if (tr->tr_objects_ready && txn_open(rc) == 0 &&
-            store_count_objects(rc->rc_txn, tr->tr_table.t_parent, &n, &e) == 0)
-            total += n;
-    }
-    int width = 30, filled = total ? (int)((double)width * (double)merged / (double)total) : 0;
-    if (filled > width)
-        filled = width;
-    char bar[64];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < filled ? '#' : '.';
-    bar[width] = '\0';
-    fprintf(stderr, "\r[%s] %llu/%llu parents  %llu calls  %.1f/s ", bar,
-            (unsigned long long)merged, (unsigned long long)total, (unsigned long long)calls,
-            seconds > 0 ? (double)calls / seconds : 0.0);
-    if (final)
-        fputc('\n', stderr);
-}
-
 /* ------------------------------------------------------------------ run */
 
 static bool all_done(const run_ctx *rc)
 {
     for (int i = 0; i < rc->rc_ntables; i++)
-        if (rc->rc_tables[i].tr_scanning && !rc->rc_tables[i].tr_done)
+        if (!rc->rc_tables[i].tr_done)
             return false;
     return rc->rc_inflight_jobs == 0;
 }
@@ -809,7 +404,8 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
     return shm;
 }
 
-/* One run: switch-on, object sync, scans, summary. Returns the exit code. */
+/* One run: switch-on, object sync and change search, full scans and
+ * incremental batches, summary. Returns the exit code. */
 static int run_once(const hubsync_config *c)
 {
     /* Over a megabyte (a ring per table): on the heap, not the stack. */
@@ -823,9 +419,11 @@ static int run_once(const hubsync_config *c)
     rc->rc_cfg = c;
     rc->rc_started_ms = clock_wall_ms();
     rc->rc_ntables = c->c_ntables;
+    /* Batch reads are planned up to this many jobs; list and search jobs
+     * (a few per parent type) always find room in the rest of the queue. */
     rc->rc_max_inflight_jobs = c->c_workers * c->c_inflight * 2;
-    if (rc->rc_max_inflight_jobs > SHM_MAX_JOBS - 8)
-        rc->rc_max_inflight_jobs = SHM_MAX_JOBS - 8;
+    if (rc->rc_max_inflight_jobs > SHM_MAX_JOBS - 128)
+        rc->rc_max_inflight_jobs = SHM_MAX_JOBS - 128;
     uint64_t t0 = clock_mono_ns();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -857,7 +455,7 @@ static int run_once(const hubsync_config *c)
         goto out;
     }
     exit_code = EXIT_INCOMPLETE;
-    if (txn_open(rc))
+    if (!run_txn(rc))
         goto out;
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
@@ -868,13 +466,13 @@ static int run_once(const hubsync_config *c)
             exit_code = e.ei_code == ERR_CORRUPT ? EXIT_USAGE : EXIT_INCOMPLETE;
             goto out;
         }
-        put_table_state(rc, tr);
+        run_put_table_state(rc, tr);
     }
     if (txn_commit(rc))
         goto out;
-    plan_object_sync(rc);
+    changes_start(rc);
     pool_events ev = {on_message, on_death, rc};
-    bool draining = false, show = progress_wanted(c);
+    bool draining = false, show = report_progress_wanted(c);
     if (show)
         log_setup(c->c_log_json, LOG_WARN); /* the bar tells the story; keep warnings */
     uint64_t last_reclaim = clock_mono_ns(), last_progress = 0;
@@ -888,7 +486,8 @@ static int run_once(const hubsync_config *c)
         if (draining && pool_alive(rc->rc_pool) == 0)
             break;
         if (!draining) {
-            plan_scans(rc);
+            changes_plan(rc);
+            scan_plan(rc);
             if (all_done(rc))
                 break;
         }
@@ -896,7 +495,7 @@ static int run_once(const hubsync_config *c)
             break;
         uint64_t now = clock_mono_ns();
         if (show && now - last_progress > 250 * MS_NS) {
-            progress(rc, (double)(now - t0) / 1e9, false);
+            report_progress(rc, (double)(now - t0) / 1e9, false);
             last_progress = now;
         }
         txn_commit(rc);
@@ -913,7 +512,7 @@ static int run_once(const hubsync_config *c)
         r->sr_api_calls = rc->rc_calls[i].wc_calls;
         r->sr_retries = rc->rc_calls[i].wc_retries;
         r->sr_http_429 = rc->rc_calls[i].wc_throttled;
-        put_table_state(rc, tr);
+        run_put_table_state(rc, tr);
     }
     txn_commit(rc);
     if (rc->rc_store_failed)
@@ -923,12 +522,12 @@ static int run_once(const hubsync_config *c)
     else
         exit_code = all_done(rc) ? EXIT_OK : EXIT_INCOMPLETE;
     if (show) {
-        progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
+        report_progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
         log_setup(c->c_log_json, LOG_INFO);
     }
     if (rc->rc_fatal)
         log_error("%s", rc->rc_fatal_msg);
-    summary(rc, (double)(clock_mono_ns() - t0) / 1e9);
+    report_summary(rc, (double)(clock_mono_ns() - t0) / 1e9);
 out:
     if (rc->rc_txn)
         store_txn_abort(rc->rc_txn);
@@ -938,6 +537,7 @@ out:
         for (int i = 0; i < SHM_MAX_JOBS; i++)
             assoc_buf_free(&rc->rc_jobs[i].pj_sets);
     free(rc->rc_jobs);
+    changes_free(rc);
     shm_destroy(rc->rc_shm);
     free(rc);
     return exit_code;

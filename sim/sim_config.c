@@ -215,6 +215,8 @@ static const opt options[] = {
     {"fault-reset", OPT_PROB, F(sc_fault_reset), 0, "P", "chance of a connection reset [0]"},
     {"fault-slow", OPT_SPECIAL, 0, 0, "P:MS", "chance of a response MS slower [0]"},
     {"fault-truncate", OPT_PROB, F(sc_fault_truncate), 0, "P", "chance of a truncated body [0]"},
+    {"fault-search-400", OPT_PROB, F(sc_fault_search_400), 0, "P",
+     "chance a search is refused 400 VALIDATION_ERROR [0]"},
     {"auth", OPT_SPECIAL, 0, 0, "private|oauth", "authentication mode [private]"},
     {"token", OPT_STR, S(sc_token), "T", "private-app token [pat-na1-hubspot-sim]"},
     {"refresh-token", OPT_STR, S(sc_refresh_token), "R", "OAuth refresh token [sim-refresh-token]"},
@@ -503,6 +505,8 @@ static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *c
         c->sc_fault_slow_ms = (int64_t)d;
     } else if (strcmp(key, "fault_truncate") == 0) {
         bad = json_prob(v, &c->sc_fault_truncate);
+    } else if (strcmp(key, "fault_search_400") == 0) {
+        bad = json_prob(v, &c->sc_fault_search_400);
     } else if (strcmp(key, "rate") == 0 || strcmp(key, "search_rate") == 0) {
         bool burst = key[0] == 'r';
         bad = !json_object_is_type(v, json_type_string) ||
@@ -611,20 +615,21 @@ void sim_config_json(const sim_config *c, jbuf *out)
         if (n > 0)
             used += (size_t)n;
     }
-    jb_printf(out,
-              "{\"tier\":\"%s\",\"rate\":\"%s\",\"search_rate\":\"%s\","
-              "\"daily\":%llu,\"assoc_batch_exempt\":%s,\"retry_after\":%s,"
-              "\"rollup_bumps\":%s,\"rollups\":\"%s\",\"latency_ms\":%lld,"
-              "\"latency_jitter_ms\":%lld,\"index_lag_ms\":%lld,\"same_ms\":%g,"
-              "\"churn_per_s\":%g,\"fault_5xx\":%g,\"fault_429\":%g,\"fault_reset\":%g,"
-              "\"fault_slow\":%g,\"fault_slow_ms\":%lld,\"fault_truncate\":%g,"
-              "\"auth\":\"%s\",\"token_ttl\":%lld,\"assoc_page_size\":%u,\"seed\":%llu}",
-              c->sc_tier, rate, search_rate, (unsigned long long)c->sc_daily,
-              c->sc_assoc_batch_exempt ? "true" : "false", c->sc_retry_after ? "true" : "false",
-              c->sc_rollup_bumps ? "true" : "false", rollups, (long long)c->sc_latency_ms,
-              (long long)c->sc_latency_jitter_ms, (long long)c->sc_index_lag_ms, c->sc_same_ms,
-              c->sc_churn_per_s, c->sc_fault_5xx, c->sc_fault_429, c->sc_fault_reset,
-              c->sc_fault_slow, (long long)c->sc_fault_slow_ms, c->sc_fault_truncate,
-              c->sc_auth == SIM_AUTH_OAUTH ? "oauth" : "private", (long long)c->sc_token_ttl_s,
-              c->sc_assoc_page_size, (unsigned long long)c->sc_portal.pc_seed);
+    jb_printf(
+        out,
+        "{\"tier\":\"%s\",\"rate\":\"%s\",\"search_rate\":\"%s\","
+        "\"daily\":%llu,\"assoc_batch_exempt\":%s,\"retry_after\":%s,"
+        "\"rollup_bumps\":%s,\"rollups\":\"%s\",\"latency_ms\":%lld,"
+        "\"latency_jitter_ms\":%lld,\"index_lag_ms\":%lld,\"same_ms\":%g,"
+        "\"churn_per_s\":%g,\"fault_5xx\":%g,\"fault_429\":%g,\"fault_reset\":%g,"
+        "\"fault_slow\":%g,\"fault_slow_ms\":%lld,\"fault_truncate\":%g,\"fault_search_400\":%g,"
+        "\"auth\":\"%s\",\"token_ttl\":%lld,\"assoc_page_size\":%u,\"seed\":%llu}",
+        c->sc_tier, rate, search_rate, (unsigned long long)c->sc_daily,
+        c->sc_assoc_batch_exempt ? "true" : "false", c->sc_retry_after ? "true" : "false",
+        c->sc_rollup_bumps ? "true" : "false", rollups, (long long)c->sc_latency_ms,
+        (long long)c->sc_latency_jitter_ms, (long long)c->sc_index_lag_ms, c->sc_same_ms,
+        c->sc_churn_per_s, c->sc_fault_5xx, c->sc_fault_429, c->sc_fault_reset, c->sc_fault_slow,
+        (long long)c->sc_fault_slow_ms, c->sc_fault_truncate, c->sc_fault_search_400,
+        c->sc_auth == SIM_AUTH_OAUTH ? "oauth" : "private", (long long)c->sc_token_ttl_s,
+        c->sc_assoc_page_size, (unsigned long long)c->sc_portal.pc_seed);
 }

@@ -40,6 +40,7 @@ typedef struct sim_config {
     bool sc_rollup_bumps;
     int64_t sc_latency_ms, sc_latency_jitter_ms;
     double sc_fault_5xx, sc_fault_429, sc_fault_reset, sc_fault_slow, sc_fault_truncate;
+    double sc_fault_search_400; /* chance a search is refused 400 VALIDATION_ERROR */
     int64_t sc_fault_slow_ms;
     int64_t sc_index_lag_ms;
     double sc_same_ms;

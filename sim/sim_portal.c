@@ -955,6 +955,7 @@ static int64_t write_time(mut_ctx *m, bool first)
     if (o->mo_same_ms && !first)
         ms = m->mc_ms;
     else if (p->p_last_write_ms > 0 && p->p_last_write_ms <= o->mo_now_ms &&
+             o->mo_now_ms - p->p_last_write_ms <= SIM_SAME_MS_WITHIN_MS &&
              sim_rng_chance(&p->p_rng, o->mo_same_ms_chance))
         ms = p->p_last_write_ms;
     p->p_last_write_ms = ms;

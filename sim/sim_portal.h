@@ -32,6 +32,11 @@ enum {
 };
 
 /* One direction of one association. */
+/* A write stamped with an earlier write's millisecond (an import stamping a
+ * batch with one time) reuses one at most this old: HubSpot stamps writes
+ * when they happen, so no stamp lags its write by more than a batch takes. */
+#define SIM_SAME_MS_WITHIN_MS 100
+
 typedef struct sim_link {
     uint32_t l_other;   /* object index on the other side */
     uint16_t l_labels;  /* bit i: the table's user-defined label i */
@@ -172,7 +177,8 @@ typedef struct sim_mutation_opts {
     uint32_t mo_kinds;        /* bit per sim_mutation_kind; 0 = all */
     uint64_t mo_tables;       /* bit per p_tables index; 0 = all */
     bool mo_same_ms;          /* every write of this call shares one millisecond */
-    double mo_same_ms_chance; /* else: chance a write reuses the previous write's ms */
+    double mo_same_ms_chance; /* else: chance a write reuses the previous write's ms
+                               * (one at most SIM_SAME_MS_WITHIN_MS old) */
     bool mo_rollup_bumps;     /* an association change bumps a rollup table's parent */
     int64_t mo_index_lag_ms;
     int64_t mo_now_ms;

@@ -592,6 +592,13 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
         sim_stats_fault(&s->sv_stats, SIM_FAULT_TRUNCATE);
         *truncate = true;
     }
+    /* A search HubSpot refuses as it refuses a filter it does not accept. */
+    if (route->r_kind == SIM_ROUTE_SEARCH && cfg.sc_fault_search_400 > 0 &&
+        draw_unit(s) < cfg.sc_fault_search_400) {
+        sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL,
+                           "There was a problem with the request.");
+        return true;
+    }
     sim_api_ctx ctx = {s->sv_portal, cfg.sc_assoc_page_size};
     pthread_rwlock_rdlock(&s->sv_portal_lock);
     sim_api_handle(&ctx, route, rq, rs);

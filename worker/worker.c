@@ -6,6 +6,8 @@
  * read per round of paging for the parents HubSpot split (each with its own
  * cursor), until every parent is complete: only complete sets ever leave
  * the worker, so the coordinator can replace sets wholesale (deletes too).
+ * An object list pages through one type; a search slice is one page of a
+ * change search, checked for the order keyset paging relies on.
  */
 #include "worker.h"
 #include "../common/clock.h"
@@ -21,6 +23,7 @@
 
 #include "../common/assoc.h"
 #include "../common/hs_codec.h"
+#include "../common/jbuf.h"
 #include "../common/jobs.h"
 #include "../common/wire.h"
 #include "http.h"
@@ -60,6 +63,8 @@ typedef struct active_job {
     size_t aj_npaged, aj_paged_cap;
     /* JOB_OBJECT_LIST */
     job_object_list aj_list;
+    /* JOB_SEARCH_SLICE */
+    job_search_slice aj_search;
 } active_job;
 
 struct worker {
@@ -451,6 +456,126 @@ static http_verdict on_list(void *user, http_request *req, const http_response *
     return HTTP_DONE;
 }
 
+/* ---------------------------------------------------------- search slice */
+
+static http_verdict on_search(void *user, http_request *req, const http_response *resp);
+
+static void start_search_slice(active_job *j)
+{
+    worker *w = j->aj_worker;
+    const job_search_slice *q = &j->aj_search;
+    if (q->jq_object_type >= HS_OBJECT_TYPE_COUNT || q->jq_lo_ms < 0 ||
+        q->jq_lo_ms >= q->jq_hi_ms) {
+        job_fail(j, ERR_CORRUPT, "bad search job (type %u, window %lld..%lld)", q->jq_object_type,
+                 (long long)q->jq_lo_ms, (long long)q->jq_hi_ms);
+        job_finish(j);
+        return;
+    }
+    const hs_object_info *oi = hs_object((hs_object_type)q->jq_object_type);
+    char after[24], path[128];
+    fmt_u64(after, q->jq_after_id);
+    hs_search_filter above = {"hs_object_id", HS_OP_GT, after};
+    const char *props[] = {oi->oi_lastmod};
+    hs_search_query sq = {0};
+    sq.sq_lastmod_property = oi->oi_lastmod;
+    sq.sq_from_ms = q->jq_lo_ms;
+    sq.sq_from_op = HS_OP_GT;
+    sq.sq_to_ms = q->jq_hi_ms;
+    sq.sq_to_op = HS_OP_LTE;
+    sq.sq_filters = q->jq_after_id ? &above : NULL;
+    sq.sq_nfilters = q->jq_after_id ? 1 : 0;
+    sq.sq_sort_property = "hs_object_id";
+    sq.sq_properties = props;
+    sq.sq_nproperties = 1;
+    sq.sq_limit = HS_SEARCH_LIMIT_MAX;
+    sq.sq_after = 0;
+    snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", oi->oi_plural);
+    http_request *r = http_request_new(HTTP_SEARCH, "POST", path);
+    err_info e = {0};
+    if (!r || hs_build_search(http_request_body(r), &sq, &e)) {
+        http_request_free(r);
+        job_fail(j, e.ei_code ? e.ei_code : ERR_NOMEM, "building a search: %s", e.ei_msg);
+        job_finish(j);
+        return;
+    }
+    j->aj_outstanding++;
+    http_submit(w->w_eng, r, on_search, j);
+}
+
+/* Checks a page against what keyset paging relies on: IDs ascending and
+ * above after_id, times inside the slice. */
+static int check_search_page(const active_job *j, const hs_record_page *pg, err_info *e)
+{
+    const job_search_slice *q = &j->aj_search;
+    uint64_t prev = q->jq_after_id;
+    for (size_t i = 0; i < pg->rp_count; i++) {
+        const hs_record *r = &pg->rp_items[i];
+        if (r->rec_id <= prev)
+            return err_set(e, ERR_SHAPE,
+                           "search results out of hs_object_id order (%llu after %llu)",
+                           (unsigned long long)r->rec_id, (unsigned long long)prev);
+        if (!r->rec_has_lastmod || r->rec_lastmod_ms <= q->jq_lo_ms ||
+            r->rec_lastmod_ms > q->jq_hi_ms)
+            return err_set(e, ERR_SHAPE, "search result %llu lies outside the window asked for",
+                           (unsigned long long)r->rec_id);
+        prev = r->rec_id;
+    }
+    if (!pg->rp_has_total)
+        return err_set(e, ERR_SHAPE, "search response without \"total\"");
+    return 0;
+}
+
+static http_verdict on_search(void *user, http_request *req, const http_response *resp)
+{
+    active_job *j = user;
+    worker *w = j->aj_worker;
+    count_response(j, resp);
+    j->aj_outstanding--;
+    const hs_object_info *oi = hs_object((hs_object_type)j->aj_search.jq_object_type);
+    err_info e = {0};
+    if (resp->hr_error) {
+        job_fail(j, resp->hr_error, "%s", resp->hr_message);
+    } else if (resp->hr_status == 400) {
+        /* HubSpot refused the query: say which, in full, once. */
+        hs_error_body eb;
+        hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
+        const jbuf *body = http_request_body(req);
+        char text[WIRE_TEXT_MAX];
+        snprintf(text, sizeof(text),
+                 "search of %s rejected (HTTP 400 %s: %s); the request was: %.*s", oi->oi_plural,
+                 eb.eb_category, eb.eb_message, (int)body->jb_len,
+                 body->jb_data ? body->jb_data : "");
+        wire_put_log(&w->w_out, 3, text, &e);
+        job_fail(j, ERR_REJECTED, "search of %s rejected (HTTP 400 %s: %s)", oi->oi_plural,
+                 eb.eb_category, eb.eb_message);
+    } else if (resp->hr_status != 200) {
+        hs_error_body eb;
+        hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
+        job_fail(j, ERR_HTTP, "search: HTTP %d %s %s", resp->hr_status, eb.eb_category,
+                 eb.eb_message);
+    } else if (hs_parse_search(resp->hr_body, resp->hr_body_len, oi->oi_lastmod, &w->w_records,
+                               &e) ||
+               check_search_page(j, &w->w_records, &e)) {
+        if (e.ei_code == ERR_PARSE && resp->hr_attempts < 8) {
+            j->aj_outstanding++;
+            return HTTP_RETRY;
+        }
+        job_fail(j, e.ei_code, "search: %s", e.ei_msg);
+    } else {
+        const hs_record_page *pg = &w->w_records;
+        wire_search_hit hits[HS_SEARCH_LIMIT_MAX];
+        size_t n = 0;
+        for (size_t i = 0; i < pg->rp_count && n < HS_SEARCH_LIMIT_MAX; i++)
+            hits[n++] = (wire_search_hit){pg->rp_items[i].rec_id, pg->rp_items[i].rec_lastmod_ms};
+        uint32_t total = pg->rp_total > UINT32_MAX ? UINT32_MAX : (uint32_t)pg->rp_total;
+        if (wire_put_search_result(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, total, hits,
+                                   n, pg->rp_has_next, (uint32_t)pg->rp_next_offset, &e))
+            job_fail(j, e.ei_code, "%s", e.ei_msg);
+    }
+    job_finish(j);
+    return HTTP_DONE;
+}
+
 /* ------------------------------------------------------------------ loop */
 
 static void claim_jobs(worker *w, uint64_t now)
@@ -480,6 +605,9 @@ static void claim_jobs(worker *w, uint64_t now)
         } else if (j->aj_kind == JOB_OBJECT_LIST && sj->jb_payload_len == sizeof(j->aj_list)) {
             memcpy(&j->aj_list, sj->jb_payload, sizeof(j->aj_list));
             start_object_list(j);
+        } else if (j->aj_kind == JOB_SEARCH_SLICE && sj->jb_payload_len == sizeof(j->aj_search)) {
+            memcpy(&j->aj_search, sj->jb_payload, sizeof(j->aj_search));
+            start_search_slice(j);
         } else {
             job_fail(j, ERR_CORRUPT, "unknown job kind %u", j->aj_kind);
             job_finish(j);

@@ -34,5 +34,6 @@ int it_register_robust(void);
 int it_register_engine(void);
 int it_register_sync(void);
 int it_register_cli(void);
+int it_register_incremental(void);
 
 #endif

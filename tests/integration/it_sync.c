@@ -16,127 +16,8 @@
 
 #include "../../common/hs_types.h"
 #include "../lib/testlib.h"
+#include "it_hubsync.h"
 #include "it_suites.h"
-
-static const char *hubsync_path(void)
-{
-    const char *p = getenv("HUBSYNC");
-    return p && *p ? p : "bin/hubsync";
-}
-
-/* Fills argv (room for 40) with `hubsync --db DB --base-url SIM ARGS…`
- * and puts the simulator's token in the environment. */
-static void hubsync_argv(tl_sim *s, const char *db, const char *const *args, const char **argv)
-{
-    int n = 0;
-    argv[n++] = hubsync_path();
-    argv[n++] = "--db";
-    argv[n++] = db;
-    argv[n++] = "--base-url";
-    argv[n++] = s->s_base_url;
-    for (int i = 0; args[i] && n < 38; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
-}
-
-/* Runs `hubsync --db DB --base-url SIM ARGS…`. Returns the exit code, or -1
- * when it did not exit. */
-static int hubsync(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms,
-                   char **out)
-{
-    const char *argv[40];
-    hubsync_argv(s, db, args, argv);
-    int status = 0;
-    char *o = NULL, *err = NULL;
-    int rc = tl_run(argv[0], argv + 1, timeout_ms, &status, &o, &err);
-    if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) <= 1))
-        fprintf(stderr, "hubsync %s: exit %d\n%s\n", args[0],
-                WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), err ? err : "");
-    free(err);
-    if (out)
-        *out = o;
-    else
-        free(o);
-    if (rc != 0)
-        return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* The mirror, as sorted export lines. */
-static int export_lines(tl_sim *s, const char *db, tl_lines *out)
-{
-    const char *args[] = {"export", "--format", "tsv", NULL};
-    char *text = NULL;
-    if (hubsync(s, db, args, 120000, &text) != 0) {
-        free(text);
-        return -1;
-    }
-    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-        nl = strchr(line, '\n');
-        if (nl)
-            *nl = '\0';
-        if (*line)
-            tl_lines_addf(out, "%s", line);
-    }
-    free(text);
-    tl_lines_sort(out);
-    return 0;
-}
-
-/* The truth of the six default tables, sorted. */
-static int truth_lines(tl_sim *s, tl_lines *out)
-{
-    for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
-        char name[48];
-        hs_table_name(hs_default_tables[i], name, sizeof(name));
-        tl_lines t = {0};
-        if (tl_truth(s, name, &t) != 0)
-            return -1;
-        for (size_t k = 0; k < t.l_count; k++)
-            tl_lines_addf(out, "%s", t.l_items[k]);
-        tl_lines_free(&t);
-    }
-    tl_lines_sort(out);
-    return 0;
-}
-
-static bool mirror_equals_truth(tl_sim *s, const char *db)
-{
-    tl_lines got = {0}, want = {0};
-    bool ok = export_lines(s, db, &got) == 0 && truth_lines(s, &want) == 0 &&
-              tl_lines_equal(&got, &want, "hubsync export", "/_sim/truth");
-    if (ok)
-        fprintf(stderr, "    mirror verified: %zu associations, 0 differences\n", got.l_count);
-    tl_lines_free(&got);
-    tl_lines_free(&want);
-    return ok;
-}
-
-static int64_t stat_int(tl_sim *s, const char *path)
-{
-    json_object *st = tl_stats(s);
-    int64_t v = tl_jint_or(st, path, -1);
-    json_object_put(st);
-    return v;
-}
-
-static void make_db(char *db, size_t n)
-{
-    snprintf(db, n, "/tmp/hubsync-it-XXXXXX");
-    if (!mkdtemp(db))
-        db[0] = '\0';
-}
-
-static void remove_db(const char *db)
-{
-    if (!db[0])
-        return;
-    char cmd[600];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", db);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", db);
-}
 
 /* The association batch reads a full scan needs for one table: one per
  * 1,000 live parents, plus one per extra round of paging in each batch
@@ -187,44 +68,26 @@ done:
 static const char *const PARENT_OF[] = {"companies", "companies", "companies",
                                         "contacts",  "contacts",  "deals"};
 
-/* Association batch reads the simulator has answered, all six tables. */
-static int64_t assoc_calls(tl_sim *s)
-{
-    json_object *st = tl_stats(s), *reqs = tl_jget(st, "requests");
-    int64_t n = 0;
-    for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
-        char key[160];
-        hs_table t = hs_default_tables[i];
-        json_object *v = NULL;
-        snprintf(key, sizeof(key), "POST /crm/v4/associations/%s/%s/batch/read",
-                 hs_object(t.t_parent)->oi_plural, hs_object(t.t_child)->oi_plural);
-        if (json_object_object_get_ex(reqs, key, &v))
-            n += json_object_get_int64(v);
-    }
-    json_object_put(st);
-    return n;
-}
-
 static const char *const FAST[] = {"--rate", "100000/1s", "--search-rate", "1000/1s", NULL};
 
 static void test_full_scan_equals_truth(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {"--contacts", "50000", "--companies", "10000",     "--deals", "20000",
                           "--tickets",  "5000",  "--tier",      "unlimited", NULL};
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     const char *setup[] = {"setup", NULL};
-    TL_REQUIRE(hubsync(&s, db, setup, 60000, NULL) == 0);
+    TL_REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
     tl_resp reset = {0};
     TL_REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &reset) == 0);
     tl_resp_free(&reset);
     const char *run[] = {"run",   "--workers", "2",     "--inflight", "4",
                          FAST[0], FAST[1],     FAST[2], FAST[3],      NULL};
-    TL_REQUIRE(hubsync(&s, db, run, 300000, NULL) == 0);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_REQUIRE(it_hubsync(&s, db, run, 300000, NULL) == 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
     /* Exactly the batch reads the portal needs, per table. */
     json_object *st = tl_stats(&s);
     for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
@@ -241,18 +104,18 @@ static void test_full_scan_equals_truth(void)
     }
     json_object_put(st);
     /* A second run over an unchanged portal changes nothing. */
-    TL_REQUIRE(hubsync(&s, db, run, 300000, NULL) == 0);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_REQUIRE(it_hubsync(&s, db, run, 300000, NULL) == 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 static void test_budget_saturated_without_429(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {
         "--contacts",      "4000", "--companies", "800",    "--deals",       "2000",
         "--tickets",       "400",  "--rate",      "100/2s", "--search-rate", "0",
@@ -260,26 +123,26 @@ static void test_budget_saturated_without_429(void)
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "4", "--rate", "100/2s", NULL};
-    TL_REQUIRE(hubsync(&s, db, run, 120000, NULL) == 0);
-    int64_t total = stat_int(&s, "total");
-    int64_t span = stat_int(&s, "last_request_ms") - stat_int(&s, "first_request_ms");
+    TL_REQUIRE(it_hubsync(&s, db, run, 120000, NULL) == 0);
+    int64_t total = it_stat_int(&s, "total");
+    int64_t span = it_stat_int(&s, "last_request_ms") - it_stat_int(&s, "first_request_ms");
     double rate = span > 0 ? (double)(total - 1) * 1000.0 / (double)span : 0;
     fprintf(stderr, "    %lld requests in %.2f s: %.1f/s against a limit of 100/2s\n",
             (long long)total, (double)span / 1000.0, rate);
-    TL_CHECK_EQ(stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    TL_CHECK(stat_int(&s, "max_in_window") <= 100);
+    TL_CHECK_EQ(it_stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    TL_CHECK(it_stat_int(&s, "max_in_window") <= 100);
     TL_CHECK(rate >= 0.95 * 50);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 static void test_killed_runs_resume(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {
         "--contacts",        "3000", "--companies", "3000",  "--deals",       "3000",
         "--tickets",         "3000", "--rate",      "40/1s", "--search-rate", "0",
@@ -309,15 +172,15 @@ static void test_killed_runs_resume(void)
         /* The first run lists the objects (~2.4 s) before scanning; resumed
          * runs go straight to the scan. None may finish. */
         int64_t at_ms = k == 0 ? 2800 + rand() % 700 : 700 + rand() % 600;
-        int rc = hubsync(&s, db, run, at_ms, NULL);
+        int rc = it_hubsync(&s, db, run, at_ms, NULL);
         fprintf(stderr, "    run %d killed after %lld ms (exit %d)\n", k + 1, (long long)at_ms, rc);
     }
-    int64_t before_last = assoc_calls(&s);
+    int64_t before_last = it_assoc_calls(&s);
     const char *last_run[] = {"run",    "--workers", "2",      "--inflight", "2",
                               "--rate", "40/1s",     "--json", NULL};
     char *summary = NULL;
-    TL_CHECK_EQ(hubsync(&s, db, last_run, 120000, &summary), 0);
-    int64_t last = assoc_calls(&s) - before_last, all = assoc_calls(&s);
+    TL_CHECK_EQ(it_hubsync(&s, db, last_run, 120000, &summary), 0);
+    int64_t last = it_assoc_calls(&s) - before_last, all = it_assoc_calls(&s);
     /* Parents the last run merged: only those no killed run had merged. */
     json_object *js = summary ? json_tokener_parse(summary) : NULL;
     int64_t merged_last = 0;
@@ -332,7 +195,7 @@ static void test_killed_runs_resume(void)
             "    batch reads: %lld in all runs, %lld in the last (which merged %lld parents of "
             "18000); a scan needs %lld\n",
             (long long)all, (long long)last, (long long)merged_last, (long long)needed);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK(it_mirror_equals_truth(&s, db));
     /* What the killed runs committed is not fetched again: the last run
      * merges fewer parents than a scan, and the runs together cost at most
      * a scan plus what was in flight at each kill (at most a run's calls:
@@ -341,51 +204,7 @@ static void test_killed_runs_resume(void)
     TL_CHECK_OP(all, <=, needed + 3 * 55);
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
-}
-
-/* Starts `hubsync --db DB --base-url SIM args…` in its own process group
- * without waiting; returns its pid (or -1). */
-static pid_t hubsync_start(tl_sim *s, const char *db, const char *const *args)
-{
-    pid_t pid = fork();
-    if (pid != 0)
-        return pid;
-    setpgid(0, 0);
-    const char *argv[40];
-    hubsync_argv(s, db, args, argv);
-    execv(argv[0], (char *const *)argv);
-    _exit(127);
-}
-
-/* Waits up to timeout_ms for pid; returns its exit code, or -1 (killed). */
-static int wait_exit(pid_t pid, int64_t timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-    int status;
-    while (tl_now_ms() < end) {
-        if (waitpid(pid, &status, WNOHANG) == pid)
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        tl_sleep_ms(20);
-    }
-    kill(-pid, SIGKILL);
-    waitpid(pid, &status, 0);
-    return -1;
-}
-
-/* Waits until the simulator has answered at least n association batch
- * reads (the scan is under way), or timeout_ms passes; true on the former.
- * Tests that interrupt a run wait for progress, not for a fixed time, so a
- * slow or fast machine cannot move the interruption past the run's end. */
-static bool wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms)
-{
-    int64_t end = tl_now_ms() + timeout_ms;
-    while (tl_now_ms() < end) {
-        if (assoc_calls(s) >= n)
-            return true;
-        tl_sleep_ms(25);
-    }
-    return false;
+    it_remove_db(db);
 }
 
 /* One child process of `parent` (a worker), or -1. */
@@ -406,87 +225,87 @@ static void test_sigterm_drains(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
                           "3000",          "--tickets", "3000",        "--rate", "40/1s",
                           "--search-rate", "0",         NULL};
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "20/1s", NULL};
-    pid_t pid = hubsync_start(&s, db, run);
+    pid_t pid = it_hubsync_start(&s, db, run);
     TL_REQUIRE(pid > 0);
     /* A scan needs ~50 batch reads, ~2.5 s at 20/s: stop it after 5. */
-    TL_CHECK(wait_assoc_calls(&s, 5, 30000));
+    TL_CHECK(it_wait_assoc_calls(&s, 5, 30000));
     int64_t t0 = tl_now_ms();
     kill(pid, SIGTERM);
-    int rc = wait_exit(pid, 10000);
+    int rc = it_wait_exit(pid, 10000);
     int64_t took = tl_now_ms() - t0;
     fprintf(stderr, "    SIGTERM: exit %d after %lld ms\n", rc, (long long)took);
     TL_CHECK_EQ(rc, 1); /* drained, incomplete: safe to rerun */
     TL_CHECK_OP(took, <, 5000);
-    TL_CHECK_EQ(hubsync(&s, db, run, 120000, NULL), 0);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 120000, NULL), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 static void test_killed_worker_is_replaced(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
                           "3000",          "--tickets", "3000",        "--rate", "40/1s",
                           "--search-rate", "0",         NULL};
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
-    pid_t pid = hubsync_start(&s, db, run);
+    pid_t pid = it_hubsync_start(&s, db, run);
     TL_REQUIRE(pid > 0);
-    TL_CHECK(wait_assoc_calls(&s, 5, 30000));
+    TL_CHECK(it_wait_assoc_calls(&s, 5, 30000));
     pid_t worker = child_of(pid);
     TL_CHECK(worker > 0);
     if (worker > 0)
         kill(worker, SIGKILL);
     /* The same run reclaims its jobs, respawns it and finishes. */
-    TL_CHECK_EQ(wait_exit(pid, 120000), 0);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK_EQ(it_wait_exit(pid, 120000), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 static void test_second_run_is_locked_out(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {"--contacts",    "2000",      "--companies", "500",    "--deals",
                           "1000",          "--tickets", "200",         "--rate", "40/1s",
                           "--search-rate", "0",         NULL};
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "1", "--rate", "40/1s", NULL};
-    pid_t pid = hubsync_start(&s, db, run);
+    pid_t pid = it_hubsync_start(&s, db, run);
     TL_REQUIRE(pid > 0);
     tl_sleep_ms(800);
     /* The first run holds the database: a second one exits 4 at once. */
     int64_t t0 = tl_now_ms();
-    TL_CHECK_EQ(hubsync(&s, db, run, 10000, NULL), 4);
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 10000, NULL), 4);
     TL_CHECK_OP(tl_now_ms() - t0, <, 3000);
-    TL_CHECK_EQ(wait_exit(pid, 60000), 0);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK_EQ(it_wait_exit(pid, 60000), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 static void test_daily_limit_exit_5(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {"--contacts", "2000",      "--companies", "500",    "--deals",
                           "1000",       "--tickets", "200",         "--rate", "0",
                           "--daily",    "25",        NULL};
@@ -494,42 +313,48 @@ static void test_daily_limit_exit_5(void)
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", FAST[0], FAST[1], NULL};
     /* The portal's daily budget runs out mid-run: exit 5, nothing lost. */
-    TL_CHECK_EQ(hubsync(&s, db, run, 60000, NULL), 5);
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 5);
     tl_resp cfg = {0};
     TL_REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"daily\":0}", &cfg) == 0);
     tl_resp_free(&cfg);
-    TL_CHECK_EQ(hubsync(&s, db, run, 60000, NULL), 0);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 static void test_loop_until_sigterm(void)
 {
     tl_sim s = {0};
     char db[64];
-    make_db(db, sizeof(db));
+    it_make_db(db, sizeof(db));
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
     TL_REQUIRE(db[0]);
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    const char *run[] = {"run", "--loop", "--interval", "1", "--workers",
+    const char *run[] = {"run", "--loop", "--interval", "3", "--workers",
                          "1",   FAST[0],  FAST[1],      NULL};
-    pid_t pid = hubsync_start(&s, db, run);
+    const char *key = "requests.POST /crm/v4/associations/companies/contacts/batch/read";
+    pid_t pid = it_hubsync_start(&s, db, run);
     TL_REQUIRE(pid > 0);
-    tl_sleep_ms(2600);
+    /* The second run has read its batch; SIGTERM it in the pause after it
+     * (a run of this portal takes well under a second). */
+    int64_t end = tl_now_ms() + 30000;
+    while (tl_now_ms() < end && it_stat_int(&s, key) < 2)
+        tl_sleep_ms(20);
+    tl_sleep_ms(1500);
     kill(pid, SIGTERM);
-    TL_CHECK_EQ(wait_exit(pid, 5000), 0);
+    TL_CHECK_EQ(it_wait_exit(pid, 5000), 0);
     /* At least two runs: each reads the single companies batch. */
     json_object *st = tl_stats(&s);
     TL_CHECK_OP(
         tl_jint_or(st, "requests.POST /crm/v4/associations/companies/contacts/batch/read", 0), >=,
         2);
     json_object_put(st);
-    TL_CHECK(mirror_equals_truth(&s, db));
+    TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
-    remove_db(db);
+    it_remove_db(db);
 }
 
 int it_register_sync(void)

@@ -435,25 +435,13 @@ static void test_config_json(void)
     json_object *o = json_tokener_parse(jb_cstr(&b));
     UT_REQUIRE(o && json_object_is_type(o, json_type_object));
     static const char *const keys[] = {
-        "churn_per_s",
-        "latency_ms",
-        "latency_jitter_ms",
-        "index_lag_ms",
-        "same_ms",
-        "fault_5xx",
-        "fault_429",
-        "fault_reset",
-        "fault_slow",
-        "fault_slow_ms",
-        "fault_truncate",
-        "rate",
-        "search_rate",
-        "daily",
-        "retry_after",
-        "rollup_bumps",
-        "assoc_batch_exempt",
-        "token_ttl",
-        "rollups",
+        "churn_per_s",   "latency_ms",     "latency_jitter_ms",
+        "index_lag_ms",  "same_ms",        "fault_5xx",
+        "fault_429",     "fault_reset",    "fault_slow",
+        "fault_slow_ms", "fault_truncate", "fault_search_400",
+        "rate",          "search_rate",    "daily",
+        "retry_after",   "rollup_bumps",   "assoc_batch_exempt",
+        "token_ttl",     "rollups",
     };
     for (size_t i = 0; i < UT_COUNT(keys); i++)
         ut_check(json_object_object_get_ex(o, keys[i], NULL), __FILE__, __LINE__,
@@ -484,25 +472,13 @@ done:
 static void check_roundtrip(const sim_config *c, const char *what)
 {
     static const char *const runtime[] = {
-        "churn_per_s",
-        "latency_ms",
-        "latency_jitter_ms",
-        "index_lag_ms",
-        "same_ms",
-        "fault_5xx",
-        "fault_429",
-        "fault_reset",
-        "fault_slow",
-        "fault_slow_ms",
-        "fault_truncate",
-        "rate",
-        "search_rate",
-        "daily",
-        "retry_after",
-        "rollup_bumps",
-        "assoc_batch_exempt",
-        "token_ttl",
-        "rollups",
+        "churn_per_s",   "latency_ms",     "latency_jitter_ms",
+        "index_lag_ms",  "same_ms",        "fault_5xx",
+        "fault_429",     "fault_reset",    "fault_slow",
+        "fault_slow_ms", "fault_truncate", "fault_search_400",
+        "rate",          "search_rate",    "daily",
+        "retry_after",   "rollup_bumps",   "assoc_batch_exempt",
+        "token_ttl",     "rollups",
     };
     static sim_config d;
     jbuf b1, b2;

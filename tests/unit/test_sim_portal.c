@@ -1112,13 +1112,14 @@ done:
 }
 
 /* mo_same_ms_chance 1: every write reuses the previous write's millisecond,
- * also across calls; chance 0: every write is at now. */
+ * also across calls, when it is at most SIM_SAME_MS_WITHIN_MS old (else it
+ * is at now); chance 0: every write is at now. */
 static void test_same_ms_chance(void)
 {
     sim_portal *p = small_portal(22, false);
     snap s = {0};
     UT_REQUIRE(p != NULL);
-    int64_t t1 = UT_NOW_MS + 1000, t2 = UT_NOW_MS + 9000;
+    int64_t t1 = UT_NOW_MS + 1000, t2 = t1 + SIM_SAME_MS_WITHIN_MS;
     sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, t1);
     sim_mutation_result r;
     UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
@@ -1138,6 +1139,12 @@ static void test_same_ms_chance(void)
     o = opts(20, KIND(SIM_MUT_TOUCH), 0, t2 + 1);
     UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
     UT_CHECK(r.mr_first_ms == t2 + 1 && r.mr_last_ms == t2 + 1);
+    /* Never a stamp older than SIM_SAME_MS_WITHIN_MS: the next call is at now. */
+    int64_t t3 = t2 + 1 + SIM_SAME_MS_WITHIN_MS + 1;
+    o = opts(5, KIND(SIM_MUT_TOUCH), 0, t3);
+    o.mo_same_ms_chance = 1.0;
+    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    UT_CHECK(r.mr_first_ms == t3 && r.mr_last_ms == t3);
 done:
     snap_free(&s);
     sim_portal_destroy(p);

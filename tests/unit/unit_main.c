@@ -38,6 +38,7 @@ static const suite_entry suites[] = {
     {"shm", unit_suite_shm},
     {"hs_codec", unit_suite_hs_codec},
     {"wire", unit_suite_wire},
+    {"idset", unit_suite_idset},
     {"store", unit_suite_store},
 };
 

@@ -24,5 +24,6 @@ int unit_suite_shm(void);
 int unit_suite_hs_codec(void);
 int unit_suite_wire(void);
 int unit_suite_store(void);
+int unit_suite_idset(void);
 
 #endif

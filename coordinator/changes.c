@@ -1,0 +1,446 @@
+/*
+ * changes — what changed, per parent type (see run_ctx.h).
+ *
+ * The object sync of a type is a full list (live, then archived) the first
+ * time, and afterwards a search of the records modified since the last
+ * pass plus the archived list (search never shows archived records). The
+ * same search serves every incremental table with that parent: one query
+ * for the type, its hits fanned out, never paid for twice.
+ *
+ * Every window ends at hi = run start − lag: by then every write stamped at
+ * or before hi has reached the search index (the lag allowance is the bound
+ * on index lag), so a window (lo, hi] is complete when searched, and the
+ * next one starts exactly at hi: no `GT newest-seen` cursor that would skip
+ * a late record or one sharing the boundary millisecond.
+ *
+ * A window is searched in slices, one page per job, in hs_object_id order
+ * with keyset paging (each page asks for IDs above the last one seen), so
+ * no slice meets the 10,000-result cap, however many records share one
+ * millisecond. A slice splits in two at the median time of its last page
+ * when the search budget is going unused (a slow API: more pages in flight
+ * keep the budget busy) and enough records remain to fill both halves'
+ * pages; with a fast API one sequential slice already saturates the budget
+ * and costs exactly ceil(changes / 200) searches.
+ *
+ * A table's cursor moves to hi only when its type's search is complete and
+ * every changed parent's set is merged, in the same transaction as the last
+ * of them; a killed run searches the whole window again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/hs_codec.h"
+#include "../common/jbuf.h"
+#include "../common/log.h"
+#include "../common/rl.h"
+#include "run_ctx.h"
+
+enum {
+    SEARCH_PAGE = HS_SEARCH_LIMIT_MAX, /* results per search page */
+    MAX_SLICES = 8,                    /* parallel slices per type */
+};
+
+/* Reads the object sync state of a type into *st; returns the open write
+ * transaction, or NULL after a store failure. */
+static store_txn *object_state(run_ctx *rc, hs_object_type type, char *name, size_t n,
+                               store_state *st)
+{
+    err_info e = {0};
+    store_txn *txn = run_txn(rc);
+    snprintf(name, n, "objects.%s", hs_object(type)->oi_plural);
+    if (txn && store_get_state(txn, name, st, &e)) {
+        run_store_fail(rc, &e);
+        return NULL;
+    }
+    return txn;
+}
+
+int changes_begin_table(run_ctx *rc, table_run *tr, err_info *e)
+{
+    const store_cursor *c = &tr->tr_state.ss_cursor;
+    int64_t now = clock_wall_ms();
+    char when[32] = "";
+    if (c->cu_kind != STORE_CURSOR_TIMESTAMP_MS || c->cu_timestamp_ms < 0)
+        return err_set(e, ERR_CORRUPT, "%s: the stored cursor is not a valid timestamp",
+                       tr->tr_name);
+    if (c->cu_timestamp_ms > now) {
+        fmt_iso8601_ms(when, c->cu_timestamp_ms);
+        return err_set(e, ERR_CORRUPT,
+                       "%s: the stored cursor %s lies in the future (the clock was set back, or "
+                       "the database is damaged); not sent. `hubsync run --full-scan --tables %s` "
+                       "starts the table over",
+                       tr->tr_name, when, tr->tr_name);
+    }
+    tr->tr_incremental = true;
+    tr->tr_since_ms = c->cu_timestamp_ms;
+    idset_init(&tr->tr_seen);
+    (void)rc;
+    return 0;
+}
+
+/* ------------------------------------------------------------ publishing */
+
+/* List and search jobs are few (at most MAX_SLICES + 2 per type) and the
+ * planners leave room for them in the queue; a refusal would lose part of
+ * a window, so it ends the run instead (nothing moves the cursors). */
+static void queue_refused(run_ctx *rc, int idx)
+{
+    if (idx < 0)
+        run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
+}
+
+static void publish_slice(run_ctx *rc, object_sync *os, int64_t lo, int64_t hi, uint64_t after)
+{
+    job_search_slice q = {0};
+    q.jq_object_type = (uint16_t)os->os_type;
+    q.jq_lo_ms = lo;
+    q.jq_hi_ms = hi;
+    q.jq_after_id = after;
+    int idx = run_publish(rc, JOB_SEARCH_SLICE, ROLE_SEARCH, &q, sizeof(q), -1, 0, 0);
+    queue_refused(rc, idx);
+    if (idx >= 0)
+        os->os_jobs_left++;
+}
+
+static void publish_list(run_ctx *rc, object_sync *os, bool archived)
+{
+    job_object_list jl = {0};
+    jl.jl_object_type = (uint16_t)os->os_type;
+    jl.jl_archived = (uint8_t)archived;
+    int idx = run_publish(rc, JOB_OBJECT_LIST, ROLE_OBJECTS, &jl, sizeof(jl), -1, 0, 0);
+    queue_refused(rc, idx);
+    if (idx >= 0)
+        os->os_jobs_left++;
+}
+
+/* --------------------------------------------------------------- start */
+
+static void objects_ready(run_ctx *rc, object_sync *os)
+{
+    os->os_done = true;
+    for (int t = 0; t < rc->rc_ntables; t++)
+        if (rc->rc_tables[t].tr_table.t_parent == os->os_type)
+            rc->rc_tables[t].tr_objects_ready = true;
+}
+
+/* Plans one parent type's object sync and change search. */
+static void start_type(run_ctx *rc, object_sync *os)
+{
+    bool incremental = false;
+    int64_t lo = rc->rc_window_hi_ms;
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        const table_run *tr = &rc->rc_tables[i];
+        if (tr->tr_table.t_parent != os->os_type)
+            continue;
+        if (tr->tr_incremental) {
+            incremental = true;
+            if (tr->tr_since_ms < lo)
+                lo = tr->tr_since_ms;
+        }
+    }
+    char name[48];
+    store_state st;
+    if (!object_state(rc, os->os_type, name, sizeof(name), &st))
+        return;
+    const char *plural = hs_object(os->os_type)->oi_plural;
+    bool listed = st.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS;
+    os->os_listing = !listed;
+    if (listed && st.ss_cursor.cu_timestamp_ms < lo)
+        lo = st.ss_cursor.cu_timestamp_ms;
+    os->os_lo = lo;
+    os->os_hi = rc->rc_window_hi_ms;
+    os->os_searching = (incremental || listed) && lo < os->os_hi;
+    if (os->os_listing) {
+        publish_list(rc, os, false);
+        log_info("object sync: listing %s", plural);
+    }
+    /* Search never shows archived records: they come from the list. */
+    publish_list(rc, os, true);
+    if (os->os_searching) {
+        char from[32], to[32];
+        fmt_iso8601_ms(from, lo);
+        fmt_iso8601_ms(to, os->os_hi);
+        log_info("changes: searching %s modified in (%s, %s]", plural, from, to);
+        publish_slice(rc, os, lo, os->os_hi, 0);
+    }
+}
+
+void changes_start(run_ctx *rc)
+{
+    int64_t hi = rc->rc_started_ms - rc->rc_cfg->c_lag_ms;
+    rc->rc_window_hi_ms = hi > 0 ? hi : 0;
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        object_sync *os = &rc->rc_objects[rc->rc_tables[i].tr_table.t_parent];
+        os->os_type = rc->rc_tables[i].tr_table.t_parent;
+        os->os_wanted = true;
+    }
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        if (rc->rc_objects[t].os_wanted)
+            start_type(rc, &rc->rc_objects[t]);
+}
+
+/* ------------------------------------------------------------- merging */
+
+void changes_merge_objects(run_ctx *rc, planned_job *pj, const wire_objects *wo)
+{
+    const job_object_list *jl = (const job_object_list *)pj->pj_payload;
+    store_txn *txn = run_txn(rc);
+    if (!txn)
+        return;
+    err_info e = {0};
+    hs_object_type type = (hs_object_type)jl->jl_object_type;
+    for (size_t i = 0; i < wo->wob_nitems; i++) {
+        const wire_object *o = &wo->wob_items[i];
+        if (!jl->jl_archived && !o->wo_archived) {
+            store_object so = {o->wo_id, o->wo_lastmodified_ms, false};
+            if (store_put_object(txn, type, &so, &e)) {
+                run_store_fail(rc, &e);
+                return;
+            }
+            continue;
+        }
+        /* Archived: the object and every set it parents go. */
+        if (store_delete_object(txn, type, o->wo_id, NULL, &e)) {
+            run_store_fail(rc, &e);
+            return;
+        }
+        for (int t = 0; t < rc->rc_ntables; t++) {
+            table_run *tr = &rc->rc_tables[t];
+            store_set_delta d = {0};
+            if (tr->tr_table.t_parent != type)
+                continue;
+            if (store_delete_parent(txn, tr->tr_table, o->wo_id, &d, &e)) {
+                run_store_fail(rc, &e);
+                return;
+            }
+            tr->tr_state.ss_last_run.sr_removed += d.sd_removed;
+        }
+    }
+}
+
+/* Takes a changed parent for every incremental table of the type that has
+ * not seen it yet (its cursor is older than the change). */
+static int take_changed(run_ctx *rc, hs_object_type type, uint64_t id, int64_t lastmod_ms)
+{
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
+        if (!tr->tr_incremental || tr->tr_table.t_parent != type || lastmod_ms <= tr->tr_since_ms)
+            continue;
+        int added = idset_add(&tr->tr_seen, id);
+        if (added < 0)
+            return added;
+        if (!added)
+            continue;
+        if (tr->tr_nchanged == tr->tr_changed_cap) {
+            size_t cap = tr->tr_changed_cap ? tr->tr_changed_cap * 2 : 1024;
+            uint64_t *p = realloc(tr->tr_changed, cap * sizeof(*p));
+            if (!p)
+                return ERR_NOMEM;
+            tr->tr_changed = p;
+            tr->tr_changed_cap = cap;
+        }
+        tr->tr_changed[tr->tr_nchanged++] = id;
+        tr->tr_changed_total++;
+    }
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+void changes_merge_search(run_ctx *rc, planned_job *pj, const wire_search_result *sr)
+{
+    const job_search_slice *q = (const job_search_slice *)pj->pj_payload;
+    hs_object_type type = (hs_object_type)q->jq_object_type;
+    object_sync *os = &rc->rc_objects[type];
+    store_txn *txn = run_txn(rc);
+    if (!txn)
+        return;
+    err_info e = {0};
+    uint64_t last = q->jq_after_id;
+    int64_t times[SEARCH_PAGE];
+    size_t ntimes = 0;
+    for (size_t i = 0; i < sr->wsr_nhits; i++) {
+        const wire_search_hit *h = &sr->wsr_hits[i];
+        if (h->wsh_id <= q->jq_after_id)
+            continue; /* not this page's: the keyset says above after_id */
+        store_object so = {h->wsh_id, h->wsh_lastmodified_ms, false};
+        if (store_put_object(txn, type, &so, &e)) {
+            run_store_fail(rc, &e);
+            return;
+        }
+        int rc2 = take_changed(rc, type, h->wsh_id, h->wsh_lastmodified_ms);
+        if (rc2) {
+            err_set(&e, rc2, "out of memory taking changed parents");
+            run_store_fail(rc, &e);
+            return;
+        }
+        if (h->wsh_id > last)
+            last = h->wsh_id;
+        if (ntimes < SEARCH_PAGE)
+            times[ntimes++] = h->wsh_lastmodified_ms;
+        os->os_hits++;
+    }
+    /* What follows this page: the records above `last`, if the total says
+     * some remain. */
+    pj->pj_answered = true;
+    pj->pj_more = sr->wsr_total > sr->wsr_nhits;
+    pj->pj_next_after = last;
+    pj->pj_split_ms = 0;
+    if (ntimes > 0) {
+        qsort(times, ntimes, sizeof(times[0]), cmp_i64);
+        pj->pj_split_ms = times[ntimes / 2];
+    }
+    pj->pj_remaining = sr->wsr_total > sr->wsr_nhits ? sr->wsr_total - sr->wsr_nhits : 0;
+    if (pj->pj_more && last == q->jq_after_id) {
+        /* More reported, none sent: no way on from here. Not answered, so
+         * the job is asked again. */
+        log_warn("changes: a %s search reported %u results but sent none",
+                 hs_object(type)->oi_plural, sr->wsr_total);
+        pj->pj_answered = false;
+    }
+}
+
+/* Whether the search budget has a slot free right now: nobody has booked
+ * it up to this instant, so one more page in flight would use it. */
+static bool search_budget_idle(run_ctx *rc)
+{
+    const rl_policy *p = &rc->rc_shm->sr_search;
+    if (p->rp_interval_ns == 0)
+        return true;
+    return atomic_load(&p->rp_tat_ns) <= clock_mono_ns();
+}
+
+/* Plans what follows a searched page: nothing, the next page, or (budget to
+ * spare, records to fill both) two slices split at the page's median time.
+ * Works on copies: publishing may reuse the finished job's slot. */
+static void continue_slice(run_ctx *rc, object_sync *os, const planned_job *pj)
+{
+    const job_search_slice q = *(const job_search_slice *)pj->pj_payload;
+    uint64_t after = pj->pj_next_after, remaining = pj->pj_remaining;
+    int64_t mid = pj->pj_split_ms;
+    if (!pj->pj_more)
+        return;
+    if (mid <= q.jq_lo_ms || mid >= q.jq_hi_ms)
+        mid = q.jq_lo_ms + (q.jq_hi_ms - q.jq_lo_ms) / 2;
+    bool split = remaining > 2 * SEARCH_PAGE && mid > q.jq_lo_ms && mid < q.jq_hi_ms &&
+                 os->os_jobs_left < MAX_SLICES && search_budget_idle(rc);
+    if (split) {
+        os->os_splits++;
+        publish_slice(rc, os, q.jq_lo_ms, mid, after);
+        publish_slice(rc, os, mid, q.jq_hi_ms, after);
+    } else {
+        publish_slice(rc, os, q.jq_lo_ms, q.jq_hi_ms, after);
+    }
+}
+
+/* Every list and search job of the type is merged: the objects are current
+ * up to the window's end. */
+static void object_sync_done(run_ctx *rc, object_sync *os)
+{
+    char name[48];
+    err_info e = {0};
+    store_state st;
+    store_txn *txn = object_state(rc, os->os_type, name, sizeof(name), &st);
+    if (!txn)
+        return;
+    st.ss_cursor = store_cursor_timestamp_ms(rc->rc_window_hi_ms);
+    st.ss_runs++;
+    if (store_put_state(txn, name, &st, &e))
+        run_store_fail(rc, &e);
+    objects_ready(rc, os);
+    log_info("object sync: %s done (%llu changed)", hs_object(os->os_type)->oi_plural,
+             (unsigned long long)os->os_hits);
+}
+
+void changes_job_done(run_ctx *rc, planned_job *pj)
+{
+    hs_object_type type = pj->pj_role == ROLE_SEARCH
+                              ? ((const job_search_slice *)pj->pj_payload)->jq_object_type
+                              : ((const job_object_list *)pj->pj_payload)->jl_object_type;
+    object_sync *os = &rc->rc_objects[type];
+    if (pj->pj_role == ROLE_SEARCH)
+        continue_slice(rc, os, pj);
+    if (--os->os_jobs_left == 0 && !os->os_done)
+        object_sync_done(rc, os);
+}
+
+/* ------------------------------------------------------------ batches */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Publishes one batch read of up to 1,000 changed parents (ascending, as
+ * a job wants them). Returns false when nothing was published. */
+static bool publish_batch(run_ctx *rc, table_run *tr, int index)
+{
+    static job_assoc_scan js;
+    size_t n = tr->tr_nchanged < JOB_MAX_PARENTS ? tr->tr_nchanged : JOB_MAX_PARENTS;
+    if (n == 0)
+        return false;
+    qsort(tr->tr_changed, tr->tr_nchanged, sizeof(uint64_t), cmp_u64);
+    js.js_table = (uint16_t)index;
+    js.js_count = (uint16_t)n;
+    js.js_reserved = 0;
+    memcpy(js.js_parent_ids, tr->tr_changed, n * sizeof(uint64_t));
+    if (run_publish(rc, JOB_ASSOC_SCAN, ROLE_INCREMENTAL, &js, job_assoc_scan_size((uint32_t)n),
+                    index, 0, 0) < 0)
+        return false;
+    memmove(tr->tr_changed, tr->tr_changed + n, (tr->tr_nchanged - n) * sizeof(uint64_t));
+    tr->tr_nchanged -= n;
+    tr->tr_batches_out++;
+    return true;
+}
+
+/* The table's window is merged: its cursor moves to the window's end. */
+static void finish_table(run_ctx *rc, table_run *tr, const object_sync *os)
+{
+    int64_t to = os->os_searching ? os->os_hi : tr->tr_since_ms;
+    if (to < tr->tr_since_ms)
+        to = tr->tr_since_ms;
+    tr->tr_state.ss_cursor = store_cursor_timestamp_ms(to);
+    tr->tr_state.ss_last_run.sr_completed = true;
+    tr->tr_done = true;
+    run_put_table_state(rc, tr);
+    log_info("%s: incremental: %llu changed parents merged", tr->tr_name,
+             (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
+}
+
+void changes_plan(run_ctx *rc)
+{
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
+        if (!tr->tr_incremental || tr->tr_done)
+            continue;
+        const object_sync *os = &rc->rc_objects[tr->tr_table.t_parent];
+        while ((tr->tr_nchanged >= JOB_MAX_PARENTS || (os->os_done && tr->tr_nchanged > 0)) &&
+               rc->rc_inflight_jobs < rc->rc_max_inflight_jobs && publish_batch(rc, tr, i))
+            ;
+        if (os->os_done && tr->tr_nchanged == 0 && tr->tr_batches_out == 0)
+            finish_table(rc, tr, os);
+    }
+}
+
+void changes_batch_done(run_ctx *rc, planned_job *pj)
+{
+    rc->rc_tables[pj->pj_table].tr_batches_out--;
+}
+
+void changes_free(run_ctx *rc)
+{
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
+        idset_free(&tr->tr_seen);
+        free(tr->tr_changed);
+        tr->tr_changed = NULL;
+        tr->tr_nchanged = tr->tr_changed_cap = 0;
+    }
+}

@@ -1,0 +1,171 @@
+/*
+ * report — what a run tells its user (see run_ctx.h): the end-of-run summary
+ * (a table on stderr, or one JSON document on stdout with --json) and the
+ * progress line redrawn while a terminal watches.
+ */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "../common/log.h"
+#include "run_ctx.h"
+
+/* How the object sync of a parent type went this run. */
+static const char *objects_mode(const object_sync *os)
+{
+    if (os->os_listing)
+        return "list";
+    if (os->os_searching)
+        return "changes";
+    return os->os_done ? "resumed" : "none";
+}
+
+static void add_calls(wire_counters *into, const wire_counters *c)
+{
+    into->wc_calls += c->wc_calls;
+    into->wc_retries += c->wc_retries;
+    into->wc_throttled += c->wc_throttled;
+    into->wc_bytes += c->wc_bytes;
+}
+
+static uint64_t total_calls(const run_ctx *rc)
+{
+    uint64_t calls = 0;
+    for (int i = 0; i < rc->rc_ntables; i++)
+        calls += rc->rc_calls[i].wc_calls;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        calls +=
+            rc->rc_objects[t].os_list_calls.wc_calls + rc->rc_objects[t].os_search_calls.wc_calls;
+    return calls;
+}
+
+static void summary_json(run_ctx *rc, double seconds, uint64_t calls, double rate, double limit)
+{
+    printf("{\"seconds\":%.3f,\"calls\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
+           "\"tables\":[",
+           seconds, (unsigned long long)calls, rate, limit);
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        const table_run *tr = &rc->rc_tables[i];
+        const store_run *r = &tr->tr_state.ss_last_run;
+        const wire_counters *k = &rc->rc_calls[i];
+        printf("%s{\"table\":\"%s\",\"route\":\"%s\",\"completed\":%s,\"parents\":%llu,"
+               "\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu,\"assoc_calls\":%llu,"
+               "\"retries\":%llu,\"http_429\":%llu}",
+               i ? "," : "", tr->tr_name, store_route_name(tr->tr_route),
+               r->sr_completed ? "true" : "false", (unsigned long long)r->sr_parents,
+               (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
+               (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
+               (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled);
+    }
+    printf("],\"objects\":[");
+    wire_counters all = {0};
+    bool first = true;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const object_sync *os = &rc->rc_objects[t];
+        if (!os->os_wanted)
+            continue;
+        wire_counters k = os->os_list_calls;
+        add_calls(&k, &os->os_search_calls);
+        add_calls(&all, &k);
+        printf("%s{\"object\":\"%s\",\"mode\":\"%s\",\"completed\":%s,\"changes\":%llu,"
+               "\"list_calls\":%llu,\"search_calls\":%llu,\"splits\":%llu,\"retries\":%llu,"
+               "\"http_429\":%llu}",
+               first ? "" : ",", hs_object(os->os_type)->oi_plural, objects_mode(os),
+               os->os_done ? "true" : "false", (unsigned long long)os->os_hits,
+               (unsigned long long)os->os_list_calls.wc_calls,
+               (unsigned long long)os->os_search_calls.wc_calls, (unsigned long long)os->os_splits,
+               (unsigned long long)k.wc_retries, (unsigned long long)k.wc_throttled);
+        first = false;
+    }
+    printf("],\"object_sync\":{\"calls\":%llu,\"retries\":%llu,\"http_429\":%llu}}\n",
+           (unsigned long long)all.wc_calls, (unsigned long long)all.wc_retries,
+           (unsigned long long)all.wc_throttled);
+}
+
+void report_summary(run_ctx *rc, double seconds)
+{
+    const hubsync_config *c = rc->rc_cfg;
+    uint64_t calls = total_calls(rc);
+    double limit = c->c_rate ? (double)c->c_rate / ((double)c->c_rate_window_ms / 1000.0) : 0;
+    double rate = seconds > 0 ? (double)calls / seconds : 0;
+    if (c->c_json) {
+        summary_json(rc, seconds, calls, rate, limit);
+        return;
+    }
+    fprintf(stderr, "\n%-20s %-17s %9s %9s %9s %9s %7s %7s %5s\n", "table", "route", "parents",
+            "added", "removed", "relabel", "calls", "retries", "429s");
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        const table_run *tr = &rc->rc_tables[i];
+        const store_run *r = &tr->tr_state.ss_last_run;
+        const wire_counters *k = &rc->rc_calls[i];
+        fprintf(stderr, "%-20s %-17s %9llu %9llu %9llu %9llu %7llu %7llu %5llu%s\n", tr->tr_name,
+                store_route_name(tr->tr_route), (unsigned long long)r->sr_parents,
+                (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
+                (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
+                (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled,
+                r->sr_completed ? "" : "  (incomplete)");
+    }
+    /* One line per parent type: its object sync, and under "changes" the
+     * search that served it and every incremental table of that parent. */
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const object_sync *os = &rc->rc_objects[t];
+        if (!os->os_wanted)
+            continue;
+        char name[48], mode[32];
+        wire_counters k = os->os_list_calls;
+        add_calls(&k, &os->os_search_calls);
+        snprintf(name, sizeof(name), "objects %s", hs_object(os->os_type)->oi_plural);
+        if (os->os_searching)
+            snprintf(mode, sizeof(mode), "changes (%llu srch)",
+                     (unsigned long long)os->os_search_calls.wc_calls);
+        else
+            snprintf(mode, sizeof(mode), "%s", objects_mode(os));
+        char changed[24] = "";
+        if (os->os_searching)
+            snprintf(changed, sizeof(changed), "%llu", (unsigned long long)os->os_hits);
+        fprintf(stderr, "%-20s %-17s %9s %9s %9s %9s %7llu %7llu %5llu%s\n", name, mode, changed,
+                "", "", "", (unsigned long long)k.wc_calls, (unsigned long long)k.wc_retries,
+                (unsigned long long)k.wc_throttled,
+                os->os_done || !(os->os_listing || os->os_searching) ? "" : "  (incomplete)");
+    }
+    fprintf(stderr, "%llu API calls in %.1f s: %.1f/s", (unsigned long long)calls, seconds, rate);
+    if (limit > 0)
+        fprintf(stderr, " (%.0f%% of the %u/%llds limit)", 100.0 * rate / limit, c->c_rate,
+                (long long)(c->c_rate_window_ms / 1000));
+    fprintf(stderr, "\n");
+}
+
+bool report_progress_wanted(const hubsync_config *c)
+{
+    return c->c_progress == PROGRESS_ALWAYS ||
+           (c->c_progress == PROGRESS_AUTO && isatty(STDERR_FILENO) && !c->c_log_json);
+}
+
+void report_progress(run_ctx *rc, double seconds, bool final)
+{
+    uint64_t merged = 0, total = 0, calls = total_calls(rc);
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        table_run *tr = &rc->rc_tables[i];
+        uint64_t n = 0;
+        err_info e = {0};
+        merged += tr->tr_state.ss_last_run.sr_parents;
+        if (tr->tr_incremental) {
+            total += tr->tr_changed_total;
+            continue;
+        }
+        store_txn *txn = tr->tr_objects_ready ? run_txn(rc) : NULL;
+        if (txn && store_count_objects(txn, tr->tr_table.t_parent, &n, &e) == 0)
+            total += n;
+    }
+    int width = 30, filled = total ? (int)((double)width * (double)merged / (double)total) : 0;
+    if (filled > width)
+        filled = width;
+    char bar[64];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < filled ? '#' : '.';
+    bar[width] = '\0';
+    fprintf(stderr, "\r[%s] %llu/%llu parents  %llu calls  %.1f/s ", bar,
+            (unsigned long long)merged, (unsigned long long)total, (unsigned long long)calls,
+            seconds > 0 ? (double)calls / seconds : 0.0);
+    if (final)
+        fputc('\n', stderr);
+}

@@ -1,0 +1,211 @@
+/*
+ * run_ctx — the state of one `hubsync run`, shared by the modules that
+ * carry it out (all in the coordinator, the only LMDB writer):
+ *
+ *   run.c      the loop: switch-on, job dispatch, retries, supervision
+ *   scan.c     the full scan: batches of parent IDs from LMDB, and the
+ *              cursor that moves only past jobs merged in order
+ *   changes.c  per parent type, what changed: the object sync (a full list,
+ *              or a search of the changes since the last pass plus the
+ *              archived list) and the incremental route's batches of
+ *              changed parents
+ *   report.c   the end-of-run summary and the progress bar
+ *
+ * Everything here runs in one thread; workers see only the shared region.
+ */
+#ifndef HUBSYNC_RUN_CTX_H
+#define HUBSYNC_RUN_CTX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../common/assoc.h"
+#include "../common/idset.h"
+#include "../common/jobs.h"
+#include "../common/shm.h"
+#include "../common/store.h"
+#include "../common/wire.h"
+#include "config.h"
+#include "pool.h"
+
+enum { RUN_MAX_JOB_ATTEMPTS = 5, RUN_RING = SHM_MAX_JOBS };
+
+/* A scan job's place in its table's order: merged jobs move the cursor only
+ * once every earlier job is merged too. */
+typedef struct ring_entry {
+    uint64_t re_first_id, re_last_id;
+    bool re_merged; /* every parent of the range is merged */
+    int re_job;     /* while not: the shm index of its job (-1 none) */
+} ring_entry;
+
+typedef struct table_run {
+    hs_table tr_table;
+    char tr_name[48];
+    store_ping_type tr_ping;
+    store_state tr_state;
+    store_route tr_route;
+    bool tr_done; /* this run's work for the table is merged */
+
+    /* Full scan (route full_scan or full_scan_resume). */
+    bool tr_scanning;      /* a full scan is (still) to be done this run */
+    bool tr_objects_ready; /* its parent type's object sync is merged */
+    uint64_t tr_plan_from; /* next parent ID to plan */
+    bool tr_planned_all;
+    uint64_t tr_seq_next, tr_seq_head; /* jobs planned; first not yet merged */
+    ring_entry tr_ring[RUN_RING];
+    /* Ranges a killed run merged above its cursor, not yet reached by the
+     * planner: skipped, not fetched again. */
+    store_id_range tr_pending[STORE_DONE_RANGES_MAX];
+    uint32_t tr_npending, tr_pending_next;
+
+    /* Incremental route. */
+    bool tr_incremental;
+    int64_t tr_since_ms;  /* the stored cursor: changes after it */
+    idset tr_seen;        /* changed parents taken this run */
+    uint64_t *tr_changed; /* of which not yet in a job */
+    size_t tr_nchanged, tr_changed_cap;
+    int tr_batches_out; /* batch-read jobs not yet done */
+    uint64_t tr_changed_total;
+} table_run;
+
+/* What a job is for, beyond its kind. */
+typedef enum job_role {
+    ROLE_SCAN,        /* JOB_ASSOC_SCAN of a full scan (in the table's ring) */
+    ROLE_INCREMENTAL, /* JOB_ASSOC_SCAN of changed parents */
+    ROLE_OBJECTS,     /* JOB_OBJECT_LIST */
+    ROLE_SEARCH,      /* JOB_SEARCH_SLICE */
+} job_role;
+
+typedef struct planned_job {
+    bool pj_used;
+    uint32_t pj_kind;
+    job_role pj_role;
+    int pj_table;    /* JOB_ASSOC_SCAN */
+    uint64_t pj_seq; /* ROLE_SCAN: its place in the table's ring */
+    int pj_attempts;
+    uint32_t pj_payload_len;
+    uint8_t pj_payload[SHM_JOB_PAYLOAD];
+    assoc_buf pj_sets;                  /* scratch for one ASSOC_SETS message */
+    uint8_t pj_merged[JOB_MAX_PARENTS]; /* JOB_ASSOC_SCAN: parent i is merged */
+    uint32_t pj_nmerged;
+    /* ROLE_SEARCH, once its page is merged: what follows it. */
+    bool pj_answered;
+    bool pj_more;           /* records above pj_next_after remain */
+    uint64_t pj_next_after; /* the last ID of the page */
+    uint64_t pj_remaining;  /* how many (the page's total minus its hits) */
+    int64_t pj_split_ms;    /* the page's median last-modified time */
+} planned_job;
+
+/* One parent type's object sync and change feed for this run. */
+typedef struct object_sync {
+    hs_object_type os_type;
+    bool os_wanted;    /* some table of the run has this parent type */
+    bool os_listing;   /* a full list (live and archived) this run */
+    bool os_searching; /* a change search over (os_lo, os_hi] this run */
+    int64_t os_lo, os_hi;
+    int os_jobs_left; /* list and search jobs not yet done */
+    bool os_done;
+    uint64_t os_hits;   /* search results merged */
+    uint64_t os_splits; /* slices split to search in parallel */
+    wire_counters os_list_calls, os_search_calls;
+} object_sync;
+
+typedef struct run_ctx {
+    const hubsync_config *rc_cfg;
+    shm_region *rc_shm;
+    pool *rc_pool;
+    store *rc_store;
+    store_txn *rc_txn; /* the open write batch */
+    int rc_ntables;
+    table_run rc_tables[CONFIG_MAX_TABLES];
+    object_sync rc_objects[HS_OBJECT_TYPE_COUNT];
+    planned_job *rc_jobs; /* by shm job index */
+    int rc_inflight_jobs;
+    int rc_max_inflight_jobs;
+    int rc_fatal; /* an exit code that ends the run (1 on a rejected request, 3, 5), 0 none */
+    char rc_fatal_msg[ERR_MSG_MAX];
+    bool rc_store_failed;
+    wire_counters rc_calls[CONFIG_MAX_TABLES]; /* association batch reads, per table */
+    int64_t rc_started_ms;
+    int64_t rc_window_hi_ms; /* now − lag at the start: every window ends here */
+} run_ctx;
+
+/* --- run.c: shared services ------------------------------------------ */
+
+/* The open write transaction (begun on demand); NULL after a store failure
+ * (logged, and the run ends incomplete). */
+store_txn *run_txn(run_ctx *rc);
+
+/* Logs a store failure; the run ends incomplete, nothing more is written. */
+void run_store_fail(run_ctx *rc, const err_info *e);
+
+/* Publishes a job; returns its shm index, or -1 when the queue is full. */
+int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, uint32_t len,
+                int table, uint64_t seq, int attempts);
+
+/* Writes the table's state (cursor, run figures) in the open transaction. */
+void run_put_table_state(run_ctx *rc, table_run *tr);
+
+/* Ends the run with `exit_code` (first reason wins). */
+void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* --- scan.c --------------------------------------------------------------- */
+
+/* Prepares a table routed to a full scan (new, or resumed after its cursor). */
+void scan_begin(run_ctx *rc, table_run *tr);
+
+/* Publishes scan batches while the queue has room. */
+void scan_plan(run_ctx *rc);
+
+/* Parents of a scan job were merged, or the whole job is: moves the cursor
+ * past what is merged in order and finishes the scan at the end. */
+void scan_advance(run_ctx *rc, table_run *tr);
+
+/* A scan job is complete: its range counts as merged. */
+void scan_job_merged(run_ctx *rc, planned_job *pj);
+
+/* The job's ring entry (full-scan jobs), or NULL. */
+ring_entry *scan_ring_of(run_ctx *rc, const planned_job *pj);
+
+/* --- changes.c ------------------------------------------------------------ */
+
+/* Prepares a table routed to the incremental route; 0, or ERR_CORRUPT with
+ * `e` set when its cursor cannot be a time this run may search from. */
+int changes_begin_table(run_ctx *rc, table_run *tr, err_info *e);
+
+/* Decides each parent type's object sync and change search, and publishes
+ * their first jobs. */
+void changes_start(run_ctx *rc);
+
+/* Publishes the incremental batches that are ready, and finishes the tables
+ * and object syncs whose work is all merged. */
+void changes_plan(run_ctx *rc);
+
+/* Merges a page of an object list job. */
+void changes_merge_objects(run_ctx *rc, planned_job *pj, const wire_objects *wo);
+
+/* Merges a page of a search slice job. */
+void changes_merge_search(run_ctx *rc, planned_job *pj, const wire_search_result *sr);
+
+/* A list or search job is done (successfully): plans what follows it. */
+void changes_job_done(run_ctx *rc, planned_job *pj);
+
+/* An incremental batch job is done (all its parents merged). */
+void changes_batch_done(run_ctx *rc, planned_job *pj);
+
+/* Frees what the incremental route holds. */
+void changes_free(run_ctx *rc);
+
+/* --- report.c ------------------------------------------------------------- */
+
+/* Whether a progress bar is drawn (c_progress, a terminal, text logs). */
+bool report_progress_wanted(const hubsync_config *c);
+
+/* Draws the progress line (final: ends it with a newline). */
+void report_progress(run_ctx *rc, double seconds, bool final);
+
+/* Prints the end-of-run summary: a table on stderr, or --json on stdout. */
+void report_summary(run_ctx *rc, double seconds);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * it_hubsync — driving bin/hubsync from the integration tests: see
+ * it_hubsync.h.
+ */
+#include "it_hubsync.h"
+
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../../common/hs_types.h"
+
+static const char *it_hubsync_path(void)
+{
+    const char *p = getenv("HUBSYNC");
+    return p && *p ? p : "bin/hubsync";
+}
+
+/* Fills argv (room for 40) with `hubsync --db DB --base-url SIM ARGS…`
+ * and puts the simulator's token in the environment. */
+static void it_hubsync_argv(tl_sim *s, const char *db, const char *const *args, const char **argv)
+{
+    int n = 0;
+    argv[n++] = it_hubsync_path();
+    argv[n++] = "--db";
+    argv[n++] = db;
+    argv[n++] = "--base-url";
+    argv[n++] = s->s_base_url;
+    for (int i = 0; args[i] && n < 38; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
+}
+
+int it_hubsync_full(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms,
+                    char **out, char **err_out)
+{
+    const char *argv[40];
+    it_hubsync_argv(s, db, args, argv);
+    int status = 0;
+    char *o = NULL, *err = NULL;
+    int rc = tl_run(argv[0], argv + 1, timeout_ms, &status, &o, &err);
+    if (rc == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) <= 1) && !err_out)
+        fprintf(stderr, "hubsync %s: exit %d\n%s\n", args[0],
+                WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), err ? err : "");
+    if (err_out)
+        *err_out = err;
+    else
+        free(err);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (rc != 0)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int it_hubsync(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms, char **out)
+{
+    return it_hubsync_full(s, db, args, timeout_ms, out, NULL);
+}
+
+/* The mirror, as sorted export lines. */
+int it_export_lines(tl_sim *s, const char *db, tl_lines *out)
+{
+    const char *args[] = {"export", "--format", "tsv", NULL};
+    char *text = NULL;
+    if (it_hubsync(s, db, args, 120000, &text) != 0) {
+        free(text);
+        return -1;
+    }
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*line)
+            tl_lines_addf(out, "%s", line);
+    }
+    free(text);
+    tl_lines_sort(out);
+    return 0;
+}
+
+/* The truth of the six default tables, sorted. */
+int it_truth_lines(tl_sim *s, tl_lines *out)
+{
+    for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
+        char name[48];
+        hs_table_name(hs_default_tables[i], name, sizeof(name));
+        tl_lines t = {0};
+        if (tl_truth(s, name, &t) != 0)
+            return -1;
+        for (size_t k = 0; k < t.l_count; k++)
+            tl_lines_addf(out, "%s", t.l_items[k]);
+        tl_lines_free(&t);
+    }
+    tl_lines_sort(out);
+    return 0;
+}
+
+bool it_mirror_equals_truth(tl_sim *s, const char *db)
+{
+    tl_lines got = {0}, want = {0};
+    bool ok = it_export_lines(s, db, &got) == 0 && it_truth_lines(s, &want) == 0 &&
+              tl_lines_equal(&got, &want, "hubsync export", "/_sim/truth");
+    if (ok)
+        fprintf(stderr, "    mirror verified: %zu associations, 0 differences\n", got.l_count);
+    tl_lines_free(&got);
+    tl_lines_free(&want);
+    return ok;
+}
+
+int64_t it_stat_int(tl_sim *s, const char *path)
+{
+    json_object *st = tl_stats(s);
+    int64_t v = tl_jint_or(st, path, -1);
+    json_object_put(st);
+    return v;
+}
+
+void it_make_db(char *db, size_t n)
+{
+    snprintf(db, n, "/tmp/hubsync-it-XXXXXX");
+    if (!mkdtemp(db))
+        db[0] = '\0';
+}
+
+void it_remove_db(const char *db)
+{
+    if (!db[0])
+        return;
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", db);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", db);
+}
+
+/* Association batch reads the simulator has answered, all six tables. */
+int64_t it_assoc_calls(tl_sim *s)
+{
+    json_object *st = tl_stats(s), *reqs = tl_jget(st, "requests");
+    int64_t n = 0;
+    for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
+        char key[160];
+        hs_table t = hs_default_tables[i];
+        json_object *v = NULL;
+        snprintf(key, sizeof(key), "POST /crm/v4/associations/%s/%s/batch/read",
+                 hs_object(t.t_parent)->oi_plural, hs_object(t.t_child)->oi_plural);
+        if (json_object_object_get_ex(reqs, key, &v))
+            n += json_object_get_int64(v);
+    }
+    json_object_put(st);
+    return n;
+}
+
+/* Starts `hubsync --db DB --base-url SIM args…` in its own process group
+ * without waiting; returns its pid (or -1). */
+pid_t it_hubsync_start(tl_sim *s, const char *db, const char *const *args)
+{
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    setpgid(0, 0);
+    const char *argv[40];
+    it_hubsync_argv(s, db, args, argv);
+    execv(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+/* Waits up to timeout_ms for pid; returns its exit code, or -1 (killed). */
+int it_wait_exit(pid_t pid, int64_t timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    int status;
+    while (tl_now_ms() < end) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        tl_sleep_ms(20);
+    }
+    kill(-pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+/* Waits until the simulator has answered at least n association batch
+ * reads (the scan is under way), or timeout_ms passes; true on the former.
+ * Tests that interrupt a run wait for progress, not for a fixed time, so a
+ * slow or fast machine cannot move the interruption past the run's end. */
+bool it_wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms)
+{
+    int64_t end = tl_now_ms() + timeout_ms;
+    while (tl_now_ms() < end) {
+        if (it_assoc_calls(s) >= n)
+            return true;
+        tl_sleep_ms(25);
+    }
+    return false;
+}

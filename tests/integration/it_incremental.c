@@ -1,0 +1,451 @@
+/*
+ * it_incremental — the incremental route end to end (SPEC §4–§5): after a
+ * full sync, changes made through /_sim/mutate reach the mirror for the
+ * cost of one search and one batch read; 25,000 changes sharing
+ * milliseconds, index lag with churn, changes made during the full scan, a
+ * killed incremental run: the mirror always ends equal to /_sim/truth.
+ * Also the routing table row by row, a cursor that must never be sent, and
+ * a search HubSpot refuses (exit 1, the cursor kept).
+ */
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../common/store.h"
+#include "../lib/testlib.h"
+#include "it_hubsync.h"
+#include "it_suites.h"
+
+/* A mid-sized portal without heavy parents (so one batch read holds any
+ * 1,000 parents' sets) and without limits, unless a test adds them. */
+#define PORTAL                                                                                     \
+    "--contacts", "6000", "--companies", "1500", "--deals", "3000", "--tickets", "800",            \
+        "--heavy-parents", "0"
+
+static const char *const SETUP[] = {"setup", NULL};
+
+/* `hubsync run --json` with these flags; returns the exit code and the
+ * parsed summary in *summary (NULL when none). */
+static int run_json(tl_sim *s, const char *db, const char *const *flags, json_object **summary)
+{
+    const char *args[24] = {"run", "--json", "--progress", "never"};
+    int n = 4;
+    for (int i = 0; flags && flags[i] && n < 23; i++)
+        args[n++] = flags[i];
+    args[n] = NULL;
+    char *out = NULL;
+    int rc = it_hubsync(s, db, args, 300000, &out);
+    if (summary)
+        *summary = out && *out ? json_tokener_parse(out) : NULL;
+    free(out);
+    return rc;
+}
+
+/* The summary's entry for a table (or object type, under "objects"). */
+static json_object *entry(json_object *summary, const char *list, const char *key, const char *name)
+{
+    json_object *arr = tl_jget(summary, list);
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        const char *v = tl_jstr(e, key);
+        if (v && strcmp(v, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+static const char *route_of(json_object *summary, const char *table)
+{
+    return tl_jstr(entry(summary, "tables", "table", table), "route");
+}
+
+static int mutate(tl_sim *s, const char *body)
+{
+    tl_resp r = {0};
+    int rc = tl_post_json(s, "/_sim/mutate", NULL, body, &r) == 0 && r.r_status == 200 ? 0 : -1;
+    if (rc)
+        tl_resp_dump("mutate", &r);
+    tl_resp_free(&r);
+    return rc;
+}
+
+static int sim_config(tl_sim *s, const char *body)
+{
+    tl_resp r = {0};
+    int rc = tl_post_json(s, "/_sim/config", NULL, body, &r) == 0 && r.r_status == 200 ? 0 : -1;
+    tl_resp_free(&r);
+    return rc;
+}
+
+static int reset_stats(tl_sim *s)
+{
+    tl_resp r = {0};
+    int rc = tl_post_json(s, "/_sim/reset-stats", NULL, "{}", &r) == 0 ? 0 : -1;
+    tl_resp_free(&r);
+    return rc;
+}
+
+/* Starts a simulator with `args` and brings a fresh database to a completed
+ * full sync (setup, run). `lag` is the --lag-ms every run of the test uses. */
+static int synced(tl_sim *s, const char *const *args, char *db, size_t n, const char *lag)
+{
+    it_make_db(db, n);
+    if (!db[0] || tl_sim_start(s, args) != 0)
+        return -1;
+    const char *flags[] = {"--lag-ms", lag, NULL};
+    if (it_hubsync(s, db, SETUP, 60000, NULL) != 0 || run_json(s, db, flags, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* Edits one table's stored state (hubsync not running). */
+static int edit_state(const char *db, const char *table, void (*edit)(store_state *))
+{
+    store *st = NULL;
+    store_txn *t = NULL;
+    store_state ss;
+    err_info e = {0};
+    int rc = store_open(db, NULL, &st, &e);
+    if (!rc)
+        rc = store_txn_begin(st, STORE_TXN_WRITE, &t, &e);
+    if (!rc)
+        rc = store_get_state(t, table, &ss, &e);
+    if (!rc) {
+        edit(&ss);
+        rc = store_put_state(t, table, &ss, &e);
+    }
+    if (!rc)
+        rc = store_txn_commit(t, &e);
+    else if (t)
+        store_txn_abort(t);
+    store_close(st);
+    if (rc)
+        fprintf(stderr, "edit_state %s: %s\n", table, e.ei_msg);
+    return rc;
+}
+
+static int64_t stored_cursor_ms(const char *db, const char *table)
+{
+    store *st = NULL;
+    store_txn *t = NULL;
+    store_state ss;
+    err_info e = {0};
+    int64_t ms = -1;
+    if (store_open(db, NULL, &st, &e) == 0 && store_txn_begin(st, STORE_TXN_READ, &t, &e) == 0 &&
+        store_get_state(t, table, &ss, &e) == 0 &&
+        ss.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS)
+        ms = ss.ss_cursor.cu_timestamp_ms;
+    if (t)
+        store_txn_abort(t);
+    store_close(st);
+    return ms;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* Ten changed parents of a rollup table: one search, one batch read. */
+static void test_ten_changes_two_calls(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *flags[] = {"--lag-ms", "300", NULL};
+    json_object *sum = NULL;
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    TL_REQUIRE(mutate(&s, "{\"count\":10,\"tables\":[\"contacts_deals\"],"
+                          "\"kinds\":[\"associate\",\"dissociate\",\"relabel\",\"touch\"]}") == 0);
+    tl_sleep_ms(400); /* past the lag allowance */
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    json_object *t = entry(sum, "tables", "table", "contacts_deals");
+    json_object *o = entry(sum, "objects", "object", "contacts");
+    TL_CHECK_STR(tl_jstr(t, "route"), "incremental");
+    int64_t changed = tl_jint_or(t, "parents", -1), reads = tl_jint_or(t, "assoc_calls", -1);
+    int64_t searches = tl_jint_or(o, "search_calls", -1);
+    fprintf(stderr, "    10 changes: %lld parents, %lld search, %lld batch read\n",
+            (long long)changed, (long long)searches, (long long)reads);
+    TL_CHECK_OP(changed, >=, 1);
+    TL_CHECK_OP(changed, <=, 10);
+    TL_CHECK_EQ(searches, 1);
+    TL_CHECK_EQ(reads, 1);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* Over 25,000 changed parents, in bursts that share one millisecond (and
+ * writes reusing milliseconds besides): every one arrives, and no search is
+ * refused. */
+static void test_many_changes_share_milliseconds(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {
+        "--contacts",    "20000", "--companies", "5000", "--deals",         "8000",
+        "--tickets",     "2000",  "--same-ms",   "0.5",  "--heavy-parents", "0",
+        "--search-rate", "20/1s", NULL};
+    const char *flags[] = {"--lag-ms", "300", "--inflight", "8", "--search-rate", "20/1s", NULL};
+    json_object *sum = NULL;
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    /* New and touched records of the three parent types, 5,000 a burst. */
+    for (int i = 0; i < 7; i++)
+        TL_REQUIRE(mutate(&s, "{\"count\":5000,\"same_ms\":true,\"kinds\":[\"create\",\"touch\"],"
+                              "\"tables\":[\"companies_contacts\",\"companies_deals\","
+                              "\"contacts_deals\"]}") == 0);
+    /* A slow API (slower than the search budget's 50 ms a call): pages in
+     * flight side by side keep the budget busy, so slices split. */
+    TL_REQUIRE(sim_config(&s, "{\"latency_ms\":400}") == 0);
+    TL_REQUIRE(reset_stats(&s) == 0);
+    tl_sleep_ms(400);
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    int64_t hits = 0, searches = 0, splits = 0;
+    json_object *objs = tl_jget(sum, "objects");
+    for (size_t i = 0; objs && i < json_object_array_length(objs); i++) {
+        json_object *o = json_object_array_get_idx(objs, i);
+        hits += tl_jint_or(o, "changes", 0);
+        searches += tl_jint_or(o, "search_calls", 0);
+        splits += tl_jint_or(o, "splits", 0);
+    }
+    int64_t refused = it_stat_int(&s, "status.400");
+    refused = refused < 0 ? 0 : refused;
+    fprintf(stderr, "    %lld changed records found by %lld searches (%lld splits); %lld refused\n",
+            (long long)hits, (long long)searches, (long long)splits, (long long)refused);
+    TL_CHECK_EQ(refused, 0);
+    TL_CHECK_OP(hits, >=, 25000);
+    TL_CHECK_OP(splits, >=, 1);
+    /* Full pages but the last of each slice: a split adds at most one. */
+    TL_CHECK_OP(searches, <=, (hits + 199) / 200 + splits + 3);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* Index lag and churn during three runs, then one more run after the churn
+ * stops: nothing late is skipped. */
+static void test_index_lag_and_churn(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, "--index-lag-ms", "2000", "--churn", "50/s", NULL};
+    const char *flags[] = {"--lag-ms", "2500", NULL};
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "2500") == 0);
+    for (int i = 0; i < 3; i++) {
+        tl_sleep_ms(700);
+        TL_CHECK_EQ(run_json(&s, db, flags, NULL), 0);
+    }
+    TL_REQUIRE(sim_config(&s, "{\"churn_per_s\":0}") == 0);
+    tl_sleep_ms(2700); /* the last write is past the lag allowance */
+    TL_CHECK_EQ(run_json(&s, db, flags, NULL), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* Changes made while the full scan runs are in the mirror after the first
+ * incremental run: the cursor starts at the scan's start, not its end. */
+static void test_changes_during_full_scan(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, "--rate", "40/1s", NULL};
+    const char *run[] = {"run", "--lag-ms", "300", "--rate", "40/1s", "--progress", "never", NULL};
+    const char *flags[] = {"--lag-ms", "300", "--rate", "40/1s", NULL};
+    json_object *sum = NULL;
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    pid_t pid = it_hubsync_start(&s, db, run);
+    TL_REQUIRE(pid > 0);
+    TL_CHECK(it_wait_assoc_calls(&s, 3, 60000));
+    /* Rollup tables only: a full-ping table would be scanned again anyway. */
+    TL_CHECK(mutate(&s, "{\"count\":300,\"tables\":[\"companies_contacts\",\"companies_deals\","
+                        "\"contacts_deals\"]}") == 0);
+    TL_CHECK_EQ(it_wait_exit(pid, 120000), 0);
+    tl_sleep_ms(400);
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* A table without rollup fields gets association changes (which bump no
+ * parent) at its next full scan. */
+static void test_full_ping_table_catches_up(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *flags[] = {"--lag-ms", "300", NULL};
+    json_object *sum = NULL;
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    TL_REQUIRE(mutate(&s, "{\"count\":40,\"tables\":[\"deals_tickets\"],"
+                          "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* SIGKILL in the middle of an incremental run; the rerun ends equal. */
+static void test_killed_incremental_run(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *slow[] = {"run",  "--lag-ms",   "300",   "--search-rate",
+                          "4/1s", "--progress", "never", NULL};
+    const char *flags[] = {"--lag-ms", "300", NULL};
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    TL_REQUIRE(mutate(&s, "{\"count\":6000}") == 0);
+    TL_REQUIRE(reset_stats(&s) == 0);
+    tl_sleep_ms(400);
+    pid_t pid = it_hubsync_start(&s, db, slow);
+    TL_REQUIRE(pid > 0);
+    int64_t end = tl_now_ms() + 30000, searches = 0;
+    while (tl_now_ms() < end &&
+           (searches = it_stat_int(&s, "requests.POST /crm/v3/objects/contacts/search")) < 3)
+        tl_sleep_ms(25);
+    kill(-pid, SIGKILL);
+    it_wait_exit(pid, 5000);
+    fprintf(stderr, "    killed after %lld contact searches\n", (long long)searches);
+    TL_CHECK_OP(searches, >=, 3);
+    TL_CHECK_EQ(run_json(&s, db, flags, NULL), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+static void set_object_id_cursor(store_state *st)
+{
+    st->ss_cursor = store_cursor_object_id(1);
+    st->ss_scan_started_ms = tl_wall_ms();
+    st->ss_ndone = 0;
+}
+
+/* SPEC §4's routing table, row by row. */
+static void test_routing_table(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {IT_SMALL_PORTAL, NULL};
+    const char *flags[] = {"--lag-ms", "0", NULL};
+    json_object *sum = NULL;
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    /* No cursor: a full scan, whatever the ping type. */
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
+    TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
+    json_object_put(sum);
+    /* Timestamps: incremental on a rollup table, a new full scan on the
+     * others (a timestamp never goes out as an object ID). */
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
+    TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
+    TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
+    TL_CHECK_STR(route_of(sum, "contacts_tickets"), "full_scan");
+    json_object_put(sum);
+    /* An object-ID cursor on an incremental table: the scan resumes (an ID
+     * never goes out as a timestamp). */
+    TL_REQUIRE(edit_state(db, "contacts_deals", set_object_id_cursor) == 0);
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan_resume");
+    TL_CHECK_STR(route_of(sum, "companies_deals"), "incremental");
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+static void set_future_cursor(store_state *st)
+{
+    st->ss_cursor = store_cursor_timestamp_ms(tl_wall_ms() + 86400000LL);
+}
+
+/* A cursor in the future is reported and never sent; --full-scan starts
+ * the table over. */
+static void test_future_cursor_never_sent(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {IT_SMALL_PORTAL, NULL};
+    const char *run[] = {"run", "--lag-ms", "0", NULL};
+    const char *over[] = {"run",      "--lag-ms",       "0", "--full-scan",
+                          "--tables", "contacts_deals", NULL};
+    char *err = NULL;
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "0") == 0);
+    TL_REQUIRE(edit_state(db, "contacts_deals", set_future_cursor) == 0);
+    TL_REQUIRE(reset_stats(&s) == 0);
+    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 2);
+    TL_CHECK(err && strstr(err, "contacts_deals") && strstr(err, "lies in the future") &&
+             strstr(err, "--full-scan"));
+    TL_CHECK_EQ(it_stat_int(&s, "total"), 0); /* not one API call */
+    TL_CHECK_EQ(it_hubsync(&s, db, over, 60000, NULL), 0);
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    free(err);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* A search HubSpot refuses: reported with the request, exit 1, and the
+ * cursor stays; once searches are accepted again the next run catches up. */
+static void test_refused_search_keeps_cursor(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *run[] = {"run", "--lag-ms", "300", NULL};
+    char *err = NULL;
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    int64_t before = stored_cursor_ms(db, "contacts_deals");
+    TL_REQUIRE(before > 0);
+    TL_REQUIRE(mutate(&s, "{\"count\":50}") == 0);
+    TL_REQUIRE(sim_config(&s, "{\"fault_search_400\":1}") == 0);
+    tl_sleep_ms(400);
+    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 1);
+    TL_CHECK(err && strstr(err, "rejected (HTTP 400 VALIDATION_ERROR") &&
+             strstr(err, "the request was: {\"filterGroups\""));
+    TL_CHECK_EQ(stored_cursor_ms(db, "contacts_deals"), before);
+    TL_REQUIRE(sim_config(&s, "{\"fault_search_400\":0}") == 0);
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
+    TL_CHECK_OP(stored_cursor_ms(db, "contacts_deals"), >, before);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    free(err);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+int it_register_incremental(void)
+{
+    CU_pSuite s = it_add_suite("incremental");
+    if (!s || it_add_test(s, "ten_changes_two_calls", test_ten_changes_two_calls) ||
+        it_add_test(s, "many_changes_share_milliseconds", test_many_changes_share_milliseconds) ||
+        it_add_test(s, "index_lag_and_churn", test_index_lag_and_churn) ||
+        it_add_test(s, "changes_during_full_scan", test_changes_during_full_scan) ||
+        it_add_test(s, "full_ping_table_catches_up", test_full_ping_table_catches_up) ||
+        it_add_test(s, "killed_incremental_run", test_killed_incremental_run) ||
+        it_add_test(s, "routing_table", test_routing_table) ||
+        it_add_test(s, "future_cursor_never_sent", test_future_cursor_never_sent) ||
+        it_add_test(s, "refused_search_keeps_cursor", test_refused_search_keeps_cursor))
+        return -1;
+    return 0;
+}
