@@ -9,7 +9,9 @@
  *                     a record ID on, page by page (the object sync)
  *   JOB_SEARCH_SLICE  one page of the records of one type whose last-modified
  *                     time lies in (lo, hi] and whose ID is above after_id,
- *                     in ID order (the change search; see changes.c)
+ *                     in ID order (the change search; see changes.c); or the
+ *                     head page: the newest records up to hi, whose total
+ *                     is the search index's count of the type
  */
 #ifndef HUBSYNC_JOBS_H
 #define HUBSYNC_JOBS_H
@@ -55,7 +57,8 @@ _Static_assert(sizeof(job_object_list) <= SHM_JOB_PAYLOAD, "an object list job f
  * ever meets the 10,000-result cap. */
 typedef struct job_search_slice {
     uint16_t jq_object_type; /* hs_object_type */
-    uint8_t jq_reserved[6];
+    uint8_t jq_head;         /* 1: the head page (lo and after_id unused) */
+    uint8_t jq_reserved[5];
     int64_t jq_lo_ms;     /* last-modified > lo */
     int64_t jq_hi_ms;     /* last-modified <= hi */
     uint64_t jq_after_id; /* hs_object_id > after_id (0: from the start) */

@@ -91,10 +91,12 @@ static void queue_refused(run_ctx *rc, int idx)
         run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
 }
 
-static void publish_slice(run_ctx *rc, object_sync *os, int64_t lo, int64_t hi, uint64_t after)
+static void publish_search(run_ctx *rc, object_sync *os, bool head, int64_t lo, int64_t hi,
+                           uint64_t after)
 {
     job_search_slice q = {0};
     q.jq_object_type = (uint16_t)os->os_type;
+    q.jq_head = head;
     q.jq_lo_ms = lo;
     q.jq_hi_ms = hi;
     q.jq_after_id = after;
@@ -153,18 +155,22 @@ static void start_type(run_ctx *rc, object_sync *os)
     os->os_hi = rc->rc_window_hi_ms;
     os->os_searching = (incremental || listed) && lo < os->os_hi;
     if (os->os_listing) {
+        /* Search never shows archived records: they come from the list. */
         publish_list(rc, os, false);
+        publish_list(rc, os, true);
         log_info("object sync: listing %s", plural);
     }
-    /* Search never shows archived records: they come from the list. */
-    publish_list(rc, os, true);
     if (os->os_searching) {
         char from[32], to[32];
         fmt_iso8601_ms(from, lo);
         fmt_iso8601_ms(to, os->os_hi);
         log_info("changes: searching %s modified in (%s, %s]", plural, from, to);
-        publish_slice(rc, os, lo, os->os_hi, 0);
+        /* Listing sweeps the archived records anyway; otherwise the search
+         * starts with the head page, whose count tells whether to. */
+        publish_search(rc, os, !os->os_listing, lo, os->os_hi, 0);
     }
+    if (os->os_jobs_left == 0)
+        objects_ready(rc, os); /* caught up already: nothing to ask */
 }
 
 void changes_start(run_ctx *rc)
@@ -253,15 +259,59 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* One changed record: into the objects, and to the tables that want it. */
+static int merge_hit(run_ctx *rc, store_txn *txn, hs_object_type type, const wire_search_hit *h)
+{
+    err_info e = {0};
+    store_object so = {h->wsh_id, h->wsh_lastmodified_ms, false};
+    int r = store_put_object(txn, type, &so, &e);
+    if (!r && (r = take_changed(rc, type, h->wsh_id, h->wsh_lastmodified_ms)))
+        err_set(&e, r, "out of memory taking changed parents");
+    if (r)
+        run_store_fail(rc, &e);
+    rc->rc_objects[type].os_hits += r == 0;
+    return r;
+}
+
+/* The head page: the newest records up to hi. Its total is the index's
+ * count of the type; those newer than lo are changes; if the page is full
+ * of them, the rest of the window lies at or below its oldest time. */
+static void merge_head(run_ctx *rc, planned_job *pj, const wire_search_result *sr)
+{
+    const job_search_slice *q = (const job_search_slice *)pj->pj_payload;
+    object_sync *os = &rc->rc_objects[q->jq_object_type];
+    store_txn *txn = run_txn(rc);
+    if (!txn)
+        return;
+    int64_t oldest = q->jq_hi_ms;
+    for (size_t i = 0; i < sr->wsr_nhits; i++) {
+        const wire_search_hit *h = &sr->wsr_hits[i];
+        if (h->wsh_lastmodified_ms < oldest)
+            oldest = h->wsh_lastmodified_ms;
+        if (h->wsh_lastmodified_ms > q->jq_lo_ms &&
+            merge_hit(rc, txn, (hs_object_type)q->jq_object_type, h))
+            return;
+    }
+    os->os_counted = true;
+    os->os_index_count = sr->wsr_total;
+    pj->pj_answered = sr->wsr_nhits > 0 || sr->wsr_total == 0;
+    pj->pj_more = sr->wsr_total > sr->wsr_nhits && oldest > q->jq_lo_ms;
+    pj->pj_split_ms = oldest;
+    pj->pj_next_after = 0;
+    pj->pj_remaining = 0; /* unknown: the total counts older records too */
+}
+
 void changes_merge_search(run_ctx *rc, planned_job *pj, const wire_search_result *sr)
 {
     const job_search_slice *q = (const job_search_slice *)pj->pj_payload;
     hs_object_type type = (hs_object_type)q->jq_object_type;
-    object_sync *os = &rc->rc_objects[type];
+    if (q->jq_head) {
+        merge_head(rc, pj, sr);
+        return;
+    }
     store_txn *txn = run_txn(rc);
     if (!txn)
         return;
-    err_info e = {0};
     uint64_t last = q->jq_after_id;
     int64_t times[SEARCH_PAGE];
     size_t ntimes = 0;
@@ -269,22 +319,12 @@ void changes_merge_search(run_ctx *rc, planned_job *pj, const wire_search_result
         const wire_search_hit *h = &sr->wsr_hits[i];
         if (h->wsh_id <= q->jq_after_id)
             continue; /* not this page's: the keyset says above after_id */
-        store_object so = {h->wsh_id, h->wsh_lastmodified_ms, false};
-        if (store_put_object(txn, type, &so, &e)) {
-            run_store_fail(rc, &e);
+        if (merge_hit(rc, txn, type, h))
             return;
-        }
-        int rc2 = take_changed(rc, type, h->wsh_id, h->wsh_lastmodified_ms);
-        if (rc2) {
-            err_set(&e, rc2, "out of memory taking changed parents");
-            run_store_fail(rc, &e);
-            return;
-        }
         if (h->wsh_id > last)
             last = h->wsh_id;
         if (ntimes < SEARCH_PAGE)
             times[ntimes++] = h->wsh_lastmodified_ms;
-        os->os_hits++;
     }
     /* What follows this page: the records above `last`, if the total says
      * some remain. */
@@ -326,16 +366,22 @@ static void continue_slice(run_ctx *rc, object_sync *os, const planned_job *pj)
     int64_t mid = pj->pj_split_ms;
     if (!pj->pj_more)
         return;
+    if (q.jq_head) {
+        /* The rest of the window, in ID order; the oldest millisecond is
+         * asked for again (the head may hold only part of it). */
+        publish_search(rc, os, false, q.jq_lo_ms, mid, 0);
+        return;
+    }
     if (mid <= q.jq_lo_ms || mid >= q.jq_hi_ms)
         mid = q.jq_lo_ms + (q.jq_hi_ms - q.jq_lo_ms) / 2;
     bool split = remaining > 2 * SEARCH_PAGE && mid > q.jq_lo_ms && mid < q.jq_hi_ms &&
                  os->os_jobs_left < MAX_SLICES && search_budget_idle(rc);
     if (split) {
         os->os_splits++;
-        publish_slice(rc, os, q.jq_lo_ms, mid, after);
-        publish_slice(rc, os, mid, q.jq_hi_ms, after);
+        publish_search(rc, os, false, q.jq_lo_ms, mid, after);
+        publish_search(rc, os, false, mid, q.jq_hi_ms, after);
     } else {
-        publish_slice(rc, os, q.jq_lo_ms, q.jq_hi_ms, after);
+        publish_search(rc, os, false, q.jq_lo_ms, q.jq_hi_ms, after);
     }
 }
 
@@ -358,6 +404,29 @@ static void object_sync_done(run_ctx *rc, object_sync *os)
              (unsigned long long)os->os_hits);
 }
 
+/* Whether records of the type may have been archived since the last pass.
+ * Every live record stamped up to hi is in the mirror by now (the first
+ * list, then every window), so if the index counts as many records up to hi
+ * as the mirror holds, none of the mirror's is archived: the archived list
+ * (100 a call, every archived record there is) can be skipped. */
+static bool archives_possible(run_ctx *rc, const object_sync *os)
+{
+    uint64_t held = 0;
+    err_info e = {0};
+    store_txn *txn = run_txn(rc);
+    if (!os->os_counted || !txn || store_count_objects(txn, os->os_type, &held, &e))
+        return true;
+    if (held == os->os_index_count) {
+        log_info("object sync: %s: the index counts all %llu; none archived",
+                 hs_object(os->os_type)->oi_plural, (unsigned long long)held);
+        return false;
+    }
+    log_info("object sync: %s: the index counts %llu of %llu; listing archived records",
+             hs_object(os->os_type)->oi_plural, (unsigned long long)os->os_index_count,
+             (unsigned long long)held);
+    return true;
+}
+
 void changes_job_done(run_ctx *rc, planned_job *pj)
 {
     hs_object_type type = pj->pj_role == ROLE_SEARCH
@@ -366,8 +435,14 @@ void changes_job_done(run_ctx *rc, planned_job *pj)
     object_sync *os = &rc->rc_objects[type];
     if (pj->pj_role == ROLE_SEARCH)
         continue_slice(rc, os, pj);
-    if (--os->os_jobs_left == 0 && !os->os_done)
-        object_sync_done(rc, os);
+    if (--os->os_jobs_left > 0 || os->os_done)
+        return;
+    if (os->os_searching && !os->os_listing && !os->os_swept && archives_possible(rc, os)) {
+        os->os_swept = true;
+        publish_list(rc, os, true);
+        return;
+    }
+    object_sync_done(rc, os);
 }
 
 /* ------------------------------------------------------------ batches */

@@ -93,7 +93,9 @@ typedef struct planned_job {
     bool pj_more;           /* records above pj_next_after remain */
     uint64_t pj_next_after; /* the last ID of the page */
     uint64_t pj_remaining;  /* how many (the page's total minus its hits) */
-    int64_t pj_split_ms;    /* the page's median last-modified time */
+    int64_t pj_split_ms;    /* the page's median last-modified time; the head
+                             * page: its oldest (the rest of the window lies
+                             * at or below it) */
 } planned_job;
 
 /* One parent type's object sync and change feed for this run. */
@@ -105,8 +107,11 @@ typedef struct object_sync {
     int64_t os_lo, os_hi;
     int os_jobs_left; /* list and search jobs not yet done */
     bool os_done;
-    uint64_t os_hits;   /* search results merged */
-    uint64_t os_splits; /* slices split to search in parallel */
+    bool os_counted;         /* the head page gave the index's count */
+    uint64_t os_index_count; /* live records up to os_hi, as search counts them */
+    bool os_swept;           /* the archived list was asked for */
+    uint64_t os_hits;        /* search results merged */
+    uint64_t os_splits;      /* slices split to search in parallel */
     wire_counters os_list_calls, os_search_calls;
 } object_sync;
 

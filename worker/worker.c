@@ -465,7 +465,7 @@ static void start_search_slice(active_job *j)
     worker *w = j->aj_worker;
     const job_search_slice *q = &j->aj_search;
     if (q->jq_object_type >= HS_OBJECT_TYPE_COUNT || q->jq_lo_ms < 0 ||
-        q->jq_lo_ms >= q->jq_hi_ms) {
+        (!q->jq_head && q->jq_lo_ms >= q->jq_hi_ms)) {
         job_fail(j, ERR_CORRUPT, "bad search job (type %u, window %lld..%lld)", q->jq_object_type,
                  (long long)q->jq_lo_ms, (long long)q->jq_hi_ms);
         job_finish(j);
@@ -478,13 +478,14 @@ static void start_search_slice(active_job *j)
     const char *props[] = {oi->oi_lastmod};
     hs_search_query sq = {0};
     sq.sq_lastmod_property = oi->oi_lastmod;
-    sq.sq_from_ms = q->jq_lo_ms;
-    sq.sq_from_op = HS_OP_GT;
+    sq.sq_from_ms = q->jq_head ? 0 : q->jq_lo_ms; /* head: every record up to hi */
+    sq.sq_from_op = q->jq_head ? HS_OP_GTE : HS_OP_GT;
     sq.sq_to_ms = q->jq_hi_ms;
     sq.sq_to_op = HS_OP_LTE;
-    sq.sq_filters = q->jq_after_id ? &above : NULL;
-    sq.sq_nfilters = q->jq_after_id ? 1 : 0;
-    sq.sq_sort_property = "hs_object_id";
+    sq.sq_filters = q->jq_after_id && !q->jq_head ? &above : NULL;
+    sq.sq_nfilters = sq.sq_filters ? 1 : 0;
+    sq.sq_sort_property = q->jq_head ? oi->oi_lastmod : "hs_object_id";
+    sq.sq_sort_descending = q->jq_head != 0; /* head: newest first */
     sq.sq_properties = props;
     sq.sq_nproperties = 1;
     sq.sq_limit = HS_SEARCH_LIMIT_MAX;
@@ -502,20 +503,26 @@ static void start_search_slice(active_job *j)
     http_submit(w->w_eng, r, on_search, j);
 }
 
-/* Checks a page against what keyset paging relies on: IDs ascending and
- * above after_id, times inside the slice. */
+/* Checks a page against what the coordinator relies on: a slice's IDs
+ * ascending and above after_id, the head's times descending, every time
+ * inside the window asked for. */
 static int check_search_page(const active_job *j, const hs_record_page *pg, err_info *e)
 {
     const job_search_slice *q = &j->aj_search;
     uint64_t prev = q->jq_after_id;
+    int64_t lo = q->jq_head ? -1 : q->jq_lo_ms, newer = INT64_MAX;
     for (size_t i = 0; i < pg->rp_count; i++) {
         const hs_record *r = &pg->rp_items[i];
-        if (r->rec_id <= prev)
+        if (q->jq_head) {
+            if (r->rec_has_lastmod && r->rec_lastmod_ms > newer)
+                return err_set(e, ERR_SHAPE, "head search results not newest first (%llu)",
+                               (unsigned long long)r->rec_id);
+            newer = r->rec_lastmod_ms;
+        } else if (r->rec_id <= prev)
             return err_set(e, ERR_SHAPE,
                            "search results out of hs_object_id order (%llu after %llu)",
                            (unsigned long long)r->rec_id, (unsigned long long)prev);
-        if (!r->rec_has_lastmod || r->rec_lastmod_ms <= q->jq_lo_ms ||
-            r->rec_lastmod_ms > q->jq_hi_ms)
+        if (!r->rec_has_lastmod || r->rec_lastmod_ms <= lo || r->rec_lastmod_ms > q->jq_hi_ms)
             return err_set(e, ERR_SHAPE, "search result %llu lies outside the window asked for",
                            (unsigned long long)r->rec_id);
         prev = r->rec_id;

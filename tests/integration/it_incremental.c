@@ -170,6 +170,33 @@ static void test_ten_changes_two_calls(void)
     TL_CHECK_OP(changed, <=, 10);
     TL_CHECK_EQ(searches, 1);
     TL_CHECK_EQ(reads, 1);
+    /* Nothing archived: the search's count says so, no archived list. */
+    TL_CHECK_EQ(tl_jint_or(o, "list_calls", -1), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* Archived parents leave the mirror with their sets: the search's count
+ * falls short of the mirror's, and the archived list is read. */
+static void test_archived_parents_leave(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *flags[] = {"--lag-ms", "300", NULL};
+    json_object *sum = NULL;
+    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    TL_REQUIRE(mutate(&s, "{\"count\":8,\"tables\":[\"contacts_deals\"],"
+                          "\"kinds\":[\"archive\"]}") == 0);
+    tl_sleep_ms(400);
+    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    json_object *o = entry(sum, "objects", "object", "contacts");
+    int64_t lists = tl_jint_or(o, "list_calls", -1);
+    fprintf(stderr, "    8 archived: %lld archived-list calls for contacts\n", (long long)lists);
+    TL_CHECK_OP(lists, >=, 1);
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
@@ -438,6 +465,7 @@ int it_register_incremental(void)
 {
     CU_pSuite s = it_add_suite("incremental");
     if (!s || it_add_test(s, "ten_changes_two_calls", test_ten_changes_two_calls) ||
+        it_add_test(s, "archived_parents_leave", test_archived_parents_leave) ||
         it_add_test(s, "many_changes_share_milliseconds", test_many_changes_share_milliseconds) ||
         it_add_test(s, "index_lag_and_churn", test_index_lag_and_churn) ||
         it_add_test(s, "changes_during_full_scan", test_changes_during_full_scan) ||
