@@ -259,17 +259,24 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One changed record: into the objects, and to the tables that want it. */
+/* One changed record: into the objects, and to the tables that want it
+ * (once: the head page and the slice after it may both show it). */
 static int merge_hit(run_ctx *rc, store_txn *txn, hs_object_type type, const wire_search_hit *h)
 {
+    object_sync *os = &rc->rc_objects[type];
     err_info e = {0};
     store_object so = {h->wsh_id, h->wsh_lastmodified_ms, false};
-    int r = store_put_object(txn, type, &so, &e);
-    if (!r && (r = take_changed(rc, type, h->wsh_id, h->wsh_lastmodified_ms)))
+    int r = idset_add(&os->os_seen, h->wsh_id);
+    if (r == 0)
+        return 0; /* merged already */
+    if (r < 0)
+        err_set(&e, r, "out of memory");
+    else if (!(r = store_put_object(txn, type, &so, &e)) &&
+             (r = take_changed(rc, type, h->wsh_id, h->wsh_lastmodified_ms)))
         err_set(&e, r, "out of memory taking changed parents");
     if (r)
         run_store_fail(rc, &e);
-    rc->rc_objects[type].os_hits += r == 0;
+    os->os_hits += r == 0;
     return r;
 }
 
@@ -511,6 +518,8 @@ void changes_batch_done(run_ctx *rc, planned_job *pj)
 
 void changes_free(run_ctx *rc)
 {
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        idset_free(&rc->rc_objects[t].os_seen);
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         idset_free(&tr->tr_seen);

@@ -110,7 +110,8 @@ typedef struct object_sync {
     bool os_counted;         /* the head page gave the index's count */
     uint64_t os_index_count; /* live records up to os_hi, as search counts them */
     bool os_swept;           /* the archived list was asked for */
-    uint64_t os_hits;        /* search results merged */
+    uint64_t os_hits;        /* changed records found (each once) */
+    idset os_seen;           /* which: a record two pages show is merged once */
     uint64_t os_splits;      /* slices split to search in parallel */
     wire_counters os_list_calls, os_search_calls;
 } object_sync;

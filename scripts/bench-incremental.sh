@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# The incremental route's cost on a large portal, measured: a portal of
+# CONTACTS contacts (default 1,000,000) is fully synced with the limits
+# lifted (that part is not what is measured), then CHANGES contacts
+# (default 1,000) get a new deal association through /_sim/mutate, the
+# simulator is put under Pro-tier limits (190 per rolling 10 s, 5 searches
+# a second) and one incremental run is timed. Prints the search calls, the
+# batch reads per table, the wall time, and what the search limit alone
+# allows (the first search at once, one more every 200 ms), then verifies
+# the mirror against /_sim/truth (the three rollup tables).
+#
+# BURSTS (default 10) is how many mutate calls the changes are spread over:
+# the simulator stamps one call's writes with one millisecond.
+#
+#   scripts/bench-incremental.sh [CONTACTS [CHANGES [BURSTS]]]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONTACTS=${1:-1000000}
+CHANGES=${2:-1000}
+BURSTS=${3:-10}
+SIM=${HUBSPOT_SIM:-bin/hubspot-sim}
+HUBSYNC=${HUBSYNC:-bin/hubsync}
+LAG_MS=1000
+workdir=$(mktemp -d)
+sim_pid=""
+cleanup() {
+    if [ -n "$sim_pid" ]; then
+        kill "$sim_pid" 2>/dev/null || true
+        wait "$sim_pid" 2>/dev/null || true
+    fi
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+companies=$((CONTACTS / 5))
+deals=$((CONTACTS / 2))
+tickets=$((CONTACTS / 10))
+"$SIM" --port 0 --port-file "$workdir/port" --contacts "$CONTACTS" --companies "$companies" \
+    --deals "$deals" --tickets "$tickets" --tier unlimited >"$workdir/sim.out" \
+    2>"$workdir/sim.err" &
+sim_pid=$!
+for _ in $(seq 1 600); do
+    [ -s "$workdir/port" ] && break
+    kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err" >&2; exit 1; }
+    sleep 0.1
+done
+[ -s "$workdir/port" ] || { echo "hubspot-sim did not start" >&2; exit 1; }
+base="http://127.0.0.1:$(cat "$workdir/port")"
+post() { curl -sS -X POST "$base$1" -H 'Content-Type: application/json' -d "$2"; }
+
+export HUBSPOT_ACCESS_TOKEN=pat-na1-hubspot-sim
+# The three tables with rollup fields (the incremental route); the others
+# are full-ping tables, scanned in full by every run.
+export HUBSYNC_TABLES=companies_contacts,companies_deals,contacts_deals
+hs() { "$HUBSYNC" --db "$workdir/db" --base-url "$base" --progress never --lag-ms "$LAG_MS" "$@"; }
+
+echo "portal: $CONTACTS contacts, $companies companies, $deals deals, $tickets tickets"
+hs setup >/dev/null 2>&1
+sleep $((LAG_MS / 1000 + 1)) # the portal's own newest records older than the lag
+start=$(date +%s%N)
+hs run --rate 0 --search-rate 0 --inflight 16 >/dev/null 2>"$workdir/full.err" ||
+    { cat "$workdir/full.err" >&2; exit 1; }
+echo "full sync (limits lifted): $((($(date +%s%N) - start) / 1000000)) ms"
+
+for _ in $(seq 1 "$BURSTS"); do
+    post /_sim/mutate "{\"count\":$((CHANGES / BURSTS)),\"tables\":[\"contacts_deals\"],\"kinds\":[\"associate\"]}" \
+        >>"$workdir/mutate.json"
+    sleep 0.01
+done
+post /_sim/config '{"rate":"190/10s","search_rate":"5/1s"}' >/dev/null
+post /_sim/reset-stats '{}' >/dev/null
+sleep $((LAG_MS / 1000 + 1))
+
+hs run --json >"$workdir/inc.json" 2>"$workdir/inc.err" || { cat "$workdir/inc.err" >&2; exit 1; }
+curl -sS "$base/_sim/stats" >"$workdir/stats.json"
+python3 - "$workdir/inc.json" "$workdir/stats.json" "$workdir/mutate.json" <<'EOF'
+import json, math, sys
+run = json.load(open(sys.argv[1]))
+stats = json.load(open(sys.argv[2]))
+applied = sum(json.loads(l)["applied"] for l in open(sys.argv[3]).read().replace("}{", "}\n{").splitlines())
+objs = {o["object"]: o for o in run["objects"]}
+c = objs["contacts"]
+changed = c["changes"]
+print(f"changes applied: {applied} associations; contacts changed: {changed}")
+print(f"search calls (contacts): {c['search_calls']}  (ceil({changed}/200) = {math.ceil(changed / 200)})")
+for t in run["tables"]:
+    print(f"  {t['table']:<20} {t['route']:<12} parents {t['parents']:>7}  batch reads {t['assoc_calls']}")
+searches = sum(o["search_calls"] for o in run["objects"])
+lists = sum(o["list_calls"] for o in run["objects"])
+allowed = (searches - 1) * 0.2
+print(f"all searches: {searches}; object lists: {lists}; 429s: {stats.get('status', {}).get('429', 0)}")
+print(f"wall time: {run['seconds']:.2f} s; the search limit alone allows {allowed:.2f} s "
+      f"({searches} searches at 5/s)")
+EOF
+hs export | LC_ALL=C sort >"$workdir/mirror.tsv"
+: >"$workdir/truth.tsv"
+for t in ${HUBSYNC_TABLES//,/ }; do
+    curl -sS "$base/_sim/truth?table=$t" >>"$workdir/truth.tsv"
+done
+LC_ALL=C sort -o "$workdir/truth.tsv" "$workdir/truth.tsv"
+echo "mirror: $(wc -l <"$workdir/mirror.tsv") associations, $(LC_ALL=C comm -3 "$workdir/mirror.tsv" "$workdir/truth.tsv" | wc -l) differences"
