@@ -5,8 +5,8 @@
  *
  *   JOB_ASSOC_SCAN    read the complete association sets of up to 1,000
  *                     parents of one table (one batch read plus paging)
- *   JOB_OBJECT_LIST   list the objects of one type (live or archived), from
- *                     a record ID on, page by page (the object sync)
+ *   JOB_OBJECT_LIST   one page of the objects of one type (live or archived)
+ *                     from a record ID on (the object sync's first pass)
  *   JOB_SEARCH_SLICE  one page of the records of one type whose last-modified
  *                     time lies in (lo, hi] and whose ID is above after_id,
  *                     in ID order (the change search; see changes.c); or the
@@ -42,11 +42,23 @@ static inline uint32_t job_assoc_scan_size(uint32_t count)
     return (uint32_t)(offsetof(job_assoc_scan, js_parent_ids) + count * sizeof(uint64_t));
 }
 
+/* How a JOB_OBJECT_LIST page is fetched. Every one is answered with OBJECTS
+ * (the records, and the next record ID to ask for, if any below end_id). */
+enum {
+    LIST_PAGE = 0,   /* GET /crm/v3/objects/{type}: 100 records from after_id on */
+    LIST_SEARCH = 1, /* the search budget's way: 200 live records with IDs in
+                      * [after_id, end_id), in ID order */
+    LIST_MAX_ID = 2, /* one search for the type's highest record ID (the span
+                      * the coordinator cuts into parallel chains) */
+};
+
 typedef struct job_object_list {
     uint16_t jl_object_type; /* hs_object_type */
-    uint8_t jl_archived;     /* list archived records (archived=true) */
-    uint8_t jl_reserved[5];
+    uint8_t jl_archived;     /* list archived records (archived=true); LIST_PAGE only */
+    uint8_t jl_mode;         /* LIST_PAGE, LIST_SEARCH or LIST_MAX_ID */
+    uint8_t jl_reserved[4];
     uint64_t jl_after_id; /* first ID to list (0: from the start) */
+    uint64_t jl_end_id;   /* IDs from here on belong to another chain (UINT64_MAX: none) */
 } job_object_list;
 
 _Static_assert(sizeof(job_object_list) <= SHM_JOB_PAYLOAD, "an object list job fits a payload");

@@ -106,17 +106,6 @@ static void publish_search(run_ctx *rc, object_sync *os, bool head, int64_t lo, 
         os->os_jobs_left++;
 }
 
-static void publish_list(run_ctx *rc, object_sync *os, bool archived)
-{
-    job_object_list jl = {0};
-    jl.jl_object_type = (uint16_t)os->os_type;
-    jl.jl_archived = (uint8_t)archived;
-    int idx = run_publish(rc, JOB_OBJECT_LIST, ROLE_OBJECTS, &jl, sizeof(jl), -1, 0, 0);
-    queue_refused(rc, idx);
-    if (idx >= 0)
-        os->os_jobs_left++;
-}
-
 /* --------------------------------------------------------------- start */
 
 static void objects_ready(run_ctx *rc, object_sync *os)
@@ -156,8 +145,7 @@ static void start_type(run_ctx *rc, object_sync *os)
     os->os_searching = (incremental || listed) && lo < os->os_hi;
     if (os->os_listing) {
         /* Search never shows archived records: they come from the list. */
-        publish_list(rc, os, false);
-        publish_list(rc, os, true);
+        listing_start(rc, os, true);
         log_info("object sync: listing %s", plural);
     }
     if (os->os_searching) {
@@ -188,43 +176,6 @@ void changes_start(run_ctx *rc)
 }
 
 /* ------------------------------------------------------------- merging */
-
-void changes_merge_objects(run_ctx *rc, planned_job *pj, const wire_objects *wo)
-{
-    const job_object_list *jl = (const job_object_list *)pj->pj_payload;
-    store_txn *txn = run_txn(rc);
-    if (!txn)
-        return;
-    err_info e = {0};
-    hs_object_type type = (hs_object_type)jl->jl_object_type;
-    for (size_t i = 0; i < wo->wob_nitems; i++) {
-        const wire_object *o = &wo->wob_items[i];
-        if (!jl->jl_archived && !o->wo_archived) {
-            store_object so = {o->wo_id, o->wo_lastmodified_ms, false};
-            if (store_put_object(txn, type, &so, &e)) {
-                run_store_fail(rc, &e);
-                return;
-            }
-            continue;
-        }
-        /* Archived: the object and every set it parents go. */
-        if (store_delete_object(txn, type, o->wo_id, NULL, &e)) {
-            run_store_fail(rc, &e);
-            return;
-        }
-        for (int t = 0; t < rc->rc_ntables; t++) {
-            table_run *tr = &rc->rc_tables[t];
-            store_set_delta d = {0};
-            if (tr->tr_table.t_parent != type)
-                continue;
-            if (store_delete_parent(txn, tr->tr_table, o->wo_id, &d, &e)) {
-                run_store_fail(rc, &e);
-                return;
-            }
-            tr->tr_state.ss_last_run.sr_removed += d.sd_removed;
-        }
-    }
-}
 
 /* Takes a changed parent for every incremental table of the type that has
  * not seen it yet (its cursor is older than the change). */
@@ -442,11 +393,13 @@ void changes_job_done(run_ctx *rc, planned_job *pj)
     object_sync *os = &rc->rc_objects[type];
     if (pj->pj_role == ROLE_SEARCH)
         continue_slice(rc, os, pj);
+    else
+        listing_job_done(rc, pj);
     if (--os->os_jobs_left > 0 || os->os_done)
         return;
     if (os->os_searching && !os->os_listing && !os->os_swept && archives_possible(rc, os)) {
         os->os_swept = true;
-        publish_list(rc, os, true);
+        listing_start(rc, os, false);
         return;
     }
     object_sync_done(rc, os);

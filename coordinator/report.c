@@ -27,22 +27,27 @@ static void add_calls(wire_counters *into, const wire_counters *c)
     into->wc_bytes += c->wc_bytes;
 }
 
-static uint64_t total_calls(const run_ctx *rc)
+/* Calls of the run; *searches (when not NULL) those on the search budget. */
+static uint64_t total_calls(const run_ctx *rc, uint64_t *searches)
 {
-    uint64_t calls = 0;
+    uint64_t calls = 0, search = 0;
     for (int i = 0; i < rc->rc_ntables; i++)
         calls += rc->rc_calls[i].wc_calls;
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        calls +=
-            rc->rc_objects[t].os_list_calls.wc_calls + rc->rc_objects[t].os_search_calls.wc_calls;
-    return calls;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        calls += rc->rc_objects[t].os_list_calls.wc_calls;
+        search += rc->rc_objects[t].os_search_calls.wc_calls;
+    }
+    if (searches)
+        *searches = search;
+    return calls + search;
 }
 
-static void summary_json(run_ctx *rc, double seconds, uint64_t calls, double rate, double limit)
+static void summary_json(run_ctx *rc, double seconds, uint64_t calls, uint64_t searches,
+                         double rate, double limit)
 {
-    printf("{\"seconds\":%.3f,\"calls\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
-           "\"tables\":[",
-           seconds, (unsigned long long)calls, rate, limit);
+    printf("{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"rate_per_s\":%.2f,"
+           "\"rate_limit_per_s\":%.2f,\"tables\":[",
+           seconds, (unsigned long long)calls, (unsigned long long)searches, rate, limit);
     for (int i = 0; i < rc->rc_ntables; i++) {
         const table_run *tr = &rc->rc_tables[i];
         const store_run *r = &tr->tr_state.ss_last_run;
@@ -84,11 +89,11 @@ static void summary_json(run_ctx *rc, double seconds, uint64_t calls, double rat
 void report_summary(run_ctx *rc, double seconds)
 {
     const hubsync_config *c = rc->rc_cfg;
-    uint64_t calls = total_calls(rc);
+    uint64_t searches = 0, calls = total_calls(rc, &searches);
     double limit = c->c_rate ? (double)c->c_rate / ((double)c->c_rate_window_ms / 1000.0) : 0;
-    double rate = seconds > 0 ? (double)calls / seconds : 0;
+    double rate = seconds > 0 ? (double)(calls - searches) / seconds : 0;
     if (c->c_json) {
-        summary_json(rc, seconds, calls, rate, limit);
+        summary_json(rc, seconds, calls, searches, rate, limit);
         return;
     }
     fprintf(stderr, "\n%-20s %-17s %9s %9s %9s %9s %7s %7s %5s\n", "table", "route", "parents",
@@ -127,11 +132,13 @@ void report_summary(run_ctx *rc, double seconds)
                 (unsigned long long)k.wc_throttled,
                 os->os_done || !(os->os_listing || os->os_searching) ? "" : "  (incomplete)");
     }
-    fprintf(stderr, "%llu API calls in %.1f s: %.1f/s", (unsigned long long)calls, seconds, rate);
+    /* The burst budget's share: searches have their own. */
+    fprintf(stderr, "%llu API calls in %.1f s: %llu on the burst budget, %.1f/s",
+            (unsigned long long)calls, seconds, (unsigned long long)(calls - searches), rate);
     if (limit > 0)
         fprintf(stderr, " (%.0f%% of the %u/%llds limit)", 100.0 * rate / limit, c->c_rate,
                 (long long)(c->c_rate_window_ms / 1000));
-    fprintf(stderr, "\n");
+    fprintf(stderr, "; %llu searches\n", (unsigned long long)searches);
 }
 
 bool report_progress_wanted(const hubsync_config *c)
@@ -142,7 +149,7 @@ bool report_progress_wanted(const hubsync_config *c)
 
 void report_progress(run_ctx *rc, double seconds, bool final)
 {
-    uint64_t merged = 0, total = 0, calls = total_calls(rc);
+    uint64_t merged = 0, total = 0, calls = total_calls(rc, NULL);
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         uint64_t n = 0;

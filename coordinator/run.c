@@ -166,13 +166,14 @@ static void count_calls(wire_counters *into, const wire_counters *c)
     into->wc_bytes += c->wc_bytes;
 }
 
-/* Where a job's calls are counted. */
+/* Where a job's calls are counted: by the budget they spend. */
 static wire_counters *calls_of(run_ctx *rc, const planned_job *pj)
 {
+    const job_object_list *jl = (const job_object_list *)pj->pj_payload;
     switch (pj->pj_role) {
     case ROLE_OBJECTS:
-        return &rc->rc_objects[((const job_object_list *)pj->pj_payload)->jl_object_type]
-                    .os_list_calls;
+        return jl->jl_mode == LIST_PAGE ? &rc->rc_objects[jl->jl_object_type].os_list_calls
+                                        : &rc->rc_objects[jl->jl_object_type].os_search_calls;
     case ROLE_SEARCH:
         return &rc->rc_objects[((const job_search_slice *)pj->pj_payload)->jq_object_type]
                     .os_search_calls;
@@ -213,9 +214,7 @@ static bool job_complete(const planned_job *pj)
 {
     if (pj->pj_kind == JOB_ASSOC_SCAN)
         return pj->pj_nmerged == ((const job_assoc_scan *)pj->pj_payload)->js_count;
-    if (pj->pj_role == ROLE_SEARCH)
-        return pj->pj_answered;
-    return true;
+    return pj->pj_answered; /* its page (or its search result) arrived */
 }
 
 static void job_failed(run_ctx *rc, planned_job *pj, const wire_job_done *d)
@@ -303,11 +302,13 @@ static void on_message(void *ctx, int slot, const wire_msg *m)
         break;
     case WIRE_OBJECTS:
         if (pj->pj_kind == JOB_OBJECT_LIST)
-            changes_merge_objects(rc, pj, &m->wm_objects);
+            listing_merge(rc, pj, &m->wm_objects);
         break;
     case WIRE_SEARCH_RESULT:
         if (pj->pj_kind == JOB_SEARCH_SLICE && !pj->pj_answered)
             changes_merge_search(rc, pj, &m->wm_search);
+        else if (pj->pj_kind == JOB_OBJECT_LIST && !pj->pj_answered)
+            listing_merge_max_id(rc, pj, &m->wm_search);
         break;
     case WIRE_JOB_DONE:
         if (shm_job_complete(rc->rc_shm, idx, gen))

@@ -98,6 +98,16 @@ typedef struct planned_job {
                              * at or below it) */
 } planned_job;
 
+/* A run of pages listing one range of a type's record IDs (listing.c). */
+typedef struct list_chain {
+    bool lc_active;   /* pages still to come */
+    bool lc_archived; /* lists archived records */
+    uint64_t lc_next; /* the first ID not listed yet */
+    uint64_t lc_end;  /* the first ID of the next chain (UINT64_MAX: none) */
+} list_chain;
+
+enum { LIST_CHAINS_MAX = 8 };
+
 /* One parent type's object sync and change feed for this run. */
 typedef struct object_sync {
     hs_object_type os_type;
@@ -110,9 +120,13 @@ typedef struct object_sync {
     bool os_counted;         /* the head page gave the index's count */
     uint64_t os_index_count; /* live records up to os_hi, as search counts them */
     bool os_swept;           /* the archived list was asked for */
-    uint64_t os_hits;        /* changed records found (each once) */
-    idset os_seen;           /* which: a record two pages show is merged once */
-    uint64_t os_splits;      /* slices split to search in parallel */
+    list_chain os_chains[LIST_CHAINS_MAX];
+    bool os_max_known;                 /* the highest record ID, and the live count: */
+    uint64_t os_max_id, os_live_count; /* the span listing chains cut */
+    uint64_t os_min_id;                /* the lowest live ID listed (0: none yet) */
+    uint64_t os_hits;                  /* changed records found (each once) */
+    idset os_seen;                     /* which: a record two pages show is merged once */
+    uint64_t os_splits;                /* slices split to search in parallel */
     wire_counters os_list_calls, os_search_calls;
 } object_sync;
 
@@ -188,9 +202,6 @@ void changes_start(run_ctx *rc);
  * and object syncs whose work is all merged. */
 void changes_plan(run_ctx *rc);
 
-/* Merges a page of an object list job. */
-void changes_merge_objects(run_ctx *rc, planned_job *pj, const wire_objects *wo);
-
 /* Merges a page of a search slice job. */
 void changes_merge_search(run_ctx *rc, planned_job *pj, const wire_search_result *sr);
 
@@ -202,6 +213,21 @@ void changes_batch_done(run_ctx *rc, planned_job *pj);
 
 /* Frees what the incremental route holds. */
 void changes_free(run_ctx *rc);
+
+/* --- listing.c ------------------------------------------------------------ */
+
+/* Starts listing a type's records: the live ones (with `live`) and the
+ * archived ones, each from ID 0 on, cut into parallel chains as they go. */
+void listing_start(run_ctx *rc, object_sync *os, bool live);
+
+/* Merges a list page (a JOB_OBJECT_LIST job's OBJECTS). */
+void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo);
+
+/* Takes the highest record ID and the live count (LIST_MAX_ID's answer). */
+void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result *sr);
+
+/* A list job is done: the chain's next page, or its end; maybe a new chain. */
+void listing_job_done(run_ctx *rc, planned_job *pj);
 
 /* --- report.c ------------------------------------------------------------- */
 

@@ -381,37 +381,122 @@ static http_verdict on_assoc(void *user, http_request *req, const http_response 
 
 /* ----------------------------------------------------------- object list */
 
+/* A last-modified bound no record reaches (the year 3000): a search that
+ * lists records filters on their IDs only. */
+#define LIST_ANY_TIME_MS 32503680000000LL
+
 static http_verdict on_list(void *user, http_request *req, const http_response *resp);
 
-static void request_list_page(active_job *j, const char *after)
+/* The search of a LIST_SEARCH page (live records with IDs in [after, end),
+ * in ID order, 200) or of LIST_MAX_ID (the highest ID, one record). */
+static int build_list_search(const job_object_list *jl, jbuf *body, err_info *e)
+{
+    const hs_object_info *oi = hs_object((hs_object_type)jl->jl_object_type);
+    char from[24], to[24];
+    fmt_u64(from, jl->jl_after_id);
+    fmt_u64(to, jl->jl_end_id);
+    hs_search_filter f[2];
+    size_t nf = 0;
+    bool max_id = jl->jl_mode == LIST_MAX_ID;
+    if (!max_id) {
+        f[nf++] = (hs_search_filter){"hs_object_id", HS_OP_GTE, from};
+        if (jl->jl_end_id != UINT64_MAX)
+            f[nf++] = (hs_search_filter){"hs_object_id", HS_OP_LT, to};
+    }
+    const char *props[] = {oi->oi_lastmod};
+    hs_search_query sq = {0};
+    sq.sq_lastmod_property = oi->oi_lastmod;
+    sq.sq_from_ms = 0;
+    sq.sq_from_op = HS_OP_GTE;
+    sq.sq_to_ms = LIST_ANY_TIME_MS;
+    sq.sq_to_op = HS_OP_LTE;
+    sq.sq_filters = nf ? f : NULL;
+    sq.sq_nfilters = nf;
+    sq.sq_sort_property = "hs_object_id";
+    sq.sq_sort_descending = max_id;
+    sq.sq_properties = props;
+    sq.sq_nproperties = 1;
+    sq.sq_limit = max_id ? 1 : HS_SEARCH_LIMIT_MAX;
+    return hs_build_search(body, &sq, e);
+}
+
+static void start_object_list(active_job *j)
 {
     worker *w = j->aj_worker;
-    hs_object_type t = (hs_object_type)j->aj_list.jl_object_type;
-    char path[256];
-    snprintf(path, sizeof(path), "/crm/v3/objects/%s?limit=100&archived=%s&properties=%s%s%s",
-             hs_object(t)->oi_plural, j->aj_list.jl_archived ? "true" : "false",
-             hs_object(t)->oi_lastmod, after ? "&after=" : "", after ? after : "");
-    http_request *r = http_request_new(HTTP_LIST, "GET", path);
+    const job_object_list *jl = &j->aj_list;
+    if (jl->jl_object_type >= HS_OBJECT_TYPE_COUNT || jl->jl_mode > LIST_MAX_ID ||
+        (jl->jl_archived && jl->jl_mode != LIST_PAGE) || jl->jl_after_id >= jl->jl_end_id) {
+        job_fail(j, ERR_CORRUPT, "bad list job (type %u, mode %u)", jl->jl_object_type,
+                 jl->jl_mode);
+        job_finish(j);
+        return;
+    }
+    const hs_object_info *oi = hs_object((hs_object_type)jl->jl_object_type);
+    char path[256], after[24];
+    http_request *r;
+    err_info e = {0};
+    if (jl->jl_mode == LIST_PAGE) {
+        fmt_u64(after, jl->jl_after_id);
+        snprintf(path, sizeof(path), "/crm/v3/objects/%s?limit=100&archived=%s&properties=%s%s%s",
+                 oi->oi_plural, jl->jl_archived ? "true" : "false", oi->oi_lastmod,
+                 jl->jl_after_id ? "&after=" : "", jl->jl_after_id ? after : "");
+        r = http_request_new(HTTP_LIST, "GET", path);
+    } else {
+        snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", oi->oi_plural);
+        r = http_request_new(HTTP_SEARCH, "POST", path);
+        if (r && build_list_search(jl, http_request_body(r), &e)) {
+            http_request_free(r);
+            r = NULL;
+        }
+    }
     if (!r) {
-        job_fail(j, ERR_NOMEM, "out of memory");
+        job_fail(j, e.ei_code ? e.ei_code : ERR_NOMEM, "building a list request: %s",
+                 e.ei_msg[0] ? e.ei_msg : "out of memory");
+        job_finish(j);
         return;
     }
     j->aj_outstanding++;
     http_submit(w->w_eng, r, on_list, j);
 }
 
-static void start_object_list(active_job *j)
+/* Sends one page as OBJECTS: the records below end_id, and where to go on
+ * (the list's next record ID, or for a search the last ID + 1 while the
+ * total says more remain). */
+static int send_list_page(active_job *j, const hs_record_page *pg, err_info *e)
 {
-    if (j->aj_list.jl_object_type >= HS_OBJECT_TYPE_COUNT) {
-        job_fail(j, ERR_CORRUPT, "bad list job (type %u)", j->aj_list.jl_object_type);
-        job_finish(j);
-        return;
+    const job_object_list *jl = &j->aj_list;
+    if (jl->jl_mode == LIST_MAX_ID) {
+        /* The highest ID and the type's count: a search result. */
+        wire_search_hit top = {0, 0};
+        if (pg->rp_count)
+            top = (wire_search_hit){pg->rp_items[0].rec_id, pg->rp_items[0].rec_lastmod_ms};
+        uint32_t total = pg->rp_total > UINT32_MAX ? UINT32_MAX : (uint32_t)pg->rp_total;
+        return wire_put_search_result(&j->aj_worker->w_out, (uint64_t)j->aj_index, j->aj_generation,
+                                      total, &top, pg->rp_count ? 1 : 0, false, 0, e);
     }
-    char after[24];
-    snprintf(after, sizeof(after), "%llu", (unsigned long long)j->aj_list.jl_after_id);
-    request_list_page(j, j->aj_list.jl_after_id ? after : NULL);
-    if (j->aj_outstanding == 0)
-        job_finish(j);
+    wire_object items[HS_SEARCH_LIMIT_MAX];
+    size_t n = 0;
+    uint64_t last = 0;
+    for (size_t i = 0; i < pg->rp_count && n < HS_SEARCH_LIMIT_MAX; i++) {
+        const hs_record *r = &pg->rp_items[i];
+        if (r->rec_id < jl->jl_after_id || r->rec_id >= jl->jl_end_id)
+            continue; /* another chain's */
+        items[n++] = (wire_object){r->rec_id, r->rec_lastmod_ms, r->rec_archived};
+        last = r->rec_id > last ? r->rec_id : last;
+    }
+    char next[24];
+    const char *after = NULL;
+    size_t after_len = 0;
+    if (jl->jl_mode == LIST_PAGE && pg->rp_has_next) {
+        after = pg->rp_after;
+        after_len = pg->rp_after_len;
+    } else if (jl->jl_mode == LIST_SEARCH && pg->rp_total > pg->rp_count && last != UINT64_MAX &&
+               n > 0) {
+        after_len = fmt_u64(next, last + 1);
+        after = next;
+    }
+    return wire_put_objects(&j->aj_worker->w_out, (uint64_t)j->aj_index, j->aj_generation,
+                            jl->jl_object_type, items, n, after, after_len, e);
 }
 
 static http_verdict on_list(void *user, http_request *req, const http_response *resp)
@@ -421,38 +506,31 @@ static http_verdict on_list(void *user, http_request *req, const http_response *
     worker *w = j->aj_worker;
     count_response(j, resp);
     j->aj_outstanding--;
-    hs_object_type t = (hs_object_type)j->aj_list.jl_object_type;
+    const job_object_list *jl = &j->aj_list;
+    const char *lastmod = hs_object((hs_object_type)jl->jl_object_type)->oi_lastmod;
     err_info e = {0};
+    int rc = 0;
     if (resp->hr_error) {
         job_fail(j, resp->hr_error, "%s", resp->hr_message);
     } else if (resp->hr_status != 200) {
         hs_error_body eb;
         hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
-        job_fail(j, ERR_HTTP, "object list: HTTP %d %s %s", resp->hr_status, eb.eb_category,
-                 eb.eb_message);
-    } else if (hs_parse_object_list(resp->hr_body, resp->hr_body_len, hs_object(t)->oi_lastmod,
-                                    &w->w_records, &e)) {
+        job_fail(j, resp->hr_status == 400 ? ERR_REJECTED : ERR_HTTP, "object list: HTTP %d %s %s",
+                 resp->hr_status, eb.eb_category, eb.eb_message);
+    } else if ((rc = jl->jl_mode == LIST_PAGE
+                         ? hs_parse_object_list(resp->hr_body, resp->hr_body_len, lastmod,
+                                                &w->w_records, &e)
+                         : hs_parse_search(resp->hr_body, resp->hr_body_len, lastmod, &w->w_records,
+                                           &e))) {
         if (e.ei_code == ERR_PARSE && resp->hr_attempts < 8) {
             j->aj_outstanding++;
             return HTTP_RETRY;
         }
         job_fail(j, e.ei_code, "object list: %s", e.ei_msg);
-    } else {
-        hs_record_page *pg = &w->w_records;
-        wire_object items[128];
-        size_t n = 0;
-        for (size_t i = 0; i < pg->rp_count && n < 128; i++)
-            items[n++] = (wire_object){pg->rp_items[i].rec_id, pg->rp_items[i].rec_lastmod_ms,
-                                       pg->rp_items[i].rec_archived};
-        if (wire_put_objects(&w->w_out, (uint64_t)j->aj_index, j->aj_generation, (uint16_t)t, items,
-                             n, pg->rp_has_next ? pg->rp_after : NULL,
-                             pg->rp_has_next ? pg->rp_after_len : 0, &e))
-            job_fail(j, e.ei_code, "%s", e.ei_msg);
-        else if (pg->rp_has_next)
-            request_list_page(j, pg->rp_after);
+    } else if (send_list_page(j, &w->w_records, &e)) {
+        job_fail(j, e.ei_code, "%s", e.ei_msg);
     }
-    if (j->aj_outstanding == 0)
-        job_finish(j);
+    job_finish(j);
     return HTTP_DONE;
 }
 

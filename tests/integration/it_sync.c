@@ -357,6 +357,46 @@ done:
     it_remove_db(db);
 }
 
+/* The first pass lists each type in parallel chains of ID ranges, and
+ * while the burst budget is booked, pages go to the search budget: both
+ * budgets busy, no 429, the mirror exact. */
+static void test_first_list_uses_both_budgets(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    it_make_db(db, sizeof(db));
+    const char *args[] = {"--contacts",    "6000",      "--companies",  "1500",   "--deals",
+                          "3000",          "--tickets", "800",          "--rate", "50/1s",
+                          "--search-rate", "10/1s",     "--latency-ms", "80",     NULL};
+    const char *run[] = {"run",   "--json",     "--rate", "50/1s", "--search-rate",
+                         "10/1s", "--inflight", "4",      NULL};
+    char *out = NULL;
+    json_object *sum = NULL;
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 120000, &out), 0);
+    sum = out ? json_tokener_parse(out) : NULL;
+    int64_t list = 0, search = 0;
+    for (size_t i = 0; i < tl_jlen(sum, "objects"); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "objects.%zu.list_calls", i);
+        list += tl_jint_or(sum, path, 0);
+        snprintf(path, sizeof(path), "objects.%zu.search_calls", i);
+        search += tl_jint_or(sum, path, 0);
+    }
+    int64_t throttled = it_stat_int(&s, "status.429");
+    fprintf(stderr, "    object sync: %lld list pages, %lld searches; %lld 429s\n", (long long)list,
+            (long long)search, (long long)(throttled < 0 ? 0 : throttled));
+    TL_CHECK_OP(search, >, 3); /* a probe per type, and pages besides */
+    TL_CHECK_OP(throttled, <=, 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    free(out);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 int it_register_sync(void)
 {
     CU_pSuite s = it_add_suite("sync");
@@ -367,7 +407,8 @@ int it_register_sync(void)
         it_add_test(s, "killed_worker_is_replaced", test_killed_worker_is_replaced) ||
         it_add_test(s, "loop_until_sigterm", test_loop_until_sigterm) ||
         it_add_test(s, "second_run_is_locked_out", test_second_run_is_locked_out) ||
-        it_add_test(s, "daily_limit_exit_5", test_daily_limit_exit_5))
+        it_add_test(s, "daily_limit_exit_5", test_daily_limit_exit_5) ||
+        it_add_test(s, "first_list_uses_both_budgets", test_first_list_uses_both_budgets))
         return -1;
     return 0;
 }

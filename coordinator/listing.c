@@ -1,0 +1,229 @@
+/*
+ * listing — the object sync's lists, in parallel chains (see run_ctx.h).
+ *
+ * HubSpot's list endpoint pages by record ID ("after" is the next record's
+ * ID), so a type's ID space can be cut into chains, each listing its own
+ * range page after page, side by side. A chain is one page job at a time;
+ * when a page comes back and the budget has room for more requests than
+ * are in flight, the chain with the most IDs left is cut in two. The span
+ * to cut comes from one search for the type's highest ID, whose total also
+ * says how densely IDs are used, so no chain is cut below two pages' worth
+ * of records.
+ *
+ * Each page of a live chain goes where the budget is free: the list
+ * endpoint (burst budget, 100 records) or, while the burst budget is
+ * booked and the search budget is not, a search for the chain's next IDs
+ * (200 records). Archived records are listed only by the list endpoint
+ * (search never shows them).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/clock.h"
+#include "../common/log.h"
+#include "../common/rl.h"
+#include "run_ctx.h"
+
+enum { MIN_SPLIT_RECORDS = 2 * 200 };
+
+/* Whether a policy has a slot free right now (nobody booked it up to now). */
+static bool budget_idle(const rl_policy *p)
+{
+    return p->rp_interval_ns == 0 || atomic_load(&p->rp_tat_ns) <= clock_mono_ns();
+}
+
+static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
+{
+    const list_chain *c = &os->os_chains[chain];
+    job_object_list jl = {0};
+    jl.jl_object_type = (uint16_t)os->os_type;
+    jl.jl_archived = c->lc_archived;
+    jl.jl_mode = mode;
+    jl.jl_after_id = mode == LIST_MAX_ID ? 0 : c->lc_next;
+    jl.jl_end_id = mode == LIST_MAX_ID ? UINT64_MAX : c->lc_end;
+    int idx = run_publish(rc, JOB_OBJECT_LIST, ROLE_OBJECTS, &jl, sizeof(jl), chain, 0, 0);
+    if (idx < 0) {
+        run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
+        return;
+    }
+    os->os_jobs_left++;
+}
+
+/* The next page of a chain, by whichever budget is free. */
+static void next_page(run_ctx *rc, object_sync *os, int chain)
+{
+    uint8_t mode = LIST_PAGE;
+    if (!os->os_chains[chain].lc_archived && !budget_idle(&rc->rc_shm->sr_burst) &&
+        budget_idle(&rc->rc_shm->sr_search))
+        mode = LIST_SEARCH;
+    publish_page(rc, os, chain, mode);
+}
+
+static int new_chain(object_sync *os, bool archived, uint64_t from, uint64_t end)
+{
+    for (int i = 0; i < LIST_CHAINS_MAX; i++)
+        if (!os->os_chains[i].lc_active) {
+            os->os_chains[i] = (list_chain){true, archived, from, end};
+            return i;
+        }
+    return -1;
+}
+
+void listing_start(run_ctx *rc, object_sync *os, bool live)
+{
+    int c;
+    if (live && (c = new_chain(os, false, 0, UINT64_MAX)) >= 0) {
+        next_page(rc, os, c);
+        publish_page(rc, os, c, LIST_MAX_ID); /* the span to cut into chains */
+    }
+    if ((c = new_chain(os, true, 0, UINT64_MAX)) >= 0)
+        next_page(rc, os, c);
+}
+
+/* How many IDs a chain has left to list (0 when that cannot be told). */
+static uint64_t span_left(const object_sync *os, const list_chain *c)
+{
+    uint64_t end = c->lc_end;
+    if (end == UINT64_MAX)
+        end = os->os_max_known ? os->os_max_id + 1 : 0;
+    return end > c->lc_next ? end - c->lc_next : 0;
+}
+
+/* Cuts the live chain with the most IDs left in two, when the budget has
+ * room and both halves hold two pages' worth of records. */
+static void split_chain(run_ctx *rc, object_sync *os)
+{
+    if (!os->os_max_known || os->os_live_count == 0 || !budget_idle(&rc->rc_shm->sr_burst))
+        return;
+    int best = -1;
+    uint64_t most = 0;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        uint64_t left = c->lc_active && !c->lc_archived ? span_left(os, c) : 0;
+        if (left > most) {
+            most = left;
+            best = i;
+        }
+    }
+    /* IDs per record, from the type's span and its count. */
+    uint64_t low = os->os_min_id && os->os_min_id <= os->os_max_id ? os->os_min_id : 0;
+    uint64_t gap = (os->os_max_id - low) / os->os_live_count + 1;
+    if (best < 0 || most / gap < 2 * MIN_SPLIT_RECORDS)
+        return;
+    list_chain *c = &os->os_chains[best];
+    uint64_t mid = c->lc_next + most / 2;
+    int n = new_chain(os, false, mid, c->lc_end);
+    if (n < 0)
+        return;
+    os->os_chains[best].lc_end = mid;
+    next_page(rc, os, n);
+}
+
+/* The records of one page: live ones stored, archived ones removed with
+ * every set they parent. */
+static void merge_records(run_ctx *rc, hs_object_type type, bool archived_list,
+                          const wire_objects *wo, uint64_t end)
+{
+    store_txn *txn = run_txn(rc);
+    if (!txn)
+        return;
+    err_info e = {0};
+    for (size_t i = 0; i < wo->wob_nitems; i++) {
+        const wire_object *o = &wo->wob_items[i];
+        if (o->wo_id >= end)
+            continue; /* the chain was cut below it: the next chain's */
+        if (!archived_list && !o->wo_archived) {
+            store_object so = {o->wo_id, o->wo_lastmodified_ms, false};
+            object_sync *os = &rc->rc_objects[type];
+            if (!os->os_min_id || o->wo_id < os->os_min_id)
+                os->os_min_id = o->wo_id;
+            if (store_put_object(txn, type, &so, &e)) {
+                run_store_fail(rc, &e);
+                return;
+            }
+            continue;
+        }
+        if (store_delete_object(txn, type, o->wo_id, NULL, &e)) {
+            run_store_fail(rc, &e);
+            return;
+        }
+        for (int t = 0; t < rc->rc_ntables; t++) {
+            table_run *tr = &rc->rc_tables[t];
+            store_set_delta d = {0};
+            if (tr->tr_table.t_parent != type)
+                continue;
+            if (store_delete_parent(txn, tr->tr_table, o->wo_id, &d, &e)) {
+                run_store_fail(rc, &e);
+                return;
+            }
+            tr->tr_state.ss_last_run.sr_removed += d.sd_removed;
+        }
+    }
+}
+
+/* A decimal record ID, as the list's "after" is. */
+static bool parse_id(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 20)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result *sr)
+{
+    const job_object_list *jl = (const job_object_list *)pj->pj_payload;
+    object_sync *os = &rc->rc_objects[jl->jl_object_type];
+    if (jl->jl_mode != LIST_MAX_ID)
+        return;
+    os->os_max_known = sr->wsr_nhits > 0;
+    os->os_max_id = sr->wsr_nhits ? sr->wsr_hits[0].wsh_id : 0;
+    os->os_live_count = sr->wsr_total;
+    pj->pj_answered = true;
+}
+
+void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo)
+{
+    const job_object_list *jl = (const job_object_list *)pj->pj_payload;
+    object_sync *os = &rc->rc_objects[jl->jl_object_type];
+    if (jl->jl_mode == LIST_MAX_ID)
+        return;
+    const list_chain *c = &os->os_chains[pj->pj_table];
+    merge_records(rc, os->os_type, jl->jl_archived, wo, c->lc_end);
+    pj->pj_more = false;
+    if (wo->wob_next_after) {
+        if (!parse_id(wo->wob_next_after, wo->wob_next_after_len, &pj->pj_next_after)) {
+            log_warn("object sync: a %s page's next cursor is not a record ID: %.40s",
+                     hs_object(os->os_type)->oi_plural, wo->wob_next_after);
+            return; /* not answered: asked again, then the run stops */
+        }
+        pj->pj_more = pj->pj_next_after < c->lc_end;
+    }
+    pj->pj_answered = true;
+}
+
+void listing_job_done(run_ctx *rc, planned_job *pj)
+{
+    const job_object_list jl = *(const job_object_list *)pj->pj_payload;
+    object_sync *os = &rc->rc_objects[jl.jl_object_type];
+    int chain = pj->pj_table;
+    bool more = pj->pj_more;
+    uint64_t next = pj->pj_next_after;
+    if (jl.jl_mode != LIST_MAX_ID) {
+        list_chain *c = &os->os_chains[chain];
+        if (more && next < c->lc_end) {
+            c->lc_next = next;
+            next_page(rc, os, chain);
+        } else {
+            c->lc_active = false;
+        }
+    }
+    split_chain(rc, os);
+}

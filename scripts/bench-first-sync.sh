@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The first sync of a portal (object lists and full scan) under HubSpot's
+# Pro limits (190 per rolling 10 s, 5 searches a second) with API latency:
+# a portal of CONTACTS contacts (default 50,000; companies a fifth, deals
+# two fifths, tickets a tenth), LATENCY_MS of latency per response
+# (default 150), one `hubsync setup && hubsync run`. Prints hubsync's
+# summary, the simulator's 429 count and fullest 10 s window, and verifies
+# the mirror against /_sim/truth.
+#
+#   scripts/bench-first-sync.sh [CONTACTS [LATENCY_MS]]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONTACTS=${1:-50000}
+LATENCY_MS=${2:-150}
+SIM=${HUBSPOT_SIM:-bin/hubspot-sim}
+HUBSYNC=${HUBSYNC:-bin/hubsync}
+workdir=$(mktemp -d)
+sim_pid=""
+cleanup() {
+    if [ -n "$sim_pid" ]; then
+        kill "$sim_pid" 2>/dev/null || true
+        wait "$sim_pid" 2>/dev/null || true
+    fi
+    rm -rf "$workdir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+"$SIM" --port 0 --port-file "$workdir/port" --contacts "$CONTACTS" --companies $((CONTACTS / 5)) \
+    --deals $((CONTACTS * 2 / 5)) --tickets $((CONTACTS / 10)) --tier pro \
+    --latency-ms "$LATENCY_MS" >"$workdir/sim.out" 2>"$workdir/sim.err" &
+sim_pid=$!
+for _ in $(seq 1 600); do
+    [ -s "$workdir/port" ] && break
+    kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err" >&2; exit 1; }
+    sleep 0.1
+done
+[ -s "$workdir/port" ] || { echo "hubspot-sim did not start" >&2; exit 1; }
+base="http://127.0.0.1:$(cat "$workdir/port")"
+
+export HUBSPOT_ACCESS_TOKEN=pat-na1-hubspot-sim
+hs() { "$HUBSYNC" --db "$workdir/db" --base-url "$base" --progress never "$@"; }
+echo "portal: $CONTACTS contacts, $((CONTACTS / 5)) companies, $((CONTACTS * 2 / 5)) deals," \
+    "$((CONTACTS / 10)) tickets; Pro limits; ${LATENCY_MS} ms latency"
+hs setup >/dev/null 2>&1
+hs run --inflight 8 2>&1 | sed -n '/^table/,$p'
+curl -sS "$base/_sim/stats" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(f"simulator: {d.get(\"status\", {}).get(\"429\", 0)} answered 429; fullest 10 s window "
+      f"{d.get(\"max_in_window\")} requests")'
+tables="companies_contacts companies_deals companies_tickets contacts_deals contacts_tickets deals_tickets"
+hs export | LC_ALL=C sort >"$workdir/mirror.tsv"
+: >"$workdir/truth.tsv"
+for t in $tables; do curl -sS "$base/_sim/truth?table=$t" >>"$workdir/truth.tsv"; done
+LC_ALL=C sort -o "$workdir/truth.tsv" "$workdir/truth.tsv"
+echo "mirror: $(wc -l <"$workdir/mirror.tsv") associations," \
+    "$(LC_ALL=C comm -3 "$workdir/mirror.tsv" "$workdir/truth.tsv" | wc -l) differences"
