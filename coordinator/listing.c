@@ -209,6 +209,17 @@ void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo)
     pj->pj_answered = true;
 }
 
+uint64_t listing_watermark(const object_sync *os)
+{
+    uint64_t low = UINT64_MAX;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (c->lc_active && !c->lc_archived && c->lc_next < low)
+            low = c->lc_next;
+    }
+    return low;
+}
+
 void listing_job_done(run_ctx *rc, planned_job *pj)
 {
     const job_object_list jl = *(const job_object_list *)pj->pj_payload;

@@ -198,6 +198,16 @@ void pool_drain(pool *p)
     atomic_store(&p->p_shm->sr_stop, 1);
 }
 
+void pool_wake(pool *p)
+{
+    for (int i = 0; i < p->p_n; i++) {
+        const pool_worker *w = &p->p_workers[i];
+        /* A full channel means the worker has wake-ups pending already. */
+        if (w->pw_pid > 0 && w->pw_fd >= 0)
+            (void)!send(w->pw_fd, "w", 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+}
+
 int pool_alive(const pool *p)
 {
     int n = 0;

@@ -44,6 +44,11 @@ int pool_poll(pool *p, int timeout_ms, const pool_events *ev);
  * from now on. Keep calling pool_poll until pool_alive() is 0. */
 void pool_drain(pool *p);
 
+/* Tells every worker that jobs were published (one byte on its channel),
+ * so that one waiting on its transfers claims them now rather than at its
+ * next poll timeout. */
+void pool_wake(pool *p);
+
 /* Worker processes still running. */
 int pool_alive(const pool *p);
 

@@ -31,6 +31,9 @@
 #include "run_ctx.h"
 
 #define MS_NS 1000000ULL
+/* Commit grouping: every 50 ms, or sooner when a batch grows large. */
+#define COMMIT_EVERY_NS (50 * MS_NS)
+enum { COMMIT_MAX_OPS = 200000, COMMIT_MAX_LOG_BYTES = 16 << 20 };
 
 static volatile sig_atomic_t stop_requested;
 
@@ -106,6 +109,7 @@ int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, 
     memcpy(pj->pj_payload, payload, len);
     assoc_buf_init(&pj->pj_sets);
     rc->rc_inflight_jobs++;
+    rc->rc_published++;
     return idx;
 }
 
@@ -476,7 +480,7 @@ static int run_once(const hubsync_config *c)
     bool draining = false, show = report_progress_wanted(c);
     if (show)
         log_setup(c->c_log_json, LOG_WARN); /* the bar tells the story; keep warnings */
-    uint64_t last_reclaim = clock_mono_ns(), last_progress = 0;
+    uint64_t last_reclaim = clock_mono_ns(), last_progress = 0, woken = 0, last_commit = 0;
     while (!rc->rc_store_failed) {
         if ((stop_requested || rc->rc_fatal) && !draining) {
             log_info(rc->rc_fatal ? "stopping: %s" : "%s: draining in-flight work",
@@ -492,6 +496,10 @@ static int run_once(const hubsync_config *c)
             if (all_done(rc))
                 break;
         }
+        if (rc->rc_published != woken) {
+            pool_wake(rc->rc_pool);
+            woken = rc->rc_published;
+        }
         if (pool_poll(rc->rc_pool, 100, &ev) < 0)
             break;
         uint64_t now = clock_mono_ns();
@@ -499,7 +507,16 @@ static int run_once(const hubsync_config *c)
             report_progress(rc, (double)(now - t0) / 1e9, false);
             last_progress = now;
         }
-        txn_commit(rc);
+        /* A commit is an fsync: group what arrives within COMMIT_EVERY_NS
+         * (or a large batch) into one. A kill loses at most that much work,
+         * to be fetched again; cursors always match what is committed. */
+        size_t log_bytes = 0;
+        if (rc->rc_txn && (now - last_commit >= COMMIT_EVERY_NS ||
+                           store_txn_pending(rc->rc_txn, &log_bytes) >= COMMIT_MAX_OPS ||
+                           log_bytes >= COMMIT_MAX_LOG_BYTES)) {
+            txn_commit(rc);
+            last_commit = now;
+        }
         if (now - last_reclaim > 1000 * MS_NS) {
             shm_job_reclaim(rc->rc_shm, -1, now);
             last_reclaim = now;

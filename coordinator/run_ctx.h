@@ -106,7 +106,7 @@ typedef struct list_chain {
     uint64_t lc_end;  /* the first ID of the next chain (UINT64_MAX: none) */
 } list_chain;
 
-enum { LIST_CHAINS_MAX = 8 };
+enum { LIST_CHAINS_MAX = 48 };
 
 /* One parent type's object sync and change feed for this run. */
 typedef struct object_sync {
@@ -141,6 +141,7 @@ typedef struct run_ctx {
     object_sync rc_objects[HS_OBJECT_TYPE_COUNT];
     planned_job *rc_jobs; /* by shm job index */
     int rc_inflight_jobs;
+    uint64_t rc_published; /* jobs published so far (workers are woken for new ones) */
     int rc_max_inflight_jobs;
     int rc_fatal; /* an exit code that ends the run (1 on a rejected request, 3, 5), 0 none */
     char rc_fatal_msg[ERR_MSG_MAX];
@@ -228,6 +229,10 @@ void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result
 
 /* A list job is done: the chain's next page, or its end; maybe a new chain. */
 void listing_job_done(run_ctx *rc, planned_job *pj);
+
+/* The lowest live record ID not listed yet (UINT64_MAX: none left): every
+ * live record below it is stored, so a scan may go that far. */
+uint64_t listing_watermark(const object_sync *os);
 
 /* --- report.c ------------------------------------------------------------- */
 

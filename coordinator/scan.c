@@ -41,7 +41,7 @@ static uint64_t ring_push(table_run *tr, uint64_t first, uint64_t last, bool mer
  * earlier run merged, in ID order. The batch's ID range spans the merged
  * ranges it passes, so they count as done with it. Returns false when
  * nothing more can be planned now. */
-static bool plan_batch(run_ctx *rc, table_run *tr, int index)
+static bool plan_batch(run_ctx *rc, table_run *tr, int index, uint64_t limit)
 {
     static store_object objs[JOB_MAX_PARENTS];
     static job_assoc_scan js;
@@ -59,6 +59,14 @@ static bool plan_batch(run_ctx *rc, table_run *tr, int index)
         if (store_objects_from(txn, tr->tr_table.t_parent, next, objs, want, &n, &e)) {
             run_store_fail(rc, &e);
             return false;
+        }
+        /* While the list is still coming, only whole batches below what
+         * every chain has listed: the rest waits for the list. */
+        if (!tr->tr_objects_ready) {
+            while (n > 0 && objs[n - 1].ob_id >= limit)
+                n--;
+            if (n < want)
+                return false;
         }
         end = n < want;
         for (size_t k = 0; k < n; k++) {
@@ -104,15 +112,30 @@ static bool plan_batch(run_ctx *rc, table_run *tr, int index)
     return true;
 }
 
+/* How far a table's scan may plan: everywhere once its parent type's
+ * object sync is merged; while a first list (and nothing else) fills the
+ * objects, up to what every chain has listed, so the scan runs behind the
+ * list instead of after it; 0 otherwise. */
+static uint64_t plan_limit(const run_ctx *rc, const table_run *tr)
+{
+    const object_sync *os = &rc->rc_objects[tr->tr_table.t_parent];
+    if (tr->tr_objects_ready)
+        return UINT64_MAX;
+    if (os->os_listing && !os->os_searching)
+        return listing_watermark(os);
+    return 0;
+}
+
 void scan_plan(run_ctx *rc)
 {
     for (int i = 0; i < rc->rc_ntables && rc->rc_inflight_jobs < rc->rc_max_inflight_jobs; i++) {
         table_run *tr = &rc->rc_tables[i];
-        if (!tr->tr_scanning || tr->tr_planned_all || !tr->tr_objects_ready)
+        uint64_t limit = tr->tr_scanning && !tr->tr_planned_all ? plan_limit(rc, tr) : 0;
+        if (limit == 0)
             continue;
         while (rc->rc_inflight_jobs < rc->rc_max_inflight_jobs &&
                tr->tr_seq_next - tr->tr_seq_head < RUN_RING - 1 && !tr->tr_planned_all &&
-               !rc->rc_store_failed && plan_batch(rc, tr, i))
+               !rc->rc_store_failed && plan_batch(rc, tr, i, limit))
             ;
     }
 }

@@ -13,33 +13,10 @@ cd "$(dirname "$0")/.."
 
 CONTACTS=${1:-50000}
 LATENCY_MS=${2:-150}
-SIM=${HUBSPOT_SIM:-bin/hubspot-sim}
-HUBSYNC=${HUBSYNC:-bin/hubsync}
-workdir=$(mktemp -d)
-sim_pid=""
-cleanup() {
-    if [ -n "$sim_pid" ]; then
-        kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
-    fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/sim-lib.sh
 
-"$SIM" --port 0 --port-file "$workdir/port" --contacts "$CONTACTS" --companies $((CONTACTS / 5)) \
-    --deals $((CONTACTS * 2 / 5)) --tickets $((CONTACTS / 10)) --tier pro \
-    --latency-ms "$LATENCY_MS" >"$workdir/sim.out" 2>"$workdir/sim.err" &
-sim_pid=$!
-for _ in $(seq 1 600); do
-    [ -s "$workdir/port" ] && break
-    kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -s "$workdir/port" ] || { echo "hubspot-sim did not start" >&2; exit 1; }
-base="http://127.0.0.1:$(cat "$workdir/port")"
+sim_start --contacts "$CONTACTS" --companies $((CONTACTS / 5)) --deals $((CONTACTS * 2 / 5)) --tickets $((CONTACTS / 10)) --tier pro --latency-ms "$LATENCY_MS"
 
-export HUBSPOT_ACCESS_TOKEN=pat-na1-hubspot-sim
 hs() { "$HUBSYNC" --db "$workdir/db" --base-url "$base" --progress never "$@"; }
 echo "portal: $CONTACTS contacts, $((CONTACTS / 5)) companies, $((CONTACTS * 2 / 5)) deals," \
     "$((CONTACTS / 10)) tickets; Pro limits; ${LATENCY_MS} ms latency"
@@ -51,9 +28,4 @@ d = json.load(sys.stdin)
 print(f"simulator: {d.get(\"status\", {}).get(\"429\", 0)} answered 429; fullest 10 s window "
       f"{d.get(\"max_in_window\")} requests")'
 tables="companies_contacts companies_deals companies_tickets contacts_deals contacts_tickets deals_tickets"
-hs export | LC_ALL=C sort >"$workdir/mirror.tsv"
-: >"$workdir/truth.tsv"
-for t in $tables; do curl -sS "$base/_sim/truth?table=$t" >>"$workdir/truth.tsv"; done
-LC_ALL=C sort -o "$workdir/truth.tsv" "$workdir/truth.tsv"
-echo "mirror: $(wc -l <"$workdir/mirror.tsv") associations," \
-    "$(LC_ALL=C comm -3 "$workdir/mirror.tsv" "$workdir/truth.tsv" | wc -l) differences"
+mirror_check "$workdir/db" $tables

@@ -15,33 +15,11 @@ CONTACTS=${1:-1000000}
 LATENCY_MS=${2:-20}
 WORKERS=${3:-2}
 INFLIGHT=${4:-16}
-SIM=${HUBSPOT_SIM:-bin/hubspot-sim}
-HUBSYNC=${HUBSYNC:-bin/hubsync}
-workdir=$(mktemp -d)
-sim_pid=""
-cleanup() {
-    if [ -n "$sim_pid" ]; then
-        kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
-    fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/sim-lib.sh
 
-"$SIM" --port 0 --port-file "$workdir/port" --contacts "$CONTACTS" --companies 1000 \
-    --deals $((CONTACTS / 2)) --tickets 1000 --tier unlimited --latency-ms "$LATENCY_MS" \
-    >"$workdir/sim.out" 2>"$workdir/sim.err" &
-sim_pid=$!
-for _ in $(seq 1 600); do
-    [ -s "$workdir/port" ] && break
-    kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -s "$workdir/port" ] || { echo "hubspot-sim did not start" >&2; exit 1; }
-base="http://127.0.0.1:$(cat "$workdir/port")"
+sim_start --contacts "$CONTACTS" --companies 1000 --deals $((CONTACTS / 2)) --tickets 1000 --tier unlimited --latency-ms "$LATENCY_MS"
 
-export HUBSPOT_ACCESS_TOKEN=pat-na1-hubspot-sim HUBSYNC_TABLES=contacts_deals
+export HUBSYNC_TABLES=contacts_deals
 hs() { "$HUBSYNC" --db "$workdir/db" --base-url "$base" --progress never "$@"; }
 echo "portal: $CONTACTS contacts, $((CONTACTS / 2)) deals; ${LATENCY_MS} ms latency, no limits;" \
     "$WORKERS workers x $INFLIGHT in flight"
@@ -60,6 +38,7 @@ while kill -0 "$run_pid" 2>/dev/null; do
     sleep 0.05
 done
 wait "$run_pid" || { cat "$workdir/run.err" >&2; exit 1; }
+grep -E "object sync: .* done|full scan complete" "$workdir/run.err" || true
 python3 - "$workdir/run.json" "$peak" <<'EOF'
 import json, sys
 run = json.load(open(sys.argv[1]))
@@ -70,7 +49,4 @@ print(f"{t['table']}: {t['parents']} parents in {secs:.2f} s end to end: "
       f"{run['calls']} API calls in all")
 print(f"peak RSS of all hubsync processes together: {int(sys.argv[2]) / 1024:.0f} MiB")
 EOF
-hs export | LC_ALL=C sort >"$workdir/mirror.tsv"
-curl -sS "$base/_sim/truth?table=contacts_deals" | LC_ALL=C sort >"$workdir/truth.tsv"
-echo "mirror: $(wc -l <"$workdir/mirror.tsv") associations," \
-    "$(LC_ALL=C comm -3 "$workdir/mirror.tsv" "$workdir/truth.tsv" | wc -l) differences"
+mirror_check "$workdir/db" contacts_deals

@@ -19,38 +19,14 @@ cd "$(dirname "$0")/.."
 CONTACTS=${1:-1000000}
 CHANGES=${2:-1000}
 BURSTS=${3:-10}
-SIM=${HUBSPOT_SIM:-bin/hubspot-sim}
-HUBSYNC=${HUBSYNC:-bin/hubsync}
-LAG_MS=1000
-workdir=$(mktemp -d)
-sim_pid=""
-cleanup() {
-    if [ -n "$sim_pid" ]; then
-        kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
-    fi
-    rm -rf "$workdir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. scripts/sim-lib.sh
 
 companies=$((CONTACTS / 5))
 deals=$((CONTACTS / 2))
 tickets=$((CONTACTS / 10))
-"$SIM" --port 0 --port-file "$workdir/port" --contacts "$CONTACTS" --companies "$companies" \
-    --deals "$deals" --tickets "$tickets" --tier unlimited >"$workdir/sim.out" \
-    2>"$workdir/sim.err" &
-sim_pid=$!
-for _ in $(seq 1 600); do
-    [ -s "$workdir/port" ] && break
-    kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err" >&2; exit 1; }
-    sleep 0.1
-done
-[ -s "$workdir/port" ] || { echo "hubspot-sim did not start" >&2; exit 1; }
-base="http://127.0.0.1:$(cat "$workdir/port")"
+sim_start --contacts "$CONTACTS" --companies "$companies" --deals "$deals" --tickets "$tickets" --tier unlimited
 post() { curl -sS -X POST "$base$1" -H 'Content-Type: application/json' -d "$2"; }
 
-export HUBSPOT_ACCESS_TOKEN=pat-na1-hubspot-sim
 # The three tables with rollup fields (the incremental route); the others
 # are full-ping tables, scanned in full by every run.
 export HUBSYNC_TABLES=companies_contacts,companies_deals,contacts_deals
@@ -94,10 +70,4 @@ print(f"all searches: {searches}; object lists: {lists}; 429s: {stats.get('statu
 print(f"wall time: {run['seconds']:.2f} s; the search limit alone allows {allowed:.2f} s "
       f"({searches} searches at 5/s)")
 EOF
-hs export | LC_ALL=C sort >"$workdir/mirror.tsv"
-: >"$workdir/truth.tsv"
-for t in ${HUBSYNC_TABLES//,/ }; do
-    curl -sS "$base/_sim/truth?table=$t" >>"$workdir/truth.tsv"
-done
-LC_ALL=C sort -o "$workdir/truth.tsv" "$workdir/truth.tsv"
-echo "mirror: $(wc -l <"$workdir/mirror.tsv") associations, $(LC_ALL=C comm -3 "$workdir/mirror.tsv" "$workdir/truth.tsv" | wc -l) differences"
+mirror_check "$workdir/db" ${HUBSYNC_TABLES//,/ }
