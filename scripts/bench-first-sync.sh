@@ -25,7 +25,7 @@ hs run --inflight 8 2>&1 | sed -n '/^table/,$p'
 curl -sS "$base/_sim/stats" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
-print(f"simulator: {d.get(\"status\", {}).get(\"429\", 0)} answered 429; fullest 10 s window "
-      f"{d.get(\"max_in_window\")} requests")'
+throttled = d.get("status", {}).get("429", 0)
+print("simulator: %d answered 429; fullest 10 s window %s requests" % (throttled, d.get("max_in_window")))'
 tables="companies_contacts companies_deals companies_tickets contacts_deals contacts_tickets deals_tickets"
 mirror_check "$workdir/db" $tables
