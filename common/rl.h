@@ -63,6 +63,18 @@ static inline uint64_t rl_gcra_step(uint64_t tat_ns, uint64_t now_ns, uint64_t i
     return start;
 }
 
+/* How late a request may go out after its slot and keep every window within
+ * the limit: half the safety margin (a request late by more than the margin
+ * could share a window with the N after it). A later one should take a new
+ * slot; its old one is spent. UINT64_MAX when unlimited. */
+static inline uint64_t rl_late_tolerance_ns(const rl_policy *p)
+{
+    if (p->rp_interval_ns == 0)
+        return UINT64_MAX;
+    uint64_t span = p->rp_interval_ns * p->rp_limit;
+    return span > p->rp_window_ns ? (span - p->rp_window_ns) / 2 : 0;
+}
+
 /* Reserves the next slot, unless it starts more than max_wait_ns after now.
  * Returns true and sets *start_ns (send at or after it); or false, reserving
  * nothing, with *start_ns the earliest start a later call could get. */

@@ -3,7 +3,9 @@
 # with a realistic portal under HubSpot's Pro-tier limits (190 requests per
 # rolling 10 s, 5 searches/s), runs `hubsync setup` and a full `hubsync run`,
 # verifies the mirror against the simulator's truth, applies changes, runs
-# again and verifies again. The simulator is stopped on exit, also on Ctrl-C.
+# again (incremental for the tables with rollup fields) and verifies again,
+# then prints the two runs side by side. The simulator is stopped on exit,
+# also on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,7 +29,7 @@ sync setup
 
 echo
 echo "== hubsync run: object sync and the parallel full scan"
-sync run --workers 2 --inflight 4
+sync run --workers 2 --inflight 4 --json >"$workdir/full.json"
 verify
 
 echo
@@ -35,12 +37,12 @@ echo "== 10 changes in HubSpot (associate, dissociate, relabel), then hubsync ru
 curl -sS -X POST -d '{"count":10,"kinds":["associate","dissociate","relabel"]}' \
     "$base/_sim/mutate" >/dev/null
 sleep 1.2 # past the lag allowance
-sync run --workers 2 --inflight 4
+sync run --workers 2 --inflight 4 --json >"$workdir/incremental.json"
 verify
 
 echo
-echo "== what the simulator saw"
-curl -sS "$base/_sim/stats"
-echo
+echo "== full scan versus incremental, measured (the reference design's table estimates"
+echo "   ~1,000 API calls against ~1 for 100,000 contacts with 10 changed)"
+python3 scripts/compare.py "$workdir/full.json" "$workdir/incremental.json"
 echo
 echo "Done. See docs/CLI.md for the commands and docs/BENCHMARKS.md for the figures."

@@ -89,6 +89,15 @@ static void list_push(req_list *l, http_request *r)
     l->rl_len++;
 }
 
+static void list_push_front(req_list *l, http_request *r)
+{
+    r->rq_next = l->rl_head;
+    l->rl_head = r;
+    if (!l->rl_tail)
+        l->rl_tail = r;
+    l->rl_len++;
+}
+
 /* Unlinks r, whose predecessor is prev (NULL for the head). */
 static void list_unlink(req_list *l, http_request *prev, http_request *r)
 {
@@ -667,7 +676,10 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
         http_request *next = r->rq_next;
         if (r->rq_slot_ns <= now) {
             list_unlink(&eng->he_reserved, prev, r);
-            launch(eng, r);
+            if (now - r->rq_slot_ns > rl_late_tolerance_ns(policy_of(eng, r->rq_class)))
+                list_push_front(&eng->he_waiting, r); /* woken too late: a new slot */
+            else
+                launch(eng, r);
         } else {
             WAKE_AT(r->rq_slot_ns);
             prev = r;

@@ -81,6 +81,21 @@ static void test_margin_slows_pacing(void)
     UT_CHECK_U64(p.rp_interval_ns, (10100 * MS + 189) / 190);
 }
 
+/* A request late by up to half the margin keeps its slot; later, it must
+ * take a new one. Unlimited: any lateness. */
+static void test_late_tolerance(void)
+{
+    rl_policy p;
+    rl_policy_init(&p, 190, 10000 * MS, 100 * MS);
+    uint64_t t = rl_late_tolerance_ns(&p);
+    UT_CHECK(t > 49 * MS && t < 51 * MS);
+    rl_policy_init(&p, 5, 1000 * MS, 50 * MS);
+    t = rl_late_tolerance_ns(&p);
+    UT_CHECK(t > 24 * MS && t < 26 * MS);
+    rl_policy_init(&p, 0, 1000 * MS, 0);
+    UT_CHECK(rl_late_tolerance_ns(&p) == UINT64_MAX);
+}
+
 static void test_penalize_is_cas_max(void)
 {
     rl_policy p;
@@ -224,6 +239,7 @@ int unit_suite_rl(void)
         {"reservations are spaced W/N apart", test_reserve_spacing},
         {"max_wait refuses without reserving", test_reserve_max_wait},
         {"margin paces below the limit", test_margin_slows_pacing},
+        {"late requests beyond half the margin take a new slot", test_late_tolerance},
         {"a 429 pushes the TAT forward (CAS-max)", test_penalize_is_cas_max},
         {"backoff defaults; unlimited policy", test_backoff_and_unlimited},
         {"daily policy: count, day change, observe", test_daily},
