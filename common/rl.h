@@ -66,13 +66,17 @@ static inline uint64_t rl_gcra_step(uint64_t tat_ns, uint64_t now_ns, uint64_t i
 /* How late a request may go out after its slot and keep every window within
  * the limit: half the safety margin (a request late by more than the margin
  * could share a window with the N after it). A later one should take a new
- * slot; its old one is spent. UINT64_MAX when unlimited. */
+ * slot; its old one is spent. At least RL_LATE_MIN_NS (a policy without a
+ * margin would otherwise call every wake-up late); UINT64_MAX when
+ * unlimited. */
+#define RL_LATE_MIN_NS 2000000ULL
 static inline uint64_t rl_late_tolerance_ns(const rl_policy *p)
 {
     if (p->rp_interval_ns == 0)
         return UINT64_MAX;
     uint64_t span = p->rp_interval_ns * p->rp_limit;
-    return span > p->rp_window_ns ? (span - p->rp_window_ns) / 2 : 0;
+    uint64_t half = span > p->rp_window_ns ? (span - p->rp_window_ns) / 2 : 0;
+    return half > RL_LATE_MIN_NS ? half : RL_LATE_MIN_NS;
 }
 
 /* Reserves the next slot, unless it starts more than max_wait_ns after now.

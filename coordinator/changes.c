@@ -1,11 +1,16 @@
 /*
  * changes — what changed, per parent type (see run_ctx.h).
  *
- * The object sync of a type is a full list (live, then archived) the first
- * time, and afterwards a search of the records modified since the last
- * pass plus the archived list (search never shows archived records). The
- * same search serves every incremental table with that parent: one query
- * for the type, its hits fanned out, never paid for twice.
+ * The object sync of a type is a full list (live and archived, listing.c)
+ * the first time, and afterwards a search of the records modified since
+ * the last pass. The same search serves every incremental table with that
+ * parent: one query for the type, its hits fanned out, never paid for
+ * twice. Its first page is the head: the newest records up to the window's
+ * end (the whole window when few changed), whose total is the index's count
+ * of the type. Search never shows archived records, but every live record
+ * stamped up to the window's end is in the mirror by then: when the count
+ * equals the mirror's, nothing was archived, and only otherwise is the
+ * archived list read.
  *
  * Every window ends at hi = run start − lag: by then every write stamped at
  * or before hi has reached the search index (the lag allowance is the bound
@@ -13,7 +18,7 @@
  * next one starts exactly at hi: no `GT newest-seen` cursor that would skip
  * a late record or one sharing the boundary millisecond.
  *
- * A window is searched in slices, one page per job, in hs_object_id order
+ * The rest of a window is searched in slices, one page per job, in hs_object_id order
  * with keyset paging (each page asks for IDs above the last one seen), so
  * no slice meets the 10,000-result cap, however many records share one
  * millisecond. A slice splits in two at the median time of its last page

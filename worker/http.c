@@ -34,6 +34,7 @@ struct http_request {
     int rq_auth_retries;
     uint64_t rq_not_before_ns; /* waiting: not before this (retry backoff) */
     uint64_t rq_slot_ns;       /* reserved: the limiter slot's start */
+    bool rq_slot_missed;       /* woken too late once: re-reserved; not again */
     uint64_t rq_sent_ns;
     uint64_t rq_token_gen; /* the token generation it was sent with */
     jbuf rq_resp;
@@ -676,10 +677,16 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
         http_request *next = r->rq_next;
         if (r->rq_slot_ns <= now) {
             list_unlink(&eng->he_reserved, prev, r);
-            if (now - r->rq_slot_ns > rl_late_tolerance_ns(policy_of(eng, r->rq_class)))
-                list_push_front(&eng->he_waiting, r); /* woken too late: a new slot */
-            else
+            /* Woken too late for its slot: a new one (once; a worker that
+             * cannot keep time must still make progress). */
+            if (!r->rq_slot_missed &&
+                now - r->rq_slot_ns > rl_late_tolerance_ns(policy_of(eng, r->rq_class))) {
+                r->rq_slot_missed = true;
+                list_push_front(&eng->he_waiting, r);
+            } else {
+                r->rq_slot_missed = false;
                 launch(eng, r);
+            }
         } else {
             WAKE_AT(r->rq_slot_ns);
             prev = r;
