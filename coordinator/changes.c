@@ -423,7 +423,8 @@ static int cmp_u64(const void *a, const void *b)
 static bool publish_batch(run_ctx *rc, table_run *tr, int index)
 {
     static job_assoc_scan js;
-    size_t n = tr->tr_nchanged < JOB_MAX_PARENTS ? tr->tr_nchanged : JOB_MAX_PARENTS;
+    size_t batch = (size_t)rc->rc_cfg->c_batch_parents;
+    size_t n = tr->tr_nchanged < batch ? tr->tr_nchanged : batch;
     if (n == 0)
         return false;
     qsort(tr->tr_changed, tr->tr_nchanged, sizeof(uint64_t), cmp_u64);
@@ -461,7 +462,8 @@ void changes_plan(run_ctx *rc)
         if (!tr->tr_incremental || tr->tr_done)
             continue;
         const object_sync *os = &rc->rc_objects[tr->tr_table.t_parent];
-        while ((tr->tr_nchanged >= JOB_MAX_PARENTS || (os->os_done && tr->tr_nchanged > 0)) &&
+        while ((tr->tr_nchanged >= (size_t)rc->rc_cfg->c_batch_parents ||
+                (os->os_done && tr->tr_nchanged > 0)) &&
                rc->rc_inflight_jobs < rc->rc_max_inflight_jobs && publish_batch(rc, tr, i))
             ;
         if (os->os_done && tr->tr_nchanged == 0 && tr->tr_batches_out == 0)

@@ -44,6 +44,12 @@ int cmd_doctor(const hubsync_config *c);
  * (stdout failed), or 2 (no usable database). */
 int cmd_export(const hubsync_config *c);
 
+/* `hubsync bench [ARGS…]`: runs scripts/bench.sh of the source tree this
+ * binary was built in (bin/../scripts), with ARGS, this binary as $HUBSYNC
+ * and the simulator beside it as $HUBSPOT_SIM. Returns only on failure
+ * (exit 2: the script is not there). */
+int cmd_bench(int argc, char **argv);
+
 /* ---- shared by the commands (config.c) ----------------------------------- */
 
 /* The exit code for an ERR_* code: ERR_AUTH 3, ERR_LOCKED 4, ERR_DAILY 5,

@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/jobs.h"
+
 #include "../common/rate_spec.h"
 #include "../common/shm.h"
 #include "../worker/http.h"
@@ -32,6 +34,7 @@
 /* Defaults (SPEC §6; the lag is the practitioners' 30 s, hubspot-api.md §8.2). */
 enum {
     DEFAULT_INFLIGHT = 4,
+    REFERENCE_BATCH = 100, /* the reference design's parents per batch read */
     MAX_WORKERS = SHM_MAX_WORKERS,
     MAX_INFLIGHT = 64,
     DEFAULT_INTERVAL_S = 60,
@@ -61,6 +64,7 @@ typedef enum flag_id {
     F_JSON,
     F_LOOP,
     F_FULL_SCAN,
+    F_REFERENCE,
     F_INTERVAL,
     F_CA_FILE,
     F_TABLE,
@@ -90,6 +94,7 @@ static const flag_def flags[F_COUNT] = {
     [F_JSON] = {"--json", false},
     [F_LOOP] = {"--loop", false},
     [F_FULL_SCAN] = {"--full-scan", false},
+    [F_REFERENCE] = {"--reference-design", false},
     [F_INTERVAL] = {"--interval", true},
     [F_CA_FILE] = {"--ca-file", true},
     [F_TABLE] = {"--table", true},
@@ -446,11 +451,8 @@ static int check_applicable(const hubsync_config *c, const char *raw[F_COUNT], e
     static const struct {
         flag_id flag;
         hubsync_command only;
-    } only[] = {{F_LOOP, CMD_RUN},
-                {F_FULL_SCAN, CMD_RUN},
-                {F_INTERVAL, CMD_RUN},
-                {F_TABLE, CMD_EXPORT},
-                {F_FORMAT, CMD_EXPORT}};
+    } only[] = {{F_LOOP, CMD_RUN},     {F_FULL_SCAN, CMD_RUN}, {F_REFERENCE, CMD_RUN},
+                {F_INTERVAL, CMD_RUN}, {F_TABLE, CMD_EXPORT},  {F_FORMAT, CMD_EXPORT}};
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (raw[only[i].flag] && c->c_command != only[i].only)
             return err_set(e, ERR_INVALID, "%s applies only to `hubsync %s`",
@@ -574,6 +576,13 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     c->c_json = raw[F_JSON] != NULL;
     c->c_loop = raw[F_LOOP] != NULL;
     c->c_full_scan = raw[F_FULL_SCAN] != NULL;
+    /* The reference design's pace, for side-by-side measurements: one
+     * process, one request at a time, 100 parents a batch read, lists in
+     * one sequential chain (it wins over --workers and --inflight). */
+    c->c_reference = raw[F_REFERENCE] != NULL;
+    c->c_batch_parents = c->c_reference ? REFERENCE_BATCH : JOB_MAX_PARENTS;
+    if (c->c_reference)
+        c->c_workers = c->c_inflight = 1;
     c->c_interval_s = DEFAULT_INTERVAL_S;
     if (raw[F_INTERVAL]) {
         if ((rc = parse_range("--interval", raw[F_INTERVAL], 0, MAX_INTERVAL_S, &v, e)))
@@ -712,6 +721,8 @@ void config_usage(void)
           "           --loop             keep going, one pass every --interval\n"
           "           --interval SECONDS pause between passes with --loop [60]\n"
           "           --full-scan        start every selected table over with a full scan\n"
+          "           --reference-design pace like the reference design (1 process, 1 request\n"
+          "                              at a time, 100 parents a call): a baseline to compare\n"
           "                              (whatever its cursor; the data is kept and replaced)\n"
           "  status   per table: table_options, cursor and its meaning, row counts, last run\n"
           "  doctor   compare the rollup fields in HubSpot with the saved table_options;\n"
@@ -720,7 +731,8 @@ void config_usage(void)
           "           --table T          only table T [every selected table]\n"
           "           --format tsv|jsonl TABLE<TAB>PARENT_ID<TAB>CHILD_ID<TAB>TYPE_IDS, or one\n"
           "                              JSON object per line [tsv]\n"
-          "  bench    full scan versus incremental against the simulator (not built yet: exit 2)\n"
+          "  bench    full scan versus incremental, hubsync versus the reference design's\n"
+          "           pace, against the simulator (scripts/bench.sh --help for its options)\n"
           "  help     print this text (also -h, --help)\n"
           "\n"
           "Flags (before or after the command; a flag wins over its environment variable):\n"

@@ -63,6 +63,8 @@ typedef struct hubsync_config {
     bool c_json;                   /* --json */
     bool c_loop;                   /* run --loop */
     bool c_full_scan;              /* run --full-scan: every table starts a new full scan */
+    bool c_reference;              /* run --reference-design: the baseline's pace */
+    int c_batch_parents;           /* parents per batch read: 1,000 (reference: 100) */
     int64_t c_interval_s;          /* run --interval */
     char c_ca_file[PATH_MAX];      /* --ca-file */
     char c_export_table[64];       /* export --table ("" = all) */

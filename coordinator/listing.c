@@ -54,8 +54,8 @@ static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
 static void next_page(run_ctx *rc, object_sync *os, int chain)
 {
     uint8_t mode = LIST_PAGE;
-    if (!os->os_chains[chain].lc_archived && !budget_idle(&rc->rc_shm->sr_burst) &&
-        budget_idle(&rc->rc_shm->sr_search))
+    if (!rc->rc_cfg->c_reference && !os->os_chains[chain].lc_archived &&
+        !budget_idle(&rc->rc_shm->sr_burst) && budget_idle(&rc->rc_shm->sr_search))
         mode = LIST_SEARCH;
     publish_page(rc, os, chain, mode);
 }
@@ -75,7 +75,8 @@ void listing_start(run_ctx *rc, object_sync *os, bool live)
     int c;
     if (live && (c = new_chain(os, false, 0, UINT64_MAX)) >= 0) {
         next_page(rc, os, c);
-        publish_page(rc, os, c, LIST_MAX_ID); /* the span to cut into chains */
+        if (!rc->rc_cfg->c_reference)
+            publish_page(rc, os, c, LIST_MAX_ID); /* the span to cut into chains */
     }
     if ((c = new_chain(os, true, 0, UINT64_MAX)) >= 0)
         next_page(rc, os, c);
@@ -94,8 +95,9 @@ static uint64_t span_left(const object_sync *os, const list_chain *c)
  * room and both halves hold two pages' worth of records. */
 static void split_chain(run_ctx *rc, object_sync *os)
 {
-    if (!os->os_max_known || os->os_live_count == 0 || !budget_idle(&rc->rc_shm->sr_burst))
-        return;
+    if (rc->rc_cfg->c_reference || !os->os_max_known || os->os_live_count == 0 ||
+        !budget_idle(&rc->rc_shm->sr_burst))
+        return; /* the reference design lists in one chain */
     int best = -1;
     uint64_t most = 0;
     for (int i = 0; i < LIST_CHAINS_MAX; i++) {

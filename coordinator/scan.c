@@ -50,8 +50,9 @@ static bool plan_batch(run_ctx *rc, table_run *tr, int index, uint64_t limit)
     js.js_reserved = 0;
     uint64_t first = tr->tr_plan_from, next = tr->tr_plan_from, last = 0;
     bool end = false, seen = false;
-    while (js.js_count < JOB_MAX_PARENTS && !end) {
-        size_t want = JOB_MAX_PARENTS - js.js_count, n = 0;
+    const int batch = rc->rc_cfg->c_batch_parents;
+    while (js.js_count < batch && !end) {
+        size_t want = (size_t)(batch - js.js_count), n = 0;
         err_info e = {0};
         store_txn *txn = run_txn(rc);
         if (!txn)

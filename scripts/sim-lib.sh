@@ -47,3 +47,13 @@ mirror_check() {
     echo "mirror verified: $n associations, $diff differences"
     [ "$diff" -eq 0 ] || { echo "the mirror differs from the truth" >&2; exit 1; }
 }
+
+# sim_stop: stops the simulator started by sim_start (no-op when none).
+sim_stop() {
+    if [ -n "$sim_pid" ]; then
+        kill "$sim_pid" 2>/dev/null || true
+        wait "$sim_pid" 2>/dev/null || true
+        sim_pid=""
+    fi
+    rm -f "$workdir/port"
+}

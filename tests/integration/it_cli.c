@@ -921,6 +921,78 @@ done:
     scratch_remove(&sc);
 }
 
+/* A whole file as a NUL-terminated string (free it), or NULL. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0, cap = 0, n;
+    char chunk[4096];
+    while (f && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *p = realloc(buf, cap);
+            if (!p)
+                break;
+            buf = p;
+        }
+        memcpy(buf + len, chunk, n);
+        len += n;
+        buf[len] = '\0';
+    }
+    if (f)
+        fclose(f);
+    return buf;
+}
+
+/* hubsync bench: a tiny grid, both engines, the table, the CSV and the PNG
+ * written; every mirror equal (the script stops otherwise); the reference
+ * pace needs more calls for the first sync. */
+static void test_bench(void)
+{
+    scratch sc = {0};
+    char out[160], path[200], *o = NULL, *err = NULL, *csv = NULL, *md = NULL;
+    int status = 0;
+    TL_REQUIRE(scratch_make(&sc));
+    snprintf(out, sizeof(out), "%s/bench", sc.sc_dir);
+    const char *args[] = {"bench", "--sizes", "1500", "--changes", "20", "--out", out, NULL};
+    TL_REQUIRE(tl_run(hubsync_path(), args, 240000, &status, &o, &err) == 0);
+    TL_CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bench failed: %s", err);
+    snprintf(path, sizeof(path), "%s/bench.csv", out);
+    csv = read_text(path);
+    snprintf(path, sizeof(path), "%s/bench.md", out);
+    md = read_text(path);
+    TL_REQUIRE(csv && md);
+    TL_CHECK_EQ(count_lines(csv), 5); /* header, 2 engines x (full, incremental) */
+    TL_CHECK(has(md, "| 1,500 | first sync (list + full scan) |"));
+    TL_CHECK(has(md, "| 1,500 | incremental, 20 changed |"));
+    long hub_full = -1, ref_full = -1;
+    for (char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        char engine[16], phase[16];
+        long calls, diff;
+        if (sscanf(line + 1, "%*d,%*d,%15[^,],%15[^,],%ld,%*[^\n]", engine, phase, &calls) != 3)
+            continue;
+        const char *last = strrchr(line + 1, ',');
+        diff = last ? strtol(last + 1, NULL, 10) : -1;
+        TL_CHECK_EQ(diff, 0);
+        if (strcmp(phase, "full") == 0)
+            *(strcmp(engine, "hubsync") == 0 ? &hub_full : &ref_full) = calls;
+    }
+    TL_CHECK(hub_full > 0 && ref_full > hub_full);
+    snprintf(path, sizeof(path), "%s/bench.png", out);
+    FILE *png = fopen(path, "rb");
+    unsigned char magic[8] = {0};
+    TL_CHECK(png && fread(magic, 1, 8, png) == 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
+    if (png)
+        fclose(png);
+done:
+    free(o);
+    free(err);
+    free(csv);
+    free(md);
+    scratch_remove(&sc);
+}
+
 int it_register_cli(void)
 {
     CU_pSuite s = it_add_suite("cli");
@@ -937,5 +1009,6 @@ int it_register_cli(void)
     rc |= it_add_test(s, "doctor", test_doctor);
     rc |= it_add_test(s, "engagement_tables", test_engagement_tables);
     rc |= it_add_test(s, "locked_database", test_locked_database);
+    rc |= it_add_test(s, "bench", test_bench);
     return rc;
 }
