@@ -80,22 +80,6 @@ static json_object *member(json_object *o, const char *key, bool *present)
     return p ? v : NULL;
 }
 
-/* A decimal uint64 filling all of s[0..n): no sign, no spaces, no overflow. */
-static bool digits_u64(const char *s, size_t n, uint64_t *out)
-{
-    if (n == 0 || n > 20)
-        return false;
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
-        if (d > 9 || v > (UINT64_MAX - d) / 10)
-            return false;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return true;
-}
-
 /* How reading an ID went. */
 typedef enum id_status { ID_OK, ID_WRONG_TYPE, ID_BAD } id_status;
 
@@ -118,7 +102,7 @@ static id_status json_id(json_object *v, bool allow_string, uint64_t *out)
     if (t == json_type_string && allow_string) {
         const char *s = json_object_get_string(v);
         size_t n = (size_t)json_object_get_string_len(v);
-        return digits_u64(s, n, out) ? ID_OK : ID_BAD;
+        return parse_u64_digits(s, n, out) ? ID_OK : ID_BAD;
     }
     return ID_WRONG_TYPE;
 }
@@ -651,7 +635,7 @@ static id_status scan_id(scan *sc, bool allow_string, uint64_t *out, int *rc)
         sstr s;
         if ((*rc = scan_string(sc, &s)) != 0)
             return ID_BAD;
-        return digits_u64(sstr_ptr(sc, &s), s.ss_len, out) ? ID_OK : ID_BAD;
+        return parse_u64_digits(sstr_ptr(sc, &s), s.ss_len, out) ? ID_OK : ID_BAD;
     }
     *rc = skip_value(sc);
     return ID_WRONG_TYPE;
@@ -666,7 +650,7 @@ static id_status scan_id_string(scan *sc, uint64_t *out, int *rc)
     sstr s;
     if ((*rc = scan_string(sc, &s)) != 0)
         return ID_BAD;
-    return digits_u64(sstr_ptr(sc, &s), s.ss_len, out) ? ID_OK : ID_BAD;
+    return parse_u64_digits(sstr_ptr(sc, &s), s.ss_len, out) ? ID_OK : ID_BAD;
 }
 
 /* Where a to[] list sits, for messages: "results[i].to[j]" in a batch read,
@@ -1032,7 +1016,7 @@ static bool id_from_message(const char *s, size_t n, uint64_t *out)
         n--;
     if (n == end || (n > 0 && s[n - 1] != ' '))
         return false;
-    return digits_u64(s + n, end - n, out);
+    return parse_u64_digits(s + n, end - n, out);
 }
 
 static int add_empty_id(hs_assoc_errors *errs, uint64_t id)
@@ -1417,7 +1401,7 @@ static int json_time_ms(json_object *v, int64_t *ms)
     if (parse_iso8601_ms(s, n, ms) == 0)
         return 1;
     uint64_t u;
-    if (digits_u64(s, n, &u) && u <= (uint64_t)INT64_MAX) {
+    if (parse_u64_digits(s, n, &u) && u <= (uint64_t)INT64_MAX) {
         *ms = (int64_t)u;
         return 1;
     }
@@ -1501,7 +1485,7 @@ static int parse_page_after(json_object *root, const char *what, bool numeric, h
     if (n > HS_PAGE_AFTER_MAX)
         return err_set(e, ERR_TOO_BIG, "%s: paging.next.after is longer than %d bytes", what,
                        HS_PAGE_AFTER_MAX);
-    page->rp_next_is_number = digits_u64(s, n, &page->rp_next_offset);
+    page->rp_next_is_number = parse_u64_digits(s, n, &page->rp_next_offset);
     if (numeric && !page->rp_next_is_number)
         return err_set(e, ERR_SHAPE, "%s: paging.next.after \"%.40s\" is not a decimal offset",
                        what, s);

@@ -74,6 +74,10 @@ char *jb_steal(jbuf *b, size_t *len);
 /* Formats `v` in decimal into `out` (at least 21 bytes); returns the length. */
 size_t fmt_u64(char *out, uint64_t v);
 
+/* Parses a decimal uint64 filling all of s[0..n): digits only (no sign, no
+ * spaces), no overflow. Returns whether it is one; sets *out when it is. */
+bool parse_u64_digits(const char *s, size_t n, uint64_t *out);
+
 /* Formats epoch milliseconds as ISO-8601 UTC ("…T…Z", 24 chars) into `out`
  * (at least 25 bytes); returns the length. */
 size_t fmt_iso8601_ms(char *out, int64_t epoch_ms);

@@ -79,6 +79,13 @@ static inline uint64_t rl_late_tolerance_ns(const rl_policy *p)
     return half > RL_LATE_MIN_NS ? half : RL_LATE_MIN_NS;
 }
 
+/* Whether the policy has a slot free at now_ns: nobody has booked it up to
+ * then, so one more request in flight would use it (always, unlimited). */
+static inline bool rl_idle(rl_policy *p, uint64_t now_ns)
+{
+    return p->rp_interval_ns == 0 || atomic_load(&p->rp_tat_ns) <= now_ns;
+}
+
 /* Reserves the next slot, unless it starts more than max_wait_ns after now.
  * Returns true and sets *start_ns (send at or after it); or false, reserving
  * nothing, with *start_ns the earliest start a later call could get. */

@@ -62,7 +62,7 @@ static store_txn *object_state(run_ctx *rc, hs_object_type type, char *name, siz
     return txn;
 }
 
-int changes_begin_table(run_ctx *rc, table_run *tr, err_info *e)
+int changes_begin_table(table_run *tr, err_info *e)
 {
     const store_cursor *c = &tr->tr_state.ss_cursor;
     int64_t now = clock_wall_ms();
@@ -81,7 +81,6 @@ int changes_begin_table(run_ctx *rc, table_run *tr, err_info *e)
     tr->tr_incremental = true;
     tr->tr_since_ms = c->cu_timestamp_ms;
     idset_init(&tr->tr_seen);
-    (void)rc;
     return 0;
 }
 
@@ -309,16 +308,6 @@ void changes_merge_search(run_ctx *rc, planned_job *pj, const wire_search_result
     }
 }
 
-/* Whether the search budget has a slot free right now: nobody has booked
- * it up to this instant, so one more page in flight would use it. */
-static bool search_budget_idle(run_ctx *rc)
-{
-    const rl_policy *p = &rc->rc_shm->sr_search;
-    if (p->rp_interval_ns == 0)
-        return true;
-    return atomic_load(&p->rp_tat_ns) <= clock_mono_ns();
-}
-
 /* Plans what follows a searched page: nothing, the next page, or (budget to
  * spare, records to fill both) two slices split at the page's median time.
  * Works on copies: publishing may reuse the finished job's slot. */
@@ -338,7 +327,7 @@ static void continue_slice(run_ctx *rc, object_sync *os, const planned_job *pj)
     if (mid <= q.jq_lo_ms || mid >= q.jq_hi_ms)
         mid = q.jq_lo_ms + (q.jq_hi_ms - q.jq_lo_ms) / 2;
     bool split = remaining > 2 * SEARCH_PAGE && mid > q.jq_lo_ms && mid < q.jq_hi_ms &&
-                 os->os_jobs_left < MAX_SLICES && search_budget_idle(rc);
+                 os->os_jobs_left < MAX_SLICES && rl_idle(&rc->rc_shm->sr_search, clock_mono_ns());
     if (split) {
         os->os_splits++;
         publish_search(rc, os, false, q.jq_lo_ms, mid, after);

@@ -130,18 +130,7 @@ static const char *env(const char *name)
 /* A decimal number made of digits only (no sign, no spaces, no suffix). */
 static bool parse_u64(const char *s, uint64_t *out)
 {
-    if (!s || !*s)
-        return false;
-    for (const char *p = s; *p; p++)
-        if (*p < '0' || *p > '9')
-            return false;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return false;
-    *out = v;
-    return true;
+    return s && parse_u64_digits(s, strlen(s), out);
 }
 
 static int parse_range(const char *what, const char *s, uint64_t lo, uint64_t hi, uint64_t *out,

@@ -21,17 +21,12 @@
 #include <string.h>
 
 #include "../common/clock.h"
+#include "../common/jbuf.h"
 #include "../common/log.h"
 #include "../common/rl.h"
 #include "run_ctx.h"
 
 enum { MIN_SPLIT_RECORDS = 2 * 200 };
-
-/* Whether a policy has a slot free right now (nobody booked it up to now). */
-static bool budget_idle(const rl_policy *p)
-{
-    return p->rp_interval_ns == 0 || atomic_load(&p->rp_tat_ns) <= clock_mono_ns();
-}
 
 static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
 {
@@ -55,7 +50,8 @@ static void next_page(run_ctx *rc, object_sync *os, int chain)
 {
     uint8_t mode = LIST_PAGE;
     if (!rc->rc_cfg->c_reference && !os->os_chains[chain].lc_archived &&
-        !budget_idle(&rc->rc_shm->sr_burst) && budget_idle(&rc->rc_shm->sr_search))
+        !rl_idle(&rc->rc_shm->sr_burst, clock_mono_ns()) &&
+        rl_idle(&rc->rc_shm->sr_search, clock_mono_ns()))
         mode = LIST_SEARCH;
     publish_page(rc, os, chain, mode);
 }
@@ -96,7 +92,7 @@ static uint64_t span_left(const object_sync *os, const list_chain *c)
 static void split_chain(run_ctx *rc, object_sync *os)
 {
     if (rc->rc_cfg->c_reference || !os->os_max_known || os->os_live_count == 0 ||
-        !budget_idle(&rc->rc_shm->sr_burst))
+        !rl_idle(&rc->rc_shm->sr_burst, clock_mono_ns()))
         return; /* the reference design lists in one chain */
     int best = -1;
     uint64_t most = 0;
@@ -164,21 +160,6 @@ static void merge_records(run_ctx *rc, hs_object_type type, bool archived_list,
     }
 }
 
-/* A decimal record ID, as the list's "after" is. */
-static bool parse_id(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > 20)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9' || v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
-            return false;
-        v = v * 10 + (uint64_t)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
 void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result *sr)
 {
     const job_object_list *jl = (const job_object_list *)pj->pj_payload;
@@ -201,7 +182,7 @@ void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo)
     merge_records(rc, os->os_type, jl->jl_archived, wo, c->lc_end);
     pj->pj_more = false;
     if (wo->wob_next_after) {
-        if (!parse_id(wo->wob_next_after, wo->wob_next_after_len, &pj->pj_next_after)) {
+        if (!parse_u64_digits(wo->wob_next_after, wo->wob_next_after_len, &pj->pj_next_after)) {
             log_warn("object sync: a %s page's next cursor is not a record ID: %.40s",
                      hs_object(os->os_type)->oi_plural, wo->wob_next_after);
             return; /* not answered: asked again, then the run stops */

@@ -355,7 +355,7 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     tr->tr_route =
         rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN : route_next(tr->tr_ping, &tr->tr_state);
     if (tr->tr_route == STORE_ROUTE_INCREMENTAL) {
-        if ((r = changes_begin_table(rc, tr, e)))
+        if ((r = changes_begin_table(tr, e)))
             return r;
     } else {
         scan_begin(rc, tr);

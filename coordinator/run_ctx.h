@@ -193,7 +193,7 @@ ring_entry *scan_ring_of(run_ctx *rc, const planned_job *pj);
 
 /* Prepares a table routed to the incremental route; 0, or ERR_CORRUPT with
  * `e` set when its cursor cannot be a time this run may search from. */
-int changes_begin_table(run_ctx *rc, table_run *tr, err_info *e);
+int changes_begin_table(table_run *tr, err_info *e);
 
 /* Decides each parent type's object sync and change search, and publishes
  * their first jobs. */
