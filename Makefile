@@ -3,8 +3,9 @@
 #
 #   make            build bin/hubsync, bin/hubspot-sim, the test runners and benchmarks
 #   make run        install missing packages, build, run the demo
-#   make test       install missing packages, build, run every suite, then
-#                   again built with -fsanitize=address,undefined
+#   make test       install missing packages, build, run every suite, one
+#                   end-to-end scenario under valgrind memcheck, then every
+#                   suite again built with -fsanitize=address,undefined
 #   make check-style  clang-format check + banned-function grep
 #   make clean
 
@@ -95,11 +96,13 @@ run: deps
 # The suites of one variant: unit tests, then the simulator driven over HTTP.
 test-run: all
 	$(BINDIR)/test-unit
-	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync $(BINDIR)/test-sim
+	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync \
+	    $(if $(IT_CRASH_KILLS),IT_CRASH_KILLS=$(IT_CRASH_KILLS)) $(BINDIR)/test-sim
 
 test: deps
 	@$(MAKE) --no-print-directory test-run
-	@$(MAKE) --no-print-directory VARIANT=asan test-run
+	@scripts/valgrind-check.sh
+	@$(MAKE) --no-print-directory VARIANT=asan IT_CRASH_KILLS=8 test-run
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 check-style:

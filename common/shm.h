@@ -28,7 +28,7 @@
 #include "rl.h"
 
 #define SHM_MAGIC   0x4853594e43524731ULL /* "HSYNCRG1" */
-#define SHM_VERSION 1
+#define SHM_VERSION 2
 
 enum {
     SHM_MAX_WORKERS = 64,
@@ -101,6 +101,7 @@ typedef struct shm_token {
     _Alignas(64) _Atomic uint64_t tk_seq;    /* odd while being written */
     _Atomic uint64_t tk_generation;          /* bumped by every new token */
     _Atomic uint64_t tk_expires_ns;          /* CLOCK_MONOTONIC; 0 = never */
+    _Atomic uint64_t tk_refresh_at_ns;       /* refresh ahead from then on; 0 = never */
     _Atomic int32_t tk_refresher;            /* pid refreshing now, 0 none */
     _Atomic uint64_t tk_refresh_deadline_ns; /* a refresher dead past it is replaced */
     _Atomic char tk_value[SHM_TOKEN_MAX];    /* NUL-terminated; read via the seqlock */

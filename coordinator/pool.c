@@ -216,10 +216,35 @@ int pool_alive(const pool *p)
     return n;
 }
 
+/* Whether every worker has exited within grace_ms of being told to stop. */
+static bool wait_exits(pool *p, uint64_t grace_ms)
+{
+    uint64_t end = clock_mono_ns() + grace_ms * MS_NS;
+    for (;;) {
+        int alive = 0;
+        for (int i = 0; i < p->p_n; i++) {
+            pool_worker *w = &p->p_workers[i];
+            if (w->pw_pid > 0 && waitpid(w->pw_pid, NULL, WNOHANG) == w->pw_pid)
+                w->pw_pid = 0;
+            alive += w->pw_pid > 0;
+        }
+        if (alive == 0 || clock_mono_ns() >= end)
+            return alive == 0;
+        struct timespec ts = {0, 5 * (long)MS_NS};
+        nanosleep(&ts, NULL);
+    }
+}
+
 void pool_destroy(pool *p)
 {
     if (!p)
         return;
+    /* Idle workers see the stop flag within one poll (20 ms) and exit on
+     * their own, freeing what they hold (valgrind checks that); a worker
+     * still busy after the grace is killed, its work left to the leases. */
+    pool_drain(p);
+    pool_wake(p);
+    wait_exits(p, POOL_EXIT_GRACE_MS);
     for (int i = 0; i < p->p_n; i++) {
         pool_worker *w = &p->p_workers[i];
         if (w->pw_pid > 0) {

@@ -52,7 +52,11 @@ void pool_wake(pool *p);
 /* Worker processes still running. */
 int pool_alive(const pool *p);
 
-/* Kills what is left (SIGKILL), reaps, closes channels, frees. */
+/* How long pool_destroy lets workers exit on their own. */
+#define POOL_EXIT_GRACE_MS 1000
+
+/* Tells the workers to stop, waits up to POOL_EXIT_GRACE_MS for them to
+ * exit, kills what is left (SIGKILL), reaps, closes channels, frees. */
 void pool_destroy(pool *p);
 
 #endif

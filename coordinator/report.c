@@ -27,27 +27,32 @@ static void add_calls(wire_counters *into, const wire_counters *c)
     into->wc_bytes += c->wc_bytes;
 }
 
-/* Calls of the run; *searches (when not NULL) those on the search budget. */
-static uint64_t total_calls(const run_ctx *rc, uint64_t *searches)
+/* The run's figures over every table and object sync; *searches (when not
+ * NULL) the calls on the search budget. */
+static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
 {
-    uint64_t calls = 0, search = 0;
+    wire_counters all = {0};
+    uint64_t search = 0;
     for (int i = 0; i < rc->rc_ntables; i++)
-        calls += rc->rc_calls[i].wc_calls;
+        add_calls(&all, &rc->rc_calls[i]);
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
-        calls += rc->rc_objects[t].os_list_calls.wc_calls;
+        add_calls(&all, &rc->rc_objects[t].os_list_calls);
+        add_calls(&all, &rc->rc_objects[t].os_search_calls);
         search += rc->rc_objects[t].os_search_calls.wc_calls;
     }
     if (searches)
         *searches = search;
-    return calls + search;
+    return all;
 }
 
-static void summary_json(run_ctx *rc, double seconds, uint64_t calls, uint64_t searches,
-                         double rate, double limit)
+static void summary_json(run_ctx *rc, double seconds, const wire_counters *all_calls,
+                         uint64_t searches, double rate, double limit)
 {
-    printf("{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"rate_per_s\":%.2f,"
-           "\"rate_limit_per_s\":%.2f,\"tables\":[",
-           seconds, (unsigned long long)calls, (unsigned long long)searches, rate, limit);
+    printf("{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
+           "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,\"tables\":[",
+           seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
+           (unsigned long long)all_calls->wc_retries, (unsigned long long)all_calls->wc_throttled,
+           rate, limit);
     for (int i = 0; i < rc->rc_ntables; i++) {
         const table_run *tr = &rc->rc_tables[i];
         const store_run *r = &tr->tr_state.ss_last_run;
@@ -89,11 +94,13 @@ static void summary_json(run_ctx *rc, double seconds, uint64_t calls, uint64_t s
 void report_summary(run_ctx *rc, double seconds)
 {
     const hubsync_config *c = rc->rc_cfg;
-    uint64_t searches = 0, calls = total_calls(rc, &searches);
+    uint64_t searches = 0;
+    wire_counters all = run_totals(rc, &searches);
+    uint64_t calls = all.wc_calls;
     double limit = c->c_rate ? (double)c->c_rate / ((double)c->c_rate_window_ms / 1000.0) : 0;
     double rate = seconds > 0 ? (double)(calls - searches) / seconds : 0;
     if (c->c_json) {
-        summary_json(rc, seconds, calls, searches, rate, limit);
+        summary_json(rc, seconds, &all, searches, rate, limit);
         return;
     }
     fprintf(stderr, "\n%-20s %-17s %9s %9s %9s %9s %7s %7s %5s\n", "table", "route", "parents",
@@ -138,7 +145,8 @@ void report_summary(run_ctx *rc, double seconds)
     if (limit > 0)
         fprintf(stderr, " (%.0f%% of the %u/%llds limit)", 100.0 * rate / limit, c->c_rate,
                 (long long)(c->c_rate_window_ms / 1000));
-    fprintf(stderr, "; %llu searches\n", (unsigned long long)searches);
+    fprintf(stderr, "; %llu searches; %llu retries, %llu 429s\n", (unsigned long long)searches,
+            (unsigned long long)all.wc_retries, (unsigned long long)all.wc_throttled);
 }
 
 bool report_progress_wanted(const hubsync_config *c)
@@ -149,7 +157,7 @@ bool report_progress_wanted(const hubsync_config *c)
 
 void report_progress(run_ctx *rc, double seconds, bool final)
 {
-    uint64_t merged = 0, total = 0, calls = total_calls(rc, NULL);
+    uint64_t merged = 0, total = 0, calls = run_totals(rc, NULL).wc_calls;
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         uint64_t n = 0;

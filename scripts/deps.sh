@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
     gcc make pkg-config
     libcurl4-openssl-dev libmsgpack-dev liblmdb-dev lmdb-utils libcunit1-dev
-    libjson-c-dev libmicrohttpd-dev gnuplot-nox curl
+    libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
 )
 
 missing=()

@@ -1,7 +1,8 @@
 # Sourced (not run) by the scripts that drive bin/hubspot-sim: a scratch
 # directory removed on exit, the simulator started on a free port and
 # stopped on exit (also on Ctrl-C), and the mirror checked against the
-# simulator's truth. Expects to run from the project root.
+# simulator's truth. Expects to run from the project root. KEEP_WORKDIR=1
+# keeps the scratch directory (logs, databases) for a look afterwards.
 
 SIM=${HUBSPOT_SIM:-bin/hubspot-sim}
 HUBSYNC=${HUBSYNC:-bin/hubsync}
@@ -13,7 +14,7 @@ sim_cleanup() {
         kill "$sim_pid" 2>/dev/null || true
         wait "$sim_pid" 2>/dev/null || true
     fi
-    rm -rf "$workdir"
+    [ -n "${KEEP_WORKDIR-}" ] || rm -rf "$workdir"
 }
 trap sim_cleanup EXIT
 trap 'exit 130' INT TERM

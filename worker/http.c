@@ -31,6 +31,8 @@ struct http_request {
     http_done_fn rq_done;
     void *rq_user;
     int rq_attempts;
+    int rq_sends, rq_throttled; /* since the last delivery, for the caller's figures */
+    bool rq_delivered;          /* so every send after the first counts as a resend */
     int rq_auth_retries;
     uint64_t rq_not_before_ns; /* waiting: not before this (retry backoff) */
     uint64_t rq_slot_ns;       /* reserved: the limiter slot's start */
@@ -390,8 +392,17 @@ static int refresh_now(http_engine *eng, err_info *e)
         hs_token tok;
         rc = hs_parse_token(jb_cstr(&sink.rq_resp), sink.rq_resp.jb_len, &tok, e);
         if (rc == 0) {
-            uint64_t expires = clock_mono_ns() + (uint64_t)tok.tok_expires_in_s * 1000000000ULL;
-            if (shm_token_set(eng->he_shm, tok.tok_access, expires) == 0)
+            /* Refresh ahead by the configured margin, but never by more
+             * than a quarter of the token's life: a margin longer than the
+             * life would make every request refresh. Published before the
+             * token, so no reader sees the new token with the old time. */
+            uint64_t now = clock_mono_ns(),
+                     life_ns = (uint64_t)tok.tok_expires_in_s * 1000000000ULL;
+            uint64_t ahead_ns = c->hc_refresh_ahead_ms * MS_NS;
+            if (ahead_ns > life_ns / 4)
+                ahead_ns = life_ns / 4;
+            atomic_store(&eng->he_shm->sr_token.tk_refresh_at_ns, now + life_ns - ahead_ns);
+            if (shm_token_set(eng->he_shm, tok.tok_access, now + life_ns) == 0)
                 rc = err_set(e, ERR_AUTH, "token refresh: the access token is too long");
             SHM_COUNT(eng->he_counters, token_refreshes, 1);
         } else {
@@ -423,9 +434,10 @@ static bool token_ready(http_engine *eng, uint64_t now)
     if (!eng->he_oauth)
         return eng->he_token[0] != '\0';
     uint64_t expires = atomic_load(&t->tk_expires_ns);
+    uint64_t refresh_at = atomic_load(&t->tk_refresh_at_ns);
     bool expired = expires && now >= expires;
     bool stale = !eng->he_token[0] || eng->he_bad_token_gen == eng->he_token_gen ||
-                 (expires && now + eng->he_cfg.hc_refresh_ahead_ms * MS_NS >= expires);
+                 (refresh_at && now >= refresh_at) || expired;
     if (stale && now >= eng->he_refresh_after_ns &&
         shm_token_begin_refresh(eng->he_shm, getpid(), eng->he_token_gen, now,
                                 now + eng->he_cfg.hc_total_timeout_ms * MS_NS)) {
@@ -472,8 +484,18 @@ static uint64_t jitter_backoff_ns(http_engine *eng, int attempt)
 /* Hands the final response to the caller; frees or re-queues the request. */
 static void deliver(http_engine *eng, http_request *r, int status, int error, const char *fmt, ...)
 {
-    http_response resp = {status,         error, jb_cstr(&r->rq_resp), r->rq_resp.jb_len,
-                          r->rq_attempts, ""};
+    int resends = r->rq_sends - (r->rq_delivered || r->rq_sends == 0 ? 0 : 1);
+    http_response resp = {status,
+                          error,
+                          jb_cstr(&r->rq_resp),
+                          r->rq_resp.jb_len,
+                          r->rq_attempts,
+                          r->rq_sends,
+                          resends,
+                          r->rq_throttled,
+                          ""};
+    r->rq_delivered = true;
+    r->rq_sends = r->rq_throttled = 0;
     if (fmt) {
         va_list ap;
         va_start(ap, fmt);
@@ -512,6 +534,7 @@ static void on_429(http_engine *eng, http_request *r)
     hs_error_body eb;
     hs_parse_error(jb_cstr(&r->rq_resp), r->rq_resp.jb_len, &eb);
     SHM_COUNT(eng->he_counters, status_429, 1);
+    r->rq_throttled++;
     if (eb.eb_policy == HS_POLICY_DAILY) {
         rl_daily_observe(&eng->he_shm->sr_daily, utc_day(), 0);
         deliver(eng, r, 429, ERR_DAILY, "the portal's daily API limit is spent: %s", eb.eb_message);
@@ -640,6 +663,7 @@ static int launch(http_engine *eng, http_request *r)
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
     r->rq_attempts++;
+    r->rq_sends++;
     r->rq_easy = h;
     SHM_COUNT(eng->he_counters, requests, 1);
     switch (r->rq_class) {

@@ -69,7 +69,11 @@ typedef struct http_response {
     int hr_error;        /* 0, or ERR_HTTP / ERR_AUTH / ERR_DAILY / ERR_NOMEM */
     const char *hr_body; /* NUL-terminated; valid during the callback */
     size_t hr_body_len;
-    int hr_attempts;              /* sends, this one included */
+    int hr_attempts; /* sends, this one included, but for expired-token 401s */
+    /* Figures since the previous delivery of this request (a caller's
+     * HTTP_RETRY delivers it again): every send, the 401s of an expired
+     * token included; the sends that repeated an earlier one; the 429s. */
+    int hr_sends, hr_resends, hr_throttled;
     char hr_message[ERR_MSG_MAX]; /* why it failed, when hr_error */
 } http_response;
 

@@ -147,9 +147,9 @@ static void job_finish(active_job *j)
 
 static void count_response(active_job *j, const http_response *resp)
 {
-    j->aj_counters.wc_calls += (uint64_t)resp->hr_attempts;
-    j->aj_counters.wc_retries += (uint64_t)(resp->hr_attempts > 1 ? resp->hr_attempts - 1 : 0);
-    j->aj_counters.wc_throttled += resp->hr_status == 429;
+    j->aj_counters.wc_calls += (uint64_t)resp->hr_sends;
+    j->aj_counters.wc_retries += (uint64_t)resp->hr_resends;
+    j->aj_counters.wc_throttled += (uint64_t)resp->hr_throttled;
     j->aj_counters.wc_bytes += resp->hr_body_len;
 }
 

@@ -9,10 +9,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../common/hs_types.h"
+
+static bool it_oauth; /* see it_hubsync_use_oauth */
+
+void it_hubsync_use_oauth(bool on)
+{
+    it_oauth = on;
+}
 
 static const char *it_hubsync_path(void)
 {
@@ -33,7 +41,17 @@ static void it_hubsync_argv(tl_sim *s, const char *db, const char *const *args, 
     for (int i = 0; args[i] && n < 38; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
+    if (it_oauth) {
+        unsetenv("HUBSPOT_ACCESS_TOKEN");
+        setenv("HUBSPOT_REFRESH_TOKEN", IT_REFRESH_TOKEN, 1);
+        setenv("HUBSPOT_CLIENT_ID", IT_CLIENT_ID, 1);
+        setenv("HUBSPOT_CLIENT_SECRET", IT_CLIENT_SECRET, 1);
+    } else {
+        unsetenv("HUBSPOT_REFRESH_TOKEN");
+        unsetenv("HUBSPOT_CLIENT_ID");
+        unsetenv("HUBSPOT_CLIENT_SECRET");
+        setenv("HUBSPOT_ACCESS_TOKEN", TL_TOKEN, 1);
+    }
 }
 
 int it_hubsync_full(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms,
@@ -63,6 +81,21 @@ int it_hubsync_full(tl_sim *s, const char *db, const char *const *args, int64_t 
 int it_hubsync(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms, char **out)
 {
     return it_hubsync_full(s, db, args, timeout_ms, out, NULL);
+}
+
+int it_run_json(tl_sim *s, const char *db, const char *const *flags, json_object **summary)
+{
+    const char *args[24] = {"run", "--json", "--progress", "never"};
+    int n = 4;
+    for (int i = 0; flags && flags[i] && n < 23; i++)
+        args[n++] = flags[i];
+    args[n] = NULL;
+    char *out = NULL;
+    int rc = it_hubsync(s, db, args, 300000, &out);
+    if (summary)
+        *summary = out && *out ? json_tokener_parse(out) : NULL;
+    free(out);
+    return rc;
 }
 
 /* The mirror, as sorted export lines. */
@@ -160,16 +193,61 @@ int64_t it_assoc_calls(tl_sim *s)
 
 /* Starts `hubsync --db DB --base-url SIM args…` in its own process group
  * without waiting; returns its pid (or -1). */
-pid_t it_hubsync_start(tl_sim *s, const char *db, const char *const *args)
+pid_t it_hubsync_start_to(tl_sim *s, const char *db, const char *const *args, const char *out_path,
+                          const char *err_path)
 {
     pid_t pid = fork();
     if (pid != 0)
         return pid;
     setpgid(0, 0);
+    const char *paths[2] = {out_path, err_path};
+    for (int fd = 1; fd <= 2; fd++) {
+        if (!paths[fd - 1])
+            continue;
+        int f = open(paths[fd - 1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (f < 0 || dup2(f, fd) < 0)
+            _exit(126);
+        close(f);
+    }
     const char *argv[40];
     it_hubsync_argv(s, db, args, argv);
     execv(argv[0], (char *const *)argv);
     _exit(127);
+}
+
+pid_t it_hubsync_start(tl_sim *s, const char *db, const char *const *args)
+{
+    return it_hubsync_start_to(s, db, args, NULL, NULL);
+}
+
+int it_children(pid_t parent, pid_t *pids, int max)
+{
+    FILE *f = popen("ps -eo pid=,ppid=", "r");
+    int n = 0, child, ppid;
+    while (f && n < max && fscanf(f, "%d %d", &child, &ppid) == 2)
+        if (ppid == parent)
+            pids[n++] = child;
+    if (f)
+        pclose(f);
+    return n;
+}
+
+bool it_process_gone(pid_t pid)
+{
+    char path[64], state = '?';
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return true;
+    /* "PID (COMM) STATE …": COMM may hold spaces, so look after the last ')'. */
+    char buf[512];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close_paren = strrchr(buf, ')');
+    if (close_paren && close_paren[1] == ' ')
+        state = close_paren[2];
+    return state == 'Z' || state == 'X';
 }
 
 /* Waits up to timeout_ms for pid; returns its exit code, or -1 (killed). */

@@ -7,12 +7,22 @@
 #ifndef HUBSYNC_IT_HUBSYNC_H
 #define HUBSYNC_IT_HUBSYNC_H
 
+#include <json-c/json.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "../lib/testlib.h"
+
+/* The simulator's default OAuth app (--auth oauth without other flags). */
+#define IT_REFRESH_TOKEN "sim-refresh-token"
+#define IT_CLIENT_ID     "sim-client-id"
+#define IT_CLIENT_SECRET "sim-client-secret"
+
+/* Whether the hubsync runs below authenticate as that OAuth app (true) or
+ * with the simulator's private-app token (false, the default). */
+void it_hubsync_use_oauth(bool on);
 
 /* Runs `hubsync --db DB --base-url SIM ARGS…` (ARGS NULL-terminated, at most
  * 34) with the simulator's token in the environment. *out (when not NULL)
@@ -29,9 +39,26 @@ int it_hubsync_full(tl_sim *s, const char *db, const char *const *args, int64_t 
  * waiting. Returns its pid, or -1. */
 pid_t it_hubsync_start(tl_sim *s, const char *db, const char *const *args);
 
+/* As it_hubsync_start, with stdout and stderr written to the files named
+ * (each may be NULL: inherited). */
+pid_t it_hubsync_start_to(tl_sim *s, const char *db, const char *const *args, const char *out_path,
+                          const char *err_path);
+
+/* Fills pids (room for max) with the live children of `parent` (a run's
+ * workers); returns how many. */
+int it_children(pid_t parent, pid_t *pids, int max);
+
+/* Whether pid has exited (gone, or a zombie nobody reaped yet). */
+bool it_process_gone(pid_t pid);
+
 /* Waits up to timeout_ms for pid; returns its exit code, or -1 (it was
  * killed, with its process group, or died of a signal). */
 int it_wait_exit(pid_t pid, int64_t timeout_ms);
+
+/* `hubsync run --json --progress never FLAGS…` (FLAGS NULL-terminated, at
+ * most 19): the exit code; *summary (when summary is not NULL) receives the
+ * parsed summary, NULL when there is none (json_object_put it). */
+int it_run_json(tl_sim *s, const char *db, const char *const *flags, json_object **summary);
 
 /* The mirror (`hubsync export --format tsv`) as sorted lines; 0 or -1. */
 int it_export_lines(tl_sim *s, const char *db, tl_lines *out);

@@ -27,23 +27,6 @@
 
 static const char *const SETUP[] = {"setup", NULL};
 
-/* `hubsync run --json` with these flags; returns the exit code and the
- * parsed summary in *summary (NULL when none). */
-static int run_json(tl_sim *s, const char *db, const char *const *flags, json_object **summary)
-{
-    const char *args[24] = {"run", "--json", "--progress", "never"};
-    int n = 4;
-    for (int i = 0; flags && flags[i] && n < 23; i++)
-        args[n++] = flags[i];
-    args[n] = NULL;
-    char *out = NULL;
-    int rc = it_hubsync(s, db, args, 300000, &out);
-    if (summary)
-        *summary = out && *out ? json_tokener_parse(out) : NULL;
-    free(out);
-    return rc;
-}
-
 /* The summary's entry for a table (or object type, under "objects"). */
 static json_object *entry(json_object *summary, const char *list, const char *key, const char *name)
 {
@@ -96,7 +79,7 @@ static int synced(tl_sim *s, const char *const *args, char *db, size_t n, const 
     if (!db[0] || tl_sim_start(s, args) != 0)
         return -1;
     const char *flags[] = {"--lag-ms", lag, NULL};
-    if (it_hubsync(s, db, SETUP, 60000, NULL) != 0 || run_json(s, db, flags, NULL) != 0)
+    if (it_hubsync(s, db, SETUP, 60000, NULL) != 0 || it_run_json(s, db, flags, NULL) != 0)
         return -1;
     return 0;
 }
@@ -158,7 +141,7 @@ static void test_ten_changes_two_calls(void)
     TL_REQUIRE(mutate(&s, "{\"count\":10,\"tables\":[\"contacts_deals\"],"
                           "\"kinds\":[\"associate\",\"dissociate\",\"relabel\",\"touch\"]}") == 0);
     tl_sleep_ms(400); /* past the lag allowance */
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     json_object *t = entry(sum, "tables", "table", "contacts_deals");
     json_object *o = entry(sum, "objects", "object", "contacts");
     TL_CHECK_STR(tl_jstr(t, "route"), "incremental");
@@ -192,7 +175,7 @@ static void test_archived_parents_leave(void)
     TL_REQUIRE(mutate(&s, "{\"count\":8,\"tables\":[\"contacts_deals\"],"
                           "\"kinds\":[\"archive\"]}") == 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     json_object *o = entry(sum, "objects", "object", "contacts");
     int64_t lists = tl_jint_or(o, "list_calls", -1);
     fprintf(stderr, "    8 archived: %lld archived-list calls for contacts\n", (long long)lists);
@@ -228,7 +211,7 @@ static void test_many_changes_share_milliseconds(void)
     TL_REQUIRE(sim_config(&s, "{\"latency_ms\":400}") == 0);
     TL_REQUIRE(reset_stats(&s) == 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     int64_t hits = 0, searches = 0, splits = 0;
     json_object *objs = tl_jget(sum, "objects");
     for (size_t i = 0; objs && i < json_object_array_length(objs); i++) {
@@ -264,11 +247,11 @@ static void test_index_lag_and_churn(void)
     TL_REQUIRE(synced(&s, args, db, sizeof(db), "2500") == 0);
     for (int i = 0; i < 3; i++) {
         tl_sleep_ms(700);
-        TL_CHECK_EQ(run_json(&s, db, flags, NULL), 0);
+        TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
     }
     TL_REQUIRE(sim_config(&s, "{\"churn_per_s\":0}") == 0);
     tl_sleep_ms(2700); /* the last write is past the lag allowance */
-    TL_CHECK_EQ(run_json(&s, db, flags, NULL), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
@@ -296,7 +279,7 @@ static void test_changes_during_full_scan(void)
                         "\"contacts_deals\"]}") == 0);
     TL_CHECK_EQ(it_wait_exit(pid, 120000), 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
@@ -317,7 +300,7 @@ static void test_full_ping_table_catches_up(void)
     TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
     TL_REQUIRE(mutate(&s, "{\"count\":40,\"tables\":[\"deals_tickets\"],"
                           "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
@@ -349,7 +332,7 @@ static void test_killed_incremental_run(void)
     it_wait_exit(pid, 5000);
     fprintf(stderr, "    killed after %lld contact searches\n", (long long)searches);
     TL_CHECK_OP(searches, >=, 3);
-    TL_CHECK_EQ(run_json(&s, db, flags, NULL), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);
@@ -375,13 +358,13 @@ static void test_routing_table(void)
     TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
     TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
     /* No cursor: a full scan, whatever the ping type. */
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
     TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
     json_object_put(sum);
     /* Timestamps: incremental on a rollup table, a new full scan on the
      * others (a timestamp never goes out as an object ID). */
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
     TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
     TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
@@ -390,7 +373,7 @@ static void test_routing_table(void)
     /* An object-ID cursor on an incremental table: the scan resumes (an ID
      * never goes out as a timestamp). */
     TL_REQUIRE(edit_state(db, "contacts_deals", set_object_id_cursor) == 0);
-    TL_CHECK_EQ(run_json(&s, db, flags, &sum), 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan_resume");
     TL_CHECK_STR(route_of(sum, "companies_deals"), "incremental");
     TL_CHECK(it_mirror_equals_truth(&s, db));

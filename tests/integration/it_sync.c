@@ -210,15 +210,8 @@ done:
 /* One child process of `parent` (a worker), or -1. */
 static pid_t child_of(pid_t parent)
 {
-    FILE *f = popen("ps -eo pid=,ppid=", "r");
-    pid_t found = -1;
-    int child, ppid;
-    while (f && found < 0 && fscanf(f, "%d %d", &child, &ppid) == 2)
-        if (ppid == parent)
-            found = child;
-    if (f)
-        pclose(f);
-    return found;
+    pid_t child;
+    return it_children(parent, &child, 1) == 1 ? child : -1;
 }
 
 static void test_sigterm_drains(void)
