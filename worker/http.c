@@ -702,11 +702,29 @@ static int launch(http_engine *eng, http_request *r)
     return 0;
 }
 
+/* Fails every request of `l` with the engine's fatal error (callbacks may
+ * submit more: they land in he_waiting and fail in turn). */
+static void fail_list(http_engine *eng, req_list *l)
+{
+    while (l->rl_head) {
+        http_request *r = l->rl_head;
+        list_unlink(l, NULL, r);
+        deliver(eng, r, 0, eng->he_fatal, "%s", eng->he_fatal_msg);
+    }
+}
+
 /* Starts due reservations and reserves slots for waiting requests while
  * transfers are free. Returns the time of the next thing to do (0: none). */
 static uint64_t start_ready(http_engine *eng, uint64_t now)
 {
     uint64_t wake = 0;
+    if (eng->he_fatal) {
+        /* Nothing is sent once the credentials or the certificate are known
+         * to be refused, not even what already holds a limiter slot. */
+        fail_list(eng, &eng->he_reserved);
+        fail_list(eng, &eng->he_waiting);
+        return 0;
+    }
 #define WAKE_AT(t) (wake = (wake == 0 || (t) < wake) ? (t) : wake)
     for (http_request *prev = NULL, *r = eng->he_reserved.rl_head; r;) {
         http_request *next = r->rq_next;
@@ -730,15 +748,10 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
     }
     if (eng->he_waiting.rl_len == 0)
         return wake;
-    if (eng->he_fatal) {
-        while (eng->he_waiting.rl_head) {
-            http_request *r = eng->he_waiting.rl_head;
-            list_unlink(&eng->he_waiting, NULL, r);
-            deliver(eng, r, 0, eng->he_fatal, "%s", eng->he_fatal_msg);
-        }
-        return wake;
-    }
-    if (!token_ready(eng, now)) {
+    bool token_ok = token_ready(eng, now);
+    if (eng->he_fatal)
+        return start_ready(eng, now); /* the refresh was refused: fail what waits */
+    if (!token_ok) {
         WAKE_AT(now + 20 * MS_NS); /* another worker is refreshing: look again soon */
         return wake;
     }

@@ -58,10 +58,11 @@ static bool has(const char *text, const char *needle)
     return text && strstr(text, needle) != NULL;
 }
 
-/* Makes the scratch directory and its certificates; starts the simulator
- * over HTTPS with IT_SMALL_PORTAL, --tier unlimited and `extra` (may be
- * NULL). False when any step failed (tls_end still cleans up). */
-static bool tls_begin(tls_env *t, const char *const *extra)
+/* Makes the scratch directory and its certificates (the server's naming
+ * `san`, NULL: 127.0.0.1 and localhost); starts the simulator over HTTPS
+ * with IT_SMALL_PORTAL, --tier unlimited and `extra` (may be NULL). False
+ * when any step failed (tls_end still cleans up). */
+static bool tls_begin(tls_env *t, const char *san, const char *const *extra)
 {
     memset(t, 0, sizeof(*t));
     it_make_db(t->te_dir, sizeof(t->te_dir));
@@ -71,7 +72,7 @@ static bool tls_begin(tls_env *t, const char *const *extra)
     snprintf(t->te_ca, sizeof(t->te_ca), "%s/ca.pem", t->te_certs);
     snprintf(t->te_db, sizeof(t->te_db), "%s/db", t->te_dir);
     snprintf(t->te_ca_arg, sizeof(t->te_ca_arg), "--ca-file=%s", t->te_ca);
-    if (tl_make_test_cert(t->te_certs) != 0)
+    if (tl_make_test_cert(t->te_certs, san) != 0)
         return false;
     const char *args[32] = {IT_SMALL_PORTAL, "--tier", "unlimited"};
     size_t n = 0;
@@ -123,7 +124,7 @@ static void test_sim_serves_https(void)
     tls_env t, other = {0};
     tl_resp r = {0};
     tl_resp plain = {0};
-    TL_REQUIRE(tls_begin(&t, NULL));
+    TL_REQUIRE(tls_begin(&t, NULL, NULL));
     tl_sim *s = &t.te_sim;
     /* The one ready line names the scheme. */
     char want[96];
@@ -164,7 +165,7 @@ static void test_sim_serves_https(void)
     const char *not_pem[] = {"--port", "0", "--tls-cert", cert, "--tls-key", "/etc/hostname", NULL};
     TL_CHECK_EQ(sim_refuses(not_pem, "not a PEM file"), 1);
     it_make_db(other.te_dir, sizeof(other.te_dir));
-    TL_REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir) == 0);
+    TL_REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir, NULL) == 0);
     snprintf(other_key, sizeof(other_key), "%s/server.key", other.te_dir);
     const char *mismatch[] = {"--port", "0", "--tls-cert", cert, "--tls-key", other_key, NULL};
     TL_CHECK_EQ(sim_refuses(mismatch, "matching certificate and key"), 1);
@@ -181,7 +182,7 @@ static void test_run_with_ca_file(void)
 {
     tls_env t;
     char *out = NULL;
-    TL_REQUIRE(tls_begin(&t, NULL));
+    TL_REQUIRE(tls_begin(&t, NULL, NULL));
     const char *setup[] = {"setup", "--db", t.te_db, t.te_ca_arg, NULL};
     TL_REQUIRE_EQ(tls_hubsync(&t, setup, &out, NULL), 0);
     TL_CHECK(has(out, "6 tables saved"));
@@ -207,13 +208,27 @@ done:
 
 /* ---- hubsync without the CA ----------------------------------------------- */
 
+/* The simulator's count of accepted connections, read over a connection of
+ * its own (tl_parallel opens a fresh one), so that this read adds exactly
+ * one, whatever curl's keep-alive would have reused. -1 on failure. */
+static int64_t connections_now(tl_sim *s)
+{
+    tl_req req = {.rq_method = "GET", .rq_path = "/_sim/stats"};
+    tl_resp r = {0};
+    int64_t n = -1;
+    if (tl_parallel(s, &req, 1, 1, &r) == 0 && r.r_status == 200)
+        n = tl_jint_or(tl_resp_json(&r), "connections", -1);
+    tl_resp_free(&r);
+    return n;
+}
+
 /* Checks one refused command: exit 2 within seconds, stderr naming the
  * certificate problem and the fix (and `also`, when not NULL), and at most
  * `max_conns` TLS connections: one per request in flight, none retried. */
 static void check_refused(tls_env *t, const char *const *args, const char *also, int max_conns)
 {
     char *err = NULL;
-    int64_t conns0 = it_stat_int(&t->te_sim, "connections");
+    int64_t conns0 = connections_now(&t->te_sim);
     int64_t t0 = tl_now_ms();
     int code = tls_hubsync(t, args, NULL, &err);
     int64_t ms = tl_now_ms() - t0;
@@ -224,7 +239,7 @@ static void check_refused(tls_env *t, const char *const *args, const char *also,
         TL_CHECKF(has(err, also), "hubsync %s: stderr lacks \"%s\": %s", args[0], also, err);
     /* Not retried: at most one connection per request in flight, not eight
      * attempts each with backoff. */
-    int64_t conns = it_stat_int(&t->te_sim, "connections") - conns0 - 1; /* -1: the stats call */
+    int64_t conns = connections_now(&t->te_sim) - conns0 - 1; /* -1: that read's own */
     TL_CHECKF(conns >= 1 && conns <= max_conns, "hubsync %s: %lld TLS connections (at most %d)",
               args[0], (long long)conns, max_conns);
     TL_CHECKF(ms < 10000, "hubsync %s took %lld ms to give up", args[0], (long long)ms);
@@ -237,7 +252,7 @@ static void test_refused_without_ca_file(void)
 {
     tls_env t, other = {0};
     char other_ca[160] = "", other_arg[200] = "";
-    TL_REQUIRE(tls_begin(&t, NULL));
+    TL_REQUIRE(tls_begin(&t, NULL, NULL));
     /* setup and doctor: three properties reads in flight. */
     const char *setup[] = {"setup", "--db", t.te_db, NULL};
     check_refused(&t, setup, "CA file: the system's", 3);
@@ -250,7 +265,7 @@ static void test_refused_without_ca_file(void)
     check_refused(&t, run, NULL, 4);
     /* A CA file that did not issue the certificate is no better. */
     it_make_db(other.te_dir, sizeof(other.te_dir));
-    TL_REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir) == 0);
+    TL_REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir, NULL) == 0);
     snprintf(other_ca, sizeof(other_ca), "%s/ca.pem", other.te_dir);
     snprintf(other_arg, sizeof(other_arg), "--ca-file=%s", other_ca);
     const char *wrong[] = {"run",        "--db", t.te_db,    other_arg, "--workers", "2",
@@ -268,6 +283,25 @@ done:
     tls_end(&t);
 }
 
+/* A certificate from the trusted CA for another name: the host name is
+ * verified too. */
+static void test_name_mismatch_refused(void)
+{
+    tls_env t;
+    char *err = NULL;
+    TL_REQUIRE(tls_begin(&t, "DNS:api.example.com", NULL));
+    const char *setup[] = {"setup", "--db", t.te_db, t.te_ca_arg, NULL};
+    int code = tls_hubsync(&t, setup, NULL, &err);
+    TL_CHECKF(code == 2, "exit %d: %s", code, err);
+    TL_CHECKF(has(err, "not trusted") && has(err, "subject name") && has(err, "'127.0.0.1'") &&
+                  has(err, t.te_ca),
+              "stderr: %s", err);
+    TL_CHECK(!exists(t.te_db));
+done:
+    free(err);
+    tls_end(&t);
+}
+
 /* ---- OAuth ------------------------------------------------------------------ */
 
 static void test_oauth_over_https(void)
@@ -275,7 +309,7 @@ static void test_oauth_over_https(void)
     tls_env t;
     char *err = NULL;
     const char *extra[] = {"--auth", "oauth", NULL};
-    TL_REQUIRE(tls_begin(&t, extra));
+    TL_REQUIRE(tls_begin(&t, NULL, extra));
     const char *vars[] = {t.te_url, "HUBSPOT_REFRESH_TOKEN=sim-refresh-token",
                           "HUBSPOT_CLIENT_ID=sim-client-id",
                           "HUBSPOT_CLIENT_SECRET=sim-client-secret", NULL};
@@ -389,6 +423,7 @@ int it_register_tls(void)
     if (!s || it_add_test(s, "sim_serves_https", test_sim_serves_https) ||
         it_add_test(s, "run_with_ca_file", test_run_with_ca_file) ||
         it_add_test(s, "refused_without_ca_file", test_refused_without_ca_file) ||
+        it_add_test(s, "name_mismatch_refused", test_name_mismatch_refused) ||
         it_add_test(s, "oauth_over_https", test_oauth_over_https) ||
         it_add_test(s, "plain_http_only_to_loopback", test_plain_http_only_to_loopback))
         return -1;

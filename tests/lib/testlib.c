@@ -372,9 +372,9 @@ int tl_sim_start_tls(tl_sim *s, const char *cert_dir, const char *const *extra_a
     return 0;
 }
 
-int tl_make_test_cert(const char *dir)
+int tl_make_test_cert(const char *dir, const char *san)
 {
-    const char *args[] = {dir, NULL};
+    const char *args[] = {dir, san, NULL};
     int status = 0;
     char *out = NULL, *err = NULL;
     int rc = tl_run("scripts/make-test-cert.sh", args, 30000, &status, &out, &err);

@@ -93,10 +93,10 @@ int tl_sim_start(tl_sim *s, const char *const *extra_args);
  * certificate against that CA. */
 int tl_sim_start_tls(tl_sim *s, const char *cert_dir, const char *const *extra_args);
 
-/* Runs scripts/make-test-cert.sh DIR (from the source tree: the current
- * directory, as `make test` runs): a CA and a server certificate for
- * 127.0.0.1 and localhost. Returns 0 or -1. */
-int tl_make_test_cert(const char *dir);
+/* Runs scripts/make-test-cert.sh DIR [SAN] (from the source tree: the
+ * current directory, as `make test` runs): a CA and a server certificate
+ * naming `san` (NULL: IP:127.0.0.1,DNS:localhost). Returns 0 or -1. */
+int tl_make_test_cert(const char *dir, const char *san);
 
 /* Starts the simulator with exactly `args` (NULL-terminated; the binary path is
  * prepended) and waits for its stdout line. For tests of the options
