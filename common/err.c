@@ -44,6 +44,8 @@ const char *err_strerror(int code)
         return "not found";
     case ERR_REJECTED:
         return "request rejected";
+    case ERR_TLS:
+        return "TLS certificate not trusted";
     }
     return "unknown error";
 }

@@ -29,7 +29,8 @@ typedef enum err_code {
     ERR_TIMEOUT = -14,   /* a deadline passed */
     ERR_AGAIN = -15,     /* not now: retry later (transient) */
     ERR_NOT_FOUND = -16, /* the thing asked for does not exist */
-    ERR_REJECTED = -17 /* HubSpot refused the request itself (400): sending it again cannot help */
+    ERR_REJECTED = -17, /* HubSpot refused the request itself (400): sending it again cannot help */
+    ERR_TLS = -18 /* the server's TLS certificate cannot be verified (a configuration error) */
 } err_code;
 
 /* A short constant description of `code` ("malformed input"). */

@@ -169,8 +169,9 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp)
             goto out;
         }
     }
-    /* The worst failure decides the exit code: auth, then daily, then others. */
-    static const int order[] = {ERR_AUTH, ERR_DAILY, 0};
+    /* The worst failure decides the exit code: an untrusted certificate
+     * (nothing got through), auth, then daily, then others. */
+    static const int order[] = {ERR_TLS, ERR_AUTH, ERR_DAILY, 0};
     for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && rc == 0; k++)
         for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
             int err = ctx[t].fc_error;

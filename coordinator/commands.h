@@ -53,8 +53,9 @@ int cmd_bench(int argc, char **argv);
 /* ---- shared by the commands (config.c) ----------------------------------- */
 
 /* The exit code for an ERR_* code: ERR_AUTH 3, ERR_LOCKED 4, ERR_DAILY 5,
- * ERR_INVALID / ERR_CORRUPT / ERR_NOT_FOUND 2 (configuration or a database
- * that cannot be used), 0 for 0, anything else 1 (incomplete, safe to rerun). */
+ * ERR_INVALID / ERR_CORRUPT / ERR_NOT_FOUND / ERR_TLS 2 (configuration, a
+ * server certificate not trusted, or a database that cannot be used), 0 for
+ * 0, anything else 1 (incomplete, safe to rerun). */
 int cmd_exit_code(int err);
 
 /* Logs an error line (log_error) after scrubbing every secret of c from it:

@@ -28,7 +28,7 @@
 
 #include "../common/rate_spec.h"
 #include "../common/shm.h"
-#include "../worker/http.h"
+#include "../common/url.h"
 #include "commands.h"
 
 /* Defaults (SPEC §6; the lag is the practitioners' 30 s, hubspot-api.md §8.2). */
@@ -503,7 +503,7 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     for (size_t i = 0; i < ulen; i++)
         if ((unsigned char)c->c_base_url[i] <= 0x20 || c->c_base_url[i] == 0x7f)
             return err_set(e, ERR_INVALID, "%s contains a space or control character", url_src);
-    if ((rc = http_check_base_url(c->c_base_url, e)))
+    if ((rc = url_check_base(c->c_base_url, NULL, e)))
         return err_wrap(e, "%s: ", url_src);
 
     if ((rc = resolve_credentials(raw[F_TOKEN_FILE], c, e)))
@@ -684,6 +684,7 @@ int cmd_exit_code(int err)
     case ERR_INVALID:
     case ERR_CORRUPT:
     case ERR_NOT_FOUND:
+    case ERR_TLS: /* a certificate this machine does not trust: --ca-file, or a wrong URL */
         return EXIT_USAGE;
     case ERR_AUTH:
         return EXIT_AUTH;
@@ -727,7 +728,8 @@ void config_usage(void)
           "Flags (before or after the command; a flag wins over its environment variable):\n"
           "  --db DIR            database directory [$HUBSYNC_DB, ./hubsync-data]\n"
           "  --base-url URL      HubSpot API base [$HUBSPOT_BASE_URL, https://api.hubapi.com];\n"
-          "                      plain http:// only to loopback addresses\n"
+          "                      plain http:// only to loopback addresses (127.x, localhost,\n"
+          "                      [::1]); scheme://host[:port][/path], nothing more\n"
           "  --token-file F      file holding a private-app token; must be mode 0600\n"
           "  --tables LIST       comma-separated tables [$HUBSYNC_TABLES, the six defaults]\n"
           "  --workers N         worker processes, 1-64 [number of CPUs]\n"
@@ -739,7 +741,8 @@ void config_usage(void)
           "  --log-format F      text or json log lines on stderr [text]\n"
           "  --progress P        auto, always or never (auto: when stderr is a terminal) [auto]\n"
           "  --json              machine-readable output on stdout (setup, run, status, doctor)\n"
-          "  --ca-file F         extra CA bundle (certificates are always verified)\n"
+          "  --ca-file F         CA bundle (PEM) to verify HubSpot's certificate with [the\n"
+          "                      system's]; always verified: untrusted is exit 2, not retried\n"
           "\n"
           "Credentials (never on the command line, never printed):\n"
           "  HUBSPOT_ACCESS_TOKEN             private-app token (or --token-file F)\n"
@@ -755,7 +758,7 @@ void config_usage(void)
           "Exit codes:\n"
           "  0  success\n"
           "  1  run incomplete, safe to rerun (doctor: a table disagrees with HubSpot)\n"
-          "  2  usage or configuration error\n"
+          "  2  usage or configuration error (also: HubSpot's TLS certificate not trusted)\n"
           "  3  authentication failed\n"
           "  4  another run holds this database\n"
           "  5  daily API limit exhausted\n",

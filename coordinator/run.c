@@ -230,6 +230,10 @@ static void job_failed(run_ctx *rc, planned_job *pj, const wire_job_done *d)
     case ERR_DAILY:
         run_fatal(rc, EXIT_DAILY, "%s", d->wjd_message);
         return;
+    case ERR_TLS:
+        /* Every request meets the same certificate: a configuration error. */
+        run_fatal(rc, EXIT_USAGE, "%s", d->wjd_message);
+        return;
     case ERR_REJECTED:
         /* HubSpot refused the request itself (400): asking again cannot
          * help, and the window's cursor must not move past it. */

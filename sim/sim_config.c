@@ -176,6 +176,9 @@ static const opt options[] = {
     {"port-file", OPT_STR, S(sc_port_file), "F", "also write the port to F"},
     {"bind", OPT_STR, S(sc_bind), "ADDR", "address to listen on [127.0.0.1]"},
     {"quiet", OPT_FLAG, F(sc_quiet), 0, NULL, "no portal summary on stderr"},
+    {"tls-cert", OPT_STR, S(sc_tls_cert), "FILE",
+     "serve HTTPS with this PEM certificate (chain); needs --tls-key"},
+    {"tls-key", OPT_STR, S(sc_tls_key), "FILE", "the certificate's PEM private key"},
     {"seed", OPT_U64, F(sc_portal.pc_seed), 0, "N", "portal seed [1]"},
     {"contacts", OPT_COUNT, F(sc_portal.pc_count[HS_CONTACTS]), 0, "N", "contacts [10000]"},
     {"companies", OPT_COUNT, F(sc_portal.pc_count[HS_COMPANIES]), 0, "N", "companies [2000]"},
@@ -236,7 +239,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: hubspot-sim [options]\n\n"
                  "Serves HubSpot's CRM API (objects, search, v4 associations, properties,\n"
                  "OAuth) for a synthetic portal, with HubSpot's limits and failure modes.\n"
-                 "Prints 'hubspot-sim listening on http://ADDR:PORT' when ready.\n\n");
+                 "Prints 'hubspot-sim listening on http://ADDR:PORT' when ready (https://\n"
+                 "with --tls-cert and --tls-key).\n\n");
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
         const opt *o = &options[i];
         char left[48];
@@ -434,6 +438,10 @@ int sim_config_parse_args(sim_config *c, int argc, char **argv, FILE *out, char 
     }
     if (c->sc_assoc_page_size == 0) {
         snprintf(err, errlen, "--assoc-page-size must be at least 1");
+        return -1;
+    }
+    if (!c->sc_tls_cert[0] != !c->sc_tls_key[0]) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together (HTTPS needs both)");
         return -1;
     }
     return 0;

@@ -24,6 +24,8 @@ typedef struct sim_config {
     char sc_port_file[512];
     char sc_bind[64];
     bool sc_quiet;
+    char sc_tls_cert[512]; /* PEM files: serve HTTPS when both are set */
+    char sc_tls_key[512];
     /* the portal */
     sim_portal_config sc_portal;
     uint32_t sc_assoc_page_size;

@@ -91,7 +91,8 @@ int main(int argc, char **argv)
         sim_server_stop(server);
         return 1;
     }
-    printf("hubspot-sim listening on http://%s:%u\n", cfg.sc_bind, port);
+    printf("hubspot-sim listening on %s://%s:%u\n", cfg.sc_tls_cert[0] ? "https" : "http",
+           cfg.sc_bind, port);
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);

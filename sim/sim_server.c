@@ -40,6 +40,7 @@ struct sim_server {
     pthread_mutex_t sv_rng_lock;
     sim_rng sv_rng;
     struct MHD_Daemon *sv_daemon;
+    char *sv_tls_cert, *sv_tls_key; /* PEM text MHD reads from, for the daemon's life */
     uint16_t sv_port;
     pthread_t sv_churn;
     bool sv_churn_started;
@@ -704,6 +705,16 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
 }
 
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    (void)c;
+    (void)socket_context;
+    sim_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+        sim_stats_connection(&s->sv_stats);
+}
+
 /* ------------------------------------------------------------- churn */
 
 static void *churn_main(void *arg)
@@ -732,6 +743,50 @@ static void *churn_main(void *arg)
 }
 
 /* -------------------------------------------------------------- lifecycle */
+
+/* Reads a PEM file whole (MHD takes certificates and keys as text).
+ * Returns a malloc'd NUL-terminated string, or NULL with err filled. */
+static char *read_pem(const char *flag, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, errlen, "%s %s: cannot open it", flag, path);
+        return NULL;
+    }
+    jbuf b;
+    jb_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && b.jb_len < (1u << 20))
+        jb_raw(&b, chunk, n);
+    bool bad = ferror(f) || b.jb_len >= (1u << 20) || !jb_ok(&b);
+    fclose(f);
+    char *text = bad ? NULL : strdup(jb_cstr(&b));
+    jb_free(&b);
+    if (!text || !strstr(text, "-----BEGIN ")) {
+        snprintf(err, errlen, "%s %s: not a PEM file (or unreadable)", flag, path);
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+/* Loads --tls-cert and --tls-key when set. 0, or -1 with err filled. */
+static int load_tls(sim_server *s, const sim_config *cfg, char *err, size_t errlen)
+{
+    if (!cfg->sc_tls_cert[0])
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen,
+                 "--tls-cert: this libmicrohttpd was built without TLS (GnuTLS) support");
+        return -1;
+    }
+    s->sv_tls_cert = read_pem("--tls-cert", cfg->sc_tls_cert, err, errlen);
+    if (!s->sv_tls_cert)
+        return -1;
+    s->sv_tls_key = read_pem("--tls-key", cfg->sc_tls_key, err, errlen);
+    return s->sv_tls_key ? 0 : -1;
+}
 
 int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out, char *err,
                      size_t errlen)
@@ -771,16 +826,31 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
         snprintf(err, errlen, "--bind: '%s' is not an IPv4 address", cfg->sc_bind);
         goto fail;
     }
+    if (load_tls(s, cfg, err, errlen))
+        goto fail;
+    /* HTTPS is the same daemon with two more options (an empty item ends
+     * the array early when they are absent). */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, s->sv_tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, s->sv_tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (!s->sv_tls_cert)
+        tls_opts[0].option = MHD_OPTION_END;
     s->sv_daemon = MHD_start_daemon(
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
-            MHD_USE_ERROR_LOG,
+            MHD_USE_ERROR_LOG | (s->sv_tls_cert ? MHD_USE_TLS : 0),
         (uint16_t)cfg->sc_port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)2000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)2000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!s->sv_daemon) {
-        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not permitted)", cfg->sc_bind,
-                 cfg->sc_port);
+        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not permitted%s)", cfg->sc_bind,
+                 cfg->sc_port,
+                 s->sv_tls_cert ? "; or --tls-cert/--tls-key are not a matching certificate and "
+                                  "key"
+                                : "");
         goto fail;
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->sv_daemon, MHD_DAEMON_INFO_BIND_PORT);
@@ -809,6 +879,8 @@ void sim_server_stop(sim_server *s)
     atomic_store(&s->sv_stopping, true);
     if (s->sv_daemon)
         MHD_stop_daemon(s->sv_daemon);
+    free(s->sv_tls_cert);
+    free(s->sv_tls_key);
     if (s->sv_churn_started)
         pthread_join(s->sv_churn, NULL);
     sim_window_free(&s->sv_burst);

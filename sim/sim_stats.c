@@ -102,6 +102,13 @@ void sim_stats_fault(sim_stats *s, sim_fault f)
     pthread_mutex_unlock(&s->st_lock);
 }
 
+void sim_stats_connection(sim_stats *s)
+{
+    pthread_mutex_lock(&s->st_lock);
+    s->st_connections++;
+    pthread_mutex_unlock(&s->st_lock);
+}
+
 static void meter_add(sim_meter *m, int64_t now_ns)
 {
     while (m->m_count > 0 && m->m_times[m->m_head] <= now_ns - m->m_window_ns) {
@@ -154,6 +161,7 @@ void sim_stats_reset(sim_stats *s)
     memset(s->st_status, 0, sizeof(s->st_status));
     memset(s->st_rate_limited, 0, sizeof(s->st_rate_limited));
     memset(s->st_faults, 0, sizeof(s->st_faults));
+    s->st_connections = 0;
     meter_clear(&s->st_meters[0]);
     meter_clear(&s->st_meters[1]);
     pthread_mutex_unlock(&s->st_lock);
@@ -211,6 +219,8 @@ void sim_stats_json(sim_stats *s, uint64_t tokens_issued, jbuf *out)
     jb_i64(out, s->st_first_ms);
     jb_lit(out, ",\"last_request_ms\":");
     jb_i64(out, s->st_last_ms);
+    jb_lit(out, ",\"connections\":");
+    jb_u64(out, s->st_connections);
     jb_lit(out, ",\"tokens_issued\":");
     jb_u64(out, tokens_issued);
     jb_char(out, '}');

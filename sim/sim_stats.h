@@ -58,7 +58,8 @@ typedef struct sim_stats {
     uint64_t st_status[600];
     uint64_t st_rate_limited[SIM_POLICY_COUNT];
     uint64_t st_faults[SIM_FAULT_COUNT];
-    sim_meter st_meters[2]; /* burst, search */
+    uint64_t st_connections; /* TCP connections accepted (TLS handshakes that failed included) */
+    sim_meter st_meters[2];  /* burst, search */
 } sim_stats;
 
 void sim_stats_init(sim_stats *s, int64_t burst_window_ms, int64_t search_window_ms);
@@ -75,6 +76,10 @@ void sim_stats_status(sim_stats *s, int status);
 
 void sim_stats_rate_limited(sim_stats *s, sim_policy p);
 void sim_stats_fault(sim_stats *s, sim_fault f);
+
+/* Counts an accepted connection: with TLS, a client that refuses the
+ * certificate shows here and nowhere else. */
+void sim_stats_connection(sim_stats *s);
 
 /* Records that policy p (burst or search) admitted a request at now_ns. */
 void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns);

@@ -6,7 +6,6 @@
 #include "http.h"
 #include "../common/clock.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,6 +17,7 @@
 
 #include "../common/hs_codec.h"
 #include "../common/rl.h"
+#include "../common/url.h"
 
 enum { MAX_INFLIGHT = 256, MAX_AUTH_RETRIES = 3 };
 #define RESPONSE_CAP ((size_t)64 << 20)
@@ -43,6 +43,7 @@ struct http_request {
     bool rq_resp_too_big;
     int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
     struct curl_slist *rq_headers;
+    char rq_curl_error[CURL_ERROR_SIZE]; /* curl's detail on a failed transfer */
     CURL *rq_easy;
     http_request *rq_next;
 };
@@ -65,12 +66,13 @@ struct http_engine {
     req_list he_reserved; /* holding a limiter slot in the future */
     int he_inflight;
     bool he_oauth;
+    bool he_plain_http; /* http:// (loopback only): never through a proxy */
     char he_token[SHM_TOKEN_MAX];
     uint64_t he_token_gen;
     uint64_t he_bad_token_gen; /* a 401 EXPIRED named this generation: refresh it */
     uint64_t he_refresh_after_ns;
-    bool he_auth_failed;
-    char he_auth_msg[ERR_MSG_MAX];
+    int he_fatal; /* ERR_AUTH or ERR_TLS: every waiting request fails with it */
+    char he_fatal_msg[ERR_MSG_MAX];
     uint64_t he_rng;
 };
 
@@ -112,37 +114,6 @@ static void list_unlink(req_list *l, http_request *prev, http_request *r)
         l->rl_tail = prev;
     r->rq_next = NULL;
     l->rl_len--;
-}
-
-/* ------------------------------------------------------------ base URL */
-
-int http_check_base_url(const char *url, err_info *e)
-{
-    bool tls = strncmp(url, "https://", 8) == 0;
-    if (!tls && strncmp(url, "http://", 7) != 0)
-        return err_set(e, ERR_INVALID, "base URL '%.100s' must start with https://", url);
-    if (tls)
-        return 0;
-    const char *host = url + 7;
-    size_t n = strcspn(host, "/");
-    char h[256];
-    if (n == 0 || n >= sizeof(h))
-        return err_set(e, ERR_INVALID, "base URL '%.100s' has no host", url);
-    memcpy(h, host, n);
-    h[n] = '\0';
-    /* Strip a port, keeping [v6] brackets whole. */
-    char *colon = h[0] == '[' ? strstr(h, "]:") : strrchr(h, ':');
-    if (colon)
-        *(h[0] == '[' ? colon + 1 : colon) = '\0';
-    struct in_addr v4;
-    bool loopback = strcmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0 ||
-                    (inet_pton(AF_INET, h, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127);
-    if (!loopback)
-        return err_set(e, ERR_INVALID,
-                       "plain http:// is allowed only to loopback addresses; use https:// for "
-                       "'%.100s'",
-                       url);
-    return 0;
 }
 
 /* ---------------------------------------------------------------- requests */
@@ -256,7 +227,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
 int http_engine_create(const http_config *cfg, http_engine **out, err_info *e)
 {
     static bool curl_ready;
-    int rc = http_check_base_url(cfg->hc_base_url, e);
+    bool plain_http = false;
+    int rc = url_check_base(cfg->hc_base_url, &plain_http, e);
     if (rc)
         return rc;
     if (!cfg->hc_shm || cfg->hc_slot < 0 || cfg->hc_slot >= SHM_MAX_WORKERS ||
@@ -289,6 +261,7 @@ int http_engine_create(const http_config *cfg, http_engine **out, err_info *e)
     eng->he_shm = cfg->hc_shm;
     eng->he_counters = &cfg->hc_shm->sr_slots[cfg->hc_slot].sl_counters;
     eng->he_oauth = cfg->hc_refresh_token && cfg->hc_client_id && cfg->hc_client_secret;
+    eng->he_plain_http = plain_http;
     eng->he_rng = clock_mono_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
     eng->he_multi = curl_multi_init();
     if (!eng->he_multi)
@@ -350,11 +323,69 @@ size_t http_pending(const http_engine *eng)
     return eng->he_waiting.rl_len + eng->he_reserved.rl_len + (size_t)eng->he_inflight;
 }
 
+/* ------------------------------------------------------------- transport */
+
+/* The connection options every transfer gets, API calls and token refreshes
+ * alike: one place, so none can miss the CA file or the verification. */
+static void set_transport(const http_engine *eng, CURL *h, char *error_buf)
+{
+    const http_config *c = &eng->he_cfg;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->hc_connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->hc_total_timeout_ms);
+    /* Certificates are always verified: there is no switch to turn it off. */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->hc_ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->hc_ca_file);
+    /* Plain http:// is allowed because it stays on this machine; an
+     * http_proxy from the environment would carry the token off it. */
+    if (eng->he_plain_http)
+        curl_easy_setopt(h, CURLOPT_PROXY, "");
+    error_buf[0] = '\0';
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buf);
+}
+
+/* Whether a failed transfer failed because the server's certificate cannot
+ * be trusted (or the CA file cannot be used): sending again cannot help. */
+static bool tls_trust_failure(CURLcode cc)
+{
+    return cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE ||
+           cc == CURLE_SSL_ISSUER_ERROR || cc == CURLE_SSL_CRL_BADFILE ||
+           cc == CURLE_SSL_PINNEDPUBKEYNOTMATCH || cc == CURLE_SSL_INVALIDCERTSTATUS;
+}
+
+/* Formats the message of a TLS trust failure: what curl saw, which CAs were
+ * trusted, and the fix. */
+static void tls_failure_message(const http_engine *eng, CURLcode cc, const char *curl_detail,
+                                char *buf, size_t size)
+{
+    const char *ca = eng->he_cfg.hc_ca_file;
+    /* Long paths may cut the tail; the certificate problem comes first. */
+    int n = snprintf(buf, size,
+                     "TLS certificate of %.100s not trusted: %.120s (CA file: %.100s); "
+                     "pass the issuing CA with --ca-file",
+                     eng->he_cfg.hc_base_url, curl_detail[0] ? curl_detail : curl_easy_strerror(cc),
+                     ca ? ca : "the system's");
+    if (n < 0)
+        snprintf(buf, size, "TLS certificate not trusted");
+}
+
+/* Makes every request still waiting fail with `code` and `msg` (the failure
+ * is not the request's: credentials refused, a certificate not trusted). */
+static void engine_fail(http_engine *eng, int code, const char *msg)
+{
+    if (eng->he_fatal)
+        return;
+    eng->he_fatal = code;
+    snprintf(eng->he_fatal_msg, sizeof(eng->he_fatal_msg), "%s", msg);
+}
+
 /* ------------------------------------------------------------- the token */
 
 /* Synchronously exchanges the refresh token for a new access token and
- * publishes it. Returns 0, ERR_AUTH (the credentials were refused) or
- * ERR_HTTP (try again later). */
+ * publishes it. Returns 0, ERR_AUTH (the credentials were refused), ERR_TLS
+ * (the server's certificate is not trusted) or ERR_HTTP (try again later). */
 static int refresh_now(http_engine *eng, err_info *e)
 {
     const http_config *c = &eng->he_cfg;
@@ -376,18 +407,20 @@ static int refresh_now(http_engine *eng, err_info *e)
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form.jb_len);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->hc_connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->hc_total_timeout_ms);
-    if (c->hc_ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->hc_ca_file);
+    char curl_error[CURL_ERROR_SIZE];
+    set_transport(eng, h, curl_error);
     SHM_COUNT(eng->he_counters, requests, 1);
     SHM_COUNT(eng->he_counters, req_other, 1);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (cc != CURLE_OK) {
-        rc = err_set(e, ERR_HTTP, "token refresh: %s", curl_easy_strerror(cc));
+    if (cc != CURLE_OK && tls_trust_failure(cc)) {
+        char msg[ERR_MSG_MAX];
+        tls_failure_message(eng, cc, curl_error, msg, sizeof(msg));
+        rc = err_set(e, ERR_TLS, "token refresh: %s", msg);
+    } else if (cc != CURLE_OK) {
+        rc = err_set(e, ERR_HTTP, "token refresh: %s",
+                     curl_error[0] ? curl_error : curl_easy_strerror(cc));
     } else if (status == 200) {
         hs_token tok;
         rc = hs_parse_token(jb_cstr(&sink.rq_resp), sink.rq_resp.jb_len, &tok, e);
@@ -444,9 +477,8 @@ static bool token_ready(http_engine *eng, uint64_t now)
         err_info e = {0};
         int rc = refresh_now(eng, &e);
         shm_token_end_refresh(eng->he_shm, getpid());
-        if (rc == ERR_AUTH) {
-            eng->he_auth_failed = true;
-            snprintf(eng->he_auth_msg, sizeof(eng->he_auth_msg), "%s", e.ei_msg);
+        if (rc == ERR_AUTH || rc == ERR_TLS) {
+            engine_fail(eng, rc, e.ei_msg);
         } else if (rc) {
             eng->he_refresh_after_ns = now + 1000 * MS_NS;
         }
@@ -591,8 +623,17 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
                     RESPONSE_CAP);
             return;
         }
-        /* Resets, timeouts, refused connections, truncated bodies. */
         SHM_COUNT(eng->he_counters, net_errors, 1);
+        if (tls_trust_failure(cc)) {
+            /* Not transient: fail this request and every waiting one now,
+             * rather than knock on the same certificate again and again. */
+            char msg[ERR_MSG_MAX];
+            tls_failure_message(eng, cc, r->rq_curl_error, msg, sizeof(msg));
+            engine_fail(eng, ERR_TLS, msg);
+            deliver(eng, r, 0, ERR_TLS, "%s", msg);
+            return;
+        }
+        /* Resets, timeouts, refused connections, truncated bodies. */
         schedule_retry(eng, r, jitter_backoff_ns(eng, r->rq_attempts), curl_easy_strerror(cc));
         return;
     }
@@ -649,16 +690,10 @@ static int launch(http_engine *eng, http_request *r)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, c->hc_connect_timeout_ms);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, c->hc_total_timeout_ms);
+    set_transport(eng, h, r->rq_curl_error);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-    if (c->hc_ca_file)
-        curl_easy_setopt(h, CURLOPT_CAINFO, c->hc_ca_file);
     r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
@@ -691,11 +726,29 @@ static int launch(http_engine *eng, http_request *r)
     return 0;
 }
 
+/* Fails every request of `l` with the engine's fatal error (callbacks may
+ * submit more: they land in he_waiting and fail in turn). */
+static void fail_list(http_engine *eng, req_list *l)
+{
+    while (l->rl_head) {
+        http_request *r = l->rl_head;
+        list_unlink(l, NULL, r);
+        deliver(eng, r, 0, eng->he_fatal, "%s", eng->he_fatal_msg);
+    }
+}
+
 /* Starts due reservations and reserves slots for waiting requests while
  * transfers are free. Returns the time of the next thing to do (0: none). */
 static uint64_t start_ready(http_engine *eng, uint64_t now)
 {
     uint64_t wake = 0;
+    if (eng->he_fatal) {
+        /* Nothing is sent once the credentials or the certificate are known
+         * to be refused, not even what already holds a limiter slot. */
+        fail_list(eng, &eng->he_reserved);
+        fail_list(eng, &eng->he_waiting);
+        return 0;
+    }
 #define WAKE_AT(t) (wake = (wake == 0 || (t) < wake) ? (t) : wake)
     for (http_request *prev = NULL, *r = eng->he_reserved.rl_head; r;) {
         http_request *next = r->rq_next;
@@ -719,15 +772,10 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
     }
     if (eng->he_waiting.rl_len == 0)
         return wake;
-    if (eng->he_auth_failed) {
-        while (eng->he_waiting.rl_head) {
-            http_request *r = eng->he_waiting.rl_head;
-            list_unlink(&eng->he_waiting, NULL, r);
-            deliver(eng, r, 0, ERR_AUTH, "%s", eng->he_auth_msg);
-        }
-        return wake;
-    }
-    if (!token_ready(eng, now)) {
+    bool token_ok = token_ready(eng, now);
+    if (eng->he_fatal)
+        return start_ready(eng, now); /* the refresh was refused: fail what waits */
+    if (!token_ok) {
         WAKE_AT(now + 20 * MS_NS); /* another worker is refreshing: look again soon */
         return wake;
     }

@@ -16,12 +16,17 @@
  * truncated transfers. A 401 EXPIRED_AUTHENTICATION refreshes the token once
  * (single flight across processes via the shared region) and resends; the
  * token is also refreshed ahead of its expiry. Final failures reach the
- * callback with hr_error set: ERR_HTTP (attempts exhausted), ERR_AUTH, or
- * ERR_DAILY (the daily limit is spent: no retry can help today).
+ * callback with hr_error set: ERR_HTTP (attempts exhausted), ERR_AUTH,
+ * ERR_TLS (the server's certificate is not trusted: never retried, and
+ * every request still waiting fails with it at once), or ERR_DAILY (the
+ * daily limit is spent: no retry can help today).
  *
- * TLS certificates are always verified; plain http:// is accepted only for
- * loopback hosts. One engine per process, used from one thread; create it
- * after fork (curl state never crosses fork()).
+ * TLS certificates are always verified (against hc_ca_file when set, else
+ * the system's CAs; nothing turns verification off) for every transfer,
+ * token refreshes included; plain http:// is accepted only for loopback
+ * hosts (url_check_base) and never goes through a proxy. One engine per
+ * process, used from one thread; create it after fork (curl state never
+ * crosses fork()).
  */
 #ifndef HUBSYNC_HTTP_H
 #define HUBSYNC_HTTP_H
@@ -66,7 +71,7 @@ typedef struct http_request http_request;
 
 typedef struct http_response {
     int hr_status;       /* final HTTP status, 0 when no response */
-    int hr_error;        /* 0, or ERR_HTTP / ERR_AUTH / ERR_DAILY / ERR_NOMEM */
+    int hr_error;        /* 0, or ERR_HTTP / ERR_AUTH / ERR_TLS / ERR_DAILY / ERR_NOMEM */
     const char *hr_body; /* NUL-terminated; valid during the callback */
     size_t hr_body_len;
     int hr_attempts; /* sends, this one included, but for expired-token 401s */
@@ -81,10 +86,6 @@ typedef enum http_verdict { HTTP_DONE, HTTP_RETRY } http_verdict;
 
 /* Called once per request with its final response. */
 typedef http_verdict (*http_done_fn)(void *user, http_request *req, const http_response *resp);
-
-/* Checks that a base URL is https://, or http:// to a loopback host.
- * Returns 0 or ERR_INVALID with the reason. */
-int http_check_base_url(const char *url, err_info *e);
 
 /* Creates an engine (initialises curl for this process). Returns 0 and *out,
  * or ERR_INVALID (a bad config or base URL) / ERR_NOMEM. */

@@ -26,6 +26,7 @@
 
 #include "../../common/store.h"
 #include "../lib/testlib.h"
+#include "it_hubsync.h"
 #include "it_suites.h"
 
 /* A token only these tests use, so finding it in an output is never chance. */
@@ -69,38 +70,12 @@ static size_t count_lines(const char *text)
  * and checks that no output holds the token. Returns the exit code. */
 static int cli(const char *const *vars, const char *const *args, cli_out *o)
 {
-    const char *argv[64];
-    size_t n = 0;
-    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
-    static char passbuf[3][512];
     memset(o, 0, sizeof(*o));
-    o->co_exit = -1;
-    argv[n++] = "-i";
-    for (size_t i = 0; i < 3; i++) {
-        const char *v = getenv(pass[i]);
-        if (v) {
-            snprintf(passbuf[i], sizeof(passbuf[i]), "%s=%s", pass[i], v);
-            argv[n++] = passbuf[i];
-        }
-    }
-    for (size_t i = 0; vars && vars[i] && n < 30; i++)
-        argv[n++] = vars[i];
-    argv[n++] = hubsync_path();
-    for (size_t i = 0; args && args[i] && n < 62; i++)
-        argv[n++] = args[i];
-    argv[n] = NULL;
-    int status = 0;
-    if (tl_run("env", argv, CLI_TIMEOUT_MS, &status, &o->co_out, &o->co_err) == 0 &&
-        WIFEXITED(status))
-        o->co_exit = WEXITSTATUS(status);
-    if (!o->co_out)
-        o->co_out = strdup("");
-    if (!o->co_err)
-        o->co_err = strdup("");
+    o->co_exit = it_hubsync_env(vars, args, CLI_TIMEOUT_MS, &o->co_out, &o->co_err);
     TL_CHECKF(!has(o->co_out, SECRET) && !has(o->co_err, SECRET),
               "the token appears in the output of hubsync %s", args && args[0] ? args[0] : "");
     if (o->co_exit < 0)
-        fprintf(stderr, "    hubsync did not exit normally (status %d): %s\n", status, o->co_err);
+        fprintf(stderr, "    hubsync did not exit normally: %s\n", o->co_err);
     return o->co_exit;
 }
 

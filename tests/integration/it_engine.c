@@ -115,19 +115,6 @@ static int64_t stat_int(tl_sim *s, const char *path)
     return v;
 }
 
-static void test_base_url(void)
-{
-    err_info e = {0};
-    TL_CHECK(http_check_base_url("https://api.hubapi.com", &e) == 0);
-    TL_CHECK(http_check_base_url("http://127.0.0.1:8089", &e) == 0);
-    TL_CHECK(http_check_base_url("http://localhost:1", &e) == 0);
-    TL_CHECK(http_check_base_url("http://[::1]:80", &e) == 0);
-    TL_CHECK(http_check_base_url("http://api.hubapi.com", &e) == ERR_INVALID);
-    TL_CHECK(strstr(e.ei_msg, "loopback") != NULL);
-    TL_CHECK(http_check_base_url("http://127.0.0.1.evil.example", &e) == ERR_INVALID);
-    TL_CHECK(http_check_base_url("ftp://127.0.0.1", &e) == ERR_INVALID);
-}
-
 static void test_success(void)
 {
     tl_sim s = {0};
@@ -417,8 +404,7 @@ done:
 int it_register_engine(void)
 {
     CU_pSuite s = it_add_suite("engine");
-    if (!s || it_add_test(s, "base_url", test_base_url) ||
-        it_add_test(s, "success", test_success) ||
+    if (!s || it_add_test(s, "success", test_success) ||
         it_add_test(s, "faults_are_retried", test_faults_are_retried) ||
         it_add_test(s, "paced_under_burst_limit", test_paced_under_burst_limit) ||
         it_add_test(s, "processes_share_the_limit", test_processes_share_the_limit) ||

@@ -98,6 +98,39 @@ int it_run_json(tl_sim *s, const char *db, const char *const *flags, json_object
     return rc;
 }
 
+int it_hubsync_env(const char *const *vars, const char *const *args, int64_t timeout_ms, char **out,
+                   char **err)
+{
+    static const char *const pass[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    char passbuf[3][512];
+    const char *argv[64];
+    size_t n = 0;
+    argv[n++] = "-i";
+    for (size_t i = 0; i < 3; i++)
+        if (getenv(pass[i])) {
+            snprintf(passbuf[i], sizeof(passbuf[i]), "%s=%s", pass[i], getenv(pass[i]));
+            argv[n++] = passbuf[i];
+        }
+    for (size_t i = 0; vars && vars[i] && i < 24; i++)
+        argv[n++] = vars[i];
+    argv[n++] = it_hubsync_path();
+    for (size_t i = 0; args && args[i] && i < 34; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    int status = 0;
+    char *o = NULL, *e = NULL;
+    int rc = tl_run("env", argv, timeout_ms, &status, &o, &e);
+    if (out)
+        *out = o ? o : strdup("");
+    else
+        free(o);
+    if (err)
+        *err = e ? e : strdup("");
+    else
+        free(e);
+    return rc == 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 /* The mirror, as sorted export lines. */
 int it_export_lines(tl_sim *s, const char *db, tl_lines *out)
 {

@@ -35,6 +35,15 @@ int it_hubsync(tl_sim *s, const char *db, const char *const *args, int64_t timeo
 int it_hubsync_full(tl_sim *s, const char *db, const char *const *args, int64_t timeout_ms,
                     char **out, char **err);
 
+/* Runs `env -i VARS… hubsync ARGS…` (both NULL-terminated; vars may be NULL;
+ * at most 24 variables and 34 arguments): nothing of the runner's environment but the
+ * sanitizers' options reaches hubsync, so a test states every variable
+ * (token, base URL, proxy) it means. *out and *err (either may be NULL)
+ * receive stdout and stderr; free them. Returns the exit code, or -1 (a
+ * signal, or killed after timeout_ms). */
+int it_hubsync_env(const char *const *vars, const char *const *args, int64_t timeout_ms, char **out,
+                   char **err);
+
 /* Starts hubsync as it_hubsync would, in its own process group, without
  * waiting. Returns its pid, or -1. */
 pid_t it_hubsync_start(tl_sim *s, const char *db, const char *const *args);

@@ -36,5 +36,6 @@ int it_register_sync(void);
 int it_register_cli(void);
 int it_register_incremental(void);
 int it_register_reliability(void);
+int it_register_tls(void);
 
 #endif

@@ -254,13 +254,15 @@ static int read_line(int fd, char *buf, size_t size, int64_t deadline_ms)
     }
 }
 
-/* Parses "…http://HOST:PORT" at the end of the listening line. */
+/* Parses "…http://HOST:PORT" (or https://) at the end of the listening line. */
 static int parse_listen_line(tl_sim *s)
 {
     const char *url = strstr(s->s_first_line, "http://");
     if (!url)
+        url = strstr(s->s_first_line, "https://");
+    if (!url)
         return -1;
-    const char *colon = strrchr(url + 7, ':');
+    const char *colon = strrchr(strstr(url, "://") + 3, ':');
     if (!colon)
         return -1;
     char *end;
@@ -336,6 +338,53 @@ int tl_sim_start_argv(tl_sim *s, const char *const *args)
 {
     sim_reset(s, true);
     return start_common(s, args, NULL);
+}
+
+int tl_sim_start_tls(tl_sim *s, const char *cert_dir, const char *const *extra_args)
+{
+    char cert[512], key[512];
+    const char *args[MAX_ARGS];
+    size_t n = 0;
+    snprintf(cert, sizeof(cert), "%s/server.pem", cert_dir);
+    snprintf(key, sizeof(key), "%s/server.key", cert_dir);
+    args[n++] = "--tls-cert";
+    args[n++] = cert;
+    args[n++] = "--tls-key";
+    args[n++] = key;
+    for (size_t i = 0; extra_args && extra_args[i]; i++) {
+        if (n + 1 >= MAX_ARGS - 8) {
+            fprintf(stderr, "testlib: too many simulator arguments\n");
+            sim_reset(s, false);
+            return -1;
+        }
+        args[n++] = extra_args[i];
+    }
+    args[n] = NULL;
+    if (tl_sim_start(s, args) != 0)
+        return -1;
+    snprintf(s->s_ca_file, sizeof(s->s_ca_file), "%s/ca.pem", cert_dir);
+    if (strncmp(s->s_base_url, "https://", 8) != 0) {
+        fprintf(stderr, "testlib: --tls-cert given but the simulator said \"%s\"\n",
+                s->s_first_line);
+        tl_sim_stop(s);
+        return -1;
+    }
+    return 0;
+}
+
+int tl_make_test_cert(const char *dir, const char *san)
+{
+    const char *args[] = {dir, san, NULL};
+    int status = 0;
+    char *out = NULL, *err = NULL;
+    int rc = tl_run("scripts/make-test-cert.sh", args, 30000, &status, &out, &err);
+    bool ok = rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok)
+        fprintf(stderr, "testlib: scripts/make-test-cert.sh %s failed (status %d): %s\n", dir,
+                status, err ? err : "");
+    free(out);
+    free(err);
+    return ok ? 0 : -1;
 }
 
 int tl_sim_start(tl_sim *s, const char *const *extra_args)
@@ -625,6 +674,8 @@ static int xfer_setup(xfer *x, const tl_sim *s, const tl_req *req, tl_resp *resp
     curl_easy_setopt(c, CURLOPT_URL, url); /* curl keeps its own copy */
     free(url);
     curl_easy_setopt(c, CURLOPT_PROXY, "");
+    if (s->s_ca_file[0])
+        curl_easy_setopt(c, CURLOPT_CAINFO, s->s_ca_file);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 120000L);

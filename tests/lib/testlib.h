@@ -56,7 +56,8 @@ typedef struct tl_sim {
     pid_t s_pid;            /* also the process group; 0 when not running */
     int s_port;             /* from the stdout line */
     int s_port_file_port;   /* from --port-file, or 0 when none was read */
-    char s_base_url[64];    /* "http://127.0.0.1:PORT" */
+    char s_base_url[64];    /* "http://127.0.0.1:PORT" ("https://…" when serving TLS) */
+    char s_ca_file[512];    /* the CA tl_request() trusts for https:// (tl_sim_start_tls) */
     int s_stdout_fd;        /* rest of the simulator's stdout */
     int s_stderr_fd;        /* an unlinked temporary file holding its stderr */
     char s_first_line[128]; /* the stdout line, without its newline */
@@ -84,6 +85,18 @@ void tl_set_start_timeout_ms(int64_t ms);
  * and fills `s`. Initialises `s` first, so a failed start leaves it safe to
  * pass to tl_sim_stop(). */
 int tl_sim_start(tl_sim *s, const char *const *extra_args);
+
+/* tl_sim_start() serving HTTPS: `cert_dir` holds server.pem, server.key and
+ * ca.pem as scripts/make-test-cert.sh writes them (tl_make_test_cert); the
+ * simulator gets --tls-cert and --tls-key, and s->s_ca_file is ca.pem, so
+ * tl_request() and every helper built on it verify the simulator's
+ * certificate against that CA. */
+int tl_sim_start_tls(tl_sim *s, const char *cert_dir, const char *const *extra_args);
+
+/* Runs scripts/make-test-cert.sh DIR [SAN] (from the source tree: the
+ * current directory, as `make test` runs): a CA and a server certificate
+ * naming `san` (NULL: IP:127.0.0.1,DNS:localhost). Returns 0 or -1. */
+int tl_make_test_cert(const char *dir, const char *san);
 
 /* Starts the simulator with exactly `args` (NULL-terminated; the binary path is
  * prepended) and waits for its stdout line. For tests of the options

@@ -40,6 +40,7 @@ static const suite_entry suites[] = {
     {"wire", unit_suite_wire},
     {"idset", unit_suite_idset},
     {"store", unit_suite_store},
+    {"url", unit_suite_url},
 };
 
 static int selected(const char *name, int argc, char **argv)

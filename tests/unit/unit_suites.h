@@ -25,5 +25,6 @@ int unit_suite_hs_codec(void);
 int unit_suite_wire(void);
 int unit_suite_store(void);
 int unit_suite_idset(void);
+int unit_suite_url(void);
 
 #endif
