@@ -35,5 +35,7 @@ int it_register_engine(void);
 int it_register_sync(void);
 int it_register_cli(void);
 int it_register_incremental(void);
+int it_register_daily(void);
+int it_register_disk(void);
 
 #endif
