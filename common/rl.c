@@ -57,7 +57,17 @@ enum { DAY_SHIFT = 40 };
 void rl_daily_init(rl_daily *d, uint64_t limit)
 {
     atomic_store(&d->rd_state, 0);
-    d->rd_limit = limit;
+    atomic_store(&d->rd_limit, limit);
+    d->rd_reserve = 0;
+    d->rd_limit_given = limit != 0;
+    atomic_store(&d->rd_known, limit ? RL_DAILY_KNOWN : RL_DAILY_UNKNOWN);
+    atomic_store(&d->rd_gate_ns, 0);
+    atomic_store(&d->rd_synced_day, UINT64_MAX);
+}
+
+void rl_daily_set_reserve(rl_daily *d, uint64_t reserve)
+{
+    d->rd_reserve = reserve;
 }
 
 /* The used count for `day` in a state word (0 when the word is of another day). */
@@ -68,12 +78,14 @@ static uint64_t used_on(uint64_t state, uint64_t day)
 
 bool rl_daily_take(rl_daily *d, uint64_t day)
 {
-    if (d->rd_limit == 0)
-        return true;
+    uint64_t limit = atomic_load_explicit(&d->rd_limit, memory_order_acquire);
+    /* Requests are counted even while unlimited: once a header tells the
+     * limit, the count is already there. */
+    uint64_t stop_at = limit > d->rd_reserve ? limit - d->rd_reserve : 0;
     uint64_t state = atomic_load_explicit(&d->rd_state, memory_order_relaxed);
     for (;;) {
         uint64_t used = used_on(state, day);
-        if (used >= d->rd_limit)
+        if ((limit && used >= stop_at) || used >= USED_MASK)
             return false;
         uint64_t next = day << DAY_SHIFT | (used + 1);
         if (atomic_compare_exchange_weak_explicit(&d->rd_state, &state, next, memory_order_acq_rel,
@@ -84,24 +96,76 @@ bool rl_daily_take(rl_daily *d, uint64_t day)
 
 void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining)
 {
-    if (d->rd_limit == 0)
+    uint64_t limit = atomic_load_explicit(&d->rd_limit, memory_order_acquire);
+    if (limit == 0)
         return;
-    uint64_t server_used = remaining >= d->rd_limit ? 0 : d->rd_limit - remaining;
+    uint64_t server_used = remaining >= limit ? 0 : limit - remaining;
+    if (server_used > USED_MASK)
+        server_used = USED_MASK;
     uint64_t state = atomic_load_explicit(&d->rd_state, memory_order_relaxed);
     for (;;) {
         if (used_on(state, day) >= server_used)
             return;
-        uint64_t next = day << DAY_SHIFT | (server_used & USED_MASK);
+        uint64_t next = day << DAY_SHIFT | server_used;
         if (atomic_compare_exchange_weak_explicit(&d->rd_state, &state, next, memory_order_acq_rel,
                                                   memory_order_relaxed))
             return;
     }
 }
 
+void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining)
+{
+    /* Without a reserve the server's own 429 is the stop, as it always was. */
+    if (!d->rd_limit_given && d->rd_reserve && limit)
+        atomic_store_explicit(&d->rd_limit, limit, memory_order_release);
+    if (atomic_load_explicit(&d->rd_limit, memory_order_acquire))
+        atomic_store(&d->rd_known, RL_DAILY_KNOWN);
+    rl_daily_observe(d, day, remaining);
+    atomic_store(&d->rd_synced_day, day);
+}
+
+void rl_daily_no_headers(rl_daily *d)
+{
+    uint32_t unknown = RL_DAILY_UNKNOWN;
+    atomic_compare_exchange_strong(&d->rd_known, &unknown, RL_DAILY_NO_HEADERS);
+}
+
+rl_daily_knowledge rl_daily_knowledge_of(rl_daily *d)
+{
+    return (rl_daily_knowledge)atomic_load(&d->rd_known);
+}
+
 uint64_t rl_daily_remaining(rl_daily *d, uint64_t day)
 {
-    if (d->rd_limit == 0)
+    uint64_t limit = atomic_load(&d->rd_limit);
+    if (limit == 0)
         return UINT64_MAX;
     uint64_t used = used_on(atomic_load(&d->rd_state), day);
-    return used >= d->rd_limit ? 0 : d->rd_limit - used;
+    return used >= limit ? 0 : limit - used;
+}
+
+bool rl_daily_gate_enter(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
+                         uint64_t *ticket)
+{
+    *ticket = 0;
+    if (d->rd_reserve == 0 || d->rd_limit_given ||
+        atomic_load(&d->rd_known) == RL_DAILY_NO_HEADERS || atomic_load(&d->rd_synced_day) == day)
+        return true;
+    uint64_t held = atomic_load(&d->rd_gate_ns);
+    uint64_t mine = now_ns ? now_ns : 1;
+    for (;;) {
+        /* A holder that entered after our now_ns was read is no older. */
+        if (held != 0 && (held > now_ns || now_ns - held < lease_ns))
+            return false;
+        if (atomic_compare_exchange_weak(&d->rd_gate_ns, &held, mine)) {
+            *ticket = mine;
+            return true;
+        }
+    }
+}
+
+void rl_daily_gate_leave(rl_daily *d, uint64_t ticket)
+{
+    if (ticket)
+        atomic_compare_exchange_strong(&d->rd_gate_ns, &ticket, 0);
 }

@@ -41,11 +41,33 @@ typedef struct rl_policy {
 } rl_policy;
 
 /* The daily policy: N per UTC day, a fixed window (HubSpot resets at
- * midnight). used and day share one word so one CAS updates both. */
+ * midnight). used and day share one word so one CAS updates both.
+ *
+ * The limit is --daily N when given; else, with a reserve, it is learned
+ * from the responses' X-HubSpot-RateLimit-Daily header (0 until then:
+ * unlimited). A reserve of R calls (--daily-reserve, left for the portal's
+ * other integrations) stops every take once used + R reaches the limit: the
+ * take is the reservation, made before a request is sent, so however many
+ * workers send at once, no more than limit - R go out. Until a response has
+ * told today's count (a reserve without --daily), one request at a time may
+ * be out: the gate below. */
 typedef struct rl_daily {
     _Alignas(64) _Atomic uint64_t rd_state; /* day << 40 | used */
-    uint64_t rd_limit;                      /* 0 = unlimited */
+    _Atomic uint64_t rd_limit;              /* 0 = unlimited (or not known yet) */
+    uint64_t rd_reserve;                    /* calls of the day never to be taken */
+    bool rd_limit_given;                    /* --daily: the headers do not change the limit */
+    _Atomic uint32_t rd_known;              /* rl_daily_knowledge */
+    _Atomic uint64_t rd_synced_day;         /* the day a header last told the count */
+    _Atomic uint64_t rd_gate_ns;            /* the gate's holder: when it entered; 0 = open */
 } rl_daily;
+
+/* What is known of the portal's daily limit. */
+typedef enum rl_daily_knowledge {
+    RL_DAILY_UNKNOWN = 0, /* no daily header seen yet */
+    RL_DAILY_KNOWN,       /* --daily N, or a response carried the daily headers */
+    RL_DAILY_NO_HEADERS   /* a successful non-search response came without them
+                             (OAuth apps get none): only --daily N can count */
+} rl_daily_knowledge;
 
 /* Initialises a policy of `limit` requests per `window_ns`, paced over
  * window_ns + margin_ns. limit 0 means unlimited. Call before fork (the
@@ -101,18 +123,50 @@ void rl_penalize(rl_policy *p, uint64_t until_ns);
  * present (0 when absent) and win. */
 uint64_t rl_backoff_ns(const rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms);
 
-/* Initialises the daily policy (limit 0 = unlimited). */
+/* Initialises the daily policy (limit 0 = unlimited until a header says
+ * otherwise; a non-zero limit is --daily N and no header changes it). */
 void rl_daily_init(rl_daily *d, uint64_t limit);
 
-/* Counts one request on UTC day `day` (days since the epoch). Returns false,
- * counting nothing, when today's limit is spent. */
+/* Keeps `reserve` calls of every day untaken (0: none). Call after
+ * rl_daily_init, before fork. */
+void rl_daily_set_reserve(rl_daily *d, uint64_t reserve);
+
+/* Counts one request on UTC day `day` (days since the epoch), before it is
+ * sent. Returns false, counting nothing, when today's limit is spent or
+ * only the reserve is left. */
 bool rl_daily_take(rl_daily *d, uint64_t day);
 
 /* Aligns the count with the server's X-HubSpot-RateLimit-Daily-Remaining
- * (only ever raises the used count: several workers report stale values). */
+ * (only ever raises the used count: several workers report stale values).
+ * Does nothing while the limit is not known. */
 void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining);
 
-/* Requests still allowed today (UINT64_MAX when unlimited). */
+/* A response carried X-HubSpot-RateLimit-Daily (limit; 0 when absent) and
+ * -Remaining: with a reserve and no --daily, learns the limit; then
+ * observes, and today's count is known. */
+void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining);
+
+/* A successful response that should have carried the daily headers did not:
+ * the portal sends none (OAuth), so only --daily can be counted against. */
+void rl_daily_no_headers(rl_daily *d);
+
+/* What is known of the limit (rl_daily_knowledge). */
+rl_daily_knowledge rl_daily_knowledge_of(rl_daily *d);
+
+/* Requests still allowed today, the reserve included (UINT64_MAX when
+ * unlimited). */
 uint64_t rl_daily_remaining(rl_daily *d, uint64_t day);
+
+/* The gate: with a reserve, no --daily and no header seen on UTC day `day`
+ * (at the start, and after our count restarted at midnight), a request may
+ * go out only while no other is out, since its answer says how many are left.
+ * Returns true when a request may be sent now; *ticket is then non-zero when
+ * it holds the gate (pass it to rl_daily_gate_leave once it is answered or
+ * dropped). A holder that died is overtaken after lease_ns. */
+bool rl_daily_gate_enter(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
+                         uint64_t *ticket);
+
+/* Opens the gate held with `ticket` (0: no-op). */
+void rl_daily_gate_leave(rl_daily *d, uint64_t ticket);
 
 #endif

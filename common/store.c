@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,8 +37,16 @@ enum {
     MP_MAX_DEPTH = 16,
 };
 
-#define LOCK_FILE_NAME  "hubsync.lock"
-#define META_FORMAT_KEY "format"
+#define LOCK_FILE_NAME "hubsync.lock"
+#define LMDB_LOCK_NAME "lock.mdb"
+/* LMDB's reader table for its default 126 readers: 64-byte slots and header. */
+#define LMDB_LOCK_BYTES 8192
+/* LMDB's meta page: MDB_MAGIC after the 16-byte page header (host order). */
+#define LMDB_META_MAGIC        0xBEEFC0DEU
+#define LMDB_META_MAGIC_OFFSET 16
+/* Free space below which a failed write (EIO included) means a full disk. */
+#define DISK_NEARLY_FULL_KIB 1024ULL
+#define META_FORMAT_KEY      "format"
 
 struct store_txn {
     store *t_store;
@@ -144,6 +153,33 @@ static int mdb_fail(err_info *e, int rc, const char *what)
         break;
     }
     return err_set(e, code, "store: %s: %s", what, mdb_strerror(rc));
+}
+
+/* A write that reached the disk failed: rc is LMDB's code or an errno. A
+ * full filesystem shows as ENOSPC or EDQUOT, or, when the disk filled up in
+ * the middle of one of LMDB's writes, as EIO (LMDB reports a short pwrite so).
+ * Says which, naming the directory and its free space, so that the user
+ * knows what to free; anything else is mdb_fail's. The batch is lost, the
+ * last commit is not (LMDB writes its meta page only after the data). */
+static bool disk_error(int rc)
+{
+    return rc == ENOSPC || rc == EDQUOT || rc == EIO;
+}
+
+static int disk_fail(const store *s, err_info *e, int rc, const char *what)
+{
+    if (!disk_error(rc))
+        return mdb_fail(e, rc, what);
+    struct statvfs vfs;
+    if (statvfs(s->s_dir, &vfs) != 0)
+        return err_set(e, ERR_SYS, "store: %s: %s in %s", what, strerror(rc), s->s_dir);
+    unsigned long long free_kib = (unsigned long long)vfs.f_bavail * vfs.f_frsize / 1024;
+    bool no_inodes = vfs.f_files > 0 && vfs.f_favail == 0;
+    if (rc == EIO && (free_kib < DISK_NEARLY_FULL_KIB || no_inodes))
+        rc = ENOSPC;
+    return err_set(e, ERR_SYS, "store: %s: %s in %s (%llu KiB%s free there)%s", what, strerror(rc),
+                   s->s_dir, free_kib, no_inodes ? " but no inodes" : "",
+                   rc == EIO ? "" : "; nothing committed is lost: free space and run again");
 }
 
 static bool table_ok(hs_table tb)
@@ -681,7 +717,8 @@ static int take_run_lock(store *s, err_info *e)
     if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
         int err = errno;
         close(fd);
-        return err_set(e, ERR_SYS, "store: write %s: %s", path, strerror(err));
+        return disk_error(err) ? disk_fail(s, e, err, "write " LOCK_FILE_NAME)
+                               : err_set(e, ERR_SYS, "store: write %s: %s", path, strerror(err));
     }
     s->s_lock_fd = fd;
     return 0;
@@ -840,7 +877,7 @@ static int open_databases(store *s, err_info *e)
     }
     rc = mdb_txn_commit(txn); /* a read-only commit keeps the handles too */
     if (rc)
-        return mdb_fail(e, rc, "commit the database handles");
+        return disk_fail(s, e, rc, "commit the database handles");
     return 0;
 fail:
     mdb_txn_abort(txn);
@@ -855,6 +892,62 @@ static size_t current_map_bytes(const store *s)
     return info.me_mapsize;
 }
 
+/* LMDB keeps its reader table in lock.mdb, which it only ftruncate()s and
+ * then writes through a shared mmap: on a full filesystem the first store
+ * into a page the file system cannot back is a SIGBUS, not an error (seen on
+ * a full tmpfs). Allocating the file's blocks first turns that into ENOSPC
+ * here, with a message. A larger file (more readers) is allocated whole. */
+static int reserve_lmdb_lock(const store *s, err_info *e)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", s->s_dir, LMDB_LOCK_NAME) >= sizeof(path))
+        return err_set(e, ERR_INVALID, "store: database path too long");
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0)
+        return disk_error(errno) ? disk_fail(s, e, errno, "create " LMDB_LOCK_NAME)
+                                 : err_set(e, ERR_SYS, "store: open %s: %s", path, strerror(errno));
+    struct stat st;
+    off_t want = LMDB_LOCK_BYTES;
+    if (fstat(fd, &st) == 0 && st.st_size > want)
+        want = st.st_size;
+    int rc = posix_fallocate(fd, 0, want);
+    close(fd);
+    /* A file system without fallocate leaves the risk, not an error. */
+    if (rc == EOPNOTSUPP || rc == EINVAL)
+        return 0;
+    if (rc)
+        return disk_fail(s, e, rc, "allocate " LMDB_LOCK_NAME);
+    return 0;
+}
+
+/* LMDB creates a data file by writing its two meta pages in one pwrite();
+ * when the disk fills up half way, the file keeps the first page only, and
+ * every later open fails with MDB_INVALID (a damaged header), though nothing
+ * was ever committed: the database could not be created again once space
+ * is freed. A data file shorter than two pages that starts with LMDB's meta
+ * magic is such a birth cut short (every committed environment has both
+ * metas): empty it, and LMDB creates it again. Called with the run lock. */
+static int restart_unborn_env(const store *s, err_info *e)
+{
+    char path[PATH_MAX];
+    if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", s->s_dir) >= sizeof(path))
+        return err_set(e, ERR_INVALID, "store: database path too long");
+    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0; /* none yet, or LMDB will say what is wrong */
+    struct stat st;
+    uint32_t magic = 0;
+    long page = sysconf(_SC_PAGESIZE);
+    int rc = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        st.st_size < 2 * (off_t)(page > 4096 ? page : 4096) &&
+        pread(fd, &magic, sizeof(magic), LMDB_META_MAGIC_OFFSET) == sizeof(magic) &&
+        magic == LMDB_META_MAGIC && ftruncate(fd, 0) != 0)
+        rc = err_set(e, ERR_SYS, "store: truncate %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
 static int open_env(store *s, const store_options *o, err_info *e)
 {
     int rc = mdb_env_create(&s->s_env);
@@ -864,6 +957,9 @@ static int open_env(store *s, const store_options *o, err_info *e)
         return mdb_fail(e, rc, "configure the environment");
     unsigned flags =
         MDB_NOTLS | (s->s_readonly ? MDB_RDONLY : 0) | (o->so_no_sync ? MDB_NOSYNC : 0);
+    if (!s->s_readonly &&
+        ((rc = reserve_lmdb_lock(s, e)) != 0 || (rc = restart_unborn_env(s, e)) != 0))
+        return rc;
     mode_t old = umask(077);
     rc = mdb_env_open(s->s_env, s->s_dir, flags, 0600);
     umask(old);
@@ -876,6 +972,8 @@ static int open_env(store *s, const store_options *o, err_info *e)
                        "store: %s/data.mdb was written by an incompatible LMDB version", s->s_dir);
     if (rc == ENOENT && s->s_readonly)
         return err_set(e, ERR_NOT_FOUND, "store: no database in %s", s->s_dir);
+    if (rc && disk_error(rc))
+        return disk_fail(s, e, rc, "open the database");
     if (rc) {
         char what[PATH_MAX + 32];
         snprintf(what, sizeof(what), "open %s", s->s_dir);
@@ -1228,7 +1326,7 @@ int store_txn_commit(store_txn *t, err_info *e)
     }
     txn_release(t);
     if (rc)
-        return mdb_fail(e, rc, "commit");
+        return disk_fail(t->t_store, e, rc, "commit");
     return 0;
 }
 

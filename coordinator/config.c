@@ -58,6 +58,7 @@ typedef enum flag_id {
     F_RATE,
     F_SEARCH_RATE,
     F_DAILY,
+    F_DAILY_RESERVE,
     F_LAG_MS,
     F_LOG_FORMAT,
     F_PROGRESS,
@@ -88,6 +89,7 @@ static const flag_def flags[F_COUNT] = {
     [F_RATE] = {"--rate", true},
     [F_SEARCH_RATE] = {"--search-rate", true},
     [F_DAILY] = {"--daily", true},
+    [F_DAILY_RESERVE] = {"--daily-reserve", true},
     [F_LAG_MS] = {"--lag-ms", true},
     [F_LOG_FORMAT] = {"--log-format", true},
     [F_PROGRESS] = {"--progress", true},
@@ -440,8 +442,9 @@ static int check_applicable(const hubsync_config *c, const char *raw[F_COUNT], e
     static const struct {
         flag_id flag;
         hubsync_command only;
-    } only[] = {{F_LOOP, CMD_RUN},     {F_FULL_SCAN, CMD_RUN}, {F_REFERENCE, CMD_RUN},
-                {F_INTERVAL, CMD_RUN}, {F_TABLE, CMD_EXPORT},  {F_FORMAT, CMD_EXPORT}};
+    } only[] = {{F_LOOP, CMD_RUN},         {F_FULL_SCAN, CMD_RUN}, {F_REFERENCE, CMD_RUN},
+                {F_INTERVAL, CMD_RUN},     {F_TABLE, CMD_EXPORT},  {F_FORMAT, CMD_EXPORT},
+                {F_DAILY_RESERVE, CMD_RUN}};
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (raw[only[i].flag] && c->c_command != only[i].only)
             return err_set(e, ERR_INVALID, "%s applies only to `hubsync %s`",
@@ -540,6 +543,14 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     c->c_daily = 0;
     if (raw[F_DAILY] && (rc = parse_range("--daily", raw[F_DAILY], 1, MAX_DAILY, &c->c_daily, e)))
         return rc;
+    c->c_daily_reserve = 0;
+    if (raw[F_DAILY_RESERVE] && (rc = parse_range("--daily-reserve", raw[F_DAILY_RESERVE], 0,
+                                                  MAX_DAILY, &c->c_daily_reserve, e)))
+        return rc;
+    if (c->c_daily && c->c_daily_reserve >= c->c_daily)
+        return err_set(e, ERR_INVALID,
+                       "--daily-reserve %llu leaves nothing of --daily %llu: it must be smaller",
+                       (unsigned long long)c->c_daily_reserve, (unsigned long long)c->c_daily);
     c->c_lag_ms = DEFAULT_LAG_MS;
     if (raw[F_LAG_MS]) {
         if ((rc = parse_range("--lag-ms", raw[F_LAG_MS], 0, MAX_LAG_MS, &v, e)))
@@ -737,6 +748,9 @@ void config_usage(void)
           "  --rate N/Ws         burst limit, e.g. 190/10s or 100/10s; 0: no pacing [190/10s]\n"
           "  --search-rate N/Ws  search limit [5/1s]\n"
           "  --daily N           daily API call budget [none]\n"
+          "  --daily-reserve N   run: stop (exit 5) while N calls of the day are left, for\n"
+          "                      the portal's other integrations; the limit is --daily or\n"
+          "                      HubSpot's daily headers (none for OAuth apps) [0]\n"
           "  --lag-ms MS         search index-lag allowance, 0-86400000 [30000]\n"
           "  --log-format F      text or json log lines on stderr [text]\n"
           "  --progress P        auto, always or never (auto: when stderr is a terminal) [auto]\n"

@@ -57,6 +57,7 @@ typedef struct hubsync_config {
     uint32_t c_search_rate; /* --search-rate (5/1s) */
     int64_t c_search_window_ms;
     uint64_t c_daily;              /* --daily (0: none) */
+    uint64_t c_daily_reserve;      /* run --daily-reserve (0: none) */
     int64_t c_lag_ms;              /* --lag-ms */
     bool c_log_json;               /* --log-format json */
     progress_mode c_progress;      /* --progress */

@@ -408,6 +408,7 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
     rl_policy_init(&shm->sr_search, c->c_search_rate, sw,
                    sw / 100 > 50 * MS_NS ? sw / 100 : 50 * MS_NS);
     rl_daily_init(&shm->sr_daily, c->c_daily);
+    rl_daily_set_reserve(&shm->sr_daily, c->c_daily_reserve);
     if (!c->c_oauth)
         shm_token_set(shm, c->c_token, 0);
     return shm;
@@ -485,6 +486,7 @@ static int run_once(const hubsync_config *c)
     if (show)
         log_setup(c->c_log_json, LOG_WARN); /* the bar tells the story; keep warnings */
     uint64_t last_reclaim = clock_mono_ns(), last_progress = 0, woken = 0, last_commit = 0;
+    bool warned_no_daily = false;
     while (!rc->rc_store_failed) {
         if ((stop_requested || rc->rc_fatal) && !draining) {
             log_info(rc->rc_fatal ? "stopping: %s" : "%s: draining in-flight work",
@@ -520,6 +522,13 @@ static int run_once(const hubsync_config *c)
                            log_bytes >= COMMIT_MAX_LOG_BYTES)) {
             txn_commit(rc);
             last_commit = now;
+        }
+        if (c->c_daily_reserve && !c->c_daily && !warned_no_daily &&
+            rl_daily_knowledge_of(&rc->rc_shm->sr_daily) == RL_DAILY_NO_HEADERS) {
+            log_warn("--daily-reserve %llu: HubSpot sends no daily-limit headers to this app "
+                     "(OAuth apps get none): give the portal's limit with --daily N to keep it",
+                     (unsigned long long)c->c_daily_reserve);
+            warned_no_daily = true;
         }
         if (now - last_reclaim > 1000 * MS_NS) {
             shm_job_reclaim(rc->rc_shm, -1, now);

@@ -42,6 +42,8 @@ struct http_request {
     jbuf rq_resp;
     bool rq_resp_too_big;
     int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
+    int64_t rq_daily_limit;                                        /* -1: absent */
+    uint64_t rq_gate_ticket; /* holds the daily gate (rl_daily_gate_enter) */
     struct curl_slist *rq_headers;
     char rq_curl_error[CURL_ERROR_SIZE]; /* curl's detail on a failed transfer */
     CURL *rq_easy;
@@ -211,6 +213,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
     if (strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after a 100 Continue, say): forget earlier headers. */
         r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
+        r->rq_daily_limit = -1;
     } else if ((v = header_value(line, m, "Retry-After"))) {
         int64_t s = header_number(v);
         r->rq_retry_after_ms = s >= 0 ? s * 1000 : -1;
@@ -218,6 +221,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
         r->rq_interval_ms = header_number(v);
     } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Daily-Remaining"))) {
         r->rq_daily_remaining = header_number(v);
+    } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Daily"))) {
+        r->rq_daily_limit = header_number(v);
     }
     return len;
 }
@@ -599,6 +604,47 @@ static void on_401(http_engine *eng, http_request *r)
     deliver(eng, r, 401, ERR_AUTH, "authentication failed: %s %s", eb.eb_category, eb.eb_message);
 }
 
+/* ------------------------------------------------------------ daily limit */
+
+/* How long a gate holder may keep it before it is presumed dead: its slot
+ * wait plus a whole transfer, and some. */
+static uint64_t gate_lease_ns(const http_engine *eng)
+{
+    return (eng->he_cfg.hc_reserve_ahead_ms + eng->he_cfg.hc_total_timeout_ms + 5000) * MS_NS;
+}
+
+static void gate_leave(http_engine *eng, http_request *r)
+{
+    rl_daily_gate_leave(&eng->he_shm->sr_daily, r->rq_gate_ticket);
+    r->rq_gate_ticket = 0;
+}
+
+/* A cheap request whose answer carries the daily headers (an object list's
+ * first record), sent while the limit is not known and only searches wait.
+ * Its answer is used for its headers only. */
+static http_request *daily_probe(http_engine *eng, uint64_t ticket)
+{
+    (void)eng;
+    http_request *r = http_request_new(HTTP_OTHER, "GET", "/crm/v3/objects/contacts?limit=1");
+    if (r)
+        r->rq_gate_ticket = ticket;
+    return r;
+}
+
+/* A response (status 0: none) came back: what it says of the daily limit.
+ * Then the gate opens, whatever was learned: if nothing, the next request
+ * takes it. */
+static void daily_answered(http_engine *eng, http_request *r, long status)
+{
+    rl_daily *d = &eng->he_shm->sr_daily;
+    if (r->rq_daily_remaining >= 0)
+        rl_daily_learn(d, utc_day(), r->rq_daily_limit > 0 ? (uint64_t)r->rq_daily_limit : 0,
+                       (uint64_t)r->rq_daily_remaining);
+    else if (status >= 200 && status < 300 && r->rq_class != HTTP_SEARCH)
+        rl_daily_no_headers(d);
+    gate_leave(eng, r);
+}
+
 static void complete(http_engine *eng, CURL *h, CURLcode cc)
 {
     http_request *r = NULL;
@@ -615,8 +661,7 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
     uint64_t now = clock_mono_ns();
     SHM_COUNT(eng->he_counters, latency_us, (now - r->rq_sent_ns) / 1000);
     SHM_COUNT(eng->he_counters, bytes_in, r->rq_resp.jb_len);
-    if (r->rq_daily_remaining >= 0)
-        rl_daily_observe(&eng->he_shm->sr_daily, utc_day(), (uint64_t)r->rq_daily_remaining);
+    daily_answered(eng, r, cc == CURLE_OK ? status : 0);
     if (cc != CURLE_OK) {
         if (r->rq_resp_too_big) {
             deliver(eng, r, (int)status, ERR_HTTP, "%s: response larger than %zu bytes", r->rq_path,
@@ -665,8 +710,16 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
 
 static int launch(http_engine *eng, http_request *r)
 {
-    if (!rl_daily_take(&eng->he_shm->sr_daily, utc_day())) {
-        deliver(eng, r, 0, ERR_DAILY, "the daily API limit is spent (%s not sent)", r->rq_path);
+    rl_daily *d = &eng->he_shm->sr_daily;
+    if (!rl_daily_take(d, utc_day())) {
+        gate_leave(eng, r);
+        uint64_t left = rl_daily_remaining(d, utc_day());
+        if (left > 0 && d->rd_reserve > 0)
+            deliver(eng, r, 0, ERR_DAILY,
+                    "stopped with %llu calls of the day left (--daily-reserve %llu): %s not sent",
+                    (unsigned long long)left, (unsigned long long)d->rd_reserve, r->rq_path);
+        else
+            deliver(eng, r, 0, ERR_DAILY, "the daily API limit is spent (%s not sent)", r->rq_path);
         return 0;
     }
     const http_config *c = &eng->he_cfg;
@@ -694,7 +747,7 @@ static int launch(http_engine *eng, http_request *r)
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-    r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
+    r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = r->rq_daily_limit = -1;
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
     r->rq_attempts++;
@@ -719,6 +772,7 @@ static int launch(http_engine *eng, http_request *r)
         curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
         eng->he_easy_pool[eng->he_easy_free++] = h;
         r->rq_easy = NULL;
+        gate_leave(eng, r);
         deliver(eng, r, 0, ERR_NOMEM, "%s: could not start the transfer", r->rq_path);
         return 0;
     }
@@ -733,6 +787,7 @@ static void fail_list(http_engine *eng, req_list *l)
     while (l->rl_head) {
         http_request *r = l->rl_head;
         list_unlink(l, NULL, r);
+        gate_leave(eng, r);
         deliver(eng, r, 0, eng->he_fatal, "%s", eng->he_fatal_msg);
     }
 }
@@ -789,8 +844,31 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
             r = next;
             continue;
         }
+        if (!r->rq_gate_ticket) {
+            uint64_t ticket;
+            if (!rl_daily_gate_enter(&eng->he_shm->sr_daily, utc_day(), now, gate_lease_ns(eng),
+                                     &ticket)) {
+                WAKE_AT(now + 20 * MS_NS); /* another request is learning the limit */
+                break;
+            }
+            if (ticket && r->rq_class == HTTP_SEARCH) {
+                /* Search answers carry no daily headers: learn from a probe. */
+                http_request *probe = daily_probe(eng, ticket);
+                if (!probe) {
+                    rl_daily_gate_leave(&eng->he_shm->sr_daily, ticket);
+                    WAKE_AT(now + 20 * MS_NS);
+                    break;
+                }
+                list_push_front(&eng->he_waiting, probe);
+                prev = NULL;
+                r = probe;
+                next = r->rq_next;
+            }
+            r->rq_gate_ticket = ticket;
+        }
         uint64_t start;
         if (!rl_reserve(policy_of(eng, r->rq_class), now, ahead, &start)) {
+            gate_leave(eng, r);
             WAKE_AT(start - ahead);
             break; /* the budget is booked that far ahead: wait */
         }

@@ -181,6 +181,49 @@ bool it_mirror_equals_truth(tl_sim *s, const char *db)
     return ok;
 }
 
+/* "TABLE\tPARENT\t" of an export line (the whole line when malformed). */
+static size_t parent_prefix_len(const char *line)
+{
+    const char *tab = strchr(line, '\t');
+    const char *tab2 = tab ? strchr(tab + 1, '\t') : NULL;
+    return tab2 ? (size_t)(tab2 - line) + 1 : strlen(line);
+}
+
+bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines)
+{
+    tl_lines got = {0}, want = {0}, parents = {0};
+    bool ok = it_export_lines(s, db, &got) == 0 && it_truth_lines(s, &want) == 0;
+    int shown = 0;
+    for (size_t i = 0; ok && i < got.l_count; i++) {
+        if (!tl_lines_contains(&want, got.l_items[i])) {
+            ok = false;
+            fprintf(stderr, "    in the mirror, not in the truth: %s\n", got.l_items[i]);
+        }
+        tl_lines_addf(&parents, "%.*s", (int)parent_prefix_len(got.l_items[i]), got.l_items[i]);
+    }
+    tl_lines_sort(&parents);
+    for (size_t i = 0; ok && i < want.l_count; i++) {
+        char prefix[128];
+        snprintf(prefix, sizeof(prefix), "%.*s", (int)parent_prefix_len(want.l_items[i]),
+                 want.l_items[i]);
+        if (tl_lines_contains(&parents, prefix) && !tl_lines_contains(&got, want.l_items[i]) &&
+            shown++ < 10)
+            fprintf(stderr, "    a merged parent misses: %s\n", want.l_items[i]);
+    }
+    ok = ok && shown == 0;
+    if (ok)
+        fprintf(stderr,
+                "    mirror consistent: %zu associations, every one in the truth, every "
+                "stored parent complete\n",
+                got.l_count);
+    if (lines)
+        *lines = got.l_count;
+    tl_lines_free(&got);
+    tl_lines_free(&want);
+    tl_lines_free(&parents);
+    return ok;
+}
+
 int64_t it_stat_int(tl_sim *s, const char *path)
 {
     json_object *st = tl_stats(s);

@@ -79,6 +79,12 @@ int it_truth_lines(tl_sim *s, tl_lines *out);
  * "mirror verified: N associations, 0 differences" when it does. */
 bool it_mirror_equals_truth(tl_sim *s, const char *db);
 
+/* Whether what a stopped run left in the mirror is correct as far as it
+ * goes: every exported line is in the truth, and every parent the mirror
+ * holds has its whole set (sets are merged whole). *lines (may be NULL)
+ * receives the number of exported lines. Prints the differences when not. */
+bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines);
+
 /* An integer of /_sim/stats at a dotted path, or -1. */
 int64_t it_stat_int(tl_sim *s, const char *path);
 

@@ -37,5 +37,7 @@ int it_register_cli(void);
 int it_register_incremental(void);
 int it_register_reliability(void);
 int it_register_tls(void);
+int it_register_daily(void);
+int it_register_disk(void);
 
 #endif

@@ -5,6 +5,7 @@
  * limit while throughput stays at the limit.
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -143,6 +144,107 @@ static void test_daily(void)
     UT_CHECK_U64(rl_daily_remaining(&unlimited, 5), UINT64_MAX);
 }
 
+/* A reserve of R keeps the last R calls of the day untaken, with --daily N
+ * and with a limit learned from the headers alike. */
+static void test_daily_reserve(void)
+{
+    rl_daily d;
+    rl_daily_init(&d, 10);
+    rl_daily_set_reserve(&d, 4);
+    int taken = 0;
+    while (taken < 20 && rl_daily_take(&d, 7))
+        taken++;
+    UT_CHECK_I64(taken, 6);
+    UT_CHECK_U64(rl_daily_remaining(&d, 7), 4);
+    /* The server counts others' calls too: only 3 left, still nothing taken. */
+    rl_daily_observe(&d, 7, 3);
+    UT_CHECK(!rl_daily_take(&d, 7));
+    UT_CHECK_U64(rl_daily_remaining(&d, 7), 3);
+    /* A new day: six again. */
+    UT_CHECK(rl_daily_take(&d, 8));
+
+    /* No --daily: unlimited (but counted) until a header tells the limit. */
+    rl_daily h;
+    rl_daily_init(&h, 0);
+    rl_daily_set_reserve(&h, 100);
+    UT_CHECK_I64(rl_daily_knowledge_of(&h), RL_DAILY_UNKNOWN);
+    UT_CHECK(rl_daily_take(&h, 7));
+    UT_CHECK_U64(rl_daily_remaining(&h, 7), UINT64_MAX);
+    /* That call's answer: limit 400, 395 left (4 more by someone else). */
+    rl_daily_learn(&h, 7, 400, 395);
+    UT_CHECK_I64(rl_daily_knowledge_of(&h), RL_DAILY_KNOWN);
+    UT_CHECK_U64(rl_daily_remaining(&h, 7), 395);
+    taken = 0;
+    while (taken < 1000 && rl_daily_take(&h, 7))
+        taken++;
+    UT_CHECK_I64(taken, 295);
+    UT_CHECK_U64(rl_daily_remaining(&h, 7), 100);
+    /* --daily wins over the header's limit; the header's count still rises. */
+    rl_daily g;
+    rl_daily_init(&g, 50);
+    rl_daily_learn(&g, 7, 400, 45);
+    UT_CHECK_U64(rl_daily_remaining(&g, 7), 45);
+    /* Without a reserve a header does not make a limit: the server's 429
+     * stops the run, as before --daily-reserve. */
+    rl_daily n;
+    rl_daily_init(&n, 0);
+    rl_daily_learn(&n, 7, 400, 0);
+    UT_CHECK(rl_daily_take(&n, 7));
+    /* A limit at or below the reserve: nothing at all. */
+    rl_daily z;
+    rl_daily_init(&z, 0);
+    rl_daily_set_reserve(&z, 100);
+    rl_daily_learn(&z, 7, 400, 100);
+    UT_CHECK(!rl_daily_take(&z, 7));
+}
+
+/* While the limit is unknown, the gate lets one request out at a time; a
+ * header or a header-less answer opens it for good; a dead holder's lease
+ * runs out. */
+static void test_daily_gate(void)
+{
+    rl_daily d;
+    uint64_t t1, t2, t3;
+    rl_daily_init(&d, 0);
+    /* No reserve: no gate. */
+    UT_CHECK(rl_daily_gate_enter(&d, 7, 1000, 50, &t1) && t1 == 0);
+    rl_daily_set_reserve(&d, 10);
+    UT_CHECK(rl_daily_gate_enter(&d, 7, 1000, 50, &t1) && t1 != 0);
+    UT_CHECK(!rl_daily_gate_enter(&d, 7, 1010, 50, &t2));
+    /* Another process read its clock before the holder entered: no overtaking. */
+    UT_CHECK(!rl_daily_gate_enter(&d, 7, 900, 50, &t2));
+    /* The holder's answer had no headers (a search): the next one goes. */
+    rl_daily_gate_leave(&d, t1);
+    UT_CHECK(rl_daily_gate_enter(&d, 7, 1020, 50, &t2) && t2 != 0);
+    /* Its holder died: after the lease, another takes over; the dead one's
+     * late leave does not open the gate under the new holder. */
+    UT_CHECK(!rl_daily_gate_enter(&d, 7, 1060, 50, &t3));
+    UT_CHECK(rl_daily_gate_enter(&d, 7, 1071, 50, &t3) && t3 != 0);
+    rl_daily_gate_leave(&d, t2);
+    UT_CHECK(!rl_daily_gate_enter(&d, 7, 1080, 50, &t1));
+    /* The answer carried the headers: the gate is gone. */
+    rl_daily_learn(&d, 7, 1000, 990);
+    rl_daily_gate_leave(&d, t3);
+    UT_CHECK(rl_daily_gate_enter(&d, 7, 1090, 50, &t1) && t1 == 0);
+    UT_CHECK(rl_daily_gate_enter(&d, 7, 1090, 50, &t2) && t2 == 0);
+    /* Our count restarts at UTC midnight: one request again until an answer
+     * tells the new day's count. */
+    UT_CHECK(rl_daily_gate_enter(&d, 8, 1100, 50, &t1) && t1 != 0);
+    UT_CHECK(!rl_daily_gate_enter(&d, 8, 1101, 50, &t2));
+    rl_daily_learn(&d, 8, 1000, 999);
+    rl_daily_gate_leave(&d, t1);
+    UT_CHECK(rl_daily_gate_enter(&d, 8, 1102, 50, &t2) && t2 == 0);
+    /* A header-less successful answer (OAuth): the gate is gone too. */
+    rl_daily o;
+    rl_daily_init(&o, 0);
+    rl_daily_set_reserve(&o, 10);
+    UT_CHECK(rl_daily_gate_enter(&o, 7, 5, 50, &t1) && t1 != 0);
+    rl_daily_no_headers(&o);
+    rl_daily_gate_leave(&o, t1);
+    UT_CHECK_I64(rl_daily_knowledge_of(&o), RL_DAILY_NO_HEADERS);
+    UT_CHECK(rl_daily_gate_enter(&o, 7, 6, 50, &t1) && t1 == 0);
+}
+
 static uint64_t mono_now(void)
 {
     struct timespec ts;
@@ -232,6 +334,54 @@ done:
         munmap(sh, sizeof(*sh));
 }
 
+enum { DAILY_PROCS = 8, DAILY_LIMIT = 400, DAILY_RESERVE = 100 };
+
+typedef struct daily_shared {
+    rl_daily ds_daily;
+    _Atomic uint64_t ds_sent;
+} daily_shared;
+
+/* A worker taking a daily slot before each "send", as fast as it can. */
+static void daily_child(daily_shared *sh)
+{
+    while (rl_daily_take(&sh->ds_daily, 9))
+        atomic_fetch_add(&sh->ds_sent, 1);
+    _exit(0);
+}
+
+/* 8 processes race for the day's calls: exactly limit - reserve go out. */
+static void test_daily_reserve_forked(void)
+{
+    daily_shared *sh =
+        mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    pid_t pids[DAILY_PROCS] = {0};
+    UT_REQUIRE(sh != MAP_FAILED);
+    rl_daily_init(&sh->ds_daily, DAILY_LIMIT);
+    rl_daily_set_reserve(&sh->ds_daily, DAILY_RESERVE);
+    atomic_store(&sh->ds_sent, 0);
+    for (int k = 0; k < DAILY_PROCS; k++) {
+        pids[k] = fork();
+        if (pids[k] == 0)
+            daily_child(sh);
+        UT_REQUIRE(pids[k] > 0);
+    }
+    for (int k = 0; k < DAILY_PROCS; k++) {
+        int status;
+        UT_CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status));
+        pids[k] = 0;
+    }
+    UT_CHECK_U64(atomic_load(&sh->ds_sent), DAILY_LIMIT - DAILY_RESERVE);
+    UT_CHECK_U64(rl_daily_remaining(&sh->ds_daily, 9), DAILY_RESERVE);
+done:
+    for (int k = 0; k < DAILY_PROCS; k++)
+        if (pids[k] > 0) {
+            kill(pids[k], SIGKILL);
+            waitpid(pids[k], NULL, 0);
+        }
+    if (sh != MAP_FAILED)
+        munmap(sh, sizeof(*sh));
+}
+
 int unit_suite_rl(void)
 {
     static const ut_test tests[] = {
@@ -243,6 +393,9 @@ int unit_suite_rl(void)
         {"a 429 pushes the TAT forward (CAS-max)", test_penalize_is_cas_max},
         {"backoff defaults; unlimited policy", test_backoff_and_unlimited},
         {"daily policy: count, day change, observe", test_daily},
+        {"daily reserve: --daily or a learned limit, minus the reserve", test_daily_reserve},
+        {"daily gate: one request out until the limit is known", test_daily_gate},
+        {"8 forked processes take exactly limit - reserve", test_daily_reserve_forked},
         {"8 forked processes: window bound and rate", test_stress_forked},
     };
     return ut_add_suite("rl", tests, sizeof(tests) / sizeof(tests[0]));
