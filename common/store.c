@@ -28,6 +28,8 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "lmdb_check.h"
+
 enum {
     STORE_MAX_DBS = 128,                 /* named databases: 11 types + ≤ 55 tables + 3 */
     STORE_DBI_SLOTS = STORE_MAX_DBS + 2, /* LMDB's DBI numbers start after FREE and MAIN */
@@ -618,6 +620,16 @@ static int decode_object(const MDB_val *k, const MDB_val *v, store_object *o, er
     return 0;
 }
 
+/* A path the user chose that this process may not use (a read-only or
+ * forbidden place, a file where a directory belongs) is a configuration
+ * error, not a transient one: ERR_INVALID. */
+static int path_errno_code(int err)
+{
+    return err == EACCES || err == EPERM || err == EROFS || err == ENOTDIR || err == ENOENT
+               ? ERR_INVALID
+               : ERR_SYS;
+}
+
 /* ---- the run lock -------------------------------------------------------- */
 
 static void sleep_ms(long ms)
@@ -652,7 +664,7 @@ static int take_run_lock(store *s, err_info *e)
         return err_set(e, ERR_INVALID, "store: database path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
-        return err_set(e, ERR_SYS, "store: open %s: %s", path, strerror(errno));
+        return err_set(e, path_errno_code(errno), "store: open %s: %s", path, strerror(errno));
     /* An OFD lock belongs to this open file description: it conflicts with
      * another open in this very process too, and closing some other
      * descriptor of the file does not drop it (as it would a POSIX lock). */
@@ -713,7 +725,7 @@ static int make_dirs(const char *dir, err_info *e)
         char c = path[i];
         path[i] = '\0';
         if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return err_set(e, ERR_SYS, "store: mkdir %s: %s", path, strerror(errno));
+            return err_set(e, path_errno_code(errno), "store: mkdir %s: %s", path, strerror(errno));
         path[i] = c;
     }
     struct stat st;
@@ -855,6 +867,78 @@ static size_t current_map_bytes(const store *s)
     return info.me_mapsize;
 }
 
+/* A data file that cannot be used: one message shape for every way it can
+ * be damaged, with the way out (SPEC §9: name the problem, say what to do). */
+static int damaged(const store *s, err_info *e, const char *why)
+{
+    return err_set(e, ERR_CORRUPT,
+                   "database %s/data.mdb is damaged: %s; restore it from a backup, or remove %s "
+                   "to sync again from scratch",
+                   s->s_dir, why, s->s_dir);
+}
+
+/* Before LMDB sees data.mdb: LMDB would take an empty file for a new
+ * database and initialise it (silently replacing the mirror), and reports a
+ * directory as a bare EISDIR. */
+static int check_data_path(const store *s, err_info *e)
+{
+    char path[PATH_MAX + 16]; /* s_dir is at most PATH_MAX - 16 bytes */
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/data.mdb", s->s_dir);
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT && s->s_readonly)
+            return err_set(e, ERR_NOT_FOUND, "store: no database in %s", s->s_dir);
+        if (errno == ENOENT)
+            return 0; /* a new database */
+        if (errno == ENOTDIR)
+            return err_set(e, ERR_INVALID, "store: %s is not a directory", s->s_dir);
+        return err_set(e, path_errno_code(errno), "store: %s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        return damaged(s, e, "it is a directory, not a file");
+    if (!S_ISREG(st.st_mode))
+        return damaged(s, e, "it is not a regular file");
+    if (st.st_size == 0)
+        return damaged(s, e, "it is empty (0 bytes: truncated?)");
+    return 0;
+}
+
+/* The structural check of data.mdb (lmdb_check.h), on the snapshot of a
+ * read transaction held meanwhile, so a writer in another process cannot
+ * reuse the pages being read. */
+static int check_data_file(const store *s, err_info *e)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/data.mdb", s->s_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return err_set(e, ERR_SYS, "store: open %s: %s", path, strerror(errno));
+    MDB_stat ms;
+    int rc = mdb_env_stat(s->s_env, &ms);
+    if (rc) {
+        close(fd);
+        return mdb_fail(e, rc, "read the page size");
+    }
+    err_info ce = {0};
+    for (int tries = 0; tries < 10; tries++) {
+        MDB_txn *txn;
+        if ((rc = mdb_txn_begin(s->s_env, NULL, MDB_RDONLY, &txn)) != 0) {
+            close(fd);
+            return mdb_fail(e, rc, "begin a read transaction");
+        }
+        rc = lmdb_check_file(fd, mdb_txn_id(txn), ms.ms_psize, NULL, &ce);
+        mdb_txn_abort(txn);
+        if (rc != ERR_AGAIN) /* else a writer committed twice meanwhile: again */
+            break;
+    }
+    close(fd);
+    if (rc == ERR_CORRUPT || rc == ERR_AGAIN)
+        return damaged(s, e, ce.ei_msg);
+    if (rc)
+        return err_set(e, rc, "store: checking %s: %s", path, ce.ei_msg);
+    return 0;
+}
+
 static int open_env(store *s, const store_options *o, err_info *e)
 {
     int rc = mdb_env_create(&s->s_env);
@@ -868,12 +952,11 @@ static int open_env(store *s, const store_options *o, err_info *e)
     rc = mdb_env_open(s->s_env, s->s_dir, flags, 0600);
     umask(old);
     if (rc == MDB_INVALID)
-        return err_set(e, ERR_CORRUPT,
-                       "store: %s/data.mdb is not an LMDB database or its header is damaged",
-                       s->s_dir);
+        return damaged(s, e, "not an LMDB file, or its meta pages are damaged");
     if (rc == MDB_VERSION_MISMATCH)
         return err_set(e, ERR_CORRUPT,
-                       "store: %s/data.mdb was written by an incompatible LMDB version", s->s_dir);
+                       "database %s/data.mdb was written by an incompatible LMDB version",
+                       s->s_dir);
     if (rc == ENOENT && s->s_readonly)
         return err_set(e, ERR_NOT_FOUND, "store: no database in %s", s->s_dir);
     if (rc) {
@@ -917,15 +1000,7 @@ int store_open(const char *dir, const store_options *opt, store **out, err_info 
     memcpy(s->s_dir, dir, strlen(dir) + 1);
     jb_init(&s->s_wtxn.t_log);
     int rc = 0;
-    if (s->s_readonly) {
-        struct stat st;
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/data.mdb", dir);
-        if (stat(path, &st) != 0) {
-            rc = err_set(e, ERR_NOT_FOUND, "store: no database in %s", dir);
-            goto fail;
-        }
-    } else {
+    if (!s->s_readonly) {
         mode_t old = umask(077);
         rc = make_dirs(dir, e);
         if (rc == 0)
@@ -934,7 +1009,8 @@ int store_open(const char *dir, const store_options *opt, store **out, err_info 
         if (rc)
             goto fail;
     }
-    if ((rc = open_env(s, o, e)) != 0 || (rc = open_databases(s, e)) != 0)
+    if ((rc = check_data_path(s, e)) != 0 || (rc = open_env(s, o, e)) != 0 ||
+        (rc = check_data_file(s, e)) != 0 || (rc = open_databases(s, e)) != 0)
         goto fail;
     *out = s;
     return 0;
