@@ -34,7 +34,7 @@ static int (*const registrations[])(void) = {
     it_register_startup,     it_register_determinism, it_register_objects, it_register_assoc,
     it_register_search,      it_register_ratelimit,   it_register_auth,    it_register_mutate,
     it_register_robust,      it_register_engine,      it_register_sync,    it_register_cli,
-    it_register_incremental,
+    it_register_incremental, it_register_badinput,
 };
 
 /* Runs what argv selects; returns CUE_SUCCESS or the CUnit error. */

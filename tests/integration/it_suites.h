@@ -35,5 +35,6 @@ int it_register_engine(void);
 int it_register_sync(void);
 int it_register_cli(void);
 int it_register_incremental(void);
+int it_register_badinput(void);
 
 #endif
