@@ -128,7 +128,8 @@ static int check_pgno(checker *ck, uint64_t pg, const char *db)
 }
 
 /* Checks an overflow run starting at `pg` for a value of `size` bytes and
- * marks its pages. */
+ * marks its pages. A run may be longer than the value needs: LMDB writes a
+ * smaller value into the run it allocated earlier in the same transaction. */
 static int check_overflow(checker *ck, uint64_t pg, uint64_t size, const char *db, db_count *n)
 {
     uint8_t hdr[PAGEHDRSZ];
@@ -136,16 +137,17 @@ static int check_overflow(checker *ck, uint64_t pg, uint64_t size, const char *d
     int rc = check_pgno(ck, pg, db);
     if (rc || (rc = read_at(ck, hdr, sizeof(hdr), pg * ck->psize)) != 0)
         return rc;
-    if (get64(hdr) != pg || (get16(hdr + 10) & ~P_OVERFLOW & 0x7f) != 0 ||
-        !(get16(hdr + 10) & P_OVERFLOW) || get32(hdr + 12) != want || pg + want - 1 > ck->last_pg)
+    uint64_t pages = get32(hdr + 12);
+    if (get64(hdr) != pg || (get16(hdr + 10) & 0x7f) != P_OVERFLOW || pages < want ||
+        pages > ck->last_pg || pg + pages - 1 > ck->last_pg)
         return err_set(ck->e, ERR_CORRUPT, "%s: overflow page %llu has a bad header", db,
                        (unsigned long long)pg);
-    for (uint64_t i = 0; i < want; i++)
+    for (uint64_t i = 0; i < pages; i++)
         if (seen_test_set(ck, pg + i))
             return err_set(ck->e, ERR_CORRUPT, "%s: page %llu is reached twice", db,
                            (unsigned long long)(pg + i));
-    n->overflow += want;
-    ck->reached += want;
+    n->overflow += pages;
+    ck->reached += pages;
     return 0;
 }
 

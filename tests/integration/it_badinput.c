@@ -585,6 +585,28 @@ static bool put_raw(const char *db, const char *dbi_name, const char *key, const
     return ok;
 }
 
+/* A valid database the check must accept: an overflow run longer than the
+ * value it holds, which LMDB leaves when a value shrinks within the
+ * transaction that wrote it (a run's state record does, with its done
+ * ranges). The check once refused it. */
+static bool put_shrunk_overflow(const char *db)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    static uint8_t big[20000];
+    MDB_val k = {12, (void *)"zz-not-state"}, v1 = {sizeof(big), big}, v2 = {9000, big};
+    bool ok = mdb_env_create(&env) == 0 && mdb_env_set_maxdbs(env, 128) == 0 &&
+              mdb_env_open(env, db, 0, 0600) == 0 && mdb_txn_begin(env, NULL, 0, &txn) == 0 &&
+              mdb_dbi_open(txn, "state", 0, &dbi) == 0 && mdb_put(txn, dbi, &k, &v1, 0) == 0 &&
+              mdb_put(txn, dbi, &k, &v2, 0) == 0 && mdb_txn_commit(txn) == 0;
+    if (!ok && txn)
+        mdb_txn_abort(txn);
+    if (env)
+        mdb_env_close(env);
+    return ok;
+}
+
 /* msgpack maps written by hand: {"v":1,"cursor_kind":"bogus","cursor":5} … */
 static const uint8_t unknown_kind[] = {0x83, 0xa1, 'v',  1,   0xab, 'c', 'u',  'r', 's', 'o',
                                        'r',  '_',  'k',  'i', 'n',  'd', 0xa5, 'b', 'o', 'g',
@@ -701,6 +723,18 @@ static void damaged_records(synced *sy)
             !TL_CHECKF(put_raw(db, c->rc_dbi, c->rc_key, c->rc_val, c->rc_len), "%s", c->rc_name))
             return;
         check_record_case(sy, c, db);
+        if (i == 1 || i == 5) {
+            /* setup never reads a cursor for its work: it warns with the
+             * way out and goes on; doctor refuses damaged table_options. */
+            char db_arg[160];
+            snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
+            const char *setup[] = {db_arg, "setup", NULL}, *doctor[] = {db_arg, "doctor", NULL};
+            outcome o;
+            int rc = hubsync_env(sy->sy_dir, sy->sy_vars, i == 1 ? setup : doctor, &o);
+            TL_CHECKF(rc == (i == 1 ? 0 : 2) && has(o.oc_err, c->rc_expect[2]),
+                      "%s: %s: exit %d: %s", c->rc_name, i == 1 ? "setup" : "doctor", rc, o.oc_err);
+            outcome_free(&o);
+        }
         /* The way out the message names works, and the mirror is whole. */
         if (i == 0 || i == 4 || i == 5) {
             char db_arg[160];
@@ -831,6 +865,42 @@ static void damaged_file(synced *sy)
         const char *expect[] = {file, damages[d].expect, "restore it from a backup, or remove",
                                 NULL};
         refused_everywhere(sy, db, damages[d].name, expect);
+    }
+    /* Not damage: an overflow run longer than its value. */
+    {
+        char db[128], db_arg[160];
+        TL_REQUIRE(copy_db(sy, "long-overflow", db, sizeof(db)));
+        TL_REQUIRE(put_shrunk_overflow(db));
+        snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
+        const char *exp[] = {db_arg, "export", NULL};
+        outcome o;
+        int rc = hubsync_env(sy->sy_dir, NULL, exp, &o);
+        TL_CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0,
+                  "a long overflow run: export (exit %d): %s", rc, o.oc_err);
+        outcome_free(&o);
+    }
+    /* setup and doctor ask HubSpot first, then refuse the file alike. */
+    {
+        char db[128], file[160], db_arg[160];
+        TL_REQUIRE(copy_db(sy, "setup-doctor", db, sizeof(db)));
+        TL_REQUIRE(apply_damage(db, D_HALF));
+        snprintf(file, sizeof(file), "%s/data.mdb is damaged", db);
+        snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
+        const char *setup[] = {db_arg, "setup", NULL}, *doctor[] = {db_arg, "doctor", NULL};
+        command cmds[2] = {{sy->sy_vars, setup}, {sy->sy_vars, doctor}};
+        outcome out[2];
+        db_state before, after;
+        db_state_read(db, &before);
+        run_commands(sy->sy_dir, cmds, 2, out);
+        for (int k = 0; k < 2; k++) {
+            TL_CHECKF(out[k].oc_exit == 2 && has(out[k].oc_err, file), "%s: exit %d: %s",
+                      cmds[k].cm_args[1], out[k].oc_exit, out[k].oc_err);
+            outcome_free(&out[k]);
+        }
+        db_state_read(db, &after);
+        TL_CHECK(db_state_same(&before, &after));
+        db_state_free(&before);
+        db_state_free(&after);
     }
     /* An unreadable data.mdb: root reads it anyway. */
     if (geteuid() == 0)
