@@ -757,6 +757,8 @@ static int open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool
     return 0;
 }
 
+static int damaged(const store *s, err_info *e, const char *why);
+
 /* Checks meta (or writes it into a new database), then opens every named
  * database. Runs in one transaction, aborted on any failure. */
 static int open_databases(store *s, err_info *e)
@@ -805,18 +807,14 @@ static int open_databases(store *s, err_info *e)
         MDB_val k = {sizeof(META_FORMAT_KEY) - 1, (void *)META_FORMAT_KEY}, v;
         rc = mdb_get(txn, s->s_meta, &k, &v);
         if (rc) {
-            rc = rc == MDB_NOTFOUND ? err_set(e, ERR_CORRUPT,
-                                              "store: %s: the meta database has no format "
-                                              "version",
-                                              s->s_dir)
+            rc = rc == MDB_NOTFOUND ? damaged(s, e, "the meta database has no format version")
                                     : mdb_fail(e, rc, "read meta");
             goto fail;
         }
         mp_reader r = {v.mv_data, (const uint8_t *)v.mv_data + v.mv_size};
         int64_t format;
         if (!mp_read_int(&r, 0, INT64_MAX, &format) || r.r_p != r.r_end) {
-            rc = err_set(e, ERR_CORRUPT, "store: %s: the format version record is damaged",
-                         s->s_dir);
+            rc = damaged(s, e, "the format version record is damaged");
             goto fail;
         }
         if (format != STORE_FORMAT_VERSION) {

@@ -866,6 +866,16 @@ static void damaged_file(synced *sy)
                                 NULL};
         refused_everywhere(sy, db, damages[d].name, expect);
     }
+    /* The format version record (meta), the one setting read before all. */
+    {
+        char db[128], file[160];
+        TL_REQUIRE(copy_db(sy, "meta-format", db, sizeof(db)));
+        TL_REQUIRE(put_raw(db, "meta", "format", not_a_map, sizeof(not_a_map)));
+        snprintf(file, sizeof(file), "%s/data.mdb is damaged", db);
+        const char *expect[] = {file, "format version record is damaged",
+                                "restore it from a backup, or remove", NULL};
+        refused_everywhere(sy, db, "damaged format version record", expect);
+    }
     /* Not damage: an overflow run longer than its value. */
     {
         char db[128], db_arg[160];
