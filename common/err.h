@@ -36,7 +36,8 @@ typedef enum err_code {
 /* A short constant description of `code` ("malformed input"). */
 const char *err_strerror(int code);
 
-enum { ERR_MSG_MAX = 256 };
+/* Room for a message naming a database file, what is wrong and the way out. */
+enum { ERR_MSG_MAX = 512 };
 
 typedef struct err_info {
     int ei_code;

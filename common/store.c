@@ -29,6 +29,8 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
+#include "lmdb_check.h"
+
 enum {
     STORE_MAX_DBS = 128,                 /* named databases: 11 types + ≤ 55 tables + 3 */
     STORE_DBI_SLOTS = STORE_MAX_DBS + 2, /* LMDB's DBI numbers start after FREE and MAIN */
@@ -41,9 +43,6 @@ enum {
 #define LMDB_LOCK_NAME "lock.mdb"
 /* LMDB's reader table for its default 126 readers: 64-byte slots and header. */
 #define LMDB_LOCK_BYTES 8192
-/* LMDB's meta page: MDB_MAGIC after the 16-byte page header (host order). */
-#define LMDB_META_MAGIC        0xBEEFC0DEU
-#define LMDB_META_MAGIC_OFFSET 16
 /* Free space below which a failed write (EIO included) means a full disk. */
 #define DISK_NEARLY_FULL_KIB 1024ULL
 #define META_FORMAT_KEY      "format"
@@ -76,6 +75,7 @@ struct store {
     MDB_env *s_env;
     char s_dir[PATH_MAX];
     bool s_readonly;
+    bool s_being_born; /* a new database, under its birth marker (begin_birth) */
     int s_lock_fd;
     size_t s_map_max_bytes;
     unsigned s_map_grows;
@@ -654,6 +654,16 @@ static int decode_object(const MDB_val *k, const MDB_val *v, store_object *o, er
     return 0;
 }
 
+/* A path the user chose that this process may not use (a read-only or
+ * forbidden place, a file where a directory belongs) is a configuration
+ * error, not a transient one: ERR_INVALID. */
+static int path_errno_code(int err)
+{
+    return err == EACCES || err == EPERM || err == EROFS || err == ENOTDIR || err == ENOENT
+               ? ERR_INVALID
+               : ERR_SYS;
+}
+
 /* ---- the run lock -------------------------------------------------------- */
 
 static void sleep_ms(long ms)
@@ -688,7 +698,7 @@ static int take_run_lock(store *s, err_info *e)
         return err_set(e, ERR_INVALID, "store: database path too long");
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0)
-        return err_set(e, ERR_SYS, "store: open %s: %s", path, strerror(errno));
+        return err_set(e, path_errno_code(errno), "store: open %s: %s", path, strerror(errno));
     /* An OFD lock belongs to this open file description: it conflicts with
      * another open in this very process too, and closing some other
      * descriptor of the file does not drop it (as it would a POSIX lock). */
@@ -750,7 +760,7 @@ static int make_dirs(const char *dir, err_info *e)
         char c = path[i];
         path[i] = '\0';
         if (mkdir(path, 0700) != 0 && errno != EEXIST)
-            return err_set(e, ERR_SYS, "store: mkdir %s: %s", path, strerror(errno));
+            return err_set(e, path_errno_code(errno), "store: mkdir %s: %s", path, strerror(errno));
         path[i] = c;
     }
     struct stat st;
@@ -781,6 +791,8 @@ static int open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool
     *present = true;
     return 0;
 }
+
+static int damaged(const store *s, err_info *e, const char *why);
 
 /* Checks meta (or writes it into a new database), then opens every named
  * database. Runs in one transaction, aborted on any failure. */
@@ -830,18 +842,14 @@ static int open_databases(store *s, err_info *e)
         MDB_val k = {sizeof(META_FORMAT_KEY) - 1, (void *)META_FORMAT_KEY}, v;
         rc = mdb_get(txn, s->s_meta, &k, &v);
         if (rc) {
-            rc = rc == MDB_NOTFOUND ? err_set(e, ERR_CORRUPT,
-                                              "store: %s: the meta database has no format "
-                                              "version",
-                                              s->s_dir)
+            rc = rc == MDB_NOTFOUND ? damaged(s, e, "the meta database has no format version")
                                     : mdb_fail(e, rc, "read meta");
             goto fail;
         }
         mp_reader r = {v.mv_data, (const uint8_t *)v.mv_data + v.mv_size};
         int64_t format;
         if (!mp_read_int(&r, 0, INT64_MAX, &format) || r.r_p != r.r_end) {
-            rc = err_set(e, ERR_CORRUPT, "store: %s: the format version record is damaged",
-                         s->s_dir);
+            rc = damaged(s, e, "the format version record is damaged");
             goto fail;
         }
         if (format != STORE_FORMAT_VERSION) {
@@ -920,32 +928,137 @@ static int reserve_lmdb_lock(const store *s, err_info *e)
     return 0;
 }
 
-/* LMDB creates a data file by writing its two meta pages in one pwrite();
- * when the disk fills up half way, the file keeps the first page only, and
- * every later open fails with MDB_INVALID (a damaged header), though nothing
- * was ever committed: the database could not be created again once space
- * is freed. A data file shorter than two pages that starts with LMDB's meta
- * magic is such a birth cut short (every committed environment has both
- * metas): empty it, and LMDB creates it again. Called with the run lock. */
-static int restart_unborn_env(const store *s, err_info *e)
+/* LMDB creates data.mdb by writing its two meta pages in one pwrite(); a
+ * disk that fills up meanwhile leaves an empty or one-page file, which
+ * would read as damaged for ever (below), though it never held a commit.
+ * So a new database is born under a marker file, removed once its first
+ * commit (the format record) is on disk: a marker found at open means a
+ * birth cut short, whose data.mdb is removed and made again. Without the
+ * marker, an empty or short data.mdb is damage, never silently replaced. */
+#define BIRTH_MARKER_NAME "hubsync.creating"
+
+static int birth_path(const store *s, const char *name, char *path, size_t n, err_info *e)
 {
-    char path[PATH_MAX];
-    if ((size_t)snprintf(path, sizeof(path), "%s/data.mdb", s->s_dir) >= sizeof(path))
+    if ((size_t)snprintf(path, n, "%s/%s", s->s_dir, name) >= n)
         return err_set(e, ERR_INVALID, "store: database path too long");
-    int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return 0; /* none yet, or LMDB will say what is wrong */
+    return 0;
+}
+
+/* Before LMDB opens: restarts a birth cut short, or marks a new birth. */
+static int begin_birth(store *s, err_info *e)
+{
+    char marker[PATH_MAX + 32], data[PATH_MAX + 32];
     struct stat st;
-    uint32_t magic = 0;
-    long page = sysconf(_SC_PAGESIZE);
-    int rc = 0;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-        st.st_size < 2 * (off_t)(page > 4096 ? page : 4096) &&
-        pread(fd, &magic, sizeof(magic), LMDB_META_MAGIC_OFFSET) == sizeof(magic) &&
-        magic == LMDB_META_MAGIC && ftruncate(fd, 0) != 0)
-        rc = err_set(e, ERR_SYS, "store: truncate %s: %s", path, strerror(errno));
-    close(fd);
+    int rc;
+    if ((rc = birth_path(s, BIRTH_MARKER_NAME, marker, sizeof(marker), e)) != 0 ||
+        (rc = birth_path(s, "data.mdb", data, sizeof(data), e)) != 0)
+        return rc;
+    bool cut_short = lstat(marker, &st) == 0;
+    if (cut_short && s->s_readonly)
+        return err_set(e, ERR_NOT_FOUND,
+                       "store: the database in %s was never completed (its creation was cut "
+                       "short, by a full disk perhaps): `hubsync setup` or `hubsync run` makes it",
+                       s->s_dir);
+    if (s->s_readonly)
+        return 0;
+    if (cut_short) {
+        if (unlink(data) != 0 && errno != ENOENT)
+            return err_set(e, ERR_SYS, "store: remove %s: %s", data, strerror(errno));
+    } else if (lstat(data, &st) == 0 || errno != ENOENT) {
+        return 0; /* an existing database (or check_data_path's error) */
+    } else {
+        int fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+            return disk_error(errno)
+                       ? disk_fail(s, e, errno, "create " BIRTH_MARKER_NAME)
+                       : err_set(e, ERR_SYS, "store: create %s: %s", marker, strerror(errno));
+        close(fd);
+    }
+    s->s_being_born = true;
+    return 0;
+}
+
+/* After the first commit: the database exists; the marker goes. */
+static int end_birth(store *s, err_info *e)
+{
+    char marker[PATH_MAX + 32];
+    int rc = birth_path(s, BIRTH_MARKER_NAME, marker, sizeof(marker), e);
+    if (rc == 0 && s->s_being_born && unlink(marker) != 0 && errno != ENOENT)
+        return err_set(e, ERR_SYS, "store: remove %s: %s", marker, strerror(errno));
+    s->s_being_born = false;
     return rc;
+}
+
+/* A data file that cannot be used: one message shape for every way it can
+ * be damaged, with the way out (SPEC §9: name the problem, say what to do). */
+static int damaged(const store *s, err_info *e, const char *why)
+{
+    return err_set(e, ERR_CORRUPT,
+                   "database %s/data.mdb is damaged: %s; restore it from a backup, or remove %s "
+                   "to sync again from scratch",
+                   s->s_dir, why, s->s_dir);
+}
+
+/* Before LMDB sees data.mdb: LMDB would take an empty file for a new
+ * database and initialise it (silently replacing the mirror), and reports a
+ * directory as a bare EISDIR. */
+static int check_data_path(const store *s, err_info *e)
+{
+    char path[PATH_MAX + 16]; /* s_dir is at most PATH_MAX - 16 bytes */
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/data.mdb", s->s_dir);
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT && s->s_readonly)
+            return err_set(e, ERR_NOT_FOUND, "store: no database in %s", s->s_dir);
+        if (errno == ENOENT)
+            return 0; /* a new database */
+        if (errno == ENOTDIR)
+            return err_set(e, ERR_INVALID, "store: %s is not a directory", s->s_dir);
+        return err_set(e, path_errno_code(errno), "store: %s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode))
+        return damaged(s, e, "it is a directory, not a file");
+    if (!S_ISREG(st.st_mode))
+        return damaged(s, e, "it is not a regular file");
+    if (st.st_size == 0)
+        return damaged(s, e, "it is empty (0 bytes: truncated?)");
+    return 0;
+}
+
+/* The structural check of data.mdb (lmdb_check.h), on the snapshot of a
+ * read transaction held meanwhile, so a writer in another process cannot
+ * reuse the pages being read. */
+static int check_data_file(const store *s, err_info *e)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/data.mdb", s->s_dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return err_set(e, ERR_SYS, "store: open %s: %s", path, strerror(errno));
+    MDB_stat ms;
+    int rc = mdb_env_stat(s->s_env, &ms);
+    if (rc) {
+        close(fd);
+        return mdb_fail(e, rc, "read the page size");
+    }
+    err_info ce = {0};
+    for (int tries = 0; tries < 10; tries++) {
+        MDB_txn *txn;
+        if ((rc = mdb_txn_begin(s->s_env, NULL, MDB_RDONLY, &txn)) != 0) {
+            close(fd);
+            return mdb_fail(e, rc, "begin a read transaction");
+        }
+        rc = lmdb_check_file(fd, mdb_txn_id(txn), ms.ms_psize, NULL, &ce);
+        mdb_txn_abort(txn);
+        if (rc != ERR_AGAIN) /* else a writer committed twice meanwhile: again */
+            break;
+    }
+    close(fd);
+    if (rc == ERR_CORRUPT || rc == ERR_AGAIN)
+        return damaged(s, e, ce.ei_msg);
+    if (rc)
+        return err_set(e, rc, "store: checking %s: %s", path, ce.ei_msg);
+    return 0;
 }
 
 static int open_env(store *s, const store_options *o, err_info *e)
@@ -957,19 +1070,17 @@ static int open_env(store *s, const store_options *o, err_info *e)
         return mdb_fail(e, rc, "configure the environment");
     unsigned flags =
         MDB_NOTLS | (s->s_readonly ? MDB_RDONLY : 0) | (o->so_no_sync ? MDB_NOSYNC : 0);
-    if (!s->s_readonly &&
-        ((rc = reserve_lmdb_lock(s, e)) != 0 || (rc = restart_unborn_env(s, e)) != 0))
+    if (!s->s_readonly && (rc = reserve_lmdb_lock(s, e)) != 0)
         return rc;
     mode_t old = umask(077);
     rc = mdb_env_open(s->s_env, s->s_dir, flags, 0600);
     umask(old);
     if (rc == MDB_INVALID)
-        return err_set(e, ERR_CORRUPT,
-                       "store: %s/data.mdb is not an LMDB database or its header is damaged",
-                       s->s_dir);
+        return damaged(s, e, "not an LMDB file, or its meta pages are damaged");
     if (rc == MDB_VERSION_MISMATCH)
         return err_set(e, ERR_CORRUPT,
-                       "store: %s/data.mdb was written by an incompatible LMDB version", s->s_dir);
+                       "database %s/data.mdb was written by an incompatible LMDB version",
+                       s->s_dir);
     if (rc == ENOENT && s->s_readonly)
         return err_set(e, ERR_NOT_FOUND, "store: no database in %s", s->s_dir);
     if (rc && disk_error(rc))
@@ -1015,15 +1126,7 @@ int store_open(const char *dir, const store_options *opt, store **out, err_info 
     memcpy(s->s_dir, dir, strlen(dir) + 1);
     jb_init(&s->s_wtxn.t_log);
     int rc = 0;
-    if (s->s_readonly) {
-        struct stat st;
-        char path[PATH_MAX];
-        snprintf(path, sizeof(path), "%s/data.mdb", dir);
-        if (stat(path, &st) != 0) {
-            rc = err_set(e, ERR_NOT_FOUND, "store: no database in %s", dir);
-            goto fail;
-        }
-    } else {
+    if (!s->s_readonly) {
         mode_t old = umask(077);
         rc = make_dirs(dir, e);
         if (rc == 0)
@@ -1032,7 +1135,9 @@ int store_open(const char *dir, const store_options *opt, store **out, err_info 
         if (rc)
             goto fail;
     }
-    if ((rc = open_env(s, o, e)) != 0 || (rc = open_databases(s, e)) != 0)
+    if ((rc = begin_birth(s, e)) != 0 || (rc = check_data_path(s, e)) != 0 ||
+        (rc = open_env(s, o, e)) != 0 || (rc = check_data_file(s, e)) != 0 ||
+        (rc = open_databases(s, e)) != 0 || (rc = end_birth(s, e)) != 0)
         goto fail;
     *out = s;
     return 0;

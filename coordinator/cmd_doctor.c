@@ -242,7 +242,9 @@ static int read_stored(const hubsync_config *c, doctor_row *rows, bool *have_db)
             rows[i].dr_has_schema = rc == 0;
             if (rc == ERR_NOT_FOUND)
                 rc = 0;
-            else if (rc)
+            if (rc == ERR_CORRUPT)
+                record_damaged(&e, rows[i].dr_name, true);
+            if (rc)
                 err_wrap(&e, "%s: ", rows[i].dr_name);
         }
     }

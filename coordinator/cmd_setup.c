@@ -374,11 +374,20 @@ int cmd_setup(const hubsync_config *c)
     for (int i = 0; i < c->c_ntables; i++) {
         setup_row *row = &rows[i];
         int grc = store_get_schema(t, row->sr_table, &row->sr_old, &e);
-        if (grc != 0 && grc != ERR_NOT_FOUND)
+        /* A damaged schema is what setup exists to write again: replace it. */
+        if (grc == ERR_CORRUPT)
+            log_warn("%s: the stored table_options were damaged (%s); replaced", row->sr_name,
+                     e.ei_msg);
+        else if (grc != 0 && grc != ERR_NOT_FOUND)
             goto store_failed;
         row->sr_had_old = grc == 0;
-        if (store_get_state(t, row->sr_name, &row->sr_state, &e) != 0 ||
-            store_put_schema(t, row->sr_table, &row->sr_new, &e) != 0)
+        /* Setup never writes cursors: a damaged one is left for `run`. */
+        grc = store_get_state(t, row->sr_name, &row->sr_state, &e);
+        if (grc == ERR_CORRUPT)
+            log_warn("%s: %s", row->sr_name, (record_damaged(&e, row->sr_name, false), e.ei_msg));
+        else if (grc != 0)
+            goto store_failed;
+        if (store_put_schema(t, row->sr_table, &row->sr_new, &e) != 0)
             goto store_failed;
     }
     rc = store_txn_commit(t, &e);

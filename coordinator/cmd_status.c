@@ -49,6 +49,31 @@ void schema_json(jbuf *b, const store_schema *sc)
     jb_char(b, '}');
 }
 
+int record_damaged(err_info *e, const char *name, bool schema)
+{
+    /* The store's message, without the record's name it starts with. */
+    char problem[ERR_MSG_MAX];
+    size_t n = strlen(name);
+    const char *p = e->ei_msg;
+    if (strncmp(p, name, n) == 0 && p[n] == ':')
+        p += n + 2;
+    snprintf(problem, sizeof(problem), "%s", p);
+    if (schema)
+        return err_set(e, ERR_CORRUPT,
+                       "the stored table_options are damaged (%s): `hubsync setup --tables %s` "
+                       "detects and writes them again",
+                       problem, name);
+    if (strncmp(name, "objects.", 8) == 0)
+        return err_set(e, ERR_CORRUPT,
+                       "the stored cursor record is damaged (%s): `hubsync run --full-scan` "
+                       "lists the %s again",
+                       problem, name + 8);
+    return err_set(e, ERR_CORRUPT,
+                   "the stored cursor record is damaged (%s): `hubsync run --full-scan --tables "
+                   "%s` starts the table over (its associations are kept and replaced)",
+                   problem, name);
+}
+
 /* ---- routes --------------------------------------------------------------- */
 
 store_route route_next(store_ping_type ping, const store_state *st)
@@ -190,11 +215,14 @@ static int read_table(store_txn *t, hs_table table, table_view *v, err_info *e)
     v->tv_table = table;
     hs_table_name(table, v->tv_name, sizeof(v->tv_name));
     int rc = store_get_schema(t, table, &v->tv_schema, e);
+    if (rc == ERR_CORRUPT)
+        record_damaged(e, v->tv_name, true);
     if (rc != 0 && rc != ERR_NOT_FOUND)
         return err_wrap(e, "%s: ", v->tv_name);
     v->tv_has_schema = rc == 0;
-    if ((rc = store_get_state(t, v->tv_name, &v->tv_state, e)) != 0 ||
-        (rc = store_count_assoc(t, table, &v->tv_assoc, e)) != 0)
+    if ((rc = store_get_state(t, v->tv_name, &v->tv_state, e)) == ERR_CORRUPT)
+        record_damaged(e, v->tv_name, false);
+    if (rc != 0 || (rc = store_count_assoc(t, table, &v->tv_assoc, e)) != 0)
         return err_wrap(e, "%s: ", v->tv_name);
     return 0;
 }
@@ -281,8 +309,8 @@ static int object_view(store_txn *t, hs_object_type type, bool json, bool first,
     store_state st;
     snprintf(name, sizeof(name), "objects.%s", hs_object(type)->oi_plural);
     int rc = store_count_objects(t, type, &count, e);
-    if (rc == 0)
-        rc = store_get_state(t, name, &st, e);
+    if (rc == 0 && (rc = store_get_state(t, name, &st, e)) == ERR_CORRUPT)
+        record_damaged(e, name, false);
     if (rc)
         return err_wrap(e, "%s: ", name);
     if (json) {

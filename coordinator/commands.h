@@ -111,6 +111,13 @@ size_t rollup_prefix(hs_table t, char *buf, size_t size);
 
 /* ---- schemas and routes (cmd_status.c) ----------------------------------- */
 
+/* Rewrites e, an ERR_CORRUPT from reading the schema (`schema` true) or the
+ * state record of `name` (a table, or "objects.{type}"), into one message
+ * naming what is damaged and the way out: `hubsync setup --tables T` for a
+ * schema, `hubsync run --full-scan --tables T` for a table's cursor,
+ * `hubsync run --full-scan` for an object type's. Returns ERR_CORRUPT. */
+int record_damaged(err_info *e, const char *name, bool schema);
+
 /* True when two schemas hold the same table_options. */
 bool schema_equal(const store_schema *a, const store_schema *b);
 

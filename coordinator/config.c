@@ -431,6 +431,11 @@ static int scan_argv(int argc, char **argv, hubsync_config *c, const char *raw[F
                 return err_set(e, ERR_INVALID, "%s needs a value", flags[f].fd_name);
             value = argv[++i];
         }
+        /* The same flag twice with two values is a conflict, not "the last
+         * one wins" (a script's default and a caller's override). */
+        if (raw[f] && strcmp(raw[f], value) != 0)
+            return err_set(e, ERR_INVALID, "%s is given twice ('%.40s' and '%.40s'): give it once",
+                           flags[f].fd_name, raw[f], value);
         raw[f] = value;
     }
     return 0;
@@ -772,7 +777,9 @@ void config_usage(void)
           "Exit codes:\n"
           "  0  success\n"
           "  1  run incomplete, safe to rerun (doctor: a table disagrees with HubSpot)\n"
-          "  2  usage or configuration error (also: HubSpot's TLS certificate not trusted)\n"
+          "  2  usage or configuration error; a --db that cannot be used, a damaged\n"
+          "     database file or stored record (the message says what to do); HubSpot's\n"
+          "     TLS certificate not trusted (--ca-file)\n"
           "  3  authentication failed\n"
           "  4  another run holds this database\n"
           "  5  daily API limit exhausted\n",

@@ -76,6 +76,12 @@ void run_store_fail(run_ctx *rc, const err_info *e)
 {
     log_error("store: %s", e->ei_msg);
     rc->rc_store_failed = true;
+    /* A record that does not decode stays damaged: rerunning cannot help. */
+    if (e->ei_code == ERR_CORRUPT)
+        run_fatal(rc, EXIT_USAGE,
+                  "the database in %s is damaged (above); restore it from a backup, or remove "
+                  "it to sync again from scratch",
+                  rc->rc_cfg->c_db_dir);
 }
 
 void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
@@ -339,6 +345,52 @@ static void on_death(void *ctx, int slot, int status, bool crashed, bool fatal)
 
 /* ------------------------------------------------------------ switch-on */
 
+/* Reads state record `name` (a table or "objects.{type}") before anything
+ * is sent. A damaged record stops the run with the way out, or, under
+ * --full-scan, which starts that state over anyway, is logged and read as
+ * "never synced" (its data is kept and replaced as the sync goes). */
+static int read_state(run_ctx *rc, const char *name, store_state *st, err_info *e)
+{
+    int r = store_get_state(rc->rc_txn, name, st, e);
+    if (r != ERR_CORRUPT)
+        return r;
+    if (!rc->rc_cfg->c_full_scan)
+        return record_damaged(e, name, false);
+    log_warn("%s: the stored cursor record is damaged (%s): --full-scan starts it over", name,
+             e->ei_msg);
+    memset(st, 0, sizeof(*st));
+    return 0;
+}
+
+/* The object sync state of every parent type, checked before the first
+ * write of the run: a damaged one must stop the run before switch-on
+ * commits anything. Under --full-scan a damaged one is written back as
+ * "never synced" (its objects are listed again). */
+static int check_object_states(run_ctx *rc, err_info *e)
+{
+    bool done[HS_OBJECT_TYPE_COUNT] = {false};
+    store_state *st = malloc(sizeof(*st)); /* 8 KiB: not on the stack */
+    if (!st)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    int r = 0;
+    for (int i = 0; i < rc->rc_ntables && r == 0; i++) {
+        hs_object_type type = rc->rc_cfg->c_tables[i].t_parent;
+        if (done[type])
+            continue;
+        done[type] = true;
+        char name[STORE_NAME_MAX];
+        snprintf(name, sizeof(name), "objects.%s", hs_object(type)->oi_plural);
+        err_info probe = {0};
+        bool damaged = store_get_state(rc->rc_txn, name, st, &probe) == ERR_CORRUPT;
+        if ((r = read_state(rc, name, st, e)) != 0)
+            r = err_wrap(e, "%s: ", name);
+        else if (damaged)
+            r = store_put_state(rc->rc_txn, name, st, e);
+    }
+    free(st);
+    return r;
+}
+
 /* Phase 2 and 3 of SPEC §4: the table's options from its stored schema and
  * cursor, and the route they take. ping_type always comes from the schema
  * (default read_full_ping), and a cursor of the wrong kind is never sent. */
@@ -349,12 +401,14 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     int r = store_get_schema(rc->rc_txn, tr->tr_table, &sc, e);
     tr->tr_ping = r == 0 ? sc.sc_ping_type : STORE_PING_FULL;
     store_schema_free(&sc);
+    if (r == ERR_CORRUPT)
+        return record_damaged(e, tr->tr_name, true);
     if (r && r != ERR_NOT_FOUND)
         return r;
     if (r == ERR_NOT_FOUND)
         log_warn("%s: no table schema yet (run `hubsync setup`): using read_full_ping",
                  tr->tr_name);
-    if ((r = store_get_state(rc->rc_txn, tr->tr_name, &tr->tr_state, e)))
+    if ((r = read_state(rc, tr->tr_name, &tr->tr_state, e)))
         return r;
     tr->tr_route =
         rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN : route_next(tr->tr_ping, &tr->tr_state);
@@ -387,11 +441,9 @@ static bool all_done(const run_ctx *rc)
 static int open_store(run_ctx *rc, err_info *e)
 {
     int r = store_open(rc->rc_cfg->c_db_dir, NULL, &rc->rc_store, e);
-    if (r == ERR_LOCKED)
-        return EXIT_LOCKED;
-    if (r)
-        return r == ERR_CORRUPT ? EXIT_USAGE : EXIT_INCOMPLETE;
-    return 0;
+    /* A damaged database or a --db that cannot be used: 2, as for every
+     * command (rerunning cannot fix it); locked 4; anything else 1. */
+    return r ? cmd_exit_code(r) : 0;
 }
 
 static shm_region *create_region(const hubsync_config *c, err_info *e)
@@ -467,6 +519,11 @@ static int run_once(const hubsync_config *c)
     exit_code = EXIT_INCOMPLETE;
     if (!run_txn(rc))
         goto out;
+    if (check_object_states(rc, &e)) {
+        log_error("%s", e.ei_msg);
+        exit_code = cmd_exit_code(e.ei_code);
+        goto out;
+    }
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         tr->tr_table = c->c_tables[i];
@@ -547,7 +604,7 @@ static int run_once(const hubsync_config *c)
     }
     txn_commit(rc);
     if (rc->rc_store_failed)
-        exit_code = EXIT_INCOMPLETE;
+        exit_code = rc->rc_fatal == EXIT_USAGE ? EXIT_USAGE : EXIT_INCOMPLETE;
     else if (rc->rc_fatal)
         exit_code = rc->rc_fatal;
     else

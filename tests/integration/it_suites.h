@@ -39,5 +39,6 @@ int it_register_reliability(void);
 int it_register_tls(void);
 int it_register_daily(void);
 int it_register_disk(void);
+int it_register_badinput(void);
 
 #endif
