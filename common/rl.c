@@ -62,6 +62,8 @@ void rl_daily_init(rl_daily *d, uint64_t limit)
     d->rd_limit_given = limit != 0;
     atomic_store(&d->rd_known, limit ? RL_DAILY_KNOWN : RL_DAILY_UNKNOWN);
     atomic_store(&d->rd_gate_ns, 0);
+    atomic_store(&d->rd_seen, 0);
+    atomic_store(&d->rd_seen_limit, 0);
     atomic_store(&d->rd_synced_day, UINT64_MAX);
 }
 
@@ -115,6 +117,13 @@ void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining)
 
 void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining)
 {
+    uint64_t rem = remaining > USED_MASK ? USED_MASK : remaining;
+    uint64_t seen = atomic_load(&d->rd_seen);
+    while ((seen >> DAY_SHIFT != day || (seen & USED_MASK) > rem || seen == 0) &&
+           !atomic_compare_exchange_weak(&d->rd_seen, &seen, day << DAY_SHIFT | rem))
+        ;
+    if (limit)
+        atomic_store(&d->rd_seen_limit, limit);
     /* Without a reserve the server's own 429 is the stop, as it always was. */
     if (!d->rd_limit_given && d->rd_reserve && limit)
         atomic_store_explicit(&d->rd_limit, limit, memory_order_release);
@@ -168,4 +177,14 @@ void rl_daily_gate_leave(rl_daily *d, uint64_t ticket)
 {
     if (ticket)
         atomic_compare_exchange_strong(&d->rd_gate_ns, &ticket, 0);
+}
+
+bool rl_daily_seen(rl_daily *d, uint64_t day, uint64_t *limit, uint64_t *remaining)
+{
+    uint64_t seen = atomic_load(&d->rd_seen);
+    if (seen == 0 || seen >> DAY_SHIFT != day)
+        return false;
+    *remaining = seen & USED_MASK;
+    *limit = atomic_load(&d->rd_seen_limit);
+    return true;
 }

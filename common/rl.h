@@ -28,6 +28,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 
@@ -59,6 +60,8 @@ typedef struct rl_daily {
     _Atomic uint32_t rd_known;              /* rl_daily_knowledge */
     _Atomic uint64_t rd_synced_day;         /* the day a header last told the count */
     _Atomic uint64_t rd_gate_ns;            /* the gate's holder: when it entered; 0 = open */
+    _Atomic uint64_t rd_seen;               /* HubSpot's count: day << 40 | fewest remaining */
+    _Atomic uint64_t rd_seen_limit;         /* and its X-HubSpot-RateLimit-Daily (0: absent) */
 } rl_daily;
 
 /* What is known of the portal's daily limit. */
@@ -145,6 +148,18 @@ void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining);
  * -Remaining: with a reserve and no --daily, learns the limit; then
  * observes, and today's count is known. */
 void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining);
+
+/* Today's number in the daily policy's calendar: days since the epoch, UTC. */
+static inline uint64_t rl_utc_day(void)
+{
+    return (uint64_t)time(NULL) / 86400;
+}
+
+/* What HubSpot's daily headers last said on UTC day `day`, whatever the
+ * flags: the fewest calls remaining any response reported (responses
+ * arrive out of order) and the limit. False when no response of that day
+ * carried them (OAuth apps never get them). */
+bool rl_daily_seen(rl_daily *d, uint64_t day, uint64_t *limit, uint64_t *remaining);
 
 /* A successful response that should have carried the daily headers did not:
  * the portal sends none (OAuth), so only --daily can be counted against. */

@@ -39,6 +39,7 @@ enum {
     MAX_INFLIGHT = 64,
     DEFAULT_INTERVAL_S = 60,
     MAX_INTERVAL_S = 7 * 86400,
+    MAX_DURATION_S = 30 * 86400,
     TOKEN_FILE_MAX = 4096
 };
 #define DEFAULT_DB       "./hubsync-data"
@@ -68,6 +69,9 @@ typedef enum flag_id {
     F_REFERENCE,
     F_INTERVAL,
     F_CA_FILE,
+    F_MAX_DURATION,
+    F_BUDGET_FRACTION,
+    F_METRICS_FILE,
     F_TABLE,
     F_FORMAT,
     F_HELP,
@@ -99,6 +103,9 @@ static const flag_def flags[F_COUNT] = {
     [F_REFERENCE] = {"--reference-design", false},
     [F_INTERVAL] = {"--interval", true},
     [F_CA_FILE] = {"--ca-file", true},
+    [F_MAX_DURATION] = {"--max-duration", true},
+    [F_BUDGET_FRACTION] = {"--budget-fraction", true},
+    [F_METRICS_FILE] = {"--metrics-file", true},
     [F_TABLE] = {"--table", true},
     [F_FORMAT] = {"--format", true},
     [F_HELP] = {"--help", false},
@@ -447,9 +454,10 @@ static int check_applicable(const hubsync_config *c, const char *raw[F_COUNT], e
     static const struct {
         flag_id flag;
         hubsync_command only;
-    } only[] = {{F_LOOP, CMD_RUN},         {F_FULL_SCAN, CMD_RUN}, {F_REFERENCE, CMD_RUN},
-                {F_INTERVAL, CMD_RUN},     {F_TABLE, CMD_EXPORT},  {F_FORMAT, CMD_EXPORT},
-                {F_DAILY_RESERVE, CMD_RUN}};
+    } only[] = {{F_LOOP, CMD_RUN},          {F_FULL_SCAN, CMD_RUN},    {F_REFERENCE, CMD_RUN},
+                {F_INTERVAL, CMD_RUN},      {F_TABLE, CMD_EXPORT},     {F_FORMAT, CMD_EXPORT},
+                {F_DAILY_RESERVE, CMD_RUN}, {F_MAX_DURATION, CMD_RUN}, {F_BUDGET_FRACTION, CMD_RUN},
+                {F_METRICS_FILE, CMD_RUN}};
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (raw[only[i].flag] && c->c_command != only[i].only)
             return err_set(e, ERR_INVALID, "%s applies only to `hubsync %s`",
@@ -476,6 +484,30 @@ static int parse_rate(const char *flag, const char *v, uint32_t *count, int64_t 
     return 0;
 }
 
+/* A share in (0, 1] written as a plain decimal ("0.5", "1", ".25"): no sign,
+ * exponent, hex, inf or nan, which strtod alone would take. */
+static int parse_fraction(const char *what, const char *s, double *out, err_info *e)
+{
+    bool digits = false;
+    int dots = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '.')
+            dots++;
+        else if (*p >= '0' && *p <= '9')
+            digits = true;
+        else
+            dots = 2; /* anything else: refused below */
+    }
+    char *end = NULL;
+    double v = digits && dots <= 1 ? strtod(s, &end) : 0;
+    if (!digits || dots > 1 || !end || *end || !(v > 0) || v > 1)
+        return err_set(e, ERR_INVALID,
+                       "%s '%.40s': expected a share of the limit above 0 and at most 1, e.g. 0.5",
+                       what, s);
+    *out = v;
+    return 0;
+}
+
 static int copy_path(const char *what, const char *v, char *dst, size_t size, err_info *e)
 {
     if (!*v)
@@ -483,6 +515,35 @@ static int copy_path(const char *what, const char *v, char *dst, size_t size, er
     if (strlen(v) >= size)
         return err_set(e, ERR_INVALID, "%s is longer than %zu bytes", what, size - 1);
     memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+/* --metrics-file F: its folder must exist and take new files (the file is
+ * written beside itself and renamed, so a scraper never reads half), and F
+ * must not be a folder. Said at start, not after an hour's run. */
+static int check_metrics_path(const char *path, hubsync_config *c, err_info *e)
+{
+    int rc = copy_path("--metrics-file", path, c->c_metrics_file, sizeof(c->c_metrics_file), e);
+    if (rc)
+        return rc;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", c->c_metrics_file);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, sizeof(dir), ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return err_set(e, ERR_INVALID, "--metrics-file %.200s: folder %.200s: %s", path, dir,
+                       errno && !S_ISDIR(st.st_mode) ? strerror(errno) : "not a folder");
+    if (access(dir, W_OK | X_OK) != 0)
+        return err_set(e, ERR_INVALID, "--metrics-file %.200s: cannot write in %.200s: %s", path,
+                       dir, strerror(errno));
+    if (stat(c->c_metrics_file, &st) == 0 && S_ISDIR(st.st_mode))
+        return err_set(e, ERR_INVALID, "--metrics-file %.200s is a folder", path);
     return 0;
 }
 
@@ -545,6 +606,23 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
         (rc = parse_rate("--search-rate", raw[F_SEARCH_RATE] ? raw[F_SEARCH_RATE] : "5/1s",
                          &c->c_search_rate, &c->c_search_window_ms, e)))
         return rc;
+    /* --budget-fraction F: this run takes at most F of the burst limit
+     * (whole requests, at least one a window), leaving the rest of the
+     * portal's budget to its other integrations. */
+    c->c_rate_limit = c->c_rate;
+    c->c_budget_fraction = 1.0;
+    if (raw[F_BUDGET_FRACTION]) {
+        if ((rc = parse_fraction("--budget-fraction", raw[F_BUDGET_FRACTION], &c->c_budget_fraction,
+                                 e)))
+            return rc;
+        if (c->c_rate == 0)
+            return err_set(e, ERR_INVALID,
+                           "--budget-fraction needs a burst limit to take a share of (--rate 0 "
+                           "sets none)");
+        c->c_rate = (uint32_t)((double)c->c_rate_limit * c->c_budget_fraction);
+        if (c->c_rate == 0)
+            c->c_rate = 1;
+    }
     c->c_daily = 0;
     if (raw[F_DAILY] && (rc = parse_range("--daily", raw[F_DAILY], 1, MAX_DAILY, &c->c_daily, e)))
         return rc;
@@ -594,6 +672,15 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
             return rc;
         c->c_interval_s = (int64_t)v;
     }
+
+    c->c_max_duration_s = 0;
+    if (raw[F_MAX_DURATION]) {
+        if ((rc = parse_range("--max-duration", raw[F_MAX_DURATION], 1, MAX_DURATION_S, &v, e)))
+            return rc;
+        c->c_max_duration_s = (int64_t)v;
+    }
+    if (raw[F_METRICS_FILE] && (rc = check_metrics_path(raw[F_METRICS_FILE], c, e)))
+        return rc;
 
     if (raw[F_CA_FILE]) {
         if ((rc = copy_path("--ca-file", raw[F_CA_FILE], c->c_ca_file, sizeof(c->c_ca_file), e)))
@@ -760,6 +847,12 @@ void config_usage(void)
           "  --log-format F      text or json log lines on stderr [text]\n"
           "  --progress P        auto, always or never (auto: when stderr is a terminal) [auto]\n"
           "  --json              machine-readable output on stdout (setup, run, status, doctor)\n"
+          "  --max-duration S    run: drain and exit 1 after S seconds (a scheduler's\n"
+          "                      window); the next run resumes [none]\n"
+          "  --budget-fraction F run: use at most F (0-1] of the --rate burst limit, leaving\n"
+          "                      the rest to the portal's other integrations [1]\n"
+          "  --metrics-file F    run: write Prometheus text-format metrics to F after each\n"
+          "                      run, atomically (node_exporter textfile collector) [none]\n"
           "  --ca-file F         CA bundle (PEM) to verify HubSpot's certificate with [the\n"
           "                      system's]; always verified: untrusted is exit 2, not retried\n"
           "\n"

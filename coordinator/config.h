@@ -50,9 +50,11 @@ typedef struct hubsync_config {
     bool c_oauth;  /* the three OAuth values are set */
     int c_ntables; /* --tables, HUBSYNC_TABLES */
     hs_table c_tables[CONFIG_MAX_TABLES];
-    int c_workers;   /* --workers (default: CPUs) */
-    int c_inflight;  /* --inflight */
-    uint32_t c_rate; /* --rate N/Ws (190/10s) */
+    int c_workers;            /* --workers (default: CPUs) */
+    int c_inflight;           /* --inflight */
+    uint32_t c_rate;          /* the burst limit this run paces to: --rate × --budget-fraction */
+    uint32_t c_rate_limit;    /* --rate N/Ws itself (190/10s) */
+    double c_budget_fraction; /* --budget-fraction (1) */
     int64_t c_rate_window_ms;
     uint32_t c_search_rate; /* --search-rate (5/1s) */
     int64_t c_search_window_ms;
@@ -68,6 +70,8 @@ typedef struct hubsync_config {
     int c_batch_parents;           /* parents per batch read: 1,000 (reference: 100) */
     int64_t c_interval_s;          /* run --interval */
     char c_ca_file[PATH_MAX];      /* --ca-file */
+    int64_t c_max_duration_s;      /* run --max-duration (0: none) */
+    char c_metrics_file[PATH_MAX]; /* run --metrics-file ("" = none) */
     char c_export_table[64];       /* export --table ("" = all) */
     export_format c_export_format; /* export --format */
 } hubsync_config;

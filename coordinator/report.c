@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "../common/log.h"
+#include "../common/rl.h"
 #include "run_ctx.h"
 
 /* How the object sync of a parent type went this run. */
@@ -49,10 +50,15 @@ static void summary_json(run_ctx *rc, double seconds, const wire_counters *all_c
                          uint64_t searches, double rate, double limit)
 {
     printf("{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
-           "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,\"tables\":[",
+           "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
+           "\"budget_fraction\":%.4g,",
            seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
            (unsigned long long)all_calls->wc_retries, (unsigned long long)all_calls->wc_throttled,
-           rate, limit);
+           rate, limit, rc->rc_cfg->c_budget_fraction);
+    uint64_t day_limit = 0, day_left = 0;
+    if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left))
+        printf("\"daily_remaining\":%llu,", (unsigned long long)day_left);
+    printf("\"tables\":[");
     for (int i = 0; i < rc->rc_ntables; i++) {
         const table_run *tr = &rc->rc_tables[i];
         const store_run *r = &tr->tr_state.ss_last_run;
@@ -142,11 +148,24 @@ void report_summary(run_ctx *rc, double seconds)
     /* The burst budget's share: searches have their own. */
     fprintf(stderr, "%llu API calls in %.1f s: %llu on the burst budget, %.1f/s",
             (unsigned long long)calls, seconds, (unsigned long long)(calls - searches), rate);
-    if (limit > 0)
+    long long window_s = (long long)(c->c_rate_window_ms / 1000);
+    if (limit > 0 && c->c_budget_fraction < 1)
+        fprintf(stderr, " (%.0f%% of this run's %u/%llds: --budget-fraction %.2f of %u/%llds)",
+                100.0 * rate / limit, c->c_rate, window_s, c->c_budget_fraction, c->c_rate_limit,
+                window_s);
+    else if (limit > 0)
         fprintf(stderr, " (%.0f%% of the %u/%llds limit)", 100.0 * rate / limit, c->c_rate,
-                (long long)(c->c_rate_window_ms / 1000));
+                window_s);
     fprintf(stderr, "; %llu searches; %llu retries, %llu 429s\n", (unsigned long long)searches,
             (unsigned long long)all.wc_retries, (unsigned long long)all.wc_throttled);
+    uint64_t day_limit = 0, day_left = 0;
+    if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left)) {
+        fprintf(stderr, "HubSpot's daily count: %llu calls left today",
+                (unsigned long long)day_left);
+        if (day_limit)
+            fprintf(stderr, " of %llu", (unsigned long long)day_limit);
+        fputc('\n', stderr);
+    }
 }
 
 bool report_progress_wanted(const hubsync_config *c)

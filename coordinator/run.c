@@ -27,6 +27,7 @@
 #include "../common/shm.h"
 #include "../common/store.h"
 #include "commands.h"
+#include "metrics.h"
 #include "pool.h"
 #include "run_ctx.h"
 
@@ -36,6 +37,13 @@
 enum { COMMIT_MAX_OPS = 200000, COMMIT_MAX_LOG_BYTES = 16 << 20 };
 
 static volatile sig_atomic_t stop_requested;
+/* --max-duration: when the process must have drained (CLOCK_MONOTONIC; 0: never). */
+static uint64_t deadline_ns;
+
+static bool out_of_time(void)
+{
+    return deadline_ns && clock_mono_ns() >= deadline_ns;
+}
 
 static void on_stop_signal(int sig)
 {
@@ -545,9 +553,11 @@ static int run_once(const hubsync_config *c)
     uint64_t last_reclaim = clock_mono_ns(), last_progress = 0, woken = 0, last_commit = 0;
     bool warned_no_daily = false;
     while (!rc->rc_store_failed) {
-        if ((stop_requested || rc->rc_fatal) && !draining) {
+        if ((stop_requested || rc->rc_fatal || out_of_time()) && !draining) {
             log_info(rc->rc_fatal ? "stopping: %s" : "%s: draining in-flight work",
-                     rc->rc_fatal ? rc->rc_fatal_msg : "signal received");
+                     rc->rc_fatal     ? rc->rc_fatal_msg
+                     : stop_requested ? "signal received"
+                                      : "--max-duration reached");
             pool_drain(rc->rc_pool);
             draining = true;
         }
@@ -617,6 +627,11 @@ static int run_once(const hubsync_config *c)
         log_error("%s", rc->rc_fatal_msg);
     report_summary(rc, (double)(clock_mono_ns() - t0) / 1e9);
 out:
+    if (c->c_metrics_file[0]) {
+        err_info me = {0};
+        if (metrics_write(rc, exit_code, (double)(clock_mono_ns() - t0) / 1e9, &me))
+            log_error("%s", me.ei_msg);
+    }
     if (rc->rc_txn)
         store_txn_abort(rc->rc_txn);
     pool_destroy(rc->rc_pool);
@@ -633,15 +648,22 @@ out:
 
 int cmd_run(const hubsync_config *c)
 {
+    /* --max-duration bounds the whole process, --loop included: a
+     * scheduler's window. A run under way when it ends drains (exit 1 unless
+     * it finished); a pause between runs simply ends. */
+    if (c->c_max_duration_s)
+        deadline_ns = clock_mono_ns() + (uint64_t)c->c_max_duration_s * 1000000000ULL;
     int rc = run_once(c);
     /* --loop: run again every --interval seconds until told to stop; a
      * usage, auth, lock or daily-limit failure ends the loop (rerunning
      * cannot fix it). SIGTERM during a run drains it first. */
-    while (c->c_loop && !stop_requested && (rc == EXIT_OK || rc == EXIT_INCOMPLETE)) {
+    while (c->c_loop && !stop_requested && !out_of_time() &&
+           (rc == EXIT_OK || rc == EXIT_INCOMPLETE)) {
         log_info("next run in %lld s", (long long)c->c_interval_s);
-        for (int64_t waited = 0; waited < c->c_interval_s * 10 && !stop_requested; waited++)
+        for (int64_t waited = 0; waited < c->c_interval_s * 10 && !stop_requested && !out_of_time();
+             waited++)
             usleep(100000);
-        if (stop_requested)
+        if (stop_requested || out_of_time())
             break;
         rc = run_once(c);
     }

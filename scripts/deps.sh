@@ -7,7 +7,7 @@ packages=(
     gcc make pkg-config
     libcurl4-openssl-dev libmsgpack-dev liblmdb-dev lmdb-utils libcunit1-dev
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
-    openssl
+    openssl python3-prometheus-client
 )
 
 missing=()

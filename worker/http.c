@@ -78,11 +78,6 @@ struct http_engine {
     uint64_t he_rng;
 };
 
-static uint64_t utc_day(void)
-{
-    return (uint64_t)time(NULL) / 86400;
-}
-
 /* ------------------------------------------------------------ FIFO lists */
 
 static void list_push(req_list *l, http_request *r)
@@ -573,7 +568,7 @@ static void on_429(http_engine *eng, http_request *r)
     SHM_COUNT(eng->he_counters, status_429, 1);
     r->rq_throttled++;
     if (eb.eb_policy == HS_POLICY_DAILY) {
-        rl_daily_observe(&eng->he_shm->sr_daily, utc_day(), 0);
+        rl_daily_observe(&eng->he_shm->sr_daily, rl_utc_day(), 0);
         deliver(eng, r, 429, ERR_DAILY, "the portal's daily API limit is spent: %s", eb.eb_message);
         return;
     }
@@ -638,7 +633,7 @@ static void daily_answered(http_engine *eng, http_request *r, long status)
 {
     rl_daily *d = &eng->he_shm->sr_daily;
     if (r->rq_daily_remaining >= 0)
-        rl_daily_learn(d, utc_day(), r->rq_daily_limit > 0 ? (uint64_t)r->rq_daily_limit : 0,
+        rl_daily_learn(d, rl_utc_day(), r->rq_daily_limit > 0 ? (uint64_t)r->rq_daily_limit : 0,
                        (uint64_t)r->rq_daily_remaining);
     else if (status >= 200 && status < 300 && r->rq_class != HTTP_SEARCH)
         rl_daily_no_headers(d);
@@ -711,9 +706,9 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
 static int launch(http_engine *eng, http_request *r)
 {
     rl_daily *d = &eng->he_shm->sr_daily;
-    if (!rl_daily_take(d, utc_day())) {
+    if (!rl_daily_take(d, rl_utc_day())) {
         gate_leave(eng, r);
-        uint64_t left = rl_daily_remaining(d, utc_day());
+        uint64_t left = rl_daily_remaining(d, rl_utc_day());
         if (left > 0 && d->rd_reserve > 0)
             deliver(eng, r, 0, ERR_DAILY,
                     "stopped with %llu calls of the day left (--daily-reserve %llu): %s not sent",
@@ -846,7 +841,7 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
         }
         if (!r->rq_gate_ticket) {
             uint64_t ticket;
-            if (!rl_daily_gate_enter(&eng->he_shm->sr_daily, utc_day(), now, gate_lease_ns(eng),
+            if (!rl_daily_gate_enter(&eng->he_shm->sr_daily, rl_utc_day(), now, gate_lease_ns(eng),
                                      &ticket)) {
                 WAKE_AT(now + 20 * MS_NS); /* another request is learning the limit */
                 break;

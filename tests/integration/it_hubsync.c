@@ -224,6 +224,16 @@ bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines)
     return ok;
 }
 
+int it_sim_post(tl_sim *s, const char *path, const char *body)
+{
+    tl_resp r = {0};
+    int rc = tl_post_json(s, path, NULL, body, &r) == 0 && r.r_status == 200 ? 0 : -1;
+    if (rc)
+        tl_resp_dump(path, &r);
+    tl_resp_free(&r);
+    return rc;
+}
+
 int64_t it_stat_int(tl_sim *s, const char *path)
 {
     json_object *st = tl_stats(s);

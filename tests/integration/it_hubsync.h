@@ -85,6 +85,10 @@ bool it_mirror_equals_truth(tl_sim *s, const char *db);
  * receives the number of exported lines. Prints the differences when not. */
 bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines);
 
+/* POSTs the JSON body to one of the simulator's admin endpoints
+ * (/_sim/config, /_sim/reset-stats, …); 0 on a 200, else -1 (printed). */
+int it_sim_post(tl_sim *s, const char *path, const char *body);
+
 /* An integer of /_sim/stats at a dotted path, or -1. */
 int64_t it_stat_int(tl_sim *s, const char *path);
 

@@ -22,16 +22,6 @@
 
 /* ------------------------------------------------------------- helpers */
 
-static int sim_post(tl_sim *s, const char *path, const char *body)
-{
-    tl_resp r = {0};
-    int rc = tl_post_json(s, path, NULL, body, &r) == 0 && r.r_status == 200 ? 0 : -1;
-    if (rc)
-        tl_resp_dump(path, &r);
-    tl_resp_free(&r);
-    return rc;
-}
-
 /* A whole file, NUL-terminated (NULL when unreadable); *len its size. */
 static char *slurp(const char *path, size_t *len)
 {
@@ -102,7 +92,7 @@ static void test_fault_matrix(void)
     it_hubsync_use_oauth(true);
     const char *setup[] = {"setup", NULL};
     TL_CHECK_EQ(it_hubsync(&s, db, setup, 120000, NULL), 0);
-    TL_REQUIRE(sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+    TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
     int64_t t0 = tl_now_ms();
     TL_CHECK_EQ(it_run_json(&s, db, flags, &sum[0]), 0);
     int64_t full_ms = tl_now_ms() - t0;
@@ -454,7 +444,7 @@ static void test_secrets(void)
 
     /* Failing runs: a search refused as a bad request (its request is
      * logged in full), then a token HubSpot refuses. */
-    TL_REQUIRE(sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
+    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
     json_object_put(tl_mutate(&s, "{\"count\":20}"));
     tl_sleep_ms(300);
     const char *refused[] = {"run", "--token-file", token_file, "--log-format", "json", NULL};
@@ -464,7 +454,7 @@ static void test_secrets(void)
     char *log = slurp(log_path, NULL);
     TL_CHECK(log && strstr(log, "filterGroups")); /* the refused request was logged */
     free(log);
-    TL_REQUIRE(sim_post(&s, "/_sim/config", "{\"fault_search_400\":0}") == 0);
+    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":0}") == 0);
     f = fopen(token_file, "w");
     TL_REQUIRE(f != NULL);
     fputs(SECRET_TOKEN "-but-wrong\n", f);

@@ -40,5 +40,6 @@ int it_register_tls(void);
 int it_register_daily(void);
 int it_register_disk(void);
 int it_register_badinput(void);
+int it_register_ops(void);
 
 #endif

@@ -1,0 +1,282 @@
+/*
+ * it_ops — the run controls a scheduler needs (issue 8): --metrics-file
+ * (Prometheus text format, parsed by the reference parser, replaced
+ * atomically, success times carried over failed runs), --max-duration
+ * (drain and exit 1 when the window ends; the next run resumes),
+ * --budget-fraction (a share of the burst limit, measured by the
+ * simulator), and HubSpot's daily count in the summary.
+ */
+#include <dirent.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "../lib/testlib.h"
+#include "it_hubsync.h"
+#include "it_suites.h"
+
+#define PROM_TO_JSON "scripts/prom-to-json.py"
+
+/* The metrics file parsed by the reference parser (NULL when it does not
+ * parse: the parser's complaint is printed). */
+static json_object *parse_metrics(const char *path)
+{
+    const char *args[] = {path, NULL};
+    int status = 0;
+    char *out = NULL, *err = NULL;
+    json_object *j = NULL;
+    if (tl_run(PROM_TO_JSON, args, 30000, &status, &out, &err) == 0 && WIFEXITED(status) &&
+        WEXITSTATUS(status) == 0)
+        j = json_tokener_parse(out);
+    else
+        fprintf(stderr, "    %s %s: %s\n", PROM_TO_JSON, path, err ? err : "did not run");
+    free(out);
+    free(err);
+    return j;
+}
+
+/* A sample's value ("name{k=v,…}" with labels sorted), or -1. */
+static double sample(json_object *m, const char *key)
+{
+    json_object *samples = NULL, *v = NULL;
+    if (!json_object_object_get_ex(m, "samples", &samples) ||
+        !json_object_object_get_ex(samples, key, &v))
+        return -1;
+    return json_object_get_double(v);
+}
+
+/* The sum of every sample of family `name`. */
+static double family_sum(json_object *m, const char *name)
+{
+    json_object *samples = NULL;
+    double sum = 0;
+    size_t n = strlen(name);
+    if (!json_object_object_get_ex(m, "samples", &samples))
+        return -1;
+    json_object_object_foreach(samples, key, val)
+    {
+        if (strncmp(key, name, n) == 0 && key[n] == '{')
+            sum += json_object_get_double(val);
+    }
+    return sum;
+}
+
+/* Files in dir other than `keep` (leftover temporary files). */
+static int strays(const char *dir, const char *keep)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.' && strcmp(de->d_name, keep) != 0) {
+            fprintf(stderr, "    stray file %s/%s\n", dir, de->d_name);
+            n++;
+        }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* A successful run's metrics agree with its summary; a failed run's
+ * metrics say so and keep the last success times. */
+static void test_metrics_file(void)
+{
+    tl_sim s = {0};
+    char db[64], dir[64], path[128];
+    /* Limits as a private app meets them, daily headers included. */
+    const char *args[] = {IT_SMALL_PORTAL, "--rate", "100/1s", NULL};
+    json_object *sum = NULL, *m1 = NULL, *m2 = NULL;
+    it_make_db(db, sizeof(db));
+    it_make_db(dir, sizeof(dir));
+    TL_REQUIRE(db[0] && dir[0]);
+    snprintf(path, sizeof(path), "%s/hubsync.prom", dir);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *setup[] = {"setup", NULL};
+    TL_REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    const char *flags[] = {"--metrics-file", path, "--lag-ms", "100", "--rate", "100/1s", NULL};
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    m1 = parse_metrics(path);
+    TL_REQUIRE(m1 != NULL);
+    struct stat st;
+    TL_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    TL_CHECK_EQ(strays(dir, "hubsync.prom"), 0);
+    TL_CHECK_EQ(sample(m1, "hubsync_last_run_exit_code{}"), 0);
+    TL_CHECK_EQ(sample(m1, "hubsync_last_run_success{}"), 1);
+    double success = sample(m1, "hubsync_last_success_timestamp_seconds{}");
+    TL_CHECK(success > 1.7e9);
+    /* Every request of the summary is in the metrics, by endpoint. */
+    TL_CHECK_EQ(family_sum(m1, "hubsync_last_run_requests"), tl_jint_or(sum, "calls", -2));
+    TL_CHECK_EQ(family_sum(m1, "hubsync_last_run_retries"), tl_jint_or(sum, "retries", -2));
+    TL_CHECK_EQ(sample(m1, "hubsync_last_run_requests{endpoint=associations_batch_read,"
+                           "resource=contacts_deals}"),
+                tl_jint_or(sum, "tables.3.assoc_calls", -2));
+    TL_CHECK_EQ(family_sum(m1, "hubsync_table_complete"), 6);
+    TL_CHECK_EQ(family_sum(m1, "hubsync_last_run_associations_added"),
+                tl_jint_or(sum, "tables.0.added", 0) + tl_jint_or(sum, "tables.1.added", 0) +
+                    tl_jint_or(sum, "tables.2.added", 0) + tl_jint_or(sum, "tables.3.added", 0) +
+                    tl_jint_or(sum, "tables.4.added", 0) + tl_jint_or(sum, "tables.5.added", 0));
+    double lag = sample(m1, "hubsync_cursor_lag_seconds{table=contacts_deals}");
+    TL_CHECK(lag >= 0 && lag < 60);
+    TL_CHECK(sample(m1, "hubsync_daily_remaining{}") > 0); /* private apps get the headers */
+
+    /* A failed run: HubSpot refuses the change search (exit 1). */
+    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
+    json_object_put(tl_mutate(&s, "{\"count\":10}"));
+    tl_sleep_ms(200);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 1);
+    m2 = parse_metrics(path);
+    TL_REQUIRE(m2 != NULL);
+    TL_CHECK_EQ(sample(m2, "hubsync_last_run_exit_code{}"), 1);
+    TL_CHECK_EQ(sample(m2, "hubsync_last_run_success{}"), 0);
+    TL_CHECK_EQ(sample(m2, "hubsync_last_success_timestamp_seconds{}"), success);
+    TL_CHECK_EQ(sample(m2, "hubsync_table_last_success_timestamp_seconds{table=contacts_deals}"),
+                sample(m1, "hubsync_table_last_success_timestamp_seconds{table=contacts_deals}"));
+    TL_CHECK_EQ(strays(dir, "hubsync.prom"), 0);
+    fprintf(stderr, "    %d samples parsed; the failed run kept the success time %.3f\n",
+            json_object_object_length(tl_jget(m1, "samples")), success);
+done:
+    json_object_put(sum);
+    json_object_put(m1);
+    json_object_put(m2);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+    it_remove_db(dir);
+}
+
+/* A run told to end after a second drains and exits 1; the next run
+ * resumes and finishes; with --loop the window ends the pauses too. */
+static void test_max_duration(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
+                          "3000",          "--tickets", "3000",        "--rate", "40/1s",
+                          "--search-rate", "0",         NULL};
+    const char *run[] = {"run",   "--progress",     "never", "--rate",
+                         "20/1s", "--max-duration", "1",     NULL};
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    int64_t t0 = tl_now_ms();
+    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 1);
+    int64_t took = tl_now_ms() - t0;
+    int64_t reads = it_assoc_calls(&s);
+    fprintf(stderr, "    --max-duration 1: exit 1 after %lld ms, %lld batch reads\n",
+            (long long)took, (long long)reads);
+    TL_CHECK_OP(took, >=, 1000);
+    TL_CHECK_OP(took, <, 6000); /* the window, then the drain */
+    const char *rest[] = {"run", "--progress", "never", "--rate", "40/1s", NULL};
+    TL_CHECK_EQ(it_hubsync(&s, db, rest, 120000, NULL), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+    /* --loop: the window ends a pause between runs (exit 0, nothing was cut). */
+    const char *loop[] = {"run",    "--progress", "never",          "--loop", "--interval", "60",
+                          "--rate", "40/1s",      "--max-duration", "3",      NULL};
+    t0 = tl_now_ms();
+    TL_CHECK_EQ(it_hubsync(&s, db, loop, 60000, NULL), 0);
+    took = tl_now_ms() - t0;
+    fprintf(stderr, "    --loop --max-duration 3: exit 0 after %lld ms\n", (long long)took);
+    TL_CHECK_OP(took, >=, 3000);
+    TL_CHECK_OP(took, <, 6000);
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* --budget-fraction 0.5 of a 40/1s limit: no one-second window of the
+ * simulator's ever holds more than 20 requests, and the run still uses most
+ * of its share. */
+static void test_budget_fraction(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {"--contacts",    "3000",      "--companies", "2000",   "--deals",
+                          "3000",          "--tickets", "1000",        "--rate", "40/1s",
+                          "--search-rate", "0",         NULL};
+    const char *flags[] = {"--rate", "40/1s", "--budget-fraction", "0.5", NULL};
+    json_object *sum = NULL;
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0]);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    int64_t most = it_stat_int(&s, "max_in_window");
+    int64_t throttled = it_stat_int(&s, "status.429");
+    double rate = json_object_get_double(tl_jget(sum, "rate_per_s"));
+    fprintf(stderr,
+            "    --budget-fraction 0.5 of 40/1s: at most %lld requests in a second, %.1f/s "
+            "achieved, %lld 429s\n",
+            (long long)most, rate, (long long)(throttled < 0 ? 0 : throttled));
+    TL_CHECK_OP(most, <=, 20);
+    TL_CHECK_OP(throttled, <=, 0);
+    TL_CHECK(rate > 12 && rate <= 20.5);
+    TL_CHECK(json_object_get_double(tl_jget(sum, "budget_fraction")) == 0.5);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* Bad values of the new flags: exit 2 naming the flag, nothing created. */
+static void test_bad_controls(void)
+{
+    tl_sim s = {0};
+    char db[96], dir[64], sub[128];
+    const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
+    it_make_db(dir, sizeof(dir));
+    TL_REQUIRE(dir[0]);
+    snprintf(db, sizeof(db), "%s/db", dir);
+    snprintf(sub, sizeof(sub), "%s/no/such/folder/m.prom", dir);
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    static const struct {
+        const char *argv[6];
+        const char *says;
+    } rows[] = {
+        {{"run", "--budget-fraction", "0"}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "1.5"}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "-0.5"}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "0.5x"}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "1e-1"}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "nan"}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "."}, "--budget-fraction"},
+        {{"run", "--budget-fraction", "0.5", "--rate", "0"}, "--rate 0"},
+        {{"run", "--max-duration", "0"}, "--max-duration"},
+        {{"run", "--max-duration", "1h"}, "--max-duration"},
+        {{"run", "--metrics-file", ""}, "--metrics-file"},
+        {{"run", "--metrics-file", "/"}, "--metrics-file"},
+        {{"status", "--max-duration", "10"}, "--max-duration"},
+        {{"export", "--budget-fraction", "0.5"}, "--budget-fraction"},
+        {{"status", "--metrics-file", "m.prom"}, "--metrics-file"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        char *err = NULL;
+        int rc = it_hubsync_full(&s, db, rows[i].argv, 30000, NULL, &err);
+        TL_CHECKF(rc == 2 && err && strstr(err, rows[i].says), "row %zu (%s %s): exit %d: %s", i,
+                  rows[i].argv[1], rows[i].argv[2] ? rows[i].argv[2] : "", rc, err ? err : "");
+        free(err);
+    }
+    const char *missing[] = {"run", "--metrics-file", sub, NULL};
+    char *err = NULL;
+    TL_CHECK_EQ(it_hubsync_full(&s, db, missing, 30000, NULL, &err), 2);
+    TL_CHECK(err && strstr(err, "no/such/folder"));
+    free(err);
+    struct stat st;
+    TL_CHECK(stat(db, &st) != 0); /* nothing created */
+done:
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(dir);
+}
+
+int it_register_ops(void)
+{
+    CU_pSuite s = it_add_suite("ops");
+    if (!s || it_add_test(s, "metrics_file", test_metrics_file) ||
+        it_add_test(s, "max_duration", test_max_duration) ||
+        it_add_test(s, "budget_fraction", test_budget_fraction) ||
+        it_add_test(s, "bad_controls", test_bad_controls))
+        return -1;
+    return 0;
+}
