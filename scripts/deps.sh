@@ -7,6 +7,7 @@ packages=(
     gcc make pkg-config
     libcurl4-openssl-dev libmsgpack-dev liblmdb-dev lmdb-utils libcunit1-dev
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl
+    clang libclang-rt-14-dev # make fuzz: clang's libFuzzer (gcc has none)
 )
 
 missing=()
