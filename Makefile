@@ -7,6 +7,8 @@
 #                   end-to-end scenario under valgrind memcheck, then every
 #                   suite again built with -fsanitize=address,undefined
 #   make check-style  clang-format check + banned-function grep
+#   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
+#   make fuzz-brief the same for a few seconds each (what `make test` runs)
 #   make clean
 
 VARIANT ?= release
@@ -102,7 +104,65 @@ test-run: all
 test: deps
 	@$(MAKE) --no-print-directory test-run
 	@scripts/valgrind-check.sh
+	@$(MAKE) --no-print-directory fuzz-brief
 	@$(MAKE) --no-print-directory VARIANT=asan IT_CRASH_KILLS=8 test-run
+
+# ---- fuzzing ---------------------------------------------------------------
+# libFuzzer targets, one per tests/fuzz/fuzz_NAME.c → build/fuzz/fuzz_NAME,
+# built by clang (gcc has no libFuzzer) into build/fuzz/obj, never mixed with
+# gcc's objects. Each target links only the modules it exercises
+# (fuzz_mods_NAME). scripts/fuzz.sh makes the seeds (scripts/fuzz-seeds.sh:
+# real simulator responses, and the seed writer's msgpack records) and runs
+# every target; crashes land in build/fuzz/crashes/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_BRIEF_SECONDS ?= 3
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link
+FUZZ_CODEC   := common/hs_codec.c common/assoc.c common/jbuf.c common/err.c
+FUZZ_STORE   := common/store.c common/lmdb_check.c common/hs_types.c common/assoc.c common/jbuf.c \
+                common/err.c
+fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/wire.c
+fuzz_mods_assoc_object := $(FUZZ_CODEC)
+fuzz_mods_search       := $(FUZZ_CODEC)
+fuzz_mods_object_list  := $(FUZZ_CODEC) common/wire.c
+fuzz_mods_properties   := $(FUZZ_CODEC)
+fuzz_mods_token        := $(FUZZ_CODEC)
+fuzz_mods_error        := $(FUZZ_CODEC)
+fuzz_mods_wire         := common/wire.c common/assoc.c common/jbuf.c common/err.c
+fuzz_mods_state        := $(FUZZ_STORE)
+fuzz_mods_schema       := $(FUZZ_STORE)
+fuzz_mods_cursor       := common/jbuf.c sim/sim_cursor.c
+fuzz_mods_flags        := coordinator/config.c common/url.c common/rate_spec.c common/hs_types.c \
+                          common/jbuf.c common/err.c common/log.c
+FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) $(FUZZ_DIR)/seed-writer
+fuzz_obj = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+define fuzz_rule
+$(FUZZ_DIR)/fuzz_$(1): $$(call fuzz_obj,tests/fuzz/fuzz_$(1).c $$(fuzz_mods_$(1)))
+	$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
+
+# Turns captured responses into msgpack seeds with the real encoders.
+$(FUZZ_DIR)/seed-writer: $(call fuzz_obj,tests/fuzz/seed_writer.c $(FUZZ_STORE) common/hs_codec.c common/wire.c)
+	$(FUZZ_CC) $(FUZZ_SAN) $^ -o $@ $(LDLIBS)
+
+.PHONY: fuzz fuzz-brief fuzz-build
+fuzz-build: $(FUZZ_BINS) $(BINDIR)/hubspot-sim
+
+fuzz: fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) HUBSPOT_SIM=$(BINDIR)/hubspot-sim scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-brief: fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) HUBSPOT_SIM=$(BINDIR)/hubspot-sim scripts/fuzz.sh $(FUZZ_BRIEF_SECONDS) $(FUZZ_TARGETS)
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 check-style:

@@ -181,6 +181,8 @@ int assoc_buf_finish_parent(assoc_buf *b)
     if (b->ab_nparents == 0)
         return ERR_INVALID;
     assoc_parent *p = &b->ab_parents[b->ab_nparents - 1];
+    if (p->ap_nlinks == 0)
+        return 0; /* nothing to sort; and ab_links may still be NULL (NULL + 0 is UB) */
     assoc_link *links = b->ab_links + p->ap_link_off;
     bool sorted = true;
     for (uint32_t i = 1; i < p->ap_nlinks && sorted; i++)
@@ -188,7 +190,9 @@ int assoc_buf_finish_parent(assoc_buf *b)
     if (sorted) {
         /* The common case: HubSpot's order, no duplicates. Only types to tidy. */
         for (uint32_t i = 0; i < p->ap_nlinks; i++)
-            links[i].al_ntypes = tidy_types(b->ab_types + links[i].al_type_off, links[i].al_ntypes);
+            if (links[i].al_ntypes)
+                links[i].al_ntypes =
+                    tidy_types(b->ab_types + links[i].al_type_off, links[i].al_ntypes);
         return 0;
     }
     /* Rebuild the parent's types contiguously per merged link. The types of a
@@ -210,16 +214,19 @@ int assoc_buf_finish_parent(assoc_buf *b)
         assoc_link cur = links[i]; /* links[m] may be links[i]: read it first */
         if (m == 0 || links[m - 1].al_child_id != cur.al_child_id)
             links[m++] = (assoc_link){cur.al_child_id, (uint32_t)(type_base + out), 0};
-        memcpy(scratch + out, b->ab_types + cur.al_type_off, cur.al_ntypes * sizeof(*scratch));
+        if (cur.al_ntypes) /* ab_types may be NULL when no link has a type */
+            memcpy(scratch + out, b->ab_types + cur.al_type_off, cur.al_ntypes * sizeof(*scratch));
         out += cur.al_ntypes;
         links[m - 1].al_ntypes += cur.al_ntypes;
     }
     /* Scratch holds each merged link's types in order; copy back in place. */
-    memcpy(b->ab_types + type_base, scratch, out * sizeof(*scratch));
+    if (out)
+        memcpy(b->ab_types + type_base, scratch, out * sizeof(*scratch));
     free(scratch);
     p->ap_nlinks = m;
     b->ab_nlinks = p->ap_link_off + m;
     for (uint32_t i = 0; i < m; i++)
-        links[i].al_ntypes = tidy_types(b->ab_types + links[i].al_type_off, links[i].al_ntypes);
+        if (links[i].al_ntypes)
+            links[i].al_ntypes = tidy_types(b->ab_types + links[i].al_type_off, links[i].al_ntypes);
     return 0;
 }

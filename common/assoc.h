@@ -102,15 +102,18 @@ int assoc_buf_append_links(assoc_buf *b, const assoc_buf *src, size_t src_index)
 /* Puts the current parent in canonical form (see above). Returns 0 or ERR_NOMEM. */
 int assoc_buf_finish_parent(assoc_buf *b);
 
-/* Accessors. */
+/* Accessors. A parent without links (a link without types) may belong to a
+ * buffer whose array was never allocated: NULL + 0 is undefined behaviour in
+ * C (clang's UBSan reports it; found by fuzz_wire), so the empty case returns
+ * the array itself, which the caller never dereferences. */
 static inline const assoc_link *assoc_links(const assoc_buf *b, const assoc_parent *p)
 {
-    return b->ab_links + p->ap_link_off;
+    return p->ap_nlinks ? b->ab_links + p->ap_link_off : b->ab_links;
 }
 
 static inline const assoc_type *assoc_types(const assoc_buf *b, const assoc_link *l)
 {
-    return b->ab_types + l->al_type_off;
+    return l->al_ntypes ? b->ab_types + l->al_type_off : b->ab_types;
 }
 
 /* The label bytes of t (not NUL-terminated); NULL when the label is null. */

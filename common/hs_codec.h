@@ -24,6 +24,9 @@
  *    other than whitespace are an error. The association scanner follows RFC
  *    8259 to the letter (json-c also takes "1.", "00", NaN, and single quotes
  *    in places) and refuses an object that gives a member it reads twice.
+ *    Two exceptions, shared with json-c so every parser here agrees: raw
+ *    control bytes inside a string are taken as they are, except NUL, which
+ *    is malformed JSON (json-c reads it as the end of the body).
  *  - Failures return a negative ERR_* code (err.h) and, when `e` is not NULL,
  *    a message naming what was wrong and where, e.g.
  *    "assoc batch read: results[3].to[0].toObjectId is not a number".

@@ -8,6 +8,7 @@ packages=(
     libcurl4-openssl-dev libmsgpack-dev liblmdb-dev lmdb-utils libcunit1-dev
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
     openssl python3-prometheus-client
+    clang libclang-rt-14-dev # make fuzz: clang's libFuzzer (gcc has none)
 )
 
 missing=()

@@ -742,6 +742,51 @@ static void test_batch_wrong_types(void)
     hs_assoc_errors_free(&errs);
 }
 
+/* A raw NUL byte inside a string is malformed: json-c reads it as the end of
+ * the body, and the scanner took it into labels, member names and cursors
+ * (found by fuzz_assoc_object, which compares the two). Other raw control
+ * bytes pass in both, and the escaped forms stay valid. */
+static void test_batch_nul_in_string(void)
+{
+    static const char head[] =
+        "{\"results\":[{\"from\":{\"id\":\"1\"},\"to\":[{\"toObjectId\":2,"
+        "\"associationTypes\":[{\"category\":\"HUBSPOT_DEFINED\",\"typeId\":1,";
+#define TAIL(lit) lit, sizeof(lit) - 1
+    static const struct {
+        const char *tail; /* after head; may hold a NUL */
+        size_t len;
+        int rc;
+    } cases[] = {
+        {TAIL("\"label\":\"a\0b\"}]}]}]}"), ERR_PARSE},  /* in a label */
+        {TAIL("\"label\":\"\\n\0\"}]}]}]}"), ERR_PARSE}, /* after an escape */
+        {TAIL("\"lab\0el\":1}]}]}]}"), ERR_PARSE},       /* in a skipped name */
+        {TAIL("\"label\":null}]}],\"paging\":{\"next\":{\"after\":\"MC\0%3D\"}}}]}"),
+         ERR_PARSE},                                 /* in a cursor */
+        {TAIL("\"label\":\"a\\u0000b\"}]}]}]}"), 0}, /* escaped: a label byte */
+        {TAIL("\"label\":\"a\t\x01b\"}]}]}]}"), 0},  /* other raw controls pass */
+    };
+#undef TAIL
+    assoc_buf b;
+    hs_assoc_errors errs;
+    assoc_buf_init(&b);
+    hs_assoc_errors_init(&errs);
+    for (size_t i = 0; i < UT_COUNT(cases); i++) {
+        char body[256];
+        size_t n = sizeof(head) - 1;
+        memcpy(body, head, n);
+        memcpy(body + n, cases[i].tail, cases[i].len);
+        err_info e = {0, ""};
+        assoc_buf_reset(&b);
+        hs_assoc_errors_reset(&errs);
+        int rc = parse_batch_n(body, n + cases[i].len, 200, &b, &errs, &e);
+        ut_check(rc == cases[i].rc && (rc == 0 || strstr(e.ei_msg, "a NUL byte in a string")),
+                 __FILE__, __LINE__, "case %zu: rc %d, message \"%s\"; want rc %d", i, rc, e.ei_msg,
+                 cases[i].rc);
+    }
+    assoc_buf_free(&b);
+    hs_assoc_errors_free(&errs);
+}
+
 static void test_batch_malformed(void)
 {
     static const struct {
@@ -3231,6 +3276,7 @@ int unit_suite_hs_codec(void)
         {"batch read: only 200 and 207 are accepted", test_batch_http_status},
         {"batch read: wrong types in every field", test_batch_wrong_types},
         {"batch read: malformed JSON", test_batch_malformed},
+        {"batch read: a raw NUL in a string", test_batch_nul_in_string},
         {"every parser: every prefix of a valid body", test_every_prefix},
         {"scanner agrees with json-c: fixed bodies and prefixes",
          test_scanner_matches_oracle_fixed},
