@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,16 +18,30 @@ void log_setup(bool json, log_level min_level)
     log_min = min_level;
 }
 
+static void emit(log_level level, const char *msg, const char *field, const char *json);
+
 void log_msg(log_level level, const char *fmt, ...)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
     if (level < log_min)
         return;
-    char msg[1024], ts[32];
+    char msg[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    emit(level, msg, NULL, NULL);
+}
+
+void log_json_field(log_level level, const char *field, const char *json, const char *msg)
+{
+    if (level >= log_min)
+        emit(level, msg, field, json);
+}
+
+static void emit(log_level level, const char *msg, const char *field, const char *json)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    char ts[32];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     fmt_iso8601_ms(ts, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
@@ -36,9 +51,16 @@ void log_msg(log_level level, const char *fmt, ...)
         jb_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":", ts, names[level],
                   (int)getpid());
         jb_str(&b, msg);
+        if (field) {
+            jb_char(&b, ',');
+            jb_str(&b, field);
+            jb_char(&b, ':');
+            jb_raw(&b, json, strlen(json));
+        }
         jb_lit(&b, "}\n");
     } else {
-        jb_printf(&b, "%s %-5s %s\n", ts, names[level], msg);
+        jb_printf(&b, "%s %-5s %s%s%s\n", ts, names[level], msg, field ? " " : "",
+                  field ? json : "");
     }
     if (jb_ok(&b) && write(STDERR_FILENO, b.jb_data, b.jb_len) < 0) {
         /* Nowhere left to report it. */

@@ -21,6 +21,11 @@ void log_setup(bool json, log_level min_level);
 /* Prints one line at `level`. */
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A line with message `msg` that also carries `json` (a complete JSON
+ * value, written as is) under the name `field`: a member of the JSON line,
+ * or appended after the message in text. */
+void log_json_field(log_level level, const char *field, const char *json, const char *msg);
+
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

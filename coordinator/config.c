@@ -278,10 +278,13 @@ static int read_token_file(const char *path, hubsync_config *c, err_info *e)
         rc = err_set(e, ERR_INVALID, "--token-file %.200s is not a regular file", path);
         goto out;
     }
-    if ((st.st_mode & 07777) != 0600) {
+    /* Readable by its owner alone: 0600, or 0400 as systemd's LoadCredential=
+     * writes it. Any group or other bit, or a set-ID bit, is refused. */
+    if ((st.st_mode & 07077) != 0 || !(st.st_mode & 0400)) {
         rc = err_set(e, ERR_INVALID,
-                     "--token-file %.200s has mode %04o; it must be 0600 (chmod 600 %.200s)", path,
-                     (unsigned)(st.st_mode & 07777), path);
+                     "--token-file %.200s has mode %04o; it must be readable by its owner "
+                     "alone, 0600 or 0400 (chmod 600 %.200s)",
+                     path, (unsigned)(st.st_mode & 07777), path);
         goto out;
     }
     for (;;) {
@@ -833,7 +836,7 @@ void config_usage(void)
           "  --base-url URL      HubSpot API base [$HUBSPOT_BASE_URL, https://api.hubapi.com];\n"
           "                      plain http:// only to loopback addresses (127.x, localhost,\n"
           "                      [::1]); scheme://host[:port][/path], nothing more\n"
-          "  --token-file F      file holding a private-app token; must be mode 0600\n"
+          "  --token-file F      file holding a private-app token; mode 0600 or 0400\n"
           "  --tables LIST       comma-separated tables [$HUBSYNC_TABLES, the six defaults]\n"
           "  --workers N         worker processes, 1-64 [number of CPUs]\n"
           "  --inflight K        concurrent requests per worker, 1-64 [4]\n"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "../common/jbuf.h"
 #include "../common/log.h"
 #include "../common/rl.h"
 #include "run_ctx.h"
@@ -46,33 +47,37 @@ static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
     return all;
 }
 
-static void summary_json(run_ctx *rc, double seconds, const wire_counters *all_calls,
+/* The summary as one JSON document (no newline) in b. */
+static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counters *all_calls,
                          uint64_t searches, double rate, double limit)
 {
-    printf("{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
-           "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
-           "\"budget_fraction\":%.4g,",
-           seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
-           (unsigned long long)all_calls->wc_retries, (unsigned long long)all_calls->wc_throttled,
-           rate, limit, rc->rc_cfg->c_budget_fraction);
+    jb_printf(b,
+              "{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
+              "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
+              "\"budget_fraction\":%.4g,",
+              seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
+              (unsigned long long)all_calls->wc_retries,
+              (unsigned long long)all_calls->wc_throttled, rate, limit,
+              rc->rc_cfg->c_budget_fraction);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left))
-        printf("\"daily_remaining\":%llu,", (unsigned long long)day_left);
-    printf("\"tables\":[");
+        jb_printf(b, "\"daily_remaining\":%llu,", (unsigned long long)day_left);
+    jb_printf(b, "\"tables\":[");
     for (int i = 0; i < rc->rc_ntables; i++) {
         const table_run *tr = &rc->rc_tables[i];
         const store_run *r = &tr->tr_state.ss_last_run;
         const wire_counters *k = &rc->rc_calls[i];
-        printf("%s{\"table\":\"%s\",\"route\":\"%s\",\"completed\":%s,\"parents\":%llu,"
-               "\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu,\"assoc_calls\":%llu,"
-               "\"retries\":%llu,\"http_429\":%llu}",
-               i ? "," : "", tr->tr_name, store_route_name(tr->tr_route),
-               r->sr_completed ? "true" : "false", (unsigned long long)r->sr_parents,
-               (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
-               (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
-               (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled);
+        jb_printf(b,
+                  "%s{\"table\":\"%s\",\"route\":\"%s\",\"completed\":%s,\"parents\":%llu,"
+                  "\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu,\"assoc_calls\":%llu,"
+                  "\"retries\":%llu,\"http_429\":%llu}",
+                  i ? "," : "", tr->tr_name, store_route_name(tr->tr_route),
+                  r->sr_completed ? "true" : "false", (unsigned long long)r->sr_parents,
+                  (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
+                  (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
+                  (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled);
     }
-    printf("],\"objects\":[");
+    jb_printf(b, "],\"objects\":[");
     wire_counters all = {0};
     bool first = true;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
@@ -82,19 +87,21 @@ static void summary_json(run_ctx *rc, double seconds, const wire_counters *all_c
         wire_counters k = os->os_list_calls;
         add_calls(&k, &os->os_search_calls);
         add_calls(&all, &k);
-        printf("%s{\"object\":\"%s\",\"mode\":\"%s\",\"completed\":%s,\"changes\":%llu,"
-               "\"list_calls\":%llu,\"search_calls\":%llu,\"splits\":%llu,\"retries\":%llu,"
-               "\"http_429\":%llu}",
-               first ? "" : ",", hs_object(os->os_type)->oi_plural, objects_mode(os),
-               os->os_done ? "true" : "false", (unsigned long long)os->os_hits,
-               (unsigned long long)os->os_list_calls.wc_calls,
-               (unsigned long long)os->os_search_calls.wc_calls, (unsigned long long)os->os_splits,
-               (unsigned long long)k.wc_retries, (unsigned long long)k.wc_throttled);
+        jb_printf(b,
+                  "%s{\"object\":\"%s\",\"mode\":\"%s\",\"completed\":%s,\"changes\":%llu,"
+                  "\"list_calls\":%llu,\"search_calls\":%llu,\"splits\":%llu,\"retries\":%llu,"
+                  "\"http_429\":%llu}",
+                  first ? "" : ",", hs_object(os->os_type)->oi_plural, objects_mode(os),
+                  os->os_done ? "true" : "false", (unsigned long long)os->os_hits,
+                  (unsigned long long)os->os_list_calls.wc_calls,
+                  (unsigned long long)os->os_search_calls.wc_calls,
+                  (unsigned long long)os->os_splits, (unsigned long long)k.wc_retries,
+                  (unsigned long long)k.wc_throttled);
         first = false;
     }
-    printf("],\"object_sync\":{\"calls\":%llu,\"retries\":%llu,\"http_429\":%llu}}\n",
-           (unsigned long long)all.wc_calls, (unsigned long long)all.wc_retries,
-           (unsigned long long)all.wc_throttled);
+    jb_printf(b, "],\"object_sync\":{\"calls\":%llu,\"retries\":%llu,\"http_429\":%llu}}",
+              (unsigned long long)all.wc_calls, (unsigned long long)all.wc_retries,
+              (unsigned long long)all.wc_throttled);
 }
 
 void report_summary(run_ctx *rc, double seconds)
@@ -106,7 +113,22 @@ void report_summary(run_ctx *rc, double seconds)
     double limit = c->c_rate ? (double)c->c_rate / ((double)c->c_rate_window_ms / 1000.0) : 0;
     double rate = seconds > 0 ? (double)(calls - searches) / seconds : 0;
     if (c->c_json) {
-        summary_json(rc, seconds, &all, searches, rate, limit);
+        jbuf b;
+        jb_init(&b);
+        summary_json(&b, rc, seconds, &all, searches, rate, limit);
+        if (jb_ok(&b))
+            printf("%s\n", jb_cstr(&b));
+        jb_free(&b);
+        return;
+    }
+    if (c->c_log_json) {
+        /* JSON log lines stay JSON lines: the summary is one of them. */
+        jbuf b;
+        jb_init(&b);
+        summary_json(&b, rc, seconds, &all, searches, rate, limit);
+        if (jb_ok(&b))
+            log_json_field(LOG_INFO, "summary", jb_cstr(&b), "run summary");
+        jb_free(&b);
         return;
     }
     fprintf(stderr, "\n%-20s %-17s %9s %9s %9s %9s %7s %7s %5s\n", "table", "route", "parents",

@@ -376,9 +376,21 @@ static void test_token_file(void)
     TL_CHECK_EQ(count_lines(o.co_err), 1);
     TL_CHECK(!exists(sc.sc_db));
     cli_free(&o);
-    TL_REQUIRE(chmod(path, 0640) == 0);
-    TL_CHECK_EQ(cli(vars, setup, &o), 2);
-    TL_CHECK(has(o.co_err, "0640"));
+    /* Any group or other bit, a set-ID bit, or no owner read: refused. */
+    static const mode_t refused[] = {0640, 0604, 0660, 0200, 04600, 0700 | 0004};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        TL_REQUIRE(chmod(path, refused[i]) == 0);
+        char mode[8];
+        snprintf(mode, sizeof(mode), "%04o", (unsigned)refused[i]);
+        TL_CHECK_EQ(cli(vars, setup, &o), 2);
+        TL_CHECKF(has(o.co_err, mode), "mode %s: %s", mode, o.co_err);
+        TL_CHECK(!exists(sc.sc_db));
+        cli_free(&o);
+    }
+    /* 0400, as systemd's LoadCredential= writes it: accepted. */
+    TL_REQUIRE(chmod(path, 0400) == 0);
+    TL_CHECK_EQ(cli(vars, setup, &o), 0);
+    TL_CHECK(exists(sc.sc_db));
     cli_free(&o);
 
     /* 0600: accepted; the flag wins over a wrong HUBSPOT_ACCESS_TOKEN. */
