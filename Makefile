@@ -6,6 +6,8 @@
 #   make test       install missing packages, build, run every suite, one
 #                   end-to-end scenario under valgrind memcheck, then every
 #                   suite again built with -fsanitize=address,undefined
+#   make check-deploy deploy/ (systemd, Kubernetes) and docs/schemas/ checked
+#                   against the simulator (scripts/check-deploy.sh; part of test)
 #   make check-style  clang-format check + banned-function grep
 #   make clean
 
@@ -53,7 +55,7 @@ COORD_SRC  := $(wildcard coordinator/*.c)
 
 BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
 
-.PHONY: all run test test-run check-style clean deps
+.PHONY: all run test test-run check-deploy check-style clean deps
 all: $(BINS)
 
 $(OUT)/%.o: %.c
@@ -101,8 +103,12 @@ test-run: all
 
 test: deps
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory check-deploy
 	@scripts/valgrind-check.sh
 	@$(MAKE) --no-print-directory VARIANT=asan IT_CRASH_KILLS=8 test-run
+
+check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
+	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/check-deploy.sh
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 check-style:

@@ -8,6 +8,7 @@ packages=(
     libcurl4-openssl-dev libmsgpack-dev liblmdb-dev lmdb-utils libcunit1-dev
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
     openssl
+    systemd python3-yaml python3-jsonschema
 )
 
 missing=()
