@@ -6,6 +6,8 @@
 #   make test       install missing packages, build, run every suite, one
 #                   end-to-end scenario under valgrind memcheck, then every
 #                   suite again built with -fsanitize=address,undefined
+#   make check-deploy deploy/ (systemd, Kubernetes) and docs/schemas/ checked
+#                   against the simulator (scripts/check-deploy.sh; part of test)
 #   make check-style  clang-format check + banned-function grep
 #   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
 #   make fuzz-brief the same for a few seconds each (what `make test` runs)
@@ -55,7 +57,7 @@ COORD_SRC  := $(wildcard coordinator/*.c)
 
 BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
 
-.PHONY: all run test test-run check-style clean deps
+.PHONY: all run test test-run check-deploy check-style clean deps
 all: $(BINS)
 
 $(OUT)/%.o: %.c
@@ -103,6 +105,7 @@ test-run: all
 
 test: deps
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory check-deploy
 	@scripts/valgrind-check.sh
 	@$(MAKE) --no-print-directory fuzz-brief
 	@$(MAKE) --no-print-directory VARIANT=asan IT_CRASH_KILLS=8 test-run
@@ -163,6 +166,9 @@ fuzz: fuzz-build
 
 fuzz-brief: fuzz-build
 	@FUZZ_DIR=$(FUZZ_DIR) HUBSPOT_SIM=$(BINDIR)/hubspot-sim scripts/fuzz.sh $(FUZZ_BRIEF_SECONDS) $(FUZZ_TARGETS)
+
+check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
+	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/check-deploy.sh
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 check-style:

@@ -577,6 +577,11 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
             return err_set(e, ERR_INVALID, "%s contains a space or control character", url_src);
     if ((rc = url_check_base(c->c_base_url, NULL, e)))
         return err_wrap(e, "%s: ", url_src);
+    /* The scheme is case-insensitive (RFC 3986); the rest of hubsync reads
+     * it in lower case. */
+    for (char *p = c->c_base_url; *p && *p != ':'; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
 
     if ((rc = resolve_credentials(raw[F_TOKEN_FILE], c, e)))
         return rc;

@@ -7,7 +7,7 @@ packages=(
     gcc make pkg-config
     libcurl4-openssl-dev libmsgpack-dev liblmdb-dev lmdb-utils libcunit1-dev
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
-    openssl python3-prometheus-client
+    openssl python3-prometheus-client systemd python3-yaml python3-jsonschema
     clang libclang-rt-14-dev # make fuzz: clang's libFuzzer (gcc has none)
 )
 
