@@ -190,6 +190,11 @@ expect_exit 0 "first run" hs run --json --lag-ms 0 >"$s/run1.json" 2>"$s/log2"
 curl -sS -X POST -d '{"count":40}' "$base/_sim/mutate" >/dev/null
 expect_exit 0 "incremental run" hs run --json --lag-ms 0 >"$s/run2.json" 2>"$s/log3"
 expect_exit 0 status hs status --json >"$s/status1.json"
+# Without --json, the summary is the last JSON log line (log3b is validated
+# with the other logs; its summary against run-summary below).
+expect_exit 0 "run, summary as a log line" hs run --lag-ms 0 --progress never 2>"$s/log3b"
+tail -n 1 "$s/log3b" | /usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["summary"]))' \
+    >"$s/run2b.json" || fail "the last log line of a run without --json holds no summary"
 mirror_check "$s/db" "${TABLES[@]}"
 grep -q '"mode":"changes"' "$s/run2.json" || fail "the second run did not search for changes"
 # A refused token: error lines, exit 3.
@@ -248,7 +253,7 @@ for level in info warn error; do
     grep -q "\"level\":\"$level\"" "$s/all.log" || fail "no $level line among the logs validated"
 done
 # run3: a refused token still prints its (incomplete) summary.
-validate run-summary "$s"/run[0-6].json "$root"/summary.json "$k8s".*.summary.json
+validate run-summary "$s"/run[0-6].json "$s"/run2b.json "$root"/summary.json "$k8s".*.summary.json
 validate status "$s"/status[0-3].json "$root/status.json"
 # The schemas must refuse what hubsync does not print.
 $PY - "$s" <<'EOF_PY'
