@@ -17,6 +17,12 @@
 
 static bool it_oauth; /* see it_hubsync_use_oauth */
 
+bool it_quick(void)
+{
+    const char *v = getenv("IT_QUICK");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
 void it_hubsync_use_oauth(bool on)
 {
     it_oauth = on;

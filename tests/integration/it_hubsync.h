@@ -20,6 +20,11 @@
 #define IT_CLIENT_ID     "sim-client-id"
 #define IT_CLIENT_SECRET "sim-client-secret"
 
+/* Whether IT_QUICK is set: the sanitizer pass of `make test`, run after
+ * the release pass has measured everything in full, where tests whose
+ * length only serves a figure (repetitions, pacing) may shorten it. */
+bool it_quick(void);
+
 /* Whether the hubsync runs below authenticate as that OAuth app (true) or
  * with the simulator's private-app token (false, the default). */
 void it_hubsync_use_oauth(bool on);
