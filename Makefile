@@ -7,6 +7,8 @@
 #                   end-to-end scenario under valgrind memcheck, then every
 #                   suite again built with -fsanitize=address,undefined
 #   make check-style  clang-format check + banned-function grep
+#   make test-slurm   install munge and Slurm if missing, then the job-array
+#                   script on a one-node cluster on loopback (scripts/slurm/)
 #   make clean
 
 VARIANT ?= release
@@ -103,6 +105,13 @@ test: deps
 	@$(MAKE) --no-print-directory test-run
 	@scripts/valgrind-check.sh
 	@$(MAKE) --no-print-directory VARIANT=asan IT_CRASH_KILLS=8 test-run
+
+# Slurm end to end (issue 8). Only this target installs Slurm and munge.
+.PHONY: test-slurm
+test-slurm:
+	@scripts/deps.sh slurmctld slurmd slurm-client munge
+	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
+	@HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/slurm/test-slurm.sh
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 check-style:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian 12 packages hubsync needs and that are
 # not yet installed. Safe to run again: it does nothing when all are present.
+# Packages given as arguments are wanted too (`make test-slurm` adds Slurm's).
 set -euo pipefail
 
 packages=(
@@ -9,6 +10,7 @@ packages=(
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
     openssl
 )
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do
