@@ -11,6 +11,8 @@
 #   make check-style  clang-format check + banned-function grep
 #   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
 #   make fuzz-brief the same for a few seconds each (what `make test` runs)
+#   make test-slurm   install munge and Slurm if missing, then the job-array
+#                   script on a one-node cluster on loopback (scripts/slurm/)
 #   make clean
 
 VARIANT ?= release
@@ -169,6 +171,13 @@ fuzz-brief: fuzz-build
 
 check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
 	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/check-deploy.sh
+
+# Slurm end to end (issue 8). Only this target installs Slurm and munge.
+.PHONY: test-slurm
+test-slurm:
+	@scripts/deps.sh slurmctld slurmd slurm-client munge
+	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
+	@HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/slurm/test-slurm.sh
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
 check-style:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, with apt-get, the Debian 12 packages hubsync needs and that are
 # not yet installed. Safe to run again: it does nothing when all are present.
+# Packages given as arguments are wanted too (`make test-slurm` adds Slurm's).
 set -euo pipefail
 
 packages=(
@@ -10,6 +11,7 @@ packages=(
     openssl python3-prometheus-client systemd python3-yaml python3-jsonschema
     clang libclang-rt-14-dev # make fuzz: clang's libFuzzer (gcc has none)
 )
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

@@ -9,21 +9,26 @@ HUBSYNC=${HUBSYNC:-bin/hubsync}
 export HUBSPOT_ACCESS_TOKEN=${HUBSPOT_ACCESS_TOKEN:-pat-na1-hubspot-sim}
 workdir=$(mktemp -d)
 sim_pid=""
+sim_pids=() # every simulator still running (sim_start may run several)
 sim_cleanup() {
-    if [ -n "$sim_pid" ]; then
-        kill "$sim_pid" 2>/dev/null || true
-        wait "$sim_pid" 2>/dev/null || true
-    fi
+    local pid
+    for pid in "${sim_pids[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
     [ -n "${KEEP_WORKDIR-}" ] || rm -rf "$workdir"
 }
 trap sim_cleanup EXIT
 trap 'exit 130' INT TERM
 
 # sim_start ARGS…: starts the simulator with ARGS on a free port and waits
-# for it; sets $base (its URL).
+# for it; sets $base (its URL) and $sim_pid. Call it again for another
+# simulator (keep each $base); all are stopped on exit.
 sim_start() {
+    rm -f "$workdir/port"
     "$SIM" --port 0 --port-file "$workdir/port" "$@" >"$workdir/sim.out" 2>"$workdir/sim.err" &
     sim_pid=$!
+    sim_pids+=("$sim_pid")
     for _ in $(seq 1 600); do
         [ -s "$workdir/port" ] && break
         kill -0 "$sim_pid" 2>/dev/null || { cat "$workdir/sim.err" >&2; exit 1; }
@@ -49,11 +54,14 @@ mirror_check() {
     [ "$diff" -eq 0 ] || { echo "the mirror differs from the truth" >&2; exit 1; }
 }
 
-# sim_stop: stops the simulator started by sim_start (no-op when none).
+# sim_stop: stops the simulator started last by sim_start (no-op when none).
 sim_stop() {
     if [ -n "$sim_pid" ]; then
         kill "$sim_pid" 2>/dev/null || true
         wait "$sim_pid" 2>/dev/null || true
+        local pid left=()
+        for pid in "${sim_pids[@]}"; do [ "$pid" = "$sim_pid" ] || left+=("$pid"); done
+        sim_pids=("${left[@]}")
         sim_pid=""
     fi
     rm -f "$workdir/port"
