@@ -48,8 +48,11 @@ static int spawn(pool *p, int slot, err_info *e)
     if (pid == 0) {
         /* The child: only its own channel end; die with the coordinator. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        signal(SIGTERM, SIG_DFL);
-        signal(SIGINT, SIG_IGN); /* Ctrl-C reaches the group: the coordinator drains */
+        /* Ctrl-C, and a SIGTERM sent to the whole group (a plain scancel,
+         * a kill of the process group), are the coordinator's to act on: it
+         * drains, and tells the workers to stop once their work is in. */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
         signal(SIGPIPE, SIG_IGN);
         /* Keep stdio and this worker's channel only: a respawn happens after
          * LMDB is open, and its files (and the run lock) are not the
