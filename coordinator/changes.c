@@ -141,13 +141,21 @@ static void start_type(run_ctx *rc, object_sync *os)
         return;
     const char *plural = hs_object(os->os_type)->oi_plural;
     bool listed = st.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS;
+    /* A first list a run left unfinished: its listed ranges are kept, and
+     * what changed in them since it began is searched for. */
+    bool resumed = st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID && st.ss_scan_started_ms > 0;
     os->os_listing = !listed;
     if (listed && st.ss_cursor.cu_timestamp_ms < lo)
         lo = st.ss_cursor.cu_timestamp_ms;
+    if (resumed && st.ss_scan_started_ms < lo)
+        lo = st.ss_scan_started_ms;
     os->os_lo = lo;
     os->os_hi = rc->rc_window_hi_ms;
-    os->os_searching = (incremental || listed) && lo < os->os_hi;
-    if (os->os_listing) {
+    os->os_searching = (incremental || listed || resumed) && lo < os->os_hi;
+    if (os->os_listing && resumed) {
+        listing_resume(rc, os, &st);
+        log_info("object sync: resuming the list of %s where the last run left it", plural);
+    } else if (os->os_listing) {
         /* Search never shows archived records: they come from the list. */
         listing_start(rc, os, true);
         log_info("object sync: listing %s", plural);
@@ -348,6 +356,8 @@ static void object_sync_done(run_ctx *rc, object_sync *os)
     if (!txn)
         return;
     st.ss_cursor = store_cursor_timestamp_ms(rc->rc_window_hi_ms);
+    st.ss_scan_started_ms = 0; /* a first list's progress, done with */
+    st.ss_ndone = 0;
     st.ss_runs++;
     if (store_put_state(txn, name, &st, &e))
         run_store_fail(rc, &e);

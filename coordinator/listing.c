@@ -70,12 +70,98 @@ void listing_start(run_ctx *rc, object_sync *os, bool live)
 {
     int c;
     if (live && (c = new_chain(os, false, 0, UINT64_MAX)) >= 0) {
+        os->os_list_started_ms = rc->rc_window_hi_ms;
         next_page(rc, os, c);
         if (!rc->rc_cfg->c_reference)
             publish_page(rc, os, c, LIST_MAX_ID); /* the span to cut into chains */
     }
     if ((c = new_chain(os, true, 0, UINT64_MAX)) >= 0)
         next_page(rc, os, c);
+}
+
+void listing_resume(run_ctx *rc, object_sync *os, const store_state *st)
+{
+    /* The live ranges not listed yet: the gaps between the listed ones,
+     * each a chain (the last gaps share the last chain when there are more
+     * than chains: listing a range twice costs calls, never correctness). */
+    os->os_list_started_ms = st->ss_scan_started_ms;
+    uint64_t from = 0;
+    int chains = 0, last = -1;
+    for (uint32_t i = 0; i <= st->ss_ndone; i++) {
+        uint64_t end = i < st->ss_ndone ? st->ss_done[i].ir_first : UINT64_MAX;
+        if (end > from) {
+            if (chains < LIST_CHAINS_MAX - 1) {
+                last = new_chain(os, false, from, end);
+                chains++;
+            } else if (last >= 0) {
+                os->os_chains[last].lc_end = end;
+            }
+        }
+        if (i == st->ss_ndone || st->ss_done[i].ir_last == UINT64_MAX)
+            break;
+        from = st->ss_done[i].ir_last + 1;
+    }
+    for (int c = 0; c < LIST_CHAINS_MAX; c++)
+        if (os->os_chains[c].lc_active)
+            next_page(rc, os, c);
+    if (last >= 0 && !rc->rc_cfg->c_reference)
+        publish_page(rc, os, last, LIST_MAX_ID);
+    int c = new_chain(os, true, 0, UINT64_MAX); /* archived: listed again, whole */
+    if (c >= 0)
+        next_page(rc, os, c);
+}
+
+/* Records how far the type's first list got, in the same write batch as
+ * the pages it covers: the live ID ranges listed (every range no active
+ * chain still has to list) and when the list began, so that a run cut
+ * short resumes the list instead of starting it over. */
+static void save_progress(run_ctx *rc, object_sync *os)
+{
+    store_state *st = malloc(sizeof(*st)); /* 8 KiB: not on the stack */
+    store_txn *txn = run_txn(rc);
+    char name[48];
+    err_info e = {0};
+    if (!st || !txn)
+        goto out;
+    snprintf(name, sizeof(name), "objects.%s", hs_object(os->os_type)->oi_plural);
+    if (store_get_state(txn, name, st, &e)) {
+        run_store_fail(rc, &e);
+        goto out;
+    }
+    /* The chains' remaining ranges [lc_next, lc_end), ascending. */
+    uint64_t next[LIST_CHAINS_MAX], end[LIST_CHAINS_MAX];
+    int n = 0;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (!c->lc_active || c->lc_archived || c->lc_next >= c->lc_end)
+            continue;
+        int k = n++;
+        while (k > 0 && next[k - 1] > c->lc_next) {
+            next[k] = next[k - 1];
+            end[k] = end[k - 1];
+            k--;
+        }
+        next[k] = c->lc_next;
+        end[k] = c->lc_end;
+    }
+    st->ss_ndone = 0;
+    uint64_t from = 0;
+    for (int i = 0; i <= n; i++) {
+        /* The gap before chain i, or after the last chain: to the end. */
+        uint64_t last_id = i < n ? next[i] - 1 : UINT64_MAX;
+        if ((i == n || next[i] > from) && st->ss_ndone < STORE_DONE_RANGES_MAX)
+            st->ss_done[st->ss_ndone++] = (store_id_range){from, last_id};
+        if (i == n || end[i] == UINT64_MAX)
+            break;
+        from = end[i];
+    }
+    uint64_t low = listing_watermark(os);
+    st->ss_cursor = store_cursor_object_id(low == UINT64_MAX ? 0 : low);
+    st->ss_scan_started_ms = os->os_list_started_ms;
+    if (store_put_state(txn, name, st, &e))
+        run_store_fail(rc, &e);
+out:
+    free(st);
 }
 
 /* How many IDs a chain has left to list (0 when that cannot be told). */
@@ -218,6 +304,8 @@ void listing_job_done(run_ctx *rc, planned_job *pj)
         } else {
             c->lc_active = false;
         }
+        if (os->os_listing && !jl.jl_archived)
+            save_progress(rc, os);
     }
     split_chain(rc, os);
 }

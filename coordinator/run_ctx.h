@@ -128,6 +128,7 @@ typedef struct object_sync {
     idset os_seen;                     /* which: a record two pages show is merged once */
     uint64_t os_splits;                /* slices split to search in parallel */
     wire_counters os_list_calls, os_search_calls;
+    int64_t os_list_started_ms; /* the first list's window end (kept across runs) */
 } object_sync;
 
 typedef struct run_ctx {
@@ -220,6 +221,12 @@ void changes_free(run_ctx *rc);
 /* Starts listing a type's records: the live ones (with `live`) and the
  * archived ones, each from ID 0 on, cut into parallel chains as they go. */
 void listing_start(run_ctx *rc, object_sync *os, bool live);
+
+/* Resumes a first list a run left unfinished, from its stored progress (an
+ * object-ID cursor: the live ranges listed, ss_done, and when the list
+ * began, ss_scan_started_ms): chains for the ranges not listed, and the
+ * archived list again. */
+void listing_resume(run_ctx *rc, object_sync *os, const store_state *st);
 
 /* Merges a list page (a JOB_OBJECT_LIST job's OBJECTS). */
 void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo);
