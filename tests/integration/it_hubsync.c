@@ -230,6 +230,26 @@ bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines)
     return ok;
 }
 
+int it_read_state(const char *db, const char *name, store_state *st)
+{
+    store *sto = NULL;
+    store_txn *t = NULL;
+    err_info e = {0};
+    store_options o = {0};
+    o.so_readonly = true;
+    int rc = store_open(db, &o, &sto, &e);
+    if (!rc)
+        rc = store_txn_begin(sto, STORE_TXN_READ, &t, &e);
+    if (!rc)
+        rc = store_get_state(t, name, st, &e);
+    if (t)
+        store_txn_abort(t);
+    store_close(sto);
+    if (rc)
+        fprintf(stderr, "    %s: %s\n", name, e.ei_msg);
+    return rc ? -1 : 0;
+}
+
 int it_sim_post(tl_sim *s, const char *path, const char *body)
 {
     tl_resp r = {0};

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "../../common/store.h"
 #include "../lib/testlib.h"
 
 /* The simulator's default OAuth app (--auth oauth without other flags). */
@@ -89,6 +90,10 @@ bool it_mirror_equals_truth(tl_sim *s, const char *db);
  * holds has its whole set (sets are merged whole). *lines (may be NULL)
  * receives the number of exported lines. Prints the differences when not. */
 bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines);
+
+/* The stored state record `name` (a table, or "objects.TYPE") of the
+ * database in db, read-only beside or after a run; 0, or -1 (printed). */
+int it_read_state(const char *db, const char *name, store_state *st);
 
 /* POSTs the JSON body to one of the simulator's admin endpoints
  * (/_sim/config, /_sim/reset-stats, …); 0 on a 200, else -1 (printed). */

@@ -124,19 +124,10 @@ static int edit_state(const char *db, const char *table, void (*edit)(store_stat
 
 static int64_t stored_cursor_ms(const char *db, const char *table)
 {
-    store *st = NULL;
-    store_txn *t = NULL;
     store_state ss;
-    err_info e = {0};
-    int64_t ms = -1;
-    if (store_open(db, NULL, &st, &e) == 0 && store_txn_begin(st, STORE_TXN_READ, &t, &e) == 0 &&
-        store_get_state(t, table, &ss, &e) == 0 &&
-        ss.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS)
-        ms = ss.ss_cursor.cu_timestamp_ms;
-    if (t)
-        store_txn_abort(t);
-    store_close(st);
-    return ms;
+    return it_read_state(db, table, &ss) == 0 && ss.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS
+               ? ss.ss_cursor.cu_timestamp_ms
+               : -1;
 }
 
 /* ------------------------------------------------------------------ tests */

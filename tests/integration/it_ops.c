@@ -15,7 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../common/store.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -80,28 +79,6 @@ static int strays(const char *dir, const char *keep)
     if (d)
         closedir(d);
     return n;
-}
-
-/* The stored state record `name` of the database in db (hubsync not
- * running); 0 or -1. */
-static int object_state(const char *db, const char *name, store_state *st)
-{
-    store *sto = NULL;
-    store_txn *t = NULL;
-    err_info e = {0};
-    store_options o = {0};
-    o.so_readonly = true;
-    int rc = store_open(db, &o, &sto, &e);
-    if (!rc)
-        rc = store_txn_begin(sto, STORE_TXN_READ, &t, &e);
-    if (!rc)
-        rc = store_get_state(t, name, st, &e);
-    if (t)
-        store_txn_abort(t);
-    store_close(sto);
-    if (rc)
-        fprintf(stderr, "    %s: %s\n", name, e.ei_msg);
-    return rc ? -1 : 0;
 }
 
 /* A successful run's metrics agree with its summary; a failed run's
@@ -196,7 +173,7 @@ static void test_max_duration(void)
      * ranges and when it began, and the next run resumes it. */
     store_state *st = calloc(1, sizeof(*st));
     TL_REQUIRE(st != NULL);
-    TL_CHECK_EQ(object_state(db, "objects.contacts", st), 0);
+    TL_CHECK_EQ(it_read_state(db, "objects.contacts", st), 0);
     fprintf(stderr, "    stored: %s cursor, %u ranges listed, the list began at %lld\n",
             store_cursor_kind_name(st->ss_cursor.cu_kind), st->ss_ndone,
             (long long)st->ss_scan_started_ms);
@@ -209,7 +186,7 @@ static void test_max_duration(void)
     TL_CHECK(err && strstr(err, "resuming the list of contacts"));
     free(err);
     TL_CHECK(it_mirror_equals_truth(&s, db));
-    TL_CHECK_EQ(object_state(db, "objects.contacts", st), 0);
+    TL_CHECK_EQ(it_read_state(db, "objects.contacts", st), 0);
     TL_CHECK_EQ(st->ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
     TL_CHECK_EQ(st->ss_ndone, 0);
     free(st);
