@@ -2096,11 +2096,13 @@ int store_schema_encode(const store_schema *sc, void **out, size_t *len, err_inf
         return err_set(e, ERR_INVALID, "store: rollup field labels not sorted and distinct");
     if (!memchr(sc->sc_rollup_fields_object_id, '\0', sizeof(sc->sc_rollup_fields_object_id)))
         return err_set(e, ERR_INVALID, "store: rollup_fields_object_id not terminated");
+    if (sc->sc_rollups_since_ms < 0)
+        return err_set(e, ERR_INVALID, "store: negative rollups_since_ms");
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 5);
+    int failed = msgpack_pack_map(&pk, 6);
     failed |= pack_key(&pk, "v") | msgpack_pack_uint64(&pk, STORE_SCHEMA_RECORD_VERSION);
     failed |= pack_cstr(&pk, "ping_type", store_ping_type_name(sc->sc_ping_type));
     failed |= pack_key(&pk, "supports_roll_up") | pack_bool(&pk, sc->sc_supports_roll_up);
@@ -2109,6 +2111,7 @@ int store_schema_encode(const store_schema *sc, void **out, size_t *len, err_inf
     for (size_t i = 0; i < sc->sc_nrollup_field_labels; i++)
         failed |= pack_key(&pk, sc->sc_rollup_field_labels[i]);
     failed |= pack_cstr(&pk, "rollup_fields_object_id", sc->sc_rollup_fields_object_id);
+    failed |= pack_key(&pk, "rollups_since_ms") | msgpack_pack_int64(&pk, sc->sc_rollups_since_ms);
     return sbuffer_out(&sb, failed, out, len, e);
 }
 
@@ -2174,6 +2177,10 @@ int store_schema_decode(const void *data, size_t len, store_schema *sc, err_info
                               sizeof(sc->sc_rollup_fields_object_id)))
                 goto bad;
             seen |= 8;
+        } else if (obj_str_eq(k, "rollups_since_ms")) {
+            /* Optional: a record written before it existed reads as 0. */
+            if (!obj_i64(v, &sc->sc_rollups_since_ms) || sc->sc_rollups_since_ms < 0)
+                goto bad;
         }
     }
     if (seen != 15)
@@ -2307,6 +2314,8 @@ int store_state_encode(const store_state *st, void **out, size_t *len, err_info 
     int rc = check_cursor(&st->ss_cursor, e);
     if (rc)
         return rc;
+    if (st->ss_scan_origin_ms < 0 || st->ss_verify_cycle_ended_ms < 0)
+        return err_set(e, ERR_INVALID, "store: negative scan origin or verification time");
     const store_run *r = &st->ss_last_run;
     if ((unsigned)r->sr_route >= STORE_ROUTE_COUNT)
         return err_set(e, ERR_INVALID, "store: unknown route %d", (int)r->sr_route);
@@ -2319,7 +2328,7 @@ int store_state_encode(const store_state *st, void **out, size_t *len, err_info 
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 7);
+    int failed = msgpack_pack_map(&pk, 11);
     failed |= pack_key(&pk, "v") | msgpack_pack_uint64(&pk, STORE_STATE_RECORD_VERSION);
     failed |= pack_cstr(&pk, "cursor_kind", store_cursor_kind_name(st->ss_cursor.cu_kind));
     failed |= pack_key(&pk, "cursor");
@@ -2335,6 +2344,11 @@ int store_state_encode(const store_state *st, void **out, size_t *len, err_info 
         break;
     }
     failed |= pack_key(&pk, "scan_started_ms") | msgpack_pack_int64(&pk, st->ss_scan_started_ms);
+    failed |= pack_key(&pk, "scan_origin_ms") | msgpack_pack_int64(&pk, st->ss_scan_origin_ms);
+    failed |= pack_key(&pk, "verify_next_id") | msgpack_pack_uint64(&pk, st->ss_verify_next_id);
+    failed |= pack_key(&pk, "verify_cycles") | msgpack_pack_uint64(&pk, st->ss_verify_cycles);
+    failed |= pack_key(&pk, "verify_cycle_ended_ms") |
+              msgpack_pack_int64(&pk, st->ss_verify_cycle_ended_ms);
     failed |= pack_key(&pk, "runs") | msgpack_pack_uint64(&pk, st->ss_runs);
     failed |= pack_key(&pk, "last_run");
     size_t nfields = 4;
@@ -2432,6 +2446,18 @@ int store_state_decode(const void *data, size_t len, store_state *st, err_info *
             cursor = v;
         } else if (obj_str_eq(k, "scan_started_ms")) {
             if (!obj_i64(v, &st->ss_scan_started_ms))
+                goto bad;
+        } else if (obj_str_eq(k, "scan_origin_ms")) {
+            if (!obj_i64(v, &st->ss_scan_origin_ms) || st->ss_scan_origin_ms < 0)
+                goto bad;
+        } else if (obj_str_eq(k, "verify_next_id")) {
+            if (!obj_u64(v, &st->ss_verify_next_id))
+                goto bad;
+        } else if (obj_str_eq(k, "verify_cycles")) {
+            if (!obj_u64(v, &st->ss_verify_cycles))
+                goto bad;
+        } else if (obj_str_eq(k, "verify_cycle_ended_ms")) {
+            if (!obj_i64(v, &st->ss_verify_cycle_ended_ms) || st->ss_verify_cycle_ended_ms < 0)
                 goto bad;
         } else if (obj_str_eq(k, "runs")) {
             if (!obj_u64(v, &st->ss_runs))

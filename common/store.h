@@ -35,8 +35,10 @@
  *                       the canonical table name for an association table and
  *                       "objects.{type}" for an object type's sync.
  *                       Its keys: "v", "cursor_kind", "cursor",
- *                       "scan_started_ms", "runs", "last_run" (a map of the
- *                       run figures) and "done": the parent-ID ranges of a
+ *                       "scan_started_ms", "scan_origin_ms",
+ *                       "verify_next_id", "verify_cycles",
+ *                       "verify_cycle_ended_ms", "runs", "last_run" (a map
+ *                       of the run figures) and "done": the parent-ID ranges of a
  *                       full scan merged above the cursor, as one flat array
  *                       of uints [first0, last0, first1, last1, …] (each
  *                       range inclusive; ascending and disjoint; at most
@@ -362,6 +364,13 @@ typedef struct store_schema {
     char **sc_rollup_field_labels; /* sorted bytewise, distinct, NUL-terminated */
     size_t sc_nrollup_field_labels;
     char sc_rollup_fields_object_id[STORE_NAME_MAX]; /* the parent type, "companies" */
+    /* When setup (or a run's re-check) first saw this set of rollup fields,
+     * epoch ms; 0 when unknown (a record written before the field existed).
+     * Changes made before it bumped no parent, so an incremental cursor is
+     * trusted only when its full scan started at or after it (route_next).
+     * Not part of table_options: schema_equal() ignores it. Optional in the
+     * record ("rollups_since_ms"); a record without it reads as 0. */
+    int64_t sc_rollups_since_ms;
 } store_schema;
 
 void store_schema_init(store_schema *sc);
@@ -435,7 +444,11 @@ typedef enum store_route {
 const char *store_route_name(store_route r);
 
 /* The counters of a run, declared once (memcached's X-macro habit): the
- * struct fields sr_NAME and the record keys "NAME". */
+ * struct fields sr_NAME and the record keys "NAME". parents, added, removed,
+ * relabelled and unchanged count the route's own merges (full scan or
+ * incremental), api_calls its batch reads; verified counts the parents
+ * verification re-read, verify_calls its batch reads, and the drift_*
+ * counters what it had to change (associations the route missed). */
 #define STORE_RUN_COUNTERS(X)                                                                      \
     X(parents)                                                                                     \
     X(added)                                                                                       \
@@ -444,7 +457,12 @@ const char *store_route_name(store_route r);
     X(unchanged)                                                                                   \
     X(api_calls)                                                                                   \
     X(http_429)                                                                                    \
-    X(retries)
+    X(retries)                                                                                     \
+    X(verified)                                                                                    \
+    X(verify_calls)                                                                                \
+    X(drift_added)                                                                                 \
+    X(drift_removed)                                                                               \
+    X(drift_relabelled)
 
 /* A run's figures for one table. */
 typedef struct store_run {
@@ -471,6 +489,14 @@ typedef struct store_state {
     store_cursor ss_cursor;
     int64_t ss_scan_started_ms; /* start of the full scan in progress (its completion
                                    sets the cursor from it, SPEC §4); 0 when none */
+    int64_t ss_scan_origin_ms;  /* start of the last COMPLETED full scan (the origin
+                                   of the timestamp cursor); 0 when unknown */
+    /* Verification (incremental tables): the next parent ID its slice
+     * starts from, the full cycles it completed, and when the last one
+     * ended (epoch ms; 0: never). */
+    uint64_t ss_verify_next_id;
+    uint64_t ss_verify_cycles;
+    int64_t ss_verify_cycle_ended_ms;
     uint64_t ss_runs;           /* runs that touched this table */
     store_run ss_last_run;
     /* Parent-ID ranges of a full scan in progress, merged above the cursor

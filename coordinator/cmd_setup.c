@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/clock.h"
 #include "../common/jbuf.h"
 #include "../common/shm.h"
 #include "../worker/http.h"
@@ -287,9 +288,12 @@ static void print_text(const hubsync_config *c, const setup_row *rows, int n,
                       hs_object(row->sr_table.t_parent)->oi_plural, prefix);
         }
         char what[128];
-        store_route next = route_next(sc->sc_ping_type, &row->sr_state);
+        store_route next = route_next(sc, &row->sr_state);
+        const char *why = route_reason(sc, &row->sr_state);
         jb_printf(&b, "    next run: %s (%s)\n", store_route_name(next),
-                  route_describe(sc->sc_ping_type, &row->sr_state.ss_cursor, what, sizeof(what)));
+                  why ? why
+                      : route_describe(sc->sc_ping_type, &row->sr_state.ss_cursor, what,
+                                       sizeof(what)));
     }
     jb_printf(&b,
               "setup: %d table%s saved in %s: %d read_incremental_ping, %d read_full_ping; "
@@ -328,7 +332,13 @@ static void print_json(const hubsync_config *c, const setup_row *rows, int n,
         jb_lit(&b, ",\"ignored_labels\":");
         jb_u64(&b, row->sr_ignored);
         jb_lit(&b, ",\"next_route\":");
-        jb_str(&b, store_route_name(route_next(row->sr_new.sc_ping_type, &row->sr_state)));
+        jb_str(&b, store_route_name(route_next(&row->sr_new, &row->sr_state)));
+        jb_lit(&b, ",\"next_route_reason\":");
+        const char *why = route_reason(&row->sr_new, &row->sr_state);
+        if (why)
+            jb_str(&b, why);
+        else
+            jb_lit(&b, "null");
         jb_char(&b, '}');
     }
     jb_lit(&b, "]}\n");
@@ -387,6 +397,7 @@ int cmd_setup(const hubsync_config *c)
             log_warn("%s: %s", row->sr_name, (record_damaged(&e, row->sr_name, false), e.ei_msg));
         else if (grc != 0)
             goto store_failed;
+        schema_carry_since(row->sr_had_old ? &row->sr_old : NULL, &row->sr_new, clock_wall_ms());
         if (store_put_schema(t, row->sr_table, &row->sr_new, &e) != 0)
             goto store_failed;
     }

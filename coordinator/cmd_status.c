@@ -76,7 +76,12 @@ int record_damaged(err_info *e, const char *name, bool schema)
 
 /* ---- routes --------------------------------------------------------------- */
 
-store_route route_next(store_ping_type ping, const store_state *st)
+bool route_cursor_trusted(const store_schema *sc, const store_state *st)
+{
+    return sc && sc->sc_rollups_since_ms > 0 && st->ss_scan_origin_ms >= sc->sc_rollups_since_ms;
+}
+
+store_route route_next(const store_schema *sc, const store_state *st)
 {
     const store_cursor *cu = &st->ss_cursor;
     /* A scan a killed run left unfinished resumes, whatever the cursor. */
@@ -86,11 +91,35 @@ store_route route_next(store_ping_type ping, const store_state *st)
     case STORE_CURSOR_OBJECT_ID:
         return STORE_ROUTE_FULL_RESUME;
     case STORE_CURSOR_TIMESTAMP_MS:
-        return ping == STORE_PING_INCREMENTAL ? STORE_ROUTE_INCREMENTAL : STORE_ROUTE_FULL_SCAN;
+        /* Incremental only from a scan that began after the rollup fields
+         * existed: changes before them bumped no parent. */
+        return sc && sc->sc_ping_type == STORE_PING_INCREMENTAL && route_cursor_trusted(sc, st)
+                   ? STORE_ROUTE_INCREMENTAL
+                   : STORE_ROUTE_FULL_SCAN;
     case STORE_CURSOR_NONE:
     default:
         return STORE_ROUTE_FULL_SCAN;
     }
+}
+
+const char *route_reason(const store_schema *sc, const store_state *st)
+{
+    if (!sc || sc->sc_ping_type != STORE_PING_INCREMENTAL || st->ss_scan_started_ms != 0 ||
+        st->ss_cursor.cu_kind != STORE_CURSOR_TIMESTAMP_MS || route_cursor_trusted(sc, st))
+        return NULL;
+    return "the rollup fields are newer than the last full scan (changes before them bumped no "
+           "parent): one full scan first, incremental after it";
+}
+
+void schema_carry_since(const store_schema *old, store_schema *sc, int64_t now_ms)
+{
+    if (sc->sc_ping_type != STORE_PING_INCREMENTAL)
+        sc->sc_rollups_since_ms = 0;
+    else if (old && old->sc_ping_type == STORE_PING_INCREMENTAL && schema_equal(old, sc) &&
+             old->sc_rollups_since_ms > 0)
+        sc->sc_rollups_since_ms = old->sc_rollups_since_ms;
+    else
+        sc->sc_rollups_since_ms = now_ms;
 }
 
 const char *route_describe(store_ping_type ping, const store_cursor *cu, char *buf, size_t size)
@@ -200,6 +229,35 @@ static void last_run_text(jbuf *b, const store_state *st, int indent)
     jb_char(b, '\n');
 }
 
+/* Verification's place in its cycle (incremental tables). */
+static void verify_text(jbuf *b, const store_state *st)
+{
+    if (st->ss_verify_cycles == 0 && st->ss_verify_next_id == 0)
+        return;
+    jb_printf(b, "  verification:   next from ID %" PRIu64 "; %" PRIu64 " full cycle%s",
+              st->ss_verify_next_id, st->ss_verify_cycles, st->ss_verify_cycles == 1 ? "" : "s");
+    if (st->ss_verify_cycle_ended_ms > 0) {
+        char iso[32];
+        fmt_iso8601_ms(iso, st->ss_verify_cycle_ended_ms);
+        jb_printf(b, ", the last ended %s", iso);
+    }
+    jb_char(b, '\n');
+}
+
+static void verify_json(jbuf *b, const store_state *st)
+{
+    jb_lit(b, "{\"next_id\":");
+    jb_u64_str(b, st->ss_verify_next_id);
+    jb_lit(b, ",\"cycles\":");
+    jb_u64(b, st->ss_verify_cycles);
+    jb_lit(b, ",\"last_cycle_ended_ms\":");
+    if (st->ss_verify_cycle_ended_ms > 0)
+        jb_i64(b, st->ss_verify_cycle_ended_ms);
+    else
+        jb_lit(b, "null");
+    jb_char(b, '}');
+}
+
 /* Everything status shows for one table, read in the snapshot. */
 typedef struct table_view {
     char tv_name[64];
@@ -258,7 +316,11 @@ static void table_text(jbuf *b, const table_view *v)
     else if (cu->cu_kind == STORE_CURSOR_TIMESTAMP_MS)
         jb_printf(b, " %" PRId64, cu->cu_timestamp_ms);
     jb_printf(b, ": %s\n", route_describe(ping, cu, what, sizeof(what)));
-    jb_printf(b, "  next run:       %s\n", store_route_name(route_next(ping, &v->tv_state)));
+    const store_schema *known = v->tv_has_schema ? sc : NULL;
+    const char *why = route_reason(known, &v->tv_state);
+    jb_printf(b, "  next run:       %s%s%s%s\n", store_route_name(route_next(known, &v->tv_state)),
+              why ? " (" : "", why ? why : "", why ? ")" : "");
+    verify_text(b, &v->tv_state);
     if (v->tv_state.ss_scan_started_ms > 0) {
         char iso[32];
         fmt_iso8601_ms(iso, v->tv_state.ss_scan_started_ms);
@@ -284,8 +346,17 @@ static void table_json(jbuf *b, const table_view *v)
         jb_lit(b, "null");
     jb_lit(b, ",\"cursor\":");
     cursor_json(b, ping, &v->tv_state.ss_cursor, true);
+    const store_schema *known = v->tv_has_schema ? &v->tv_schema : NULL;
+    const char *why = route_reason(known, &v->tv_state);
     jb_lit(b, ",\"next_route\":");
-    jb_str(b, store_route_name(route_next(ping, &v->tv_state)));
+    jb_str(b, store_route_name(route_next(known, &v->tv_state)));
+    jb_lit(b, ",\"next_route_reason\":");
+    if (why)
+        jb_str(b, why);
+    else
+        jb_lit(b, "null");
+    jb_lit(b, ",\"verification\":");
+    verify_json(b, &v->tv_state);
     jb_lit(b, ",\"scan_started_ms\":");
     if (v->tv_state.ss_scan_started_ms > 0)
         jb_i64(b, v->tv_state.ss_scan_started_ms);

@@ -126,10 +126,28 @@ bool schema_equal(const store_schema *a, const store_schema *b);
 void schema_json(jbuf *b, const store_schema *sc);
 
 /* The route the next run takes for a table (SPEC §4 routing table), from its
- * stored ping type (STORE_PING_FULL when no schema) and state: the cursor,
- * and whether a killed run left a scan unfinished (ss_scan_started_ms set:
- * it resumes, skipping the ranges it merged). `run` and `status` both use it. */
-store_route route_next(store_ping_type ping, const store_state *st);
+ * stored schema (NULL when there is none: read_full_ping) and state: the
+ * cursor, and whether a killed run left a scan unfinished (ss_scan_started_ms
+ * set: it resumes, skipping the ranges it merged). One exception to the
+ * table: an incremental table's timestamp cursor is searched from only when
+ * route_cursor_trusted(); otherwise the route is a new full scan, whose
+ * completion makes it trusted. `run`, `status` and `setup` all use it. */
+store_route route_next(const store_schema *sc, const store_state *st);
+
+/* Whether a timestamp cursor comes from a full scan that started at or after
+ * the table's rollup fields were first seen (sc_rollups_since_ms, unknown:
+ * never), so that every change after it bumped its parent. */
+bool route_cursor_trusted(const store_schema *sc, const store_state *st);
+
+/* Why route_next() takes a full scan where the routing table alone would
+ * say incremental (an untrusted cursor), in words; NULL when it does not. */
+const char *route_reason(const store_schema *sc, const store_state *st);
+
+/* Sets sc->sc_rollups_since_ms for a schema about to be stored, `old` being
+ * the one it replaces (NULL: none): kept when the table was incremental with
+ * the same rollup fields already, `now_ms` when it turns incremental or its
+ * fields changed, 0 for read_full_ping. setup and run's re-check call it. */
+void schema_carry_since(const store_schema *old, store_schema *sc, int64_t now_ms);
 
 /* What a cursor means, in words ("full scan from 0", "full scan in progress
  * after ID 42", "incremental from 2024-01-17T19:55:04.281Z"), for a table of

@@ -45,6 +45,7 @@ enum {
 #define DEFAULT_DB       "./hubsync-data"
 #define DEFAULT_BASE_URL "https://api.hubapi.com"
 #define DEFAULT_LAG_MS   30000
+#define DEFAULT_VERIFY_FRACTION 0.02
 #define MAX_LAG_MS       86400000LL
 #define MAX_DAILY        1000000000000ULL
 
@@ -71,6 +72,7 @@ typedef enum flag_id {
     F_CA_FILE,
     F_MAX_DURATION,
     F_BUDGET_FRACTION,
+    F_VERIFY_FRACTION,
     F_METRICS_FILE,
     F_TABLE,
     F_FORMAT,
@@ -105,6 +107,7 @@ static const flag_def flags[F_COUNT] = {
     [F_CA_FILE] = {"--ca-file", true},
     [F_MAX_DURATION] = {"--max-duration", true},
     [F_BUDGET_FRACTION] = {"--budget-fraction", true},
+    [F_VERIFY_FRACTION] = {"--verify-fraction", true},
     [F_METRICS_FILE] = {"--metrics-file", true},
     [F_TABLE] = {"--table", true},
     [F_FORMAT] = {"--format", true},
@@ -460,7 +463,7 @@ static int check_applicable(const hubsync_config *c, const char *raw[F_COUNT], e
     } only[] = {{F_LOOP, CMD_RUN},          {F_FULL_SCAN, CMD_RUN},    {F_REFERENCE, CMD_RUN},
                 {F_INTERVAL, CMD_RUN},      {F_TABLE, CMD_EXPORT},     {F_FORMAT, CMD_EXPORT},
                 {F_DAILY_RESERVE, CMD_RUN}, {F_MAX_DURATION, CMD_RUN}, {F_BUDGET_FRACTION, CMD_RUN},
-                {F_METRICS_FILE, CMD_RUN}};
+                {F_METRICS_FILE, CMD_RUN},  {F_VERIFY_FRACTION, CMD_RUN}};
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (raw[only[i].flag] && c->c_command != only[i].only)
             return err_set(e, ERR_INVALID, "%s applies only to `hubsync %s`",
@@ -489,7 +492,8 @@ static int parse_rate(const char *flag, const char *v, uint32_t *count, int64_t 
 
 /* A share in (0, 1] written as a plain decimal ("0.5", "1", ".25"): no sign,
  * exponent, hex, inf or nan, which strtod alone would take. */
-static int parse_fraction(const char *what, const char *s, double *out, err_info *e)
+/* A share in (0, 1], or [0, 1] with zero_ok. */
+static int parse_fraction(const char *what, const char *s, bool zero_ok, double *out, err_info *e)
 {
     bool digits = false;
     int dots = 0;
@@ -502,11 +506,10 @@ static int parse_fraction(const char *what, const char *s, double *out, err_info
             dots = 2; /* anything else: refused below */
     }
     char *end = NULL;
-    double v = digits && dots <= 1 ? strtod(s, &end) : 0;
-    if (!digits || dots > 1 || !end || *end || !(v > 0) || v > 1)
-        return err_set(e, ERR_INVALID,
-                       "%s '%.40s': expected a share of the limit above 0 and at most 1, e.g. 0.5",
-                       what, s);
+    double v = digits && dots <= 1 ? strtod(s, &end) : -1;
+    if (!digits || dots > 1 || !end || *end || !(zero_ok ? v >= 0 : v > 0) || v > 1)
+        return err_set(e, ERR_INVALID, "%s '%.40s': expected a share %s 0 and at most 1, e.g. %s",
+                       what, s, zero_ok ? "from" : "above", zero_ok ? "0.02" : "0.5");
     *out = v;
     return 0;
 }
@@ -620,8 +623,8 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     c->c_rate_limit = c->c_rate;
     c->c_budget_fraction = 1.0;
     if (raw[F_BUDGET_FRACTION]) {
-        if ((rc = parse_fraction("--budget-fraction", raw[F_BUDGET_FRACTION], &c->c_budget_fraction,
-                                 e)))
+        if ((rc = parse_fraction("--budget-fraction", raw[F_BUDGET_FRACTION], false,
+                                 &c->c_budget_fraction, e)))
             return rc;
         if (c->c_rate == 0)
             return err_set(e, ERR_INVALID,
@@ -642,6 +645,13 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
         return err_set(e, ERR_INVALID,
                        "--daily-reserve %llu leaves nothing of --daily %llu: it must be smaller",
                        (unsigned long long)c->c_daily_reserve, (unsigned long long)c->c_daily);
+    /* Verification: the share of each incremental table's parents re-read
+     * per run (docs/CLI.md: 0.02 verifies a table every 50 runs, two days
+     * of hourly runs, for ceil(0.02 × parents / 1,000) batch reads a run). */
+    c->c_verify_fraction = DEFAULT_VERIFY_FRACTION;
+    if (raw[F_VERIFY_FRACTION] && (rc = parse_fraction("--verify-fraction", raw[F_VERIFY_FRACTION],
+                                                       true, &c->c_verify_fraction, e)))
+        return rc;
     c->c_lag_ms = DEFAULT_LAG_MS;
     if (raw[F_LAG_MS]) {
         if ((rc = parse_range("--lag-ms", raw[F_LAG_MS], 0, MAX_LAG_MS, &v, e)))
@@ -859,6 +869,9 @@ void config_usage(void)
           "                      window); the next run resumes [none]\n"
           "  --budget-fraction F run: use at most F (0-1] of the --rate burst limit, leaving\n"
           "                      the rest to the portal's other integrations [1]\n"
+          "  --verify-fraction F run: re-read this share [0-1] of each incremental table's\n"
+          "                      parents per run, in ID order, and repair the drift missed\n"
+          "                      rollups leave (0: off, 1: the whole table) [0.02]\n"
           "  --metrics-file F    run: write Prometheus text-format metrics to F after each\n"
           "                      run, atomically (node_exporter textfile collector) [none]\n"
           "  --ca-file F         CA bundle (PEM) to verify HubSpot's certificate with [the\n"

@@ -55,6 +55,7 @@ typedef struct hubsync_config {
     uint32_t c_rate;          /* the burst limit this run paces to: --rate × --budget-fraction */
     uint32_t c_rate_limit;    /* --rate N/Ws itself (190/10s) */
     double c_budget_fraction; /* --budget-fraction (1) */
+    double c_verify_fraction; /* --verify-fraction: parents re-read per run (0.02) */
     int64_t c_rate_window_ms;
     uint32_t c_search_rate; /* --search-rate (5/1s) */
     int64_t c_search_window_ms;

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,11 +132,14 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
     }
 
     /* Requests per endpoint and resource. */
-    request_row rows[CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT];
+    request_row rows[2 * CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT];
     int n = 0;
     for (int i = 0; i < ntables; i++)
         rows[n++] =
             (request_row){"associations_batch_read", rc->rc_tables[i].tr_name, &rc->rc_calls[i]};
+    for (int i = 0; i < ntables; i++)
+        rows[n++] = (request_row){"associations_verify", rc->rc_tables[i].tr_name,
+                                  &rc->rc_verify_calls[i]};
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const object_sync *os = &rc->rc_objects[t];
         if (!os->os_wanted)
@@ -154,25 +159,52 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
     /* Per table. */
     static const struct {
         const char *name, *help;
+        size_t offset; /* of the store_run counter; SIZE_MAX: completed */
     } per_table[] = {
-        {"hubsync_last_run_parents", "Parents the last run read (merged)."},
-        {"hubsync_last_run_associations_added", "Associations the last run added."},
-        {"hubsync_last_run_associations_removed", "Associations the last run removed."},
-        {"hubsync_last_run_associations_relabelled", "Associations whose types changed."},
-        {"hubsync_table_complete", "1 when the last run finished the table."},
+        {"hubsync_last_run_parents", "Parents the last run read (merged).",
+         offsetof(store_run, sr_parents)},
+        {"hubsync_last_run_associations_added", "Associations the last run added.",
+         offsetof(store_run, sr_added)},
+        {"hubsync_last_run_associations_removed", "Associations the last run removed.",
+         offsetof(store_run, sr_removed)},
+        {"hubsync_last_run_associations_relabelled", "Associations whose types changed.",
+         offsetof(store_run, sr_relabelled)},
+        {"hubsync_last_run_verified_parents",
+         "Parents verification re-read in the last run (--verify-fraction).",
+         offsetof(store_run, sr_verified)},
+        {"hubsync_last_run_drift_added",
+         "Associations verification added in the last run: the route had missed them.",
+         offsetof(store_run, sr_drift_added)},
+        {"hubsync_last_run_drift_removed", "Associations verification removed in the last run.",
+         offsetof(store_run, sr_drift_removed)},
+        {"hubsync_last_run_drift_relabelled",
+         "Associations verification relabelled in the last run.",
+         offsetof(store_run, sr_drift_relabelled)},
+        {"hubsync_table_complete", "1 when the last run finished the table.", SIZE_MAX},
     };
     for (size_t f = 0; f < sizeof(per_table) / sizeof(per_table[0]); f++) {
         family(b, per_table[f].name, per_table[f].help);
         for (int i = 0; i < ntables; i++) {
             const store_run *r = &rc->rc_tables[i].tr_state.ss_last_run;
-            uint64_t v = f == 0   ? r->sr_parents
-                         : f == 1 ? r->sr_added
-                         : f == 2 ? r->sr_removed
-                         : f == 3 ? r->sr_relabelled
-                                  : (uint64_t)r->sr_completed;
+            uint64_t v = per_table[f].offset == SIZE_MAX
+                             ? (uint64_t)r->sr_completed
+                             : *(const uint64_t *)((const char *)r + per_table[f].offset);
             jb_printf(b, "%s{table=\"%s\"} %llu\n", per_table[f].name, rc->rc_tables[i].tr_name,
                       (unsigned long long)v);
         }
+    }
+    family(b, "hubsync_verify_cycles_total",
+           "Full verification cycles over the table (a completed full scan counts as one).");
+    for (int i = 0; i < ntables; i++)
+        jb_printf(b, "hubsync_verify_cycles_total{table=\"%s\"} %llu\n", rc->rc_tables[i].tr_name,
+                  (unsigned long long)rc->rc_tables[i].tr_state.ss_verify_cycles);
+    family(b, "hubsync_verify_last_cycle_timestamp_seconds",
+           "When the table's last full verification cycle ended (Unix time).");
+    for (int i = 0; i < ntables; i++) {
+        int64_t ms = rc->rc_tables[i].tr_state.ss_verify_cycle_ended_ms;
+        if (ms > 0)
+            jb_printf(b, "hubsync_verify_last_cycle_timestamp_seconds{table=\"%s\"} %.3f\n",
+                      rc->rc_tables[i].tr_name, (double)ms / 1000.0);
     }
     family(b, "hubsync_cursor_lag_seconds",
            "How far behind HubSpot the table's mirror may be: now minus its cursor (tables "

@@ -35,8 +35,10 @@ static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
 {
     wire_counters all = {0};
     uint64_t search = 0;
-    for (int i = 0; i < rc->rc_ntables; i++)
+    for (int i = 0; i < rc->rc_ntables; i++) {
         add_calls(&all, &rc->rc_calls[i]);
+        add_calls(&all, &rc->rc_verify_calls[i]);
+    }
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         add_calls(&all, &rc->rc_objects[t].os_list_calls);
         add_calls(&all, &rc->rc_objects[t].os_search_calls);
@@ -66,16 +68,21 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
     for (int i = 0; i < rc->rc_ntables; i++) {
         const table_run *tr = &rc->rc_tables[i];
         const store_run *r = &tr->tr_state.ss_last_run;
-        const wire_counters *k = &rc->rc_calls[i];
+        const wire_counters *k = &rc->rc_calls[i], *v = &rc->rc_verify_calls[i];
         jb_printf(b,
                   "%s{\"table\":\"%s\",\"route\":\"%s\",\"completed\":%s,\"parents\":%llu,"
                   "\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu,\"assoc_calls\":%llu,"
-                  "\"retries\":%llu,\"http_429\":%llu}",
+                  "\"retries\":%llu,\"http_429\":%llu,\"verified\":%llu,\"verify_calls\":%llu,"
+                  "\"drift\":{\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu}}",
                   i ? "," : "", tr->tr_name, store_route_name(tr->tr_route),
                   r->sr_completed ? "true" : "false", (unsigned long long)r->sr_parents,
                   (unsigned long long)r->sr_added, (unsigned long long)r->sr_removed,
                   (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
-                  (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled);
+                  (unsigned long long)(k->wc_retries + v->wc_retries),
+                  (unsigned long long)(k->wc_throttled + v->wc_throttled),
+                  (unsigned long long)r->sr_verified, (unsigned long long)v->wc_calls,
+                  (unsigned long long)r->sr_drift_added, (unsigned long long)r->sr_drift_removed,
+                  (unsigned long long)r->sr_drift_relabelled);
     }
     jb_printf(b, "],\"objects\":[");
     wire_counters all = {0};
@@ -143,6 +150,13 @@ void report_summary(run_ctx *rc, double seconds)
                 (unsigned long long)r->sr_relabelled, (unsigned long long)k->wc_calls,
                 (unsigned long long)k->wc_retries, (unsigned long long)k->wc_throttled,
                 r->sr_completed ? "" : "  (incomplete)");
+        const wire_counters *v = &rc->rc_verify_calls[i];
+        if (r->sr_verified || v->wc_calls)
+            fprintf(stderr, "%-20s %-17s %9llu %9llu %9llu %9llu %7llu %7llu %5llu\n",
+                    "  verification", "drift", (unsigned long long)r->sr_verified,
+                    (unsigned long long)r->sr_drift_added, (unsigned long long)r->sr_drift_removed,
+                    (unsigned long long)r->sr_drift_relabelled, (unsigned long long)v->wc_calls,
+                    (unsigned long long)v->wc_retries, (unsigned long long)v->wc_throttled);
     }
     /* One line per parent type: its object sync, and under "changes" the
      * search that served it and every incremental table of that parent. */

@@ -148,6 +148,7 @@ static void merge_sets(run_ctx *rc, planned_job *pj)
         return;
     store_set_delta d = {0};
     err_info e = {0};
+    uint32_t before = pj->pj_nmerged;
     for (size_t i = 0; i < pj->pj_sets.ab_nparents; i++) {
         uint64_t id = pj->pj_sets.ab_parents[i].ap_parent_id;
         int lo = 0, hi = js->js_count;
@@ -166,8 +167,20 @@ static void merge_sets(run_ctx *rc, planned_job *pj)
         }
         pj->pj_merged[lo] = 1;
         pj->pj_nmerged++;
-        run->sr_parents++;
     }
+    if (pj->pj_role == ROLE_VERIFY) {
+        /* What verification changes, the route missed: drift. */
+        run->sr_verified += pj->pj_nmerged - before;
+        run->sr_drift_added += d.sd_added;
+        run->sr_drift_removed += d.sd_removed;
+        run->sr_drift_relabelled += d.sd_relabelled;
+        if (d.sd_added + d.sd_removed + d.sd_relabelled)
+            log_info("%s: verification repaired drift: %llu added, %llu removed, %llu relabelled",
+                     tr->tr_name, (unsigned long long)d.sd_added,
+                     (unsigned long long)d.sd_removed, (unsigned long long)d.sd_relabelled);
+        return;
+    }
+    run->sr_parents += pj->pj_nmerged - before;
     run->sr_added += d.sd_added;
     run->sr_removed += d.sd_removed;
     run->sr_relabelled += d.sd_relabelled;
@@ -195,6 +208,8 @@ static wire_counters *calls_of(run_ctx *rc, const planned_job *pj)
     case ROLE_SEARCH:
         return &rc->rc_objects[((const job_search_slice *)pj->pj_payload)->jq_object_type]
                     .os_search_calls;
+    case ROLE_VERIFY:
+        return &rc->rc_verify_calls[pj->pj_table];
     default:
         return &rc->rc_calls[pj->pj_table];
     }
@@ -288,6 +303,9 @@ static void job_done(run_ctx *rc, int idx, const wire_job_done *d)
         case ROLE_OBJECTS:
         case ROLE_SEARCH:
             changes_job_done(rc, pj);
+            break;
+        case ROLE_VERIFY:
+            verify_job_merged(rc, pj);
             break;
         }
     }
@@ -399,6 +417,20 @@ static int check_object_states(run_ctx *rc, err_info *e)
     return r;
 }
 
+/* An incremental schema that does not say when its rollup fields appeared
+ * (written by an older hubsync) is given this run's start: its cursor is
+ * then not trusted (route_next), and this run's full scan makes it so. */
+static int note_rollups_since(run_ctx *rc, table_run *tr, store_schema *sc, err_info *e)
+{
+    if (sc->sc_ping_type != STORE_PING_INCREMENTAL || sc->sc_rollups_since_ms > 0)
+        return 0;
+    sc->sc_rollups_since_ms = rc->rc_started_ms;
+    log_warn("%s: the schema does not record when its rollup fields appeared (written by an "
+             "older hubsync): counting them from now",
+             tr->tr_name);
+    return store_put_schema(rc->rc_txn, tr->tr_table, sc, e);
+}
+
 /* Phase 2 and 3 of SPEC §4: the table's options from its stored schema and
  * cursor, and the route they take. ping_type always comes from the schema
  * (default read_full_ping), and a cursor of the wrong kind is never sent. */
@@ -407,22 +439,28 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     store_schema sc;
     store_schema_init(&sc);
     int r = store_get_schema(rc->rc_txn, tr->tr_table, &sc, e);
-    tr->tr_ping = r == 0 ? sc.sc_ping_type : STORE_PING_FULL;
-    store_schema_free(&sc);
     if (r == ERR_CORRUPT)
-        return record_damaged(e, tr->tr_name, true);
-    if (r && r != ERR_NOT_FOUND)
-        return r;
-    if (r == ERR_NOT_FOUND)
+        r = record_damaged(e, tr->tr_name, true);
+    else if (r == ERR_NOT_FOUND)
         log_warn("%s: no table schema yet (run `hubsync setup`): using read_full_ping",
                  tr->tr_name);
+    else if (r == 0)
+        r = note_rollups_since(rc, tr, &sc, e);
+    if (r && r != ERR_NOT_FOUND)
+        goto out;
+    const store_schema *known = r == 0 ? &sc : NULL;
+    tr->tr_ping = known ? sc.sc_ping_type : STORE_PING_FULL;
     if ((r = read_state(rc, tr->tr_name, &tr->tr_state, e)))
-        return r;
+        goto out;
     tr->tr_route =
-        rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN : route_next(tr->tr_ping, &tr->tr_state);
+        rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN : route_next(known, &tr->tr_state);
+    const char *why = route_reason(known, &tr->tr_state);
+    if (why && !rc->rc_cfg->c_full_scan)
+        log_warn("%s: %s", tr->tr_name, why);
     if (tr->tr_route == STORE_ROUTE_INCREMENTAL) {
         if ((r = changes_begin_table(tr, e)))
-            return r;
+            goto out;
+        verify_begin(rc, tr);
     } else {
         scan_begin(rc, tr);
     }
@@ -433,7 +471,9 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     tr->tr_state.ss_runs++;
     log_info("%s: %s, route %s", tr->tr_name, store_ping_type_name(tr->tr_ping),
              store_route_name(tr->tr_route));
-    return 0;
+out:
+    store_schema_free(&sc);
+    return r;
 }
 
 /* ------------------------------------------------------------------ run */
@@ -441,7 +481,7 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
 static bool all_done(const run_ctx *rc)
 {
     for (int i = 0; i < rc->rc_ntables; i++)
-        if (!rc->rc_tables[i].tr_done)
+        if (!rc->rc_tables[i].tr_done || rc->rc_tables[i].tr_verifying)
             return false;
     return rc->rc_inflight_jobs == 0;
 }
@@ -566,6 +606,7 @@ static int run_once(const hubsync_config *c)
         if (!draining) {
             changes_plan(rc);
             scan_plan(rc);
+            verify_plan(rc);
             if (all_done(rc))
                 break;
         }
@@ -610,6 +651,7 @@ static int run_once(const hubsync_config *c)
         r->sr_api_calls = rc->rc_calls[i].wc_calls;
         r->sr_retries = rc->rc_calls[i].wc_retries;
         r->sr_http_429 = rc->rc_calls[i].wc_throttled;
+        r->sr_verify_calls = rc->rc_verify_calls[i].wc_calls;
         run_put_table_state(rc, tr);
     }
     txn_commit(rc);

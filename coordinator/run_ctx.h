@@ -28,7 +28,17 @@
 #include "config.h"
 #include "pool.h"
 
-enum { RUN_MAX_JOB_ATTEMPTS = 5, RUN_RING = SHM_MAX_JOBS };
+enum { RUN_MAX_JOB_ATTEMPTS = 5, RUN_RING = SHM_MAX_JOBS, VERIFY_MAX_INFLIGHT = 2 };
+
+/* A verification batch: the parent IDs it passes ([vb_first, vb_last]) and
+ * whether it reached the end of the table (its merge completes a cycle).
+ * Its merge moves the stored position only once every earlier one is merged. */
+typedef struct verify_batch {
+    uint64_t vb_seq;
+    uint64_t vb_first, vb_last;
+    bool vb_wraps;
+    bool vb_merged;
+} verify_batch;
 
 /* A scan job's place in its table's order: merged jobs move the cursor only
  * once every earlier job is merged too. */
@@ -66,6 +76,15 @@ typedef struct table_run {
     size_t tr_nchanged, tr_changed_cap;
     int tr_batches_out; /* batch-read jobs not yet done */
     uint64_t tr_changed_total;
+
+    /* Verification (verify.c): this run's slice of an incremental table's
+     * parents, re-read in ID order from where the last run's ended. */
+    bool tr_verifying;        /* verification work remains this run */
+    uint64_t tr_verify_quota; /* parents still to plan */
+    uint64_t tr_verify_from;  /* the next parent ID to plan */
+    verify_batch tr_vq[VERIFY_MAX_INFLIGHT]; /* planned batches, oldest first */
+    int tr_vq_len;
+    uint64_t tr_vq_seq; /* batches planned so far (a batch's pj_seq) */
 } table_run;
 
 /* What a job is for, beyond its kind. */
@@ -74,6 +93,7 @@ typedef enum job_role {
     ROLE_INCREMENTAL, /* JOB_ASSOC_SCAN of changed parents */
     ROLE_OBJECTS,     /* JOB_OBJECT_LIST */
     ROLE_SEARCH,      /* JOB_SEARCH_SLICE */
+    ROLE_VERIFY,      /* JOB_ASSOC_SCAN of verification (verify.c) */
 } job_role;
 
 typedef struct planned_job {
@@ -147,7 +167,8 @@ typedef struct run_ctx {
     int rc_fatal; /* an exit code that ends the run (1 on a rejected request, 3, 5), 0 none */
     char rc_fatal_msg[ERR_MSG_MAX];
     bool rc_store_failed;
-    wire_counters rc_calls[CONFIG_MAX_TABLES]; /* association batch reads, per table */
+    wire_counters rc_calls[CONFIG_MAX_TABLES];        /* the route's batch reads, per table */
+    wire_counters rc_verify_calls[CONFIG_MAX_TABLES]; /* verification's batch reads */
     int64_t rc_started_ms;
     int64_t rc_window_hi_ms; /* now − lag at the start: every window ends here */
 } run_ctx;
@@ -240,6 +261,20 @@ void listing_job_done(run_ctx *rc, planned_job *pj);
 /* The lowest live record ID not listed yet (UINT64_MAX: none left): every
  * live record below it is stored, so a scan may go that far. */
 uint64_t listing_watermark(const object_sync *os);
+
+/* --- verify.c ------------------------------------------------------------- */
+
+/* Prepares verification for a table routed incremental: its slice this run
+ * is ceil(--verify-fraction × the parents stored), from the stored position. */
+void verify_begin(run_ctx *rc, table_run *tr);
+
+/* Publishes verification batches while the incremental route has nothing
+ * waiting and fewer than VERIFY_MAX_INFLIGHT are out per table. */
+void verify_plan(run_ctx *rc);
+
+/* A verification job is merged: moves the stored position past the batches
+ * merged in order (in the open transaction). */
+void verify_job_merged(run_ctx *rc, planned_job *pj);
 
 /* --- report.c ------------------------------------------------------------- */
 

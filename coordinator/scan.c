@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "../common/clock.h"
 #include "../common/log.h"
 #include "run_ctx.h"
 
@@ -206,7 +207,12 @@ void scan_advance(run_ctx *rc, table_run *tr)
          * while it ran is not lost (SPEC §4). */
         int64_t from = tr->tr_state.ss_scan_started_ms - rc->rc_cfg->c_lag_ms;
         tr->tr_state.ss_cursor = store_cursor_timestamp_ms(from > 0 ? from : 0);
+        tr->tr_state.ss_scan_origin_ms = tr->tr_state.ss_scan_started_ms;
         tr->tr_state.ss_scan_started_ms = 0;
+        /* Every parent was read again: a verification cycle too. */
+        tr->tr_state.ss_verify_next_id = 0;
+        tr->tr_state.ss_verify_cycles++;
+        tr->tr_state.ss_verify_cycle_ended_ms = clock_wall_ms();
         tr->tr_state.ss_ndone = 0;
         tr->tr_state.ss_last_run.sr_completed = true;
         tr->tr_done = true;
