@@ -497,7 +497,7 @@ typedef struct store_state {
     uint64_t ss_verify_next_id;
     uint64_t ss_verify_cycles;
     int64_t ss_verify_cycle_ended_ms;
-    uint64_t ss_runs;           /* runs that touched this table */
+    uint64_t ss_runs; /* runs that touched this table */
     store_run ss_last_run;
     /* Parent-ID ranges of a full scan in progress, merged above the cursor
      * (jobs merged out of order, so not covered by cu_object_id): each

@@ -290,10 +290,10 @@ static void print_text(const hubsync_config *c, const setup_row *rows, int n,
         char what[128];
         store_route next = route_next(sc, &row->sr_state);
         const char *why = route_reason(sc, &row->sr_state);
-        jb_printf(&b, "    next run: %s (%s)\n", store_route_name(next),
-                  why ? why
-                      : route_describe(sc->sc_ping_type, &row->sr_state.ss_cursor, what,
-                                       sizeof(what)));
+        jb_printf(
+            &b, "    next run: %s (%s)\n", store_route_name(next),
+            why ? why
+                : route_describe(sc->sc_ping_type, &row->sr_state.ss_cursor, what, sizeof(what)));
     }
     jb_printf(&b,
               "setup: %d table%s saved in %s: %d read_incremental_ping, %d read_full_ping; "

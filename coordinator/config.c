@@ -42,12 +42,12 @@ enum {
     MAX_DURATION_S = 30 * 86400,
     TOKEN_FILE_MAX = 4096
 };
-#define DEFAULT_DB       "./hubsync-data"
-#define DEFAULT_BASE_URL "https://api.hubapi.com"
-#define DEFAULT_LAG_MS   30000
+#define DEFAULT_DB              "./hubsync-data"
+#define DEFAULT_BASE_URL        "https://api.hubapi.com"
+#define DEFAULT_LAG_MS          30000
 #define DEFAULT_VERIFY_FRACTION 0.02
-#define MAX_LAG_MS       86400000LL
-#define MAX_DAILY        1000000000000ULL
+#define MAX_LAG_MS              86400000LL
+#define MAX_DAILY               1000000000000ULL
 
 /* The flags, each with the raw text the first pass found (NULL: absent). */
 typedef enum flag_id {
@@ -460,10 +460,11 @@ static int check_applicable(const hubsync_config *c, const char *raw[F_COUNT], e
     static const struct {
         flag_id flag;
         hubsync_command only;
-    } only[] = {{F_LOOP, CMD_RUN},          {F_FULL_SCAN, CMD_RUN},    {F_REFERENCE, CMD_RUN},
-                {F_INTERVAL, CMD_RUN},      {F_TABLE, CMD_EXPORT},     {F_FORMAT, CMD_EXPORT},
-                {F_DAILY_RESERVE, CMD_RUN}, {F_MAX_DURATION, CMD_RUN}, {F_BUDGET_FRACTION, CMD_RUN},
-                {F_METRICS_FILE, CMD_RUN},  {F_VERIFY_FRACTION, CMD_RUN}};
+    } only[] = {
+        {F_LOOP, CMD_RUN},          {F_FULL_SCAN, CMD_RUN},      {F_REFERENCE, CMD_RUN},
+        {F_INTERVAL, CMD_RUN},      {F_TABLE, CMD_EXPORT},       {F_FORMAT, CMD_EXPORT},
+        {F_DAILY_RESERVE, CMD_RUN}, {F_MAX_DURATION, CMD_RUN},   {F_BUDGET_FRACTION, CMD_RUN},
+        {F_METRICS_FILE, CMD_RUN},  {F_VERIFY_FRACTION, CMD_RUN}};
     for (size_t i = 0; i < sizeof(only) / sizeof(only[0]); i++)
         if (raw[only[i].flag] && c->c_command != only[i].only)
             return err_set(e, ERR_INVALID, "%s applies only to `hubsync %s`",

@@ -138,8 +138,8 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
         rows[n++] =
             (request_row){"associations_batch_read", rc->rc_tables[i].tr_name, &rc->rc_calls[i]};
     for (int i = 0; i < ntables; i++)
-        rows[n++] = (request_row){"associations_verify", rc->rc_tables[i].tr_name,
-                                  &rc->rc_verify_calls[i]};
+        rows[n++] =
+            (request_row){"associations_verify", rc->rc_tables[i].tr_name, &rc->rc_verify_calls[i]};
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const object_sync *os = &rc->rc_objects[t];
         if (!os->os_wanted)

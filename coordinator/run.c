@@ -176,8 +176,8 @@ static void merge_sets(run_ctx *rc, planned_job *pj)
         run->sr_drift_relabelled += d.sd_relabelled;
         if (d.sd_added + d.sd_removed + d.sd_relabelled)
             log_info("%s: verification repaired drift: %llu added, %llu removed, %llu relabelled",
-                     tr->tr_name, (unsigned long long)d.sd_added,
-                     (unsigned long long)d.sd_removed, (unsigned long long)d.sd_relabelled);
+                     tr->tr_name, (unsigned long long)d.sd_added, (unsigned long long)d.sd_removed,
+                     (unsigned long long)d.sd_relabelled);
         return;
     }
     run->sr_parents += pj->pj_nmerged - before;

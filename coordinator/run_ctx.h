@@ -79,9 +79,9 @@ typedef struct table_run {
 
     /* Verification (verify.c): this run's slice of an incremental table's
      * parents, re-read in ID order from where the last run's ended. */
-    bool tr_verifying;        /* verification work remains this run */
-    uint64_t tr_verify_quota; /* parents still to plan */
-    uint64_t tr_verify_from;  /* the next parent ID to plan */
+    bool tr_verifying;                       /* verification work remains this run */
+    uint64_t tr_verify_quota;                /* parents still to plan */
+    uint64_t tr_verify_from;                 /* the next parent ID to plan */
     verify_batch tr_vq[VERIFY_MAX_INFLIGHT]; /* planned batches, oldest first */
     int tr_vq_len;
     uint64_t tr_vq_seq; /* batches planned so far (a batch's pj_seq) */

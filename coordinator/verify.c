@@ -60,8 +60,8 @@ static void advance(run_ctx *rc, table_run *tr)
             st->ss_verify_next_id = 0;
             st->ss_verify_cycles++;
             st->ss_verify_cycle_ended_ms = clock_wall_ms();
-            log_info("%s: verification completed a cycle over the table (%llu so far)",
-                     tr->tr_name, (unsigned long long)st->ss_verify_cycles);
+            log_info("%s: verification completed a cycle over the table (%llu so far)", tr->tr_name,
+                     (unsigned long long)st->ss_verify_cycles);
         } else {
             st->ss_verify_next_id = vb->vb_last + 1;
         }
@@ -79,7 +79,7 @@ static void advance(run_ctx *rc, table_run *tr)
  * nothing more can be planned now. */
 static bool plan_batch(run_ctx *rc, table_run *tr, int index)
 {
-    static store_object objs[JOB_MAX_PARENTS];
+    static store_object objs[JOB_MAX_PARENTS + 1];
     static job_assoc_scan js;
     uint64_t batch = (uint64_t)rc->rc_cfg->c_batch_parents;
     size_t want = (size_t)(tr->tr_verify_quota < batch ? tr->tr_verify_quota : batch), n = 0;
@@ -87,12 +87,18 @@ static bool plan_batch(run_ctx *rc, table_run *tr, int index)
     store_txn *txn = run_txn(rc);
     if (!txn)
         return false;
-    if (store_objects_from(txn, tr->tr_table.t_parent, tr->tr_verify_from, objs, want, &n, &e)) {
+    /* One more than wanted: a batch that ends the table completes the
+     * cycle now, not at the next run's first (empty) batch. */
+    if (store_objects_from(txn, tr->tr_table.t_parent, tr->tr_verify_from, objs, want + 1, &n,
+                           &e)) {
         run_store_fail(rc, &e);
         return false;
     }
+    bool wraps = n <= want;
+    if (n > want)
+        n = want;
     uint64_t first = tr->tr_verify_from, last = n ? objs[n - 1].ob_id : UINT64_MAX;
-    bool wraps = n < want || last == UINT64_MAX;
+    wraps = wraps || last == UINT64_MAX;
     if (n == 0 && first == 0) { /* no parents at all */
         tr->tr_verify_quota = 0;
         tr->tr_verifying = tr->tr_vq_len > 0;
@@ -104,9 +110,9 @@ static bool plan_batch(run_ctx *rc, table_run *tr, int index)
     for (size_t k = 0; k < n; k++)
         if (!objs[k].ob_archived && !idset_has(&tr->tr_seen, objs[k].ob_id))
             js.js_parent_ids[js.js_count++] = objs[k].ob_id;
-    if (js.js_count > 0 && run_publish(rc, JOB_ASSOC_SCAN, ROLE_VERIFY, &js,
-                                       job_assoc_scan_size(js.js_count), index, tr->tr_vq_seq,
-                                       0) < 0)
+    if (js.js_count > 0 &&
+        run_publish(rc, JOB_ASSOC_SCAN, ROLE_VERIFY, &js, job_assoc_scan_size(js.js_count), index,
+                    tr->tr_vq_seq, 0) < 0)
         return false; /* the queue is full: later */
     push_batch(tr, first, wraps ? UINT64_MAX : last, wraps, js.js_count == 0);
     tr->tr_verify_quota -= n;

@@ -41,5 +41,6 @@ int it_register_daily(void);
 int it_register_disk(void);
 int it_register_badinput(void);
 int it_register_ops(void);
+int it_register_rollups(void);
 
 #endif

@@ -1298,6 +1298,7 @@ static bool schemas_equal(const store_schema *a, const store_schema *b)
 {
     if (a->sc_ping_type != b->sc_ping_type || a->sc_supports_roll_up != b->sc_supports_roll_up ||
         a->sc_nrollup_field_labels != b->sc_nrollup_field_labels ||
+        a->sc_rollups_since_ms != b->sc_rollups_since_ms ||
         strcmp(a->sc_rollup_fields_object_id, b->sc_rollup_fields_object_id) != 0)
         return false;
     for (size_t i = 0; i < a->sc_nrollup_field_labels; i++)
@@ -1330,6 +1331,7 @@ static void test_schema_records(void)
     UT_CHECK_STR(sc.sc_rollup_field_labels[1], "Z");
     UT_CHECK_STR(sc.sc_rollup_field_labels[3], "sync_associations_companies_contacts_label_b");
     snprintf(sc.sc_rollup_fields_object_id, sizeof(sc.sc_rollup_fields_object_id), "companies");
+    sc.sc_rollups_since_ms = 1796581876497LL;
     /* Round trip through the store. */
     UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
@@ -1420,6 +1422,10 @@ static bool states_equal(const store_state *a, const store_state *b)
     const store_run *x = &a->ss_last_run, *y = &b->ss_last_run;
     bool same = a->ss_cursor.cu_kind == b->ss_cursor.cu_kind &&
                 a->ss_scan_started_ms == b->ss_scan_started_ms && a->ss_runs == b->ss_runs &&
+                a->ss_scan_origin_ms == b->ss_scan_origin_ms &&
+                a->ss_verify_next_id == b->ss_verify_next_id &&
+                a->ss_verify_cycles == b->ss_verify_cycles &&
+                a->ss_verify_cycle_ended_ms == b->ss_verify_cycle_ended_ms &&
                 x->sr_route == y->sr_route && x->sr_started_ms == y->sr_started_ms &&
                 x->sr_finished_ms == y->sr_finished_ms && x->sr_completed == y->sr_completed;
 #define SAME_FIELD(name) same = same && x->sr_##name == y->sr_##name;
@@ -1463,6 +1469,10 @@ static void test_cursor_round_trips(void)
         memset(&st, 0, sizeof(st));
         st.ss_cursor = cursors[i];
         st.ss_scan_started_ms = (int64_t)i * 1000 - 1;
+        st.ss_scan_origin_ms = (int64_t)i * 7;
+        st.ss_verify_next_id = i ? UINT64_MAX - i : 0;
+        st.ss_verify_cycles = i * 3;
+        st.ss_verify_cycle_ended_ms = (int64_t)i * 11;
         st.ss_runs = i + 1;
         st.ss_last_run.sr_route = (store_route)(i % STORE_ROUTE_COUNT);
         st.ss_last_run.sr_started_ms = 1767225600000LL + (int64_t)i;
@@ -1805,6 +1815,65 @@ done:
     store_close(s);
     free(rec);
     tmpdir_remove(dir);
+}
+
+/* The fields issue 12 added (rollups_since_ms; scan_origin_ms and the
+ * verification position) are optional: a record without them reads as 0,
+ * the "unknown" that makes route_next() rescan once; a negative time is
+ * damage on decode and refused on encode. */
+static void test_rollup_and_verify_fields(void)
+{
+    static store_state st;
+    const kv old_state[] = {{"v", 'u', 1, NULL},
+                            {"cursor_kind", 's', 0, "timestamp_ms"},
+                            {"cursor", 'i', 1767225600000LL, NULL},
+                            {"runs", 'u', 3, NULL}};
+    UT_CHECK_I64(decode_state_kv(old_state, UT_COUNT(old_state), &st), 0);
+    UT_CHECK(st.ss_scan_origin_ms == 0 && st.ss_verify_next_id == 0 && st.ss_verify_cycles == 0 &&
+             st.ss_verify_cycle_ended_ms == 0);
+    const kv with[] = {{"v", 'u', 1, NULL},
+                       {"cursor_kind", 's', 0, "timestamp_ms"},
+                       {"cursor", 'i', 1767225600000LL, NULL},
+                       {"scan_origin_ms", 'i', 1767225000000LL, NULL},
+                       {"verify_next_id", 'u', 20322080632LL, NULL},
+                       {"verify_cycles", 'u', 4, NULL},
+                       {"verify_cycle_ended_ms", 'i', 1767225500000LL, NULL}};
+    UT_CHECK_I64(decode_state_kv(with, UT_COUNT(with), &st), 0);
+    UT_CHECK(st.ss_scan_origin_ms == 1767225000000LL && st.ss_verify_next_id == 20322080632ULL &&
+             st.ss_verify_cycles == 4 && st.ss_verify_cycle_ended_ms == 1767225500000LL);
+    static const char *const bad_keys[] = {"scan_origin_ms", "verify_cycle_ended_ms"};
+    for (size_t i = 0; i < UT_COUNT(bad_keys); i++) {
+        const kv neg[] = {
+            {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "none"}, {bad_keys[i], 'i', -5, NULL}};
+        UT_CHECK_I64(decode_state_kv(neg, UT_COUNT(neg), &st), ERR_CORRUPT);
+    }
+    const kv wrong_type[] = {
+        {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "none"}, {"verify_next_id", 's', 0, "7"}};
+    UT_CHECK_I64(decode_state_kv(wrong_type, UT_COUNT(wrong_type), &st), ERR_CORRUPT);
+    memset(&st, 0, sizeof(st));
+    st.ss_scan_origin_ms = -1;
+    void *rec = NULL;
+    size_t len = 0;
+    UT_CHECK_I64(store_state_encode(&st, &rec, &len, NULL), ERR_INVALID);
+    free(rec);
+    /* Schemas: without rollups_since_ms it reads 0; negative is damage. */
+    const kv schema_old[] = {{"v", 'u', 1, NULL},
+                             {"ping_type", 's', 0, "read_incremental_ping"},
+                             {"supports_roll_up", 'b', 1, NULL},
+                             {"rollup_field_labels", 'L', 0, "a"},
+                             {"rollup_fields_object_id", 's', 0, "deals"}};
+    UT_CHECK_I64(decode_schema_kv(schema_old, UT_COUNT(schema_old)), 0);
+    const kv schema_neg[] = {{"v", 'u', 1, NULL},
+                             {"ping_type", 's', 0, "read_incremental_ping"},
+                             {"supports_roll_up", 'b', 1, NULL},
+                             {"rollup_field_labels", 'L', 0, "a"},
+                             {"rollup_fields_object_id", 's', 0, "deals"},
+                             {"rollups_since_ms", 'i', -1, NULL}};
+    UT_CHECK_I64(decode_schema_kv(schema_neg, UT_COUNT(schema_neg)), ERR_CORRUPT);
+    store_schema sc;
+    store_schema_init(&sc);
+    sc.sc_rollups_since_ms = -2;
+    UT_CHECK_I64(store_schema_encode(&sc, &rec, &len, NULL), ERR_INVALID);
 }
 
 static void test_done_ranges_old_records(void)
@@ -2611,6 +2680,8 @@ int unit_suite_store(void)
         {"done ranges: 0, 1 and the most round trip, IDs 0 and UINT64_MAX",
          test_done_ranges_round_trip},
         {"done ranges: records without them decode with none", test_done_ranges_old_records},
+        {"rollups_since, scan origin, verification: optional, never negative",
+         test_rollup_and_verify_fields},
         {"done ranges: damaged ERR_CORRUPT on decode, invalid ERR_INVALID on put",
          test_done_ranges_invalid},
         {"run lock: a second open in this process", test_run_lock_same_process},
