@@ -259,7 +259,8 @@ static void print_text(const hubsync_config *c, const setup_row *rows, int n,
             rollup_prefix(row->sr_table, prefix, sizeof(prefix));
             jb_printf(&b,
                       "    no rollup fields on %s: %zu propert%s labelled %s… %s not a rollup "
-                      "(type number, fieldType calculation_rollup), so the table stays %s\n",
+                      "property (a rollup is type number, fieldType calculation_rollup), so the "
+                      "table stays %s\n",
                       hs_object(row->sr_table.t_parent)->oi_plural, row->sr_nlookalikes,
                       row->sr_nlookalikes == 1 ? "y" : "ies", prefix,
                       row->sr_nlookalikes == 1 ? "is" : "are",
@@ -316,18 +317,8 @@ static void print_json(const hubsync_config *c, const setup_row *rows, int n,
         jb_str(&b, change_word(row));
         jb_lit(&b, ",\"ignored_labels\":");
         jb_u64(&b, row->sr_ignored);
-        jb_lit(&b, ",\"lookalikes\":[");
-        for (size_t k = 0; k < row->sr_nlookalikes; k++) {
-            const rollup_lookalike *l = &row->sr_lookalikes[k];
-            jb_lit(&b, k ? ",{\"label\":" : "{\"label\":");
-            jb_str(&b, l->rl_label);
-            jb_lit(&b, ",\"name\":");
-            jb_str(&b, l->rl_name);
-            jb_lit(&b, ",\"reason\":");
-            jb_str(&b, l->rl_reason);
-            jb_char(&b, '}');
-        }
-        jb_char(&b, ']');
+        jb_lit(&b, ",\"lookalikes\":");
+        rollup_lookalikes_json(&b, row->sr_lookalikes, row->sr_nlookalikes);
         jb_lit(&b, ",\"next_route\":");
         jb_str(&b, store_route_name(route_next(row->sr_new.sc_ping_type, &row->sr_state)));
         jb_char(&b, '}');

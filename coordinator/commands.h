@@ -161,6 +161,10 @@ typedef struct rollup_lookalike {
 int rollup_lookalikes(const parent_props *pp, hs_table t, rollup_lookalike **out, size_t *n,
                       err_info *e);
 
+/* Appends l[0..n) as the JSON array [{"label","name","reason"},…] (setup
+ * --json and doctor --json). */
+void rollup_lookalikes_json(jbuf *b, const rollup_lookalike *l, size_t n);
+
 /* Why property i of ps is not a rollup property, into buf (NUL-terminated,
  * cut to size): `fieldType "number", not "calculation_rollup"`, `type
  * "string", not "number"`, `no type and fieldType "text", not "number" and
@@ -183,6 +187,12 @@ const char *rollup_label_suffix(hs_table t, const char *label);
  * name "Billing contact") or by its type ID in decimal ("1000"). A NULL
  * suffix or label names nothing (the label NULL: only the type ID can). */
 bool rollup_suffix_names_label(const char *suffix, const char *label, int32_t type_id);
+
+/* The suffix that names the association label `label` (its comparison
+ * form: "billing_contact" for "Billing contact") into buf, for telling which
+ * rollup field to create. Returns false (buf unusable) when label is NULL,
+ * names nothing ("", only separators) or its form does not fit in size. */
+bool rollup_suffix_for_label(const char *label, char *buf, size_t size);
 
 /* Whether one of sc's rollup fields (labels with t's prefix) counts the
  * associations carrying (label, type_id) (rollup_suffix_names_label): only

@@ -154,6 +154,23 @@ int rollup_lookalikes(const parent_props *pp, hs_table t, rollup_lookalike **out
     return 0;
 }
 
+void rollup_lookalikes_json(jbuf *b, const rollup_lookalike *l, size_t n)
+{
+    jb_char(b, '[');
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            jb_char(b, ',');
+        jb_lit(b, "{\"label\":");
+        jb_str(b, l[i].rl_label);
+        jb_lit(b, ",\"name\":");
+        jb_str(b, l[i].rl_name);
+        jb_lit(b, ",\"reason\":");
+        jb_str(b, l[i].rl_reason);
+        jb_char(b, '}');
+    }
+    jb_char(b, ']');
+}
+
 /* ---- which association labels the rollup fields watch --------------------- */
 
 const char *rollup_label_suffix(hs_table t, const char *label)
@@ -188,6 +205,11 @@ static bool name_key(const char *s, char *buf, size_t size)
     }
     buf[n] = '\0';
     return true;
+}
+
+bool rollup_suffix_for_label(const char *label, char *buf, size_t size)
+{
+    return label && name_key(label, buf, size) && buf[0];
 }
 
 bool rollup_suffix_names_label(const char *suffix, const char *label, int32_t type_id)

@@ -284,6 +284,15 @@ static void test_suffix_names_label(void)
         {"caf\xc3\xa9", "Caf\xc3\xa9", 7, true},
         {"-2", "Minus", -2, true},
     };
+    char buf[32];
+    UT_CHECK(rollup_suffix_for_label("Billing contact", buf, sizeof(buf)));
+    UT_CHECK_STR(buf, "billing_contact");
+    UT_CHECK(rollup_suffix_names_label(buf, "Billing contact", 1));
+    UT_CHECK(rollup_suffix_for_label(" Caf\xc3\xa9 & Co. ", buf, sizeof(buf)));
+    UT_CHECK_STR(buf, "caf\xc3\xa9_co");
+    UT_CHECK(!rollup_suffix_for_label(" - ", buf, sizeof(buf)));
+    UT_CHECK(!rollup_suffix_for_label(NULL, buf, sizeof(buf)));
+    UT_CHECK(!rollup_suffix_for_label("a label longer than thirty-two bytes", buf, sizeof(buf)));
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         bool got = rollup_suffix_names_label(cases[i].suffix, cases[i].label, cases[i].type_id);
         ut_check(got == cases[i].names, __FILE__, __LINE__, "cases[%zu] %s / %s: %d", i,
