@@ -80,6 +80,23 @@ static json_object *member(json_object *o, const char *key, bool *present)
     return p ? v : NULL;
 }
 
+/* parse_root, then the root's required `results` array (*results points
+ * into *root). On failure nothing is left to free. */
+static int parse_results(const char *what, const char *body, size_t len, json_object **root,
+                         json_object **results, err_info *e)
+{
+    int rc = parse_root(what, body, len, root, e);
+    if (rc)
+        return rc;
+    bool present;
+    *results = member(*root, "results", &present);
+    if (json_object_is_type(*results, json_type_array))
+        return 0;
+    json_object_put(*root);
+    *root = NULL;
+    return err_set(e, ERR_SHAPE, "%s: results is %s", what, present ? "not an array" : "missing");
+}
+
 /* How reading an ID went. */
 typedef enum id_status { ID_OK, ID_WRONG_TYPE, ID_BAD } id_status;
 
@@ -1653,16 +1670,10 @@ int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_inf
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     ps->ps_count = 0;
     jb_reset(&ps->ps_strings);
-    json_object *root;
-    int rc = parse_root(what, body, len, &root, e);
+    json_object *root, *results;
+    int rc = parse_results(what, body, len, &root, &results, e);
     if (rc)
         return rc;
-    bool present;
-    json_object *results = member(root, "results", &present);
-    if (!json_object_is_type(results, json_type_array)) {
-        rc = err_set(e, ERR_SHAPE, "%s: results is %s", what, present ? "not an array" : "missing");
-        goto done;
-    }
     size_t n = json_object_array_length(results);
     for (size_t i = 0; i < n; i++) {
         json_object *p = json_object_array_get_idx(results, i);
@@ -1671,7 +1682,8 @@ int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_inf
             goto done;
         }
         /* name and label are required; type and fieldType (what tells a
-         * rollup from a look-alike) optional: older answers lack them. */
+         * rollup from a look-alike) optional: a property without them is
+         * simply not a rollup, no reason to refuse the whole list. */
         static const char *const keys[4] = {"name", "label", "type", "fieldType"};
         const char *str[4];
         size_t slen[4];
@@ -1828,16 +1840,10 @@ int hs_parse_assoc_labels(const char *body, size_t len, hs_assoc_labels *ls, err
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     ls->ls_count = 0;
     jb_reset(&ls->ls_strings);
-    json_object *root;
-    int rc = parse_root(what, body, len, &root, e);
+    json_object *root, *results;
+    int rc = parse_results(what, body, len, &root, &results, e);
     if (rc)
         return rc;
-    bool present;
-    json_object *results = member(root, "results", &present);
-    if (!json_object_is_type(results, json_type_array)) {
-        rc = err_set(e, ERR_SHAPE, "%s: results is %s", what, present ? "not an array" : "missing");
-        goto done;
-    }
     size_t n = json_object_array_length(results);
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (grow((void **)&ls->ls_items, &ls->ls_cap, ls->ls_count, sizeof(*ls->ls_items))) {
@@ -1849,7 +1855,6 @@ int hs_parse_assoc_labels(const char *body, size_t len, hs_assoc_labels *ls, err
         if (rc == 0)
             ls->ls_count++;
     }
-done:
     if (rc) {
         ls->ls_count = 0;
         jb_reset(&ls->ls_strings);

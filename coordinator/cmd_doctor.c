@@ -58,6 +58,16 @@ typedef struct doctor_row {
     int dr_nnotes, dr_notes_dropped;
 } doctor_row;
 
+/* Fills f with the message fmt… and its fix. */
+static void vfinding(finding *f, const char *fix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vfinding(finding *f, const char *fix, const char *fmt, va_list ap)
+{
+    vsnprintf(f->f_problem, sizeof(f->f_problem), fmt, ap);
+    snprintf(f->f_fix, sizeof(f->f_fix), "%s", fix);
+}
+
 static void problem(doctor_row *row, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -65,12 +75,10 @@ static void problem(doctor_row *row, const char *fix, const char *fmt, ...)
 {
     if (row->dr_nproblems == MAX_PROBLEMS)
         return;
-    finding *f = &row->dr_problems[row->dr_nproblems++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->f_problem, sizeof(f->f_problem), fmt, ap);
+    vfinding(&row->dr_problems[row->dr_nproblems++], fix, fmt, ap);
     va_end(ap);
-    snprintf(f->f_fix, sizeof(f->f_fix), "%s", fix);
 }
 
 static void warning(doctor_row *row, const char *fix, const char *fmt, ...)
@@ -80,12 +88,10 @@ static void warning(doctor_row *row, const char *fix, const char *fmt, ...)
 {
     if (row->dr_nwarnings == MAX_WARNINGS)
         return;
-    finding *f = &row->dr_warnings[row->dr_nwarnings++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->f_problem, sizeof(f->f_problem), fmt, ap);
+    vfinding(&row->dr_warnings[row->dr_nwarnings++], fix, fmt, ap);
     va_end(ap);
-    snprintf(f->f_fix, sizeof(f->f_fix), "%s", fix);
 }
 
 static void note(doctor_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -12,15 +12,6 @@
 #include "unit_suites.h"
 #include "unit_util.h"
 
-/* Parses body as the properties of type t into pp (initialised). */
-static bool load(parent_props *pp, hs_object_type t, const char *body)
-{
-    err_info e = {0, ""};
-    int rc = hs_parse_properties(body, strlen(body), &pp->pp_props[t], &e);
-    pp->pp_have[t] = rc == 0;
-    return ut_check(rc == 0, __FILE__, __LINE__, "properties: rc %d %s", rc, e.ei_msg);
-}
-
 static hs_table table(const char *name)
 {
     hs_table t = {0};
@@ -28,16 +19,52 @@ static hs_table table(const char *name)
     return t;
 }
 
+/* What a detection test holds: the properties fetched, and what detection
+ * made of them for one table. */
+typedef struct fixture {
+    parent_props fx_pp;
+    store_schema fx_sc;
+    size_t fx_nignored;
+    rollup_lookalike *fx_la;
+    size_t fx_nla;
+} fixture;
+
+static void fixture_init(fixture *f)
+{
+    memset(f, 0, sizeof(*f));
+    parent_props_init(&f->fx_pp);
+    store_schema_init(&f->fx_sc);
+}
+
+static void fixture_free(fixture *f)
+{
+    free(f->fx_la);
+    store_schema_free(&f->fx_sc);
+    parent_props_free(&f->fx_pp);
+}
+
+/* Parses body as the properties of `type` (when body is not NULL), then
+ * runs rollup_detect and rollup_lookalikes for table `name` into f. */
+static bool detect(fixture *f, hs_object_type type, const char *body, const char *name)
+{
+    err_info e = {0, ""};
+    int rc = body ? hs_parse_properties(body, strlen(body), &f->fx_pp.pp_props[type], &e) : 0;
+    f->fx_pp.pp_have[type] = rc == 0;
+    free(f->fx_la);
+    f->fx_la = NULL;
+    f->fx_nla = f->fx_nignored = 9; /* both functions must set them */
+    if (rc == 0)
+        rc = rollup_detect(&f->fx_pp, table(name), &f->fx_sc, &f->fx_nignored, &e);
+    if (rc == 0)
+        rc = rollup_lookalikes(&f->fx_pp, table(name), &f->fx_la, &f->fx_nla, &e);
+    return ut_check(rc == 0, __FILE__, __LINE__, "%s: rc %d %s", name, rc, e.ei_msg);
+}
+
 /* The simulator's rollup fields are rollups: the table goes incremental. */
 static void test_detect_real_rollups(void)
 {
-    parent_props pp;
-    parent_props_init(&pp);
-    store_schema sc;
-    store_schema_init(&sc);
-    rollup_lookalike *la = NULL;
-    size_t nignored = 9, nla = 9;
-    err_info e = {0, ""};
+    fixture f;
+    fixture_init(&f);
     static const char body[] =
         "{\"results\":["
         "{\"name\":\"num_associated_contacts\",\"label\":\"Number of Associated Contacts\","
@@ -52,29 +79,25 @@ static void test_detect_real_rollups(void)
         "\"Sync associations companies contacts label note\",\"type\":\"string\","
         "\"fieldType\":\"text\"}"
         "]}";
-    UT_REQUIRE(load(&pp, HS_COMPANIES, body));
-    hs_table t = table("companies_contacts");
-    UT_REQUIRE_I64(rollup_detect(&pp, t, &sc, &nignored, &e), 0);
-    UT_CHECK_U64(nignored, 0);
-    UT_CHECK(sc.sc_supports_roll_up);
-    UT_CHECK_I64(sc.sc_ping_type, STORE_PING_INCREMENTAL);
-    UT_CHECK_STR(sc.sc_rollup_fields_object_id, "companies");
-    UT_REQUIRE_I64(sc.sc_nrollup_field_labels, 2);
-    UT_CHECK_STR(sc.sc_rollup_field_labels[0], "sync_associations_companies_contacts_label_count");
-    UT_CHECK_STR(sc.sc_rollup_field_labels[1],
+    UT_REQUIRE(detect(&f, HS_COMPANIES, body, "companies_contacts"));
+    const store_schema *sc = &f.fx_sc;
+    UT_CHECK_U64(f.fx_nignored, 0);
+    UT_CHECK(sc->sc_supports_roll_up);
+    UT_CHECK_I64(sc->sc_ping_type, STORE_PING_INCREMENTAL);
+    UT_CHECK_STR(sc->sc_rollup_fields_object_id, "companies");
+    UT_REQUIRE_I64(sc->sc_nrollup_field_labels, 2);
+    UT_CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_companies_contacts_label_count");
+    UT_CHECK_STR(sc->sc_rollup_field_labels[1],
                  "sync_associations_companies_contacts_label_updated");
-    UT_REQUIRE_I64(rollup_lookalikes(&pp, t, &la, &nla, &e), 0);
-    UT_CHECK_U64(nla, 0);
-    UT_CHECK(la == NULL);
+    UT_CHECK_U64(f.fx_nla, 0);
+    UT_CHECK(f.fx_la == NULL);
     /* Another table of the same parent has none. */
-    UT_REQUIRE_I64(rollup_detect(&pp, table("companies_deals"), &sc, &nignored, &e), 0);
-    UT_CHECK(!sc.sc_supports_roll_up);
-    UT_CHECK_I64(sc.sc_ping_type, STORE_PING_FULL);
-    UT_CHECK_U64(sc.sc_nrollup_field_labels, 0);
+    UT_REQUIRE(detect(&f, HS_COMPANIES, NULL, "companies_deals"));
+    UT_CHECK(!sc->sc_supports_roll_up);
+    UT_CHECK_I64(sc->sc_ping_type, STORE_PING_FULL);
+    UT_CHECK_U64(sc->sc_nrollup_field_labels, 0);
 done:
-    free(la);
-    store_schema_free(&sc);
-    parent_props_free(&pp);
+    fixture_free(&f);
 }
 
 /* A number property with a rollup label (a counter kept by hand or by a
@@ -82,36 +105,26 @@ done:
  * look-alike is listed with its name and why. */
 static void test_detect_lookalike_only(void)
 {
-    parent_props pp;
-    parent_props_init(&pp);
-    store_schema sc;
-    store_schema_init(&sc);
-    rollup_lookalike *la = NULL;
-    size_t nignored = 9, nla = 0;
-    err_info e = {0, ""};
+    fixture f;
+    fixture_init(&f);
     /* HubSpot sets `calculated` on its own counters; it must not matter. */
     static const char body[] = "{\"results\":["
                                "{\"name\":\"deal_sync_count\",\"label\":"
                                "\"sync_associations_deals_tickets_label_count\",\"type\":"
                                "\"number\",\"fieldType\":\"number\",\"calculated\":true}"
                                "]}";
-    UT_REQUIRE(load(&pp, HS_DEALS, body));
-    hs_table t = table("deals_tickets");
-    UT_REQUIRE_I64(rollup_detect(&pp, t, &sc, &nignored, &e), 0);
-    UT_CHECK(!sc.sc_supports_roll_up);
-    UT_CHECK_I64(sc.sc_ping_type, STORE_PING_FULL);
-    UT_CHECK_U64(sc.sc_nrollup_field_labels, 0);
-    UT_CHECK_STR(sc.sc_rollup_fields_object_id, "deals");
-    UT_CHECK_U64(nignored, 0);
-    UT_REQUIRE_I64(rollup_lookalikes(&pp, t, &la, &nla, &e), 0);
-    UT_REQUIRE_I64(nla, 1);
-    UT_CHECK_STR(la[0].rl_label, "sync_associations_deals_tickets_label_count");
-    UT_CHECK_STR(la[0].rl_name, "deal_sync_count");
-    UT_CHECK_STR(la[0].rl_reason, "fieldType \"number\", not \"calculation_rollup\"");
+    UT_REQUIRE(detect(&f, HS_DEALS, body, "deals_tickets"));
+    UT_CHECK(!f.fx_sc.sc_supports_roll_up);
+    UT_CHECK_I64(f.fx_sc.sc_ping_type, STORE_PING_FULL);
+    UT_CHECK_U64(f.fx_sc.sc_nrollup_field_labels, 0);
+    UT_CHECK_STR(f.fx_sc.sc_rollup_fields_object_id, "deals");
+    UT_CHECK_U64(f.fx_nignored, 0);
+    UT_REQUIRE_I64(f.fx_nla, 1);
+    UT_CHECK_STR(f.fx_la[0].rl_label, "sync_associations_deals_tickets_label_count");
+    UT_CHECK_STR(f.fx_la[0].rl_name, "deal_sync_count");
+    UT_CHECK_STR(f.fx_la[0].rl_reason, "fieldType \"number\", not \"calculation_rollup\"");
 done:
-    free(la);
-    store_schema_free(&sc);
-    parent_props_free(&pp);
+    fixture_free(&f);
 }
 
 /* Rollups and look-alikes side by side: only the rollups are stored (a
@@ -119,13 +132,8 @@ done:
  * then name, each with its reason. */
 static void test_detect_mixed(void)
 {
-    parent_props pp;
-    parent_props_init(&pp);
-    store_schema sc;
-    store_schema_init(&sc);
-    rollup_lookalike *la = NULL;
-    size_t nignored = 0, nla = 0;
-    err_info e = {0, ""};
+    fixture f;
+    fixture_init(&f);
     static const char body[] =
         "{\"results\":["
         "{\"name\":\"z_missing\",\"label\":\"sync_associations_contacts_deals_label_b\"},"
@@ -145,15 +153,14 @@ static void test_detect_mixed(void)
         "{\"name\":\"case\",\"label\":\"Sync_associations_contacts_deals_label_count\","
         "\"type\":\"number\",\"fieldType\":\"number\"}"
         "]}";
-    UT_REQUIRE(load(&pp, HS_CONTACTS, body));
-    hs_table t = table("contacts_deals");
-    UT_REQUIRE_I64(rollup_detect(&pp, t, &sc, &nignored, &e), 0);
-    UT_CHECK(sc.sc_supports_roll_up);
-    UT_REQUIRE_I64(sc.sc_nrollup_field_labels, 2);
-    UT_CHECK_STR(sc.sc_rollup_field_labels[0], "sync_associations_contacts_deals_label_Champion");
-    UT_CHECK_STR(sc.sc_rollup_field_labels[1], "sync_associations_contacts_deals_label_count");
-    UT_REQUIRE_I64(rollup_lookalikes(&pp, t, &la, &nla, &e), 0);
-    UT_REQUIRE_I64(nla, 4);
+    UT_REQUIRE(detect(&f, HS_CONTACTS, body, "contacts_deals"));
+    const store_schema *sc = &f.fx_sc;
+    const rollup_lookalike *la = f.fx_la;
+    UT_CHECK(sc->sc_supports_roll_up);
+    UT_REQUIRE_I64(sc->sc_nrollup_field_labels, 2);
+    UT_CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_contacts_deals_label_Champion");
+    UT_CHECK_STR(sc->sc_rollup_field_labels[1], "sync_associations_contacts_deals_label_count");
+    UT_REQUIRE_I64(f.fx_nla, 4);
     UT_CHECK_STR(la[0].rl_name, "str_rollup");
     UT_CHECK_STR(la[0].rl_reason, "type \"string\", not \"number\"");
     UT_CHECK_STR(la[1].rl_name, "a_text");
@@ -166,13 +173,11 @@ static void test_detect_mixed(void)
     UT_CHECK_STR(la[3].rl_name, "fake_count");
     UT_CHECK_STR(la[3].rl_label, "sync_associations_contacts_deals_label_count");
     /* The parent's properties only: the child's do not count for the table. */
-    UT_REQUIRE(load(&pp, HS_DEALS, body));
-    UT_REQUIRE_I64(rollup_detect(&pp, table("deals_tickets"), &sc, &nignored, &e), 0);
-    UT_CHECK_U64(sc.sc_nrollup_field_labels, 0);
+    UT_REQUIRE(detect(&f, HS_DEALS, body, "deals_tickets"));
+    UT_CHECK_U64(f.fx_sc.sc_nrollup_field_labels, 0);
+    UT_CHECK_U64(f.fx_nla, 0);
 done:
-    free(la);
-    store_schema_free(&sc);
-    parent_props_free(&pp);
+    fixture_free(&f);
 }
 
 /* Every reason rollup_not_rollup_reason gives, and "" for a rollup. */
@@ -219,13 +224,10 @@ done:
  * rollup or not, and none is a look-alike. */
 static void test_engagement(void)
 {
-    parent_props pp;
-    parent_props_init(&pp);
-    store_schema sc;
-    store_schema_init(&sc);
-    rollup_lookalike *la = NULL;
-    size_t nignored = 0, nla = 9;
+    fixture f;
+    fixture_init(&f);
     err_info e = {0, ""};
+    size_t n = 0;
     static const char body[] =
         "{\"results\":["
         "{\"name\":\"a\",\"label\":\"sync_associations_contacts_notes_label_count\","
@@ -233,20 +235,15 @@ static void test_engagement(void)
         "{\"name\":\"b\",\"label\":\"sync_associations_contacts_notes_label_x\","
         "\"type\":\"number\",\"fieldType\":\"number\"}"
         "]}";
-    UT_REQUIRE(load(&pp, HS_CONTACTS, body));
-    hs_table t = table("contacts_notes");
-    UT_REQUIRE_I64(rollup_detect(&pp, t, &sc, &nignored, &e), 0);
-    UT_CHECK_U64(nignored, 2);
-    UT_CHECK(!sc.sc_supports_roll_up);
-    UT_CHECK_U64(sc.sc_nrollup_field_labels, 0);
-    UT_REQUIRE_I64(rollup_lookalikes(&pp, t, &la, &nla, &e), 0);
-    UT_CHECK_U64(nla, 0);
-    UT_CHECK(la == NULL);
-    UT_CHECK_I64(rollup_lookalikes(&pp, t, NULL, &nla, &e), ERR_INVALID);
+    UT_REQUIRE(detect(&f, HS_CONTACTS, body, "contacts_notes"));
+    UT_CHECK_U64(f.fx_nignored, 2);
+    UT_CHECK(!f.fx_sc.sc_supports_roll_up);
+    UT_CHECK_U64(f.fx_sc.sc_nrollup_field_labels, 0);
+    UT_CHECK_U64(f.fx_nla, 0);
+    UT_CHECK(f.fx_la == NULL);
+    UT_CHECK_I64(rollup_lookalikes(&f.fx_pp, table("contacts_notes"), NULL, &n, &e), ERR_INVALID);
 done:
-    free(la);
-    store_schema_free(&sc);
-    parent_props_free(&pp);
+    fixture_free(&f);
 }
 
 /* The suffix convention: "count" counts all, any other suffix names one
