@@ -248,18 +248,12 @@ static void lookalike_notes(doctor_row *row)
  * incremental search cannot find it; only a rollup counting that label's
  * associations changes. HubSpot's own labels (Primary) are left out: they
  * follow the record's primary association, not a user's relabel. */
-static void relabel_check(doctor_row *row)
+static void relabel_findings(doctor_row *row, const char **unwatched, char (*ids)[24])
 {
     const store_schema *ex = &row->dr_expected;
     const hs_assoc_labels *ls = &row->dr_labels;
     hs_table t = row->dr_table;
-    if (!row->dr_has_labels)
-        return;
-    const char **unwatched = calloc(ls->ls_count + 1, sizeof(*unwatched));
-    char(*ids)[24] = calloc(ls->ls_count + 1, sizeof(*ids));
     size_t nuser = 0, nintegrator = 0, nunwatched = 0;
-    if (!unwatched || !ids)
-        goto out;
     for (size_t i = 0; i < ls->ls_count; i++) {
         const hs_assoc_label *l = &ls->ls_items[i];
         if (l->al_category != ASSOC_USER_DEFINED && l->al_category != ASSOC_INTEGRATOR_DEFINED)
@@ -277,25 +271,25 @@ static void relabel_check(doctor_row *row)
     }
     size_t nlabels = nuser + nintegrator;
     if (nunwatched == 0)
-        goto out;
+        return;
     const char *a = hs_object(t.t_parent)->oi_plural, *b = hs_object(t.t_child)->oi_plural;
     char names[FINDING_MAX / 3] = "", kinds[96];
     list_labels(names, sizeof(names), unwatched, nunwatched);
+    if (nunwatched < nlabels) {
+        note(row,
+             "relabels to or from %s are not seen by incremental runs: no rollup field on %s "
+             "counts %s (only verification sees them)",
+             names, a, nunwatched == 1 ? "it" : "them");
+        return;
+    }
     if (nuser && nintegrator)
         snprintf(kinds, sizeof(kinds), "%zu user-defined and %zu integrator-defined", nuser,
                  nintegrator);
     else
         snprintf(kinds, sizeof(kinds), "%zu %s", nlabels,
                  nuser ? "user-defined" : "integrator-defined");
-    if (nunwatched < nlabels) {
-        note(row,
-             "relabels to or from %s are not seen by incremental runs: no rollup field on %s "
-             "counts %s (only verification sees them)",
-             names, a, nunwatched == 1 ? "it" : "them");
-        goto out;
-    }
-    /* Which rollup fields there are, for the message: those meant to count
-     * one label (any suffix but count) that name none of the pair's. */
+    /* What the rollup fields are, for the message: those meant to count one
+     * label (any suffix but count) name none of the pair's. */
     const char **other = calloc(ex->sc_nrollup_field_labels + 1, sizeof(*other));
     size_t nother = 0;
     for (size_t i = 0; other && i < ex->sc_nrollup_field_labels; i++) {
@@ -327,7 +321,20 @@ static void relabel_check(doctor_row *row)
             "changes no rollup value, so the parent's last-modified time stays and incremental "
             "runs do not see it",
             a, b, kinds, nlabels == 1 ? "" : "s", names, why);
-out:
+}
+
+/* Step 5 for one table whose labels were read. */
+static void relabel_check(doctor_row *row)
+{
+    if (!row->dr_has_labels)
+        return;
+    size_t n = row->dr_labels.ls_count + 1;
+    const char **unwatched = calloc(n, sizeof(*unwatched));
+    char(*ids)[24] = calloc(n, sizeof(*ids)); /* "type N" for a label without a name */
+    if (unwatched && ids)
+        relabel_findings(row, unwatched, ids);
+    else
+        note(row, "out of memory: relabels not checked");
     free(unwatched);
     free(ids);
 }
