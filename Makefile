@@ -74,7 +74,10 @@ $(BINDIR)/hubsync: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(COORD_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
-$(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC))
+# The coordinator's pure parts (no HTTP, no store), which the unit tests link.
+UNIT_COORD_SRC := coordinator/rollup.c
+
+$(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC))
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

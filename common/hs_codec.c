@@ -80,6 +80,23 @@ static json_object *member(json_object *o, const char *key, bool *present)
     return p ? v : NULL;
 }
 
+/* parse_root, then the root's required `results` array (*results points
+ * into *root). On failure nothing is left to free. */
+static int parse_results(const char *what, const char *body, size_t len, json_object **root,
+                         json_object **results, err_info *e)
+{
+    int rc = parse_root(what, body, len, root, e);
+    if (rc)
+        return rc;
+    bool present;
+    *results = member(*root, "results", &present);
+    if (json_object_is_type(*results, json_type_array))
+        return 0;
+    json_object_put(*root);
+    *root = NULL;
+    return err_set(e, ERR_SHAPE, "%s: results is %s", what, present ? "not an array" : "missing");
+}
+
 /* How reading an ID went. */
 typedef enum id_status { ID_OK, ID_WRONG_TYPE, ID_BAD } id_status;
 
@@ -1595,17 +1612,55 @@ const char *hs_property_label(const hs_properties *ps, size_t i)
     return ps->ps_strings.jb_data + ps->ps_items[i].prop_label_off;
 }
 
-/* Appends a NUL-terminated copy of string `v` to the arena. */
-static bool put_arena(jbuf *arena, json_object *v, uint32_t *off, uint32_t *len)
+const char *hs_property_type(const hs_properties *ps, size_t i)
 {
-    size_t n = (size_t)json_object_get_string_len(v);
+    return ps->ps_strings.jb_data + ps->ps_items[i].prop_type_off;
+}
+
+const char *hs_property_field_type(const hs_properties *ps, size_t i)
+{
+    return ps->ps_strings.jb_data + ps->ps_items[i].prop_field_type_off;
+}
+
+bool hs_property_is_rollup(const hs_properties *ps, size_t i)
+{
+    return strcmp(hs_property_type(ps, i), "number") == 0 &&
+           strcmp(hs_property_field_type(ps, i), "calculation_rollup") == 0;
+}
+
+/* Appends a NUL-terminated copy of s[0..n) to the arena. */
+static bool put_arena(jbuf *arena, const char *s, size_t n, uint32_t *off, uint32_t *len)
+{
     if (arena->jb_len + n + 1 > UINT32_MAX)
         return false;
     *off = (uint32_t)arena->jb_len;
     *len = (uint32_t)n;
-    jb_raw(arena, json_object_get_string(v), n);
+    jb_raw(arena, s, n);
     jb_char(arena, '\0');
     return jb_ok(arena);
+}
+
+/* Member `key` of properties entry i, a string without NUL bytes: 0 and the
+ * string in *s, *n ("" when absent and optional), or ERR_SHAPE. */
+static int property_string(json_object *p, size_t i, const char *key, bool required, const char **s,
+                           size_t *n, err_info *e)
+{
+    static const char what[] = "properties response";
+    bool present;
+    json_object *v = member(p, key, &present);
+    if (!present && !required) {
+        *s = "";
+        *n = 0;
+        return 0;
+    }
+    if (!json_object_is_type(v, json_type_string))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].%s is %s", what, i, key,
+                       present ? "not a string" : "missing");
+    *s = json_object_get_string(v);
+    *n = (size_t)json_object_get_string_len(v);
+    if (memchr(*s, '\0', *n))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].%s contains a NUL byte", what, i, key);
+    return 0;
 }
 
 int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_info *e)
@@ -1615,16 +1670,10 @@ int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_inf
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     ps->ps_count = 0;
     jb_reset(&ps->ps_strings);
-    json_object *root;
-    int rc = parse_root(what, body, len, &root, e);
+    json_object *root, *results;
+    int rc = parse_results(what, body, len, &root, &results, e);
     if (rc)
         return rc;
-    bool present;
-    json_object *results = member(root, "results", &present);
-    if (!json_object_is_type(results, json_type_array)) {
-        rc = err_set(e, ERR_SHAPE, "%s: results is %s", what, present ? "not an array" : "missing");
-        goto done;
-    }
     size_t n = json_object_array_length(results);
     for (size_t i = 0; i < n; i++) {
         json_object *p = json_object_array_get_idx(results, i);
@@ -1632,32 +1681,29 @@ int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_inf
             rc = err_set(e, ERR_SHAPE, "%s: results[%zu] is not an object", what, i);
             goto done;
         }
-        static const char *const keys[2] = {"name", "label"};
-        json_object *v[2];
-        for (int k = 0; k < 2; k++) {
-            v[k] = member(p, keys[k], &present);
-            if (!json_object_is_type(v[k], json_type_string)) {
-                rc = err_set(e, ERR_SHAPE, "%s: results[%zu].%s is %s", what, i, keys[k],
-                             present ? "not a string" : "missing");
+        /* name and label are required; type and fieldType (what tells a
+         * rollup from a look-alike) optional: a property without them is
+         * simply not a rollup, no reason to refuse the whole list. */
+        static const char *const keys[4] = {"name", "label", "type", "fieldType"};
+        const char *str[4];
+        size_t slen[4];
+        for (int k = 0; k < 4; k++)
+            if ((rc = property_string(p, i, keys[k], k < 2, &str[k], &slen[k], e)) != 0)
                 goto done;
-            }
-            if (memchr(json_object_get_string(v[k]), '\0',
-                       (size_t)json_object_get_string_len(v[k]))) {
-                rc = err_set(e, ERR_SHAPE, "%s: results[%zu].%s contains a NUL byte", what, i,
-                             keys[k]);
-                goto done;
-            }
-        }
         if (grow((void **)&ps->ps_items, &ps->ps_cap, ps->ps_count, sizeof(*ps->ps_items))) {
             rc = err_set(e, ERR_NOMEM, "%s: out of memory", what);
             goto done;
         }
         hs_property *prop = &ps->ps_items[ps->ps_count];
-        if (!put_arena(&ps->ps_strings, v[0], &prop->prop_name_off, &prop->prop_name_len) ||
-            !put_arena(&ps->ps_strings, v[1], &prop->prop_label_off, &prop->prop_label_len)) {
-            rc = err_set(e, ERR_NOMEM, "%s: out of memory", what);
-            goto done;
-        }
+        uint32_t *offs[4] = {&prop->prop_name_off, &prop->prop_label_off, &prop->prop_type_off,
+                             &prop->prop_field_type_off};
+        uint32_t *lens[4] = {&prop->prop_name_len, &prop->prop_label_len, &prop->prop_type_len,
+                             &prop->prop_field_type_len};
+        for (int k = 0; k < 4; k++)
+            if (!put_arena(&ps->ps_strings, str[k], slen[k], offs[k], lens[k])) {
+                rc = err_set(e, ERR_NOMEM, "%s: out of memory", what);
+                goto done;
+            }
         ps->ps_count++;
     }
 done:
@@ -1718,6 +1764,103 @@ int hs_properties_labels_with_prefix(const hs_properties *ps, const char *prefix
     *labels = out;
     *n = count;
     return 0;
+}
+
+/* -------------------------------------------------------- association labels */
+
+void hs_assoc_labels_init(hs_assoc_labels *ls)
+{
+    memset(ls, 0, sizeof(*ls));
+    jb_init(&ls->ls_strings);
+}
+
+void hs_assoc_labels_free(hs_assoc_labels *ls)
+{
+    free(ls->ls_items);
+    jb_free(&ls->ls_strings);
+    hs_assoc_labels_init(ls);
+}
+
+const char *hs_assoc_label_name(const hs_assoc_labels *ls, size_t i)
+{
+    const hs_assoc_label *l = &ls->ls_items[i];
+    return l->al_has_label ? ls->ls_strings.jb_data + l->al_label_off : NULL;
+}
+
+/* results[i] of a labels response into *out (its label into the arena). */
+static int parse_assoc_label(json_object *r, size_t i, hs_assoc_labels *ls, hs_assoc_label *out,
+                             err_info *e)
+{
+    static const char what[] = "association labels";
+    if (!json_object_is_type(r, json_type_object))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu] is not an object", what, i);
+    bool present;
+    json_object *v = member(r, "category", &present);
+    if (!json_object_is_type(v, json_type_string))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].category is %s", what, i,
+                       present ? "not a string" : "missing");
+    const char *s = json_object_get_string(v);
+    size_t n = (size_t)json_object_get_string_len(v);
+    if (!category_of(s, n, &out->al_category))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].category \"%.*s\" is unknown", what, i,
+                       (int)(n < 40 ? n : 40), s);
+    /* json-c clamps an integer beyond int64 to its limits: out of int32 too. */
+    v = member(r, "typeId", &present);
+    int64_t id = json_object_is_type(v, json_type_int) ? json_object_get_int64(v) : 0;
+    if (!json_object_is_type(v, json_type_int) || id < INT32_MIN || id > INT32_MAX)
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].typeId is %s", what, i,
+                       !present                                ? "missing"
+                       : json_object_is_type(v, json_type_int) ? "not an int32"
+                                                               : "not an integer");
+    out->al_type_id = (int32_t)id;
+    v = member(r, "label", &present);
+    out->al_has_label = v != NULL;
+    out->al_label_off = out->al_label_len = 0;
+    if (!v)
+        return 0;
+    if (!json_object_is_type(v, json_type_string))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].label is neither a string nor null", what,
+                       i);
+    s = json_object_get_string(v);
+    n = (size_t)json_object_get_string_len(v);
+    if (memchr(s, '\0', n))
+        return err_set(e, ERR_SHAPE, "%s: results[%zu].label contains a NUL byte", what, i);
+    if (n > ASSOC_LABEL_MAX)
+        return err_set(e, ERR_TOO_BIG, "%s: results[%zu].label is longer than %d bytes", what, i,
+                       ASSOC_LABEL_MAX);
+    if (!put_arena(&ls->ls_strings, s, n, &out->al_label_off, &out->al_label_len))
+        return err_set(e, ERR_NOMEM, "%s: out of memory", what);
+    return 0;
+}
+
+int hs_parse_assoc_labels(const char *body, size_t len, hs_assoc_labels *ls, err_info *e)
+{
+    static const char what[] = "association labels";
+    if ((!body && len) || !ls)
+        return err_set(e, ERR_INVALID, "%s: NULL argument", what);
+    ls->ls_count = 0;
+    jb_reset(&ls->ls_strings);
+    json_object *root, *results;
+    int rc = parse_results(what, body, len, &root, &results, e);
+    if (rc)
+        return rc;
+    size_t n = json_object_array_length(results);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (grow((void **)&ls->ls_items, &ls->ls_cap, ls->ls_count, sizeof(*ls->ls_items))) {
+            rc = err_set(e, ERR_NOMEM, "%s: out of memory", what);
+            break;
+        }
+        rc = parse_assoc_label(json_object_array_get_idx(results, i), i, ls,
+                               &ls->ls_items[ls->ls_count], e);
+        if (rc == 0)
+            ls->ls_count++;
+    }
+    if (rc) {
+        ls->ls_count = 0;
+        jb_reset(&ls->ls_strings);
+    }
+    json_object_put(root);
+    return rc;
 }
 
 /* -------------------------------------------------------------- OAuth token */

@@ -1,8 +1,8 @@
 /*
  * hs_codec — the HubSpot JSON codecs: parsers for the response bodies the sync
  * client reads (association batch read, search, object list, properties,
- * OAuth token, error bodies) and writers for the request bodies it sends
- * (association batch read, search, OAuth refresh form).
+ * association labels, OAuth token, error bodies) and writers for the request
+ * bodies it sends (association batch read, search, OAuth refresh form).
  *
  * Where it sits: a worker receives a body from curl, hands it to one parser
  * here, and turns the result (an assoc_buf, a record page) into msgpack
@@ -12,11 +12,11 @@
  * in place, nothing copied but labels and cursors (into the caller's
  * assoc_buf); ~6 million associations/s on one core, where json-c's DOM
  * manages ~0.3 million on the same body. The other responses (a search page,
- * properties, a token, an error) are small or rare: they run json-c's
- * tokener once over the body, walk the tree in place and free it before
- * returning. No parser keeps state between calls; every output buffer is the
- * caller's, reused across responses, so memory follows the largest response,
- * never the portal.
+ * properties, association labels, a token, an error) are small or rare: they
+ * run json-c's tokener once over the body, walk the tree in place and free it
+ * before returning. No parser keeps state between calls; every output buffer
+ * is the caller's, reused across responses, so memory follows the largest
+ * response, never the portal.
  *
  * Conventions for every function below:
  *  - A body is `len` bytes, not necessarily NUL-terminated. JSON is parsed
@@ -241,9 +241,12 @@ int hs_parse_object_list(const char *body, size_t len, const char *lastmod_prope
 typedef struct hs_property {
     uint32_t prop_name_off, prop_name_len; /* into ps_strings, NUL-terminated */
     uint32_t prop_label_off, prop_label_len;
+    uint32_t prop_type_off, prop_type_len; /* "" when the response had none */
+    uint32_t prop_field_type_off, prop_field_type_len;
 } hs_property;
 
-/* The (name, label) pairs of a properties response, in response order. */
+/* The properties of a properties response (name, label, type, fieldType),
+ * in response order. */
 typedef struct hs_properties {
     hs_property *ps_items;
     size_t ps_count, ps_cap;
@@ -257,12 +260,28 @@ void hs_properties_free(hs_properties *ps);
 const char *hs_property_name(const hs_properties *ps, size_t i);
 const char *hs_property_label(const hs_properties *ps, size_t i);
 
-/* Parses {"results":[{"name":…,"label":…,…}…]} into `ps`, which it empties
- * first. `name` and `label` are required strings without NUL bytes; every
- * other member is ignored.
+/* Property i's `type` ("number", "string", "datetime", …) and `fieldType`
+ * ("number", "calculation_rollup", "text", …) as NUL-terminated strings,
+ * "" when the response did not give them (i < ps_count). */
+const char *hs_property_type(const hs_properties *ps, size_t i);
+const char *hs_property_field_type(const hs_properties *ps, size_t i);
+
+/* Whether property i is a rollup property: `type` "number" and `fieldType`
+ * "calculation_rollup", exactly as HubSpot lists one. Its `calculated` flag
+ * is not read: HubSpot does not set it reliably for custom properties, and
+ * its own counters (num_associated_contacts, `number`/`number`) are not
+ * rollups a portal admin can create. i < ps_count. */
+bool hs_property_is_rollup(const hs_properties *ps, size_t i);
+
+/* Parses {"results":[{"name":…,"label":…,"type":…,"fieldType":…,…}…]} into
+ * `ps`, which it empties first. `name` and `label` are required strings;
+ * `type` and `fieldType` optional ones ("" when absent); none may hold a NUL
+ * byte. Every other member is ignored.
  * Returns 0, or ERR_INVALID (NULL argument), ERR_PARSE (not JSON), ERR_SHAPE
- * (`results` not an array, an entry that is not an object or lacks a string
- * name or label), ERR_NOMEM. On failure `ps` is left empty. */
+ * (`results` not an array, an entry that is not an object, lacks a string
+ * name or label, or has a type or fieldType that is not a string, null
+ * included; a NUL byte in one of the four), ERR_NOMEM. On failure `ps` is
+ * left empty. */
 int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_info *e);
 
 /* The labels of `ps` that start with the prefix[0..prefix_len), sorted
@@ -274,6 +293,48 @@ int hs_parse_properties(const char *body, size_t len, hs_properties *ps, err_inf
  * Returns 0, ERR_INVALID (a NULL argument) or ERR_NOMEM. */
 int hs_properties_labels_with_prefix(const hs_properties *ps, const char *prefix, size_t prefix_len,
                                      const char ***labels, size_t *n, err_info *e);
+
+/* ======================================================================
+ * Association labels (GET /crm/v4/associations/{from}/{to}/labels)
+ * ====================================================================== */
+
+/* One association type of a pair as the labels response lists it. */
+typedef struct hs_assoc_label {
+    assoc_category al_category; /* HUBSPOT_DEFINED, USER_DEFINED, … */
+    int32_t al_type_id;
+    bool al_has_label;                   /* false: "label" was null or absent */
+    uint32_t al_label_off, al_label_len; /* into ls_strings, when al_has_label */
+} hs_assoc_label;
+
+/* The association types of one pair, in response order. Owned by the
+ * caller, reused across responses. */
+typedef struct hs_assoc_labels {
+    hs_assoc_label *ls_items;
+    size_t ls_count, ls_cap;
+    jbuf ls_strings;
+} hs_assoc_labels;
+
+void hs_assoc_labels_init(hs_assoc_labels *ls);
+void hs_assoc_labels_free(hs_assoc_labels *ls);
+
+/* Type i's label as a NUL-terminated string, or NULL when HubSpot sent null
+ * or none (the unlabelled type). i < ls_count. */
+const char *hs_assoc_label_name(const hs_assoc_labels *ls, size_t i);
+
+/* Parses a labels response
+ *   {"results":[{"category":"HUBSPOT_DEFINED","typeId":1,"label":"Primary"},
+ *               {"category":"USER_DEFINED","typeId":1000,"label":null},…]}
+ * into `ls`, which it empties first. Each result is an object: `category`
+ * one of HUBSPOT_DEFINED, USER_DEFINED, INTEGRATOR_DEFINED, WORK (as in
+ * hs_parse_assoc_batch); `typeId` an int32 (a JSON integer); `label` a
+ * string without NUL bytes, or null or absent. Other members are ignored.
+ * Returns 0, or ERR_INVALID (NULL argument), ERR_PARSE (not JSON), ERR_SHAPE
+ * (`results` missing or not an array; a result that is not an object; a
+ * category missing, not a string or unknown; a typeId missing or not an
+ * int32; a label neither a string nor null, or holding a NUL byte),
+ * ERR_TOO_BIG (a label over ASSOC_LABEL_MAX bytes), ERR_NOMEM. On failure
+ * `ls` is left empty. */
+int hs_parse_assoc_labels(const char *body, size_t len, hs_assoc_labels *ls, err_info *e);
 
 /* ======================================================================
  * OAuth token (POST /oauth/v1/token)

@@ -9,12 +9,19 @@
  *           = the alphabetically first object; ping_type to match
  *   Step 4  print each mismatch with its fix (mostly: `hubsync setup`, the
  *           "re-save"), and notes on properties that look like rollup fields
- *           but cannot count (wrong object, wrong order, engagement tables)
+ *           but cannot count (not a rollup property, wrong object, wrong
+ *           order, engagement tables)
+ *   Step 5  for each table with rollup fields, read the pair's association
+ *           labels (one call per table) and warn when labels defined by
+ *           users or integrations exist but no rollup field counts one:
+ *           a relabel then changes no rollup value, so the parent's
+ *           last-modified time stays and incremental runs never see it
  *
  * "Agree" means: the stored schema is exactly what `hubsync setup` would
  * store now (rollup_detect, shared with setup). Read-only: the store is
  * opened as a reader and closed before any HTTP, so doctor runs beside a sync.
- * Exit 0 when every table agrees, 1 when one does not.
+ * Exit 0 when every table agrees, 1 when one does not; warnings and notes
+ * do not change it (nothing setup could store would fix them).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,7 +32,7 @@
 #include "../common/jbuf.h"
 #include "commands.h"
 
-enum { MAX_PROBLEMS = 8, MAX_NOTES = 12, FINDING_MAX = 640 };
+enum { MAX_PROBLEMS = 8, MAX_WARNINGS = 2, MAX_NOTES = 12, FINDING_MAX = 640 };
 
 typedef struct finding {
     char f_problem[FINDING_MAX];
@@ -38,12 +45,28 @@ typedef struct doctor_row {
     bool dr_has_schema;
     store_schema dr_stored;
     store_schema dr_expected;
-    size_t dr_ignored; /* labels on an engagement table */
+    size_t dr_ignored;               /* labels on an engagement table */
+    rollup_lookalike *dr_lookalikes; /* matching labels that are not rollups */
+    size_t dr_nlookalikes;
+    hs_assoc_labels dr_labels; /* the pair's association labels (step 5) */
+    bool dr_has_labels;
     finding dr_problems[MAX_PROBLEMS];
     int dr_nproblems;
+    finding dr_warnings[MAX_WARNINGS]; /* f_problem holds the warning */
+    int dr_nwarnings;
     char dr_notes[MAX_NOTES][FINDING_MAX];
     int dr_nnotes, dr_notes_dropped;
 } doctor_row;
+
+/* Fills f with the message fmt… and its fix. */
+static void vfinding(finding *f, const char *fix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+static void vfinding(finding *f, const char *fix, const char *fmt, va_list ap)
+{
+    vsnprintf(f->f_problem, sizeof(f->f_problem), fmt, ap);
+    snprintf(f->f_fix, sizeof(f->f_fix), "%s", fix);
+}
 
 static void problem(doctor_row *row, const char *fix, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -52,12 +75,23 @@ static void problem(doctor_row *row, const char *fix, const char *fmt, ...)
 {
     if (row->dr_nproblems == MAX_PROBLEMS)
         return;
-    finding *f = &row->dr_problems[row->dr_nproblems++];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(f->f_problem, sizeof(f->f_problem), fmt, ap);
+    vfinding(&row->dr_problems[row->dr_nproblems++], fix, fmt, ap);
     va_end(ap);
-    snprintf(f->f_fix, sizeof(f->f_fix), "%s", fix);
+}
+
+static void warning(doctor_row *row, const char *fix, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void warning(doctor_row *row, const char *fix, const char *fmt, ...)
+{
+    if (row->dr_nwarnings == MAX_WARNINGS)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfinding(&row->dr_warnings[row->dr_nwarnings++], fix, fmt, ap);
+    va_end(ap);
 }
 
 static void note(doctor_row *row, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -74,8 +108,8 @@ static void note(doctor_row *row, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Appends "a, b, c" (at most `max` labels, then "and N more") to buf. */
-static void list_labels(char *buf, size_t size, char *const *labels, size_t n)
+/* Appends "a, b, c" (at most four labels, then "and N more") to buf. */
+static void list_labels(char *buf, size_t size, const char *const *labels, size_t n)
 {
     size_t used = strlen(buf);
     for (size_t i = 0; i < n && used < size; i++) {
@@ -92,7 +126,7 @@ static void list_labels(char *buf, size_t size, char *const *labels, size_t n)
 /* Labels of `a` that are not in `b` (both sorted), as text. */
 static void label_diff(char *buf, size_t size, const store_schema *a, const store_schema *b)
 {
-    char **only = calloc(a->sc_nrollup_field_labels + 1, sizeof(*only));
+    const char **only = calloc(a->sc_nrollup_field_labels + 1, sizeof(*only));
     size_t n = 0;
     buf[0] = '\0';
     if (!only)
@@ -143,12 +177,26 @@ static void compare(doctor_row *row)
     bool in_hubspot = ex->sc_nrollup_field_labels > 0;
     labels[0] = '\0';
     if (in_hubspot && !st->sc_supports_roll_up) {
-        list_labels(labels, sizeof(labels), ex->sc_rollup_field_labels,
+        list_labels(labels, sizeof(labels), (const char *const *)ex->sc_rollup_field_labels,
                     ex->sc_nrollup_field_labels);
         problem(row, "run `hubsync setup` to re-detect (the table then uses read_incremental_ping)",
                 "HubSpot has %zu rollup field(s) on %s (%s) but supports_roll_up is false: they "
                 "were created after the last setup",
                 ex->sc_nrollup_field_labels, parent, labels);
+    } else if (!in_hubspot && st->sc_supports_roll_up && row->dr_nlookalikes) {
+        bool one = row->dr_nlookalikes == 1;
+        char fix[FINDING_MAX];
+        snprintf(fix, sizeof(fix),
+                 "make %s rollup propert%s in HubSpot (type number, fieldType "
+                 "calculation_rollup), or run `hubsync setup` to re-detect (the table then uses "
+                 "read_full_ping)",
+                 one ? "it a" : "them", one ? "y" : "ies");
+        problem(row, fix,
+                "supports_roll_up is true but no rollup property on %s has a label starting with "
+                "%s: the %zu propert%s with such a label %s (see the notes): an incremental run "
+                "would miss association changes",
+                parent, prefix, row->dr_nlookalikes, one ? "y" : "ies",
+                one ? "is not a rollup property" : "are not rollup properties");
     } else if (!in_hubspot && st->sc_supports_roll_up) {
         char fix[FINDING_MAX];
         snprintf(fix, sizeof(fix),
@@ -177,6 +225,157 @@ static void compare(doctor_row *row)
                 store_ping_type_name(ex->sc_ping_type));
     if (row->dr_nproblems == 0 && !schema_equal(st, ex))
         problem(row, resetup, "table_options differ from what setup would store now");
+}
+
+/* Step 4's notes on the table's look-alikes: a matching label on the right
+ * object whose property is not a rollup (rollup_lookalikes says why). */
+static void lookalike_notes(doctor_row *row)
+{
+    const char *parent = hs_object(row->dr_table.t_parent)->oi_plural;
+    for (size_t i = 0; i < row->dr_nlookalikes; i++) {
+        const rollup_lookalike *l = &row->dr_lookalikes[i];
+        note(row,
+             "%s has a property labelled %s (%s): ignored, %s: not a rollup property (rollup "
+             "fields are type number, fieldType calculation_rollup)",
+             parent, l->rl_label, l->rl_name, l->rl_reason);
+    }
+}
+
+/* Step 5: does any rollup field of the table count the associations of a
+ * label users or integrations defined? A relabel (an association's labels
+ * change, the association stays) leaves a rollup counting all associations
+ * as it was, so the parent's last-modified time does not move and the
+ * incremental search cannot find it; only a rollup counting that label's
+ * associations changes. HubSpot's own labels (Primary) are left out: they
+ * follow the record's primary association, not a user's relabel. */
+static void relabel_findings(doctor_row *row, const char **unwatched, char (*ids)[24])
+{
+    const store_schema *ex = &row->dr_expected;
+    const hs_assoc_labels *ls = &row->dr_labels;
+    hs_table t = row->dr_table;
+    size_t nuser = 0, nintegrator = 0, nunwatched = 0;
+    for (size_t i = 0; i < ls->ls_count; i++) {
+        const hs_assoc_label *l = &ls->ls_items[i];
+        if (l->al_category != ASSOC_USER_DEFINED && l->al_category != ASSOC_INTEGRATOR_DEFINED)
+            continue;
+        nuser += l->al_category == ASSOC_USER_DEFINED;
+        nintegrator += l->al_category == ASSOC_INTEGRATOR_DEFINED;
+        const char *name = hs_assoc_label_name(ls, i);
+        if (rollup_watches_label(ex, t, name, l->al_type_id))
+            continue;
+        if (!name) {
+            snprintf(ids[nunwatched], sizeof(ids[nunwatched]), "type %ld", (long)l->al_type_id);
+            name = ids[nunwatched];
+        }
+        unwatched[nunwatched++] = name;
+    }
+    size_t nlabels = nuser + nintegrator;
+    if (nunwatched == 0)
+        return;
+    const char *a = hs_object(t.t_parent)->oi_plural, *b = hs_object(t.t_child)->oi_plural;
+    char names[FINDING_MAX / 3] = "", kinds[96];
+    list_labels(names, sizeof(names), unwatched, nunwatched);
+    if (nunwatched < nlabels) {
+        note(row,
+             "relabels to or from %s are not seen by incremental runs: no rollup field on %s "
+             "counts %s (only verification sees them)",
+             names, a, nunwatched == 1 ? "it" : "them");
+        return;
+    }
+    if (nuser && nintegrator)
+        snprintf(kinds, sizeof(kinds), "%zu user-defined and %zu integrator-defined", nuser,
+                 nintegrator);
+    else
+        snprintf(kinds, sizeof(kinds), "%zu %s", nlabels,
+                 nuser ? "user-defined" : "integrator-defined");
+    /* What the rollup fields are, for the message: those meant to count one
+     * label (any suffix but count) name none of the pair's. */
+    const char **other = calloc(ex->sc_nrollup_field_labels + 1, sizeof(*other));
+    size_t nother = 0;
+    for (size_t i = 0; other && i < ex->sc_nrollup_field_labels; i++) {
+        const char *suffix = rollup_label_suffix(t, ex->sc_rollup_field_labels[i]);
+        if (suffix && strcmp(suffix, "count") != 0)
+            other[nother++] = suffix;
+    }
+    char why[FINDING_MAX / 3] = "";
+    if (nother) {
+        snprintf(why, sizeof(why), "its rollup fields with a suffix other than `count` (");
+        list_labels(why, sizeof(why), other, nother);
+        size_t used = strlen(why);
+        snprintf(why + used, sizeof(why) - used, ") name none of them");
+    } else {
+        snprintf(why, sizeof(why), "its only rollup field counts every association (`count`)");
+    }
+    free(other);
+    char example[96], fix[FINDING_MAX];
+    if (!rollup_suffix_for_label(unwatched[0], example, sizeof(example)))
+        snprintf(example, sizeof(example), "%s", "{label}");
+    snprintf(fix, sizeof(fix),
+             "to see relabels incrementally, create on %s a rollup property per label counting "
+             "the associations with that label, labelled sync_associations_%s_%s_label_{label} "
+             "(e.g. sync_associations_%s_%s_label_%s), then run `hubsync setup`; until then only "
+             "verification (`hubsync run --verify-fraction F`) sees them",
+             a, a, b, a, b, example);
+    warning(row, fix,
+            "relabels are not watched: %s→%s has %s association label%s (%s) but %s: a relabel "
+            "changes no rollup value, so the parent's last-modified time stays and incremental "
+            "runs do not see it",
+            a, b, kinds, nlabels == 1 ? "" : "s", names, why);
+}
+
+/* Step 5 for one table whose labels were read. */
+static void relabel_check(doctor_row *row)
+{
+    if (!row->dr_has_labels)
+        return;
+    size_t n = row->dr_labels.ls_count + 1;
+    const char **unwatched = calloc(n, sizeof(*unwatched));
+    char(*ids)[24] = calloc(n, sizeof(*ids)); /* "type N" for a label without a name */
+    if (unwatched && ids)
+        relabel_findings(row, unwatched, ids);
+    else
+        note(row, "out of memory: relabels not checked");
+    free(unwatched);
+    free(ids);
+}
+
+static int parse_labels(const char *body, size_t len, void *out, err_info *e)
+{
+    return hs_parse_assoc_labels(body, len, out, e);
+}
+
+/* Step 5's reads: GET /crm/v4/associations/{a}/{b}/labels for each
+ * non-engagement table with rollup fields in HubSpot, in parallel. */
+static int fetch_labels(const hubsync_config *c, doctor_row *rows, unsigned long long *calls)
+{
+    api_get *gets = calloc((size_t)c->c_ntables + 1, sizeof(*gets));
+    doctor_row **of = calloc((size_t)c->c_ntables + 1, sizeof(*of));
+    size_t n = 0;
+    int rc = 0;
+    if (!gets || !of) {
+        cmd_error(c, "doctor: out of memory");
+        rc = EXIT_INCOMPLETE;
+        goto out;
+    }
+    for (int i = 0; i < c->c_ntables; i++) {
+        doctor_row *row = &rows[i];
+        hs_table t = row->dr_table;
+        if (hs_table_is_engagement(t) || row->dr_expected.sc_nrollup_field_labels == 0)
+            continue;
+        snprintf(gets[n].ag_path, sizeof(gets[n].ag_path), "/crm/v4/associations/%s/%s/labels",
+                 hs_object(t.t_parent)->oi_plural, hs_object(t.t_child)->oi_plural);
+        gets[n].ag_parse = parse_labels;
+        gets[n].ag_out = &row->dr_labels;
+        gets[n].ag_scopes = "crm.objects.*.read";
+        of[n++] = row;
+    }
+    rc = api_get_all(c, gets, n, calls);
+    for (size_t k = 0; k < n; k++)
+        of[k]->dr_has_labels = gets[k].ag_done;
+out:
+    free(gets);
+    free(of);
+    return rc;
 }
 
 /* Step 4's notes: labels that look meant for a selected table but cannot
@@ -215,7 +414,7 @@ static void near_misses(const hubsync_config *c, const parent_props *pp, doctor_
                     continue;
                 }
                 if (exact && (hs_object_type)type == t.t_parent)
-                    continue; /* a rollup field, counted by rollup_detect */
+                    continue; /* a rollup field (rollup_detect) or a look-alike */
                 note(row,
                      "%s has a property labelled %s: not used; rollup fields for %s must be on %s "
                      "with labels starting with %s",
@@ -258,7 +457,7 @@ static int read_stored(const hubsync_config *c, doctor_row *rows, bool *have_db)
 }
 
 static void print_text(const hubsync_config *c, const doctor_row *rows, bool have_db,
-                       unsigned long long calls, int nbad)
+                       unsigned long long calls, int nbad, int nwarned)
 {
     jbuf b;
     jb_init(&b);
@@ -278,6 +477,9 @@ static void print_text(const hubsync_config *c, const doctor_row *rows, bool hav
         for (int k = 0; k < row->dr_nproblems; k++)
             jb_printf(&b, "    problem: %s\n    fix: %s\n", row->dr_problems[k].f_problem,
                       row->dr_problems[k].f_fix);
+        for (int k = 0; k < row->dr_nwarnings; k++)
+            jb_printf(&b, "    warning: %s\n    fix: %s\n", row->dr_warnings[k].f_problem,
+                      row->dr_warnings[k].f_fix);
         for (int k = 0; k < row->dr_nnotes; k++)
             jb_printf(&b, "    note: %s\n", row->dr_notes[k]);
         if (row->dr_notes_dropped)
@@ -294,12 +496,38 @@ static void print_text(const hubsync_config *c, const doctor_row *rows, bool hav
                 jb_printf(&b, "%s %s", k++ ? "," : "", rows[i].dr_name);
         jb_lit(&b, "\n");
     }
+    if (nwarned) {
+        jb_printf(&b, "doctor: warnings (exit code unchanged) for %d table%s:", nwarned,
+                  nwarned == 1 ? "" : "s");
+        for (int i = 0, k = 0; i < c->c_ntables; i++)
+            if (rows[i].dr_nwarnings)
+                jb_printf(&b, "%s %s", k++ ? "," : "", rows[i].dr_name);
+        jb_lit(&b, "\n");
+    }
     fwrite(jb_cstr(&b), 1, b.jb_len, stdout);
     jb_free(&b);
 }
 
+/* Appends [{"KEY":…,"fix":…},…] of n findings. */
+static void findings_json(jbuf *b, const char *key, const finding *f, int n)
+{
+    jb_char(b, '[');
+    for (int k = 0; k < n; k++) {
+        if (k)
+            jb_char(b, ',');
+        jb_char(b, '{');
+        jb_str(b, key);
+        jb_char(b, ':');
+        jb_str(b, f[k].f_problem);
+        jb_lit(b, ",\"fix\":");
+        jb_str(b, f[k].f_fix);
+        jb_char(b, '}');
+    }
+    jb_char(b, ']');
+}
+
 static void print_json(const hubsync_config *c, const doctor_row *rows, bool have_db,
-                       unsigned long long calls, int nbad)
+                       unsigned long long calls, int nbad, int nwarned)
 {
     jbuf b;
     jb_init(&b);
@@ -317,6 +545,8 @@ static void print_json(const hubsync_config *c, const doctor_row *rows, bool hav
         jb_lit(&b, "true");
     else
         jb_lit(&b, "false");
+    jb_lit(&b, ",\"tables_with_warnings\":");
+    jb_u64(&b, (uint64_t)nwarned);
     jb_lit(&b, ",\"tables\":[");
     for (int i = 0; i < c->c_ntables; i++) {
         const doctor_row *row = &rows[i];
@@ -336,17 +566,13 @@ static void print_json(const hubsync_config *c, const doctor_row *rows, bool hav
             schema_json(&b, &row->dr_stored);
         else
             jb_lit(&b, "null");
-        jb_lit(&b, ",\"problems\":[");
-        for (int k = 0; k < row->dr_nproblems; k++) {
-            if (k)
-                jb_char(&b, ',');
-            jb_lit(&b, "{\"problem\":");
-            jb_str(&b, row->dr_problems[k].f_problem);
-            jb_lit(&b, ",\"fix\":");
-            jb_str(&b, row->dr_problems[k].f_fix);
-            jb_char(&b, '}');
-        }
-        jb_lit(&b, "],\"notes\":[");
+        jb_lit(&b, ",\"problems\":");
+        findings_json(&b, "problem", row->dr_problems, row->dr_nproblems);
+        jb_lit(&b, ",\"warnings\":");
+        findings_json(&b, "warning", row->dr_warnings, row->dr_nwarnings);
+        jb_lit(&b, ",\"lookalikes\":");
+        rollup_lookalikes_json(&b, row->dr_lookalikes, row->dr_nlookalikes);
+        jb_lit(&b, ",\"notes\":[");
         for (int k = 0; k < row->dr_nnotes; k++) {
             if (k)
                 jb_char(&b, ',');
@@ -365,7 +591,7 @@ int cmd_doctor(const hubsync_config *c)
     doctor_row *rows = calloc((size_t)c->c_ntables, sizeof(*rows));
     err_info e = {0};
     bool have_db = false;
-    int rc = 0, nbad = 0;
+    int rc = 0, nbad = 0, nwarned = 0;
     parent_props_init(&pp);
     if (!rows) {
         cmd_error(c, "doctor: out of memory");
@@ -377,31 +603,42 @@ int cmd_doctor(const hubsync_config *c)
         hs_table_name(rows[i].dr_table, rows[i].dr_name, sizeof(rows[i].dr_name));
         store_schema_init(&rows[i].dr_stored);
         store_schema_init(&rows[i].dr_expected);
+        hs_assoc_labels_init(&rows[i].dr_labels);
     }
     if ((rc = read_stored(c, rows, &have_db)) != 0 || (rc = parent_props_fetch(c, &pp)) != 0)
         goto out;
     for (int i = 0; i < c->c_ntables; i++) {
         doctor_row *row = &rows[i];
-        if (rollup_detect(&pp, row->dr_table, &row->dr_expected, &row->dr_ignored, &e) != 0) {
+        if (rollup_detect(&pp, row->dr_table, &row->dr_expected, &row->dr_ignored, &e) != 0 ||
+            rollup_lookalikes(&pp, row->dr_table, &row->dr_lookalikes, &row->dr_nlookalikes, &e) !=
+                0) {
             cmd_error(c, "doctor: %s: %s", row->dr_name, e.ei_msg);
             rc = EXIT_INCOMPLETE;
             goto out;
         }
         compare(row);
+        lookalike_notes(row);
     }
     near_misses(c, &pp, rows);
-    for (int i = 0; i < c->c_ntables; i++)
+    if ((rc = fetch_labels(c, rows, &pp.pp_api_calls)) != 0)
+        goto out;
+    for (int i = 0; i < c->c_ntables; i++) {
+        relabel_check(&rows[i]);
         nbad += rows[i].dr_nproblems > 0;
+        nwarned += rows[i].dr_nwarnings > 0;
+    }
     if (c->c_json)
-        print_json(c, rows, have_db, pp.pp_api_calls, nbad);
+        print_json(c, rows, have_db, pp.pp_api_calls, nbad, nwarned);
     else
-        print_text(c, rows, have_db, pp.pp_api_calls, nbad);
+        print_text(c, rows, have_db, pp.pp_api_calls, nbad, nwarned);
     rc = nbad ? EXIT_INCOMPLETE : EXIT_OK;
 out:
     if (rows)
         for (int i = 0; i < c->c_ntables; i++) {
             store_schema_free(&rows[i].dr_stored);
             store_schema_free(&rows[i].dr_expected);
+            hs_assoc_labels_free(&rows[i].dr_labels);
+            free(rows[i].dr_lookalikes);
         }
     free(rows);
     parent_props_free(&pp);

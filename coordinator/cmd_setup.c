@@ -1,15 +1,18 @@
 /*
  * cmd_setup — `hubsync setup`, phase 1 of SPEC §4 (the reference design's
  * setup.py): read each parent type's properties from HubSpot, find the rollup
- * fields of every selected table by label, and save the table schemas.
+ * fields of every selected table by label and type (rollup.c: a property
+ * with a matching label that is not a rollup is listed, with why, and
+ * ignored), and save the table schemas.
  *
  * The HTTP engine runs in this process (no workers: at most one request per
  * distinct parent type, eleven at the very most), under the same limiter
- * and token handling as a run. Everything is fetched before the database is
- * opened, so refused credentials or an unreachable HubSpot leave no database
- * behind; the schemas are then written in one LMDB transaction (all or
- * nothing), beside cursors and data that setup never touches. doctor
- * (cmd_doctor.c) reuses the fetch and the detection.
+ * and token handling as a run (api_get_all, also doctor's way to HubSpot).
+ * Everything is fetched before the database is opened, so refused
+ * credentials or an unreachable HubSpot leave no database behind; the
+ * schemas are then written in one LMDB transaction (all or nothing), beside
+ * cursors and data that setup never touches. doctor (cmd_doctor.c) reuses
+ * the fetch and the detection.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,47 +27,32 @@
 
 #define MS_NS 1000000ULL
 
-/* ---- fetching the parents' properties ----------------------------------- */
+/* ---- GET requests through the HTTP engine --------------------------------- */
 
-void parent_props_init(parent_props *pp)
+/* One request of api_get_all and how it ended. */
+typedef struct get_ctx {
+    api_get *gc_get;
+    bool gc_oauth; /* for the hint on refused credentials */
+    int gc_error;  /* 0, or the ERR_* that ends the command */
+    char gc_msg[2 * ERR_MSG_MAX + 256];
+    char gc_parse_msg[ERR_MSG_MAX]; /* why the last 200 could not be used */
+} get_ctx;
+
+static http_verdict on_response(void *user, http_request *req, const http_response *resp)
 {
-    memset(pp, 0, sizeof(*pp));
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        hs_properties_init(&pp->pp_props[t]);
-}
-
-void parent_props_free(parent_props *pp)
-{
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        hs_properties_free(&pp->pp_props[t]);
-    memset(pp->pp_have, 0, sizeof(pp->pp_have));
-}
-
-/* One properties request and how it ended. */
-typedef struct fetch_ctx {
-    parent_props *fc_pp;
-    hs_object_type fc_type;
-    bool fc_oauth; /* for the hint on refused credentials */
-    int fc_error;  /* 0, or the ERR_* that ends the command */
-    char fc_msg[2 * ERR_MSG_MAX + 256];
-    char fc_parse_msg[ERR_MSG_MAX]; /* why the last 200 could not be used */
-} fetch_ctx;
-
-static http_verdict on_properties(void *user, http_request *req, const http_response *resp)
-{
-    fetch_ctx *fc = user;
+    get_ctx *gc = user;
     const char *path = http_request_path(req);
     if (resp->hr_error) {
-        fc->fc_error = resp->hr_error;
+        gc->gc_error = resp->hr_error;
         /* The engine's message usually names the request already. */
         bool named = strstr(resp->hr_message, path) != NULL;
-        snprintf(fc->fc_msg, sizeof(fc->fc_msg), "%s%.100s%s%s%s%s", named ? "" : "GET ",
+        snprintf(gc->gc_msg, sizeof(gc->gc_msg), "%s%.100s%s%s%s%s", named ? "" : "GET ",
                  named ? "" : path, named ? "" : ": ", resp->hr_message,
-                 fc->fc_parse_msg[0] ? "; last body: " : "", fc->fc_parse_msg);
+                 gc->gc_parse_msg[0] ? "; last body: " : "", gc->gc_parse_msg);
         if (resp->hr_error == ERR_AUTH) {
-            size_t used = strlen(fc->fc_msg);
-            snprintf(fc->fc_msg + used, sizeof(fc->fc_msg) - used, "%s",
-                     fc->fc_oauth ? " (check HUBSPOT_REFRESH_TOKEN, HUBSPOT_CLIENT_ID and "
+            size_t used = strlen(gc->gc_msg);
+            snprintf(gc->gc_msg + used, sizeof(gc->gc_msg) - used, "%s",
+                     gc->gc_oauth ? " (check HUBSPOT_REFRESH_TOKEN, HUBSPOT_CLIENT_ID and "
                                     "HUBSPOT_CLIENT_SECRET)"
                                   : " (check HUBSPOT_ACCESS_TOKEN or --token-file)");
         }
@@ -72,48 +60,48 @@ static http_verdict on_properties(void *user, http_request *req, const http_resp
     }
     if (resp->hr_status == 200) {
         err_info e = {0};
-        if (hs_parse_properties(resp->hr_body, resp->hr_body_len, &fc->fc_pp->pp_props[fc->fc_type],
-                                &e) == 0) {
-            fc->fc_pp->pp_have[fc->fc_type] = true;
+        if (gc->gc_get->ag_parse(resp->hr_body, resp->hr_body_len, gc->gc_get->ag_out, &e) == 0) {
+            gc->gc_get->ag_done = true;
             return HTTP_DONE;
         }
         /* A body cut short where curl could not tell: ask again (bounded). */
-        snprintf(fc->fc_parse_msg, sizeof(fc->fc_parse_msg), "%s", e.ei_msg);
+        snprintf(gc->gc_parse_msg, sizeof(gc->gc_parse_msg), "%s", e.ei_msg);
         return HTTP_RETRY;
     }
     hs_error_body eb;
     hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
     if (resp->hr_status == 401 || resp->hr_status == 403) {
-        fc->fc_error = ERR_AUTH;
-        snprintf(fc->fc_msg, sizeof(fc->fc_msg), "GET %.100s: HTTP %d %s: %s%s", path,
+        gc->gc_error = ERR_AUTH;
+        snprintf(gc->gc_msg, sizeof(gc->gc_msg), "GET %.100s: HTTP %d %s: %s%s%s%s", path,
                  resp->hr_status, eb.eb_category, eb.eb_message,
-                 resp->hr_status == 403 ? " (the token needs the crm.schemas.*.read scopes)" : "");
+                 resp->hr_status == 403 && gc->gc_get->ag_scopes ? " (the token needs the " : "",
+                 resp->hr_status == 403 && gc->gc_get->ag_scopes ? gc->gc_get->ag_scopes : "",
+                 resp->hr_status == 403 && gc->gc_get->ag_scopes ? " scopes)" : "");
     } else {
-        fc->fc_error = ERR_HTTP;
-        snprintf(fc->fc_msg, sizeof(fc->fc_msg), "GET %.100s: HTTP %d %s: %s", path,
+        gc->gc_error = ERR_HTTP;
+        snprintf(gc->gc_msg, sizeof(gc->gc_msg), "GET %.100s: HTTP %d %s: %s", path,
                  resp->hr_status, eb.eb_category, eb.eb_message);
     }
     return HTTP_DONE;
 }
 
-int parent_props_fetch(const hubsync_config *c, parent_props *pp)
+int api_get_all(const hubsync_config *c, api_get *gets, size_t n, unsigned long long *api_calls)
 {
     shm_region *r = NULL;
     http_engine *eng = NULL;
-    fetch_ctx ctx[HS_OBJECT_TYPE_COUNT];
+    get_ctx *ctx = NULL;
     err_info e = {0};
-    int rc = 0, nwanted = 0;
-    memset(ctx, 0, sizeof(ctx));
-    for (int i = 0; i < c->c_ntables; i++)
-        pp->pp_wanted[c->c_tables[i].t_parent] = true;
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        nwanted += pp->pp_wanted[t] && !pp->pp_have[t];
-    if (nwanted == 0)
+    int rc = 0;
+    if (n == 0)
         return 0;
-
+    if ((ctx = calloc(n, sizeof(*ctx))) == NULL) {
+        cmd_error(c, "out of memory");
+        return EXIT_INCOMPLETE;
+    }
     if ((rc = shm_create(1, &r, &e)) != 0) {
         cmd_error(c, "%s", e.ei_msg);
-        return EXIT_INCOMPLETE;
+        rc = EXIT_INCOMPLETE;
+        goto out;
     }
     uint64_t window_ns = (uint64_t)c->c_rate_window_ms * MS_NS;
     uint64_t search_ns = (uint64_t)c->c_search_window_ms * MS_NS;
@@ -129,7 +117,7 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp)
     hc.hc_base_url = c->c_base_url;
     hc.hc_shm = r;
     hc.hc_slot = 0;
-    hc.hc_inflight = c->c_inflight < nwanted ? c->c_inflight : nwanted;
+    hc.hc_inflight = (size_t)c->c_inflight < n ? c->c_inflight : (int)n;
     /* An interactive command: give up on an unreachable HubSpot in seconds. */
     hc.hc_max_attempts = 6;
     hc.hc_backoff_max_ms = 4000;
@@ -145,27 +133,22 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp)
         rc = cmd_exit_code(e.ei_code);
         goto out;
     }
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
-        if (!pp->pp_wanted[t] || pp->pp_have[t])
-            continue;
-        char path[96];
-        snprintf(path, sizeof(path), "/crm/v3/properties/%s",
-                 hs_object((hs_object_type)t)->oi_plural);
-        ctx[t].fc_pp = pp;
-        ctx[t].fc_type = (hs_object_type)t;
-        ctx[t].fc_oauth = c->c_oauth;
-        http_request *req = http_request_new(HTTP_OTHER, "GET", path);
+    for (size_t i = 0; i < n; i++) {
+        gets[i].ag_done = false;
+        ctx[i].gc_get = &gets[i];
+        ctx[i].gc_oauth = c->c_oauth;
+        http_request *req = http_request_new(HTTP_OTHER, "GET", gets[i].ag_path);
         if (!req) {
             cmd_error(c, "out of memory");
             rc = EXIT_INCOMPLETE;
             goto out;
         }
-        http_submit(eng, req, on_properties, &ctx[t]);
+        http_submit(eng, req, on_response, &ctx[i]);
     }
     while (http_pending(eng) > 0) {
-        int n = http_run(eng, 250, -1, NULL);
-        if (n < 0) {
-            cmd_error(c, "HTTP engine: %s", err_strerror(n));
+        int got = http_run(eng, 250, -1, NULL);
+        if (got < 0) {
+            cmd_error(c, "HTTP engine: %s", err_strerror(got));
             rc = EXIT_INCOMPLETE;
             goto out;
         }
@@ -174,62 +157,51 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp)
      * (nothing got through), auth, then daily, then others. */
     static const int order[] = {ERR_TLS, ERR_AUTH, ERR_DAILY, 0};
     for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && rc == 0; k++)
-        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
-            int err = ctx[t].fc_error;
+        for (size_t i = 0; i < n; i++) {
+            int err = ctx[i].gc_error;
             if (err && (order[k] == 0 || err == order[k])) {
-                cmd_error(c, "%s", ctx[t].fc_msg);
+                cmd_error(c, "%s", ctx[i].gc_msg);
                 rc = cmd_exit_code(err);
                 break;
             }
         }
 out:
     if (r)
-        pp->pp_api_calls += atomic_load(&r->sr_slots[0].sl_counters.requests);
+        *api_calls += atomic_load(&r->sr_slots[0].sl_counters.requests);
     http_engine_destroy(eng);
     shm_destroy(r);
+    free(ctx);
     return rc;
 }
 
-/* ---- detection ------------------------------------------------------------ */
+/* ---- fetching the parents' properties ----------------------------------- */
 
-size_t rollup_prefix(hs_table t, char *buf, size_t size)
+static int parse_properties(const char *body, size_t len, void *out, err_info *e)
 {
-    int n = snprintf(buf, size, "sync_associations_%s_%s_label_", hs_object(t.t_parent)->oi_plural,
-                     hs_object(t.t_child)->oi_plural);
-    return n < 0 ? 0 : (size_t)n;
+    return hs_parse_properties(body, len, out, e);
 }
 
-int rollup_detect(const parent_props *pp, hs_table t, store_schema *sc, size_t *nignored,
-                  err_info *e)
+int parent_props_fetch(const hubsync_config *c, parent_props *pp)
 {
-    char prefix[128];
-    size_t plen = rollup_prefix(t, prefix, sizeof(prefix));
-    const char **labels = NULL;
+    api_get gets[HS_OBJECT_TYPE_COUNT];
+    hs_object_type types[HS_OBJECT_TYPE_COUNT];
     size_t n = 0;
-    store_schema_free(sc);
-    store_schema_init(sc);
-    snprintf(sc->sc_rollup_fields_object_id, sizeof(sc->sc_rollup_fields_object_id), "%s",
-             hs_object(t.t_parent)->oi_plural);
-    sc->sc_ping_type = STORE_PING_FULL;
-    sc->sc_supports_roll_up = false;
-    *nignored = 0;
-    int rc =
-        hs_properties_labels_with_prefix(&pp->pp_props[t.t_parent], prefix, plen, &labels, &n, e);
-    if (rc)
-        return rc;
-    if (hs_table_is_engagement(t)) {
-        /* HubSpot has no rollups on engagements (reference, Common Issues 4). */
-        *nignored = n;
-    } else {
-        for (size_t i = 0; i < n && rc == 0; i++)
-            if ((rc = store_schema_add_label(sc, labels[i], strlen(labels[i]))) != 0)
-                err_set(e, rc, "rollup label '%.80s': %s", labels[i], err_strerror(rc));
-        if (rc == 0 && sc->sc_nrollup_field_labels > 0) {
-            sc->sc_ping_type = STORE_PING_INCREMENTAL;
-            sc->sc_supports_roll_up = true;
-        }
+    memset(gets, 0, sizeof(gets));
+    for (int i = 0; i < c->c_ntables; i++)
+        pp->pp_wanted[c->c_tables[i].t_parent] = true;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        if (!pp->pp_wanted[t] || pp->pp_have[t])
+            continue;
+        snprintf(gets[n].ag_path, sizeof(gets[n].ag_path), "/crm/v3/properties/%s",
+                 hs_object((hs_object_type)t)->oi_plural);
+        gets[n].ag_parse = parse_properties;
+        gets[n].ag_out = &pp->pp_props[t];
+        gets[n].ag_scopes = "crm.schemas.*.read";
+        types[n++] = (hs_object_type)t;
     }
-    free(labels);
+    int rc = api_get_all(c, gets, n, &pp->pp_api_calls);
+    for (size_t i = 0; i < n; i++)
+        pp->pp_have[types[i]] = gets[i].ag_done;
     return rc;
 }
 
@@ -243,6 +215,8 @@ typedef struct setup_row {
     store_schema sr_old;
     bool sr_had_old;
     size_t sr_ignored;
+    rollup_lookalike *sr_lookalikes; /* matching labels that are not rollups */
+    size_t sr_nlookalikes;
     store_state sr_state;
 } setup_row;
 
@@ -281,11 +255,27 @@ static void print_text(const hubsync_config *c, const setup_row *rows, int n,
                 jb_printf(&b, " (%zu matching label%s ignored)", row->sr_ignored,
                           row->sr_ignored == 1 ? "" : "s");
             jb_char(&b, '\n');
+        } else if (row->sr_nlookalikes) {
+            char prefix[128];
+            rollup_prefix(row->sr_table, prefix, sizeof(prefix));
+            jb_printf(&b,
+                      "    no rollup fields on %s: %zu propert%s labelled %s… %s not a rollup "
+                      "property (a rollup is type number, fieldType calculation_rollup), so the "
+                      "table stays %s\n",
+                      hs_object(row->sr_table.t_parent)->oi_plural, row->sr_nlookalikes,
+                      row->sr_nlookalikes == 1 ? "y" : "ies", prefix,
+                      row->sr_nlookalikes == 1 ? "is" : "are",
+                      store_ping_type_name(STORE_PING_FULL));
         } else {
             char prefix[128];
             rollup_prefix(row->sr_table, prefix, sizeof(prefix));
             jb_printf(&b, "    no rollup fields on %s (no property label starts with %s)\n",
                       hs_object(row->sr_table.t_parent)->oi_plural, prefix);
+        }
+        for (size_t k = 0; k < row->sr_nlookalikes; k++) {
+            const rollup_lookalike *l = &row->sr_lookalikes[k];
+            jb_printf(&b, "    ignored %s (property %s): %s — not a rollup\n", l->rl_label,
+                      l->rl_name, l->rl_reason);
         }
         char what[128];
         store_route next = route_next(sc, &row->sr_state);
@@ -331,6 +321,8 @@ static void print_json(const hubsync_config *c, const setup_row *rows, int n,
         jb_str(&b, change_word(row));
         jb_lit(&b, ",\"ignored_labels\":");
         jb_u64(&b, row->sr_ignored);
+        jb_lit(&b, ",\"lookalikes\":");
+        rollup_lookalikes_json(&b, row->sr_lookalikes, row->sr_nlookalikes);
         jb_lit(&b, ",\"next_route\":");
         jb_str(&b, store_route_name(route_next(&row->sr_new, &row->sr_state)));
         jb_lit(&b, ",\"next_route_reason\":");
@@ -370,7 +362,9 @@ int cmd_setup(const hubsync_config *c)
         setup_row *row = &rows[i];
         row->sr_table = c->c_tables[i];
         hs_table_name(row->sr_table, row->sr_name, sizeof(row->sr_name));
-        if (rollup_detect(&pp, row->sr_table, &row->sr_new, &row->sr_ignored, &e) != 0) {
+        if (rollup_detect(&pp, row->sr_table, &row->sr_new, &row->sr_ignored, &e) != 0 ||
+            rollup_lookalikes(&pp, row->sr_table, &row->sr_lookalikes, &row->sr_nlookalikes, &e) !=
+                0) {
             cmd_error(c, "setup: %s: %s", row->sr_name, e.ei_msg);
             rc = EXIT_INCOMPLETE;
             goto out;
@@ -426,6 +420,7 @@ out:
         for (int i = 0; i < c->c_ntables; i++) {
             store_schema_free(&rows[i].sr_new);
             store_schema_free(&rows[i].sr_old);
+            free(rows[i].sr_lookalikes);
         }
     free(rows);
     parent_props_free(&pp);

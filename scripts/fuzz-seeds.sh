@@ -106,9 +106,13 @@ post search/search-contacts-page2.json /crm/v3/objects/contacts/search \
 post search/search-empty.json /crm/v3/objects/tickets/search \
     '{"filterGroups":[{"filters":[{"propertyName":"hs_object_id","operator":"EQ","value":"1"}]}],"limit":10}'
 
-# Properties (companies carries the rollup label properties).
+# Properties (companies carries the rollup label properties), and the
+# association labels of two pairs (fuzz_properties parses both).
 for t in companies contacts tickets; do
     fetch "properties/properties-$t.json" "/crm/v3/properties/$t"
+done
+for pair in companies/contacts deals/tickets; do
+    fetch "properties/labels-${pair/\//-}.json" "/crm/v4/associations/$pair/labels"
 done
 
 # Error bodies: 400 (a search HubSpot refuses), 401 (a wrong token), 404 (an

@@ -12,7 +12,8 @@
  *                   ranges and figures come from the captured pages: one per
  *                   cursor kind
  *   CORPUS/schema/  schema records (store_schema_encode) of the rollup labels
- *                   found in each captured properties response
+ *                   found in each captured properties response (the labels-*
+ *                   files beside them are association labels: skipped)
  *
  * usage: seed-writer CORPUS   (reads CORPUS/{assoc_batch,object_list,search,
  * properties}/ FILE, writes the three directories above; they must exist)
@@ -243,6 +244,9 @@ static void schema_from_properties(const char *out, const char *name, const char
                                          "deals_tickets"};
     hs_properties ps;
     err_info e;
+    /* labels-*: association labels responses, fuzz_properties' other input. */
+    if (strncmp(name, "labels-", 7) == 0)
+        return;
     hs_properties_init(&ps);
     if (hs_parse_properties(body, len, &ps, &e) != 0) {
         fail(name, e.ei_msg);

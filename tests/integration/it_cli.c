@@ -2,9 +2,12 @@
  * it_cli — bin/hubsync's command line (SPEC §6) against bin/hubspot-sim:
  * help and exit codes; every bad flag, value, table name, token file and
  * base URL refused with exit 2, one line naming the problem, and nothing
- * written to --db; setup's rollup detection (status --json shows it), setup
- * again keeping cursors and data, doctor agreeing, then disagreeing after the
- * simulator's rollups change, then agreeing after setup; engagement tables;
+ * written to --db; setup's rollup detection (status --json shows it; setup
+ * --json lists no look-alikes), setup again keeping cursors and data, doctor
+ * agreeing, then disagreeing after the simulator's rollups change, then
+ * agreeing after setup, warning all along about the rollup tables whose
+ * rollup fields count none of the pair's user-defined labels (one labels
+ * call per such table; exit 0 all the same); engagement tables;
  * refused credentials (exit 3); a held database (exit 4) beside read-only
  * status and export; export of an empty database and the §7 formats of
  * associations written straight into the store. No output of any command
@@ -514,6 +517,21 @@ static void test_setup_detects_rollups(void)
     TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/tickets", 0), 0);
     TL_CHECK_EQ(tl_jint_or(stats, "total", -1), 3);
 
+    /* setup --json: no look-alikes in the simulator's default portal. */
+    const char *setup_json[] = {"setup", "--json", sc.sc_db_arg, NULL};
+    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup_json, &o), 0));
+    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    TL_CHECK_EQ(tl_jlen(doc, "tables"), 6);
+    for (size_t i = 0; i < tl_jlen(doc, "tables"); i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "tables.%zu.lookalikes", i);
+        TL_CHECKF(tl_jis(doc, path, json_type_array) && tl_jlen(doc, path) == 0, "%s", path);
+    }
+    TL_CHECK_STR(tl_jstr(doc, "tables.0.change"), "unchanged");
+    json_object_put(doc);
+    doc = NULL;
+    cli_free(&o);
+
     TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
     TL_CHECK_EQ(tl_jlen(doc, "tables"), 6);
     check_options(doc, "companies_contacts", true);
@@ -730,15 +748,66 @@ done:
     scratch_remove(&sc);
 }
 
+/* The six default tables in the order commands print them, with whether
+ * the simulator's default --rollups gives them rollup fields. */
+static const struct {
+    const char *dt_table, *dt_pair;
+    bool dt_rollups;
+} default_tables[6] = {
+    {"companies_contacts", "companies/contacts", true},
+    {"companies_deals", "companies/deals", true},
+    {"companies_tickets", "companies/tickets", false},
+    {"contacts_deals", "contacts/deals", true},
+    {"contacts_tickets", "contacts/tickets", false},
+    {"deals_tickets", "deals/tickets", false},
+};
+
+/* Whether the lines doctor printed for `table` (its line and the indented
+ * ones below it) hold `needle`. */
+static bool table_block_has(const char *out, const char *table, const char *needle)
+{
+    char head[80];
+    snprintf(head, sizeof(head), "\n%s: ", table);
+    const char *start = out ? strstr(out, head) : NULL;
+    if (!start)
+        return false;
+    start++;
+    const char *end = strchr(start, '\n');
+    while (end && end[1] == ' ')
+        end = strchr(end + 1, '\n');
+    size_t n = end ? (size_t)(end - start) : strlen(start);
+    char *block = strndup(start, n);
+    bool found = block && strstr(block, needle) != NULL;
+    free(block);
+    return found;
+}
+
+/* Doctor's text against the simulator's default portal: each table with
+ * rollup fields (a count and an `updated` that names no label) and three
+ * user-defined labels is warned about; the others are not. */
+static void check_relabel_warnings(const char *out)
+{
+    for (size_t i = 0; i < 6; i++) {
+        bool warned =
+            table_block_has(out, default_tables[i].dt_table, "warning: relabels are not watched");
+        TL_CHECKF(warned == default_tables[i].dt_rollups, "%s: warned %d in:\n%s",
+                  default_tables[i].dt_table, (int)warned, out);
+    }
+    TL_CHECK(has(out, "doctor: warnings (exit code unchanged) for 3 tables: companies_contacts, "
+                      "companies_deals, contacts_deals"));
+    TL_CHECK(has(out, "3 user-defined association labels"));
+}
+
 /* Doctor agrees after setup, names the tables whose rollups moved, and
- * agrees again after setup re-detects them. */
+ * agrees again after setup re-detects them; it warns about the tables whose
+ * rollup fields count no user-defined label (a warning leaves exit 0). */
 static void test_doctor(void)
 {
     tl_sim s = {0};
     scratch sc = {0};
     cli_out o = {0};
     sim_env env;
-    json_object *doc = NULL;
+    json_object *doc = NULL, *stats = NULL, *before = NULL;
     TL_REQUIRE(scratch_make(&sc));
     TL_REQUIRE(start_sim(&s, NULL));
     const char *const *vars = sim_vars(&env, &s, SECRET);
@@ -755,9 +824,43 @@ static void test_doctor(void)
 
     TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
     cli_free(&o);
+    TL_REQUIRE((before = tl_stats(&s)) != NULL);
     TL_CHECK_EQ(cli(vars, doctor, &o), 0);
     TL_CHECK(has(o.co_out, "all 6 tables agree"));
     TL_CHECK(has(o.co_out, "companies_contacts: ok"));
+    check_relabel_warnings(o.co_out);
+    cli_free(&o);
+    /* One labels call per table with rollup fields, none for the others. */
+    TL_REQUIRE((stats = tl_stats(&s)) != NULL);
+    TL_CHECK_EQ(tl_jint_or(stats, "total", -1) - tl_jint_or(before, "total", -1), 6);
+    for (size_t i = 0; i < 6; i++) {
+        char key[96];
+        snprintf(key, sizeof(key), "requests.GET /crm/v4/associations/%s/labels",
+                 default_tables[i].dt_pair);
+        int64_t sent = tl_jint_or(stats, key, 0) - tl_jint_or(before, key, 0);
+        TL_CHECKF(sent == (default_tables[i].dt_rollups ? 1 : 0), "%s: %lld", key, (long long)sent);
+    }
+    TL_CHECK_EQ(cli(vars, doctor_json, &o), 0);
+    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    TL_CHECK(tl_jis(doc, "ok", json_type_boolean) && json_object_get_boolean(tl_jget(doc, "ok")));
+    TL_CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 3);
+    TL_CHECK_EQ(tl_jint_or(doc, "api_calls", -1), 6);
+    for (size_t i = 0; i < 6; i++) {
+        char path[64];
+        snprintf(path, sizeof(path), "tables.%zu.table", i);
+        TL_CHECK_STR(tl_jstr(doc, path), default_tables[i].dt_table);
+        snprintf(path, sizeof(path), "tables.%zu.warnings", i);
+        TL_CHECKF(tl_jis(doc, path, json_type_array) &&
+                      tl_jlen(doc, path) == (default_tables[i].dt_rollups ? 1u : 0u),
+                  "%s: %zu", path, tl_jlen(doc, path));
+        snprintf(path, sizeof(path), "tables.%zu.lookalikes", i);
+        TL_CHECKF(tl_jis(doc, path, json_type_array) && tl_jlen(doc, path) == 0, "%s", path);
+    }
+    TL_CHECK(has(tl_jstr(doc, "tables.0.warnings.0.warning"), "relabels are not watched"));
+    TL_CHECK(has(tl_jstr(doc, "tables.0.warnings.0.warning"), "Billing contact"));
+    TL_CHECK(has(tl_jstr(doc, "tables.0.warnings.0.fix"), "--verify-fraction"));
+    json_object_put(doc);
+    doc = NULL;
     cli_free(&o);
 
     tl_resp r;
@@ -786,6 +889,10 @@ static void test_doctor(void)
     TL_CHECK_STR(tl_jstr(doc, "tables.2.expected.ping_type"), "read_incremental_ping");
     TL_CHECK_STR(tl_jstr(doc, "tables.2.stored.ping_type"), "read_full_ping");
     TL_CHECK(tl_jlen(doc, "tables.2.problems") >= 1);
+    /* The warning follows the rollup fields in HubSpot, not the stored ones. */
+    TL_CHECK_EQ(tl_jlen(doc, "tables.2.warnings"), 1);
+    TL_CHECK_EQ(tl_jlen(doc, "tables.0.warnings"), 0);
+    TL_CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 1);
     TL_CHECK_STR(tl_jstr(doc, "tables.4.status"), "ok");
     cli_free(&o);
 
@@ -801,6 +908,8 @@ static void test_doctor(void)
     TL_CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(doc);
+    json_object_put(stats);
+    json_object_put(before);
     cli_free(&o);
     tl_sim_stop(&s);
     scratch_remove(&sc);

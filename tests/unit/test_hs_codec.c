@@ -853,6 +853,7 @@ static assoc_buf prefix_buf;
 static hs_assoc_errors prefix_errs;
 static hs_record_page prefix_page;
 static hs_properties prefix_props;
+static hs_assoc_labels prefix_labels;
 
 static int pf_batch(const char *body, size_t len, err_info *e)
 {
@@ -877,6 +878,11 @@ static int pf_list(const char *body, size_t len, err_info *e)
 static int pf_props(const char *body, size_t len, err_info *e)
 {
     return hs_parse_properties(body, len, &prefix_props, e);
+}
+
+static int pf_labels(const char *body, size_t len, err_info *e)
+{
+    return hs_parse_assoc_labels(body, len, &prefix_labels, e);
 }
 
 static int pf_token(const char *body, size_t len, err_info *e)
@@ -904,7 +910,7 @@ static void check_prefixes(const char *name, parse_fn fn, const char *body)
         bool ok = rc == ERR_PARSE && e.ei_msg[0] != '\0' && prefix_buf.ab_nparents == 0 &&
                   prefix_errs.ae_nempty == 0 && prefix_errs.ae_nfailures == 0 &&
                   prefix_page.rp_count == 0 && !prefix_page.rp_has_next &&
-                  prefix_props.ps_count == 0;
+                  prefix_props.ps_count == 0 && prefix_labels.ls_count == 0;
         if (!ok && bad++ < 5)
             fprintf(stderr, "\n    %s: prefix of %zu bytes: rc %d \"%s\"", name, len, rc, e.ei_msg);
     }
@@ -918,6 +924,7 @@ static void check_prefixes(const char *name, parse_fn fn, const char *body)
     hs_assoc_errors_reset(&prefix_errs);
     hs_record_page_free(&prefix_page);
     hs_properties_free(&prefix_props);
+    hs_assoc_labels_free(&prefix_labels);
 }
 
 static const char doc_search[] =
@@ -955,6 +962,16 @@ static const char doc_properties[] =
     " \"formField\":false,\"dataSensitivity\":\"non_sensitive\"}\n"
     "]}";
 
+/* The labels of a pair, as HubSpot documents them (a null label: the
+ * unlabelled type), with a user-defined and an integrator-defined label. */
+static const char doc_labels[] =
+    "{\"results\":[\n"
+    " {\"category\":\"HUBSPOT_DEFINED\",\"typeId\":2,\"label\":\"Primary\"},\n"
+    " {\"category\":\"HUBSPOT_DEFINED\",\"typeId\":280,\"label\":null},\n"
+    " {\"category\":\"USER_DEFINED\",\"typeId\":1000,\"label\":\"Billing contact\"},\n"
+    " {\"category\":\"INTEGRATOR_DEFINED\",\"typeId\":1234,\"label\":\"Synced by app\"}\n"
+    "]}";
+
 /* §7.1 token example with its "…" (an elided token) replaced by ASCII. */
 static const char doc_token_ascii[] =
     "{\"token_type\":\"bearer\",\"refresh_token\":\"1e8fbfb1-8e96-4826-8b8d-c8af73715\",\n"
@@ -966,12 +983,14 @@ static void test_every_prefix(void)
     hs_assoc_errors_init(&prefix_errs);
     hs_record_page_init(&prefix_page);
     hs_properties_init(&prefix_props);
+    hs_assoc_labels_init(&prefix_labels);
     check_prefixes("batch 200", pf_batch, doc_batch_200);
     check_prefixes("batch 207", pf_batch, doc_batch_207);
     check_prefixes("assoc get", pf_object, doc_assoc_get);
     check_prefixes("search", pf_search, doc_search);
     check_prefixes("list", pf_list, doc_list);
     check_prefixes("properties", pf_props, doc_properties);
+    check_prefixes("association labels", pf_labels, doc_labels);
     check_prefixes("token", pf_token, doc_token_ascii);
     /* The error parser never fails: each prefix is "not JSON". */
     size_t n = strlen(doc_batch_207);
@@ -988,6 +1007,7 @@ static void test_every_prefix(void)
     hs_assoc_errors_free(&prefix_errs);
     hs_record_page_free(&prefix_page);
     hs_properties_free(&prefix_props);
+    hs_assoc_labels_free(&prefix_labels);
 }
 
 /* ------------------------------------------------ the json-c oracle */
@@ -2453,6 +2473,9 @@ static void test_properties(void)
     UT_REQUIRE_I64(ps.ps_count, 1);
     UT_CHECK_STR(hs_property_name(&ps, 0), "amount");
     UT_CHECK_STR(hs_property_label(&ps, 0), "Amount");
+    UT_CHECK_STR(hs_property_type(&ps, 0), "number");
+    UT_CHECK_STR(hs_property_field_type(&ps, 0), "number");
+    UT_CHECK(!hs_property_is_rollup(&ps, 0));
     static const char body[] =
         "{\"results\":["
         "{\"name\":\"a\",\"label\":\"sync_associations_companies_contacts_label_updated\"},"
@@ -2469,6 +2492,10 @@ static void test_properties(void)
     UT_REQUIRE_I64(hs_parse_properties(body, strlen(body), &ps, &e), 0);
     UT_CHECK_U64(ps.ps_count, 10);
     UT_CHECK_STR(hs_property_name(&ps, 9), "j");
+    /* No type or fieldType: both "", and not a rollup. */
+    UT_CHECK_STR(hs_property_type(&ps, 9), "");
+    UT_CHECK_STR(hs_property_field_type(&ps, 9), "");
+    UT_CHECK(!hs_property_is_rollup(&ps, 9));
     static const char prefix[] = "sync_associations_companies_contacts_label_";
     UT_REQUIRE_I64(hs_properties_labels_with_prefix(&ps, prefix, strlen(prefix), &labels, &n, &e),
                    0);
@@ -2505,6 +2532,24 @@ static void test_properties(void)
         {"{\"results\":[{\"name\":\"a\",\"label\":null}]}", "results[0].label is not a string"},
         {"{\"results\":[{\"name\":\"a\",\"label\":\"x\\u0000\"}]}",
          "results[0].label contains a NUL byte"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"type\":5}]}",
+         "results[0].type is not a string"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"type\":null}]}",
+         "results[0].type is not a string"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"type\":[\"number\"]}]}",
+         "results[0].type is not a string"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"type\":\"num\\u0000ber\"}]}",
+         "results[0].type contains a NUL byte"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\"},"
+         "{\"name\":\"b\",\"label\":\"y\",\"fieldType\":true}]}",
+         "results[1].fieldType is not a string"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"fieldType\":null}]}",
+         "results[0].fieldType is not a string"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"fieldType\":{}}]}",
+         "results[0].fieldType is not a string"},
+        {"{\"results\":[{\"name\":\"a\",\"label\":\"x\",\"type\":\"number\","
+         "\"fieldType\":\"calculation_rollup\\u0000\"}]}",
+         "results[0].fieldType contains a NUL byte"},
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         int rc = hs_parse_properties(bad[i].body, strlen(bad[i].body), &ps, &e);
@@ -2515,6 +2560,204 @@ static void test_properties(void)
 done:
     free(labels);
     hs_properties_free(&ps);
+}
+
+/* type and fieldType, and which pairs of them make a rollup property. */
+static void test_properties_rollups(void)
+{
+    hs_properties ps;
+    hs_properties_init(&ps);
+    err_info e = {0, ""};
+    static const char body[] =
+        "{\"results\":["
+        "{\"name\":\"r\",\"label\":\"L\",\"type\":\"number\",\"fieldType\":"
+        "\"calculation_rollup\",\"calculated\":true},"
+        /* A rollup whatever `calculated` says (HubSpot leaves it false). */
+        "{\"fieldType\":\"calculation_rollup\",\"calculated\":false,\"label\":\"L\","
+        "\"type\":\"number\",\"name\":\"r2\"},"
+        /* HubSpot's own counter: number/number, calculated. */
+        "{\"name\":\"num_associated_contacts\",\"label\":\"L\",\"type\":\"number\","
+        "\"fieldType\":\"number\",\"calculated\":true},"
+        "{\"name\":\"s\",\"label\":\"L\",\"type\":\"string\",\"fieldType\":"
+        "\"calculation_rollup\"},"
+        "{\"name\":\"t\",\"label\":\"L\",\"type\":\"number\"},"
+        "{\"name\":\"u\",\"label\":\"L\",\"fieldType\":\"calculation_rollup\"},"
+        "{\"name\":\"v\",\"label\":\"L\",\"type\":\"Number\",\"fieldType\":"
+        "\"calculation_rollup\"},"
+        "{\"name\":\"w\",\"label\":\"L\",\"type\":\"number\",\"fieldType\":"
+        "\"calculation_rollup \"},"
+        "{\"name\":\"x\",\"label\":\"L\",\"type\":\"\",\"fieldType\":\"\"},"
+        "{\"name\":\"y\",\"label\":\"L\",\"type\":\"number\",\"fieldType\":"
+        "\"calculation_equation\"}"
+        "]}";
+    static const struct {
+        const char *name, *type, *field_type;
+        bool rollup;
+    } want[] = {
+        {"r", "number", "calculation_rollup", true},
+        {"r2", "number", "calculation_rollup", true},
+        {"num_associated_contacts", "number", "number", false},
+        {"s", "string", "calculation_rollup", false},
+        {"t", "number", "", false},
+        {"u", "", "calculation_rollup", false},
+        {"v", "Number", "calculation_rollup", false},
+        {"w", "number", "calculation_rollup ", false},
+        {"x", "", "", false},
+        {"y", "number", "calculation_equation", false},
+    };
+    UT_REQUIRE_I64(hs_parse_properties(body, strlen(body), &ps, &e), 0);
+    UT_REQUIRE_I64(ps.ps_count, UT_COUNT(want));
+    for (size_t i = 0; i < UT_COUNT(want); i++) {
+        UT_CHECK_STR(hs_property_name(&ps, i), want[i].name);
+        UT_CHECK_STR(hs_property_type(&ps, i), want[i].type);
+        UT_CHECK_STR(hs_property_field_type(&ps, i), want[i].field_type);
+        UT_CHECK_U64(ps.ps_items[i].prop_type_len, strlen(want[i].type));
+        UT_CHECK_U64(ps.ps_items[i].prop_field_type_len, strlen(want[i].field_type));
+        ut_check(hs_property_is_rollup(&ps, i) == want[i].rollup, __FILE__, __LINE__,
+                 "%s: is_rollup %d", want[i].name, (int)hs_property_is_rollup(&ps, i));
+    }
+    /* A failed parse after a good one leaves the list empty. */
+    static const char bad[] = "{\"results\":[{\"name\":\"a\",\"label\":\"b\",\"type\":1}]}";
+    UT_CHECK_I64(hs_parse_properties(bad, strlen(bad), &ps, &e), ERR_SHAPE);
+    UT_CHECK_U64(ps.ps_count, 0);
+    UT_CHECK_U64(ps.ps_strings.jb_len, 0);
+done:
+    hs_properties_free(&ps);
+}
+
+/* ------------------------------------------------------ association labels */
+
+static void test_assoc_labels(void)
+{
+    hs_assoc_labels ls;
+    hs_assoc_labels_init(&ls);
+    err_info e = {0, ""};
+    UT_REQUIRE_I64(hs_parse_assoc_labels(doc_labels, strlen(doc_labels), &ls, &e), 0);
+    UT_REQUIRE_I64(ls.ls_count, 4);
+    UT_CHECK_I64(ls.ls_items[0].al_category, ASSOC_HUBSPOT_DEFINED);
+    UT_CHECK_I64(ls.ls_items[0].al_type_id, 2);
+    UT_CHECK_STR(hs_assoc_label_name(&ls, 0), "Primary");
+    UT_CHECK_I64(ls.ls_items[1].al_type_id, 280);
+    UT_CHECK(!ls.ls_items[1].al_has_label);
+    UT_CHECK(hs_assoc_label_name(&ls, 1) == NULL);
+    UT_CHECK_I64(ls.ls_items[2].al_category, ASSOC_USER_DEFINED);
+    UT_CHECK_I64(ls.ls_items[2].al_type_id, 1000);
+    UT_CHECK_STR(hs_assoc_label_name(&ls, 2), "Billing contact");
+    UT_CHECK_U64(ls.ls_items[2].al_label_len, 15);
+    UT_CHECK_I64(ls.ls_items[3].al_category, ASSOC_INTEGRATOR_DEFINED);
+    UT_CHECK_STR(hs_assoc_label_name(&ls, 3), "Synced by app");
+
+    /* Members in any order, unknown ones ignored, an absent label is none, an
+     * empty one is kept, escapes decoded, int32 limits, WORK as in batch reads;
+     * the output is refilled, not appended to. */
+    static const char body[] =
+        "{\"paging\":{},\"results\":["
+        "{\"label\":\"Caf\\u00e9 \\\"A\\\"\",\"extra\":[1,{}],\"typeId\":2147483647,"
+        "\"category\":\"USER_DEFINED\"},"
+        "{\"typeId\":-2147483648,\"category\":\"WORK\"},"
+        "{\"category\":\"INTEGRATOR_DEFINED\",\"typeId\":0,\"label\":\"\"}"
+        "]}";
+    UT_REQUIRE_I64(hs_parse_assoc_labels(body, strlen(body), &ls, &e), 0);
+    UT_REQUIRE_I64(ls.ls_count, 3);
+    UT_CHECK_STR(hs_assoc_label_name(&ls, 0), "Caf\xc3\xa9 \"A\"");
+    UT_CHECK_I64(ls.ls_items[0].al_type_id, INT32_MAX);
+    UT_CHECK_I64(ls.ls_items[1].al_category, ASSOC_WORK);
+    UT_CHECK_I64(ls.ls_items[1].al_type_id, INT32_MIN);
+    UT_CHECK(hs_assoc_label_name(&ls, 1) == NULL);
+    UT_CHECK_STR(hs_assoc_label_name(&ls, 2), "");
+    UT_CHECK(ls.ls_items[2].al_has_label);
+    UT_REQUIRE_I64(hs_parse_assoc_labels("{\"results\":[]}", 14, &ls, &e), 0);
+    UT_CHECK_U64(ls.ls_count, 0);
+
+    /* A label of exactly ASSOC_LABEL_MAX bytes is kept; one more is too big. */
+    jbuf big;
+    jb_init(&big);
+    for (int extra = 0; extra < 2; extra++) {
+        jb_reset(&big);
+        jb_lit(&big, "{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":\"");
+        for (int i = 0; i < ASSOC_LABEL_MAX + extra; i++)
+            jb_char(&big, 'x');
+        jb_lit(&big, "\"}]}");
+        int rc = hs_parse_assoc_labels(big.jb_data, big.jb_len, &ls, &e);
+        UT_CHECK_I64(rc, extra ? ERR_TOO_BIG : 0);
+        UT_CHECK_U64(ls.ls_count, extra ? 0 : 1);
+        if (extra)
+            UT_CHECK(strstr(e.ei_msg, "results[0].label is longer than 1024 bytes") != NULL);
+    }
+    jb_free(&big);
+
+    static const struct {
+        const char *body;
+        int rc;
+        const char *msg;
+    } bad[] = {
+        {"", ERR_PARSE, "association labels: empty body"},
+        {"{\"results\":[", ERR_PARSE, "truncated JSON"},
+        {"{\"results\":[],}", ERR_PARSE, "malformed JSON"},
+        {"{\"results\":[]} x", ERR_PARSE, "trailing bytes"},
+        {"[]", ERR_SHAPE, "the body is not a JSON object"},
+        {"{}", ERR_SHAPE, "association labels: results is missing"},
+        {"{\"results\":null}", ERR_SHAPE, "results is not an array"},
+        {"{\"results\":{}}", ERR_SHAPE, "results is not an array"},
+        {"{\"results\":[1]}", ERR_SHAPE, "results[0] is not an object"},
+        {"{\"results\":[null]}", ERR_SHAPE, "results[0] is not an object"},
+        {"{\"results\":[{\"typeId\":1}]}", ERR_SHAPE, "results[0].category is missing"},
+        {"{\"results\":[{\"category\":null,\"typeId\":1}]}", ERR_SHAPE,
+         "results[0].category is not a string"},
+        {"{\"results\":[{\"category\":3,\"typeId\":1}]}", ERR_SHAPE,
+         "results[0].category is not a string"},
+        {"{\"results\":[{\"category\":\"user_defined\",\"typeId\":1}]}", ERR_SHAPE,
+         "results[0].category \"user_defined\" is unknown"},
+        {"{\"results\":[{\"category\":\"\",\"typeId\":1}]}", ERR_SHAPE,
+         "results[0].category \"\" is unknown"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\\u0000\",\"typeId\":1}]}", ERR_SHAPE,
+         "is unknown"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\"}]}", ERR_SHAPE,
+         "results[0].typeId is missing"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":null}]}", ERR_SHAPE,
+         "results[0].typeId is not an integer"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":\"1\"}]}", ERR_SHAPE,
+         "results[0].typeId is not an integer"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1.5}]}", ERR_SHAPE,
+         "results[0].typeId is not an integer"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1.0}]}", ERR_SHAPE,
+         "results[0].typeId is not an integer"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1e3}]}", ERR_SHAPE,
+         "results[0].typeId is not an integer"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":2147483648}]}", ERR_SHAPE,
+         "results[0].typeId is not an int32"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":-2147483649}]}", ERR_SHAPE,
+         "results[0].typeId is not an int32"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":99999999999999999999999}]}",
+         ERR_SHAPE, "results[0].typeId is not an int32"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":5}]}", ERR_SHAPE,
+         "results[0].label is neither a string nor null"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":false}]}", ERR_SHAPE,
+         "results[0].label is neither a string nor null"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":[\"a\"]}]}",
+         ERR_SHAPE, "results[0].label is neither a string nor null"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":\"a\\u0000\"}]}",
+         ERR_SHAPE, "results[0].label contains a NUL byte"},
+        {"{\"results\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":\"a\"},"
+         "{\"category\":\"USER_DEFINED\",\"typeId\":2,\"label\":{}}]}",
+         ERR_SHAPE, "results[1].label is neither a string nor null"},
+    };
+    for (size_t i = 0; i < UT_COUNT(bad); i++) {
+        /* Each after a good parse: a failure must leave the output empty. */
+        UT_REQUIRE_I64(hs_parse_assoc_labels(doc_labels, strlen(doc_labels), &ls, &e), 0);
+        e.ei_msg[0] = '\0';
+        int rc = hs_parse_assoc_labels(bad[i].body, strlen(bad[i].body), &ls, &e);
+        ut_check(rc == bad[i].rc && strstr(e.ei_msg, bad[i].msg) && ls.ls_count == 0 &&
+                     ls.ls_strings.jb_len == 0,
+                 __FILE__, __LINE__, "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
+    }
+    /* A NUL byte inside the body is malformed JSON, not its end. */
+    UT_CHECK_I64(hs_parse_assoc_labels("{\"results\":[]}\0", 15, &ls, &e), ERR_PARSE);
+    UT_CHECK_I64(hs_parse_assoc_labels(NULL, 1, &ls, &e), ERR_INVALID);
+    UT_CHECK_I64(hs_parse_assoc_labels("{}", 2, NULL, &e), ERR_INVALID);
+    UT_CHECK_I64(hs_parse_assoc_labels(NULL, 0, &ls, NULL), ERR_PARSE);
+done:
+    hs_assoc_labels_free(&ls);
 }
 
 /* ---------------------------------------------------------------- token */
@@ -3179,6 +3422,8 @@ static void test_sim_search_list_properties(void)
     hs_record_page_init(&page);
     hs_properties ps;
     hs_properties_init(&ps);
+    hs_assoc_labels al;
+    hs_assoc_labels_init(&al);
     const char **labels = NULL;
     size_t nlabels = 0;
     sim_response rs;
@@ -3242,6 +3487,35 @@ static void test_sim_search_list_properties(void)
         UT_CHECK_STR(labels[0], "sync_associations_companies_contacts_label_count");
         UT_CHECK_STR(labels[1], "sync_associations_companies_contacts_label_updated");
     }
+    /* The simulator lists its rollup fields as HubSpot lists rollups; its
+     * counters (num_associated_*) and text properties are not rollups. */
+    size_t nrollups = 0;
+    for (size_t i = 0; i < ps.ps_count; i++) {
+        bool mine = strncmp(hs_property_label(&ps, i), prefix, strlen(prefix)) == 0;
+        ut_check(hs_property_is_rollup(&ps, i) == mine, __FILE__, __LINE__,
+                 "%s (%s/%s): is_rollup %d", hs_property_name(&ps, i), hs_property_type(&ps, i),
+                 hs_property_field_type(&ps, i), (int)hs_property_is_rollup(&ps, i));
+        nrollups += hs_property_is_rollup(&ps, i);
+        if (strcmp(hs_property_name(&ps, i), "num_associated_contacts") == 0) {
+            UT_CHECK_STR(hs_property_type(&ps, i), "number");
+            UT_CHECK_STR(hs_property_field_type(&ps, i), "number");
+        }
+    }
+    UT_CHECK_U64(nrollups, 2);
+    /* The pair's labels: HubSpot's two types, then the portal's own. */
+    sim_response_free(&rs);
+    status = sim_do(p, 500, "GET", "/crm/v4/associations/companies/contacts/labels", NULL, 0, &rs);
+    UT_REQUIRE_I64(status, 200);
+    UT_REQUIRE_I64(hs_parse_assoc_labels(rs.rs_body.jb_data, rs.rs_body.jb_len, &al, &e), 0);
+    size_t nuser = 0;
+    for (size_t i = 0; i < al.ls_count; i++)
+        if (al.ls_items[i].al_category == ASSOC_USER_DEFINED) {
+            nuser++;
+            UT_CHECK(hs_assoc_label_name(&al, i) != NULL);
+        }
+    UT_CHECK_U64(nuser, (uint64_t)c.pc_labels);
+    UT_CHECK(al.ls_count == nuser + 2);
+    UT_CHECK_I64(al.ls_items[0].al_category, ASSOC_HUBSPOT_DEFINED);
     /* A simulator error body reads as one. */
     sim_response_free(&rs);
     status = sim_do(p, 500, "POST", "/crm/v3/objects/contacts/search", "{\"limit\":500}", 13, &rs);
@@ -3258,6 +3532,7 @@ done:
     jb_free(&req);
     hs_record_page_free(&page);
     hs_properties_free(&ps);
+    hs_assoc_labels_free(&al);
     sim_portal_destroy(p);
 }
 
@@ -3288,6 +3563,8 @@ int unit_suite_hs_codec(void)
         {"object list: documented example and archived", test_list_doc_and_archived},
         {"search and list: wrong types in every field", test_search_list_wrong_types},
         {"properties and labels with a prefix", test_properties},
+        {"properties: type, fieldType and rollups", test_properties_rollups},
+        {"association labels: good and malformed bodies", test_assoc_labels},
         {"OAuth token response", test_token},
         {"error bodies: documented examples", test_error_docs},
         {"error bodies: rate-limit policies", test_error_policies},
@@ -3296,7 +3573,7 @@ int unit_suite_hs_codec(void)
         {"build: search", test_build_search},
         {"build: OAuth refresh form", test_build_oauth},
         {"simulator round trip: a whole table, paged", test_sim_round_trip},
-        {"simulator round trip: search, list, properties", test_sim_search_list_properties},
+        {"simulator round trip: search, list, properties, labels", test_sim_search_list_properties},
     };
     return ut_add_suite("hs_codec", tests, UT_COUNT(tests));
 }

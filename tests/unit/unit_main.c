@@ -41,6 +41,7 @@ static const suite_entry suites[] = {
     {"idset", unit_suite_idset},
     {"store", unit_suite_store},
     {"url", unit_suite_url},
+    {"rollup", unit_suite_rollup},
 };
 
 static int selected(const char *name, int argc, char **argv)

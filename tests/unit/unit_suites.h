@@ -26,5 +26,6 @@ int unit_suite_wire(void);
 int unit_suite_store(void);
 int unit_suite_idset(void);
 int unit_suite_url(void);
+int unit_suite_rollup(void);
 
 #endif
