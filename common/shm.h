@@ -31,7 +31,8 @@
 #define SHM_VERSION 2
 
 enum {
-    SHM_MAX_WORKERS = 64,
+    SHM_MAX_WORKERS = 65, /* 64 workers, and the coordinator's own slot for the few
+                           * requests it sends itself (a run's rollup re-check) */
     SHM_MAX_JOBS = 512,
     SHM_JOB_PAYLOAD = 8192, /* 1,000 parent IDs of 8 bytes, plus a header */
     SHM_TOKEN_MAX = 1024,

@@ -369,7 +369,7 @@ static int fetch_labels(const hubsync_config *c, doctor_row *rows, unsigned long
         gets[n].ag_scopes = "crm.objects.*.read";
         of[n++] = row;
     }
-    rc = api_get_all(c, gets, n, calls);
+    rc = api_get_all(c, NULL, gets, n, calls);
     for (size_t k = 0; k < n; k++)
         of[k]->dr_has_labels = gets[k].ag_done;
 out:
@@ -605,7 +605,7 @@ int cmd_doctor(const hubsync_config *c)
         store_schema_init(&rows[i].dr_expected);
         hs_assoc_labels_init(&rows[i].dr_labels);
     }
-    if ((rc = read_stored(c, rows, &have_db)) != 0 || (rc = parent_props_fetch(c, &pp)) != 0)
+    if ((rc = read_stored(c, rows, &have_db)) != 0 || (rc = parent_props_fetch(c, &pp, NULL)) != 0)
         goto out;
     for (int i = 0; i < c->c_ntables; i++) {
         doctor_row *row = &rows[i];

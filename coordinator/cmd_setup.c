@@ -85,18 +85,25 @@ static http_verdict on_response(void *user, http_request *req, const http_respon
     return HTTP_DONE;
 }
 
-int api_get_all(const hubsync_config *c, api_get *gets, size_t n, unsigned long long *api_calls)
+int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size_t n,
+                unsigned long long *api_calls)
 {
-    shm_region *r = NULL;
+    shm_region *r = shared;
     http_engine *eng = NULL;
     get_ctx *ctx = NULL;
     err_info e = {0};
     int rc = 0;
+    unsigned long long sent_before = 0;
     if (n == 0)
         return 0;
     if ((ctx = calloc(n, sizeof(*ctx))) == NULL) {
         cmd_error(c, "out of memory");
         return EXIT_INCOMPLETE;
+    }
+    if (shared) {
+        /* A run's region: its limiter, daily count and token already. */
+        sent_before = atomic_load(&r->sr_slots[r->sr_nworkers - 1].sl_counters.requests);
+        goto limited;
     }
     if ((rc = shm_create(1, &r, &e)) != 0) {
         cmd_error(c, "%s", e.ei_msg);
@@ -113,10 +120,11 @@ int api_get_all(const hubsync_config *c, api_get *gets, size_t n, unsigned long 
         rc = EXIT_USAGE;
         goto out;
     }
+limited:;
     http_config hc = {0};
     hc.hc_base_url = c->c_base_url;
     hc.hc_shm = r;
-    hc.hc_slot = 0;
+    hc.hc_slot = (int)r->sr_nworkers - 1; /* a run's region: the coordinator's slot */
     hc.hc_inflight = (size_t)c->c_inflight < n ? c->c_inflight : (int)n;
     /* An interactive command: give up on an unreachable HubSpot in seconds. */
     hc.hc_max_attempts = 6;
@@ -167,9 +175,11 @@ int api_get_all(const hubsync_config *c, api_get *gets, size_t n, unsigned long 
         }
 out:
     if (r)
-        *api_calls += atomic_load(&r->sr_slots[0].sl_counters.requests);
+        *api_calls +=
+            atomic_load(&r->sr_slots[r->sr_nworkers - 1].sl_counters.requests) - sent_before;
     http_engine_destroy(eng);
-    shm_destroy(r);
+    if (!shared)
+        shm_destroy(r);
     free(ctx);
     return rc;
 }
@@ -181,13 +191,16 @@ static int parse_properties(const char *body, size_t len, void *out, err_info *e
     return hs_parse_properties(body, len, out, e);
 }
 
-int parent_props_fetch(const hubsync_config *c, parent_props *pp)
+int parent_props_fetch(const hubsync_config *c, parent_props *pp, shm_region *shared)
 {
     api_get gets[HS_OBJECT_TYPE_COUNT];
     hs_object_type types[HS_OBJECT_TYPE_COUNT];
     size_t n = 0;
     memset(gets, 0, sizeof(gets));
-    for (int i = 0; i < c->c_ntables; i++)
+    bool any = false;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        any = any || pp->pp_wanted[t];
+    for (int i = 0; i < c->c_ntables && !any; i++)
         pp->pp_wanted[c->c_tables[i].t_parent] = true;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         if (!pp->pp_wanted[t] || pp->pp_have[t])
@@ -199,7 +212,7 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp)
         gets[n].ag_scopes = "crm.schemas.*.read";
         types[n++] = (hs_object_type)t;
     }
-    int rc = api_get_all(c, gets, n, &pp->pp_api_calls);
+    int rc = api_get_all(c, shared, gets, n, &pp->pp_api_calls);
     for (size_t i = 0; i < n; i++)
         pp->pp_have[types[i]] = gets[i].ag_done;
     return rc;
@@ -356,7 +369,7 @@ int cmd_setup(const hubsync_config *c)
         store_schema_init(&rows[i].sr_new);
         store_schema_init(&rows[i].sr_old);
     }
-    if ((rc = parent_props_fetch(c, &pp)) != 0)
+    if ((rc = parent_props_fetch(c, &pp, NULL)) != 0)
         goto out;
     for (int i = 0; i < c->c_ntables; i++) {
         setup_row *row = &rows[i];

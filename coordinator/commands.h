@@ -18,6 +18,7 @@
 #include "../common/hs_codec.h"
 #include "../common/jbuf.h"
 #include "../common/log.h"
+#include "../common/shm.h"
 #include "../common/store.h"
 #include "config.h"
 
@@ -105,8 +106,12 @@ typedef struct api_get {
  * Returns 0 when every request is done; otherwise prints the worst failure
  * (an untrusted certificate, refused credentials, the daily limit, then any
  * other: an HTTP error, a body that never parsed, HubSpot unreachable),
- * scrubbed of secrets, and returns its exit code (2, 3, 5, 1). */
-int api_get_all(const hubsync_config *c, api_get *gets, size_t n, unsigned long long *api_calls);
+ * scrubbed of secrets, and returns its exit code (2, 3, 5, 1).
+ * `shared`: NULL for a region (limiter, token) of its own, or a run's region,
+ * whose last slot is the coordinator's (no worker uses it), so the requests
+ * are paced with the run's and use its token. */
+int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size_t n,
+                unsigned long long *api_calls);
 
 /* ---- rollup detection, for setup and doctor ------------------------------- */
 
@@ -124,10 +129,12 @@ typedef struct parent_props {
 void parent_props_init(parent_props *pp);
 void parent_props_free(parent_props *pp);
 
-/* Fetches the properties of the parent of every table of c, in parallel
- * through the HTTP engine (api_get_all, cmd_setup.c). Prints the error and
- * returns its exit code (2 TLS, 3 auth, 5 daily, 1 otherwise), or 0. */
-int parent_props_fetch(const hubsync_config *c, parent_props *pp);
+/* Fetches the properties of every type marked in pp_wanted and not fetched
+ * yet (when none is marked: the parent of every table of c), in parallel
+ * through the HTTP engine (api_get_all, cmd_setup.c; `shared` as there).
+ * Prints the error and returns its exit code (2 TLS, 3 auth, 5 daily, 1
+ * otherwise), or 0. */
+int parent_props_fetch(const hubsync_config *c, parent_props *pp, shm_region *shared);
 
 /* The rest of this section is rollup.c: pure functions of what was fetched. */
 

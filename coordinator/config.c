@@ -34,8 +34,8 @@
 /* Defaults (SPEC §6; the lag is the practitioners' 30 s, hubspot-api.md §8.2). */
 enum {
     DEFAULT_INFLIGHT = 4,
-    REFERENCE_BATCH = 100, /* the reference design's parents per batch read */
-    MAX_WORKERS = SHM_MAX_WORKERS,
+    REFERENCE_BATCH = 100,             /* the reference design's parents per batch read */
+    MAX_WORKERS = SHM_MAX_WORKERS - 1, /* the last slot is the coordinator's */
     MAX_INFLIGHT = 64,
     DEFAULT_INTERVAL_S = 60,
     MAX_INTERVAL_S = 7 * 86400,

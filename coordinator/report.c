@@ -44,6 +44,7 @@ static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
         add_calls(&all, &rc->rc_objects[t].os_search_calls);
         search += rc->rc_objects[t].os_search_calls.wc_calls;
     }
+    all.wc_calls += rc->rc_props_calls; /* the rollup re-check */
     if (searches)
         *searches = search;
     return all;
@@ -56,11 +57,11 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
     jb_printf(b,
               "{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
               "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
-              "\"budget_fraction\":%.4g,",
+              "\"budget_fraction\":%.4g,\"properties_calls\":%llu,",
               seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
               (unsigned long long)all_calls->wc_retries,
               (unsigned long long)all_calls->wc_throttled, rate, limit,
-              rc->rc_cfg->c_budget_fraction);
+              rc->rc_cfg->c_budget_fraction, rc->rc_props_calls);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left))
         jb_printf(b, "\"daily_remaining\":%llu,", (unsigned long long)day_left);

@@ -1,7 +1,8 @@
 /*
  * run — `hubsync run` (see run.h): switch-on and routing, then the loop that
  * publishes jobs, merges what workers send and supervises them. The
- * coordinator never makes HTTP calls and is the only LMDB writer.
+ * coordinator is the only LMDB writer and leaves HTTP to the workers, but
+ * for the re-check of the rollup fields at the start (a call per type).
  *
  * What the jobs are is planned by scan.c (the full scan) and changes.c (the
  * object sync, the change search and the incremental route); this file
@@ -417,6 +418,59 @@ static int check_object_states(run_ctx *rc, err_info *e)
     return r;
 }
 
+/* SPEC §4: a run re-checks the rollup fields of its incremental tables,
+ * one properties call per parent type, sent from the coordinator's own slot
+ * under the run's limiter while the workers wait (nothing is published
+ * yet). A schema that cannot be read is left for switch_on to report.
+ * Returns an exit code (the fetch printed why), or 0. */
+static int recheck_rollups(run_ctx *rc)
+{
+    parent_props *pp = &rc->rc_props;
+    bool any = false;
+    for (int i = 0; i < rc->rc_ntables; i++) {
+        hs_table t = rc->rc_cfg->c_tables[i];
+        store_schema sc;
+        err_info e = {0};
+        store_schema_init(&sc);
+        if (!hs_table_is_engagement(t) && store_get_schema(rc->rc_txn, t, &sc, &e) == 0 &&
+            sc.sc_ping_type == STORE_PING_INCREMENTAL)
+            any = pp->pp_wanted[t.t_parent] = true;
+        store_schema_free(&sc);
+    }
+    if (!any)
+        return 0;
+    int r = parent_props_fetch(rc->rc_cfg, pp, rc->rc_shm);
+    rc->rc_props_calls = pp->pp_api_calls;
+    return r;
+}
+
+/* An incremental table whose rollup fields in HubSpot are no longer what
+ * its schema holds (gone, renamed, more or fewer) would go on searching for
+ * bumps that may never come: its schema is stored as setup would store it
+ * now, so the route becomes a full scan (no fields: read_full_ping; other
+ * fields: newer than the cursor), with a warning. */
+static int recheck_table(run_ctx *rc, table_run *tr, store_schema *sc, err_info *e)
+{
+    store_schema now;
+    size_t ignored = 0;
+    store_schema_init(&now);
+    int r = rollup_detect(&rc->rc_props, tr->tr_table, &now, &ignored, e);
+    if (r == 0 && !schema_equal(sc, &now)) {
+        log_warn("%s: the rollup fields on %s are %s in HubSpot (%zu stored, %zu found): a full "
+                 "scan this run; the table schema is updated as `hubsync setup` would",
+                 tr->tr_name, hs_object(tr->tr_table.t_parent)->oi_plural,
+                 now.sc_nrollup_field_labels ? "changed" : "gone", sc->sc_nrollup_field_labels,
+                 now.sc_nrollup_field_labels);
+        schema_carry_since(sc, &now, rc->rc_started_ms);
+        r = store_put_schema(rc->rc_txn, tr->tr_table, &now, e);
+        store_schema tmp = *sc;
+        *sc = now;
+        now = tmp;
+    }
+    store_schema_free(&now);
+    return r;
+}
+
 /* An incremental schema that does not say when its rollup fields appeared
  * (written by an older hubsync) is given this run's start: its cursor is
  * then not trusted (route_next), and this run's full scan makes it so. */
@@ -444,8 +498,13 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     else if (r == ERR_NOT_FOUND)
         log_warn("%s: no table schema yet (run `hubsync setup`): using read_full_ping",
                  tr->tr_name);
-    else if (r == 0)
-        r = note_rollups_since(rc, tr, &sc, e);
+    else if (r == 0) {
+        if (sc.sc_ping_type == STORE_PING_INCREMENTAL &&
+            rc->rc_props.pp_have[tr->tr_table.t_parent])
+            r = recheck_table(rc, tr, &sc, e);
+        if (r == 0)
+            r = note_rollups_since(rc, tr, &sc, e);
+    }
     if (r && r != ERR_NOT_FOUND)
         goto out;
     const store_schema *known = r == 0 ? &sc : NULL;
@@ -497,7 +556,8 @@ static int open_store(run_ctx *rc, err_info *e)
 static shm_region *create_region(const hubsync_config *c, err_info *e)
 {
     shm_region *shm = NULL;
-    if (shm_create((uint32_t)c->c_workers, &shm, e))
+    /* One slot more than workers: the coordinator's own (recheck_rollups). */
+    if (shm_create((uint32_t)c->c_workers + 1, &shm, e))
         return NULL;
     /* Pace over the window plus a margin (1% of it, at least 50 ms): HubSpot
      * counts arrivals, and a request scheduled late by that much relative to
@@ -528,6 +588,7 @@ static int run_once(const hubsync_config *c)
     int exit_code = EXIT_INCOMPLETE;
     rc->rc_cfg = c;
     rc->rc_started_ms = clock_wall_ms();
+    parent_props_init(&rc->rc_props);
     rc->rc_ntables = c->c_ntables;
     /* Batch reads are planned up to this many jobs; list and search jobs
      * (a few per parent type) always find room in the rest of the queue. */
@@ -572,6 +633,9 @@ static int run_once(const hubsync_config *c)
         exit_code = cmd_exit_code(e.ei_code);
         goto out;
     }
+    if ((exit_code = recheck_rollups(rc)) != 0)
+        goto out;
+    exit_code = EXIT_INCOMPLETE;
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         tr->tr_table = c->c_tables[i];
@@ -683,6 +747,7 @@ out:
             assoc_buf_free(&rc->rc_jobs[i].pj_sets);
     free(rc->rc_jobs);
     changes_free(rc);
+    parent_props_free(&rc->rc_props);
     shm_destroy(rc->rc_shm);
     free(rc);
     return exit_code;

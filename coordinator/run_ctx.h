@@ -25,6 +25,7 @@
 #include "../common/shm.h"
 #include "../common/store.h"
 #include "../common/wire.h"
+#include "commands.h"
 #include "config.h"
 #include "pool.h"
 
@@ -171,6 +172,8 @@ typedef struct run_ctx {
     wire_counters rc_verify_calls[CONFIG_MAX_TABLES]; /* verification's batch reads */
     int64_t rc_started_ms;
     int64_t rc_window_hi_ms; /* now − lag at the start: every window ends here */
+    parent_props rc_props;   /* the incremental tables' parents, read again at the start */
+    unsigned long long rc_props_calls; /* what that cost */
 } run_ctx;
 
 /* --- run.c: shared services ------------------------------------------ */

@@ -291,6 +291,52 @@ done:
     it_remove_db(db);
 }
 
+/* Rollup fields deleted after setup: the next run re-reads the parents'
+ * properties, warns, stores the schema setup would (read_full_ping) and
+ * takes a full scan, so changes that bumped nothing are in the mirror. */
+static void test_rollups_deleted(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *flags[] = {"--lag-ms", "0", "--verify-fraction", "0", NULL};
+    const char *run[] = {"run", "--lag-ms", "0", "--verify-fraction", "0", "--json", NULL};
+    const char *status[] = {"status", "--json", "--tables", "companies_contacts", NULL};
+    char *out = NULL, *err = NULL;
+    json_object *sum = NULL, *st = NULL;
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
+    TL_CHECK_EQ(tl_jint_or(sum, "properties_calls", -1), 2); /* companies, contacts */
+    json_object_put(sum);
+    sum = NULL;
+    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_deals\"}") == 0);
+    TL_REQUIRE(mutate(&s, "{\"count\":200,\"tables\":[\"companies_contacts\",\"contacts_deals\"],"
+                          "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
+    TL_REQUIRE(it_hubsync_full(&s, db, run, 120000, &out, &err) == 0);
+    sum = out ? json_tokener_parse(out) : NULL;
+    TL_CHECK_STR(route_of(sum, "companies_contacts"), "full_scan");
+    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
+    TL_CHECK_STR(route_of(sum, "companies_deals"), "incremental");
+    TL_CHECK(err && strstr(err, "companies_contacts: the rollup fields on companies are gone"));
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+    free(out);
+    out = NULL;
+    TL_REQUIRE(it_hubsync(&s, db, status, 60000, &out) == 0);
+    st = out ? json_tokener_parse(out) : NULL;
+    TL_CHECK_STR(tl_jstr(st, "tables.0.table_options.ping_type"), "read_full_ping");
+done:
+    free(out);
+    free(err);
+    json_object_put(st);
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* A cursor whose full scan began before the schema's rollup fields were
  * seen (a database of an older hubsync: no origin recorded) is not
  * searched from: one full scan, and incremental after it. */
@@ -343,6 +389,7 @@ int it_register_rollups(void)
     if (!s || it_add_test(s, "verification_repairs_drift", test_verification_repairs_drift) ||
         it_add_test(s, "verification_cost", test_verification_cost) ||
         it_add_test(s, "rollups_created_late", test_rollups_created_late) ||
+        it_add_test(s, "rollups_deleted", test_rollups_deleted) ||
         it_add_test(s, "untrusted_cursor_rescans", test_untrusted_cursor_rescans))
         return -1;
     return 0;
