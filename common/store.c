@@ -999,6 +999,18 @@ static int damaged(const store *s, err_info *e, const char *why)
                    s->s_dir, why, s->s_dir);
 }
 
+/* An association value that does not decode: damage inside a file whose
+ * structure passed the check at open, in the same message shape. */
+static int damaged_types(const store *s, err_info *e, int rc, uint64_t parent, uint64_t child)
+{
+    if (rc != ERR_CORRUPT)
+        return err_set(e, rc, "store: out of memory decoding associations");
+    char why[96];
+    snprintf(why, sizeof(why), "the types of parent %llu, child %llu do not decode",
+             (unsigned long long)parent, (unsigned long long)child);
+    return damaged(s, e, why);
+}
+
 /* Before LMDB sees data.mdb: LMDB would take an empty file for a new
  * database and initialise it (silently replacing the mirror), and reports a
  * directory as a bare EISDIR. */
@@ -1658,8 +1670,7 @@ int store_get_set(store_txn *t, hs_table table, uint64_t parent_id, assoc_buf *o
         if (!have)
             break;
         if ((rc = decode_types(v.mv_data, v.mv_size, &types, &cap, &n)) != 0) {
-            rc = err_set(e, rc, "store: parent %llu child %llu: damaged type list",
-                         (unsigned long long)parent_id, (unsigned long long)child);
+            rc = damaged_types(t->t_store, e, rc, parent_id, child);
             goto done;
         }
         if (assoc_buf_add_link(out, child) != 0) {
@@ -1768,8 +1779,7 @@ int store_assoc_iter_next(store_assoc_iter *it, store_assoc *row, err_info *e)
     row->sa_child_id = get_be64((const uint8_t *)k.mv_data + 8);
     rc = decode_types(v.mv_data, v.mv_size, &it->it_types, &it->it_types_cap, &row->sa_ntypes);
     if (rc)
-        return err_set(e, rc, "store: parent %llu child %llu: damaged type list",
-                       (unsigned long long)row->sa_parent_id, (unsigned long long)row->sa_child_id);
+        return damaged_types(it->it_txn->t_store, e, rc, row->sa_parent_id, row->sa_child_id);
     row->sa_types = it->it_types;
     return 0;
 }

@@ -132,8 +132,9 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
     }
 
     /* Requests per endpoint and resource. */
-    request_row rows[2 * CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT];
+    request_row rows[2 * CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT + 1];
     int n = 0;
+    rows[n++] = (request_row){"properties", "rollup_recheck", &rc->rc_props_calls};
     for (int i = 0; i < ntables; i++)
         rows[n++] =
             (request_row){"associations_batch_read", rc->rc_tables[i].tr_name, &rc->rc_calls[i]};

@@ -44,7 +44,7 @@ static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
         add_calls(&all, &rc->rc_objects[t].os_search_calls);
         search += rc->rc_objects[t].os_search_calls.wc_calls;
     }
-    all.wc_calls += rc->rc_props_calls; /* the rollup re-check */
+    add_calls(&all, &rc->rc_props_calls); /* the rollup re-check */
     if (searches)
         *searches = search;
     return all;
@@ -61,7 +61,7 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
               seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
               (unsigned long long)all_calls->wc_retries,
               (unsigned long long)all_calls->wc_throttled, rate, limit,
-              rc->rc_cfg->c_budget_fraction, rc->rc_props_calls);
+              rc->rc_cfg->c_budget_fraction, (unsigned long long)rc->rc_props_calls.wc_calls);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left))
         jb_printf(b, "\"daily_remaining\":%llu,", (unsigned long long)day_left);

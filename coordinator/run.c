@@ -15,6 +15,7 @@
 #include "../common/clock.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -418,56 +419,70 @@ static int check_object_states(run_ctx *rc, err_info *e)
     return r;
 }
 
-/* SPEC §4: a run re-checks the rollup fields of its incremental tables,
- * one properties call per parent type, sent from the coordinator's own slot
- * under the run's limiter while the workers wait (nothing is published
- * yet). A schema that cannot be read is left for switch_on to report.
- * Returns an exit code (the fetch printed why), or 0. */
+/* A table switched on incremental whose rollup fields are no longer what its
+ * schema holds (gone, renamed, more or fewer) would go on searching for bumps
+ * that may never come: its schema is stored as setup would store it now, and
+ * the table takes a full scan this run instead (no fields: read_full_ping;
+ * other fields: newer than the cursor), with a warning. */
+static int recheck_table(run_ctx *rc, table_run *tr, err_info *e)
+{
+    store_schema old, now;
+    size_t ignored = 0;
+    store_schema_init(&old);
+    store_schema_init(&now);
+    int r = store_get_schema(rc->rc_txn, tr->tr_table, &old, e);
+    if (r == 0)
+        r = rollup_detect(&rc->rc_props, tr->tr_table, &now, &ignored, e);
+    if (r == 0 && !schema_equal(&old, &now)) {
+        log_warn("%s: the rollup fields on %s are %s in HubSpot (%zu stored, %zu found): a full "
+                 "scan this run; the table schema is updated as `hubsync setup` would",
+                 tr->tr_name, hs_object(tr->tr_table.t_parent)->oi_plural,
+                 now.sc_nrollup_field_labels ? "changed" : "gone", old.sc_nrollup_field_labels,
+                 now.sc_nrollup_field_labels);
+        schema_carry_since(&old, &now, rc->rc_started_ms);
+        r = store_put_schema(rc->rc_txn, tr->tr_table, &now, e);
+        tr->tr_ping = now.sc_ping_type;
+        tr->tr_route = route_next(&now, &tr->tr_state);
+        tr->tr_incremental = tr->tr_verifying = false;
+        tr->tr_verify_quota = 0;
+        scan_begin(rc, tr);
+        tr->tr_state.ss_last_run.sr_route = tr->tr_route;
+        run_put_table_state(rc, tr);
+    }
+    store_schema_free(&old);
+    store_schema_free(&now);
+    return r;
+}
+
+/* SPEC §4: a run re-checks the rollup fields of the tables it switched on
+ * incremental, one properties call per parent type. Done after switch-on,
+ * so a damaged record or a cursor that must not be sent stops the run
+ * before any call; sent from the coordinator's own slot under the run's
+ * limiter while the workers wait (nothing is published yet). Returns an
+ * exit code (the fetch or the store said why), or 0. */
 static int recheck_rollups(run_ctx *rc)
 {
     parent_props *pp = &rc->rc_props;
     bool any = false;
-    for (int i = 0; i < rc->rc_ntables; i++) {
-        hs_table t = rc->rc_cfg->c_tables[i];
-        store_schema sc;
-        err_info e = {0};
-        store_schema_init(&sc);
-        if (!hs_table_is_engagement(t) && store_get_schema(rc->rc_txn, t, &sc, &e) == 0 &&
-            sc.sc_ping_type == STORE_PING_INCREMENTAL)
-            any = pp->pp_wanted[t.t_parent] = true;
-        store_schema_free(&sc);
-    }
+    for (int i = 0; i < rc->rc_ntables; i++)
+        if (rc->rc_tables[i].tr_route == STORE_ROUTE_INCREMENTAL)
+            any = pp->pp_wanted[rc->rc_tables[i].tr_table.t_parent] = true;
     if (!any)
         return 0;
+    const shm_counters *k = &rc->rc_shm->sr_slots[rc->rc_shm->sr_nworkers - 1].sl_counters;
     int r = parent_props_fetch(rc->rc_cfg, pp, rc->rc_shm);
-    rc->rc_props_calls = pp->pp_api_calls;
-    return r;
-}
-
-/* An incremental table whose rollup fields in HubSpot are no longer what
- * its schema holds (gone, renamed, more or fewer) would go on searching for
- * bumps that may never come: its schema is stored as setup would store it
- * now, so the route becomes a full scan (no fields: read_full_ping; other
- * fields: newer than the cursor), with a warning. */
-static int recheck_table(run_ctx *rc, table_run *tr, store_schema *sc, err_info *e)
-{
-    store_schema now;
-    size_t ignored = 0;
-    store_schema_init(&now);
-    int r = rollup_detect(&rc->rc_props, tr->tr_table, &now, &ignored, e);
-    if (r == 0 && !schema_equal(sc, &now)) {
-        log_warn("%s: the rollup fields on %s are %s in HubSpot (%zu stored, %zu found): a full "
-                 "scan this run; the table schema is updated as `hubsync setup` would",
-                 tr->tr_name, hs_object(tr->tr_table.t_parent)->oi_plural,
-                 now.sc_nrollup_field_labels ? "changed" : "gone", sc->sc_nrollup_field_labels,
-                 now.sc_nrollup_field_labels);
-        schema_carry_since(sc, &now, rc->rc_started_ms);
-        r = store_put_schema(rc->rc_txn, tr->tr_table, &now, e);
-        store_schema tmp = *sc;
-        *sc = now;
-        now = tmp;
+    rc->rc_props_calls.wc_calls = atomic_load(&k->requests);
+    rc->rc_props_calls.wc_retries = atomic_load(&k->retries);
+    rc->rc_props_calls.wc_throttled = atomic_load(&k->status_429);
+    for (int i = 0; i < rc->rc_ntables && r == 0; i++) {
+        table_run *tr = &rc->rc_tables[i];
+        err_info e = {0};
+        if (tr->tr_route == STORE_ROUTE_INCREMENTAL && pp->pp_have[tr->tr_table.t_parent] &&
+            recheck_table(rc, tr, &e) != 0) {
+            log_error("%s: %s", tr->tr_name, e.ei_msg);
+            r = cmd_exit_code(e.ei_code);
+        }
     }
-    store_schema_free(&now);
     return r;
 }
 
@@ -498,13 +513,8 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     else if (r == ERR_NOT_FOUND)
         log_warn("%s: no table schema yet (run `hubsync setup`): using read_full_ping",
                  tr->tr_name);
-    else if (r == 0) {
-        if (sc.sc_ping_type == STORE_PING_INCREMENTAL &&
-            rc->rc_props.pp_have[tr->tr_table.t_parent])
-            r = recheck_table(rc, tr, &sc, e);
-        if (r == 0)
-            r = note_rollups_since(rc, tr, &sc, e);
-    }
+    else if (r == 0)
+        r = note_rollups_since(rc, tr, &sc, e);
     if (r && r != ERR_NOT_FOUND)
         goto out;
     const store_schema *known = r == 0 ? &sc : NULL;
@@ -633,9 +643,6 @@ static int run_once(const hubsync_config *c)
         exit_code = cmd_exit_code(e.ei_code);
         goto out;
     }
-    if ((exit_code = recheck_rollups(rc)) != 0)
-        goto out;
-    exit_code = EXIT_INCOMPLETE;
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         tr->tr_table = c->c_tables[i];
@@ -647,6 +654,9 @@ static int run_once(const hubsync_config *c)
         }
         run_put_table_state(rc, tr);
     }
+    if ((exit_code = recheck_rollups(rc)) != 0)
+        goto out;
+    exit_code = EXIT_INCOMPLETE;
     if (txn_commit(rc))
         goto out;
     changes_start(rc);

@@ -171,9 +171,9 @@ typedef struct run_ctx {
     wire_counters rc_calls[CONFIG_MAX_TABLES];        /* the route's batch reads, per table */
     wire_counters rc_verify_calls[CONFIG_MAX_TABLES]; /* verification's batch reads */
     int64_t rc_started_ms;
-    int64_t rc_window_hi_ms; /* now − lag at the start: every window ends here */
-    parent_props rc_props;   /* the incremental tables' parents, read again at the start */
-    unsigned long long rc_props_calls; /* what that cost */
+    int64_t rc_window_hi_ms;      /* now − lag at the start: every window ends here */
+    parent_props rc_props;        /* the incremental tables' parents, read again at the start */
+    wire_counters rc_props_calls; /* what that cost (the coordinator's slot) */
 } run_ctx;
 
 /* --- run.c: shared services ------------------------------------------ */
