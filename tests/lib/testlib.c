@@ -405,6 +405,16 @@ int tl_sim_start(tl_sim *s, const char *const *extra_args)
     args[n++] = "--port-file";
     args[n++] = port_file;
     args[n++] = "--quiet";
+    /* Most tests check an incremental mirror exactly, which needs every
+     * association change on a rollup table to move the parent at once. */
+    bool mode_given = false;
+    for (size_t i = 0; extra_args && extra_args[i]; i++)
+        mode_given |= strcmp(extra_args[i], "--rollup-bumps") == 0 ||
+                      strncmp(extra_args[i], "--rollup-bumps=", 15) == 0;
+    if (!mode_given) {
+        args[n++] = "--rollup-bumps";
+        args[n++] = "always";
+    }
     for (size_t i = 0; extra_args && extra_args[i]; i++) {
         if (n + 1 >= MAX_ARGS) {
             fprintf(stderr, "testlib: too many simulator arguments\n");
