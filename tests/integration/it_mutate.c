@@ -22,30 +22,6 @@
 
 static const char *const core_types[] = {"contacts", "companies", "deals", "tickets"};
 
-/* The last-modified time of one object as batch read shows it; -1 when it
- * is not found. */
-static int64_t modified_of(tl_sim *s, const char *type, uint64_t id)
-{
-    hs_object_type t;
-    if (hs_object_parse(type, strlen(type), &t) < 0)
-        return -1;
-    const char *lastmod = hs_object(t)->oi_lastmod;
-    char path[96], body[160], prop[64];
-    snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/read", type);
-    snprintf(body, sizeof(body), "{\"properties\":[\"%s\"],\"inputs\":[{\"id\":\"%llu\"}]}",
-             lastmod, (unsigned long long)id);
-    snprintf(prop, sizeof(prop), "results.0.properties.%s", lastmod);
-    tl_resp r;
-    tl_post_json(s, path, TL_TOKEN, body, &r);
-    const char *v = r.r_status == 200 ? tl_jstr(tl_resp_json(&r), prop) : NULL;
-    int64_t ms = -1;
-    /* A 207 (not found) is an answer some tests expect; anything else is not. */
-    if ((!v || parse_iso8601_ms(v, strlen(v), &ms) < 0) && r.r_status != 207)
-        tl_resp_dump("batch read of one object", &r);
-    tl_resp_free(&r);
-    return ms;
-}
-
 /* Lines of `after` missing from `before` (added) and the reverse (removed). */
 static void diff_lines(const tl_lines *before, const tl_lines *after, tl_lines *added,
                        tl_lines *removed)
@@ -152,7 +128,7 @@ static void check_assoc_kind(tl_sim *s, const char *table, const char *kind, boo
     }
     TL_REQUIRE(changed);
     uint64_t parent = line_id(changed, 1);
-    int64_t mod = modified_of(s, parent_type, parent);
+    int64_t mod = tl_modified_of(s, parent_type, parent);
     int64_t first = tl_jint_or(m, "first_ms", -1), last = tl_jint_or(m, "last_ms", -1);
     if (expect_bump) {
         TL_CHECKF(mod >= first && mod <= last,
@@ -339,7 +315,7 @@ static void test_archive(void)
         tl_lines_free(&truth);
     }
     /* Batch read reports it missing; search does not find it. */
-    TL_CHECK_EQ(modified_of(&s, core_types[gone_type], gone), -1);
+    TL_CHECK_EQ(tl_modified_of(&s, core_types[gone_type], gone), -1);
     char body[200], path[96];
     snprintf(body, sizeof(body),
              "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\",\"operator\":"

@@ -269,6 +269,16 @@ json_object *tl_stats(tl_sim *s);
  * or NULL when the answer is not a 200 with JSON. */
 json_object *tl_mutate(tl_sim *s, const char *body);
 
+/* The type's last-modified time of object `id` of `type` ("companies") as a
+ * batch read shows it (writes show there at once); -1 when it is not found
+ * (a 207), or on any other failure (the answer is dumped). */
+int64_t tl_modified_of(tl_sim *s, const char *type, uint64_t id);
+
+/* The same as a search for hs_object_id = id shows it (writes show there
+ * after the index lag); -1 when the search does not find it (or fails:
+ * dumped). */
+int64_t tl_search_modified_of(tl_sim *s, const char *type, uint64_t id);
+
 /* One CRM object as the list endpoint shows it. */
 typedef struct tl_object {
     uint64_t o_id;
