@@ -588,13 +588,13 @@ static int json_onoff(json_object *v, bool *out)
 /* A mode name, or a boolean as the old switch took: true always, false never. */
 static int json_rollup_mode(json_object *v, sim_rollup_mode *out)
 {
-    if (json_object_is_type(v, json_type_boolean)) {
-        *out = json_object_get_boolean(v) ? SIM_ROLLUP_ALWAYS : SIM_ROLLUP_NEVER;
-        return 0;
-    }
+    bool on;
     if (json_object_is_type(v, json_type_string))
         return sim_rollup_mode_parse(json_object_get_string(v), out);
-    return -1;
+    if (!json_object_is_type(v, json_type_boolean) || json_onoff(v, &on))
+        return -1;
+    *out = on ? SIM_ROLLUP_ALWAYS : SIM_ROLLUP_NEVER;
+    return 0;
 }
 
 /* A table list as a string ("a_b,c_d") or an array of strings, appended to

@@ -1102,6 +1102,23 @@ static int mutate_kind(sim_portal *p, uint32_t count, int kind, int ti, const si
     return sim_mutate(p, &o, r);
 }
 
+/* The small portal (into *c) with rollups on companies_contacts and
+ * contacts_deals (with per-label ones as asked); their table indexes in
+ * *cc and *cd. NULL (a failed check) on failure. */
+static sim_portal *two_rollup_portal(sim_portal_config *c, uint64_t seed, bool cc_labels,
+                                     bool cd_labels, int *cc, int *cd)
+{
+    ut_portal_config_small(c, seed);
+    ut_portal_add_rollup(c, "companies_contacts", cc_labels);
+    ut_portal_add_rollup(c, "contacts_deals", cd_labels);
+    sim_portal *p = ut_portal_new(c);
+    if (p) {
+        *cc = ut_table_index(p, "companies_contacts");
+        *cd = ut_table_index(p, "contacts_deals");
+    }
+    return p;
+}
+
 /* Recomputations pending for table ti. */
 static uint32_t pending_of(const sim_portal *p, int ti)
 {
@@ -1194,13 +1211,10 @@ done:
 static void test_rollup_relabel(void)
 {
     sim_portal_config c;
-    ut_portal_config_small(&c, 41);
-    ut_portal_add_rollup(&c, "companies_contacts", false);
-    ut_portal_add_rollup(&c, "contacts_deals", true);
-    sim_portal *p = ut_portal_new(&c);
+    int cc, cd;
+    sim_portal *p = two_rollup_portal(&c, 41, false, true, &cc, &cd);
     snap s = {0};
     UT_REQUIRE(p != NULL);
-    int cc = ut_table_index(p, "companies_contacts"), cd = ut_table_index(p, "contacts_deals");
     sim_rollup_model m = realistic(1000, 2000, 0);
     int64_t now = UT_NOW_MS + 60000;
     UT_REQUIRE(snap_take(p, &s));
@@ -1369,13 +1383,10 @@ done:
 static void test_rollup_set_at_run_time(void)
 {
     sim_portal_config c;
-    ut_portal_config_small(&c, 45);
-    ut_portal_add_rollup(&c, "companies_contacts", true);
-    ut_portal_add_rollup(&c, "contacts_deals", false);
-    sim_portal *p = ut_portal_new(&c);
+    int cc, cd;
+    sim_portal *p = two_rollup_portal(&c, 45, true, false, &cc, &cd);
     snap s = {0};
     UT_REQUIRE(p != NULL);
-    int cc = ut_table_index(p, "companies_contacts"), cd = ut_table_index(p, "contacts_deals");
     sim_rollup_model m = realistic(1000, 2000, 0);
     int64_t now = UT_NOW_MS + 60000;
     sim_mutation_result r;
