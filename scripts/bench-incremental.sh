@@ -26,7 +26,8 @@ BURSTS=${3:-10}
 companies=$((CONTACTS / 5))
 deals=$((CONTACTS / 2))
 tickets=$((CONTACTS / 10))
-sim_start --contacts "$CONTACTS" --companies "$companies" --deals "$deals" --tickets "$tickets" --tier unlimited
+sim_start --contacts "$CONTACTS" --companies "$companies" --deals "$deals" --tickets "$tickets" --tier unlimited \
+    --rollup-bumps always
 post() { curl -sS -X POST "$base$1" -H 'Content-Type: application/json' -d "$2"; }
 
 # The three tables with rollup fields (the incremental route); the others

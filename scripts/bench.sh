@@ -87,7 +87,7 @@ for size in $SIZES; do
         rm -rf "$workdir/db"
         sim_start --contacts "$size" --companies $((size / 5)) --deals $((size / 2)) \
             --tickets $((size / 10)) --rate "$rate" --search-rate "$search" \
-            --latency-ms "$LATENCY_MS"
+            --latency-ms "$LATENCY_MS" --rollup-bumps always
         "$HUBSYNC" --db "$workdir/db" --base-url "$base" setup >/dev/null 2>&1
         sleep $((LAG_MS / 1000 + 1)) # the portal's newest records older than the lag
         run_one "$size" 0 "$engine" full

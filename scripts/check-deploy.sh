@@ -80,7 +80,8 @@ $CHECK unit "$unit" "$timer" deploy/systemd/hubsync.env.example "$workdir/help.t
 # ---- 2. Kubernetes, statically -------------------------------------------------
 $CHECK k8s deploy/k8s "$workdir/help.txt" || fail "k8s checks"
 
-sim_start --contacts 300 --companies 60 --deals 150 --tickets 30 --heavy-parents 0 --tier unlimited
+sim_start --contacts 300 --companies 60 --deals 150 --tickets 30 --heavy-parents 0 --tier unlimited \
+    --rollup-bumps always
 
 # ---- 1b. the service's commands, as systemd runs them ------------------------
 # %d credentials, %t /run, %S /var/lib, %i the instance; systemd makes the

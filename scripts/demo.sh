@@ -14,7 +14,8 @@ cd "$(dirname "$0")/.."
 tables="companies_contacts companies_deals companies_tickets contacts_deals contacts_tickets deals_tickets"
 
 echo "== hubspot-sim: 20,000 contacts, 4,000 companies, 10,000 deals, 2,000 tickets; Pro limits"
-sim_start --contacts 20000 --companies 4000 --deals 10000 --tickets 2000 --tier pro
+sim_start --contacts 20000 --companies 4000 --deals 10000 --tickets 2000 --tier pro \
+    --rollup-bumps always
 cat "$workdir/sim.err"
 
 # The simulator's search index has no lag: a 1 s allowance is plenty (the

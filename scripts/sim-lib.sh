@@ -23,7 +23,10 @@ trap 'exit 130' INT TERM
 
 # sim_start ARGS…: starts the simulator with ARGS on a free port and waits
 # for it; sets $base (its URL) and $sim_pid. Call it again for another
-# simulator (keep each $base); all are stopped on exit.
+# simulator (keep each $base); all are stopped on exit. A script that checks
+# an incremental mirror exactly passes --rollup-bumps always: by default
+# (realistic) a rollup parent's last-modified time moves seconds later, or
+# not at all (docs/SIMULATOR.md, "Rollups").
 sim_start() {
     rm -f "$workdir/port"
     "$SIM" --port 0 --port-file "$workdir/port" "$@" >"$workdir/sim.out" 2>"$workdir/sim.err" &

@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 command -v valgrind >/dev/null || { echo "valgrind-check: valgrind is not installed" >&2; exit 2; }
 tables="companies_contacts companies_deals companies_tickets contacts_deals contacts_tickets deals_tickets"
 sim_start --contacts 600 --companies 120 --deals 300 --tickets 60 --heavy-parents 1 \
-    --tier unlimited --latency-ms 5
+    --tier unlimited --latency-ms 5 --rollup-bumps always
 db="$workdir/db"
 logs="$workdir/vg"
 mkdir -p "$logs"

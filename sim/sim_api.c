@@ -803,7 +803,54 @@ static void write_property(prop_writer *w, const char *name, const char *label, 
               "\"readOnlyValue\":%s},\"formField\":false,\"dataSensitivity\":\"non_sensitive\"}",
               w->pw_count - 2, calculated ? "true" : "false", hubspot_defined ? "true" : "false",
               hubspot_defined ? "false" : "true", hubspot_defined ? "true" : "false",
-              calculated ? "true" : "false");
+              calculated || strcmp(field_type, "calculation_rollup") == 0 ? "true" : "false");
+}
+
+/* A custom rollup as HubSpot lists one: a number computed by the rollup
+ * service; "calculated" is false (it "has no effect for custom properties"). */
+static void write_rollup(prop_writer *w, const char *name, const char *label)
+{
+    write_property(w, name, label, "number", "calculation_rollup", "hubsync", false, false);
+}
+
+/* The rollup fields a portal admin created for hubsync on the parent of tb
+ * (detected by label), a plain number field someone labelled like one, and
+ * near-misses a careless detector would take for rollups. */
+static void write_table_rollups(prop_writer *w, const sim_table *tb, hs_object_type t)
+{
+    char name[96], label[112];
+    const char *a = hs_object(tb->tb_pair.t_parent)->oi_plural;
+    const char *c = hs_object(tb->tb_pair.t_child)->oi_plural;
+    if (tb->tb_pair.t_child == t && tb->tb_rollup) {
+        /* The table's name reversed, on the child: not this table's rollup. */
+        snprintf(name, sizeof(name), "sync_assoc_%s_%s_count", c, a);
+        snprintf(label, sizeof(label), "sync_associations_%s_%s_label_count", c, a);
+        write_rollup(w, name, label);
+    }
+    if (tb->tb_pair.t_parent != t)
+        return;
+    if (tb->tb_rollup) {
+        snprintf(name, sizeof(name), "sync_assoc_%s_%s_count", a, c);
+        snprintf(label, sizeof(label), "sync_associations_%s_%s_label_count", a, c);
+        write_rollup(w, name, label);
+        for (int i = 0; tb->tb_rollup_labels && i < tb->tb_nlabels; i++) {
+            char slug[40];
+            sim_label_slug(&tb->tb_labels[i], slug, sizeof(slug));
+            snprintf(name, sizeof(name), "sync_assoc_%s_%s_%s", a, c, slug);
+            snprintf(label, sizeof(label), "sync_associations_%s_%s_label_%s", a, c, slug);
+            write_rollup(w, name, label);
+        }
+        snprintf(name, sizeof(name), "sync_assoc_%s_%s_note", a, c);
+        snprintf(label, sizeof(label), "Sync associations %s %s label note", a, c);
+        write_property(w, name, label, "string", "text", "hubsync", false, false);
+    }
+    if (tb->tb_lookalike) {
+        /* The label a rollup would have, on a field nobody computes. */
+        const char *suffix = tb->tb_rollup ? "legacy" : "count";
+        snprintf(name, sizeof(name), "sync_assoc_%s_%s_%s", a, c, suffix);
+        snprintf(label, sizeof(label), "sync_associations_%s_%s_label_%s", a, c, suffix);
+        write_property(w, name, label, "number", "number", "hubsync", false, false);
+    }
 }
 
 static void handle_properties(const sim_api_ctx *ctx, const sim_route *route, const sim_request *rq,
@@ -855,34 +902,9 @@ static void handle_properties(const sim_api_ctx *ctx, const sim_route *route, co
     } else {
         write_property(&w, "hs_timestamp", "Activity date", "datetime", "date", group, false, true);
     }
-    /* Rollup fields a portal admin created for hubsync (detected by label), and
-     * near-misses a careless detector would take for them. */
     const sim_portal *p = ctx->ac_portal;
-    for (int i = 0; i < p->p_ntables; i++) {
-        const sim_table *tb = &p->p_tables[i];
-        if (!tb->tb_rollup)
-            continue;
-        char name[96], label[112];
-        const char *a = hs_object(tb->tb_pair.t_parent)->oi_plural;
-        const char *c = hs_object(tb->tb_pair.t_child)->oi_plural;
-        if (tb->tb_pair.t_parent == t) {
-            static const char *const suffixes[] = {"count", "updated"};
-            for (int k = 0; k < 2; k++) {
-                snprintf(name, sizeof(name), "sync_assoc_%s_%s_%s", a, c, suffixes[k]);
-                snprintf(label, sizeof(label), "sync_associations_%s_%s_label_%s", a, c,
-                         suffixes[k]);
-                write_property(&w, name, label, "number", "calculation_rollup", "hubsync", true,
-                               false);
-            }
-            snprintf(name, sizeof(name), "sync_assoc_%s_%s_note", a, c);
-            snprintf(label, sizeof(label), "Sync associations %s %s label note", a, c);
-            write_property(&w, name, label, "string", "text", "hubsync", false, false);
-        } else if (tb->tb_pair.t_child == t) {
-            snprintf(name, sizeof(name), "sync_assoc_%s_%s_count", c, a);
-            snprintf(label, sizeof(label), "sync_associations_%s_%s_label_count", c, a);
-            write_property(&w, name, label, "number", "calculation_rollup", "hubsync", true, false);
-        }
-    }
+    for (int i = 0; i < p->p_ntables; i++)
+        write_table_rollups(&w, &p->p_tables[i], t);
     jb_lit(b, "]}");
 }
 

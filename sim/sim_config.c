@@ -28,20 +28,15 @@ void sim_config_defaults(sim_config *c)
     c->sc_search_rate = 5;
     c->sc_search_window_ms = 1000;
     c->sc_daily = 625000;
-    c->sc_rollup_bumps = true;
+    sim_rollup_model_defaults(&c->sc_rollup);
     c->sc_auth = SIM_AUTH_PRIVATE;
     snprintf(c->sc_token, sizeof(c->sc_token), "pat-na1-hubspot-sim");
     snprintf(c->sc_refresh_token, sizeof(c->sc_refresh_token), "sim-refresh-token");
     snprintf(c->sc_client_id, sizeof(c->sc_client_id), "sim-client-id");
     snprintf(c->sc_client_secret, sizeof(c->sc_client_secret), "sim-client-secret");
     c->sc_token_ttl_s = 1800;
-    hs_table t;
-    static const char *const rollups[] = {"companies_contacts", "companies_deals",
-                                          "contacts_deals"};
-    for (size_t i = 0; i < 3; i++) {
-        hs_table_parse(rollups[i], strlen(rollups[i]), &t);
-        c->sc_portal.pc_rollups[c->sc_portal.pc_nrollups++] = t;
-    }
+    char err[8];
+    sim_config_set_rollups(c, SIM_DEFAULT_ROLLUPS, err, sizeof(err));
 }
 
 /* ------------------------------------------------------------ value parsing */
@@ -119,28 +114,110 @@ static int apply_tier(sim_config *c, const char *tier)
     return 0;
 }
 
+/* Parses "a_b,c_d" (with allow_labels also "a_b:labels") or "none" into
+ * tables[] and, with allow_labels, labels[]. Returns the count, or -1 with
+ * err naming `what`. */
+static int parse_table_list(const char *what, const char *list, bool allow_labels, hs_table *tables,
+                            bool *labels, char *err, size_t errlen)
+{
+    static const char suffix[] = ":labels";
+    const size_t slen = sizeof(suffix) - 1;
+    int n = 0;
+    if (strcmp(list, "none") == 0)
+        return 0;
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        bool with_labels = allow_labels && len > slen && memcmp(p + len - slen, suffix, slen) == 0;
+        size_t name_len = with_labels ? len - slen : len;
+        if (n == SIM_MAX_TABLES || hs_table_parse(p, name_len, &tables[n]) != 0) {
+            snprintf(err, errlen, "%s: '%.*s' is not a table name like companies_contacts%s", what,
+                     (int)len, p, allow_labels ? " (or companies_contacts:labels)" : "");
+            return -1;
+        }
+        if (allow_labels)
+            labels[n] = with_labels;
+        n++;
+        p += len + (comma ? 1 : 0);
+    }
+    return n;
+}
+
 int sim_config_set_rollups(sim_config *c, const char *list, char *err, size_t errlen)
 {
-    sim_portal_config *pc = &c->sc_portal;
-    hs_table found[SIM_MAX_TABLES];
-    int n = 0;
-    if (strcmp(list, "none") != 0 && *list) {
-        const char *p = list;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t len = comma ? (size_t)(comma - p) : strlen(p);
-            if (n == SIM_MAX_TABLES || hs_table_parse(p, len, &found[n]) != 0) {
-                snprintf(err, errlen,
-                         "--rollups: '%.*s' is not a table name like companies_contacts", (int)len,
-                         p);
-                return -1;
-            }
-            n++;
-            p += len + (comma ? 1 : 0);
-        }
+    hs_table tables[SIM_MAX_TABLES];
+    bool labels[SIM_MAX_TABLES];
+    int n = parse_table_list("--rollups", list, true, tables, labels, err, errlen);
+    if (n < 0)
+        return -1;
+    for (int i = 0; i < n; i++)
+        c->sc_portal.pc_rollups[i] = (sim_rollup_def){tables[i], labels[i]};
+    c->sc_portal.pc_nrollups = n;
+    return 0;
+}
+
+int sim_config_set_lookalikes(sim_config *c, const char *list, char *err, size_t errlen)
+{
+    hs_table tables[SIM_MAX_TABLES];
+    int n = parse_table_list("--rollup-lookalikes", list, false, tables, NULL, err, errlen);
+    if (n < 0)
+        return -1;
+    memcpy(c->sc_portal.pc_lookalikes, tables, (size_t)n * sizeof(hs_table));
+    c->sc_portal.pc_nlookalikes = n;
+    return 0;
+}
+
+/* "A:B" into *a and *b (each ≤ max); with b_optional also "A", *b left
+ * alone. */
+static int parse_u64_pair(const char *v, uint64_t max, bool b_optional, uint64_t *a, uint64_t *b)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *colon = strchr(buf, ':');
+    if (colon)
+        *colon = '\0';
+    else if (!b_optional)
+        return -1;
+    return parse_u64(buf, max, a) || (colon && parse_u64(colon + 1, max, b)) ? -1 : 0;
+}
+
+/* "P:MS" (a probability and milliseconds ≤ max_ms); with ms_optional also
+ * "P", *ms left alone. */
+static int parse_prob_ms(const char *v, uint64_t max_ms, bool ms_optional, double *p, int64_t *ms)
+{
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", v);
+    char *colon = strchr(buf, ':');
+    uint64_t u = 0;
+    if (colon)
+        *colon = '\0';
+    else if (!ms_optional)
+        return -1;
+    if (parse_double(buf, 0, 1, p) || (colon && parse_u64(colon + 1, max_ms, &u)))
+        return -1;
+    if (colon)
+        *ms = (int64_t)u;
+    return 0;
+}
+
+/* The longest delay the rollup options take (a day). */
+#define ROLLUP_MAX_MS 86400000
+
+/* The rollup delays must make sense together. 0, or -1 with err filled. */
+static int check_rollup_model(const sim_rollup_model *m, char *err, size_t errlen)
+{
+    if (m->rm_delay_min_ms > m->rm_delay_max_ms) {
+        snprintf(err, errlen, "--rollup-delay-ms (rollup_delay_min_ms): MIN %lld is above MAX %lld",
+                 (long long)m->rm_delay_min_ms, (long long)m->rm_delay_max_ms);
+        return -1;
     }
-    memcpy(pc->pc_rollups, found, (size_t)n * sizeof(hs_table));
-    pc->pc_nrollups = n;
+    if (m->rm_tail > 0 && m->rm_tail_ms < m->rm_delay_max_ms) {
+        snprintf(err, errlen,
+                 "--rollup-tail (rollup_tail_ms): MS %lld is below the delay MAX %lld (or set P "
+                 "to 0)",
+                 (long long)m->rm_tail_ms, (long long)m->rm_delay_max_ms);
+        return -1;
+    }
     return 0;
 }
 
@@ -201,10 +278,22 @@ static const opt options[] = {
     {"assoc-page-size", OPT_U32, F(sc_assoc_page_size), 0, "N",
      "v4 batch-read to[] items per result per page [500]"},
     {"rollups", OPT_SPECIAL, 0, 0, "LIST",
-     "tables whose parent has sync_associations_* rollup properties, or 'none'\n"
-     "        [companies_contacts,companies_deals,contacts_deals]"},
-    {"rollup-bumps", OPT_ONOFF, F(sc_rollup_bumps), 0, "on|off",
-     "association changes on rollup tables bump the parent's last-modified [on]"},
+     "tables whose parent has rollup properties: TABLE (a count) or\n"
+     "TABLE:labels (a count and one per label), or 'none'\n"
+     "[" SIM_DEFAULT_ROLLUPS "]"},
+    {"rollup-lookalikes", OPT_SPECIAL, 0, 0, "LIST",
+     "tables whose parent gets a plain number field labelled like a\n"
+     "rollup's, or 'none' [none]"},
+    {"rollup-bumps", OPT_SPECIAL, 0, 0, "MODE",
+     "how association changes on rollup tables move the parent's\n"
+     "last-modified: realistic (after the recomputation's delay, when a\n"
+     "value changed), always (at once; or 'on'), never (or 'off') [realistic]"},
+    {"rollup-delay-ms", OPT_SPECIAL, 0, 0, "MIN:MAX", "recomputation delay, uniform [2000:7000]"},
+    {"rollup-tail", OPT_SPECIAL, 0, 0, "P[:MS]",
+     "chance a recomputation is slow, its delay uniform in [MAX, MS]\n"
+     "[0.02:240000]"},
+    {"rollup-miss", OPT_PROB, F(sc_rollup.rm_miss), 0, "P",
+     "chance a changed rollup value leaves last-modified alone [0.05]"},
     {"tier", OPT_SPECIAL, 0, 0, "NAME", "free|starter|pro|enterprise|unlimited [pro]"},
     {"rate", OPT_SPECIAL, 0, 0, "N/Ws", "burst limit (TEN_SECONDLY_ROLLING); 0 = off [190/10s]"},
     {"search-rate", OPT_SPECIAL, 0, 0, "N/Ws", "search limit (SECONDLY); 0 = off [5/1s]"},
@@ -246,7 +335,13 @@ static void usage(FILE *out)
         char left[48];
         snprintf(left, sizeof(left), "--%s%s%s", o->o_name, o->o_arg ? " " : "",
                  o->o_arg ? o->o_arg : "");
-        fprintf(out, "  %-30s %s\n", left, o->o_help);
+        /* A help text's further lines line up under its first. */
+        const char *h = o->o_help;
+        for (int line = 0; *h; line++) {
+            int n = (int)strcspn(h, "\n");
+            fprintf(out, "  %-30s %.*s\n", line ? "" : left, n, h);
+            h += n + (h[n] == '\n');
+        }
     }
     fprintf(out, "  %-30s %s\n", "--help", "this text");
     fprintf(out, "\nAdmin endpoints (loopback only): GET /_sim/truth?table=T, POST /_sim/mutate,\n"
@@ -258,6 +353,9 @@ static int set_special(sim_config *c, const char *name, const char *v, char *err
 {
     if (strcmp(name, "rollups") == 0)
         return sim_config_set_rollups(c, v, err, errlen);
+    if (strcmp(name, "rollup-lookalikes") == 0)
+        return sim_config_set_lookalikes(c, v, err, errlen);
+    uint64_t a = 0, b = 0;
     if (strcmp(name, "port") == 0) {
         uint64_t port;
         if (parse_u64(v, 65535, &port) == 0) {
@@ -274,31 +372,36 @@ static int set_special(sim_config *c, const char *name, const char *v, char *err
         if (parse_rate(v, &c->sc_search_rate, &c->sc_search_window_ms) == 0)
             return 0;
     } else if (strcmp(name, "latency-ms") == 0) {
-        uint64_t mean, jitter = 0;
-        char buf[64];
-        snprintf(buf, sizeof(buf), "%s", v);
-        char *colon = strchr(buf, ':');
-        if (colon)
-            *colon = '\0';
-        if (parse_u64(buf, 600000, &mean) == 0 &&
-            (!colon || parse_u64(colon + 1, mean, &jitter) == 0)) {
-            c->sc_latency_ms = (int64_t)mean;
-            c->sc_latency_jitter_ms = (int64_t)jitter;
+        /* MEAN[:JITTER], the jitter at most the mean. */
+        if (parse_u64_pair(v, 600000, true, &a, &b) == 0 && b <= a) {
+            c->sc_latency_ms = (int64_t)a;
+            c->sc_latency_jitter_ms = (int64_t)b;
             return 0;
         }
     } else if (strcmp(name, "fault-slow") == 0) {
-        char buf[64];
-        snprintf(buf, sizeof(buf), "%s", v);
-        char *colon = strchr(buf, ':');
-        uint64_t ms;
         double p;
-        if (colon) {
-            *colon = '\0';
-            if (parse_double(buf, 0, 1, &p) == 0 && parse_u64(colon + 1, 600000, &ms) == 0) {
-                c->sc_fault_slow = p;
-                c->sc_fault_slow_ms = (int64_t)ms;
-                return 0;
-            }
+        int64_t ms;
+        if (parse_prob_ms(v, 600000, false, &p, &ms) == 0) {
+            c->sc_fault_slow = p;
+            c->sc_fault_slow_ms = ms;
+            return 0;
+        }
+    } else if (strcmp(name, "rollup-bumps") == 0) {
+        if (sim_rollup_mode_parse(v, &c->sc_rollup.rm_mode) == 0)
+            return 0;
+    } else if (strcmp(name, "rollup-delay-ms") == 0) {
+        if (parse_u64_pair(v, ROLLUP_MAX_MS, false, &a, &b) == 0) {
+            c->sc_rollup.rm_delay_min_ms = (int64_t)a;
+            c->sc_rollup.rm_delay_max_ms = (int64_t)b;
+            return 0;
+        }
+    } else if (strcmp(name, "rollup-tail") == 0) {
+        double p;
+        int64_t ms = c->sc_rollup.rm_tail_ms;
+        if (parse_prob_ms(v, ROLLUP_MAX_MS, true, &p, &ms) == 0) {
+            c->sc_rollup.rm_tail = p;
+            c->sc_rollup.rm_tail_ms = ms;
+            return 0;
         }
     } else if (strcmp(name, "auth") == 0) {
         if (strcmp(v, "private") == 0 || strcmp(v, "oauth") == 0) {
@@ -444,7 +547,7 @@ int sim_config_parse_args(sim_config *c, int argc, char **argv, FILE *out, char 
         snprintf(err, errlen, "--tls-cert and --tls-key go together (HTTPS needs both)");
         return -1;
     }
-    return 0;
+    return check_rollup_model(&c->sc_rollup, err, errlen);
 }
 
 /* ------------------------------------------------------- runtime changes */
@@ -480,6 +583,40 @@ static int json_onoff(json_object *v, bool *out)
     if (json_object_is_type(v, json_type_string))
         return parse_onoff(json_object_get_string(v), out);
     return -1;
+}
+
+/* A mode name, or a boolean as the old switch took: true always, false never. */
+static int json_rollup_mode(json_object *v, sim_rollup_mode *out)
+{
+    bool on;
+    if (json_object_is_type(v, json_type_string))
+        return sim_rollup_mode_parse(json_object_get_string(v), out);
+    if (!json_object_is_type(v, json_type_boolean) || json_onoff(v, &on))
+        return -1;
+    *out = on ? SIM_ROLLUP_ALWAYS : SIM_ROLLUP_NEVER;
+    return 0;
+}
+
+/* A table list as a string ("a_b,c_d") or an array of strings, appended to
+ * `list` as the comma-separated text the --rollups parsers read. */
+static int json_table_list(json_object *v, const char *key, jbuf *list, char *err, size_t errlen)
+{
+    if (json_object_is_type(v, json_type_string)) {
+        jb_raw(list, json_object_get_string(v), strlen(json_object_get_string(v)));
+        return 0;
+    }
+    bool ok = json_object_is_type(v, json_type_array);
+    for (size_t i = 0; ok && i < json_object_array_length(v); i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        ok = json_object_is_type(e, json_type_string);
+        if (ok && i)
+            jb_char(list, ',');
+        if (ok)
+            jb_raw(list, json_object_get_string(e), strlen(json_object_get_string(e)));
+    }
+    if (!ok)
+        snprintf(err, errlen, "%s must be a string or an array of table names", key);
+    return ok ? 0 : -1;
 }
 
 static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *changed, char *err,
@@ -528,38 +665,36 @@ static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *c
     } else if (strcmp(key, "retry_after") == 0) {
         bad = json_onoff(v, &c->sc_retry_after);
     } else if (strcmp(key, "rollup_bumps") == 0) {
-        bad = json_onoff(v, &c->sc_rollup_bumps);
+        bad = json_rollup_mode(v, &c->sc_rollup.rm_mode);
+    } else if (strcmp(key, "rollup_delay_min_ms") == 0 || strcmp(key, "rollup_delay_max_ms") == 0) {
+        bad = json_nonneg(v, ROLLUP_MAX_MS, &d);
+        *(strstr(key, "min") ? &c->sc_rollup.rm_delay_min_ms : &c->sc_rollup.rm_delay_max_ms) =
+            (int64_t)d;
+    } else if (strcmp(key, "rollup_tail") == 0) {
+        bad = json_prob(v, &c->sc_rollup.rm_tail);
+    } else if (strcmp(key, "rollup_tail_ms") == 0) {
+        bad = json_nonneg(v, ROLLUP_MAX_MS, &d);
+        c->sc_rollup.rm_tail_ms = (int64_t)d;
+    } else if (strcmp(key, "rollup_miss") == 0) {
+        bad = json_prob(v, &c->sc_rollup.rm_miss);
     } else if (strcmp(key, "assoc_batch_exempt") == 0) {
         bad = json_onoff(v, &c->sc_assoc_batch_exempt);
     } else if (strcmp(key, "token_ttl") == 0) {
         bad = json_nonneg(v, 1e9, &d);
         c->sc_token_ttl_s = (int64_t)d;
         *changed |= SIM_CHANGED_TTL;
-    } else if (strcmp(key, "rollups") == 0) {
+    } else if (strcmp(key, "rollups") == 0 || strcmp(key, "rollup_lookalikes") == 0) {
         *changed |= SIM_CHANGED_ROLLUPS;
-        if (json_object_is_type(v, json_type_string))
-            return sim_config_set_rollups(c, json_object_get_string(v), err, errlen);
-        if (!json_object_is_type(v, json_type_array)) {
-            bad = 1;
-        } else {
-            jbuf list;
-            jb_init(&list);
-            for (size_t i = 0; i < json_object_array_length(v); i++) {
-                json_object *e = json_object_array_get_idx(v, i);
-                if (!json_object_is_type(e, json_type_string)) {
-                    snprintf(err, errlen, "rollups must be table names");
-                    jb_free(&list);
-                    return -1;
-                }
-                if (i)
-                    jb_char(&list, ',');
-                jb_raw(&list, json_object_get_string(e), strlen(json_object_get_string(e)));
-            }
-            int rc = bad ? -1 : sim_config_set_rollups(c, jb_cstr(&list), err, errlen);
-            jb_free(&list);
-            if (rc)
-                return -1;
-        }
+        jbuf list;
+        jb_init(&list);
+        int rc = json_table_list(v, key, &list, err, errlen);
+        if (rc == 0 && strcmp(key, "rollups") == 0)
+            rc = sim_config_set_rollups(c, jb_cstr(&list), err, errlen);
+        else if (rc == 0)
+            rc = sim_config_set_lookalikes(c, jb_cstr(&list), err, errlen);
+        jb_free(&list);
+        if (rc)
+            return -1;
     } else {
         snprintf(err, errlen, "unknown configuration key '%s'", key);
         return -1;
@@ -596,6 +731,8 @@ int sim_config_apply_json(sim_config *c, const char *body, size_t len, unsigned 
     }
     json_object_put(root);
     if (rc == 0)
+        rc = check_rollup_model(&next.sc_rollup, err, errlen);
+    if (rc == 0)
         *c = next;
     return rc;
 }
@@ -609,35 +746,53 @@ static void rate_text(char *out, size_t n, uint32_t count, int64_t window_ms)
         snprintf(out, n, "%u/%lldms", count, (long long)window_ms);
 }
 
+/* Appends a table list as the setters read it back: "a_b:labels,c_d"
+ * (labels NULL: no ":labels" items), "" for none. */
+static void table_list_text(jbuf *out, const hs_table *tables, const bool *labels, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char name[48];
+        hs_table_name(tables[i], name, sizeof(name));
+        jb_printf(out, "%s%s%s", i ? "," : "", name, labels && labels[i] ? ":labels" : "");
+    }
+}
+
 void sim_config_json(const sim_config *c, jbuf *out)
 {
     char rate[48], search_rate[48];
     rate_text(rate, sizeof(rate), c->sc_rate, c->sc_rate_window_ms);
     rate_text(search_rate, sizeof(search_rate), c->sc_search_rate, c->sc_search_window_ms);
-    char rollups[SIM_MAX_TABLES * 48] = "";
-    size_t used = 0;
-    for (int i = 0; i < c->sc_portal.pc_nrollups; i++) {
-        char name[48];
-        hs_table_name(c->sc_portal.pc_rollups[i], name, sizeof(name));
-        int n = snprintf(rollups + used, sizeof(rollups) - used, "%s%s", i ? "," : "", name);
-        if (n > 0)
-            used += (size_t)n;
+    const sim_portal_config *pc = &c->sc_portal;
+    hs_table tables[SIM_MAX_TABLES];
+    bool labels[SIM_MAX_TABLES];
+    for (int i = 0; i < pc->pc_nrollups; i++) {
+        tables[i] = pc->pc_rollups[i].rd_table;
+        labels[i] = pc->pc_rollups[i].rd_labels;
     }
+    const sim_rollup_model *rm = &c->sc_rollup;
+    jb_printf(out,
+              "{\"tier\":\"%s\",\"rate\":\"%s\",\"search_rate\":\"%s\","
+              "\"daily\":%llu,\"assoc_batch_exempt\":%s,\"retry_after\":%s,"
+              "\"rollup_bumps\":\"%s\",\"rollup_delay_min_ms\":%lld,\"rollup_delay_max_ms\":%lld,"
+              "\"rollup_tail\":%g,\"rollup_tail_ms\":%lld,\"rollup_miss\":%g,\"rollups\":\"",
+              c->sc_tier, rate, search_rate, (unsigned long long)c->sc_daily,
+              c->sc_assoc_batch_exempt ? "true" : "false", c->sc_retry_after ? "true" : "false",
+              sim_rollup_mode_names[rm->rm_mode], (long long)rm->rm_delay_min_ms,
+              (long long)rm->rm_delay_max_ms, rm->rm_tail, (long long)rm->rm_tail_ms, rm->rm_miss);
+    table_list_text(out, tables, labels, pc->pc_nrollups);
+    jb_lit(out, "\",\"rollup_lookalikes\":\"");
+    table_list_text(out, pc->pc_lookalikes, NULL, pc->pc_nlookalikes);
     jb_printf(
         out,
-        "{\"tier\":\"%s\",\"rate\":\"%s\",\"search_rate\":\"%s\","
-        "\"daily\":%llu,\"assoc_batch_exempt\":%s,\"retry_after\":%s,"
-        "\"rollup_bumps\":%s,\"rollups\":\"%s\",\"latency_ms\":%lld,"
+        "\",\"latency_ms\":%lld,"
         "\"latency_jitter_ms\":%lld,\"index_lag_ms\":%lld,\"same_ms\":%g,"
         "\"churn_per_s\":%g,\"fault_5xx\":%g,\"fault_429\":%g,\"fault_reset\":%g,"
         "\"fault_slow\":%g,\"fault_slow_ms\":%lld,\"fault_truncate\":%g,\"fault_search_400\":%g,"
         "\"auth\":\"%s\",\"token_ttl\":%lld,\"assoc_page_size\":%u,\"seed\":%llu}",
-        c->sc_tier, rate, search_rate, (unsigned long long)c->sc_daily,
-        c->sc_assoc_batch_exempt ? "true" : "false", c->sc_retry_after ? "true" : "false",
-        c->sc_rollup_bumps ? "true" : "false", rollups, (long long)c->sc_latency_ms,
-        (long long)c->sc_latency_jitter_ms, (long long)c->sc_index_lag_ms, c->sc_same_ms,
-        c->sc_churn_per_s, c->sc_fault_5xx, c->sc_fault_429, c->sc_fault_reset, c->sc_fault_slow,
-        (long long)c->sc_fault_slow_ms, c->sc_fault_truncate, c->sc_fault_search_400,
+        (long long)c->sc_latency_ms, (long long)c->sc_latency_jitter_ms,
+        (long long)c->sc_index_lag_ms, c->sc_same_ms, c->sc_churn_per_s, c->sc_fault_5xx,
+        c->sc_fault_429, c->sc_fault_reset, c->sc_fault_slow, (long long)c->sc_fault_slow_ms,
+        c->sc_fault_truncate, c->sc_fault_search_400,
         c->sc_auth == SIM_AUTH_OAUTH ? "oauth" : "private", (long long)c->sc_token_ttl_s,
-        c->sc_assoc_page_size, (unsigned long long)c->sc_portal.pc_seed);
+        c->sc_assoc_page_size, (unsigned long long)pc->pc_seed);
 }

@@ -39,7 +39,7 @@ typedef struct sim_config {
     bool sc_assoc_batch_exempt;
     bool sc_retry_after;
     /* realism switches */
-    bool sc_rollup_bumps;
+    sim_rollup_model sc_rollup; /* how association changes reach a rollup parent */
     int64_t sc_latency_ms, sc_latency_jitter_ms;
     double sc_fault_5xx, sc_fault_429, sc_fault_reset, sc_fault_slow, sc_fault_truncate;
     double sc_fault_search_400; /* chance a search is refused 400 VALIDATION_ERROR */
@@ -59,7 +59,7 @@ typedef struct sim_config {
 /* Bits of what sim_config_apply_json changed, for the server to act on. */
 enum {
     SIM_CHANGED_LIMITS = 1 << 0,  /* rate, search_rate or daily */
-    SIM_CHANGED_ROLLUPS = 1 << 1, /* rollups */
+    SIM_CHANGED_ROLLUPS = 1 << 1, /* rollups or rollup_lookalikes */
     SIM_CHANGED_TTL = 1 << 2,     /* token_ttl */
 };
 
@@ -79,8 +79,17 @@ int sim_config_apply_json(sim_config *c, const char *body, size_t len, unsigned 
 /* Appends the runtime configuration as a JSON object. */
 void sim_config_json(const sim_config *c, jbuf *out);
 
-/* Parses a comma-separated table list ("companies_contacts,contacts_deals",
- * or "none") into c->sc_portal.pc_rollups. Returns 0 or -1. */
+/* The default --rollups list. */
+#define SIM_DEFAULT_ROLLUPS "companies_contacts:labels,companies_deals,contacts_deals"
+
+/* Parses a comma-separated rollup list: each item a table name, alone (its
+ * count rollup) or followed by ":labels" (one rollup per user-defined label
+ * too), e.g. "companies_contacts:labels,contacts_deals"; "none" or "" for
+ * none. Into c->sc_portal.pc_rollups. Returns 0, or -1 (c unchanged). */
 int sim_config_set_rollups(sim_config *c, const char *list, char *err, size_t errlen);
+
+/* Parses a comma-separated table list ("companies_tickets", "none" or "")
+ * into c->sc_portal.pc_lookalikes. Returns 0, or -1 (c unchanged). */
+int sim_config_set_lookalikes(sim_config *c, const char *list, char *err, size_t errlen);
 
 #endif

@@ -264,9 +264,6 @@ static void table_init(sim_table *t, hs_table pair, int table_index, const sim_p
         snprintf(lb->lb_name, sizeof(lb->lb_name), "%s", label_names[i][0]);
         snprintf(lb->lb_inverse, sizeof(lb->lb_inverse), "%s", label_names[i][1]);
     }
-    for (int i = 0; i < c->pc_nrollups; i++)
-        if (c->pc_rollups[i].t_parent == pair.t_parent && c->pc_rollups[i].t_child == pair.t_child)
-            t->tb_rollup = true;
 }
 
 int sim_link_type_ids(const sim_table *t, bool reverse, const sim_link *l, int *ids)
@@ -560,6 +557,8 @@ int sim_portal_create(const sim_portal_config *c, sim_portal **out)
     if (!p)
         goto fail;
     sim_rng_seed(&p->p_rng, c->pc_seed, 7);
+    sim_rng_seed(&p->p_rollup_rng, c->pc_seed, 8);
+    sim_rollup_queue_init(&p->p_rollups);
     p->p_next_gap_seed = c->pc_seed;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         if (generate_objects(p, c, (hs_object_type)t))
@@ -579,6 +578,9 @@ int sim_portal_create(const sim_portal_config *c, sim_portal **out)
             }
         }
     }
+    sim_rollup_tally none;
+    memset(&none, 0, sizeof(none));
+    sim_portal_set_rollups(p, c, &none);
     for (int i = 0; i < p->p_ntables; i++) {
         ev.ev_len = 0;
         if (generate_edges(p, c, &p->p_tables[i], i, &ev) ||
@@ -618,6 +620,7 @@ void sim_portal_destroy(sim_portal *p)
     }
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         objects_free(&p->p_obj[t]);
+    sim_rollup_queue_free(&p->p_rollups);
     free(p);
 }
 
@@ -757,12 +760,65 @@ static void bump(mut_ctx *m, hs_object_type t, uint32_t idx)
     m->mc_r->mr_bumped++;
 }
 
-/* An association in table tb changed: the parent's rollup fields change too. */
-static void association_changed(mut_ctx *m, sim_table *tb, uint32_t parent)
+/* What an association change on a rollup table must know from before it:
+ * whether it starts a recomputation, and then the values it compares with. */
+typedef struct rollup_before {
+    bool rb_schedule;
+    sim_rollup_values rb_values;
+} rollup_before;
+
+static uint32_t table_index(const sim_portal *p, const sim_table *tb)
 {
-    m->mc_r->mr_table_changes[tb - m->mc_p->p_tables]++;
-    if (tb->tb_rollup && m->mc_o->mo_rollup_bumps)
+    return (uint32_t)(tb - p->p_tables);
+}
+
+/* Call before changing a link of `parent` in tb: in realistic mode, with no
+ * recomputation pending for it, captures the parent's rollup values. */
+static void rollup_before_change(mut_ctx *m, const sim_table *tb, uint32_t parent, rollup_before *b)
+{
+    b->rb_schedule = tb->tb_rollup && m->mc_o->mo_rollup.rm_mode == SIM_ROLLUP_REALISTIC &&
+                     !sim_rollup_find(&m->mc_p->p_rollups, table_index(m->mc_p, tb), parent);
+    if (b->rb_schedule)
+        sim_rollup_values_of(tb, parent, tb->tb_rollup_labels, &b->rb_values);
+}
+
+/* A recomputation's delay: usually uniform in [min, max], sometimes a slow
+ * one uniform in [max, tail]. */
+static int64_t rollup_delay(sim_rng *r, const sim_rollup_model *rm)
+{
+    int64_t lo = rm->rm_delay_min_ms, hi = rm->rm_delay_max_ms;
+    if (rm->rm_tail > 0 && rm->rm_tail_ms > hi && sim_rng_chance(r, rm->rm_tail)) {
+        lo = hi;
+        hi = rm->rm_tail_ms;
+    }
+    return hi > lo ? lo + (int64_t)sim_rng_below(r, (uint64_t)(hi - lo) + 1) : lo;
+}
+
+/* An association of `parent` in table tb changed (b: what
+ * rollup_before_change saw before the change). Returns 0, or -1 when out of
+ * memory (the change stands; its recomputation is not scheduled). */
+static int association_changed(mut_ctx *m, sim_table *tb, uint32_t parent, const rollup_before *b)
+{
+    sim_portal *p = m->mc_p;
+    uint32_t ti = table_index(p, tb);
+    m->mc_r->mr_table_changes[ti]++;
+    if (!tb->tb_rollup)
+        return 0;
+    const sim_rollup_model *rm = &m->mc_o->mo_rollup;
+    if (rm->rm_mode == SIM_ROLLUP_ALWAYS)
         bump(m, tb->tb_pair.t_parent, parent);
+    if (rm->rm_mode != SIM_ROLLUP_REALISTIC)
+        return 0;
+    if (!b->rb_schedule) {
+        m->mc_r->mr_rollups.rt_coalesced++;
+        return 0;
+    }
+    sim_rollup_job j = {m->mc_o->mo_now_ms + rollup_delay(&p->p_rollup_rng, rm), ti, parent,
+                        b->rb_values};
+    if (sim_rollup_push(&p->p_rollups, &j) < 0)
+        return -1;
+    m->mc_r->mr_rollups.rt_scheduled++;
+    return 0;
 }
 
 /* A random live object of type t, or -1 after a few misses. */
@@ -820,13 +876,11 @@ static int mut_associate(mut_ctx *m, sim_table *tb)
         uint16_t labels = 0;
         if (tb->tb_nlabels && sim_rng_chance(&m->mc_p->p_rng, 0.3))
             labels = (uint16_t)(1u << sim_rng_below(&m->mc_p->p_rng, (uint64_t)tb->tb_nlabels));
+        rollup_before b;
+        rollup_before_change(m, tb, (uint32_t)parent, &b);
         int rc = link_add(tb, (uint32_t)parent, (uint32_t)child, labels);
-        if (rc < 0)
-            return -1;
-        if (rc == 0) {
-            association_changed(m, tb, (uint32_t)parent);
-            return 0;
-        }
+        if (rc <= 0)
+            return rc < 0 ? -1 : association_changed(m, tb, (uint32_t)parent, &b);
     }
     return 1;
 }
@@ -838,9 +892,10 @@ static int mut_dissociate(mut_ctx *m, sim_table *tb)
         return 1;
     sim_adj *a = &tb->tb_fwd[parent];
     uint32_t child = a->a_links[sim_rng_below(&m->mc_p->p_rng, a->a_len)].l_other;
+    rollup_before b;
+    rollup_before_change(m, tb, (uint32_t)parent, &b);
     link_remove(tb, (uint32_t)parent, child);
-    association_changed(m, tb, (uint32_t)parent);
-    return 0;
+    return association_changed(m, tb, (uint32_t)parent, &b);
 }
 
 static int mut_relabel(mut_ctx *m, sim_table *tb)
@@ -855,10 +910,11 @@ static int mut_relabel(mut_ctx *m, sim_table *tb)
     if (adj_own(f, 0) || adj_own(&tb->tb_rev[child], 0))
         return -1;
     uint16_t flip = (uint16_t)(1u << sim_rng_below(&m->mc_p->p_rng, (uint64_t)tb->tb_nlabels));
+    rollup_before b;
+    rollup_before_change(m, tb, (uint32_t)parent, &b);
     adj_get(f, child)->l_labels ^= flip;
     adj_get(&tb->tb_rev[child], (uint32_t)parent)->l_labels ^= flip;
-    association_changed(m, tb, (uint32_t)parent);
-    return 0;
+    return association_changed(m, tb, (uint32_t)parent, &b);
 }
 
 static hs_object_type random_side(mut_ctx *m, sim_table *tb)
@@ -866,7 +922,8 @@ static hs_object_type random_side(mut_ctx *m, sim_table *tb)
     return sim_rng_chance(&m->mc_p->p_rng, 0.5) ? tb->tb_pair.t_parent : tb->tb_pair.t_child;
 }
 
-/* Archiving removes the object from every table, in both directions. */
+/* Archiving removes the object from every table, in both directions; as a
+ * parent it has no rollups left to recompute. */
 static int mut_archive(mut_ctx *m, sim_table *tb)
 {
     sim_portal *p = m->mc_p;
@@ -874,26 +931,31 @@ static int mut_archive(mut_ctx *m, sim_table *tb)
     int64_t idx = random_live(p, t);
     if (idx < 0)
         return 1;
+    int rc = 0;
     for (int i = 0; i < p->p_ntables; i++) {
         sim_table *x = &p->p_tables[i];
         bool is_parent = x->tb_pair.t_parent == t;
         if (!is_parent && x->tb_pair.t_child != t)
             continue;
+        if (is_parent && sim_rollup_remove(&p->p_rollups, (uint32_t)i, (uint32_t)idx))
+            m->mc_r->mr_rollups.rt_dropped++;
         sim_adj *mine = is_parent ? &x->tb_fwd[idx] : &x->tb_rev[idx];
         while (mine->a_len > 0) {
             uint32_t other = mine->a_links[mine->a_len - 1].l_other;
-            uint32_t parent = is_parent ? (uint32_t)idx : other;
-            uint32_t child = is_parent ? other : (uint32_t)idx;
-            link_remove(x, parent, child);
-            if (!is_parent)
-                association_changed(m, x, parent);
-            else
+            if (is_parent) {
+                link_remove(x, (uint32_t)idx, other);
                 m->mc_r->mr_table_changes[i]++;
+                continue;
+            }
+            rollup_before b;
+            rollup_before_change(m, x, other, &b);
+            link_remove(x, other, (uint32_t)idx);
+            rc |= association_changed(m, x, other, &b);
         }
     }
     object_write(&p->p_obj[t], (uint32_t)idx, m->mc_ms, true, m->mc_o->mo_now_ms,
                  m->mc_o->mo_index_lag_ms);
-    return 0;
+    return rc;
 }
 
 static int mut_touch(mut_ctx *m, sim_table *tb)
@@ -933,15 +995,17 @@ static int mut_create(mut_ctx *m, sim_table *tb)
             break;
         uint32_t parent = is_parent ? idx : (uint32_t)other;
         uint32_t child = is_parent ? (uint32_t)other : idx;
+        /* A new parent's own write already moved its last-modified time. */
+        rollup_before b = {false, {0}};
+        if (!is_parent)
+            rollup_before_change(m, tb, parent, &b);
         int rc = link_add(tb, parent, child, 0);
         if (rc < 0)
             return -1;
-        if (rc == 0) {
-            if (is_parent)
-                m->mc_r->mr_table_changes[tb - p->p_tables]++;
-            else
-                association_changed(m, tb, parent);
-        }
+        if (rc == 0 && is_parent)
+            m->mc_r->mr_table_changes[table_index(p, tb)]++;
+        else if (rc == 0 && association_changed(m, tb, parent, &b))
+            return -1;
     }
     m->mc_r->mr_bumped++;
     return 0;
@@ -996,4 +1060,96 @@ int sim_mutate(sim_portal *p, const sim_mutation_opts *o, sim_mutation_result *r
             r->mr_skipped++;
     }
     return 0;
+}
+
+/* ---------------------------------------------------------------- rollups */
+
+static bool same_pair(hs_table a, hs_table b)
+{
+    return a.t_parent == b.t_parent && a.t_child == b.t_child;
+}
+
+void sim_rollup_values_of(const sim_table *t, uint32_t parent, bool labels, sim_rollup_values *v)
+{
+    memset(v, 0, sizeof(*v));
+    const sim_adj *a = &t->tb_fwd[parent];
+    v->rv_count = a->a_len;
+    v->rv_labels = labels;
+    if (!labels)
+        return;
+    for (uint32_t j = 0; j < a->a_len; j++)
+        for (uint16_t bits = a->a_links[j].l_labels; bits; bits &= (uint16_t)(bits - 1))
+            v->rv_label[__builtin_ctz(bits)]++;
+}
+
+uint32_t sim_portal_recompute(sim_portal *p, const sim_rollup_model *m, int64_t index_lag_ms,
+                              int64_t now_ms, sim_rollup_tally *t)
+{
+    uint32_t ran = 0;
+    const sim_rollup_job *next;
+    while ((next = sim_rollup_peek(&p->p_rollups)) && next->rj_due_ms <= now_ms) {
+        sim_rollup_job j;
+        sim_rollup_pop(&p->p_rollups, &j);
+        const sim_table *tb = &p->p_tables[j.rj_table];
+        sim_rollup_values after;
+        sim_rollup_values_of(tb, j.rj_parent, j.rj_before.rv_labels, &after);
+        ran++;
+        t->rt_recomputed++;
+        if (!sim_rollup_values_differ(&j.rj_before, &after)) {
+            t->rt_unchanged++;
+        } else if (m->rm_miss > 0 && sim_rng_chance(&p->p_rollup_rng, m->rm_miss)) {
+            /* Real records show rollup writes that hs_lastmodifieddate never
+             * reflected: a sync keyed on it cannot see these. */
+            t->rt_missed++;
+        } else {
+            object_write(&p->p_obj[tb->tb_pair.t_parent], j.rj_parent, now_ms, false, now_ms,
+                         index_lag_ms);
+            t->rt_bumped++;
+        }
+    }
+    return ran;
+}
+
+int64_t sim_portal_next_recompute_ms(const sim_portal *p)
+{
+    const sim_rollup_job *next = sim_rollup_peek(&p->p_rollups);
+    return next ? next->rj_due_ms : INT64_MAX;
+}
+
+void sim_portal_set_rollups(sim_portal *p, const sim_portal_config *c, sim_rollup_tally *t)
+{
+    for (int i = 0; i < p->p_ntables; i++) {
+        sim_table *tb = &p->p_tables[i];
+        bool rollup = false, labels = false, lookalike = false;
+        for (int k = 0; k < c->pc_nrollups; k++) {
+            if (same_pair(c->pc_rollups[k].rd_table, tb->tb_pair)) {
+                rollup = true;
+                labels |= c->pc_rollups[k].rd_labels;
+            }
+        }
+        for (int k = 0; k < c->pc_nlookalikes; k++)
+            lookalike |= same_pair(c->pc_lookalikes[k], tb->tb_pair);
+        if (tb->tb_rollup && !rollup)
+            t->rt_dropped += sim_rollup_remove_table(&p->p_rollups, (uint32_t)i);
+        else if (tb->tb_rollup_labels && !labels)
+            sim_rollup_forget_labels(&p->p_rollups, (uint32_t)i);
+        tb->tb_rollup = rollup;
+        tb->tb_rollup_labels = labels;
+        tb->tb_lookalike = lookalike;
+    }
+}
+
+void sim_label_slug(const sim_label *lb, char *out, size_t n)
+{
+    size_t i = 0;
+    for (const char *c = lb->lb_name; *c && i + 1 < n; c++) {
+        char ch = *c;
+        if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        else if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')))
+            ch = '_';
+        out[i++] = ch;
+    }
+    if (n)
+        out[i] = '\0';
 }

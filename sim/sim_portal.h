@@ -20,15 +20,17 @@
 #define HUBSYNC_SIM_PORTAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../common/hs_types.h"
 #include "../common/jbuf.h"
 #include "sim_rand.h"
+#include "sim_rollup.h"
 
 enum {
-    SIM_MAX_LABELS = 8,  /* user-defined labels per table (a 16-bit mask has room) */
-    SIM_MAX_TABLES = 40, /* every associable pair of the 11 object types */
+    SIM_MAX_LABELS = SIM_ROLLUP_MAX_LABELS, /* user-defined labels per table (≤ 16: a mask) */
+    SIM_MAX_TABLES = 40,                    /* every associable pair of the 11 object types */
 };
 
 /* One direction of one association. */
@@ -65,10 +67,12 @@ typedef struct sim_table {
     int tb_unlabeled_rev, tb_primary_rev; /* child→parent */
     int tb_nlabels;
     sim_label tb_labels[SIM_MAX_LABELS];
-    bool tb_rollup;    /* the parent carries sync_associations_{a}_{b}_label_* */
-    sim_adj *tb_fwd;   /* by parent index */
-    sim_adj *tb_rev;   /* by child index */
-    uint64_t tb_links; /* live associations */
+    bool tb_rollup;        /* the parent has the count rollup of this table */
+    bool tb_rollup_labels; /* ...and one count rollup per user-defined label */
+    bool tb_lookalike;     /* the parent has a plain number field labelled like one */
+    sim_adj *tb_fwd;       /* by parent index */
+    sim_adj *tb_rev;       /* by child index */
+    uint64_t tb_links;     /* live associations */
     sim_link *tb_block_fwd, *tb_block_rev; /* generation storage */
 } sim_table;
 
@@ -95,6 +99,13 @@ typedef struct sim_objects {
     uint32_t o_live; /* not archived */
 } sim_objects;
 
+/* One --rollups item: the count rollup of a table's parent, and with
+ * rd_labels one count rollup per user-defined label too. */
+typedef struct sim_rollup_def {
+    hs_table rd_table;
+    bool rd_labels;
+} sim_rollup_def;
+
 typedef struct sim_portal_config {
     uint64_t pc_seed;
     uint32_t pc_count[HS_OBJECT_TYPE_COUNT];
@@ -105,8 +116,10 @@ typedef struct sim_portal_config {
     double pc_label_fraction;  /* share of links that carry a user-defined label */
     double pc_import_fraction; /* share of objects written in same-millisecond imports */
     int pc_nrollups;
-    hs_table pc_rollups[SIM_MAX_TABLES];
-    int64_t pc_now_ms; /* generation clock: objects are created before it */
+    sim_rollup_def pc_rollups[SIM_MAX_TABLES];
+    int pc_nlookalikes;
+    hs_table pc_lookalikes[SIM_MAX_TABLES]; /* tables whose parent gets a look-alike field */
+    int64_t pc_now_ms;                      /* generation clock: objects are created before it */
 } sim_portal_config;
 
 /* Fills `c` with the defaults documented in `hubspot-sim --help`. */
@@ -116,9 +129,11 @@ typedef struct sim_portal {
     sim_objects p_obj[HS_OBJECT_TYPE_COUNT];
     int p_ntables;
     sim_table p_tables[SIM_MAX_TABLES];
-    sim_rng p_rng;            /* mutations */
-    int64_t p_last_write_ms;  /* for same-millisecond writes */
-    uint64_t p_next_gap_seed; /* ID gaps for created objects */
+    sim_rng p_rng;              /* mutations */
+    int64_t p_last_write_ms;    /* for same-millisecond writes */
+    uint64_t p_next_gap_seed;   /* ID gaps for created objects */
+    sim_rollup_queue p_rollups; /* recomputations pending (realistic rollup mode) */
+    sim_rng p_rollup_rng;       /* their delays and misses: mutations draw the same either way */
 } sim_portal;
 
 /* Generates the portal described by `c` (deterministic in everything but
@@ -174,12 +189,12 @@ extern const char *const sim_mutation_names[SIM_MUT_KIND_COUNT];
 
 typedef struct sim_mutation_opts {
     uint32_t mo_count;
-    uint32_t mo_kinds;        /* bit per sim_mutation_kind; 0 = all */
-    uint64_t mo_tables;       /* bit per p_tables index; 0 = all */
-    bool mo_same_ms;          /* every write of this call shares one millisecond */
-    double mo_same_ms_chance; /* else: chance a write reuses the previous write's ms
-                               * (one at most SIM_SAME_MS_WITHIN_MS old) */
-    bool mo_rollup_bumps;     /* an association change bumps a rollup table's parent */
+    uint32_t mo_kinds;          /* bit per sim_mutation_kind; 0 = all */
+    uint64_t mo_tables;         /* bit per p_tables index; 0 = all */
+    bool mo_same_ms;            /* every write of this call shares one millisecond */
+    double mo_same_ms_chance;   /* else: chance a write reuses the previous write's ms
+                                 * (one at most SIM_SAME_MS_WITHIN_MS old) */
+    sim_rollup_model mo_rollup; /* how changes on rollup tables reach the parent */
     int64_t mo_index_lag_ms;
     int64_t mo_now_ms;
 } sim_mutation_opts;
@@ -187,13 +202,49 @@ typedef struct sim_mutation_opts {
 typedef struct sim_mutation_result {
     uint32_t mr_applied[SIM_MUT_KIND_COUNT];
     uint32_t mr_skipped;                       /* nothing eligible (e.g. no link to remove) */
-    uint32_t mr_bumped;                        /* last-modified writes */
+    uint32_t mr_bumped;                        /* last-modified writes made at once */
     uint32_t mr_table_changes[SIM_MAX_TABLES]; /* association changes per table */
     int64_t mr_first_ms, mr_last_ms;           /* write times used */
+    sim_rollup_tally mr_rollups; /* recomputations scheduled, changes coalesced, jobs dropped */
 } sim_mutation_result;
 
 /* Applies o->mo_count random mutations. Write lock. Returns 0, or -1 when out
- * of memory (the portal stays consistent; fewer mutations are applied). */
+ * of memory (the portal stays consistent; fewer mutations are applied).
+ *
+ * Rollups (o->mo_rollup.rm_mode): an association change on a table with
+ * rollups (associate, dissociate, relabel, a child archived, a child created
+ * linked to a parent) bumps the parent at once (always), never, or
+ * (realistic) schedules a recomputation of the parent's rollup values at
+ * now + a drawn delay, capturing the values from before the change; a later
+ * change while one is pending is coalesced into it. sim_portal_recompute()
+ * runs them. Archiving a parent drops its pending recomputations. */
 int sim_mutate(sim_portal *p, const sim_mutation_opts *o, sim_mutation_result *r);
+
+/* Runs every recomputation due at or before now_ms: when a value differs from
+ * the captured one, the parent's last-modified time becomes now_ms (search
+ * sees it index_lag_ms later), except with probability m->rm_miss; when none
+ * differs, nothing is written. Counts into *t (recomputed, bumped, missed,
+ * unchanged). Write lock. Returns how many ran. */
+uint32_t sim_portal_recompute(sim_portal *p, const sim_rollup_model *m, int64_t index_lag_ms,
+                              int64_t now_ms, sim_rollup_tally *t);
+
+/* The due time of the next pending recomputation, or INT64_MAX when none is
+ * pending. Read lock. */
+int64_t sim_portal_next_recompute_ms(const sim_portal *p);
+
+/* Sets every table's rollups and look-alikes from c->pc_rollups and
+ * c->pc_lookalikes (the rest of c is ignored). Recomputations of a table that
+ * loses its rollups are dropped (counted in t->rt_dropped); one that loses its
+ * per-label rollups forgets their captured values; rollups that appear start
+ * with nothing pending. Write lock. */
+void sim_portal_set_rollups(sim_portal *p, const sim_portal_config *c, sim_rollup_tally *t);
+
+/* The rollup values of `parent` in table t now (per-label ones when `labels`). */
+void sim_rollup_values_of(const sim_table *t, uint32_t parent, bool labels, sim_rollup_values *v);
+
+/* The slug of a label as rollup property names use it: lower case, every
+ * other character than a-z and 0-9 as '_' ("Decision maker" →
+ * "decision_maker"). Writes at most n bytes with the NUL. */
+void sim_label_slug(const sim_label *lb, char *out, size_t n);
 
 #endif

@@ -44,6 +44,14 @@ struct sim_server {
     uint16_t sv_port;
     pthread_t sv_churn;
     bool sv_churn_started;
+    /* The rollup thread sleeps until sv_rollup_wake_ms (wall clock; INT64_MAX:
+     * nothing pending); whoever schedules an earlier recomputation lowers it
+     * and signals. Lock order: the portal lock, then sv_rollup_lock. */
+    pthread_t sv_rollup;
+    bool sv_rollup_started;
+    pthread_mutex_t sv_rollup_lock;
+    pthread_cond_t sv_rollup_cond;
+    int64_t sv_rollup_wake_ms;
     atomic_bool sv_stopping;
 };
 
@@ -432,20 +440,39 @@ static void mutation_summary(const sim_portal *p, const sim_mutation_result *r, 
     jb_lit(b, "},\"tables\":{");
     for (int i = 0; i < p->p_ntables; i++)
         jb_printf(b, "%s\"%s\":%u", i ? "," : "", p->p_tables[i].tb_name, r->mr_table_changes[i]);
-    jb_printf(b, "},\"bumped\":%u,\"first_ms\":%lld,\"last_ms\":%lld}", r->mr_bumped,
+    jb_printf(b, "},\"bumped\":%u,\"rollup_scheduled\":%llu,\"first_ms\":%lld,\"last_ms\":%lld}",
+              r->mr_bumped, (unsigned long long)r->mr_rollups.rt_scheduled,
               (long long)r->mr_first_ms, (long long)r->mr_last_ms);
 }
 
+/* After the portal's rollup queue changed (portal write lock held): counts
+ * `t` into the stats, with the exact number pending, and tells the rollup
+ * thread when the next recomputation is due. `replan`: the thread's own run,
+ * which sets its next wake afresh; otherwise the wake only moves earlier. */
+static void rollup_changed(sim_server *s, const sim_rollup_tally *t, bool replan)
+{
+    sim_stats_rollups(&s->sv_stats, t, sim_rollup_pending(&s->sv_portal->p_rollups));
+    int64_t next = sim_portal_next_recompute_ms(s->sv_portal);
+    pthread_mutex_lock(&s->sv_rollup_lock);
+    if (replan || next < s->sv_rollup_wake_ms) {
+        s->sv_rollup_wake_ms = next;
+        pthread_cond_signal(&s->sv_rollup_cond);
+    }
+    pthread_mutex_unlock(&s->sv_rollup_lock);
+}
+
+/* Portal write lock held. */
 static void run_mutations(sim_server *s, sim_mutation_opts *o, sim_mutation_result *r,
                           jbuf *summary, bool *oom)
 {
     pthread_mutex_lock(&s->sv_cfg_lock);
-    o->mo_rollup_bumps = s->sv_cfg.sc_rollup_bumps;
+    o->mo_rollup = s->sv_cfg.sc_rollup;
     o->mo_index_lag_ms = s->sv_cfg.sc_index_lag_ms;
     o->mo_same_ms_chance = s->sv_cfg.sc_same_ms;
     pthread_mutex_unlock(&s->sv_cfg_lock);
     o->mo_now_ms = clock_wall_ms();
     *oom = sim_mutate(s->sv_portal, o, r) != 0;
+    rollup_changed(s, &r->mr_rollups, false);
     if (summary)
         mutation_summary(s->sv_portal, r, summary);
 }
@@ -470,15 +497,11 @@ static void admin_mutate(sim_server *s, const sim_request *rq, sim_response *rs)
 
 static void apply_rollups(sim_server *s, const sim_config *cfg)
 {
+    sim_rollup_tally t;
+    memset(&t, 0, sizeof(t));
     pthread_rwlock_wrlock(&s->sv_portal_lock);
-    for (int i = 0; i < s->sv_portal->p_ntables; i++) {
-        sim_table *t = &s->sv_portal->p_tables[i];
-        t->tb_rollup = false;
-        for (int k = 0; k < cfg->sc_portal.pc_nrollups; k++)
-            if (cfg->sc_portal.pc_rollups[k].t_parent == t->tb_pair.t_parent &&
-                cfg->sc_portal.pc_rollups[k].t_child == t->tb_pair.t_child)
-                t->tb_rollup = true;
-    }
+    sim_portal_set_rollups(s->sv_portal, &cfg->sc_portal, &t);
+    rollup_changed(s, &t, false);
     pthread_rwlock_unlock(&s->sv_portal_lock);
 }
 
@@ -742,6 +765,50 @@ static void *churn_main(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------- rollups */
+
+/* Runs the recomputations due now (the rollup service of the realistic
+ * model) and plans the next wake. */
+static void rollup_run(sim_server *s)
+{
+    pthread_mutex_lock(&s->sv_cfg_lock);
+    sim_rollup_model m = s->sv_cfg.sc_rollup;
+    int64_t lag = s->sv_cfg.sc_index_lag_ms;
+    pthread_mutex_unlock(&s->sv_cfg_lock);
+    sim_rollup_tally t;
+    memset(&t, 0, sizeof(t));
+    pthread_rwlock_wrlock(&s->sv_portal_lock);
+    sim_portal_recompute(s->sv_portal, &m, lag, clock_wall_ms(), &t);
+    rollup_changed(s, &t, true);
+    pthread_rwlock_unlock(&s->sv_portal_lock);
+}
+
+/* Sleeps until the next recomputation is due, runs it, and so on; takes the
+ * portal's write lock only when something is due. */
+static void *rollup_main(void *arg)
+{
+    sim_server *s = arg;
+    /* A wake-up nobody asked for now and then costs nothing and guards
+     * against a lost signal. */
+    const int64_t idle_ms = 1000;
+    pthread_mutex_lock(&s->sv_rollup_lock);
+    while (!atomic_load(&s->sv_stopping)) {
+        int64_t now = clock_wall_ms();
+        if (now < s->sv_rollup_wake_ms) {
+            int64_t until =
+                s->sv_rollup_wake_ms - now > idle_ms ? now + idle_ms : s->sv_rollup_wake_ms;
+            struct timespec ts = {until / 1000, (until % 1000) * 1000000};
+            pthread_cond_timedwait(&s->sv_rollup_cond, &s->sv_rollup_lock, &ts);
+            continue;
+        }
+        pthread_mutex_unlock(&s->sv_rollup_lock);
+        rollup_run(s);
+        pthread_mutex_lock(&s->sv_rollup_lock);
+    }
+    pthread_mutex_unlock(&s->sv_rollup_lock);
+    return NULL;
+}
+
 /* -------------------------------------------------------------- lifecycle */
 
 /* Reads a PEM file whole (MHD takes certificates and keys as text).
@@ -809,6 +876,9 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
     pthread_rwlockattr_destroy(&rwa);
     pthread_mutex_init(&s->sv_limit_lock, NULL);
     pthread_mutex_init(&s->sv_rng_lock, NULL);
+    pthread_mutex_init(&s->sv_rollup_lock, NULL);
+    pthread_cond_init(&s->sv_rollup_cond, NULL);
+    s->sv_rollup_wake_ms = INT64_MAX;
     sim_rng_seed(&s->sv_rng, cfg->sc_portal.pc_seed, 99);
     sim_auth_init(&s->sv_auth, cfg->sc_auth, cfg->sc_token, cfg->sc_refresh_token,
                   cfg->sc_client_id, cfg->sc_client_secret, cfg->sc_token_ttl_s,
@@ -860,6 +930,11 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
         goto fail;
     }
     s->sv_churn_started = true;
+    if (pthread_create(&s->sv_rollup, NULL, rollup_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the rollup thread");
+        goto fail;
+    }
+    s->sv_rollup_started = true;
     *out = s;
     return 0;
 fail:
@@ -883,6 +958,14 @@ void sim_server_stop(sim_server *s)
     free(s->sv_tls_key);
     if (s->sv_churn_started)
         pthread_join(s->sv_churn, NULL);
+    if (s->sv_rollup_started) {
+        /* Under the lock: the thread is either before its stop check or
+         * waiting, so the signal cannot be lost. */
+        pthread_mutex_lock(&s->sv_rollup_lock);
+        pthread_cond_signal(&s->sv_rollup_cond);
+        pthread_mutex_unlock(&s->sv_rollup_lock);
+        pthread_join(s->sv_rollup, NULL);
+    }
     sim_window_free(&s->sv_burst);
     sim_window_free(&s->sv_search);
     sim_stats_destroy(&s->sv_stats);
@@ -892,5 +975,7 @@ void sim_server_stop(sim_server *s)
     pthread_mutex_destroy(&s->sv_cfg_lock);
     pthread_mutex_destroy(&s->sv_limit_lock);
     pthread_mutex_destroy(&s->sv_rng_lock);
+    pthread_mutex_destroy(&s->sv_rollup_lock);
+    pthread_cond_destroy(&s->sv_rollup_cond);
     free(s);
 }

@@ -152,6 +152,14 @@ uint32_t sim_stats_max_in_window(sim_stats *s, sim_policy p)
     return v;
 }
 
+void sim_stats_rollups(sim_stats *s, const sim_rollup_tally *delta, uint32_t pending)
+{
+    pthread_mutex_lock(&s->st_lock);
+    sim_rollup_tally_add(&s->st_rollups, delta);
+    s->st_rollups_pending = pending;
+    pthread_mutex_unlock(&s->st_lock);
+}
+
 void sim_stats_reset(sim_stats *s)
 {
     pthread_mutex_lock(&s->st_lock);
@@ -164,6 +172,7 @@ void sim_stats_reset(sim_stats *s)
     s->st_connections = 0;
     meter_clear(&s->st_meters[0]);
     meter_clear(&s->st_meters[1]);
+    memset(&s->st_rollups, 0, sizeof(s->st_rollups));
     pthread_mutex_unlock(&s->st_lock);
 }
 
@@ -223,6 +232,14 @@ void sim_stats_json(sim_stats *s, uint64_t tokens_issued, jbuf *out)
     jb_u64(out, s->st_connections);
     jb_lit(out, ",\"tokens_issued\":");
     jb_u64(out, tokens_issued);
-    jb_char(out, '}');
+    const sim_rollup_tally *r = &s->st_rollups;
+    jb_printf(out,
+              ",\"rollups\":{\"scheduled\":%llu,\"coalesced\":%llu,\"recomputed\":%llu,"
+              "\"bumped\":%llu,\"missed\":%llu,\"unchanged\":%llu,\"dropped\":%llu,"
+              "\"pending\":%u}}",
+              (unsigned long long)r->rt_scheduled, (unsigned long long)r->rt_coalesced,
+              (unsigned long long)r->rt_recomputed, (unsigned long long)r->rt_bumped,
+              (unsigned long long)r->rt_missed, (unsigned long long)r->rt_unchanged,
+              (unsigned long long)r->rt_dropped, s->st_rollups_pending);
     pthread_mutex_unlock(&s->st_lock);
 }

@@ -1,7 +1,7 @@
 /*
  * sim_stats — what the simulator saw, for GET /_sim/stats: requests per
- * endpoint, statuses, 429s per policy, injected faults, and the most requests
- * any rolling window admitted.
+ * endpoint, statuses, 429s per policy, injected faults, the most requests
+ * any rolling window admitted, and what the rollup model did.
  *
  * The window figures are measured here, independently of sim_limits, from the
  * times of admitted requests: a limiter bug shows up as max_in_window above
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "../common/jbuf.h"
+#include "sim_rollup.h"
 
 enum { SIM_STATS_KEYS = 512, SIM_STATS_KEY_MAX = 160 };
 
@@ -60,6 +61,8 @@ typedef struct sim_stats {
     uint64_t st_faults[SIM_FAULT_COUNT];
     uint64_t st_connections; /* TCP connections accepted (TLS handshakes that failed included) */
     sim_meter st_meters[2];  /* burst, search */
+    sim_rollup_tally st_rollups;
+    uint32_t st_rollups_pending; /* recomputations waiting now (not zeroed by a reset) */
 } sim_stats;
 
 void sim_stats_init(sim_stats *s, int64_t burst_window_ms, int64_t search_window_ms);
@@ -84,7 +87,13 @@ void sim_stats_connection(sim_stats *s);
 /* Records that policy p (burst or search) admitted a request at now_ns. */
 void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns);
 
-/* Zeroes everything (window lengths stay). */
+/* Adds `delta` to the rollup counters and sets the number of recomputations
+ * pending. Call it under the portal's write lock, right after the portal
+ * changed, so "pending" never reads 0 while a recomputation's write is still
+ * to come. */
+void sim_stats_rollups(sim_stats *s, const sim_rollup_tally *delta, uint32_t pending);
+
+/* Zeroes everything but the pending recomputations (window lengths stay). */
 void sim_stats_reset(sim_stats *s);
 
 /* The most requests policy p (burst or search) admitted in one window. */

@@ -193,7 +193,7 @@ slurm_cluster_start "$workdir/slurm" || fail "the cluster did not start"
 cluster_s=$(elapsed "$t")
 ok "munged, slurmctld and slurmd up, node idle after ${cluster_s} s ($(sinfo --version))"
 
-small="--contacts 300 --companies 60 --deals 150 --tickets 30 --heavy-parents 0 --tier unlimited --quiet"
+small="--contacts 300 --companies 60 --deals 150 --tickets 30 --heavy-parents 0 --tier unlimited --quiet --rollup-bumps always"
 sim_start --seed 11 $small --token pat-na1-alpha
 alpha=$base
 sim_start --seed 12 $small --auth oauth --refresh-token beta-refresh --client-id beta-client \

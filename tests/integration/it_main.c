@@ -31,11 +31,12 @@ int it_add_test(CU_pSuite suite, const char *name, CU_TestFunc fn)
 }
 
 static int (*const registrations[])(void) = {
-    it_register_startup,     it_register_determinism, it_register_objects, it_register_assoc,
-    it_register_search,      it_register_ratelimit,   it_register_auth,    it_register_mutate,
-    it_register_robust,      it_register_engine,      it_register_sync,    it_register_cli,
-    it_register_incremental, it_register_reliability, it_register_tls,     it_register_daily,
-    it_register_disk,        it_register_badinput,    it_register_ops,     it_register_rollups,
+    it_register_startup, it_register_determinism, it_register_objects,     it_register_assoc,
+    it_register_search,  it_register_ratelimit,   it_register_auth,        it_register_mutate,
+    it_register_rollups, it_register_robust,      it_register_engine,      it_register_sync,
+    it_register_cli,     it_register_incremental, it_register_reliability, it_register_tls,
+    it_register_daily,   it_register_disk,        it_register_badinput,    it_register_ops,
+    it_register_drift,
 };
 
 /* Runs what argv selects; returns CUE_SUCCESS or the CUnit error. */

@@ -1,7 +1,9 @@
 /*
  * it_mutate — POST /_sim/mutate and what the API shows afterwards: truth
- * changes, last-modified bumps on rollup tables (and only there), archives,
- * creations, same-millisecond writes, and the search index lag.
+ * changes, immediate last-modified bumps on rollup tables with
+ * --rollup-bumps always (and only there; the realistic model is in
+ * it_rollups), archives, creations, same-millisecond writes, and the search
+ * index lag.
  *
  * These are the behaviours hubsync's incremental sync depends on, so each
  * test checks them through the public endpoints (list, batch read, search),
@@ -19,30 +21,6 @@
 #define PORTAL_ARGS IT_SMALL_PORTAL, "--tier", "unlimited"
 
 static const char *const core_types[] = {"contacts", "companies", "deals", "tickets"};
-
-/* The last-modified time of one object as batch read shows it; -1 when it
- * is not found. */
-static int64_t modified_of(tl_sim *s, const char *type, uint64_t id)
-{
-    hs_object_type t;
-    if (hs_object_parse(type, strlen(type), &t) < 0)
-        return -1;
-    const char *lastmod = hs_object(t)->oi_lastmod;
-    char path[96], body[160], prop[64];
-    snprintf(path, sizeof(path), "/crm/v3/objects/%s/batch/read", type);
-    snprintf(body, sizeof(body), "{\"properties\":[\"%s\"],\"inputs\":[{\"id\":\"%llu\"}]}",
-             lastmod, (unsigned long long)id);
-    snprintf(prop, sizeof(prop), "results.0.properties.%s", lastmod);
-    tl_resp r;
-    tl_post_json(s, path, TL_TOKEN, body, &r);
-    const char *v = r.r_status == 200 ? tl_jstr(tl_resp_json(&r), prop) : NULL;
-    int64_t ms = -1;
-    /* A 207 (not found) is an answer some tests expect; anything else is not. */
-    if ((!v || parse_iso8601_ms(v, strlen(v), &ms) < 0) && r.r_status != 207)
-        tl_resp_dump("batch read of one object", &r);
-    tl_resp_free(&r);
-    return ms;
-}
 
 /* Lines of `after` missing from `before` (added) and the reverse (removed). */
 static void diff_lines(const tl_lines *before, const tl_lines *after, tl_lines *added,
@@ -150,7 +128,7 @@ static void check_assoc_kind(tl_sim *s, const char *table, const char *kind, boo
     }
     TL_REQUIRE(changed);
     uint64_t parent = line_id(changed, 1);
-    int64_t mod = modified_of(s, parent_type, parent);
+    int64_t mod = tl_modified_of(s, parent_type, parent);
     int64_t first = tl_jint_or(m, "first_ms", -1), last = tl_jint_or(m, "last_ms", -1);
     if (expect_bump) {
         TL_CHECKF(mod >= first && mod <= last,
@@ -170,11 +148,13 @@ done:
     tl_lines_free(&removed);
 }
 
-static void test_rollup_bumps_on(void)
+/* --rollup-bumps always: every change on a rollup table moves the parent at
+ * once (what the incremental tests rely on). */
+static void test_rollup_bumps_always(void)
 {
     tl_sim s = {0};
     tl_lines deals_before = {0}, deals_after = {0};
-    const char *args[] = {PORTAL_ARGS, NULL};
+    const char *args[] = {PORTAL_ARGS, "--rollup-bumps", "always", NULL};
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     TL_REQUIRE(tl_truth(&s, "contacts_tickets", &deals_before) == 0);
     /* Writes happen "now": make sure they are later than the portal's. */
@@ -196,38 +176,66 @@ done:
     tl_sim_stop(&s);
 }
 
-static void test_rollup_bumps_off(void)
+/* --rollup-bumps never (and "off", the old spelling): nothing moves, and
+ * nothing is scheduled. */
+static void test_rollup_bumps_never(void)
 {
     tl_sim s = {0};
-    const char *args[] = {PORTAL_ARGS, "--rollup-bumps", "off", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    tl_sleep_ms(5);
-    check_assoc_kind(&s, "companies_contacts", "associate", false);
-    check_assoc_kind(&s, "companies_contacts", "dissociate", false);
-    check_assoc_kind(&s, "companies_contacts", "relabel", false);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    json_object *st = NULL;
+    static const char *const spellings[] = {"never", "off"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *args[] = {PORTAL_ARGS, "--rollup-bumps", spellings[i], NULL};
+        TL_REQUIRE(tl_sim_start(&s, args) == 0);
+        tl_sleep_ms(5);
+        check_assoc_kind(&s, "companies_contacts", "associate", false);
+        check_assoc_kind(&s, "companies_contacts", "dissociate", false);
+        check_assoc_kind(&s, "companies_contacts", "relabel", false);
+        TL_REQUIRE((st = tl_stats(&s)) != NULL);
+        TL_CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 0);
+        TL_CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), 0);
+        json_object_put(st);
+        st = NULL;
+        TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    }
 done:
+    json_object_put(st);
     tl_sim_stop(&s);
 }
 
-/* The same switch at run time through POST /_sim/config. */
+/* POSTs {"rollup_bumps": value} and checks the mode the answer reports. */
+static void set_rollup_bumps(tl_sim *s, const char *value, const char *want)
+{
+    char body[64];
+    snprintf(body, sizeof(body), "{\"rollup_bumps\":%s}", value);
+    tl_resp r;
+    tl_post_json(s, "/_sim/config", NULL, body, &r);
+    TL_CHECK_EQ(r.r_status, 200);
+    TL_CHECKF(tl_jis(tl_resp_json(&r), "rollup_bumps", json_type_string) &&
+                  tl_str_eq(tl_jstr(tl_resp_json(&r), "rollup_bumps"), want),
+              "rollup_bumps %s: the configuration says %s", value,
+              tl_jstr(tl_resp_json(&r), "rollup_bumps"));
+    tl_resp_free(&r);
+}
+
+/* The same switch at run time through POST /_sim/config: a mode name, or a
+ * boolean as before (true always, false never). */
 static void test_config_switch(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     tl_resp r;
-    tl_post_json(&s, "/_sim/config", NULL, "{\"rollup_bumps\":false}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK(tl_jis(tl_resp_json(&r), "rollup_bumps", json_type_boolean) &&
-             !json_object_get_boolean(tl_jget(tl_resp_json(&r), "rollup_bumps")));
-    tl_resp_free(&r);
+    set_rollup_bumps(&s, "false", "never");
     tl_sleep_ms(5);
     check_assoc_kind(&s, "companies_contacts", "associate", false);
-    tl_post_json(&s, "/_sim/config", NULL, "{\"rollup_bumps\":true}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    tl_resp_free(&r);
+    set_rollup_bumps(&s, "true", "always");
     check_assoc_kind(&s, "companies_contacts", "associate", true);
+    set_rollup_bumps(&s, "\"never\"", "never");
+    set_rollup_bumps(&s, "\"realistic\"", "realistic");
+    set_rollup_bumps(&s, "\"on\"", "always");
+    tl_post_json(&s, "/_sim/config", NULL, "{\"rollup_bumps\":\"sometimes\"}", &r);
+    TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+    tl_resp_free(&r);
     /* GET returns the configuration too; unknown keys are refused. */
     tl_get(&s, "/_sim/config", NULL, &r);
     TL_CHECK_EQ(r.r_status, 200);
@@ -307,7 +315,7 @@ static void test_archive(void)
         tl_lines_free(&truth);
     }
     /* Batch read reports it missing; search does not find it. */
-    TL_CHECK_EQ(modified_of(&s, core_types[gone_type], gone), -1);
+    TL_CHECK_EQ(tl_modified_of(&s, core_types[gone_type], gone), -1);
     char body[200], path[96];
     snprintf(body, sizeof(body),
              "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\",\"operator\":"
@@ -519,8 +527,8 @@ int it_register_mutate(void)
     if (!s)
         return -1;
     int rc = 0;
-    rc |= it_add_test(s, "rollup_bumps_on", test_rollup_bumps_on);
-    rc |= it_add_test(s, "rollup_bumps_off", test_rollup_bumps_off);
+    rc |= it_add_test(s, "rollup_bumps_always", test_rollup_bumps_always);
+    rc |= it_add_test(s, "rollup_bumps_never", test_rollup_bumps_never);
     rc |= it_add_test(s, "config_switch", test_config_switch);
     rc |= it_add_test(s, "archive", test_archive);
     rc |= it_add_test(s, "create", test_create);

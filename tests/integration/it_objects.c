@@ -345,10 +345,11 @@ done:
     tl_sim_stop(&s);
 }
 
-/* The rollup labels of `type`'s properties, as "TABLE:SUFFIX" lines, sorted:
- * every label of the form sync_associations_{a}_{b}_label_{suffix} where
- * {a}_{b} is a real table name (SPEC §3), whichever side it is on. Labels
- * that only look similar (another order, another prefix) are decoys a
+/* The rollup labels of `type`'s properties, as "TABLE:SUFFIX FIELDTYPE"
+ * lines, sorted: every label of the form sync_associations_{a}_{b}_label_{suffix}
+ * where {a}_{b} is a real table name (SPEC §3), whichever side it is on, with
+ * its fieldType (calculation_rollup for a rollup, number for a look-alike).
+ * Labels that only look similar (another order, another prefix) are decoys a
  * careless detector would fall for, and are left out. False on error. */
 static bool rollup_labels(tl_sim *s, const char *type, tl_lines *out)
 {
@@ -373,7 +374,8 @@ static bool rollup_labels(tl_sim *s, const char *type, tl_lines *out)
         const char *mark = strstr(table, "_label_");
         hs_table t;
         if (mark && hs_table_parse(table, (size_t)(mark - table), &t) == 0)
-            tl_lines_addf(out, "%.*s:%s", (int)(mark - table), table, mark + strlen("_label_"));
+            tl_lines_addf(out, "%.*s:%s %s", (int)(mark - table), table, mark + strlen("_label_"),
+                          tl_jstr(p, "fieldType"));
     }
     tl_lines_sort(out);
     tl_resp_free(&r);
@@ -398,11 +400,16 @@ static void test_properties_default(void)
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    /* Default rollups: companies_contacts, companies_deals, contacts_deals;
-     * the labels sit on the parent; companies_tickets has none. */
-    const char *companies[] = {"companies_contacts:count", "companies_contacts:updated",
-                               "companies_deals:count", "companies_deals:updated", NULL};
-    const char *contacts[] = {"contacts_deals:count", "contacts_deals:updated", NULL};
+    /* Default rollups: companies_contacts with one per label, companies_deals,
+     * contacts_deals; the labels sit on the parent; companies_tickets has
+     * none. */
+    const char *companies[] = {"companies_contacts:count calculation_rollup",
+                               "companies_contacts:billing_contact calculation_rollup",
+                               "companies_contacts:decision_maker calculation_rollup",
+                               "companies_contacts:manager calculation_rollup",
+                               "companies_deals:count calculation_rollup",
+                               NULL};
+    const char *contacts[] = {"contacts_deals:count calculation_rollup", NULL};
     const char *none[] = {NULL};
     check_labels(&s, "companies", companies);
     check_labels(&s, "0-2", companies);
@@ -426,11 +433,44 @@ static void test_properties_custom(void)
     TL_CHECK_EQ(tl_sim_stop(&s), 0);
 
     const char *args_tickets[] = {PORTAL_ARGS, "--rollups", "companies_tickets", NULL};
-    const char *tickets[] = {"companies_tickets:count", "companies_tickets:updated", NULL};
+    const char *tickets[] = {"companies_tickets:count calculation_rollup", NULL};
     TL_REQUIRE(tl_sim_start(&s, args_tickets) == 0);
     check_labels(&s, "companies", tickets);
     check_labels(&s, "contacts", none);
     check_labels(&s, "tickets", none);
+    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+
+    /* Per-label rollups on another table (--labels 2), and look-alikes:
+     * plain number fields labelled like a rollup, "_count" where the table
+     * has no rollups, "_legacy" beside real ones. */
+    const char *args_mixed[] = {PORTAL_ARGS,
+                                "--labels",
+                                "2",
+                                "--rollups",
+                                "deals_tickets:labels,companies_deals",
+                                "--rollup-lookalikes",
+                                "companies_deals,companies_tickets",
+                                NULL};
+    const char *deals[] = {"deals_tickets:count calculation_rollup",
+                           "deals_tickets:billing_contact calculation_rollup",
+                           "deals_tickets:decision_maker calculation_rollup", NULL};
+    const char *mixed_companies[] = {"companies_deals:count calculation_rollup",
+                                     "companies_deals:legacy number",
+                                     "companies_tickets:count number", NULL};
+    TL_REQUIRE(tl_sim_start(&s, args_mixed) == 0);
+    check_labels(&s, "deals", deals);
+    check_labels(&s, "companies", mixed_companies);
+    check_labels(&s, "contacts", none);
+    /* At run time, through /_sim/config. */
+    tl_resp r;
+    tl_post_json(&s, "/_sim/config", NULL,
+                 "{\"rollups\":\"none\",\"rollup_lookalikes\":[\"deals_tickets\"]}", &r);
+    TL_CHECK_EQ(r.r_status, 200);
+    TL_CHECK_STR(tl_jstr(tl_resp_json(&r), "rollup_lookalikes"), "deals_tickets");
+    tl_resp_free(&r);
+    const char *deals_lookalike[] = {"deals_tickets:count number", NULL};
+    check_labels(&s, "deals", deals_lookalike);
+    check_labels(&s, "companies", none);
     TL_CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);

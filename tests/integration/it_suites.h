@@ -30,6 +30,7 @@ int it_register_search(void);
 int it_register_ratelimit(void);
 int it_register_auth(void);
 int it_register_mutate(void);
+int it_register_rollups(void);
 int it_register_robust(void);
 int it_register_engine(void);
 int it_register_sync(void);
@@ -41,6 +42,7 @@ int it_register_daily(void);
 int it_register_disk(void);
 int it_register_badinput(void);
 int it_register_ops(void);
+int it_register_drift(void);
 int it_register_rollups(void);
 
 #endif

@@ -80,17 +80,22 @@ const char *tl_sim_path(void);
 /* How long tl_sim_start*() wait for the "listening" line (default 60 s). */
 void tl_set_start_timeout_ms(int64_t ms);
 
-/* Starts the simulator with `--port 0 --port-file TMP --quiet` followed by
- * `extra_args` (NULL-terminated; NULL for none), waits for its stdout line
- * and fills `s`. Initialises `s` first, so a failed start leaves it safe to
- * pass to tl_sim_stop(). */
+/* Starts the simulator with `--port 0 --port-file TMP --quiet`, then
+ * `--rollup-bumps always` unless `extra_args` hold a --rollup-bumps of their
+ * own (so an association change on a rollup table moves the parent's
+ * last-modified time at once, as the tests that check an incremental mirror
+ * exactly need; tests of the realistic rollup model pass
+ * `--rollup-bumps realistic`), followed by `extra_args` (NULL-terminated;
+ * NULL for none); waits for its stdout line and fills `s`. Initialises `s`
+ * first, so a failed start leaves it safe to pass to tl_sim_stop(). */
 int tl_sim_start(tl_sim *s, const char *const *extra_args);
 
-/* tl_sim_start() serving HTTPS: `cert_dir` holds server.pem, server.key and
- * ca.pem as scripts/make-test-cert.sh writes them (tl_make_test_cert); the
- * simulator gets --tls-cert and --tls-key, and s->s_ca_file is ca.pem, so
- * tl_request() and every helper built on it verify the simulator's
- * certificate against that CA. */
+/* tl_sim_start() (so `--rollup-bumps always` too, unless given) serving
+ * HTTPS: `cert_dir` holds server.pem, server.key and ca.pem as
+ * scripts/make-test-cert.sh writes them (tl_make_test_cert); the simulator
+ * gets --tls-cert and --tls-key, and s->s_ca_file is ca.pem, so tl_request()
+ * and every helper built on it verify the simulator's certificate against
+ * that CA. */
 int tl_sim_start_tls(tl_sim *s, const char *cert_dir, const char *const *extra_args);
 
 /* Runs scripts/make-test-cert.sh DIR [SAN] (from the source tree: the
@@ -263,6 +268,16 @@ json_object *tl_stats(tl_sim *s);
 /* POST /_sim/mutate with `body`; returns the parsed summary (caller puts it)
  * or NULL when the answer is not a 200 with JSON. */
 json_object *tl_mutate(tl_sim *s, const char *body);
+
+/* The type's last-modified time of object `id` of `type` ("companies") as a
+ * batch read shows it (writes show there at once); -1 when it is not found
+ * (a 207), or on any other failure (the answer is dumped). */
+int64_t tl_modified_of(tl_sim *s, const char *type, uint64_t id);
+
+/* The same as a search for hs_object_id = id shows it (writes show there
+ * after the index lag); -1 when the search does not find it (or fails:
+ * dumped). */
+int64_t tl_search_modified_of(tl_sim *s, const char *type, uint64_t id);
 
 /* One CRM object as the list endpoint shows it. */
 typedef struct tl_object {

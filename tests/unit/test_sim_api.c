@@ -94,9 +94,7 @@ static sim_portal *api_portal(uint64_t seed)
 {
     sim_portal_config c;
     ut_portal_config_small(&c, seed);
-    hs_table t;
-    hs_table_parse("companies_contacts", 18, &t);
-    c.pc_rollups[c.pc_nrollups++] = t;
+    ut_portal_add_rollup(&c, "companies_contacts", false);
     return ut_portal_new(&c);
 }
 
@@ -773,20 +771,52 @@ static int count_labels(json_object *results, const char *prefix, const char *ex
     return n;
 }
 
+/* The property labelled `label` in a properties list, or NULL. */
+static json_object *property_labelled(json_object *results, const char *label)
+{
+    for (size_t i = 0; results && i < json_object_array_length(results); i++) {
+        json_object *p = json_object_array_get_idx(results, i);
+        const char *l = get_str(p, "label");
+        if (l && strcmp(l, label) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* True when property p has this name, type and fieldType, calculated false
+ * and hubspotDefined false (a custom property). */
+static bool custom_property(json_object *p, const char *name, const char *type,
+                            const char *field_type)
+{
+    const char *n = get_str(p, "name"), *t = get_str(p, "type"), *f = get_str(p, "fieldType");
+    json_object *calc = get(p, "calculated"), *defined = get(p, "hubspotDefined");
+    return n && t && f && strcmp(n, name) == 0 && strcmp(t, type) == 0 &&
+           strcmp(f, field_type) == 0 && json_object_is_type(calc, json_type_boolean) &&
+           !json_object_get_boolean(calc) && json_object_is_type(defined, json_type_boolean) &&
+           !json_object_get_boolean(defined);
+}
+
 static void test_properties(void)
 {
     sim_portal *p = api_portal(58);
     call c = {0};
     UT_REQUIRE(p != NULL);
-    /* companies_contacts is a rollup table: the parent carries the fields. */
+    /* companies_contacts has a count rollup: the parent carries the field. */
     do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
     UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
     json_object *res = get(c.c_json, "results");
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 2);
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_",
-                              "sync_associations_companies_contacts_label_count"),
-                 1);
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 1);
+    UT_CHECK(
+        custom_property(property_labelled(res, "sync_associations_companies_contacts_label_count"),
+                        "sync_assoc_companies_contacts_count", "number", "calculation_rollup"));
     UT_CHECK_I64(count_labels(res, "sync_associations_companies_deals_label_", NULL), 0);
+    /* The near-miss note rides along; nothing of the old "updated" field. */
+    UT_CHECK(
+        custom_property(property_labelled(res, "Sync associations companies contacts label note"),
+                        "sync_assoc_companies_contacts_note", "string", "text"));
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_updated",
+                              "sync_associations_companies_contacts_label_updated"),
+                 0);
     /* Names unique; the basics present. */
     unsigned dups = 0;
     bool lastmod = false, id = false;
@@ -826,6 +856,71 @@ static void test_properties(void)
     query q = {{{"archived", "true"}}, 1};
     do_call(p, 500, "GET", "/crm/v3/properties/companies", &q, NULL, &c);
     UT_CHECK(c.c_json && json_object_array_length(get(c.c_json, "results")) == 0);
+done:
+    call_free(&c);
+    sim_portal_destroy(p);
+}
+
+/* Per-label rollups render like the count (a custom calculation_rollup);
+ * look-alikes are plain number fields with a rollup's label (…_label_count
+ * where the table has no rollups, …_label_legacy where it has); the child
+ * side carries the reversed near-miss; all of it follows the rollups when
+ * they change at run time. */
+static void test_properties_labels_and_lookalikes(void)
+{
+    sim_portal_config pc;
+    ut_portal_config_small(&pc, 60);
+    ut_portal_add_rollup(&pc, "companies_contacts", true);
+    ut_portal_add_rollup(&pc, "companies_deals", false);
+    pc.pc_lookalikes[pc.pc_nlookalikes++] = (hs_table){HS_COMPANIES, HS_DEALS};
+    pc.pc_lookalikes[pc.pc_nlookalikes++] = (hs_table){HS_COMPANIES, HS_TICKETS};
+    sim_portal *p = ut_portal_new(&pc);
+    call c = {0};
+    UT_REQUIRE(p != NULL);
+    do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
+    UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
+    json_object *res = get(c.c_json, "results");
+    static const char *const slugs[] = {"count", "billing_contact", "decision_maker", "manager"};
+    for (size_t i = 0; i < UT_COUNT(slugs); i++) {
+        char label[128], name[128];
+        snprintf(label, sizeof(label), "sync_associations_companies_contacts_label_%s", slugs[i]);
+        snprintf(name, sizeof(name), "sync_assoc_companies_contacts_%s", slugs[i]);
+        ut_check(
+            custom_property(property_labelled(res, label), name, "number", "calculation_rollup"),
+            __FILE__, __LINE__, "%s is not a rollup named %s", label, name);
+    }
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 4);
+    UT_CHECK(
+        custom_property(property_labelled(res, "sync_associations_companies_deals_label_count"),
+                        "sync_assoc_companies_deals_count", "number", "calculation_rollup"));
+    UT_CHECK(
+        custom_property(property_labelled(res, "sync_associations_companies_deals_label_legacy"),
+                        "sync_assoc_companies_deals_legacy", "number", "number"));
+    UT_CHECK(
+        custom_property(property_labelled(res, "sync_associations_companies_tickets_label_count"),
+                        "sync_assoc_companies_tickets_count", "number", "number"));
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_tickets_label_", NULL), 1);
+    call_free(&c);
+    do_call(p, 500, "GET", "/crm/v3/properties/contacts", NULL, NULL, &c);
+    UT_REQUIRE(c.c_json != NULL);
+    UT_CHECK(custom_property(property_labelled(get(c.c_json, "results"),
+                                               "sync_associations_contacts_companies_label_count"),
+                             "sync_assoc_contacts_companies_count", "number",
+                             "calculation_rollup"));
+    call_free(&c);
+
+    /* At run time: companies_contacts loses its per-label rollups, the
+     * look-alikes go. */
+    sim_rollup_tally t = {0};
+    pc.pc_rollups[0].rd_labels = false;
+    pc.pc_nlookalikes = 0;
+    sim_portal_set_rollups(p, &pc, &t);
+    do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
+    UT_REQUIRE(c.c_json != NULL);
+    res = get(c.c_json, "results");
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 1);
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_deals_label_", NULL), 1);
+    UT_CHECK_I64(count_labels(res, "sync_associations_companies_tickets_label_", NULL), 0);
 done:
     call_free(&c);
     sim_portal_destroy(p);
@@ -905,6 +1000,7 @@ int unit_suite_sim_api(void)
         {"assoc GET: paging, limits, 404", test_assoc_get},
         {"labels", test_labels},
         {"properties and rollup fields", test_properties},
+        {"per-label rollups, look-alikes, near-misses", test_properties_labels_and_lookalikes},
         {"errors, dispatch, search, headers", test_errors_and_dispatch},
     };
     return ut_add_suite("sim_api", tests, UT_COUNT(tests));

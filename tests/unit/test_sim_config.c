@@ -35,16 +35,76 @@ static int parse(sim_config *c, char *err, size_t errlen, const char *const *arg
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
-static bool has_rollup(const sim_config *c, const char *name)
+/* The --rollups item of table `name`, or NULL. */
+static const sim_rollup_def *rollup_of(const sim_config *c, const char *name)
 {
     for (int i = 0; i < c->sc_portal.pc_nrollups; i++) {
         char n[64];
-        hs_table_name(c->sc_portal.pc_rollups[i], n, sizeof(n));
+        hs_table_name(c->sc_portal.pc_rollups[i].rd_table, n, sizeof(n));
         if (strcmp(n, name) == 0)
-            return true;
+            return &c->sc_portal.pc_rollups[i];
     }
-    return false;
+    return NULL;
 }
+
+/* True when `name` has a rollup with per-label rollups (`labels`) or without. */
+static bool has_rollup_labels(const sim_config *c, const char *name, bool labels)
+{
+    const sim_rollup_def *d = rollup_of(c, name);
+    return d && d->rd_labels == labels;
+}
+
+/* c's look-alike tables as "a_b,c_d". */
+static void lookalikes_text(const sim_config *c, char *out, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < c->sc_portal.pc_nlookalikes && used < n; i++) {
+        char name[64];
+        hs_table_name(c->sc_portal.pc_lookalikes[i], name, sizeof(name));
+        int w = snprintf(out + used, n - used, "%s%s", i ? "," : "", name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+}
+
+/* True when o's `key` is the integer v. */
+static bool int_is(json_object *o, const char *key, int64_t v)
+{
+    json_object *x;
+    return json_object_object_get_ex(o, key, &x) && json_object_is_type(x, json_type_int) &&
+           json_object_get_int64(x) == v;
+}
+
+/* Every runtime switch of docs/SIMULATOR.md: GET /_sim/config shows them and
+ * POST takes them back. */
+static const char *const runtime_keys[] = {
+    "churn_per_s",
+    "latency_ms",
+    "latency_jitter_ms",
+    "index_lag_ms",
+    "same_ms",
+    "fault_5xx",
+    "fault_429",
+    "fault_reset",
+    "fault_slow",
+    "fault_slow_ms",
+    "fault_truncate",
+    "fault_search_400",
+    "rate",
+    "search_rate",
+    "daily",
+    "retry_after",
+    "rollup_bumps",
+    "rollup_delay_min_ms",
+    "rollup_delay_max_ms",
+    "rollup_tail",
+    "rollup_tail_ms",
+    "rollup_miss",
+    "assoc_batch_exempt",
+    "token_ttl",
+    "rollups",
+    "rollup_lookalikes",
+};
 
 static void test_defaults(void)
 {
@@ -67,9 +127,14 @@ static void test_defaults(void)
     UT_CHECK_I64(c.sc_portal.pc_labels, 3);
     UT_CHECK_I64(c.sc_assoc_page_size, 500);
     UT_CHECK_I64(c.sc_portal.pc_nrollups, 3);
-    UT_CHECK(has_rollup(&c, "companies_contacts") && has_rollup(&c, "companies_deals") &&
-             has_rollup(&c, "contacts_deals"));
-    UT_CHECK(c.sc_rollup_bumps);
+    UT_CHECK(has_rollup_labels(&c, "companies_contacts", true) &&
+             has_rollup_labels(&c, "companies_deals", false) &&
+             has_rollup_labels(&c, "contacts_deals", false));
+    UT_CHECK_I64(c.sc_portal.pc_nlookalikes, 0);
+    UT_CHECK(c.sc_rollup.rm_mode == SIM_ROLLUP_REALISTIC);
+    UT_CHECK(c.sc_rollup.rm_delay_min_ms == 2000 && c.sc_rollup.rm_delay_max_ms == 7000);
+    UT_CHECK(c.sc_rollup.rm_tail == 0.02 && c.sc_rollup.rm_tail_ms == 240000);
+    UT_CHECK(c.sc_rollup.rm_miss == 0.05);
     UT_CHECK_STR(c.sc_tier, "pro");
     UT_CHECK(c.sc_rate == 190 && c.sc_rate_window_ms == 10000);
     UT_CHECK(c.sc_search_rate == 5 && c.sc_search_window_ms == 1000);
@@ -99,7 +164,9 @@ static void test_parse_every_option(void)
              "--tickets", "10", "--calls", "1", "--emails", "2", "--meetings", "3", "--notes", "4",
              "--tasks", "5", "--communications", "6", "--postal_mail", "11", "--density", "0.5",
              "--heavy-parents", "4", "--heavy-links", "300", "--labels", "8", "--assoc-page-size",
-             "100", "--rollups", "deals_tickets", "--rollup-bumps", "off", "--rate", "100/1s",
+             "100", "--rollups", "deals_tickets:labels", "--rollup-bumps", "off",
+             "--rollup-lookalikes", "companies_deals,contacts_deals", "--rollup-delay-ms",
+             "100:300", "--rollup-tail=0.5:900", "--rollup-miss", "0.75", "--rate", "100/1s",
              "--search-rate", "4/1s", "--daily", "1234", "--assoc-batch-exempt", "on",
              "--retry-after", "on", "--latency-ms", "20:5", "--fault-5xx", "0.1", "--fault-429",
              "0.2", "--fault-reset", "0.3", "--fault-slow", "0.4:250", "--fault-truncate", "0.5",
@@ -125,8 +192,14 @@ static void test_parse_every_option(void)
     UT_CHECK_I64(c.sc_portal.pc_heavy_links, 300);
     UT_CHECK_I64(c.sc_portal.pc_labels, 8);
     UT_CHECK_I64(c.sc_assoc_page_size, 100);
-    UT_CHECK(c.sc_portal.pc_nrollups == 1 && has_rollup(&c, "deals_tickets"));
-    UT_CHECK(!c.sc_rollup_bumps);
+    UT_CHECK(c.sc_portal.pc_nrollups == 1 && has_rollup_labels(&c, "deals_tickets", true));
+    char looks[128];
+    lookalikes_text(&c, looks, sizeof(looks));
+    UT_CHECK_STR(looks, "companies_deals,contacts_deals");
+    UT_CHECK(c.sc_rollup.rm_mode == SIM_ROLLUP_NEVER);
+    UT_CHECK(c.sc_rollup.rm_delay_min_ms == 100 && c.sc_rollup.rm_delay_max_ms == 300);
+    UT_CHECK(c.sc_rollup.rm_tail == 0.5 && c.sc_rollup.rm_tail_ms == 900);
+    UT_CHECK(c.sc_rollup.rm_miss == 0.75);
     UT_CHECK(c.sc_rate == 100 && c.sc_rate_window_ms == 1000);
     UT_CHECK(c.sc_search_rate == 4 && c.sc_search_window_ms == 1000);
     UT_CHECK_U64(c.sc_daily, 1234);
@@ -200,6 +273,18 @@ static void test_rejects(void)
         {"--fault-5xx", "1.5", "--fault-5xx"},
         {"--fault-429", "-0.1", "--fault-429"},
         {"--rollup-bumps", "maybe", "--rollup-bumps"},
+        {"--rollup-bumps", "true", "--rollup-bumps"},
+        {"--rollup-delay-ms", "500", "--rollup-delay-ms"},
+        {"--rollup-delay-ms", "9:3", "--rollup-delay-ms"},
+        {"--rollup-delay-ms", "1:86400001", "--rollup-delay-ms"},
+        {"--rollup-tail", "2:100000", "--rollup-tail"},
+        {"--rollup-tail", "0.1:x", "--rollup-tail"},
+        {"--rollup-tail", "0.1:5000", "--rollup-tail"},
+        {"--rollup-miss", "1.5", "--rollup-miss"},
+        {"--rollups", "companies_contacts:label", "companies_contacts:label"},
+        {"--rollups", "companies_contacts:labels:labels", "--rollups"},
+        {"--rollup-lookalikes", "companies_contacts:labels", "--rollup-lookalikes"},
+        {"--rollup-lookalikes", "companies", "--rollup-lookalikes"},
         {"--tier", "gold", "--tier"},
         {"--rate", "10", "--rate"},
         {"--search-rate", "5/1m", "--search-rate"},
@@ -282,7 +367,11 @@ static void test_help(void)
         "--labels",
         "--assoc-page-size",
         "--rollups",
+        "--rollup-lookalikes",
         "--rollup-bumps",
+        "--rollup-delay-ms",
+        "--rollup-tail",
+        "--rollup-miss",
         "--tier",
         "--rate",
         "--search-rate",
@@ -325,16 +414,22 @@ static void test_set_rollups(void)
                                     sizeof(err)) == 0);
     UT_REQUIRE_I64(c.sc_portal.pc_nrollups, 3);
     char n[64];
-    hs_table_name(c.sc_portal.pc_rollups[0], n, sizeof(n));
+    hs_table_name(c.sc_portal.pc_rollups[0].rd_table, n, sizeof(n));
     UT_CHECK_STR(n, "contacts_deals");
-    hs_table_name(c.sc_portal.pc_rollups[2], n, sizeof(n));
+    hs_table_name(c.sc_portal.pc_rollups[2].rd_table, n, sizeof(n));
     UT_CHECK_STR(n, "contacts_notes");
+    UT_CHECK(!c.sc_portal.pc_rollups[0].rd_labels && !c.sc_portal.pc_rollups[2].rd_labels);
+    /* ":labels" adds the per-label rollups of that table only. */
+    UT_REQUIRE(sim_config_set_rollups(&c, "contacts_deals:labels,companies_tickets", err,
+                                      sizeof(err)) == 0);
+    UT_CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup_labels(&c, "contacts_deals", true) &&
+             has_rollup_labels(&c, "companies_tickets", false));
+    UT_REQUIRE(sim_config_set_rollups(&c, "contacts_deals,companies_tickets,contacts_notes", err,
+                                      sizeof(err)) == 0);
     /* A bad entry anywhere: refused, named, and nothing changes. */
     static const char *const bad[] = {
-        "contacts_companies",
-        "companies_contacts,junk",
-        "companies_contacts,,contacts_deals",
-        "companies contacts",
+        "contacts_companies", "companies_contacts,junk",   "companies_contacts,,contacts_deals",
+        "companies contacts", "companies_contacts:Labels", ":labels",
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         err[0] = '\0';
@@ -342,8 +437,49 @@ static void test_set_rollups(void)
         UT_CHECK(strlen(err) > 0);
         UT_CHECK_I64(c.sc_portal.pc_nrollups, 3);
     }
+    /* Look-alikes: plain table names, "none", and the same refusals. */
+    UT_CHECK(sim_config_set_lookalikes(&c, "companies_tickets,deals_tickets", err, sizeof(err)) ==
+             0);
+    char looks[128];
+    lookalikes_text(&c, looks, sizeof(looks));
+    UT_CHECK_STR(looks, "companies_tickets,deals_tickets");
+    UT_CHECK(sim_config_set_lookalikes(&c, "companies_tickets:labels", err, sizeof(err)) == -1);
+    UT_CHECK(sim_config_set_lookalikes(&c, "junk", err, sizeof(err)) == -1);
+    UT_CHECK_I64(c.sc_portal.pc_nlookalikes, 2);
+    UT_CHECK(sim_config_set_lookalikes(&c, "none", err, sizeof(err)) == 0);
+    UT_CHECK_I64(c.sc_portal.pc_nlookalikes, 0);
 done:
     return;
+}
+
+/* rollup_bumps: the mode names, on/off and booleans as the old switch. */
+static void test_apply_json_rollup_mode(void)
+{
+    static const struct {
+        const char *body;
+        sim_rollup_mode mode;
+    } cases[] = {
+        {"{\"rollup_bumps\":\"always\"}", SIM_ROLLUP_ALWAYS},
+        {"{\"rollup_bumps\":\"never\"}", SIM_ROLLUP_NEVER},
+        {"{\"rollup_bumps\":\"realistic\"}", SIM_ROLLUP_REALISTIC},
+        {"{\"rollup_bumps\":true}", SIM_ROLLUP_ALWAYS},
+        {"{\"rollup_bumps\":false}", SIM_ROLLUP_NEVER},
+        {"{\"rollup_bumps\":\"on\"}", SIM_ROLLUP_ALWAYS},
+        {"{\"rollup_bumps\":\"off\"}", SIM_ROLLUP_NEVER},
+    };
+    for (size_t i = 0; i < UT_COUNT(cases); i++) {
+        static sim_config c;
+        char err[256] = "";
+        unsigned changed = 99;
+        sim_config_defaults(&c);
+        c.sc_rollup.rm_mode =
+            cases[i].mode == SIM_ROLLUP_REALISTIC ? SIM_ROLLUP_NEVER : SIM_ROLLUP_REALISTIC;
+        int rc = sim_config_apply_json(&c, cases[i].body, strlen(cases[i].body), &changed, err,
+                                       sizeof(err));
+        ut_check(rc == 0 && c.sc_rollup.rm_mode == cases[i].mode && changed == 0, __FILE__,
+                 __LINE__, "%s: rc %d (%s), mode %d", cases[i].body, rc, err,
+                 (int)c.sc_rollup.rm_mode);
+    }
 }
 
 static int apply(sim_config *c, const char *body, unsigned *changed, char *err, size_t errlen)
@@ -363,17 +499,25 @@ static void test_apply_json(void)
         "\"fault_slow\":0.4,\"fault_slow_ms\":300,\"fault_truncate\":0.05,"
         "\"rate\":\"100/10s\",\"search_rate\":\"0\",\"daily\":1000,\"retry_after\":true,"
         "\"rollup_bumps\":\"off\",\"assoc_batch_exempt\":true,\"token_ttl\":60,"
-        "\"rollups\":[\"companies_deals\",\"deals_tickets\"]}";
+        "\"rollups\":[\"companies_deals:labels\",\"deals_tickets\"],\"rollup_delay_min_ms\":200,"
+        "\"rollup_delay_max_ms\":400,\"rollup_tail\":0.1,\"rollup_tail_ms\":1000,"
+        "\"rollup_miss\":1,\"rollup_lookalikes\":\"companies_tickets\"}";
     UT_REQUIRE(apply(&c, body, &changed, err, sizeof(err)) == 0);
     UT_CHECK(c.sc_churn_per_s == 10 && c.sc_latency_ms == 5 && c.sc_latency_jitter_ms == 2);
     UT_CHECK(c.sc_index_lag_ms == 2000 && c.sc_same_ms == 0.5);
     UT_CHECK(c.sc_fault_5xx == 0.1 && c.sc_fault_429 == 0.2 && c.sc_fault_reset == 0.3);
     UT_CHECK(c.sc_fault_slow == 0.4 && c.sc_fault_slow_ms == 300 && c.sc_fault_truncate == 0.05);
     UT_CHECK(c.sc_rate == 100 && c.sc_rate_window_ms == 10000 && c.sc_search_rate == 0);
-    UT_CHECK(c.sc_daily == 1000 && c.sc_retry_after && !c.sc_rollup_bumps);
+    UT_CHECK(c.sc_daily == 1000 && c.sc_retry_after && c.sc_rollup.rm_mode == SIM_ROLLUP_NEVER);
     UT_CHECK(c.sc_assoc_batch_exempt && c.sc_token_ttl_s == 60);
-    UT_CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup(&c, "companies_deals") &&
-             has_rollup(&c, "deals_tickets"));
+    UT_CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup_labels(&c, "companies_deals", true) &&
+             has_rollup_labels(&c, "deals_tickets", false));
+    UT_CHECK(c.sc_rollup.rm_delay_min_ms == 200 && c.sc_rollup.rm_delay_max_ms == 400);
+    UT_CHECK(c.sc_rollup.rm_tail == 0.1 && c.sc_rollup.rm_tail_ms == 1000);
+    UT_CHECK(c.sc_rollup.rm_miss == 1);
+    char looks[128];
+    lookalikes_text(&c, looks, sizeof(looks));
+    UT_CHECK_STR(looks, "companies_tickets");
     UT_CHECK_U64(changed, SIM_CHANGED_LIMITS | SIM_CHANGED_ROLLUPS | SIM_CHANGED_TTL);
     /* Only switches without side effects: no bits. */
     UT_REQUIRE(apply(&c, "{\"latency_ms\":7}", &changed, err, sizeof(err)) == 0);
@@ -383,6 +527,8 @@ static void test_apply_json(void)
     UT_CHECK_U64(changed, 0);
     UT_REQUIRE(apply(&c, "{\"rollups\":\"none\"}\n", &changed, err, sizeof(err)) == 0);
     UT_CHECK(c.sc_portal.pc_nrollups == 0 && changed == SIM_CHANGED_ROLLUPS);
+    UT_REQUIRE(apply(&c, "{\"rollup_lookalikes\":[]}", &changed, err, sizeof(err)) == 0);
+    UT_CHECK(c.sc_portal.pc_nlookalikes == 0 && changed == SIM_CHANGED_ROLLUPS);
 done:
     return;
 }
@@ -401,6 +547,16 @@ static void test_apply_json_all_or_nothing(void)
         "{\"latency_ms\":5,\"rollups\":[1]}",
         "{\"latency_ms\":5,\"rollups\":\"contacts_companies\"}",
         "{\"latency_ms\":5,\"retry_after\":\"maybe\"}",
+        "{\"latency_ms\":5,\"rollup_bumps\":\"maybe\"}",
+        "{\"latency_ms\":5,\"rollup_bumps\":1}",
+        "{\"latency_ms\":5,\"rollup_delay_min_ms\":8000}",
+        "{\"latency_ms\":5,\"rollup_delay_max_ms\":-1}",
+        "{\"latency_ms\":5,\"rollup_tail\":1.5}",
+        "{\"latency_ms\":5,\"rollup_tail_ms\":6000}",
+        "{\"latency_ms\":5,\"rollup_miss\":\"0.5\"}",
+        "{\"latency_ms\":5,\"rollup_lookalikes\":[\"junk\"]}",
+        "{\"latency_ms\":5,\"rollup_lookalikes\":{}}",
+        "{\"latency_ms\":5,\"rollups\":\"companies_contacts:labels,contacts_deals:x\"}",
         "{\"latency_ms\":5,\"churn_per_s\":null}",
         "{\"latency_ms\":5,\"latency_ms\":-3}",
         "[]",
@@ -434,29 +590,28 @@ static void test_config_json(void)
     sim_config_json(&c, &b);
     json_object *o = json_tokener_parse(jb_cstr(&b));
     UT_REQUIRE(o && json_object_is_type(o, json_type_object));
-    static const char *const keys[] = {
-        "churn_per_s",   "latency_ms",     "latency_jitter_ms",
-        "index_lag_ms",  "same_ms",        "fault_5xx",
-        "fault_429",     "fault_reset",    "fault_slow",
-        "fault_slow_ms", "fault_truncate", "fault_search_400",
-        "rate",          "search_rate",    "daily",
-        "retry_after",   "rollup_bumps",   "assoc_batch_exempt",
-        "token_ttl",     "rollups",
-    };
-    for (size_t i = 0; i < UT_COUNT(keys); i++)
-        ut_check(json_object_object_get_ex(o, keys[i], NULL), __FILE__, __LINE__,
-                 "GET /_sim/config lacks %s", keys[i]);
+    for (size_t i = 0; i < UT_COUNT(runtime_keys); i++)
+        ut_check(json_object_object_get_ex(o, runtime_keys[i], NULL), __FILE__, __LINE__,
+                 "GET /_sim/config lacks %s", runtime_keys[i]);
     json_object *v;
     UT_CHECK(json_object_object_get_ex(o, "rollups", &v) &&
              strcmp(json_object_get_string(v),
-                    "companies_contacts,companies_deals,contacts_deals") == 0);
+                    "companies_contacts:labels,companies_deals,contacts_deals") == 0);
+    UT_CHECK(json_object_object_get_ex(o, "rollup_lookalikes", &v) &&
+             strcmp(json_object_get_string(v), "") == 0);
     UT_CHECK(json_object_object_get_ex(o, "daily", &v) && json_object_get_int64(v) == 625000);
     UT_CHECK(json_object_object_get_ex(o, "tier", &v) &&
              strcmp(json_object_get_string(v), "pro") == 0);
     UT_CHECK(json_object_object_get_ex(o, "auth", &v) &&
              strcmp(json_object_get_string(v), "private") == 0);
     UT_CHECK(json_object_object_get_ex(o, "token_ttl", &v) && json_object_get_int64(v) == 1800);
-    UT_CHECK(json_object_object_get_ex(o, "rollup_bumps", &v) && json_object_get_boolean(v));
+    UT_CHECK(json_object_object_get_ex(o, "rollup_bumps", &v) &&
+             json_object_is_type(v, json_type_string) &&
+             strcmp(json_object_get_string(v), "realistic") == 0);
+    UT_CHECK(int_is(o, "rollup_delay_min_ms", 2000) && int_is(o, "rollup_delay_max_ms", 7000));
+    UT_CHECK(int_is(o, "rollup_tail_ms", 240000));
+    UT_CHECK(json_object_object_get_ex(o, "rollup_tail", &v) && json_object_get_double(v) == 0.02);
+    UT_CHECK(json_object_object_get_ex(o, "rollup_miss", &v) && json_object_get_double(v) == 0.05);
     /* The rate reads back as the same limit. */
     uint32_t n = 0;
     int64_t w = 0;
@@ -471,15 +626,6 @@ done:
  * it to a default configuration and compares the two GET outputs. */
 static void check_roundtrip(const sim_config *c, const char *what)
 {
-    static const char *const runtime[] = {
-        "churn_per_s",   "latency_ms",     "latency_jitter_ms",
-        "index_lag_ms",  "same_ms",        "fault_5xx",
-        "fault_429",     "fault_reset",    "fault_slow",
-        "fault_slow_ms", "fault_truncate", "fault_search_400",
-        "rate",          "search_rate",    "daily",
-        "retry_after",   "rollup_bumps",   "assoc_batch_exempt",
-        "token_ttl",     "rollups",
-    };
     static sim_config d;
     jbuf b1, b2;
     jb_init(&b1);
@@ -489,10 +635,10 @@ static void check_roundtrip(const sim_config *c, const char *what)
     got = json_tokener_parse(jb_cstr(&b1));
     if (!UT_CHECK(got && body))
         goto done;
-    for (size_t i = 0; i < UT_COUNT(runtime); i++) {
+    for (size_t i = 0; i < UT_COUNT(runtime_keys); i++) {
         json_object *v;
-        if (json_object_object_get_ex(got, runtime[i], &v))
-            json_object_object_add(body, runtime[i], json_object_get(v));
+        if (json_object_object_get_ex(got, runtime_keys[i], &v))
+            json_object_object_add(body, runtime_keys[i], json_object_get(v));
     }
     const char *text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
     sim_config_defaults(&d);
@@ -528,8 +674,15 @@ static void test_config_roundtrip(void)
     c.sc_daily = 42;
     c.sc_retry_after = true;
     c.sc_token_ttl_s = 30;
+    c.sc_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
+    c.sc_rollup.rm_delay_min_ms = 10;
+    c.sc_rollup.rm_delay_max_ms = 20;
+    c.sc_rollup.rm_tail = 0.5;
+    c.sc_rollup.rm_tail_ms = 30;
+    c.sc_rollup.rm_miss = 0.125;
     char err[64];
-    sim_config_set_rollups(&c, "deals_tickets", err, sizeof(err));
+    sim_config_set_rollups(&c, "deals_tickets:labels,companies_deals", err, sizeof(err));
+    sim_config_set_lookalikes(&c, "companies_tickets,contacts_tickets", err, sizeof(err));
     check_roundtrip(&c, "changed switches");
 }
 
@@ -556,6 +709,7 @@ int unit_suite_sim_config(void)
         {"--help lists every option", test_help},
         {"rollup list", test_set_rollups},
         {"apply_json sets every runtime switch", test_apply_json},
+        {"apply_json: rollup_bumps modes and booleans", test_apply_json_rollup_mode},
         {"apply_json is all-or-nothing", test_apply_json_all_or_nothing},
         {"config JSON has every runtime switch", test_config_json},
         {"config JSON posts back unchanged", test_config_roundtrip},

@@ -40,13 +40,6 @@ static sim_portal *small_portal(uint64_t seed, bool engagements)
     return ut_portal_new(&c);
 }
 
-static void set_rollup(sim_portal_config *c, const char *name)
-{
-    hs_table t;
-    if (hs_table_parse(name, strlen(name), &t) == 0)
-        c->pc_rollups[c->pc_nrollups++] = t;
-}
-
 /* Per-object copies of what mutations change. */
 typedef struct snap {
     uint32_t s_count[HS_OBJECT_TYPE_COUNT];
@@ -968,7 +961,7 @@ static void test_rollup_bumps_on(void)
 {
     sim_portal_config c;
     ut_portal_config_small(&c, 19);
-    set_rollup(&c, "companies_contacts");
+    ut_portal_add_rollup(&c, "companies_contacts", false);
     sim_portal *p = ut_portal_new(&c);
     uint64_t *before = NULL, *after = NULL;
     UT_REQUIRE(p != NULL);
@@ -984,7 +977,7 @@ static void test_rollup_bumps_on(void)
         before = parent_digests(p, t);
         uint32_t old_n = p->p_obj[HS_COMPANIES].o_count;
         sim_mutation_opts o = opts(25, 0, 0, now);
-        o.mo_rollup_bumps = true;
+        o.mo_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
         sim_mutation_result r;
         UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
         after = parent_digests(p, t);
@@ -1022,7 +1015,7 @@ static void test_rollup_bumps_counts_and_off(void)
 {
     sim_portal_config c;
     ut_portal_config_small(&c, 20);
-    set_rollup(&c, "companies_contacts");
+    ut_portal_add_rollup(&c, "companies_contacts", false);
     sim_portal *p = ut_portal_new(&c);
     snap s = {0};
     UT_REQUIRE(p != NULL);
@@ -1034,7 +1027,7 @@ static void test_rollup_bumps_counts_and_off(void)
     /* On: bumped == changes on the rollup table, all at `now`, parents only. */
     UT_REQUIRE(snap_take(p, &s));
     sim_mutation_opts o = opts(200, assoc, 1ULL << cc, now);
-    o.mo_rollup_bumps = true;
+    o.mo_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
     sim_mutation_result r;
     UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
     UT_CHECK(r.mr_table_changes[cc] > 150);
@@ -1055,10 +1048,12 @@ static void test_rollup_bumps_counts_and_off(void)
     /* Off: nothing moves. */
     UT_REQUIRE(snap_take(p, &s));
     o = opts(200, assoc, 1ULL << cc, now + 1000);
-    o.mo_rollup_bumps = false;
+    o.mo_rollup.rm_mode = SIM_ROLLUP_NEVER;
     UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
     UT_CHECK(r.mr_table_changes[cc] > 150);
     UT_CHECK_I64(r.mr_bumped, 0);
+    UT_CHECK_U64(r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced, 0);
+    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 0);
     unsigned moved = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
@@ -1069,7 +1064,7 @@ static void test_rollup_bumps_counts_and_off(void)
     /* Bumps on, but a table without rollups: nothing moves. */
     UT_REQUIRE(snap_take(p, &s));
     o = opts(200, assoc, 1ULL << cd, now + 2000);
-    o.mo_rollup_bumps = true;
+    o.mo_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
     UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
     UT_CHECK(r.mr_table_changes[cd] > 150);
     UT_CHECK_I64(r.mr_bumped, 0);
@@ -1080,6 +1075,393 @@ static void test_rollup_bumps_counts_and_off(void)
     UT_CHECK_U64(moved, 0);
 done:
     snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* ------------------------------------------------- realistic rollups */
+
+/* Realistic rollups: delays uniform in [min_ms, max_ms], no slow tail. */
+static sim_rollup_model realistic(int64_t min_ms, int64_t max_ms, double miss)
+{
+    sim_rollup_model m;
+    sim_rollup_model_defaults(&m);
+    m.rm_delay_min_ms = min_ms;
+    m.rm_delay_max_ms = max_ms;
+    m.rm_tail = 0;
+    m.rm_miss = miss;
+    return m;
+}
+
+/* `count` mutations of `kind` on table ti under rollup model m at now. */
+static int mutate_kind(sim_portal *p, uint32_t count, int kind, int ti, const sim_rollup_model *m,
+                       int64_t now, int64_t lag, sim_mutation_result *r)
+{
+    sim_mutation_opts o = opts(count, KIND(kind), 1ULL << ti, now);
+    o.mo_rollup = *m;
+    o.mo_index_lag_ms = lag;
+    return sim_mutate(p, &o, r);
+}
+
+/* The small portal (into *c) with rollups on companies_contacts and
+ * contacts_deals (with per-label ones as asked); their table indexes in
+ * *cc and *cd. NULL (a failed check) on failure. */
+static sim_portal *two_rollup_portal(sim_portal_config *c, uint64_t seed, bool cc_labels,
+                                     bool cd_labels, int *cc, int *cd)
+{
+    ut_portal_config_small(c, seed);
+    ut_portal_add_rollup(c, "companies_contacts", cc_labels);
+    ut_portal_add_rollup(c, "contacts_deals", cd_labels);
+    sim_portal *p = ut_portal_new(c);
+    if (p) {
+        *cc = ut_table_index(p, "companies_contacts");
+        *cd = ut_table_index(p, "contacts_deals");
+    }
+    return p;
+}
+
+/* Recomputations pending for table ti. */
+static uint32_t pending_of(const sim_portal *p, int ti)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < p->p_rollups.rq_len; i++)
+        n += p->p_rollups.rq_heap[i].rj_table == (uint32_t)ti;
+    return n;
+}
+
+/* Objects of type t whose last-modified time differs from the snapshot. */
+static unsigned moved_of(const sim_portal *p, const snap *s, hs_object_type t)
+{
+    unsigned moved = 0;
+    for (uint32_t i = 0; i < s->s_count[t]; i++)
+        moved += p->p_obj[t].o_modified_ms[i] != s->s_modified[t][i];
+    return moved;
+}
+
+/* Every pending recomputation is of a live parent of a table that has
+ * rollups, and (per-label values) only where the table has per-label
+ * rollups. Returns the number of violations. */
+static unsigned rollup_queue_violations(const sim_portal *p)
+{
+    unsigned bad = 0;
+    const sim_rollup_queue *q = &p->p_rollups;
+    for (uint32_t i = 0; i < q->rq_len; i++) {
+        const sim_rollup_job *j = &q->rq_heap[i];
+        const sim_table *t =
+            j->rj_table < (uint32_t)p->p_ntables ? &p->p_tables[j->rj_table] : NULL;
+        const sim_objects *o = t ? &p->p_obj[t->tb_pair.t_parent] : NULL;
+        bool ok = t && t->tb_rollup && j->rj_parent < o->o_count && !o->o_archived[j->rj_parent] &&
+                  (!j->rj_before.rv_labels || t->tb_rollup_labels) &&
+                  sim_rollup_find(q, j->rj_table, j->rj_parent) == j;
+        if (!ok && bad++ < 3)
+            fprintf(stderr, "\n    pending recomputation %u (table %u, parent %u) is not valid", i,
+                    j->rj_table, j->rj_parent);
+    }
+    return bad;
+}
+
+/* One associate on a count rollup: nothing moves until the recomputation
+ * is due; then the parent's last-modified becomes the time it ran, once,
+ * and search sees it after the index lag. */
+static void test_rollup_realistic_associate(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 40);
+    ut_portal_add_rollup(&c, "companies_contacts", false);
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    int cc = ut_table_index(p, "companies_contacts");
+    sim_rollup_model m = realistic(2000, 7000, 0);
+    int64_t now = UT_NOW_MS + 60000, lag = 500;
+    sim_mutation_result r;
+    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now, lag, &r) == 0);
+    UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ASSOCIATE], 1);
+    UT_CHECK_U64(r.mr_rollups.rt_scheduled, 1);
+    UT_CHECK_I64(r.mr_bumped, 0);
+    const sim_rollup_job *job = sim_rollup_peek(&p->p_rollups);
+    UT_REQUIRE(job != NULL && job->rj_table == (uint32_t)cc);
+    int64_t due = job->rj_due_ms;
+    uint32_t parent = job->rj_parent;
+    UT_CHECK(due >= now + 2000 && due <= now + 7000);
+    UT_CHECK_I64(sim_portal_next_recompute_ms(p), due);
+    const sim_objects *co = &p->p_obj[HS_COMPANIES];
+    int64_t old = co->o_modified_ms[parent], seen = -1;
+    UT_CHECK(old < now);
+    /* Not yet due: nothing runs, lists and search show the old time. */
+    sim_rollup_tally t = {0};
+    UT_CHECK_I64(sim_portal_recompute(p, &m, lag, due - 1, &t), 0);
+    UT_CHECK_I64(co->o_modified_ms[parent], old);
+    UT_CHECK(sim_search_view(co, parent, due - 1, &seen) && seen == old);
+    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 1);
+    /* Due: one bump, at the time it ran; search sees it lag ms later. */
+    UT_CHECK_I64(sim_portal_recompute(p, &m, lag, due + 3, &t), 1);
+    UT_CHECK(t.rt_recomputed == 1 && t.rt_bumped == 1 && t.rt_missed == 0 && t.rt_unchanged == 0);
+    UT_CHECK_I64(co->o_modified_ms[parent], due + 3);
+    UT_CHECK(sim_search_view(co, parent, due + 3 + lag - 1, &seen) && seen == old);
+    UT_CHECK(sim_search_view(co, parent, due + 3 + lag, &seen) && seen == due + 3);
+    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 0);
+    UT_CHECK(sim_portal_next_recompute_ms(p) == INT64_MAX);
+    UT_CHECK_I64(sim_portal_recompute(p, &m, lag, due + 60000, &t), 0);
+    UT_CHECK_I64(co->o_modified_ms[parent], due + 3);
+done:
+    sim_portal_destroy(p);
+}
+
+/* A relabel leaves a count unchanged: no bump under a count rollup; under
+ * per-label rollups a label's count changes: a bump. */
+static void test_rollup_relabel(void)
+{
+    sim_portal_config c;
+    int cc, cd;
+    sim_portal *p = two_rollup_portal(&c, 41, false, true, &cc, &cd);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    sim_rollup_model m = realistic(1000, 2000, 0);
+    int64_t now = UT_NOW_MS + 60000;
+    UT_REQUIRE(snap_take(p, &s));
+    sim_mutation_result r;
+    sim_rollup_tally t = {0};
+    UT_REQUIRE(mutate_kind(p, 20, SIM_MUT_RELABEL, cc, &m, now, 0, &r) == 0);
+    UT_CHECK(r.mr_applied[SIM_MUT_RELABEL] == 20 &&
+             r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == 20);
+    sim_portal_recompute(p, &m, 0, now + 5000, &t);
+    UT_CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_unchanged == t.rt_recomputed);
+    UT_CHECK_U64(t.rt_bumped + t.rt_missed, 0);
+    UT_CHECK_U64(moved_of(p, &s, HS_COMPANIES), 0);
+    /* Per-label rollups: every relabel flips one label, so each parent's
+     * counts change (two flips of one label on one parent cancel, rarely). */
+    memset(&t, 0, sizeof(t));
+    UT_REQUIRE(mutate_kind(p, 20, SIM_MUT_RELABEL, cd, &m, now + 10000, 0, &r) == 0);
+    UT_CHECK_I64(r.mr_applied[SIM_MUT_RELABEL], 20);
+    sim_portal_recompute(p, &m, 0, now + 15000, &t);
+    UT_CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_bumped >= 1);
+    UT_CHECK_U64(t.rt_bumped + t.rt_unchanged, t.rt_recomputed);
+    UT_CHECK_U64(moved_of(p, &s, HS_CONTACTS), t.rt_bumped);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* A portal with one live company and about a third of the contacts linked
+ * to it, so every companies_contacts mutation touches that company. */
+static sim_portal *one_company_portal(uint64_t seed)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, seed);
+    c.pc_count[HS_COMPANIES] = 1;
+    c.pc_heavy_parents = 0;
+    c.pc_density = 0.3;
+    ut_portal_add_rollup(&c, "companies_contacts", false);
+    sim_portal *p = ut_portal_new(&c);
+    if (p && p->p_obj[HS_COMPANIES].o_live != 1) {
+        UT_CHECK(p->p_obj[HS_COMPANIES].o_live == 1);
+        sim_portal_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+/* A dissociate and an associate of one parent within one pending
+ * recomputation: coalesced into it, the count is back where it was, and
+ * nothing is written. */
+static void test_rollup_net_zero_coalesced(void)
+{
+    sim_portal *p = one_company_portal(42);
+    UT_REQUIRE(p != NULL);
+    int cc = ut_table_index(p, "companies_contacts");
+    sim_rollup_model m = realistic(2000, 7000, 0);
+    int64_t now = UT_NOW_MS + 60000;
+    int64_t old = p->p_obj[HS_COMPANIES].o_modified_ms[0];
+    uint32_t links = p->p_tables[cc].tb_fwd[0].a_len;
+    sim_mutation_result r;
+    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_DISSOCIATE, cc, &m, now, 0, &r) == 0);
+    UT_CHECK(r.mr_applied[SIM_MUT_DISSOCIATE] == 1 && r.mr_rollups.rt_scheduled == 1);
+    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now + 500, 0, &r) == 0);
+    UT_CHECK(r.mr_applied[SIM_MUT_ASSOCIATE] == 1 && r.mr_rollups.rt_scheduled == 0 &&
+             r.mr_rollups.rt_coalesced == 1);
+    UT_CHECK_I64(p->p_tables[cc].tb_fwd[0].a_len, links);
+    /* Coalesced, not rescheduled: still due 2–7 s after the first change. */
+    UT_CHECK(sim_portal_next_recompute_ms(p) <= now + 7000);
+    sim_rollup_tally t = {0};
+    UT_CHECK_I64(sim_portal_recompute(p, &m, 0, now + 7000, &t), 1);
+    UT_CHECK(t.rt_unchanged == 1 && t.rt_bumped == 0 && t.rt_missed == 0);
+    UT_CHECK_I64(p->p_obj[HS_COMPANIES].o_modified_ms[0], old);
+    /* The same two changes in separate windows each bump. */
+    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_DISSOCIATE, cc, &m, now + 10000, 0, &r) == 0);
+    sim_portal_recompute(p, &m, 0, now + 20000, &t);
+    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now + 30000, 0, &r) == 0);
+    sim_portal_recompute(p, &m, 0, now + 40000, &t);
+    UT_CHECK(t.rt_recomputed == 3 && t.rt_bumped == 2);
+    UT_CHECK(p->p_obj[HS_COMPANIES].o_modified_ms[0] == now + 40000);
+done:
+    sim_portal_destroy(p);
+}
+
+/* rm_miss 1: values change, last-modified never moves. */
+static void test_rollup_miss(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 43);
+    ut_portal_add_rollup(&c, "companies_contacts", true);
+    sim_portal *p = ut_portal_new(&c);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    int cc = ut_table_index(p, "companies_contacts");
+    sim_rollup_model m = realistic(100, 200, 1.0);
+    int64_t now = UT_NOW_MS + 60000;
+    UT_REQUIRE(snap_take(p, &s));
+    sim_mutation_result r;
+    UT_REQUIRE(mutate_kind(p, 50, SIM_MUT_ASSOCIATE, cc, &m, now, 0, &r) == 0);
+    UT_CHECK(r.mr_rollups.rt_scheduled > 40 &&
+             r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == 50);
+    sim_rollup_tally t = {0};
+    sim_portal_recompute(p, &m, 0, now + 1000, &t);
+    /* An associate only ever raises a count: every value changed. */
+    UT_CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_missed == t.rt_recomputed);
+    UT_CHECK_U64(t.rt_bumped, 0);
+    UT_CHECK_U64(moved_of(p, &s, HS_COMPANIES), 0);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* Archiving a child schedules its parents; creating a child linked to a
+ * parent schedules it (a created parent is not recomputed: its own write
+ * moved it); archiving a parent drops its pending recomputation. */
+static void test_rollup_archive_and_create(void)
+{
+    sim_portal *p = one_company_portal(44);
+    UT_REQUIRE(p != NULL);
+    int cc = ut_table_index(p, "companies_contacts");
+    int cd = ut_table_index(p, "contacts_deals"), ct = ut_table_index(p, "companies_tickets");
+    sim_rollup_model m = realistic(2000, 7000, 0);
+    int64_t now = UT_NOW_MS + 60000;
+    sim_mutation_result r;
+    /* Archives through contacts_deals (contacts or deals, never the
+     * company) until a contact linked to the company goes. */
+    bool linked_gone = false;
+    for (int k = 0; k < 400 && !linked_gone; k++) {
+        UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ARCHIVE, cd, &m, now + k, 0, &r) == 0);
+        linked_gone = r.mr_table_changes[cc] > 0;
+        UT_CHECK_U64(r.mr_rollups.rt_scheduled, linked_gone ? 1 : 0);
+    }
+    UT_REQUIRE(linked_gone);
+    UT_CHECK(pending_of(p, cc) == 1 && sim_rollup_find(&p->p_rollups, (uint32_t)cc, 0) != NULL);
+    /* Creates one at a time: a contact is linked to a company (scheduled,
+     * or coalesced into the company's pending one); a company links
+     * contacts but is not scheduled. */
+    unsigned contacts = 0, companies = 0;
+    for (int k = 0; k < 30; k++) {
+        uint32_t before = p->p_obj[HS_CONTACTS].o_count;
+        UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_CREATE, cc, &m, now + 1000 + k, 0, &r) == 0);
+        bool contact = p->p_obj[HS_CONTACTS].o_count > before;
+        contacts += contact;
+        companies += !contact;
+        ut_check(r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == (contact ? 1u : 0u),
+                 __FILE__, __LINE__, "create %d (%s): %llu scheduled, %llu coalesced", k,
+                 contact ? "contact" : "company", (unsigned long long)r.mr_rollups.rt_scheduled,
+                 (unsigned long long)r.mr_rollups.rt_coalesced);
+    }
+    UT_CHECK(contacts > 5 && companies > 5);
+    UT_CHECK_U64(rollup_queue_violations(p), 0);
+    /* Archives through companies_tickets until the first company goes: its
+     * pending recomputation is dropped. */
+    sim_rollup_tally sum = {0};
+    for (int k = 0; k < 400 && !p->p_obj[HS_COMPANIES].o_archived[0]; k++) {
+        UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ARCHIVE, ct, &m, now + 2000 + k, 0, &r) == 0);
+        sim_rollup_tally_add(&sum, &r.mr_rollups);
+    }
+    UT_REQUIRE(p->p_obj[HS_COMPANIES].o_archived[0]);
+    UT_CHECK(sum.rt_dropped >= 1 && sim_rollup_find(&p->p_rollups, (uint32_t)cc, 0) == NULL);
+    UT_CHECK_U64(rollup_queue_violations(p), 0);
+done:
+    sim_portal_destroy(p);
+}
+
+/* Rollups removed at run time drop their pending recomputations (nothing is
+ * written); rollups added start with nothing pending; per-label rollups
+ * removed forget the per-label values they captured. */
+static void test_rollup_set_at_run_time(void)
+{
+    sim_portal_config c;
+    int cc, cd;
+    sim_portal *p = two_rollup_portal(&c, 45, true, false, &cc, &cd);
+    snap s = {0};
+    UT_REQUIRE(p != NULL);
+    sim_rollup_model m = realistic(1000, 2000, 0);
+    int64_t now = UT_NOW_MS + 60000;
+    sim_mutation_result r;
+    UT_REQUIRE(mutate_kind(p, 40, SIM_MUT_ASSOCIATE, cc, &m, now, 0, &r) == 0);
+    UT_REQUIRE(mutate_kind(p, 40, SIM_MUT_ASSOCIATE, cd, &m, now, 0, &r) == 0);
+    uint32_t on_cc = pending_of(p, cc), on_cd = pending_of(p, cd);
+    UT_CHECK(on_cc > 30 && on_cd > 30);
+    UT_REQUIRE(snap_take(p, &s));
+    /* companies_contacts loses its rollups. */
+    sim_portal_config only_cd = c;
+    only_cd.pc_nrollups = 1;
+    only_cd.pc_rollups[0] = c.pc_rollups[1];
+    sim_rollup_tally t = {0};
+    sim_portal_set_rollups(p, &only_cd, &t);
+    UT_CHECK(!p->p_tables[cc].tb_rollup && !p->p_tables[cc].tb_rollup_labels);
+    UT_CHECK_U64(t.rt_dropped, on_cc);
+    UT_CHECK(pending_of(p, cc) == 0 && pending_of(p, cd) == on_cd);
+    /* Back again: nothing from before comes back. */
+    sim_portal_set_rollups(p, &c, &t);
+    UT_CHECK(p->p_tables[cc].tb_rollup && p->p_tables[cc].tb_rollup_labels);
+    UT_CHECK_U64(pending_of(p, cc), 0);
+    sim_portal_recompute(p, &m, 0, now + 5000, &t);
+    UT_CHECK(t.rt_recomputed == on_cd && t.rt_bumped == on_cd);
+    UT_CHECK_U64(moved_of(p, &s, HS_COMPANIES), 0);
+    UT_CHECK_U64(moved_of(p, &s, HS_CONTACTS), on_cd);
+    /* A relabel captured under per-label rollups that then go: the count
+     * alone is compared, and it did not change. */
+    memset(&t, 0, sizeof(t));
+    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_RELABEL, cc, &m, now + 10000, 0, &r) == 0);
+    UT_REQUIRE_I64(r.mr_rollups.rt_scheduled, 1);
+    UT_CHECK(sim_rollup_peek(&p->p_rollups)->rj_before.rv_labels);
+    sim_portal_config no_labels = c;
+    no_labels.pc_rollups[0].rd_labels = false;
+    sim_portal_set_rollups(p, &no_labels, &t);
+    UT_CHECK(p->p_tables[cc].tb_rollup && !p->p_tables[cc].tb_rollup_labels);
+    UT_CHECK(t.rt_dropped == 0 && !sim_rollup_peek(&p->p_rollups)->rj_before.rv_labels);
+    sim_portal_recompute(p, &m, 0, now + 20000, &t);
+    UT_CHECK(t.rt_recomputed == 1 && t.rt_unchanged == 1);
+done:
+    snap_free(&s);
+    sim_portal_destroy(p);
+}
+
+/* Delays: uniform in [min, max], with the tail's share in [max, tail_ms]. */
+static void test_rollup_delays(void)
+{
+    sim_portal_config c;
+    ut_portal_config_small(&c, 46);
+    ut_portal_add_rollup(&c, "contacts_deals", false);
+    sim_portal *p = ut_portal_new(&c);
+    UT_REQUIRE(p != NULL);
+    int cd = ut_table_index(p, "contacts_deals");
+    sim_rollup_model m = realistic(2000, 7000, 0);
+    m.rm_tail = 0.25;
+    m.rm_tail_ms = 60000;
+    int64_t now = UT_NOW_MS + 60000;
+    sim_mutation_result r;
+    UT_REQUIRE(mutate_kind(p, 2000, SIM_MUT_ASSOCIATE, cd, &m, now, 0, &r) == 0);
+    uint32_t n = sim_rollup_pending(&p->p_rollups), slow = 0, outside = 0;
+    int64_t lo = INT64_MAX, hi = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int64_t d = p->p_rollups.rq_heap[i].rj_due_ms - now;
+        outside += d < 2000 || d > 60000;
+        slow += d > 7000;
+        if (d <= 7000 && d < lo)
+            lo = d;
+        if (d <= 7000 && d > hi)
+            hi = d;
+    }
+    UT_CHECK(n > 1000);
+    UT_CHECK_U64(outside, 0);
+    ut_check(slow > n * 0.18 && slow < n * 0.32, __FILE__, __LINE__,
+             "%u of %u recomputations slow, want about 25%%", slow, n);
+    UT_CHECK(lo < 2100 && hi > 6900);
+done:
     sim_portal_destroy(p);
 }
 
@@ -1312,32 +1694,52 @@ done:
     sim_portal_destroy(p);
 }
 
-/* 20,000 mixed mutations with lag, same-ms writes and rollup bumps: the
- * portal stays consistent after every batch. */
+/* 20,000 mixed mutations with lag, same-ms writes and rollup bumps (at once,
+ * then realistic with recomputations run between batches, and the rollups
+ * changed at run time): the portal stays consistent after every batch, and
+ * every recomputation scheduled is run, dropped or still pending. */
 static void test_many_mutations_consistent(void)
 {
     sim_portal_config c;
     ut_portal_config_small(&c, 25);
     c.pc_count[HS_NOTES] = 300;
-    set_rollup(&c, "companies_contacts");
-    set_rollup(&c, "companies_deals");
-    set_rollup(&c, "contacts_deals");
+    ut_portal_add_rollup(&c, "companies_contacts", true);
+    ut_portal_add_rollup(&c, "companies_deals", false);
+    ut_portal_add_rollup(&c, "contacts_deals", false);
     sim_portal *p = ut_portal_new(&c);
     UT_REQUIRE(p != NULL);
     uint32_t applied[SIM_MUT_KIND_COUNT] = {0};
+    sim_rollup_tally total = {0};
     for (int batch = 0; batch < 20; batch++) {
-        sim_mutation_opts o = opts(1000, 0, 0, UT_NOW_MS + batch * 250);
+        int64_t now = UT_NOW_MS + batch * 250;
+        sim_mutation_opts o = opts(1000, 0, 0, now);
         o.mo_index_lag_ms = 700;
         o.mo_same_ms_chance = 0.1;
-        o.mo_rollup_bumps = true;
+        o.mo_rollup.rm_mode = batch < 5 ? SIM_ROLLUP_ALWAYS : SIM_ROLLUP_REALISTIC;
+        o.mo_rollup.rm_delay_min_ms = 100;
+        o.mo_rollup.rm_delay_max_ms = 600;
+        o.mo_rollup.rm_tail = 0.1;
+        o.mo_rollup.rm_tail_ms = 3000;
+        o.mo_rollup.rm_miss = 0.2;
         o.mo_same_ms = batch % 5 == 4;
         sim_mutation_result r;
         UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        sim_rollup_tally_add(&total, &r.mr_rollups);
+        sim_portal_recompute(p, &o.mo_rollup, o.mo_index_lag_ms, now + 125, &total);
+        if (batch == 12 || batch == 15) {
+            /* Take companies_deals' rollups away, then give them back with
+             * per-label ones, and take companies_contacts' per-label ones. */
+            c.pc_nrollups = batch == 12 ? 2 : 3;
+            c.pc_rollups[0].rd_labels = batch == 12;
+            c.pc_rollups[1] = (sim_rollup_def){{HS_CONTACTS, HS_DEALS}, false};
+            c.pc_rollups[2] = (sim_rollup_def){{HS_COMPANIES, HS_DEALS}, true};
+            sim_portal_set_rollups(p, &c, &total);
+        }
         UT_CHECK_I64(sum_applied(&r) + r.mr_skipped, 1000);
-        UT_CHECK(r.mr_first_ms <= r.mr_last_ms && r.mr_last_ms <= UT_NOW_MS + batch * 250);
+        UT_CHECK(r.mr_first_ms <= r.mr_last_ms && r.mr_last_ms <= now);
         for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
             applied[k] += r.mr_applied[k];
-        unsigned v = ut_portal_violations(p);
+        unsigned v = ut_portal_violations(p) + rollup_queue_violations(p);
         ut_check(v == 0, __FILE__, __LINE__, "%u violations after batch %d", v, batch);
         if (v)
             break;
@@ -1345,6 +1747,18 @@ static void test_many_mutations_consistent(void)
     for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
         ut_check(applied[k] > 1000, __FILE__, __LINE__, "only %u %s mutations applied", applied[k],
                  sim_mutation_names[k]);
+    /* The accounting adds up, and every outcome happened. */
+    UT_CHECK_U64(total.rt_scheduled,
+                 total.rt_recomputed + total.rt_dropped + sim_rollup_pending(&p->p_rollups));
+    UT_CHECK_U64(total.rt_recomputed, total.rt_bumped + total.rt_missed + total.rt_unchanged);
+    UT_CHECK(total.rt_scheduled > 1000 && total.rt_coalesced > 0 && total.rt_bumped > 0 &&
+             total.rt_missed > 0 && total.rt_unchanged > 0 && total.rt_dropped > 0);
+    /* Far in the future everything has run. */
+    sim_portal_recompute(p, &(sim_rollup_model){SIM_ROLLUP_REALISTIC, 0, 0, 0, 0, 0}, 0,
+                         UT_NOW_MS + 3600000, &total);
+    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 0);
+    UT_CHECK(sim_portal_next_recompute_ms(p) == INT64_MAX);
+    UT_CHECK_U64(ut_portal_violations(p), 0);
 done:
     sim_portal_destroy(p);
 }
@@ -1460,6 +1874,13 @@ int unit_suite_sim_portal(void)
         {"mutate: table filter", test_mutate_table_filter},
         {"rollup bumps: changed parents bumped", test_rollup_bumps_on},
         {"rollup bumps: counts, off, non-rollup", test_rollup_bumps_counts_and_off},
+        {"realistic rollups: associate bumps once when due", test_rollup_realistic_associate},
+        {"realistic rollups: relabel under count vs per-label", test_rollup_relabel},
+        {"realistic rollups: net-zero changes coalesced", test_rollup_net_zero_coalesced},
+        {"realistic rollups: miss 1 never bumps", test_rollup_miss},
+        {"realistic rollups: child archive/create, parent archive", test_rollup_archive_and_create},
+        {"realistic rollups: changed at run time", test_rollup_set_at_run_time},
+        {"realistic rollups: delays and tail", test_rollup_delays},
         {"same_ms: one millisecond per call", test_same_ms},
         {"same_ms_chance reuses the previous ms", test_same_ms_chance},
         {"index lag: touch", test_index_lag_touch},

@@ -1,7 +1,7 @@
 /*
  * Tests of sim/sim_stats: request and status counters, the rolling-window
- * meter (against a brute-force maximum), reset, and the JSON of
- * GET /_sim/stats read back with json-c.
+ * meter (against a brute-force maximum), reset, the rollup counters, and the
+ * JSON of GET /_sim/stats read back with json-c.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -230,6 +230,42 @@ done:
     sim_stats_destroy(&s);
 }
 
+/* The rollups object: counters add up, pending is set; a reset zeroes the
+ * counters but keeps pending (recomputations still waiting). */
+static void test_rollups(void)
+{
+    static sim_stats s;
+    sim_stats_init(&s, 10000, 1000);
+    json_object *o = stats_json(&s, 0);
+    static const char *const keys[] = {"scheduled", "coalesced", "recomputed", "bumped",
+                                       "missed",    "unchanged", "dropped",    "pending"};
+    for (size_t i = 0; o && i < UT_COUNT(keys); i++)
+        ut_check(get_i64(o, "rollups", keys[i]) == 0, __FILE__, __LINE__, "rollups.%s not 0",
+                 keys[i]);
+    json_object_put(o);
+    sim_rollup_tally a = {5, 1, 0, 0, 0, 0, 0}, b = {2, 0, 4, 2, 1, 1, 1};
+    sim_stats_rollups(&s, &a, 5);
+    sim_stats_rollups(&s, &b, 2);
+    o = stats_json(&s, 0);
+    UT_REQUIRE(o != NULL);
+    static const int64_t want[] = {7, 1, 4, 2, 1, 1, 1, 2};
+    for (size_t i = 0; i < UT_COUNT(keys); i++)
+        ut_check(get_i64(o, "rollups", keys[i]) == want[i], __FILE__, __LINE__,
+                 "rollups.%s %lld, want %lld", keys[i], (long long)get_i64(o, "rollups", keys[i]),
+                 (long long)want[i]);
+    json_object_put(o);
+    sim_stats_reset(&s);
+    o = stats_json(&s, 0);
+    UT_REQUIRE(o != NULL);
+    for (size_t i = 0; i < UT_COUNT(keys); i++)
+        ut_check(get_i64(o, "rollups", keys[i]) == (i + 1 == UT_COUNT(keys) ? 2 : 0), __FILE__,
+                 __LINE__, "after a reset rollups.%s is %lld", keys[i],
+                 (long long)get_i64(o, "rollups", keys[i]));
+done:
+    json_object_put(o);
+    sim_stats_destroy(&s);
+}
+
 enum { STAT_THREADS = 4, STAT_PER_THREAD = 20000 };
 
 static void *hammer(void *arg)
@@ -280,6 +316,7 @@ int unit_suite_sim_stats(void)
         {"meter: max in window, boundary", test_meter_simple},
         {"meter: random times vs brute force", test_meter_random_vs_brute_force},
         {"reset and set_windows", test_reset_and_set_windows},
+        {"rollups: counters, pending, reset keeps pending", test_rollups},
         {"exact under concurrent updates", test_threads},
     };
     return ut_add_suite("sim_stats", tests, UT_COUNT(tests));

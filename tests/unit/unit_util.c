@@ -131,6 +131,13 @@ void ut_portal_config_small(sim_portal_config *c, uint64_t seed)
     c->pc_now_ms = UT_NOW_MS;
 }
 
+void ut_portal_add_rollup(sim_portal_config *c, const char *name, bool labels)
+{
+    hs_table t;
+    if (UT_CHECK(hs_table_parse(name, strlen(name), &t) == 0 && c->pc_nrollups < SIM_MAX_TABLES))
+        c->pc_rollups[c->pc_nrollups++] = (sim_rollup_def){t, labels};
+}
+
 sim_portal *ut_portal_new(const sim_portal_config *c)
 {
     sim_portal *p = NULL;

@@ -78,6 +78,10 @@ int ut_run_sandboxed(int (*fn)(void *), void *arg, int64_t timeout_ms);
  * tickets), heavy parents with 300 links, no rollups. */
 void ut_portal_config_small(sim_portal_config *c, uint64_t seed);
 
+/* Adds table `name`'s rollups to c (with `labels`, one per user-defined
+ * label too); records a failed assertion for a bad name. */
+void ut_portal_add_rollup(sim_portal_config *c, const char *name, bool labels);
+
 /* Creates the portal or records a failed assertion; NULL on failure. */
 sim_portal *ut_portal_new(const sim_portal_config *c);
 
