@@ -337,6 +337,45 @@ done:
     it_remove_db(db);
 }
 
+/* A property labelled like a rollup field that is not a rollup (a plain
+ * number someone typed): setup keeps the table on read_full_ping and says
+ * why, --json lists it, and doctor names it. */
+static void test_lookalike_stays_full_ping(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {IT_SMALL_PORTAL,       "--rollups",     "none",
+                          "--rollup-lookalikes", "deals_tickets", NULL};
+    const char *setup_json[] = {"setup", "--json", "--tables", "deals_tickets", NULL};
+    const char *doctor[] = {"doctor", "--tables", "deals_tickets", NULL};
+    char *out = NULL;
+    json_object *js = NULL;
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, &out) == 0);
+    TL_CHECK(out && strstr(out, "deals_tickets: read_full_ping") &&
+             strstr(out, "is not a rollup property") &&
+             strstr(out, "ignored sync_associations_deals_tickets_label_count"));
+    free(out);
+    out = NULL;
+    TL_REQUIRE(it_hubsync(&s, db, setup_json, 60000, &out) == 0);
+    js = out ? json_tokener_parse(out) : NULL;
+    TL_CHECK_STR(tl_jstr(js, "tables.0.table_options.ping_type"), "read_full_ping");
+    TL_CHECK_EQ(tl_jlen(js, "tables.0.lookalikes"), 1);
+    TL_CHECK_STR(tl_jstr(js, "tables.0.lookalikes.0.label"),
+                 "sync_associations_deals_tickets_label_count");
+    free(out);
+    out = NULL;
+    TL_CHECK_EQ(it_hubsync(&s, db, doctor, 60000, &out), 0);
+    TL_CHECK(out && strstr(out, "sync_associations_deals_tickets_label_count") &&
+             strstr(out, "not a rollup property"));
+done:
+    free(out);
+    json_object_put(js);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* A cursor whose full scan began before the schema's rollup fields were
  * seen (a database of an older hubsync: no origin recorded) is not
  * searched from: one full scan, and incremental after it. */
@@ -390,6 +429,7 @@ int it_register_drift(void)
         it_add_test(s, "verification_cost", test_verification_cost) ||
         it_add_test(s, "rollups_created_late", test_rollups_created_late) ||
         it_add_test(s, "rollups_deleted", test_rollups_deleted) ||
+        it_add_test(s, "lookalike_stays_full_ping", test_lookalike_stays_full_ping) ||
         it_add_test(s, "untrusted_cursor_rescans", test_untrusted_cursor_rescans))
         return -1;
     return 0;
