@@ -21,6 +21,7 @@ cd "$(dirname "$0")/.."
 CONTACTS=${1:-1000000}
 CHANGES=${2:-1000}
 BURSTS=${3:-10}
+LAG_MS=${LAG_MS:-1000} # --lag-ms of every run (the simulator has no index lag here)
 . scripts/sim-lib.sh
 
 companies=$((CONTACTS / 5))
