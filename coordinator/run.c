@@ -654,12 +654,15 @@ static int run_once(const hubsync_config *c)
         }
         run_put_table_state(rc, tr);
     }
-    if ((exit_code = recheck_rollups(rc)) != 0)
-        goto out;
-    exit_code = EXIT_INCOMPLETE;
+    /* A re-check that failed (refused credentials, HubSpot unreachable)
+     * ends the run as a failed job would: drained, with its summary. */
+    int recheck = recheck_rollups(rc);
+    if (recheck)
+        run_fatal(rc, recheck, "the rollup fields could not be re-checked (above)");
     if (txn_commit(rc))
         goto out;
-    changes_start(rc);
+    if (!rc->rc_fatal)
+        changes_start(rc);
     pool_events ev = {on_message, on_death, rc};
     bool draining = false, show = report_progress_wanted(c);
     if (show)

@@ -340,6 +340,17 @@ def cmd_k8s(directory, help_path):
           f"checked against hubsync --help (exit codes {sorted(codes)})")
 
 
+# Where a pod's emptyDir volumes live under ROOT: one folder per pod (the
+# Job's completion index, "cron" for the CronJob's), expanded by the shell.
+POD_DIR = "/pod-@INDEX@"
+
+
+def sh_word(word):
+    """WORD single-quoted for the shell, with @INDEX@ left to expand."""
+    quoted = "'" + word.replace("'", "'\\''") + "'"
+    return quoted.replace("@INDEX@", "'\"${JOB_COMPLETION_INDEX:-cron}\"'")
+
+
 def cmd_pod(path, kind, root, token):
     """A shell script running KIND's pod with its volumes under ROOT."""
     import yaml
@@ -361,8 +372,10 @@ def cmd_pod(path, kind, root, token):
             mount, v = m["mountPath"], volumes[m["name"]]
             if mount in mapping:
                 continue
-            mapping[mount] = root + mount
-            out.append(f"mkdir -p {shlex.quote(root + mount)}")
+            # An emptyDir is the pod's own: pods run side by side (the
+            # indexes of a Job) must not share it.
+            mapping[mount] = root + (POD_DIR if "emptyDir" in v else "") + mount
+            out.append(f"mkdir -p {sh_word(mapping[mount])}")
             if "configMap" in v:
                 cm = named(docs, "ConfigMap", v["configMap"]["name"])
                 for key, text in cm["data"].items():
@@ -383,9 +396,9 @@ def cmd_pod(path, kind, root, token):
         env = []
         for e in c.get("env", []):
             value = token if "valueFrom" in e else remap(e["value"])
-            env.append(f"{e['name']}={shlex.quote(value)}")
+            env.append(f"{e['name']}={sh_word(value)}")
         words = [remap(w) for w in c.get("command", []) + c.get("args", [])]
-        line = " ".join(shlex.quote(w) for w in words)
+        line = " ".join(sh_word(w) for w in words)
         out.append(f"env {' '.join(env)} {line} || exit $?")
     print("\n".join(out))
 
