@@ -55,6 +55,7 @@ enum {
     X(parents)         /* parent sets completed */                                                 \
     X(associations)    /* links in those sets */                                                   \
     X(token_refreshes) /* OAuth refreshes this worker made */                                      \
+    X(token_requests)  /* of `requests`, those to the token endpoint */                            \
     X(latency_us)      /* summed request latency */
 
 typedef struct shm_counters {

@@ -471,7 +471,8 @@ static int recheck_rollups(run_ctx *rc)
         return 0;
     const shm_counters *k = &rc->rc_shm->sr_slots[rc->rc_shm->sr_nworkers - 1].sl_counters;
     int r = parent_props_fetch(rc->rc_cfg, pp, rc->rc_shm);
-    rc->rc_props_calls.wc_calls = atomic_load(&k->requests);
+    /* API calls, as the workers count them: token refreshes are not. */
+    rc->rc_props_calls.wc_calls = atomic_load(&k->requests) - atomic_load(&k->token_requests);
     rc->rc_props_calls.wc_retries = atomic_load(&k->retries);
     rc->rc_props_calls.wc_throttled = atomic_load(&k->status_429);
     for (int i = 0; i < rc->rc_ntables && r == 0; i++) {

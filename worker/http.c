@@ -411,6 +411,7 @@ static int refresh_now(http_engine *eng, err_info *e)
     set_transport(eng, h, curl_error);
     SHM_COUNT(eng->he_counters, requests, 1);
     SHM_COUNT(eng->he_counters, req_other, 1);
+    SHM_COUNT(eng->he_counters, token_requests, 1);
     CURLcode cc = curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
