@@ -653,6 +653,8 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     if (raw[F_VERIFY_FRACTION] && (rc = parse_fraction("--verify-fraction", raw[F_VERIFY_FRACTION],
                                                        true, &c->c_verify_fraction, e)))
         return rc;
+    if (raw[F_REFERENCE])
+        c->c_verify_fraction = 0; /* the reference design verifies nothing */
     c->c_lag_ms = DEFAULT_LAG_MS;
     if (raw[F_LAG_MS]) {
         if ((rc = parse_range("--lag-ms", raw[F_LAG_MS], 0, MAX_LAG_MS, &v, e)))
