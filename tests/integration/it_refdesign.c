@@ -100,6 +100,32 @@ static int synced(tl_sim *s, char *db, size_t n, const char *const *flags)
     return 0;
 }
 
+/* Sets a table's stored cursor to the timestamp `ms` (hubsync not running). */
+static int set_cursor_ms(const char *db, const char *table, int64_t ms)
+{
+    store *st = NULL;
+    store_txn *t = NULL;
+    store_state ss;
+    err_info e = {0};
+    int rc = store_open(db, NULL, &st, &e);
+    if (!rc)
+        rc = store_txn_begin(st, STORE_TXN_WRITE, &t, &e);
+    if (!rc)
+        rc = store_get_state(t, table, &ss, &e);
+    if (!rc) {
+        ss.ss_cursor = store_cursor_timestamp_ms(ms);
+        rc = store_put_state(t, table, &ss, &e);
+    }
+    if (!rc)
+        rc = store_txn_commit(t, &e);
+    else if (t)
+        store_txn_abort(t);
+    store_close(st);
+    if (rc)
+        fprintf(stderr, "set_cursor_ms %s: %s\n", table, e.ei_msg);
+    return rc;
+}
+
 /* ------------------------------------------------------------------ tests */
 
 /* Setup, a full scan and one incremental run of the reference design on a
@@ -271,6 +297,72 @@ done:
     it_remove_db(hs_db);
 }
 
+/* More than 10,000 changed parents (about 10,280 of the 10,500 contacts
+ * are live): the reference pages by offset up to
+ * the cap, where HubSpot answers 400; the run exits 1 and the cursor stays,
+ * so the next run meets the same wall. (The limits are lifted: only the
+ * requests matter.) */
+static void test_cap_stops_it(void)
+{
+    tl_sim s = {0};
+    char db[64] = "";
+    const char *args[] = {"--contacts",
+                          "10500",
+                          "--companies",
+                          "10",
+                          "--deals",
+                          "40",
+                          "--tickets",
+                          "5",
+                          "--heavy-parents",
+                          "0",
+                          "--rollup-bumps",
+                          "always",
+                          "--rate",
+                          "0",
+                          "--search-rate",
+                          "0",
+                          NULL};
+    const char *setup[] = {"setup", "--tables", "contacts_deals", NULL};
+    const char *flags[] = {"--reference-design",
+                           "--tables",
+                           "contacts_deals",
+                           "--rate",
+                           "0",
+                           "--search-rate",
+                           "0",
+                           NULL};
+    json_object *st = NULL;
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    /* Every contact changed since the cursor. */
+    TL_REQUIRE(set_cursor_ms(db, "contacts_deals", 1) == 0);
+    for (int run = 1; run <= 2; run++) {
+        TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+        TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 1);
+        json_object_put(st);
+        TL_REQUIRE((st = tl_stats(&s)) != NULL);
+        int64_t searches = tl_jint_or(st, SEARCHES("contacts"), -1);
+        int64_t refused = tl_jint_or(st, "status.400", 0);
+        fprintf(stderr, "    run %d: %lld contact searches, %lld refused\n", run,
+                (long long)searches, (long long)refused);
+        /* Offsets 0, 100, …, 9,900 answered, 10,000 refused; the object
+         * sync's one search beside them. */
+        TL_CHECK_EQ(refused, 1);
+        TL_CHECK_EQ(searches, 101 + 1);
+        store_state ss;
+        TL_REQUIRE(it_read_state(db, "contacts_deals", &ss) == 0);
+        TL_CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+        TL_CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, 1);
+    }
+done:
+    json_object_put(st);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 int it_register_refdesign(void)
 {
     CU_pSuite s = it_add_suite("refdesign");
@@ -278,7 +370,8 @@ int it_register_refdesign(void)
         return -1;
     if (it_add_test(s, "quiet portal exact", test_quiet_portal_exact) ||
         it_add_test(s, "literal requests", test_literal_requests) ||
-        it_add_test(s, "tie loses late writes", test_tie_loses_late_writes))
+        it_add_test(s, "tie loses late writes", test_tie_loses_late_writes) ||
+        it_add_test(s, "cap stops it", test_cap_stops_it))
         return -1;
     return 0;
 }
