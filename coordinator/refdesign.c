@@ -100,7 +100,9 @@ void refdesign_job_done(run_ctx *rc, planned_job *pj)
     bool more = pj->pj_more;
     uint64_t next = pj->pj_next_after;
     table_run *tr = &rc->rc_tables[index];
-    if (more && !rc->rc_fatal) {
+    if (rc->rc_fatal)
+        return; /* the search stays unfinished: nothing moves the cursor */
+    if (more) {
         publish_page(rc, index, next);
         return;
     }
