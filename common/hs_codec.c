@@ -2138,11 +2138,12 @@ int hs_build_search(jbuf *out, const hs_search_query *q, err_info *e)
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     if (q->sq_from_op != HS_OP_GT && q->sq_from_op != HS_OP_GTE)
         return err_set(e, ERR_INVALID, "%s: the lower bound's operator must be GT or GTE", what);
-    if (q->sq_to_op != HS_OP_LT && q->sq_to_op != HS_OP_LTE)
+    if (!q->sq_no_upper && q->sq_to_op != HS_OP_LT && q->sq_to_op != HS_OP_LTE)
         return err_set(e, ERR_INVALID, "%s: the upper bound's operator must be LT or LTE", what);
-    if (q->sq_nfilters > HS_SEARCH_FILTERS_MAX - 2)
+    size_t bounds = q->sq_no_upper ? 1 : 2;
+    if (q->sq_nfilters > HS_SEARCH_FILTERS_MAX - bounds)
         return err_set(e, ERR_INVALID, "%s: %zu filters in one group (at most %d)", what,
-                       q->sq_nfilters + 2, HS_SEARCH_FILTERS_MAX);
+                       q->sq_nfilters + bounds, HS_SEARCH_FILTERS_MAX);
     for (size_t i = 0; i < q->sq_nfilters; i++) {
         const hs_search_filter *f = &q->sq_filters[i];
         if (!f->sf_property || !f->sf_value || (unsigned)f->sf_op >= HS_OP_COUNT)
@@ -2154,7 +2155,7 @@ int hs_build_search(jbuf *out, const hs_search_query *q, err_info *e)
     if (q->sq_limit < 1 || q->sq_limit > HS_SEARCH_LIMIT_MAX)
         return err_set(e, ERR_INVALID, "%s: limit %u is outside 1..%d", what, q->sq_limit,
                        HS_SEARCH_LIMIT_MAX);
-    if (q->sq_after > HS_SEARCH_RESULTS_MAX - q->sq_limit)
+    if (!q->sq_past_cap && q->sq_after > HS_SEARCH_RESULTS_MAX - q->sq_limit)
         return err_set(e, ERR_INVALID,
                        "%s: after %llu + limit %u pages beyond %d results (HubSpot answers 400)",
                        what, (unsigned long long)q->sq_after, q->sq_limit, HS_SEARCH_RESULTS_MAX);
@@ -2164,9 +2165,11 @@ int hs_build_search(jbuf *out, const hs_search_query *q, err_info *e)
     jb_lit(out, "{\"filterGroups\":[{\"filters\":[");
     n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)q->sq_from_ms);
     write_filter(out, q->sq_lastmod_property, q->sq_from_op, num, n);
-    jb_char(out, ',');
-    n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)q->sq_to_ms);
-    write_filter(out, q->sq_lastmod_property, q->sq_to_op, num, n);
+    if (!q->sq_no_upper) {
+        jb_char(out, ',');
+        n = (size_t)snprintf(num, sizeof(num), "%lld", (long long)q->sq_to_ms);
+        write_filter(out, q->sq_lastmod_property, q->sq_to_op, num, n);
+    }
     for (size_t i = 0; i < q->sq_nfilters; i++) {
         const hs_search_filter *f = &q->sq_filters[i];
         jb_char(out, ',');

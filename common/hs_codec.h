@@ -467,6 +467,13 @@ typedef struct hs_search_query {
     size_t sq_nproperties;
     unsigned sq_limit; /* 1..HS_SEARCH_LIMIT_MAX */
     uint64_t sq_after; /* offset, sent as a string: "0" on the first page */
+    /* Send a page past the 10,000-result cap anyway, for HubSpot to answer
+     * 400: the reference design does (run --reference-design), and its
+     * failure must be HubSpot's own, counted as a request. */
+    bool sq_past_cap;
+    /* No upper bound (sq_to_* unused): the reference design's open `GT
+     * cursor`. */
+    bool sq_no_upper;
 } hs_search_query;
 
 /* Writes the search request for `q`, e.g.
@@ -478,9 +485,10 @@ typedef struct hs_search_query {
  *    "properties":["hs_lastmodifieddate"],"limit":200,"after":"400"}
  * (without the line breaks). Datetime bounds go out as ms-epoch strings.
  * Returns 0, or ERR_INVALID (NULL argument or property, sq_from_op not GT/GTE,
- * sq_to_op not LT/LTE, a bad extra-filter op, more than HS_SEARCH_FILTERS_MAX
- * filters in all, sq_limit outside 1..200, sq_after + sq_limit beyond
- * HS_SEARCH_RESULTS_MAX: HubSpot would answer 400), ERR_TOO_BIG (the body
+ * sq_to_op not LT/LTE unless sq_no_upper, a bad extra-filter op, more than
+ * HS_SEARCH_FILTERS_MAX filters in all, sq_limit outside 1..200, sq_after +
+ * sq_limit beyond HS_SEARCH_RESULTS_MAX unless sq_past_cap: HubSpot would
+ * answer 400), ERR_TOO_BIG (the body
  * exceeds HS_SEARCH_BODY_MAX characters), ERR_NOMEM. */
 int hs_build_search(jbuf *out, const hs_search_query *q, err_info *e);
 

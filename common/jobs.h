@@ -11,7 +11,8 @@
  *                     time lies in (lo, hi] and whose ID is above after_id,
  *                     in ID order (the change search; see changes.c); or the
  *                     head page: the newest records up to hi, whose total
- *                     is the search index's count of the type
+ *                     is the search index's count of the type; or a page
+ *                     of the reference design's search (jq_reference)
  */
 #ifndef HUBSYNC_JOBS_H
 #define HUBSYNC_JOBS_H
@@ -26,6 +27,9 @@ enum { JOB_ASSOC_SCAN = 1, JOB_OBJECT_LIST = 2, JOB_SEARCH_SLICE = 3 };
 
 /* HubSpot's batch-read input limit: one job is one batch read. */
 enum { JOB_MAX_PARENTS = 1000 };
+
+/* The reference design's search page size (jq_reference). */
+enum { JOB_REFERENCE_PAGE = 100 };
 
 typedef struct job_assoc_scan {
     uint16_t js_table; /* index into the run's table list */
@@ -70,7 +74,12 @@ _Static_assert(sizeof(job_object_list) <= SHM_JOB_PAYLOAD, "an object list job f
 typedef struct job_search_slice {
     uint16_t jq_object_type; /* hs_object_type */
     uint8_t jq_head;         /* 1: the head page (lo and after_id unused) */
-    uint8_t jq_reserved[5];
+    /* 1: the reference design's search (run --reference-design): last-modified
+     * > lo with no upper bound, sorted by last-modified ascending, 100 a page,
+     * offset paging with jq_after_id the offset (hi unused); a page past the
+     * 10,000-result cap is sent anyway, for HubSpot's 400. */
+    uint8_t jq_reference;
+    uint8_t jq_reserved[4];
     int64_t jq_lo_ms;     /* last-modified > lo */
     int64_t jq_hi_ms;     /* last-modified <= hi */
     uint64_t jq_after_id; /* hs_object_id > after_id (0: from the start) */

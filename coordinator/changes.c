@@ -129,7 +129,9 @@ static void start_type(run_ctx *rc, object_sync *os)
         const table_run *tr = &rc->rc_tables[i];
         if (tr->tr_table.t_parent != os->os_type)
             continue;
-        if (tr->tr_incremental) {
+        /* The reference design's tables search on their own (refdesign.c):
+         * the type's search serves only the object sync then. */
+        if (tr->tr_incremental && !rc->rc_cfg->c_reference) {
             incremental = true;
             if (tr->tr_since_ms < lo)
                 lo = tr->tr_since_ms;
@@ -185,33 +187,44 @@ void changes_start(run_ctx *rc)
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         if (rc->rc_objects[t].os_wanted)
             start_type(rc, &rc->rc_objects[t]);
+    if (rc->rc_cfg->c_reference)
+        refdesign_start(rc);
 }
 
 /* ------------------------------------------------------------- merging */
 
+int changes_add_parent(table_run *tr, uint64_t id)
+{
+    int added = idset_add(&tr->tr_seen, id);
+    if (added <= 0)
+        return added;
+    if (tr->tr_nchanged == tr->tr_changed_cap) {
+        size_t cap = tr->tr_changed_cap ? tr->tr_changed_cap * 2 : 1024;
+        uint64_t *p = realloc(tr->tr_changed, cap * sizeof(*p));
+        if (!p)
+            return ERR_NOMEM;
+        tr->tr_changed = p;
+        tr->tr_changed_cap = cap;
+    }
+    tr->tr_changed[tr->tr_nchanged++] = id;
+    tr->tr_changed_total++;
+    return 0;
+}
+
 /* Takes a changed parent for every incremental table of the type that has
- * not seen it yet (its cursor is older than the change). */
+ * not seen it yet (its cursor is older than the change). The reference
+ * design's tables take theirs from their own search (refdesign.c) only. */
 static int take_changed(run_ctx *rc, hs_object_type type, uint64_t id, int64_t lastmod_ms)
 {
+    if (rc->rc_cfg->c_reference)
+        return 0;
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         if (!tr->tr_incremental || tr->tr_table.t_parent != type || lastmod_ms <= tr->tr_since_ms)
             continue;
-        int added = idset_add(&tr->tr_seen, id);
-        if (added < 0)
-            return added;
-        if (!added)
-            continue;
-        if (tr->tr_nchanged == tr->tr_changed_cap) {
-            size_t cap = tr->tr_changed_cap ? tr->tr_changed_cap * 2 : 1024;
-            uint64_t *p = realloc(tr->tr_changed, cap * sizeof(*p));
-            if (!p)
-                return ERR_NOMEM;
-            tr->tr_changed = p;
-            tr->tr_changed_cap = cap;
-        }
-        tr->tr_changed[tr->tr_nchanged++] = id;
-        tr->tr_changed_total++;
+        int r = changes_add_parent(tr, id);
+        if (r < 0)
+            return r;
     }
     return 0;
 }
@@ -440,10 +453,13 @@ static bool publish_batch(run_ctx *rc, table_run *tr, int index)
     return true;
 }
 
-/* The table's window is merged: its cursor moves to the window's end. */
+/* The table's window is merged: its cursor moves to the window's end (the
+ * reference design's: to the newest time its search saw). */
 static void finish_table(run_ctx *rc, table_run *tr, const object_sync *os)
 {
-    int64_t to = os->os_searching ? os->os_hi : tr->tr_since_ms;
+    int64_t to = rc->rc_cfg->c_reference ? refdesign_cursor(tr)
+                 : os->os_searching      ? os->os_hi
+                                         : tr->tr_since_ms;
     if (to < tr->tr_since_ms)
         to = tr->tr_since_ms;
     tr->tr_state.ss_cursor = store_cursor_timestamp_ms(to);
@@ -461,11 +477,15 @@ void changes_plan(run_ctx *rc)
         if (!tr->tr_incremental || tr->tr_done)
             continue;
         const object_sync *os = &rc->rc_objects[tr->tr_table.t_parent];
-        while ((tr->tr_nchanged >= (size_t)rc->rc_cfg->c_batch_parents ||
-                (os->os_done && tr->tr_nchanged > 0)) &&
+        /* The reference design reads the changed parents once its search is
+         * over, and depends on nothing else. */
+        bool reference = rc->rc_cfg->c_reference;
+        bool found_all = reference ? !tr->tr_ref_searching : os->os_done;
+        while (((!reference && tr->tr_nchanged >= (size_t)rc->rc_cfg->c_batch_parents) ||
+                (found_all && tr->tr_nchanged > 0)) &&
                rc->rc_inflight_jobs < rc->rc_max_inflight_jobs && publish_batch(rc, tr, i))
             ;
-        if (os->os_done && tr->tr_nchanged == 0 && tr->tr_batches_out == 0)
+        if (found_all && tr->tr_nchanged == 0 && tr->tr_batches_out == 0)
             finish_table(rc, tr, os);
     }
 }

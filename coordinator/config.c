@@ -653,6 +653,8 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     if (raw[F_VERIFY_FRACTION] && (rc = parse_fraction("--verify-fraction", raw[F_VERIFY_FRACTION],
                                                        true, &c->c_verify_fraction, e)))
         return rc;
+    if (raw[F_REFERENCE])
+        c->c_verify_fraction = 0; /* the reference design verifies nothing */
     c->c_lag_ms = DEFAULT_LAG_MS;
     if (raw[F_LAG_MS]) {
         if ((rc = parse_range("--lag-ms", raw[F_LAG_MS], 0, MAX_LAG_MS, &v, e)))
@@ -678,9 +680,10 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     c->c_json = raw[F_JSON] != NULL;
     c->c_loop = raw[F_LOOP] != NULL;
     c->c_full_scan = raw[F_FULL_SCAN] != NULL;
-    /* The reference design's pace, for side-by-side measurements: one
-     * process, one request at a time, 100 parents a batch read, lists in
-     * one sequential chain (it wins over --workers and --inflight). */
+    /* The reference design (its algorithm: refdesign.c), at its pace, for
+     * side-by-side measurements: one process, one request at a time, 100
+     * parents a batch read, lists in one sequential chain (it wins over
+     * --workers, --inflight and --verify-fraction). */
     c->c_reference = raw[F_REFERENCE] != NULL;
     c->c_batch_parents = c->c_reference ? REFERENCE_BATCH : JOB_MAX_PARENTS;
     if (c->c_reference)
@@ -833,9 +836,11 @@ void config_usage(void)
           "           --loop             keep going, one pass every --interval\n"
           "           --interval SECONDS pause between passes with --loop [60]\n"
           "           --full-scan        start every selected table over with a full scan\n"
-          "           --reference-design pace like the reference design (1 process, 1 request\n"
-          "                              at a time, 100 parents a call): a baseline to compare\n"
           "                              (whatever its cursor; the data is kept and replaced)\n"
+          "           --reference-design run the reference design's algorithm at its pace\n"
+          "                              (1 process, 1 request at a time, 100 parents a call,\n"
+          "                              a search per table, cursor = newest time seen, no\n"
+          "                              verification): a baseline to compare\n"
           "  status   per table: table_options, cursor and its meaning, row counts, last run\n"
           "  doctor   compare the rollup fields in HubSpot with the saved table_options;\n"
           "           prints each mismatch and its fix; exit 0 when all agree, 1 when not\n"

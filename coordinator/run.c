@@ -208,6 +208,7 @@ static wire_counters *calls_of(run_ctx *rc, const planned_job *pj)
         return jl->jl_mode == LIST_PAGE ? &rc->rc_objects[jl->jl_object_type].os_list_calls
                                         : &rc->rc_objects[jl->jl_object_type].os_search_calls;
     case ROLE_SEARCH:
+    case ROLE_REF_SEARCH:
         return &rc->rc_objects[((const job_search_slice *)pj->pj_payload)->jq_object_type]
                     .os_search_calls;
     case ROLE_VERIFY:
@@ -309,6 +310,9 @@ static void job_done(run_ctx *rc, int idx, const wire_job_done *d)
         case ROLE_VERIFY:
             verify_job_merged(rc, pj);
             break;
+        case ROLE_REF_SEARCH:
+            refdesign_job_done(rc, pj);
+            break;
         }
     }
 }
@@ -347,7 +351,9 @@ static void on_message(void *ctx, int slot, const wire_msg *m)
             listing_merge(rc, pj, &m->wm_objects);
         break;
     case WIRE_SEARCH_RESULT:
-        if (pj->pj_kind == JOB_SEARCH_SLICE && !pj->pj_answered)
+        if (pj->pj_role == ROLE_REF_SEARCH && !pj->pj_answered)
+            refdesign_merge(rc, pj, &m->wm_search);
+        else if (pj->pj_kind == JOB_SEARCH_SLICE && !pj->pj_answered)
             changes_merge_search(rc, pj, &m->wm_search);
         else if (pj->pj_kind == JOB_OBJECT_LIST && !pj->pj_answered)
             listing_merge_max_id(rc, pj, &m->wm_search);
@@ -522,15 +528,20 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     tr->tr_ping = known ? sc.sc_ping_type : STORE_PING_FULL;
     if ((r = read_state(rc, tr->tr_name, &tr->tr_state, e)))
         goto out;
-    tr->tr_route =
-        rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN : route_next(known, &tr->tr_state);
-    const char *why = route_reason(known, &tr->tr_state);
+    /* --reference-design: the reference's plain routing table, without the
+     * trusted-cursor rule, and no verification. */
+    bool reference = rc->rc_cfg->c_reference;
+    tr->tr_route = rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN
+                   : reference             ? refdesign_route(known, &tr->tr_state)
+                                           : route_next(known, &tr->tr_state);
+    const char *why = reference ? NULL : route_reason(known, &tr->tr_state);
     if (why && !rc->rc_cfg->c_full_scan)
         log_warn("%s: %s", tr->tr_name, why);
     if (tr->tr_route == STORE_ROUTE_INCREMENTAL) {
         if ((r = changes_begin_table(tr, e)))
             goto out;
-        verify_begin(rc, tr);
+        if (!reference)
+            verify_begin(rc, tr);
     } else {
         scan_begin(rc, tr);
     }
@@ -657,7 +668,7 @@ static int run_once(const hubsync_config *c)
     }
     /* A re-check that failed (refused credentials, HubSpot unreachable)
      * ends the run as a failed job would: drained, with its summary. */
-    int recheck = recheck_rollups(rc);
+    int recheck = c->c_reference ? 0 : recheck_rollups(rc); /* the reference has none */
     if (recheck)
         run_fatal(rc, recheck, "the rollup fields could not be re-checked (above)");
     if (txn_commit(rc))

@@ -9,6 +9,9 @@
  *              or a search of the changes since the last pass plus the
  *              archived list) and the incremental route's batches of
  *              changed parents
+ *   refdesign.c  run --reference-design's incremental route: the reference
+ *              design's own search per table (`GT cursor`, offset paging),
+ *              and the cursor set to the newest last-modified time seen
  *   report.c   the end-of-run summary and the progress bar
  *
  * Everything here runs in one thread; workers see only the shared region.
@@ -78,6 +81,12 @@ typedef struct table_run {
     int tr_batches_out; /* batch-read jobs not yet done */
     uint64_t tr_changed_total;
 
+    /* The reference design's search (refdesign.c, run --reference-design). */
+    bool tr_ref_searching;    /* pages of the table's search still to come */
+    bool tr_ref_seen;         /* a result was seen: tr_ref_newest_ms holds */
+    int64_t tr_ref_newest_ms; /* the newest last-modified time seen */
+    uint64_t tr_ref_pages;    /* pages asked for */
+
     /* Verification (verify.c): this run's slice of an incremental table's
      * parents, re-read in ID order from where the last run's ended. */
     bool tr_verifying;                       /* verification work remains this run */
@@ -95,6 +104,7 @@ typedef enum job_role {
     ROLE_OBJECTS,     /* JOB_OBJECT_LIST */
     ROLE_SEARCH,      /* JOB_SEARCH_SLICE */
     ROLE_VERIFY,      /* JOB_ASSOC_SCAN of verification (verify.c) */
+    ROLE_REF_SEARCH,  /* JOB_SEARCH_SLICE of the reference design (refdesign.c) */
 } job_role;
 
 typedef struct planned_job {
@@ -220,8 +230,12 @@ ring_entry *scan_ring_of(run_ctx *rc, const planned_job *pj);
  * `e` set when its cursor cannot be a time this run may search from. */
 int changes_begin_table(table_run *tr, err_info *e);
 
+/* Adds a changed parent to the table's list, once a run (tr_seen). Returns
+ * 0 or ERR_NOMEM. */
+int changes_add_parent(table_run *tr, uint64_t id);
+
 /* Decides each parent type's object sync and change search, and publishes
- * their first jobs. */
+ * their first jobs (under --reference-design, the tables' own searches too). */
 void changes_start(run_ctx *rc);
 
 /* Publishes the incremental batches that are ready, and finishes the tables
@@ -239,6 +253,30 @@ void changes_batch_done(run_ctx *rc, planned_job *pj);
 
 /* Frees what the incremental route holds. */
 void changes_free(run_ctx *rc);
+
+/* --- refdesign.c ---------------------------------------------------------- */
+
+/* run --reference-design: the routing table of the reference design as it
+ * is written, with none of route_next()'s exceptions: a scan left
+ * unfinished or an object-ID cursor resumes, a timestamp cursor goes
+ * incremental when the schema says incremental, anything else scans. */
+store_route refdesign_route(const store_schema *sc, const store_state *st);
+
+/* Publishes the first page of every incremental table's own search (one
+ * search per table, even for tables sharing a parent). */
+void refdesign_start(run_ctx *rc);
+
+/* Merges a page of a table's reference search: its hits become the table's
+ * changed parents, and the newest last-modified time is kept. */
+void refdesign_merge(run_ctx *rc, planned_job *pj, const wire_search_result *sr);
+
+/* A reference search page is done: publishes the next one, or ends the
+ * table's search (its batch reads follow, changes_plan). */
+void refdesign_job_done(run_ctx *rc, planned_job *pj);
+
+/* The cursor a reference table's finished run stores: the newest
+ * last-modified time its search saw, or its cursor when it saw nothing. */
+int64_t refdesign_cursor(const table_run *tr);
 
 /* --- listing.c ------------------------------------------------------------ */
 

@@ -206,6 +206,8 @@ void scan_advance(run_ctx *rc, table_run *tr)
          * scan's START (minus the lag allowance), not its end: what changed
          * while it ran is not lost (SPEC §4). */
         int64_t from = tr->tr_state.ss_scan_started_ms - rc->rc_cfg->c_lag_ms;
+        if (rc->rc_cfg->c_reference)
+            from = clock_wall_ms(); /* the reference design's: its completion time */
         tr->tr_state.ss_cursor = store_cursor_timestamp_ms(from > 0 ? from : 0);
         tr->tr_state.ss_scan_origin_ms = tr->tr_state.ss_scan_started_ms;
         tr->tr_state.ss_scan_started_ms = 0;

@@ -4,7 +4,8 @@
     scripts/bench_report.py BENCH.csv BENCH.md BENCH.dat TIME_SCALE
 
 The table has one row per portal size and change count: API calls and wall
-time of hubsync and of the reference design's pace, and their ratio. The
+time of hubsync and of the reference design, and their ratio (a reference
+run stopped by the 10,000-result search cap is marked, with what it left). The
 data file has one line per portal size for the plot: calls and seconds of
 the full scan and of the incremental run with the fewest changes, for both.
 """
@@ -40,8 +41,12 @@ def main():
             hw, rw = float(h["wall_s"]), float(r["wall_s"])
             saved = f"{rcalls / hc:.1f}×" if hc else "-"
             faster = f"{rw / hw:.1f}×" if hw else "-"
-            out.append(f"| {size:,} | {label} | {hc:,} | {rcalls:,} | {saved} | {hw:.1f} s | "
-                       f"{rw:.1f} s | {faster} | {h['http_429']} |")
+            # A reference run left differences only when its search met the
+            # 10,000-result cap (bench.sh stops on any other): say so.
+            capped = " (capped: 400, " + f"{int(r['differences']):,} differences)" \
+                if r["differences"] not in ("", "0") else ""
+            out.append(f"| {size:,} | {label} | {hc:,} | {rcalls:,}{capped} | {saved} | "
+                       f"{hw:.1f} s | {rw:.1f} s | {faster} | {h['http_429']} |")
     with open(sys.argv[2], "w") as f:
         f.write("\n".join(out) + "\n")
     first = str(changes[0]) if changes else None

@@ -543,7 +543,7 @@ static void start_search_slice(active_job *j)
     worker *w = j->aj_worker;
     const job_search_slice *q = &j->aj_search;
     if (q->jq_object_type >= HS_OBJECT_TYPE_COUNT || q->jq_lo_ms < 0 ||
-        (!q->jq_head && q->jq_lo_ms >= q->jq_hi_ms)) {
+        (!q->jq_head && !q->jq_reference && q->jq_lo_ms >= q->jq_hi_ms)) {
         job_fail(j, ERR_CORRUPT, "bad search job (type %u, window %lld..%lld)", q->jq_object_type,
                  (long long)q->jq_lo_ms, (long long)q->jq_hi_ms);
         job_finish(j);
@@ -568,6 +568,24 @@ static void start_search_slice(active_job *j)
     sq.sq_nproperties = 1;
     sq.sq_limit = HS_SEARCH_LIMIT_MAX;
     sq.sq_after = 0;
+    const char *ref_props[] = {"hs_object_id", oi->oi_lastmod};
+    if (q->jq_reference) {
+        /* The reference design's query as it is written: `GT cursor` with
+         * no upper bound, oldest first, offset paging; past the cap the
+         * request goes out and HubSpot's 400 fails the job (ERR_REJECTED). */
+        sq.sq_from_ms = q->jq_lo_ms;
+        sq.sq_from_op = HS_OP_GT;
+        sq.sq_no_upper = true;
+        sq.sq_filters = NULL;
+        sq.sq_nfilters = 0;
+        sq.sq_sort_property = oi->oi_lastmod;
+        sq.sq_sort_descending = false;
+        sq.sq_properties = ref_props;
+        sq.sq_nproperties = 2;
+        sq.sq_limit = JOB_REFERENCE_PAGE;
+        sq.sq_after = q->jq_after_id;
+        sq.sq_past_cap = true;
+    }
     snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", oi->oi_plural);
     http_request *r = http_request_new(HTTP_SEARCH, "POST", path);
     err_info e = {0};
@@ -591,6 +609,13 @@ static int check_search_page(const active_job *j, const hs_record_page *pg, err_
     int64_t lo = q->jq_head ? -1 : q->jq_lo_ms, newer = INT64_MAX;
     for (size_t i = 0; i < pg->rp_count; i++) {
         const hs_record *r = &pg->rp_items[i];
+        if (q->jq_reference) {
+            /* Offset paging makes no promise about IDs; only the bound. */
+            if (!r->rec_has_lastmod || r->rec_lastmod_ms <= q->jq_lo_ms)
+                return err_set(e, ERR_SHAPE, "search result %llu is not newer than the cursor",
+                               (unsigned long long)r->rec_id);
+            continue;
+        }
         if (q->jq_head) {
             if (r->rec_has_lastmod && r->rec_lastmod_ms > newer)
                 return err_set(e, ERR_SHAPE, "head search results not newest first (%llu)",

@@ -469,7 +469,9 @@ int main(int argc, char **argv)
                                     props,
                                     1,
                                     200,
-                                    400};
+                                    400,
+                                    false,
+                                    false};
     printf("\n| request builder | body | bytes/s | bodies/s |\n|---|---|---|---|\n");
     if (bc.bd_inputs && run_build_batch(&bc) == 0) {
         size_t blen = bc.bd_out.jb_len;

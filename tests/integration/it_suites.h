@@ -43,6 +43,7 @@ int it_register_disk(void);
 int it_register_badinput(void);
 int it_register_ops(void);
 int it_register_drift(void);
+int it_register_refdesign(void);
 int it_register_rollups(void);
 
 #endif

@@ -3248,6 +3248,34 @@ static void test_build_search(void)
     UT_CHECK_U64(b.jb_len, 4);
     UT_CHECK_STR(hs_search_op_name(HS_OP_GTE), "GTE");
     UT_CHECK_STR(hs_search_op_name(HS_OP_COUNT), "UNKNOWN");
+    /* The reference design's search: one open bound, and a page past the
+     * cap sent anyway (HubSpot's 400 is its failure). */
+    const char *const ref_props[] = {"hs_object_id", "lastmodifieddate"};
+    hs_search_query ref = {
+        .sq_lastmod_property = "lastmodifieddate",
+        .sq_from_ms = 7,
+        .sq_from_op = HS_OP_GT,
+        .sq_no_upper = true,
+        .sq_sort_property = "lastmodifieddate",
+        .sq_properties = ref_props,
+        .sq_nproperties = 2,
+        .sq_limit = 100,
+        .sq_after = 200,
+    };
+    jb_reset(&b);
+    UT_REQUIRE_I64(hs_build_search(&b, &ref, &e), 0);
+    UT_CHECK_STR(jb_cstr(&b),
+                 "{\"filterGroups\":[{\"filters\":["
+                 "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GT\",\"value\":\"7\"}"
+                 "]}],\"sorts\":[{\"propertyName\":\"lastmodifieddate\",\"direction\":"
+                 "\"ASCENDING\"}],\"properties\":[\"hs_object_id\",\"lastmodifieddate\"],"
+                 "\"limit\":100,\"after\":\"200\"}");
+    ref.sq_after = 9950;
+    jb_reset(&b);
+    UT_CHECK_I64(hs_build_search(&b, &ref, &e), ERR_INVALID);
+    ref.sq_past_cap = true;
+    UT_CHECK_I64(hs_build_search(&b, &ref, &e), 0);
+    UT_CHECK(strstr(jb_cstr(&b), "\"after\":\"9950\"") != NULL);
 done:
     json_object_put(back);
     jb_free(&b);

@@ -1,0 +1,417 @@
+/*
+ * it_refdesign — `hubsync run --reference-design` runs the reference
+ * design's algorithm as written (docs/CLI.md): it syncs a quiet portal
+ * exactly; its searches are the literal ones (one per table, 100 a page)
+ * and its full scan's cursor is the completion time; and a write that
+ * shares the cursor's millisecond but reaches the index after the run is
+ * lost by it and not by hubsync's own route; past 10,000 results its
+ * offset paging meets HubSpot's 400 run after run; and it routes by the
+ * plain table, with no rollup re-check and no verification.
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../common/store.h"
+#include "../lib/testlib.h"
+#include "it_hubsync.h"
+#include "it_suites.h"
+
+/* Every association change bumps its parent at once: only the algorithm
+ * decides what is missed. */
+#define PORTAL IT_SMALL_PORTAL, "--rollup-bumps", "always"
+
+static const char *const SETUP[] = {"setup", NULL};
+static const char *const REFERENCE[] = {"--reference-design", NULL};
+/* The object sync (hubsync's, under the reference too) with no lag
+ * allowance: the simulator has no index lag, and new or archived parents
+ * then reach the full-scan tables in the same run. */
+static const char *const REFERENCE_NOLAG[] = {"--reference-design", "--lag-ms", "0", NULL};
+
+#define SEARCHES(type) "requests.POST /crm/v3/objects/" type "/search"
+
+/* The summary's entry for a table. */
+static json_object *table_entry(json_object *summary, const char *name)
+{
+    json_object *arr = tl_jget(summary, "tables");
+    for (size_t i = 0; arr && i < json_object_array_length(arr); i++) {
+        json_object *e = json_object_array_get_idx(arr, i);
+        const char *v = tl_jstr(e, "table");
+        if (v && strcmp(v, name) == 0)
+            return e;
+    }
+    return NULL;
+}
+
+/* Associations in only one of mirror and truth (both sorted lines); -1 when
+ * either could not be read. */
+static int64_t mirror_differences(tl_sim *s, const char *db)
+{
+    tl_lines got = {0}, want = {0};
+    int64_t n = -1;
+    if (it_export_lines(s, db, &got) == 0 && it_truth_lines(s, &want) == 0) {
+        n = 0;
+        size_t i = 0, j = 0;
+        while (i < got.l_count || j < want.l_count) {
+            int c = i == got.l_count    ? 1
+                    : j == want.l_count ? -1
+                                        : strcmp(got.l_items[i], want.l_items[j]);
+            n += c != 0;
+            i += c <= 0;
+            j += c >= 0;
+        }
+    }
+    tl_lines_free(&got);
+    tl_lines_free(&want);
+    return n;
+}
+
+/* The simulator's own clock: the arrival time of a request it just
+ * answered (a one-record search), from /_sim/stats; -1 on failure. */
+static int64_t sim_now_ms(tl_sim *s)
+{
+    tl_resp r = {0};
+    int ok = tl_post_json(s, "/crm/v3/objects/deals/search", TL_TOKEN, "{\"limit\":1}", &r) == 0 &&
+             r.r_status == 200;
+    tl_resp_free(&r);
+    return ok ? it_stat_int(s, "last_request_ms") : -1;
+}
+
+/* Waits until the simulator's clock is past `ms` (measured on its own
+ * clock, polled); false after timeout_ms. */
+static bool sim_clock_past(tl_sim *s, int64_t ms, int64_t timeout_ms)
+{
+    int64_t until = tl_wall_ms() + timeout_ms;
+    while (tl_wall_ms() < until) {
+        int64_t now = sim_now_ms(s);
+        if (now > ms)
+            return true;
+        tl_sleep_ms(now < 0 || ms - now > 200 ? 200 : ms - now + 1);
+    }
+    return false;
+}
+
+/* A fresh database brought to a completed full sync (setup, one run). */
+static int synced(tl_sim *s, char *db, size_t n, const char *const *flags)
+{
+    it_make_db(db, n);
+    if (!db[0] || it_hubsync(s, db, SETUP, 60000, NULL) != 0 ||
+        it_run_json(s, db, flags, NULL) != 0)
+        return -1;
+    return 0;
+}
+
+/* Edits a table's stored state (hubsync not running): the cursor becomes
+ * the timestamp `ms` (when ms >= 0), and with `forget_origin` the state
+ * no longer says when its full scan began (an older hubsync's database:
+ * route_next() does not trust such a cursor). */
+static int edit_state(const char *db, const char *table, int64_t ms, bool forget_origin)
+{
+    store *st = NULL;
+    store_txn *t = NULL;
+    store_state ss;
+    err_info e = {0};
+    int rc = store_open(db, NULL, &st, &e);
+    if (!rc)
+        rc = store_txn_begin(st, STORE_TXN_WRITE, &t, &e);
+    if (!rc)
+        rc = store_get_state(t, table, &ss, &e);
+    if (!rc) {
+        if (ms >= 0)
+            ss.ss_cursor = store_cursor_timestamp_ms(ms);
+        if (forget_origin)
+            ss.ss_scan_origin_ms = 0;
+        rc = store_put_state(t, table, &ss, &e);
+    }
+    if (!rc)
+        rc = store_txn_commit(t, &e);
+    else if (t)
+        store_txn_abort(t);
+    store_close(st);
+    if (rc)
+        fprintf(stderr, "edit_state %s: %s\n", table, e.ei_msg);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ tests */
+
+/* Setup, a full scan and one incremental run of the reference design on a
+ * quiet portal (changes of every kind in distinct milliseconds, no index
+ * lag): the mirror equals the truth. */
+static void test_quiet_portal_exact(void)
+{
+    tl_sim s = {0};
+    char db[64] = "";
+    const char *args[] = {PORTAL, NULL};
+    json_object *sum = NULL;
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+    json_object *m = tl_mutate(&s, "{\"count\":40,\"same_ms\":false}");
+    TL_REQUIRE(m != NULL);
+    json_object_put(m);
+    TL_CHECK_EQ(it_run_json(&s, db, REFERENCE_NOLAG, &sum), 0);
+    TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
+    TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* The literal requests: one search per incremental table (two tables with
+ * companies as parent search twice), 100 results a page, beside the one
+ * search per type of the object sync; and the full scan's cursor is its
+ * completion time, not its start minus the lag. */
+static void test_literal_requests(void)
+{
+    tl_sim s = {0};
+    char db[64] = "";
+    const char *args[] = {PORTAL, NULL};
+    json_object *sum = NULL, *st = NULL;
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    int64_t started = tl_wall_ms();
+    TL_REQUIRE(it_run_json(&s, db, REFERENCE, NULL) == 0);
+    int64_t ended = tl_wall_ms();
+    const char *const rollup_tables[] = {"companies_contacts", "companies_deals", "contacts_deals"};
+    for (size_t i = 0; i < 3; i++) {
+        store_state ss;
+        TL_REQUIRE(it_read_state(db, rollup_tables[i], &ss) == 0);
+        TL_CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+        TL_CHECKF(ss.ss_cursor.cu_timestamp_ms >= started && ss.ss_cursor.cu_timestamp_ms <= ended,
+                  "%s: cursor %lld not the completion time (run %lld..%lld)", rollup_tables[i],
+                  (long long)ss.ss_cursor.cu_timestamp_ms, (long long)started, (long long)ended);
+    }
+    /* Over 100 changed contacts (two pages of the reference's search), at
+     * most 60 companies (one page each), none of the deals (the object
+     * sync's search only). */
+    TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+    json_object *m = tl_mutate(&s, "{\"count\":40,\"tables\":[\"companies_contacts\"],"
+                                   "\"kinds\":[\"associate\",\"dissociate\"],\"same_ms\":false}");
+    TL_REQUIRE(m != NULL);
+    json_object_put(m);
+    m = tl_mutate(&s, "{\"count\":160,\"tables\":[\"contacts_deals\"],"
+                      "\"kinds\":[\"associate\",\"dissociate\"],\"same_ms\":false}");
+    TL_REQUIRE(m != NULL);
+    json_object_put(m);
+    TL_REQUIRE(it_run_json(&s, db, REFERENCE, &sum) == 0);
+    st = tl_stats(&s);
+    TL_REQUIRE(st != NULL);
+    int64_t contacts = tl_jint_or(table_entry(sum, "contacts_deals"), "parents", -1);
+    int64_t companies_a = tl_jint_or(table_entry(sum, "companies_contacts"), "parents", -1);
+    int64_t companies_b = tl_jint_or(table_entry(sum, "companies_deals"), "parents", -1);
+    int64_t s_contacts = tl_jint_or(st, SEARCHES("contacts"), 0);
+    int64_t s_companies = tl_jint_or(st, SEARCHES("companies"), 0);
+    int64_t s_deals = tl_jint_or(st, SEARCHES("deals"), 0);
+    fprintf(stderr,
+            "    changed: %lld contacts, %lld/%lld companies; searches: contacts %lld, "
+            "companies %lld, deals %lld\n",
+            (long long)contacts, (long long)companies_a, (long long)companies_b,
+            (long long)s_contacts, (long long)s_companies, (long long)s_deals);
+    TL_CHECK_EQ(companies_a, companies_b); /* the same search, made twice */
+    TL_CHECK_OP(companies_a, >=, 1);
+    TL_CHECK_OP(contacts, >, 100);
+    TL_CHECK_OP(contacts, <=, 200);
+    /* The object sync: one search per type (under 200 changes each). */
+    TL_CHECK_EQ(s_deals, 1);
+    TL_CHECK_EQ(s_companies, 1 + 2);
+    TL_CHECK_EQ(s_contacts, 1 + (contacts + 99) / 100);
+    TL_CHECK_EQ(tl_jint_or(st, SEARCHES("tickets"), 0), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    json_object_put(st);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* The tie: writes stamped in the millisecond of the reference's cursor
+ * that reach the search index after its run. The simulator stamps every
+ * write within 100 ms of the previous one with that one's millisecond
+ * (--same-ms 1); the second batch is indexed INDEX_LAG_MS late. The
+ * reference's next search (GT that millisecond) never shows them: the
+ * parents only they changed are lost. hubsync, with --lag-ms above the
+ * index lag, searches closed windows that end where the index is complete
+ * and loses nothing. */
+enum { INDEX_LAG_MS = 6000, HUBSYNC_LAG_MS = 7000 };
+
+static void test_tie_loses_late_writes(void)
+{
+    tl_sim s = {0};
+    char ref_db[64] = "", hs_db[64] = "";
+    const char *args[] = {PORTAL, "--same-ms", "1", NULL};
+    char lag[24];
+    snprintf(lag, sizeof(lag), "%d", HUBSYNC_LAG_MS);
+    const char *hubsync[] = {"--lag-ms", lag, NULL};
+    const char *body = "{\"count\":25,\"tables\":[\"companies_contacts\",\"contacts_deals\"],"
+                       "\"kinds\":[\"associate\",\"dissociate\"]}";
+    json_object *a = NULL, *b = NULL, *sum = NULL;
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(synced(&s, ref_db, sizeof(ref_db), REFERENCE) == 0);
+    TL_REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
+    /* A, indexed at once; then B, stamped in A's millisecond, indexed late. */
+    TL_REQUIRE((a = tl_mutate(&s, body)) != NULL);
+    char cfg[64];
+    snprintf(cfg, sizeof(cfg), "{\"index_lag_ms\":%d}", INDEX_LAG_MS);
+    TL_REQUIRE(it_sim_post(&s, "/_sim/config", cfg) == 0);
+    TL_REQUIRE((b = tl_mutate(&s, body)) != NULL);
+    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"index_lag_ms\":0}") == 0);
+    int64_t a_ms = tl_jint_or(a, "last_ms", -1), b_first = tl_jint_or(b, "first_ms", -1),
+            b_last = tl_jint_or(b, "last_ms", -1);
+    fprintf(stderr, "    A stamped %lld, B stamped %lld..%lld\n", (long long)a_ms,
+            (long long)b_first, (long long)b_last);
+    TL_REQUIREF(a_ms > 0 && b_first == a_ms && b_last == a_ms,
+                "B was not stamped in A's millisecond (the simulator took over 100 ms between "
+                "them): no tie to measure");
+    /* The reference's incremental run, while B is not in the index yet. */
+    TL_REQUIRE(it_run_json(&s, ref_db, REFERENCE, &sum) == 0);
+    int64_t after_run = sim_now_ms(&s);
+    int64_t seen = tl_jint_or(table_entry(sum, "companies_contacts"), "parents", -1) +
+                   tl_jint_or(table_entry(sum, "contacts_deals"), "parents", -1);
+    store_state ss;
+    TL_REQUIRE(it_read_state(ref_db, "companies_contacts", &ss) == 0);
+    fprintf(stderr,
+            "    reference run 1: %lld changed parents, cursor %lld, ended %lld ms "
+            "before B reached the index\n",
+            (long long)seen, (long long)ss.ss_cursor.cu_timestamp_ms,
+            (long long)(b_last + INDEX_LAG_MS - after_run));
+    TL_REQUIREF(after_run > 0 && after_run < b_last + INDEX_LAG_MS,
+                "the reference's run outlasted the index lag: B was visible to it, no tie");
+    TL_CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, a_ms); /* the newest seen: A's millisecond */
+    json_object_put(sum);
+    sum = NULL;
+    /* Once B is in the index and hubsync's window reaches A's millisecond
+     * (the simulator's clock), both run again. */
+    TL_REQUIRE(sim_clock_past(&s, b_last + INDEX_LAG_MS, 4 * INDEX_LAG_MS));
+    TL_REQUIRE(sim_clock_past(&s, a_ms + HUBSYNC_LAG_MS, 4 * HUBSYNC_LAG_MS));
+    TL_REQUIRE(it_run_json(&s, ref_db, REFERENCE, NULL) == 0);
+    TL_REQUIRE(it_run_json(&s, hs_db, hubsync, NULL) == 0);
+    int64_t ref_diff = mirror_differences(&s, ref_db), hs_diff = mirror_differences(&s, hs_db);
+    fprintf(stderr, "    after the tie: reference %lld associations off the truth, hubsync %lld\n",
+            (long long)ref_diff, (long long)hs_diff);
+    TL_CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
+    TL_CHECK_EQ(hs_diff, 0);
+    TL_CHECK(it_mirror_equals_truth(&s, hs_db));
+done:
+    json_object_put(a);
+    json_object_put(b);
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(ref_db);
+    it_remove_db(hs_db);
+}
+
+/* The plain routing table: a timestamp cursor of an incremental table is
+ * searched from, even one hubsync does not trust (a full scan first, suite
+ * drift); no rollup re-check (no properties read) and no verification,
+ * whatever --verify-fraction says. */
+static void test_plain_routing(void)
+{
+    tl_sim s = {0};
+    char db[64] = "";
+    const char *args[] = {PORTAL, NULL};
+    const char *flags[] = {"--reference-design", "--lag-ms", "0", "--verify-fraction", "0.5", NULL};
+    json_object *sum = NULL;
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    TL_REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
+    TL_REQUIRE(edit_state(db, "contacts_deals", -1, true) == 0);
+    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
+    TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
+    TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_tickets"), "route"), "full_scan");
+    TL_CHECK_EQ(tl_jint_or(sum, "properties_calls", -1), 0);
+    TL_CHECK_EQ(tl_jint_or(table_entry(sum, "contacts_deals"), "verified", -1), 0);
+    TL_CHECK_EQ(tl_jint_or(table_entry(sum, "companies_contacts"), "verify_calls", -1), 0);
+    TL_CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+/* More than 10,000 changed parents (about 10,280 of the 10,500 contacts
+ * are live): the reference pages by offset up to
+ * the cap, where HubSpot answers 400; the run exits 1 and the cursor stays,
+ * so the next run meets the same wall. (The limits are lifted: only the
+ * requests matter.) */
+static void test_cap_stops_it(void)
+{
+    tl_sim s = {0};
+    char db[64] = "";
+    const char *args[] = {"--contacts",
+                          "10500",
+                          "--companies",
+                          "10",
+                          "--deals",
+                          "40",
+                          "--tickets",
+                          "5",
+                          "--heavy-parents",
+                          "0",
+                          "--rollup-bumps",
+                          "always",
+                          "--rate",
+                          "0",
+                          "--search-rate",
+                          "0",
+                          NULL};
+    const char *setup[] = {"setup", "--tables", "contacts_deals", NULL};
+    const char *flags[] = {"--reference-design",
+                           "--tables",
+                           "contacts_deals",
+                           "--rate",
+                           "0",
+                           "--search-rate",
+                           "0",
+                           NULL};
+    json_object *st = NULL;
+    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    it_make_db(db, sizeof(db));
+    TL_REQUIRE(db[0] && it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    /* Every contact changed since the cursor. */
+    TL_REQUIRE(edit_state(db, "contacts_deals", 1, false) == 0);
+    for (int run = 1; run <= 2; run++) {
+        TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+        json_object *sum = NULL;
+        TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 1);
+        TL_CHECKF(sum != NULL, "no summary after the refused search"); /* bench.sh reads it */
+        json_object_put(sum);
+        json_object_put(st);
+        TL_REQUIRE((st = tl_stats(&s)) != NULL);
+        int64_t searches = tl_jint_or(st, SEARCHES("contacts"), -1);
+        int64_t refused = tl_jint_or(st, "status.400", 0);
+        fprintf(stderr, "    run %d: %lld contact searches, %lld refused\n", run,
+                (long long)searches, (long long)refused);
+        /* Offsets 0, 100, …, 9,900 answered, 10,000 refused; the object
+         * sync's one search beside them. */
+        TL_CHECK_EQ(refused, 1);
+        TL_CHECK_EQ(searches, 101 + 1);
+        store_state ss;
+        TL_REQUIRE(it_read_state(db, "contacts_deals", &ss) == 0);
+        TL_CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+        TL_CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, 1);
+    }
+done:
+    json_object_put(st);
+    TL_CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
+int it_register_refdesign(void)
+{
+    CU_pSuite s = it_add_suite("refdesign");
+    if (!s)
+        return -1;
+    if (it_add_test(s, "quiet portal exact", test_quiet_portal_exact) ||
+        it_add_test(s, "literal requests", test_literal_requests) ||
+        it_add_test(s, "tie loses late writes", test_tie_loses_late_writes) ||
+        it_add_test(s, "cap stops it", test_cap_stops_it) ||
+        it_add_test(s, "plain routing", test_plain_routing))
+        return -1;
+    return 0;
+}
