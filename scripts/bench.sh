@@ -21,6 +21,7 @@
 #
 #   scripts/bench.sh [--sizes "10000 100000"] [--changes "10 1000"]
 #                    [--time-scale 10] [--latency-ms 0] [--out DIR]
+#   scripts/bench.sh --fidelity [--out DIR] [--contacts N] [--perf-contacts N]
 #
 # Writes DIR/bench.csv, DIR/bench.md and DIR/bench.png (gnuplot), default
 # DIR bench-out/.
@@ -32,6 +33,12 @@ CHANGES="10 1000"
 TIME_SCALE=10
 LATENCY_MS=0
 OUT=bench-out
+# `hubsync bench --fidelity [ARGS]`: the scenario-by-scenario comparison
+# of what each design loses (scripts/bench_fidelity.py --help).
+if [ "${1-}" = --fidelity ]; then
+    shift
+    exec python3 scripts/bench_fidelity.py "$@"
+fi
 while [ $# -gt 0 ]; do
     case "$1" in
     --sizes) SIZES=$2; shift 2 ;;
@@ -39,7 +46,7 @@ while [ $# -gt 0 ]; do
     --time-scale) TIME_SCALE=$2; shift 2 ;;
     --latency-ms) LATENCY_MS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
