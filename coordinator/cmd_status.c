@@ -81,25 +81,31 @@ bool route_cursor_trusted(const store_schema *sc, const store_state *st)
     return sc && sc->sc_rollups_since_ms > 0 && st->ss_scan_origin_ms >= sc->sc_rollups_since_ms;
 }
 
-store_route route_next(const store_schema *sc, const store_state *st)
+store_route route_plain(const store_schema *sc, const store_state *st)
 {
-    const store_cursor *cu = &st->ss_cursor;
     /* A scan a killed run left unfinished resumes, whatever the cursor. */
     if (st->ss_scan_started_ms != 0)
         return STORE_ROUTE_FULL_RESUME;
-    switch (cu->cu_kind) {
+    switch (st->ss_cursor.cu_kind) {
     case STORE_CURSOR_OBJECT_ID:
         return STORE_ROUTE_FULL_RESUME;
     case STORE_CURSOR_TIMESTAMP_MS:
-        /* Incremental only from a scan that began after the rollup fields
-         * existed: changes before them bumped no parent. */
-        return sc && sc->sc_ping_type == STORE_PING_INCREMENTAL && route_cursor_trusted(sc, st)
-                   ? STORE_ROUTE_INCREMENTAL
-                   : STORE_ROUTE_FULL_SCAN;
+        return sc && sc->sc_ping_type == STORE_PING_INCREMENTAL ? STORE_ROUTE_INCREMENTAL
+                                                                : STORE_ROUTE_FULL_SCAN;
     case STORE_CURSOR_NONE:
     default:
         return STORE_ROUTE_FULL_SCAN;
     }
+}
+
+store_route route_next(const store_schema *sc, const store_state *st)
+{
+    store_route r = route_plain(sc, st);
+    /* Incremental only from a scan that began after the rollup fields
+     * existed: changes before them bumped no parent. */
+    if (r == STORE_ROUTE_INCREMENTAL && !route_cursor_trusted(sc, st))
+        return STORE_ROUTE_FULL_SCAN;
+    return r;
 }
 
 const char *route_reason(const store_schema *sc, const store_state *st)

@@ -236,6 +236,10 @@ void schema_json(jbuf *b, const store_schema *sc);
  * completion makes it trusted. `run`, `status` and `setup` all use it. */
 store_route route_next(const store_schema *sc, const store_state *st);
 
+/* The routing table alone, without the trusted-cursor rule: what the
+ * reference design does (`run --reference-design`). */
+store_route route_plain(const store_schema *sc, const store_state *st);
+
 /* Whether a timestamp cursor comes from a full scan that started at or after
  * the table's rollup fields were first seen (sc_rollups_since_ms, unknown:
  * never), so that every change after it bumped its parent. */

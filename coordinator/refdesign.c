@@ -19,22 +19,6 @@
 #include "../common/log.h"
 #include "run_ctx.h"
 
-store_route refdesign_route(const store_schema *sc, const store_state *st)
-{
-    if (st->ss_scan_started_ms != 0)
-        return STORE_ROUTE_FULL_RESUME;
-    switch (st->ss_cursor.cu_kind) {
-    case STORE_CURSOR_OBJECT_ID:
-        return STORE_ROUTE_FULL_RESUME;
-    case STORE_CURSOR_TIMESTAMP_MS:
-        return sc && sc->sc_ping_type == STORE_PING_INCREMENTAL ? STORE_ROUTE_INCREMENTAL
-                                                                : STORE_ROUTE_FULL_SCAN;
-    case STORE_CURSOR_NONE:
-    default:
-        return STORE_ROUTE_FULL_SCAN;
-    }
-}
-
 /* Publishes the table's search page at `offset`. A refusal ends the run
  * (nothing moves the cursor), as changes.c does for its searches. */
 static void publish_page(run_ctx *rc, int index, uint64_t offset)

@@ -532,7 +532,7 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
      * trusted-cursor rule, and no verification. */
     bool reference = rc->rc_cfg->c_reference;
     tr->tr_route = rc->rc_cfg->c_full_scan ? STORE_ROUTE_FULL_SCAN
-                   : reference             ? refdesign_route(known, &tr->tr_state)
+                   : reference             ? route_plain(known, &tr->tr_state)
                                            : route_next(known, &tr->tr_state);
     const char *why = reference ? NULL : route_reason(known, &tr->tr_state);
     if (why && !rc->rc_cfg->c_full_scan)

@@ -256,12 +256,6 @@ void changes_free(run_ctx *rc);
 
 /* --- refdesign.c ---------------------------------------------------------- */
 
-/* run --reference-design: the routing table of the reference design as it
- * is written, with none of route_next()'s exceptions: a scan left
- * unfinished or an object-ID cursor resumes, a timestamp cursor goes
- * incremental when the schema says incremental, anything else scans. */
-store_route refdesign_route(const store_schema *sc, const store_state *st);
-
 /* Publishes the first page of every incremental table's own search (one
  * search per table, even for tables sharing a parent). */
 void refdesign_start(run_ctx *rc);
