@@ -391,22 +391,11 @@ static void test_untrusted_cursor_rescans(void)
     const char *args[] = {IT_SMALL_PORTAL, NULL};
     const char *flags[] = {"--lag-ms", "0", NULL};
     json_object *sum = NULL;
-    store *sto = NULL;
-    store_txn *t = NULL;
-    store_state ss;
-    err_info e = {0};
     it_make_db(db, sizeof(db));
     TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
     TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
     TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
-    TL_REQUIRE(store_open(db, NULL, &sto, &e) == 0 &&
-               store_txn_begin(sto, STORE_TXN_WRITE, &t, &e) == 0 &&
-               store_get_state(t, "contacts_deals", &ss, &e) == 0);
-    forget_origin(&ss);
-    TL_REQUIRE(store_put_state(t, "contacts_deals", &ss, &e) == 0 && store_txn_commit(t, &e) == 0);
-    t = NULL;
-    store_close(sto);
-    sto = NULL;
+    TL_REQUIRE(it_edit_state(db, "contacts_deals", forget_origin) == 0);
     TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
     TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
@@ -415,8 +404,6 @@ static void test_untrusted_cursor_rescans(void)
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
-    store_txn_abort(t);
-    store_close(sto);
     json_object_put(sum);
     TL_CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);

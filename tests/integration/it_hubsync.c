@@ -391,3 +391,28 @@ bool it_wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms)
     }
     return false;
 }
+
+int it_edit_state(const char *db, const char *name, void (*edit)(store_state *))
+{
+    store *st = NULL;
+    store_txn *t = NULL;
+    store_state ss;
+    err_info e = {0};
+    int rc = store_open(db, NULL, &st, &e);
+    if (!rc)
+        rc = store_txn_begin(st, STORE_TXN_WRITE, &t, &e);
+    if (!rc)
+        rc = store_get_state(t, name, &ss, &e);
+    if (!rc) {
+        edit(&ss);
+        rc = store_put_state(t, name, &ss, &e);
+    }
+    if (!rc)
+        rc = store_txn_commit(t, &e);
+    else if (t)
+        store_txn_abort(t);
+    store_close(st);
+    if (rc)
+        fprintf(stderr, "edit_state %s: %s\n", name, e.ei_msg);
+    return rc;
+}

@@ -95,6 +95,10 @@ bool it_mirror_consistent(tl_sim *s, const char *db, size_t *lines);
  * database in db, read-only beside or after a run; 0, or -1 (printed). */
 int it_read_state(const char *db, const char *name, store_state *st);
 
+/* Edits the stored state record `name` (a table, or "objects.TYPE") of the
+ * database in db with `edit`, hubsync not running; 0, or -1 (printed). */
+int it_edit_state(const char *db, const char *name, void (*edit)(store_state *));
+
 /* POSTs the JSON body to one of the simulator's admin endpoints
  * (/_sim/config, /_sim/reset-stats, …); 0 on a 200, else -1 (printed). */
 int it_sim_post(tl_sim *s, const char *path, const char *body);

@@ -96,32 +96,6 @@ static int synced(tl_sim *s, const char *const *args, char *db, size_t n, const 
     return 0;
 }
 
-/* Edits one table's stored state (hubsync not running). */
-static int edit_state(const char *db, const char *table, void (*edit)(store_state *))
-{
-    store *st = NULL;
-    store_txn *t = NULL;
-    store_state ss;
-    err_info e = {0};
-    int rc = store_open(db, NULL, &st, &e);
-    if (!rc)
-        rc = store_txn_begin(st, STORE_TXN_WRITE, &t, &e);
-    if (!rc)
-        rc = store_get_state(t, table, &ss, &e);
-    if (!rc) {
-        edit(&ss);
-        rc = store_put_state(t, table, &ss, &e);
-    }
-    if (!rc)
-        rc = store_txn_commit(t, &e);
-    else if (t)
-        store_txn_abort(t);
-    store_close(st);
-    if (rc)
-        fprintf(stderr, "edit_state %s: %s\n", table, e.ei_msg);
-    return rc;
-}
-
 static int64_t stored_cursor_ms(const char *db, const char *table)
 {
     store_state ss;
@@ -375,7 +349,7 @@ static void test_routing_table(void)
     json_object_put(sum);
     /* An object-ID cursor on an incremental table: the scan resumes (an ID
      * never goes out as a timestamp). */
-    TL_REQUIRE(edit_state(db, "contacts_deals", set_object_id_cursor) == 0);
+    TL_REQUIRE(it_edit_state(db, "contacts_deals", set_object_id_cursor) == 0);
     TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan_resume");
     TL_CHECK_STR(route_of(sum, "companies_deals"), "incremental");
@@ -403,7 +377,7 @@ static void test_future_cursor_never_sent(void)
                           "--tables", "contacts_deals", NULL};
     char *err = NULL;
     TL_REQUIRE(synced(&s, args, db, sizeof(db), "0") == 0);
-    TL_REQUIRE(edit_state(db, "contacts_deals", set_future_cursor) == 0);
+    TL_REQUIRE(it_edit_state(db, "contacts_deals", set_future_cursor) == 0);
     TL_REQUIRE(reset_stats(&s) == 0);
     TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 2);
     TL_CHECK(err && strstr(err, "contacts_deals") && strstr(err, "lies in the future") &&

@@ -104,36 +104,17 @@ static int synced(tl_sim *s, char *db, size_t n, const char *const *flags)
     return 0;
 }
 
-/* Edits a table's stored state (hubsync not running): the cursor becomes
- * the timestamp `ms` (when ms >= 0), and with `forget_origin` the state
- * no longer says when its full scan began (an older hubsync's database:
- * route_next() does not trust such a cursor). */
-static int edit_state(const char *db, const char *table, int64_t ms, bool forget_origin)
+/* Edits for it_edit_state: an older hubsync's state (no scan origin:
+ * route_next() does not trust its cursor); a cursor at 1 ms (every record
+ * changed since). */
+static void forget_origin(store_state *st)
 {
-    store *st = NULL;
-    store_txn *t = NULL;
-    store_state ss;
-    err_info e = {0};
-    int rc = store_open(db, NULL, &st, &e);
-    if (!rc)
-        rc = store_txn_begin(st, STORE_TXN_WRITE, &t, &e);
-    if (!rc)
-        rc = store_get_state(t, table, &ss, &e);
-    if (!rc) {
-        if (ms >= 0)
-            ss.ss_cursor = store_cursor_timestamp_ms(ms);
-        if (forget_origin)
-            ss.ss_scan_origin_ms = 0;
-        rc = store_put_state(t, table, &ss, &e);
-    }
-    if (!rc)
-        rc = store_txn_commit(t, &e);
-    else if (t)
-        store_txn_abort(t);
-    store_close(st);
-    if (rc)
-        fprintf(stderr, "edit_state %s: %s\n", table, e.ei_msg);
-    return rc;
+    st->ss_scan_origin_ms = 0;
+}
+
+static void cursor_at_1ms(store_state *st)
+{
+    st->ss_cursor = store_cursor_timestamp_ms(1);
 }
 
 /* ------------------------------------------------------------------ tests */
@@ -437,7 +418,7 @@ static void test_plain_routing(void)
     json_object *sum = NULL;
     TL_REQUIRE(tl_sim_start(&s, args) == 0);
     TL_REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
-    TL_REQUIRE(edit_state(db, "contacts_deals", -1, true) == 0);
+    TL_REQUIRE(it_edit_state(db, "contacts_deals", forget_origin) == 0);
     TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
     TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
     TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
@@ -493,7 +474,7 @@ static void test_cap_stops_it(void)
     TL_REQUIRE(db[0] && it_hubsync(&s, db, setup, 60000, NULL) == 0);
     TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
     /* Every contact changed since the cursor. */
-    TL_REQUIRE(edit_state(db, "contacts_deals", 1, false) == 0);
+    TL_REQUIRE(it_edit_state(db, "contacts_deals", cursor_at_1ms) == 0);
     for (int run = 1; run <= 2; run++) {
         TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
         json_object *sum = NULL;
