@@ -353,6 +353,7 @@ static void handle_list(const sim_api_ctx *ctx, const sim_route *route, const si
     }
     while (i < o->o_count && (bool)o->o_archived[i] != archived)
         i++;
+    rs->rs_results = emitted;
     jb_char(b, ']');
     if (i < o->o_count) {
         jb_lit(b, ",\"paging\":{\"next\":{\"after\":");
@@ -437,6 +438,8 @@ static void handle_object_batch(const sim_api_ctx *ctx, const sim_route *route,
             missing[nmissing++] = id;
     }
     jbuf *b = &rs->rs_body;
+    rs->rs_inputs = (uint32_t)n;
+    rs->rs_results = (uint32_t)nfound;
     jb_lit(b, "{\"status\":\"COMPLETE\",\"results\":[");
     for (size_t i = 0; i < nfound; i++) {
         if (i)
@@ -639,6 +642,7 @@ static void handle_assoc_batch(const sim_api_ctx *ctx, const sim_route *route,
     size_t n = 0;
     if (parse_assoc_inputs(route, rq, &in, &n, rs))
         return;
+    rs->rs_inputs = (uint32_t)n;
     sim_portal *p = ctx->ac_portal;
     bool reverse = false;
     const sim_table *t = sim_table_find(p, route->r_type, route->r_to, &reverse);
@@ -668,6 +672,7 @@ static void handle_assoc_batch(const sim_api_ctx *ctx, const sim_route *route,
         jb_u64_str(b, in[i].bi_id);
         jb_lit(b, "},\"to\":[");
         uint32_t next = write_links(b, t, reverse, a, to, start, ctx->ac_assoc_page_size);
+        rs->rs_results += next - start;
         jb_char(b, ']');
         if (next < a->a_len)
             write_paging(b, route, in[i].bi_id, a, to, next, 0);
@@ -737,6 +742,7 @@ static void handle_assoc_get(const sim_api_ctx *ctx, const sim_route *route, con
         uint32_t start = after ? links_after(a, to, after_id) : 0;
         uint32_t next =
             start < a->a_len ? write_links(b, t, reverse, a, to, start, (uint32_t)limit) : a->a_len;
+        rs->rs_results = next > start ? next - start : 0;
         jb_char(b, ']');
         if (next < a->a_len)
             write_paging(b, route, route->r_id, a, to, next, limit);
@@ -762,6 +768,7 @@ static void handle_labels(const sim_api_ctx *ctx, const sim_route *route, sim_re
         jb_printf(b, "{\"category\":\"HUBSPOT_DEFINED\",\"typeId\":%d,\"label\":\"Primary\"},",
                   primary);
     jb_printf(b, "{\"category\":\"HUBSPOT_DEFINED\",\"typeId\":%d,\"label\":null}", unlabeled);
+    rs->rs_results = (primary ? 2u : 1u) + (t ? (uint32_t)t->tb_nlabels : 0u);
     for (int i = 0; t && i < t->tb_nlabels; i++) {
         const sim_label *lb = &t->tb_labels[i];
         jb_printf(b, ",{\"category\":\"USER_DEFINED\",\"typeId\":%d,\"label\":",
@@ -905,6 +912,7 @@ static void handle_properties(const sim_api_ctx *ctx, const sim_route *route, co
     const sim_portal *p = ctx->ac_portal;
     for (int i = 0; i < p->p_ntables; i++)
         write_table_rollups(&w, &p->p_tables[i], t);
+    rs->rs_results = (uint32_t)w.pw_count;
     jb_lit(b, "]}");
 }
 
@@ -934,7 +942,8 @@ void sim_api_handle(const sim_api_ctx *ctx, const sim_route *route, const sim_re
         }
         if (sim_search_parse(route->r_type, rq->rq_body, rq->rq_body_len, q, err, sizeof(err)))
             BAD_REQUEST(rs, "%s", err);
-        else if (sim_search_run(ctx->ac_portal, route->r_type, q, rq->rq_now_ms, &rs->rs_body))
+        else if (sim_search_run(ctx->ac_portal, route->r_type, q, rq->rq_now_ms, &rs->rs_body,
+                                &rs->rs_results))
             sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory");
         free(q);
         return;

@@ -74,6 +74,10 @@ typedef struct sim_response {
     jbuf rs_body;
     int rs_nheaders;
     sim_header rs_headers[SIM_MAX_HEADERS];
+    /* How much the handler was asked and answered, for the latency model
+     * (sim_latency): batch inputs, and records or association items
+     * returned. */
+    uint32_t rs_inputs, rs_results;
 } sim_response;
 
 void sim_response_init(sim_response *rs);

@@ -28,6 +28,7 @@ void sim_config_defaults(sim_config *c)
     c->sc_search_rate = 5;
     c->sc_search_window_ms = 1000;
     c->sc_daily = 625000;
+    c->sc_latency_scale = 1.0;
     sim_rollup_model_defaults(&c->sc_rollup);
     c->sc_auth = SIM_AUTH_PRIVATE;
     snprintf(c->sc_token, sizeof(c->sc_token), "pat-na1-hubspot-sim");
@@ -88,6 +89,9 @@ static int parse_rate(const char *s, uint32_t *count, int64_t *window_ms)
     return rate_spec_parse(s, count, window_ms);
 }
 
+/* The --tier names, for the help text and the error. */
+#define TIERS "free|starter|pro|pro-addon|enterprise|unlimited"
+
 static int apply_tier(sim_config *c, const char *tier)
 {
     uint32_t rate = 190;
@@ -97,6 +101,10 @@ static int apply_tier(sim_config *c, const char *tier)
         daily = 250000;
     } else if (strcmp(tier, "pro") == 0) {
         daily = 625000;
+    } else if (strcmp(tier, "pro-addon") == 0) {
+        /* The API limit increase: a higher burst, a million more a day. */
+        rate = 250;
+        daily = 625000 + 1000000;
     } else if (strcmp(tier, "enterprise") == 0) {
         daily = 1000000;
     } else if (strcmp(tier, "unlimited") == 0) {
@@ -294,14 +302,24 @@ static const opt options[] = {
      "[0.02:240000]"},
     {"rollup-miss", OPT_PROB, F(sc_rollup.rm_miss), 0, "P",
      "chance a changed rollup value leaves last-modified alone [0.05]"},
-    {"tier", OPT_SPECIAL, 0, 0, "NAME", "free|starter|pro|enterprise|unlimited [pro]"},
+    {"tier", OPT_SPECIAL, 0, 0, "NAME",
+     TIERS " [pro];\n"
+           "pro-addon: pro with the API limit increase (250/10s, 1,625,000 a day)"},
     {"rate", OPT_SPECIAL, 0, 0, "N/Ws", "burst limit (TEN_SECONDLY_ROLLING); 0 = off [190/10s]"},
     {"search-rate", OPT_SPECIAL, 0, 0, "N/Ws", "search limit (SECONDLY); 0 = off [5/1s]"},
     {"daily", OPT_U64, F(sc_daily), 0, "N", "daily limit; 0 = off [625000]"},
     {"assoc-batch-exempt", OPT_ONOFF, F(sc_assoc_batch_exempt), 0, "on|off",
      "association batch endpoints skip the burst limit [off]"},
     {"retry-after", OPT_ONOFF, F(sc_retry_after), 0, "on|off", "send Retry-After on 429 [off]"},
+    {"foreign-load", OPT_SPECIAL, 0, 0, "N/Ws",
+     "another app's requests, evenly spaced, spending the burst and\n"
+     "daily limits (counted apart in /_sim/stats); 0 = off [0]"},
     {"latency-ms", OPT_SPECIAL, 0, 0, "MEAN[:JITTER]", "added latency per API response [0]"},
+    {"latency-profile", OPT_SPECIAL, 0, 0, "NAME",
+     "per-endpoint latency model, added to --latency-ms: none, or\n"
+     "hubspot (HubSpot's times, 0.15-1.5 s; docs/SIMULATOR.md) [none]"},
+    {"latency-scale", OPT_DOUBLE, F(sc_latency_scale), 0, "F",
+     "multiplies the profile's times [1.0]"},
     {"fault-5xx", OPT_PROB, F(sc_fault_5xx), 0, "P", "chance of a 502/503/504 [0]"},
     {"fault-429", OPT_PROB, F(sc_fault_429), 0, "P", "chance of an injected 429 [0]"},
     {"fault-reset", OPT_PROB, F(sc_fault_reset), 0, "P", "chance of a connection reset [0]"},
@@ -370,6 +388,12 @@ static int set_special(sim_config *c, const char *name, const char *v, char *err
             return 0;
     } else if (strcmp(name, "search-rate") == 0) {
         if (parse_rate(v, &c->sc_search_rate, &c->sc_search_window_ms) == 0)
+            return 0;
+    } else if (strcmp(name, "foreign-load") == 0) {
+        if (parse_rate(v, &c->sc_foreign_count, &c->sc_foreign_window_ms) == 0)
+            return 0;
+    } else if (strcmp(name, "latency-profile") == 0) {
+        if (sim_latency_profile_parse(v, &c->sc_latency_profile) == 0)
             return 0;
     } else if (strcmp(name, "latency-ms") == 0) {
         /* MEAN[:JITTER], the jitter at most the mean. */
@@ -495,10 +519,7 @@ int sim_config_parse_args(sim_config *c, int argc, char **argv, FILE *out, char 
         else if (strncmp(argv[i], "--tier=", 7) == 0)
             tier = argv[i] + 7;
         if (tier && apply_tier(c, tier) != 0) {
-            snprintf(err, errlen,
-                     "--tier: unknown tier '%s' (free, starter, pro, enterprise, "
-                     "unlimited)",
-                     tier);
+            snprintf(err, errlen, "--tier: unknown tier '%s' (" TIERS ")", tier);
             return -1;
         }
     }
@@ -632,6 +653,15 @@ static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *c
     } else if (strcmp(key, "latency_jitter_ms") == 0) {
         bad = json_nonneg(v, 600000, &d);
         c->sc_latency_jitter_ms = (int64_t)d;
+    } else if (strcmp(key, "latency_profile") == 0) {
+        bad = !json_object_is_type(v, json_type_string) ||
+              sim_latency_profile_parse(json_object_get_string(v), &c->sc_latency_profile);
+    } else if (strcmp(key, "latency_scale") == 0) {
+        bad = json_nonneg(v, 1e6, &c->sc_latency_scale);
+    } else if (strcmp(key, "foreign_load") == 0) {
+        bad = !json_object_is_type(v, json_type_string) ||
+              parse_rate(json_object_get_string(v), &c->sc_foreign_count, &c->sc_foreign_window_ms);
+        *changed |= SIM_CHANGED_FOREIGN;
     } else if (strcmp(key, "index_lag_ms") == 0) {
         bad = json_nonneg(v, 86400000, &d);
         c->sc_index_lag_ms = (int64_t)d;
@@ -759,9 +789,10 @@ static void table_list_text(jbuf *out, const hs_table *tables, const bool *label
 
 void sim_config_json(const sim_config *c, jbuf *out)
 {
-    char rate[48], search_rate[48];
+    char rate[48], search_rate[48], foreign[48];
     rate_text(rate, sizeof(rate), c->sc_rate, c->sc_rate_window_ms);
     rate_text(search_rate, sizeof(search_rate), c->sc_search_rate, c->sc_search_window_ms);
+    rate_text(foreign, sizeof(foreign), c->sc_foreign_count, c->sc_foreign_window_ms);
     const sim_portal_config *pc = &c->sc_portal;
     hs_table tables[SIM_MAX_TABLES];
     bool labels[SIM_MAX_TABLES];
@@ -782,9 +813,11 @@ void sim_config_json(const sim_config *c, jbuf *out)
     table_list_text(out, tables, labels, pc->pc_nrollups);
     jb_lit(out, "\",\"rollup_lookalikes\":\"");
     table_list_text(out, pc->pc_lookalikes, NULL, pc->pc_nlookalikes);
+    jb_printf(out, "\",\"foreign_load\":\"%s\",\"latency_profile\":\"%s\",\"latency_scale\":%g",
+              foreign, sim_latency_profile_names[c->sc_latency_profile], c->sc_latency_scale);
     jb_printf(
         out,
-        "\",\"latency_ms\":%lld,"
+        ",\"latency_ms\":%lld,"
         "\"latency_jitter_ms\":%lld,\"index_lag_ms\":%lld,\"same_ms\":%g,"
         "\"churn_per_s\":%g,\"fault_5xx\":%g,\"fault_429\":%g,\"fault_reset\":%g,"
         "\"fault_slow\":%g,\"fault_slow_ms\":%lld,\"fault_truncate\":%g,\"fault_search_400\":%g,"

@@ -16,6 +16,7 @@
 
 #include "../common/jbuf.h"
 #include "sim_auth.h"
+#include "sim_latency.h"
 #include "sim_portal.h"
 
 typedef struct sim_config {
@@ -38,9 +39,14 @@ typedef struct sim_config {
     uint64_t sc_daily;
     bool sc_assoc_batch_exempt;
     bool sc_retry_after;
+    /* another app of the portal: requests per window (0 = off) */
+    uint32_t sc_foreign_count;
+    int64_t sc_foreign_window_ms;
     /* realism switches */
     sim_rollup_model sc_rollup; /* how association changes reach a rollup parent */
     int64_t sc_latency_ms, sc_latency_jitter_ms;
+    sim_latency_profile sc_latency_profile; /* per-family model, added to sc_latency_ms */
+    double sc_latency_scale;                /* multiplies the profile's times */
     double sc_fault_5xx, sc_fault_429, sc_fault_reset, sc_fault_slow, sc_fault_truncate;
     double sc_fault_search_400; /* chance a search is refused 400 VALIDATION_ERROR */
     int64_t sc_fault_slow_ms;
@@ -61,6 +67,7 @@ enum {
     SIM_CHANGED_LIMITS = 1 << 0,  /* rate, search_rate or daily */
     SIM_CHANGED_ROLLUPS = 1 << 1, /* rollups or rollup_lookalikes */
     SIM_CHANGED_TTL = 1 << 2,     /* token_ttl */
+    SIM_CHANGED_FOREIGN = 1 << 3, /* foreign_load */
 };
 
 /* Fills `c` with the defaults (pro tier, a 18,000-object portal, …). */

@@ -77,3 +77,10 @@ bool sim_daily_admit(sim_daily *d, int64_t now_ms, uint64_t *remaining)
     *remaining = d->d_limit - d->d_used;
     return true;
 }
+
+void sim_daily_refund(sim_daily *d, uint64_t *remaining)
+{
+    if (d->d_used > 0)
+        d->d_used--;
+    *remaining = d->d_limit ? d->d_limit - d->d_used : UINT64_MAX;
+}

@@ -46,4 +46,9 @@ typedef struct sim_daily {
  * (the request is not counted). *remaining is what is left today. */
 bool sim_daily_admit(sim_daily *d, int64_t now_ms, uint64_t *remaining);
 
+/* Gives back the slot of a request sim_daily_admit counted but another
+ * policy then refused (a refused request does not consume budget).
+ * *remaining is what is left today afterwards. */
+void sim_daily_refund(sim_daily *d, uint64_t *remaining);
+
 #endif

@@ -372,7 +372,7 @@ static void sift_up(hit *h, size_t i, bool desc)
 }
 
 int sim_search_run(const sim_portal *p, hs_object_type t, const sim_search_query *q, int64_t now_ms,
-                   jbuf *out)
+                   jbuf *out, uint32_t *returned)
 {
     const sim_objects *o = &p->p_obj[t];
     size_t keep = (size_t)q->q_after + q->q_limit;
@@ -414,6 +414,8 @@ int sim_search_run(const sim_portal *p, hs_object_type t, const sim_search_query
                           (const char(*)[SIM_PROP_NAME_MAX])q->q_props, q->q_nprops);
     }
     jb_char(out, ']');
+    if (returned)
+        *returned = n > q->q_after ? (uint32_t)(n - q->q_after) : 0;
     if (keep < total) {
         /* HubSpot hands out the next offset even where using it will be refused. */
         jb_lit(out, ",\"paging\":{\"next\":{\"after\":\"");

@@ -76,8 +76,9 @@ typedef struct sim_search_query {
 int sim_search_parse(hs_object_type t, const char *body, size_t len, sim_search_query *q, char *err,
                      size_t errlen);
 
-/* Runs q at now_ms and appends the response body ({"total",…}). Read lock. */
+/* Runs q at now_ms and appends the response body ({"total",…}); *returned
+ * (when not NULL) receives the number of results in it. Read lock. */
 int sim_search_run(const sim_portal *p, hs_object_type t, const sim_search_query *q, int64_t now_ms,
-                   jbuf *out);
+                   jbuf *out, uint32_t *returned);
 
 #endif

@@ -5,12 +5,18 @@
  * Order of checks for an API request, as HubSpot's edge does it: route →
  * auth (401) → daily, search or burst policy (429) → injected faults →
  * handler (400 for bad input) → latency → response (possibly truncated).
- * A request refused by a policy does not consume budget.
+ * A request refused by a policy does not consume budget. The latency is
+ * slept after admission, so the limiter sees a request when it arrives.
+ *
+ * Besides the request threads: the churn thread (background mutations), the
+ * rollup thread (recomputations when due) and the foreign thread (another
+ * app's requests against the same limits, --foreign-load).
  */
 #include "sim_server.h"
 #include "../common/clock.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -23,7 +29,9 @@
 #include <unistd.h>
 
 #include "sim_api.h"
+#include "sim_foreign.h"
 #include "sim_json.h"
+#include "sim_latency.h"
 #include "sim_limits.h"
 #include "sim_stats.h"
 
@@ -39,6 +47,7 @@ struct sim_server {
     sim_daily sv_daily;
     pthread_mutex_t sv_rng_lock;
     sim_rng sv_rng;
+    sim_rng sv_latency_rng; /* apart, so the latency profile leaves fault draws alone */
     struct MHD_Daemon *sv_daemon;
     char *sv_tls_cert, *sv_tls_key; /* PEM text MHD reads from, for the daemon's life */
     uint16_t sv_port;
@@ -52,6 +61,14 @@ struct sim_server {
     pthread_mutex_t sv_rollup_lock;
     pthread_cond_t sv_rollup_cond;
     int64_t sv_rollup_wake_ms;
+    /* The foreign thread sleeps until the schedule's next arrival (its
+     * condition variable runs on CLOCK_MONOTONIC, as the schedule does);
+     * a change of foreign_load signals it. */
+    pthread_t sv_foreign_thread;
+    bool sv_foreign_started;
+    pthread_mutex_t sv_foreign_lock;
+    pthread_cond_t sv_foreign_cond;
+    sim_foreign sv_foreign;
     atomic_bool sv_stopping;
 };
 
@@ -76,6 +93,14 @@ static double draw_unit(sim_server *s)
     double u = sim_rng_unit(&s->sv_rng);
     pthread_mutex_unlock(&s->sv_rng_lock);
     return u;
+}
+
+/* A copy of the live configuration, for one request or one change. */
+static void config_snapshot(sim_server *s, sim_config *out)
+{
+    pthread_mutex_lock(&s->sv_cfg_lock);
+    *out = s->sv_cfg;
+    pthread_mutex_unlock(&s->sv_cfg_lock);
 }
 
 /* ------------------------------------------------------------ sending */
@@ -194,38 +219,58 @@ typedef struct admission {
     uint64_t ad_daily_remaining;
 } admission;
 
-/* Daily first (it is the scarcer budget), then search or burst. A refusal
- * by the second policy gives the daily slot back. */
+/* Takes today's daily slot, then one of window w (NULL: exempt from every
+ * window, as association batch reads can be), whose refusal is policy p's
+ * and gives the daily slot back. Daily first: it is the scarcer budget.
+ * The client's requests and the foreign load both come here, under the
+ * limit lock, so each sees the other in Remaining and in its refusals. */
+static bool take_slots(sim_server *s, sim_window *w, sim_policy p, int64_t now_ns, admission *ad)
+{
+    int64_t now_ms = clock_wall_ms();
+    if (!sim_daily_admit(&s->sv_daily, now_ms, &ad->ad_daily_remaining)) {
+        ad->ad_refused_by = SIM_POLICY_DAILY;
+        ad->ad_retry_ns = (86400000 - now_ms % 86400000) * 1000000;
+        return false;
+    }
+    if (w && !sim_window_admit(w, now_ns, &ad->ad_remaining, &ad->ad_retry_ns)) {
+        ad->ad_refused_by = p;
+        ad->ad_remaining = 0;
+        sim_daily_refund(&s->sv_daily, &ad->ad_daily_remaining);
+        return false;
+    }
+    return true;
+}
+
+/* Admits one of the client's requests: the daily policy, then the search
+ * or the burst one. */
 static admission admit(sim_server *s, const sim_config *cfg, const sim_route *route)
 {
     admission ad = {true, SIM_POLICY_BURST, 0, false, 0, 0};
     int64_t now_ns = clock_mono_ns();
     bool search = route->r_kind == SIM_ROUTE_SEARCH;
     bool exempt = route->r_kind == SIM_ROUTE_ASSOC_BATCH && cfg->sc_assoc_batch_exempt;
+    sim_policy policy = search ? SIM_POLICY_SEARCH : SIM_POLICY_BURST;
     pthread_mutex_lock(&s->sv_limit_lock);
-    if (!sim_daily_admit(&s->sv_daily, clock_wall_ms(), &ad.ad_daily_remaining)) {
-        ad.ad_ok = false;
-        ad.ad_refused_by = SIM_POLICY_DAILY;
-        int64_t ms = clock_wall_ms();
-        ad.ad_retry_ns = (86400000 - ms % 86400000) * 1000000;
-    } else if (search || !exempt) {
-        sim_window *w = search ? &s->sv_search : &s->sv_burst;
-        if (sim_window_admit(w, now_ns, &ad.ad_remaining, &ad.ad_retry_ns)) {
-            if (w->w_limit)
-                sim_stats_admitted(&s->sv_stats, search ? SIM_POLICY_SEARCH : SIM_POLICY_BURST,
-                                   now_ns);
-            ad.ad_burst = !search && w->w_limit > 0;
-        } else {
-            ad.ad_ok = false;
-            ad.ad_refused_by = search ? SIM_POLICY_SEARCH : SIM_POLICY_BURST;
-            ad.ad_burst = !search;
-            ad.ad_remaining = 0;
-            if (s->sv_daily.d_used > 0)
-                s->sv_daily.d_used--;
-        }
-    }
+    sim_window *w = search ? &s->sv_search : exempt ? NULL : &s->sv_burst;
+    bool limited = w && w->w_limit > 0;
+    ad.ad_ok = take_slots(s, w, policy, now_ns, &ad);
+    /* Under the lock, so the meters see admissions in time order. */
+    if (ad.ad_ok && limited)
+        sim_stats_admitted(&s->sv_stats, policy, now_ns, clock_wall_ms());
     pthread_mutex_unlock(&s->sv_limit_lock);
+    ad.ad_burst = !search && limited && ad.ad_refused_by != SIM_POLICY_DAILY;
     return ad;
+}
+
+/* One request of the foreign load, against the burst and daily policies;
+ * counted apart from the client's (sim_stats_foreign). */
+static void foreign_arrive(sim_server *s)
+{
+    admission ad = {true, SIM_POLICY_BURST, 0, false, 0, 0};
+    pthread_mutex_lock(&s->sv_limit_lock);
+    bool ok = take_slots(s, &s->sv_burst, SIM_POLICY_BURST, (int64_t)clock_mono_ns(), &ad);
+    pthread_mutex_unlock(&s->sv_limit_lock);
+    sim_stats_foreign(&s->sv_stats, ok);
 }
 
 /* ------------------------------------------------------------- auth */
@@ -516,6 +561,16 @@ static int apply_limits(sim_server *s, const sim_config *cfg)
     return rc;
 }
 
+/* Restarts the foreign load's schedule from now and wakes its thread. */
+static void apply_foreign(sim_server *s, const sim_config *cfg)
+{
+    pthread_mutex_lock(&s->sv_foreign_lock);
+    sim_foreign_set(&s->sv_foreign, cfg->sc_foreign_count, cfg->sc_foreign_window_ms,
+                    (int64_t)clock_mono_ns());
+    pthread_cond_signal(&s->sv_foreign_cond);
+    pthread_mutex_unlock(&s->sv_foreign_lock);
+}
+
 static void admin_config(sim_server *s, const sim_request *rq, sim_response *rs)
 {
     char err[160];
@@ -540,6 +595,8 @@ static void admin_config(sim_server *s, const sim_request *rq, sim_response *rs)
         apply_rollups(s, &snapshot);
     if (changed & SIM_CHANGED_TTL)
         sim_auth_set_ttl(&s->sv_auth, snapshot.sc_token_ttl_s);
+    if (changed & SIM_CHANGED_FOREIGN)
+        apply_foreign(s, &snapshot);
     sim_config_json(&snapshot, &rs->rs_body);
 }
 
@@ -568,6 +625,44 @@ static void handle_admin(sim_server *s, const sim_route *route, const sim_reques
     }
 }
 
+/* ------------------------------------------------------------- latency */
+
+/* --latency-ms (uniform jitter) and --fault-slow: the flat part of an API
+ * answer's delay, as the simulator had before the latency profiles. */
+static int64_t flat_delay(sim_server *s, const sim_config *cfg)
+{
+    int64_t delay = cfg->sc_latency_ms;
+    if (cfg->sc_latency_jitter_ms)
+        delay += (int64_t)((draw_unit(s) * 2 - 1) * (double)cfg->sc_latency_jitter_ms);
+    if (cfg->sc_fault_slow > 0 && draw_unit(s) < cfg->sc_fault_slow) {
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_SLOW);
+        delay += cfg->sc_fault_slow_ms;
+    }
+    return delay;
+}
+
+/* Sleeps for an answer's latency and counts it in its family: the profile's
+ * draw for what the handler was asked and returned (rs_inputs,
+ * rs_results), plus the flat delay on the API endpoints (the token endpoint
+ * never had one). */
+static void answer_latency(sim_server *s, const sim_config *cfg, sim_route_kind kind,
+                           const sim_response *rs)
+{
+    sim_latency_family f = sim_latency_family_of(kind);
+    int64_t delay = kind == SIM_ROUTE_OAUTH_TOKEN ? 0 : flat_delay(s, cfg);
+    bool tail = false;
+    if (cfg->sc_latency_profile != SIM_LATENCY_NONE) {
+        pthread_mutex_lock(&s->sv_rng_lock);
+        double ms =
+            sim_latency_draw(sim_latency_costs(cfg->sc_latency_profile, f), rs->rs_inputs,
+                             rs->rs_results, cfg->sc_latency_scale, &s->sv_latency_rng, &tail);
+        pthread_mutex_unlock(&s->sv_rng_lock);
+        delay += llround(ms);
+    }
+    sim_stats_latency(&s->sv_stats, f, delay, tail);
+    sleep_ms(delay);
+}
+
 /* ---------------------------------------------------------- API requests */
 
 /* Returns false when the connection should be dropped (reset fault). */
@@ -575,9 +670,7 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
                       const sim_request *rq, sim_response *rs, bool *truncate)
 {
     sim_config cfg;
-    pthread_mutex_lock(&s->sv_cfg_lock);
-    cfg = s->sv_cfg;
-    pthread_mutex_unlock(&s->sv_cfg_lock);
+    config_snapshot(s, &cfg);
     sim_stats_request(&s->sv_stats, route->r_stats_key);
     if (!check_auth(s, c, rs))
         return true;
@@ -628,14 +721,7 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
     sim_api_handle(&ctx, route, rq, rs);
     pthread_rwlock_unlock(&s->sv_portal_lock);
     rate_headers(rs, &cfg, ad.ad_burst, ad.ad_remaining, daily, ad.ad_daily_remaining);
-    int64_t delay = cfg.sc_latency_ms;
-    if (cfg.sc_latency_jitter_ms)
-        delay += (int64_t)((draw_unit(s) * 2 - 1) * (double)cfg.sc_latency_jitter_ms);
-    if (cfg.sc_fault_slow > 0 && draw_unit(s) < cfg.sc_fault_slow) {
-        sim_stats_fault(&s->sv_stats, SIM_FAULT_SLOW);
-        delay += cfg.sc_fault_slow_ms;
-    }
-    sleep_ms(delay);
+    answer_latency(s, &cfg, route->r_kind, rs);
     return true;
 }
 
@@ -704,6 +790,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                "The request body is larger than %d bytes", SIM_MAX_BODY);
         else
             handle_oauth(s, &rq, &rs);
+        sim_config cfg;
+        config_snapshot(s, &cfg);
+        answer_latency(s, &cfg, route.r_kind, &rs);
     } else {
         keep = serve_api(s, c, &route, &rq, &rs, &truncate);
     }
@@ -809,6 +898,59 @@ static void *rollup_main(void *arg)
     return NULL;
 }
 
+/* ------------------------------------------------------------- foreign */
+
+/* Sleeps until the foreign load's next arrival, admits the arrivals due,
+ * and so on; idle (foreign_load "0") it waits for a change. */
+static void *foreign_main(void *arg)
+{
+    sim_server *s = arg;
+    /* As in rollup_main: a spare wake-up now and then guards against a lost
+     * signal. */
+    const int64_t idle_ns = 1000000000;
+    pthread_mutex_lock(&s->sv_foreign_lock);
+    while (!atomic_load(&s->sv_stopping)) {
+        int64_t now = (int64_t)clock_mono_ns();
+        int64_t next = sim_foreign_next(&s->sv_foreign);
+        if (now < next) {
+            int64_t until = next - now > idle_ns ? now + idle_ns : next;
+            struct timespec ts = {until / 1000000000, until % 1000000000};
+            pthread_cond_timedwait(&s->sv_foreign_cond, &s->sv_foreign_lock, &ts);
+            continue;
+        }
+        uint32_t due = sim_foreign_due(&s->sv_foreign, now);
+        pthread_mutex_unlock(&s->sv_foreign_lock);
+        for (uint32_t i = 0; i < due; i++)
+            foreign_arrive(s);
+        pthread_mutex_lock(&s->sv_foreign_lock);
+    }
+    pthread_mutex_unlock(&s->sv_foreign_lock);
+    return NULL;
+}
+
+/* The foreign thread's lock and condition variable; the latter on
+ * CLOCK_MONOTONIC, the clock of its schedule. */
+static void foreign_init(sim_server *s)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->sv_foreign_cond, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&s->sv_foreign_lock, NULL);
+}
+
+/* Wakes a thread sleeping on `cond` for the stop and joins it. Under the
+ * lock: the thread is either before its stop check or waiting, so the
+ * signal cannot be lost. */
+static void wake_and_join(pthread_t t, pthread_mutex_t *lock, pthread_cond_t *cond)
+{
+    pthread_mutex_lock(lock);
+    pthread_cond_signal(cond);
+    pthread_mutex_unlock(lock);
+    pthread_join(t, NULL);
+}
+
 /* -------------------------------------------------------------- lifecycle */
 
 /* Reads a PEM file whole (MHD takes certificates and keys as text).
@@ -879,7 +1021,9 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
     pthread_mutex_init(&s->sv_rollup_lock, NULL);
     pthread_cond_init(&s->sv_rollup_cond, NULL);
     s->sv_rollup_wake_ms = INT64_MAX;
+    foreign_init(s);
     sim_rng_seed(&s->sv_rng, cfg->sc_portal.pc_seed, 99);
+    sim_rng_seed(&s->sv_latency_rng, cfg->sc_portal.pc_seed, 100);
     sim_auth_init(&s->sv_auth, cfg->sc_auth, cfg->sc_token, cfg->sc_refresh_token,
                   cfg->sc_client_id, cfg->sc_client_secret, cfg->sc_token_ttl_s,
                   cfg->sc_portal.pc_seed);
@@ -935,6 +1079,12 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
         goto fail;
     }
     s->sv_rollup_started = true;
+    apply_foreign(s, cfg);
+    if (pthread_create(&s->sv_foreign_thread, NULL, foreign_main, s) != 0) {
+        snprintf(err, errlen, "cannot start the foreign-load thread");
+        goto fail;
+    }
+    s->sv_foreign_started = true;
     *out = s;
     return 0;
 fail:
@@ -958,14 +1108,10 @@ void sim_server_stop(sim_server *s)
     free(s->sv_tls_key);
     if (s->sv_churn_started)
         pthread_join(s->sv_churn, NULL);
-    if (s->sv_rollup_started) {
-        /* Under the lock: the thread is either before its stop check or
-         * waiting, so the signal cannot be lost. */
-        pthread_mutex_lock(&s->sv_rollup_lock);
-        pthread_cond_signal(&s->sv_rollup_cond);
-        pthread_mutex_unlock(&s->sv_rollup_lock);
-        pthread_join(s->sv_rollup, NULL);
-    }
+    if (s->sv_rollup_started)
+        wake_and_join(s->sv_rollup, &s->sv_rollup_lock, &s->sv_rollup_cond);
+    if (s->sv_foreign_started)
+        wake_and_join(s->sv_foreign_thread, &s->sv_foreign_lock, &s->sv_foreign_cond);
     sim_window_free(&s->sv_burst);
     sim_window_free(&s->sv_search);
     sim_stats_destroy(&s->sv_stats);
@@ -977,5 +1123,7 @@ void sim_server_stop(sim_server *s)
     pthread_mutex_destroy(&s->sv_rng_lock);
     pthread_mutex_destroy(&s->sv_rollup_lock);
     pthread_cond_destroy(&s->sv_rollup_cond);
+    pthread_mutex_destroy(&s->sv_foreign_lock);
+    pthread_cond_destroy(&s->sv_foreign_cond);
     free(s);
 }

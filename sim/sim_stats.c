@@ -135,12 +135,38 @@ static void meter_add(sim_meter *m, int64_t now_ns)
         m->m_max = m->m_count;
 }
 
-void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns)
+void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns, int64_t now_ms)
 {
     if (p > SIM_POLICY_SEARCH)
         return;
     pthread_mutex_lock(&s->st_lock);
     meter_add(&s->st_meters[p], now_ns);
+    sim_admitted *a = &s->st_admitted[p];
+    if (a->ad_count++ == 0)
+        a->ad_first_ms = now_ms;
+    a->ad_last_ms = now_ms;
+    pthread_mutex_unlock(&s->st_lock);
+}
+
+void sim_stats_latency(sim_stats *s, sim_latency_family f, int64_t ms, bool tail)
+{
+    if ((unsigned)f >= SIM_LAT_FAMILY_COUNT)
+        return;
+    pthread_mutex_lock(&s->st_lock);
+    sim_latency_sum *l = &s->st_latency[f];
+    l->ls_count++;
+    l->ls_sum_ms += ms;
+    l->ls_tails += tail;
+    pthread_mutex_unlock(&s->st_lock);
+}
+
+void sim_stats_foreign(sim_stats *s, bool admitted)
+{
+    pthread_mutex_lock(&s->st_lock);
+    if (admitted)
+        s->st_foreign_admitted++;
+    else
+        s->st_foreign_refused++;
     pthread_mutex_unlock(&s->st_lock);
 }
 
@@ -172,8 +198,38 @@ void sim_stats_reset(sim_stats *s)
     s->st_connections = 0;
     meter_clear(&s->st_meters[0]);
     meter_clear(&s->st_meters[1]);
+    memset(s->st_admitted, 0, sizeof(s->st_admitted));
+    memset(s->st_latency, 0, sizeof(s->st_latency));
+    s->st_foreign_admitted = s->st_foreign_refused = 0;
     memset(&s->st_rollups, 0, sizeof(s->st_rollups));
     pthread_mutex_unlock(&s->st_lock);
+}
+
+/* ,"admitted":{"burst":{"count","first_ms","last_ms"},"search":{…}}. Lock held. */
+static void admitted_json(const sim_stats *s, jbuf *out)
+{
+    static const char *const names[2] = {"burst", "search"};
+    jb_lit(out, ",\"admitted\":{");
+    for (int p = 0; p < 2; p++) {
+        const sim_admitted *a = &s->st_admitted[p];
+        jb_printf(out, "%s\"%s\":{\"count\":%llu,\"first_ms\":%lld,\"last_ms\":%lld}", p ? "," : "",
+                  names[p], (unsigned long long)a->ad_count, (long long)a->ad_first_ms,
+                  (long long)a->ad_last_ms);
+    }
+    jb_char(out, '}');
+}
+
+/* ,"latency":{"list":{"count","sum_ms","tails"},…}, every family. Lock held. */
+static void latency_json(const sim_stats *s, jbuf *out)
+{
+    jb_lit(out, ",\"latency\":{");
+    for (int f = 0; f < SIM_LAT_FAMILY_COUNT; f++) {
+        const sim_latency_sum *l = &s->st_latency[f];
+        jb_printf(out, "%s\"%s\":{\"count\":%llu,\"sum_ms\":%lld,\"tails\":%llu}", f ? "," : "",
+                  sim_latency_family_names[f], (unsigned long long)l->ls_count,
+                  (long long)l->ls_sum_ms, (unsigned long long)l->ls_tails);
+    }
+    jb_char(out, '}');
 }
 
 void sim_stats_json(sim_stats *s, uint64_t tokens_issued, jbuf *out)
@@ -236,10 +292,15 @@ void sim_stats_json(sim_stats *s, uint64_t tokens_issued, jbuf *out)
     jb_printf(out,
               ",\"rollups\":{\"scheduled\":%llu,\"coalesced\":%llu,\"recomputed\":%llu,"
               "\"bumped\":%llu,\"missed\":%llu,\"unchanged\":%llu,\"dropped\":%llu,"
-              "\"pending\":%u}}",
+              "\"pending\":%u}",
               (unsigned long long)r->rt_scheduled, (unsigned long long)r->rt_coalesced,
               (unsigned long long)r->rt_recomputed, (unsigned long long)r->rt_bumped,
               (unsigned long long)r->rt_missed, (unsigned long long)r->rt_unchanged,
               (unsigned long long)r->rt_dropped, s->st_rollups_pending);
+    admitted_json(s, out);
+    latency_json(s, out);
+    jb_printf(out, ",\"foreign\":{\"admitted\":%llu,\"refused\":%llu}}",
+              (unsigned long long)s->st_foreign_admitted,
+              (unsigned long long)s->st_foreign_refused);
     pthread_mutex_unlock(&s->st_lock);
 }

@@ -1,19 +1,26 @@
 /*
  * sim_stats — what the simulator saw, for GET /_sim/stats: requests per
  * endpoint, statuses, 429s per policy, injected faults, the most requests
- * any rolling window admitted, and what the rollup model did.
+ * any rolling window admitted, what each policy admitted and when, the
+ * latency slept per endpoint family, the foreign load, and what the rollup
+ * model did.
  *
  * The window figures are measured here, independently of sim_limits, from the
  * times of admitted requests: a limiter bug shows up as max_in_window above
- * the limit instead of being hidden by it. Thread-safe (one mutex).
+ * the limit instead of being hidden by it. They count the client's requests
+ * only: the foreign load (sim_foreign) fills the real windows but is counted
+ * apart, so a test can still tell what its own client achieved. Thread-safe
+ * (one mutex).
  */
 #ifndef HUBSYNC_SIM_STATS_H
 #define HUBSYNC_SIM_STATS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../common/jbuf.h"
+#include "sim_latency.h"
 #include "sim_rollup.h"
 
 enum { SIM_STATS_KEYS = 512, SIM_STATS_KEY_MAX = 160 };
@@ -46,6 +53,20 @@ typedef struct sim_meter {
     uint32_t m_max;
 } sim_meter;
 
+/* The requests one policy admitted: how many, and the wall clock of the
+ * first and latest (a client's achieved rate is (count − 1) / (last − first)). */
+typedef struct sim_admitted {
+    uint64_t ad_count;
+    int64_t ad_first_ms, ad_last_ms;
+} sim_admitted;
+
+/* The answers of one endpoint family and the latency slept for them. */
+typedef struct sim_latency_sum {
+    uint64_t ls_count;
+    int64_t ls_sum_ms;
+    uint64_t ls_tails; /* answers the model's slow tail struck */
+} sim_latency_sum;
+
 typedef struct sim_stats_key {
     char sk_key[SIM_STATS_KEY_MAX];
     uint64_t sk_count;
@@ -61,6 +82,9 @@ typedef struct sim_stats {
     uint64_t st_faults[SIM_FAULT_COUNT];
     uint64_t st_connections; /* TCP connections accepted (TLS handshakes that failed included) */
     sim_meter st_meters[2];  /* burst, search */
+    sim_admitted st_admitted[2]; /* burst, search */
+    sim_latency_sum st_latency[SIM_LAT_FAMILY_COUNT];
+    uint64_t st_foreign_admitted, st_foreign_refused;
     sim_rollup_tally st_rollups;
     uint32_t st_rollups_pending; /* recomputations waiting now (not zeroed by a reset) */
 } sim_stats;
@@ -84,8 +108,16 @@ void sim_stats_fault(sim_stats *s, sim_fault f);
  * certificate shows here and nowhere else. */
 void sim_stats_connection(sim_stats *s);
 
-/* Records that policy p (burst or search) admitted a request at now_ns. */
-void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns);
+/* Records that policy p (burst or search) admitted one of the client's
+ * requests at now_ns (monotonic) and now_ms (wall clock). */
+void sim_stats_admitted(sim_stats *s, sim_policy p, int64_t now_ns, int64_t now_ms);
+
+/* Counts an answer of family f that slept `ms` (the latency model's draw,
+ * --latency-ms and --fault-slow together); `tail`: the model's tail struck. */
+void sim_stats_latency(sim_stats *s, sim_latency_family f, int64_t ms, bool tail);
+
+/* Counts a foreign request, admitted or refused by a policy. */
+void sim_stats_foreign(sim_stats *s, bool admitted);
 
 /* Adds `delta` to the rollup counters and sets the number of recomputations
  * pending. Call it under the portal's write lock, right after the portal

@@ -3,7 +3,8 @@
  * form, and the read endpoints' shapes and semantics checked against the
  * portal — list paging, object batch read 207s, v4 association batch read
  * paging with cursors (page by page equal to the adjacency), association GET,
- * labels, properties with rollup fields, and HubSpot's error bodies.
+ * labels, properties with rollup fields, HubSpot's error bodies, and the
+ * inputs and results each handler reports for the latency model.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -988,6 +989,77 @@ done:
     sim_portal_destroy(p);
 }
 
+/* The length of array `key` of o, or -1. */
+static int64_t array_len(json_object *o, const char *key)
+{
+    json_object *a = get(o, key);
+    return a && json_object_is_type(a, json_type_array) ? (int64_t)json_object_array_length(a) : -1;
+}
+
+/* rs_inputs and rs_results, which size an answer's latency, match what the
+ * request asked for and what the body holds, endpoint by endpoint. */
+static void test_latency_counts(void)
+{
+    sim_portal *p = api_portal(56);
+    call c = {0};
+    jbuf body;
+    jb_init(&body);
+    UT_REQUIRE(p != NULL);
+    const sim_objects *co = &p->p_obj[HS_COMPANIES];
+    query q100 = {{{"limit", "100"}}, 1};
+    do_call(p, 500, "GET", "/crm/v3/objects/contacts", &q100, NULL, &c);
+    UT_CHECK_I64(array_len(c.c_json, "results"), 100);
+    UT_CHECK(c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 100);
+    call_free(&c);
+    do_call(p, 500, "POST", "/crm/v3/objects/contacts/search", NULL, "{\"limit\":200}", &c);
+    UT_CHECK_I64(array_len(c.c_json, "results"), 200);
+    UT_CHECK(c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 200);
+    call_free(&c);
+    /* 30 companies and one ID that does not exist. */
+    jb_lit(&body, "{\"inputs\":[");
+    for (uint32_t i = 0; i < 30; i++)
+        jb_printf(&body, "{\"id\":\"%" PRIu64 "\"},", co->o_id[i]);
+    jb_lit(&body, "{\"id\":\"1\"}]}");
+    do_call(p, 500, "POST", "/crm/v3/objects/companies/batch/read", NULL, jb_cstr(&body), &c);
+    UT_CHECK_I64(c.c_rs.rs_inputs, 31);
+    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    UT_CHECK(c.c_rs.rs_results >= 25 && c.c_rs.rs_results <= 30);
+    call_free(&c);
+    /* Association items: every to[] of every result, a page of 100 at most. */
+    do_call(p, 100, "POST", "/crm/v4/associations/companies/contacts/batch/read", NULL,
+            jb_cstr(&body), &c);
+    int64_t items = 0;
+    json_object *res = get(c.c_json, "results");
+    for (size_t i = 0; res && i < json_object_array_length(res); i++)
+        items += array_len(json_object_array_get_idx(res, i), "to");
+    UT_CHECK_I64(c.c_rs.rs_inputs, 31);
+    UT_CHECK_I64(c.c_rs.rs_results, items);
+    UT_CHECK(items > 30);
+    call_free(&c);
+    char path[128];
+    snprintf(path, sizeof(path), "/crm/v4/objects/companies/%" PRIu64 "/associations/contacts",
+             co->o_id[0]);
+    do_call(p, 500, "GET", path, NULL, NULL, &c);
+    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    call_free(&c);
+    do_call(p, 500, "GET", "/crm/v4/associations/companies/contacts/labels", NULL, NULL, &c);
+    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    UT_CHECK(c.c_rs.rs_results >= 2);
+    call_free(&c);
+    do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
+    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    UT_CHECK(c.c_rs.rs_results > 5);
+    call_free(&c);
+    /* A refused request returns nothing. */
+    query q500 = {{{"limit", "500"}}, 1};
+    do_call(p, 500, "GET", "/crm/v3/objects/contacts", &q500, NULL, &c);
+    UT_CHECK(c.c_rs.rs_status == 400 && c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 0);
+done:
+    call_free(&c);
+    jb_free(&body);
+    sim_portal_destroy(p);
+}
+
 int unit_suite_sim_api(void)
 {
     static const ut_test tests[] = {
@@ -1002,6 +1074,7 @@ int unit_suite_sim_api(void)
         {"properties and rollup fields", test_properties},
         {"per-label rollups, look-alikes, near-misses", test_properties_labels_and_lookalikes},
         {"errors, dispatch, search, headers", test_errors_and_dispatch},
+        {"inputs and results for the latency model", test_latency_counts},
     };
     return ut_add_suite("sim_api", tests, UT_COUNT(tests));
 }

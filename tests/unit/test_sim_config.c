@@ -104,6 +104,9 @@ static const char *const runtime_keys[] = {
     "token_ttl",
     "rollups",
     "rollup_lookalikes",
+    "latency_profile",
+    "latency_scale",
+    "foreign_load",
 };
 
 static void test_defaults(void)
@@ -141,6 +144,8 @@ static void test_defaults(void)
     UT_CHECK_U64(c.sc_daily, 625000);
     UT_CHECK(!c.sc_assoc_batch_exempt && !c.sc_retry_after);
     UT_CHECK(c.sc_latency_ms == 0 && c.sc_latency_jitter_ms == 0 && c.sc_index_lag_ms == 0);
+    UT_CHECK(c.sc_latency_profile == SIM_LATENCY_NONE && c.sc_latency_scale == 1.0);
+    UT_CHECK_U64(c.sc_foreign_count, 0);
     UT_CHECK(c.sc_fault_5xx == 0 && c.sc_fault_429 == 0 && c.sc_fault_reset == 0 &&
              c.sc_fault_slow == 0 && c.sc_fault_truncate == 0);
     UT_CHECK(c.sc_same_ms == 0 && c.sc_churn_per_s == 0);
@@ -172,7 +177,8 @@ static void test_parse_every_option(void)
              "0.2", "--fault-reset", "0.3", "--fault-slow", "0.4:250", "--fault-truncate", "0.5",
              "--auth", "oauth", "--token", "tok", "--refresh-token", "r", "--client-id", "ci",
              "--client-secret", "cs", "--token-ttl", "60", "--index-lag-ms", "1500", "--same-ms",
-             "0.25", "--churn", "50/s"));
+             "0.25", "--churn", "50/s", "--latency-profile", "hubspot", "--latency-scale", "0.5",
+             "--foreign-load", "63/10s"));
     if (!ut_check(rc == 0, __FILE__, __LINE__, "rc %d: %s", rc, err))
         goto done;
     UT_CHECK_I64(c.sc_port, 0);
@@ -215,6 +221,8 @@ static void test_parse_every_option(void)
     UT_CHECK_I64(c.sc_token_ttl_s, 60);
     UT_CHECK_I64(c.sc_index_lag_ms, 1500);
     UT_CHECK(c.sc_same_ms == 0.25 && c.sc_churn_per_s == 50);
+    UT_CHECK(c.sc_latency_profile == SIM_LATENCY_HUBSPOT && c.sc_latency_scale == 0.5);
+    UT_CHECK(c.sc_foreign_count == 63 && c.sc_foreign_window_ms == 10000);
 done:
     return;
 }
@@ -228,8 +236,8 @@ static void test_tiers(void)
         uint32_t rate, search;
         uint64_t daily;
     } tiers[] = {
-        {"free", 100, 5, 250000},        {"starter", 100, 5, 250000}, {"pro", 190, 5, 625000},
-        {"enterprise", 190, 5, 1000000}, {"unlimited", 0, 0, 0},
+        {"free", 100, 5, 250000},       {"starter", 100, 5, 250000},     {"pro", 190, 5, 625000},
+        {"pro-addon", 250, 5, 1625000}, {"enterprise", 190, 5, 1000000}, {"unlimited", 0, 0, 0},
     };
     for (size_t i = 0; i < UT_COUNT(tiers); i++) {
         sim_config_defaults(&c);
@@ -301,6 +309,13 @@ static void test_rejects(void)
         {"--rollups", "contacts_companies", "contacts_companies"},
         {"--index-lag-ms", "-5", "--index-lag-ms"},
         {"--token-ttl", "1.5", "--token-ttl"},
+        {"--latency-profile", "fast", "--latency-profile"},
+        {"--latency-profile", "HUBSPOT", "--latency-profile"},
+        {"--latency-scale", "-1", "--latency-scale"},
+        {"--latency-scale", "x", "--latency-scale"},
+        {"--foreign-load", "63", "--foreign-load"},
+        {"--foreign-load", "63/10", "--foreign-load"},
+        {"--tier", "pro-add-on", "pro-addon"},
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         static sim_config c;
@@ -379,6 +394,10 @@ static void test_help(void)
         "--assoc-batch-exempt",
         "--retry-after",
         "--latency-ms",
+        "--latency-profile",
+        "--latency-scale",
+        "--foreign-load",
+        "pro-addon",
         "--fault-5xx",
         "--fault-429",
         "--fault-reset",
@@ -501,7 +520,8 @@ static void test_apply_json(void)
         "\"rollup_bumps\":\"off\",\"assoc_batch_exempt\":true,\"token_ttl\":60,"
         "\"rollups\":[\"companies_deals:labels\",\"deals_tickets\"],\"rollup_delay_min_ms\":200,"
         "\"rollup_delay_max_ms\":400,\"rollup_tail\":0.1,\"rollup_tail_ms\":1000,"
-        "\"rollup_miss\":1,\"rollup_lookalikes\":\"companies_tickets\"}";
+        "\"rollup_miss\":1,\"rollup_lookalikes\":\"companies_tickets\","
+        "\"latency_profile\":\"hubspot\",\"latency_scale\":2.5,\"foreign_load\":\"63/10s\"}";
     UT_REQUIRE(apply(&c, body, &changed, err, sizeof(err)) == 0);
     UT_CHECK(c.sc_churn_per_s == 10 && c.sc_latency_ms == 5 && c.sc_latency_jitter_ms == 2);
     UT_CHECK(c.sc_index_lag_ms == 2000 && c.sc_same_ms == 0.5);
@@ -518,7 +538,14 @@ static void test_apply_json(void)
     char looks[128];
     lookalikes_text(&c, looks, sizeof(looks));
     UT_CHECK_STR(looks, "companies_tickets");
-    UT_CHECK_U64(changed, SIM_CHANGED_LIMITS | SIM_CHANGED_ROLLUPS | SIM_CHANGED_TTL);
+    UT_CHECK(c.sc_latency_profile == SIM_LATENCY_HUBSPOT && c.sc_latency_scale == 2.5);
+    UT_CHECK(c.sc_foreign_count == 63 && c.sc_foreign_window_ms == 10000);
+    UT_CHECK_U64(changed,
+                 SIM_CHANGED_LIMITS | SIM_CHANGED_ROLLUPS | SIM_CHANGED_TTL | SIM_CHANGED_FOREIGN);
+    UT_REQUIRE(apply(&c, "{\"foreign_load\":\"0\",\"latency_profile\":\"none\"}", &changed, err,
+                     sizeof(err)) == 0);
+    UT_CHECK(c.sc_foreign_count == 0 && c.sc_latency_profile == SIM_LATENCY_NONE);
+    UT_CHECK_U64(changed, SIM_CHANGED_FOREIGN);
     /* Only switches without side effects: no bits. */
     UT_REQUIRE(apply(&c, "{\"latency_ms\":7}", &changed, err, sizeof(err)) == 0);
     UT_CHECK_U64(changed, 0);
@@ -559,6 +586,12 @@ static void test_apply_json_all_or_nothing(void)
         "{\"latency_ms\":5,\"rollups\":\"companies_contacts:labels,contacts_deals:x\"}",
         "{\"latency_ms\":5,\"churn_per_s\":null}",
         "{\"latency_ms\":5,\"latency_ms\":-3}",
+        "{\"latency_ms\":5,\"latency_profile\":\"fast\"}",
+        "{\"latency_ms\":5,\"latency_profile\":1}",
+        "{\"latency_ms\":5,\"latency_scale\":-0.5}",
+        "{\"latency_ms\":5,\"latency_scale\":\"2\"}",
+        "{\"latency_ms\":5,\"foreign_load\":63}",
+        "{\"latency_ms\":5,\"foreign_load\":\"63/\"}",
         "[]",
         "1",
         "\"x\"",
@@ -612,6 +645,11 @@ static void test_config_json(void)
     UT_CHECK(int_is(o, "rollup_tail_ms", 240000));
     UT_CHECK(json_object_object_get_ex(o, "rollup_tail", &v) && json_object_get_double(v) == 0.02);
     UT_CHECK(json_object_object_get_ex(o, "rollup_miss", &v) && json_object_get_double(v) == 0.05);
+    UT_CHECK(json_object_object_get_ex(o, "latency_profile", &v) &&
+             strcmp(json_object_get_string(v), "none") == 0);
+    UT_CHECK(json_object_object_get_ex(o, "latency_scale", &v) && json_object_get_double(v) == 1);
+    UT_CHECK(json_object_object_get_ex(o, "foreign_load", &v) &&
+             strcmp(json_object_get_string(v), "0") == 0);
     /* The rate reads back as the same limit. */
     uint32_t n = 0;
     int64_t w = 0;
@@ -680,6 +718,10 @@ static void test_config_roundtrip(void)
     c.sc_rollup.rm_tail = 0.5;
     c.sc_rollup.rm_tail_ms = 30;
     c.sc_rollup.rm_miss = 0.125;
+    c.sc_latency_profile = SIM_LATENCY_HUBSPOT;
+    c.sc_latency_scale = 0.25;
+    c.sc_foreign_count = 63;
+    c.sc_foreign_window_ms = 10000;
     char err[64];
     sim_config_set_rollups(&c, "deals_tickets:labels,companies_deals", err, sizeof(err));
     sim_config_set_lookalikes(&c, "companies_tickets,contacts_tickets", err, sizeof(err));

@@ -1,7 +1,8 @@
 /*
  * Tests of sim/sim_limits: the rolling window (exact admission, retry time,
  * the boundary, a randomized comparison with a brute-force count) and the
- * daily counter's reset at midnight UTC.
+ * daily counter's reset at midnight UTC and its refund of a slot another
+ * policy refused.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -207,6 +208,31 @@ static void test_daily_unlimited(void)
     UT_CHECK_U64(remaining, UINT64_MAX);
 }
 
+/* A refund gives the slot back and reports what is left after it; it never
+ * goes below zero used, and unlimited stays unlimited. */
+static void test_daily_refund(void)
+{
+    sim_daily d = {.d_limit = 3};
+    uint64_t remaining = 99;
+    UT_CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    UT_CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    UT_CHECK_U64(remaining, 1);
+    sim_daily_refund(&d, &remaining);
+    UT_CHECK_U64(remaining, 2);
+    UT_CHECK_U64(d.d_used, 1);
+    sim_daily_refund(&d, &remaining);
+    sim_daily_refund(&d, &remaining);
+    UT_CHECK_U64(d.d_used, 0);
+    UT_CHECK_U64(remaining, 3);
+    for (int i = 0; i < 3; i++)
+        UT_CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    UT_CHECK(!sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    sim_daily u = {0};
+    UT_CHECK(sim_daily_admit(&u, UT_NOW_MS, &remaining));
+    sim_daily_refund(&u, &remaining);
+    UT_CHECK_U64(remaining, UINT64_MAX);
+}
+
 int unit_suite_sim_limits(void)
 {
     static const ut_test tests[] = {
@@ -217,6 +243,7 @@ int unit_suite_sim_limits(void)
         {"window: re-init", test_window_reinit},
         {"daily: resets at UTC midnight", test_daily_resets_at_utc_midnight},
         {"daily: limit 0 is unlimited", test_daily_unlimited},
+        {"daily: refund", test_daily_refund},
     };
     return ut_add_suite("sim_limits", tests, UT_COUNT(tests));
 }

@@ -36,7 +36,7 @@ static json_object *search(const sim_portal *p, hs_object_type t, const char *bo
     jbuf b;
     jb_init(&b);
     json_object *o = NULL;
-    if (UT_CHECK(sim_search_run(p, t, &q, now_ms, &b) == 0)) {
+    if (UT_CHECK(sim_search_run(p, t, &q, now_ms, &b, NULL) == 0)) {
         o = json_tokener_parse(jb_cstr(&b));
         ut_check(o != NULL, __FILE__, __LINE__, "response is not JSON: %.200s", jb_cstr(&b));
     }

@@ -1,7 +1,8 @@
 /*
  * Tests of sim/sim_stats: request and status counters, the rolling-window
- * meter (against a brute-force maximum), reset, the rollup counters, and the
- * JSON of GET /_sim/stats read back with json-c.
+ * meter (against a brute-force maximum), reset, the rollup counters, the
+ * admitted, latency and foreign figures, and the JSON of GET /_sim/stats
+ * read back with json-c.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -37,6 +38,16 @@ static int64_t get_i64(json_object *o, const char *path1, const char *path2)
     if (!json_object_object_get_ex(o, path1, &v))
         return -1;
     if (path2 && !json_object_object_get_ex(v, path2, &v))
+        return -1;
+    return json_object_get_int64(v);
+}
+
+/* o[a][b][c] as an integer, or -1. */
+static int64_t get3_i64(json_object *o, const char *a, const char *b, const char *c)
+{
+    json_object *v = NULL;
+    if (!json_object_object_get_ex(o, a, &v) || !json_object_object_get_ex(v, b, &v) ||
+        !json_object_object_get_ex(v, c, &v))
         return -1;
     return json_object_get_int64(v);
 }
@@ -141,17 +152,17 @@ static void test_meter_simple(void)
      * holds 1200, 1300, 1400 and 1500 (200 left it at 1200). */
     int64_t t[] = {0, 100, 200, 1200, 1300, 1400, 1500};
     for (size_t i = 0; i < UT_COUNT(t); i++)
-        sim_stats_admitted(&s, SIM_POLICY_BURST, t[i] * MS);
+        sim_stats_admitted(&s, SIM_POLICY_BURST, t[i] * MS, 0);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 4);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 0);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_DAILY), 0);
     /* Boundary: a request at exactly t - W is out of the window ending at t. */
-    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 0);
-    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 1000 * MS);
+    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 0, 0);
+    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 1000 * MS, 0);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 1);
-    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 2000 * MS - 1);
+    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 2000 * MS - 1, 0);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 2);
-    sim_stats_admitted(&s, SIM_POLICY_DAILY, 0); /* not metered */
+    sim_stats_admitted(&s, SIM_POLICY_DAILY, 0, 0); /* not metered */
     sim_stats_destroy(&s);
 }
 
@@ -172,7 +183,7 @@ static void test_meter_random_vs_brute_force(void)
         now += sim_rng_chance(&r, 0.001) ? (int64_t)sim_rng_below(&r, 3000) * MS
                                          : (int64_t)sim_rng_below(&r, 200000);
         times[i] = now;
-        sim_stats_admitted(&s, SIM_POLICY_BURST, now);
+        sim_stats_admitted(&s, SIM_POLICY_BURST, now, 0);
     }
     uint32_t best = 0;
     size_t lo = 0;
@@ -197,8 +208,8 @@ static void test_reset_and_set_windows(void)
     sim_stats_status(&s, 200);
     sim_stats_rate_limited(&s, SIM_POLICY_SEARCH);
     sim_stats_fault(&s, SIM_FAULT_RESET);
-    sim_stats_admitted(&s, SIM_POLICY_BURST, 1);
-    sim_stats_admitted(&s, SIM_POLICY_BURST, 2);
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 1, 0);
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 2, 0);
     sim_stats_reset(&s);
     json_object *o = stats_json(&s, 0);
     UT_REQUIRE(o != NULL);
@@ -216,7 +227,7 @@ static void test_reset_and_set_windows(void)
     o = NULL;
     /* Counting resumes after a reset, and the meter restarts from empty. */
     sim_stats_request(&s, "GET /a");
-    sim_stats_admitted(&s, SIM_POLICY_BURST, 3);
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 3, 0);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 1);
     sim_stats_set_windows(&s, 2000, 500);
     UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 0);
@@ -263,6 +274,79 @@ static void test_rollups(void)
                  (long long)get_i64(o, "rollups", keys[i]));
 done:
     json_object_put(o);
+    sim_stats_destroy(&s);
+}
+
+/* The figures of one admitted, latency and foreign state, compared. */
+typedef struct figures {
+    int64_t burst[3], search[3]; /* count, first_ms, last_ms */
+    int64_t list[3], assoc[3];   /* count, sum_ms, tails */
+    int64_t foreign[2];          /* admitted, refused */
+} figures;
+
+static void check_figures(sim_stats *s, const figures *want, const char *when)
+{
+    json_object *o = stats_json(s, 0);
+    if (!o)
+        return;
+    static const char *const ad[] = {"count", "first_ms", "last_ms"};
+    static const char *const lat[] = {"count", "sum_ms", "tails"};
+    for (int i = 0; i < 3; i++) {
+        ut_check(get3_i64(o, "admitted", "burst", ad[i]) == want->burst[i], __FILE__, __LINE__,
+                 "%s: admitted.burst.%s %lld", when, ad[i],
+                 (long long)get3_i64(o, "admitted", "burst", ad[i]));
+        ut_check(get3_i64(o, "admitted", "search", ad[i]) == want->search[i], __FILE__, __LINE__,
+                 "%s: admitted.search.%s", when, ad[i]);
+        ut_check(get3_i64(o, "latency", "list", lat[i]) == want->list[i], __FILE__, __LINE__,
+                 "%s: latency.list.%s %lld", when, lat[i],
+                 (long long)get3_i64(o, "latency", "list", lat[i]));
+        ut_check(get3_i64(o, "latency", "assoc_batch", lat[i]) == want->assoc[i], __FILE__,
+                 __LINE__, "%s: latency.assoc_batch.%s", when, lat[i]);
+    }
+    /* Every family is there, counted or not. */
+    for (int f = 0; f < SIM_LAT_FAMILY_COUNT; f++)
+        ut_check(get3_i64(o, "latency", sim_latency_family_names[f], "count") >= 0, __FILE__,
+                 __LINE__, "%s: latency.%s missing", when, sim_latency_family_names[f]);
+    UT_CHECK_I64(get_i64(o, "foreign", "admitted"), want->foreign[0]);
+    UT_CHECK_I64(get_i64(o, "foreign", "refused"), want->foreign[1]);
+    json_object_put(o);
+}
+
+/* Admitted per policy (count, first and latest wall clock), latency per
+ * family, foreign requests: counted, apart from the meters and the request
+ * counters, and zeroed by a reset. */
+static void test_admitted_latency_foreign(void)
+{
+    static sim_stats s;
+    sim_stats_init(&s, 10000, 1000);
+    figures zero = {{0}, {0}, {0}, {0}, {0}};
+    check_figures(&s, &zero, "new");
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 1 * MS, 1000);
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 2 * MS, 1500);
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 3 * MS, 2000);
+    sim_stats_admitted(&s, SIM_POLICY_SEARCH, 4 * MS, 2100);
+    sim_stats_admitted(&s, SIM_POLICY_DAILY, 5 * MS, 2200); /* not a window policy */
+    sim_stats_latency(&s, SIM_LAT_LIST, 300, false);
+    sim_stats_latency(&s, SIM_LAT_LIST, 1200, true);
+    sim_stats_latency(&s, SIM_LAT_ASSOC_BATCH, 0, false);
+    sim_stats_latency(&s, SIM_LAT_FAMILY_COUNT, 5, false); /* ignored */
+    for (int i = 0; i < 5; i++)
+        sim_stats_foreign(&s, i < 3);
+    figures want = {{3, 1000, 2000}, {1, 2100, 2100}, {2, 1500, 1}, {1, 0, 0}, {3, 2}};
+    check_figures(&s, &want, "counted");
+    /* Foreign requests are neither requests nor in a meter. */
+    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 3);
+    json_object *o = stats_json(&s, 0);
+    if (o) {
+        UT_CHECK_I64(get_i64(o, "total", NULL), 0);
+        UT_CHECK_I64(get_i64(o, "first_request_ms", NULL), 0);
+    }
+    json_object_put(o);
+    sim_stats_reset(&s);
+    check_figures(&s, &zero, "after a reset");
+    sim_stats_admitted(&s, SIM_POLICY_BURST, 9 * MS, 7000);
+    figures again = {{1, 7000, 7000}, {0}, {0}, {0}, {0}};
+    check_figures(&s, &again, "after a reset, one more");
     sim_stats_destroy(&s);
 }
 
@@ -317,6 +401,7 @@ int unit_suite_sim_stats(void)
         {"meter: random times vs brute force", test_meter_random_vs_brute_force},
         {"reset and set_windows", test_reset_and_set_windows},
         {"rollups: counters, pending, reset keeps pending", test_rollups},
+        {"admitted, latency, foreign: counted apart, reset", test_admitted_latency_foreign},
         {"exact under concurrent updates", test_threads},
     };
     return ut_add_suite("sim_stats", tests, UT_COUNT(tests));

@@ -27,6 +27,8 @@ static const suite_entry suites[] = {
     {"sim_portal", unit_suite_sim_portal},
     {"sim_rollup", unit_suite_sim_rollup},
     {"sim_limits", unit_suite_sim_limits},
+    {"sim_foreign", unit_suite_sim_foreign},
+    {"sim_latency", unit_suite_sim_latency},
     {"sim_cursor", unit_suite_sim_cursor},
     {"sim_auth", unit_suite_sim_auth},
     {"sim_stats", unit_suite_sim_stats},

@@ -12,6 +12,8 @@ int unit_suite_rate_spec(void);
 int unit_suite_sim_portal(void);
 int unit_suite_sim_rollup(void);
 int unit_suite_sim_limits(void);
+int unit_suite_sim_foreign(void);
+int unit_suite_sim_latency(void);
 int unit_suite_sim_cursor(void);
 int unit_suite_sim_auth(void);
 int unit_suite_sim_stats(void);
