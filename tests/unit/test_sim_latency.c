@@ -149,8 +149,10 @@ static void test_hubspot_profile(void)
         {SIM_LAT_LIST, 0, 100, 300, 450},
         {SIM_LAT_SEARCH, 0, 200, 400, 600},
         {SIM_LAT_OBJECT_BATCH, 100, 100, 300, 450},
+        {SIM_LAT_ASSOC_BATCH, 1000, 0, 800, 1500},
         {SIM_LAT_ASSOC_BATCH, 1000, 2000, 800, 1500},
         {SIM_LAT_ASSOC_BATCH, 1000, 7500, 800, 1500},
+        {SIM_LAT_ASSOC_BATCH, 1000, 20000, 800, 1500},
     };
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         double lo, hi;
