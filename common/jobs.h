@@ -87,4 +87,16 @@ typedef struct job_search_slice {
 
 _Static_assert(sizeof(job_search_slice) <= SHM_JOB_PAYLOAD, "a search slice job fits a payload");
 
+/* The budget a job's requests spend (shm_budget): searches and the list
+ * pages fetched by search spend the search limit; the rest the burst limit. */
+static inline uint32_t job_budget(uint32_t kind, const void *payload, uint32_t len)
+{
+    if (kind == JOB_SEARCH_SLICE)
+        return SHM_BUDGET_SEARCH;
+    if (kind == JOB_OBJECT_LIST && len >= sizeof(job_object_list))
+        return ((const job_object_list *)payload)->jl_mode == LIST_PAGE ? SHM_BUDGET_BURST
+                                                                        : SHM_BUDGET_SEARCH;
+    return SHM_BUDGET_BURST;
+}
+
 #endif

@@ -1,54 +1,137 @@
 /* rl — lock-free GCRA over shared memory (see rl.h). */
 #include "rl.h"
 
+#include <stdlib.h>
+
+static uint64_t interval_of(uint32_t limit, uint64_t window_ns, uint64_t margin_ns)
+{
+    return limit ? (window_ns + margin_ns + limit - 1) / limit : 0;
+}
+
 void rl_policy_init(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t margin_ns)
 {
     atomic_store(&p->rp_tat_ns, 0);
-    p->rp_limit = limit;
-    p->rp_window_ns = window_ns;
-    p->rp_interval_ns = limit ? (window_ns + margin_ns + limit - 1) / limit : 0;
+    atomic_store(&p->rp_limit, limit);
+    atomic_store(&p->rp_window_ns, window_ns);
+    atomic_store(&p->rp_margin_ns, margin_ns);
+    atomic_store(&p->rp_interval_ns, interval_of(limit, window_ns, margin_ns));
     atomic_store(&p->rp_penalties, 0);
+    atomic_store(&p->rp_grant_cap, 0);
+    atomic_store(&p->rp_grant_seq, 0);
+    for (int i = 0; i < RL_GRANT_RING; i++)
+        atomic_store(&p->rp_grants[i], 0);
+}
+
+static int descending(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* The earliest next slot at which the grants already made, taken as they
+ * were, and new ones `interval` apart never put more than `limit` in one
+ * window of limit × interval: the i-th latest grant (i ≤ limit) must lie
+ * i intervals before the next slot. 0 when no grant was made. */
+static uint64_t next_slot_after_grants(rl_policy *p, uint32_t limit, uint64_t interval)
+{
+    uint64_t seq = atomic_load(&p->rp_grant_seq);
+    uint64_t n = seq < RL_GRANT_RING ? seq : RL_GRANT_RING;
+    uint64_t t[RL_GRANT_RING];
+    for (uint64_t i = 0; i < n; i++)
+        t[i] = atomic_load_explicit(&p->rp_grants[i], memory_order_relaxed);
+    qsort(t, n, sizeof(t[0]), descending);
+    uint64_t next = 0;
+    for (uint64_t i = 0; i < n && i < limit; i++)
+        if (t[i] + (i + 1) * interval > next)
+            next = t[i] + (i + 1) * interval;
+    return next;
+}
+
+/* Moves the TAT to at least until_ns (compare-and-swap max). True when it moved. */
+static bool push_tat(rl_policy *p, uint64_t until_ns)
+{
+    uint64_t tat = atomic_load_explicit(&p->rp_tat_ns, memory_order_relaxed);
+    while (tat < until_ns)
+        if (atomic_compare_exchange_weak_explicit(&p->rp_tat_ns, &tat, until_ns,
+                                                  memory_order_acq_rel, memory_order_relaxed))
+            return true;
+    return false;
+}
+
+void rl_set(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t margin_ns)
+{
+    uint64_t interval = interval_of(limit, window_ns, margin_ns);
+    uint64_t old = atomic_load(&p->rp_interval_ns);
+    atomic_store(&p->rp_limit, limit);
+    atomic_store(&p->rp_window_ns, window_ns);
+    atomic_store(&p->rp_margin_ns, margin_ns);
+    atomic_store(&p->rp_interval_ns, interval);
+    /* Slower than before: the grants made at the old pace count against the
+     * new limit. From unlimited nothing was recorded; nothing to count. */
+    if (old != 0 && interval > old)
+        push_tat(p, next_slot_after_grants(p, limit, interval));
+}
+
+void rl_set_grant_cap(rl_policy *p, uint64_t cap)
+{
+    atomic_store(&p->rp_grant_cap, cap ? atomic_load(&p->rp_grant_seq) + cap : 0);
+}
+
+uint32_t rl_granted_between(rl_policy *p, uint64_t from_ns, uint64_t to_ns)
+{
+    uint64_t seq = atomic_load(&p->rp_grant_seq);
+    uint64_t n = seq < RL_GRANT_RING ? seq : RL_GRANT_RING;
+    uint32_t count = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t t = atomic_load_explicit(&p->rp_grants[i], memory_order_relaxed);
+        count += t > from_ns && t <= to_ns;
+    }
+    return count;
 }
 
 bool rl_reserve(rl_policy *p, uint64_t now_ns, uint64_t max_wait_ns, uint64_t *start_ns)
 {
-    if (p->rp_interval_ns == 0) {
+    uint64_t interval = atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed);
+    if (interval == 0) {
         *start_ns = now_ns;
         return true;
+    }
+    uint64_t cap = atomic_load_explicit(&p->rp_grant_cap, memory_order_relaxed);
+    if (cap && atomic_load_explicit(&p->rp_grant_seq, memory_order_relaxed) >= cap) {
+        *start_ns = now_ns + max_wait_ns + 20000000ULL; /* capped: look again in 20 ms */
+        return false;
     }
     uint64_t tat = atomic_load_explicit(&p->rp_tat_ns, memory_order_relaxed);
     for (;;) {
         uint64_t next;
-        uint64_t start = rl_gcra_step(tat, now_ns, p->rp_interval_ns, &next);
+        uint64_t start = rl_gcra_step(tat, now_ns, interval, &next);
         *start_ns = start;
         if (start - now_ns > max_wait_ns)
             return false;
         /* On failure tat is reloaded with the winner's value: just retry. */
         if (atomic_compare_exchange_weak_explicit(&p->rp_tat_ns, &tat, next, memory_order_acq_rel,
                                                   memory_order_relaxed))
-            return true;
+            break;
     }
+    uint64_t i = atomic_fetch_add_explicit(&p->rp_grant_seq, 1, memory_order_relaxed);
+    atomic_store_explicit(&p->rp_grants[i % RL_GRANT_RING], *start_ns, memory_order_relaxed);
+    return true;
 }
 
 void rl_penalize(rl_policy *p, uint64_t until_ns)
 {
-    uint64_t tat = atomic_load_explicit(&p->rp_tat_ns, memory_order_relaxed);
-    while (tat < until_ns) {
-        if (atomic_compare_exchange_weak_explicit(&p->rp_tat_ns, &tat, until_ns,
-                                                  memory_order_acq_rel, memory_order_relaxed)) {
-            atomic_fetch_add_explicit(&p->rp_penalties, 1, memory_order_relaxed);
-            return;
-        }
-    }
+    if (push_tat(p, until_ns))
+        atomic_fetch_add_explicit(&p->rp_penalties, 1, memory_order_relaxed);
 }
 
-uint64_t rl_backoff_ns(const rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms)
+uint64_t rl_backoff_ns(rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms)
 {
     if (retry_after_ms)
         return retry_after_ms * 1000000ULL;
     if (interval_ms)
         return interval_ms * 1000000ULL;
-    return p->rp_window_ns ? p->rp_window_ns : 1000000000ULL;
+    uint64_t window = atomic_load(&p->rp_window_ns);
+    return window ? window : 1000000000ULL;
 }
 
 enum { DAY_SHIFT = 40 };

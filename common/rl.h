@@ -32,13 +32,24 @@
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 
-/* One windowed policy (burst or search): N per W, rolling. */
+enum { RL_GRANT_RING = 512 }; /* grant times kept: at least any limit we pace by */
+
+/* One windowed policy (burst or search): N per W, rolling. The parameters
+ * may change while processes use it (a limit learned from HubSpot's
+ * headers, a margin widened by jitter): each is one atomic word, and the
+ * interval, the one word rl_reserve needs, is derived from them. */
 typedef struct rl_policy {
-    _Alignas(64) _Atomic uint64_t rp_tat_ns; /* alone on its cache line: the hot word */
-    _Alignas(64) uint64_t rp_interval_ns;    /* T = (W + margin) / N; 0 = unlimited */
-    uint64_t rp_window_ns;
-    uint32_t rp_limit;
+    _Alignas(64) _Atomic uint64_t rp_tat_ns;      /* alone on its cache line: the hot word */
+    _Alignas(64) _Atomic uint64_t rp_interval_ns; /* T = (W + margin) / N; 0 = unlimited */
+    _Atomic uint64_t rp_window_ns;
+    _Atomic uint64_t rp_margin_ns;
+    _Atomic uint32_t rp_limit;
     _Atomic uint64_t rp_penalties; /* 429s that pushed the TAT */
+    _Atomic uint64_t rp_grant_cap; /* 0, or no grants past this many (a limit not yet known) */
+    /* The start of every grant, in a ring: how many of ours a window holds,
+     * which is what a lowered limit and HubSpot's Remaining are read against. */
+    _Alignas(64) _Atomic uint64_t rp_grant_seq;
+    _Atomic uint64_t rp_grants[RL_GRANT_RING];
 } rl_policy;
 
 /* The daily policy: N per UTC day, a fixed window (HubSpot resets at
@@ -77,6 +88,21 @@ typedef enum rl_daily_knowledge {
  * struct is then shared). */
 void rl_policy_init(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t margin_ns);
 
+/* Changes the policy while it is in use (any process). A slower pace takes
+ * effect without overrunning any window: the next slot is pushed until the
+ * grants already made at the old pace and the new ones, at the new pace,
+ * never put more than `limit` in one window (the i-th latest grant must lie
+ * i new intervals before it). */
+void rl_set(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t margin_ns);
+
+/* Caps the grants made from now on at `cap` in all (0: no cap): a pace not
+ * yet confirmed by the server may not run further than that. */
+void rl_set_grant_cap(rl_policy *p, uint64_t cap);
+
+/* How many grants started in (from_ns, to_ns]: ours, as the server counts
+ * them in a window (at most RL_GRANT_RING back). */
+uint32_t rl_granted_between(rl_policy *p, uint64_t from_ns, uint64_t to_ns);
+
 /* The GCRA step as a pure function: for a TAT `tat_ns`, a request at `now_ns`
  * and an emission interval, returns the slot start (max(tat, now)) and sets
  * *next_tat_ns to the start plus the interval. */
@@ -95,12 +121,14 @@ static inline uint64_t rl_gcra_step(uint64_t tat_ns, uint64_t now_ns, uint64_t i
  * margin would otherwise call every wake-up late); UINT64_MAX when
  * unlimited. */
 #define RL_LATE_MIN_NS 2000000ULL
-static inline uint64_t rl_late_tolerance_ns(const rl_policy *p)
+static inline uint64_t rl_late_tolerance_ns(rl_policy *p)
 {
-    if (p->rp_interval_ns == 0)
+    uint64_t interval = atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed);
+    if (interval == 0)
         return UINT64_MAX;
-    uint64_t span = p->rp_interval_ns * p->rp_limit;
-    uint64_t half = span > p->rp_window_ns ? (span - p->rp_window_ns) / 2 : 0;
+    uint64_t span = interval * atomic_load_explicit(&p->rp_limit, memory_order_relaxed);
+    uint64_t window = atomic_load_explicit(&p->rp_window_ns, memory_order_relaxed);
+    uint64_t half = span > window ? (span - window) / 2 : 0;
     return half > RL_LATE_MIN_NS ? half : RL_LATE_MIN_NS;
 }
 
@@ -108,12 +136,15 @@ static inline uint64_t rl_late_tolerance_ns(const rl_policy *p)
  * then, so one more request in flight would use it (always, unlimited). */
 static inline bool rl_idle(rl_policy *p, uint64_t now_ns)
 {
-    return p->rp_interval_ns == 0 || atomic_load(&p->rp_tat_ns) <= now_ns;
+    return atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed) == 0 ||
+           atomic_load(&p->rp_tat_ns) <= now_ns;
 }
 
-/* Reserves the next slot, unless it starts more than max_wait_ns after now.
- * Returns true and sets *start_ns (send at or after it); or false, reserving
- * nothing, with *start_ns the earliest start a later call could get. */
+/* Reserves the next slot, unless it starts more than max_wait_ns after now
+ * (or the grant cap is reached). Returns true and sets *start_ns (send at or
+ * after it); or false, reserving nothing, with *start_ns the earliest start
+ * a later call could get (past now + max_wait_ns when capped: look again a
+ * little later). */
 bool rl_reserve(rl_policy *p, uint64_t now_ns, uint64_t max_wait_ns, uint64_t *start_ns);
 
 /* A 429 (or a Retry-After) says the server wants quiet until `until_ns`:
@@ -124,7 +155,7 @@ void rl_penalize(rl_policy *p, uint64_t until_ns);
  * wait: a whole window, after which HubSpot's rolling count has surely
  * cleared. retry_after_ms / interval_ms come from the response headers when
  * present (0 when absent) and win. */
-uint64_t rl_backoff_ns(const rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms);
+uint64_t rl_backoff_ns(rl_policy *p, uint64_t retry_after_ms, uint64_t interval_ms);
 
 /* Initialises the daily policy (limit 0 = unlimited until a header says
  * otherwise; a non-zero limit is --daily N and no header changes it). */

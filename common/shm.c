@@ -55,7 +55,8 @@ shm_job_state shm_job_peek(const shm_region *r, int job, uint64_t *generation)
     return (shm_job_state)(w & STATE_MASK);
 }
 
-int shm_job_publish(shm_region *r, uint32_t kind, const void *payload, uint32_t len, err_info *e)
+int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, const void *payload,
+                    uint32_t len, err_info *e)
 {
     if (len > SHM_JOB_PAYLOAD) {
         err_set(e, ERR_TOO_BIG, "job payload of %u bytes (the limit is %d)", len, SHM_JOB_PAYLOAD);
@@ -68,6 +69,7 @@ int shm_job_publish(shm_region *r, uint32_t kind, const void *payload, uint32_t 
             continue;
         /* Only the coordinator moves jobs out of EMPTY: no race on the payload. */
         j->jb_kind = kind;
+        j->jb_budget = spends;
         j->jb_payload_len = len;
         memcpy(j->jb_payload, payload, len);
         atomic_store_explicit(&j->jb_owner, -1, memory_order_relaxed);
@@ -77,12 +79,14 @@ int shm_job_publish(shm_region *r, uint32_t kind, const void *payload, uint32_t 
     return -1;
 }
 
-int shm_job_claim(shm_region *r, int slot, uint64_t now_ns, uint64_t lease_ns, uint64_t *generation)
+int shm_job_claim(shm_region *r, int slot, unsigned budgets, uint64_t now_ns, uint64_t lease_ns,
+                  uint64_t *generation)
 {
     for (int i = 0; i < SHM_MAX_JOBS; i++) {
         shm_job *j = &r->sr_jobs[i];
         uint64_t w = atomic_load_explicit(&j->jb_word, memory_order_acquire);
-        if ((w & STATE_MASK) != SHM_JOB_READY)
+        /* The budget was written before the job was published READY. */
+        if ((w & STATE_MASK) != SHM_JOB_READY || !(budgets & SHM_BUDGET_BIT(j->jb_budget)))
             continue;
         uint64_t gen = w >> STATE_BITS;
         /* Deadline first: a reclaim scan must never see CLAIMED with an old lease. */

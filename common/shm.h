@@ -25,10 +25,11 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "budget.h"
 #include "rl.h"
 
 #define SHM_MAGIC   0x4853594e43524731ULL /* "HSYNCRG1" */
-#define SHM_VERSION 2
+#define SHM_VERSION 3
 
 enum {
     SHM_MAX_WORKERS = 65, /* 64 workers, and the coordinator's own slot for the few
@@ -56,7 +57,8 @@ enum {
     X(associations)    /* links in those sets */                                                   \
     X(token_refreshes) /* OAuth refreshes this worker made */                                      \
     X(token_requests)  /* of `requests`, those to the token endpoint */                            \
-    X(latency_us)      /* summed request latency */
+    X(latency_us)      /* summed request latency */                                                \
+    X(reslots)         /* limiter slots missed by a late wake-up and taken again */
 
 typedef struct shm_counters {
 #define SHM_COUNTER_FIELD(name) _Atomic uint64_t name;
@@ -87,12 +89,20 @@ typedef enum shm_job_state {
     SHM_JOB_DONE     /* the worker finished; the coordinator merges, then empties */
 } shm_job_state;
 
+/* The budgets a job's requests spend: a worker claims only jobs of the
+ * budgets it has room for (budget_inflight), so requests waiting for the
+ * search limit never hold back the burst budget's. */
+typedef enum shm_budget { SHM_BUDGET_BURST = 0, SHM_BUDGET_SEARCH = 1, SHM_BUDGETS } shm_budget;
+#define SHM_BUDGET_BIT(b) (1u << (b))
+#define SHM_BUDGET_ALL    (SHM_BUDGET_BIT(SHM_BUDGET_BURST) | SHM_BUDGET_BIT(SHM_BUDGET_SEARCH))
+
 typedef struct shm_job {
     /* generation << 8 | state: one CAS moves both, so a stale claim fails. */
     _Alignas(64) _Atomic uint64_t jb_word;
     _Atomic int32_t jb_owner;        /* slot index of the claimer, -1 none */
     _Atomic uint64_t jb_deadline_ns; /* the lease: reclaimable after it */
     uint32_t jb_kind;                /* what the payload means (the sync's job kinds) */
+    uint32_t jb_budget;              /* the budget its requests spend (shm_budget) */
     uint32_t jb_payload_len;
     uint8_t jb_payload[SHM_JOB_PAYLOAD];
 } shm_job;
@@ -114,8 +124,8 @@ typedef struct shm_region {
     uint32_t sr_version;
     uint32_t sr_nworkers;
     uint64_t sr_size;
-    rl_policy sr_burst;
-    rl_policy sr_search;
+    budget sr_burst;  /* the burst limit (TEN_SECONDLY_ROLLING) */
+    budget sr_search; /* the search limit (SECONDLY) */
     rl_daily sr_daily;
     shm_token sr_token;
     _Atomic uint32_t sr_stop; /* the coordinator asks workers to drain */
@@ -136,13 +146,16 @@ void shm_destroy(shm_region *r);
 /* ---- jobs ---- */
 
 /* Coordinator: finds an EMPTY job, copies the payload in and publishes it as
- * READY under a new generation. Returns the job index, or -1 when the queue
- * is full (or the payload too big: ERR_TOO_BIG in e). */
-int shm_job_publish(shm_region *r, uint32_t kind, const void *payload, uint32_t len, err_info *e);
+ * READY under a new generation, spending budget `spends` (shm_budget). Returns the
+ * job index, or -1 when the queue is full (or the payload too big:
+ * ERR_TOO_BIG in e). */
+int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, const void *payload,
+                    uint32_t len, err_info *e);
 
-/* Worker: claims a READY job for slot `slot` with a lease until now +
- * lease_ns. Returns the job index and its generation, or -1 when none. */
-int shm_job_claim(shm_region *r, int slot, uint64_t now_ns, uint64_t lease_ns,
+/* Worker: claims a READY job of a budget in `budgets` (SHM_BUDGET_BIT
+ * bits) for slot `slot` with a lease until now + lease_ns. Returns the job
+ * index and its generation, or -1 when none. */
+int shm_job_claim(shm_region *r, int slot, unsigned budgets, uint64_t now_ns, uint64_t lease_ns,
                   uint64_t *generation);
 
 /* Worker: extends the lease of a job it holds. False when the job was

@@ -348,7 +348,8 @@ static void continue_slice(run_ctx *rc, object_sync *os, const planned_job *pj)
     if (mid <= q.jq_lo_ms || mid >= q.jq_hi_ms)
         mid = q.jq_lo_ms + (q.jq_hi_ms - q.jq_lo_ms) / 2;
     bool split = remaining > 2 * SEARCH_PAGE && mid > q.jq_lo_ms && mid < q.jq_hi_ms &&
-                 os->os_jobs_left < MAX_SLICES && rl_idle(&rc->rc_shm->sr_search, clock_mono_ns());
+                 os->os_jobs_left < MAX_SLICES &&
+                 rl_idle(&rc->rc_shm->sr_search.bu_rl, clock_mono_ns());
     if (split) {
         os->os_splits++;
         publish_search(rc, os, false, q.jq_lo_ms, mid, after);

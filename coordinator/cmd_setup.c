@@ -110,11 +110,7 @@ int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size
         rc = EXIT_INCOMPLETE;
         goto out;
     }
-    uint64_t window_ns = (uint64_t)c->c_rate_window_ms * MS_NS;
-    uint64_t search_ns = (uint64_t)c->c_search_window_ms * MS_NS;
-    rl_policy_init(&r->sr_burst, c->c_rate, window_ns, window_ns / 20);
-    rl_policy_init(&r->sr_search, c->c_search_rate, search_ns, search_ns / 20);
-    rl_daily_init(&r->sr_daily, c->c_daily);
+    config_init_limits(c, r);
     if (!c->c_oauth && shm_token_set(r, c->c_token, 0) == 0) {
         cmd_error(c, "the access token is longer than %d bytes", SHM_TOKEN_MAX - 1);
         rc = EXIT_USAGE;

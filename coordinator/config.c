@@ -33,7 +33,7 @@
 
 /* Defaults (SPEC §6; the lag is the practitioners' 30 s, hubspot-api.md §8.2). */
 enum {
-    DEFAULT_INFLIGHT = 4,
+    DEFAULT_INFLIGHT = 64,             /* a cap: the run sizes concurrency from latency and rate */
     REFERENCE_BATCH = 100,             /* the reference design's parents per batch read */
     MAX_WORKERS = SHM_MAX_WORKERS - 1, /* the last slot is the coordinator's */
     MAX_INFLIGHT = 64,
@@ -622,6 +622,7 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
      * (whole requests, at least one a window), leaving the rest of the
      * portal's budget to its other integrations. */
     c->c_rate_limit = c->c_rate;
+    c->c_rate_given = raw[F_RATE] != NULL;
     c->c_budget_fraction = 1.0;
     if (raw[F_BUDGET_FRACTION]) {
         if ((rc = parse_fraction("--budget-fraction", raw[F_BUDGET_FRACTION], false,
@@ -860,8 +861,10 @@ void config_usage(void)
           "  --token-file F      file holding a private-app token; mode 0600 or 0400\n"
           "  --tables LIST       comma-separated tables [$HUBSYNC_TABLES, the six defaults]\n"
           "  --workers N         worker processes, 1-64 [number of CPUs]\n"
-          "  --inflight K        concurrent requests per worker, 1-64 [4]\n"
-          "  --rate N/Ws         burst limit, e.g. 190/10s or 100/10s; 0: no pacing [190/10s]\n"
+          "  --inflight K        cap on requests in flight per worker, 1-64; below it the run\n"
+          "                      sizes them from measured latency and the allowed rate [64]\n"
+          "  --rate N/Ws         burst limit, e.g. 100/10s; 0: no pacing [learned from\n"
+          "                      HubSpot's X-HubSpot-RateLimit headers; 190/10s until then]\n"
           "  --search-rate N/Ws  search limit [5/1s]\n"
           "  --daily N           daily API call budget [none]\n"
           "  --daily-reserve N   run: stop (exit 5) while N calls of the day are left, for\n"
@@ -873,7 +876,7 @@ void config_usage(void)
           "  --json              machine-readable output on stdout (setup, run, status, doctor)\n"
           "  --max-duration S    run: drain and exit 1 after S seconds (a scheduler's\n"
           "                      window); the next run resumes [none]\n"
-          "  --budget-fraction F run: use at most F (0-1] of the --rate burst limit, leaving\n"
+          "  --budget-fraction F run: use at most F (0-1] of the burst limit, leaving\n"
           "                      the rest to the portal's other integrations [1]\n"
           "  --verify-fraction F run: re-read this share [0-1] of each incremental table's\n"
           "                      parents per run, in ID order, and repair the drift missed\n"
@@ -904,4 +907,14 @@ void config_usage(void)
           "  4  another run holds this database\n"
           "  5  daily API limit exhausted\n",
           stdout);
+}
+
+void config_init_limits(const hubsync_config *c, shm_region *r)
+{
+    budget_init(&r->sr_burst, c->c_rate_limit, (uint64_t)c->c_rate_window_ms * 1000000ULL,
+                c->c_rate_given, c->c_budget_fraction);
+    budget_init(&r->sr_search, c->c_search_rate, (uint64_t)c->c_search_window_ms * 1000000ULL, true,
+                1.0);
+    rl_daily_init(&r->sr_daily, c->c_daily);
+    rl_daily_set_reserve(&r->sr_daily, c->c_daily_reserve);
 }

@@ -12,6 +12,7 @@
 
 #include "../common/err.h"
 #include "../common/hs_types.h"
+#include "../common/shm.h"
 
 enum { CONFIG_MAX_TABLES = 40, CONFIG_SECRET_MAX = 1024 };
 
@@ -53,7 +54,8 @@ typedef struct hubsync_config {
     int c_workers;            /* --workers (default: CPUs) */
     int c_inflight;           /* --inflight */
     uint32_t c_rate;          /* the burst limit this run paces to: --rate × --budget-fraction */
-    uint32_t c_rate_limit;    /* --rate N/Ws itself (190/10s) */
+    uint32_t c_rate_limit;    /* --rate N/Ws itself (190/10s until HubSpot's headers tell) */
+    bool c_rate_given;        /* --rate was given: the headers do not change it */
     double c_budget_fraction; /* --budget-fraction (1) */
     double c_verify_fraction; /* --verify-fraction: parents re-read per run (0.02) */
     int64_t c_rate_window_ms;
@@ -83,5 +85,12 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e);
 
 /* Prints the usage text, with the commands, flags and exit codes. */
 void config_usage(void);
+
+/* Sets up the region's budgets and daily policy as the flags say: the
+ * burst limit learned from HubSpot's headers unless --rate is given, the
+ * search limit as given (search answers carry no headers), the daily limit
+ * and reserve. One place, for `run` and for the commands that call HubSpot
+ * themselves. Call before fork. */
+void config_init_limits(const hubsync_config *c, shm_region *r);
 
 #endif

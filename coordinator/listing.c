@@ -16,6 +16,7 @@
  * (200 records). Archived records are listed only by the list endpoint
  * (search never shows them).
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include "../common/rl.h"
 #include "run_ctx.h"
 
-enum { MIN_SPLIT_RECORDS = 2 * 200 };
+enum { LIST_PAGE_RECORDS = 100, MIN_CHAIN_RECORDS = 2 * LIST_PAGE_RECORDS };
 
 static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
 {
@@ -50,8 +51,8 @@ static void next_page(run_ctx *rc, object_sync *os, int chain)
 {
     uint8_t mode = LIST_PAGE;
     if (!rc->rc_cfg->c_reference && !os->os_chains[chain].lc_archived &&
-        !rl_idle(&rc->rc_shm->sr_burst, clock_mono_ns()) &&
-        rl_idle(&rc->rc_shm->sr_search, clock_mono_ns()))
+        !rl_idle(&rc->rc_shm->sr_burst.bu_rl, clock_mono_ns()) &&
+        rl_idle(&rc->rc_shm->sr_search.bu_rl, clock_mono_ns()))
         mode = LIST_SEARCH;
     publish_page(rc, os, chain, mode);
 }
@@ -173,13 +174,12 @@ static uint64_t span_left(const object_sync *os, const list_chain *c)
     return end > c->lc_next ? end - c->lc_next : 0;
 }
 
-/* Cuts the live chain with the most IDs left in two, when the budget has
- * room and both halves hold two pages' worth of records. */
-static void split_chain(run_ctx *rc, object_sync *os)
+/* Cuts the live chain with the most IDs left in two, when both halves hold
+ * at least `min_records` records. Returns whether it did. */
+static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
 {
-    if (rc->rc_cfg->c_reference || !os->os_max_known || os->os_live_count == 0 ||
-        !rl_idle(&rc->rc_shm->sr_burst, clock_mono_ns()))
-        return; /* the reference design lists in one chain */
+    if (rc->rc_cfg->c_reference || !os->os_max_known || os->os_live_count == 0)
+        return false; /* the reference design lists in one chain */
     int best = -1;
     uint64_t most = 0;
     for (int i = 0; i < LIST_CHAINS_MAX; i++) {
@@ -193,15 +193,100 @@ static void split_chain(run_ctx *rc, object_sync *os)
     /* IDs per record, from the type's span and its count. */
     uint64_t low = os->os_min_id && os->os_min_id <= os->os_max_id ? os->os_min_id : 0;
     uint64_t gap = (os->os_max_id - low) / os->os_live_count + 1;
-    if (best < 0 || most / gap < 2 * MIN_SPLIT_RECORDS)
-        return;
+    if (best < 0 || most / gap < 2 * min_records)
+        return false;
     list_chain *c = &os->os_chains[best];
     uint64_t mid = c->lc_next + most / 2;
     int n = new_chain(os, false, mid, c->lc_end);
     if (n < 0)
-        return;
+        return false;
     os->os_chains[best].lc_end = mid;
     next_page(rc, os, n);
+    return true;
+}
+
+static int live_chains(const object_sync *os)
+{
+    int n = 0;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++)
+        n += os->os_chains[i].lc_active && !os->os_chains[i].lc_archived;
+    return n;
+}
+
+/* Records a type's live chains still have to list (an estimate from the
+ * span and the count). */
+static uint64_t records_left(const object_sync *os)
+{
+    uint64_t low = os->os_min_id && os->os_min_id <= os->os_max_id ? os->os_min_id : 0;
+    uint64_t gap = (os->os_max_id - low) / (os->os_live_count ? os->os_live_count : 1) + 1;
+    uint64_t ids = 0;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (c->lc_active && !c->lc_archived)
+            ids += span_left(os, c);
+    }
+    return ids / gap;
+}
+
+/* How much scan work waits for a type's list: the records times the
+ * tables it parents (0 for a type that parents none). */
+static uint64_t scan_weight(const run_ctx *rc, const object_sync *os)
+{
+    uint64_t tables = 0;
+    for (int t = 0; t < rc->rc_ntables; t++)
+        tables += rc->rc_tables[t].tr_table.t_parent == os->os_type;
+    return tables * os->os_live_count;
+}
+
+/* Whether type a lists before type b: the one more scan work waits for,
+ * then the larger (a type no table scans behind lists last). */
+static bool lists_before(const run_ctx *rc, const object_sync *a, const object_sync *b)
+{
+    uint64_t wa = scan_weight(rc, a), wb = scan_weight(rc, b);
+    if (wa != wb)
+        return wa > wb;
+    return a->os_live_count != b->os_live_count ? a->os_live_count > b->os_live_count
+                                                : a->os_type < b->os_type;
+}
+
+/* The chains a type's list should run in now: the requests that keep the
+ * burst budget busy at the mean latency (each chain has one page out
+ * at a time, so a list in fewer chains runs below the budget however many
+ * workers wait), handed out to the types being listed in order, each
+ * taking what its records allow. The order puts first the list whose
+ * scans are the most work: they run while the next type lists, instead of
+ * all waiting for the end of every list together. */
+static int chains_wanted(const run_ctx *rc, const object_sync *os)
+{
+    int left = (int)budget_inflight_mean(&rc->rc_shm->sr_burst);
+    int give = 1;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const object_sync *o = &rc->rc_objects[t];
+        if (o == os || !o->os_listing || !o->os_max_known || !lists_before(rc, o, os))
+            continue;
+        uint64_t most = records_left(o) / MIN_CHAIN_RECORDS;
+        left -= most < 1 ? 1 : most > (uint64_t)left ? left : (int)most;
+    }
+    uint64_t most = records_left(os) / MIN_CHAIN_RECORDS;
+    if (left > give)
+        give = most < (uint64_t)left ? (int)most : left;
+    return give < 1 ? 1 : give;
+}
+
+/* Cuts the type's list into its share of chains, and again as its chains
+ * end, down to two pages a half: a chain's last page is partial (a cut
+ * costs up to a call), but the scans behind the list wait for its slowest
+ * chain, a round trip a page. Beyond the share, one more cut for each page
+ * answered while the burst budget still has room (always, unpaced), down
+ * to four pages a half: more chains move the lowest one, which the scans
+ * plan behind, no faster. */
+static void split_chains(run_ctx *rc, object_sync *os)
+{
+    int want = chains_wanted(rc, os);
+    while (live_chains(os) < want && split_chain(rc, os, MIN_CHAIN_RECORDS))
+        ;
+    if (rl_idle(&rc->rc_shm->sr_burst.bu_rl, clock_mono_ns()))
+        split_chain(rc, os, 2 * MIN_CHAIN_RECORDS);
 }
 
 /* The records of one page: live ones stored, archived ones removed with
@@ -307,5 +392,5 @@ void listing_job_done(run_ctx *rc, planned_job *pj)
         if (os->os_listing && !jl.jl_archived)
             save_progress(rc, os);
     }
-    split_chain(rc, os);
+    split_chains(rc, os);
 }

@@ -93,7 +93,6 @@ static double table_success_s(const table_run *tr, int exit_code, const char *ol
 
 static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, const char *old)
 {
-    const hubsync_config *c = rc->rc_cfg;
     double now_s = (double)clock_wall_ms() / 1000.0;
     int ntables = 0; /* tables the run got as far as switching on */
     while (ntables < rc->rc_ntables && rc->rc_tables[ntables].tr_name[0])
@@ -117,9 +116,12 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
         jb_printf(b, "hubsync_last_success_timestamp_seconds %.3f\n", success);
     }
     family(b, "hubsync_rate_limit_per_second",
-           "The burst rate the run paced to (--rate times --budget-fraction); 0: no pacing.");
+           "The burst rate the run paced to (HubSpot's limit or --rate, times "
+           "--budget-fraction); 0: no pacing.");
+    uint64_t window_ns = 0;
+    uint32_t share = rc->rc_shm ? budget_share(&rc->rc_shm->sr_burst, &window_ns) : 0;
     jb_printf(b, "hubsync_rate_limit_per_second %.3f\n",
-              c->c_rate ? (double)c->c_rate * 1000.0 / (double)c->c_rate_window_ms : 0.0);
+              share && window_ns ? (double)share * 1e9 / (double)window_ns : 0.0);
     uint64_t day_limit = 0, day_left = 0;
     if (rc->rc_shm && rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left)) {
         family(b, "hubsync_daily_remaining",

@@ -118,7 +118,11 @@ void report_summary(run_ctx *rc, double seconds)
     uint64_t searches = 0;
     wire_counters all = run_totals(rc, &searches);
     uint64_t calls = all.wc_calls;
-    double limit = c->c_rate ? (double)c->c_rate / ((double)c->c_rate_window_ms / 1000.0) : 0;
+    /* The limit paced to: HubSpot's (learned from its headers) or --rate,
+     * times --budget-fraction. */
+    uint64_t window_ns = 0;
+    uint32_t share = budget_share(&rc->rc_shm->sr_burst, &window_ns);
+    double limit = share && window_ns ? (double)share * 1e9 / (double)window_ns : 0;
     double rate = seconds > 0 ? (double)(calls - searches) / seconds : 0;
     if (c->c_json) {
         jbuf b;
@@ -185,13 +189,13 @@ void report_summary(run_ctx *rc, double seconds)
     /* The burst budget's share: searches have their own. */
     fprintf(stderr, "%llu API calls in %.1f s: %llu on the burst budget, %.1f/s",
             (unsigned long long)calls, seconds, (unsigned long long)(calls - searches), rate);
-    long long window_s = (long long)(c->c_rate_window_ms / 1000);
+    long long window_s = (long long)(window_ns / 1000000000ULL);
+    const char *whose = c->c_rate_given ? "" : " HubSpot";
     if (limit > 0 && c->c_budget_fraction < 1)
-        fprintf(stderr, " (%.0f%% of this run's %u/%llds: --budget-fraction %.2f of %u/%llds)",
-                100.0 * rate / limit, c->c_rate, window_s, c->c_budget_fraction, c->c_rate_limit,
-                window_s);
+        fprintf(stderr, " (%.0f%% of this run's %u/%llds: --budget-fraction %.2f of the%s limit)",
+                100.0 * rate / limit, share, window_s, c->c_budget_fraction, whose);
     else if (limit > 0)
-        fprintf(stderr, " (%.0f%% of the %u/%llds limit)", 100.0 * rate / limit, c->c_rate,
+        fprintf(stderr, " (%.0f%% of the%s %u/%llds limit)", 100.0 * rate / limit, whose, share,
                 window_s);
     fprintf(stderr, "; %llu searches; %llu retries, %llu 429s\n", (unsigned long long)searches,
             (unsigned long long)all.wc_retries, (unsigned long long)all.wc_throttled);

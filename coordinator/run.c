@@ -109,7 +109,7 @@ int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, 
                 int table, uint64_t seq, int attempts)
 {
     err_info e = {0};
-    int idx = shm_job_publish(rc->rc_shm, kind, payload, len, &e);
+    int idx = shm_job_publish(rc->rc_shm, kind, job_budget(kind, payload, len), payload, len, &e);
     if (idx < 0)
         return -1;
     planned_job *pj = &rc->rc_jobs[idx];
@@ -567,6 +567,23 @@ static bool all_done(const run_ctx *rc)
     return rc->rc_inflight_jobs == 0;
 }
 
+/* How many jobs to keep published: twice what the workers hold at once,
+ * which follows the latency (budget_inflight), so a worker that finishes
+ * one always finds the next. List and search jobs (a few per parent type
+ * and chain) always find room in the rest of the queue. */
+static int plan_depth(run_ctx *rc)
+{
+    const hubsync_config *c = rc->rc_cfg;
+    int held = 0;
+    budget *budgets[] = {&rc->rc_shm->sr_burst, &rc->rc_shm->sr_search};
+    for (size_t i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
+        int k = (int)budget_inflight(budgets[i], c->c_workers);
+        held += k < c->c_workers * c->c_inflight ? k : c->c_workers * c->c_inflight;
+    }
+    int depth = 2 * held;
+    return depth > SHM_MAX_JOBS - 128 ? SHM_MAX_JOBS - 128 : depth;
+}
+
 static int open_store(run_ctx *rc, err_info *e)
 {
     int r = store_open(rc->rc_cfg->c_db_dir, NULL, &rc->rc_store, e);
@@ -581,16 +598,7 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
     /* One slot more than workers: the coordinator's own (recheck_rollups). */
     if (shm_create((uint32_t)c->c_workers + 1, &shm, e))
         return NULL;
-    /* Pace over the window plus a margin (1% of it, at least 50 ms): HubSpot
-     * counts arrivals, and a request scheduled late by that much relative to
-     * one N slots later would otherwise land N + 1 in one window. */
-    uint64_t w = (uint64_t)c->c_rate_window_ms * MS_NS;
-    rl_policy_init(&shm->sr_burst, c->c_rate, w, w / 100 > 50 * MS_NS ? w / 100 : 50 * MS_NS);
-    uint64_t sw = (uint64_t)c->c_search_window_ms * MS_NS;
-    rl_policy_init(&shm->sr_search, c->c_search_rate, sw,
-                   sw / 100 > 50 * MS_NS ? sw / 100 : 50 * MS_NS);
-    rl_daily_init(&shm->sr_daily, c->c_daily);
-    rl_daily_set_reserve(&shm->sr_daily, c->c_daily_reserve);
+    config_init_limits(c, shm);
     if (!c->c_oauth)
         shm_token_set(shm, c->c_token, 0);
     return shm;
@@ -612,11 +620,6 @@ static int run_once(const hubsync_config *c)
     rc->rc_started_ms = clock_wall_ms();
     parent_props_init(&rc->rc_props);
     rc->rc_ntables = c->c_ntables;
-    /* Batch reads are planned up to this many jobs; list and search jobs
-     * (a few per parent type) always find room in the rest of the queue. */
-    rc->rc_max_inflight_jobs = c->c_workers * c->c_inflight * 2;
-    if (rc->rc_max_inflight_jobs > SHM_MAX_JOBS - 128)
-        rc->rc_max_inflight_jobs = SHM_MAX_JOBS - 128;
     uint64_t t0 = clock_mono_ns();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
@@ -630,6 +633,7 @@ static int run_once(const hubsync_config *c)
         log_error("%s", e.ei_msg[0] ? e.ei_msg : "out of memory");
         goto out;
     }
+    rc->rc_max_inflight_jobs = plan_depth(rc);
     worker_config wc = {c->c_base_url,
                         c->c_inflight,
                         c->c_oauth ? c->c_refresh_token : NULL,
@@ -693,6 +697,7 @@ static int run_once(const hubsync_config *c)
         if (draining && pool_alive(rc->rc_pool) == 0)
             break;
         if (!draining) {
+            rc->rc_max_inflight_jobs = plan_depth(rc);
             changes_plan(rc);
             scan_plan(rc);
             verify_plan(rc);

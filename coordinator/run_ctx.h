@@ -137,7 +137,7 @@ typedef struct list_chain {
     uint64_t lc_end;  /* the first ID of the next chain (UINT64_MAX: none) */
 } list_chain;
 
-enum { LIST_CHAINS_MAX = 48 };
+enum { LIST_CHAINS_MAX = 128 }; /* at 3 s of latency the budget needs ~110 pages out */
 
 /* One parent type's object sync and change feed for this run. */
 typedef struct object_sync {

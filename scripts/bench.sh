@@ -20,8 +20,15 @@
 # at the scaled limits (multiply the rate-bound ones by TIME_SCALE).
 #
 #   scripts/bench.sh [--sizes "10000 100000"] [--changes "10 1000"]
-#                    [--time-scale 10] [--latency-ms 0] [--out DIR]
+#                    [--time-scale 10] [--latency-profile hubspot|none]
+#                    [--latency-ms 0] [--out DIR]
 #   scripts/bench.sh --fidelity [--out DIR] [--contacts N] [--perf-contacts N]
+#   scripts/bench.sh --latency [ARGS] (scripts/bench_latency.py --help)
+#
+# The simulator answers with HubSpot's latency (its `hubspot` profile),
+# scaled down by TIME_SCALE with the limits, so every wall time is the
+# real one divided by TIME_SCALE; --latency-profile none for none, and
+# --latency-ms to add a flat latency (not scaled).
 #
 # Writes DIR/bench.csv, DIR/bench.md and DIR/bench.png (gnuplot), default
 # DIR bench-out/.
@@ -32,6 +39,7 @@ SIZES="10000 100000"
 CHANGES="10 1000"
 TIME_SCALE=10
 LATENCY_MS=0
+LATENCY_PROFILE=hubspot
 OUT=bench-out
 # `hubsync bench --fidelity [ARGS]`: the scenario-by-scenario comparison
 # of what each design loses (scripts/bench_fidelity.py --help).
@@ -39,14 +47,21 @@ if [ "${1-}" = --fidelity ]; then
     shift
     exec python3 scripts/bench_fidelity.py "$@"
 fi
+# `hubsync bench --latency [ARGS]`: default flags at 20 ms to 3 s of
+# latency and HubSpot's profile, against the physical minimum.
+if [ "${1-}" = --latency ]; then
+    shift
+    exec python3 scripts/bench_latency.py "$@"
+fi
 while [ $# -gt 0 ]; do
     case "$1" in
     --sizes) SIZES=$2; shift 2 ;;
     --changes) CHANGES=$2; shift 2 ;;
     --time-scale) TIME_SCALE=$2; shift 2 ;;
     --latency-ms) LATENCY_MS=$2; shift 2 ;;
+    --latency-profile) LATENCY_PROFILE=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,35p' "$0"; exit 0 ;;
     *) echo "bench: unknown argument '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -114,7 +129,8 @@ for size in $SIZES; do
         rm -rf "$workdir/db"
         sim_start --contacts "$size" --companies $((size / 5)) --deals $((size / 2)) \
             --tickets $((size / 10)) --rate "$rate" --search-rate "$search" \
-            --latency-ms "$LATENCY_MS" --rollup-bumps always
+            --latency-ms "$LATENCY_MS" --latency-profile "$LATENCY_PROFILE" \
+            --latency-scale "$(awk "BEGIN { print 1 / $TIME_SCALE }")" --rollup-bumps always
         "$HUBSYNC" --db "$workdir/db" --base-url "$base" setup >/dev/null 2>&1
         sleep $((LAG_MS / 1000 + 1)) # the portal's newest records older than the lag
         run_one "$size" 0 "$engine" full

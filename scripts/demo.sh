@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # `make run`: the main job on the bundled simulator. Starts bin/hubspot-sim
 # with a realistic portal under HubSpot's Pro-tier limits (190 requests per
-# rolling 10 s, 5 searches/s), runs `hubsync setup` and a full `hubsync run`,
+# rolling 10 s, 5 searches/s) and HubSpot's latency (the simulator's
+# `hubspot` profile: 0.3-1.5 s an answer), runs `hubsync setup` and a full
+# `hubsync run` with default flags (the limit is learned from HubSpot's
+# headers, the concurrency from the latency),
 # verifies the mirror against the simulator's truth, applies changes, runs
 # again (incremental for the tables with rollup fields) and verifies again,
 # then prints the two runs side by side. The simulator is stopped on exit,
@@ -13,9 +16,10 @@ cd "$(dirname "$0")/.."
 
 tables="companies_contacts companies_deals companies_tickets contacts_deals contacts_tickets deals_tickets"
 
-echo "== hubspot-sim: 20,000 contacts, 4,000 companies, 10,000 deals, 2,000 tickets; Pro limits"
+echo "== hubspot-sim: 20,000 contacts, 4,000 companies, 10,000 deals, 2,000 tickets; Pro limits;"
+echo "   HubSpot's latency (0.3-1.5 s an answer)"
 sim_start --contacts 20000 --companies 4000 --deals 10000 --tickets 2000 --tier pro \
-    --rollup-bumps always
+    --latency-profile hubspot --rollup-bumps always
 cat "$workdir/sim.err"
 
 # The simulator's search index has no lag: a 1 s allowance is plenty (the
@@ -30,7 +34,7 @@ sync setup
 
 echo
 echo "== hubsync run: object sync and the parallel full scan"
-sync run --workers 2 --inflight 4 --json >"$workdir/full.json"
+sync run --json >"$workdir/full.json"
 verify
 
 echo
@@ -38,7 +42,7 @@ echo "== 10 changes in HubSpot (associate, dissociate, relabel), then hubsync ru
 curl -sS -X POST -d '{"count":10,"kinds":["associate","dissociate","relabel"]}' \
     "$base/_sim/mutate" >/dev/null
 sleep 1.2 # past the lag allowance
-sync run --workers 2 --inflight 4 --json >"$workdir/incremental.json"
+sync run --json >"$workdir/incremental.json"
 verify
 
 echo

@@ -246,11 +246,15 @@ static bool take_slots(sim_server *s, sim_window *w, sim_policy p, int64_t now_n
 static admission admit(sim_server *s, const sim_config *cfg, const sim_route *route)
 {
     admission ad = {true, SIM_POLICY_BURST, 0, false, 0, 0};
-    int64_t now_ns = clock_mono_ns();
     bool search = route->r_kind == SIM_ROUTE_SEARCH;
     bool exempt = route->r_kind == SIM_ROUTE_ASSOC_BATCH && cfg->sc_assoc_batch_exempt;
     sim_policy policy = search ? SIM_POLICY_SEARCH : SIM_POLICY_BURST;
     pthread_mutex_lock(&s->sv_limit_lock);
+    /* The time is read under the lock: the windows keep admission times in
+     * order, and a thread that read the clock, then waited for the lock
+     * behind a later arrival, would slip an older time behind a newer one,
+     * counted in the window after it left (a 429 no rolling window owes). */
+    int64_t now_ns = clock_mono_ns();
     sim_window *w = search ? &s->sv_search : exempt ? NULL : &s->sv_burst;
     bool limited = w && w->w_limit > 0;
     ad.ad_ok = take_slots(s, w, policy, now_ns, &ad);

@@ -19,7 +19,7 @@
 #include "../common/rl.h"
 #include "../common/url.h"
 
-enum { MAX_INFLIGHT = 256, MAX_AUTH_RETRIES = 3 };
+enum { MAX_INFLIGHT = 256, MAX_AUTH_RETRIES = 3, MAX_RESLOTS = 4 };
 #define RESPONSE_CAP ((size_t)64 << 20)
 #define MS_NS        1000000ULL
 
@@ -36,14 +36,16 @@ struct http_request {
     int rq_auth_retries;
     uint64_t rq_not_before_ns; /* waiting: not before this (retry backoff) */
     uint64_t rq_slot_ns;       /* reserved: the limiter slot's start */
-    bool rq_slot_missed;       /* woken too late once: re-reserved; not again */
+    int rq_slots_missed;       /* woken too late for a slot: re-reserved, up to MAX_RESLOTS */
+    uint64_t rq_penalties;     /* the policy's 429 count when the slot was reserved */
     uint64_t rq_sent_ns;
     uint64_t rq_token_gen; /* the token generation it was sent with */
     jbuf rq_resp;
     bool rq_resp_too_big;
     int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
     int64_t rq_daily_limit;                                        /* -1: absent */
-    uint64_t rq_gate_ticket; /* holds the daily gate (rl_daily_gate_enter) */
+    int64_t rq_rate_max, rq_rate_remaining; /* X-HubSpot-RateLimit-Max, -Remaining; -1: absent */
+    uint64_t rq_gate_ticket;                /* holds the daily gate (rl_daily_gate_enter) */
     struct curl_slist *rq_headers;
     char rq_curl_error[CURL_ERROR_SIZE]; /* curl's detail on a failed transfer */
     CURL *rq_easy;
@@ -61,11 +63,11 @@ struct http_engine {
     shm_region *he_shm;
     shm_counters *he_counters;
     CURLM *he_multi;
-    CURL *he_easies[MAX_INFLIGHT];    /* every handle, for cleanup */
+    CURL *he_easies[MAX_INFLIGHT];    /* every handle made so far, for cleanup */
     CURL *he_easy_pool[MAX_INFLIGHT]; /* the idle ones */
-    int he_easy_free;
-    req_list he_waiting;  /* submitted or backing off */
-    req_list he_reserved; /* holding a limiter slot in the future */
+    int he_easy_count, he_easy_free;  /* made on demand: connections follow concurrency */
+    req_list he_waiting;              /* submitted or backing off */
+    req_list he_reserved;             /* holding a limiter slot in the future */
     int he_inflight;
     bool he_oauth;
     bool he_plain_http; /* http:// (loopback only): never through a proxy */
@@ -208,7 +210,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
     if (strncmp(line, "HTTP/", 5) == 0) {
         /* A new response (after a 100 Continue, say): forget earlier headers. */
         r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
-        r->rq_daily_limit = -1;
+        r->rq_daily_limit = r->rq_rate_max = r->rq_rate_remaining = -1;
     } else if ((v = header_value(line, m, "Retry-After"))) {
         int64_t s = header_number(v);
         r->rq_retry_after_ms = s >= 0 ? s * 1000 : -1;
@@ -218,6 +220,10 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
         r->rq_daily_remaining = header_number(v);
     } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Daily"))) {
         r->rq_daily_limit = header_number(v);
+    } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Max"))) {
+        r->rq_rate_max = header_number(v);
+    } else if ((v = header_value(line, m, "X-HubSpot-RateLimit-Remaining"))) {
+        r->rq_rate_remaining = header_number(v);
     }
     return len;
 }
@@ -268,12 +274,6 @@ int http_engine_create(const http_config *cfg, http_engine **out, err_info *e)
         goto nomem;
     curl_multi_setopt(eng->he_multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
     curl_multi_setopt(eng->he_multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)cfg->hc_inflight);
-    for (int i = 0; i < cfg->hc_inflight; i++) {
-        eng->he_easies[i] = eng->he_easy_pool[i] = curl_easy_init();
-        if (!eng->he_easies[i])
-            goto nomem;
-        eng->he_easy_free++;
-    }
     *out = eng;
     return 0;
 nomem:
@@ -296,7 +296,7 @@ void http_engine_destroy(http_engine *eng)
         return;
     drop_list(&eng->he_waiting);
     drop_list(&eng->he_reserved);
-    for (int i = 0; i < MAX_INFLIGHT && eng->he_easies[i]; i++) {
+    for (int i = 0; i < eng->he_easy_count; i++) {
         http_request *r = NULL; /* set while the handle carries a transfer */
         curl_easy_getinfo(eng->he_easies[i], CURLINFO_PRIVATE, (char **)&r);
         if (r) {
@@ -557,9 +557,14 @@ static void schedule_retry(http_engine *eng, http_request *r, uint64_t delay_ns,
     list_push(&eng->he_waiting, r);
 }
 
-static rl_policy *policy_of(http_engine *eng, http_class cls)
+static budget *budget_of(http_engine *eng, http_class cls)
 {
     return cls == HTTP_SEARCH ? &eng->he_shm->sr_search : &eng->he_shm->sr_burst;
+}
+
+static rl_policy *policy_of(http_engine *eng, http_class cls)
+{
+    return &budget_of(eng, cls)->bu_rl;
 }
 
 static void on_429(http_engine *eng, http_request *r)
@@ -573,13 +578,16 @@ static void on_429(http_engine *eng, http_request *r)
         deliver(eng, r, 429, ERR_DAILY, "the portal's daily API limit is spent: %s", eb.eb_message);
         return;
     }
-    rl_policy *p = eb.eb_policy == HS_POLICY_SECONDLY               ? &eng->he_shm->sr_search
-                   : eb.eb_policy == HS_POLICY_TEN_SECONDLY_ROLLING ? &eng->he_shm->sr_burst
-                                                                    : policy_of(eng, r->rq_class);
-    uint64_t wait = rl_backoff_ns(p, r->rq_retry_after_ms > 0 ? (uint64_t)r->rq_retry_after_ms : 0,
-                                  r->rq_interval_ms > 0 ? (uint64_t)r->rq_interval_ms : 0);
-    /* Every worker waits: the next slot anyone gets is after the penalty. */
-    rl_penalize(p, clock_mono_ns() + wait);
+    budget *b = eb.eb_policy == HS_POLICY_SECONDLY               ? &eng->he_shm->sr_search
+                : eb.eb_policy == HS_POLICY_TEN_SECONDLY_ROLLING ? &eng->he_shm->sr_burst
+                                                                 : budget_of(eng, r->rq_class);
+    uint64_t wait =
+        rl_backoff_ns(&b->bu_rl, r->rq_retry_after_ms > 0 ? (uint64_t)r->rq_retry_after_ms : 0,
+                      r->rq_interval_ms > 0 ? (uint64_t)r->rq_interval_ms : 0);
+    /* Every worker waits: the next slot anyone gets is after the penalty;
+     * and the budget runs slower from then on, not only later. */
+    rl_penalize(&b->bu_rl, clock_mono_ns() + wait);
+    budget_throttled(b);
     schedule_retry(eng, r, 0, "rate limited (429)");
 }
 
@@ -641,6 +649,32 @@ static void daily_answered(http_engine *eng, http_request *r, long status)
     gate_leave(eng, r);
 }
 
+/* What an answer (status 0: none) tells the request's budget: how long the
+ * request took to go out, how long the answer took, and, from HubSpot's headers,
+ * the limit and what other apps spend of it. */
+static void budget_answered_by(http_engine *eng, http_request *r, CURL *h, long status,
+                               uint64_t now)
+{
+    budget *b = budget_of(eng, r->rq_class);
+    curl_off_t pretransfer_us = 0;
+    curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us);
+    /* A late wake-up is bounded already (a new slot past half the margin);
+     * connecting (TCP, TLS) delays the request unseen by the limiter. */
+    budget_sent(b, (uint64_t)pretransfer_us * 1000);
+    if (status == 0)
+        return;
+    if (status != 429 && status < 500)
+        budget_answered(b, now - r->rq_sent_ns); /* the others say nothing of the usual time */
+    if (r->rq_class == HTTP_SEARCH)
+        return; /* search answers carry no burst headers */
+    if (r->rq_rate_max > 0)
+        budget_learn(b, (uint32_t)r->rq_rate_max,
+                     r->rq_interval_ms > 0 ? (uint64_t)r->rq_interval_ms : 0, r->rq_rate_remaining,
+                     r->rq_slot_ns);
+    else if (status >= 200 && status < 300)
+        budget_no_headers(b);
+}
+
 static void complete(http_engine *eng, CURL *h, CURLcode cc)
 {
     http_request *r = NULL;
@@ -658,6 +692,7 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
     SHM_COUNT(eng->he_counters, latency_us, (now - r->rq_sent_ns) / 1000);
     SHM_COUNT(eng->he_counters, bytes_in, r->rq_resp.jb_len);
     daily_answered(eng, r, cc == CURLE_OK ? status : 0);
+    budget_answered_by(eng, r, h, cc == CURLE_OK ? status : 0, now);
     if (cc != CURLE_OK) {
         if (r->rq_resp_too_big) {
             deliver(eng, r, (int)status, ERR_HTTP, "%s: response larger than %zu bytes", r->rq_path,
@@ -704,6 +739,21 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
 
 /* ----------------------------------------------------------------- start */
 
+/* An idle transfer handle, or a new one while fewer than the cap exist:
+ * handles, and the connections they keep, grow with the concurrency the
+ * run asks for. NULL when out of memory. */
+static CURL *take_easy(http_engine *eng)
+{
+    if (eng->he_easy_free > 0)
+        return eng->he_easy_pool[--eng->he_easy_free];
+    if (eng->he_easy_count >= eng->he_cfg.hc_inflight)
+        return NULL;
+    CURL *h = curl_easy_init();
+    if (h)
+        eng->he_easies[eng->he_easy_count++] = h;
+    return h;
+}
+
 static int launch(http_engine *eng, http_request *r)
 {
     rl_daily *d = &eng->he_shm->sr_daily;
@@ -719,15 +769,25 @@ static int launch(http_engine *eng, http_request *r)
         return 0;
     }
     const http_config *c = &eng->he_cfg;
-    CURL *h = eng->he_easy_pool[--eng->he_easy_free];
+    CURL *h = take_easy(eng);
+    if (!h) {
+        gate_leave(eng, r);
+        deliver(eng, r, 0, ERR_NOMEM, "%s: could not start the transfer", r->rq_path);
+        return 0;
+    }
     curl_easy_reset(h);
     char url[4096], auth[SHM_TOKEN_MAX + 32];
     snprintf(url, sizeof(url), "%s%s", c->hc_base_url, r->rq_path);
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", eng->he_token);
     r->rq_headers = curl_slist_append(NULL, auth);
     r->rq_headers = curl_slist_append(r->rq_headers, "Accept: application/json");
-    if (r->rq_post)
+    if (r->rq_post) {
         r->rq_headers = curl_slist_append(r->rq_headers, "Content-Type: application/json");
+        /* No "Expect: 100-continue" (curl's default above 1 KiB): the
+         * body would wait up to a second for the server's go-ahead, and
+         * HubSpot counts the request only when it has all of it, late. */
+        r->rq_headers = curl_slist_append(r->rq_headers, "Expect:");
+    }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->rq_headers);
     if (r->rq_post) {
@@ -744,6 +804,7 @@ static int launch(http_engine *eng, http_request *r)
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
     curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
     r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = r->rq_daily_limit = -1;
+    r->rq_rate_max = r->rq_rate_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
     r->rq_attempts++;
@@ -803,16 +864,25 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
 #define WAKE_AT(t) (wake = (wake == 0 || (t) < wake) ? (t) : wake)
     for (http_request *prev = NULL, *r = eng->he_reserved.rl_head; r;) {
         http_request *next = r->rq_next;
-        if (r->rq_slot_ns <= now) {
+        rl_policy *p = policy_of(eng, r->rq_class);
+        if (atomic_load(&p->rp_penalties) != r->rq_penalties) {
+            /* A 429 since the slot was reserved: its pace is no longer the
+             * budget's; take a new slot, after the penalty. */
             list_unlink(&eng->he_reserved, prev, r);
-            /* Woken too late for its slot: a new one (once; a worker that
-             * cannot keep time must still make progress). */
-            if (!r->rq_slot_missed &&
-                now - r->rq_slot_ns > rl_late_tolerance_ns(policy_of(eng, r->rq_class))) {
-                r->rq_slot_missed = true;
+            list_push_front(&eng->he_waiting, r);
+        } else if (r->rq_slot_ns <= now) {
+            list_unlink(&eng->he_reserved, prev, r);
+            /* Woken too late for its slot (a busy or starved process): sent
+             * now it could share a window with the limit's worth after it;
+             * a new slot instead (a few times: a worker that cannot keep
+             * time must still make progress, and its lateness widens the
+             * margin, budget_sent). */
+            if (r->rq_slots_missed < MAX_RESLOTS && now - r->rq_slot_ns > rl_late_tolerance_ns(p)) {
+                r->rq_slots_missed++;
+                SHM_COUNT(eng->he_counters, reslots, 1);
                 list_push_front(&eng->he_waiting, r);
             } else {
-                r->rq_slot_missed = false;
+                r->rq_slots_missed = 0;
                 launch(eng, r);
             }
         } else {
@@ -870,6 +940,7 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
         }
         list_unlink(&eng->he_waiting, prev, r);
         r->rq_slot_ns = start;
+        r->rq_penalties = atomic_load(&policy_of(eng, r->rq_class)->rp_penalties);
         if (start <= now) {
             launch(eng, r);
         } else {
@@ -882,11 +953,37 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
     return wake;
 }
 
+/* Runs curl's transfers as far as they go without waiting, then completes
+ * what finished (callbacks run here). Returns how many completed, or a
+ * negative ERR_*. */
+static int perform(http_engine *eng)
+{
+    int running, completed = 0, left;
+    if (curl_multi_perform(eng->he_multi, &running) != CURLM_OK)
+        return ERR_HTTP;
+    CURLMsg *msg;
+    while ((msg = curl_multi_info_read(eng->he_multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        complete(eng, msg->easy_handle, msg->data.result);
+        completed++;
+    }
+    return completed;
+}
+
 int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
 {
     uint64_t now = clock_mono_ns();
     uint64_t wake = start_ready(eng, now);
-    int timeout_ms = max_wait_ms;
+    /* Start what was just launched now, not after the wait below: a
+     * transfer added to the multi handle is sent only by a perform, and
+     * sends held back together would reach HubSpot together, closer than
+     * their limiter slots. What that perform finishes completes now too:
+     * its bytes are read, and the wait would not wake for them. */
+    int completed = perform(eng);
+    if (completed < 0)
+        return completed;
+    int timeout_ms = completed ? 0 : max_wait_ms;
     if (wake) {
         uint64_t until = wake > now ? (wake - now + MS_NS - 1) / MS_NS : 0;
         if ((int64_t)until < timeout_ms)
@@ -902,15 +999,6 @@ int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
         return ERR_HTTP;
     if (extra_fd >= 0 && extra_ready && (extra.revents & CURL_WAIT_POLLIN))
         *extra_ready = true;
-    int running;
-    curl_multi_perform(eng->he_multi, &running);
-    int completed = 0, left;
-    CURLMsg *msg;
-    while ((msg = curl_multi_info_read(eng->he_multi, &left))) {
-        if (msg->msg != CURLMSG_DONE)
-            continue;
-        complete(eng, msg->easy_handle, msg->data.result);
-        completed++;
-    }
-    return completed;
+    int more = perform(eng);
+    return more < 0 ? more : completed + more;
 }

@@ -4,10 +4,15 @@
  * worth retrying, and keeping the OAuth token fresh for every worker at once.
  *
  * Lifecycle of a request: submitted → waiting (for its retry time, a fresh
- * token and a free transfer) → reserved (a limiter slot; reserve-then-wait)
- * → in flight → completed: the caller's callback sees the final response and
+ * token and a free transfer) → reserved (a limiter slot; reserve-then-wait;
+ * a 429 since the reservation sends it back to waiting) → in flight (started
+ * at once) → completed: the caller's callback sees the final response and
  * says DONE (the engine frees the request) or RETRY (the body was unusable,
  * e.g. truncated JSON: sent again with backoff, as an attempt).
+ *
+ * Every answer feeds the request's budget (common/budget): how long the
+ * request took to go out, how long the answer took, and HubSpot's
+ * X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds headers.
  *
  * Retried by the engine itself, with jittered exponential backoff and a bound
  * on attempts: 429 (after pushing the shared limiter forward, by Retry-After
@@ -51,7 +56,8 @@ typedef struct http_config {
     const char *hc_base_url;      /* "https://api.hubapi.com" (no trailing slash) */
     shm_region *hc_shm;           /* limiter, token, counters */
     int hc_slot;                  /* this worker's slot in hc_shm */
-    int hc_inflight;              /* K: transfers in flight (1..256) */
+    int hc_inflight;              /* the cap on transfers in flight (1..256); handles and
+                                   * connections are made as they are needed */
     long hc_connect_timeout_ms;   /* 0: 10 s */
     long hc_total_timeout_ms;     /* 0: 60 s */
     int hc_max_attempts;          /* 0: 8 */

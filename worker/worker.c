@@ -48,6 +48,7 @@ typedef struct active_job {
     int aj_index;
     uint64_t aj_generation;
     uint32_t aj_kind;
+    uint32_t aj_budget; /* shm_budget */
     uint64_t aj_renewed_ns;
     int aj_outstanding; /* requests in the engine */
     int aj_status;      /* 0, or the first error */
@@ -76,8 +77,9 @@ struct worker {
     wire_writer w_out;
     active_job *w_jobs; /* MAX_JOBS */
     int w_held;
-    assoc_buf w_page;       /* scratch: one response */
-    hs_assoc_errors w_errs; /* scratch */
+    int w_held_by[SHM_BUDGETS]; /* of w_held, per budget */
+    assoc_buf w_page;           /* scratch: one response */
+    hs_assoc_errors w_errs;     /* scratch */
     hs_record_page w_records;
     bool w_channel_closed;
 };
@@ -105,6 +107,7 @@ static void job_release(active_job *j)
     free(j->aj_paged);
     assoc_buf_free(&j->aj_sets);
     worker *w = j->aj_worker;
+    w->w_held_by[j->aj_budget]--;
     memset(j, 0, sizeof(*j));
     j->aj_worker = w;
     w->w_held--;
@@ -688,11 +691,38 @@ static http_verdict on_search(void *user, http_request *req, const http_response
 
 /* ------------------------------------------------------------------ loop */
 
+/* This worker's share of the requests that keep budget b busy (Little's
+ * law over all workers, budget_inflight), within the cap of --inflight. */
+static int share_of(const worker *w, shm_budget b)
+{
+    int workers = (int)w->w_shm->sr_nworkers - 1; /* the last slot is the coordinator's */
+    budget *bu = b == SHM_BUDGET_SEARCH ? &w->w_shm->sr_search : &w->w_shm->sr_burst;
+    uint32_t all = budget_inflight(bu, workers);
+    int share = (int)((all + (uint32_t)workers - 1) / (uint32_t)workers);
+    return share < 1 ? 1 : share;
+}
+
+/* The budgets this worker may claim another job of: each below its share,
+ * all together below the cap (--inflight). */
+static unsigned budgets_with_room(const worker *w)
+{
+    int cap = w->w_cfg->wc_inflight < MAX_JOBS ? w->w_cfg->wc_inflight : MAX_JOBS;
+    if (w->w_held >= cap)
+        return 0;
+    unsigned mask = 0;
+    if (w->w_held_by[SHM_BUDGET_BURST] < share_of(w, SHM_BUDGET_BURST))
+        mask |= SHM_BUDGET_BIT(SHM_BUDGET_BURST);
+    if (w->w_held_by[SHM_BUDGET_SEARCH] < share_of(w, SHM_BUDGET_SEARCH))
+        mask |= SHM_BUDGET_BIT(SHM_BUDGET_SEARCH);
+    return mask;
+}
+
 static void claim_jobs(worker *w, uint64_t now)
 {
-    while (w->w_held < w->w_cfg->wc_inflight && w->w_held < MAX_JOBS) {
+    unsigned budgets;
+    while ((budgets = budgets_with_room(w)) != 0) {
         uint64_t gen;
-        int idx = shm_job_claim(w->w_shm, w->w_slot, now, LEASE_NS, &gen);
+        int idx = shm_job_claim(w->w_shm, w->w_slot, budgets, now, LEASE_NS, &gen);
         if (idx < 0)
             return;
         active_job *j = NULL;
@@ -704,8 +734,10 @@ static void claim_jobs(worker *w, uint64_t now)
         j->aj_index = idx;
         j->aj_generation = gen;
         j->aj_kind = sj->jb_kind;
+        j->aj_budget = sj->jb_budget < SHM_BUDGETS ? sj->jb_budget : SHM_BUDGET_BURST;
         j->aj_renewed_ns = now;
         w->w_held++;
+        w->w_held_by[j->aj_budget]++;
         atomic_store(&w->w_shm->sr_slots[w->w_slot].sl_state, SHM_SLOT_ACTIVE);
         if (j->aj_kind == JOB_ASSOC_SCAN && sj->jb_payload_len >= job_assoc_scan_size(0)) {
             memcpy(&j->aj_scan, sj->jb_payload,
@@ -760,7 +792,7 @@ int worker_main(shm_region *shm, int slot, int fd, const worker_config *cfg)
     hc.hc_base_url = cfg->wc_base_url;
     hc.hc_shm = shm;
     hc.hc_slot = slot;
-    hc.hc_inflight = cfg->wc_inflight;
+    hc.hc_inflight = cfg->wc_inflight < MAX_JOBS ? cfg->wc_inflight : MAX_JOBS;
     hc.hc_refresh_token = cfg->wc_refresh_token;
     hc.hc_client_id = cfg->wc_client_id;
     hc.hc_client_secret = cfg->wc_client_secret;

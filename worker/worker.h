@@ -16,7 +16,8 @@
 
 typedef struct worker_config {
     const char *wc_base_url;
-    int wc_inflight;              /* transfers in flight, and jobs held at once */
+    int wc_inflight;              /* the cap on jobs held, and transfers, at once (the run
+                                   * sizes both below it from latency and rate) */
     const char *wc_refresh_token; /* OAuth, or NULL */
     const char *wc_client_id;
     const char *wc_client_secret;

@@ -86,8 +86,10 @@ static shm_region *region(uint32_t workers, uint32_t rate, uint64_t window_ms, u
     shm_region *r = NULL;
     if (shm_create(workers, &r, NULL))
         return NULL;
-    rl_policy_init(&r->sr_burst, rate, window_ms * MS_NS, margin_ms * MS_NS);
-    rl_policy_init(&r->sr_search, 0, 1000 * MS_NS, 0);
+    /* Given limits (the headers change nothing), paced with this margin. */
+    budget_init(&r->sr_burst, rate, window_ms * MS_NS, true, 1.0);
+    rl_policy_init(&r->sr_burst.bu_rl, rate, window_ms * MS_NS, margin_ms * MS_NS);
+    budget_init(&r->sr_search, 0, 1000 * MS_NS, true, 1.0);
     rl_daily_init(&r->sr_daily, 0);
     if (token)
         shm_token_set(r, token, 0);

@@ -36,7 +36,7 @@ static int (*const registrations[])(void) = {
     it_register_rollups, it_register_robust,      it_register_engine,      it_register_sync,
     it_register_cli,     it_register_incremental, it_register_reliability, it_register_tls,
     it_register_daily,   it_register_disk,        it_register_badinput,    it_register_ops,
-    it_register_drift,   it_register_refdesign,   it_register_simload,
+    it_register_drift,   it_register_refdesign,   it_register_simload,     it_register_latency,
 };
 
 /* Runs what argv selects; returns CUE_SUCCESS or the CUnit error. */

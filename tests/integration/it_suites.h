@@ -45,6 +45,7 @@ int it_register_ops(void);
 int it_register_drift(void);
 int it_register_refdesign(void);
 int it_register_simload(void);
+int it_register_latency(void);
 int it_register_rollups(void);
 
 #endif

@@ -131,7 +131,9 @@ static void test_budget_saturated_without_429(void)
             (long long)total, (double)span / 1000.0, rate);
     TL_CHECK_EQ(it_stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
     TL_CHECK(it_stat_int(&s, "max_in_window") <= 100);
-    TL_CHECK(rate >= 0.95 * 50);
+    /* Paced over the window plus a margin of at least 100 ms: 100 per
+     * 2.1 s, 47.6/s at most. */
+    TL_CHECK(rate >= 0.9 * 50);
     TL_CHECK(it_mirror_equals_truth(&s, db));
 done:
     TL_CHECK(tl_sim_stop(&s) == 0);

@@ -30,20 +30,6 @@ static void test_gcra_step_pure(void)
     UT_CHECK_U64(next, 110);
 }
 
-/* Counts, for sorted grant times, the most that fall in one half-open window. */
-static uint32_t max_in_window(const uint64_t *t, size_t n, uint64_t window)
-{
-    uint32_t best = 0;
-    size_t lo = 0;
-    for (size_t hi = 0; hi < n; hi++) {
-        while (t[lo] + window <= t[hi])
-            lo++;
-        if (hi - lo + 1 > best)
-            best = (uint32_t)(hi - lo + 1);
-    }
-    return best;
-}
-
 static void test_reserve_spacing(void)
 {
     rl_policy p;
@@ -54,7 +40,7 @@ static void test_reserve_spacing(void)
         UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &starts[i]));
     for (int i = 0; i < 20; i++)
         UT_CHECK_U64(starts[i], (uint64_t)i * 200 * MS);
-    UT_CHECK_U64(max_in_window(starts, 20, 1000 * MS), 5);
+    UT_CHECK_U64(ut_max_in_window(starts, 20, 1000 * MS), 5);
     /* A request arriving later than the TAT starts at once. */
     uint64_t s;
     UT_CHECK(rl_reserve(&p, 100000 * MS, 0, &s));
@@ -313,7 +299,7 @@ static void test_stress_forked(void)
     memcpy(all, sh->ss_grants, n * sizeof(*all));
     qsort(all, n, sizeof(*all), cmp_u64);
     /* Never more than the limit in any rolling window… */
-    UT_CHECK(max_in_window(all, n, STRESS_WINDOW) <= STRESS_LIMIT);
+    UT_CHECK(ut_max_in_window(all, n, STRESS_WINDOW) <= STRESS_LIMIT);
     /* …no two processes granted the same slot… */
     for (size_t i = 1; i < n; i++)
         if (!UT_CHECK(all[i] > all[i - 1]))

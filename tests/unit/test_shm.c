@@ -37,18 +37,18 @@ static void test_job_lifecycle(void)
     shm_region *r = NULL;
     UT_REQUIRE(shm_create(2, &r, NULL) == 0);
     uint64_t gen = 0, g2;
-    UT_CHECK(shm_job_claim(r, 0, 0, 1000, &gen) == -1); /* nothing published */
+    UT_CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen) == -1); /* nothing published */
     uint64_t ids[3] = {11, 22, 33};
-    int j = shm_job_publish(r, 7, ids, sizeof(ids), NULL);
+    int j = shm_job_publish(r, 7, SHM_BUDGET_BURST, ids, sizeof(ids), NULL);
     UT_REQUIRE(j >= 0);
     UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_READY);
-    int c = shm_job_claim(r, 1, 100, 1000, &gen);
+    int c = shm_job_claim(r, 1, SHM_BUDGET_ALL, 100, 1000, &gen);
     UT_REQUIRE_I64(c, j);
     UT_CHECK_U64(gen, g2);
     UT_CHECK_U64(r->sr_jobs[j].jb_kind, 7);
     UT_CHECK(memcmp(r->sr_jobs[j].jb_payload, ids, sizeof(ids)) == 0);
     UT_CHECK_I64(atomic_load(&r->sr_jobs[j].jb_owner), 1);
-    UT_CHECK(shm_job_claim(r, 0, 100, 1000, &g2) == -1); /* already held */
+    UT_CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 100, 1000, &g2) == -1); /* already held */
     UT_CHECK(shm_job_renew(r, j, gen, 5000));
     UT_CHECK(shm_job_finish(r, j, gen));
     UT_CHECK(!shm_job_finish(r, j, gen)); /* only once */
@@ -56,14 +56,14 @@ static void test_job_lifecycle(void)
     UT_CHECK(shm_job_release(r, j, gen));
     UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_EMPTY);
     /* Republishing the slot gives a new generation. */
-    int j2 = shm_job_publish(r, 1, ids, 8, NULL);
+    int j2 = shm_job_publish(r, 1, SHM_BUDGET_BURST, ids, 8, NULL);
     UT_REQUIRE(j2 >= 0);
     UT_CHECK(shm_job_peek(r, j2, &g2) == SHM_JOB_READY);
     if (j2 == j)
         UT_CHECK(g2 > gen);
     err_info e = {0};
     static uint8_t big[SHM_JOB_PAYLOAD + 1];
-    UT_CHECK(shm_job_publish(r, 1, big, sizeof(big), &e) == -1);
+    UT_CHECK(shm_job_publish(r, 1, SHM_BUDGET_BURST, big, sizeof(big), &e) == -1);
     UT_CHECK(e.ei_code == ERR_TOO_BIG);
 done:
     shm_destroy(r);
@@ -74,8 +74,8 @@ static void test_reclaim_voids_old_owner(void)
     shm_region *r = NULL;
     UT_REQUIRE(shm_create(2, &r, NULL) == 0);
     uint64_t gen, gen2;
-    UT_REQUIRE(shm_job_publish(r, 1, "x", 1, NULL) >= 0);
-    int j = shm_job_claim(r, 1, 0, 1000, &gen);
+    UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, "x", 1, NULL) >= 0);
+    int j = shm_job_claim(r, 1, SHM_BUDGET_ALL, 0, 1000, &gen);
     UT_REQUIRE(j >= 0);
     /* Worker 1 died: its job goes back to READY under a new generation. */
     UT_CHECK_I64(shm_job_reclaim(r, 0, 0), 0);
@@ -87,7 +87,7 @@ static void test_reclaim_voids_old_owner(void)
     UT_CHECK(!shm_job_finish(r, j, gen));
     /* A stalled worker: its lease expires and a scan reclaims it. */
     uint64_t gen3;
-    UT_REQUIRE(shm_job_claim(r, 0, 1000, 500, &gen3) == j);
+    UT_REQUIRE(shm_job_claim(r, 0, SHM_BUDGET_ALL, 1000, 500, &gen3) == j);
     UT_CHECK_I64(shm_job_reclaim(r, -1, 1400), 0); /* lease runs to 1500 */
     UT_CHECK_I64(shm_job_reclaim(r, -1, 1501), 1);
     UT_CHECK(shm_job_peek(r, j, &gen2) == SHM_JOB_READY && gen2 == gen3 + 1);
@@ -101,7 +101,7 @@ static void claim_child(shm_region *r, int32_t *claimed_by, int who)
 {
     uint64_t gen;
     int j;
-    while ((j = shm_job_claim(r, who, 0, 1000000, &gen)) >= 0) {
+    while ((j = shm_job_claim(r, who, SHM_BUDGET_ALL, 0, 1000000, &gen)) >= 0) {
         /* Record the claim; a second claimer of one job would overwrite. */
         if (__atomic_exchange_n(&claimed_by[j], who + 1, __ATOMIC_SEQ_CST) != 0)
             _exit(3);
@@ -121,7 +121,7 @@ static void test_concurrent_claims(void)
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     UT_REQUIRE(claimed_by != MAP_FAILED);
     for (int i = 0; i < SHM_MAX_JOBS; i++)
-        UT_REQUIRE(shm_job_publish(r, 1, &i, sizeof(i), NULL) == i);
+        UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, &i, sizeof(i), NULL) == i);
     for (int k = 0; k < CLAIM_PROCS; k++) {
         pids[k] = fork();
         if (pids[k] == 0)

@@ -38,6 +38,7 @@ static const suite_entry suites[] = {
     {"sim_search", unit_suite_sim_search},
     {"sim_api", unit_suite_sim_api},
     {"rl", unit_suite_rl},
+    {"budget", unit_suite_budget},
     {"shm", unit_suite_shm},
     {"hs_codec", unit_suite_hs_codec},
     {"wire", unit_suite_wire},

@@ -338,3 +338,16 @@ size_t ut_lines_missing(const char *a, const char *b)
     free(cb);
     return missing;
 }
+
+uint32_t ut_max_in_window(const uint64_t *t, size_t n, uint64_t window)
+{
+    uint32_t best = 0;
+    size_t lo = 0;
+    for (size_t hi = 0; hi < n; hi++) {
+        while (t[lo] + window <= t[hi])
+            lo++;
+        if (hi - lo + 1 > best)
+            best = (uint32_t)(hi - lo + 1);
+    }
+    return best;
+}

@@ -108,4 +108,8 @@ size_t ut_lines_missing(const char *a, const char *b);
 /* The link parent→child in the forward list, or NULL. */
 const sim_link *ut_find_link(const sim_adj *a, uint32_t other);
 
+/* The most of `n` grant times (sorted ascending) that fall in one
+ * half-open window of `window` ns: what a rolling-window limit counts. */
+uint32_t ut_max_in_window(const uint64_t *t, size_t n, uint64_t window);
+
 #endif
