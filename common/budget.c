@@ -180,8 +180,7 @@ uint32_t budget_inflight(budget *b, int nworkers)
      * latency the parsing, not the network, is what a run waits on. */
     if (interval == 0 || atomic_load(&b->bu_rtt_samples) < RTT_MIN_SAMPLES)
         return (uint32_t)least;
-    double latency_ns =
-        1e3 * (double)(atomic_load(&b->bu_srtt_us) + atomic_load(&b->bu_rttvar_us));
+    double latency_ns = 1e3 * (double)(atomic_load(&b->bu_srtt_us) + atomic_load(&b->bu_rttvar_us));
     /* More would only queue at the limiter: a job waiting there holds its
      * list chain back a round trip. */
     double k = ceil(latency_ns / (double)interval * 1.1) + 2;

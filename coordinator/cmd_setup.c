@@ -24,6 +24,7 @@
 #include "../common/shm.h"
 #include "../worker/http.h"
 #include "commands.h"
+#include "run.h"
 
 #define MS_NS 1000000ULL
 
@@ -110,7 +111,7 @@ int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size
         rc = EXIT_INCOMPLETE;
         goto out;
     }
-    config_init_limits(c, r);
+    run_init_limits(c, r);
     if (!c->c_oauth && shm_token_set(r, c->c_token, 0) == 0) {
         cmd_error(c, "the access token is longer than %d bytes", SHM_TOKEN_MAX - 1);
         rc = EXIT_USAGE;

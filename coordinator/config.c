@@ -908,13 +908,3 @@ void config_usage(void)
           "  5  daily API limit exhausted\n",
           stdout);
 }
-
-void config_init_limits(const hubsync_config *c, shm_region *r)
-{
-    budget_init(&r->sr_burst, c->c_rate_limit, (uint64_t)c->c_rate_window_ms * 1000000ULL,
-                c->c_rate_given, c->c_budget_fraction);
-    budget_init(&r->sr_search, c->c_search_rate, (uint64_t)c->c_search_window_ms * 1000000ULL, true,
-                1.0);
-    rl_daily_init(&r->sr_daily, c->c_daily);
-    rl_daily_set_reserve(&r->sr_daily, c->c_daily_reserve);
-}

@@ -12,7 +12,6 @@
 
 #include "../common/err.h"
 #include "../common/hs_types.h"
-#include "../common/shm.h"
 
 enum { CONFIG_MAX_TABLES = 40, CONFIG_SECRET_MAX = 1024 };
 
@@ -85,12 +84,5 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e);
 
 /* Prints the usage text, with the commands, flags and exit codes. */
 void config_usage(void);
-
-/* Sets up the region's budgets and daily policy as the flags say: the
- * burst limit learned from HubSpot's headers unless --rate is given, the
- * search limit as given (search answers carry no headers), the daily limit
- * and reserve. One place, for `run` and for the commands that call HubSpot
- * themselves. Call before fork. */
-void config_init_limits(const hubsync_config *c, shm_region *r);
 
 #endif

@@ -592,13 +592,23 @@ static int open_store(run_ctx *rc, err_info *e)
     return r ? cmd_exit_code(r) : 0;
 }
 
+void run_init_limits(const hubsync_config *c, shm_region *r)
+{
+    budget_init(&r->sr_burst, c->c_rate_limit, (uint64_t)c->c_rate_window_ms * MS_NS,
+                c->c_rate_given, c->c_budget_fraction);
+    budget_init(&r->sr_search, c->c_search_rate, (uint64_t)c->c_search_window_ms * MS_NS, true,
+                1.0);
+    rl_daily_init(&r->sr_daily, c->c_daily);
+    rl_daily_set_reserve(&r->sr_daily, c->c_daily_reserve);
+}
+
 static shm_region *create_region(const hubsync_config *c, err_info *e)
 {
     shm_region *shm = NULL;
     /* One slot more than workers: the coordinator's own (recheck_rollups). */
     if (shm_create((uint32_t)c->c_workers + 1, &shm, e))
         return NULL;
-    config_init_limits(c, shm);
+    run_init_limits(c, shm);
     if (!c->c_oauth)
         shm_token_set(shm, c->c_token, 0);
     return shm;

@@ -175,7 +175,7 @@ static void test_inflight_follows_latency(void)
     budget_init(&b, 0, 10000 * MS, true, 1.0);
     UT_CHECK_I64(budget_inflight(&b, 3), 3 * BUDGET_UNPACED_INFLIGHT);
     budget_init(&b, 190, 10000 * MS, true, 1.0);
-    UT_CHECK_I64(budget_inflight_mean(&b), 1); /* nothing measured yet */
+    UT_CHECK_I64(budget_inflight_mean(&b), 1);                         /* nothing measured yet */
     UT_CHECK_I64(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* nothing measured */
     for (int i = 0; i < 64; i++)
         budget_answered(&b, 1000 * MS);
