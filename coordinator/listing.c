@@ -258,7 +258,10 @@ static bool lists_before(const run_ctx *rc, const object_sync *a, const object_s
  * all waiting for the end of every list together. */
 static int chains_wanted(const run_ctx *rc, const object_sync *os)
 {
-    int left = (int)budget_inflight_mean(&rc->rc_shm->sr_burst);
+    budget *b = &rc->rc_shm->sr_burst;
+    /* Unpaced (no limit), no rate says how many: what the workers hold. */
+    int left = (int)(budget_pace(b, NULL) ? budget_inflight_mean(b)
+                                          : budget_inflight(b, rc->rc_cfg->c_workers));
     int give = 1;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const object_sync *o = &rc->rc_objects[t];
@@ -277,15 +280,16 @@ static int chains_wanted(const run_ctx *rc, const object_sync *os)
  * end, down to two pages a half: a chain's last page is partial (a cut
  * costs up to a call), but the scans behind the list wait for its slowest
  * chain, a round trip a page. Beyond the share, one more cut for each page
- * answered while the burst budget still has room (always, unpaced), down
- * to four pages a half: more chains move the lowest one, which the scans
- * plan behind, no faster. */
+ * answered while the burst budget still has room, down to four pages a
+ * half: more chains move the lowest one, which the scans plan behind, no
+ * faster. Unpaced, a budget always has room: no cut beyond the share. */
 static void split_chains(run_ctx *rc, object_sync *os)
 {
     int want = chains_wanted(rc, os);
     while (live_chains(os) < want && split_chain(rc, os, MIN_CHAIN_RECORDS))
         ;
-    if (rl_idle(&rc->rc_shm->sr_burst.bu_rl, clock_mono_ns()))
+    if (budget_pace(&rc->rc_shm->sr_burst, NULL) &&
+        rl_idle(&rc->rc_shm->sr_burst.bu_rl, clock_mono_ns()))
         split_chain(rc, os, 2 * MIN_CHAIN_RECORDS);
 }
 
