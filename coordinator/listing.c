@@ -174,6 +174,13 @@ static uint64_t span_left(const object_sync *os, const list_chain *c)
     return end > c->lc_next ? end - c->lc_next : 0;
 }
 
+/* IDs per record, from the type's span and its count (at least 1). */
+static uint64_t ids_per_record(const object_sync *os)
+{
+    uint64_t low = os->os_min_id && os->os_min_id <= os->os_max_id ? os->os_min_id : 0;
+    return (os->os_max_id - low) / (os->os_live_count ? os->os_live_count : 1) + 1;
+}
+
 /* Cuts the live chain with the most IDs left in two, when both halves hold
  * at least `min_records` records. Returns whether it did. */
 static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
@@ -190,10 +197,7 @@ static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
             best = i;
         }
     }
-    /* IDs per record, from the type's span and its count. */
-    uint64_t low = os->os_min_id && os->os_min_id <= os->os_max_id ? os->os_min_id : 0;
-    uint64_t gap = (os->os_max_id - low) / os->os_live_count + 1;
-    if (best < 0 || most / gap < 2 * min_records)
+    if (best < 0 || most / ids_per_record(os) < 2 * min_records)
         return false;
     list_chain *c = &os->os_chains[best];
     uint64_t mid = c->lc_next + most / 2;
@@ -217,15 +221,13 @@ static int live_chains(const object_sync *os)
  * span and the count). */
 static uint64_t records_left(const object_sync *os)
 {
-    uint64_t low = os->os_min_id && os->os_min_id <= os->os_max_id ? os->os_min_id : 0;
-    uint64_t gap = (os->os_max_id - low) / (os->os_live_count ? os->os_live_count : 1) + 1;
     uint64_t ids = 0;
     for (int i = 0; i < LIST_CHAINS_MAX; i++) {
         const list_chain *c = &os->os_chains[i];
         if (c->lc_active && !c->lc_archived)
             ids += span_left(os, c);
     }
-    return ids / gap;
+    return ids / ids_per_record(os);
 }
 
 /* How much scan work waits for a type's list: the records times the
