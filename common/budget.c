@@ -10,8 +10,8 @@ enum {
     /* Two evenly spaced streams each put one more in some windows; and the
      * estimate lags a change in the others' pace: 2, and 2% of the limit. */
     FOREIGN_GUARD = 2,
-    RTT_MIN_SAMPLES = 4,
-    DELAY_DECAY = 32, /* the longest connect fades by 1/32 per request (a second or two) */
+    RTT_MIN_SAMPLES = 1, /* the first answer sizes the first cut: waiting costs a round trip */
+    DELAY_DECAY = 32,    /* the longest connect fades by 1/32 per request (a second or two) */
 };
 
 static uint64_t base_margin(uint64_t window_ns)
@@ -189,6 +189,11 @@ uint32_t budget_inflight(budget *b, int nworkers)
     if (k < least)
         k = least;
     return k > 100000 ? 100000 : (uint32_t)k;
+}
+
+uint64_t budget_latency_ns(budget *b)
+{
+    return atomic_load(&b->bu_rtt_samples) ? 1000 * atomic_load(&b->bu_srtt_us) : 0;
 }
 
 uint32_t budget_inflight_mean(budget *b)

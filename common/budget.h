@@ -114,9 +114,12 @@ void budget_throttled(budget *b);
  * with headroom, and never fewer than BUDGET_UNPACED_INFLIGHT per worker
  * (at a latency far below the pace, a job's own cycle is the wait).
  * Unpaced (a simulator without limits), where no rate says how many, and
- * before four answers have been timed: BUDGET_UNPACED_INFLIGHT per worker. */
+ * before the first answer has been timed: BUDGET_UNPACED_INFLIGHT per worker. */
 enum { BUDGET_UNPACED_INFLIGHT = 4 };
 uint32_t budget_inflight(budget *b, int nworkers);
+
+/* The smoothed round trip of this budget's requests (0: none timed yet). */
+uint64_t budget_latency_ns(budget *b);
 
 /* Requests in flight at the mean latency with a tenth to spare: the least
  * that keeps the budget busy, for work that costs more the more it is

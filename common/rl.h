@@ -140,6 +140,16 @@ static inline bool rl_idle(rl_policy *p, uint64_t now_ns)
            atomic_load(&p->rp_tat_ns) <= now_ns;
 }
 
+/* How long a request reserved at now_ns would wait for its slot (0: one is
+ * free, or the policy is unlimited). */
+static inline uint64_t rl_wait_ns(rl_policy *p, uint64_t now_ns)
+{
+    if (atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed) == 0)
+        return 0;
+    uint64_t tat = atomic_load(&p->rp_tat_ns);
+    return tat > now_ns ? tat - now_ns : 0;
+}
+
 /* Reserves the next slot, unless it starts more than max_wait_ns after now
  * (or the grant cap is reached). Returns true and sets *start_ns (send at or
  * after it); or false, reserving nothing, with *start_ns the earliest start

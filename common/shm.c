@@ -55,8 +55,8 @@ shm_job_state shm_job_peek(const shm_region *r, int job, uint64_t *generation)
     return (shm_job_state)(w & STATE_MASK);
 }
 
-int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, const void *payload,
-                    uint32_t len, err_info *e)
+int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, uint32_t rank,
+                    const void *payload, uint32_t len, err_info *e)
 {
     if (len > SHM_JOB_PAYLOAD) {
         err_set(e, ERR_TOO_BIG, "job payload of %u bytes (the limit is %d)", len, SHM_JOB_PAYLOAD);
@@ -70,6 +70,7 @@ int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, const void *p
         /* Only the coordinator moves jobs out of EMPTY: no race on the payload. */
         j->jb_kind = kind;
         j->jb_budget = spends;
+        atomic_store_explicit(&j->jb_rank, rank, memory_order_relaxed);
         j->jb_payload_len = len;
         memcpy(j->jb_payload, payload, len);
         atomic_store_explicit(&j->jb_owner, -1, memory_order_relaxed);
@@ -82,23 +83,38 @@ int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, const void *p
 int shm_job_claim(shm_region *r, int slot, unsigned budgets, uint64_t now_ns, uint64_t lease_ns,
                   uint64_t *generation)
 {
-    for (int i = 0; i < SHM_MAX_JOBS; i++) {
-        shm_job *j = &r->sr_jobs[i];
-        uint64_t w = atomic_load_explicit(&j->jb_word, memory_order_acquire);
-        /* The budget was written before the job was published READY. */
-        if ((w & STATE_MASK) != SHM_JOB_READY || !(budgets & SHM_BUDGET_BIT(j->jb_budget)))
-            continue;
-        uint64_t gen = w >> STATE_BITS;
+    for (;;) {
+        int best = -1;
+        uint64_t best_word = 0;
+        uint32_t best_rank = 0;
+        for (int i = 0; i < SHM_MAX_JOBS; i++) {
+            shm_job *j = &r->sr_jobs[i];
+            uint64_t w = atomic_load_explicit(&j->jb_word, memory_order_acquire);
+            /* The budget and rank were written before the job was published READY. */
+            if ((w & STATE_MASK) != SHM_JOB_READY || !(budgets & SHM_BUDGET_BIT(j->jb_budget)))
+                continue;
+            uint32_t rank = atomic_load_explicit(&j->jb_rank, memory_order_relaxed);
+            if (best < 0 || rank < best_rank) {
+                best = i;
+                best_word = w;
+                best_rank = rank;
+            }
+        }
+        if (best < 0)
+            return -1;
+        shm_job *j = &r->sr_jobs[best];
         /* Deadline first: a reclaim scan must never see CLAIMED with an old lease. */
         atomic_store_explicit(&j->jb_deadline_ns, now_ns + lease_ns, memory_order_relaxed);
-        if (atomic_compare_exchange_strong_explicit(&j->jb_word, &w, job_word(gen, SHM_JOB_CLAIMED),
+        uint64_t gen = best_word >> STATE_BITS;
+        if (atomic_compare_exchange_strong_explicit(&j->jb_word, &best_word,
+                                                    job_word(gen, SHM_JOB_CLAIMED),
                                                     memory_order_acq_rel, memory_order_acquire)) {
             atomic_store_explicit(&j->jb_owner, slot, memory_order_release);
             *generation = gen;
-            return i;
+            return best;
         }
+        /* Another worker took it first: look again. */
     }
-    return -1;
 }
 
 bool shm_job_renew(shm_region *r, int job, uint64_t generation, uint64_t deadline_ns)

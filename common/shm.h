@@ -29,7 +29,7 @@
 #include "rl.h"
 
 #define SHM_MAGIC   0x4853594e43524731ULL /* "HSYNCRG1" */
-#define SHM_VERSION 3
+#define SHM_VERSION 4
 
 enum {
     SHM_MAX_WORKERS = 65, /* 64 workers, and the coordinator's own slot for the few
@@ -103,6 +103,7 @@ typedef struct shm_job {
     _Atomic uint64_t jb_deadline_ns; /* the lease: reclaimable after it */
     uint32_t jb_kind;                /* what the payload means (the sync's job kinds) */
     uint32_t jb_budget;              /* the budget its requests spend (shm_budget) */
+    _Atomic uint32_t jb_rank;        /* claimed before READY jobs of a higher rank */
     uint32_t jb_payload_len;
     uint8_t jb_payload[SHM_JOB_PAYLOAD];
 } shm_job;
@@ -146,15 +147,16 @@ void shm_destroy(shm_region *r);
 /* ---- jobs ---- */
 
 /* Coordinator: finds an EMPTY job, copies the payload in and publishes it as
- * READY under a new generation, spending budget `spends` (shm_budget). Returns the
- * job index, or -1 when the queue is full (or the payload too big:
- * ERR_TOO_BIG in e). */
-int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, const void *payload,
-                    uint32_t len, err_info *e);
+ * READY under a new generation, spending budget `spends` (shm_budget),
+ * claimed before every READY job of a higher `rank`. Returns the job index,
+ * or -1 when the queue is full (or the payload too big: ERR_TOO_BIG in e). */
+int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, uint32_t rank,
+                    const void *payload, uint32_t len, err_info *e);
 
 /* Worker: claims a READY job of a budget in `budgets` (SHM_BUDGET_BIT
- * bits) for slot `slot` with a lease until now + lease_ns. Returns the job
- * index and its generation, or -1 when none. */
+ * bits), the lowest rank first (then the lowest index), for slot `slot`
+ * with a lease until now + lease_ns. Returns the job index and its
+ * generation, or -1 when none. */
 int shm_job_claim(shm_region *r, int slot, unsigned budgets, uint64_t now_ns, uint64_t lease_ns,
                   uint64_t *generation);
 

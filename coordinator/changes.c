@@ -179,14 +179,17 @@ void changes_start(run_ctx *rc)
 {
     int64_t hi = rc->rc_started_ms - rc->rc_cfg->c_lag_ms;
     rc->rc_window_hi_ms = hi > 0 ? hi : 0;
-    for (int i = 0; i < rc->rc_ntables; i++) {
-        object_sync *os = &rc->rc_objects[rc->rc_tables[i].tr_table.t_parent];
-        os->os_type = rc->rc_tables[i].tr_table.t_parent;
-        os->os_wanted = true;
-    }
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        if (rc->rc_objects[t].os_wanted)
-            start_type(rc, &rc->rc_objects[t]);
+        rc->rc_objects[t].os_type = (hs_object_type)t;
+    for (int i = 0; i < rc->rc_ntables; i++)
+        rc->rc_objects[rc->rc_tables[i].tr_table.t_parent].os_wanted = true;
+    /* In the order the lists share the budget: the first list's pages and
+     * its highest-ID search go out first. */
+    hs_object_type order[HS_OBJECT_TYPE_COUNT];
+    listing_order(rc, order);
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        if (rc->rc_objects[order[t]].os_wanted)
+            start_type(rc, &rc->rc_objects[order[t]]);
     if (rc->rc_cfg->c_reference)
         refdesign_start(rc);
 }

@@ -10,11 +10,13 @@
  * says how densely IDs are used, so no chain is cut below two pages' worth
  * of records.
  *
- * Each page of a live chain goes where the budget is free: the list
- * endpoint (burst budget, 100 records) or, while the burst budget is
- * booked and the search budget is not, a search for the chain's next IDs
- * (200 records). Archived records are listed only by the list endpoint
- * (search never shows them).
+ * Each page of a live chain goes by search (a search for the chain's next
+ * IDs, 200 records, on the search budget) while that budget has fewer
+ * pages out than it answers in a round trip and its next slot is near
+ * (search_has_room), else by the list endpoint
+ * (100 records, on the burst budget). Archived records are listed only by
+ * the list endpoint (search never shows them). The types share the
+ * budget in order: first the type whose records start the most scans.
  */
 #include <math.h>
 #include <stdio.h>
@@ -44,17 +46,45 @@ static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
         return;
     }
     os->os_jobs_left++;
+    os->os_probing |= mode == LIST_MAX_ID;
 }
 
-/* The next page of a chain, by whichever budget is free. */
+/* Whether live pages may go by search: not in the reference design, and
+ * not unpaced (nothing says search would be faster then). */
+static bool search_lists(const run_ctx *rc)
+{
+    return !rc->rc_cfg->c_reference && budget_pace(&rc->rc_shm->sr_burst, NULL);
+}
+
+/* Whether the next page goes by search: while the search budget has fewer
+ * pages out than it answers in a round trip, and its next slot is near
+ * enough. A chain is a page at a time, so a page's wait is its chain's:
+ * 200 records by search after its wait and a round trip against 100 by
+ * list after the list's, per record: search when its wait is at most
+ * twice the list's plus a round trip. (At the end of a list, its last
+ * chain would otherwise wait on the search pace while the burst budget
+ * idles.) */
+static bool search_has_room(run_ctx *rc)
+{
+    budget *search = &rc->rc_shm->sr_search, *burst = &rc->rc_shm->sr_burst;
+    if (!search_lists(rc))
+        return false;
+    if (!budget_pace(search, NULL))
+        return true; /* searches unpaced: always room */
+    uint64_t now = clock_mono_ns();
+    return rc->rc_budget_jobs[SHM_BUDGET_SEARCH] < (int)budget_inflight_mean(search) &&
+           rl_wait_ns(&search->bu_rl, now) <=
+               2 * rl_wait_ns(&burst->bu_rl, now) + budget_latency_ns(burst);
+}
+
+/* The next page of a chain: a live one by search (200 records, on a budget
+ * the first list leaves idle otherwise) while that budget has room, else
+ * by the list endpoint (100 records, on the burst budget). Archived records
+ * are listed only by the list endpoint (search never shows them). */
 static void next_page(run_ctx *rc, object_sync *os, int chain)
 {
-    uint8_t mode = LIST_PAGE;
-    if (!rc->rc_cfg->c_reference && !os->os_chains[chain].lc_archived &&
-        !rl_idle(&rc->rc_shm->sr_burst.bu_rl, clock_mono_ns()) &&
-        rl_idle(&rc->rc_shm->sr_search.bu_rl, clock_mono_ns()))
-        mode = LIST_SEARCH;
-    publish_page(rc, os, chain, mode);
+    bool search = !os->os_chains[chain].lc_archived && search_has_room(rc);
+    publish_page(rc, os, chain, search ? LIST_SEARCH : LIST_PAGE);
 }
 
 static int new_chain(object_sync *os, bool archived, uint64_t from, uint64_t end)
@@ -165,13 +195,20 @@ out:
     free(st);
 }
 
+/* Where a chain's unlisted IDs begin: its next ID, or the type's lowest
+ * ID seen when that is above it (no record lies below it). */
+static uint64_t chain_from(const object_sync *os, const list_chain *c)
+{
+    return os->os_min_id > c->lc_next ? os->os_min_id : c->lc_next;
+}
+
 /* How many IDs a chain has left to list (0 when that cannot be told). */
 static uint64_t span_left(const object_sync *os, const list_chain *c)
 {
-    uint64_t end = c->lc_end;
+    uint64_t end = c->lc_end, from = chain_from(os, c);
     if (end == UINT64_MAX)
         end = os->os_max_known ? os->os_max_id + 1 : 0;
-    return end > c->lc_next ? end - c->lc_next : 0;
+    return end > from ? end - from : 0;
 }
 
 /* IDs per record, from the type's span and its count (at least 1). */
@@ -185,8 +222,12 @@ static uint64_t ids_per_record(const object_sync *os)
  * at least `min_records` records. Returns whether it did. */
 static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
 {
-    if (rc->rc_cfg->c_reference || !os->os_max_known || os->os_live_count == 0)
-        return false; /* the reference design lists in one chain */
+    /* The reference design lists in one chain; and a span is cut only once
+     * both its ends are known: the highest ID from the probe, the lowest
+     * from the first page (IDs start far above 0: a cut below the lowest
+     * would make chains of empty pages). */
+    if (rc->rc_cfg->c_reference || !os->os_max_known || !os->os_min_id || os->os_live_count == 0)
+        return false;
     int best = -1;
     uint64_t most = 0;
     for (int i = 0; i < LIST_CHAINS_MAX; i++) {
@@ -200,7 +241,7 @@ static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
     if (best < 0 || most / ids_per_record(os) < 2 * min_records)
         return false;
     list_chain *c = &os->os_chains[best];
-    uint64_t mid = c->lc_next + most / 2;
+    uint64_t mid = chain_from(os, c) + most / 2;
     int n = new_chain(os, false, mid, c->lc_end);
     if (n < 0)
         return false;
@@ -230,33 +271,58 @@ static uint64_t records_left(const object_sync *os)
     return ids / ids_per_record(os);
 }
 
-/* How much scan work waits for a type's list: the records times the
- * tables it parents (0 for a type that parents none). */
-static uint64_t scan_weight(const run_ctx *rc, const object_sync *os)
+/* How many tables scan behind a type's list: the batch reads each record
+ * listed lets start. */
+static int tables_behind(const run_ctx *rc, const object_sync *os)
 {
-    uint64_t tables = 0;
+    int tables = 0;
     for (int t = 0; t < rc->rc_ntables; t++)
         tables += rc->rc_tables[t].tr_table.t_parent == os->os_type;
-    return tables * os->os_live_count;
+    return tables;
 }
 
-/* Whether type a lists before type b: the one more scan work waits for,
- * then the larger (a type no table scans behind lists last). */
+/* Whether type a lists before type b: the one each listed record starts
+ * more scans for, then the smaller (its scans start sooner). A type's scans
+ * wait for its list (they plan behind its lowest unlisted ID), and a
+ * scan's heavy parents take a round trip a page: scans begun early hide
+ * their paging rounds behind the other lists, scans begun last are the
+ * run's tail. */
 static bool lists_before(const run_ctx *rc, const object_sync *a, const object_sync *b)
 {
-    uint64_t wa = scan_weight(rc, a), wb = scan_weight(rc, b);
-    if (wa != wb)
-        return wa > wb;
-    return a->os_live_count != b->os_live_count ? a->os_live_count > b->os_live_count
+    int ta = tables_behind(rc, a), tb = tables_behind(rc, b);
+    if (ta != tb)
+        return ta > tb;
+    return a->os_live_count != b->os_live_count ? a->os_live_count < b->os_live_count
                                                 : a->os_type < b->os_type;
 }
 
+void listing_order(const run_ctx *rc, hs_object_type order[HS_OBJECT_TYPE_COUNT])
+{
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        int k = t;
+        for (; k > 0 && lists_before(rc, &rc->rc_objects[t], &rc->rc_objects[order[k - 1]]); k--)
+            order[k] = order[k - 1];
+        order[k] = (hs_object_type)t;
+    }
+}
+
+uint32_t listing_rank(const run_ctx *rc, hs_object_type type)
+{
+    const object_sync *os = &rc->rc_objects[type];
+    uint32_t rank = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const object_sync *o = &rc->rc_objects[t];
+        rank += o != os && o->os_listing && lists_before(rc, o, os);
+    }
+    return rank;
+}
+
 /* The chains a type's list should run in now: the requests that keep the
- * burst budget busy at the mean latency (each chain has one page out
- * at a time, so a list in fewer chains runs below the budget however many
- * workers wait), handed out to the types being listed in order, each
- * taking what its records allow. The order puts first the list whose
- * scans are the most work: they run while the next type lists, instead of
+ * burst and search budgets busy at the mean latency (each chain has one
+ * page out at a time, so a list in fewer chains runs below the budget
+ * however many workers wait), handed out to the types being listed in
+ * order (lists_before), each taking what its records allow: the first
+ * list ends early and its scans run while the next type lists, instead of
  * all waiting for the end of every list together. */
 static int chains_wanted(const run_ctx *rc, const object_sync *os)
 {
@@ -264,10 +330,19 @@ static int chains_wanted(const run_ctx *rc, const object_sync *os)
     /* Unpaced (no limit), no rate says how many: what the workers hold. */
     int left = (int)(budget_pace(b, NULL) ? budget_inflight_mean(b)
                                           : budget_inflight(b, rc->rc_cfg->c_workers));
+    if (search_lists(rc))
+        left += (int)budget_inflight_mean(&rc->rc_shm->sr_search); /* pages by search too */
     int give = 1;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const object_sync *o = &rc->rc_objects[t];
-        if (o == os || !o->os_listing || !o->os_max_known || !lists_before(rc, o, os))
+        if (o == os || !o->os_listing || !lists_before(rc, o, os))
+            continue;
+        /* A list that comes first, its span not known yet: its share is
+         * not known either; cut nothing before its probe answers (cut
+         * first, this list's pages would queue ahead of the other's). */
+        if (o->os_probing)
+            return 1;
+        if (!o->os_max_known)
             continue;
         uint64_t most = records_left(o) / MIN_CHAIN_RECORDS;
         left -= most < 1 ? 1 : most > (uint64_t)left ? left : (int)most;
@@ -387,16 +462,22 @@ void listing_job_done(run_ctx *rc, planned_job *pj)
     int chain = pj->pj_table;
     bool more = pj->pj_more;
     uint64_t next = pj->pj_next_after;
-    if (jl.jl_mode != LIST_MAX_ID) {
-        list_chain *c = &os->os_chains[chain];
-        if (more && next < c->lc_end) {
-            c->lc_next = next;
-            next_page(rc, os, chain);
-        } else {
-            c->lc_active = false;
-        }
-        if (os->os_listing && !jl.jl_archived)
-            save_progress(rc, os);
+    if (jl.jl_mode == LIST_MAX_ID) {
+        /* A span known: every list's share may have changed. */
+        os->os_probing = false;
+        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+            if (rc->rc_objects[t].os_listing)
+                split_chains(rc, &rc->rc_objects[t]);
+        return;
     }
+    list_chain *c = &os->os_chains[chain];
+    if (more && next < c->lc_end) {
+        c->lc_next = next;
+        next_page(rc, os, chain);
+    } else {
+        c->lc_active = false;
+    }
+    if (os->os_listing && !jl.jl_archived)
+        save_progress(rc, os);
     split_chains(rc, os);
 }

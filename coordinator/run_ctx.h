@@ -152,6 +152,7 @@ typedef struct object_sync {
     uint64_t os_index_count; /* live records up to os_hi, as search counts them */
     bool os_swept;           /* the archived list was asked for */
     list_chain os_chains[LIST_CHAINS_MAX];
+    bool os_probing;                   /* the search for the highest ID is out */
     bool os_max_known;                 /* the highest record ID, and the live count: */
     uint64_t os_max_id, os_live_count; /* the span listing chains cut */
     uint64_t os_min_id;                /* the lowest live ID listed (0: none yet) */
@@ -173,7 +174,8 @@ typedef struct run_ctx {
     object_sync rc_objects[HS_OBJECT_TYPE_COUNT];
     planned_job *rc_jobs; /* by shm job index */
     int rc_inflight_jobs;
-    uint64_t rc_published; /* jobs published so far (workers are woken for new ones) */
+    int rc_budget_jobs[SHM_BUDGETS]; /* of those, the ones spending each budget */
+    uint64_t rc_published;           /* jobs published so far (workers are woken for new ones) */
     int rc_max_inflight_jobs;
     int rc_fatal; /* an exit code that ends the run (1 on a rejected request, 3, 5), 0 none */
     char rc_fatal_msg[ERR_MSG_MAX];
@@ -296,6 +298,14 @@ void listing_job_done(run_ctx *rc, planned_job *pj);
 /* The lowest live record ID not listed yet (UINT64_MAX: none left): every
  * live record below it is stored, so a scan may go that far. */
 uint64_t listing_watermark(const object_sync *os);
+
+/* Every object type, in the order lists share the budget (known before any
+ * list starts: by the tables each parents). */
+void listing_order(const run_ctx *rc, hs_object_type order[HS_OBJECT_TYPE_COUNT]);
+
+/* A type's place in the order the lists share the budget (0: first), among
+ * the types listing. */
+uint32_t listing_rank(const run_ctx *rc, hs_object_type type);
 
 /* --- verify.c ------------------------------------------------------------- */
 

@@ -17,13 +17,15 @@ flag but --lag-ms. Measured:
                    against 19/s
   http_429         429s the simulator sent (both policies)
   peak_rss_mib     the most memory the hubsync processes (coordinator and
-                   workers) held at once, sampled every 0.1 s from /proc
+                   workers) held at once, sampled every 0.1 s from /proc:
+                   the sum of their VmRSS (shared pages count per process)
+  peak_pss_mib     the same as the sum of their Pss (shared pages split)
   differences      lines by which the mirror differs from /_sim/truth
 
 Writes DIR/latency.csv, DIR/latency.md and, with gnuplot, DIR/latency.png.
 
   scripts/bench_latency.py [--portals run,1m] [--latencies 20:5,300:100,1000:300,3000:900,hubspot]
-                           [--out DIR] [--sim bin/hubspot-sim] [--hubsync bin/hubsync]
+                           [--out DIR] [--timeline] [--sim bin/hubspot-sim] [--hubsync bin/hubsync]
 """
 import argparse
 import csv
@@ -80,8 +82,10 @@ def start_sim(args, portal, latency, workdir):
         return proc, "http://127.0.0.1:" + f.read().strip()
 
 
-def tree_rss_kib(root):
-    """Resident memory of `root` and its descendants, in KiB, from /proc."""
+def tree_memory_kib(root):
+    """Memory of `root` and its descendants, in KiB, from /proc: the sum of
+    their resident sets (VmRSS: a page two processes map counts twice) and
+    of their proportional sets (Pss: a shared page split among them)."""
     children = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -92,7 +96,7 @@ def tree_rss_kib(root):
             children.setdefault(ppid, []).append(int(pid))
         except (OSError, IndexError, ValueError):
             pass
-    total, todo = 0, [root]
+    rss, pss, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
@@ -100,10 +104,14 @@ def tree_rss_kib(root):
             with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        rss += int(line.split()[1])
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
         except OSError:
             pass
-    return total
+    return rss, pss
 
 
 def mirror_differences(args, base, db):
@@ -127,10 +135,24 @@ def one(args, portal, latency, workdir):
         t0 = time.monotonic()
         run = subprocess.Popen(common + ["--lag-ms", "1000", "run", "--json"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        peak = 0
+        peak, peak_pss, timeline, next_sample = 0, 0, [], t0
         while run.poll() is None:
-            peak = max(peak, tree_rss_kib(run.pid))
+            rss, pss = tree_memory_kib(run.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            if args.timeline and time.monotonic() >= next_sample:
+                st = json.loads(get(base, "/_sim/stats"))["admitted"]
+                timeline.append((time.monotonic() - t0, st["burst"]["count"],
+                                 st["search"]["count"]))
+                next_sample += 0.5
             time.sleep(0.1)
+        if args.timeline:
+            with open(os.path.join(args.out, f"timeline-{portal}-{latency}.csv"), "w") as f:
+                f.write("seconds,burst,searches,burst_per_s\n")
+                prev_t, prev_b = 0.0, 0
+                for t, b, s in timeline:
+                    rate = (b - prev_b) / (t - prev_t) if t > prev_t else 0.0
+                    f.write(f"{t:.2f},{b},{s},{rate:.1f}\n")
+                    prev_t, prev_b = t, b
         out, err = run.communicate()
         wall = time.monotonic() - t0
         if run.returncode != 0:
@@ -150,6 +172,7 @@ def one(args, portal, latency, workdir):
             "budget_pct": round(100.0 * (burst["count"] - 1) / span / BURST_PER_S, 1) if span > 0 else 0,
             "http_429": sum(limited.values()),
             "peak_rss_mib": round(peak / 1024.0, 1),
+            "peak_pss_mib": round(peak_pss / 1024.0, 1),
             "differences": mirror_differences(args, base, db),
         }
         print(json.dumps(row), file=sys.stderr)
@@ -165,6 +188,9 @@ def main():
     ap.add_argument("--portals", default="run")
     ap.add_argument("--latencies", default="20:5,300:100,1000:300,3000:900,hubspot")
     ap.add_argument("--out", default="bench-out")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also write DIR/timeline-PORTAL-LATENCY.csv: the requests admitted, "
+                         "sampled every 0.5 s")
     ap.add_argument("--sim", default=os.environ.get("HUBSPOT_SIM", "bin/hubspot-sim"))
     ap.add_argument("--hubsync", default=os.environ.get("HUBSYNC", "bin/hubsync"))
     args = ap.parse_args()

@@ -802,7 +802,11 @@ static int launch(http_engine *eng, http_request *r)
     set_transport(eng, h, r->rq_curl_error);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-    curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+    /* Over TLS, wait for the handshake and multiplex on HTTP/2. Over plain
+     * HTTP there is no HTTP/2 to wait for, but curl would still hold each new
+     * request until an open connection's first answer says so: a whole
+     * round trip at the start, with the limiter's slot spent meanwhile. */
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT, eng->he_plain_http ? 0L : 1L);
     r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = r->rq_daily_limit = -1;
     r->rq_rate_max = r->rq_rate_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;

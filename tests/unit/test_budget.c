@@ -177,6 +177,9 @@ static void test_inflight_follows_latency(void)
     budget_init(&b, 190, 10000 * MS, true, 1.0);
     UT_CHECK_I64(budget_inflight_mean(&b), 1);                         /* nothing measured yet */
     UT_CHECK_I64(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* nothing measured */
+    budget_answered(&b, 1000 * MS); /* the first answer sizes it at once */
+    UT_CHECK(budget_inflight_mean(&b) >= 20 && budget_inflight_mean(&b) <= 22);
+    UT_CHECK(budget_inflight(&b, 2) >= 30); /* 1.5 s: the first deviation is half the time */
     for (int i = 0; i < 64; i++)
         budget_answered(&b, 1000 * MS);
     uint32_t k = budget_inflight(&b, 2), mean = budget_inflight_mean(&b);

@@ -39,7 +39,7 @@ static void test_job_lifecycle(void)
     uint64_t gen = 0, g2;
     UT_CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen) == -1); /* nothing published */
     uint64_t ids[3] = {11, 22, 33};
-    int j = shm_job_publish(r, 7, SHM_BUDGET_BURST, ids, sizeof(ids), NULL);
+    int j = shm_job_publish(r, 7, SHM_BUDGET_BURST, 0, ids, sizeof(ids), NULL);
     UT_REQUIRE(j >= 0);
     UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_READY);
     int c = shm_job_claim(r, 1, SHM_BUDGET_ALL, 100, 1000, &gen);
@@ -56,15 +56,37 @@ static void test_job_lifecycle(void)
     UT_CHECK(shm_job_release(r, j, gen));
     UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_EMPTY);
     /* Republishing the slot gives a new generation. */
-    int j2 = shm_job_publish(r, 1, SHM_BUDGET_BURST, ids, 8, NULL);
+    int j2 = shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, ids, 8, NULL);
     UT_REQUIRE(j2 >= 0);
     UT_CHECK(shm_job_peek(r, j2, &g2) == SHM_JOB_READY);
     if (j2 == j)
         UT_CHECK(g2 > gen);
     err_info e = {0};
     static uint8_t big[SHM_JOB_PAYLOAD + 1];
-    UT_CHECK(shm_job_publish(r, 1, SHM_BUDGET_BURST, big, sizeof(big), &e) == -1);
+    UT_CHECK(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, big, sizeof(big), &e) == -1);
     UT_CHECK(e.ei_code == ERR_TOO_BIG);
+done:
+    shm_destroy(r);
+}
+
+/* Workers claim the lowest rank first, then the lowest index; a budget
+ * they do not claim for is passed over whatever its rank. */
+static void test_claim_by_rank(void)
+{
+    shm_region *r = NULL;
+    UT_REQUIRE(shm_create(1, &r, NULL) == 0);
+    uint64_t gen = 0;
+    int scan = shm_job_publish(r, 1, SHM_BUDGET_BURST, 5, "s", 1, NULL);
+    int list_b = shm_job_publish(r, 1, SHM_BUDGET_BURST, 1, "b", 1, NULL);
+    int search = shm_job_publish(r, 1, SHM_BUDGET_SEARCH, 0, "q", 1, NULL);
+    int list_a = shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, "a", 1, NULL);
+    UT_REQUIRE(scan >= 0 && list_b >= 0 && search >= 0 && list_a >= 0);
+    unsigned burst = SHM_BUDGET_BIT(SHM_BUDGET_BURST);
+    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), list_a);
+    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), list_b);
+    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), scan);
+    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), -1);
+    UT_CHECK_I64(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen), search);
 done:
     shm_destroy(r);
 }
@@ -74,7 +96,7 @@ static void test_reclaim_voids_old_owner(void)
     shm_region *r = NULL;
     UT_REQUIRE(shm_create(2, &r, NULL) == 0);
     uint64_t gen, gen2;
-    UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, "x", 1, NULL) >= 0);
+    UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, "x", 1, NULL) >= 0);
     int j = shm_job_claim(r, 1, SHM_BUDGET_ALL, 0, 1000, &gen);
     UT_REQUIRE(j >= 0);
     /* Worker 1 died: its job goes back to READY under a new generation. */
@@ -121,7 +143,7 @@ static void test_concurrent_claims(void)
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     UT_REQUIRE(claimed_by != MAP_FAILED);
     for (int i = 0; i < SHM_MAX_JOBS; i++)
-        UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, &i, sizeof(i), NULL) == i);
+        UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, &i, sizeof(i), NULL) == i);
     for (int k = 0; k < CLAIM_PROCS; k++) {
         pids[k] = fork();
         if (pids[k] == 0)
@@ -262,6 +284,7 @@ int unit_suite_shm(void)
     static const ut_test tests[] = {
         {"create, check, bad worker counts", test_create_and_check},
         {"job: publish, claim, renew, finish, release", test_job_lifecycle},
+        {"claims take the lowest rank first", test_claim_by_rank},
         {"reclaim: dead owner and expired lease", test_reclaim_voids_old_owner},
         {"8 processes claim 512 jobs: each once", test_concurrent_claims},
         {"token seqlock: no torn reads", test_token_seqlock},
