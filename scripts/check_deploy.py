@@ -372,19 +372,22 @@ def cmd_pod(path, kind, root, token):
             mount, v = m["mountPath"], volumes[m["name"]]
             if mount in mapping:
                 continue
-            # An emptyDir is the pod's own: pods run side by side (the
-            # indexes of a Job) must not share it.
-            mapping[mount] = root + (POD_DIR if "emptyDir" in v else "") + mount
+            # Every volume but the claim is the pod's own (Kubernetes
+            # projects Secrets and ConfigMaps into each pod): pods run side
+            # by side (the indexes of a Job) must not share them, or one
+            # pod rewrites a Secret file while another copies it.
+            own = "persistentVolumeClaim" not in v
+            mapping[mount] = root + (POD_DIR if own else "") + mount
             out.append(f"mkdir -p {sh_word(mapping[mount])}")
             if "configMap" in v:
                 cm = named(docs, "ConfigMap", v["configMap"]["name"])
                 for key, text in cm["data"].items():
-                    out.append(f"printf %s {shlex.quote(text)} > {shlex.quote(root + mount + '/' + key)}")
+                    out.append(f"printf %s {shlex.quote(text)} > {sh_word(mapping[mount] + '/' + key)}")
             if "secret" in v:
                 s = named(docs, "Secret", v["secret"]["secretName"])
                 mode = v["secret"].get("defaultMode", 0o644)
                 for key in sorted(secret_keys(s)):
-                    f = shlex.quote(root + mount + "/" + key)
+                    f = sh_word(mapping[mount] + "/" + key)
                     out.append(f"printf '%s\\n' {shlex.quote(token)} > {f}; chmod {mode:o} {f}")
 
     def remap(word):
