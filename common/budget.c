@@ -228,5 +228,5 @@ int32_t budget_foreign(budget *b)
     for (size_t i = 0; i < n; i++)
         v[i] = atomic_load(&b->bu_foreign[i]);
     qsort(v, n, sizeof(v[0]), by_value);
-    return v[n / 2] > 0 ? v[n / 2] : 0;
+    return v[3 * n / 4] > 0 ? v[3 * n / 4] : 0;
 }

@@ -50,10 +50,14 @@ typedef enum budget_headers {
     BUDGET_HEADERS_NONE         /* answers come without them: the configured pace stands */
 } budget_headers;
 
-/* Samples of other apps' spending the estimate is the median of: one
- * sample is off by however many of our requests arrived out of the order
- * they were granted in (a worker that woke late); the median of the last
- * second's answers is not. */
+/* Samples of other apps' spending the estimate is the upper quartile of:
+ * one sample is off by however many of our requests arrived out of the
+ * order they were granted in (a worker that woke late), and the quartile of
+ * the last second's answers is not. The upper one, not the median: while
+ * the others' spending rises, the median of samples taken over a second
+ * trails it by half a second's growth, and every request the estimate is
+ * short of is one the window may hold too many (a 429 when the others' pace
+ * had just filled their window, measured under load in it_latency). */
 enum { BUDGET_FOREIGN_SAMPLES = 15 };
 
 typedef struct budget {
@@ -134,8 +138,8 @@ uint32_t budget_share(budget *b, uint64_t *window_ns);
  * window, margin excluded. */
 uint32_t budget_pace(budget *b, uint64_t *window_ns);
 
-/* Other apps' requests per window, as last estimated: the median of the
- * latest samples (0: none seen). */
+/* Other apps' requests per window, as last estimated: the upper quartile
+ * of the latest samples (0: none seen). */
 int32_t budget_foreign(budget *b);
 
 #endif

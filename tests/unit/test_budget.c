@@ -127,8 +127,9 @@ static void test_given_limit_and_fraction(void)
 }
 
 /* HubSpot counts 80 in the window, 20 of them ours: the others spend 60,
- * and the pace drops to what they leave, less a guard of 2 and 2%. The median
- * of the latest samples ignores one that is far off. */
+ * and the pace drops to what they leave, less a guard of 2 and 2%. The upper
+ * quartile of the latest samples ignores one that is far off, and trails a
+ * rising load by a quarter of the samples, not half. */
 static void test_foreign_load_from_remaining(void)
 {
     budget b;
@@ -147,6 +148,11 @@ static void test_foreign_load_from_remaining(void)
         budget_learn(&b, 190, 10000, 190 - 20, s);
     UT_CHECK_I64(budget_foreign(&b), 0);
     UT_CHECK_I64(budget_pace(&b, NULL), 190);
+    /* The others ramp up, 10 more in each sample: the estimate is the
+     * fourth-newest, 120, where the median would say 80. */
+    for (int i = 1; i <= BUDGET_FOREIGN_SAMPLES; i++)
+        budget_learn(&b, 190, 10000, 190 - 20 - 10 * i, s);
+    UT_CHECK_I64(budget_foreign(&b), 120);
 done:;
 }
 
