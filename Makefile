@@ -8,7 +8,8 @@
 #                   suite again built with -fsanitize=address,undefined
 #   make check-deploy deploy/ (systemd, Kubernetes) and docs/schemas/ checked
 #                   against the simulator (scripts/check-deploy.sh; part of test)
-#   make check-style  clang-format check + banned-function grep
+#   make check-style  clang-format check + banned-function grep (in make test)
+#   make check-layout no reference outside the repository, includes by layer (in make test)
 #   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
 #   make fuzz-brief the same for a few seconds each (what `make test` runs)
 #   make test-slurm   install munge and Slurm if missing, then the job-array
@@ -59,7 +60,7 @@ COORD_SRC  := $(wildcard coordinator/*.c)
 
 BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
 
-.PHONY: all run test test-run check-deploy check-style clean deps
+.PHONY: all run test test-run check-deploy check-style check-layout clean deps
 all: $(BINS)
 
 $(OUT)/%.o: %.c
@@ -109,6 +110,8 @@ test-run: all
 	    $(if $(IT_QUICK),IT_QUICK=$(IT_QUICK)) $(BINDIR)/test-sim
 
 test: deps
+	@$(MAKE) --no-print-directory check-style
+	@$(MAKE) --no-print-directory check-layout
 	@$(MAKE) --no-print-directory test-run
 	@$(MAKE) --no-print-directory check-deploy
 	@scripts/valgrind-check.sh
@@ -186,8 +189,12 @@ STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[c
 check-style:
 	@clang-format --dry-run --Werror $(STYLE_FILES)
 	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|strtok|gets|atoi)\s*\(' $(STYLE_FILES) \
-	    || (echo "check-style: banned function (see STYLE.md)"; exit 1)
+	    || (echo "check-style: banned function (see docs/STYLE.md)"; exit 1)
 	@echo "check-style: ok"
+
+# No reference outside the repository; includes follow the layers.
+check-layout:
+	@scripts/check-layout.sh
 
 clean:
 	rm -rf build bin

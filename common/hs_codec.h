@@ -6,8 +6,8 @@
  *
  * Where it sits: a worker receives a body from curl, hands it to one parser
  * here, and turns the result (an assoc_buf, a record page) into msgpack
- * records for the coordinator. Parsing is the worker's CPU ceiling (DESIGN.md
- * "Where the time goes"). The association responses, the hot path, are read
+ * records for the coordinator. Parsing is the worker's CPU ceiling (docs/BENCHMARKS.md,
+ * "HubSpot codecs"). The association responses, the hot path, are read
  * by a streaming scanner: one pass over the bytes, no DOM, strings compared
  * in place, nothing copied but labels and cursors (into the caller's
  * assoc_buf); ~6 million associations/s on one core, where json-c's DOM

@@ -4,7 +4,7 @@
  *
  * Association tables are unordered pairs of object types named `{a}_{b}` with
  * a < b alphabetically; `a` is the parent (scanned, watched, carries the
- * rollup fields) and `b` the child (SPEC §3). Type IDs are directional: the
+ * rollup fields) and `b` the child (docs/CLI.md, `--tables`). Type IDs are directional: the
  * IDs a table stores are the parent→child ones.
  */
 #ifndef HUBSYNC_HS_TYPES_H

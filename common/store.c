@@ -990,7 +990,7 @@ static int end_birth(store *s, err_info *e)
 }
 
 /* A data file that cannot be used: one message shape for every way it can
- * be damaged, with the way out (SPEC §9: name the problem, say what to do). */
+ * be damaged, with the way out (docs/RELIABILITY.md: name the problem, say what to do). */
 static int damaged(const store *s, err_info *e, const char *why)
 {
     return err_set(e, ERR_CORRUPT,

@@ -4,7 +4,7 @@
  * The coordinator merges what the workers fetched into one LMDB environment
  * through this module, and the read-only commands (status, export, doctor)
  * read it. Everything a run must not lose lives here; shared memory is only
- * advisory (DESIGN.md).
+ * advisory (docs/ARCHITECTURE.md).
  *
  * ON-DISK LAYOUT (format version STORE_FORMAT_VERSION)
  *
@@ -349,14 +349,14 @@ int store_count_objects(store_txn *t, hs_object_type type, uint64_t *count, err_
 /* ---- table schemas ------------------------------------------------------ */
 
 typedef enum store_ping_type {
-    STORE_PING_FULL,       /* "read_full_ping" (also the default, SPEC §4) */
+    STORE_PING_FULL,       /* "read_full_ping" (also the default) */
     STORE_PING_INCREMENTAL /* "read_incremental_ping" */
 } store_ping_type;
 
 /* "read_full_ping" / "read_incremental_ping". */
 const char *store_ping_type_name(store_ping_type p);
 
-/* A table's schema (SPEC §4, table_options). Initialise with
+/* A table's schema (table_options; docs/CLI.md, `hubsync setup`). Initialise with
  * store_schema_init(), release with store_schema_free(). */
 typedef struct store_schema {
     store_ping_type sc_ping_type;
@@ -396,7 +396,7 @@ int store_put_schema(store_txn *t, hs_table table, const store_schema *sc, err_i
  * schema: setup never ran), ERR_CORRUPT, ERR_INVALID, ERR_STORE, ERR_NOMEM. */
 int store_get_schema(store_txn *t, hs_table table, store_schema *sc, err_info *e);
 
-/* ---- cursors and run figures (SPEC §4) ---------------------------------- */
+/* ---- cursors and run figures (docs/CLI.md) ---------------------------------- */
 
 typedef enum store_cursor_kind {
     STORE_CURSOR_NONE,        /* never synced: full scan from "0" */
@@ -488,7 +488,7 @@ enum { STORE_DONE_RANGES_MAX = 512 };
 typedef struct store_state {
     store_cursor ss_cursor;
     int64_t ss_scan_started_ms; /* start of the full scan in progress (its completion
-                                   sets the cursor from it, SPEC §4); 0 when none */
+                                   sets the cursor from it); 0 when none */
     int64_t ss_scan_origin_ms;  /* start of the last COMPLETED full scan (the origin
                                    of the timestamp cursor); 0 when unknown */
     /* Verification (incremental tables): the next parent ID its slice

@@ -1,6 +1,6 @@
 /*
  * cmd_export — `hubsync export [--table T] [--format tsv|jsonl]`: the mirrored
- * associations in SPEC §7's canonical format, what the tests compare with
+ * associations in the canonical format (docs/CLI.md), what the tests compare with
  * the simulator's truth.
  *
  *   tsv    TABLE<TAB>PARENT_ID<TAB>CHILD_ID<TAB>TYPE_IDS   (IDs distinct,

@@ -1,5 +1,5 @@
 /*
- * cmd_setup — `hubsync setup`, phase 1 of SPEC §4 (the reference design's
+ * cmd_setup — `hubsync setup`, phase 1 (docs/CLI.md; the reference design's
  * setup.py): read each parent type's properties from HubSpot, find the rollup
  * fields of every selected table by label and type (rollup.c: a property
  * with a matching label that is not a rollup is listed, with why, and

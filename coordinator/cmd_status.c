@@ -5,7 +5,7 @@
  * the tables use. Read-only: it opens the store as a reader, takes no run
  * lock and reads one snapshot, so it works beside a running sync.
  *
- * Also here: the route table of SPEC §4 in words, shared with setup and
+ * Also here: the routes (docs/CLI.md, "Switch-on and routing") in words, shared with setup and
  * doctor, and the JSON form of a table schema.
  */
 #include <inttypes.h>

@@ -24,7 +24,7 @@
 
 /* ---- the commands -------------------------------------------------------- */
 
-/* Phase 1 (SPEC §4): reads the parents' properties, detects each selected
+/* Phase 1 (docs/CLI.md, `hubsync setup`): reads the parents' properties, detects each selected
  * table's rollup fields and saves its schema; cursors and data are kept.
  * Exit 0, 1 (HubSpot unreachable, a bad answer), 2 (database unusable),
  * 3 (credentials refused), 4 (a run holds the database), 5 (daily limit). */
@@ -42,7 +42,7 @@ int cmd_status(const hubsync_config *c);
 int cmd_doctor(const hubsync_config *c);
 
 /* Prints the stored associations of every selected table (or c_export_table)
- * as SPEC §7 TSV or JSONL, streaming from one read snapshot. Exit 0, 1
+ * as TSV or JSONL (docs/CLI.md, `hubsync export`), streaming from one read snapshot. Exit 0, 1
  * (stdout failed), or 2 (no usable database). */
 int cmd_export(const hubsync_config *c);
 
@@ -139,7 +139,7 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp, shm_region *sh
 /* The rest of this section is rollup.c: pure functions of what was fetched. */
 
 /* Fills *sc (initialised by the caller) with what setup stores for `t`
- * (SPEC §4): the labels of the parent's rollup properties whose label starts
+ * (docs/CLI.md, `hubsync setup`): the labels of the parent's rollup properties whose label starts
  * with sync_associations_{a}_{b}_label_, sorted; ping_type incremental when
  * any were found; rollup_fields_object_id = a. A rollup property is type
  * "number" and fieldType "calculation_rollup" (hs_property_is_rollup); a
@@ -227,7 +227,7 @@ bool schema_equal(const store_schema *a, const store_schema *b);
  * "rollup_field_labels":[…],"rollup_fields_object_id"}. */
 void schema_json(jbuf *b, const store_schema *sc);
 
-/* The route the next run takes for a table (SPEC §4 routing table), from its
+/* The route the next run takes for a table (docs/CLI.md, "Switch-on and routing"), from its
  * stored schema (NULL when there is none: read_full_ping) and state: the
  * cursor, and whether a killed run left a scan unfinished (ss_scan_started_ms
  * set: it resumes, skipping the ranges it merged). One exception to the

@@ -1,5 +1,5 @@
 /*
- * config — hubsync's command line and environment (SPEC §6), see config.h.
+ * config — hubsync's command line and environment (docs/CLI.md), see config.h.
  *
  * Parsing runs in two passes: the first walks argv, recognises the command
  * and every flag wherever it stands and keeps each flag's raw text; the
@@ -31,7 +31,7 @@
 #include "../common/url.h"
 #include "commands.h"
 
-/* Defaults (SPEC §6; the lag is the practitioners' 30 s, hubspot-api.md §8.2). */
+/* Defaults (docs/CLI.md; the lag is the practitioners' 30 s of search index lag). */
 enum {
     DEFAULT_INFLIGHT = 64,             /* a cap: the run sizes concurrency from latency and rate */
     REFERENCE_BATCH = 100,             /* the reference design's parents per batch read */

@@ -1,5 +1,5 @@
 /*
- * config — hubsync's command line and environment (SPEC §6): the command,
+ * config — hubsync's command line and environment (docs/CLI.md): the command,
  * the common flags (which may stand before or after the command name; flags
  * win over environment variables) and each command's own flags.
  */
@@ -15,7 +15,7 @@
 
 enum { CONFIG_MAX_TABLES = 40, CONFIG_SECRET_MAX = 1024 };
 
-/* Exit codes (SPEC §6), printed by --help and documented in docs/. */
+/* Exit codes, printed by --help and documented in docs/CLI.md. */
 typedef enum hubsync_exit {
     EXIT_OK = 0,         /* success */
     EXIT_INCOMPLETE = 1, /* run incomplete, safe to rerun */

@@ -1,7 +1,7 @@
 /*
  * main — bin/hubsync: parses the command line and environment (config.c)
  * and hands the configuration to the command it names. Every command returns
- * its exit code (config.h, SPEC §6); main only adds 2 for usage errors.
+ * its exit code (config.h, docs/CLI.md); main only adds 2 for usage errors.
  */
 #include <stdio.h>
 #include <string.h>

@@ -477,7 +477,7 @@ static int recheck_table(run_ctx *rc, table_run *tr, err_info *e)
     return r;
 }
 
-/* SPEC §4: a run re-checks the rollup fields of the tables it switched on
+/* A run re-checks the rollup fields of the tables it switched on
  * incremental, one properties call per parent type. Done after switch-on,
  * so a damaged record or a cursor that must not be sent stops the run
  * before any call; sent from the coordinator's own slot under the run's
@@ -524,7 +524,7 @@ static int note_rollups_since(run_ctx *rc, table_run *tr, store_schema *sc, err_
     return store_put_schema(rc->rc_txn, tr->tr_table, sc, e);
 }
 
-/* Phase 2 and 3 of SPEC §4: the table's options from its stored schema and
+/* Phases 2 and 3 (docs/CLI.md, `hubsync run`): the table's options from its stored schema and
  * cursor, and the route they take. ping_type always comes from the schema
  * (default read_full_ping), and a cursor of the wrong kind is never sent. */
 static int switch_on(run_ctx *rc, table_run *tr, err_info *e)

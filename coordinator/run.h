@@ -1,6 +1,6 @@
 /*
  * run — `hubsync run`: switch-on, read-ping routing and the sync of every
- * selected table (SPEC §4–§5), with the worker pool. Returns a hubsync_exit.
+ * selected table (docs/CLI.md, `hubsync run`), with the worker pool. Returns a hubsync_exit.
  */
 #ifndef HUBSYNC_RUN_H
 #define HUBSYNC_RUN_H

@@ -204,7 +204,7 @@ void scan_advance(run_ctx *rc, table_run *tr)
     if (tr->tr_planned_all && tr->tr_seq_head == tr->tr_seq_next && !tr->tr_done) {
         /* The scan is complete: from now on changes are caught from the
          * scan's START (minus the lag allowance), not its end: what changed
-         * while it ran is not lost (SPEC §4). */
+         * while it ran is not lost. */
         int64_t from = tr->tr_state.ss_scan_started_ms - rc->rc_cfg->c_lag_ms;
         if (rc->rc_cfg->c_reference)
             from = clock_wall_ms(); /* the reference design's: its completion time */

@@ -10,6 +10,7 @@ packages=(
     libjson-c-dev libmicrohttpd-dev gnuplot-nox curl valgrind
     openssl python3-prometheus-client systemd python3-yaml python3-jsonschema
     clang libclang-rt-14-dev # make fuzz: clang's libFuzzer (gcc has none)
+    clang-format git         # make check-style (in make test)
 )
 packages+=("$@")
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_flags — config_parse, hubsync's command line and environment
- * (coordinator/config.c, SPEC §6).
+ * (coordinator/config.c, docs/CLI.md).
  *
  * The input is an argv: arguments separated by NUL or newline bytes
  * ("run\n--tables\ncompanies_contacts"). A line "@NAME=value" instead sets

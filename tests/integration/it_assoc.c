@@ -1,5 +1,5 @@
 /*
- * it_assoc — the v4 association endpoints (hubspot-api.md §2): batch read
+ * it_assoc — the v4 association endpoints (docs/SIMULATOR.md): batch read
  * shapes, 207s with NO_ASSOCIATIONS_FOUND, per-result paging with escaped
  * cursors, both directions, the single-object GET and the labels list.
  *

@@ -1,5 +1,5 @@
 /*
- * it_auth — authentication (hubspot-api.md §6.4, §7): the private-app token,
+ * it_auth — authentication (docs/SIMULATOR.md, status codes): the private-app token,
  * the OAuth refresh grant, expiring access tokens and their 401 bodies.
  */
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * it_badinput — the bad input table (SPEC §9): every malformed flag, table
+ * it_badinput — the bad input table (docs/RELIABILITY.md): every malformed flag, table
  * name, config value and environment variable, a --db that cannot be used,
  * a damaged cursor or table_options record and a damaged data.mdb (empty,
  * truncated, garbage over its meta pages, its root or every page, a

@@ -1,5 +1,5 @@
 /*
- * it_cli — bin/hubsync's command line (SPEC §6) against bin/hubspot-sim:
+ * it_cli — bin/hubsync's command line (docs/CLI.md) against bin/hubspot-sim:
  * help and exit codes; every bad flag, value, table name, token file and
  * base URL refused with exit 2, one line naming the problem, and nothing
  * written to --db; setup's rollup detection (status --json shows it; setup

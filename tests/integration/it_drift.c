@@ -1,5 +1,5 @@
 /*
- * it_drift — exact against HubSpot's real rollups (SPEC §4): the
+ * it_drift — exact against HubSpot's real rollups (docs/SIMULATOR.md, Rollups): the
  * simulator's realistic rollup model (late, coalesced, sometimes missed
  * bumps; relabels under a plain count bump nothing) leaves drift that the
  * incremental route cannot see, and verification (--verify-fraction)

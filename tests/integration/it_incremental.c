@@ -1,5 +1,5 @@
 /*
- * it_incremental — the incremental route end to end (SPEC §4–§5): after a
+ * it_incremental — the incremental route end to end (docs/CLI.md, `hubsync run`): after a
  * full sync, changes made through /_sim/mutate reach the mirror for the
  * cost of one search and one batch read; 25,000 changes sharing
  * milliseconds, index lag with churn, changes made during the full scan, a
@@ -323,7 +323,7 @@ static void set_object_id_cursor(store_state *st)
     st->ss_ndone = 0;
 }
 
-/* SPEC §4's routing table, row by row. */
+/* The routes (docs/CLI.md, "Switch-on and routing"), one by one. */
 static void test_routing_table(void)
 {
     tl_sim s = {0};

@@ -1,5 +1,5 @@
 /*
- * it_objects — the object endpoints (hubspot-api.md §4, §5): listing with
+ * it_objects — the object endpoints (docs/SIMULATOR.md): listing with
  * paging by record ID, archived listing, batch read with 207s, object type
  * aliases and the properties list with its rollup fields.
  */
@@ -347,7 +347,7 @@ done:
 
 /* The rollup labels of `type`'s properties, as "TABLE:SUFFIX FIELDTYPE"
  * lines, sorted: every label of the form sync_associations_{a}_{b}_label_{suffix}
- * where {a}_{b} is a real table name (SPEC §3), whichever side it is on, with
+ * where {a}_{b} is a real table name (docs/CLI.md, `--tables`), whichever side it is on, with
  * its fieldType (calculation_rollup for a rollup, number for a look-alike).
  * Labels that only look similar (another order, another prefix) are decoys a
  * careless detector would fall for, and are left out. False on error. */

@@ -1,5 +1,5 @@
 /*
- * it_ratelimit — the rate-limit policies (hubspot-api.md §6): the rolling
+ * it_ratelimit — the rate-limit policies (docs/SIMULATOR.md): the rolling
  * burst window, the search policy, the daily cap, their 429 bodies and
  * headers, Retry-After, the tiers and the association-batch exemption.
  *

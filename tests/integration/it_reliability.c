@@ -1,5 +1,5 @@
 /*
- * it_reliability — SPEC §9's promises under failure made on purpose (issue
+ * it_reliability — the promises of docs/RELIABILITY.md under failure made on purpose (issue
  * 7): a simulator that answers 5xx, 429, resets, truncated and 3-second
  * bodies while its OAuth tokens expire every 20 s; runs SIGKILLed at random
  * instants, the coordinator or one worker, over full scans and incremental

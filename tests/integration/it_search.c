@@ -1,5 +1,5 @@
 /*
- * it_search — POST /crm/v3/objects/{t}/search (hubspot-api.md §3): every
+ * it_search — POST /crm/v3/objects/{t}/search (docs/SIMULATOR.md, Search): every
  * operator on the filterable properties, AND within a group and OR across
  * groups, sorting, `total`, the request limits and the 10,000-result cap.
  *

@@ -1,6 +1,6 @@
 /*
  * it_startup — the simulator's command line and process behaviour: the one
- * stdout line it prints when ready (SPEC §8), --port-file, --quiet, --help,
+ * stdout line it prints when ready (docs/SIMULATOR.md), --port-file, --quiet, --help,
  * rejected options, and a clean exit on SIGTERM and SIGINT.
  */
 #include <signal.h>

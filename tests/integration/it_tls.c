@@ -1,5 +1,5 @@
 /*
- * it_tls — HTTPS end to end (SPEC §6: "plain http:// is accepted only for
+ * it_tls — HTTPS end to end (docs/CLI.md: "plain http:// is accepted only for
  * loopback addresses; TLS certificates are always verified"). Each test
  * makes its own CA and server certificate (scripts/make-test-cert.sh), and
  * serves the simulator over HTTPS with them (--tls-cert, --tls-key):

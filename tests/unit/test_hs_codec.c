@@ -1,5 +1,5 @@
 /*
- * Tests of common/hs_codec: every response shape of docs/hubspot-api.md
+ * Tests of common/hs_codec: every response shape HubSpot sends (docs/SIMULATOR.md)
  * (the documented examples verbatim), 200 and 207 batch reads, cursors kept
  * byte-for-byte, IDs above 2^53, null and Unicode labels, canonical form,
  * every truncation of valid bodies, wrong types in every field; the request

@@ -1,0 +1,57 @@
+#!/bin/bash
+# check-layout — the rules of the source tree that a compiler does not check
+# (docs/STYLE.md), run by `make test`:
+#
+#  1. The repository stands on its own: no tracked file refers to a document
+#     outside it (the team's working notes: a product contract, design notes,
+#     API notes), which a person who clones the repository does not have.
+#  2. The layers: common/ includes nothing from coordinator/, worker/ or sim/;
+#     worker/ nothing from coordinator/ or sim/; sim/ nothing from
+#     coordinator/ or worker/; coordinator/ only the worker's entry point
+#     (worker.h) and, until the HTTP engine leaves worker/, its header.
+#
+# Prints each offending line and exits 1, or prints one line and exits 0.
+set -u
+cd "$(dirname "$0")/.."
+
+fail=0
+problem() {
+    echo "check-layout: $1" >&2
+    fail=1
+}
+
+files() {
+    git ls-files "$@" 2>/dev/null || find . -path ./.git -prune -o -type f -print
+}
+
+# 1. References to documents outside the repository. The patterns are built
+# from pieces so that this script does not match itself.
+dotdot='\.\./'"shared"
+outside="($dotdot|SPEC §|SPEC\.md|DESIGN\.md|hubspot-api\.md|reference/000_|(^|[^/])STYLE\.md)"
+while IFS= read -r hit; do
+    problem "refers outside the repository: $hit"
+done < <(files | grep -v '^scripts/check-layout.sh$' | xargs grep -nIE "$outside" 2>/dev/null)
+
+# 2. Includes across layers: "DIR: the folders it may not include from".
+rules=(
+    "common: coordinator worker sim"
+    "worker: coordinator sim"
+    "sim: coordinator worker"
+)
+for rule in "${rules[@]}"; do
+    dir=${rule%%:*}
+    for banned in ${rule#*: }; do
+        while IFS= read -r hit; do
+            problem "$dir/ may not include from $banned/: $hit"
+        done < <(files "$dir/*.c" "$dir/*.h" | xargs grep -nE "#include \"(\.\./)+$banned/" 2>/dev/null)
+    done
+done
+while IFS= read -r hit; do
+    problem "coordinator/ may include only worker/worker.h (and, for now, worker/http.h): $hit"
+done < <(files 'coordinator/*.c' 'coordinator/*.h' | xargs grep -nE '#include "\.\./worker/' 2>/dev/null |
+    grep -vE '"\.\./worker/(worker|http)\.h"')
+
+if [ "$fail" -ne 0 ]; then
+    exit 1
+fi
+echo "check-layout: ok (no reference outside the repository; includes follow the layers)"
