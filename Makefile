@@ -133,16 +133,16 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link
 FUZZ_CODEC   := common/hs_codec.c common/assoc.c common/jbuf.c common/err.c
-FUZZ_STORE   := common/store.c common/lmdb_check.c common/hs_types.c common/assoc.c common/jbuf.c \
-                common/err.c
-fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/wire.c
+FUZZ_STORE   := common/store.c common/lmdb_check.c common/mpread.c common/hs_types.c \
+                common/assoc.c common/jbuf.c common/err.c
+fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/wire.c common/mpread.c
 fuzz_mods_assoc_object := $(FUZZ_CODEC)
 fuzz_mods_search       := $(FUZZ_CODEC)
-fuzz_mods_object_list  := $(FUZZ_CODEC) common/wire.c
+fuzz_mods_object_list  := $(FUZZ_CODEC) common/wire.c common/mpread.c
 fuzz_mods_properties   := $(FUZZ_CODEC)
 fuzz_mods_token        := $(FUZZ_CODEC)
 fuzz_mods_error        := $(FUZZ_CODEC)
-fuzz_mods_wire         := common/wire.c common/assoc.c common/jbuf.c common/err.c
+fuzz_mods_wire         := common/wire.c common/mpread.c common/assoc.c common/jbuf.c common/err.c
 fuzz_mods_state        := $(FUZZ_STORE)
 fuzz_mods_schema       := $(FUZZ_STORE)
 fuzz_mods_cursor       := common/jbuf.c sim/sim_cursor.c

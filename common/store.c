@@ -30,6 +30,7 @@
 #include <msgpack.h>
 
 #include "lmdb_check.h"
+#include "mpread.h"
 
 enum {
     STORE_MAX_DBS = 128,                 /* named databases: 11 types + ≤ 55 tables + 3 */
@@ -213,12 +214,13 @@ static int object_dbi(store *s, hs_object_type type, MDB_dbi *dbi, bool *present
 
 /* ---- msgpack, by hand, for the hot path ----------------------------------
  *
- * The writers produce the canonical (smallest) forms msgpack-c's packer
- * produces, so a value re-encoded from the same types compares equal
- * bytewise. The reader is strict about types but accepts every integer width.
+ * The packers write into the transaction's scratch buffer the canonical
+ * (smallest) forms msgpack-c's packer produces, so a value re-encoded from
+ * the same types compares equal bytewise. Values are read back with
+ * mpread, strict about types but accepting every integer width.
  */
 
-static uint8_t *mp_uint(uint8_t *p, uint64_t u)
+static uint8_t *pack_uint(uint8_t *p, uint64_t u)
 {
     if (u < 128) {
         *p++ = (uint8_t)u;
@@ -241,10 +243,10 @@ static uint8_t *mp_uint(uint8_t *p, uint64_t u)
     return p;
 }
 
-static uint8_t *mp_int(uint8_t *p, int64_t d)
+static uint8_t *pack_int(uint8_t *p, int64_t d)
 {
     if (d >= 128)
-        return mp_uint(p, (uint64_t)d);
+        return pack_uint(p, (uint64_t)d);
     if (d >= -32) {
         *p++ = (uint8_t)d; /* positive or negative fixint */
     } else if (d >= -128) {
@@ -266,7 +268,7 @@ static uint8_t *mp_int(uint8_t *p, int64_t d)
     return p;
 }
 
-static uint8_t *mp_array(uint8_t *p, uint32_t n)
+static uint8_t *pack_array(uint8_t *p, uint32_t n)
 {
     if (n < 16) {
         *p++ = (uint8_t)(0x90 | n);
@@ -282,7 +284,7 @@ static uint8_t *mp_array(uint8_t *p, uint32_t n)
     return p;
 }
 
-static uint8_t *mp_str(uint8_t *p, const char *s, uint32_t n)
+static uint8_t *pack_str(uint8_t *p, const char *s, uint32_t n)
 {
     if (n < 32) {
         *p++ = (uint8_t)(0xa0 | n);
@@ -300,254 +302,6 @@ static uint8_t *mp_str(uint8_t *p, const char *s, uint32_t n)
     }
     memcpy(p, s, n);
     return p + n;
-}
-
-typedef struct mp_reader {
-    const uint8_t *r_p;
-    const uint8_t *r_end;
-} mp_reader;
-
-static bool mp_need(mp_reader *r, size_t n)
-{
-    return (size_t)(r->r_end - r->r_p) >= n;
-}
-
-static uint64_t mp_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* Reads a fixed-width big-endian payload of n bytes after the tag. */
-static bool mp_take(mp_reader *r, int n, uint64_t *v)
-{
-    if (!mp_need(r, (size_t)n))
-        return false;
-    *v = mp_be(r->r_p, n);
-    r->r_p += n;
-    return true;
-}
-
-/* Any msgpack integer; *neg says whether *v is a negative int64 bit pattern. */
-static bool mp_read_intany(mp_reader *r, uint64_t *v, bool *neg)
-{
-    if (!mp_need(r, 1))
-        return false;
-    uint8_t tag = *r->r_p++;
-    *neg = false;
-    if (tag < 0x80) {
-        *v = tag;
-        return true;
-    }
-    if (tag >= 0xe0) {
-        *v = (uint64_t)(int64_t)(int8_t)tag;
-        *neg = true;
-        return true;
-    }
-    uint64_t raw;
-    switch (tag) {
-    case 0xcc:
-        return mp_take(r, 1, v);
-    case 0xcd:
-        return mp_take(r, 2, v);
-    case 0xce:
-        return mp_take(r, 4, v);
-    case 0xcf:
-        return mp_take(r, 8, v);
-    case 0xd0:
-        if (!mp_take(r, 1, &raw))
-            return false;
-        *v = (uint64_t)(int64_t)(int8_t)raw;
-        break;
-    case 0xd1:
-        if (!mp_take(r, 2, &raw))
-            return false;
-        *v = (uint64_t)(int64_t)(int16_t)raw;
-        break;
-    case 0xd2:
-        if (!mp_take(r, 4, &raw))
-            return false;
-        *v = (uint64_t)(int64_t)(int32_t)raw;
-        break;
-    case 0xd3:
-        if (!mp_take(r, 8, &raw))
-            return false;
-        *v = raw;
-        break;
-    default:
-        return false;
-    }
-    *neg = (int64_t)*v < 0;
-    return true;
-}
-
-static bool mp_read_int(mp_reader *r, int64_t lo, int64_t hi, int64_t *out)
-{
-    uint64_t v;
-    bool neg;
-    if (!mp_read_intany(r, &v, &neg))
-        return false;
-    if (!neg && v > INT64_MAX)
-        return false;
-    int64_t d = (int64_t)v;
-    if (d < lo || d > hi)
-        return false;
-    *out = d;
-    return true;
-}
-
-static bool mp_read_array(mp_reader *r, uint32_t *n)
-{
-    if (!mp_need(r, 1))
-        return false;
-    uint8_t tag = *r->r_p++;
-    uint64_t v;
-    if ((tag & 0xf0) == 0x90)
-        v = tag & 0x0f;
-    else if (tag == 0xdc) {
-        if (!mp_take(r, 2, &v))
-            return false;
-    } else if (tag == 0xdd) {
-        if (!mp_take(r, 4, &v))
-            return false;
-    } else
-        return false;
-    /* Each element takes at least one byte: a count beyond that is damage. */
-    if (!mp_need(r, v))
-        return false;
-    *n = (uint32_t)v;
-    return true;
-}
-
-/* A string or nil: *s NULL for nil. */
-static bool mp_read_str_or_nil(mp_reader *r, const char **s, uint32_t *n)
-{
-    if (!mp_need(r, 1))
-        return false;
-    uint8_t tag = *r->r_p++;
-    uint64_t len;
-    if (tag == 0xc0) {
-        *s = NULL;
-        *n = 0;
-        return true;
-    }
-    if ((tag & 0xe0) == 0xa0)
-        len = tag & 0x1f;
-    else if (tag == 0xd9) {
-        if (!mp_take(r, 1, &len))
-            return false;
-    } else if (tag == 0xda) {
-        if (!mp_take(r, 2, &len))
-            return false;
-    } else if (tag == 0xdb) {
-        if (!mp_take(r, 4, &len))
-            return false;
-    } else
-        return false;
-    if (!mp_need(r, len))
-        return false;
-    *s = (const char *)r->r_p;
-    *n = (uint32_t)len;
-    r->r_p += len;
-    return true;
-}
-
-static bool mp_read_bool(mp_reader *r, bool *b)
-{
-    if (!mp_need(r, 1) || (*r->r_p != 0xc2 && *r->r_p != 0xc3))
-        return false;
-    *b = *r->r_p++ == 0xc3;
-    return true;
-}
-
-/* Skips one complete object; false when it is malformed, truncated, nested
- * deeper than MP_MAX_DEPTH, or declares more elements than bytes remain.
- * Run before msgpack-c sees a record: its unpacker allocates a container's
- * declared size up front, so five bytes of garbage could ask for 100 GB. */
-static bool mp_skip(mp_reader *r, int depth)
-{
-    if (depth > MP_MAX_DEPTH || !mp_need(r, 1))
-        return false;
-    uint8_t tag = *r->r_p;
-    uint64_t n = 0, len = 0;
-    bool map = false;
-    if (tag < 0x80 || tag >= 0xe0 || (tag >= 0xc0 && tag <= 0xc3)) {
-        r->r_p++;
-        return tag != 0xc1;
-    }
-    if ((tag >= 0xcc && tag <= 0xcf) || (tag >= 0xd0 && tag <= 0xd3)) {
-        uint64_t v;
-        bool neg;
-        return mp_read_intany(r, &v, &neg);
-    }
-    r->r_p++;
-    if ((tag & 0xe0) == 0xa0) {
-        len = tag & 0x1f;
-    } else if ((tag & 0xf0) == 0x90) {
-        n = tag & 0x0f;
-    } else if ((tag & 0xf0) == 0x80) {
-        n = tag & 0x0f;
-        map = true;
-    } else {
-        switch (tag) {
-        case 0xca: /* float 32 */
-            len = 4;
-            break;
-        case 0xcb: /* float 64 */
-            len = 8;
-            break;
-        case 0xd9: /* str 8 */
-        case 0xc4: /* bin 8 */
-            if (!mp_take(r, 1, &len))
-                return false;
-            break;
-        case 0xda:
-        case 0xc5:
-            if (!mp_take(r, 2, &len))
-                return false;
-            break;
-        case 0xdb:
-        case 0xc6:
-            if (!mp_take(r, 4, &len))
-                return false;
-            break;
-        case 0xdc:
-            if (!mp_take(r, 2, &n))
-                return false;
-            break;
-        case 0xdd:
-            if (!mp_take(r, 4, &n))
-                return false;
-            break;
-        case 0xde:
-            map = true;
-            if (!mp_take(r, 2, &n))
-                return false;
-            break;
-        case 0xdf:
-            map = true;
-            if (!mp_take(r, 4, &n))
-                return false;
-            break;
-        default: /* ext types: not in our records */
-            return false;
-        }
-    }
-    if (len) {
-        if (!mp_need(r, len))
-            return false;
-        r->r_p += len;
-        return true;
-    }
-    uint64_t items = map ? n * 2 : n;
-    if (!mp_need(r, items))
-        return false;
-    for (uint64_t i = 0; i < items; i++)
-        if (!mp_skip(r, depth + 1))
-            return false;
-    return true;
 }
 
 /* ---- association values -------------------------------------------------- */
@@ -577,17 +331,17 @@ static int encode_types(store_txn *t, const assoc_buf *b, const assoc_link *l, s
         need += 1 + 5 + 1 + 5 + (types[k].at_has_label ? types[k].at_label_len : 0);
     if (scratch_reserve(t, need))
         return err_set(e, ERR_NOMEM, "store: out of memory encoding a type list");
-    uint8_t *p = mp_array(t->t_val, l->al_ntypes);
+    uint8_t *p = pack_array(t->t_val, l->al_ntypes);
     for (uint32_t k = 0; k < l->al_ntypes; k++) {
         const assoc_type *ty = &types[k];
         if (ty->at_category >= ASSOC_CATEGORY_COUNT)
             return err_set(e, ERR_INVALID, "store: child %llu: unknown category %u",
                            (unsigned long long)l->al_child_id, ty->at_category);
         *p++ = 0x93;
-        p = mp_int(p, ty->at_type_id);
+        p = pack_int(p, ty->at_type_id);
         *p++ = ty->at_category; /* < 128: a positive fixint */
         if (ty->at_has_label)
-            p = mp_str(p, assoc_label(b, ty), ty->at_label_len);
+            p = pack_str(p, assoc_label(b, ty), ty->at_label_len);
         else
             *p++ = 0xc0;
     }
@@ -599,9 +353,9 @@ static int encode_types(store_txn *t, const assoc_buf *b, const assoc_link *l, s
 static int decode_types(const void *data, size_t len, store_type **types, size_t *cap,
                         size_t *count)
 {
-    mp_reader r = {data, (const uint8_t *)data + len};
+    mp_cur r = mp_cur_of(data, len);
     uint32_t n;
-    if (!mp_read_array(&r, &n))
+    if (mp_array(&r, 1, &n) != MP_OK)
         return ERR_CORRUPT;
     if (n > *cap) {
         store_type *p = realloc(*types, n * sizeof(*p));
@@ -614,15 +368,15 @@ static int decode_types(const void *data, size_t len, store_type **types, size_t
         uint32_t three;
         int64_t id, cat;
         store_type *ty = &(*types)[k];
-        if (!mp_read_array(&r, &three) || three != 3 ||
-            !mp_read_int(&r, INT32_MIN, INT32_MAX, &id) ||
-            !mp_read_int(&r, 0, ASSOC_CATEGORY_COUNT - 1, &cat) ||
-            !mp_read_str_or_nil(&r, &ty->st_label, &ty->st_label_len))
+        if (mp_array(&r, 1, &three) != MP_OK || three != 3 ||
+            mp_int(&r, INT32_MIN, INT32_MAX, &id) != MP_OK ||
+            mp_int(&r, 0, ASSOC_CATEGORY_COUNT - 1, &cat) != MP_OK ||
+            mp_str_or_nil(&r, UINT32_MAX, &ty->st_label, &ty->st_label_len) != MP_OK)
             return ERR_CORRUPT;
         ty->st_type_id = (int32_t)id;
         ty->st_category = (assoc_category)cat;
     }
-    if (r.r_p != r.r_end)
+    if (!mp_at_end(&r))
         return ERR_CORRUPT;
     *count = n;
     return 0;
@@ -634,21 +388,21 @@ static size_t encode_object(uint8_t *buf, const store_object *o)
 {
     uint8_t *p = buf;
     *p++ = 0x92;
-    p = mp_int(p, o->ob_lastmodified_ms);
+    p = pack_int(p, o->ob_lastmodified_ms);
     *p++ = o->ob_archived ? 0xc3 : 0xc2;
     return (size_t)(p - buf);
 }
 
 static int decode_object(const MDB_val *k, const MDB_val *v, store_object *o, err_info *e)
 {
-    mp_reader r = {v->mv_data, (const uint8_t *)v->mv_data + v->mv_size};
+    mp_cur r = mp_cur_of(v->mv_data, v->mv_size);
     uint32_t n;
     if (k->mv_size != OBJECT_KEY_BYTES)
         return err_set(e, ERR_CORRUPT, "store: object key of %zu bytes (want 8)", k->mv_size);
     o->ob_id = get_be64(k->mv_data);
-    if (!mp_read_array(&r, &n) || n != 2 ||
-        !mp_read_int(&r, INT64_MIN, INT64_MAX, &o->ob_lastmodified_ms) ||
-        !mp_read_bool(&r, &o->ob_archived) || r.r_p != r.r_end)
+    if (mp_array(&r, 1, &n) != MP_OK || n != 2 ||
+        mp_int(&r, INT64_MIN, INT64_MAX, &o->ob_lastmodified_ms) != MP_OK ||
+        mp_bool(&r, &o->ob_archived) != MP_OK || !mp_at_end(&r))
         return err_set(e, ERR_CORRUPT, "store: object %llu: damaged record",
                        (unsigned long long)o->ob_id);
     return 0;
@@ -826,7 +580,7 @@ static int open_databases(store *s, err_info *e)
         }
         uint8_t ver[9];
         MDB_val k = {sizeof(META_FORMAT_KEY) - 1, (void *)META_FORMAT_KEY};
-        MDB_val v = {(size_t)(mp_uint(ver, STORE_FORMAT_VERSION) - ver), ver};
+        MDB_val v = {(size_t)(pack_uint(ver, STORE_FORMAT_VERSION) - ver), ver};
         if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->s_meta)) != 0 ||
             (rc = mdb_put(txn, s->s_meta, &k, &v, 0)) != 0) {
             rc = mdb_fail(e, rc, "create meta");
@@ -846,9 +600,9 @@ static int open_databases(store *s, err_info *e)
                                     : mdb_fail(e, rc, "read meta");
             goto fail;
         }
-        mp_reader r = {v.mv_data, (const uint8_t *)v.mv_data + v.mv_size};
+        mp_cur r = mp_cur_of(v.mv_data, v.mv_size);
         int64_t format;
-        if (!mp_read_int(&r, 0, INT64_MAX, &format) || r.r_p != r.r_end) {
+        if (mp_int(&r, 0, INT64_MAX, &format) != MP_OK || !mp_at_end(&r)) {
             rc = damaged(s, e, "the format version record is damaged");
             goto fail;
         }
@@ -1935,8 +1689,8 @@ int store_count_objects(store_txn *t, hs_object_type type, uint64_t *count, err_
 static int unpack_record(const void *data, size_t len, msgpack_unpacked *up, const char *what,
                          err_info *e)
 {
-    mp_reader r = {data, (const uint8_t *)data + len};
-    if (len == 0 || !mp_skip(&r, 0) || r.r_p != r.r_end)
+    mp_cur r = mp_cur_of(data, len);
+    if (len == 0 || mp_skip(&r, MP_MAX_DEPTH) != MP_OK || !mp_at_end(&r))
         return err_set(e, ERR_CORRUPT, "store: %s record is not one complete msgpack value", what);
     size_t off = 0;
     msgpack_unpack_return ret = msgpack_unpack_next(up, (const char *)data, len, &off);

@@ -41,6 +41,7 @@ static const suite_entry suites[] = {
     {"budget", unit_suite_budget},
     {"shm", unit_suite_shm},
     {"hs_codec", unit_suite_hs_codec},
+    {"mpread", unit_suite_mpread},
     {"wire", unit_suite_wire},
     {"idset", unit_suite_idset},
     {"store", unit_suite_store},
