@@ -76,7 +76,7 @@ $(BINDIR)/hubsync: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(COORD_SRC))
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # The coordinator's pure parts (no HTTP, no store), which the unit tests link.
-UNIT_COORD_SRC := coordinator/rollup.c
+UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c
 
 $(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC))
 	@mkdir -p $(dir $@)

@@ -31,6 +31,7 @@
 
 #include "../common/jbuf.h"
 #include "commands.h"
+#include "route.h"
 
 enum { MAX_PROBLEMS = 8, MAX_WARNINGS = 2, MAX_NOTES = 12, FINDING_MAX = 640 };
 

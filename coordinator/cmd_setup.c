@@ -24,6 +24,7 @@
 #include "../common/shm.h"
 #include "../worker/http.h"
 #include "commands.h"
+#include "route.h"
 #include "run.h"
 
 #define MS_NS 1000000ULL

@@ -29,6 +29,7 @@
 #include "../common/shm.h"
 #include "../common/store.h"
 #include "commands.h"
+#include "route.h"
 #include "metrics.h"
 #include "pool.h"
 #include "run_ctx.h"

@@ -47,6 +47,7 @@ static const suite_entry suites[] = {
     {"store", unit_suite_store},
     {"url", unit_suite_url},
     {"rollup", unit_suite_rollup},
+    {"route", unit_suite_route},
 };
 
 static int selected(const char *name, int argc, char **argv)
