@@ -632,23 +632,14 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
     return shm;
 }
 
-/* One run: switch-on, object sync and change search, full scans and
- * incremental batches, summary. Returns the exit code. */
-static int run_once(const hubsync_config *c)
+/* Starts a run: signals, the shared region, the workers, then LMDB (no
+ * LMDB environment ever crosses fork()), every table's switch-on, the
+ * rollup re-check, and the object syncs. Returns 0, or the exit code of a
+ * run that cannot start. */
+static int run_start(run_ctx *rc)
 {
-    /* Over a megabyte (a ring per table): on the heap, not the stack. */
-    run_ctx *rc = calloc(1, sizeof(*rc));
-    if (!rc) {
-        log_error("out of memory");
-        return EXIT_INCOMPLETE;
-    }
+    const hubsync_config *c = rc->rc_cfg;
     err_info e = {0};
-    int exit_code = EXIT_INCOMPLETE;
-    rc->rc_cfg = c;
-    rc->rc_started_ms = clock_wall_ms();
-    parent_props_init(&rc->rc_props);
-    rc->rc_ntables = c->c_ntables;
-    uint64_t t0 = clock_mono_ns();
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_stop_signal;
@@ -659,7 +650,7 @@ static int run_once(const hubsync_config *c)
     rc->rc_jobs = calloc(SHM_MAX_JOBS, sizeof(planned_job));
     if (!rc->rc_jobs || !(rc->rc_shm = create_region(c, &e))) {
         log_error("%s", e.ei_msg[0] ? e.ei_msg : "out of memory");
-        goto out;
+        return EXIT_INCOMPLETE;
     }
     rc->rc_max_inflight_jobs = plan_depth(rc);
     worker_config wc = {c->c_base_url,
@@ -670,22 +661,20 @@ static int run_once(const hubsync_config *c)
                         c->c_ca_file[0] ? c->c_ca_file : NULL,
                         c->c_tables,
                         c->c_ntables};
-    /* Workers first, LMDB after: no LMDB environment ever crosses fork(). */
     if (pool_start(rc->rc_shm, c->c_workers, &wc, &rc->rc_pool, &e)) {
         log_error("%s", e.ei_msg);
-        goto out;
+        return EXIT_INCOMPLETE;
     }
-    if ((exit_code = open_store(rc, &e)) != 0) {
+    int exit_code = open_store(rc, &e);
+    if (exit_code != 0) {
         log_error("%s", e.ei_msg);
-        goto out;
+        return exit_code;
     }
-    exit_code = EXIT_INCOMPLETE;
     if (!run_txn(rc))
-        goto out;
+        return EXIT_INCOMPLETE;
     if (check_object_states(rc, &e)) {
         log_error("%s", e.ei_msg);
-        exit_code = cmd_exit_code(e.ei_code);
-        goto out;
+        return cmd_exit_code(e.ei_code);
     }
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
@@ -693,8 +682,7 @@ static int run_once(const hubsync_config *c)
         hs_table_name(tr->tr_table, tr->tr_name, sizeof(tr->tr_name));
         if (switch_on(rc, tr, &e)) {
             log_error("%s: %s", tr->tr_name, e.ei_msg);
-            exit_code = e.ei_code == ERR_CORRUPT ? EXIT_USAGE : EXIT_INCOMPLETE;
-            goto out;
+            return e.ei_code == ERR_CORRUPT ? EXIT_USAGE : EXIT_INCOMPLETE;
         }
         run_put_table_state(rc, tr);
     }
@@ -704,9 +692,19 @@ static int run_once(const hubsync_config *c)
     if (recheck)
         run_fatal(rc, recheck, "the rollup fields could not be re-checked (above)");
     if (txn_commit(rc))
-        goto out;
+        return EXIT_INCOMPLETE;
     if (!rc->rc_fatal)
         changes_start(rc);
+    return 0;
+}
+
+/* The run's loop: plan, wake the workers, merge what they send, commit in
+ * groups, reclaim expired leases; on a signal, a fatal error or
+ * --max-duration, drain. Returns when everything is done, the workers have
+ * drained, or the store failed. `t0` is the run's start (for the bar). */
+static void run_loop(run_ctx *rc, uint64_t t0)
+{
+    const hubsync_config *c = rc->rc_cfg;
     pool_events ev = {on_message, on_death, rc};
     bool draining = false, show = report_progress_wanted(c);
     if (show)
@@ -765,7 +763,16 @@ static int run_once(const hubsync_config *c)
             last_reclaim = now;
         }
     }
-    /* Record this run's figures, finished or not. */
+    if (show) {
+        report_progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
+        log_setup(c->c_log_json, LOG_INFO);
+    }
+}
+
+/* Ends a run that started: records its figures, finished or not, and
+ * prints its summary. Returns its exit code. */
+static int run_finish(run_ctx *rc, uint64_t t0)
+{
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         store_run *r = &tr->tr_state.ss_last_run;
@@ -777,21 +784,24 @@ static int run_once(const hubsync_config *c)
         run_put_table_state(rc, tr);
     }
     txn_commit(rc);
+    int exit_code;
     if (rc->rc_store_failed)
         exit_code = rc->rc_fatal == EXIT_USAGE ? EXIT_USAGE : EXIT_INCOMPLETE;
     else if (rc->rc_fatal)
         exit_code = rc->rc_fatal;
     else
         exit_code = all_done(rc) ? EXIT_OK : EXIT_INCOMPLETE;
-    if (show) {
-        report_progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
-        log_setup(c->c_log_json, LOG_INFO);
-    }
     if (rc->rc_fatal)
         log_error("%s", rc->rc_fatal_msg);
     report_summary(rc, (double)(clock_mono_ns() - t0) / 1e9);
-out:
-    if (c->c_metrics_file[0]) {
+    return exit_code;
+}
+
+/* Writes the metrics file (with whatever the run got to) and frees
+ * everything the run holds: workers, LMDB, the region. */
+static void run_free(run_ctx *rc, int exit_code, uint64_t t0)
+{
+    if (rc->rc_cfg->c_metrics_file[0]) {
         err_info me = {0};
         if (metrics_write(rc, exit_code, (double)(clock_mono_ns() - t0) / 1e9, &me))
             log_error("%s", me.ei_msg);
@@ -808,6 +818,30 @@ out:
     parent_props_free(&rc->rc_props);
     shm_destroy(rc->rc_shm);
     free(rc);
+}
+
+/* One run: start (switch-on), the loop (object sync and change search, full
+ * scans and incremental batches), finish (figures, summary). Returns the
+ * exit code. */
+static int run_once(const hubsync_config *c)
+{
+    /* Over a megabyte (a ring per table): on the heap, not the stack. */
+    run_ctx *rc = calloc(1, sizeof(*rc));
+    if (!rc) {
+        log_error("out of memory");
+        return EXIT_INCOMPLETE;
+    }
+    rc->rc_cfg = c;
+    rc->rc_started_ms = clock_wall_ms();
+    parent_props_init(&rc->rc_props);
+    rc->rc_ntables = c->c_ntables;
+    uint64_t t0 = clock_mono_ns();
+    int exit_code = run_start(rc);
+    if (exit_code == 0) {
+        run_loop(rc, t0);
+        exit_code = run_finish(rc, t0);
+    }
+    run_free(rc, exit_code, t0);
     return exit_code;
 }
 
