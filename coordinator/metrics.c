@@ -91,13 +91,11 @@ static double table_success_s(const table_run *tr, int exit_code, const char *ol
     return old ? old_value(old, sample) : -1;
 }
 
-static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, const char *old)
+/* The run's own families: exit code, success, times, the pace, the day's
+ * calls left. */
+static void render_run(jbuf *b, const run_ctx *rc, int exit_code, double seconds, const char *old,
+                       double now_s)
 {
-    double now_s = (double)clock_wall_ms() / 1000.0;
-    int ntables = 0; /* tables the run got as far as switching on */
-    while (ntables < rc->rc_ntables && rc->rc_tables[ntables].tr_name[0])
-        ntables++;
-
     family(b, "hubsync_last_run_exit_code",
            "Exit code of the last run (0 ok, 1 incomplete, 2 usage, 3 auth, 4 locked, 5 daily).");
     jb_printf(b, "hubsync_last_run_exit_code %d\n", exit_code);
@@ -132,8 +130,11 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
             jb_printf(b, "hubsync_daily_limit %llu\n", (unsigned long long)day_limit);
         }
     }
+}
 
-    /* Requests per endpoint and resource. */
+/* Requests, retries and 429s by endpoint and resource. */
+static void render_requests(jbuf *b, const run_ctx *rc, int ntables)
+{
     request_row rows[2 * CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT + 1];
     int n = 0;
     rows[n++] = (request_row){"properties", "rollup_recheck", &rc->rc_props_calls};
@@ -158,8 +159,13 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
                    rows, n, 0);
     request_family(b, "hubsync_last_run_retries", "Requests the last run sent again.", rows, n, 1);
     request_family(b, "hubsync_last_run_http_429", "429 answers the last run got.", rows, n, 2);
+}
 
-    /* Per table. */
+/* The families labelled by table: the last run's figures, verification,
+ * how far behind each cursor is, when each table last finished. */
+static void render_tables(jbuf *b, const run_ctx *rc, int ntables, int exit_code, const char *old,
+                          double now_s)
+{
     static const struct {
         const char *name, *help;
         size_t offset; /* of the store_run counter; SIZE_MAX: completed */
@@ -226,6 +232,17 @@ static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, co
             jb_printf(b, "hubsync_table_last_success_timestamp_seconds{table=\"%s\"} %.3f\n",
                       rc->rc_tables[i].tr_name, t);
     }
+}
+
+static void render(jbuf *b, const run_ctx *rc, int exit_code, double seconds, const char *old)
+{
+    double now_s = (double)clock_wall_ms() / 1000.0;
+    int ntables = 0; /* tables the run got as far as switching on */
+    while (ntables < rc->rc_ntables && rc->rc_tables[ntables].tr_name[0])
+        ntables++;
+    render_run(b, rc, exit_code, seconds, old, now_s);
+    render_requests(b, rc, ntables);
+    render_tables(b, rc, ntables, exit_code, old, now_s);
 }
 
 int metrics_write(const run_ctx *rc, int exit_code, double seconds, err_info *e)

@@ -20,6 +20,10 @@ flag but --lag-ms. Measured:
                    workers) held at once, sampled every 0.1 s from /proc:
                    the sum of their VmRSS (shared pages count per process)
   peak_pss_mib     the same as the sum of their Pss (shared pages split)
+  peak_anon_mib    the same, anonymous memory only (Pss_Anon + Pss_Shmem: heaps,
+                   stacks, the shared region): what the processes need, without
+                   the pages of the LMDB file the coordinator maps, which are
+                   page cache (clean, reclaimed by the kernel under pressure)
   differences      lines by which the mirror differs from /_sim/truth
 
 Writes DIR/latency.csv, DIR/latency.md and, with gnuplot, DIR/latency.png.
@@ -84,8 +88,10 @@ def start_sim(args, portal, latency, workdir):
 
 def tree_memory_kib(root):
     """Memory of `root` and its descendants, in KiB, from /proc: the sum of
-    their resident sets (VmRSS: a page two processes map counts twice) and
-    of their proportional sets (Pss: a shared page split among them)."""
+    their resident sets (VmRSS: a page two processes map counts twice), of
+    their proportional sets (Pss: a shared page split among them), and of
+    the anonymous and shared-memory part of those (Pss_Anon + Pss_Shmem:
+    heaps, stacks, the shared region; not the LMDB file pages mapped)."""
     children = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -96,7 +102,7 @@ def tree_memory_kib(root):
             children.setdefault(ppid, []).append(int(pid))
         except (OSError, IndexError, ValueError):
             pass
-    rss, pss, todo = 0, 0, [root]
+    rss, pss, anon, todo = 0, 0, 0, [root]
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
@@ -109,9 +115,11 @@ def tree_memory_kib(root):
                 for line in f:
                     if line.startswith("Pss:"):
                         pss += int(line.split()[1])
+                    elif line.startswith(("Pss_Anon:", "Pss_Shmem:")):
+                        anon += int(line.split()[1])
         except OSError:
             pass
-    return rss, pss
+    return rss, pss, anon
 
 
 def mirror_differences(args, base, db):
@@ -135,10 +143,10 @@ def one(args, portal, latency, workdir):
         t0 = time.monotonic()
         run = subprocess.Popen(common + ["--lag-ms", "1000", "run", "--json"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        peak, peak_pss, timeline, next_sample = 0, 0, [], t0
+        peak, peak_pss, peak_anon, timeline, next_sample = 0, 0, 0, [], t0
         while run.poll() is None:
-            rss, pss = tree_memory_kib(run.pid)
-            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            rss, pss, anon = tree_memory_kib(run.pid)
+            peak, peak_pss, peak_anon = max(peak, rss), max(peak_pss, pss), max(peak_anon, anon)
             if args.timeline and time.monotonic() >= next_sample:
                 st = json.loads(get(base, "/_sim/stats"))["admitted"]
                 timeline.append((time.monotonic() - t0, st["burst"]["count"],
@@ -173,6 +181,7 @@ def one(args, portal, latency, workdir):
             "http_429": sum(limited.values()),
             "peak_rss_mib": round(peak / 1024.0, 1),
             "peak_pss_mib": round(peak_pss / 1024.0, 1),
+            "peak_anon_mib": round(peak_anon / 1024.0, 1),
             "differences": mirror_differences(args, base, db),
         }
         print(json.dumps(row), file=sys.stderr)
