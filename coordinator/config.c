@@ -554,11 +554,10 @@ static int check_metrics_path(const char *path, hubsync_config *c, err_info *e)
     return 0;
 }
 
-/* Second pass: every setting from its flag, else environment, else default. */
-static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
+/* Where: the database directory and HubSpot's base URL. */
+static int resolve_where(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
 {
     int rc;
-    uint64_t v;
     const char *s;
 
     /* Database directory; the store adds file names below it. */
@@ -586,9 +585,15 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
     for (char *p = c->c_base_url; *p && *p != ':'; p++)
         if (*p >= 'A' && *p <= 'Z')
             *p = (char)(*p - 'A' + 'a');
+    return 0;
+}
 
-    if ((rc = resolve_credentials(raw[F_TOKEN_FILE], c, e)))
-        return rc;
+/* The tables, and the budget: workers, requests in flight, rates, the
+ * share of the limit, the daily limit and reserve. */
+static int resolve_budget(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
+{
+    int rc;
+    uint64_t v;
 
     /* Tables. */
     if (raw[F_TABLES] || env("HUBSYNC_TABLES")) {
@@ -647,6 +652,16 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
         return err_set(e, ERR_INVALID,
                        "--daily-reserve %llu leaves nothing of --daily %llu: it must be smaller",
                        (unsigned long long)c->c_daily_reserve, (unsigned long long)c->c_daily);
+    return 0;
+}
+
+/* How the sync runs: verification, the lag allowance, the reference
+ * design, --loop and its interval, --max-duration. */
+static int resolve_sync(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
+{
+    int rc;
+    uint64_t v;
+
     /* Verification: the share of each incremental table's parents re-read
      * per run (docs/CLI.md: 0.02 verifies a table every 50 runs, two days
      * of hourly runs, for ceil(0.02 × parents / 1,000) batch reads a run). */
@@ -662,21 +677,6 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
             return rc;
         c->c_lag_ms = (int64_t)v;
     }
-
-    s = raw[F_LOG_FORMAT] ? raw[F_LOG_FORMAT] : "text";
-    if (strcmp(s, "text") != 0 && strcmp(s, "json") != 0)
-        return err_set(e, ERR_INVALID, "--log-format '%.40s': expected text or json", s);
-    c->c_log_json = strcmp(s, "json") == 0;
-
-    s = raw[F_PROGRESS] ? raw[F_PROGRESS] : "auto";
-    if (strcmp(s, "auto") == 0)
-        c->c_progress = PROGRESS_AUTO;
-    else if (strcmp(s, "always") == 0)
-        c->c_progress = PROGRESS_ALWAYS;
-    else if (strcmp(s, "never") == 0)
-        c->c_progress = PROGRESS_NEVER;
-    else
-        return err_set(e, ERR_INVALID, "--progress '%.40s': expected auto, always or never", s);
 
     c->c_json = raw[F_JSON] != NULL;
     c->c_loop = raw[F_LOOP] != NULL;
@@ -702,6 +702,31 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
             return rc;
         c->c_max_duration_s = (int64_t)v;
     }
+    return 0;
+}
+
+/* What it writes: log format, progress bar, metrics file, CA file, the
+ * export's table and format. */
+static int resolve_output(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
+{
+    int rc;
+    const char *s;
+
+    s = raw[F_LOG_FORMAT] ? raw[F_LOG_FORMAT] : "text";
+    if (strcmp(s, "text") != 0 && strcmp(s, "json") != 0)
+        return err_set(e, ERR_INVALID, "--log-format '%.40s': expected text or json", s);
+    c->c_log_json = strcmp(s, "json") == 0;
+
+    s = raw[F_PROGRESS] ? raw[F_PROGRESS] : "auto";
+    if (strcmp(s, "auto") == 0)
+        c->c_progress = PROGRESS_AUTO;
+    else if (strcmp(s, "always") == 0)
+        c->c_progress = PROGRESS_ALWAYS;
+    else if (strcmp(s, "never") == 0)
+        c->c_progress = PROGRESS_NEVER;
+    else
+        return err_set(e, ERR_INVALID, "--progress '%.40s': expected auto, always or never", s);
+
     if (raw[F_METRICS_FILE] && (rc = check_metrics_path(raw[F_METRICS_FILE], c, e)))
         return rc;
 
@@ -728,7 +753,17 @@ static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
         c->c_export_format = EXPORT_JSONL;
     else
         return err_set(e, ERR_INVALID, "--format '%.40s': expected tsv or jsonl", s);
+    return 0;
+}
 
+/* Second pass: every setting from its flag, else environment, else default. */
+static int resolve(hubsync_config *c, const char *raw[F_COUNT], err_info *e)
+{
+    int rc;
+    if ((rc = resolve_where(c, raw, e)) || (rc = resolve_credentials(raw[F_TOKEN_FILE], c, e)) ||
+        (rc = resolve_budget(c, raw, e)) || (rc = resolve_sync(c, raw, e)) ||
+        (rc = resolve_output(c, raw, e)))
+        return rc;
     /* Commands that talk to HubSpot need credentials. */
     if ((c->c_command == CMD_SETUP || c->c_command == CMD_RUN || c->c_command == CMD_DOCTOR) &&
         !c->c_token[0] && !c->c_oauth)
