@@ -1091,6 +1091,38 @@ static int read_context_ids(assoc_reader *r, size_t i, bool *all_ok)
 
 static const char no_assoc_sub[] = "crm.associations.NO_ASSOCIATIONS_FOUND";
 
+/* errors[i].context (null, or an object whose fromObjectId lists the
+ * parents the error is about): *has_ids when it holds that list, *ids_ok
+ * when every element of it is an ID (read into r->ar_ids). */
+static int read_error_context(assoc_reader *r, size_t i, bool *has_ids, bool *ids_ok)
+{
+    static const char what[] = "assoc batch read";
+    scan *sc = &r->ar_sc;
+    int rc, c = peek(sc);
+    *has_ids = false;
+    if (c == 'n')
+        return scan_literal(sc, "null", 4);
+    if (c != '{')
+        return err_set(sc->sc_e, ERR_SHAPE, "%s: errors[%zu].context is not an object", what, i);
+    if ((rc = enter(sc)) != 0)
+        return rc;
+    bool first = true;
+    sstr key;
+    while ((rc = next_member(sc, &first, &key)) == 1) {
+        if (SSTR_IS(sc, &key, "fromObjectId")) {
+            if (*has_ids)
+                return err_set(sc->sc_e, ERR_SHAPE,
+                               "%s: errors[%zu].context.fromObjectId appears twice", what, i);
+            if ((rc = read_context_ids(r, i, ids_ok)) != 0)
+                return rc;
+            *has_ids = true;
+        } else if ((rc = skip_value(sc)) != 0) {
+            return rc;
+        }
+    }
+    return rc;
+}
+
 /* One errors[i] entry, sorted into r->ar_errs. */
 static int read_error(assoc_reader *r, size_t i)
 {
@@ -1136,33 +1168,7 @@ static int read_error(assoc_reader *r, size_t i)
                 return err_set(sc->sc_e, ERR_SHAPE, "%s: errors[%zu].context appears twice", what,
                                i);
             seen_ctx = true;
-            if (c == 'n') {
-                if ((rc = scan_literal(sc, "null", 4)) != 0)
-                    return rc;
-                has_ids = false;
-                continue;
-            }
-            if (c != '{')
-                return err_set(sc->sc_e, ERR_SHAPE, "%s: errors[%zu].context is not an object",
-                               what, i);
-            if ((rc = enter(sc)) != 0)
-                return rc;
-            bool cfirst = true;
-            has_ids = false;
-            while ((rc = next_member(sc, &cfirst, &key)) == 1) {
-                if (SSTR_IS(sc, &key, "fromObjectId")) {
-                    if (has_ids)
-                        return err_set(sc->sc_e, ERR_SHAPE,
-                                       "%s: errors[%zu].context.fromObjectId appears twice", what,
-                                       i);
-                    if ((rc = read_context_ids(r, i, &ids_ok)) != 0)
-                        return rc;
-                    has_ids = true;
-                } else if ((rc = skip_value(sc)) != 0) {
-                    return rc;
-                }
-            }
-            if (rc)
+            if ((rc = read_error_context(r, i, &has_ids, &ids_ok)) != 0)
                 return rc;
         } else if ((rc = skip_value(sc)) != 0) {
             return rc;

@@ -853,19 +853,18 @@ static void fail_list(http_engine *eng, req_list *l)
     }
 }
 
-/* Starts due reservations and reserves slots for waiting requests while
- * transfers are free. Returns the time of the next thing to do (0: none). */
-static uint64_t start_ready(http_engine *eng, uint64_t now)
+/* Keeps in *wake the earlier of it and t (0: nothing yet). */
+static void wake_at(uint64_t *wake, uint64_t t)
 {
-    uint64_t wake = 0;
-    if (eng->he_fatal) {
-        /* Nothing is sent once the credentials or the certificate are known
-         * to be refused, not even what already holds a limiter slot. */
-        fail_list(eng, &eng->he_reserved);
-        fail_list(eng, &eng->he_waiting);
-        return 0;
-    }
-#define WAKE_AT(t) (wake = (wake == 0 || (t) < wake) ? (t) : wake)
+    if (*wake == 0 || t < *wake)
+        *wake = t;
+}
+
+/* Sends the reserved requests whose slot has come; a request whose budget
+ * took a 429 since it reserved, or that woke too late for its slot, goes
+ * back to wait for a new one. */
+static void start_reserved(http_engine *eng, uint64_t now, uint64_t *wake)
+{
     for (http_request *prev = NULL, *r = eng->he_reserved.rl_head; r;) {
         http_request *next = r->rq_next;
         rl_policy *p = policy_of(eng, r->rq_class);
@@ -890,26 +889,24 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
                 launch(eng, r);
             }
         } else {
-            WAKE_AT(r->rq_slot_ns);
+            wake_at(wake, r->rq_slot_ns);
             prev = r;
         }
         r = next;
     }
-    if (eng->he_waiting.rl_len == 0)
-        return wake;
-    bool token_ok = token_ready(eng, now);
-    if (eng->he_fatal)
-        return start_ready(eng, now); /* the refresh was refused: fail what waits */
-    if (!token_ok) {
-        WAKE_AT(now + 20 * MS_NS); /* another worker is refreshing: look again soon */
-        return wake;
-    }
+}
+
+/* Reserves limiter slots for waiting requests while transfers are free:
+ * past the daily gate (and its probe, for a search), sent at once when the
+ * slot is now, else kept until it comes. */
+static void reserve_waiting(http_engine *eng, uint64_t now, uint64_t *wake)
+{
     uint64_t ahead = eng->he_cfg.hc_reserve_ahead_ms * MS_NS;
     http_request *prev = NULL, *r = eng->he_waiting.rl_head;
     while (r && eng->he_inflight + (int)eng->he_reserved.rl_len < eng->he_cfg.hc_inflight) {
         http_request *next = r->rq_next;
         if (r->rq_not_before_ns > now) {
-            WAKE_AT(r->rq_not_before_ns);
+            wake_at(wake, r->rq_not_before_ns);
             prev = r;
             r = next;
             continue;
@@ -918,7 +915,7 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
             uint64_t ticket;
             if (!rl_daily_gate_enter(&eng->he_shm->sr_daily, rl_utc_day(), now, gate_lease_ns(eng),
                                      &ticket)) {
-                WAKE_AT(now + 20 * MS_NS); /* another request is learning the limit */
+                wake_at(wake, now + 20 * MS_NS); /* another request is learning the limit */
                 break;
             }
             if (ticket && r->rq_class == HTTP_SEARCH) {
@@ -926,7 +923,7 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
                 http_request *probe = daily_probe(eng, ticket);
                 if (!probe) {
                     rl_daily_gate_leave(&eng->he_shm->sr_daily, ticket);
-                    WAKE_AT(now + 20 * MS_NS);
+                    wake_at(wake, now + 20 * MS_NS);
                     break;
                 }
                 list_push_front(&eng->he_waiting, probe);
@@ -939,7 +936,7 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
         uint64_t start;
         if (!rl_reserve(policy_of(eng, r->rq_class), now, ahead, &start)) {
             gate_leave(eng, r);
-            WAKE_AT(start - ahead);
+            wake_at(wake, start - ahead);
             break; /* the budget is booked that far ahead: wait */
         }
         list_unlink(&eng->he_waiting, prev, r);
@@ -949,11 +946,35 @@ static uint64_t start_ready(http_engine *eng, uint64_t now)
             launch(eng, r);
         } else {
             list_push(&eng->he_reserved, r);
-            WAKE_AT(start);
+            wake_at(wake, start);
         }
         r = next;
     }
-#undef WAKE_AT
+}
+
+/* Starts due reservations and reserves slots for waiting requests while
+ * transfers are free. Returns the time of the next thing to do (0: none). */
+static uint64_t start_ready(http_engine *eng, uint64_t now)
+{
+    uint64_t wake = 0;
+    if (eng->he_fatal) {
+        /* Nothing is sent once the credentials or the certificate are known
+         * to be refused, not even what already holds a limiter slot. */
+        fail_list(eng, &eng->he_reserved);
+        fail_list(eng, &eng->he_waiting);
+        return 0;
+    }
+    start_reserved(eng, now, &wake);
+    if (eng->he_waiting.rl_len == 0)
+        return wake;
+    bool token_ok = token_ready(eng, now);
+    if (eng->he_fatal)
+        return start_ready(eng, now); /* the refresh was refused: fail what waits */
+    if (!token_ok) {
+        wake_at(&wake, now + 20 * MS_NS); /* another worker is refreshing: look again soon */
+        return wake;
+    }
+    reserve_waiting(eng, now, &wake);
     return wake;
 }
 
