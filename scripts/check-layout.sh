@@ -9,6 +9,7 @@
 #     worker/ nothing from coordinator/ or sim/; sim/ nothing from
 #     coordinator/ or worker/; coordinator/ only the worker's entry point
 #     (worker.h) and, until the HTTP engine leaves worker/, its header.
+#  3. No function of the client longer than 100 lines.
 #
 # Prints each offending line and exits 1, or prints one line and exits 0.
 set -u
@@ -51,7 +52,31 @@ while IFS= read -r hit; do
 done < <(files 'coordinator/*.c' 'coordinator/*.h' | xargs grep -nE '#include "\.\./worker/' 2>/dev/null |
     grep -vE '"\.\./worker/(worker|http)\.h"')
 
+# 3. No function of the client (coordinator/, worker/, common/) over 100
+# lines, from its signature to its closing brace (K&R layout: the body's
+# braces alone in column 0, which clang-format keeps).
+while IFS= read -r hit; do
+    problem "a function over 100 lines (split it where its comment says \"first... then\"): $hit"
+done < <(files 'coordinator/*.c' 'worker/*.c' 'common/*.c' | python3 -c '
+import re, sys
+for path in sys.stdin.read().split():
+    lines = open(path).read().split("\n")
+    i = 0
+    while i < len(lines):
+        if lines[i] == "{" and i > 0:
+            start = i - 1
+            while start > 0 and not re.match(r"^[a-z].*\(", lines[start]):
+                start -= 1
+            end = i + 1
+            while end < len(lines) and lines[end] != "}":
+                end += 1
+            if end - start + 1 > 100:
+                print(f"{path}:{start + 1}: {lines[start][:60]} ({end - start + 1} lines)")
+            i = end
+        i += 1
+')
+
 if [ "$fail" -ne 0 ]; then
     exit 1
 fi
-echo "check-layout: ok (no reference outside the repository; includes follow the layers)"
+echo "check-layout: ok (no reference outside the repository; includes follow the layers; no function over 100 lines)"
