@@ -36,8 +36,11 @@ WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 CPPFLAGS += -D_GNU_SOURCE -MMD -MP
 CFLAGS   += -std=c11 $(WARN) $(OPTFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-LDLIBS   += $(PKG_LIBS) -lpthread -lm
+# Each binary links only the libraries it uses: libs(PACKAGES).
+libs = $(shell pkg-config --libs $(1) 2>/dev/null) -lpthread -lm
+CLIENT_LIBS := json-c libcurl msgpack lmdb
+SIM_LIBS    := json-c libmicrohttpd
+TEST_LIBS   := $(CLIENT_LIBS) cunit
 LDFLAGS  += $(OPTFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)
@@ -69,28 +72,28 @@ $(OUT)/%.o: %.c
 
 $(BINDIR)/hubspot-sim: $(call obj,$(SIM_COMMON_SRC) $(SIM_LIB_SRC) $(SIM_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(SIM_LIBS))
 
 $(BINDIR)/hubsync: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(COORD_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(CLIENT_LIBS))
 
 # The coordinator's pure parts (no HTTP, no store), which the unit tests link.
 UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c
 
 $(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(TEST_LIBS) $(SIM_LIBS))
 
 $(BINDIR)/test-sim: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(TESTLIB_SRC) $(IT_SRC))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(TEST_LIBS))
 
 # bench_rule(binary, source): a benchmark links common/ and the test library.
 define bench_rule
 $(1): $$(call obj,$$(COMMON_SRC) $$(TESTLIB_SRC) $(2))
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(call libs,$$(TEST_LIBS))
 endef
 $(foreach src,$(BENCH_SRC),$(eval $(call bench_rule,$(BINDIR)/$(subst _,-,$(notdir $(src:.c=))),$(src))))
 
@@ -158,13 +161,13 @@ $(FUZZ_DIR)/obj/%.o: %.c
 
 define fuzz_rule
 $(FUZZ_DIR)/fuzz_$(1): $$(call fuzz_obj,tests/fuzz/fuzz_$(1).c $$(fuzz_mods_$(1)))
-	$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) $$^ -o $$@ $$(LDLIBS)
+	$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) $$^ -o $$@ $$(call libs,$$(CLIENT_LIBS))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
 # Turns captured responses into msgpack seeds with the real encoders.
 $(FUZZ_DIR)/seed-writer: $(call fuzz_obj,tests/fuzz/seed_writer.c $(FUZZ_STORE) common/hs_codec.c common/wire.c)
-	$(FUZZ_CC) $(FUZZ_SAN) $^ -o $@ $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_SAN) $^ -o $@ $(call libs,$(CLIENT_LIBS))
 
 .PHONY: fuzz fuzz-brief fuzz-build
 fuzz-build: $(FUZZ_BINS) $(BINDIR)/hubspot-sim
