@@ -14,6 +14,7 @@
 
 #include "sim_cursor.h"
 #include "sim_json.h"
+#include "sim_profile.h"
 #include "sim_render.h"
 #include "sim_search.h"
 
@@ -884,30 +885,11 @@ static void handle_properties(const sim_api_ctx *ctx, const sim_route *route, co
     write_property(&w, hs_object(t)->oi_lastmod, "Last Modified Date", "datetime", "date", group,
                    false, true);
     write_property(&w, "hubspot_owner_id", "Owner", "enumeration", "select", group, false, true);
-    if (t == HS_CONTACTS) {
-        write_property(&w, "hs_lastmodifieddate", "Object last modified date/time", "datetime",
-                       "date", group, false, true);
-        write_property(&w, "email", "Email", "string", "text", group, false, true);
-        write_property(&w, "firstname", "First Name", "string", "text", group, false, true);
-        write_property(&w, "lastname", "Last Name", "string", "text", group, false, true);
-    } else if (t == HS_COMPANIES) {
-        write_property(&w, "name", "Company name", "string", "text", group, false, true);
-        write_property(&w, "domain", "Company Domain Name", "string", "text", group, false, true);
-        write_property(&w, "num_associated_contacts", "Number of Associated Contacts", "number",
-                       "number", group, true, true);
-        write_property(&w, "num_associated_deals", "Number of Associated Deals", "number", "number",
-                       group, true, true);
-    } else if (t == HS_DEALS) {
-        write_property(&w, "dealname", "Deal Name", "string", "text", group, false, true);
-        write_property(&w, "amount", "Amount", "number", "number", group, false, true);
-        write_property(&w, "num_associated_contacts", "Number of Associated Contacts", "number",
-                       "number", group, true, true);
-    } else if (t == HS_TICKETS) {
-        write_property(&w, "subject", "Ticket name", "string", "text", group, false, true);
-        write_property(&w, "hs_pipeline_stage", "Ticket status", "enumeration", "select", group,
-                       false, true);
-    } else {
-        write_property(&w, "hs_timestamp", "Activity date", "datetime", "date", group, false, true);
+    const sim_type_profile *tp = sim_type_profile_of(t);
+    for (size_t i = 0; i < tp->tp_nprops; i++) {
+        const sim_prop_schema *ps = &tp->tp_props[i];
+        write_property(&w, ps->ps_name, ps->ps_label, ps->ps_type, ps->ps_field_type, group,
+                       ps->ps_calculated, true);
     }
     const sim_portal *p = ctx->ac_portal;
     for (int i = 0; i < p->p_ntables; i++)

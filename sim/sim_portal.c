@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim_profile.h"
+
 const char *const sim_mutation_names[SIM_MUT_KIND_COUNT] = {
     "associate", "dissociate", "relabel", "archive", "touch", "create",
 };
@@ -23,10 +25,8 @@ void sim_portal_config_defaults(sim_portal_config *c)
 {
     memset(c, 0, sizeof(*c));
     c->pc_seed = 1;
-    c->pc_count[HS_CONTACTS] = 10000;
-    c->pc_count[HS_COMPANIES] = 2000;
-    c->pc_count[HS_DEALS] = 5000;
-    c->pc_count[HS_TICKETS] = 1000;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+        c->pc_count[t] = sim_type_profile_of((hs_object_type)t)->tp_default_count;
     c->pc_density = 1.0;
     c->pc_heavy_parents = 2;
     c->pc_heavy_links = 2000;
@@ -337,45 +337,15 @@ static link_profile profile_of(hs_table pair)
     link_profile lp = {true, {0}};
     hs_object_type a = pair.t_parent, b = pair.t_child;
     const double *src;
-    static const double companies_contacts[] = {.08, .62, .20, .10};
-    static const double companies_deals[] = {.12, .85, .03};
-    static const double companies_tickets[] = {.30, .68, .02};
-    static const double contacts_deals[] = {.05, .20, .30, .25, .20};
-    static const double contacts_tickets[] = {.15, .75, .10};
-    static const double deals_tickets[] = {.60, .40};
-    static const double to_contacts[] = {.20, .70, .10};
-    static const double to_companies[] = {.60, .40};
-    static const double to_deals[] = {.70, .30};
-    static const double to_tickets[] = {.85, .15};
-    size_t n;
-#define USE(arr) (src = (arr), n = sizeof(arr) / sizeof((arr)[0]))
     if (hs_table_is_engagement(pair)) {
         bool parent_is_engagement = hs_object(a)->oi_engagement;
-        hs_object_type other = parent_is_engagement ? b : a;
         lp.lp_driver_is_child = !parent_is_engagement;
-        if (other == HS_CONTACTS)
-            USE(to_contacts);
-        else if (other == HS_COMPANIES)
-            USE(to_companies);
-        else if (other == HS_DEALS)
-            USE(to_deals);
-        else
-            USE(to_tickets);
-    } else if (a == HS_COMPANIES && b == HS_CONTACTS) {
-        USE(companies_contacts);
-    } else if (a == HS_COMPANIES && b == HS_DEALS) {
-        USE(companies_deals);
-    } else if (a == HS_COMPANIES && b == HS_TICKETS) {
-        USE(companies_tickets);
-    } else if (a == HS_CONTACTS && b == HS_DEALS) {
-        USE(contacts_deals);
-    } else if (a == HS_CONTACTS && b == HS_TICKETS) {
-        USE(contacts_tickets);
+        src = sim_type_profile_of(parent_is_engagement ? b : a)->tp_engagement_links;
     } else {
-        USE(deals_tickets);
+        const sim_pair_profile *pp = sim_pair_profile_of(a, b);
+        src = pp ? pp->pp_links : lp.lp_p; /* every CRM pair has a row (test_sim_profile) */
     }
-#undef USE
-    memcpy(lp.lp_p, src, n * sizeof(double));
+    memcpy(lp.lp_p, src, sizeof(lp.lp_p));
     return lp;
 }
 

@@ -3,29 +3,7 @@
 
 #include <string.h>
 
-/* The simple properties each type has, with a synthetic value derived from
- * the ID ("%" is replaced by the ID). */
-typedef struct fake_prop {
-    hs_object_type fp_type;
-    const char *fp_name;
-    const char *fp_value;
-    bool fp_default;
-} fake_prop;
-
-static const fake_prop fake_props[] = {
-    {HS_CONTACTS, "email", "contact-%@example.com", true},
-    {HS_CONTACTS, "firstname", "Ada", true},
-    {HS_CONTACTS, "lastname", "Lovelace-%", true},
-    {HS_COMPANIES, "name", "Company %", true},
-    {HS_COMPANIES, "domain", "company-%.example.com", true},
-    {HS_DEALS, "dealname", "Deal %", true},
-    {HS_DEALS, "amount", "1000", true},
-    {HS_DEALS, "dealstage", "appointmentscheduled", true},
-    {HS_DEALS, "pipeline", "default", true},
-    {HS_TICKETS, "subject", "Ticket %", true},
-    {HS_TICKETS, "hs_pipeline", "0", true},
-    {HS_TICKETS, "hs_pipeline_stage", "1", true},
-};
+#include "sim_profile.h"
 
 static void fake_value(jbuf *out, const char *pattern, uint64_t id)
 {
@@ -68,16 +46,15 @@ void sim_render_object(jbuf *out, const sim_portal *p, hs_object_type t, uint32_
     jb_raw(out, hs_object(t)->oi_lastmod, strlen(hs_object(t)->oi_lastmod));
     jb_lit(out, "\":");
     jb_iso8601_ms(out, modified_ms);
-    for (size_t i = 0; i < sizeof(fake_props) / sizeof(fake_props[0]); i++) {
-        const fake_prop *f = &fake_props[i];
-        if (f->fp_type != t)
-            continue;
-        if (nprops ? !requested(props, nprops, f->fp_name) : !f->fp_default)
+    const sim_type_profile *tp = sim_type_profile_of(t);
+    for (size_t i = 0; i < tp->tp_nrecord_props; i++) {
+        const sim_record_prop *f = &tp->tp_record_props[i];
+        if (nprops && !requested(props, nprops, f->rp_name))
             continue;
         jb_char(out, ',');
-        jb_str(out, f->fp_name);
+        jb_str(out, f->rp_name);
         jb_char(out, ':');
-        fake_value(out, f->fp_value, id);
+        fake_value(out, f->rp_value, id);
     }
     jb_lit(out, "},\"createdAt\":");
     jb_iso8601_ms(out, created);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sim_json.h"
+#include "sim_profile.h"
 #include "sim_render.h"
 
 /* ---------------------------------------------------------------- parsing */
@@ -20,8 +21,9 @@ static int parse_prop(hs_object_type t, const char *name, sim_prop *out)
         *out = SIM_PROP_CREATED;
     else if (strcmp(name, hs_object(t)->oi_lastmod) == 0)
         *out = SIM_PROP_LASTMODIFIED;
-    else if (t == HS_CONTACTS && strcmp(name, "hs_lastmodifieddate") == 0)
-        *out = SIM_PROP_UNSET; /* exists on contacts, never set: matches nothing */
+    else if (sim_type_profile_of(t)->tp_unset_property &&
+             strcmp(name, sim_type_profile_of(t)->tp_unset_property) == 0)
+        *out = SIM_PROP_UNSET; /* exists (contacts' hs_lastmodifieddate), never set */
     else
         return -1;
     return 0;

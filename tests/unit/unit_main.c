@@ -25,6 +25,7 @@ static const suite_entry suites[] = {
     {"hs_types", unit_suite_hs_types},
     {"rate_spec", unit_suite_rate_spec},
     {"sim_portal", unit_suite_sim_portal},
+    {"sim_profile", unit_suite_sim_profile},
     {"sim_rollup", unit_suite_sim_rollup},
     {"sim_limits", unit_suite_sim_limits},
     {"sim_foreign", unit_suite_sim_foreign},

@@ -10,6 +10,7 @@ int unit_suite_jbuf(void);
 int unit_suite_hs_types(void);
 int unit_suite_rate_spec(void);
 int unit_suite_sim_portal(void);
+int unit_suite_sim_profile(void);
 int unit_suite_sim_rollup(void);
 int unit_suite_sim_limits(void);
 int unit_suite_sim_foreign(void);
