@@ -29,6 +29,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/hs_paths.h"
 #include "../common/jbuf.h"
 #include "commands.h"
 #include "route.h"
@@ -363,8 +364,7 @@ static int fetch_labels(const hubsync_config *c, doctor_row *rows, unsigned long
         hs_table t = row->dr_table;
         if (hs_table_is_engagement(t) || row->dr_expected.sc_nrollup_field_labels == 0)
             continue;
-        snprintf(gets[n].ag_path, sizeof(gets[n].ag_path), "/crm/v4/associations/%s/%s/labels",
-                 hs_object(t.t_parent)->oi_plural, hs_object(t.t_child)->oi_plural);
+        hs_path_assoc_labels(gets[n].ag_path, sizeof(gets[n].ag_path), t.t_parent, t.t_child);
         gets[n].ag_parse = parse_labels;
         gets[n].ag_out = &row->dr_labels;
         gets[n].ag_scopes = "crm.objects.*.read";

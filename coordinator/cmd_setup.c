@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../common/clock.h"
+#include "../common/hs_paths.h"
 #include "../common/jbuf.h"
 #include "../common/shm.h"
 #include "../worker/http.h"
@@ -203,8 +204,7 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp, shm_region *sh
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         if (!pp->pp_wanted[t] || pp->pp_have[t])
             continue;
-        snprintf(gets[n].ag_path, sizeof(gets[n].ag_path), "/crm/v3/properties/%s",
-                 hs_object((hs_object_type)t)->oi_plural);
+        hs_path_properties(gets[n].ag_path, sizeof(gets[n].ag_path), (hs_object_type)t);
         gets[n].ag_parse = parse_properties;
         gets[n].ag_out = &pp->pp_props[t];
         gets[n].ag_scopes = "crm.schemas.*.read";

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "../common/hs_codec.h"
+#include "../common/hs_paths.h"
 #include "../common/jbuf.h"
 #include "../common/log.h"
 #include "../common/shm.h"
@@ -88,8 +89,8 @@ typedef int (*api_parse_fn)(const char *body, size_t len, void *out, err_info *e
 
 /* One GET for api_get_all: what to ask and where the answer goes. */
 typedef struct api_get {
-    char ag_path[160];     /* "/crm/v3/properties/companies" */
-    api_parse_fn ag_parse; /* reads a 200 body into ag_out */
+    char ag_path[HS_PATH_MAX]; /* "/crm/v3/properties/companies" (hs_paths) */
+    api_parse_fn ag_parse;     /* reads a 200 body into ag_out */
     void *ag_out;
     const char *ag_scopes; /* named when HubSpot answers 403: "crm.schemas.*.read" */
     bool ag_done;          /* set by api_get_all: ag_parse accepted a 200 body */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../common/hs_codec.h"
+#include "../common/hs_paths.h"
 #include "../common/rl.h"
 #include "../common/url.h"
 
@@ -399,7 +400,7 @@ static int refresh_now(http_engine *eng, err_info *e)
         goto out;
     }
     char url[1024];
-    snprintf(url, sizeof(url), "%s/oauth/v1/token", c->hc_base_url);
+    snprintf(url, sizeof(url), "%s%s", c->hc_base_url, hs_path_token);
     http_request sink = {0}; /* on_body appends to sink.rq_resp */
     jb_init(&sink.rq_resp);
     curl_easy_setopt(h, CURLOPT_URL, url);
@@ -629,7 +630,7 @@ static void gate_leave(http_engine *eng, http_request *r)
 static http_request *daily_probe(http_engine *eng, uint64_t ticket)
 {
     (void)eng;
-    http_request *r = http_request_new(HTTP_OTHER, "GET", "/crm/v3/objects/contacts?limit=1");
+    http_request *r = http_request_new(HTTP_OTHER, "GET", hs_path_daily_probe);
     if (r)
         r->rq_gate_ticket = ticket;
     return r;

@@ -23,6 +23,7 @@
 
 #include "../common/assoc.h"
 #include "../common/hs_codec.h"
+#include "../common/hs_paths.h"
 #include "../common/jbuf.h"
 #include "../common/jobs.h"
 #include "../common/wire.h"
@@ -233,9 +234,8 @@ static int submit_batch_read(active_job *j, const hs_assoc_input *in, size_t n)
 {
     worker *w = j->aj_worker;
     const hs_table *t = &w->w_cfg->wc_tables[j->aj_scan.js_table];
-    char path[160];
-    snprintf(path, sizeof(path), "/crm/v4/associations/%s/%s/batch/read",
-             hs_object(t->t_parent)->oi_plural, hs_object(t->t_child)->oi_plural);
+    char path[HS_PATH_MAX];
+    hs_path_assoc_batch_read(path, sizeof(path), t->t_parent, t->t_child);
     http_request *r = http_request_new(HTTP_ASSOC, "POST", path);
     err_info e = {0};
     if (!r || hs_build_assoc_batch_read(http_request_body(r), in, n, &e)) {
@@ -434,18 +434,15 @@ static void start_object_list(active_job *j)
         job_finish(j);
         return;
     }
-    const hs_object_info *oi = hs_object((hs_object_type)jl->jl_object_type);
-    char path[256], after[24];
+    char path[HS_PATH_MAX];
     http_request *r;
     err_info e = {0};
+    hs_object_type type = (hs_object_type)jl->jl_object_type;
     if (jl->jl_mode == LIST_PAGE) {
-        fmt_u64(after, jl->jl_after_id);
-        snprintf(path, sizeof(path), "/crm/v3/objects/%s?limit=100&archived=%s&properties=%s%s%s",
-                 oi->oi_plural, jl->jl_archived ? "true" : "false", oi->oi_lastmod,
-                 jl->jl_after_id ? "&after=" : "", jl->jl_after_id ? after : "");
+        hs_path_object_list(path, sizeof(path), type, jl->jl_archived, jl->jl_after_id);
         r = http_request_new(HTTP_LIST, "GET", path);
     } else {
-        snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", oi->oi_plural);
+        hs_path_search(path, sizeof(path), type);
         r = http_request_new(HTTP_SEARCH, "POST", path);
         if (r && build_list_search(jl, http_request_body(r), &e)) {
             http_request_free(r);
@@ -553,7 +550,7 @@ static void start_search_slice(active_job *j)
         return;
     }
     const hs_object_info *oi = hs_object((hs_object_type)q->jq_object_type);
-    char after[24], path[128];
+    char after[24], path[HS_PATH_MAX];
     fmt_u64(after, q->jq_after_id);
     hs_search_filter above = {"hs_object_id", HS_OP_GT, after};
     const char *props[] = {oi->oi_lastmod};
@@ -589,7 +586,7 @@ static void start_search_slice(active_job *j)
         sq.sq_after = q->jq_after_id;
         sq.sq_past_cap = true;
     }
-    snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", oi->oi_plural);
+    hs_path_search(path, sizeof(path), (hs_object_type)q->jq_object_type);
     http_request *r = http_request_new(HTTP_SEARCH, "POST", path);
     err_info e = {0};
     if (!r || hs_build_search(http_request_body(r), &sq, &e)) {

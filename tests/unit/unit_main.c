@@ -42,6 +42,7 @@ static const suite_entry suites[] = {
     {"budget", unit_suite_budget},
     {"shm", unit_suite_shm},
     {"hs_codec", unit_suite_hs_codec},
+    {"hs_paths", unit_suite_hs_paths},
     {"mpread", unit_suite_mpread},
     {"wire", unit_suite_wire},
     {"idset", unit_suite_idset},
