@@ -23,7 +23,7 @@
 #include "../common/hs_paths.h"
 #include "../common/jbuf.h"
 #include "../common/shm.h"
-#include "../worker/http.h"
+#include "../common/http.h"
 #include "commands.h"
 #include "route.h"
 #include "run.h"

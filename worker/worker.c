@@ -27,7 +27,7 @@
 #include "../common/jbuf.h"
 #include "../common/jobs.h"
 #include "../common/wire.h"
-#include "http.h"
+#include "../common/http.h"
 
 enum { MAX_JOBS = 64 };
 #define MS_NS          1000000ULL

@@ -1,7 +1,8 @@
 /*
- * http — a worker's HTTP engine: one curl multi handle with up to K transfers
- * in flight, paced by the shared rate limiter, retrying what HubSpot says is
- * worth retrying, and keeping the OAuth token fresh for every worker at once.
+ * http — the HTTP engine every worker runs (and setup and doctor, in
+ * process): one curl multi handle with up to K transfers in flight, paced by the shared rate
+ * limiter, retrying what HubSpot says is worth retrying, and keeping the OAuth token fresh for
+ * every worker at once.
  *
  * Lifecycle of a request: submitted → waiting (for its retry time, a fresh
  * token and a free transfer) → reserved (a limiter slot; reserve-then-wait;
@@ -40,9 +41,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/err.h"
-#include "../common/jbuf.h"
-#include "../common/shm.h"
+#include "err.h"
+#include "jbuf.h"
+#include "shm.h"
 
 /* What a request is, for the limiter policy it spends and the counters. */
 typedef enum http_class {

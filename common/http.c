@@ -4,7 +4,6 @@
  * transfers, refilled as each completes, driven by curl_multi_poll.
  */
 #include "http.h"
-#include "../common/clock.h"
 
 #include <curl/curl.h>
 #include <stdarg.h>
@@ -15,10 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/hs_codec.h"
-#include "../common/hs_paths.h"
-#include "../common/rl.h"
-#include "../common/url.h"
+#include "clock.h"
+#include "hs_codec.h"
+#include "hs_paths.h"
+#include "rl.h"
+#include "url.h"
 
 enum { MAX_INFLIGHT = 256, MAX_AUTH_RETRIES = 3, MAX_RESLOTS = 4 };
 #define RESPONSE_CAP ((size_t)64 << 20)
