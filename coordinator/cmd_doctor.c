@@ -31,7 +31,9 @@
 
 #include "../common/hs_paths.h"
 #include "../common/jbuf.h"
+#include "api_get.h"
 #include "commands.h"
+#include "rollup.h"
 #include "route.h"
 
 enum { MAX_PROBLEMS = 8, MAX_WARNINGS = 2, MAX_NOTES = 12, FINDING_MAX = 640 };

@@ -17,11 +17,11 @@
  * fieldType "calculation_rollup"; `calculated` is not set for custom
  * properties, so it is not read.
  */
+#include "rollup.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "commands.h"
 
 void parent_props_init(parent_props *pp)
 {

@@ -28,7 +28,9 @@
 #include "../common/shm.h"
 #include "../common/store.h"
 #include "../common/wire.h"
+#include "api_get.h"
 #include "commands.h"
+#include "rollup.h"
 #include "config.h"
 #include "pool.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../coordinator/commands.h"
+#include "../../coordinator/rollup.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
