@@ -14,22 +14,15 @@
  * cursors and data that setup never touches. doctor (cmd_doctor.c) reuses
  * the fetch and the detection.
  */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../common/clock.h"
-#include "../common/hs_paths.h"
 #include "../common/jbuf.h"
-#include "../common/shm.h"
-#include "../common/http.h"
 #include "api_get.h"
 #include "commands.h"
 #include "route.h"
-#include "run.h"
-
-#define MS_NS 1000000ULL
 
 /* ---- the command ---------------------------------------------------------- */
 

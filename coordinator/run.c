@@ -29,9 +29,9 @@
 #include "../common/shm.h"
 #include "../common/store.h"
 #include "commands.h"
-#include "route.h"
 #include "metrics.h"
 #include "pool.h"
+#include "route.h"
 #include "run_ctx.h"
 
 #define MS_NS 1000000ULL

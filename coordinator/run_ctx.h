@@ -30,9 +30,9 @@
 #include "../common/wire.h"
 #include "api_get.h"
 #include "commands.h"
-#include "rollup.h"
 #include "config.h"
 #include "pool.h"
+#include "rollup.h"
 
 enum { RUN_MAX_JOB_ATTEMPTS = 5, RUN_RING = SHM_MAX_JOBS, VERIFY_MAX_INFLIGHT = 2 };
 
