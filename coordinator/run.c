@@ -128,18 +128,7 @@ int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, 
         shm_job_publish(rc->rc_shm, kind, spends, job_rank(rc, kind, payload), payload, len, &e);
     if (idx < 0)
         return -1;
-    planned_job *pj = &rc->rc_jobs[idx];
-    assoc_buf_free(&pj->pj_sets);
-    memset(pj, 0, sizeof(*pj));
-    pj->pj_used = true;
-    pj->pj_kind = kind;
-    pj->pj_role = role;
-    pj->pj_table = table;
-    pj->pj_seq = seq;
-    pj->pj_attempts = attempts;
-    pj->pj_payload_len = len;
-    memcpy(pj->pj_payload, payload, len);
-    assoc_buf_init(&pj->pj_sets);
+    planned_job_set(&rc->rc_jobs[idx], kind, role, payload, len, table, seq, attempts);
     rc->rc_inflight_jobs++;
     rc->rc_budget_jobs[spends]++;
     rc->rc_published++;

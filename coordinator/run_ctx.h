@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "../common/assoc.h"
 #include "../common/idset.h"
@@ -130,6 +131,24 @@ typedef struct planned_job {
                              * page: its oldest (the rest of the window lies
                              * at or below it) */
 } planned_job;
+
+/* Fills the slot of a job just published (its previous sets freed). */
+static inline void planned_job_set(planned_job *pj, uint32_t kind, job_role role,
+                                   const void *payload, uint32_t len, int table, uint64_t seq,
+                                   int attempts)
+{
+    assoc_buf_free(&pj->pj_sets);
+    memset(pj, 0, sizeof(*pj));
+    pj->pj_used = true;
+    pj->pj_kind = kind;
+    pj->pj_role = role;
+    pj->pj_table = table;
+    pj->pj_seq = seq;
+    pj->pj_attempts = attempts;
+    pj->pj_payload_len = len;
+    memcpy(pj->pj_payload, payload, len);
+    assoc_buf_init(&pj->pj_sets);
+}
 
 /* A run of pages listing one range of a type's record IDs (listing.c). */
 typedef struct list_chain {

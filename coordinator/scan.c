@@ -6,6 +6,7 @@
  * merged out of order are recorded as done ranges, so a killed run's rerun
  * skips them instead of fetching them again.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/clock.h"
@@ -153,6 +154,50 @@ static void add_done(store_state *st, uint64_t first, uint64_t last)
         st->ss_done[st->ss_ndone++] = (store_id_range){first, last};
 }
 
+static int by_first(const void *a, const void *b)
+{
+    uint64_t x = ((const store_id_range *)a)->ir_first, y = ((const store_id_range *)b)->ir_first;
+    return (x > y) - (x < y);
+}
+
+/* A batch not (fully) merged: the runs of its merged parents, and the
+ * ranges an earlier run merged inside its span (their parents were left
+ * out of it), in ID order. What lies between its parents holds none to
+ * read, but is not recorded: record IDs are far apart, and a range per gap
+ * would fill the record with one batch in flight and drop what is merged
+ * beyond it. */
+static void add_partial(const table_run *tr, store_state *st, const ring_entry *re,
+                        const planned_job *pj)
+{
+    static store_id_range r[JOB_MAX_PARENTS + STORE_DONE_RANGES_MAX];
+    size_t n = 0;
+    const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
+    int run = -1; /* the first merged parent of the current run */
+    for (int i = 0; i <= js->js_count; i++) {
+        bool merged = i < js->js_count && pj->pj_merged[i];
+        if (merged && run < 0)
+            run = i;
+        if (!merged && run >= 0) {
+            r[n++] = (store_id_range){js->js_parent_ids[run], js->js_parent_ids[i - 1]};
+            run = -1;
+        }
+    }
+    for (uint32_t k = 0; k < tr->tr_npending; k++) {
+        store_id_range p = tr->tr_pending[k];
+        if (p.ir_last >= re->re_first_id && p.ir_first <= re->re_last_id)
+            r[n++] = (store_id_range){p.ir_first > re->re_first_id ? p.ir_first : re->re_first_id,
+                                      p.ir_last < re->re_last_id ? p.ir_last : re->re_last_id};
+    }
+    qsort(r, n, sizeof(r[0]), by_first);
+    for (size_t i = 0; i < n; i++) {
+        store_id_range cur = r[i]; /* joined with those it overlaps or touches */
+        for (; i + 1 < n && cur.ir_last != UINT64_MAX && r[i + 1].ir_first <= cur.ir_last + 1; i++)
+            if (r[i + 1].ir_last > cur.ir_last)
+                cur.ir_last = r[i + 1].ir_last;
+        add_done(st, cur.ir_first, cur.ir_last);
+    }
+}
+
 static void collect_done_ranges(run_ctx *rc, table_run *tr)
 {
     store_state *st = &tr->tr_state;
@@ -164,24 +209,8 @@ static void collect_done_ranges(run_ctx *rc, table_run *tr)
             continue;
         }
         const planned_job *pj = re->re_job >= 0 ? &rc->rc_jobs[re->re_job] : NULL;
-        if (!pj || !pj->pj_used)
-            continue;
-        /* Not (fully) merged: everything in its range but the parents still
-         * out (the gaps hold merged parents, or none). */
-        const job_assoc_scan *js = (const job_assoc_scan *)pj->pj_payload;
-        uint64_t from = re->re_first_id;
-        bool open = true; /* false once an unmerged parent is UINT64_MAX */
-        for (int i = 0; i < js->js_count && open; i++) {
-            uint64_t id = js->js_parent_ids[i];
-            if (pj->pj_merged[i])
-                continue;
-            if (id > from)
-                add_done(st, from, id - 1);
-            open = id != UINT64_MAX;
-            from = id + 1;
-        }
-        if (open && from <= re->re_last_id)
-            add_done(st, from, re->re_last_id);
+        if (pj && pj->pj_used)
+            add_partial(tr, st, re, pj);
     }
     /* What the planner has not reached yet (a range it is inside of is
      * cut where planning stopped). */

@@ -50,6 +50,7 @@ static const suite_entry suites[] = {
     {"url", unit_suite_url},
     {"rollup", unit_suite_rollup},
     {"route", unit_suite_route},
+    {"scan", unit_suite_scan},
 };
 
 static int selected(const char *name, int argc, char **argv)

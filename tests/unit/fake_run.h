@@ -1,0 +1,41 @@
+/*
+ * fake_run — a run context for the coordinator's planners without workers,
+ * shared memory or HubSpot: the run's services (run_ctx.h: run_txn,
+ * run_publish, run_store_fail, run_put_table_state, run_fatal) done in
+ * process, so a planner (scan.c) links alone against a real LMDB store in a
+ * temporary directory, and a test reads what it published in rc_jobs and
+ * merges jobs by hand, as the coordinator's loop would.
+ */
+#ifndef HUBSYNC_FAKE_RUN_H
+#define HUBSYNC_FAKE_RUN_H
+
+#include "../../coordinator/run_ctx.h"
+
+typedef struct fake_run {
+    run_ctx *fr_rc;
+    hubsync_config fr_cfg;
+    char fr_dir[64];
+    /* What the first list has listed below (listing_watermark's answer). */
+    uint64_t fr_watermark;
+    /* The shm index of every job published, in order. */
+    int fr_published[4 * SHM_MAX_JOBS];
+    int fr_npublished;
+} fake_run;
+
+/* A run of one table (companies_contacts) over a fresh store. Returns 0. */
+int fake_run_open(fake_run *f);
+
+/* Commits, closes the store and removes its directory. */
+void fake_run_close(fake_run *f);
+
+/* Stores `n` parents (companies) with IDs first, first + step, …; those
+ * whose index is a multiple of `archived_every` (0: none) archived. */
+int fake_run_put_parents(fake_run *f, uint64_t first, uint64_t step, int n, int archived_every);
+
+/* The nth job published (0: the first): its shm index, or -1. */
+int fake_run_job(fake_run *f, int nth);
+
+/* Marks every parent of job `idx` merged and ends it, as job_done would. */
+void fake_run_merge(fake_run *f, int idx);
+
+#endif
