@@ -59,12 +59,6 @@ void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
     rc->rc_fatal = exit_code;
 }
 
-uint64_t listing_watermark(const object_sync *os)
-{
-    (void)os;
-    return current->fr_watermark;
-}
-
 int fake_run_open(fake_run *f)
 {
     memset(f, 0, sizeof(*f));
@@ -78,6 +72,12 @@ int fake_run_open(fake_run *f)
         return -1;
     store_options so = {.so_no_sync = true};
     err_info e = {0};
+    if (shm_create(1, &rc->rc_shm, &e)) {
+        fprintf(stderr, "fake_run: %s\n", e.ei_msg);
+        return -1;
+    }
+    budget_init(&rc->rc_shm->sr_burst, 190, 10000000000ULL, true, 1.0);
+    budget_init(&rc->rc_shm->sr_search, 5, 1000000000ULL, true, 1.0);
     if (store_open(f->fr_dir, &so, &rc->rc_store, &e)) {
         fprintf(stderr, "fake_run: %s\n", e.ei_msg);
         return -1;
@@ -114,6 +114,7 @@ void fake_run_close(fake_run *f)
         for (int i = 0; rc->rc_jobs && i < SHM_MAX_JOBS; i++)
             assoc_buf_free(&rc->rc_jobs[i].pj_sets);
         free(rc->rc_jobs);
+        shm_destroy(rc->rc_shm);
         free(rc);
     }
     nftw(f->fr_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
@@ -136,6 +137,15 @@ int fake_run_put_parents(fake_run *f, uint64_t first, uint64_t step, int n, int 
 int fake_run_job(fake_run *f, int nth)
 {
     return nth < f->fr_npublished ? f->fr_published[nth] : -1;
+}
+
+void fake_run_done(fake_run *f, int idx, void (*done)(run_ctx *, planned_job *))
+{
+    run_ctx *rc = f->fr_rc;
+    planned_job *pj = &rc->rc_jobs[idx];
+    rc->rc_inflight_jobs--;
+    pj->pj_used = false;
+    done(rc, pj);
 }
 
 void fake_run_merge(fake_run *f, int idx)

@@ -160,13 +160,14 @@ static void test_behind_the_list(void)
     run_ctx *rc = f.fr_rc;
     table_run *tr = &rc->rc_tables[0];
     tr->tr_objects_ready = false;
-    rc->rc_objects[HS_COMPANIES].os_listing = true;
-    f.fr_watermark = 1800; /* IDs below 1,800 listed */
+    object_sync *os = &rc->rc_objects[HS_COMPANIES];
+    os->os_listing = true;
+    os->os_chains[0] = (list_chain){true, false, 1800, UINT64_MAX}; /* below 1,800 listed */
     scan_begin(rc, tr);
     scan_plan(rc);
     UT_CHECK_I64(f.fr_npublished, 1); /* 1–1,000; 1,001–1,799 is not a whole batch */
     UT_CHECK(!tr->tr_planned_all);
-    f.fr_watermark = 2400;
+    os->os_chains[0].lc_next = 2400;
     scan_plan(rc);
     UT_CHECK_I64(f.fr_npublished, 2); /* 1,001–2,000 */
     tr->tr_objects_ready = true;      /* the list is merged */

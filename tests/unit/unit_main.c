@@ -51,6 +51,7 @@ static const suite_entry suites[] = {
     {"rollup", unit_suite_rollup},
     {"route", unit_suite_route},
     {"scan", unit_suite_scan},
+    {"listing", unit_suite_listing},
 };
 
 static int selected(const char *name, int argc, char **argv)

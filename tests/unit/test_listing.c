@@ -1,0 +1,190 @@
+/*
+ * test_listing — a type's first list (coordinator/listing.c) on a fake run
+ * context (fake_run.c) with Pro limits: the first page, the highest-ID
+ * probe and the archived list go out at once; nothing is cut until both
+ * ends of the span are known (no chain below the lowest ID); then the span
+ * is cut into the chains the budgets need at the measured latency, side by
+ * side and covering the rest of the span exactly; the listed ranges are
+ * saved with the pages, and a resumed list lists exactly the rest.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../../common/clock.h"
+#include "fake_run.h"
+#include "unit_suites.h"
+#include "unit_util.h"
+
+static const job_object_list *list_job(fake_run *f, int idx)
+{
+    return (const job_object_list *)f->fr_rc->rc_jobs[idx].pj_payload;
+}
+
+/* The first published job of `mode` (and live or archived) not yet done,
+ * or -1. */
+static int find_job(fake_run *f, uint8_t mode, bool archived)
+{
+    for (int n = 0; fake_run_job(f, n) >= 0; n++) {
+        int idx = fake_run_job(f, n);
+        const planned_job *pj = &f->fr_rc->rc_jobs[idx];
+        if (pj->pj_used && pj->pj_kind == JOB_OBJECT_LIST && list_job(f, idx)->jl_mode == mode &&
+            list_job(f, idx)->jl_archived == archived)
+            return idx;
+    }
+    return -1;
+}
+
+/* Answers list page `idx` with 100 records from `first`, `step` apart. */
+static void answer_page(fake_run *f, int idx, uint64_t first, uint64_t step)
+{
+    static wire_object items[100];
+    char after[24];
+    for (int i = 0; i < 100; i++)
+        items[i] = (wire_object){first + step * (uint64_t)i, 1000, false};
+    snprintf(after, sizeof(after), "%llu", (unsigned long long)(first + step * 99));
+    wire_objects wo = {(uint16_t)HS_COMPANIES, items, 100, after, strlen(after)};
+    listing_merge(f->fr_rc, &f->fr_rc->rc_jobs[idx], &wo);
+    fake_run_done(f, idx, listing_job_done);
+}
+
+/* Answers the highest-ID probe: `count` live records, the highest `max`. */
+static void answer_probe(fake_run *f, int idx, uint32_t count, uint64_t max)
+{
+    wire_search_hit hit = {max, 1000};
+    wire_search_result sr = {count, &hit, 1, false, 0};
+    listing_merge_max_id(f->fr_rc, &f->fr_rc->rc_jobs[idx], &sr);
+    fake_run_done(f, idx, listing_job_done);
+}
+
+/* The live chains, ascending: whether they tile [from, ∞) with no gap
+ * and no overlap; how many. */
+static int live_chains_tile(const object_sync *os, uint64_t from, bool *tiled)
+{
+    list_chain c[LIST_CHAINS_MAX];
+    int n = 0;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++)
+        if (os->os_chains[i].lc_active && !os->os_chains[i].lc_archived) {
+            int k = n++;
+            for (; k > 0 && c[k - 1].lc_next > os->os_chains[i].lc_next; k--)
+                c[k] = c[k - 1];
+            c[k] = os->os_chains[i];
+        }
+    *tiled = n > 0 && c[0].lc_next == from && c[n - 1].lc_end == UINT64_MAX;
+    for (int i = 0; i + 1 < n; i++)
+        *tiled = *tiled && c[i].lc_end == c[i + 1].lc_next;
+    return n;
+}
+
+static void start(fake_run *f, object_sync **os)
+{
+    run_ctx *rc = f->fr_rc;
+    *os = &rc->rc_objects[HS_COMPANIES];
+    (*os)->os_wanted = (*os)->os_listing = true;
+    /* A second of latency measured on each budget. */
+    budget_answered(&rc->rc_shm->sr_burst, 1000000000ULL);
+    budget_answered(&rc->rc_shm->sr_search, 1000000000ULL);
+}
+
+static void test_first_list_is_cut_for_the_budget(void)
+{
+    fake_run f;
+    UT_REQUIRE(fake_run_open(&f) == 0);
+    object_sync *os;
+    start(&f, &os);
+    listing_start(f.fr_rc, os, true);
+    /* The first live page, the probe, the archived list: at once. */
+    int page = find_job(&f, LIST_PAGE, false), probe = find_job(&f, LIST_MAX_ID, false);
+    if (page < 0)
+        page = find_job(&f, LIST_SEARCH, false);
+    UT_REQUIRE(page >= 0 && probe >= 0);
+    UT_CHECK(find_job(&f, LIST_PAGE, true) >= 0);
+    /* The probe first: 100,000 records up to ID 1,100,000. The lowest ID is
+     * not known yet: no cut (IDs start far above 0). */
+    answer_probe(&f, probe, 100000, 1100000);
+    bool tiled;
+    UT_CHECK_I64(live_chains_tile(os, 0, &tiled), 1);
+    /* The first page: IDs 100,000 to 100,990. Now the rest of the span is
+     * cut into what the budgets need at a second: 190/10s × 1 s ≈ 21 list
+     * pages and 5/1s × 1 s ≈ 5 search pages out, a chain each. */
+    /* (The burst budget booked ahead, as a run's would be: with a slot
+     * free, one more cut, beyond the share.) */
+    uint64_t slot;
+    for (int i = 0; i < 30; i++)
+        rl_reserve(&f.fr_rc->rc_shm->sr_burst.bu_rl, clock_mono_ns(), UINT64_MAX, &slot);
+    answer_page(&f, page, 100000, 10);
+    int n = live_chains_tile(os, 100990, &tiled);
+    UT_CHECK(tiled);
+    uint32_t want = budget_inflight_mean(&f.fr_rc->rc_shm->sr_burst) +
+                    budget_inflight_mean(&f.fr_rc->rc_shm->sr_search);
+    UT_CHECK(want >= 20 && want <= 30);
+    UT_CHECK_I64(n, want);
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (c->lc_active && !c->lc_archived && c->lc_next < 100000) {
+            UT_CHECK(!"a chain below the lowest ID");
+            break;
+        }
+    }
+    /* Every chain has its page out. */
+    int out = 0;
+    for (int i = 0; i < SHM_MAX_JOBS; i++) {
+        const planned_job *pj = &f.fr_rc->rc_jobs[i];
+        out += pj->pj_used && pj->pj_kind == JOB_OBJECT_LIST &&
+               !((const job_object_list *)pj->pj_payload)->jl_archived;
+    }
+    UT_CHECK_I64(out, n);
+done:
+    fake_run_close(&f);
+}
+
+/* The ranges listed are saved with the pages (objects.companies); a list
+ * resumed from them lists exactly the rest. */
+static void test_resume_lists_the_rest(void)
+{
+    fake_run f;
+    UT_REQUIRE(fake_run_open(&f) == 0);
+    object_sync *os;
+    start(&f, &os);
+    static store_state st;
+    memset(&st, 0, sizeof(st));
+    st.ss_ndone = 2;
+    st.ss_done[0] = (store_id_range){0, 499999};
+    st.ss_done[1] = (store_id_range){600000, 799999};
+    st.ss_scan_started_ms = 1600000000000;
+    listing_resume(f.fr_rc, os, &st);
+    bool tiled;
+    UT_CHECK_I64(live_chains_tile(os, 500000, &tiled), 2);
+    UT_CHECK(!tiled); /* [500,000, 600,000) and [800,000, ∞): a gap between */
+    UT_CHECK_I64(os->os_list_started_ms, 1600000000000);
+    UT_CHECK(find_job(&f, LIST_PAGE, true) >= 0); /* archived: listed again, whole */
+    /* A page of the first chain answered: saved, listed up to its last ID. */
+    int page = -1;
+    for (int n = 0; fake_run_job(&f, n) >= 0 && page < 0; n++) {
+        int idx = fake_run_job(&f, n);
+        const job_object_list *jl = list_job(&f, idx);
+        if (jl->jl_mode != LIST_MAX_ID && !jl->jl_archived && jl->jl_after_id == 500000)
+            page = idx;
+    }
+    UT_REQUIRE(page >= 0);
+    answer_page(&f, page, 500001, 1);
+    store_state *saved = &st;
+    err_info e = {0};
+    UT_REQUIRE(store_get_state(run_txn(f.fr_rc), "objects.companies", saved, &e) == 0);
+    UT_CHECK_I64(saved->ss_ndone, 2);
+    UT_CHECK_U64(saved->ss_done[0].ir_first, 0);
+    UT_CHECK_U64(saved->ss_done[0].ir_last, 500099); /* the page's last ID: 500,100 */
+    UT_CHECK_U64(saved->ss_done[1].ir_first, 600000);
+    UT_CHECK_U64(saved->ss_done[1].ir_last, 799999);
+done:
+    fake_run_close(&f);
+}
+
+int unit_suite_listing(void)
+{
+    static const ut_test tests[] = {
+        {"a first list cut into the chains the budgets need",
+         test_first_list_is_cut_for_the_budget},
+        {"the ranges listed are saved; a resumed list lists the rest", test_resume_lists_the_rest},
+    };
+    return ut_add_suite("listing", tests, sizeof(tests) / sizeof(tests[0]));
+}
