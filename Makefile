@@ -79,8 +79,9 @@ $(BINDIR)/hubsync: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(COORD_SRC))
 	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(CLIENT_LIBS))
 
 # The coordinator parts the unit tests link: the pure ones, and the planners
-# (scan.c, listing.c) on a fake run context (tests/unit/fake_run.c).
-UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c
+# (scan.c, listing.c, changes.c) on a fake run context (tests/unit/fake_run.c).
+UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
+                  coordinator/changes.c coordinator/refdesign.c
 
 $(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC))
 	@mkdir -p $(dir $@)

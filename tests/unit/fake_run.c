@@ -114,6 +114,7 @@ void fake_run_close(fake_run *f)
         for (int i = 0; rc->rc_jobs && i < SHM_MAX_JOBS; i++)
             assoc_buf_free(&rc->rc_jobs[i].pj_sets);
         free(rc->rc_jobs);
+        changes_free(rc); /* what the search took: seen IDs, changed parents */
         shm_destroy(rc->rc_shm);
         free(rc);
     }

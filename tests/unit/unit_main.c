@@ -52,6 +52,7 @@ static const suite_entry suites[] = {
     {"route", unit_suite_route},
     {"scan", unit_suite_scan},
     {"listing", unit_suite_listing},
+    {"changes", unit_suite_changes},
 };
 
 static int selected(const char *name, int argc, char **argv)

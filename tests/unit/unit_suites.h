@@ -30,6 +30,7 @@ int unit_suite_hs_paths(void);
 int unit_suite_route(void);
 int unit_suite_scan(void);
 int unit_suite_listing(void);
+int unit_suite_changes(void);
 int unit_suite_shm(void);
 int unit_suite_hs_codec(void);
 int unit_suite_wire(void);
