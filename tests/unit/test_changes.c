@@ -67,21 +67,27 @@ static int start(fake_run *f, int64_t *lo, int64_t *hi)
     return 0;
 }
 
+/* The search started and its head page answered: the 200 newest, the
+ * oldest at hi − 30 min, and the index counting 5,000 records of the type:
+ * more of the window lies below. Returns the oldest time, or -1. */
+static int64_t head_answered(fake_run *f, int64_t *lo, int64_t *hi)
+{
+    int q[8];
+    if (start(f, lo, hi) != 0 || searches(f, q, 8) != 1 || !slice(f, q[0])->jq_head ||
+        slice(f, q[0])->jq_hi_ms != *hi)
+        return -1;
+    int64_t oldest = *hi - HOUR_MS / 2;
+    answer(f, q[0], 200, 9000, oldest, (HOUR_MS / 2) / 200, 5000);
+    return oldest;
+}
+
 static void test_head_then_slices(void)
 {
     fake_run f;
     UT_REQUIRE(fake_run_open(&f) == 0);
-    int64_t lo, hi;
-    UT_REQUIRE(start(&f, &lo, &hi) == 0);
+    int64_t lo, hi, oldest = head_answered(&f, &lo, &hi);
     int q[8];
-    UT_REQUIRE(searches(&f, q, 8) == 1);
-    UT_CHECK(slice(&f, q[0])->jq_head);
-    UT_CHECK_I64(slice(&f, q[0])->jq_hi_ms, hi);
-    /* The head: the 200 newest, the oldest at hi − 30 min; the index counts
-     * 5,000 records of the type: more of the window lies below. */
-    int64_t oldest = hi - HOUR_MS / 2;
-    answer(&f, q[0], 200, 9000, oldest, (HOUR_MS / 2) / 200, 5000);
-    UT_REQUIRE(searches(&f, q, 8) == 1);
+    UT_REQUIRE(oldest > 0 && searches(&f, q, 8) == 1);
     const job_search_slice *s = slice(&f, q[0]);
     UT_CHECK(!s->jq_head);
     UT_CHECK_I64(s->jq_lo_ms, lo);
@@ -118,13 +124,9 @@ static void test_no_split_when_search_is_busy(void)
 {
     fake_run f;
     UT_REQUIRE(fake_run_open(&f) == 0);
-    int64_t lo, hi;
-    UT_REQUIRE(start(&f, &lo, &hi) == 0);
+    int64_t lo, hi, oldest = head_answered(&f, &lo, &hi);
     int q[8];
-    UT_REQUIRE(searches(&f, q, 8) == 1);
-    int64_t oldest = hi - HOUR_MS / 2;
-    answer(&f, q[0], 200, 9000, oldest, (HOUR_MS / 2) / 200, 5000);
-    UT_REQUIRE(searches(&f, q, 8) == 1);
+    UT_REQUIRE(oldest > 0 && searches(&f, q, 8) == 1);
     uint64_t slot;
     for (int i = 0; i < 10; i++)
         rl_reserve(&f.fr_rc->rc_shm->sr_search.bu_rl, clock_mono_ns(), UINT64_MAX, &slot);
