@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../common/rate_spec.h"
+#include "sim_profile.h"
 
 void sim_config_defaults(sim_config *c)
 {
@@ -241,7 +242,8 @@ typedef enum opt_kind {
     OPT_ONOFF,
     OPT_STR, /* into a char[SIM_TOKEN_MAX] unless noted */
     OPT_FLAG,
-    OPT_SPECIAL
+    OPT_SPECIAL,
+    OPT_COUNTS /* stands for the OPT_COUNT rows of every object type */
 } opt_kind;
 
 typedef struct opt {
@@ -265,18 +267,7 @@ static const opt options[] = {
      "serve HTTPS with this PEM certificate (chain); needs --tls-key"},
     {"tls-key", OPT_STR, S(sc_tls_key), "FILE", "the certificate's PEM private key"},
     {"seed", OPT_U64, F(sc_portal.pc_seed), 0, "N", "portal seed [1]"},
-    {"contacts", OPT_COUNT, F(sc_portal.pc_count[HS_CONTACTS]), 0, "N", "contacts [10000]"},
-    {"companies", OPT_COUNT, F(sc_portal.pc_count[HS_COMPANIES]), 0, "N", "companies [2000]"},
-    {"deals", OPT_COUNT, F(sc_portal.pc_count[HS_DEALS]), 0, "N", "deals [5000]"},
-    {"tickets", OPT_COUNT, F(sc_portal.pc_count[HS_TICKETS]), 0, "N", "tickets [1000]"},
-    {"calls", OPT_COUNT, F(sc_portal.pc_count[HS_CALLS]), 0, "N", "calls [0]"},
-    {"emails", OPT_COUNT, F(sc_portal.pc_count[HS_EMAILS]), 0, "N", "emails [0]"},
-    {"meetings", OPT_COUNT, F(sc_portal.pc_count[HS_MEETINGS]), 0, "N", "meetings [0]"},
-    {"notes", OPT_COUNT, F(sc_portal.pc_count[HS_NOTES]), 0, "N", "notes [0]"},
-    {"tasks", OPT_COUNT, F(sc_portal.pc_count[HS_TASKS]), 0, "N", "tasks [0]"},
-    {"communications", OPT_COUNT, F(sc_portal.pc_count[HS_COMMUNICATIONS]), 0, "N",
-     "communications [0]"},
-    {"postal_mail", OPT_COUNT, F(sc_portal.pc_count[HS_POSTAL_MAIL]), 0, "N", "postal mail [0]"},
+    {"", OPT_COUNTS, 0, 0, NULL, NULL}, /* --contacts N, …: a row per object type */
     {"density", OPT_DOUBLE, F(sc_portal.pc_density), 0, "F", "links per object multiplier [1.0]"},
     {"heavy-parents", OPT_U32, F(sc_portal.pc_heavy_parents), 0, "N",
      "heavy parents per core table [2]"},
@@ -338,8 +329,62 @@ static const opt options[] = {
     {"churn", OPT_SPECIAL, 0, 0, "N/s", "background mutations per second [0]"},
 };
 
+/* The count of each object type (--contacts N, …), from the type tables:
+ * the name its plural, the default its sim_profile row's. */
+static const opt *count_options(void)
+{
+    static opt rows[HS_OBJECT_TYPE_COUNT];
+    static char help[HS_OBJECT_TYPE_COUNT][48];
+    if (rows[0].o_name)
+        return rows;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const char *plural = hs_object((hs_object_type)t)->oi_plural;
+        size_t n = (size_t)snprintf(help[t], sizeof(help[t]), "%s [%u]", plural,
+                                    sim_type_profile_of((hs_object_type)t)->tp_default_count);
+        for (size_t i = 0; i < n; i++)
+            help[t][i] = help[t][i] == '_' ? ' ' : help[t][i]; /* "postal mail" */
+        rows[t] = (opt){plural, OPT_COUNT, F(sc_portal.pc_count) + (size_t)t * sizeof(uint32_t),
+                        0,      "N",       help[t]};
+    }
+    return rows;
+}
+
 #undef F
 #undef S
+
+/* Calls fn on every option in order, the count rows in their place; stops
+ * when fn returns true, and returns that option (NULL: none). */
+static const opt *each_option(bool (*fn)(const opt *o, void *arg), void *arg)
+{
+    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
+        if (options[i].o_kind != OPT_COUNTS) {
+            if (fn(&options[i], arg))
+                return &options[i];
+            continue;
+        }
+        const opt *rows = count_options();
+        for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
+            if (fn(&rows[t], arg))
+                return &rows[t];
+    }
+    return NULL;
+}
+
+static bool print_option(const opt *o, void *arg)
+{
+    FILE *out = arg;
+    char left[48];
+    snprintf(left, sizeof(left), "--%s%s%s", o->o_name, o->o_arg ? " " : "",
+             o->o_arg ? o->o_arg : "");
+    /* A help text's further lines line up under its first. */
+    const char *h = o->o_help;
+    for (int line = 0; *h; line++) {
+        int n = (int)strcspn(h, "\n");
+        fprintf(out, "  %-30s %.*s\n", line ? "" : left, n, h);
+        h += n + (h[n] == '\n');
+    }
+    return false;
+}
 
 static void usage(FILE *out)
 {
@@ -348,19 +393,7 @@ static void usage(FILE *out)
                  "OAuth) for a synthetic portal, with HubSpot's limits and failure modes.\n"
                  "Prints 'hubspot-sim listening on http://ADDR:PORT' when ready (https://\n"
                  "with --tls-cert and --tls-key).\n\n");
-    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++) {
-        const opt *o = &options[i];
-        char left[48];
-        snprintf(left, sizeof(left), "--%s%s%s", o->o_name, o->o_arg ? " " : "",
-                 o->o_arg ? o->o_arg : "");
-        /* A help text's further lines line up under its first. */
-        const char *h = o->o_help;
-        for (int line = 0; *h; line++) {
-            int n = (int)strcspn(h, "\n");
-            fprintf(out, "  %-30s %.*s\n", line ? "" : left, n, h);
-            h += n + (h[n] == '\n');
-        }
-    }
+    each_option(print_option, out);
     fprintf(out, "  %-30s %s\n", "--help", "this text");
     fprintf(out, "\nAdmin endpoints (loopback only): GET /_sim/truth?table=T, POST /_sim/mutate,\n"
                  "GET /_sim/stats, POST /_sim/reset-stats, GET|POST /_sim/config.\n"
@@ -495,17 +528,28 @@ static int set_option(sim_config *c, const opt *o, const char *v, char *err, siz
         return 0;
     case OPT_SPECIAL:
         return set_special(c, o->o_name, v, err, errlen);
+    case OPT_COUNTS:
+        break; /* a placeholder, never found by name */
     }
     snprintf(err, errlen, "--%s: invalid value '%s' (see --help)", o->o_name, v);
     return -1;
 }
 
+typedef struct opt_name {
+    const char *on_name;
+    size_t on_len;
+} opt_name;
+
+static bool named(const opt *o, void *arg)
+{
+    const opt_name *want = arg;
+    return strlen(o->o_name) == want->on_len && memcmp(o->o_name, want->on_name, want->on_len) == 0;
+}
+
 static const opt *find_option(const char *name, size_t n)
 {
-    for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-        if (strlen(options[i].o_name) == n && memcmp(options[i].o_name, name, n) == 0)
-            return &options[i];
-    return NULL;
+    opt_name want = {name, n};
+    return each_option(named, &want);
 }
 
 int sim_config_parse_args(sim_config *c, int argc, char **argv, FILE *out, char *err, size_t errlen)

@@ -2,10 +2,11 @@
  * sim_profile — what the simulator models of each object type, one row per
  * type, and of each pair of CRM types, one row per pair: the properties
  * GET /crm/v3/properties/{type} lists, the values a record shows, how many
- * a default portal holds, and how many links the generator draws. Adding
- * an object type to the simulator is a row here (a unit test checks that
- * every type and every CRM pair has one; the type table itself is
- * common/hs_types).
+ * a default portal holds (and so its --{type} N option's default), and
+ * how many links the generator draws. Adding an object type to the
+ * simulator is a row here (a unit test checks that every type and every
+ * CRM pair has one; the type table itself is common/hs_types, from which
+ * the options --contacts N, … are made).
  *
  * The common properties every type has (hs_object_id, createdate, its
  * last-modified property, hubspot_owner_id) and the rollups of the tables
