@@ -28,6 +28,23 @@ const hs_object_info *hs_object(hs_object_type t)
     return &objects[t];
 }
 
+const char *hs_object_names(char *buf, size_t size, bool engagements_only, const char *sep)
+{
+    size_t len = 0;
+    if (size)
+        buf[0] = '\0';
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const hs_object_info *oi = hs_object((hs_object_type)t);
+        if (engagements_only && !oi->oi_engagement)
+            continue;
+        int n =
+            snprintf(buf + len, size > len ? size - len : 0, "%s%s", len ? sep : "", oi->oi_plural);
+        if (n < 0 || (len += (size_t)n) >= size)
+            break;
+    }
+    return buf;
+}
+
 static bool seg_eq(const char *s, size_t n, const char *name)
 {
     return strlen(name) == n && memcmp(s, name, n) == 0;

@@ -39,6 +39,11 @@ typedef struct hs_object_info {
 /* Facts about type `t` (which must be < HS_OBJECT_TYPE_COUNT). */
 const hs_object_info *hs_object(hs_object_type t);
 
+/* The plural names of the object types (all of them, or the engagement
+ * types only), in the table's order, joined by `sep`, into buf (cut to
+ * size); for messages that list them. Returns buf. */
+const char *hs_object_names(char *buf, size_t size, bool engagements_only, const char *sep);
+
 /* Parses a path segment: plural, singular or type ID ("contacts", "contact",
  * "0-1"). Returns 0 and sets *out, or -1 for an unknown type. */
 int hs_object_parse(const char *s, size_t n, hs_object_type *out);

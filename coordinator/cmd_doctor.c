@@ -168,14 +168,16 @@ static void compare(doctor_row *row)
                 "object of the table",
                 st->sc_rollup_fields_object_id, ex->sc_rollup_fields_object_id);
     if (hs_table_is_engagement(t)) {
+        char types[160];
         if (st->sc_supports_roll_up || st->sc_ping_type != STORE_PING_FULL ||
             st->sc_nrollup_field_labels)
             problem(row, "run `hubsync setup` (it stores read_full_ping for engagement tables)",
                     "table_options say supports_roll_up %s, ping_type %s, %zu rollup label(s), "
                     "but engagement tables can't use rollups (HubSpot has no rollup properties "
-                    "on calls, emails, meetings, notes, tasks, communications, postal_mail)",
+                    "on %s)",
                     st->sc_supports_roll_up ? "true" : "false",
-                    store_ping_type_name(st->sc_ping_type), st->sc_nrollup_field_labels);
+                    store_ping_type_name(st->sc_ping_type), st->sc_nrollup_field_labels,
+                    hs_object_names(types, sizeof(types), true, ", "));
         return;
     }
     bool in_hubspot = ex->sc_nrollup_field_labels > 0;

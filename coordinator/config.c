@@ -185,11 +185,12 @@ static int table_error(const char *src, const char *name, size_t n, err_info *e)
         hs_table_name(t, canon, sizeof(canon));
         return err_set(e, ERR_INVALID, "%s: %.*s: use %s", src, (int)n, name, canon);
     }
+    char types[160];
     return err_set(e, ERR_INVALID,
                    "%s: unknown table '%.*s' (tables are {a}_{b} with a before b alphabetically, "
-                   "e.g. companies_contacts; types: contacts companies deals tickets calls emails "
-                   "meetings notes tasks communications postal_mail)",
-                   src, n > 64 ? 64 : (int)n, name);
+                   "e.g. companies_contacts; types: %s)",
+                   src, n > 64 ? 64 : (int)n, name,
+                   hs_object_names(types, sizeof(types), false, " "));
 }
 
 int config_parse_table(const char *src, const char *name, size_t n, hs_table *out, err_info *e)
@@ -929,8 +930,11 @@ void config_usage(void)
           "Tables are {a}_{b} with a before b alphabetically; a is the parent. Defaults:\n"
           "  companies_contacts companies_deals companies_tickets contacts_deals\n"
           "  contacts_tickets deals_tickets\n"
-          "Engagement types (calls emails meetings notes tasks communications postal_mail)\n"
-          "pair with the four core types, e.g. contacts_notes, calls_companies.\n"
+          "",
+          stdout);
+    char types[160];
+    printf("Engagement types (%s)\n", hs_object_names(types, sizeof(types), true, " "));
+    fputs("pair with the four core types, e.g. contacts_notes, calls_companies.\n"
           "\n"
           "Exit codes:\n"
           "  0  success\n"

@@ -278,6 +278,18 @@ static void test_type_ids_distinct(void)
     UT_CHECK_I64(dups, 0);
 }
 
+/* The lists messages print, made from the table. */
+static void test_object_names(void)
+{
+    char b[160], small[12];
+    UT_CHECK_STR(hs_object_names(b, sizeof(b), false, " "),
+                 "contacts companies deals tickets calls emails meetings notes tasks "
+                 "communications postal_mail");
+    UT_CHECK_STR(hs_object_names(b, sizeof(b), true, ", "),
+                 "calls, emails, meetings, notes, tasks, communications, postal_mail");
+    UT_CHECK_STR(hs_object_names(small, sizeof(small), false, " "), "contacts co");
+}
+
 int unit_suite_hs_types(void)
 {
     static const ut_test tests[] = {
@@ -291,6 +303,7 @@ int unit_suite_hs_types(void)
         {"type ids: core pairs", test_type_ids_core},
         {"type ids: engagements", test_type_ids_engagements},
         {"type ids: distinct, both directions", test_type_ids_distinct},
+        {"type name lists for messages", test_object_names},
     };
     return ut_add_suite("hs_types", tests, UT_COUNT(tests));
 }
