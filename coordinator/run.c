@@ -54,95 +54,6 @@ static void on_stop_signal(int sig)
     stop_requested++;
 }
 
-/* ---------------------------------------------------- shared services */
-
-store_txn *run_txn(run_ctx *rc)
-{
-    if (rc->rc_txn || rc->rc_store_failed)
-        return rc->rc_txn;
-    err_info e = {0};
-    if (store_txn_begin(rc->rc_store, STORE_TXN_WRITE, &rc->rc_txn, &e)) {
-        log_error("store: %s", e.ei_msg);
-        rc->rc_store_failed = true;
-        rc->rc_txn = NULL;
-    }
-    return rc->rc_txn;
-}
-
-static int txn_commit(run_ctx *rc)
-{
-    if (!rc->rc_txn)
-        return 0;
-    err_info e = {0};
-    int rc2 = store_txn_commit(rc->rc_txn, &e);
-    rc->rc_txn = NULL;
-    if (rc2) {
-        log_error("store commit: %s", e.ei_msg);
-        rc->rc_store_failed = true;
-    }
-    return rc2;
-}
-
-void run_store_fail(run_ctx *rc, const err_info *e)
-{
-    log_error("store: %s", e->ei_msg);
-    rc->rc_store_failed = true;
-    /* A record that does not decode stays damaged: rerunning cannot help. */
-    if (e->ei_code == ERR_CORRUPT)
-        run_fatal(rc, EXIT_USAGE,
-                  "the database in %s is damaged (above); restore it from a backup, or remove "
-                  "it to sync again from scratch",
-                  rc->rc_cfg->c_db_dir);
-}
-
-void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
-{
-    if (rc->rc_fatal)
-        return;
-    rc->rc_fatal = exit_code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(rc->rc_fatal_msg, sizeof(rc->rc_fatal_msg), fmt, ap);
-    va_end(ap);
-}
-
-/* The order workers claim jobs in: searches and list pages before the scans
- * planned behind them (a first list is the run's critical path: the scans
- * fill what it leaves, and those left over fill the round trips at its
- * end), the types' lists in the order they share the budget. */
-static uint32_t job_rank(const run_ctx *rc, uint32_t kind, const void *payload)
-{
-    if (kind == JOB_ASSOC_SCAN)
-        return HS_OBJECT_TYPE_COUNT;
-    if (kind == JOB_OBJECT_LIST)
-        return listing_rank(rc, (hs_object_type)((const job_object_list *)payload)->jl_object_type);
-    return 0;
-}
-
-int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, uint32_t len,
-                int table, uint64_t seq, int attempts)
-{
-    err_info e = {0};
-    uint32_t spends = job_budget(kind, payload, len);
-    int idx =
-        shm_job_publish(rc->rc_shm, kind, spends, job_rank(rc, kind, payload), payload, len, &e);
-    if (idx < 0)
-        return -1;
-    planned_job_set(&rc->rc_jobs[idx], kind, role, payload, len, table, seq, attempts);
-    rc->rc_inflight_jobs++;
-    rc->rc_budget_jobs[spends]++;
-    rc->rc_published++;
-    return idx;
-}
-
-void run_put_table_state(run_ctx *rc, table_run *tr)
-{
-    err_info e = {0};
-    store_txn *txn = run_txn(rc);
-    if (txn && store_put_state(txn, tr->tr_name, &tr->tr_state, &e))
-        run_store_fail(rc, &e);
-}
-
 /* ------------------------------------------------------------- merging */
 
 /* Merges the complete sets of one ASSOC_SETS message (any part of a job). */
@@ -680,7 +591,7 @@ static int run_start(run_ctx *rc)
     int recheck = c->c_reference ? 0 : recheck_rollups(rc); /* the reference has none */
     if (recheck)
         run_fatal(rc, recheck, "the rollup fields could not be re-checked (above)");
-    if (txn_commit(rc))
+    if (run_commit(rc))
         return EXIT_INCOMPLETE;
     if (!rc->rc_fatal)
         changes_start(rc);
@@ -737,7 +648,7 @@ static void run_loop(run_ctx *rc, uint64_t t0)
         if (rc->rc_txn && (now - last_commit >= COMMIT_EVERY_NS ||
                            store_txn_pending(rc->rc_txn, &log_bytes) >= COMMIT_MAX_OPS ||
                            log_bytes >= COMMIT_MAX_LOG_BYTES)) {
-            txn_commit(rc);
+            run_commit(rc);
             last_commit = now;
         }
         if (c->c_daily_reserve && !c->c_daily && !warned_no_daily &&
@@ -772,7 +683,7 @@ static int run_finish(run_ctx *rc, uint64_t t0)
         r->sr_verify_calls = rc->rc_verify_calls[i].wc_calls;
         run_put_table_state(rc, tr);
     }
-    txn_commit(rc);
+    run_commit(rc);
     int exit_code;
     if (rc->rc_store_failed)
         exit_code = rc->rc_fatal == EXIT_USAGE ? EXIT_USAGE : EXIT_INCOMPLETE;

@@ -209,11 +209,15 @@ typedef struct run_ctx {
     wire_counters rc_props_calls; /* what that cost (the coordinator's slot) */
 } run_ctx;
 
-/* --- run.c: shared services ------------------------------------------ */
+/* --- run_services.c: shared services ---------------------------------- */
 
 /* The open write transaction (begun on demand); NULL after a store failure
  * (logged, and the run ends incomplete). */
 store_txn *run_txn(run_ctx *rc);
+
+/* Commits the open write transaction, if any. Returns 0, or the store's
+ * error after logging it (the store is then failed). */
+int run_commit(run_ctx *rc);
 
 /* Logs a store failure; the run ends incomplete, nothing more is written. */
 void run_store_fail(run_ctx *rc, const err_info *e);
