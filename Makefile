@@ -50,7 +50,7 @@ SIM_COMMON_SRC := common/jbuf.c common/hs_types.c common/rate_spec.c common/err.
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
 WORKER_LIB_SRC := $(wildcard worker/*.c)
-TESTLIB_SRC := tests/lib/testlib.c
+TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 IT_SRC     := $(wildcard tests/integration/*.c)
 # Each tests/bench/NAME.c is one benchmark program, bin/NAME with '_' → '-'.
