@@ -1,8 +1,8 @@
 /*
  * fake_run — a run context for the coordinator's planners without workers
- * or HubSpot: the run's services (run_ctx.h: run_txn, run_publish,
- * run_store_fail, run_put_table_state, run_fatal) done in process, so the
- * planners (scan.c, listing.c) link without run.c against a real LMDB store
+ * or HubSpot: coordinator/run_services.c replaced (run_txn, run_publish,
+ * run_store_fail, run_put_table_state, run_fatal done in process), so the
+ * planners (scan.c, listing.c, changes.c) link without run.c against a real LMDB store
  * in a temporary directory and a real shared region (its budgets paced
  * like a Pro portal's: 190/10s and 5/1s), and a test reads what they
  * published in rc_jobs and answers jobs by hand, as the loop would.
