@@ -1,8 +1,8 @@
 /* fake_run — the run's services in process, for planner tests (see
  * fake_run.h). One fake run at a time. */
 #include "fake_run.h"
+#include "unit_util.h"
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +62,7 @@ void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
 int fake_run_open(fake_run *f)
 {
     memset(f, 0, sizeof(*f));
-    snprintf(f->fr_dir, sizeof(f->fr_dir), "/tmp/hubsync-fake-run-XXXXXX");
-    if (!mkdtemp(f->fr_dir))
+    if (!ut_tmpdir_make(f->fr_dir, sizeof(f->fr_dir), "fake-run"))
         return -1;
     f->fr_cfg.c_batch_parents = JOB_MAX_PARENTS;
     f->fr_cfg.c_lag_ms = 30000;
@@ -96,14 +95,6 @@ int fake_run_open(fake_run *f)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 void fake_run_close(fake_run *f)
 {
     run_ctx *rc = f->fr_rc;
@@ -118,7 +109,7 @@ void fake_run_close(fake_run *f)
         shm_destroy(rc->rc_shm);
         free(rc);
     }
-    nftw(f->fr_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    ut_tmpdir_remove(f->fr_dir);
     current = NULL;
 }
 

@@ -40,31 +40,6 @@ static const hs_table CC = {HS_COMPANIES, HS_CONTACTS};
 
 /* ---- sandbox directories and children ----------------------------------- */
 
-static bool tmpdir_make(char *buf, size_t size)
-{
-    snprintf(buf, size, "/tmp/hubsync-store-XXXXXX");
-    if (!mkdtemp(buf)) {
-        perror("mkdtemp");
-        buf[0] = '\0';
-        return false;
-    }
-    return true;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void tmpdir_remove(const char *dir)
-{
-    if (dir && dir[0])
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 enum { MAX_CHILDREN = 8 };
 static pid_t children[MAX_CHILDREN];
 
@@ -606,7 +581,7 @@ static void test_files_and_modes(void)
     char root[64], dir[128];
     store *s = NULL;
     mode_t old = umask(0); /* the store must not rely on the caller's umask */
-    UT_REQUIRE(tmpdir_make(root, sizeof(root)));
+    UT_REQUIRE(ut_tmpdir_make(root, sizeof(root), "store"));
     snprintf(dir, sizeof(dir), "%s/a/db", root);
     s = open_store(dir, NULL);
     umask(old);
@@ -623,7 +598,7 @@ static void test_files_and_modes(void)
 done:
     umask(old);
     store_close(s);
-    tmpdir_remove(root);
+    ut_tmpdir_remove(root);
 }
 
 /* The documented layout, read back with raw LMDB and compared with what
@@ -639,7 +614,7 @@ static void test_layout_matches_msgpack_c(void)
     memset(&r, 0, sizeof(r));
     err_info e = {0, ""};
     labels_init();
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     /* One link per interesting type ID and label length. */
@@ -741,7 +716,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     assoc_buf_free(&b);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_reopen_and_readonly(void)
@@ -750,7 +725,7 @@ static void test_reopen_and_readonly(void)
     store *s = NULL, *ro = NULL;
     store_txn *t = NULL, *rt = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     /* Read-only on a directory with no database. */
     snprintf(missing, sizeof(missing), "%s/nothing", dir);
     store_options rdo = {.so_readonly = true};
@@ -797,7 +772,7 @@ done:
     store_txn_abort(t);
     store_close(ro);
     store_close(s);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_format_version_mismatch(void)
@@ -805,7 +780,7 @@ static void test_format_version_mismatch(void)
     char dir[64], path[128];
     store *s = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
@@ -826,7 +801,7 @@ static void test_format_version_mismatch(void)
     UT_CHECK_I64(store_open(dir, &rdo, &s, &e), ERR_CORRUPT);
 done:
     store_close(s);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_damaged_and_foreign_files(void)
@@ -835,7 +810,7 @@ static void test_damaged_and_foreign_files(void)
     store *s = NULL;
     err_info e = {0, ""};
     dir2[0] = '\0';
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     /* Garbage where data.mdb should be. */
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     FILE *f = fopen(path, "wb");
@@ -849,7 +824,7 @@ static void test_damaged_and_foreign_files(void)
     UT_CHECK(strstr(e.ei_msg, "data.mdb") != NULL);
     UT_CHECK_U64(file_digest(path), before);
     /* An LMDB database that is not ours. */
-    UT_REQUIRE(tmpdir_make(dir2, sizeof(dir2)));
+    UT_REQUIRE(ut_tmpdir_make(dir2, sizeof(dir2), "store"));
     UT_REQUIRE(raw_put(dir2, "something", "k", 1, "v", 1));
     snprintf(path, sizeof(path), "%s/data.mdb", dir2);
     before = file_digest(path);
@@ -859,8 +834,8 @@ static void test_damaged_and_foreign_files(void)
     UT_CHECK_U64(file_digest(path), before);
 done:
     store_close(s);
-    tmpdir_remove(dir);
-    tmpdir_remove(dir2);
+    ut_tmpdir_remove(dir);
+    ut_tmpdir_remove(dir2);
 }
 
 /* ---- tests: replacing sets ----------------------------------------------- */
@@ -902,7 +877,7 @@ static void test_replace_against_model(void)
             parents[j] = parents[j - 1];
             parents[j - 1] = x;
         }
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     store_options o = {.so_no_sync = true};
     UT_REQUIRE((s = open_store(dir, &o)) != NULL);
     unsigned calls = 0, bad_delta = 0, bad_get = 0;
@@ -990,7 +965,7 @@ done:
     mset_free(&next);
     assoc_buf_free(&b);
     assoc_buf_free(&got);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_delete_parent_and_neighbours(void)
@@ -1002,7 +977,7 @@ static void test_delete_parent_and_neighbours(void)
     assoc_buf b;
     assoc_buf_init(&b);
     err_info e = {0, ""};
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     /* Parents 9, 10, 11 and the extremes, each with children 0, 5, max. */
@@ -1061,7 +1036,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     assoc_buf_free(&b);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_invalid_input_keeps_batch(void)
@@ -1072,7 +1047,7 @@ static void test_invalid_input_keeps_batch(void)
     assoc_buf b;
     assoc_buf_init(&b);
     err_info e = {0, ""};
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     UT_CHECK_I64(store_txn_begin(s, STORE_TXN_WRITE, &t2, &e), ERR_INVALID);
@@ -1122,7 +1097,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     assoc_buf_free(&b);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_objects(void)
@@ -1136,7 +1111,7 @@ static void test_objects(void)
     store_object *out = malloc(N * sizeof(*out));
     rng r = {7};
     UT_REQUIRE(ids && out);
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     /* IDs across byte boundaries, inserted in random order. */
@@ -1203,7 +1178,7 @@ done:
     store_close(s);
     free(ids);
     free(out);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* ---- tests: schema and state records ------------------------------------- */
@@ -1333,7 +1308,7 @@ static void test_schema_records(void)
     snprintf(sc.sc_rollup_fields_object_id, sizeof(sc.sc_rollup_fields_object_id), "companies");
     sc.sc_rollups_since_ms = 1796581876497LL;
     /* Round trip through the store. */
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     UT_CHECK_I64(store_get_schema(t, CC, &got, &e), ERR_NOT_FOUND);
@@ -1414,7 +1389,7 @@ done:
     free(rec);
     store_schema_free(&sc);
     store_schema_free(&got);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static bool states_equal(const store_state *a, const store_state *b)
@@ -1456,7 +1431,7 @@ static void test_cursor_round_trips(void)
                                     store_cursor_timestamp_ms(1767225600123LL),
                                     store_cursor_timestamp_ms(INT64_MAX)};
     store_state st, got;
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     /* A name never written: never synced, not an error. */
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
@@ -1505,7 +1480,7 @@ static void test_cursor_round_trips(void)
 done:
     store_txn_abort(t);
     store_close(s);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_cursor_garbage_is_corrupt(void)
@@ -1600,7 +1575,7 @@ static void test_cursor_garbage_is_corrupt(void)
     free(copy);
     UT_CHECK_I64(odd, 0);
     /* A damaged record in the database: the read fails and names it. */
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
@@ -1614,7 +1589,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     free(rec);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* ---- tests: done ranges in the state record ------------------------------ */
@@ -1722,7 +1697,7 @@ static void test_done_ranges_round_trip(void)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     static store_state st, got;
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     struct {
         uint32_t n;
@@ -1814,7 +1789,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     free(rec);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* The fields issue 12 added (rollups_since_ms; scan_origin_ms and the
@@ -1898,7 +1873,7 @@ static void test_done_ranges_old_records(void)
              st.ss_cursor.cu_object_id == 5790939450ULL && st.ss_runs == 3);
     /* ... and stored in a database, read back through the store. */
     craft(&sb, old_rec, UT_COUNT(old_rec));
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
@@ -1916,7 +1891,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     msgpack_sbuffer_destroy(&sb);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_done_ranges_invalid(void)
@@ -1991,7 +1966,7 @@ static void test_done_ranges_invalid(void)
 
     /* Writing: each invalid list is ERR_INVALID, nothing is written and the
      * batch lives on. */
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     struct {
@@ -2045,7 +2020,7 @@ done:
     store_close(s);
     free(rec);
     free(many);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* ---- tests: the run lock ------------------------------------------------- */
@@ -2079,7 +2054,7 @@ static void test_run_lock_same_process(void)
     char dir[64], want[64];
     store *s = NULL, *s2 = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     UT_CHECK_I64(store_open(dir, NULL, &s2, &e), ERR_LOCKED);
     snprintf(want, sizeof(want), "pid %ld", (long)getpid());
@@ -2091,7 +2066,7 @@ static void test_run_lock_same_process(void)
 done:
     store_close(s2);
     store_close(s);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_run_lock_other_process(void)
@@ -2102,7 +2077,7 @@ static void test_run_lock_other_process(void)
     err_info e = {0, ""};
     int pipefd[2] = {-1, -1};
     pid_t pid = -1;
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE(pipe(pipefd) == 0);
     holder_args a = {dir, pipefd[1], HOLD_WRITER};
     UT_REQUIRE((pid = child_spawn(holder_main, &a)) > 0);
@@ -2134,7 +2109,7 @@ done:
     store_txn_abort(t);
     store_close(ro);
     store_close(s);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* LMDB rebuilds the reader table when the opener is alone, so a stale
@@ -2146,7 +2121,7 @@ static void test_stale_reader_cleared(void)
     store *s = NULL;
     int pipefd[2] = {-1, -1};
     pid_t keeper = -1, reader = -1;
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
@@ -2170,7 +2145,7 @@ done:
         close(pipefd[1]);
     }
     store_close(s);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* ---- tests: crashes ------------------------------------------------------
@@ -2336,7 +2311,7 @@ done:
 static void test_sigkill_mid_batch(void)
 {
     char dir[64];
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     labels_init();
     /* (commits, replacements of the next batch before the kill). Sets of up
      * to 1,500 links in a 1 MiB map make the children grow it (abort, grow,
@@ -2362,7 +2337,7 @@ static void test_sigkill_mid_batch(void)
     /* The writers grew the map (the size is the one they committed). */
     ut_check(map_bytes > (1 << 20), __FILE__, __LINE__, "map still %zu bytes", map_bytes);
 done:
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_sigkill_random_instants(void)
@@ -2370,7 +2345,7 @@ static void test_sigkill_random_instants(void)
     char dir[64];
     int pipefd[2] = {-1, -1};
     pid_t pid = -1;
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     UT_REQUIRE(pipe(pipefd) == 0);
     labels_init();
     rng r = {2024};
@@ -2395,7 +2370,7 @@ done:
         close(pipefd[0]);
         close(pipefd[1]);
     }
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* ---- tests: map growth --------------------------------------------------- */
@@ -2457,7 +2432,7 @@ static void test_map_growth(void)
     err_info e = {0, ""};
     labels_init();
     UT_REQUIRE(sets != NULL);
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     store_options o = {.so_map_bytes = 1 << 20, .so_no_sync = true};
     UT_REQUIRE((s = open_store(dir, &o)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
@@ -2493,7 +2468,7 @@ done:
         mset_free(&sets[p]);
     free(sets);
     assoc_buf_free(&b);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_map_growth_limits(void)
@@ -2507,7 +2482,7 @@ static void test_map_growth_limits(void)
     err_info e = {0, ""};
     labels_init();
     UT_REQUIRE(sets != NULL);
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     /* A cap equal to the start: the big batch cannot fit. */
     store_options o = {.so_map_bytes = 1 << 20, .so_map_max_bytes = 1 << 20, .so_no_sync = true};
     UT_REQUIRE((s = open_store(dir, &o)) != NULL);
@@ -2547,7 +2522,7 @@ done:
         mset_free(&sets[p]);
     free(sets);
     assoc_buf_free(&b);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 static void test_growth_blocked_by_reader(void)
@@ -2561,7 +2536,7 @@ static void test_growth_blocked_by_reader(void)
     err_info e = {0, ""};
     labels_init();
     UT_REQUIRE(sets != NULL);
-    UT_REQUIRE(tmpdir_make(dir, sizeof(dir)));
+    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     store_options o = {.so_map_bytes = 1 << 20, .so_no_sync = true};
     UT_REQUIRE((s = open_store(dir, &o)) != NULL);
     UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
@@ -2586,7 +2561,7 @@ done:
         mset_free(&sets[p]);
     free(sets);
     assoc_buf_free(&b);
-    tmpdir_remove(dir);
+    ut_tmpdir_remove(dir);
 }
 
 /* The commit itself can run out of room (saving the free list needs pages
@@ -2603,7 +2578,7 @@ static void test_map_full_at_commit(void)
     assoc_buf_init(&b);
     err_info e = {0, ""};
     unsigned at_commit = 0;
-    UT_REQUIRE(tmpdir_make(root, sizeof(root)));
+    UT_REQUIRE(ut_tmpdir_make(root, sizeof(root), "store"));
     for (uint32_t n = 1825; n < 1900 && at_commit == 0; n++) {
         snprintf(dir, sizeof(dir), "%s/n%u", root, n);
         store_options o = {.so_map_bytes = 256 << 10, .so_no_sync = true};
@@ -2648,7 +2623,7 @@ static void test_map_full_at_commit(void)
         at_commit = info.si_map_grows_at_commit;
         store_close(s);
         s = NULL;
-        tmpdir_remove(dir);
+        ut_tmpdir_remove(dir);
     }
     UT_CHECK(at_commit > 0);
 done:
@@ -2656,7 +2631,7 @@ done:
     store_txn_abort(t);
     store_close(s);
     assoc_buf_free(&b);
-    tmpdir_remove(root);
+    ut_tmpdir_remove(root);
 }
 
 /* ---- registration -------------------------------------------------------- */

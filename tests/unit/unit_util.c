@@ -7,6 +7,8 @@
  */
 #include "unit_util.h"
 
+#include <ftw.h>
+
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -350,4 +352,29 @@ uint32_t ut_max_in_window(const uint64_t *t, size_t n, uint64_t window)
             best = (uint32_t)(hi - lo + 1);
     }
     return best;
+}
+
+bool ut_tmpdir_make(char *buf, size_t size, const char *name)
+{
+    snprintf(buf, size, "/tmp/hubsync-%s-XXXXXX", name);
+    if (!mkdtemp(buf)) {
+        perror("mkdtemp");
+        buf[0] = '\0';
+        return false;
+    }
+    return true;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+void ut_tmpdir_remove(const char *dir)
+{
+    if (dir && dir[0])
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

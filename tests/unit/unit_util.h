@@ -60,6 +60,13 @@ typedef struct ut_test {
 /* Adds a suite named `name` holding the `n` tests. Returns 0 or -1. */
 int ut_add_suite(const char *name, const ut_test *tests, size_t n);
 
+/* A fresh directory /tmp/hubsync-NAME-XXXXXX into buf (size bytes); false
+ * (buf "", the error printed) when it cannot be made. */
+bool ut_tmpdir_make(char *buf, size_t size, const char *name);
+
+/* Removes a directory made by ut_tmpdir_make and all it holds ("": none). */
+void ut_tmpdir_remove(const char *dir);
+
 #define UT_COUNT(arr) (sizeof(arr) / sizeof((arr)[0]))
 
 /* ---- sandbox ------------------------------------------------------------- */
