@@ -43,9 +43,12 @@ SIM_LIBS    := json-c libmicrohttpd
 TEST_LIBS   := $(CLIENT_LIBS) cunit
 LDFLAGS  += $(OPTFLAGS)
 
-COMMON_SRC := $(wildcard common/*.c)
-# What the simulator shares with the client: the type table and JSON writing.
-SIM_COMMON_SRC := common/jbuf.c common/hs_types.c common/rate_spec.c common/err.c
+# common/ is four layers, each a static library (docs/ARCHITECTURE.md); a
+# layer may use only the ones after it here, and the simulator only base.
+LAYERS     := hubspot ipc store base
+layer_lib   = $(OUT)/lib/libhs$(1).a
+CLIENT_LAYERS := $(foreach l,$(LAYERS),$(call layer_lib,$(l)))
+SIM_LAYERS := $(call layer_lib,base)
 # Everything in sim/ but the HTTP glue and main() is a library the unit tests link.
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
@@ -70,32 +73,44 @@ $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
-$(BINDIR)/hubspot-sim: $(call obj,$(SIM_COMMON_SRC) $(SIM_LIB_SRC) $(SIM_SRC))
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(SIM_LIBS))
+# layer_rule(layer): common/LAYER/*.c archived into libhsLAYER.a.
+define layer_rule
+$(call layer_lib,$(1)): $$(call obj,$$(wildcard common/$(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	@rm -f $$@
+	$$(AR) rcs $$@ $$^
+endef
+$(foreach l,$(LAYERS),$(eval $(call layer_rule,$(l))))
 
-$(BINDIR)/hubsync: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(COORD_SRC))
+# The objects first, then the layers' archives from the highest to base.
+link = $(CC) $(LDFLAGS) $(filter %.o,$^) $(filter %.a,$^) -o $@ $(call libs,$(1))
+
+$(BINDIR)/hubspot-sim: $(call obj,$(SIM_LIB_SRC) $(SIM_SRC)) $(SIM_LAYERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(CLIENT_LIBS))
+	$(call link,$(SIM_LIBS))
+
+$(BINDIR)/hubsync: $(call obj,$(WORKER_LIB_SRC) $(COORD_SRC)) $(CLIENT_LAYERS)
+	@mkdir -p $(dir $@)
+	$(call link,$(CLIENT_LIBS))
 
 # The coordinator parts the unit tests link: the pure ones, and the planners
 # (scan.c, listing.c, changes.c) on a fake run context (tests/unit/fake_run.c).
 UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
                   coordinator/changes.c coordinator/refdesign.c
 
-$(BINDIR)/test-unit: $(call obj,$(COMMON_SRC) $(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC))
+$(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(TEST_LIBS) $(SIM_LIBS))
+	$(call link,$(TEST_LIBS) $(SIM_LIBS))
 
-$(BINDIR)/test-sim: $(call obj,$(COMMON_SRC) $(WORKER_LIB_SRC) $(TESTLIB_SRC) $(IT_SRC))
+$(BINDIR)/test-sim: $(call obj,$(WORKER_LIB_SRC) $(TESTLIB_SRC) $(IT_SRC)) $(CLIENT_LAYERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(call libs,$(TEST_LIBS))
+	$(call link,$(TEST_LIBS))
 
-# bench_rule(binary, source): a benchmark links common/ and the test library.
+# bench_rule(binary, source): a benchmark links the test library and common/.
 define bench_rule
-$(1): $$(call obj,$$(COMMON_SRC) $$(TESTLIB_SRC) $(2))
+$(1): $$(call obj,$$(TESTLIB_SRC) $(2)) $$(CLIENT_LAYERS)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) $$^ -o $$@ $$(call libs,$$(TEST_LIBS))
+	$$(call link,$$(TEST_LIBS))
 endef
 $(foreach src,$(BENCH_SRC),$(eval $(call bench_rule,$(BINDIR)/$(subst _,-,$(notdir $(src:.c=))),$(src))))
 
@@ -137,22 +152,22 @@ FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link
-FUZZ_CODEC   := common/hs_codec.c common/assoc.c common/jbuf.c common/err.c
-FUZZ_STORE   := common/store.c common/lmdb_check.c common/mpread.c common/hs_types.c \
-                common/assoc.c common/jbuf.c common/err.c
-fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/wire.c common/mpread.c
+FUZZ_CODEC   := common/hubspot/hs_codec.c common/store/assoc.c common/base/jbuf.c common/base/err.c
+FUZZ_STORE   := common/store/store.c common/store/lmdb_check.c common/base/mpread.c common/base/hs_types.c \
+                common/store/assoc.c common/base/jbuf.c common/base/err.c
+fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/ipc/wire.c common/base/mpread.c
 fuzz_mods_assoc_object := $(FUZZ_CODEC)
 fuzz_mods_search       := $(FUZZ_CODEC)
-fuzz_mods_object_list  := $(FUZZ_CODEC) common/wire.c common/mpread.c
+fuzz_mods_object_list  := $(FUZZ_CODEC) common/ipc/wire.c common/base/mpread.c
 fuzz_mods_properties   := $(FUZZ_CODEC)
 fuzz_mods_token        := $(FUZZ_CODEC)
 fuzz_mods_error        := $(FUZZ_CODEC)
-fuzz_mods_wire         := common/wire.c common/mpread.c common/assoc.c common/jbuf.c common/err.c
+fuzz_mods_wire         := common/ipc/wire.c common/base/mpread.c common/store/assoc.c common/base/jbuf.c common/base/err.c
 fuzz_mods_state        := $(FUZZ_STORE)
 fuzz_mods_schema       := $(FUZZ_STORE)
-fuzz_mods_cursor       := common/jbuf.c sim/sim_cursor.c
-fuzz_mods_flags        := coordinator/config.c common/url.c common/rate_spec.c common/hs_types.c \
-                          common/jbuf.c common/err.c common/log.c
+fuzz_mods_cursor       := common/base/jbuf.c sim/sim_cursor.c
+fuzz_mods_flags        := coordinator/config.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
+                          common/base/jbuf.c common/base/err.c common/base/log.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) $(FUZZ_DIR)/seed-writer
 fuzz_obj = $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(1))
@@ -168,7 +183,7 @@ endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
 # Turns captured responses into msgpack seeds with the real encoders.
-$(FUZZ_DIR)/seed-writer: $(call fuzz_obj,tests/fuzz/seed_writer.c $(FUZZ_STORE) common/hs_codec.c common/wire.c)
+$(FUZZ_DIR)/seed-writer: $(call fuzz_obj,tests/fuzz/seed_writer.c $(FUZZ_STORE) common/hubspot/hs_codec.c common/ipc/wire.c)
 	$(FUZZ_CC) $(FUZZ_SAN) $^ -o $@ $(call libs,$(CLIENT_LIBS))
 
 .PHONY: fuzz fuzz-brief fuzz-build

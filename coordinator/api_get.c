@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/clock.h"
-#include "../common/hs_paths.h"
-#include "../common/http.h"
-#include "../common/shm.h"
+#include "../common/base/clock.h"
+#include "../common/hubspot/hs_paths.h"
+#include "../common/hubspot/http.h"
+#include "../common/ipc/shm.h"
 #include "commands.h"
 #include "run.h"
 

@@ -1,6 +1,6 @@
 /*
  * api_get — GET requests to HubSpot from the coordinator's own process, on
- * the HTTP engine (common/http) with a run's limiter and token handling:
+ * the HTTP engine (common/hubspot/http) with a run's limiter and token handling:
  * setup's and doctor's reads of properties and labels, and a run's
  * re-check of its rollup fields (parent_props_fetch).
  */
@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../common/err.h"
-#include "../common/hs_paths.h"
-#include "../common/shm.h"
+#include "../common/base/err.h"
+#include "../common/hubspot/hs_paths.h"
+#include "../common/ipc/shm.h"
 #include "config.h"
 #include "rollup.h"
 

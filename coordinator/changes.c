@@ -35,11 +35,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/clock.h"
-#include "../common/hs_codec.h"
-#include "../common/jbuf.h"
-#include "../common/log.h"
-#include "../common/rl.h"
+#include "../common/base/clock.h"
+#include "../common/hubspot/hs_codec.h"
+#include "../common/base/jbuf.h"
+#include "../common/base/log.h"
+#include "../common/ipc/rl.h"
 #include "run_ctx.h"
 
 enum {

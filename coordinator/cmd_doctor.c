@@ -29,8 +29,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../common/hs_paths.h"
-#include "../common/jbuf.h"
+#include "../common/hubspot/hs_paths.h"
+#include "../common/base/jbuf.h"
 #include "api_get.h"
 #include "commands.h"
 #include "rollup.h"

@@ -17,7 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/jbuf.h"
+#include "../common/base/jbuf.h"
 #include "commands.h"
 
 enum { FLUSH_BYTES = 1 << 16 };

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/clock.h"
-#include "../common/jbuf.h"
+#include "../common/base/clock.h"
+#include "../common/base/jbuf.h"
 #include "api_get.h"
 #include "commands.h"
 #include "route.h"

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/jbuf.h"
+#include "../common/base/jbuf.h"
 #include "commands.h"
 #include "route.h"
 

@@ -14,12 +14,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../common/hs_codec.h"
-#include "../common/hs_paths.h"
-#include "../common/jbuf.h"
-#include "../common/log.h"
-#include "../common/shm.h"
-#include "../common/store.h"
+#include "../common/hubspot/hs_codec.h"
+#include "../common/hubspot/hs_paths.h"
+#include "../common/base/jbuf.h"
+#include "../common/base/log.h"
+#include "../common/ipc/shm.h"
+#include "../common/store/store.h"
 #include "config.h"
 
 /* ---- the commands -------------------------------------------------------- */

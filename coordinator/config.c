@@ -24,11 +24,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/jobs.h"
+#include "../common/ipc/jobs.h"
 
-#include "../common/rate_spec.h"
-#include "../common/shm.h"
-#include "../common/url.h"
+#include "../common/base/rate_spec.h"
+#include "../common/ipc/shm.h"
+#include "../common/base/url.h"
 #include "commands.h"
 
 /* Defaults (docs/CLI.md; the lag is the practitioners' 30 s of search index lag). */

@@ -10,8 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../common/err.h"
-#include "../common/hs_types.h"
+#include "../common/base/err.h"
+#include "../common/base/hs_types.h"
 
 enum { CONFIG_MAX_TABLES = 40, CONFIG_SECRET_MAX = 1024 };
 

@@ -23,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/clock.h"
-#include "../common/jbuf.h"
-#include "../common/log.h"
-#include "../common/rl.h"
+#include "../common/base/clock.h"
+#include "../common/base/jbuf.h"
+#include "../common/base/log.h"
+#include "../common/ipc/rl.h"
 #include "run_ctx.h"
 
 enum { LIST_PAGE_RECORDS = 100, MIN_CHAIN_RECORDS = 2 * LIST_PAGE_RECORDS };

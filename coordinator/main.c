@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/log.h"
+#include "../common/base/log.h"
 #include "commands.h"
 #include "config.h"
 #include "run.h"

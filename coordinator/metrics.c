@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../common/clock.h"
-#include "../common/jbuf.h"
-#include "../common/rl.h"
+#include "../common/base/clock.h"
+#include "../common/base/jbuf.h"
+#include "../common/ipc/rl.h"
 
 /* The file this one replaces is read for the success times it carries;
  * a file larger than this is not ours (or not worth carrying over). */

@@ -13,7 +13,7 @@
 #ifndef HUBSYNC_METRICS_H
 #define HUBSYNC_METRICS_H
 
-#include "../common/err.h"
+#include "../common/base/err.h"
 #include "run_ctx.h"
 
 /* Writes rc's figures to rc->rc_cfg->c_metrics_file (a no-op when none):

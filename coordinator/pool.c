@@ -1,6 +1,6 @@
 /* pool — forking, channels, reaping and respawning workers (see pool.h). */
 #include "pool.h"
-#include "../common/clock.h"
+#include "../common/base/clock.h"
 
 #include <errno.h>
 #include <fcntl.h>

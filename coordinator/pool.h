@@ -14,9 +14,9 @@
 
 #include <stdbool.h>
 
-#include "../common/err.h"
-#include "../common/shm.h"
-#include "../common/wire.h"
+#include "../common/base/err.h"
+#include "../common/ipc/shm.h"
+#include "../common/ipc/wire.h"
 #include "../worker/worker.h"
 
 typedef struct pool pool;

@@ -14,9 +14,9 @@
  * point of measuring it: a write stamped in that millisecond but indexed
  * after the search, or any write the index shows late with an older time.
  */
-#include "../common/hs_codec.h"
-#include "../common/jbuf.h"
-#include "../common/log.h"
+#include "../common/hubspot/hs_codec.h"
+#include "../common/base/jbuf.h"
+#include "../common/base/log.h"
 #include "run_ctx.h"
 
 /* Publishes the table's search page at `offset`. A refusal ends the run

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "../common/jbuf.h"
-#include "../common/log.h"
-#include "../common/rl.h"
+#include "../common/base/jbuf.h"
+#include "../common/base/log.h"
+#include "../common/ipc/rl.h"
 #include "run_ctx.h"
 
 /* How the object sync of a parent type went this run. */

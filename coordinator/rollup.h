@@ -11,10 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/hs_codec.h"
-#include "../common/hs_types.h"
-#include "../common/jbuf.h"
-#include "../common/store.h"
+#include "../common/hubspot/hs_codec.h"
+#include "../common/base/hs_types.h"
+#include "../common/base/jbuf.h"
+#include "../common/store/store.h"
 
 /* The properties of the parent types of a set of tables, read with one
  * GET /crm/v3/properties/{type} per distinct type. */

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/err.h"
-#include "../common/jbuf.h"
-#include "../common/store.h"
+#include "../common/base/err.h"
+#include "../common/base/jbuf.h"
+#include "../common/store/store.h"
 
 /* Rewrites e, an ERR_CORRUPT from reading the schema (`schema` true) or the
  * state record of `name` (a table, or "objects.{type}"), into one message

@@ -12,7 +12,7 @@
  * redoes at most what was not committed.
  */
 #include "run.h"
-#include "../common/clock.h"
+#include "../common/base/clock.h"
 
 #include <signal.h>
 #include <stdatomic.h>
@@ -23,11 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/jobs.h"
-#include "../common/log.h"
-#include "../common/rl.h"
-#include "../common/shm.h"
-#include "../common/store.h"
+#include "../common/ipc/jobs.h"
+#include "../common/base/log.h"
+#include "../common/ipc/rl.h"
+#include "../common/ipc/shm.h"
+#include "../common/store/store.h"
 #include "commands.h"
 #include "metrics.h"
 #include "pool.h"

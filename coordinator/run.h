@@ -5,7 +5,7 @@
 #ifndef HUBSYNC_RUN_H
 #define HUBSYNC_RUN_H
 
-#include "../common/shm.h"
+#include "../common/ipc/shm.h"
 #include "config.h"
 
 /* Runs the sync once, or with c_loop again every c_interval_s seconds until

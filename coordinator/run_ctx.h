@@ -23,12 +23,12 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../common/assoc.h"
-#include "../common/idset.h"
-#include "../common/jobs.h"
-#include "../common/shm.h"
-#include "../common/store.h"
-#include "../common/wire.h"
+#include "../common/store/assoc.h"
+#include "../common/store/idset.h"
+#include "../common/ipc/jobs.h"
+#include "../common/ipc/shm.h"
+#include "../common/store/store.h"
+#include "../common/ipc/wire.h"
 #include "api_get.h"
 #include "commands.h"
 #include "config.h"

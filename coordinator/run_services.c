@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../common/log.h"
-#include "../common/shm.h"
+#include "../common/base/log.h"
+#include "../common/ipc/shm.h"
 #include "run_ctx.h"
 
 store_txn *run_txn(run_ctx *rc)

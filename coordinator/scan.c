@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/clock.h"
-#include "../common/log.h"
+#include "../common/base/clock.h"
+#include "../common/base/log.h"
 #include "run_ctx.h"
 
 void scan_begin(run_ctx *rc, table_run *tr)

@@ -21,8 +21,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "../common/clock.h"
-#include "../common/log.h"
+#include "../common/base/clock.h"
+#include "../common/base/log.h"
 #include "run_ctx.h"
 
 void verify_begin(run_ctx *rc, table_run *tr)

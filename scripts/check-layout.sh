@@ -7,8 +7,10 @@
 #     API notes), which a person who clones the repository does not have.
 #  2. The layers: common/ includes nothing from coordinator/, worker/ or sim/;
 #     worker/ nothing from coordinator/ or sim/; sim/ nothing from
-#     coordinator/ or worker/; coordinator/ only the worker's entry point
-#     (worker.h).
+#     coordinator/ or worker/, and from common/ only base/; coordinator/ only
+#     the worker's entry point (worker.h). Inside common/, the layers from the
+#     bottom: base, store, ipc, hubspot; a layer includes only from itself and
+#     the layers below it.
 #  3. No function of the client longer than 100 lines.
 #
 # Prints each offending line and exits 1, or prints one line and exits 0.
@@ -45,6 +47,18 @@ for rule in "${rules[@]}"; do
         while IFS= read -r hit; do
             problem "$dir/ may not include from $banned/: $hit"
         done < <(files "$dir/*.c" "$dir/*.h" | xargs grep -nE "#include \"(\.\./)+$banned/" 2>/dev/null)
+    done
+done
+while IFS= read -r hit; do
+    problem "sim/ may include from common/ only base/: $hit"
+done < <(files 'sim/*.c' 'sim/*.h' | xargs grep -nE '#include "\.\./common/' 2>/dev/null |
+    grep -vE '"\.\./common/base/')
+layers=(base store ipc hubspot)
+for ((i = 0; i < ${#layers[@]}; i++)); do
+    for ((j = i + 1; j < ${#layers[@]}; j++)); do
+        while IFS= read -r hit; do
+            problem "common/${layers[i]}/ may not include from the higher layer ${layers[j]}/: $hit"
+        done < <(files "common/${layers[i]}/*.[ch]" | xargs grep -nE "#include \"\.\./${layers[j]}/" 2>/dev/null)
     done
 done
 while IFS= read -r hit; do

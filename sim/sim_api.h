@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/hs_types.h"
-#include "../common/jbuf.h"
+#include "../common/base/hs_types.h"
+#include "../common/base/jbuf.h"
 #include "sim_portal.h"
 
 enum { SIM_MAX_HEADERS = 16, SIM_MAX_BODY = 1 << 20 };

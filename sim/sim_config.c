@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/rate_spec.h"
+#include "../common/base/rate_spec.h"
 #include "sim_profile.h"
 
 void sim_config_defaults(sim_config *c)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "../common/jbuf.h"
+#include "../common/base/jbuf.h"
 #include "sim_auth.h"
 #include "sim_latency.h"
 #include "sim_portal.h"

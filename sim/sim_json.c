@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/jbuf.h"
+#include "../common/base/jbuf.h"
 
 /* json-c accepts some non-JSON even in strict mode ('single' quotes, NaN,
  * Infinity). Outside strings, JSON has only punctuation, numbers and the

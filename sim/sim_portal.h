@@ -23,8 +23,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/hs_types.h"
-#include "../common/jbuf.h"
+#include "../common/base/hs_types.h"
+#include "../common/base/jbuf.h"
 #include "sim_rand.h"
 #include "sim_rollup.h"
 

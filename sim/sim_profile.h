@@ -5,7 +5,7 @@
  * a default portal holds (and so its --{type} N option's default), and
  * how many links the generator draws. Adding an object type to the
  * simulator is a row here (a unit test checks that every type and every
- * CRM pair has one; the type table itself is common/hs_types, from which
+ * CRM pair has one; the type table itself is common/base/hs_types, from which
  * the options --contacts N, … are made).
  *
  * The common properties every type has (hs_object_id, createdate, its
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/hs_types.h"
+#include "../common/base/hs_types.h"
 
 /* A property of the type's schema (GET /properties), as HubSpot lists it. */
 typedef struct sim_prop_schema {

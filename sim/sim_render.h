@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "../common/jbuf.h"
+#include "../common/base/jbuf.h"
 #include "sim_portal.h"
 
 enum { SIM_PROP_NAME_MAX = 64 };

@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../common/hs_types.h"
-#include "../common/jbuf.h"
+#include "../common/base/hs_types.h"
+#include "../common/base/jbuf.h"
 #include "sim_portal.h"
 
 enum {

@@ -13,7 +13,7 @@
  * app's requests against the same limits, --foreign-load).
  */
 #include "sim_server.h"
-#include "../common/clock.h"
+#include "../common/base/clock.h"
 
 #include <arpa/inet.h>
 #include <math.h>

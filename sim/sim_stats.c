@@ -1,6 +1,6 @@
 /* sim_stats — counters for GET /_sim/stats (see sim_stats.h). */
 #include "sim_stats.h"
-#include "../common/clock.h"
+#include "../common/base/clock.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -19,7 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../common/jbuf.h"
+#include "../common/base/jbuf.h"
 #include "sim_latency.h"
 #include "sim_rollup.h"
 

@@ -10,7 +10,7 @@
  * change search, checked for the order keyset paging relies on.
  */
 #include "worker.h"
-#include "../common/clock.h"
+#include "../common/base/clock.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -21,13 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../common/assoc.h"
-#include "../common/hs_codec.h"
-#include "../common/hs_paths.h"
-#include "../common/jbuf.h"
-#include "../common/jobs.h"
-#include "../common/wire.h"
-#include "../common/http.h"
+#include "../common/store/assoc.h"
+#include "../common/hubspot/hs_codec.h"
+#include "../common/hubspot/hs_paths.h"
+#include "../common/base/jbuf.h"
+#include "../common/ipc/jobs.h"
+#include "../common/ipc/wire.h"
+#include "../common/hubspot/http.h"
 
 enum { MAX_JOBS = 64 };
 #define MS_NS          1000000ULL

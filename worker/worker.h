@@ -11,8 +11,8 @@
 #ifndef HUBSYNC_WORKER_H
 #define HUBSYNC_WORKER_H
 
-#include "../common/hs_types.h"
-#include "../common/shm.h"
+#include "../common/base/hs_types.h"
+#include "../common/ipc/shm.h"
 
 typedef struct worker_config {
     const char *wc_base_url;

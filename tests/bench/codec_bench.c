@@ -30,7 +30,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/hs_codec.h"
+#include "../../common/hubspot/hs_codec.h"
 #include "../lib/testlib.h"
 
 typedef struct options {

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/rl.h"
+#include "../../common/ipc/rl.h"
 
 static uint64_t mono_ns(void)
 {
@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     uint64_t two = mine + *shared_n;
     double two_ns = 2 * seconds * 1e9 / (double)two; /* CPU time per reservation */
 
-    printf("## rl_reserve (common/rl) on %ld cores\n\n", sysconf(_SC_NPROCESSORS_ONLN));
+    printf("## rl_reserve (common/ipc/rl) on %ld cores\n\n", sysconf(_SC_NPROCESSORS_ONLN));
     printf("| measurement | result |\n|---|---|\n");
     printf("| one process | %.0f ns per reservation (%.1f M/s) |\n", one_ns, 1e3 / one_ns);
     printf("| two processes, one shared policy (CAS contended) | %.0f ns per reservation "

@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../lib/testlib.h"
 
 enum { BATCH = 1000, MAX_CONNS = 256 };

@@ -1,6 +1,6 @@
 /*
  * store-bench — how fast the coordinator can merge association sets into
- * LMDB and export them (common/store). A program, not a test: it prints
+ * LMDB and export them (common/store/store). A program, not a test: it prints
  * figures and asserts nothing.
  *
  *   bin/store-bench [--parents N] [--links L] [--response P] [--commit P]
@@ -36,9 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/assoc.h"
-#include "../../common/jbuf.h"
-#include "../../common/store.h"
+#include "../../common/store/assoc.h"
+#include "../../common/base/jbuf.h"
+#include "../../common/store/store.h"
 
 typedef struct bench_opts {
     uint64_t parents;

@@ -21,8 +21,8 @@
 
 #include <json-c/json.h>
 
-#include "../../common/assoc.h"
-#include "../../common/hs_codec.h"
+#include "../../common/store/assoc.h"
+#include "../../common/hubspot/hs_codec.h"
 
 /* libFuzzer's entry points (defined by each target; the second optional). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

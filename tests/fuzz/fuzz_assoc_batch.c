@@ -16,8 +16,8 @@
  */
 #include <json-c/json.h>
 
-#include "../../common/hs_codec.h"
-#include "../../common/wire.h"
+#include "../../common/hubspot/hs_codec.h"
+#include "../../common/ipc/wire.h"
 #include "fuzz.h"
 
 /* The request for the next pages must be JSON naming each paged parent's ID

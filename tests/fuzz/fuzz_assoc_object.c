@@ -14,7 +14,7 @@
  * surrogate pair whose code point has a surrogate's bits in its low 16
  * (U+1D800–U+1DFFF, …) into U+FFFD, where the scanner decodes it right.
  */
-#include "../../common/hs_codec.h"
+#include "../../common/hubspot/hs_codec.h"
 #include "fuzz.h"
 
 /* The parent the body describes, read through json-c (only called on a body

@@ -10,7 +10,7 @@
  * gives the digits back; a decoded paging cursor encodes and decodes to the
  * same ID; a parsed time formats and parses to the same millisecond.
  */
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../../sim/sim_cursor.h"
 #include "fuzz.h"
 

@@ -7,7 +7,7 @@
  * (fuzz_check_page), no total on a list page, and that the records and the
  * cursor arrive through the wire byte-for-byte.
  */
-#include "../../common/wire.h"
+#include "../../common/ipc/wire.h"
 #include "fuzz.h"
 
 /* No total on a list page; the page arrives through the wire unchanged. */

@@ -1,12 +1,12 @@
 /*
  * fuzz_schema — store_schema_decode, the reader of a table's schema record
  * (ping_type, supports_roll_up, the rollup field labels, the parent type;
- * common/store.h). Checks, besides the sanitizers: a decoded schema has a
+ * common/store/store.h). Checks, besides the sanitizers: a decoded schema has a
  * known ping type and its labels sorted bytewise, distinct and without a
  * NUL; the encoder accepts it, and encoding and decoding it again gives the
  * same schema.
  */
-#include "../../common/store.h"
+#include "../../common/store/store.h"
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -1,14 +1,14 @@
 /*
  * fuzz_state — store_state_decode, the reader of the state record that
  * holds each table's cursor (kind none / object_id / timestamp_ms), its
- * full-scan "done" ranges and the last run's figures (common/store.h). A
+ * full-scan "done" ranges and the last run's figures (common/store/store.h). A
  * damaged record must decode to ERR_CORRUPT, never to a guessed cursor.
  * Checks, besides the sanitizers: a failed decode leaves the state zeroed; a
  * decoded state is one store_put_state would write (known kind, timestamp
  * ≥ 0, known route, ranges ascending and disjoint), so the encoder accepts
  * it, and encoding and decoding it again gives the same state.
  */
-#include "../../common/store.h"
+#include "../../common/store/store.h"
 #include "fuzz.h"
 
 static void check_same(const store_state *a, const store_state *b)

@@ -1,5 +1,5 @@
 /*
- * fuzz_wire — the msgpack wire reader (common/wire.h): wire_feed, wire_next
+ * fuzz_wire — the msgpack wire reader (common/ipc/wire.h): wire_feed, wire_next
  * and wire_assoc_sets_decode over a byte stream of framed envelopes of every
  * kind, as a worker's socket delivers them to the coordinator.
  *
@@ -14,7 +14,7 @@
  *    and decoded, gives the same message (texts the encoder cuts by design,
  *    over WIRE_TEXT_MAX bytes or holding a NUL, are skipped).
  */
-#include "../../common/wire.h"
+#include "../../common/ipc/wire.h"
 #include "fuzz.h"
 
 enum { MAX_MSGS = 256, READER_CAP = 1 << 20 };

@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/hs_codec.h"
-#include "../../common/store.h"
-#include "../../common/wire.h"
+#include "../../common/hubspot/hs_codec.h"
+#include "../../common/store/store.h"
+#include "../../common/ipc/wire.h"
 
 static int failures;
 

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/hs_types.h"
-#include "../../common/jbuf.h"
+#include "../../common/base/hs_types.h"
+#include "../../common/base/jbuf.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 

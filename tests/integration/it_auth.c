@@ -6,7 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 

@@ -1,5 +1,5 @@
 /*
- * it_engine — the HTTP engine (common/http) against the real
+ * it_engine — the HTTP engine (common/hubspot/http) against the real
  * simulator: success paths, retries through every injected fault, pacing
  * under the burst limit from one and from several processes with zero 429s,
  * OAuth refresh ahead of expiry and after a 401, refused credentials, the
@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/shm.h"
-#include "../../common/http.h"
+#include "../../common/ipc/shm.h"
+#include "../../common/hubspot/http.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 

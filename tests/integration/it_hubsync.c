@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../common/hs_types.h"
+#include "../../common/base/hs_types.h"
 
 static bool it_oauth; /* see it_hubsync_use_oauth */
 

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "../../common/store.h"
+#include "../../common/store/store.h"
 #include "../lib/testlib.h"
 
 /* The simulator's default OAuth app (--auth oauth without other flags). */

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/hs_types.h"
-#include "../../common/jbuf.h"
+#include "../../common/base/hs_types.h"
+#include "../../common/base/jbuf.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/hs_types.h"
+#include "../../common/base/hs_types.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 
 /* The buffer's text as a NUL-terminated string the caller frees (never
  * NULL: "" when empty); the buffer is left empty. */

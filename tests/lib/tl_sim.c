@@ -9,7 +9,7 @@
 
 #include <CUnit/CUnit.h>
 
-#include "../../common/hs_types.h"
+#include "../../common/base/hs_types.h"
 
 /* ---- simulator helpers --------------------------------------------------- */
 

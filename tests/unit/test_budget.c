@@ -7,8 +7,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-#include "../../common/budget.h"
-#include "../../common/rl.h"
+#include "../../common/ipc/budget.h"
+#include "../../common/ipc/rl.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "../../common/clock.h"
+#include "../../common/base/clock.h"
 #include "fake_run.h"
 #include "unit_suites.h"
 #include "unit_util.h"

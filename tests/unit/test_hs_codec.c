@@ -1,5 +1,5 @@
 /*
- * Tests of common/hs_codec: every response shape HubSpot sends (docs/SIMULATOR.md)
+ * Tests of common/hubspot/hs_codec: every response shape HubSpot sends (docs/SIMULATOR.md)
  * (the documented examples verbatim), 200 and 207 batch reads, cursors kept
  * byte-for-byte, IDs above 2^53, null and Unicode labels, canonical form,
  * every truncation of valid bodies, wrong types in every field; the request
@@ -20,7 +20,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/hs_codec.h"
+#include "../../common/hubspot/hs_codec.h"
 #include "../../sim/sim_api.h"
 #include "unit_suites.h"
 #include "unit_util.h"

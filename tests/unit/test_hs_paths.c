@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "../../common/hs_paths.h"
+#include "../../common/hubspot/hs_paths.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

@@ -1,12 +1,12 @@
 /*
- * Tests of common/hs_types: object type aliases, table naming and parsing
+ * Tests of common/base/hs_types: object type aliases, table naming and parsing
  * (parent = alphabetically first), and HubSpot's published HUBSPOT_DEFINED
  * association type IDs.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/hs_types.h"
+#include "../../common/base/hs_types.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

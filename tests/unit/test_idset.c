@@ -1,9 +1,9 @@
-/* Tests of common/idset: each ID is taken once, including 0 and IDs that
+/* Tests of common/store/idset: each ID is taken once, including 0 and IDs that
  * collide in the table, across growth; freeing leaves a usable empty set. */
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../../common/idset.h"
+#include "../../common/store/idset.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

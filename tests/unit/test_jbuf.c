@@ -1,5 +1,5 @@
 /*
- * Tests of common/jbuf: buffer semantics (reset, free, steal, failure), the
+ * Tests of common/base/jbuf: buffer semantics (reset, free, steal, failure), the
  * JSON string escaper (checked against json-c as an independent parser), the
  * number formatters (against snprintf) and the ISO-8601 formatter and parser
  * (against gmtime_r/timegm).
@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../../sim/sim_rand.h"
 #include "unit_suites.h"
 #include "unit_util.h"

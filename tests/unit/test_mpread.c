@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../common/mpread.h"
+#include "../../common/base/mpread.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

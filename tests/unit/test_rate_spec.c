@@ -1,8 +1,8 @@
-/* Tests of common/rate_spec: "N/Ws" and "N/Wms" accepted, everything else not. */
+/* Tests of common/base/rate_spec: "N/Ws" and "N/Wms" accepted, everything else not. */
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/rate_spec.h"
+#include "../../common/base/rate_spec.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

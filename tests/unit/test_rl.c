@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/rl.h"
+#include "../../common/ipc/rl.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/err.h"
+#include "../../common/base/err.h"
 #include "../../coordinator/route.h"
 #include "unit_suites.h"
 #include "unit_util.h"

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../../common/shm.h"
+#include "../../common/ipc/shm.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../../sim/sim_api.h"
 #include "../../sim/sim_cursor.h"
 #include "unit_suites.h"

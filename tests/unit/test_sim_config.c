@@ -12,7 +12,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/rate_spec.h"
+#include "../../common/base/rate_spec.h"
 #include "../../sim/sim_config.h"
 #include "unit_suites.h"
 #include "unit_util.h"

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../../sim/sim_portal.h"
 #include "unit_suites.h"
 #include "unit_util.h"

@@ -9,7 +9,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../../sim/sim_render.h"
 #include "unit_suites.h"
 #include "unit_util.h"

@@ -13,7 +13,7 @@
 
 #include <json-c/json.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 #include "../../sim/sim_rand.h"
 #include "../../sim/sim_search.h"
 #include "unit_suites.h"

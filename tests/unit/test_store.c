@@ -1,5 +1,5 @@
 /*
- * Tests of common/store: the on-disk layout (checked with raw LMDB and
+ * Tests of common/store/store: the on-disk layout (checked with raw LMDB and
  * msgpack-c, not with the module's own codec), set replacement against a
  * brute-force in-memory model on random sets, typed cursors and schema
  * records (round trips, and garbage that must decode to ERR_CORRUPT),
@@ -30,8 +30,8 @@
 #include <lmdb.h>
 #include <msgpack.h>
 
-#include "../../common/assoc.h"
-#include "../../common/store.h"
+#include "../../common/store/assoc.h"
+#include "../../common/store/store.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

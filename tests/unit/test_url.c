@@ -1,10 +1,10 @@
-/* Tests of common/url: the base URL rule (https://, or http:// to loopback),
+/* Tests of common/base/url: the base URL rule (https://, or http:// to loopback),
  * checked on the host libcurl's parser sees. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "../../common/url.h"
+#include "../../common/base/url.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 

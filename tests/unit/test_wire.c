@@ -1,5 +1,5 @@
 /*
- * Tests of common/wire: every message kind survives a round trip exactly
+ * Tests of common/ipc/wire: every message kind survives a round trip exactly
  * (IDs up to 2^64-1, empty sets, labels nil vs empty), streams survive
  * 1-byte reads and writes and a full non-blocking socket, and damaged input
  * of any kind (flipped bytes, every truncation, absurd length prefixes,
@@ -19,7 +19,7 @@
 
 #include <msgpack.h>
 
-#include "../../common/wire.h"
+#include "../../common/ipc/wire.h"
 #include "../../sim/sim_rand.h"
 #include "unit_suites.h"
 #include "unit_util.h"

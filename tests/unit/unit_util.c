@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../common/jbuf.h"
+#include "../../common/base/jbuf.h"
 
 /* ---- checks ------------------------------------------------------------- */
 

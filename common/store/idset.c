@@ -5,7 +5,7 @@
 
 #include <stdlib.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 void idset_init(idset *s)
 {

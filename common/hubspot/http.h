@@ -11,7 +11,7 @@
  * says DONE (the engine frees the request) or RETRY (the body was unusable,
  * e.g. truncated JSON: sent again with backoff, as an attempt).
  *
- * Every answer feeds the request's budget (common/budget): how long the
+ * Every answer feeds the request's budget (common/ipc/budget): how long the
  * request took to go out, how long the answer took, and HubSpot's
  * X-HubSpot-RateLimit-Max/-Remaining/-Interval-Milliseconds headers.
  *
@@ -41,9 +41,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
-#include "jbuf.h"
-#include "shm.h"
+#include "../base/err.h"
+#include "../base/jbuf.h"
+#include "../ipc/shm.h"
 
 /* What a request is, for the limiter policy it spends and the counters. */
 typedef enum http_class {

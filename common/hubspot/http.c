@@ -14,11 +14,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
+#include "../base/clock.h"
 #include "hs_codec.h"
 #include "hs_paths.h"
-#include "rl.h"
-#include "url.h"
+#include "../ipc/rl.h"
+#include "../base/url.h"
 
 enum { MAX_INFLIGHT = 256, MAX_AUTH_RETRIES = 3, MAX_RESLOTS = 4 };
 #define RESPONSE_CAP ((size_t)64 << 20)

@@ -137,8 +137,8 @@
 #include <stdint.h>
 
 #include "assoc.h"
-#include "err.h"
-#include "hs_types.h"
+#include "../base/err.h"
+#include "../base/hs_types.h"
 
 /* The on-disk format this build reads and writes (the "meta" database). */
 enum { STORE_FORMAT_VERSION = 1 };

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hs_types.h"
+#include "../base/hs_types.h"
 
 enum { HS_PATH_MAX = 256 };
 

@@ -57,9 +57,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "assoc.h"
-#include "err.h"
-#include "jbuf.h"
+#include "../store/assoc.h"
+#include "../base/err.h"
+#include "../base/jbuf.h"
 
 enum {
     HS_ASSOC_BATCH_MAX = 1000,     /* inputs per association batch read */

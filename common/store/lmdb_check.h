@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 typedef struct lmdb_check_info {
     uint64_t lc_txnid;     /* the snapshot checked */

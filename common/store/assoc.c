@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "err.h"
+#include "../base/err.h"
 
 static const char *const category_names[ASSOC_CATEGORY_COUNT] = {"HUBSPOT_DEFINED", "USER_DEFINED",
                                                                  "INTEGRATOR_DEFINED", "WORK"};

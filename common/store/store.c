@@ -30,7 +30,7 @@
 #include <msgpack.h>
 
 #include "lmdb_check.h"
-#include "mpread.h"
+#include "../base/mpread.h"
 
 enum {
     STORE_MAX_DBS = 128,                 /* named databases: 11 types + ≤ 55 tables + 3 */

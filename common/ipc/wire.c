@@ -22,7 +22,7 @@
 
 #include <msgpack.h>
 
-#include "mpread.h"
+#include "../base/mpread.h"
 
 /* The bytes one wire_read() asks for beyond the frame being received. */
 #define READ_CHUNK ((size_t)64 << 10)

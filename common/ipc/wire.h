@@ -59,9 +59,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "assoc.h"
-#include "err.h"
-#include "jbuf.h"
+#include "../store/assoc.h"
+#include "../base/err.h"
+#include "../base/jbuf.h"
 
 #define WIRE_VERSION 1
 

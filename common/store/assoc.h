@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "jbuf.h"
+#include "../base/jbuf.h"
 
 /* The longest label accepted anywhere (HubSpot's are short; this bounds hostile input). */
 enum { ASSOC_LABEL_MAX = 1024 };

@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "err.h"
+#include "../base/err.h"
 #include "budget.h"
 #include "rl.h"
 
