@@ -10,6 +10,8 @@
 #                   against the simulator (scripts/check-deploy.sh; part of test)
 #   make check-style  clang-format check + banned-function grep (in make test)
 #   make check-layout no reference outside the repository, includes by layer (in make test)
+#   make check-docs docs/CLI.md's flag table is the one `hubsync help --markdown`
+#                   prints from coordinator/cli.c (in make test); make docs rewrites it
 #   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
 #   make fuzz-brief the same for a few seconds each (what `make test` runs)
 #   make test-slurm   install munge and Slurm if missing, then the job-array
@@ -95,7 +97,7 @@ $(BINDIR)/hubsync: $(call obj,$(WORKER_LIB_SRC) $(COORD_SRC)) $(CLIENT_LAYERS)
 
 # The coordinator parts the unit tests link: the pure ones, and the planners
 # (scan.c, listing.c, changes.c) on a fake run context (tests/unit/fake_run.c).
-UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
+UNIT_COORD_SRC := coordinator/cli.c coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
                   coordinator/changes.c coordinator/refdesign.c
 
 $(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
@@ -133,6 +135,7 @@ test: deps
 	@$(MAKE) --no-print-directory check-style
 	@$(MAKE) --no-print-directory check-layout
 	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory check-deploy
 	@scripts/valgrind-check.sh
 	@$(MAKE) --no-print-directory fuzz-brief
@@ -166,7 +169,7 @@ fuzz_mods_wire         := common/ipc/wire.c common/base/mpread.c common/store/as
 fuzz_mods_state        := $(FUZZ_STORE)
 fuzz_mods_schema       := $(FUZZ_STORE)
 fuzz_mods_cursor       := common/base/jbuf.c sim/sim_cursor.c
-fuzz_mods_flags        := coordinator/config.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
+fuzz_mods_flags        := coordinator/config.c coordinator/cli.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
                           common/base/jbuf.c common/base/err.c common/base/log.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) $(FUZZ_DIR)/seed-writer
@@ -194,6 +197,14 @@ fuzz: fuzz-build
 
 fuzz-brief: fuzz-build
 	@FUZZ_DIR=$(FUZZ_DIR) HUBSPOT_SIM=$(BINDIR)/hubspot-sim scripts/fuzz.sh $(FUZZ_BRIEF_SECONDS) $(FUZZ_TARGETS)
+
+# docs/CLI.md's flag table is printed from the flag table (coordinator/cli.c).
+.PHONY: docs check-docs
+docs: $(BINDIR)/hubsync
+	@scripts/flag-docs.sh write $(BINDIR)/hubsync
+
+check-docs: $(BINDIR)/hubsync
+	@scripts/flag-docs.sh check $(BINDIR)/hubsync
 
 check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
 	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/check-deploy.sh

@@ -76,13 +76,14 @@ typedef struct hubsync_config {
     char c_metrics_file[PATH_MAX]; /* run --metrics-file ("" = none) */
     char c_export_table[64];       /* export --table ("" = all) */
     export_format c_export_format; /* export --format */
+    bool c_markdown;               /* help --markdown: the flag table of docs/CLI.md */
 } hubsync_config;
 
 /* Parses argv and the environment into c. Returns 0, or ERR_INVALID with a
  * message naming the bad flag or value (the caller exits 2). */
 int config_parse(int argc, char **argv, hubsync_config *c, err_info *e);
 
-/* Prints the usage text, with the commands, flags and exit codes. */
+/* Prints the usage text, with the commands, flags and exit codes (cli.h). */
 void config_usage(void);
 
 #endif

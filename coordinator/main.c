@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/base/log.h"
+#include "cli.h"
 #include "commands.h"
 #include "config.h"
 #include "run.h"
@@ -27,7 +28,10 @@ static int dispatch(const hubsync_config *c)
     case CMD_BENCH:
         return cmd_bench(0, NULL);
     case CMD_HELP:
-        config_usage();
+        if (c->c_markdown)
+            cli_flags_markdown(stdout);
+        else
+            config_usage();
         return EXIT_OK;
     case CMD_NONE:
         break;

@@ -318,6 +318,22 @@ static void test_bad_command_lines(void)
         {{"status", "--tables", "calls_notes"}, {0}, "no associations between", NULL},
         {{"status", "--tables", "companies_contacts,,deals_tickets"}, {0}, "empty table", NULL},
         {{"status"}, {"HUBSYNC_TABLES=deals_contacts"}, "HUBSYNC_TABLES: deals_contacts", NULL},
+        /* Every valued flag has a variable (cli.c): checked alike, named in the
+         * message; the flag wins; a variable for another command's flag is
+         * ignored, where the flag itself is refused. */
+        {{"status"}, {"HUBSYNC_WORKERS=4x"}, "HUBSYNC_WORKERS '4x': expected a whole number", NULL},
+        {{"status", "--workers", "2"}, {"HUBSYNC_WORKERS=4x"}, "no hubsync database", "WORKERS"},
+        {{"status"}, {"HUBSYNC_PROGRESS=yes"}, "HUBSYNC_PROGRESS 'yes': expected auto", NULL},
+        {{"status"}, {"HUBSYNC_LOG_FORMAT=json"}, "\"level\":\"error\"", NULL},
+        {{"status"}, {"HUBSYNC_RATE=10/1m"}, "HUBSYNC_RATE '10/1m'", NULL},
+        {{"status"},
+         {"HUBSYNC_TOKEN_FILE=/nonexistent/t"},
+         "HUBSYNC_TOKEN_FILE /nonexistent/t",
+         NULL},
+        {{"status"}, {"HUBSYNC_MAX_DURATION=soon"}, "no hubsync database", "MAX_DURATION"},
+        {{"run"}, {"HUBSYNC_MAX_DURATION=soon"}, "HUBSYNC_MAX_DURATION 'soon'", NULL},
+        {{"run"}, {"HUBSYNC_VERIFY_FRACTION=2"}, "HUBSYNC_VERIFY_FRACTION '2'", NULL},
+        {{"export", "--markdown"}, {0}, "--markdown applies only to `hubsync help`", NULL},
         {{"status", "--token", "hunter2-secret"}, {0}, "--token is not accepted", "hunter2"},
         {{"status", "--token=hunter2-secret"}, {0}, "--token is not accepted", "hunter2"},
         {{"status", "--api-key=hunter2-secret"}, {0}, "unknown flag --api-key", "hunter2"},

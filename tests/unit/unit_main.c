@@ -50,6 +50,7 @@ static const suite_entry suites[] = {
     {"url", unit_suite_url},
     {"rollup", unit_suite_rollup},
     {"route", unit_suite_route},
+    {"cli", unit_suite_cli},
     {"scan", unit_suite_scan},
     {"listing", unit_suite_listing},
     {"changes", unit_suite_changes},
