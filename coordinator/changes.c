@@ -186,7 +186,7 @@ void changes_start(run_ctx *rc)
     /* In the order the lists share the budget: the first list's pages and
      * its highest-ID search go out first. */
     hs_object_type order[HS_OBJECT_TYPE_COUNT];
-    listing_order(rc, order);
+    order_lists(rc, order);
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         if (rc->rc_objects[order[t]].os_wanted)
             start_type(rc, &rc->rc_objects[order[t]]);

@@ -271,57 +271,11 @@ static uint64_t records_left(const object_sync *os)
     return ids / ids_per_record(os);
 }
 
-/* How many tables scan behind a type's list: the batch reads each record
- * listed lets start. */
-static int tables_behind(const run_ctx *rc, const object_sync *os)
-{
-    int tables = 0;
-    for (int t = 0; t < rc->rc_ntables; t++)
-        tables += rc->rc_tables[t].tr_table.t_parent == os->os_type;
-    return tables;
-}
-
-/* Whether type a lists before type b: the one each listed record starts
- * more scans for, then the smaller (its scans start sooner). A type's scans
- * wait for its list (they plan behind its lowest unlisted ID), and a
- * scan's heavy parents take a round trip a page: scans begun early hide
- * their paging rounds behind the other lists, scans begun last are the
- * run's tail. */
-static bool lists_before(const run_ctx *rc, const object_sync *a, const object_sync *b)
-{
-    int ta = tables_behind(rc, a), tb = tables_behind(rc, b);
-    if (ta != tb)
-        return ta > tb;
-    return a->os_live_count != b->os_live_count ? a->os_live_count < b->os_live_count
-                                                : a->os_type < b->os_type;
-}
-
-void listing_order(const run_ctx *rc, hs_object_type order[HS_OBJECT_TYPE_COUNT])
-{
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
-        int k = t;
-        for (; k > 0 && lists_before(rc, &rc->rc_objects[t], &rc->rc_objects[order[k - 1]]); k--)
-            order[k] = order[k - 1];
-        order[k] = (hs_object_type)t;
-    }
-}
-
-uint32_t listing_rank(const run_ctx *rc, hs_object_type type)
-{
-    const object_sync *os = &rc->rc_objects[type];
-    uint32_t rank = 0;
-    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
-        const object_sync *o = &rc->rc_objects[t];
-        rank += o != os && o->os_listing && lists_before(rc, o, os);
-    }
-    return rank;
-}
-
 /* The chains a type's list should run in now: the requests that keep the
  * burst and search budgets busy at the mean latency (each chain has one
  * page out at a time, so a list in fewer chains runs below the budget
  * however many workers wait), handed out to the types being listed in
- * order (lists_before), each taking what its records allow: the first
+ * order (order_lists_before), each taking what its records allow: the first
  * list ends early and its scans run while the next type lists, instead of
  * all waiting for the end of every list together. */
 static int chains_wanted(const run_ctx *rc, const object_sync *os)
@@ -335,7 +289,7 @@ static int chains_wanted(const run_ctx *rc, const object_sync *os)
     int give = 1;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const object_sync *o = &rc->rc_objects[t];
-        if (o == os || !o->os_listing || !lists_before(rc, o, os))
+        if (o == os || !o->os_listing || !order_lists_before(rc, o, os))
             continue;
         /* A list that comes first, its span not known yet: its share is
          * not known either; cut nothing before its probe answers (cut

@@ -324,13 +324,23 @@ void listing_job_done(run_ctx *rc, planned_job *pj);
  * live record below it is stored, so a scan may go that far. */
 uint64_t listing_watermark(const object_sync *os);
 
+/* --- order.c -------------------------------------------------------------- */
+
+/* Whether type a lists before type b: the one each listed record starts
+ * more scans for, then the one with fewer records, then the lower type. */
+bool order_lists_before(const run_ctx *rc, const object_sync *a, const object_sync *b);
+
 /* Every object type, in the order lists share the budget (known before any
  * list starts: by the tables each parents). */
-void listing_order(const run_ctx *rc, hs_object_type order[HS_OBJECT_TYPE_COUNT]);
+void order_lists(const run_ctx *rc, hs_object_type order[HS_OBJECT_TYPE_COUNT]);
 
 /* A type's place in the order the lists share the budget (0: first), among
  * the types listing. */
-uint32_t listing_rank(const run_ctx *rc, hs_object_type type);
+uint32_t order_list_rank(const run_ctx *rc, hs_object_type type);
+
+/* The rank a job of `kind` is claimed by (lower first): searches 0, a list
+ * page its type's order_list_rank, batch reads after every list. */
+uint32_t order_job_rank(const run_ctx *rc, uint32_t kind, const void *payload);
 
 /* --- verify.c ------------------------------------------------------------- */
 

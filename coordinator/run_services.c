@@ -63,26 +63,13 @@ void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The order workers claim jobs in: searches and list pages before the scans
- * planned behind them (a first list is the run's critical path: the scans
- * fill what it leaves, and those left over fill the round trips at its
- * end), the types' lists in the order they share the budget. */
-static uint32_t job_rank(const run_ctx *rc, uint32_t kind, const void *payload)
-{
-    if (kind == JOB_ASSOC_SCAN)
-        return HS_OBJECT_TYPE_COUNT;
-    if (kind == JOB_OBJECT_LIST)
-        return listing_rank(rc, (hs_object_type)((const job_object_list *)payload)->jl_object_type);
-    return 0;
-}
-
 int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, uint32_t len,
                 int table, uint64_t seq, int attempts)
 {
     err_info e = {0};
     uint32_t spends = job_budget(kind, payload, len);
-    int idx =
-        shm_job_publish(rc->rc_shm, kind, spends, job_rank(rc, kind, payload), payload, len, &e);
+    int idx = shm_job_publish(rc->rc_shm, kind, spends, order_job_rank(rc, kind, payload), payload,
+                              len, &e);
     if (idx < 0)
         return -1;
     planned_job_set(&rc->rc_jobs[idx], kind, role, payload, len, table, seq, attempts);
