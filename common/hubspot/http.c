@@ -46,7 +46,7 @@ struct http_request {
     int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
     int64_t rq_daily_limit;                                        /* -1: absent */
     int64_t rq_rate_max, rq_rate_remaining; /* X-HubSpot-RateLimit-Max, -Remaining; -1: absent */
-    uint64_t rq_gate_ticket;                /* holds the daily gate (rl_daily_gate_enter) */
+    uint64_t rq_gate_ticket;                /* holds the daily gate (rl_daily_admit) */
     struct curl_slist *rq_headers;
     char rq_curl_error[CURL_ERROR_SIZE]; /* curl's detail on a failed transfer */
     CURL *rq_easy;
@@ -568,20 +568,20 @@ static rl_policy *policy_of(http_engine *eng, http_class cls)
     return &budget_of(eng, cls)->bu_rl;
 }
 
-static void on_429(http_engine *eng, http_request *r)
+/* A 429, its body parsed into *eb (the daily limit has heard of it
+ * already: daily_answered). */
+static void on_429(http_engine *eng, http_request *r, const hs_error_body *eb)
 {
-    hs_error_body eb;
-    hs_parse_error(jb_cstr(&r->rq_resp), r->rq_resp.jb_len, &eb);
     SHM_COUNT(eng->he_counters, status_429, 1);
     r->rq_throttled++;
-    if (eb.eb_policy == HS_POLICY_DAILY) {
-        rl_daily_observe(&eng->he_shm->sr_daily, rl_utc_day(), 0);
-        deliver(eng, r, 429, ERR_DAILY, "the portal's daily API limit is spent: %s", eb.eb_message);
+    if (eb->eb_policy == HS_POLICY_DAILY) {
+        deliver(eng, r, 429, ERR_DAILY, "the portal's daily API limit is spent: %s",
+                eb->eb_message);
         return;
     }
-    budget *b = eb.eb_policy == HS_POLICY_SECONDLY               ? &eng->he_shm->sr_search
-                : eb.eb_policy == HS_POLICY_TEN_SECONDLY_ROLLING ? &eng->he_shm->sr_burst
-                                                                 : budget_of(eng, r->rq_class);
+    budget *b = eb->eb_policy == HS_POLICY_SECONDLY               ? &eng->he_shm->sr_search
+                : eb->eb_policy == HS_POLICY_TEN_SECONDLY_ROLLING ? &eng->he_shm->sr_burst
+                                                                  : budget_of(eng, r->rq_class);
     uint64_t wait =
         rl_backoff_ns(&b->bu_rl, r->rq_retry_after_ms > 0 ? (uint64_t)r->rq_retry_after_ms : 0,
                       r->rq_interval_ms > 0 ? (uint64_t)r->rq_interval_ms : 0);
@@ -618,10 +618,10 @@ static uint64_t gate_lease_ns(const http_engine *eng)
     return (eng->he_cfg.hc_reserve_ahead_ms + eng->he_cfg.hc_total_timeout_ms + 5000) * MS_NS;
 }
 
+/* The request gives back the daily gate it holds, if any (not sent after all). */
 static void gate_leave(http_engine *eng, http_request *r)
 {
-    rl_daily_gate_leave(&eng->he_shm->sr_daily, r->rq_gate_ticket);
-    r->rq_gate_ticket = 0;
+    rl_daily_release(&eng->he_shm->sr_daily, &r->rq_gate_ticket);
 }
 
 /* A cheap request whose answer carries the daily headers (an object list's
@@ -636,18 +636,20 @@ static http_request *daily_probe(http_engine *eng, uint64_t ticket)
     return r;
 }
 
-/* A response (status 0: none) came back: what it says of the daily limit.
- * Then the gate opens, whatever was learned: if nothing, the next request
- * takes it. */
-static void daily_answered(http_engine *eng, http_request *r, long status)
+/* A response (status 0: none; a 429's body parsed into *eb) came back:
+ * tells the daily limit what it says (rl_daily_answered), which gives the
+ * gate back. */
+static void daily_answered(http_engine *eng, http_request *r, long status, const hs_error_body *eb)
 {
-    rl_daily *d = &eng->he_shm->sr_daily;
-    if (r->rq_daily_remaining >= 0)
-        rl_daily_learn(d, rl_utc_day(), r->rq_daily_limit > 0 ? (uint64_t)r->rq_daily_limit : 0,
-                       (uint64_t)r->rq_daily_remaining);
-    else if (status >= 200 && status < 300 && r->rq_class != HTTP_SEARCH)
-        rl_daily_no_headers(d);
-    gate_leave(eng, r);
+    rl_daily_answer a = {
+        .da_status = status,
+        .da_tells_count = r->rq_class != HTTP_SEARCH,
+        .da_daily_429 = status == 429 && eb->eb_policy == HS_POLICY_DAILY,
+        .da_headers = r->rq_daily_remaining >= 0,
+        .da_limit = r->rq_daily_limit > 0 ? (uint64_t)r->rq_daily_limit : 0,
+        .da_remaining = r->rq_daily_remaining >= 0 ? (uint64_t)r->rq_daily_remaining : 0,
+    };
+    rl_daily_answered(&eng->he_shm->sr_daily, rl_utc_day(), &a, &r->rq_gate_ticket);
 }
 
 /* What an answer (status 0: none) tells the request's budget: how long the
@@ -692,7 +694,10 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
     uint64_t now = clock_mono_ns();
     SHM_COUNT(eng->he_counters, latency_us, (now - r->rq_sent_ns) / 1000);
     SHM_COUNT(eng->he_counters, bytes_in, r->rq_resp.jb_len);
-    daily_answered(eng, r, cc == CURLE_OK ? status : 0);
+    hs_error_body eb = {0};
+    if (cc == CURLE_OK && status == 429)
+        hs_parse_error(jb_cstr(&r->rq_resp), r->rq_resp.jb_len, &eb);
+    daily_answered(eng, r, cc == CURLE_OK ? status : 0, &eb);
     budget_answered_by(eng, r, h, cc == CURLE_OK ? status : 0, now);
     if (cc != CURLE_OK) {
         if (r->rq_resp_too_big) {
@@ -715,7 +720,7 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
         return;
     }
     if (status == 429) {
-        on_429(eng, r);
+        on_429(eng, r, &eb);
     } else if (status == 401) {
         on_401(eng, r);
     } else if (status >= 500 || status == 423 || status == 477) {
@@ -758,15 +763,17 @@ static CURL *take_easy(http_engine *eng)
 static int launch(http_engine *eng, http_request *r)
 {
     rl_daily *d = &eng->he_shm->sr_daily;
-    if (!rl_daily_take(d, rl_utc_day())) {
-        gate_leave(eng, r);
-        uint64_t left = rl_daily_remaining(d, rl_utc_day());
-        if (left > 0 && d->rd_reserve > 0)
-            deliver(eng, r, 0, ERR_DAILY,
-                    "stopped with %llu calls of the day left (--daily-reserve %llu): %s not sent",
-                    (unsigned long long)left, (unsigned long long)d->rd_reserve, r->rq_path);
-        else
-            deliver(eng, r, 0, ERR_DAILY, "the daily API limit is spent (%s not sent)", r->rq_path);
+    uint64_t left;
+    switch (rl_daily_charge(d, rl_utc_day(), &r->rq_gate_ticket, &left)) {
+    case RL_DAILY_SEND:
+        break;
+    case RL_DAILY_RESERVE_REACHED:
+        deliver(eng, r, 0, ERR_DAILY,
+                "stopped with %llu calls of the day left (--daily-reserve %llu): %s not sent",
+                (unsigned long long)left, (unsigned long long)rl_daily_reserve(d), r->rq_path);
+        return 0;
+    default:
+        deliver(eng, r, 0, ERR_DAILY, "the daily API limit is spent (%s not sent)", r->rq_path);
         return 0;
     }
     const http_config *c = &eng->he_cfg;
@@ -869,7 +876,7 @@ static void start_reserved(http_engine *eng, uint64_t now, uint64_t *wake)
     for (http_request *prev = NULL, *r = eng->he_reserved.rl_head; r;) {
         http_request *next = r->rq_next;
         rl_policy *p = policy_of(eng, r->rq_class);
-        if (atomic_load(&p->rp_penalties) != r->rq_penalties) {
+        if (rl_penalties(p) != r->rq_penalties) {
             /* A 429 since the slot was reserved: its pace is no longer the
              * budget's; take a new slot, after the penalty. */
             list_unlink(&eng->he_reserved, prev, r);
@@ -914,16 +921,18 @@ static void reserve_waiting(http_engine *eng, uint64_t now, uint64_t *wake)
         }
         if (!r->rq_gate_ticket) {
             uint64_t ticket;
-            if (!rl_daily_gate_enter(&eng->he_shm->sr_daily, rl_utc_day(), now, gate_lease_ns(eng),
-                                     &ticket)) {
+            rl_daily_verdict v =
+                rl_daily_admit(&eng->he_shm->sr_daily, rl_utc_day(), now, gate_lease_ns(eng),
+                               r->rq_class != HTTP_SEARCH, &ticket);
+            if (v == RL_DAILY_WAIT) {
                 wake_at(wake, now + 20 * MS_NS); /* another request is learning the limit */
                 break;
             }
-            if (ticket && r->rq_class == HTTP_SEARCH) {
-                /* Search answers carry no daily headers: learn from a probe. */
+            if (v == RL_DAILY_PROBE_FIRST) {
+                /* The probe holds the gate; r waits for its answer. */
                 http_request *probe = daily_probe(eng, ticket);
                 if (!probe) {
-                    rl_daily_gate_leave(&eng->he_shm->sr_daily, ticket);
+                    rl_daily_release(&eng->he_shm->sr_daily, &ticket);
                     wake_at(wake, now + 20 * MS_NS);
                     break;
                 }
@@ -942,7 +951,7 @@ static void reserve_waiting(http_engine *eng, uint64_t now, uint64_t *wake)
         }
         list_unlink(&eng->he_waiting, prev, r);
         r->rq_slot_ns = start;
-        r->rq_penalties = atomic_load(&policy_of(eng, r->rq_class)->rp_penalties);
+        r->rq_penalties = rl_penalties(policy_of(eng, r->rq_class));
         if (start <= now) {
             launch(eng, r);
         } else {

@@ -77,8 +77,7 @@ static void apply(budget *b)
     }
     uint64_t margin = margin_of(b, window);
     rl_policy *p = &b->bu_rl;
-    if (atomic_load(&p->rp_limit) == limit && atomic_load(&p->rp_window_ns) == window &&
-        atomic_load(&p->rp_margin_ns) == margin)
+    if (rl_limit(p) == limit && rl_window_ns(p) == window && rl_margin_ns(p) == margin)
         return;
     rl_set(p, limit, window, margin);
 }
@@ -118,7 +117,7 @@ void budget_learn(budget *b, uint32_t max, uint64_t interval_ms, int64_t remaini
     if (interval_ms)
         atomic_store(&b->bu_server_window_ns, interval_ms * MS_NS);
     uint64_t window = interval_ms ? interval_ms * MS_NS : b->bu_window_ns;
-    if (remaining >= 0 && grant_ns && atomic_load(&b->bu_rl.rp_interval_ns)) {
+    if (remaining >= 0 && grant_ns && rl_interval_ns(&b->bu_rl)) {
         /* HubSpot's count of the window, less ours in it, is the others'. */
         uint32_t ours =
             rl_granted_between(&b->bu_rl, grant_ns > window ? grant_ns - window : 0, grant_ns);
@@ -165,7 +164,7 @@ void budget_answered(budget *b, uint64_t latency_ns)
 
 void budget_throttled(budget *b)
 {
-    uint64_t window = atomic_load(&b->bu_rl.rp_window_ns);
+    uint64_t window = rl_window_ns(&b->bu_rl);
     uint64_t cur = margin_of(b, window);
     atomic_store(&b->bu_throttle_margin, 2 * cur);
     apply(b);
@@ -173,7 +172,7 @@ void budget_throttled(budget *b)
 
 uint32_t budget_inflight(budget *b, int nworkers)
 {
-    uint64_t interval = atomic_load(&b->bu_rl.rp_interval_ns);
+    uint64_t interval = rl_interval_ns(&b->bu_rl);
     double least = BUDGET_UNPACED_INFLIGHT * (nworkers > 0 ? nworkers : 1);
     /* Unpaced, or nothing measured yet: a few a worker. A guess above that
      * would let the first worker to look claim every job, and at a low
@@ -198,7 +197,7 @@ uint64_t budget_latency_ns(budget *b)
 
 uint32_t budget_inflight_mean(budget *b)
 {
-    uint64_t interval = atomic_load(&b->bu_rl.rp_interval_ns);
+    uint64_t interval = rl_interval_ns(&b->bu_rl);
     if (interval == 0 || atomic_load(&b->bu_rtt_samples) < RTT_MIN_SAMPLES)
         return 1;
     double k = ceil(1e3 * (double)atomic_load(&b->bu_srtt_us) / (double)interval * 1.1);
@@ -208,8 +207,8 @@ uint32_t budget_inflight_mean(budget *b)
 uint32_t budget_pace(budget *b, uint64_t *window_ns)
 {
     if (window_ns)
-        *window_ns = atomic_load(&b->bu_rl.rp_window_ns);
-    return atomic_load(&b->bu_rl.rp_interval_ns) ? atomic_load(&b->bu_rl.rp_limit) : 0;
+        *window_ns = rl_window_ns(&b->bu_rl);
+    return rl_interval_ns(&b->bu_rl) ? rl_limit(&b->bu_rl) : 0;
 }
 
 static int by_value(const void *a, const void *b)

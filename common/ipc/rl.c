@@ -1,4 +1,5 @@
-/* rl — lock-free GCRA over shared memory (see rl.h). */
+/* rl — lock-free GCRA over shared memory, and the daily policy (see rl.h).
+ * The only file that reads or writes the rp_* and rd_* fields. */
 #include "rl.h"
 
 #include <stdlib.h>
@@ -134,6 +135,56 @@ uint64_t rl_backoff_ns(rl_policy *p, uint64_t retry_after_ms, uint64_t interval_
     return window ? window : 1000000000ULL;
 }
 
+uint64_t rl_interval_ns(rl_policy *p)
+{
+    return atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed);
+}
+
+uint32_t rl_limit(rl_policy *p)
+{
+    return atomic_load(&p->rp_limit);
+}
+
+uint64_t rl_window_ns(rl_policy *p)
+{
+    return atomic_load(&p->rp_window_ns);
+}
+
+uint64_t rl_margin_ns(rl_policy *p)
+{
+    return atomic_load(&p->rp_margin_ns);
+}
+
+uint64_t rl_penalties(rl_policy *p)
+{
+    return atomic_load(&p->rp_penalties);
+}
+
+uint64_t rl_late_tolerance_ns(rl_policy *p)
+{
+    uint64_t interval = atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed);
+    if (interval == 0)
+        return UINT64_MAX;
+    uint64_t span = interval * atomic_load_explicit(&p->rp_limit, memory_order_relaxed);
+    uint64_t window = atomic_load_explicit(&p->rp_window_ns, memory_order_relaxed);
+    uint64_t half = span > window ? (span - window) / 2 : 0;
+    return half > RL_LATE_MIN_NS ? half : RL_LATE_MIN_NS;
+}
+
+bool rl_idle(rl_policy *p, uint64_t now_ns)
+{
+    return atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed) == 0 ||
+           atomic_load(&p->rp_tat_ns) <= now_ns;
+}
+
+uint64_t rl_wait_ns(rl_policy *p, uint64_t now_ns)
+{
+    if (atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed) == 0)
+        return 0;
+    uint64_t tat = atomic_load(&p->rp_tat_ns);
+    return tat > now_ns ? tat - now_ns : 0;
+}
+
 enum { DAY_SHIFT = 40 };
 #define USED_MASK ((1ULL << DAY_SHIFT) - 1)
 
@@ -161,7 +212,9 @@ static uint64_t used_on(uint64_t state, uint64_t day)
     return (state >> DAY_SHIFT) == day ? (state & USED_MASK) : 0;
 }
 
-bool rl_daily_take(rl_daily *d, uint64_t day)
+/* Counts one request on `day`. False, counting nothing, when today's limit
+ * is spent or only the reserve is left. */
+static bool take(rl_daily *d, uint64_t day)
 {
     uint64_t limit = atomic_load_explicit(&d->rd_limit, memory_order_acquire);
     /* Requests are counted even while unlimited: once a header tells the
@@ -179,7 +232,10 @@ bool rl_daily_take(rl_daily *d, uint64_t day)
     }
 }
 
-void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining)
+/* Aligns the count with the server's X-HubSpot-RateLimit-Daily-Remaining
+ * (only ever raises the used count: several workers report stale values).
+ * Does nothing while the limit is not known. */
+static void observe(rl_daily *d, uint64_t day, uint64_t remaining)
 {
     uint64_t limit = atomic_load_explicit(&d->rd_limit, memory_order_acquire);
     if (limit == 0)
@@ -198,7 +254,10 @@ void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining)
     }
 }
 
-void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining)
+/* An answer carried X-HubSpot-RateLimit-Daily (limit; 0 when absent) and
+ * -Remaining: with a reserve and no --daily, learns the limit; then
+ * observes, and today's count is known. */
+static void learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining)
 {
     uint64_t rem = remaining > USED_MASK ? USED_MASK : remaining;
     uint64_t seen = atomic_load(&d->rd_seen);
@@ -212,11 +271,13 @@ void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remainin
         atomic_store_explicit(&d->rd_limit, limit, memory_order_release);
     if (atomic_load_explicit(&d->rd_limit, memory_order_acquire))
         atomic_store(&d->rd_known, RL_DAILY_KNOWN);
-    rl_daily_observe(d, day, remaining);
+    observe(d, day, remaining);
     atomic_store(&d->rd_synced_day, day);
 }
 
-void rl_daily_no_headers(rl_daily *d)
+/* A successful answer that should have carried the daily headers did not:
+ * the portal sends none (OAuth), so only --daily can be counted against. */
+static void no_headers(rl_daily *d)
 {
     uint32_t unknown = RL_DAILY_UNKNOWN;
     atomic_compare_exchange_strong(&d->rd_known, &unknown, RL_DAILY_NO_HEADERS);
@@ -236,8 +297,10 @@ uint64_t rl_daily_remaining(rl_daily *d, uint64_t day)
     return used >= limit ? 0 : limit - used;
 }
 
-bool rl_daily_gate_enter(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
-                         uint64_t *ticket)
+/* Whether a request may go out now past the gate; *ticket is then non-zero
+ * when it holds the gate (see rl_daily_admit). */
+static bool gate_enter(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
+                       uint64_t *ticket)
 {
     *ticket = 0;
     if (d->rd_reserve == 0 || d->rd_limit_given ||
@@ -256,10 +319,49 @@ bool rl_daily_gate_enter(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t le
     }
 }
 
-void rl_daily_gate_leave(rl_daily *d, uint64_t ticket)
+void rl_daily_release(rl_daily *d, uint64_t *ticket)
 {
-    if (ticket)
-        atomic_compare_exchange_strong(&d->rd_gate_ns, &ticket, 0);
+    uint64_t held = *ticket;
+    /* A holder overtaken after its lease does not open the gate under the
+     * new one: the word is cleared only while it is still ours. */
+    if (held)
+        atomic_compare_exchange_strong(&d->rd_gate_ns, &held, 0);
+    *ticket = 0;
+}
+
+rl_daily_verdict rl_daily_admit(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
+                                bool tells_count, uint64_t *ticket)
+{
+    if (!gate_enter(d, day, now_ns, lease_ns, ticket))
+        return RL_DAILY_WAIT;
+    /* The gate waits for an answer with the headers; a search's has none. */
+    return *ticket && !tells_count ? RL_DAILY_PROBE_FIRST : RL_DAILY_SEND;
+}
+
+rl_daily_verdict rl_daily_charge(rl_daily *d, uint64_t day, uint64_t *ticket, uint64_t *left)
+{
+    *left = 0;
+    if (take(d, day))
+        return RL_DAILY_SEND;
+    rl_daily_release(d, ticket);
+    *left = rl_daily_remaining(d, day);
+    return *left > 0 && d->rd_reserve > 0 ? RL_DAILY_RESERVE_REACHED : RL_DAILY_SPENT;
+}
+
+void rl_daily_answered(rl_daily *d, uint64_t day, const rl_daily_answer *a, uint64_t *ticket)
+{
+    if (a->da_headers)
+        learn(d, day, a->da_limit, a->da_remaining);
+    else if (a->da_status >= 200 && a->da_status < 300 && a->da_tells_count)
+        no_headers(d);
+    if (a->da_daily_429)
+        observe(d, day, 0); /* HubSpot says nothing is left, whatever we counted */
+    rl_daily_release(d, ticket);
+}
+
+uint64_t rl_daily_reserve(rl_daily *d)
+{
+    return d->rd_reserve;
 }
 
 bool rl_daily_seen(rl_daily *d, uint64_t day, uint64_t *limit, uint64_t *remaining)

@@ -18,6 +18,12 @@
  * the state half-written. A 429 pushes the TAT forward (CAS-max) so every
  * process backs off at once.
  *
+ * The daily limit is decided here too, not by the HTTP engine: whether a
+ * request may book a slot, must wait for another's answer or needs a probe
+ * first, whether it may go out once its slot has come, and what each answer
+ * teaches (rl_daily_admit, rl_daily_charge, rl_daily_answered). The engine
+ * keeps the HTTP side: building the probe, wording the errors.
+ *
  * Times are CLOCK_MONOTONIC nanoseconds (system-wide, so comparable across
  * processes). All functions are safe to call concurrently from any number of
  * processes sharing the structs (which must live in MAP_SHARED memory).
@@ -33,6 +39,14 @@
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 
 enum { RL_GRANT_RING = 512 }; /* grant times kept: at least any limit we pace by */
+
+/* The structs below live in shared memory (shm.h embeds them), so they are
+ * defined here; their fields (rp_*, rd_*) are private to rl.c all the same.
+ * Code outside rl.c reads a policy through the functions in this header
+ * (rl_interval_ns, rl_limit, ...) and never writes one: the words depend
+ * on each other (the interval is derived from the limit, window and margin;
+ * the daily state packs the day with the count), and only rl.c keeps them
+ * consistent under concurrent use. */
 
 /* One windowed policy (burst or search): N per W, rolling. The parameters
  * may change while processes use it (a limit learned from HubSpot's
@@ -58,11 +72,11 @@ typedef struct rl_policy {
  * The limit is --daily N when given; else, with a reserve, it is learned
  * from the responses' X-HubSpot-RateLimit-Daily header (0 until then:
  * unlimited). A reserve of R calls (--daily-reserve, left for the portal's
- * other integrations) stops every take once used + R reaches the limit: the
- * take is the reservation, made before a request is sent, so however many
- * workers send at once, no more than limit - R go out. Until a response has
- * told today's count (a reserve without --daily), one request at a time may
- * be out: the gate below. */
+ * other integrations) stops every charge once used + R reaches the limit:
+ * the charge is the reservation, made before a request is sent, so however
+ * many workers send at once, no more than limit - R go out. Until a
+ * response has told today's count (a reserve without --daily), one request
+ * at a time may be out: the gate (rd_gate_ns, see rl_daily_admit). */
 typedef struct rl_daily {
     _Alignas(64) _Atomic uint64_t rd_state; /* day << 40 | used */
     _Atomic uint64_t rd_limit;              /* 0 = unlimited (or not known yet) */
@@ -114,6 +128,19 @@ static inline uint64_t rl_gcra_step(uint64_t tat_ns, uint64_t now_ns, uint64_t i
     return start;
 }
 
+/* The policy's parameters as set now (rl_policy_init, rl_set): the
+ * emission interval T = (W + margin) / N (0: unlimited), the limit N, the
+ * window W and the safety margin. */
+uint64_t rl_interval_ns(rl_policy *p);
+uint32_t rl_limit(rl_policy *p);
+uint64_t rl_window_ns(rl_policy *p);
+uint64_t rl_margin_ns(rl_policy *p);
+
+/* How many 429s have pushed the policy forward (rl_penalize) so far: a
+ * request that reserved its slot before the count moved holds a slot paced
+ * for before the penalty. */
+uint64_t rl_penalties(rl_policy *p);
+
 /* How late a request may go out after its slot and keep every window within
  * the limit: half the safety margin (a request late by more than the margin
  * could share a window with the N after it). A later one should take a new
@@ -121,34 +148,15 @@ static inline uint64_t rl_gcra_step(uint64_t tat_ns, uint64_t now_ns, uint64_t i
  * margin would otherwise call every wake-up late); UINT64_MAX when
  * unlimited. */
 #define RL_LATE_MIN_NS 2000000ULL
-static inline uint64_t rl_late_tolerance_ns(rl_policy *p)
-{
-    uint64_t interval = atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed);
-    if (interval == 0)
-        return UINT64_MAX;
-    uint64_t span = interval * atomic_load_explicit(&p->rp_limit, memory_order_relaxed);
-    uint64_t window = atomic_load_explicit(&p->rp_window_ns, memory_order_relaxed);
-    uint64_t half = span > window ? (span - window) / 2 : 0;
-    return half > RL_LATE_MIN_NS ? half : RL_LATE_MIN_NS;
-}
+uint64_t rl_late_tolerance_ns(rl_policy *p);
 
 /* Whether the policy has a slot free at now_ns: nobody has booked it up to
  * then, so one more request in flight would use it (always, unlimited). */
-static inline bool rl_idle(rl_policy *p, uint64_t now_ns)
-{
-    return atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed) == 0 ||
-           atomic_load(&p->rp_tat_ns) <= now_ns;
-}
+bool rl_idle(rl_policy *p, uint64_t now_ns);
 
 /* How long a request reserved at now_ns would wait for its slot (0: one is
  * free, or the policy is unlimited). */
-static inline uint64_t rl_wait_ns(rl_policy *p, uint64_t now_ns)
-{
-    if (atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed) == 0)
-        return 0;
-    uint64_t tat = atomic_load(&p->rp_tat_ns);
-    return tat > now_ns ? tat - now_ns : 0;
-}
+uint64_t rl_wait_ns(rl_policy *p, uint64_t now_ns);
 
 /* Reserves the next slot, unless it starts more than max_wait_ns after now
  * (or the grant cap is reached). Returns true and sets *start_ns (send at or
@@ -175,26 +183,78 @@ void rl_daily_init(rl_daily *d, uint64_t limit);
  * rl_daily_init, before fork. */
 void rl_daily_set_reserve(rl_daily *d, uint64_t reserve);
 
-/* Counts one request on UTC day `day` (days since the epoch), before it is
- * sent. Returns false, counting nothing, when today's limit is spent or
- * only the reserve is left. */
-bool rl_daily_take(rl_daily *d, uint64_t day);
-
-/* Aligns the count with the server's X-HubSpot-RateLimit-Daily-Remaining
- * (only ever raises the used count: several workers report stale values).
- * Does nothing while the limit is not known. */
-void rl_daily_observe(rl_daily *d, uint64_t day, uint64_t remaining);
-
-/* A response carried X-HubSpot-RateLimit-Daily (limit; 0 when absent) and
- * -Remaining: with a reserve and no --daily, learns the limit; then
- * observes, and today's count is known. */
-void rl_daily_learn(rl_daily *d, uint64_t day, uint64_t limit, uint64_t remaining);
-
 /* Today's number in the daily policy's calendar: days since the epoch, UTC. */
 static inline uint64_t rl_utc_day(void)
 {
     return (uint64_t)time(NULL) / 86400;
 }
+
+/* The daily policy as the HTTP engine uses it: one question before a
+ * request books its limiter slot (rl_daily_admit), one when the slot has
+ * come and the request is about to go out (rl_daily_charge), and one fact
+ * after its answer (rl_daily_answered). Two questions, not one, because a
+ * request may go back to waiting between them (a 429 since its slot was
+ * booked, a wake-up too late for it) and book again: it is counted once,
+ * when it is really sent, and the gate is decided before a slot is spent.
+ *
+ * A ticket (a uint64_t, 0 when none) says that the request holds the gate:
+ * set by rl_daily_admit, it goes with the request (or with the probe sent
+ * in its place) until rl_daily_answered or rl_daily_release gives it back;
+ * both set it to 0. A holder that died is overtaken after the lease. */
+typedef enum rl_daily_verdict {
+    RL_DAILY_SEND = 0,        /* go on (book the slot; send) */
+    RL_DAILY_PROBE_FIRST,     /* admit: this request's answer would not tell
+                                 today's count (a search), yet it is what the
+                                 gate waits for: send a cheap request that
+                                 carries the daily headers first, holding
+                                 the ticket, and look again after */
+    RL_DAILY_WAIT,            /* admit: another request is learning today's
+                                 count: look again shortly */
+    RL_DAILY_RESERVE_REACHED, /* charge: only --daily-reserve is left: not sent */
+    RL_DAILY_SPENT            /* charge: today's limit is spent: not sent */
+} rl_daily_verdict;
+
+/* Before a request books its limiter slot on UTC day `day`: SEND,
+ * PROBE_FIRST or WAIT. `tells_count`: its answer carries the daily headers
+ * when the portal sends them (every request but a search). The gate is
+ * closed (one request out at a time) with a reserve, no --daily, and no
+ * header seen on `day` (at the start, and after our count restarted at
+ * midnight) unless the portal is known to send none; then *ticket is set
+ * (non-zero) on SEND and PROBE_FIRST. A holder older than lease_ns is
+ * presumed dead and overtaken. */
+rl_daily_verdict rl_daily_admit(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
+                                bool tells_count, uint64_t *ticket);
+
+/* The request's slot has come: counts it against UTC day `day`, before it
+ * is sent (so no more than limit - reserve go out, however many workers
+ * send at once). SEND; or, counting nothing and releasing *ticket,
+ * RESERVE_REACHED (some of the day is left, all of it the reserve; *left
+ * says how much) or SPENT. */
+rl_daily_verdict rl_daily_charge(rl_daily *d, uint64_t day, uint64_t *ticket, uint64_t *left);
+
+/* What an answer said of the daily limit. */
+typedef struct rl_daily_answer {
+    long da_status;        /* the HTTP status; 0: no answer (the transfer failed) */
+    bool da_tells_count;   /* as for rl_daily_admit: not a search */
+    bool da_daily_429;     /* a 429 whose body names the DAILY policy */
+    bool da_headers;       /* X-HubSpot-RateLimit-Daily-Remaining was there */
+    uint64_t da_limit;     /* X-HubSpot-RateLimit-Daily (0: absent) */
+    uint64_t da_remaining; /* X-HubSpot-RateLimit-Daily-Remaining, when da_headers */
+} rl_daily_answer;
+
+/* A request admitted on UTC day `day` was answered (or its transfer
+ * failed): headers → the count is known (with a reserve and no --daily, the
+ * limit is learned from them) and ours rises to HubSpot's; a successful
+ * answer that should have carried them and did not → RL_DAILY_NO_HEADERS,
+ * the gate is gone for good; a daily 429 → nothing left today. Then
+ * *ticket is released, whatever was learned: if nothing, the next request
+ * takes the gate. */
+void rl_daily_answered(rl_daily *d, uint64_t day, const rl_daily_answer *a, uint64_t *ticket);
+
+/* A request admitted and not sent after all (no slot free within the
+ * reserve-ahead, out of memory, the engine failing): gives *ticket back
+ * (0: nothing to give) and sets it to 0. */
+void rl_daily_release(rl_daily *d, uint64_t *ticket);
 
 /* What HubSpot's daily headers last said on UTC day `day`, whatever the
  * flags: the fewest calls remaining any response reported (responses
@@ -202,27 +262,14 @@ static inline uint64_t rl_utc_day(void)
  * carried them (OAuth apps never get them). */
 bool rl_daily_seen(rl_daily *d, uint64_t day, uint64_t *limit, uint64_t *remaining);
 
-/* A successful response that should have carried the daily headers did not:
- * the portal sends none (OAuth), so only --daily can be counted against. */
-void rl_daily_no_headers(rl_daily *d);
-
 /* What is known of the limit (rl_daily_knowledge). */
 rl_daily_knowledge rl_daily_knowledge_of(rl_daily *d);
+
+/* The reserve (--daily-reserve; 0: none). */
+uint64_t rl_daily_reserve(rl_daily *d);
 
 /* Requests still allowed today, the reserve included (UINT64_MAX when
  * unlimited). */
 uint64_t rl_daily_remaining(rl_daily *d, uint64_t day);
-
-/* The gate: with a reserve, no --daily and no header seen on UTC day `day`
- * (at the start, and after our count restarted at midnight), a request may
- * go out only while no other is out, since its answer says how many are left.
- * Returns true when a request may be sent now; *ticket is then non-zero when
- * it holds the gate (pass it to rl_daily_gate_leave once it is answered or
- * dropped). A holder that died is overtaken after lease_ns. */
-bool rl_daily_gate_enter(rl_daily *d, uint64_t day, uint64_t now_ns, uint64_t lease_ns,
-                         uint64_t *ticket);
-
-/* Opens the gate held with `ticket` (0: no-op). */
-void rl_daily_gate_leave(rl_daily *d, uint64_t ticket);
 
 #endif

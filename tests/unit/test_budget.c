@@ -4,7 +4,6 @@
  * (given limits and --budget-fraction), other apps' spending read from
  * -Remaining, the margin a 429 widens, and Little's law for concurrency.
  */
-#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "../../common/ipc/budget.h"
@@ -54,9 +53,9 @@ static void test_slower_pace_keeps_windows(void)
             later[m++] = t[i];
     UT_CHECK(fullest_window(later, m, 1000 * MS) <= 5);
     /* A faster pace never pushes anything. */
-    uint64_t tat = atomic_load(&p.rp_tat_ns);
+    uint64_t wait = rl_wait_ns(&p, 0);
     rl_set(&p, 20, 1000 * MS, 0);
-    UT_CHECK_U64(atomic_load(&p.rp_tat_ns), tat);
+    UT_CHECK_U64(rl_wait_ns(&p, 0), wait);
 done:;
 }
 
@@ -160,17 +159,17 @@ static void test_throttle_and_delay_widen_margin(void)
 {
     budget b;
     budget_init(&b, 5, 1000 * MS, true, 1.0);
-    UT_CHECK_U64(atomic_load(&b.bu_rl.rp_margin_ns), 100 * MS); /* at least 100 ms */
+    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 100 * MS); /* at least 100 ms */
     budget_throttled(&b);
-    UT_CHECK_U64(atomic_load(&b.bu_rl.rp_margin_ns), 200 * MS);
-    uint64_t interval = atomic_load(&b.bu_rl.rp_interval_ns);
+    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 200 * MS);
+    uint64_t interval = rl_interval_ns(&b.bu_rl);
     UT_CHECK_U64(interval, 1200 * MS / 5); /* slower, not only later */
     budget_throttled(&b);
     budget_throttled(&b);
-    UT_CHECK_U64(atomic_load(&b.bu_rl.rp_margin_ns), 250 * MS); /* a quarter of the window */
+    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 250 * MS); /* a quarter of the window */
     budget_init(&b, 190, 10000 * MS, true, 1.0);
     budget_sent(&b, 300 * MS); /* a request took 300 ms to connect */
-    UT_CHECK_U64(atomic_load(&b.bu_rl.rp_margin_ns), 600 * MS);
+    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 600 * MS);
 }
 
 /* Little's law: at 1 s of latency and 190/10s, about 19 × 1 s in flight,

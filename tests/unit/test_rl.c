@@ -34,7 +34,7 @@ static void test_reserve_spacing(void)
 {
     rl_policy p;
     rl_policy_init(&p, 5, 1000 * MS, 0);
-    UT_CHECK_U64(p.rp_interval_ns, 200 * MS);
+    UT_CHECK_U64(rl_interval_ns(&p), 200 * MS);
     uint64_t starts[20];
     for (int i = 0; i < 20; i++)
         UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &starts[i]));
@@ -56,7 +56,7 @@ static void test_reserve_max_wait(void)
     /* The next slot is 100 ms out: refused with a 50 ms budget, nothing taken. */
     UT_CHECK(!rl_reserve(&p, 0, 50 * MS, &s));
     UT_CHECK_U64(s, 100 * MS);
-    UT_CHECK_U64(atomic_load(&p.rp_tat_ns), 100 * MS);
+    UT_CHECK_U64(rl_wait_ns(&p, 0), 100 * MS);
     UT_CHECK(rl_reserve(&p, 0, 100 * MS, &s) && s == 100 * MS);
 }
 
@@ -65,7 +65,7 @@ static void test_margin_slows_pacing(void)
     rl_policy p;
     rl_policy_init(&p, 190, 10000 * MS, 100 * MS);
     /* (10 s + 100 ms) / 190: 99% of the limit, room for 100 ms of jitter. */
-    UT_CHECK_U64(p.rp_interval_ns, (10100 * MS + 189) / 190);
+    UT_CHECK_U64(rl_interval_ns(&p), (10100 * MS + 189) / 190);
 }
 
 /* A request late by up to half the margin keeps its slot; later, it must
@@ -92,7 +92,7 @@ static void test_penalize_is_cas_max(void)
     UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5000 * MS);
     rl_penalize(&p, 100 * MS); /* earlier than the TAT: no effect */
     UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5100 * MS);
-    UT_CHECK_U64(atomic_load(&p.rp_penalties), 1);
+    UT_CHECK_U64(rl_penalties(&p), 1);
 }
 
 static void test_backoff_and_unlimited(void)
@@ -109,24 +109,63 @@ static void test_backoff_and_unlimited(void)
         UT_CHECK(rl_reserve(&u, 42, 0, &s) && s == 42);
 }
 
+/* The daily headers of a successful answer: limit (0: absent) and remaining. */
+static rl_daily_answer headers(uint64_t limit, uint64_t remaining)
+{
+    return (rl_daily_answer){.da_status = 200,
+                             .da_tells_count = true,
+                             .da_headers = true,
+                             .da_limit = limit,
+                             .da_remaining = remaining};
+}
+
+/* An answer to a request that held no ticket. */
+static void answer(rl_daily *d, uint64_t day, rl_daily_answer a)
+{
+    uint64_t none = 0;
+    rl_daily_answered(d, day, &a, &none);
+}
+
+/* Counts a request that holds no ticket: whether it may be sent. */
+static bool charge(rl_daily *d, uint64_t day)
+{
+    uint64_t none = 0, left;
+    return rl_daily_charge(d, day, &none, &left) == RL_DAILY_SEND;
+}
+
+/* A reserve of 10 and no --daily: the gate is closed until an answer
+ * tells the day's count. */
+static void gated(rl_daily *d)
+{
+    rl_daily_init(d, 0);
+    rl_daily_set_reserve(d, 10);
+}
+
+/* rl_daily_admit with a lease of 50 ns. */
+static rl_daily_verdict admit(rl_daily *d, uint64_t day, uint64_t now_ns, bool tells_count,
+                              uint64_t *ticket)
+{
+    return rl_daily_admit(d, day, now_ns, 50, tells_count, ticket);
+}
+
 static void test_daily(void)
 {
     rl_daily d;
     rl_daily_init(&d, 3);
-    UT_CHECK(rl_daily_take(&d, 100) && rl_daily_take(&d, 100) && rl_daily_take(&d, 100));
-    UT_CHECK(!rl_daily_take(&d, 100));
+    UT_CHECK(charge(&d, 100) && charge(&d, 100) && charge(&d, 100));
+    UT_CHECK(!charge(&d, 100));
     UT_CHECK_U64(rl_daily_remaining(&d, 100), 0);
     /* A new UTC day starts from zero. */
     UT_CHECK_U64(rl_daily_remaining(&d, 101), 3);
-    UT_CHECK(rl_daily_take(&d, 101));
+    UT_CHECK(charge(&d, 101));
     /* The server says only 1 is left: the count rises, never falls. */
-    rl_daily_observe(&d, 101, 1);
+    answer(&d, 101, headers(0, 1));
     UT_CHECK_U64(rl_daily_remaining(&d, 101), 1);
-    rl_daily_observe(&d, 101, 3);
+    answer(&d, 101, headers(0, 3));
     UT_CHECK_U64(rl_daily_remaining(&d, 101), 1);
     rl_daily unlimited;
     rl_daily_init(&unlimited, 0);
-    UT_CHECK(rl_daily_take(&unlimited, 5));
+    UT_CHECK(charge(&unlimited, 5));
     UT_CHECK_U64(rl_daily_remaining(&unlimited, 5), UINT64_MAX);
 }
 
@@ -138,97 +177,199 @@ static void test_daily_reserve(void)
     rl_daily_init(&d, 10);
     rl_daily_set_reserve(&d, 4);
     int taken = 0;
-    while (taken < 20 && rl_daily_take(&d, 7))
+    while (taken < 20 && charge(&d, 7))
         taken++;
     UT_CHECK_I64(taken, 6);
     UT_CHECK_U64(rl_daily_remaining(&d, 7), 4);
     /* The server counts others' calls too: only 3 left, still nothing taken. */
-    rl_daily_observe(&d, 7, 3);
-    UT_CHECK(!rl_daily_take(&d, 7));
+    answer(&d, 7, headers(0, 3));
+    UT_CHECK(!charge(&d, 7));
     UT_CHECK_U64(rl_daily_remaining(&d, 7), 3);
     /* A new day: six again. */
-    UT_CHECK(rl_daily_take(&d, 8));
+    UT_CHECK(charge(&d, 8));
 
     /* No --daily: unlimited (but counted) until a header tells the limit. */
     rl_daily h;
     rl_daily_init(&h, 0);
     rl_daily_set_reserve(&h, 100);
     UT_CHECK_I64(rl_daily_knowledge_of(&h), RL_DAILY_UNKNOWN);
-    UT_CHECK(rl_daily_take(&h, 7));
+    UT_CHECK(charge(&h, 7));
     UT_CHECK_U64(rl_daily_remaining(&h, 7), UINT64_MAX);
     /* That call's answer: limit 400, 395 left (4 more by someone else). */
-    rl_daily_learn(&h, 7, 400, 395);
+    answer(&h, 7, headers(400, 395));
     UT_CHECK_I64(rl_daily_knowledge_of(&h), RL_DAILY_KNOWN);
     UT_CHECK_U64(rl_daily_remaining(&h, 7), 395);
     taken = 0;
-    while (taken < 1000 && rl_daily_take(&h, 7))
+    while (taken < 1000 && charge(&h, 7))
         taken++;
     UT_CHECK_I64(taken, 295);
     UT_CHECK_U64(rl_daily_remaining(&h, 7), 100);
     /* --daily wins over the header's limit; the header's count still rises. */
     rl_daily g;
     rl_daily_init(&g, 50);
-    rl_daily_learn(&g, 7, 400, 45);
+    answer(&g, 7, headers(400, 45));
     UT_CHECK_U64(rl_daily_remaining(&g, 7), 45);
     /* Without a reserve a header does not make a limit: the server's 429
      * stops the run, as before --daily-reserve. */
     rl_daily n;
     rl_daily_init(&n, 0);
-    rl_daily_learn(&n, 7, 400, 0);
-    UT_CHECK(rl_daily_take(&n, 7));
+    answer(&n, 7, headers(400, 0));
+    UT_CHECK(charge(&n, 7));
     /* A limit at or below the reserve: nothing at all. */
     rl_daily z;
     rl_daily_init(&z, 0);
     rl_daily_set_reserve(&z, 100);
-    rl_daily_learn(&z, 7, 400, 100);
-    UT_CHECK(!rl_daily_take(&z, 7));
+    answer(&z, 7, headers(400, 100));
+    UT_CHECK(!charge(&z, 7));
 }
 
-/* While the limit is unknown, the gate lets one request out at a time; a
+/* While the count is unknown, the gate lets one request out at a time; a
  * header or a header-less answer opens it for good; a dead holder's lease
  * runs out. */
-static void test_daily_gate(void)
+static void test_daily_admit_gate(void)
 {
     rl_daily d;
     uint64_t t1, t2, t3;
     rl_daily_init(&d, 0);
-    /* No reserve: no gate. */
-    UT_CHECK(rl_daily_gate_enter(&d, 7, 1000, 50, &t1) && t1 == 0);
+    /* No reserve: no gate, and no probe for a search. */
+    UT_CHECK(admit(&d, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 == 0);
+    UT_CHECK(admit(&d, 7, 1000, false, &t1) == RL_DAILY_SEND && t1 == 0);
     rl_daily_set_reserve(&d, 10);
-    UT_CHECK(rl_daily_gate_enter(&d, 7, 1000, 50, &t1) && t1 != 0);
-    UT_CHECK(!rl_daily_gate_enter(&d, 7, 1010, 50, &t2));
+    UT_CHECK(admit(&d, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    UT_CHECK(admit(&d, 7, 1010, true, &t2) == RL_DAILY_WAIT);
+    UT_CHECK(admit(&d, 7, 1010, false, &t2) == RL_DAILY_WAIT);
     /* Another process read its clock before the holder entered: no overtaking. */
-    UT_CHECK(!rl_daily_gate_enter(&d, 7, 900, 50, &t2));
-    /* The holder's answer had no headers (a search): the next one goes. */
-    rl_daily_gate_leave(&d, t1);
-    UT_CHECK(rl_daily_gate_enter(&d, 7, 1020, 50, &t2) && t2 != 0);
+    UT_CHECK(admit(&d, 7, 900, true, &t2) == RL_DAILY_WAIT);
+    /* The holder's transfer failed (no answer): the next one goes. */
+    rl_daily_answered(&d, 7, &(rl_daily_answer){.da_tells_count = true}, &t1);
+    UT_CHECK_U64(t1, 0);
+    UT_CHECK_I64(rl_daily_knowledge_of(&d), RL_DAILY_UNKNOWN);
+    UT_CHECK(admit(&d, 7, 1020, true, &t2) == RL_DAILY_SEND && t2 != 0);
     /* Its holder died: after the lease, another takes over; the dead one's
-     * late leave does not open the gate under the new holder. */
-    UT_CHECK(!rl_daily_gate_enter(&d, 7, 1060, 50, &t3));
-    UT_CHECK(rl_daily_gate_enter(&d, 7, 1071, 50, &t3) && t3 != 0);
-    rl_daily_gate_leave(&d, t2);
-    UT_CHECK(!rl_daily_gate_enter(&d, 7, 1080, 50, &t1));
+     * late release does not open the gate under the new holder. */
+    UT_CHECK(admit(&d, 7, 1060, true, &t3) == RL_DAILY_WAIT);
+    UT_CHECK(admit(&d, 7, 1071, true, &t3) == RL_DAILY_SEND && t3 != 0);
+    rl_daily_release(&d, &t2);
+    UT_CHECK_U64(t2, 0);
+    UT_CHECK(admit(&d, 7, 1080, true, &t1) == RL_DAILY_WAIT);
     /* The answer carried the headers: the gate is gone. */
-    rl_daily_learn(&d, 7, 1000, 990);
-    rl_daily_gate_leave(&d, t3);
-    UT_CHECK(rl_daily_gate_enter(&d, 7, 1090, 50, &t1) && t1 == 0);
-    UT_CHECK(rl_daily_gate_enter(&d, 7, 1090, 50, &t2) && t2 == 0);
+    rl_daily_answer known = headers(1000, 990);
+    rl_daily_answered(&d, 7, &known, &t3);
+    UT_CHECK_U64(t3, 0);
+    UT_CHECK_I64(rl_daily_knowledge_of(&d), RL_DAILY_KNOWN);
+    UT_CHECK(admit(&d, 7, 1090, true, &t1) == RL_DAILY_SEND && t1 == 0);
+    UT_CHECK(admit(&d, 7, 1090, false, &t2) == RL_DAILY_SEND && t2 == 0);
     /* Our count restarts at UTC midnight: one request again until an answer
      * tells the new day's count. */
-    UT_CHECK(rl_daily_gate_enter(&d, 8, 1100, 50, &t1) && t1 != 0);
-    UT_CHECK(!rl_daily_gate_enter(&d, 8, 1101, 50, &t2));
-    rl_daily_learn(&d, 8, 1000, 999);
-    rl_daily_gate_leave(&d, t1);
-    UT_CHECK(rl_daily_gate_enter(&d, 8, 1102, 50, &t2) && t2 == 0);
+    UT_CHECK(admit(&d, 8, 1100, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    UT_CHECK(admit(&d, 8, 1101, true, &t2) == RL_DAILY_WAIT);
+    known = headers(1000, 999);
+    rl_daily_answered(&d, 8, &known, &t1);
+    UT_CHECK(admit(&d, 8, 1102, true, &t2) == RL_DAILY_SEND && t2 == 0);
     /* A header-less successful answer (OAuth): the gate is gone too. */
     rl_daily o;
-    rl_daily_init(&o, 0);
-    rl_daily_set_reserve(&o, 10);
-    UT_CHECK(rl_daily_gate_enter(&o, 7, 5, 50, &t1) && t1 != 0);
-    rl_daily_no_headers(&o);
-    rl_daily_gate_leave(&o, t1);
+    gated(&o);
+    UT_CHECK(admit(&o, 7, 5, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    rl_daily_answered(&o, 7, &(rl_daily_answer){.da_status = 204, .da_tells_count = true}, &t1);
+    UT_CHECK_U64(t1, 0);
     UT_CHECK_I64(rl_daily_knowledge_of(&o), RL_DAILY_NO_HEADERS);
-    UT_CHECK(rl_daily_gate_enter(&o, 7, 6, 50, &t1) && t1 == 0);
+    UT_CHECK(admit(&o, 7, 6, true, &t1) == RL_DAILY_SEND && t1 == 0);
+    UT_CHECK(admit(&o, 7, 6, false, &t1) == RL_DAILY_SEND && t1 == 0);
+}
+
+/* A search cannot tell the count: before it is known, the gate's holder is
+ * a probe sent in its place, and the search goes once the probe's answer
+ * told it. A search's own header-less answer says nothing of the portal. */
+static void test_daily_admit_probe(void)
+{
+    rl_daily d;
+    uint64_t t1, t2;
+    gated(&d);
+    UT_CHECK(admit(&d, 7, 1000, false, &t1) == RL_DAILY_PROBE_FIRST && t1 != 0);
+    UT_CHECK(admit(&d, 7, 1001, false, &t2) == RL_DAILY_WAIT);
+    UT_CHECK(admit(&d, 7, 1001, true, &t2) == RL_DAILY_WAIT);
+    /* The probe (holding t1) is counted and answered with the headers. */
+    uint64_t left;
+    UT_CHECK(rl_daily_charge(&d, 7, &t1, &left) == RL_DAILY_SEND && t1 != 0);
+    rl_daily_answer probe = headers(500, 499);
+    rl_daily_answered(&d, 7, &probe, &t1);
+    UT_CHECK_U64(t1, 0);
+    UT_CHECK(admit(&d, 7, 1002, false, &t2) == RL_DAILY_SEND && t2 == 0);
+    UT_CHECK_U64(rl_daily_remaining(&d, 7), 499);
+
+    /* A successful search without the headers: still unknown, the gate
+     * given back (the next request takes it). */
+    rl_daily s;
+    gated(&s);
+    UT_CHECK(admit(&s, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    rl_daily_answered(&s, 7, &(rl_daily_answer){.da_status = 200, .da_tells_count = false}, &t1);
+    UT_CHECK_U64(t1, 0);
+    UT_CHECK_I64(rl_daily_knowledge_of(&s), RL_DAILY_UNKNOWN);
+    UT_CHECK(admit(&s, 7, 1001, false, &t2) == RL_DAILY_PROBE_FIRST && t2 != 0);
+    /* Nor does a failed non-search answer (a 500) without them. */
+    rl_daily_answered(&s, 7, &(rl_daily_answer){.da_status = 500, .da_tells_count = true}, &t2);
+    UT_CHECK_I64(rl_daily_knowledge_of(&s), RL_DAILY_UNKNOWN);
+}
+
+/* The charge when the slot has come: the reserve reached (some left), the
+ * limit spent (none), and a refused request's ticket given back. */
+static void test_daily_charge(void)
+{
+    rl_daily d;
+    uint64_t t = 0, left = 99;
+    rl_daily_init(&d, 3);
+    rl_daily_set_reserve(&d, 1);
+    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SEND);
+    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SEND);
+    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_RESERVE_REACHED);
+    UT_CHECK_U64(left, 1);
+    UT_CHECK_U64(rl_daily_reserve(&d), 1);
+    UT_CHECK_U64(rl_daily_remaining(&d, 7), 1); /* nothing counted */
+    /* HubSpot says the last one is gone (others' calls): spent. */
+    answer(&d, 7, headers(0, 0));
+    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SPENT);
+    UT_CHECK_U64(left, 0);
+    /* --daily N without a reserve: spent, never "the reserve reached". */
+    rl_daily n;
+    rl_daily_init(&n, 1);
+    UT_CHECK(rl_daily_charge(&n, 7, &t, &left) == RL_DAILY_SEND);
+    UT_CHECK(rl_daily_charge(&n, 7, &t, &left) == RL_DAILY_SPENT);
+    UT_CHECK_U64(left, 0);
+    /* A learned limit no larger than the reserve: the next day's first
+     * request holds the gate and is refused; its ticket is given back. */
+    rl_daily z;
+    rl_daily_init(&z, 0);
+    rl_daily_set_reserve(&z, 100);
+    answer(&z, 7, headers(100, 100));
+    UT_CHECK(admit(&z, 8, 1000, true, &t) == RL_DAILY_SEND && t != 0);
+    UT_CHECK(rl_daily_charge(&z, 8, &t, &left) == RL_DAILY_RESERVE_REACHED);
+    UT_CHECK_U64(t, 0);
+    UT_CHECK_U64(left, 100);
+    UT_CHECK(admit(&z, 8, 1001, true, &t) == RL_DAILY_SEND && t != 0);
+}
+
+/* A 429 naming the daily policy: nothing is left today, whatever we counted
+ * (once the limit is known; without one, the 429 itself stops the run). */
+static void test_daily_429(void)
+{
+    rl_daily d;
+    uint64_t t = 0;
+    rl_daily_init(&d, 1000);
+    UT_CHECK(charge(&d, 7));
+    rl_daily_answered(&d, 7, &(rl_daily_answer){.da_status = 429, .da_daily_429 = true}, &t);
+    UT_CHECK_U64(rl_daily_remaining(&d, 7), 0);
+    UT_CHECK(!charge(&d, 7));
+    UT_CHECK(charge(&d, 8)); /* a new day */
+    /* A 429 of another policy says nothing of the day. */
+    rl_daily o;
+    rl_daily_init(&o, 1000);
+    rl_daily_answered(&o, 7, &(rl_daily_answer){.da_status = 429}, &t);
+    UT_CHECK_U64(rl_daily_remaining(&o, 7), 1000);
+    /* Unknown limit: counted, not stopped here. */
+    rl_daily u;
+    rl_daily_init(&u, 0);
+    rl_daily_answered(&u, 7, &(rl_daily_answer){.da_status = 429, .da_daily_429 = true}, &t);
+    UT_CHECK(charge(&u, 7));
 }
 
 static uint64_t mono_now(void)
@@ -305,7 +446,7 @@ static void test_stress_forked(void)
         if (!UT_CHECK(all[i] > all[i - 1]))
             break;
     /* …and the long-run rate is the limit: ≥ 99%. */
-    double span_s = (double)(all[n - 1] - all[0] + sh->ss_policy.rp_interval_ns) / 1e9;
+    double span_s = (double)(all[n - 1] - all[0] + rl_interval_ns(&sh->ss_policy)) / 1e9;
     double rate = (double)n / span_s, limit = STRESS_LIMIT / ((double)STRESS_WINDOW / 1e9);
     UT_CHECK(rate >= 0.99 * limit);
     UT_CHECK(rate <= 1.0001 * limit);
@@ -330,7 +471,7 @@ typedef struct daily_shared {
 /* A worker taking a daily slot before each "send", as fast as it can. */
 static void daily_child(daily_shared *sh)
 {
-    while (rl_daily_take(&sh->ds_daily, 9))
+    while (charge(&sh->ds_daily, 9))
         atomic_fetch_add(&sh->ds_sent, 1);
     _exit(0);
 }
@@ -380,7 +521,10 @@ int unit_suite_rl(void)
         {"backoff defaults; unlimited policy", test_backoff_and_unlimited},
         {"daily policy: count, day change, observe", test_daily},
         {"daily reserve: --daily or a learned limit, minus the reserve", test_daily_reserve},
-        {"daily gate: one request out until the limit is known", test_daily_gate},
+        {"daily admit: one request out until the count is known", test_daily_admit_gate},
+        {"daily admit: a probe first for a search", test_daily_admit_probe},
+        {"daily charge: the reserve reached, the limit spent", test_daily_charge},
+        {"daily answered: a daily 429 leaves nothing today", test_daily_429},
         {"8 forked processes take exactly limit - reserve", test_daily_reserve_forked},
         {"8 forked processes: window bound and rate", test_stress_forked},
     };
