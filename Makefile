@@ -53,6 +53,9 @@ SIM_LAYERS := $(call layer_lib,base)
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
 WORKER_LIB_SRC := $(wildcard worker/*.c)
+# tests/lib: the checks every test uses (check.c), and what the integration
+# tests and benchmarks share besides (processes, HTTP, JSON, the runner).
+CHECK_SRC  := tests/lib/check.c
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 IT_SRC     := $(wildcard tests/integration/*.c)
@@ -98,7 +101,7 @@ $(BINDIR)/hubsync: $(call obj,$(WORKER_LIB_SRC) $(COORD_SRC)) $(CLIENT_LAYERS)
 UNIT_COORD_SRC := coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
                   coordinator/changes.c coordinator/refdesign.c
 
-$(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
+$(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(CHECK_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
 	@mkdir -p $(dir $@)
 	$(call link,$(TEST_LIBS) $(SIM_LIBS))
 
