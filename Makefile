@@ -55,9 +55,15 @@ SIM_LAYERS := $(call layer_lib,base)
 SIM_SRC    := sim/sim_server.c sim/sim_main.c
 SIM_LIB_SRC := $(filter-out $(SIM_SRC),$(wildcard sim/*.c))
 WORKER_LIB_SRC := $(wildcard worker/*.c)
+# tests/lib: the checks every test uses (check.c), and what the integration
+# tests and benchmarks share besides (processes, HTTP, JSON, the runner).
+CHECK_SRC  := tests/lib/check.c
 TESTLIB_SRC := $(wildcard tests/lib/*.c)
 UNIT_SRC   := $(wildcard tests/unit/*.c)
-IT_SRC     := $(wildcard tests/integration/*.c)
+# The integration suites: the simulator's own (tests/sim → bin/test-sim), and
+# hubsync end to end against it (tests/e2e → bin/test-e2e).
+IT_SIM_SRC := $(wildcard tests/sim/*.c)
+IT_E2E_SRC := $(wildcard tests/e2e/*.c)
 # Each tests/bench/NAME.c is one benchmark program, bin/NAME with '_' → '-'.
 BENCH_SRC  := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(BINDIR)/%,$(subst _,-,$(BENCH_SRC)))
@@ -66,7 +72,8 @@ obj = $(patsubst %.c,$(OUT)/%.o,$(1))
 
 COORD_SRC  := $(wildcard coordinator/*.c)
 
-BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim $(BENCH_BINS)
+BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim \
+        $(BINDIR)/test-e2e $(BENCH_BINS)
 
 .PHONY: all run test test-run check-deploy check-style check-layout clean deps
 all: $(BINS)
@@ -100,11 +107,16 @@ $(BINDIR)/hubsync: $(call obj,$(WORKER_LIB_SRC) $(COORD_SRC)) $(CLIENT_LAYERS)
 UNIT_COORD_SRC := coordinator/cli.c coordinator/order.c coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
                   coordinator/changes.c coordinator/refdesign.c
 
-$(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
+$(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(CHECK_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
 	@mkdir -p $(dir $@)
 	$(call link,$(TEST_LIBS) $(SIM_LIBS))
 
-$(BINDIR)/test-sim: $(call obj,$(WORKER_LIB_SRC) $(TESTLIB_SRC) $(IT_SRC)) $(CLIENT_LAYERS)
+# The simulator's suites need only common/base (as the simulator itself).
+$(BINDIR)/test-sim: $(call obj,$(TESTLIB_SRC) $(IT_SIM_SRC)) $(SIM_LAYERS)
+	@mkdir -p $(dir $@)
+	$(call link,json-c libcurl cunit)
+
+$(BINDIR)/test-e2e: $(call obj,$(TESTLIB_SRC) $(IT_E2E_SRC)) $(CLIENT_LAYERS)
 	@mkdir -p $(dir $@)
 	$(call link,$(TEST_LIBS))
 
@@ -125,11 +137,14 @@ run: deps
 	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
 	@HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/demo.sh
 
-# The suites of one variant: unit tests, then the simulator driven over HTTP.
+# The suites of one variant: unit tests, then the simulator driven over HTTP,
+# then hubsync end to end against it.
+IT_ENV = HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync \
+         $(if $(IT_QUICK),IT_QUICK=$(IT_QUICK))
 test-run: all
 	$(BINDIR)/test-unit
-	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync \
-	    $(if $(IT_QUICK),IT_QUICK=$(IT_QUICK)) $(BINDIR)/test-sim
+	$(IT_ENV) $(BINDIR)/test-sim
+	$(IT_ENV) $(BINDIR)/test-e2e
 
 test: deps
 	@$(MAKE) --no-print-directory check-style

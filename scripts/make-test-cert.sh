@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes a throw-away certificate authority and a server certificate it signs,
-# for serving hubspot-sim over HTTPS in tests (tests/integration/it_tls.c):
+# for serving hubspot-sim over HTTPS in tests (tests/e2e/it_tls.c):
 #
 #   scripts/make-test-cert.sh DIR [SAN]
 #

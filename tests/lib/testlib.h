@@ -11,11 +11,7 @@
  * behind. The child also asks the kernel for SIGKILL when the runner dies
  * (PR_SET_PDEATHSIG), which covers a crashing runner.
  *
- * Test style. Tests never use CUnit's *_FATAL asserts (their longjmp would
- * skip cleanup, and ASan's leak check would then fail the run): they use
- * TL_CHECK*, which return whether the check held, and TL_REQUIRE*, which jump
- * to the test's `done:` label where everything is released. Failed checks
- * print the values involved on stderr, beside CUnit's own report.
+ * The checks the tests make are in check.h, shared with the unit tests.
  *
  * Errors: functions returning int return 0 on success and -1 on failure, with
  * the reason on stderr.
@@ -306,54 +302,9 @@ const tl_object *tl_objects_find(const tl_objects *os, uint64_t id);
 
 void tl_objects_free(tl_objects *os);
 
-/* ---- checks ------------------------------------------------------------ */
+/* ---- strings ----------------------------------------------------------- */
 
-/* Records a CUnit assertion; prints `detail` (printf) on stderr when it fails.
- * Returns `ok`. The macros below are the way to call it. */
-bool tl_check_impl(bool ok, unsigned line, const char *cond, const char *file, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-#define TL_CHECK(cond) tl_check_impl(!!(cond), __LINE__, #cond, __FILE__, NULL)
-
-#define TL_CHECKF(cond, ...) tl_check_impl(!!(cond), __LINE__, #cond, __FILE__, __VA_ARGS__)
-
-/* Integer comparison (`op` one of == != < <= > >=) that prints both sides
- * when it fails. Each operand is evaluated once. */
-#define TL_CHECK_OP(a, op, b)                                                                      \
-    tl_check_cmp((long long)(a), #op, (long long)(b), __LINE__, #a " " #op " " #b, __FILE__)
-
-bool tl_check_cmp(long long a, const char *op, long long b, unsigned line, const char *text,
-                  const char *file);
-
-#define TL_CHECK_EQ(a, b) TL_CHECK_OP(a, ==, b)
-
-/* String equality (NULL never equals anything) that prints both sides. */
-#define TL_CHECK_STR(a, b) tl_check_str_impl((a), (b), __LINE__, #a, #b, __FILE__)
-
-bool tl_check_str_impl(const char *a, const char *b, unsigned line, const char *a_text,
-                       const char *b_text, const char *file);
-
-/* The same checks, jumping to the enclosing function's `done:` label when they
- * fail: for checks the rest of a test depends on. */
-#define TL_REQUIRE(cond)                                                                           \
-    do {                                                                                           \
-        if (!TL_CHECK(cond))                                                                       \
-            goto done;                                                                             \
-    } while (0)
-
-#define TL_REQUIREF(cond, ...)                                                                     \
-    do {                                                                                           \
-        if (!TL_CHECKF(cond, __VA_ARGS__))                                                         \
-            goto done;                                                                             \
-    } while (0)
-
-#define TL_REQUIRE_EQ(a, b)                                                                        \
-    do {                                                                                           \
-        if (!TL_CHECK_EQ(a, b))                                                                    \
-            goto done;                                                                             \
-    } while (0)
-
-/* NULL-safe string equality for TL_CHECK_STR. */
+/* NULL-safe string equality: false when either is NULL. */
 bool tl_str_eq(const char *a, const char *b);
 
 #endif

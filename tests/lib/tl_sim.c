@@ -1,13 +1,13 @@
 /*
- * tl_sim — the simulator's admin helpers, and the checks the integration tests share (see
+ * tl_sim — the simulator's admin helpers, and NULL-safe string equality (see
  * testlib.h).
  */
 #include "testlib.h"
 #include "tl_internal.h"
 
-#include <stdarg.h>
-
-#include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "../../common/base/hs_types.h"
 
@@ -206,48 +206,9 @@ void tl_objects_free(tl_objects *os)
     memset(os, 0, sizeof(*os));
 }
 
-/* ---- checks -------------------------------------------------------------- */
+/* ---- strings ----------------------------------------------------------- */
 
 bool tl_str_eq(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
-}
-
-bool tl_check_impl(bool ok, unsigned line, const char *cond, const char *file, const char *fmt, ...)
-{
-    CU_assertImplementation(ok ? CU_TRUE : CU_FALSE, line, cond, file, "", CU_FALSE);
-    if (!ok) {
-        fprintf(stderr, "  CHECK FAILED %s:%u: %s\n", file, line, cond);
-        if (fmt) {
-            va_list ap;
-            va_start(ap, fmt);
-            fputs("    ", stderr);
-            vfprintf(stderr, fmt, ap);
-            fputc('\n', stderr);
-            va_end(ap);
-        }
-    }
-    return ok;
-}
-
-bool tl_check_str_impl(const char *a, const char *b, unsigned line, const char *a_text,
-                       const char *b_text, const char *file)
-{
-    char cond[256];
-    snprintf(cond, sizeof(cond), "%s == %s", a_text, b_text);
-    return tl_check_impl(tl_str_eq(a, b), line, cond, file, "%s = \"%s\", %s = \"%s\"", a_text,
-                         a ? a : "(null)", b_text, b ? b : "(null)");
-}
-
-bool tl_check_cmp(long long a, const char *op, long long b, unsigned line, const char *text,
-                  const char *file)
-{
-    bool ok = strcmp(op, "==") == 0   ? a == b
-              : strcmp(op, "!=") == 0 ? a != b
-              : strcmp(op, "<") == 0  ? a < b
-              : strcmp(op, "<=") == 0 ? a <= b
-              : strcmp(op, ">") == 0  ? a > b
-              : strcmp(op, ">=") == 0 ? a >= b
-                                      : false;
-    return tl_check_impl(ok, line, text, file, "left = %lld, right = %lld", a, b);
 }

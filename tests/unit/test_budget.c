@@ -8,6 +8,7 @@
 
 #include "../../common/ipc/budget.h"
 #include "../../common/ipc/rl.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -36,26 +37,26 @@ static void test_slower_pace_keeps_windows(void)
     uint64_t t[40];
     size_t n = 0;
     for (int i = 0; i < 10; i++)
-        UT_REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &t[n++]));
-    UT_CHECK_U64(t[9], 900 * MS);
+        REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &t[n++]));
+    CHECK_EQ(t[9], 900 * MS);
     rl_set(&p, 5, 1000 * MS, 0);
     uint64_t s;
-    UT_REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &s));
-    UT_CHECK_U64(s, 1500 * MS); /* the 5th latest grant (500 ms) + the window */
+    REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &s));
+    CHECK_EQ(s, 1500 * MS); /* the 5th latest grant (500 ms) + the window */
     t[n++] = s;
     while (n < 40)
-        UT_REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &t[n++]));
+        REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &t[n++]));
     /* From the first new grant on, windows hold at most 5. */
     uint64_t later[35];
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (t[i] > 500 * MS)
             later[m++] = t[i];
-    UT_CHECK(fullest_window(later, m, 1000 * MS) <= 5);
+    CHECK(fullest_window(later, m, 1000 * MS) <= 5);
     /* A faster pace never pushes anything. */
     uint64_t wait = rl_wait_ns(&p, 0);
     rl_set(&p, 20, 1000 * MS, 0);
-    UT_CHECK_U64(rl_wait_ns(&p, 0), wait);
+    CHECK_EQ(rl_wait_ns(&p, 0), wait);
 done:;
 }
 
@@ -65,17 +66,17 @@ static void test_grant_ring_and_cap(void)
     rl_policy_init(&p, 10, 1000 * MS, 0);
     uint64_t s;
     for (int i = 0; i < 5; i++)
-        UT_REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &s));
-    UT_CHECK_I64(rl_granted_between(&p, 0, 400 * MS), 4); /* (0, 400]: 100..400 */
-    UT_CHECK_I64(rl_granted_between(&p, 0, UINT64_MAX), 4);
-    UT_CHECK_I64(rl_granted_between(&p, UINT64_MAX - 1, UINT64_MAX), 0);
+        REQUIRE(rl_reserve(&p, 0, UINT64_MAX, &s));
+    CHECK_EQ(rl_granted_between(&p, 0, 400 * MS), 4); /* (0, 400]: 100..400 */
+    CHECK_EQ(rl_granted_between(&p, 0, UINT64_MAX), 4);
+    CHECK_EQ(rl_granted_between(&p, UINT64_MAX - 1, UINT64_MAX), 0);
     rl_set_grant_cap(&p, 2);
-    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX - 40 * MS, &s));
-    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX - 40 * MS, &s));
-    UT_CHECK(!rl_reserve(&p, 0, 10 * MS, &s));
-    UT_CHECK(s > 10 * MS); /* "look again later", past the wait allowed */
+    CHECK(rl_reserve(&p, 0, UINT64_MAX - 40 * MS, &s));
+    CHECK(rl_reserve(&p, 0, UINT64_MAX - 40 * MS, &s));
+    CHECK(!rl_reserve(&p, 0, 10 * MS, &s));
+    CHECK(s > 10 * MS); /* "look again later", past the wait allowed */
     rl_set_grant_cap(&p, 0);
-    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s));
+    CHECK(rl_reserve(&p, 0, UINT64_MAX, &s));
 done:;
 }
 
@@ -86,26 +87,26 @@ static void test_limit_learned_from_headers(void)
     budget b;
     budget_init(&b, 190, 10000 * MS, false, 1.0);
     uint64_t w;
-    UT_CHECK_I64(budget_pace(&b, &w), 190);
+    CHECK_EQ(budget_pace(&b, &w), 190);
     uint64_t s;
     int granted = 0;
     while (granted < 200 && rl_reserve(&b.bu_rl, 0, UINT64_MAX / 2, &s))
         granted++;
-    UT_CHECK_I64(granted, BUDGET_LOWEST_TIER * 9 / 10);
+    CHECK_EQ(granted, BUDGET_LOWEST_TIER * 9 / 10);
     budget_learn(&b, 100, 10000, 100, 0);
-    UT_CHECK_I64(budget_pace(&b, &w), 100);
-    UT_CHECK_U64(w, 10000 * MS);
-    UT_CHECK(rl_reserve(&b.bu_rl, 0, UINT64_MAX / 2, &s)); /* the cap is lifted */
+    CHECK_EQ(budget_pace(&b, &w), 100);
+    CHECK_EQ(w, 10000 * MS);
+    CHECK(rl_reserve(&b.bu_rl, 0, UINT64_MAX / 2, &s)); /* the cap is lifted */
     budget_learn(&b, 250, 10000, 250, 0);
-    UT_CHECK_I64(budget_pace(&b, &w), 250);
+    CHECK_EQ(budget_pace(&b, &w), 250);
     /* Answers without the headers lift the cap and keep the pace. */
     budget_init(&b, 190, 10000 * MS, false, 1.0);
     budget_no_headers(&b);
     granted = 0;
     while (granted < 200 && rl_reserve(&b.bu_rl, 0, UINT64_MAX / 2, &s))
         granted++;
-    UT_CHECK_I64(granted, 200);
-    UT_CHECK_I64(budget_pace(&b, NULL), 190);
+    CHECK_EQ(granted, 200);
+    CHECK_EQ(budget_pace(&b, NULL), 190);
 }
 
 static void test_given_limit_and_fraction(void)
@@ -114,15 +115,15 @@ static void test_given_limit_and_fraction(void)
     budget_init(&b, 100, 2000 * MS, true, 1.0);
     budget_learn(&b, 190, 10000, 190, 0);
     uint64_t w;
-    UT_CHECK_I64(budget_pace(&b, &w), 100); /* --rate wins */
-    UT_CHECK_U64(w, 2000 * MS);
+    CHECK_EQ(budget_pace(&b, &w), 100); /* --rate wins */
+    CHECK_EQ(w, 2000 * MS);
     budget_init(&b, 190, 10000 * MS, false, 0.5);
-    UT_CHECK_I64(budget_pace(&b, NULL), 95);
+    CHECK_EQ(budget_pace(&b, NULL), 95);
     budget_learn(&b, 250, 10000, 250, 0);
-    UT_CHECK_I64(budget_pace(&b, NULL), 125); /* half of what HubSpot allows */
+    CHECK_EQ(budget_pace(&b, NULL), 125); /* half of what HubSpot allows */
     budget_init(&b, 0, 10000 * MS, true, 1.0);
     budget_learn(&b, 190, 10000, 0, 0);
-    UT_CHECK_I64(budget_pace(&b, NULL), 0); /* --rate 0 stays unpaced */
+    CHECK_EQ(budget_pace(&b, NULL), 0); /* --rate 0 stays unpaced */
 }
 
 /* HubSpot counts 80 in the window, 20 of them ours: the others spend 60,
@@ -136,22 +137,22 @@ static void test_foreign_load_from_remaining(void)
     budget_no_headers(&b);
     uint64_t s = 0, now = 100000 * MS;
     for (int i = 0; i < 20; i++)
-        UT_REQUIRE(rl_reserve(&b.bu_rl, now, UINT64_MAX, &s));
+        REQUIRE(rl_reserve(&b.bu_rl, now, UINT64_MAX, &s));
     for (int i = 0; i < 4; i++)
         budget_learn(&b, 190, 10000, 190 - 80, s);
     budget_learn(&b, 190, 10000, 190 - 20 - 150, s); /* one far-off sample */
-    UT_CHECK_I64(budget_foreign(&b), 60);
-    UT_CHECK_I64(budget_pace(&b, NULL), 124); /* 190 - 60, less 2 and 2% of 190 */
+    CHECK_EQ(budget_foreign(&b), 60);
+    CHECK_EQ(budget_pace(&b, NULL), 124); /* 190 - 60, less 2 and 2% of 190 */
     /* The others stop: the pace comes back. */
     for (int i = 0; i < BUDGET_FOREIGN_SAMPLES; i++)
         budget_learn(&b, 190, 10000, 190 - 20, s);
-    UT_CHECK_I64(budget_foreign(&b), 0);
-    UT_CHECK_I64(budget_pace(&b, NULL), 190);
+    CHECK_EQ(budget_foreign(&b), 0);
+    CHECK_EQ(budget_pace(&b, NULL), 190);
     /* The others ramp up, 10 more in each sample: the estimate is the
      * fourth-newest, 120, where the median would say 80. */
     for (int i = 1; i <= BUDGET_FOREIGN_SAMPLES; i++)
         budget_learn(&b, 190, 10000, 190 - 20 - 10 * i, s);
-    UT_CHECK_I64(budget_foreign(&b), 120);
+    CHECK_EQ(budget_foreign(&b), 120);
 done:;
 }
 
@@ -159,17 +160,17 @@ static void test_throttle_and_delay_widen_margin(void)
 {
     budget b;
     budget_init(&b, 5, 1000 * MS, true, 1.0);
-    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 100 * MS); /* at least 100 ms */
+    CHECK_EQ(rl_margin_ns(&b.bu_rl), 100 * MS); /* at least 100 ms */
     budget_throttled(&b);
-    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 200 * MS);
+    CHECK_EQ(rl_margin_ns(&b.bu_rl), 200 * MS);
     uint64_t interval = rl_interval_ns(&b.bu_rl);
-    UT_CHECK_U64(interval, 1200 * MS / 5); /* slower, not only later */
+    CHECK_EQ(interval, 1200 * MS / 5); /* slower, not only later */
     budget_throttled(&b);
     budget_throttled(&b);
-    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 250 * MS); /* a quarter of the window */
+    CHECK_EQ(rl_margin_ns(&b.bu_rl), 250 * MS); /* a quarter of the window */
     budget_init(&b, 190, 10000 * MS, true, 1.0);
     budget_sent(&b, 300 * MS); /* a request took 300 ms to connect */
-    UT_CHECK_U64(rl_margin_ns(&b.bu_rl), 600 * MS);
+    CHECK_EQ(rl_margin_ns(&b.bu_rl), 600 * MS);
 }
 
 /* Little's law: at 1 s of latency and 190/10s, about 19 × 1 s in flight,
@@ -178,24 +179,24 @@ static void test_inflight_follows_latency(void)
 {
     budget b;
     budget_init(&b, 0, 10000 * MS, true, 1.0);
-    UT_CHECK_I64(budget_inflight(&b, 3), 3 * BUDGET_UNPACED_INFLIGHT);
+    CHECK_EQ(budget_inflight(&b, 3), 3 * BUDGET_UNPACED_INFLIGHT);
     budget_init(&b, 190, 10000 * MS, true, 1.0);
-    UT_CHECK_I64(budget_inflight_mean(&b), 1);                         /* nothing measured yet */
-    UT_CHECK_I64(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* nothing measured */
+    CHECK_EQ(budget_inflight_mean(&b), 1);                         /* nothing measured yet */
+    CHECK_EQ(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* nothing measured */
     budget_answered(&b, 1000 * MS); /* the first answer sizes it at once */
-    UT_CHECK(budget_inflight_mean(&b) >= 20 && budget_inflight_mean(&b) <= 22);
-    UT_CHECK(budget_inflight(&b, 2) >= 30); /* 1.5 s: the first deviation is half the time */
+    CHECK(budget_inflight_mean(&b) >= 20 && budget_inflight_mean(&b) <= 22);
+    CHECK(budget_inflight(&b, 2) >= 30); /* 1.5 s: the first deviation is half the time */
     for (int i = 0; i < 64; i++)
         budget_answered(&b, 1000 * MS);
     uint32_t k = budget_inflight(&b, 2), mean = budget_inflight_mean(&b);
-    UT_CHECK(mean >= 20 && mean <= 22); /* 1 s / (10.1 s / 190) × 1.1 */
-    UT_CHECK(k >= mean && k <= 30);
+    CHECK(mean >= 20 && mean <= 22); /* 1 s / (10.1 s / 190) × 1.1 */
+    CHECK(k >= mean && k <= 30);
     for (int i = 0; i < 64; i++)
         budget_answered(&b, 3000 * MS);
-    UT_CHECK(budget_inflight(&b, 2) > 3 * k / 2);
+    CHECK(budget_inflight(&b, 2) > 3 * k / 2);
     for (int i = 0; i < 64; i++)
         budget_answered(&b, 20 * MS);
-    UT_CHECK_I64(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* the floor */
+    CHECK_EQ(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* the floor */
 }
 
 int unit_suite_budget(void)

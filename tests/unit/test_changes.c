@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../common/base/clock.h"
+#include "../lib/check.h"
 #include "fake_run.h"
 #include "unit_suites.h"
 #include "unit_util.h"
@@ -84,36 +85,36 @@ static int64_t head_answered(fake_run *f, int64_t *lo, int64_t *hi)
 static void test_head_then_slices(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
     int64_t lo, hi, oldest = head_answered(&f, &lo, &hi);
     int q[8];
-    UT_REQUIRE(oldest > 0 && searches(&f, q, 8) == 1);
+    REQUIRE(oldest > 0 && searches(&f, q, 8) == 1);
     const job_search_slice *s = slice(&f, q[0]);
-    UT_CHECK(!s->jq_head);
-    UT_CHECK_I64(s->jq_lo_ms, lo);
-    UT_CHECK_I64(s->jq_hi_ms, oldest); /* its oldest millisecond asked again */
-    UT_CHECK_U64(s->jq_after_id, 0);
+    CHECK(!s->jq_head);
+    CHECK_EQ(s->jq_lo_ms, lo);
+    CHECK_EQ(s->jq_hi_ms, oldest); /* its oldest millisecond asked again */
+    CHECK_EQ(s->jq_after_id, 0);
     /* The slice's first page: 200 of 1,000, spread over the slice; the
      * search budget has a free slot: split at the page's median time,
      * both halves above the page's last ID. */
     answer(&f, q[0], 200, 1000, lo + 1, (oldest - lo - 1) / 200, 1000);
     int n = searches(&f, q, 8);
-    UT_REQUIRE(n == 2);
+    REQUIRE(n == 2);
     const job_search_slice *a = slice(&f, q[0]), *b = slice(&f, q[1]);
     if (a->jq_lo_ms > b->jq_lo_ms) { /* the lower half first */
         const job_search_slice *t = a;
         a = b;
         b = t;
     }
-    UT_CHECK_I64(a->jq_lo_ms, lo);
-    UT_CHECK_I64(a->jq_hi_ms, b->jq_lo_ms);
-    UT_CHECK_I64(b->jq_hi_ms, oldest);
-    UT_CHECK(a->jq_hi_ms > lo + (oldest - lo) / 3 && a->jq_hi_ms < oldest - (oldest - lo) / 3);
-    UT_CHECK_U64(a->jq_after_id, 1199);
-    UT_CHECK_U64(b->jq_after_id, 1199);
-    UT_CHECK_U64(f.fr_rc->rc_objects[HS_COMPANIES].os_splits, 1);
+    CHECK_EQ(a->jq_lo_ms, lo);
+    CHECK_EQ(a->jq_hi_ms, b->jq_lo_ms);
+    CHECK_EQ(b->jq_hi_ms, oldest);
+    CHECK(a->jq_hi_ms > lo + (oldest - lo) / 3 && a->jq_hi_ms < oldest - (oldest - lo) / 3);
+    CHECK_EQ(a->jq_after_id, 1199);
+    CHECK_EQ(b->jq_after_id, 1199);
+    CHECK_EQ(f.fr_rc->rc_objects[HS_COMPANIES].os_splits, 1);
     /* Every hit taken once as a changed parent of the incremental table. */
-    UT_CHECK_U64(f.fr_rc->rc_tables[0].tr_changed_total, 400);
+    CHECK_EQ(f.fr_rc->rc_tables[0].tr_changed_total, 400);
 done:
     fake_run_close(&f);
 }
@@ -123,19 +124,19 @@ done:
 static void test_no_split_when_search_is_busy(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
     int64_t lo, hi, oldest = head_answered(&f, &lo, &hi);
     int q[8];
-    UT_REQUIRE(oldest > 0 && searches(&f, q, 8) == 1);
+    REQUIRE(oldest > 0 && searches(&f, q, 8) == 1);
     uint64_t slot;
     for (int i = 0; i < 10; i++)
         rl_reserve(&f.fr_rc->rc_shm->sr_search.bu_rl, clock_mono_ns(), UINT64_MAX, &slot);
     answer(&f, q[0], 200, 1000, lo + 1, (oldest - lo - 1) / 200, 1000);
-    UT_REQUIRE(searches(&f, q, 8) == 1);
-    UT_CHECK_I64(slice(&f, q[0])->jq_lo_ms, lo);
-    UT_CHECK_I64(slice(&f, q[0])->jq_hi_ms, oldest);
-    UT_CHECK_U64(slice(&f, q[0])->jq_after_id, 1199);
-    UT_CHECK_U64(f.fr_rc->rc_objects[HS_COMPANIES].os_splits, 0);
+    REQUIRE(searches(&f, q, 8) == 1);
+    CHECK_EQ(slice(&f, q[0])->jq_lo_ms, lo);
+    CHECK_EQ(slice(&f, q[0])->jq_hi_ms, oldest);
+    CHECK_EQ(slice(&f, q[0])->jq_after_id, 1199);
+    CHECK_EQ(f.fr_rc->rc_objects[HS_COMPANIES].os_splits, 0);
 done:
     fake_run_close(&f);
 }

@@ -11,6 +11,7 @@
 
 #include "../../common/base/rate_spec.h"
 #include "../../coordinator/cli.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -27,52 +28,51 @@ static void test_flag_rows(void)
 {
     for (int i = 0; i < F_COUNT; i++) {
         const cli_flag *f = &cli_flags[i];
-        UT_REQUIRE(f->fd_name != NULL); /* a flag_id without a row */
-        UT_CHECK(strncmp(f->fd_name, "--", 2) == 0);
-        UT_CHECK(f->fd_help && f->fd_help[0]);
+        REQUIRE(f->fd_name != NULL); /* a flag_id without a row */
+        CHECK(strncmp(f->fd_name, "--", 2) == 0);
+        CHECK(f->fd_help && f->fd_help[0]);
         for (int k = 0; k < i; k++) {
-            UT_CHECK(strcmp(f->fd_name, cli_flags[k].fd_name) != 0);
-            UT_CHECK(!f->fd_env || !cli_flags[k].fd_env ||
-                     strcmp(f->fd_env, cli_flags[k].fd_env) != 0);
+            CHECK(strcmp(f->fd_name, cli_flags[k].fd_name) != 0);
+            CHECK(!f->fd_env || !cli_flags[k].fd_env ||
+                  strcmp(f->fd_env, cli_flags[k].fd_env) != 0);
         }
         if (f->fd_env)
-            UT_CHECK(strncmp(f->fd_env, "HUBSYNC_", 8) == 0 ||
-                     strncmp(f->fd_env, "HUBSPOT_", 8) == 0);
+            CHECK(strncmp(f->fd_env, "HUBSYNC_", 8) == 0 || strncmp(f->fd_env, "HUBSPOT_", 8) == 0);
         /* Only command bits that name a command. */
         unsigned known = 0;
         for (size_t k = 0; k < cli_command_count; k++)
             known |= CLI_CMD(cli_commands[k].cc_cmd);
-        UT_CHECK((f->fd_commands & ~known) == 0);
+        CHECK((f->fd_commands & ~known) == 0);
         switch (f->fd_kind) {
         case FLAG_SWITCH:
-            UT_CHECK(!f->fd_value && !f->fd_env && !f->fd_default);
+            CHECK(!f->fd_value && !f->fd_env && !f->fd_default);
             break;
         case FLAG_NUMBER:
-            UT_CHECK(f->fd_min <= f->fd_max);
-            UT_CHECK(!f->fd_default || number_in(f->fd_default, f->fd_min, f->fd_max));
+            CHECK(f->fd_min <= f->fd_max);
+            CHECK(!f->fd_default || number_in(f->fd_default, f->fd_min, f->fd_max));
             break;
         case FLAG_SHARE:
-            UT_CHECK(f->fd_min <= 1);
-            UT_CHECK(f->fd_default && atof(f->fd_default) <= 1 &&
-                     (f->fd_min == 0 || atof(f->fd_default) > 0));
+            CHECK(f->fd_min <= 1);
+            CHECK(f->fd_default && atof(f->fd_default) <= 1 &&
+                  (f->fd_min == 0 || atof(f->fd_default) > 0));
             break;
         case FLAG_CHOICE:
-            UT_CHECK(f->fd_value && strchr(f->fd_value, '|'));
-            UT_CHECK(f->fd_default && cli_choice_index(f, f->fd_default) == 0);
+            CHECK(f->fd_value && strchr(f->fd_value, '|'));
+            CHECK(f->fd_default && cli_choice_index(f, f->fd_default) == 0);
             break;
         case FLAG_RATE: {
             uint32_t n;
             int64_t w;
-            UT_CHECK(f->fd_default && rate_spec_parse(f->fd_default, &n, &w) == 0);
+            CHECK(f->fd_default && rate_spec_parse(f->fd_default, &n, &w) == 0);
             break;
         }
         case FLAG_TEXT:
-            UT_CHECK(f->fd_value != NULL);
+            CHECK(f->fd_value != NULL);
             break;
         }
         /* Whatever has no literal default says what it is. */
         if (f->fd_kind != FLAG_SWITCH && !f->fd_default)
-            UT_CHECK(f->fd_default_doc != NULL);
+            CHECK(f->fd_default_doc != NULL);
     }
 done:;
 }
@@ -83,26 +83,25 @@ static void test_command_rows(void)
         size_t rows = 0;
         for (size_t k = 0; k < cli_command_count; k++)
             rows += cli_commands[k].cc_cmd == (hubsync_command)cmd;
-        UT_CHECK_I64(rows, 1);
+        CHECK_EQ(rows, 1);
     }
-    UT_CHECK(cli_flag_applies(&cli_flags[F_DB], CMD_STATUS));
-    UT_CHECK(!cli_flag_applies(&cli_flags[F_LOOP], CMD_STATUS));
-    UT_CHECK(!cli_flag_applies(&cli_flags[F_JSON], CMD_EXPORT));
+    CHECK(cli_flag_applies(&cli_flags[F_DB], CMD_STATUS));
+    CHECK(!cli_flag_applies(&cli_flags[F_LOOP], CMD_STATUS));
+    CHECK(!cli_flag_applies(&cli_flags[F_JSON], CMD_EXPORT));
 }
 
 static void test_words(void)
 {
     char buf[128];
-    UT_CHECK_STR(cli_choices_text(&cli_flags[F_PROGRESS], buf, sizeof(buf)),
-                 "auto, always or never");
-    UT_CHECK_STR(cli_choices_text(&cli_flags[F_FORMAT], buf, sizeof(buf)), "tsv or jsonl");
-    UT_CHECK_I64(cli_choice_index(&cli_flags[F_PROGRESS], "never"), 2);
-    UT_CHECK_I64(cli_choice_index(&cli_flags[F_PROGRESS], "nev"), -1);
-    UT_CHECK_I64(cli_choice_index(&cli_flags[F_PROGRESS], ""), -1);
-    UT_CHECK_STR(cli_flag_commands(&cli_flags[F_JSON], buf, sizeof(buf)),
-                 "setup, run, status and doctor");
-    UT_CHECK_STR(cli_flag_commands(&cli_flags[F_LOOP], buf, sizeof(buf)), "run");
-    UT_CHECK_STR(cli_flag_commands(&cli_flags[F_DB], buf, sizeof(buf)), "every command");
+    CHECK_STR(cli_choices_text(&cli_flags[F_PROGRESS], buf, sizeof(buf)), "auto, always or never");
+    CHECK_STR(cli_choices_text(&cli_flags[F_FORMAT], buf, sizeof(buf)), "tsv or jsonl");
+    CHECK_EQ(cli_choice_index(&cli_flags[F_PROGRESS], "never"), 2);
+    CHECK_EQ(cli_choice_index(&cli_flags[F_PROGRESS], "nev"), -1);
+    CHECK_EQ(cli_choice_index(&cli_flags[F_PROGRESS], ""), -1);
+    CHECK_STR(cli_flag_commands(&cli_flags[F_JSON], buf, sizeof(buf)),
+              "setup, run, status and doctor");
+    CHECK_STR(cli_flag_commands(&cli_flags[F_LOOP], buf, sizeof(buf)), "run");
+    CHECK_STR(cli_flag_commands(&cli_flags[F_DB], buf, sizeof(buf)), "every command");
 }
 
 /* The text a printer writes, in a malloc'd string. */
@@ -121,18 +120,18 @@ static char *printed(void (*print)(FILE *))
 static void test_texts(void)
 {
     char *usage = printed(cli_usage), *md = printed(cli_flags_markdown);
-    UT_REQUIRE(usage && md);
+    REQUIRE(usage && md);
     size_t rows = 0;
     for (const char *line = md; *line; line = strchr(line, '\n') + 1) {
         rows += strncmp(line, "| `--", 5) == 0;
         if (!strchr(line, '\n'))
             break;
     }
-    UT_CHECK_I64(rows, F_COUNT);
+    CHECK_EQ(rows, F_COUNT);
     for (int i = 0; i < F_COUNT; i++) {
-        UT_CHECK(strstr(usage, cli_flags[i].fd_name) != NULL);
+        CHECK(strstr(usage, cli_flags[i].fd_name) != NULL);
         if (cli_flags[i].fd_env)
-            UT_CHECK(strstr(usage, cli_flags[i].fd_env) != NULL);
+            CHECK(strstr(usage, cli_flags[i].fd_env) != NULL);
     }
     /* No line of the usage text wider than 80 columns (UTF-8 counted as
      * characters). */
@@ -144,7 +143,7 @@ static void test_texts(void)
             col++;
         widest = col > widest ? col : widest;
     }
-    UT_CHECK(widest <= 80);
+    CHECK(widest <= 80);
 done:
     free(usage);
     free(md);

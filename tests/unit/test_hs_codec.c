@@ -22,6 +22,7 @@
 
 #include "../../common/hubspot/hs_codec.h"
 #include "../../sim/sim_api.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -102,8 +103,8 @@ static const char *dumped(const assoc_buf *b)
 
 static bool msg_has(const err_info *e, const char *part)
 {
-    return ut_check(strstr(e->ei_msg, part) != NULL, __FILE__, __LINE__,
-                    "message \"%s\" does not contain \"%s\"", e->ei_msg, part);
+    return CHECKF(strstr(e->ei_msg, part) != NULL, "message \"%s\" does not contain \"%s\"",
+                  e->ei_msg, part);
 }
 
 /* ---------------------------------------------- documented examples, §2 */
@@ -161,16 +162,16 @@ static void test_batch_doc_200(void)
     assoc_buf_init(&b);
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(doc_batch_200, 200, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), doc_batch_200_dump);
-    UT_CHECK_U64(b.ab_nparents, 2);
-    UT_CHECK_U64(errs.ae_nempty, 0);
-    UT_CHECK_U64(errs.ae_nfailures, 0);
-    UT_CHECK_U64(errs.ae_num_errors, 0);
+    REQUIRE_EQ(parse_batch(doc_batch_200, 200, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), doc_batch_200_dump);
+    CHECK_EQ(b.ab_nparents, 2);
+    CHECK_EQ(errs.ae_nempty, 0);
+    CHECK_EQ(errs.ae_nfailures, 0);
+    CHECK_EQ(errs.ae_num_errors, 0);
     /* The same body answered as a 207 is accepted too. */
     assoc_buf_reset(&b);
-    UT_REQUIRE_I64(parse_batch(doc_batch_200, 207, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), doc_batch_200_dump);
+    REQUIRE_EQ(parse_batch(doc_batch_200, 207, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), doc_batch_200_dump);
 done:
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -183,19 +184,19 @@ static void test_batch_doc_207(void)
     assoc_buf_init(&b);
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(doc_batch_207, 207, &b, &errs, &e), 0);
-    UT_CHECK_U64(b.ab_nparents, 0);
-    UT_REQUIRE_I64(errs.ae_nempty, 1);
-    UT_CHECK_U64(errs.ae_empty_ids[0], 515690208449ULL);
-    UT_CHECK_U64(errs.ae_nfailures, 0);
-    UT_CHECK_U64(errs.ae_num_errors, 1);
+    REQUIRE_EQ(parse_batch(doc_batch_207, 207, &b, &errs, &e), 0);
+    CHECK_EQ(b.ab_nparents, 0);
+    REQUIRE_EQ(errs.ae_nempty, 1);
+    CHECK_EQ(errs.ae_empty_ids[0], 515690208449ULL);
+    CHECK_EQ(errs.ae_nfailures, 0);
+    CHECK_EQ(errs.ae_num_errors, 1);
     /* A second response appends; reset empties. */
-    UT_REQUIRE_I64(parse_batch(doc_batch_207, 207, &b, &errs, &e), 0);
-    UT_CHECK_U64(errs.ae_nempty, 2);
-    UT_CHECK_U64(errs.ae_num_errors, 2);
+    REQUIRE_EQ(parse_batch(doc_batch_207, 207, &b, &errs, &e), 0);
+    CHECK_EQ(errs.ae_nempty, 2);
+    CHECK_EQ(errs.ae_num_errors, 2);
     hs_assoc_errors_reset(&errs);
-    UT_CHECK_U64(errs.ae_nempty, 0);
-    UT_CHECK_U64(errs.ae_num_errors, 0);
+    CHECK_EQ(errs.ae_nempty, 0);
+    CHECK_EQ(errs.ae_num_errors, 0);
 done:
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -238,27 +239,27 @@ static void test_batch_207_mixed(void)
     assoc_buf_init(&b);
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(body, 207, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), "7>8 279:H:~\n");
-    UT_CHECK_U64(errs.ae_num_errors, 6);
-    UT_REQUIRE_I64(errs.ae_nempty, 4);
-    UT_CHECK_U64(errs.ae_empty_ids[0], 11);
-    UT_CHECK_U64(errs.ae_empty_ids[1], 18014398509481985ULL);
-    UT_CHECK_U64(errs.ae_empty_ids[2], 12);
-    UT_CHECK_U64(errs.ae_empty_ids[3], 13);
-    UT_REQUIRE_I64(errs.ae_nfailures, 3);
+    REQUIRE_EQ(parse_batch(body, 207, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), "7>8 279:H:~\n");
+    CHECK_EQ(errs.ae_num_errors, 6);
+    REQUIRE_EQ(errs.ae_nempty, 4);
+    CHECK_EQ(errs.ae_empty_ids[0], 11);
+    CHECK_EQ(errs.ae_empty_ids[1], 18014398509481985ULL);
+    CHECK_EQ(errs.ae_empty_ids[2], 12);
+    CHECK_EQ(errs.ae_empty_ids[3], 13);
+    REQUIRE_EQ(errs.ae_nfailures, 3);
     const hs_assoc_failure *f = errs.ae_failures;
-    UT_CHECK(f[0].af_has_from_id);
-    UT_CHECK_U64(f[0].af_from_id, 14);
-    UT_CHECK_STR(f[0].af_category, "VALIDATION_ERROR");
-    UT_CHECK_STR(f[0].af_sub_category, "crm.associations.INVALID_OBJECT_ID");
-    UT_CHECK_STR(f[0].af_message, "Invalid id 14");
-    UT_CHECK(!f[1].af_has_from_id);
-    UT_CHECK_STR(f[1].af_sub_category, "crm.associations.NO_ASSOCIATIONS_FOUND");
-    UT_CHECK_STR(f[1].af_message, "Nothing here.");
-    UT_CHECK(!f[2].af_has_from_id);
-    UT_CHECK_STR(f[2].af_category, "INTERNAL_ERROR");
-    UT_CHECK_STR(f[2].af_sub_category, "");
+    CHECK(f[0].af_has_from_id);
+    CHECK_EQ(f[0].af_from_id, 14);
+    CHECK_STR(f[0].af_category, "VALIDATION_ERROR");
+    CHECK_STR(f[0].af_sub_category, "crm.associations.INVALID_OBJECT_ID");
+    CHECK_STR(f[0].af_message, "Invalid id 14");
+    CHECK(!f[1].af_has_from_id);
+    CHECK_STR(f[1].af_sub_category, "crm.associations.NO_ASSOCIATIONS_FOUND");
+    CHECK_STR(f[1].af_message, "Nothing here.");
+    CHECK(!f[2].af_has_from_id);
+    CHECK_STR(f[2].af_category, "INTERNAL_ERROR");
+    CHECK_STR(f[2].af_sub_category, "");
 done:
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -291,35 +292,34 @@ static void test_batch_paging_cursors(void)
     jb_init(&req);
     json_object *back = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(body, 200, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), "1001 after=MC0yLTE1OTc0MDA2NTg%3D\n"
-                             "1001>1 9:W:~\n"
-                             "1002 (empty)\n"
-                             "1003 (empty)\n"
-                             "1004 after=MTAtNi0xODQ3MjAxMzg5%3D\n"
-                             "1004 (empty)\n"
-                             "1005 after=a/b\"c%3D%253D\n"
-                             "1005 (empty)\n");
-    UT_CHECK_U64(b.ab_parents[0].ap_after_len, strlen("MC0yLTE1OTc0MDA2NTg%3D"));
+    REQUIRE_EQ(parse_batch(body, 200, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), "1001 after=MC0yLTE1OTc0MDA2NTg%3D\n"
+                          "1001>1 9:W:~\n"
+                          "1002 (empty)\n"
+                          "1003 (empty)\n"
+                          "1004 after=MTAtNi0xODQ3MjAxMzg5%3D\n"
+                          "1004 (empty)\n"
+                          "1005 after=a/b\"c%3D%253D\n"
+                          "1005 (empty)\n");
+    CHECK_EQ(b.ab_parents[0].ap_after_len, strlen("MC0yLTE1OTc0MDA2NTg%3D"));
     /* The next request sends the cursors back unchanged. */
     size_t n = 0;
-    UT_REQUIRE_I64(hs_build_assoc_next_pages(&req, &b, &n, &e), 0);
-    UT_CHECK_U64(n, 3);
-    UT_CHECK_STR(jb_cstr(&req),
-                 "{\"inputs\":[{\"id\":\"1001\",\"after\":\"MC0yLTE1OTc0MDA2NTg%3D\"},"
-                 "{\"id\":\"1004\",\"after\":\"MTAtNi0xODQ3MjAxMzg5%3D\"},"
-                 "{\"id\":\"1005\",\"after\":\"a/b\\\"c%3D%253D\"}]}");
+    REQUIRE_EQ(hs_build_assoc_next_pages(&req, &b, &n, &e), 0);
+    CHECK_EQ(n, 3);
+    CHECK_STR(jb_cstr(&req), "{\"inputs\":[{\"id\":\"1001\",\"after\":\"MC0yLTE1OTc0MDA2NTg%3D\"},"
+                             "{\"id\":\"1004\",\"after\":\"MTAtNi0xODQ3MjAxMzg5%3D\"},"
+                             "{\"id\":\"1005\",\"after\":\"a/b\\\"c%3D%253D\"}]}");
     back = json_tokener_parse(jb_cstr(&req));
-    UT_REQUIRE(back != NULL);
+    REQUIRE(back != NULL);
     json_object *in = json_object_array_get_idx(json_object_object_get(back, "inputs"), 2);
-    UT_CHECK_STR(json_object_get_string(json_object_object_get(in, "after")), "a/b\"c%3D%253D");
+    CHECK_STR(json_object_get_string(json_object_object_get(in, "after")), "a/b\"c%3D%253D");
     /* No paged parent: nothing written. */
     assoc_buf_reset(&b);
     jb_reset(&req);
-    UT_REQUIRE_I64(parse_batch(doc_batch_200, 200, &b, &errs, &e), 0);
-    UT_CHECK_I64(hs_build_assoc_next_pages(&req, &b, &n, &e), 0);
-    UT_CHECK_U64(n, 0);
-    UT_CHECK_U64(req.jb_len, 0);
+    REQUIRE_EQ(parse_batch(doc_batch_200, 200, &b, &errs, &e), 0);
+    CHECK_EQ(hs_build_assoc_next_pages(&req, &b, &n, &e), 0);
+    CHECK_EQ(n, 0);
+    CHECK_EQ(req.jb_len, 0);
 done:
     json_object_put(back);
     jb_free(&req);
@@ -345,15 +345,15 @@ static void test_batch_big_ids(void)
     assoc_buf_init(&b);
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(body, 200, &b, &errs, &e), 0);
+    REQUIRE_EQ(parse_batch(body, 200, &b, &errs, &e), 0);
     /* Sorted by child ID, the duplicate 2^53+1 merged. */
-    UT_CHECK_STR(dumped(&b), "18446744073709551615>0 9:W:~\n"
-                             "18446744073709551615>9007199254740993 9:W:~\n"
-                             "18446744073709551615>18014398509481985 9:W:~\n"
-                             "18446744073709551615>9223372036854775807 9:W:~\n"
-                             "18446744073709551615>9223372036854775808 9:W:~\n"
-                             "18446744073709551615>18446744073709551614 9:W:~\n"
-                             "9223372036854775807 (empty)\n");
+    CHECK_STR(dumped(&b), "18446744073709551615>0 9:W:~\n"
+                          "18446744073709551615>9007199254740993 9:W:~\n"
+                          "18446744073709551615>18014398509481985 9:W:~\n"
+                          "18446744073709551615>9223372036854775807 9:W:~\n"
+                          "18446744073709551615>9223372036854775808 9:W:~\n"
+                          "18446744073709551615>18446744073709551614 9:W:~\n"
+                          "9223372036854775807 (empty)\n");
     /* Numbers json-c can only clamp are refused, not rounded. */
     static const char *const bad[] = {
         "{\"results\":[{\"from\":{\"id\":\"1\"},\"to\":[{\"toObjectId\":18446744073709551615,"
@@ -370,8 +370,8 @@ static void test_batch_big_ids(void)
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         assoc_buf_reset(&b);
         int rc = parse_batch(bad[i], 200, &b, &errs, &e);
-        ut_check(rc == ERR_SHAPE, __FILE__, __LINE__, "bad[%zu]: rc %d (%s)", i, rc, e.ei_msg);
-        UT_CHECK_U64(b.ab_nparents, 0);
+        CHECKF(rc == ERR_SHAPE, "bad[%zu]: rc %d (%s)", i, rc, e.ei_msg);
+        CHECK_EQ(b.ab_nparents, 0);
     }
 done:
     assoc_buf_free(&b);
@@ -398,18 +398,18 @@ static void test_batch_labels(void)
     assoc_buf_init(&b);
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(body, 200, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), "1>2 -5:I:neg 1:H:~ 40:U:Entscheider \xc3\xa4 41:U:Entscheider "
-                             "\xc3\xa4 42:U:\xf0\x9f\x98\x80 \"q\" \\ / 43:U: 279:H:~ "
-                             "2147483647:W:max\n");
+    REQUIRE_EQ(parse_batch(body, 200, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), "1>2 -5:I:neg 1:H:~ 40:U:Entscheider \xc3\xa4 41:U:Entscheider "
+                          "\xc3\xa4 42:U:\xf0\x9f\x98\x80 \"q\" \\ / 43:U: 279:H:~ "
+                          "2147483647:W:max\n");
     const assoc_link *l = assoc_links(&b, &b.ab_parents[0]);
     const assoc_type *t = assoc_types(&b, l);
-    UT_REQUIRE_I64(l->al_ntypes, 8);
-    UT_CHECK(!t[1].at_has_label);
-    UT_CHECK(t[5].at_has_label);
-    UT_CHECK_U64(t[5].at_label_len, 0);
-    UT_CHECK(!t[6].at_has_label);
-    UT_CHECK_U64(t[2].at_label_len, strlen("Entscheider \xc3\xa4"));
+    REQUIRE_EQ(l->al_ntypes, 8);
+    CHECK(!t[1].at_has_label);
+    CHECK(t[5].at_has_label);
+    CHECK_EQ(t[5].at_label_len, 0);
+    CHECK(!t[6].at_has_label);
+    CHECK_EQ(t[2].at_label_len, strlen("Entscheider \xc3\xa4"));
     /* U+1DA00 and U+2A6D6 (a CJK ideograph) decoded right: json-c 0.16 gives
      * U+FFFD for pairs whose low 16 bits look like a surrogate. */
     static const char pairs[] =
@@ -417,8 +417,8 @@ static void test_batch_labels(void)
         "\"associationTypes\":[{\"category\":\"USER_DEFINED\",\"typeId\":1,\"label\":"
         "\"\\ud836\\ude00 \\ud869\\uded6\"}]}]}]}";
     assoc_buf_reset(&b);
-    UT_REQUIRE_I64(parse_batch(pairs, 200, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), "1>2 1:U:\xf0\x9d\xa8\x80 \xf0\xaa\x9b\x96\n");
+    REQUIRE_EQ(parse_batch(pairs, 200, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), "1>2 1:U:\xf0\x9d\xa8\x80 \xf0\xaa\x9b\x96\n");
 done:
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -450,8 +450,8 @@ static void test_batch_member_order(void)
         err_info e = {0, ""};
         assoc_buf_reset(&b);
         int rc = parse_batch(bodies[i], 200, &b, &errs, &e);
-        ut_check(rc == 0, __FILE__, __LINE__, "body %zu: rc %d %s", i, rc, e.ei_msg);
-        UT_CHECK_STR(dumped(&b), "9 after=Q%3D\n9>3 5:W:x\n");
+        CHECKF(rc == 0, "body %zu: rc %d %s", i, rc, e.ei_msg);
+        CHECK_STR(dumped(&b), "9 after=Q%3D\n9>3 5:W:x\n");
     }
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -479,12 +479,12 @@ static void test_batch_duplicates_normalised(void)
     assoc_buf_init(&b);
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_batch(body, 200, &b, &errs, &e), 0);
-    UT_CHECK_STR(dumped(&b), "5>10 30:U:Decision maker 279:H:~\n"
-                             "5>20 279:U:same id, other category\n"
-                             "5>30 1:H:Primary 279:H:~\n"
-                             "5>40 9:W:~\n");
-    UT_CHECK_U64(b.ab_nparents, 2);
+    REQUIRE_EQ(parse_batch(body, 200, &b, &errs, &e), 0);
+    CHECK_STR(dumped(&b), "5>10 30:U:Decision maker 279:H:~\n"
+                          "5>20 279:U:same id, other category\n"
+                          "5>30 1:H:Primary 279:H:~\n"
+                          "5>40 9:W:~\n");
+    CHECK_EQ(b.ab_nparents, 2);
 done:
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -499,8 +499,8 @@ static void test_batch_failure_rewinds(void)
     hs_assoc_errors_init(&errs);
     err_info e = {0, ""};
     char before[8192];
-    UT_REQUIRE_I64(parse_batch(doc_batch_200, 200, &b, &errs, &e), 0);
-    UT_REQUIRE_I64(parse_batch(doc_batch_207, 207, &b, &errs, &e), 0);
+    REQUIRE_EQ(parse_batch(doc_batch_200, 200, &b, &errs, &e), 0);
+    REQUIRE_EQ(parse_batch(doc_batch_207, 207, &b, &errs, &e), 0);
     snprintf(before, sizeof(before), "%s", dumped(&b));
     size_t nstrings = b.ab_strings.jb_len;
     /* Fails in the third result, after two parents, labels and a cursor. */
@@ -513,22 +513,22 @@ static void test_batch_failure_rewinds(void)
         "{\"from\":{\"id\":\"4\"},\"to\":[{\"toObjectId\":true,\"associationTypes\":[" AT "]}]}],"
         "\"numErrors\":1,\"errors\":[{\"subCategory\":\"crm.associations.NO_ASSOCIATIONS_FOUND\","
         "\"context\":{\"fromObjectId\":[\"77\"]}}]}";
-    UT_CHECK_I64(parse_batch(bad, 207, &b, &errs, &e), ERR_SHAPE);
-    UT_CHECK_STR(e.ei_msg, "assoc batch read: results[2].to[0].toObjectId is not a number");
-    UT_CHECK_STR(dumped(&b), before);
-    UT_CHECK_U64(b.ab_strings.jb_len, nstrings);
-    UT_CHECK_U64(errs.ae_nempty, 1);
-    UT_CHECK_U64(errs.ae_num_errors, 1);
+    CHECK_EQ(parse_batch(bad, 207, &b, &errs, &e), ERR_SHAPE);
+    CHECK_STR(e.ei_msg, "assoc batch read: results[2].to[0].toObjectId is not a number");
+    CHECK_STR(dumped(&b), before);
+    CHECK_EQ(b.ab_strings.jb_len, nstrings);
+    CHECK_EQ(errs.ae_nempty, 1);
+    CHECK_EQ(errs.ae_num_errors, 1);
     /* An error entry failing after results parsed also rewinds both. */
     static const char bad_err[] =
         "{\"results\":[{\"from\":{\"id\":\"1\"},\"to\":[]}],\"numErrors\":2,\"errors\":["
         "{\"subCategory\":\"crm.associations.NO_ASSOCIATIONS_FOUND\",\"message\":\"No company is "
         "associated with deal 9.\"},5]}";
-    UT_CHECK_I64(parse_batch(bad_err, 207, &b, &errs, &e), ERR_SHAPE);
-    UT_CHECK_STR(e.ei_msg, "assoc batch read: errors[1] is not an object");
-    UT_CHECK_STR(dumped(&b), before);
-    UT_CHECK_U64(errs.ae_nempty, 1);
-    UT_CHECK_U64(errs.ae_num_errors, 1);
+    CHECK_EQ(parse_batch(bad_err, 207, &b, &errs, &e), ERR_SHAPE);
+    CHECK_STR(e.ei_msg, "assoc batch read: errors[1] is not an object");
+    CHECK_STR(dumped(&b), before);
+    CHECK_EQ(errs.ae_nempty, 1);
+    CHECK_EQ(errs.ae_num_errors, 1);
 done:
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -543,13 +543,13 @@ static void test_batch_http_status(void)
     err_info e = {0, ""};
     static const int bad[] = {0, 201, 204, 400, 401, 404, 429, 500, 502};
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
-        UT_CHECK_I64(parse_batch(doc_batch_200, bad[i], &b, &errs, &e), ERR_INVALID);
+        CHECK_EQ(parse_batch(doc_batch_200, bad[i], &b, &errs, &e), ERR_INVALID);
         msg_has(&e, "hs_parse_error");
     }
-    UT_CHECK_I64(hs_parse_assoc_batch(NULL, 5, 200, &b, &errs, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_parse_assoc_batch("{}", 2, 200, NULL, &errs, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_parse_assoc_batch("{}", 2, 200, &b, NULL, &e), ERR_INVALID);
-    UT_CHECK_U64(b.ab_nparents, 0);
+    CHECK_EQ(hs_parse_assoc_batch(NULL, 5, 200, &b, &errs, &e), ERR_INVALID);
+    CHECK_EQ(hs_parse_assoc_batch("{}", 2, 200, NULL, &errs, &e), ERR_INVALID);
+    CHECK_EQ(hs_parse_assoc_batch("{}", 2, 200, &b, NULL, &e), ERR_INVALID);
+    CHECK_EQ(b.ab_nparents, 0);
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
 }
@@ -714,8 +714,8 @@ static void test_batch_wrong_types(void)
                   strncmp(e.ei_msg, "assoc batch read: ", 18) == 0 && e.ei_code == rc &&
                   b.ab_nparents == 0 && b.ab_nlinks == 0 && b.ab_ntypes == 0 &&
                   errs.ae_nempty == 0 && errs.ae_nfailures == 0;
-        ut_check(ok, __FILE__, __LINE__, "case %zu: rc %d, message \"%s\"; want %d, \"%s\"", i, rc,
-                 e.ei_msg, cases[i].code, cases[i].msg);
+        CHECKF(ok, "case %zu: rc %d, message \"%s\"; want %d, \"%s\"", i, rc, e.ei_msg,
+               cases[i].code, cases[i].msg);
     }
     /* A label over assoc_buf's 1 KiB cap, and a cursor over HS_CURSOR_MAX. */
     jbuf big;
@@ -726,7 +726,7 @@ static void test_batch_wrong_types(void)
         jb_char(&big, 'x');
     jb_lit(&big, "\"}]}]}]}");
     err_info e = {0, ""};
-    UT_CHECK_I64(parse_batch(jb_cstr(&big), 200, &b, &errs, &e), ERR_TOO_BIG);
+    CHECK_EQ(parse_batch(jb_cstr(&big), 200, &b, &errs, &e), ERR_TOO_BIG);
     msg_has(&e, "label longer than 1 KiB");
     jb_reset(&big);
     jb_lit(&big, "{\"results\":[{\"from\":{\"id\":\"1\"},\"to\":[],\"paging\":{\"next\":{"
@@ -734,9 +734,9 @@ static void test_batch_wrong_types(void)
     for (int i = 0; i < HS_CURSOR_MAX + 1; i++)
         jb_char(&big, 'A');
     jb_lit(&big, "\"}}}]}");
-    UT_CHECK_I64(parse_batch(jb_cstr(&big), 200, &b, &errs, &e), ERR_TOO_BIG);
+    CHECK_EQ(parse_batch(jb_cstr(&big), 200, &b, &errs, &e), ERR_TOO_BIG);
     msg_has(&e, "results[0].paging.next.after is longer than 1024 bytes");
-    UT_CHECK_U64(b.ab_nparents, 0);
+    CHECK_EQ(b.ab_nparents, 0);
     jb_free(&big);
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -779,9 +779,8 @@ static void test_batch_nul_in_string(void)
         assoc_buf_reset(&b);
         hs_assoc_errors_reset(&errs);
         int rc = parse_batch_n(body, n + cases[i].len, 200, &b, &errs, &e);
-        ut_check(rc == cases[i].rc && (rc == 0 || strstr(e.ei_msg, "a NUL byte in a string")),
-                 __FILE__, __LINE__, "case %zu: rc %d, message \"%s\"; want rc %d", i, rc, e.ei_msg,
-                 cases[i].rc);
+        CHECKF(rc == cases[i].rc && (rc == 0 || strstr(e.ei_msg, "a NUL byte in a string")),
+               "case %zu: rc %d, message \"%s\"; want rc %d", i, rc, e.ei_msg, cases[i].rc);
     }
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
@@ -832,15 +831,15 @@ static void test_batch_malformed(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         err_info e = {0, ""};
         int rc = parse_batch(cases[i].body, 200, &b, &errs, &e);
-        ut_check(rc == ERR_PARSE && strstr(e.ei_msg, cases[i].msg), __FILE__, __LINE__,
-                 "case %zu: rc %d, message \"%s\"; want \"%s\"", i, rc, e.ei_msg, cases[i].msg);
+        CHECKF(rc == ERR_PARSE && strstr(e.ei_msg, cases[i].msg),
+               "case %zu: rc %d, message \"%s\"; want \"%s\"", i, rc, e.ei_msg, cases[i].msg);
     }
     /* Trailing whitespace is fine. */
     err_info e = {0, ""};
-    UT_CHECK_I64(parse_batch("{\"results\":[]} \n\r\t", 200, &b, &errs, &e), 0);
+    CHECK_EQ(parse_batch("{\"results\":[]} \n\r\t", 200, &b, &errs, &e), 0);
     /* A NUL inside the body is not the end of it. */
-    UT_CHECK_I64(parse_batch_n("{\"results\":[]}\0", 15, 200, &b, &errs, &e), ERR_PARSE);
-    UT_CHECK_I64(parse_batch_n("{\"results\":\0[]}", 15, 200, &b, &errs, &e), ERR_PARSE);
+    CHECK_EQ(parse_batch_n("{\"results\":[]}\0", 15, 200, &b, &errs, &e), ERR_PARSE);
+    CHECK_EQ(parse_batch_n("{\"results\":\0[]}", 15, 200, &b, &errs, &e), ERR_PARSE);
     assoc_buf_free(&b);
     hs_assoc_errors_free(&errs);
 }
@@ -914,12 +913,12 @@ static void check_prefixes(const char *name, parse_fn fn, const char *body)
         if (!ok && bad++ < 5)
             fprintf(stderr, "\n    %s: prefix of %zu bytes: rc %d \"%s\"", name, len, rc, e.ei_msg);
     }
-    ut_check(bad == 0, __FILE__, __LINE__, "%s: %u of %zu prefixes misparsed", name, bad, n);
+    CHECKF(bad == 0, "%s: %u of %zu prefixes misparsed", name, bad, n);
     err_info e = {0, ""};
     char *copy = exact_copy(body, n);
     int rc = copy ? fn(copy, n, &e) : ERR_NOMEM;
     free(copy);
-    ut_check(rc == 0, __FILE__, __LINE__, "%s: the whole body: rc %d \"%s\"", name, rc, e.ei_msg);
+    CHECKF(rc == 0, "%s: the whole body: rc %d \"%s\"", name, rc, e.ei_msg);
     assoc_buf_reset(&prefix_buf);
     hs_assoc_errors_reset(&prefix_errs);
     hs_record_page_free(&prefix_page);
@@ -1002,7 +1001,7 @@ static void test_every_prefix(void)
         free(copy);
         bad += eb.eb_is_json || strncmp(eb.eb_message, "not JSON", 8) != 0;
     }
-    UT_CHECK_U64(bad, 0);
+    CHECK_EQ(bad, 0);
     assoc_buf_free(&prefix_buf);
     hs_assoc_errors_free(&prefix_errs);
     hs_record_page_free(&prefix_page);
@@ -1800,8 +1799,8 @@ static void test_scanner_matches_oracle_fixed(void)
     size_t n = strlen(doc_assoc_get);
     for (size_t len = 0; len <= n; len++)
         compare_parsers(false, doc_assoc_get, len, &st);
-    UT_CHECK_U64(st.ds_mismatch, 0);
-    UT_CHECK(st.ds_both_ok >= 10);
+    CHECK_EQ(st.ds_mismatch, 0);
+    CHECK(st.ds_both_ok >= 10);
     /* Nesting: json-c stops at 32 levels, and so does the scanner. */
     jbuf deep;
     jb_init(&deep);
@@ -1816,7 +1815,7 @@ static void test_scanner_matches_oracle_fixed(void)
         compare_parsers(true, deep.jb_data, deep.jb_len, &st);
     }
     jb_free(&deep);
-    UT_CHECK_U64(st.ds_mismatch, 0);
+    CHECK_EQ(st.ds_mismatch, 0);
 }
 
 /* ---- random bodies */
@@ -2173,7 +2172,7 @@ static void test_scanner_matches_oracle_random(void)
             random_batch_body(&b, &r);
         else
             random_object_body(&b, &r);
-        UT_REQUIRE(jb_ok(&b));
+        REQUIRE(jb_ok(&b));
         compare_parsers(batch, b.jb_data, b.jb_len, &intact);
         for (int k = 0; k < 3; k++) {
             unsigned nmut = 1 + rng_below(&r, 3);
@@ -2182,12 +2181,12 @@ static void test_scanner_matches_oracle_random(void)
             compare_parsers(batch, b.jb_data ? b.jb_data : "", b.jb_len, &damaged);
         }
     }
-    UT_CHECK_U64(intact.ds_mismatch, 0);
-    UT_CHECK_U64(damaged.ds_mismatch, 0);
+    CHECK_EQ(intact.ds_mismatch, 0);
+    CHECK_EQ(damaged.ds_mismatch, 0);
     /* The generator must exercise both outcomes, not only failures. */
-    UT_CHECK(intact.ds_both_ok > intact.ds_bodies / 2);
-    UT_CHECK(damaged.ds_both_ok > 100);
-    UT_CHECK(damaged.ds_both_failed > damaged.ds_bodies / 2);
+    CHECK(intact.ds_both_ok > intact.ds_bodies / 2);
+    CHECK(damaged.ds_both_ok > 100);
+    CHECK(damaged.ds_both_failed > damaged.ds_bodies / 2);
     fprintf(stderr,
             "\n    intact: %u bodies, %u accepted, %u refused by both, %u stricter"
             "\n    damaged: %u bodies, %u accepted, %u refused by both, %u stricter\n    ",
@@ -2205,30 +2204,29 @@ static void test_assoc_object(void)
     assoc_buf_init(&b);
     err_info e = {0, ""};
     char *copy = exact_copy(doc_assoc_get, strlen(doc_assoc_get));
-    UT_REQUIRE(copy != NULL);
-    UT_REQUIRE_I64(hs_parse_assoc_object(copy, strlen(doc_assoc_get), 29851, &b, &e), 0);
-    UT_CHECK_STR(dumped(&b), "29851>5790939450 279:H:~\n"
-                             "29851>17705714757 30:U:Decision maker 279:H:~\n");
+    REQUIRE(copy != NULL);
+    REQUIRE_EQ(hs_parse_assoc_object(copy, strlen(doc_assoc_get), 29851, &b, &e), 0);
+    CHECK_STR(dumped(&b), "29851>5790939450 279:H:~\n"
+                          "29851>17705714757 30:U:Decision maker 279:H:~\n");
     static const char paged[] = "{\"results\":[{\"toObjectId\":3,\"associationTypes\":[" AT "]}],"
                                 "\"paging\":{\"next\":{\"after\":\"MC0xLTM%3D\",\"link\":\"x\"}}}";
-    UT_REQUIRE_I64(hs_parse_assoc_object(paged, strlen(paged), 7, &b, &e), 0);
-    UT_CHECK_STR(assoc_after(&b, &b.ab_parents[1]), "MC0xLTM%3D");
+    REQUIRE_EQ(hs_parse_assoc_object(paged, strlen(paged), 7, &b, &e), 0);
+    CHECK_STR(assoc_after(&b, &b.ab_parents[1]), "MC0xLTM%3D");
     static const char empty[] = "{\"results\":[]}";
-    UT_REQUIRE_I64(hs_parse_assoc_object(empty, strlen(empty), 8, &b, &e), 0);
-    UT_CHECK_U64(b.ab_nparents, 3);
-    UT_CHECK_U64(b.ab_parents[2].ap_nlinks, 0);
+    REQUIRE_EQ(hs_parse_assoc_object(empty, strlen(empty), 8, &b, &e), 0);
+    CHECK_EQ(b.ab_nparents, 3);
+    CHECK_EQ(b.ab_parents[2].ap_nlinks, 0);
     /* Errors name results[j] directly and leave the buffer as it was. */
     static const char bad[] = "{\"results\":[{\"toObjectId\":3,\"associationTypes\":[" AT "]},"
                               "{\"toObjectId\":-3,\"associationTypes\":[" AT "]}]}";
-    UT_CHECK_I64(hs_parse_assoc_object(bad, strlen(bad), 9, &b, &e), ERR_SHAPE);
-    UT_CHECK_STR(e.ei_msg,
-                 "assoc read: results[1].toObjectId is not a non-negative 64-bit integer");
+    CHECK_EQ(hs_parse_assoc_object(bad, strlen(bad), 9, &b, &e), ERR_SHAPE);
+    CHECK_STR(e.ei_msg, "assoc read: results[1].toObjectId is not a non-negative 64-bit integer");
     static const char bad2[] = "{\"results\":[],\"paging\":{\"next\":{\"after\":1}}}";
-    UT_CHECK_I64(hs_parse_assoc_object(bad2, strlen(bad2), 9, &b, &e), ERR_SHAPE);
-    UT_CHECK_STR(e.ei_msg, "assoc read: paging.next.after is not a string");
-    UT_CHECK_I64(hs_parse_assoc_object("{}", 2, 9, &b, &e), ERR_SHAPE);
-    UT_CHECK_STR(e.ei_msg, "assoc read: results is missing");
-    UT_CHECK_U64(b.ab_nparents, 3);
+    CHECK_EQ(hs_parse_assoc_object(bad2, strlen(bad2), 9, &b, &e), ERR_SHAPE);
+    CHECK_STR(e.ei_msg, "assoc read: paging.next.after is not a string");
+    CHECK_EQ(hs_parse_assoc_object("{}", 2, 9, &b, &e), ERR_SHAPE);
+    CHECK_STR(e.ei_msg, "assoc read: results is missing");
+    CHECK_EQ(b.ab_nparents, 3);
 done:
     free(copy);
     assoc_buf_free(&b);
@@ -2257,23 +2255,23 @@ static void test_search_doc(void)
     hs_record_page page;
     hs_record_page_init(&page);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_search_str(doc_search, "lastmodifieddate", &page, &e), 0);
-    UT_CHECK(page.rp_has_total);
-    UT_CHECK_U64(page.rp_total, 2);
-    UT_REQUIRE_I64(page.rp_count, 1);
-    UT_CHECK_U64(page.rp_items[0].rec_id, 100451);
-    UT_CHECK(page.rp_items[0].rec_has_lastmod);
-    UT_CHECK_I64(page.rp_items[0].rec_lastmod_ms, INT64_C(1726061259356));
-    UT_CHECK(!page.rp_items[0].rec_archived);
-    UT_CHECK(!page.rp_items[0].rec_has_archived_at);
-    UT_CHECK(page.rp_has_next);
-    UT_CHECK_STR(page.rp_after, "10");
-    UT_CHECK(page.rp_next_is_number);
-    UT_CHECK_U64(page.rp_next_offset, 10);
+    REQUIRE_EQ(parse_search_str(doc_search, "lastmodifieddate", &page, &e), 0);
+    CHECK(page.rp_has_total);
+    CHECK_EQ(page.rp_total, 2);
+    REQUIRE_EQ(page.rp_count, 1);
+    CHECK_EQ(page.rp_items[0].rec_id, 100451);
+    CHECK(page.rp_items[0].rec_has_lastmod);
+    CHECK_EQ(page.rp_items[0].rec_lastmod_ms, INT64_C(1726061259356));
+    CHECK(!page.rp_items[0].rec_archived);
+    CHECK(!page.rp_items[0].rec_has_archived_at);
+    CHECK(page.rp_has_next);
+    CHECK_STR(page.rp_after, "10");
+    CHECK(page.rp_next_is_number);
+    CHECK_EQ(page.rp_next_offset, 10);
     /* The other object types' property is absent here: no lastmod, no error. */
-    UT_REQUIRE_I64(parse_search_str(doc_search, "hs_lastmodifieddate", &page, &e), 0);
-    UT_CHECK(!page.rp_items[0].rec_has_lastmod);
-    UT_CHECK_I64(page.rp_items[0].rec_lastmod_ms, 0);
+    REQUIRE_EQ(parse_search_str(doc_search, "hs_lastmodifieddate", &page, &e), 0);
+    CHECK(!page.rp_items[0].rec_has_lastmod);
+    CHECK_EQ(page.rp_items[0].rec_lastmod_ms, 0);
 done:
     hs_record_page_free(&page);
 }
@@ -2294,29 +2292,29 @@ static void test_search_values(void)
     hs_record_page page;
     hs_record_page_init(&page);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_search_str(body, "hs_lastmodifieddate", &page, &e), 0);
-    UT_CHECK_U64(page.rp_total, 10000);
-    UT_CHECK(!page.rp_has_next);
-    UT_CHECK_STR(page.rp_after, "");
-    UT_REQUIRE_I64(page.rp_count, 5);
+    REQUIRE_EQ(parse_search_str(body, "hs_lastmodifieddate", &page, &e), 0);
+    CHECK_EQ(page.rp_total, 10000);
+    CHECK(!page.rp_has_next);
+    CHECK_STR(page.rp_after, "");
+    REQUIRE_EQ(page.rp_count, 5);
     const hs_record *r = page.rp_items;
-    UT_CHECK_U64(r[0].rec_id, INT64_MAX);
-    UT_CHECK(!r[0].rec_has_lastmod);
-    UT_CHECK_U64(r[1].rec_id, 18014398509481985ULL);
-    UT_CHECK(r[1].rec_has_lastmod);
-    UT_CHECK_I64(r[1].rec_lastmod_ms, INT64_C(1700000000123));
-    UT_CHECK_U64(r[2].rec_id, 5434402448ULL);
-    UT_CHECK(r[2].rec_has_lastmod);
-    UT_CHECK_I64(r[2].rec_lastmod_ms, 0);
-    UT_CHECK_I64(r[3].rec_lastmod_ms, INT64_C(1709251199999));
-    UT_CHECK(r[3].rec_archived);
-    UT_CHECK(r[3].rec_has_archived_at);
-    UT_CHECK_I64(r[3].rec_archived_at_ms, INT64_C(1709251200000));
-    UT_CHECK(!r[4].rec_has_lastmod);
+    CHECK_EQ(r[0].rec_id, INT64_MAX);
+    CHECK(!r[0].rec_has_lastmod);
+    CHECK_EQ(r[1].rec_id, 18014398509481985ULL);
+    CHECK(r[1].rec_has_lastmod);
+    CHECK_EQ(r[1].rec_lastmod_ms, INT64_C(1700000000123));
+    CHECK_EQ(r[2].rec_id, 5434402448ULL);
+    CHECK(r[2].rec_has_lastmod);
+    CHECK_EQ(r[2].rec_lastmod_ms, 0);
+    CHECK_EQ(r[3].rec_lastmod_ms, INT64_C(1709251199999));
+    CHECK(r[3].rec_archived);
+    CHECK(r[3].rec_has_archived_at);
+    CHECK_EQ(r[3].rec_archived_at_ms, INT64_C(1709251200000));
+    CHECK(!r[4].rec_has_lastmod);
     /* The page is refilled, not appended to; total 0 and no results is fine. */
-    UT_REQUIRE_I64(parse_search_str("{\"total\":0,\"results\":[]}", "x", &page, &e), 0);
-    UT_CHECK_U64(page.rp_count, 0);
-    UT_CHECK_U64(page.rp_total, 0);
+    REQUIRE_EQ(parse_search_str("{\"total\":0,\"results\":[]}", "x", &page, &e), 0);
+    CHECK_EQ(page.rp_count, 0);
+    CHECK_EQ(page.rp_total, 0);
 done:
     hs_record_page_free(&page);
 }
@@ -2326,37 +2324,37 @@ static void test_list_doc_and_archived(void)
     hs_record_page page;
     hs_record_page_init(&page);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(parse_list_str(doc_list, "hs_lastmodifieddate", &page, &e), 0);
-    UT_CHECK(!page.rp_has_total);
-    UT_REQUIRE_I64(page.rp_count, 1);
-    UT_CHECK_U64(page.rp_items[0].rec_id, 513881705057ULL);
-    UT_CHECK(page.rp_items[0].rec_has_lastmod);
-    UT_CHECK_I64(page.rp_items[0].rec_lastmod_ms, INT64_C(1766427393376));
-    UT_CHECK(!page.rp_items[0].rec_archived);
-    UT_CHECK(page.rp_has_next);
-    UT_CHECK_STR(page.rp_after, "513881705058");
-    UT_CHECK_U64(page.rp_after_len, 12);
-    UT_CHECK(page.rp_next_is_number);
-    UT_CHECK_U64(page.rp_next_offset, 513881705058ULL);
+    REQUIRE_EQ(parse_list_str(doc_list, "hs_lastmodifieddate", &page, &e), 0);
+    CHECK(!page.rp_has_total);
+    REQUIRE_EQ(page.rp_count, 1);
+    CHECK_EQ(page.rp_items[0].rec_id, 513881705057ULL);
+    CHECK(page.rp_items[0].rec_has_lastmod);
+    CHECK_EQ(page.rp_items[0].rec_lastmod_ms, INT64_C(1766427393376));
+    CHECK(!page.rp_items[0].rec_archived);
+    CHECK(page.rp_has_next);
+    CHECK_STR(page.rp_after, "513881705058");
+    CHECK_EQ(page.rp_after_len, 12);
+    CHECK(page.rp_next_is_number);
+    CHECK_EQ(page.rp_next_offset, 513881705058ULL);
     static const char archived[] =
         "{\"results\":[{\"id\":\"5\",\"properties\":{\"lastmodifieddate\":"
         "\"2026-01-01T00:00:00.000Z\"},\"archived\":true,\"archivedAt\":"
         "\"2026-01-02T00:00:00.000Z\"},{\"id\":\"6\",\"properties\":{},\"archived\":true,"
         "\"archivedAt\":null}],\"paging\":{\"next\":{\"after\":\"opaque%3D\"}}}";
-    UT_REQUIRE_I64(parse_list_str(archived, "lastmodifieddate", &page, &e), 0);
-    UT_REQUIRE_I64(page.rp_count, 2);
-    UT_CHECK(page.rp_items[0].rec_archived);
-    UT_CHECK(page.rp_items[0].rec_has_archived_at);
-    UT_CHECK_I64(page.rp_items[0].rec_archived_at_ms, INT64_C(1767312000000));
-    UT_CHECK_I64(page.rp_items[0].rec_lastmod_ms, INT64_C(1767225600000));
-    UT_CHECK(page.rp_items[1].rec_archived);
-    UT_CHECK(!page.rp_items[1].rec_has_archived_at);
-    UT_CHECK_STR(page.rp_after, "opaque%3D");
-    UT_CHECK(!page.rp_next_is_number);
+    REQUIRE_EQ(parse_list_str(archived, "lastmodifieddate", &page, &e), 0);
+    REQUIRE_EQ(page.rp_count, 2);
+    CHECK(page.rp_items[0].rec_archived);
+    CHECK(page.rp_items[0].rec_has_archived_at);
+    CHECK_EQ(page.rp_items[0].rec_archived_at_ms, INT64_C(1767312000000));
+    CHECK_EQ(page.rp_items[0].rec_lastmod_ms, INT64_C(1767225600000));
+    CHECK(page.rp_items[1].rec_archived);
+    CHECK(!page.rp_items[1].rec_has_archived_at);
+    CHECK_STR(page.rp_after, "opaque%3D");
+    CHECK(!page.rp_next_is_number);
     /* The last page has no paging. */
-    UT_REQUIRE_I64(parse_list_str("{\"results\":[]}", "lastmodifieddate", &page, &e), 0);
-    UT_CHECK(!page.rp_has_next);
-    UT_CHECK_U64(page.rp_count, 0);
+    REQUIRE_EQ(parse_list_str("{\"results\":[]}", "lastmodifieddate", &page, &e), 0);
+    CHECK(!page.rp_has_next);
+    CHECK_EQ(page.rp_count, 0);
 done:
     hs_record_page_free(&page);
 }
@@ -2434,17 +2432,17 @@ static void test_search_list_wrong_types(void)
                                  : parse_list_str(cases[i].body, prop, &page, &e);
         bool ok = rc == cases[i].code && strstr(e.ei_msg, cases[i].msg) != NULL &&
                   page.rp_count == 0 && !page.rp_has_next && !page.rp_has_total;
-        ut_check(ok, __FILE__, __LINE__, "case %zu: rc %d, message \"%s\"; want %d, \"%s\"", i, rc,
-                 e.ei_msg, cases[i].code, cases[i].msg);
+        CHECKF(ok, "case %zu: rc %d, message \"%s\"; want %d, \"%s\"", i, rc, e.ei_msg,
+               cases[i].code, cases[i].msg);
     }
     /* A numeric next offset is accepted for search (HubSpot's SDKs send numbers). */
     err_info e = {0, ""};
-    UT_CHECK_I64(parse_search_str("{\"total\":300,\"results\":[],\"paging\":{\"next\":{\"after\":"
-                                  "200}}}",
-                                  "x", &page, &e),
-                 0);
-    UT_CHECK_STR(page.rp_after, "200");
-    UT_CHECK_U64(page.rp_next_offset, 200);
+    CHECK_EQ(parse_search_str("{\"total\":300,\"results\":[],\"paging\":{\"next\":{\"after\":"
+                              "200}}}",
+                              "x", &page, &e),
+             0);
+    CHECK_STR(page.rp_after, "200");
+    CHECK_EQ(page.rp_next_offset, 200);
     /* An after longer than HS_PAGE_AFTER_MAX. */
     jbuf big;
     jb_init(&big);
@@ -2452,11 +2450,11 @@ static void test_search_list_wrong_types(void)
     for (int i = 0; i <= HS_PAGE_AFTER_MAX; i++)
         jb_char(&big, '7');
     jb_lit(&big, "\"}}}");
-    UT_CHECK_I64(parse_list_str(jb_cstr(&big), "x", &page, &e), ERR_TOO_BIG);
-    UT_CHECK(!page.rp_has_next);
+    CHECK_EQ(parse_list_str(jb_cstr(&big), "x", &page, &e), ERR_TOO_BIG);
+    CHECK(!page.rp_has_next);
     jb_free(&big);
-    UT_CHECK_I64(hs_parse_search("{}", 2, NULL, &page, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_parse_search("{}", 2, "x", NULL, &e), ERR_INVALID);
+    CHECK_EQ(hs_parse_search("{}", 2, NULL, &page, &e), ERR_INVALID);
+    CHECK_EQ(hs_parse_search("{}", 2, "x", NULL, &e), ERR_INVALID);
     hs_record_page_free(&page);
 }
 
@@ -2469,13 +2467,13 @@ static void test_properties(void)
     const char **labels = NULL;
     size_t n = 0;
     err_info e = {0, ""};
-    UT_REQUIRE_I64(hs_parse_properties(doc_properties, strlen(doc_properties), &ps, &e), 0);
-    UT_REQUIRE_I64(ps.ps_count, 1);
-    UT_CHECK_STR(hs_property_name(&ps, 0), "amount");
-    UT_CHECK_STR(hs_property_label(&ps, 0), "Amount");
-    UT_CHECK_STR(hs_property_type(&ps, 0), "number");
-    UT_CHECK_STR(hs_property_field_type(&ps, 0), "number");
-    UT_CHECK(!hs_property_is_rollup(&ps, 0));
+    REQUIRE_EQ(hs_parse_properties(doc_properties, strlen(doc_properties), &ps, &e), 0);
+    REQUIRE_EQ(ps.ps_count, 1);
+    CHECK_STR(hs_property_name(&ps, 0), "amount");
+    CHECK_STR(hs_property_label(&ps, 0), "Amount");
+    CHECK_STR(hs_property_type(&ps, 0), "number");
+    CHECK_STR(hs_property_field_type(&ps, 0), "number");
+    CHECK(!hs_property_is_rollup(&ps, 0));
     static const char body[] =
         "{\"results\":["
         "{\"name\":\"a\",\"label\":\"sync_associations_companies_contacts_label_updated\"},"
@@ -2489,33 +2487,32 @@ static void test_properties(void)
         "{\"name\":\"i\",\"label\":\"sync_associations_companies_contacts_label_Z\"},"
         "{\"name\":\"j\",\"label\":\"Sync_associations_companies_contacts_label_x\"}"
         "]}";
-    UT_REQUIRE_I64(hs_parse_properties(body, strlen(body), &ps, &e), 0);
-    UT_CHECK_U64(ps.ps_count, 10);
-    UT_CHECK_STR(hs_property_name(&ps, 9), "j");
+    REQUIRE_EQ(hs_parse_properties(body, strlen(body), &ps, &e), 0);
+    CHECK_EQ(ps.ps_count, 10);
+    CHECK_STR(hs_property_name(&ps, 9), "j");
     /* No type or fieldType: both "", and not a rollup. */
-    UT_CHECK_STR(hs_property_type(&ps, 9), "");
-    UT_CHECK_STR(hs_property_field_type(&ps, 9), "");
-    UT_CHECK(!hs_property_is_rollup(&ps, 9));
+    CHECK_STR(hs_property_type(&ps, 9), "");
+    CHECK_STR(hs_property_field_type(&ps, 9), "");
+    CHECK(!hs_property_is_rollup(&ps, 9));
     static const char prefix[] = "sync_associations_companies_contacts_label_";
-    UT_REQUIRE_I64(hs_properties_labels_with_prefix(&ps, prefix, strlen(prefix), &labels, &n, &e),
-                   0);
-    UT_REQUIRE_I64(n, 6);
+    REQUIRE_EQ(hs_properties_labels_with_prefix(&ps, prefix, strlen(prefix), &labels, &n, &e), 0);
+    REQUIRE_EQ(n, 6);
     /* Bytewise: "" < "Z" < "count" = "count" < "updated" < "ä". */
-    UT_CHECK_STR(labels[0], "sync_associations_companies_contacts_label_");
-    UT_CHECK_STR(labels[1], "sync_associations_companies_contacts_label_Z");
-    UT_CHECK_STR(labels[2], "sync_associations_companies_contacts_label_count");
-    UT_CHECK_STR(labels[3], "sync_associations_companies_contacts_label_count");
-    UT_CHECK_STR(labels[4], "sync_associations_companies_contacts_label_updated");
-    UT_CHECK_STR(labels[5], "sync_associations_companies_contacts_label_\xc3\xa4");
+    CHECK_STR(labels[0], "sync_associations_companies_contacts_label_");
+    CHECK_STR(labels[1], "sync_associations_companies_contacts_label_Z");
+    CHECK_STR(labels[2], "sync_associations_companies_contacts_label_count");
+    CHECK_STR(labels[3], "sync_associations_companies_contacts_label_count");
+    CHECK_STR(labels[4], "sync_associations_companies_contacts_label_updated");
+    CHECK_STR(labels[5], "sync_associations_companies_contacts_label_\xc3\xa4");
     free(labels);
     labels = NULL;
-    UT_REQUIRE_I64(hs_properties_labels_with_prefix(&ps, "nothing", 7, &labels, &n, &e), 0);
-    UT_CHECK_U64(n, 0);
-    UT_CHECK(labels == NULL);
+    REQUIRE_EQ(hs_properties_labels_with_prefix(&ps, "nothing", 7, &labels, &n, &e), 0);
+    CHECK_EQ(n, 0);
+    CHECK(labels == NULL);
     /* An empty prefix matches every label. */
-    UT_REQUIRE_I64(hs_properties_labels_with_prefix(&ps, "", 0, &labels, &n, &e), 0);
-    UT_CHECK_U64(n, 10);
-    UT_CHECK_STR(labels[0], "Number of Associated Contacts");
+    REQUIRE_EQ(hs_properties_labels_with_prefix(&ps, "", 0, &labels, &n, &e), 0);
+    CHECK_EQ(n, 10);
+    CHECK_STR(labels[0], "Number of Associated Contacts");
     free(labels);
     labels = NULL;
     static const struct {
@@ -2553,10 +2550,10 @@ static void test_properties(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         int rc = hs_parse_properties(bad[i].body, strlen(bad[i].body), &ps, &e);
-        ut_check(rc == ERR_SHAPE && strstr(e.ei_msg, bad[i].msg) && ps.ps_count == 0, __FILE__,
-                 __LINE__, "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
+        CHECKF(rc == ERR_SHAPE && strstr(e.ei_msg, bad[i].msg) && ps.ps_count == 0,
+               "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
     }
-    UT_CHECK_I64(hs_properties_labels_with_prefix(&ps, "x", 1, NULL, &n, &e), ERR_INVALID);
+    CHECK_EQ(hs_properties_labels_with_prefix(&ps, "x", 1, NULL, &n, &e), ERR_INVALID);
 done:
     free(labels);
     hs_properties_free(&ps);
@@ -2605,22 +2602,22 @@ static void test_properties_rollups(void)
         {"x", "", "", false},
         {"y", "number", "calculation_equation", false},
     };
-    UT_REQUIRE_I64(hs_parse_properties(body, strlen(body), &ps, &e), 0);
-    UT_REQUIRE_I64(ps.ps_count, UT_COUNT(want));
+    REQUIRE_EQ(hs_parse_properties(body, strlen(body), &ps, &e), 0);
+    REQUIRE_EQ(ps.ps_count, UT_COUNT(want));
     for (size_t i = 0; i < UT_COUNT(want); i++) {
-        UT_CHECK_STR(hs_property_name(&ps, i), want[i].name);
-        UT_CHECK_STR(hs_property_type(&ps, i), want[i].type);
-        UT_CHECK_STR(hs_property_field_type(&ps, i), want[i].field_type);
-        UT_CHECK_U64(ps.ps_items[i].prop_type_len, strlen(want[i].type));
-        UT_CHECK_U64(ps.ps_items[i].prop_field_type_len, strlen(want[i].field_type));
-        ut_check(hs_property_is_rollup(&ps, i) == want[i].rollup, __FILE__, __LINE__,
-                 "%s: is_rollup %d", want[i].name, (int)hs_property_is_rollup(&ps, i));
+        CHECK_STR(hs_property_name(&ps, i), want[i].name);
+        CHECK_STR(hs_property_type(&ps, i), want[i].type);
+        CHECK_STR(hs_property_field_type(&ps, i), want[i].field_type);
+        CHECK_EQ(ps.ps_items[i].prop_type_len, strlen(want[i].type));
+        CHECK_EQ(ps.ps_items[i].prop_field_type_len, strlen(want[i].field_type));
+        CHECKF(hs_property_is_rollup(&ps, i) == want[i].rollup, "%s: is_rollup %d", want[i].name,
+               (int)hs_property_is_rollup(&ps, i));
     }
     /* A failed parse after a good one leaves the list empty. */
     static const char bad[] = "{\"results\":[{\"name\":\"a\",\"label\":\"b\",\"type\":1}]}";
-    UT_CHECK_I64(hs_parse_properties(bad, strlen(bad), &ps, &e), ERR_SHAPE);
-    UT_CHECK_U64(ps.ps_count, 0);
-    UT_CHECK_U64(ps.ps_strings.jb_len, 0);
+    CHECK_EQ(hs_parse_properties(bad, strlen(bad), &ps, &e), ERR_SHAPE);
+    CHECK_EQ(ps.ps_count, 0);
+    CHECK_EQ(ps.ps_strings.jb_len, 0);
 done:
     hs_properties_free(&ps);
 }
@@ -2632,20 +2629,20 @@ static void test_assoc_labels(void)
     hs_assoc_labels ls;
     hs_assoc_labels_init(&ls);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(hs_parse_assoc_labels(doc_labels, strlen(doc_labels), &ls, &e), 0);
-    UT_REQUIRE_I64(ls.ls_count, 4);
-    UT_CHECK_I64(ls.ls_items[0].al_category, ASSOC_HUBSPOT_DEFINED);
-    UT_CHECK_I64(ls.ls_items[0].al_type_id, 2);
-    UT_CHECK_STR(hs_assoc_label_name(&ls, 0), "Primary");
-    UT_CHECK_I64(ls.ls_items[1].al_type_id, 280);
-    UT_CHECK(!ls.ls_items[1].al_has_label);
-    UT_CHECK(hs_assoc_label_name(&ls, 1) == NULL);
-    UT_CHECK_I64(ls.ls_items[2].al_category, ASSOC_USER_DEFINED);
-    UT_CHECK_I64(ls.ls_items[2].al_type_id, 1000);
-    UT_CHECK_STR(hs_assoc_label_name(&ls, 2), "Billing contact");
-    UT_CHECK_U64(ls.ls_items[2].al_label_len, 15);
-    UT_CHECK_I64(ls.ls_items[3].al_category, ASSOC_INTEGRATOR_DEFINED);
-    UT_CHECK_STR(hs_assoc_label_name(&ls, 3), "Synced by app");
+    REQUIRE_EQ(hs_parse_assoc_labels(doc_labels, strlen(doc_labels), &ls, &e), 0);
+    REQUIRE_EQ(ls.ls_count, 4);
+    CHECK_EQ(ls.ls_items[0].al_category, ASSOC_HUBSPOT_DEFINED);
+    CHECK_EQ(ls.ls_items[0].al_type_id, 2);
+    CHECK_STR(hs_assoc_label_name(&ls, 0), "Primary");
+    CHECK_EQ(ls.ls_items[1].al_type_id, 280);
+    CHECK(!ls.ls_items[1].al_has_label);
+    CHECK(hs_assoc_label_name(&ls, 1) == NULL);
+    CHECK_EQ(ls.ls_items[2].al_category, ASSOC_USER_DEFINED);
+    CHECK_EQ(ls.ls_items[2].al_type_id, 1000);
+    CHECK_STR(hs_assoc_label_name(&ls, 2), "Billing contact");
+    CHECK_EQ(ls.ls_items[2].al_label_len, 15);
+    CHECK_EQ(ls.ls_items[3].al_category, ASSOC_INTEGRATOR_DEFINED);
+    CHECK_STR(hs_assoc_label_name(&ls, 3), "Synced by app");
 
     /* Members in any order, unknown ones ignored, an absent label is none, an
      * empty one is kept, escapes decoded, int32 limits, WORK as in batch reads;
@@ -2657,17 +2654,17 @@ static void test_assoc_labels(void)
         "{\"typeId\":-2147483648,\"category\":\"WORK\"},"
         "{\"category\":\"INTEGRATOR_DEFINED\",\"typeId\":0,\"label\":\"\"}"
         "]}";
-    UT_REQUIRE_I64(hs_parse_assoc_labels(body, strlen(body), &ls, &e), 0);
-    UT_REQUIRE_I64(ls.ls_count, 3);
-    UT_CHECK_STR(hs_assoc_label_name(&ls, 0), "Caf\xc3\xa9 \"A\"");
-    UT_CHECK_I64(ls.ls_items[0].al_type_id, INT32_MAX);
-    UT_CHECK_I64(ls.ls_items[1].al_category, ASSOC_WORK);
-    UT_CHECK_I64(ls.ls_items[1].al_type_id, INT32_MIN);
-    UT_CHECK(hs_assoc_label_name(&ls, 1) == NULL);
-    UT_CHECK_STR(hs_assoc_label_name(&ls, 2), "");
-    UT_CHECK(ls.ls_items[2].al_has_label);
-    UT_REQUIRE_I64(hs_parse_assoc_labels("{\"results\":[]}", 14, &ls, &e), 0);
-    UT_CHECK_U64(ls.ls_count, 0);
+    REQUIRE_EQ(hs_parse_assoc_labels(body, strlen(body), &ls, &e), 0);
+    REQUIRE_EQ(ls.ls_count, 3);
+    CHECK_STR(hs_assoc_label_name(&ls, 0), "Caf\xc3\xa9 \"A\"");
+    CHECK_EQ(ls.ls_items[0].al_type_id, INT32_MAX);
+    CHECK_EQ(ls.ls_items[1].al_category, ASSOC_WORK);
+    CHECK_EQ(ls.ls_items[1].al_type_id, INT32_MIN);
+    CHECK(hs_assoc_label_name(&ls, 1) == NULL);
+    CHECK_STR(hs_assoc_label_name(&ls, 2), "");
+    CHECK(ls.ls_items[2].al_has_label);
+    REQUIRE_EQ(hs_parse_assoc_labels("{\"results\":[]}", 14, &ls, &e), 0);
+    CHECK_EQ(ls.ls_count, 0);
 
     /* A label of exactly ASSOC_LABEL_MAX bytes is kept; one more is too big. */
     jbuf big;
@@ -2679,10 +2676,10 @@ static void test_assoc_labels(void)
             jb_char(&big, 'x');
         jb_lit(&big, "\"}]}");
         int rc = hs_parse_assoc_labels(big.jb_data, big.jb_len, &ls, &e);
-        UT_CHECK_I64(rc, extra ? ERR_TOO_BIG : 0);
-        UT_CHECK_U64(ls.ls_count, extra ? 0 : 1);
+        CHECK_EQ(rc, extra ? ERR_TOO_BIG : 0);
+        CHECK_EQ(ls.ls_count, extra ? 0 : 1);
         if (extra)
-            UT_CHECK(strstr(e.ei_msg, "results[0].label is longer than 1024 bytes") != NULL);
+            CHECK(strstr(e.ei_msg, "results[0].label is longer than 1024 bytes") != NULL);
     }
     jb_free(&big);
 
@@ -2744,18 +2741,18 @@ static void test_assoc_labels(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         /* Each after a good parse: a failure must leave the output empty. */
-        UT_REQUIRE_I64(hs_parse_assoc_labels(doc_labels, strlen(doc_labels), &ls, &e), 0);
+        REQUIRE_EQ(hs_parse_assoc_labels(doc_labels, strlen(doc_labels), &ls, &e), 0);
         e.ei_msg[0] = '\0';
         int rc = hs_parse_assoc_labels(bad[i].body, strlen(bad[i].body), &ls, &e);
-        ut_check(rc == bad[i].rc && strstr(e.ei_msg, bad[i].msg) && ls.ls_count == 0 &&
-                     ls.ls_strings.jb_len == 0,
-                 __FILE__, __LINE__, "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
+        CHECKF(rc == bad[i].rc && strstr(e.ei_msg, bad[i].msg) && ls.ls_count == 0 &&
+                   ls.ls_strings.jb_len == 0,
+               "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
     }
     /* A NUL byte inside the body is malformed JSON, not its end. */
-    UT_CHECK_I64(hs_parse_assoc_labels("{\"results\":[]}\0", 15, &ls, &e), ERR_PARSE);
-    UT_CHECK_I64(hs_parse_assoc_labels(NULL, 1, &ls, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_parse_assoc_labels("{}", 2, NULL, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_parse_assoc_labels(NULL, 0, &ls, NULL), ERR_PARSE);
+    CHECK_EQ(hs_parse_assoc_labels("{\"results\":[]}\0", 15, &ls, &e), ERR_PARSE);
+    CHECK_EQ(hs_parse_assoc_labels(NULL, 1, &ls, &e), ERR_INVALID);
+    CHECK_EQ(hs_parse_assoc_labels("{}", 2, NULL, &e), ERR_INVALID);
+    CHECK_EQ(hs_parse_assoc_labels(NULL, 0, &ls, NULL), ERR_PARSE);
 done:
     hs_assoc_labels_free(&ls);
 }
@@ -2766,29 +2763,29 @@ static void test_token(void)
 {
     hs_token t;
     err_info e = {0, ""};
-    UT_REQUIRE_I64(hs_parse_token(doc_token_ascii, strlen(doc_token_ascii), &t, &e), 0);
-    UT_CHECK_STR(t.tok_access, "CIrToaiiMhIHAAEAQAAAARiO1ooBIOP0sgE");
-    UT_CHECK_U64(t.tok_access_len, 35);
-    UT_CHECK_STR(t.tok_refresh, "1e8fbfb1-8e96-4826-8b8d-c8af73715");
-    UT_CHECK_I64(t.tok_expires_in_s, 1800);
+    REQUIRE_EQ(hs_parse_token(doc_token_ascii, strlen(doc_token_ascii), &t, &e), 0);
+    CHECK_STR(t.tok_access, "CIrToaiiMhIHAAEAQAAAARiO1ooBIOP0sgE");
+    CHECK_EQ(t.tok_access_len, 35);
+    CHECK_STR(t.tok_refresh, "1e8fbfb1-8e96-4826-8b8d-c8af73715");
+    CHECK_EQ(t.tok_expires_in_s, 1800);
     /* The doc example verbatim elides the token with "…": not a token one can
      * put in a header, so it is refused rather than sent. */
     static const char doc_verbatim[] =
         "{\"token_type\":\"bearer\",\"refresh_token\":\"1e8fbfb1-8e96-4826-8b8d-c8af73715\",\n"
         " \"access_token\":\"CIrToaiiMhIHAAEAQAAAARiO1ooBIOP0sgE\xe2\x80\xa6\",\"expires_in\":"
         "1800}";
-    UT_CHECK_I64(hs_parse_token(doc_verbatim, strlen(doc_verbatim), &t, &e), ERR_SHAPE);
-    UT_CHECK_STR(e.ei_msg, "token response: access_token is not printable ASCII without spaces");
-    UT_CHECK_U64(t.tok_access_len, 0);
+    CHECK_EQ(hs_parse_token(doc_verbatim, strlen(doc_verbatim), &t, &e), ERR_SHAPE);
+    CHECK_STR(e.ei_msg, "token response: access_token is not printable ASCII without spaces");
+    CHECK_EQ(t.tok_access_len, 0);
     /* Minimal and extended bodies. */
     static const char minimal[] = "{\"access_token\":\"pat-na1-x\",\"expires_in\":60}";
-    UT_REQUIRE_I64(hs_parse_token(minimal, strlen(minimal), &t, &e), 0);
-    UT_CHECK_STR(t.tok_refresh, "");
-    UT_CHECK_I64(t.tok_expires_in_s, 60);
+    REQUIRE_EQ(hs_parse_token(minimal, strlen(minimal), &t, &e), 0);
+    CHECK_STR(t.tok_refresh, "");
+    CHECK_EQ(t.tok_expires_in_s, 60);
     static const char full[] =
         "{\"token_type\":\"Bearer\",\"access_token\":\"a\",\"expires_in\":1800,\"refresh_token\":"
         "\"r\",\"token_use\":\"access_token\",\"hub_id\":62515,\"scopes\":[\"oauth\"]}";
-    UT_REQUIRE_I64(hs_parse_token(full, strlen(full), &t, &e), 0);
+    REQUIRE_EQ(hs_parse_token(full, strlen(full), &t, &e), 0);
     /* A 512-byte token is fine, 513 is not. */
     jbuf big;
     jb_init(&big);
@@ -2796,15 +2793,15 @@ static void test_token(void)
     for (int i = 0; i < HS_TOKEN_MAX; i++)
         jb_char(&big, 'T');
     jb_lit(&big, "\",\"expires_in\":1800}");
-    UT_CHECK_I64(hs_parse_token(jb_cstr(&big), big.jb_len, &t, &e), 0);
-    UT_CHECK_U64(t.tok_access_len, HS_TOKEN_MAX);
+    CHECK_EQ(hs_parse_token(jb_cstr(&big), big.jb_len, &t, &e), 0);
+    CHECK_EQ(t.tok_access_len, HS_TOKEN_MAX);
     jb_reset(&big);
     jb_lit(&big, "{\"access_token\":\"");
     for (int i = 0; i <= HS_TOKEN_MAX; i++)
         jb_char(&big, 'T');
     jb_lit(&big, "\",\"expires_in\":1800}");
-    UT_CHECK_I64(hs_parse_token(jb_cstr(&big), big.jb_len, &t, &e), ERR_TOO_BIG);
-    UT_CHECK_STR(e.ei_msg, "token response: access_token is longer than 512 bytes");
+    CHECK_EQ(hs_parse_token(jb_cstr(&big), big.jb_len, &t, &e), ERR_TOO_BIG);
+    CHECK_STR(e.ei_msg, "token response: access_token is longer than 512 bytes");
     jb_free(&big);
     static const struct {
         const char *body;
@@ -2831,11 +2828,11 @@ static void test_token(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         int rc = hs_parse_token(bad[i].body, strlen(bad[i].body), &t, &e);
-        ut_check(rc == ERR_SHAPE && strstr(e.ei_msg, bad[i].msg) && t.tok_access_len == 0 &&
-                     t.tok_access[0] == '\0',
-                 __FILE__, __LINE__, "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
+        CHECKF(rc == ERR_SHAPE && strstr(e.ei_msg, bad[i].msg) && t.tok_access_len == 0 &&
+                   t.tok_access[0] == '\0',
+               "bad[%zu]: rc %d \"%s\"", i, rc, e.ei_msg);
     }
-    UT_CHECK_I64(hs_parse_token("{\"access_token\":", 16, &t, &e), ERR_PARSE);
+    CHECK_EQ(hs_parse_token("{\"access_token\":", 16, &t, &e), ERR_PARSE);
 done:
     return;
 }
@@ -2862,40 +2859,39 @@ static void test_error_docs(void)
         " \"category\":\"VALIDATION_ERROR\",\"correlationId\":"
         "\"a43683b0-5717-4ceb-80b4-104d02915d8c\"}",
         &eb);
-    UT_CHECK(eb.eb_is_json);
-    UT_CHECK_STR(eb.eb_status, "error");
-    UT_CHECK_STR(eb.eb_message,
-                 "This will be a human readable message with details about the error.");
-    UT_CHECK_STR(eb.eb_category, "VALIDATION_ERROR");
-    UT_CHECK_STR(eb.eb_correlation_id, "a43683b0-5717-4ceb-80b4-104d02915d8c");
-    UT_CHECK_STR(eb.eb_sub_category, "");
-    UT_CHECK_I64(eb.eb_policy, HS_POLICY_NONE);
-    UT_CHECK_I64(eb.eb_auth, HS_AUTH_NONE);
+    CHECK(eb.eb_is_json);
+    CHECK_STR(eb.eb_status, "error");
+    CHECK_STR(eb.eb_message, "This will be a human readable message with details about the error.");
+    CHECK_STR(eb.eb_category, "VALIDATION_ERROR");
+    CHECK_STR(eb.eb_correlation_id, "a43683b0-5717-4ceb-80b4-104d02915d8c");
+    CHECK_STR(eb.eb_sub_category, "");
+    CHECK_EQ(eb.eb_policy, HS_POLICY_NONE);
+    CHECK_EQ(eb.eb_auth, HS_AUTH_NONE);
     /* §6.2 official 429. */
     parse_err_str("{\"status\":\"error\",\"message\":\"You have reached your daily limit.\","
                   "\"errorType\":\"RATE_LIMIT\",\n"
                   " \"correlationId\":\"c033cdaa-2c40-4a64-ae48-b4cec88dad24\",\"policyName\":"
                   "\"DAILY\",\"requestId\":\"3d3e35b7-0dae-4b9f-a6e3-9c230cbcf8dd\"}",
                   &eb);
-    UT_CHECK_STR(eb.eb_policy_name, "DAILY");
-    UT_CHECK_STR(eb.eb_error_type, "RATE_LIMIT");
-    UT_CHECK_I64(eb.eb_policy, HS_POLICY_DAILY);
+    CHECK_STR(eb.eb_policy_name, "DAILY");
+    CHECK_STR(eb.eb_error_type, "RATE_LIMIT");
+    CHECK_EQ(eb.eb_policy, HS_POLICY_DAILY);
     /* §6.4 401s. */
     parse_err_str(
         "{\"status\":\"error\",\"message\":\"The OAuth token used to make this call expired 0 "
         "second(s) ago.\",\"correlationId\":\"019cd9fe-d093-7d4f-99bc-45975fdcf7c6\",\"category\":"
         "\"EXPIRED_AUTHENTICATION\",\"context\":{\"expire time\":[\"2026-03-10T23:04:41.164Z\"]}}",
         &eb);
-    UT_CHECK_I64(eb.eb_auth, HS_AUTH_EXPIRED);
-    UT_CHECK_I64(eb.eb_policy, HS_POLICY_NONE);
+    CHECK_EQ(eb.eb_auth, HS_AUTH_EXPIRED);
+    CHECK_EQ(eb.eb_policy, HS_POLICY_NONE);
     parse_err_str(
         "{\"status\":\"error\",\"message\":\"Authentication credentials not found. This API "
         "supports OAuth 2.0 authentication and you can find more details at "
         "https://developers.hubspot.com/docs/methods/auth/oauth-overview\",\"correlationId\":"
         "\"f0ee980f-\xe2\x80\xa6\",\"category\":\"INVALID_AUTHENTICATION\"}",
         &eb);
-    UT_CHECK_I64(eb.eb_auth, HS_AUTH_INVALID);
-    UT_CHECK_STR(eb.eb_correlation_id, "f0ee980f-\xe2\x80\xa6");
+    CHECK_EQ(eb.eb_auth, HS_AUTH_INVALID);
+    CHECK_STR(eb.eb_correlation_id, "f0ee980f-\xe2\x80\xa6");
     /* §6.4 400. */
     parse_err_str("{\"status\":\"error\",\"message\":\"Property values were not valid: "
                   "[...]\",\"correlationId\":\"8a3f6c3a-\xe2\x80\xa6\",\"errors\":[{\"message\":"
@@ -2903,8 +2899,8 @@ static void test_error_docs(void)
                   "\"PROPERTY_DOESNT_EXIST\",\"context\":{\"propertyName\":[\"testproperty\"]}}],"
                   "\"category\":\"VALIDATION_ERROR\"}",
                   &eb);
-    UT_CHECK(eb.eb_is_json);
-    UT_CHECK_STR(eb.eb_message, "Property values were not valid: [...]");
+    CHECK(eb.eb_is_json);
+    CHECK_STR(eb.eb_message, "Property values were not valid: [...]");
     /* §6.4 403 verbatim has a bare "…" in an array: not JSON, and said so. */
     parse_err_str(
         "{\"status\":\"error\",\"message\":\"This app hasn't been granted all required scopes "
@@ -2913,20 +2909,20 @@ static void test_error_docs(void)
         "{\"requiredGranularScopes\":[\"crm.objects.deals.read\", \xe2\x80\xa6]}}],\"links\":"
         "{\"scopes\":\"https://developers.hubspot.com/scopes\"},\"category\":\"MISSING_SCOPES\"}",
         &eb);
-    UT_CHECK(!eb.eb_is_json);
-    UT_CHECK(strncmp(eb.eb_message, "not JSON: {\"status\":\"error\"", 27) == 0);
-    UT_CHECK_STR(eb.eb_category, "");
+    CHECK(!eb.eb_is_json);
+    CHECK(strncmp(eb.eb_message, "not JSON: {\"status\":\"error\"", 27) == 0);
+    CHECK_STR(eb.eb_category, "");
     /* §6.4 404 and §2.2 single-object no-associations body. */
     parse_err_str("{\"status\":\"error\",\"message\":\"\xe2\x80\xa6\",\"correlationId\":"
                   "\"\xe2\x80\xa6\",\"category\":\"OBJECT_NOT_FOUND\",\"context\":{\"id\":"
                   "[\"\xe2\x80\xa6\"]}}",
                   &eb);
-    UT_CHECK_STR(eb.eb_category, "OBJECT_NOT_FOUND");
+    CHECK_STR(eb.eb_category, "OBJECT_NOT_FOUND");
     parse_err_str("{\"status\":\"error\",\"category\":\"OBJECT_NOT_FOUND\",\"subCategory\":"
                   "\"crm.associations.NO_ASSOCIATIONS_FOUND\",\"message\":\"No company is "
                   "associated with contact 1.\"}",
                   &eb);
-    UT_CHECK_STR(eb.eb_sub_category, "crm.associations.NO_ASSOCIATIONS_FOUND");
+    CHECK_STR(eb.eb_sub_category, "crm.associations.NO_ASSOCIATIONS_FOUND");
 }
 
 static void test_error_policies(void)
@@ -2962,8 +2958,8 @@ static void test_error_policies(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         hs_error_body eb;
         parse_err_str(cases[i].body, &eb);
-        ut_check(eb.eb_is_json && eb.eb_policy == cases[i].policy, __FILE__, __LINE__,
-                 "case %zu: policy %d, want %d", i, (int)eb.eb_policy, (int)cases[i].policy);
+        CHECKF(eb.eb_is_json && eb.eb_policy == cases[i].policy, "case %zu: policy %d, want %d", i,
+               (int)eb.eb_policy, (int)cases[i].policy);
     }
 }
 
@@ -2971,30 +2967,30 @@ static void test_error_tolerant(void)
 {
     hs_error_body eb;
     hs_parse_error(NULL, 0, &eb);
-    UT_CHECK(!eb.eb_is_json);
-    UT_CHECK_STR(eb.eb_message, "not JSON");
+    CHECK(!eb.eb_is_json);
+    CHECK_STR(eb.eb_message, "not JSON");
     parse_err_str("", &eb);
-    UT_CHECK_STR(eb.eb_message, "not JSON");
+    CHECK_STR(eb.eb_message, "not JSON");
     parse_err_str("<html><body>502 Bad Gateway\n</body></html>", &eb);
-    UT_CHECK(!eb.eb_is_json);
-    UT_CHECK_STR(eb.eb_message, "not JSON: <html><body>502 Bad Gateway?</body></html>");
+    CHECK(!eb.eb_is_json);
+    CHECK_STR(eb.eb_message, "not JSON: <html><body>502 Bad Gateway?</body></html>");
     parse_err_str("[1,2]", &eb);
-    UT_CHECK(!eb.eb_is_json);
+    CHECK(!eb.eb_is_json);
     parse_err_str("{\"status\":\"err", &eb);
-    UT_CHECK(!eb.eb_is_json);
+    CHECK(!eb.eb_is_json);
     /* Wrong types leave the field empty; the rest is read. */
     parse_err_str("{\"status\":5,\"message\":[\"x\"],\"category\":{},\"subCategory\":null,"
                   "\"correlationId\":true,\"policyName\":1.5,\"errorType\":\"RATE_LIMIT\"}",
                   &eb);
-    UT_CHECK(eb.eb_is_json);
-    UT_CHECK_STR(eb.eb_status, "");
-    UT_CHECK_STR(eb.eb_message, "");
-    UT_CHECK_STR(eb.eb_category, "");
-    UT_CHECK_STR(eb.eb_sub_category, "");
-    UT_CHECK_STR(eb.eb_correlation_id, "");
-    UT_CHECK_STR(eb.eb_policy_name, "");
-    UT_CHECK_STR(eb.eb_error_type, "RATE_LIMIT");
-    UT_CHECK_I64(eb.eb_policy, HS_POLICY_OTHER);
+    CHECK(eb.eb_is_json);
+    CHECK_STR(eb.eb_status, "");
+    CHECK_STR(eb.eb_message, "");
+    CHECK_STR(eb.eb_category, "");
+    CHECK_STR(eb.eb_sub_category, "");
+    CHECK_STR(eb.eb_correlation_id, "");
+    CHECK_STR(eb.eb_policy_name, "");
+    CHECK_STR(eb.eb_error_type, "RATE_LIMIT");
+    CHECK_EQ(eb.eb_policy, HS_POLICY_OTHER);
     /* A long message is cut at a UTF-8 boundary. */
     jbuf big;
     jb_init(&big);
@@ -3004,16 +3000,16 @@ static void test_error_tolerant(void)
     jb_lit(&big, "\"}");
     parse_err_str(jb_cstr(&big), &eb);
     size_t n = strlen(eb.eb_message);
-    UT_CHECK_U64(n, 254);
-    UT_CHECK(n >= 2 && (unsigned char)eb.eb_message[n - 2] == 0xc3 &&
-             (unsigned char)eb.eb_message[n - 1] == 0xa4);
+    CHECK_EQ(n, 254);
+    CHECK(n >= 2 && (unsigned char)eb.eb_message[n - 2] == 0xc3 &&
+          (unsigned char)eb.eb_message[n - 1] == 0xa4);
     /* A long non-JSON body is excerpted. */
     jb_reset(&big);
     for (int i = 0; i < 1000; i++)
         jb_char(&big, 'x');
     parse_err_str(jb_cstr(&big), &eb);
-    UT_CHECK(strlen(eb.eb_message) < sizeof(eb.eb_message));
-    UT_CHECK(strlen(eb.eb_message) > 80);
+    CHECK(strlen(eb.eb_message) < sizeof(eb.eb_message));
+    CHECK(strlen(eb.eb_message) > 80);
     jb_free(&big);
 }
 
@@ -3026,61 +3022,60 @@ static void test_build_assoc_batch(void)
     json_object *back = NULL;
     err_info e = {0, ""};
     const hs_assoc_input brief[] = {{1, NULL, 0}, {2, "MC0x%3D", 7}};
-    UT_REQUIRE_I64(hs_build_assoc_batch_read(&b, brief, 2, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b), "{\"inputs\":[{\"id\":\"1\"},{\"id\":\"2\",\"after\":\"MC0x%3D\"}]}");
+    REQUIRE_EQ(hs_build_assoc_batch_read(&b, brief, 2, &e), 0);
+    CHECK_STR(jb_cstr(&b), "{\"inputs\":[{\"id\":\"1\"},{\"id\":\"2\",\"after\":\"MC0x%3D\"}]}");
     /* §2.1's two request examples, exactly. */
     jb_reset(&b);
     const hs_assoc_input first[] = {{33451, NULL, 0}, {29851, NULL, 0}};
-    UT_REQUIRE_I64(hs_build_assoc_batch_read(&b, first, 2, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b), "{\"inputs\":[{\"id\":\"33451\"},{\"id\":\"29851\"}]}");
+    REQUIRE_EQ(hs_build_assoc_batch_read(&b, first, 2, &e), 0);
+    CHECK_STR(jb_cstr(&b), "{\"inputs\":[{\"id\":\"33451\"},{\"id\":\"29851\"}]}");
     jb_reset(&b);
     const hs_assoc_input paged[] = {{1001, "MC0yLTE1OTc0MDA2NTg%3D", 22},
                                     {1002, "MTAtNi0xODQ3MjAxMzg5%3D", 23}};
-    UT_REQUIRE_I64(hs_build_assoc_batch_read(&b, paged, 2, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b), "{\"inputs\":[{\"id\":\"1001\",\"after\":\"MC0yLTE1OTc0MDA2NTg%3D\"},"
-                              "{\"id\":\"1002\",\"after\":\"MTAtNi0xODQ3MjAxMzg5%3D\"}]}");
+    REQUIRE_EQ(hs_build_assoc_batch_read(&b, paged, 2, &e), 0);
+    CHECK_STR(jb_cstr(&b), "{\"inputs\":[{\"id\":\"1001\",\"after\":\"MC0yLTE1OTc0MDA2NTg%3D\"},"
+                           "{\"id\":\"1002\",\"after\":\"MTAtNi0xODQ3MjAxMzg5%3D\"}]}");
     back = json_tokener_parse(jb_cstr(&b));
-    UT_REQUIRE(back != NULL);
+    REQUIRE(back != NULL);
     json_object *inputs = json_object_object_get(back, "inputs");
-    UT_CHECK_U64(json_object_array_length(inputs), 2);
+    CHECK_EQ(json_object_array_length(inputs), 2);
     json_object *in1 = json_object_array_get_idx(inputs, 1);
-    UT_CHECK_STR(json_object_get_string(json_object_object_get(in1, "id")), "1002");
-    UT_CHECK_STR(json_object_get_string(json_object_object_get(in1, "after")),
-                 "MTAtNi0xODQ3MjAxMzg5%3D");
+    CHECK_STR(json_object_get_string(json_object_object_get(in1, "id")), "1002");
+    CHECK_STR(json_object_get_string(json_object_object_get(in1, "after")),
+              "MTAtNi0xODQ3MjAxMzg5%3D");
     json_object_put(back);
     back = NULL;
     /* Appends to what is there; a failure leaves it as it was. */
     jb_reset(&b);
     jb_lit(&b, "X");
     const hs_assoc_input big[] = {{UINT64_MAX, NULL, 0}};
-    UT_REQUIRE_I64(hs_build_assoc_batch_read(&b, big, 1, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b), "X{\"inputs\":[{\"id\":\"18446744073709551615\"}]}");
+    REQUIRE_EQ(hs_build_assoc_batch_read(&b, big, 1, &e), 0);
+    CHECK_STR(jb_cstr(&b), "X{\"inputs\":[{\"id\":\"18446744073709551615\"}]}");
     jb_reset(&b);
     jb_lit(&b, "X");
     const hs_assoc_input empty_after[] = {{1, NULL, 0}, {2, "", 0}};
-    UT_CHECK_I64(hs_build_assoc_batch_read(&b, empty_after, 2, &e), ERR_INVALID);
-    UT_CHECK_STR(e.ei_msg, "assoc batch read request: inputs[1].after is empty");
-    UT_CHECK_I64(hs_build_assoc_batch_read(&b, brief, 0, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_build_assoc_batch_read(NULL, brief, 1, &e), ERR_INVALID);
-    UT_CHECK_I64(hs_build_assoc_batch_read(&b, NULL, 1, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_assoc_batch_read(&b, empty_after, 2, &e), ERR_INVALID);
+    CHECK_STR(e.ei_msg, "assoc batch read request: inputs[1].after is empty");
+    CHECK_EQ(hs_build_assoc_batch_read(&b, brief, 0, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_assoc_batch_read(NULL, brief, 1, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_assoc_batch_read(&b, NULL, 1, &e), ERR_INVALID);
     char long_cursor[HS_CURSOR_MAX + 1];
     memset(long_cursor, 'A', sizeof(long_cursor));
     const hs_assoc_input too_long[] = {{1, long_cursor, sizeof(long_cursor)}};
-    UT_CHECK_I64(hs_build_assoc_batch_read(&b, too_long, 1, &e), ERR_TOO_BIG);
-    UT_CHECK_STR(jb_cstr(&b), "X");
+    CHECK_EQ(hs_build_assoc_batch_read(&b, too_long, 1, &e), ERR_TOO_BIG);
+    CHECK_STR(jb_cstr(&b), "X");
     /* 1,000 inputs is the limit. */
     hs_assoc_input *many = calloc(HS_ASSOC_BATCH_MAX + 1, sizeof(*many));
-    UT_REQUIRE(many != NULL);
+    REQUIRE(many != NULL);
     for (size_t i = 0; i <= HS_ASSOC_BATCH_MAX; i++)
         many[i].ai_id = 5000000000ULL + i;
-    UT_CHECK_I64(hs_build_assoc_batch_read(&b, many, HS_ASSOC_BATCH_MAX + 1, &e), ERR_TOO_BIG);
+    CHECK_EQ(hs_build_assoc_batch_read(&b, many, HS_ASSOC_BATCH_MAX + 1, &e), ERR_TOO_BIG);
     jb_reset(&b);
-    UT_CHECK_I64(hs_build_assoc_batch_read(&b, many, HS_ASSOC_BATCH_MAX, &e), 0);
+    CHECK_EQ(hs_build_assoc_batch_read(&b, many, HS_ASSOC_BATCH_MAX, &e), 0);
     free(many);
     back = json_tokener_parse(jb_cstr(&b));
-    UT_REQUIRE(back != NULL);
-    UT_CHECK_U64(json_object_array_length(json_object_object_get(back, "inputs")),
-                 HS_ASSOC_BATCH_MAX);
+    REQUIRE(back != NULL);
+    CHECK_EQ(json_object_array_length(json_object_object_get(back, "inputs")), HS_ASSOC_BATCH_MAX);
 done:
     json_object_put(back);
     jb_free(&b);
@@ -3106,17 +3101,16 @@ static void test_build_search(void)
         .sq_limit = 200,
         .sq_after = 0,
     };
-    UT_REQUIRE_I64(hs_build_search(&b, &q, &e), 0);
-    UT_CHECK_STR(
-        jb_cstr(&b),
-        "{\"filterGroups\":[{\"filters\":["
-        "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"GTE\",\"value\":"
-        "\"1700000000000\"},"
-        "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"LT\",\"value\":"
-        "\"1700000600000\"}]}],"
-        "\"sorts\":[{\"propertyName\":\"hs_lastmodifieddate\",\"direction\":"
-        "\"ASCENDING\"}],"
-        "\"properties\":[\"hs_lastmodifieddate\",\"name\"],\"limit\":200,\"after\":\"0\"}");
+    REQUIRE_EQ(hs_build_search(&b, &q, &e), 0);
+    CHECK_STR(jb_cstr(&b),
+              "{\"filterGroups\":[{\"filters\":["
+              "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"GTE\",\"value\":"
+              "\"1700000000000\"},"
+              "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"LT\",\"value\":"
+              "\"1700000600000\"}]}],"
+              "\"sorts\":[{\"propertyName\":\"hs_lastmodifieddate\",\"direction\":"
+              "\"ASCENDING\"}],"
+              "\"properties\":[\"hs_lastmodifieddate\",\"name\"],\"limit\":200,\"after\":\"0\"}");
     /* Draining one millisecond in ID order: GTE=LTE the same ms, hs_object_id GT x. */
     jb_reset(&b);
     static const char *const one[] = {"lastmodifieddate"};
@@ -3135,25 +3129,25 @@ static void test_build_search(void)
         .sq_limit = 100,
         .sq_after = 9800,
     };
-    UT_REQUIRE_I64(hs_build_search(&b, &drain, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b),
-                 "{\"filterGroups\":[{\"filters\":["
-                 "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GTE\",\"value\":"
-                 "\"1726061259356\"},"
-                 "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"LTE\",\"value\":"
-                 "\"1726061259356\"},"
-                 "{\"propertyName\":\"hs_object_id\",\"operator\":\"GT\",\"value\":\"5434402448\"}"
-                 "]}],\"sorts\":[{\"propertyName\":\"hs_object_id\",\"direction\":\"ASCENDING\"}],"
-                 "\"properties\":[\"lastmodifieddate\"],\"limit\":100,\"after\":\"9800\"}");
+    REQUIRE_EQ(hs_build_search(&b, &drain, &e), 0);
+    CHECK_STR(jb_cstr(&b),
+              "{\"filterGroups\":[{\"filters\":["
+              "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GTE\",\"value\":"
+              "\"1726061259356\"},"
+              "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"LTE\",\"value\":"
+              "\"1726061259356\"},"
+              "{\"propertyName\":\"hs_object_id\",\"operator\":\"GT\",\"value\":\"5434402448\"}"
+              "]}],\"sorts\":[{\"propertyName\":\"hs_object_id\",\"direction\":\"ASCENDING\"}],"
+              "\"properties\":[\"lastmodifieddate\"],\"limit\":100,\"after\":\"9800\"}");
     back = json_tokener_parse(jb_cstr(&b));
-    UT_REQUIRE(back != NULL);
+    REQUIRE(back != NULL);
     json_object *filters = json_object_object_get(
         json_object_array_get_idx(json_object_object_get(back, "filterGroups"), 0), "filters");
-    UT_CHECK_U64(json_object_array_length(filters), 3);
-    UT_CHECK_STR(json_object_get_string(
-                     json_object_object_get(json_object_array_get_idx(filters, 2), "operator")),
-                 "GT");
-    UT_CHECK_I64(json_object_get_int(json_object_object_get(back, "limit")), 100);
+    CHECK_EQ(json_object_array_length(filters), 3);
+    CHECK_STR(json_object_get_string(
+                  json_object_object_get(json_object_array_get_idx(filters, 2), "operator")),
+              "GT");
+    CHECK_EQ(json_object_get_int(json_object_object_get(back, "limit")), 100);
     json_object_put(back);
     back = NULL;
     /* No sort, no properties, descending, strict bounds, escaped values. */
@@ -3170,48 +3164,48 @@ static void test_build_search(void)
         .sq_nfilters = 2,
         .sq_limit = 1,
     };
-    UT_REQUIRE_I64(hs_build_search(&b, &plain, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b),
-                 "{\"filterGroups\":[{\"filters\":["
-                 "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"GT\",\"value\":\"5\"},"
-                 "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"LT\",\"value\":\"6\"},"
-                 "{\"propertyName\":\"na\\\"me\",\"operator\":\"NEQ\",\"value\":\"a\\\\b\\\"c\"},"
-                 "{\"propertyName\":\"hs_object_id\",\"operator\":\"LTE\",\"value\":\"9\"}"
-                 "]}],\"limit\":1,\"after\":\"0\"}");
+    REQUIRE_EQ(hs_build_search(&b, &plain, &e), 0);
+    CHECK_STR(jb_cstr(&b),
+              "{\"filterGroups\":[{\"filters\":["
+              "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"GT\",\"value\":\"5\"},"
+              "{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":\"LT\",\"value\":\"6\"},"
+              "{\"propertyName\":\"na\\\"me\",\"operator\":\"NEQ\",\"value\":\"a\\\\b\\\"c\"},"
+              "{\"propertyName\":\"hs_object_id\",\"operator\":\"LTE\",\"value\":\"9\"}"
+              "]}],\"limit\":1,\"after\":\"0\"}");
     back = json_tokener_parse(jb_cstr(&b));
-    UT_REQUIRE(back != NULL);
+    REQUIRE(back != NULL);
     json_object_put(back);
     back = NULL;
     jb_reset(&b);
     plain.sq_sort_property = "createdate";
     plain.sq_sort_descending = true;
     plain.sq_nfilters = 0;
-    UT_REQUIRE_I64(hs_build_search(&b, &plain, &e), 0);
-    UT_CHECK(strstr(jb_cstr(&b), "\"sorts\":[{\"propertyName\":\"createdate\",\"direction\":"
-                                 "\"DESCENDING\"}]") != NULL);
+    REQUIRE_EQ(hs_build_search(&b, &plain, &e), 0);
+    CHECK(strstr(jb_cstr(&b), "\"sorts\":[{\"propertyName\":\"createdate\",\"direction\":"
+                              "\"DESCENDING\"}]") != NULL);
     /* Refusals, each leaving the buffer as it was. */
     jb_reset(&b);
     jb_lit(&b, "keep");
     hs_search_query r = q;
     r.sq_from_op = HS_OP_LT;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     r = q;
     r.sq_to_op = HS_OP_GTE;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     r = q;
     r.sq_limit = 0;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     r.sq_limit = 201;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     r = q;
     r.sq_after = 9801;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     msg_has(&e, "beyond 10000 results");
     r.sq_after = UINT64_MAX;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     r = q;
     r.sq_lastmod_property = NULL;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     const hs_search_filter five[5] = {{"a", HS_OP_EQ, "1"},
                                       {"a", HS_OP_EQ, "1"},
                                       {"a", HS_OP_EQ, "1"},
@@ -3220,19 +3214,19 @@ static void test_build_search(void)
     r = q;
     r.sq_filters = five;
     r.sq_nfilters = 5;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     msg_has(&e, "7 filters in one group (at most 6)");
     r.sq_nfilters = 4;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), 0);
+    CHECK_EQ(hs_build_search(&b, &r, &e), 0);
     jb_reset(&b);
     jb_lit(&b, "keep");
     const hs_search_filter bad_op[] = {{"a", HS_OP_COUNT, "1"}};
     r.sq_filters = bad_op;
     r.sq_nfilters = 1;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     const hs_search_filter no_value[] = {{"a", HS_OP_EQ, NULL}};
     r.sq_filters = no_value;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_INVALID);
     /* Over 3,000 characters. */
     char long_name[200];
     memset(long_name, 'p', sizeof(long_name) - 1);
@@ -3243,11 +3237,11 @@ static void test_build_search(void)
     r = q;
     r.sq_properties = many;
     r.sq_nproperties = 16;
-    UT_CHECK_I64(hs_build_search(&b, &r, &e), ERR_TOO_BIG);
-    UT_CHECK_STR(jb_cstr(&b), "keep");
-    UT_CHECK_U64(b.jb_len, 4);
-    UT_CHECK_STR(hs_search_op_name(HS_OP_GTE), "GTE");
-    UT_CHECK_STR(hs_search_op_name(HS_OP_COUNT), "UNKNOWN");
+    CHECK_EQ(hs_build_search(&b, &r, &e), ERR_TOO_BIG);
+    CHECK_STR(jb_cstr(&b), "keep");
+    CHECK_EQ(b.jb_len, 4);
+    CHECK_STR(hs_search_op_name(HS_OP_GTE), "GTE");
+    CHECK_STR(hs_search_op_name(HS_OP_COUNT), "UNKNOWN");
     /* The reference design's search: one open bound, and a page past the
      * cap sent anyway (HubSpot's 400 is its failure). */
     const char *const ref_props[] = {"hs_object_id", "lastmodifieddate"};
@@ -3263,19 +3257,19 @@ static void test_build_search(void)
         .sq_after = 200,
     };
     jb_reset(&b);
-    UT_REQUIRE_I64(hs_build_search(&b, &ref, &e), 0);
-    UT_CHECK_STR(jb_cstr(&b),
-                 "{\"filterGroups\":[{\"filters\":["
-                 "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GT\",\"value\":\"7\"}"
-                 "]}],\"sorts\":[{\"propertyName\":\"lastmodifieddate\",\"direction\":"
-                 "\"ASCENDING\"}],\"properties\":[\"hs_object_id\",\"lastmodifieddate\"],"
-                 "\"limit\":100,\"after\":\"200\"}");
+    REQUIRE_EQ(hs_build_search(&b, &ref, &e), 0);
+    CHECK_STR(jb_cstr(&b),
+              "{\"filterGroups\":[{\"filters\":["
+              "{\"propertyName\":\"lastmodifieddate\",\"operator\":\"GT\",\"value\":\"7\"}"
+              "]}],\"sorts\":[{\"propertyName\":\"lastmodifieddate\",\"direction\":"
+              "\"ASCENDING\"}],\"properties\":[\"hs_object_id\",\"lastmodifieddate\"],"
+              "\"limit\":100,\"after\":\"200\"}");
     ref.sq_after = 9950;
     jb_reset(&b);
-    UT_CHECK_I64(hs_build_search(&b, &ref, &e), ERR_INVALID);
+    CHECK_EQ(hs_build_search(&b, &ref, &e), ERR_INVALID);
     ref.sq_past_cap = true;
-    UT_CHECK_I64(hs_build_search(&b, &ref, &e), 0);
-    UT_CHECK(strstr(jb_cstr(&b), "\"after\":\"9950\"") != NULL);
+    CHECK_EQ(hs_build_search(&b, &ref, &e), 0);
+    CHECK(strstr(jb_cstr(&b), "\"after\":\"9950\"") != NULL);
 done:
     json_object_put(back);
     jb_free(&b);
@@ -3286,24 +3280,24 @@ static void test_build_oauth(void)
     jbuf b;
     jb_init(&b);
     err_info e = {0, ""};
-    UT_REQUIRE_I64(hs_build_oauth_refresh(&b, "1e8fbfb1-8e96-4826-8b8d-c8af73715",
-                                          "7933b042-0c1e-4e8f-9d2c-8d1f5b3f1f3a",
-                                          "7a572d8a-69bf-44c6-9a30-6a7e5c9d6d2b", &e),
-                   0);
-    UT_CHECK_STR(jb_cstr(&b), "grant_type=refresh_token&refresh_token=1e8fbfb1-8e96-4826-8b8d-"
-                              "c8af73715&client_id=7933b042-0c1e-4e8f-9d2c-8d1f5b3f1f3a&client_"
-                              "secret=7a572d8a-69bf-44c6-9a30-6a7e5c9d6d2b");
+    REQUIRE_EQ(hs_build_oauth_refresh(&b, "1e8fbfb1-8e96-4826-8b8d-c8af73715",
+                                      "7933b042-0c1e-4e8f-9d2c-8d1f5b3f1f3a",
+                                      "7a572d8a-69bf-44c6-9a30-6a7e5c9d6d2b", &e),
+               0);
+    CHECK_STR(jb_cstr(&b), "grant_type=refresh_token&refresh_token=1e8fbfb1-8e96-4826-8b8d-"
+                           "c8af73715&client_id=7933b042-0c1e-4e8f-9d2c-8d1f5b3f1f3a&client_"
+                           "secret=7a572d8a-69bf-44c6-9a30-6a7e5c9d6d2b");
     jb_reset(&b);
-    UT_REQUIRE_I64(hs_build_oauth_refresh(&b, "a b&c=d/e+f%", "x~y._-z", "caf\xc3\xa9\n?#", &e), 0);
-    UT_CHECK_STR(jb_cstr(&b), "grant_type=refresh_token&refresh_token=a%20b%26c%3Dd%2Fe%2Bf%25"
-                              "&client_id=x~y._-z&client_secret=caf%C3%A9%0A%3F%23");
+    REQUIRE_EQ(hs_build_oauth_refresh(&b, "a b&c=d/e+f%", "x~y._-z", "caf\xc3\xa9\n?#", &e), 0);
+    CHECK_STR(jb_cstr(&b), "grant_type=refresh_token&refresh_token=a%20b%26c%3Dd%2Fe%2Bf%25"
+                           "&client_id=x~y._-z&client_secret=caf%C3%A9%0A%3F%23");
     jb_reset(&b);
-    UT_CHECK_I64(hs_build_oauth_refresh(&b, "", "c", "s", &e), ERR_INVALID);
-    UT_CHECK_STR(e.ei_msg, "OAuth refresh request: the refresh token is empty");
-    UT_CHECK_I64(hs_build_oauth_refresh(&b, "r", "", "s", &e), ERR_INVALID);
-    UT_CHECK_I64(hs_build_oauth_refresh(&b, "r", "c", "", &e), ERR_INVALID);
-    UT_CHECK_I64(hs_build_oauth_refresh(&b, "r", NULL, "s", &e), ERR_INVALID);
-    UT_CHECK_U64(b.jb_len, 0);
+    CHECK_EQ(hs_build_oauth_refresh(&b, "", "c", "s", &e), ERR_INVALID);
+    CHECK_STR(e.ei_msg, "OAuth refresh request: the refresh token is empty");
+    CHECK_EQ(hs_build_oauth_refresh(&b, "r", "", "s", &e), ERR_INVALID);
+    CHECK_EQ(hs_build_oauth_refresh(&b, "r", "c", "", &e), ERR_INVALID);
+    CHECK_EQ(hs_build_oauth_refresh(&b, "r", NULL, "s", &e), ERR_INVALID);
+    CHECK_EQ(b.jb_len, 0);
 done:
     jb_free(&b);
 }
@@ -3357,10 +3351,10 @@ static void test_sim_round_trip(void)
     hs_assoc_input *inputs = NULL;
     sim_response rs;
     sim_response_init(&rs);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const sim_objects *companies = &p->p_obj[HS_COMPANIES];
     inputs = calloc(companies->o_count, sizeof(*inputs));
-    UT_REQUIRE(inputs != NULL);
+    REQUIRE(inputs != NULL);
     const uint32_t page_size = 37; /* heavy parents page many times */
     size_t requests = 0, parents_seen = 0, empty_first = 0;
     err_info e = {0, ""};
@@ -3371,7 +3365,7 @@ static void test_sim_round_trip(void)
         for (uint32_t i = 0; i < n; i++)
             inputs[i] = (hs_assoc_input){companies->o_id[lo + i], NULL, 0};
         jb_reset(&req);
-        UT_REQUIRE_I64(hs_build_assoc_batch_read(&req, inputs, n, &e), 0);
+        REQUIRE_EQ(hs_build_assoc_batch_read(&req, inputs, n, &e), 0);
         assoc_buf_reset(&page);
         hs_assoc_errors_reset(&errs);
         sim_response_free(&rs);
@@ -3382,9 +3376,9 @@ static void test_sim_round_trip(void)
         requests++;
         int rc =
             hs_parse_assoc_batch(rs.rs_body.jb_data, rs.rs_body.jb_len, status, &page, &errs, &e);
-        ut_check(rc == 0, __FILE__, __LINE__, "first page: rc %d %s", rc, e.ei_msg);
-        UT_REQUIRE(rc == 0);
-        UT_CHECK_U64(errs.ae_nfailures, 0);
+        CHECKF(rc == 0, "first page: rc %d %s", rc, e.ei_msg);
+        REQUIRE(rc == 0);
+        CHECK_EQ(errs.ae_nfailures, 0);
         parents_seen += page.ab_nparents;
         empty_first += errs.ae_nempty;
         lines_add(&lines, &page, "companies_contacts");
@@ -3392,7 +3386,7 @@ static void test_sim_round_trip(void)
         for (int round = 0; round < 1000; round++) {
             size_t npaged = 0;
             jb_reset(&req);
-            UT_REQUIRE_I64(hs_build_assoc_next_pages(&req, &page, &npaged, &e), 0);
+            REQUIRE_EQ(hs_build_assoc_next_pages(&req, &page, &npaged, &e), 0);
             if (npaged == 0)
                 break;
             sim_response_free(&rs);
@@ -3404,24 +3398,24 @@ static void test_sim_round_trip(void)
             hs_assoc_errors_reset(&errs);
             rc = hs_parse_assoc_batch(rs.rs_body.jb_data, rs.rs_body.jb_len, status, &next, &errs,
                                       &e);
-            ut_check(rc == 0, __FILE__, __LINE__, "later page: rc %d %s", rc, e.ei_msg);
-            UT_REQUIRE(rc == 0);
-            UT_CHECK_U64(next.ab_nparents + errs.ae_nempty, npaged);
+            CHECKF(rc == 0, "later page: rc %d %s", rc, e.ei_msg);
+            REQUIRE(rc == 0);
+            CHECK_EQ(next.ab_nparents + errs.ae_nempty, npaged);
             lines_add(&lines, &next, "companies_contacts");
             assoc_buf tmp = page;
             page = next;
             next = tmp;
         }
     }
-    UT_CHECK_U64(parents_seen + empty_first, companies->o_count);
-    UT_CHECK(requests > 2);
+    CHECK_EQ(parents_seen + empty_first, companies->o_count);
+    CHECK(requests > 2);
     int ti = ut_table_index(p, "companies_contacts");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     truth = ut_truth(p, &p->p_tables[ti]);
-    UT_REQUIRE(truth != NULL);
-    UT_CHECK_U64(ut_lines_missing(truth, jb_cstr(&lines)), 0);
-    UT_CHECK_U64(ut_lines_missing(jb_cstr(&lines), truth), 0);
-    UT_CHECK(lines.jb_len > 1000);
+    REQUIRE(truth != NULL);
+    CHECK_EQ(ut_lines_missing(truth, jb_cstr(&lines)), 0);
+    CHECK_EQ(ut_lines_missing(jb_cstr(&lines), truth), 0);
+    CHECK(lines.jb_len > 1000);
 done:
     free(inputs);
     free(truth);
@@ -3455,7 +3449,7 @@ static void test_sim_search_list_properties(void)
     sim_response rs;
     sim_response_init(&rs);
     err_info e = {0, ""};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     /* Every contact modified up to now, 200 a page, by ID. */
     static const char *const props[] = {"lastmodifieddate"};
     hs_search_query q = {
@@ -3469,16 +3463,16 @@ static void test_sim_search_list_properties(void)
         .sq_nproperties = 1,
         .sq_limit = 200,
     };
-    UT_REQUIRE_I64(hs_build_search(&req, &q, &e), 0);
+    REQUIRE_EQ(hs_build_search(&req, &q, &e), 0);
     int status =
         sim_do(p, 500, "POST", "/crm/v3/objects/contacts/search", req.jb_data, req.jb_len, &rs);
-    ut_check(status == 200, __FILE__, __LINE__, "search: %d %.300s", status, jb_cstr(&rs.rs_body));
-    UT_REQUIRE_I64(
+    CHECKF(status == 200, "search: %d %.300s", status, jb_cstr(&rs.rs_body));
+    REQUIRE_EQ(
         hs_parse_search(rs.rs_body.jb_data, rs.rs_body.jb_len, "lastmodifieddate", &page, &e), 0);
-    UT_CHECK(page.rp_total > 200);
-    UT_CHECK_U64(page.rp_count, 200);
-    UT_CHECK(page.rp_has_next);
-    UT_CHECK_U64(page.rp_next_offset, 200);
+    CHECK(page.rp_total > 200);
+    CHECK_EQ(page.rp_count, 200);
+    CHECK(page.rp_has_next);
+    CHECK_EQ(page.rp_next_offset, 200);
     bool ascending = true, all_lastmod = true;
     for (size_t i = 0; i < page.rp_count; i++) {
         all_lastmod = all_lastmod && page.rp_items[i].rec_has_lastmod &&
@@ -3486,76 +3480,76 @@ static void test_sim_search_list_properties(void)
         if (i)
             ascending = ascending && page.rp_items[i - 1].rec_id < page.rp_items[i].rec_id;
     }
-    UT_CHECK(ascending);
-    UT_CHECK(all_lastmod);
-    UT_CHECK_U64(page.rp_items[0].rec_id, p->p_obj[HS_CONTACTS].o_id[0]);
+    CHECK(ascending);
+    CHECK(all_lastmod);
+    CHECK_EQ(page.rp_items[0].rec_id, p->p_obj[HS_CONTACTS].o_id[0]);
     /* The object list: the first page's IDs and its cursor. */
     sim_response_free(&rs);
     status = sim_do(p, 500, "GET", "/crm/v3/objects/companies", NULL, 0, &rs);
-    UT_REQUIRE_I64(status, 200);
-    UT_REQUIRE_I64(hs_parse_object_list(rs.rs_body.jb_data, rs.rs_body.jb_len,
-                                        "hs_lastmodifieddate", &page, &e),
-                   0);
-    UT_CHECK_U64(page.rp_count, 10);
-    UT_CHECK(page.rp_has_next && page.rp_next_is_number);
-    UT_CHECK(page.rp_items[0].rec_has_lastmod);
-    UT_CHECK(!page.rp_has_total);
+    REQUIRE_EQ(status, 200);
+    REQUIRE_EQ(hs_parse_object_list(rs.rs_body.jb_data, rs.rs_body.jb_len, "hs_lastmodifieddate",
+                                    &page, &e),
+               0);
+    CHECK_EQ(page.rp_count, 10);
+    CHECK(page.rp_has_next && page.rp_next_is_number);
+    CHECK(page.rp_items[0].rec_has_lastmod);
+    CHECK(!page.rp_has_total);
     /* Properties with the rollup labels. */
     sim_response_free(&rs);
     status = sim_do(p, 500, "GET", "/crm/v3/properties/companies", NULL, 0, &rs);
-    UT_REQUIRE_I64(status, 200);
-    UT_REQUIRE_I64(hs_parse_properties(rs.rs_body.jb_data, rs.rs_body.jb_len, &ps, &e), 0);
+    REQUIRE_EQ(status, 200);
+    REQUIRE_EQ(hs_parse_properties(rs.rs_body.jb_data, rs.rs_body.jb_len, &ps, &e), 0);
     static const char prefix[] = "sync_associations_companies_contacts_label_";
-    UT_REQUIRE_I64(
-        hs_properties_labels_with_prefix(&ps, prefix, strlen(prefix), &labels, &nlabels, &e), 0);
+    REQUIRE_EQ(hs_properties_labels_with_prefix(&ps, prefix, strlen(prefix), &labels, &nlabels, &e),
+               0);
     static const char *const want[] = {
         "sync_associations_companies_contacts_label_billing_contact",
         "sync_associations_companies_contacts_label_count",
         "sync_associations_companies_contacts_label_decision_maker",
         "sync_associations_companies_contacts_label_manager",
     };
-    UT_CHECK_U64(nlabels, UT_COUNT(want));
+    CHECK_EQ(nlabels, UT_COUNT(want));
     for (size_t i = 0; i < nlabels && i < UT_COUNT(want); i++)
-        UT_CHECK_STR(labels[i], want[i]);
+        CHECK_STR(labels[i], want[i]);
     /* The simulator lists its rollup fields as HubSpot lists rollups; its
      * counters (num_associated_*) and text properties are not rollups. */
     size_t nrollups = 0;
     for (size_t i = 0; i < ps.ps_count; i++) {
         bool mine = strncmp(hs_property_label(&ps, i), prefix, strlen(prefix)) == 0;
-        ut_check(hs_property_is_rollup(&ps, i) == mine, __FILE__, __LINE__,
-                 "%s (%s/%s): is_rollup %d", hs_property_name(&ps, i), hs_property_type(&ps, i),
-                 hs_property_field_type(&ps, i), (int)hs_property_is_rollup(&ps, i));
+        CHECKF(hs_property_is_rollup(&ps, i) == mine, "%s (%s/%s): is_rollup %d",
+               hs_property_name(&ps, i), hs_property_type(&ps, i), hs_property_field_type(&ps, i),
+               (int)hs_property_is_rollup(&ps, i));
         nrollups += hs_property_is_rollup(&ps, i);
         if (strcmp(hs_property_name(&ps, i), "num_associated_contacts") == 0) {
-            UT_CHECK_STR(hs_property_type(&ps, i), "number");
-            UT_CHECK_STR(hs_property_field_type(&ps, i), "number");
+            CHECK_STR(hs_property_type(&ps, i), "number");
+            CHECK_STR(hs_property_field_type(&ps, i), "number");
         }
     }
-    UT_CHECK_U64(nrollups, UT_COUNT(want));
+    CHECK_EQ(nrollups, UT_COUNT(want));
     /* The pair's labels: HubSpot's two types, then the portal's own. */
     sim_response_free(&rs);
     status = sim_do(p, 500, "GET", "/crm/v4/associations/companies/contacts/labels", NULL, 0, &rs);
-    UT_REQUIRE_I64(status, 200);
-    UT_REQUIRE_I64(hs_parse_assoc_labels(rs.rs_body.jb_data, rs.rs_body.jb_len, &al, &e), 0);
+    REQUIRE_EQ(status, 200);
+    REQUIRE_EQ(hs_parse_assoc_labels(rs.rs_body.jb_data, rs.rs_body.jb_len, &al, &e), 0);
     size_t nuser = 0;
     for (size_t i = 0; i < al.ls_count; i++)
         if (al.ls_items[i].al_category == ASSOC_USER_DEFINED) {
             nuser++;
-            UT_CHECK(hs_assoc_label_name(&al, i) != NULL);
+            CHECK(hs_assoc_label_name(&al, i) != NULL);
         }
-    UT_CHECK_U64(nuser, (uint64_t)c.pc_labels);
-    UT_CHECK(al.ls_count == nuser + 2);
-    UT_CHECK_I64(al.ls_items[0].al_category, ASSOC_HUBSPOT_DEFINED);
+    CHECK_EQ(nuser, (uint64_t)c.pc_labels);
+    CHECK(al.ls_count == nuser + 2);
+    CHECK_EQ(al.ls_items[0].al_category, ASSOC_HUBSPOT_DEFINED);
     /* A simulator error body reads as one. */
     sim_response_free(&rs);
     status = sim_do(p, 500, "POST", "/crm/v3/objects/contacts/search", "{\"limit\":500}", 13, &rs);
-    UT_CHECK_I64(status, 400);
+    CHECK_EQ(status, 400);
     hs_error_body eb;
     hs_parse_error(rs.rs_body.jb_data, rs.rs_body.jb_len, &eb);
-    UT_CHECK(eb.eb_is_json);
-    UT_CHECK_STR(eb.eb_category, "VALIDATION_ERROR");
-    UT_CHECK_STR(eb.eb_status, "error");
-    UT_CHECK_U64(strlen(eb.eb_correlation_id), 36);
+    CHECK(eb.eb_is_json);
+    CHECK_STR(eb.eb_category, "VALIDATION_ERROR");
+    CHECK_STR(eb.eb_status, "error");
+    CHECK_EQ(strlen(eb.eb_correlation_id), 36);
 done:
     free(labels);
     sim_response_free(&rs);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../common/hubspot/hs_paths.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -12,21 +13,20 @@ static void test_paths(void)
 {
     char p[HS_PATH_MAX];
     hs_path_assoc_batch_read(p, sizeof(p), HS_COMPANIES, HS_CONTACTS);
-    UT_CHECK_STR(p, "/crm/v4/associations/companies/contacts/batch/read");
+    CHECK_STR(p, "/crm/v4/associations/companies/contacts/batch/read");
     hs_path_assoc_labels(p, sizeof(p), HS_DEALS, HS_TICKETS);
-    UT_CHECK_STR(p, "/crm/v4/associations/deals/tickets/labels");
+    CHECK_STR(p, "/crm/v4/associations/deals/tickets/labels");
     hs_path_object_list(p, sizeof(p), HS_CONTACTS, false, 0);
-    UT_CHECK_STR(p,
-                 "/crm/v3/objects/contacts?limit=100&archived=false&properties=lastmodifieddate");
+    CHECK_STR(p, "/crm/v3/objects/contacts?limit=100&archived=false&properties=lastmodifieddate");
     hs_path_object_list(p, sizeof(p), HS_DEALS, true, 30504160356ULL);
-    UT_CHECK_STR(p, "/crm/v3/objects/deals?limit=100&archived=true&properties=hs_lastmodifieddate"
-                    "&after=30504160356");
+    CHECK_STR(p, "/crm/v3/objects/deals?limit=100&archived=true&properties=hs_lastmodifieddate"
+                 "&after=30504160356");
     hs_path_search(p, sizeof(p), HS_POSTAL_MAIL);
-    UT_CHECK_STR(p, "/crm/v3/objects/postal_mail/search");
+    CHECK_STR(p, "/crm/v3/objects/postal_mail/search");
     hs_path_properties(p, sizeof(p), HS_COMPANIES);
-    UT_CHECK_STR(p, "/crm/v3/properties/companies");
-    UT_CHECK_STR(hs_path_token, "/oauth/v1/token");
-    UT_CHECK(strncmp(hs_path_daily_probe, "/crm/v3/objects/", 16) == 0);
+    CHECK_STR(p, "/crm/v3/properties/companies");
+    CHECK_STR(hs_path_token, "/oauth/v1/token");
+    CHECK(strncmp(hs_path_daily_probe, "/crm/v3/objects/", 16) == 0);
 }
 
 /* The longest path of any type fits HS_PATH_MAX; a short buffer is cut,
@@ -35,11 +35,10 @@ static void test_sizes(void)
 {
     char p[HS_PATH_MAX], small[10];
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        UT_CHECK(hs_path_object_list(p, sizeof(p), (hs_object_type)t, true, UINT64_MAX) <
-                 sizeof(p));
+        CHECK(hs_path_object_list(p, sizeof(p), (hs_object_type)t, true, UINT64_MAX) < sizeof(p));
     size_t need = hs_path_search(small, sizeof(small), HS_COMMUNICATIONS);
-    UT_CHECK_U64(need, strlen("/crm/v3/objects/communications/search"));
-    UT_CHECK_STR(small, "/crm/v3/o");
+    CHECK_EQ(need, strlen("/crm/v3/objects/communications/search"));
+    CHECK_STR(small, "/crm/v3/o");
 }
 
 int unit_suite_hs_paths(void)

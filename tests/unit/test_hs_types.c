@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../common/base/hs_types.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -39,8 +40,7 @@ static void test_object_aliases(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         hs_object_type t = HS_OBJECT_TYPE_COUNT;
         int rc = parse_obj(cases[i].s, &t);
-        ut_check(rc == 0 && t == cases[i].t, __FILE__, __LINE__, "parse(\"%s\") = %d, type %d",
-                 cases[i].s, rc, (int)t);
+        CHECKF(rc == 0 && t == cases[i].t, "parse(\"%s\") = %d, type %d", cases[i].s, rc, (int)t);
     }
 }
 
@@ -52,58 +52,58 @@ static void test_object_unknown(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         hs_object_type t;
-        ut_check(parse_obj(bad[i], &t) == -1, __FILE__, __LINE__, "\"%s\" accepted", bad[i]);
+        CHECKF(parse_obj(bad[i], &t) == -1, "\"%s\" accepted", bad[i]);
     }
     /* Only n bytes count: a prefix of a longer segment is parsed as itself. */
     hs_object_type t = HS_OBJECT_TYPE_COUNT;
-    UT_CHECK_I64(hs_object_parse("contacts/123", 8, &t), 0);
-    UT_CHECK(t == HS_CONTACTS);
-    UT_CHECK_I64(hs_object_parse("contacts", 7, &t), 0); /* "contact" */
-    UT_CHECK_I64(hs_object_parse("contacts", 6, &t), -1);
+    CHECK_EQ(hs_object_parse("contacts/123", 8, &t), 0);
+    CHECK(t == HS_CONTACTS);
+    CHECK_EQ(hs_object_parse("contacts", 7, &t), 0); /* "contact" */
+    CHECK_EQ(hs_object_parse("contacts", 6, &t), -1);
 }
 
 static void test_object_info(void)
 {
-    UT_CHECK_STR(hs_object(HS_CONTACTS)->oi_plural, "contacts");
-    UT_CHECK_STR(hs_object(HS_CONTACTS)->oi_singular, "contact");
-    UT_CHECK_STR(hs_object(HS_CONTACTS)->oi_type_id, "0-1");
-    UT_CHECK_STR(hs_object(HS_CONTACTS)->oi_lastmod, "lastmodifieddate");
-    UT_CHECK_STR(hs_object(HS_COMPANIES)->oi_lastmod, "hs_lastmodifieddate");
-    UT_CHECK_STR(hs_object(HS_DEALS)->oi_lastmod, "hs_lastmodifieddate");
-    UT_CHECK_STR(hs_object(HS_TICKETS)->oi_type_id, "0-5");
-    UT_CHECK_STR(hs_object(HS_POSTAL_MAIL)->oi_type_id, "0-116");
+    CHECK_STR(hs_object(HS_CONTACTS)->oi_plural, "contacts");
+    CHECK_STR(hs_object(HS_CONTACTS)->oi_singular, "contact");
+    CHECK_STR(hs_object(HS_CONTACTS)->oi_type_id, "0-1");
+    CHECK_STR(hs_object(HS_CONTACTS)->oi_lastmod, "lastmodifieddate");
+    CHECK_STR(hs_object(HS_COMPANIES)->oi_lastmod, "hs_lastmodifieddate");
+    CHECK_STR(hs_object(HS_DEALS)->oi_lastmod, "hs_lastmodifieddate");
+    CHECK_STR(hs_object(HS_TICKETS)->oi_type_id, "0-5");
+    CHECK_STR(hs_object(HS_POSTAL_MAIL)->oi_type_id, "0-116");
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         bool core = t == HS_CONTACTS || t == HS_COMPANIES || t == HS_DEALS || t == HS_TICKETS;
-        ut_check(hs_object((hs_object_type)t)->oi_engagement == !core, __FILE__, __LINE__,
-                 "%s: engagement flag", hs_object((hs_object_type)t)->oi_plural);
+        CHECKF(hs_object((hs_object_type)t)->oi_engagement == !core, "%s: engagement flag",
+               hs_object((hs_object_type)t)->oi_plural);
         /* Every alias of every type parses back to the type. */
         hs_object_type back;
         const hs_object_info *o = hs_object((hs_object_type)t);
-        UT_CHECK(parse_obj(o->oi_plural, &back) == 0 && back == (hs_object_type)t);
-        UT_CHECK(parse_obj(o->oi_singular, &back) == 0 && back == (hs_object_type)t);
-        UT_CHECK(parse_obj(o->oi_type_id, &back) == 0 && back == (hs_object_type)t);
+        CHECK(parse_obj(o->oi_plural, &back) == 0 && back == (hs_object_type)t);
+        CHECK(parse_obj(o->oi_singular, &back) == 0 && back == (hs_object_type)t);
+        CHECK(parse_obj(o->oi_type_id, &back) == 0 && back == (hs_object_type)t);
     }
 }
 
 static void test_table_of_order(void)
 {
     hs_table t;
-    UT_CHECK_I64(hs_table_of(HS_CONTACTS, HS_COMPANIES, &t), 0);
-    UT_CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
-    UT_CHECK_I64(hs_table_of(HS_COMPANIES, HS_CONTACTS, &t), 0);
-    UT_CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
-    UT_CHECK_I64(hs_table_of(HS_TICKETS, HS_DEALS, &t), 0);
-    UT_CHECK(t.t_parent == HS_DEALS && t.t_child == HS_TICKETS);
-    UT_CHECK_I64(hs_table_of(HS_TICKETS, HS_NOTES, &t), 0);
-    UT_CHECK(t.t_parent == HS_NOTES && t.t_child == HS_TICKETS);
-    UT_CHECK_I64(hs_table_of(HS_POSTAL_MAIL, HS_TICKETS, &t), 0);
-    UT_CHECK(t.t_parent == HS_POSTAL_MAIL && t.t_child == HS_TICKETS);
-    UT_CHECK_I64(hs_table_of(HS_POSTAL_MAIL, HS_CONTACTS, &t), 0);
-    UT_CHECK(t.t_parent == HS_CONTACTS && t.t_child == HS_POSTAL_MAIL);
+    CHECK_EQ(hs_table_of(HS_CONTACTS, HS_COMPANIES, &t), 0);
+    CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
+    CHECK_EQ(hs_table_of(HS_COMPANIES, HS_CONTACTS, &t), 0);
+    CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
+    CHECK_EQ(hs_table_of(HS_TICKETS, HS_DEALS, &t), 0);
+    CHECK(t.t_parent == HS_DEALS && t.t_child == HS_TICKETS);
+    CHECK_EQ(hs_table_of(HS_TICKETS, HS_NOTES, &t), 0);
+    CHECK(t.t_parent == HS_NOTES && t.t_child == HS_TICKETS);
+    CHECK_EQ(hs_table_of(HS_POSTAL_MAIL, HS_TICKETS, &t), 0);
+    CHECK(t.t_parent == HS_POSTAL_MAIL && t.t_child == HS_TICKETS);
+    CHECK_EQ(hs_table_of(HS_POSTAL_MAIL, HS_CONTACTS, &t), 0);
+    CHECK(t.t_parent == HS_CONTACTS && t.t_child == HS_POSTAL_MAIL);
     /* Same type, or two engagement types: no table. */
-    UT_CHECK_I64(hs_table_of(HS_CONTACTS, HS_CONTACTS, &t), -1);
-    UT_CHECK_I64(hs_table_of(HS_CALLS, HS_NOTES, &t), -1);
-    UT_CHECK_I64(hs_table_of(HS_EMAILS, HS_POSTAL_MAIL, &t), -1);
+    CHECK_EQ(hs_table_of(HS_CONTACTS, HS_CONTACTS, &t), -1);
+    CHECK_EQ(hs_table_of(HS_CALLS, HS_NOTES, &t), -1);
+    CHECK_EQ(hs_table_of(HS_EMAILS, HS_POSTAL_MAIL, &t), -1);
 }
 
 static int parse_table(const char *s, hs_table *t)
@@ -114,21 +114,21 @@ static int parse_table(const char *s, hs_table *t)
 static void test_table_parse(void)
 {
     hs_table t;
-    UT_CHECK_I64(parse_table("companies_contacts", &t), 0);
-    UT_CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
-    UT_CHECK_I64(parse_table("deals_tickets", &t), 0);
-    UT_CHECK(t.t_parent == HS_DEALS && t.t_child == HS_TICKETS);
-    UT_CHECK_I64(parse_table("notes_tickets", &t), 0);
-    UT_CHECK(t.t_parent == HS_NOTES && t.t_child == HS_TICKETS);
-    UT_CHECK_I64(parse_table("contacts_postal_mail", &t), 0);
-    UT_CHECK(t.t_parent == HS_CONTACTS && t.t_child == HS_POSTAL_MAIL);
-    UT_CHECK_I64(parse_table("postal_mail_tickets", &t), 0);
-    UT_CHECK(t.t_parent == HS_POSTAL_MAIL && t.t_child == HS_TICKETS);
-    UT_CHECK_I64(parse_table("contacts_notes", &t), 0);
-    UT_CHECK(t.t_parent == HS_CONTACTS && t.t_child == HS_NOTES);
+    CHECK_EQ(parse_table("companies_contacts", &t), 0);
+    CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
+    CHECK_EQ(parse_table("deals_tickets", &t), 0);
+    CHECK(t.t_parent == HS_DEALS && t.t_child == HS_TICKETS);
+    CHECK_EQ(parse_table("notes_tickets", &t), 0);
+    CHECK(t.t_parent == HS_NOTES && t.t_child == HS_TICKETS);
+    CHECK_EQ(parse_table("contacts_postal_mail", &t), 0);
+    CHECK(t.t_parent == HS_CONTACTS && t.t_child == HS_POSTAL_MAIL);
+    CHECK_EQ(parse_table("postal_mail_tickets", &t), 0);
+    CHECK(t.t_parent == HS_POSTAL_MAIL && t.t_child == HS_TICKETS);
+    CHECK_EQ(parse_table("contacts_notes", &t), 0);
+    CHECK(t.t_parent == HS_CONTACTS && t.t_child == HS_NOTES);
     /* Only n bytes are read. */
-    UT_CHECK_I64(hs_table_parse("companies_contacts,deals", 18, &t), 0);
-    UT_CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
+    CHECK_EQ(hs_table_parse("companies_contacts,deals", 18, &t), 0);
+    CHECK(t.t_parent == HS_COMPANIES && t.t_child == HS_CONTACTS);
 }
 
 static void test_table_parse_rejects(void)
@@ -157,7 +157,7 @@ static void test_table_parse_rejects(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         hs_table t;
-        ut_check(parse_table(bad[i], &t) == -1, __FILE__, __LINE__, "\"%s\" accepted", bad[i]);
+        CHECKF(parse_table(bad[i], &t) == -1, "\"%s\" accepted", bad[i]);
     }
 }
 
@@ -174,16 +174,16 @@ static void test_table_names_roundtrip(void)
             tables += x < y;
             char name[64];
             size_t n = hs_table_name(t, name, sizeof(name));
-            UT_CHECK_U64(n, strlen(name));
-            UT_CHECK(strcmp(hs_object(t.t_parent)->oi_plural, hs_object(t.t_child)->oi_plural) < 0);
-            UT_CHECK(parse_table(name, &back) == 0 && back.t_parent == t.t_parent &&
-                     back.t_child == t.t_child);
+            CHECK_EQ(n, strlen(name));
+            CHECK(strcmp(hs_object(t.t_parent)->oi_plural, hs_object(t.t_child)->oi_plural) < 0);
+            CHECK(parse_table(name, &back) == 0 && back.t_parent == t.t_parent &&
+                  back.t_child == t.t_child);
             bool eng = hs_object(t.t_parent)->oi_engagement || hs_object(t.t_child)->oi_engagement;
-            UT_CHECK(hs_table_is_engagement(t) == eng);
+            CHECK(hs_table_is_engagement(t) == eng);
         }
     }
     /* 6 core pairs + 7 engagement types × 4 core types. */
-    UT_CHECK_I64(tables, 34);
+    CHECK_EQ(tables, 34);
     static const char *const defaults[HS_DEFAULT_TABLE_COUNT] = {
         "companies_contacts", "companies_deals",  "companies_tickets",
         "contacts_deals",     "contacts_tickets", "deals_tickets",
@@ -191,19 +191,19 @@ static void test_table_names_roundtrip(void)
     for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
         char name[64];
         hs_table_name(hs_default_tables[i], name, sizeof(name));
-        UT_CHECK_STR(name, defaults[i]);
-        UT_CHECK(!hs_table_is_engagement(hs_default_tables[i]));
+        CHECK_STR(name, defaults[i]);
+        CHECK(!hs_table_is_engagement(hs_default_tables[i]));
     }
     hs_table t;
     parse_table("notes_tickets", &t);
-    UT_CHECK(hs_table_is_engagement(t));
+    CHECK(hs_table_is_engagement(t));
     parse_table("contacts_postal_mail", &t);
-    UT_CHECK(hs_table_is_engagement(t));
+    CHECK(hs_table_is_engagement(t));
     /* A short buffer truncates but reports the full length (snprintf). */
     char small[8];
     parse_table("companies_contacts", &t);
-    UT_CHECK_U64(hs_table_name(t, small, sizeof(small)), 18);
-    UT_CHECK_STR(small, "compani");
+    CHECK_EQ(hs_table_name(t, small, sizeof(small)), 18);
+    CHECK_STR(small, "compani");
 }
 
 static void check_ids(hs_object_type from, hs_object_type to, int unlabeled, int primary,
@@ -211,9 +211,10 @@ static void check_ids(hs_object_type from, hs_object_type to, int unlabeled, int
 {
     int u = -7, p = -7;
     int rc = hs_assoc_type_ids(from, to, &u, &p);
-    ut_check(rc == 0 && u == unlabeled && p == primary, __FILE__, line,
-             "%s->%s: rc %d, ids %d/%d, want %d/%d", hs_object(from)->oi_plural,
-             hs_object(to)->oi_plural, rc, u, p, unlabeled, primary);
+    /* The caller's line, so a failure names the pair that failed. */
+    check_impl(rc == 0 && u == unlabeled && p == primary, __FILE__, line,
+               "rc == 0 && u == unlabeled && p == primary", "%s->%s: rc %d, ids %d/%d, want %d/%d",
+               hs_object(from)->oi_plural, hs_object(to)->oi_plural, rc, u, p, unlabeled, primary);
 }
 
 static void test_type_ids_core(void)
@@ -245,8 +246,8 @@ static void test_type_ids_engagements(void)
     check_ids(HS_POSTAL_MAIL, HS_CONTACTS, 454, 0, __LINE__);
     check_ids(HS_CONTACTS, HS_POSTAL_MAIL, 453, 0, __LINE__);
     int u, p;
-    UT_CHECK_I64(hs_assoc_type_ids(HS_NOTES, HS_CALLS, &u, &p), -1);
-    UT_CHECK_I64(hs_assoc_type_ids(HS_DEALS, HS_DEALS, &u, &p), -1);
+    CHECK_EQ(hs_assoc_type_ids(HS_NOTES, HS_CALLS, &u, &p), -1);
+    CHECK_EQ(hs_assoc_type_ids(HS_DEALS, HS_DEALS, &u, &p), -1);
 }
 
 /* Directional IDs are unique across every directed pair (so an export line's
@@ -262,32 +263,32 @@ static void test_type_ids_distinct(void)
             if (hs_assoc_type_ids((hs_object_type)x, (hs_object_type)y, &u, &p) != 0)
                 continue;
             pairs++;
-            UT_CHECK(hs_assoc_type_ids((hs_object_type)y, (hs_object_type)x, &u2, &p2) == 0);
-            UT_CHECK((p == 0) == (p2 == 0));
-            if (!UT_CHECK(u > 0 && u < 1024 && p >= 0 && p < 1024))
+            CHECK(hs_assoc_type_ids((hs_object_type)y, (hs_object_type)x, &u2, &p2) == 0);
+            CHECK((p == 0) == (p2 == 0));
+            if (!CHECK(u > 0 && u < 1024 && p >= 0 && p < 1024))
                 continue;
             seen[u]++;
             if (p)
                 seen[p]++;
         }
     }
-    UT_CHECK_I64(pairs, 68);
+    CHECK_EQ(pairs, 68);
     int dups = 0;
     for (int i = 0; i < 1024; i++)
         dups += seen[i] > 1;
-    UT_CHECK_I64(dups, 0);
+    CHECK_EQ(dups, 0);
 }
 
 /* The lists messages print, made from the table. */
 static void test_object_names(void)
 {
     char b[160], small[12];
-    UT_CHECK_STR(hs_object_names(b, sizeof(b), false, " "),
-                 "contacts companies deals tickets calls emails meetings notes tasks "
-                 "communications postal_mail");
-    UT_CHECK_STR(hs_object_names(b, sizeof(b), true, ", "),
-                 "calls, emails, meetings, notes, tasks, communications, postal_mail");
-    UT_CHECK_STR(hs_object_names(small, sizeof(small), false, " "), "contacts co");
+    CHECK_STR(hs_object_names(b, sizeof(b), false, " "),
+              "contacts companies deals tickets calls emails meetings notes tasks "
+              "communications postal_mail");
+    CHECK_STR(hs_object_names(b, sizeof(b), true, ", "),
+              "calls, emails, meetings, notes, tasks, communications, postal_mail");
+    CHECK_STR(hs_object_names(small, sizeof(small), false, " "), "contacts co");
 }
 
 int unit_suite_hs_types(void)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "../../common/store/idset.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -11,19 +12,19 @@ static void test_adds_once(void)
 {
     idset s;
     idset_init(&s);
-    UT_CHECK(!idset_has(&s, 42));
-    UT_CHECK_I64(idset_add(&s, 42), 1);
-    UT_CHECK_I64(idset_add(&s, 42), 0);
-    UT_CHECK_I64(idset_add(&s, 0), 1); /* 0 is an ID like any other */
-    UT_CHECK_I64(idset_add(&s, 0), 0);
-    UT_CHECK_I64(idset_add(&s, UINT64_MAX), 1);
-    UT_CHECK(idset_has(&s, 0) && idset_has(&s, 42) && idset_has(&s, UINT64_MAX));
-    UT_CHECK(!idset_has(&s, 43));
-    UT_CHECK_U64(idset_count(&s), 3);
+    CHECK(!idset_has(&s, 42));
+    CHECK_EQ(idset_add(&s, 42), 1);
+    CHECK_EQ(idset_add(&s, 42), 0);
+    CHECK_EQ(idset_add(&s, 0), 1); /* 0 is an ID like any other */
+    CHECK_EQ(idset_add(&s, 0), 0);
+    CHECK_EQ(idset_add(&s, UINT64_MAX), 1);
+    CHECK(idset_has(&s, 0) && idset_has(&s, 42) && idset_has(&s, UINT64_MAX));
+    CHECK(!idset_has(&s, 43));
+    CHECK_EQ(idset_count(&s), 3);
     idset_free(&s);
-    UT_CHECK_U64(idset_count(&s), 0);
-    UT_CHECK(!idset_has(&s, 42) && !idset_has(&s, 0));
-    UT_CHECK_I64(idset_add(&s, 42), 1); /* usable again */
+    CHECK_EQ(idset_count(&s), 0);
+    CHECK(!idset_has(&s, 42) && !idset_has(&s, 0));
+    CHECK_EQ(idset_add(&s, 42), 1); /* usable again */
     idset_free(&s);
 }
 
@@ -36,16 +37,16 @@ static void test_many_through_growth(void)
     idset_init(&s);
     uint64_t base = 10000000000ULL;
     for (uint64_t i = 0; i < N; i++)
-        UT_REQUIRE(idset_add(&s, base + i * 1024) == 1);
+        REQUIRE(idset_add(&s, base + i * 1024) == 1);
     for (uint64_t i = 0; i < N; i += 7)
-        UT_REQUIRE(idset_add(&s, base + i * 1024) == 0);
-    UT_CHECK_U64(idset_count(&s), N);
+        REQUIRE(idset_add(&s, base + i * 1024) == 0);
+    CHECK_EQ(idset_count(&s), N);
     unsigned wrong = 0;
     for (uint64_t i = 0; i < 2 * N; i++) {
         uint64_t id = base + i * 512; /* every other one was added */
         wrong += idset_has(&s, id) != (i % 2 == 0 && i / 2 < N);
     }
-    UT_CHECK_U64(wrong, 0);
+    CHECK_EQ(wrong, 0);
 done:
     idset_free(&s);
 }

@@ -14,6 +14,7 @@
 
 #include "../../common/base/jbuf.h"
 #include "../../sim/sim_rand.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -41,37 +42,37 @@ static void test_init_empty(void)
 {
     jbuf b;
     jb_init(&b);
-    UT_CHECK(jb_ok(&b));
-    UT_CHECK_U64(b.jb_len, 0);
-    UT_CHECK_STR(jb_cstr(&b), "");
+    CHECK(jb_ok(&b));
+    CHECK_EQ(b.jb_len, 0);
+    CHECK_STR(jb_cstr(&b), "");
     jb_free(&b);
-    UT_CHECK(b.jb_data == NULL);
+    CHECK(b.jb_data == NULL);
 }
 
 static void test_escape_quotes_backslash(void)
 {
-    UT_CHECK_STR(escaped("", 0), "\"\"");
-    UT_CHECK_STR(escaped("abc", 3), "\"abc\"");
-    UT_CHECK_STR(escaped("a\"b", 3), "\"a\\\"b\"");
-    UT_CHECK_STR(escaped("a\\b", 3), "\"a\\\\b\"");
-    UT_CHECK_STR(escaped("\\\"", 2), "\"\\\\\\\"\"");
+    CHECK_STR(escaped("", 0), "\"\"");
+    CHECK_STR(escaped("abc", 3), "\"abc\"");
+    CHECK_STR(escaped("a\"b", 3), "\"a\\\"b\"");
+    CHECK_STR(escaped("a\\b", 3), "\"a\\\\b\"");
+    CHECK_STR(escaped("\\\"", 2), "\"\\\\\\\"\"");
     /* '/' needs no escape; DEL and UTF-8 pass through. */
-    UT_CHECK_STR(escaped("a/b\x7f", 4), "\"a/b\x7f\"");
-    UT_CHECK_STR(escaped("caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");
+    CHECK_STR(escaped("a/b\x7f", 4), "\"a/b\x7f\"");
+    CHECK_STR(escaped("caf\xc3\xa9", 5), "\"caf\xc3\xa9\"");
 }
 
 static void test_escape_control_chars(void)
 {
-    UT_CHECK_STR(escaped("\n\t\r", 3), "\"\\n\\t\\r\"");
-    UT_CHECK_STR(escaped("\x01", 1), "\"\\u0001\"");
-    UT_CHECK_STR(escaped("\x1f", 1), "\"\\u001f\"");
-    UT_CHECK_STR(escaped("\b\f", 2), "\"\\u0008\\u000c\"");
-    UT_CHECK_STR(escaped("a\0b", 3), "\"a\\u0000b\"");
+    CHECK_STR(escaped("\n\t\r", 3), "\"\\n\\t\\r\"");
+    CHECK_STR(escaped("\x01", 1), "\"\\u0001\"");
+    CHECK_STR(escaped("\x1f", 1), "\"\\u001f\"");
+    CHECK_STR(escaped("\b\f", 2), "\"\\u0008\\u000c\"");
+    CHECK_STR(escaped("a\0b", 3), "\"a\\u0000b\"");
     /* jb_str stops at the NUL; jb_strn does not. */
     jbuf b;
     jb_init(&b);
     jb_str(&b, "x\ty");
-    UT_CHECK_STR(jb_cstr(&b), "\"x\\ty\"");
+    CHECK_STR(jb_cstr(&b), "\"x\\ty\"");
     jb_free(&b);
 }
 
@@ -97,10 +98,10 @@ static void test_escape_roundtrip_json_c(void)
     jb_char(&b, '}');
     json_object *o = json_tokener_parse(jb_cstr(&b));
     json_object *v = NULL;
-    UT_REQUIRE(o != NULL);
-    UT_REQUIRE(json_object_object_get_ex(o, "k", &v));
-    UT_REQUIRE_I64(json_object_get_string_len(v), (int64_t)n);
-    UT_CHECK(memcmp(json_object_get_string(v), input, n) == 0);
+    REQUIRE(o != NULL);
+    REQUIRE(json_object_object_get_ex(o, "k", &v));
+    REQUIRE_EQ(json_object_get_string_len(v), (int64_t)n);
+    CHECK(memcmp(json_object_get_string(v), input, n) == 0);
 done:
     json_object_put(o);
     jb_free(&b);
@@ -127,19 +128,19 @@ static void test_u64_format(void)
         char out[32];
         memset(out, 'x', sizeof(out));
         size_t n = fmt_u64(out, cases[i].v);
-        UT_CHECK_STR(out, cases[i].s);
-        UT_CHECK_U64(n, strlen(cases[i].s));
+        CHECK_STR(out, cases[i].s);
+        CHECK_EQ(n, strlen(cases[i].s));
         jbuf b;
         jb_init(&b);
         jb_u64(&b, cases[i].v);
-        UT_CHECK_STR(jb_cstr(&b), cases[i].s);
-        UT_CHECK_U64(b.jb_len, strlen(cases[i].s));
+        CHECK_STR(jb_cstr(&b), cases[i].s);
+        CHECK_EQ(b.jb_len, strlen(cases[i].s));
         jb_reset(&b);
         jb_u64_str(&b, cases[i].v);
         char quoted[40];
         snprintf(quoted, sizeof(quoted), "\"%s\"", cases[i].s);
-        UT_CHECK_STR(jb_cstr(&b), quoted);
-        UT_CHECK_U64(b.jb_len, strlen(quoted));
+        CHECK_STR(jb_cstr(&b), quoted);
+        CHECK_EQ(b.jb_len, strlen(quoted));
         jb_free(&b);
     }
 }
@@ -167,7 +168,7 @@ static void test_u64_against_snprintf(void)
         snprintf(want, sizeof(want), "%" PRIu64, v);
         bad += strcmp(got, want) != 0;
     }
-    UT_CHECK_U64(bad, 0);
+    CHECK_EQ(bad, 0);
 }
 
 static void test_i64_format(void)
@@ -190,8 +191,8 @@ static void test_i64_format(void)
         jbuf b;
         jb_init(&b);
         jb_i64(&b, cases[i].v);
-        UT_CHECK_STR(jb_cstr(&b), cases[i].s);
-        UT_CHECK_U64(b.jb_len, strlen(cases[i].s));
+        CHECK_STR(jb_cstr(&b), cases[i].s);
+        CHECK_EQ(b.jb_len, strlen(cases[i].s));
         jb_free(&b);
     }
 }
@@ -208,13 +209,13 @@ static void test_append_and_grow(void)
         jb_u64(&b, (uint64_t)i);
     }
     jb_lit(&b, "]");
-    UT_CHECK(jb_ok(&b));
-    UT_CHECK(b.jb_cap > b.jb_len);
-    UT_CHECK_U64(strlen(jb_cstr(&b)), b.jb_len);
+    CHECK(jb_ok(&b));
+    CHECK(b.jb_cap > b.jb_len);
+    CHECK_EQ(strlen(jb_cstr(&b)), b.jb_len);
     json_object *o = json_tokener_parse(jb_cstr(&b));
-    UT_CHECK(o && json_object_array_length(o) == 5000);
+    CHECK(o && json_object_array_length(o) == 5000);
     if (o)
-        UT_CHECK_I64(json_object_get_int64(json_object_array_get_idx(o, 4999)), 4999);
+        CHECK_EQ(json_object_get_int64(json_object_array_get_idx(o, 4999)), 4999);
     json_object_put(o);
     jb_free(&b);
 }
@@ -225,18 +226,18 @@ static void test_printf(void)
     jb_init(&b);
     jb_lit(&b, "x=");
     jb_printf(&b, "%d/%s", 42, "y");
-    UT_CHECK_STR(jb_cstr(&b), "x=42/y");
-    UT_CHECK_U64(b.jb_len, 6);
+    CHECK_STR(jb_cstr(&b), "x=42/y");
+    CHECK_EQ(b.jb_len, 6);
     /* Longer than the first allocation: must grow, not truncate. */
     char big[1000];
     memset(big, 'q', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     jb_printf(&b, "<%s>", big);
-    UT_CHECK_U64(b.jb_len, 6 + 2 + 999);
-    UT_CHECK_U64(strlen(jb_cstr(&b)), b.jb_len);
-    UT_CHECK(jb_cstr(&b)[b.jb_len - 1] == '>');
+    CHECK_EQ(b.jb_len, 6 + 2 + 999);
+    CHECK_EQ(strlen(jb_cstr(&b)), b.jb_len);
+    CHECK(jb_cstr(&b)[b.jb_len - 1] == '>');
     jb_printf(&b, "%s", "");
-    UT_CHECK_U64(b.jb_len, 6 + 2 + 999);
+    CHECK_EQ(b.jb_len, 6 + 2 + 999);
     jb_free(&b);
 }
 
@@ -248,17 +249,17 @@ static void test_reset_keeps_allocation(void)
     char *data = b.jb_data;
     size_t cap = b.jb_cap;
     jb_reset(&b);
-    UT_CHECK_U64(b.jb_len, 0);
-    UT_CHECK_STR(jb_cstr(&b), "");
-    UT_CHECK(b.jb_data == data);
-    UT_CHECK_U64(b.jb_cap, cap);
+    CHECK_EQ(b.jb_len, 0);
+    CHECK_STR(jb_cstr(&b), "");
+    CHECK(b.jb_data == data);
+    CHECK_EQ(b.jb_cap, cap);
     jb_lit(&b, "ab");
-    UT_CHECK_STR(jb_cstr(&b), "ab");
+    CHECK_STR(jb_cstr(&b), "ab");
     jb_free(&b);
-    UT_CHECK(b.jb_data == NULL && b.jb_len == 0 && b.jb_cap == 0);
+    CHECK(b.jb_data == NULL && b.jb_len == 0 && b.jb_cap == 0);
     /* Usable after jb_free. */
     jb_lit(&b, "again");
-    UT_CHECK_STR(jb_cstr(&b), "again");
+    CHECK_STR(jb_cstr(&b), "again");
     jb_free(&b);
 }
 
@@ -274,9 +275,9 @@ static void test_cstr_after_reserve_is_empty(void)
     }
     jbuf b;
     jb_init(&b);
-    UT_CHECK(jb_reserve(&b, 100));
-    UT_CHECK_U64(b.jb_len, 0);
-    UT_CHECK_STR(jb_cstr(&b), "");
+    CHECK(jb_reserve(&b, 100));
+    CHECK_EQ(b.jb_len, 0);
+    CHECK_STR(jb_cstr(&b), "");
     jb_free(&b);
 }
 
@@ -287,24 +288,24 @@ static void test_steal(void)
     jb_lit(&b, "abc");
     size_t len = 99;
     char *s = jb_steal(&b, &len);
-    UT_CHECK(s != NULL);
-    UT_CHECK_U64(len, 3);
+    CHECK(s != NULL);
+    CHECK_EQ(len, 3);
     if (s)
-        UT_CHECK_STR(s, "abc");
+        CHECK_STR(s, "abc");
     free(s);
     /* The buffer is empty, owns nothing, and is usable. */
-    UT_CHECK(b.jb_data == NULL);
-    UT_CHECK_U64(b.jb_len, 0);
-    UT_CHECK_U64(b.jb_cap, 0);
-    UT_CHECK_STR(jb_cstr(&b), "");
+    CHECK(b.jb_data == NULL);
+    CHECK_EQ(b.jb_len, 0);
+    CHECK_EQ(b.jb_cap, 0);
+    CHECK_STR(jb_cstr(&b), "");
     jb_lit(&b, "de");
     s = jb_steal(&b, &len);
-    UT_CHECK(s && len == 2 && strcmp(s, "de") == 0);
+    CHECK(s && len == 2 && strcmp(s, "de") == 0);
     free(s);
     /* An empty buffer still hands over an allocation (never NULL unless failed). */
     s = jb_steal(&b, &len);
-    UT_CHECK(s != NULL);
-    UT_CHECK_U64(len, 0);
+    CHECK(s != NULL);
+    CHECK_EQ(len, 0);
     free(s);
     jb_free(&b);
 }
@@ -315,22 +316,22 @@ static void test_failure_is_sticky(void)
     jbuf b;
     jb_init(&b);
     jb_lit(&b, "keep");
-    UT_CHECK(!jb_reserve(&b, (size_t)1 << 62));
-    UT_CHECK(!jb_ok(&b));
+    CHECK(!jb_reserve(&b, (size_t)1 << 62));
+    CHECK(!jb_ok(&b));
     jb_lit(&b, "more");
     jb_u64(&b, 7);
     jb_str(&b, "x");
-    UT_CHECK_U64(b.jb_len, 4);
+    CHECK_EQ(b.jb_len, 4);
     size_t len = 99;
     char *s = jb_steal(&b, &len);
-    UT_CHECK(s == NULL);
-    UT_CHECK_U64(len, 0);
+    CHECK(s == NULL);
+    CHECK_EQ(len, 0);
     free(s);
-    UT_CHECK(b.jb_data == NULL);
+    CHECK(b.jb_data == NULL);
     jb_reset(&b);
-    UT_CHECK(jb_ok(&b));
+    CHECK(jb_ok(&b));
     jb_lit(&b, "ok");
-    UT_CHECK_STR(jb_cstr(&b), "ok");
+    CHECK_STR(jb_cstr(&b), "ok");
     jb_free(&b);
 }
 
@@ -355,8 +356,7 @@ static void test_reserve_overflow_fails_cleanly(void)
     size_t sizes[] = {SIZE_MAX, SIZE_MAX - 1, ((size_t)1 << 63) + 1};
     for (size_t i = 0; i < UT_COUNT(sizes); i++) {
         int rc = ut_run_sandboxed(reserve_huge, &sizes[i], 1500);
-        ut_check(rc == 0, __FILE__, __LINE__,
-                 "jb_reserve(%zu): child returned %d (0 = failed cleanly)", sizes[i], rc);
+        CHECKF(rc == 0, "jb_reserve(%zu): child returned %d (0 = failed cleanly)", sizes[i], rc);
     }
 }
 
@@ -398,18 +398,18 @@ static void test_iso8601_known(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         char out[32];
         memset(out, 'x', sizeof(out));
-        UT_CHECK_U64(fmt_iso8601_ms(out, cases[i].ms), 24);
-        UT_CHECK_STR(out, cases[i].s);
+        CHECK_EQ(fmt_iso8601_ms(out, cases[i].ms), 24);
+        CHECK_STR(out, cases[i].s);
         int64_t back = 12345;
-        UT_CHECK_I64(parse_iso8601_ms(cases[i].s, strlen(cases[i].s), &back), 0);
-        UT_CHECK_I64(back, cases[i].ms);
+        CHECK_EQ(parse_iso8601_ms(cases[i].s, strlen(cases[i].s), &back), 0);
+        CHECK_EQ(back, cases[i].ms);
     }
     jbuf b;
     jb_init(&b);
     jb_lit(&b, "t=");
     jb_iso8601_ms(&b, 1705521304281LL);
-    UT_CHECK_STR(jb_cstr(&b), "t=\"2024-01-17T19:55:04.281Z\"");
-    UT_CHECK_U64(b.jb_len, 28);
+    CHECK_STR(jb_cstr(&b), "t=\"2024-01-17T19:55:04.281Z\"");
+    CHECK_EQ(b.jb_len, 28);
     jb_free(&b);
 }
 
@@ -437,8 +437,8 @@ static void test_iso8601_roundtrip_range(void)
         if ((parse_iso8601_ms(got, 24, &back) != 0 || back != ms) && bad_parse++ < 3)
             fprintf(stderr, "\n    parse %s: %" PRId64 ", want %" PRId64, got, back, ms);
     }
-    UT_CHECK_U64(bad_fmt, 0);
-    UT_CHECK_U64(bad_parse, 0);
+    CHECK_EQ(bad_fmt, 0);
+    CHECK_EQ(bad_parse, 0);
 }
 
 static void test_iso8601_parse_variants(void)
@@ -460,16 +460,15 @@ static void test_iso8601_parse_variants(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         int64_t v = 0;
         int rc = parse_iso8601_ms(cases[i].s, strlen(cases[i].s), &v);
-        ut_check(rc == 0 && v == cases[i].ms, __FILE__, __LINE__,
-                 "parse(\"%s\") = %d, %" PRId64 "; want 0, %" PRId64, cases[i].s, rc, v,
-                 cases[i].ms);
+        CHECKF(rc == 0 && v == cases[i].ms, "parse(\"%s\") = %d, %" PRId64 "; want 0, %" PRId64,
+               cases[i].s, rc, v, cases[i].ms);
     }
     /* Only `n` bytes are read. */
     const char *s = "2024-01-17T19:55:04.281Zjunk";
     int64_t v = 0;
-    UT_CHECK_I64(parse_iso8601_ms(s, 24, &v), 0);
-    UT_CHECK_I64(v, 1705521304281LL);
-    UT_CHECK_I64(parse_iso8601_ms(s, strlen(s), &v), -1);
+    CHECK_EQ(parse_iso8601_ms(s, 24, &v), 0);
+    CHECK_EQ(v, 1705521304281LL);
+    CHECK_EQ(parse_iso8601_ms(s, strlen(s), &v), -1);
 }
 
 static void test_iso8601_parse_rejects_garbage(void)
@@ -502,8 +501,8 @@ static void test_iso8601_parse_rejects_garbage(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         int64_t v = 0;
-        ut_check(parse_iso8601_ms(bad[i], strlen(bad[i]), &v) == -1, __FILE__, __LINE__,
-                 "parse(\"%s\") accepted (%" PRId64 ")", bad[i], v);
+        CHECKF(parse_iso8601_ms(bad[i], strlen(bad[i]), &v) == -1,
+               "parse(\"%s\") accepted (%" PRId64 ")", bad[i], v);
     }
 }
 
@@ -522,11 +521,11 @@ static void test_iso8601_parse_rejects_impossible_dates(void)
         char shown[32] = "";
         if (rc == 0)
             fmt_iso8601_ms(shown, v);
-        ut_check(rc == -1, __FILE__, __LINE__, "parse(\"%s\") accepted as %s", bad[i], shown);
+        CHECKF(rc == -1, "parse(\"%s\") accepted as %s", bad[i], shown);
     }
     int64_t v = 0;
-    UT_CHECK_I64(parse_iso8601_ms("2000-02-29T00:00:00Z", 20, &v), 0);
-    UT_CHECK_I64(parse_iso8601_ms("2024-02-29T00:00:00Z", 20, &v), 0);
+    CHECK_EQ(parse_iso8601_ms("2000-02-29T00:00:00Z", 20, &v), 0);
+    CHECK_EQ(parse_iso8601_ms("2024-02-29T00:00:00Z", 20, &v), 0);
 }
 
 int unit_suite_jbuf(void)

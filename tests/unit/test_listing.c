@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../../common/base/clock.h"
+#include "../lib/check.h"
 #include "fake_run.h"
 #include "unit_suites.h"
 #include "unit_util.h"
@@ -88,7 +89,7 @@ static void start(fake_run *f, object_sync **os)
 static void test_first_list_is_cut_for_the_budget(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
     object_sync *os;
     start(&f, &os);
     listing_start(f.fr_rc, os, true);
@@ -96,13 +97,13 @@ static void test_first_list_is_cut_for_the_budget(void)
     int page = find_job(&f, LIST_PAGE, false), probe = find_job(&f, LIST_MAX_ID, false);
     if (page < 0)
         page = find_job(&f, LIST_SEARCH, false);
-    UT_REQUIRE(page >= 0 && probe >= 0);
-    UT_CHECK(find_job(&f, LIST_PAGE, true) >= 0);
+    REQUIRE(page >= 0 && probe >= 0);
+    CHECK(find_job(&f, LIST_PAGE, true) >= 0);
     /* The probe first: 100,000 records up to ID 1,100,000. The lowest ID is
      * not known yet: no cut (IDs start far above 0). */
     answer_probe(&f, probe, 100000, 1100000);
     bool tiled;
-    UT_CHECK_I64(live_chains_tile(os, 0, &tiled), 1);
+    CHECK_EQ(live_chains_tile(os, 0, &tiled), 1);
     /* The first page: IDs 100,000 to 100,990. Now the rest of the span is
      * cut into what the budgets need at a second: 190/10s × 1 s ≈ 21 list
      * pages and 5/1s × 1 s ≈ 5 search pages out, a chain each. */
@@ -113,15 +114,15 @@ static void test_first_list_is_cut_for_the_budget(void)
         rl_reserve(&f.fr_rc->rc_shm->sr_burst.bu_rl, clock_mono_ns(), UINT64_MAX, &slot);
     answer_page(&f, page, 100000, 10);
     int n = live_chains_tile(os, 100990, &tiled);
-    UT_CHECK(tiled);
+    CHECK(tiled);
     uint32_t want = budget_inflight_mean(&f.fr_rc->rc_shm->sr_burst) +
                     budget_inflight_mean(&f.fr_rc->rc_shm->sr_search);
-    UT_CHECK(want >= 20 && want <= 30);
-    UT_CHECK_I64(n, want);
+    CHECK(want >= 20 && want <= 30);
+    CHECK_EQ(n, want);
     for (int i = 0; i < LIST_CHAINS_MAX; i++) {
         const list_chain *c = &os->os_chains[i];
         if (c->lc_active && !c->lc_archived && c->lc_next < 100000) {
-            UT_CHECK(!"a chain below the lowest ID");
+            CHECK(!"a chain below the lowest ID");
             break;
         }
     }
@@ -132,7 +133,7 @@ static void test_first_list_is_cut_for_the_budget(void)
         out += pj->pj_used && pj->pj_kind == JOB_OBJECT_LIST &&
                !((const job_object_list *)pj->pj_payload)->jl_archived;
     }
-    UT_CHECK_I64(out, n);
+    CHECK_EQ(out, n);
 done:
     fake_run_close(&f);
 }
@@ -142,7 +143,7 @@ done:
 static void test_resume_lists_the_rest(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
     object_sync *os;
     start(&f, &os);
     static store_state st;
@@ -153,10 +154,10 @@ static void test_resume_lists_the_rest(void)
     st.ss_scan_started_ms = 1600000000000;
     listing_resume(f.fr_rc, os, &st);
     bool tiled;
-    UT_CHECK_I64(live_chains_tile(os, 500000, &tiled), 2);
-    UT_CHECK(!tiled); /* [500,000, 600,000) and [800,000, ∞): a gap between */
-    UT_CHECK_I64(os->os_list_started_ms, 1600000000000);
-    UT_CHECK(find_job(&f, LIST_PAGE, true) >= 0); /* archived: listed again, whole */
+    CHECK_EQ(live_chains_tile(os, 500000, &tiled), 2);
+    CHECK(!tiled); /* [500,000, 600,000) and [800,000, ∞): a gap between */
+    CHECK_EQ(os->os_list_started_ms, 1600000000000);
+    CHECK(find_job(&f, LIST_PAGE, true) >= 0); /* archived: listed again, whole */
     /* A page of the first chain answered: saved, listed up to its last ID. */
     int page = -1;
     for (int n = 0; fake_run_job(&f, n) >= 0 && page < 0; n++) {
@@ -165,16 +166,16 @@ static void test_resume_lists_the_rest(void)
         if (jl->jl_mode != LIST_MAX_ID && !jl->jl_archived && jl->jl_after_id == 500000)
             page = idx;
     }
-    UT_REQUIRE(page >= 0);
+    REQUIRE(page >= 0);
     answer_page(&f, page, 500001, 1);
     store_state *saved = &st;
     err_info e = {0};
-    UT_REQUIRE(store_get_state(run_txn(f.fr_rc), "objects.companies", saved, &e) == 0);
-    UT_CHECK_I64(saved->ss_ndone, 2);
-    UT_CHECK_U64(saved->ss_done[0].ir_first, 0);
-    UT_CHECK_U64(saved->ss_done[0].ir_last, 500099); /* the page's last ID: 500,100 */
-    UT_CHECK_U64(saved->ss_done[1].ir_first, 600000);
-    UT_CHECK_U64(saved->ss_done[1].ir_last, 799999);
+    REQUIRE(store_get_state(run_txn(f.fr_rc), "objects.companies", saved, &e) == 0);
+    CHECK_EQ(saved->ss_ndone, 2);
+    CHECK_EQ(saved->ss_done[0].ir_first, 0);
+    CHECK_EQ(saved->ss_done[0].ir_last, 500099); /* the page's last ID: 500,100 */
+    CHECK_EQ(saved->ss_done[1].ir_first, 600000);
+    CHECK_EQ(saved->ss_done[1].ir_last, 799999);
 done:
     fake_run_close(&f);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../common/base/mpread.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -25,38 +26,38 @@ static void test_integers(void)
     uint64_t u = 0;
     int64_t s = 0;
     mp_cur c = CUR(fix);
-    UT_CHECK_I64(mp_uint(&c, 127, &u), MP_OK);
-    UT_CHECK_U64(u, 127);
-    UT_CHECK(mp_at_end(&c));
+    CHECK_EQ(mp_uint(&c, 127, &u), MP_OK);
+    CHECK_EQ(u, 127);
+    CHECK(mp_at_end(&c));
     c = CUR(fix);
-    UT_CHECK_I64(mp_uint(&c, 126, &u), MP_RANGE);
-    UT_CHECK(c.p == fix); /* left on the value */
+    CHECK_EQ(mp_uint(&c, 126, &u), MP_RANGE);
+    CHECK(c.p == fix); /* left on the value */
     c = CUR(neg_fix);
-    UT_CHECK_I64(mp_int(&c, -1, 0, &s), MP_OK);
-    UT_CHECK_I64(s, -1);
+    CHECK_EQ(mp_int(&c, -1, 0, &s), MP_OK);
+    CHECK_EQ(s, -1);
     c = CUR(neg_fix);
-    UT_CHECK_I64(mp_uint(&c, UINT64_MAX, &u), MP_RANGE); /* negative is no uint */
+    CHECK_EQ(mp_uint(&c, UINT64_MAX, &u), MP_RANGE); /* negative is no uint */
     c = CUR(u16);
-    UT_CHECK_I64(mp_uint(&c, UINT64_MAX, &u), MP_OK);
-    UT_CHECK_U64(u, 0x1234);
+    CHECK_EQ(mp_uint(&c, UINT64_MAX, &u), MP_OK);
+    CHECK_EQ(u, 0x1234);
     c = CUR(u64);
-    UT_CHECK_I64(mp_uint(&c, UINT64_MAX, &u), MP_OK);
-    UT_CHECK_U64(u, UINT64_MAX);
+    CHECK_EQ(mp_uint(&c, UINT64_MAX, &u), MP_OK);
+    CHECK_EQ(u, UINT64_MAX);
     c = CUR(u64);
-    UT_CHECK_I64(mp_int(&c, INT64_MIN, INT64_MAX, &s), MP_RANGE); /* above INT64_MAX */
+    CHECK_EQ(mp_int(&c, INT64_MIN, INT64_MAX, &s), MP_RANGE); /* above INT64_MAX */
     c = CUR(i8);
-    UT_CHECK_I64(mp_int(&c, INT64_MIN, INT64_MAX, &s), MP_OK);
-    UT_CHECK_I64(s, -128);
+    CHECK_EQ(mp_int(&c, INT64_MIN, INT64_MAX, &s), MP_OK);
+    CHECK_EQ(s, -128);
     c = CUR(i32_pos); /* a signed encoding of a positive value is a uint too */
-    UT_CHECK_I64(mp_uint(&c, UINT64_MAX, &u), MP_OK);
-    UT_CHECK_U64(u, 256);
+    CHECK_EQ(mp_uint(&c, UINT64_MAX, &u), MP_OK);
+    CHECK_EQ(u, 256);
     c = CUR(cut);
-    UT_CHECK_I64(mp_uint(&c, UINT64_MAX, &u), MP_SHORT);
+    CHECK_EQ(mp_uint(&c, UINT64_MAX, &u), MP_SHORT);
     static const unsigned char str[] = {0xa1, 'x'};
     c = CUR(str);
-    UT_CHECK_I64(mp_int(&c, INT64_MIN, INT64_MAX, &s), MP_TYPE);
-    UT_CHECK(c.p == str);
-    UT_CHECK_STR(mp_found(&c), "a str");
+    CHECK_EQ(mp_int(&c, INT64_MIN, INT64_MAX, &s), MP_TYPE);
+    CHECK(c.p == str);
+    CHECK_STR(mp_found(&c), "a str");
 }
 
 static void test_strings_and_arrays(void)
@@ -68,34 +69,34 @@ static void test_strings_and_arrays(void)
     const char *s = "x";
     uint32_t n = 7;
     mp_cur c = CUR(nil);
-    UT_CHECK_I64(mp_str_or_nil(&c, UINT32_MAX, &s, &n), MP_OK);
-    UT_CHECK(s == NULL && n == 0);
+    CHECK_EQ(mp_str_or_nil(&c, UINT32_MAX, &s, &n), MP_OK);
+    CHECK(s == NULL && n == 0);
     c = CUR(nil);
-    UT_CHECK_I64(mp_str(&c, UINT32_MAX, &s, &n), MP_TYPE);
+    CHECK_EQ(mp_str(&c, UINT32_MAX, &s, &n), MP_TYPE);
     c = CUR(str8);
-    UT_CHECK_I64(mp_str_or_nil(&c, UINT32_MAX, &s, &n), MP_OK);
-    UT_CHECK(n == 3 && memcmp(s, "abc", 3) == 0 && mp_at_end(&c));
+    CHECK_EQ(mp_str_or_nil(&c, UINT32_MAX, &s, &n), MP_OK);
+    CHECK(n == 3 && memcmp(s, "abc", 3) == 0 && mp_at_end(&c));
     c = CUR(str8);
-    UT_CHECK_I64(mp_str(&c, 2, &s, &n), MP_RANGE);
-    UT_CHECK(c.p == str8);
+    CHECK_EQ(mp_str(&c, 2, &s, &n), MP_RANGE);
+    CHECK(c.p == str8);
     c = CUR(long_str); /* says 9 bytes, holds 2 */
-    UT_CHECK_I64(mp_str(&c, UINT32_MAX, &s, &n), MP_SHORT);
-    UT_CHECK(c.p == long_str);
+    CHECK_EQ(mp_str(&c, UINT32_MAX, &s, &n), MP_SHORT);
+    CHECK(c.p == long_str);
     c = CUR(arr);
-    UT_CHECK_I64(mp_array(&c, 1, &n), MP_OK);
-    UT_CHECK_U64(n, 3);
+    CHECK_EQ(mp_array(&c, 1, &n), MP_OK);
+    CHECK_EQ(n, 3);
     c = CUR(arr);
-    UT_CHECK_I64(mp_array(&c, 2, &n), MP_RANGE); /* not a whole number of pairs */
+    CHECK_EQ(mp_array(&c, 2, &n), MP_RANGE); /* not a whole number of pairs */
     c = CUR(huge_arr); /* 2^31 - 1 elements in one byte: damage, not an allocation */
-    UT_CHECK_I64(mp_array(&c, 1, &n), MP_SHORT);
+    CHECK_EQ(mp_array(&c, 1, &n), MP_SHORT);
     static const unsigned char c1[] = {0xc1, 0x00}; /* the never-used byte is no array */
     c = CUR(c1);
-    UT_CHECK_I64(mp_array(&c, 1, &n), MP_TYPE);
+    CHECK_EQ(mp_array(&c, 1, &n), MP_TYPE);
     bool b = false;
     static const unsigned char t[] = {0xc3};
     c = CUR(t);
-    UT_CHECK_I64(mp_bool(&c, &b), MP_OK);
-    UT_CHECK(b);
+    CHECK_EQ(mp_bool(&c, &b), MP_OK);
+    CHECK(b);
 }
 
 /* A map packed by msgpack-c, nested `depth` deep: {"k": {"k": … 1}}. */
@@ -117,29 +118,29 @@ static void test_skip(void)
     msgpack_sbuffer_init(&sb);
     size_t len = pack_nested(&sb, 16);
     mp_cur c = mp_cur_of(sb.data, len);
-    UT_CHECK_I64(mp_skip(&c, 16), MP_OK);
-    UT_CHECK(mp_at_end(&c));
+    CHECK_EQ(mp_skip(&c, 16), MP_OK);
+    CHECK(mp_at_end(&c));
     c = mp_cur_of(sb.data, len);
-    UT_CHECK_I64(mp_skip(&c, 15), MP_TYPE);  /* one level too deep */
+    CHECK_EQ(mp_skip(&c, 15), MP_TYPE);      /* one level too deep */
     for (size_t cut = 0; cut < len; cut++) { /* every prefix is short */
         c = mp_cur_of(sb.data, cut);
-        UT_CHECK_I64(mp_skip(&c, 16), MP_SHORT);
+        CHECK_EQ(mp_skip(&c, 16), MP_SHORT);
     }
     msgpack_sbuffer_destroy(&sb);
     static const unsigned char c1[] = {0x91, 0xc1}, ext[] = {0xd4, 0x01, 0x00},
                                big_map[] = {0xdf, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00},
                                bin[] = {0xc4, 0x02, 0xff, 0xfe, 0xc2};
     c = CUR(c1);
-    UT_CHECK_I64(mp_skip(&c, 4), MP_TYPE);
+    CHECK_EQ(mp_skip(&c, 4), MP_TYPE);
     c = CUR(ext);
-    UT_CHECK_I64(mp_skip(&c, 4), MP_TYPE);
+    CHECK_EQ(mp_skip(&c, 4), MP_TYPE);
     c = CUR(big_map);
-    UT_CHECK_I64(mp_skip(&c, 4), MP_SHORT);
+    CHECK_EQ(mp_skip(&c, 4), MP_SHORT);
     c = CUR(bin); /* a bin, then a bool: two values */
-    UT_CHECK_I64(mp_skip(&c, 0), MP_OK);
-    UT_CHECK_I64(mp_skip(&c, 0), MP_OK);
-    UT_CHECK(mp_at_end(&c));
-    UT_CHECK_STR(mp_found(&c), "the end of the frame");
+    CHECK_EQ(mp_skip(&c, 0), MP_OK);
+    CHECK_EQ(mp_skip(&c, 0), MP_OK);
+    CHECK(mp_at_end(&c));
+    CHECK_STR(mp_found(&c), "the end of the frame");
 }
 
 int unit_suite_mpread(void)

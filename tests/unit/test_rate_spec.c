@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "../../common/base/rate_spec.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -21,9 +22,8 @@ static void test_accepts(void)
         uint32_t count = 0;
         int64_t window = 0;
         int rc = rate_spec_parse(cases[i].s, &count, &window);
-        ut_check(rc == 0 && count == cases[i].count && window == cases[i].window_ms, __FILE__,
-                 __LINE__, "\"%s\": rc %d, %u per %lld ms", cases[i].s, rc, count,
-                 (long long)window);
+        CHECKF(rc == 0 && count == cases[i].count && window == cases[i].window_ms,
+               "\"%s\": rc %d, %u per %lld ms", cases[i].s, rc, count, (long long)window);
     }
 }
 
@@ -45,12 +45,12 @@ static void test_rejects(void)
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         uint32_t count = 0;
         int64_t window = 0;
-        ut_check(rate_spec_parse(bad[i], &count, &window) == -1, __FILE__, __LINE__,
-                 "\"%s\" accepted as %u per %lld ms", bad[i], count, (long long)window);
+        CHECKF(rate_spec_parse(bad[i], &count, &window) == -1, "\"%s\" accepted as %u per %lld ms",
+               bad[i], count, (long long)window);
     }
     uint32_t count;
     int64_t window;
-    UT_CHECK_I64(rate_spec_parse(NULL, &count, &window), -1);
+    CHECK_EQ(rate_spec_parse(NULL, &count, &window), -1);
 }
 
 int unit_suite_rate_spec(void)

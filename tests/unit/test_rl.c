@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../common/ipc/rl.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -22,29 +23,29 @@
 static void test_gcra_step_pure(void)
 {
     uint64_t next;
-    UT_CHECK_U64(rl_gcra_step(0, 100, 10, &next), 100);
-    UT_CHECK_U64(next, 110);
-    UT_CHECK_U64(rl_gcra_step(150, 100, 10, &next), 150);
-    UT_CHECK_U64(next, 160);
-    UT_CHECK_U64(rl_gcra_step(100, 100, 10, &next), 100);
-    UT_CHECK_U64(next, 110);
+    CHECK_EQ(rl_gcra_step(0, 100, 10, &next), 100);
+    CHECK_EQ(next, 110);
+    CHECK_EQ(rl_gcra_step(150, 100, 10, &next), 150);
+    CHECK_EQ(next, 160);
+    CHECK_EQ(rl_gcra_step(100, 100, 10, &next), 100);
+    CHECK_EQ(next, 110);
 }
 
 static void test_reserve_spacing(void)
 {
     rl_policy p;
     rl_policy_init(&p, 5, 1000 * MS, 0);
-    UT_CHECK_U64(rl_interval_ns(&p), 200 * MS);
+    CHECK_EQ(rl_interval_ns(&p), 200 * MS);
     uint64_t starts[20];
     for (int i = 0; i < 20; i++)
-        UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &starts[i]));
+        CHECK(rl_reserve(&p, 0, UINT64_MAX, &starts[i]));
     for (int i = 0; i < 20; i++)
-        UT_CHECK_U64(starts[i], (uint64_t)i * 200 * MS);
-    UT_CHECK_U64(ut_max_in_window(starts, 20, 1000 * MS), 5);
+        CHECK_EQ(starts[i], (uint64_t)i * 200 * MS);
+    CHECK_EQ(ut_max_in_window(starts, 20, 1000 * MS), 5);
     /* A request arriving later than the TAT starts at once. */
     uint64_t s;
-    UT_CHECK(rl_reserve(&p, 100000 * MS, 0, &s));
-    UT_CHECK_U64(s, 100000 * MS);
+    CHECK(rl_reserve(&p, 100000 * MS, 0, &s));
+    CHECK_EQ(s, 100000 * MS);
 }
 
 static void test_reserve_max_wait(void)
@@ -52,12 +53,12 @@ static void test_reserve_max_wait(void)
     rl_policy p;
     rl_policy_init(&p, 10, 1000 * MS, 0);
     uint64_t s;
-    UT_CHECK(rl_reserve(&p, 0, 0, &s) && s == 0);
+    CHECK(rl_reserve(&p, 0, 0, &s) && s == 0);
     /* The next slot is 100 ms out: refused with a 50 ms budget, nothing taken. */
-    UT_CHECK(!rl_reserve(&p, 0, 50 * MS, &s));
-    UT_CHECK_U64(s, 100 * MS);
-    UT_CHECK_U64(rl_wait_ns(&p, 0), 100 * MS);
-    UT_CHECK(rl_reserve(&p, 0, 100 * MS, &s) && s == 100 * MS);
+    CHECK(!rl_reserve(&p, 0, 50 * MS, &s));
+    CHECK_EQ(s, 100 * MS);
+    CHECK_EQ(rl_wait_ns(&p, 0), 100 * MS);
+    CHECK(rl_reserve(&p, 0, 100 * MS, &s) && s == 100 * MS);
 }
 
 static void test_margin_slows_pacing(void)
@@ -65,7 +66,7 @@ static void test_margin_slows_pacing(void)
     rl_policy p;
     rl_policy_init(&p, 190, 10000 * MS, 100 * MS);
     /* (10 s + 100 ms) / 190: 99% of the limit, room for 100 ms of jitter. */
-    UT_CHECK_U64(rl_interval_ns(&p), (10100 * MS + 189) / 190);
+    CHECK_EQ(rl_interval_ns(&p), (10100 * MS + 189) / 190);
 }
 
 /* A request late by up to half the margin keeps its slot; later, it must
@@ -75,12 +76,12 @@ static void test_late_tolerance(void)
     rl_policy p;
     rl_policy_init(&p, 190, 10000 * MS, 100 * MS);
     uint64_t t = rl_late_tolerance_ns(&p);
-    UT_CHECK(t > 49 * MS && t < 51 * MS);
+    CHECK(t > 49 * MS && t < 51 * MS);
     rl_policy_init(&p, 5, 1000 * MS, 50 * MS);
     t = rl_late_tolerance_ns(&p);
-    UT_CHECK(t > 24 * MS && t < 26 * MS);
+    CHECK(t > 24 * MS && t < 26 * MS);
     rl_policy_init(&p, 0, 1000 * MS, 0);
-    UT_CHECK(rl_late_tolerance_ns(&p) == UINT64_MAX);
+    CHECK(rl_late_tolerance_ns(&p) == UINT64_MAX);
 }
 
 static void test_penalize_is_cas_max(void)
@@ -89,24 +90,24 @@ static void test_penalize_is_cas_max(void)
     rl_policy_init(&p, 10, 1000 * MS, 0);
     rl_penalize(&p, 5000 * MS);
     uint64_t s;
-    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5000 * MS);
+    CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5000 * MS);
     rl_penalize(&p, 100 * MS); /* earlier than the TAT: no effect */
-    UT_CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5100 * MS);
-    UT_CHECK_U64(rl_penalties(&p), 1);
+    CHECK(rl_reserve(&p, 0, UINT64_MAX, &s) && s == 5100 * MS);
+    CHECK_EQ(rl_penalties(&p), 1);
 }
 
 static void test_backoff_and_unlimited(void)
 {
     rl_policy p;
     rl_policy_init(&p, 190, 10000 * MS, 0);
-    UT_CHECK_U64(rl_backoff_ns(&p, 3, 10000), 3 * MS);
-    UT_CHECK_U64(rl_backoff_ns(&p, 0, 10000), 10000 * MS);
-    UT_CHECK_U64(rl_backoff_ns(&p, 0, 0), 10000 * MS);
+    CHECK_EQ(rl_backoff_ns(&p, 3, 10000), 3 * MS);
+    CHECK_EQ(rl_backoff_ns(&p, 0, 10000), 10000 * MS);
+    CHECK_EQ(rl_backoff_ns(&p, 0, 0), 10000 * MS);
     rl_policy u;
     rl_policy_init(&u, 0, 1000 * MS, 0);
     uint64_t s;
     for (int i = 0; i < 1000; i++)
-        UT_CHECK(rl_reserve(&u, 42, 0, &s) && s == 42);
+        CHECK(rl_reserve(&u, 42, 0, &s) && s == 42);
 }
 
 /* The daily headers of a successful answer: limit (0: absent) and remaining. */
@@ -152,21 +153,21 @@ static void test_daily(void)
 {
     rl_daily d;
     rl_daily_init(&d, 3);
-    UT_CHECK(charge(&d, 100) && charge(&d, 100) && charge(&d, 100));
-    UT_CHECK(!charge(&d, 100));
-    UT_CHECK_U64(rl_daily_remaining(&d, 100), 0);
+    CHECK(charge(&d, 100) && charge(&d, 100) && charge(&d, 100));
+    CHECK(!charge(&d, 100));
+    CHECK_EQ(rl_daily_remaining(&d, 100), 0);
     /* A new UTC day starts from zero. */
-    UT_CHECK_U64(rl_daily_remaining(&d, 101), 3);
-    UT_CHECK(charge(&d, 101));
+    CHECK_EQ(rl_daily_remaining(&d, 101), 3);
+    CHECK(charge(&d, 101));
     /* The server says only 1 is left: the count rises, never falls. */
     answer(&d, 101, headers(0, 1));
-    UT_CHECK_U64(rl_daily_remaining(&d, 101), 1);
+    CHECK_EQ(rl_daily_remaining(&d, 101), 1);
     answer(&d, 101, headers(0, 3));
-    UT_CHECK_U64(rl_daily_remaining(&d, 101), 1);
+    CHECK_EQ(rl_daily_remaining(&d, 101), 1);
     rl_daily unlimited;
     rl_daily_init(&unlimited, 0);
-    UT_CHECK(charge(&unlimited, 5));
-    UT_CHECK_U64(rl_daily_remaining(&unlimited, 5), UINT64_MAX);
+    CHECK(charge(&unlimited, 5));
+    CHECK_EQ(rl_daily_remaining(&unlimited, 5), UINT64_MAX);
 }
 
 /* A reserve of R keeps the last R calls of the day untaken, with --daily N
@@ -179,48 +180,48 @@ static void test_daily_reserve(void)
     int taken = 0;
     while (taken < 20 && charge(&d, 7))
         taken++;
-    UT_CHECK_I64(taken, 6);
-    UT_CHECK_U64(rl_daily_remaining(&d, 7), 4);
+    CHECK_EQ(taken, 6);
+    CHECK_EQ(rl_daily_remaining(&d, 7), 4);
     /* The server counts others' calls too: only 3 left, still nothing taken. */
     answer(&d, 7, headers(0, 3));
-    UT_CHECK(!charge(&d, 7));
-    UT_CHECK_U64(rl_daily_remaining(&d, 7), 3);
+    CHECK(!charge(&d, 7));
+    CHECK_EQ(rl_daily_remaining(&d, 7), 3);
     /* A new day: six again. */
-    UT_CHECK(charge(&d, 8));
+    CHECK(charge(&d, 8));
 
     /* No --daily: unlimited (but counted) until a header tells the limit. */
     rl_daily h;
     rl_daily_init(&h, 0);
     rl_daily_set_reserve(&h, 100);
-    UT_CHECK_I64(rl_daily_knowledge_of(&h), RL_DAILY_UNKNOWN);
-    UT_CHECK(charge(&h, 7));
-    UT_CHECK_U64(rl_daily_remaining(&h, 7), UINT64_MAX);
+    CHECK_EQ(rl_daily_knowledge_of(&h), RL_DAILY_UNKNOWN);
+    CHECK(charge(&h, 7));
+    CHECK_EQ(rl_daily_remaining(&h, 7), UINT64_MAX);
     /* That call's answer: limit 400, 395 left (4 more by someone else). */
     answer(&h, 7, headers(400, 395));
-    UT_CHECK_I64(rl_daily_knowledge_of(&h), RL_DAILY_KNOWN);
-    UT_CHECK_U64(rl_daily_remaining(&h, 7), 395);
+    CHECK_EQ(rl_daily_knowledge_of(&h), RL_DAILY_KNOWN);
+    CHECK_EQ(rl_daily_remaining(&h, 7), 395);
     taken = 0;
     while (taken < 1000 && charge(&h, 7))
         taken++;
-    UT_CHECK_I64(taken, 295);
-    UT_CHECK_U64(rl_daily_remaining(&h, 7), 100);
+    CHECK_EQ(taken, 295);
+    CHECK_EQ(rl_daily_remaining(&h, 7), 100);
     /* --daily wins over the header's limit; the header's count still rises. */
     rl_daily g;
     rl_daily_init(&g, 50);
     answer(&g, 7, headers(400, 45));
-    UT_CHECK_U64(rl_daily_remaining(&g, 7), 45);
+    CHECK_EQ(rl_daily_remaining(&g, 7), 45);
     /* Without a reserve a header does not make a limit: the server's 429
      * stops the run, as before --daily-reserve. */
     rl_daily n;
     rl_daily_init(&n, 0);
     answer(&n, 7, headers(400, 0));
-    UT_CHECK(charge(&n, 7));
+    CHECK(charge(&n, 7));
     /* A limit at or below the reserve: nothing at all. */
     rl_daily z;
     rl_daily_init(&z, 0);
     rl_daily_set_reserve(&z, 100);
     answer(&z, 7, headers(400, 100));
-    UT_CHECK(!charge(&z, 7));
+    CHECK(!charge(&z, 7));
 }
 
 /* While the count is unknown, the gate lets one request out at a time; a
@@ -232,49 +233,49 @@ static void test_daily_admit_gate(void)
     uint64_t t1, t2, t3;
     rl_daily_init(&d, 0);
     /* No reserve: no gate, and no probe for a search. */
-    UT_CHECK(admit(&d, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 == 0);
-    UT_CHECK(admit(&d, 7, 1000, false, &t1) == RL_DAILY_SEND && t1 == 0);
+    CHECK(admit(&d, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 == 0);
+    CHECK(admit(&d, 7, 1000, false, &t1) == RL_DAILY_SEND && t1 == 0);
     rl_daily_set_reserve(&d, 10);
-    UT_CHECK(admit(&d, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 != 0);
-    UT_CHECK(admit(&d, 7, 1010, true, &t2) == RL_DAILY_WAIT);
-    UT_CHECK(admit(&d, 7, 1010, false, &t2) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    CHECK(admit(&d, 7, 1010, true, &t2) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 7, 1010, false, &t2) == RL_DAILY_WAIT);
     /* Another process read its clock before the holder entered: no overtaking. */
-    UT_CHECK(admit(&d, 7, 900, true, &t2) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 7, 900, true, &t2) == RL_DAILY_WAIT);
     /* The holder's transfer failed (no answer): the next one goes. */
     rl_daily_answered(&d, 7, &(rl_daily_answer){.da_tells_count = true}, &t1);
-    UT_CHECK_U64(t1, 0);
-    UT_CHECK_I64(rl_daily_knowledge_of(&d), RL_DAILY_UNKNOWN);
-    UT_CHECK(admit(&d, 7, 1020, true, &t2) == RL_DAILY_SEND && t2 != 0);
+    CHECK_EQ(t1, 0);
+    CHECK_EQ(rl_daily_knowledge_of(&d), RL_DAILY_UNKNOWN);
+    CHECK(admit(&d, 7, 1020, true, &t2) == RL_DAILY_SEND && t2 != 0);
     /* Its holder died: after the lease, another takes over; the dead one's
      * late release does not open the gate under the new holder. */
-    UT_CHECK(admit(&d, 7, 1060, true, &t3) == RL_DAILY_WAIT);
-    UT_CHECK(admit(&d, 7, 1071, true, &t3) == RL_DAILY_SEND && t3 != 0);
+    CHECK(admit(&d, 7, 1060, true, &t3) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 7, 1071, true, &t3) == RL_DAILY_SEND && t3 != 0);
     rl_daily_release(&d, &t2);
-    UT_CHECK_U64(t2, 0);
-    UT_CHECK(admit(&d, 7, 1080, true, &t1) == RL_DAILY_WAIT);
+    CHECK_EQ(t2, 0);
+    CHECK(admit(&d, 7, 1080, true, &t1) == RL_DAILY_WAIT);
     /* The answer carried the headers: the gate is gone. */
     rl_daily_answer known = headers(1000, 990);
     rl_daily_answered(&d, 7, &known, &t3);
-    UT_CHECK_U64(t3, 0);
-    UT_CHECK_I64(rl_daily_knowledge_of(&d), RL_DAILY_KNOWN);
-    UT_CHECK(admit(&d, 7, 1090, true, &t1) == RL_DAILY_SEND && t1 == 0);
-    UT_CHECK(admit(&d, 7, 1090, false, &t2) == RL_DAILY_SEND && t2 == 0);
+    CHECK_EQ(t3, 0);
+    CHECK_EQ(rl_daily_knowledge_of(&d), RL_DAILY_KNOWN);
+    CHECK(admit(&d, 7, 1090, true, &t1) == RL_DAILY_SEND && t1 == 0);
+    CHECK(admit(&d, 7, 1090, false, &t2) == RL_DAILY_SEND && t2 == 0);
     /* Our count restarts at UTC midnight: one request again until an answer
      * tells the new day's count. */
-    UT_CHECK(admit(&d, 8, 1100, true, &t1) == RL_DAILY_SEND && t1 != 0);
-    UT_CHECK(admit(&d, 8, 1101, true, &t2) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 8, 1100, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    CHECK(admit(&d, 8, 1101, true, &t2) == RL_DAILY_WAIT);
     known = headers(1000, 999);
     rl_daily_answered(&d, 8, &known, &t1);
-    UT_CHECK(admit(&d, 8, 1102, true, &t2) == RL_DAILY_SEND && t2 == 0);
+    CHECK(admit(&d, 8, 1102, true, &t2) == RL_DAILY_SEND && t2 == 0);
     /* A header-less successful answer (OAuth): the gate is gone too. */
     rl_daily o;
     gated(&o);
-    UT_CHECK(admit(&o, 7, 5, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    CHECK(admit(&o, 7, 5, true, &t1) == RL_DAILY_SEND && t1 != 0);
     rl_daily_answered(&o, 7, &(rl_daily_answer){.da_status = 204, .da_tells_count = true}, &t1);
-    UT_CHECK_U64(t1, 0);
-    UT_CHECK_I64(rl_daily_knowledge_of(&o), RL_DAILY_NO_HEADERS);
-    UT_CHECK(admit(&o, 7, 6, true, &t1) == RL_DAILY_SEND && t1 == 0);
-    UT_CHECK(admit(&o, 7, 6, false, &t1) == RL_DAILY_SEND && t1 == 0);
+    CHECK_EQ(t1, 0);
+    CHECK_EQ(rl_daily_knowledge_of(&o), RL_DAILY_NO_HEADERS);
+    CHECK(admit(&o, 7, 6, true, &t1) == RL_DAILY_SEND && t1 == 0);
+    CHECK(admit(&o, 7, 6, false, &t1) == RL_DAILY_SEND && t1 == 0);
 }
 
 /* A search cannot tell the count: before it is known, the gate's holder is
@@ -285,30 +286,30 @@ static void test_daily_admit_probe(void)
     rl_daily d;
     uint64_t t1, t2;
     gated(&d);
-    UT_CHECK(admit(&d, 7, 1000, false, &t1) == RL_DAILY_PROBE_FIRST && t1 != 0);
-    UT_CHECK(admit(&d, 7, 1001, false, &t2) == RL_DAILY_WAIT);
-    UT_CHECK(admit(&d, 7, 1001, true, &t2) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 7, 1000, false, &t1) == RL_DAILY_PROBE_FIRST && t1 != 0);
+    CHECK(admit(&d, 7, 1001, false, &t2) == RL_DAILY_WAIT);
+    CHECK(admit(&d, 7, 1001, true, &t2) == RL_DAILY_WAIT);
     /* The probe (holding t1) is counted and answered with the headers. */
     uint64_t left;
-    UT_CHECK(rl_daily_charge(&d, 7, &t1, &left) == RL_DAILY_SEND && t1 != 0);
+    CHECK(rl_daily_charge(&d, 7, &t1, &left) == RL_DAILY_SEND && t1 != 0);
     rl_daily_answer probe = headers(500, 499);
     rl_daily_answered(&d, 7, &probe, &t1);
-    UT_CHECK_U64(t1, 0);
-    UT_CHECK(admit(&d, 7, 1002, false, &t2) == RL_DAILY_SEND && t2 == 0);
-    UT_CHECK_U64(rl_daily_remaining(&d, 7), 499);
+    CHECK_EQ(t1, 0);
+    CHECK(admit(&d, 7, 1002, false, &t2) == RL_DAILY_SEND && t2 == 0);
+    CHECK_EQ(rl_daily_remaining(&d, 7), 499);
 
     /* A successful search without the headers: still unknown, the gate
      * given back (the next request takes it). */
     rl_daily s;
     gated(&s);
-    UT_CHECK(admit(&s, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 != 0);
+    CHECK(admit(&s, 7, 1000, true, &t1) == RL_DAILY_SEND && t1 != 0);
     rl_daily_answered(&s, 7, &(rl_daily_answer){.da_status = 200, .da_tells_count = false}, &t1);
-    UT_CHECK_U64(t1, 0);
-    UT_CHECK_I64(rl_daily_knowledge_of(&s), RL_DAILY_UNKNOWN);
-    UT_CHECK(admit(&s, 7, 1001, false, &t2) == RL_DAILY_PROBE_FIRST && t2 != 0);
+    CHECK_EQ(t1, 0);
+    CHECK_EQ(rl_daily_knowledge_of(&s), RL_DAILY_UNKNOWN);
+    CHECK(admit(&s, 7, 1001, false, &t2) == RL_DAILY_PROBE_FIRST && t2 != 0);
     /* Nor does a failed non-search answer (a 500) without them. */
     rl_daily_answered(&s, 7, &(rl_daily_answer){.da_status = 500, .da_tells_count = true}, &t2);
-    UT_CHECK_I64(rl_daily_knowledge_of(&s), RL_DAILY_UNKNOWN);
+    CHECK_EQ(rl_daily_knowledge_of(&s), RL_DAILY_UNKNOWN);
 }
 
 /* The charge when the slot has come: the reserve reached (some left), the
@@ -319,33 +320,33 @@ static void test_daily_charge(void)
     uint64_t t = 0, left = 99;
     rl_daily_init(&d, 3);
     rl_daily_set_reserve(&d, 1);
-    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SEND);
-    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SEND);
-    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_RESERVE_REACHED);
-    UT_CHECK_U64(left, 1);
-    UT_CHECK_U64(rl_daily_reserve(&d), 1);
-    UT_CHECK_U64(rl_daily_remaining(&d, 7), 1); /* nothing counted */
+    CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SEND);
+    CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SEND);
+    CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_RESERVE_REACHED);
+    CHECK_EQ(left, 1);
+    CHECK_EQ(rl_daily_reserve(&d), 1);
+    CHECK_EQ(rl_daily_remaining(&d, 7), 1); /* nothing counted */
     /* HubSpot says the last one is gone (others' calls): spent. */
     answer(&d, 7, headers(0, 0));
-    UT_CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SPENT);
-    UT_CHECK_U64(left, 0);
+    CHECK(rl_daily_charge(&d, 7, &t, &left) == RL_DAILY_SPENT);
+    CHECK_EQ(left, 0);
     /* --daily N without a reserve: spent, never "the reserve reached". */
     rl_daily n;
     rl_daily_init(&n, 1);
-    UT_CHECK(rl_daily_charge(&n, 7, &t, &left) == RL_DAILY_SEND);
-    UT_CHECK(rl_daily_charge(&n, 7, &t, &left) == RL_DAILY_SPENT);
-    UT_CHECK_U64(left, 0);
+    CHECK(rl_daily_charge(&n, 7, &t, &left) == RL_DAILY_SEND);
+    CHECK(rl_daily_charge(&n, 7, &t, &left) == RL_DAILY_SPENT);
+    CHECK_EQ(left, 0);
     /* A learned limit no larger than the reserve: the next day's first
      * request holds the gate and is refused; its ticket is given back. */
     rl_daily z;
     rl_daily_init(&z, 0);
     rl_daily_set_reserve(&z, 100);
     answer(&z, 7, headers(100, 100));
-    UT_CHECK(admit(&z, 8, 1000, true, &t) == RL_DAILY_SEND && t != 0);
-    UT_CHECK(rl_daily_charge(&z, 8, &t, &left) == RL_DAILY_RESERVE_REACHED);
-    UT_CHECK_U64(t, 0);
-    UT_CHECK_U64(left, 100);
-    UT_CHECK(admit(&z, 8, 1001, true, &t) == RL_DAILY_SEND && t != 0);
+    CHECK(admit(&z, 8, 1000, true, &t) == RL_DAILY_SEND && t != 0);
+    CHECK(rl_daily_charge(&z, 8, &t, &left) == RL_DAILY_RESERVE_REACHED);
+    CHECK_EQ(t, 0);
+    CHECK_EQ(left, 100);
+    CHECK(admit(&z, 8, 1001, true, &t) == RL_DAILY_SEND && t != 0);
 }
 
 /* A 429 naming the daily policy: nothing is left today, whatever we counted
@@ -355,21 +356,21 @@ static void test_daily_429(void)
     rl_daily d;
     uint64_t t = 0;
     rl_daily_init(&d, 1000);
-    UT_CHECK(charge(&d, 7));
+    CHECK(charge(&d, 7));
     rl_daily_answered(&d, 7, &(rl_daily_answer){.da_status = 429, .da_daily_429 = true}, &t);
-    UT_CHECK_U64(rl_daily_remaining(&d, 7), 0);
-    UT_CHECK(!charge(&d, 7));
-    UT_CHECK(charge(&d, 8)); /* a new day */
+    CHECK_EQ(rl_daily_remaining(&d, 7), 0);
+    CHECK(!charge(&d, 7));
+    CHECK(charge(&d, 8)); /* a new day */
     /* A 429 of another policy says nothing of the day. */
     rl_daily o;
     rl_daily_init(&o, 1000);
     rl_daily_answered(&o, 7, &(rl_daily_answer){.da_status = 429}, &t);
-    UT_CHECK_U64(rl_daily_remaining(&o, 7), 1000);
+    CHECK_EQ(rl_daily_remaining(&o, 7), 1000);
     /* Unknown limit: counted, not stopped here. */
     rl_daily u;
     rl_daily_init(&u, 0);
     rl_daily_answered(&u, 7, &(rl_daily_answer){.da_status = 429, .da_daily_429 = true}, &t);
-    UT_CHECK(charge(&u, 7));
+    CHECK(charge(&u, 7));
 }
 
 static uint64_t mono_now(void)
@@ -420,36 +421,36 @@ static void test_stress_forked(void)
         mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     uint64_t *all = NULL;
     pid_t pids[STRESS_PROCS] = {0};
-    UT_REQUIRE(sh != MAP_FAILED);
+    REQUIRE(sh != MAP_FAILED);
     rl_policy_init(&sh->ss_policy, STRESS_LIMIT, STRESS_WINDOW, 0);
     for (int k = 0; k < STRESS_PROCS; k++) {
         pids[k] = fork();
         if (pids[k] == 0)
             stress_child(sh, k);
-        UT_REQUIRE(pids[k] > 0);
+        REQUIRE(pids[k] > 0);
     }
     for (int k = 0; k < STRESS_PROCS; k++) {
         int status;
-        UT_CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
-                 WEXITSTATUS(status) == 0);
+        CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
         pids[k] = 0;
     }
     size_t n = (size_t)STRESS_PROCS * STRESS_EACH;
     all = malloc(n * sizeof(*all));
-    UT_REQUIRE(all != NULL);
+    REQUIRE(all != NULL);
     memcpy(all, sh->ss_grants, n * sizeof(*all));
     qsort(all, n, sizeof(*all), cmp_u64);
     /* Never more than the limit in any rolling window… */
-    UT_CHECK(ut_max_in_window(all, n, STRESS_WINDOW) <= STRESS_LIMIT);
+    CHECK(ut_max_in_window(all, n, STRESS_WINDOW) <= STRESS_LIMIT);
     /* …no two processes granted the same slot… */
     for (size_t i = 1; i < n; i++)
-        if (!UT_CHECK(all[i] > all[i - 1]))
+        if (!CHECK(all[i] > all[i - 1]))
             break;
     /* …and the long-run rate is the limit: ≥ 99%. */
     double span_s = (double)(all[n - 1] - all[0] + rl_interval_ns(&sh->ss_policy)) / 1e9;
     double rate = (double)n / span_s, limit = STRESS_LIMIT / ((double)STRESS_WINDOW / 1e9);
-    UT_CHECK(rate >= 0.99 * limit);
-    UT_CHECK(rate <= 1.0001 * limit);
+    CHECK(rate >= 0.99 * limit);
+    CHECK(rate <= 1.0001 * limit);
 done:
     for (int k = 0; k < STRESS_PROCS; k++)
         if (pids[k] > 0) {
@@ -482,7 +483,7 @@ static void test_daily_reserve_forked(void)
     daily_shared *sh =
         mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     pid_t pids[DAILY_PROCS] = {0};
-    UT_REQUIRE(sh != MAP_FAILED);
+    REQUIRE(sh != MAP_FAILED);
     rl_daily_init(&sh->ds_daily, DAILY_LIMIT);
     rl_daily_set_reserve(&sh->ds_daily, DAILY_RESERVE);
     atomic_store(&sh->ds_sent, 0);
@@ -490,15 +491,15 @@ static void test_daily_reserve_forked(void)
         pids[k] = fork();
         if (pids[k] == 0)
             daily_child(sh);
-        UT_REQUIRE(pids[k] > 0);
+        REQUIRE(pids[k] > 0);
     }
     for (int k = 0; k < DAILY_PROCS; k++) {
         int status;
-        UT_CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status));
+        CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status));
         pids[k] = 0;
     }
-    UT_CHECK_U64(atomic_load(&sh->ds_sent), DAILY_LIMIT - DAILY_RESERVE);
-    UT_CHECK_U64(rl_daily_remaining(&sh->ds_daily, 9), DAILY_RESERVE);
+    CHECK_EQ(atomic_load(&sh->ds_sent), DAILY_LIMIT - DAILY_RESERVE);
+    CHECK_EQ(rl_daily_remaining(&sh->ds_daily, 9), DAILY_RESERVE);
 done:
     for (int k = 0; k < DAILY_PROCS; k++)
         if (pids[k] > 0) {

@@ -9,13 +9,14 @@
 #include <string.h>
 
 #include "../../coordinator/rollup.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
 static hs_table table(const char *name)
 {
     hs_table t = {0};
-    UT_CHECK(hs_table_parse(name, strlen(name), &t) == 0);
+    CHECK(hs_table_parse(name, strlen(name), &t) == 0);
     return t;
 }
 
@@ -57,7 +58,7 @@ static bool detect(fixture *f, hs_object_type type, const char *body, const char
         rc = rollup_detect(&f->fx_pp, table(name), &f->fx_sc, &f->fx_nignored, &e);
     if (rc == 0)
         rc = rollup_lookalikes(&f->fx_pp, table(name), &f->fx_la, &f->fx_nla, &e);
-    return ut_check(rc == 0, __FILE__, __LINE__, "%s: rc %d %s", name, rc, e.ei_msg);
+    return CHECKF(rc == 0, "%s: rc %d %s", name, rc, e.ei_msg);
 }
 
 /* The simulator's rollup fields are rollups: the table goes incremental. */
@@ -79,23 +80,22 @@ static void test_detect_real_rollups(void)
         "\"Sync associations companies contacts label note\",\"type\":\"string\","
         "\"fieldType\":\"text\"}"
         "]}";
-    UT_REQUIRE(detect(&f, HS_COMPANIES, body, "companies_contacts"));
+    REQUIRE(detect(&f, HS_COMPANIES, body, "companies_contacts"));
     const store_schema *sc = &f.fx_sc;
-    UT_CHECK_U64(f.fx_nignored, 0);
-    UT_CHECK(sc->sc_supports_roll_up);
-    UT_CHECK_I64(sc->sc_ping_type, STORE_PING_INCREMENTAL);
-    UT_CHECK_STR(sc->sc_rollup_fields_object_id, "companies");
-    UT_REQUIRE_I64(sc->sc_nrollup_field_labels, 2);
-    UT_CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_companies_contacts_label_count");
-    UT_CHECK_STR(sc->sc_rollup_field_labels[1],
-                 "sync_associations_companies_contacts_label_updated");
-    UT_CHECK_U64(f.fx_nla, 0);
-    UT_CHECK(f.fx_la == NULL);
+    CHECK_EQ(f.fx_nignored, 0);
+    CHECK(sc->sc_supports_roll_up);
+    CHECK_EQ(sc->sc_ping_type, STORE_PING_INCREMENTAL);
+    CHECK_STR(sc->sc_rollup_fields_object_id, "companies");
+    REQUIRE_EQ(sc->sc_nrollup_field_labels, 2);
+    CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_companies_contacts_label_count");
+    CHECK_STR(sc->sc_rollup_field_labels[1], "sync_associations_companies_contacts_label_updated");
+    CHECK_EQ(f.fx_nla, 0);
+    CHECK(f.fx_la == NULL);
     /* Another table of the same parent has none. */
-    UT_REQUIRE(detect(&f, HS_COMPANIES, NULL, "companies_deals"));
-    UT_CHECK(!sc->sc_supports_roll_up);
-    UT_CHECK_I64(sc->sc_ping_type, STORE_PING_FULL);
-    UT_CHECK_U64(sc->sc_nrollup_field_labels, 0);
+    REQUIRE(detect(&f, HS_COMPANIES, NULL, "companies_deals"));
+    CHECK(!sc->sc_supports_roll_up);
+    CHECK_EQ(sc->sc_ping_type, STORE_PING_FULL);
+    CHECK_EQ(sc->sc_nrollup_field_labels, 0);
 done:
     fixture_free(&f);
 }
@@ -113,16 +113,16 @@ static void test_detect_lookalike_only(void)
                                "\"sync_associations_deals_tickets_label_count\",\"type\":"
                                "\"number\",\"fieldType\":\"number\",\"calculated\":true}"
                                "]}";
-    UT_REQUIRE(detect(&f, HS_DEALS, body, "deals_tickets"));
-    UT_CHECK(!f.fx_sc.sc_supports_roll_up);
-    UT_CHECK_I64(f.fx_sc.sc_ping_type, STORE_PING_FULL);
-    UT_CHECK_U64(f.fx_sc.sc_nrollup_field_labels, 0);
-    UT_CHECK_STR(f.fx_sc.sc_rollup_fields_object_id, "deals");
-    UT_CHECK_U64(f.fx_nignored, 0);
-    UT_REQUIRE_I64(f.fx_nla, 1);
-    UT_CHECK_STR(f.fx_la[0].rl_label, "sync_associations_deals_tickets_label_count");
-    UT_CHECK_STR(f.fx_la[0].rl_name, "deal_sync_count");
-    UT_CHECK_STR(f.fx_la[0].rl_reason, "fieldType \"number\", not \"calculation_rollup\"");
+    REQUIRE(detect(&f, HS_DEALS, body, "deals_tickets"));
+    CHECK(!f.fx_sc.sc_supports_roll_up);
+    CHECK_EQ(f.fx_sc.sc_ping_type, STORE_PING_FULL);
+    CHECK_EQ(f.fx_sc.sc_nrollup_field_labels, 0);
+    CHECK_STR(f.fx_sc.sc_rollup_fields_object_id, "deals");
+    CHECK_EQ(f.fx_nignored, 0);
+    REQUIRE_EQ(f.fx_nla, 1);
+    CHECK_STR(f.fx_la[0].rl_label, "sync_associations_deals_tickets_label_count");
+    CHECK_STR(f.fx_la[0].rl_name, "deal_sync_count");
+    CHECK_STR(f.fx_la[0].rl_reason, "fieldType \"number\", not \"calculation_rollup\"");
 done:
     fixture_free(&f);
 }
@@ -153,29 +153,28 @@ static void test_detect_mixed(void)
         "{\"name\":\"case\",\"label\":\"Sync_associations_contacts_deals_label_count\","
         "\"type\":\"number\",\"fieldType\":\"number\"}"
         "]}";
-    UT_REQUIRE(detect(&f, HS_CONTACTS, body, "contacts_deals"));
+    REQUIRE(detect(&f, HS_CONTACTS, body, "contacts_deals"));
     const store_schema *sc = &f.fx_sc;
     const rollup_lookalike *la = f.fx_la;
-    UT_CHECK(sc->sc_supports_roll_up);
-    UT_REQUIRE_I64(sc->sc_nrollup_field_labels, 2);
-    UT_CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_contacts_deals_label_Champion");
-    UT_CHECK_STR(sc->sc_rollup_field_labels[1], "sync_associations_contacts_deals_label_count");
-    UT_REQUIRE_I64(f.fx_nla, 4);
-    UT_CHECK_STR(la[0].rl_name, "str_rollup");
-    UT_CHECK_STR(la[0].rl_reason, "type \"string\", not \"number\"");
-    UT_CHECK_STR(la[1].rl_name, "a_text");
-    UT_CHECK_STR(
-        la[1].rl_reason,
-        "type \"string\" and fieldType \"text\", not \"number\" and \"calculation_rollup\"");
-    UT_CHECK_STR(la[2].rl_name, "z_missing");
-    UT_CHECK_STR(la[2].rl_reason,
-                 "no type and no fieldType, not \"number\" and \"calculation_rollup\"");
-    UT_CHECK_STR(la[3].rl_name, "fake_count");
-    UT_CHECK_STR(la[3].rl_label, "sync_associations_contacts_deals_label_count");
+    CHECK(sc->sc_supports_roll_up);
+    REQUIRE_EQ(sc->sc_nrollup_field_labels, 2);
+    CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_contacts_deals_label_Champion");
+    CHECK_STR(sc->sc_rollup_field_labels[1], "sync_associations_contacts_deals_label_count");
+    REQUIRE_EQ(f.fx_nla, 4);
+    CHECK_STR(la[0].rl_name, "str_rollup");
+    CHECK_STR(la[0].rl_reason, "type \"string\", not \"number\"");
+    CHECK_STR(la[1].rl_name, "a_text");
+    CHECK_STR(la[1].rl_reason,
+              "type \"string\" and fieldType \"text\", not \"number\" and \"calculation_rollup\"");
+    CHECK_STR(la[2].rl_name, "z_missing");
+    CHECK_STR(la[2].rl_reason,
+              "no type and no fieldType, not \"number\" and \"calculation_rollup\"");
+    CHECK_STR(la[3].rl_name, "fake_count");
+    CHECK_STR(la[3].rl_label, "sync_associations_contacts_deals_label_count");
     /* The parent's properties only: the child's do not count for the table. */
-    UT_REQUIRE(detect(&f, HS_DEALS, body, "deals_tickets"));
-    UT_CHECK_U64(f.fx_sc.sc_nrollup_field_labels, 0);
-    UT_CHECK_U64(f.fx_nla, 0);
+    REQUIRE(detect(&f, HS_DEALS, body, "deals_tickets"));
+    CHECK_EQ(f.fx_sc.sc_nrollup_field_labels, 0);
+    CHECK_EQ(f.fx_nla, 0);
 done:
     fixture_free(&f);
 }
@@ -205,17 +204,17 @@ static void test_reasons(void)
         "no type, not \"number\"",
         "type \"enumeration\" and fieldType \"select\", not \"number\" and \"calculation_rollup\"",
     };
-    UT_REQUIRE_I64(hs_parse_properties(body, strlen(body), &ps, &e), 0);
-    UT_REQUIRE_I64(ps.ps_count, UT_COUNT(want));
+    REQUIRE_EQ(hs_parse_properties(body, strlen(body), &ps, &e), 0);
+    REQUIRE_EQ(ps.ps_count, UT_COUNT(want));
     for (size_t i = 0; i < UT_COUNT(want); i++) {
         char buf[160];
         rollup_not_rollup_reason(&ps, i, buf, sizeof(buf));
-        UT_CHECK_STR(buf, want[i]);
+        CHECK_STR(buf, want[i]);
     }
     /* Cut to the buffer, NUL-terminated. */
     char small[8];
     rollup_not_rollup_reason(&ps, 1, small, sizeof(small));
-    UT_CHECK_STR(small, "fieldTy");
+    CHECK_STR(small, "fieldTy");
 done:
     hs_properties_free(&ps);
 }
@@ -235,13 +234,13 @@ static void test_engagement(void)
         "{\"name\":\"b\",\"label\":\"sync_associations_contacts_notes_label_x\","
         "\"type\":\"number\",\"fieldType\":\"number\"}"
         "]}";
-    UT_REQUIRE(detect(&f, HS_CONTACTS, body, "contacts_notes"));
-    UT_CHECK_U64(f.fx_nignored, 2);
-    UT_CHECK(!f.fx_sc.sc_supports_roll_up);
-    UT_CHECK_U64(f.fx_sc.sc_nrollup_field_labels, 0);
-    UT_CHECK_U64(f.fx_nla, 0);
-    UT_CHECK(f.fx_la == NULL);
-    UT_CHECK_I64(rollup_lookalikes(&f.fx_pp, table("contacts_notes"), NULL, &n, &e), ERR_INVALID);
+    REQUIRE(detect(&f, HS_CONTACTS, body, "contacts_notes"));
+    CHECK_EQ(f.fx_nignored, 2);
+    CHECK(!f.fx_sc.sc_supports_roll_up);
+    CHECK_EQ(f.fx_sc.sc_nrollup_field_labels, 0);
+    CHECK_EQ(f.fx_nla, 0);
+    CHECK(f.fx_la == NULL);
+    CHECK_EQ(rollup_lookalikes(&f.fx_pp, table("contacts_notes"), NULL, &n, &e), ERR_INVALID);
 done:
     fixture_free(&f);
 }
@@ -251,11 +250,10 @@ done:
 static void test_suffix_names_label(void)
 {
     hs_table t = table("companies_contacts");
-    UT_CHECK_STR(rollup_label_suffix(t, "sync_associations_companies_contacts_label_count"),
-                 "count");
-    UT_CHECK_STR(rollup_label_suffix(t, "sync_associations_companies_contacts_label_"), "");
-    UT_CHECK(rollup_label_suffix(t, "sync_associations_companies_deals_label_count") == NULL);
-    UT_CHECK(rollup_label_suffix(t, "Sync_associations_companies_contacts_label_x") == NULL);
+    CHECK_STR(rollup_label_suffix(t, "sync_associations_companies_contacts_label_count"), "count");
+    CHECK_STR(rollup_label_suffix(t, "sync_associations_companies_contacts_label_"), "");
+    CHECK(rollup_label_suffix(t, "sync_associations_companies_deals_label_count") == NULL);
+    CHECK(rollup_label_suffix(t, "Sync_associations_companies_contacts_label_x") == NULL);
 
     static const struct {
         const char *suffix, *label;
@@ -282,19 +280,19 @@ static void test_suffix_names_label(void)
         {"-2", "Minus", -2, true},
     };
     char buf[32];
-    UT_CHECK(rollup_suffix_for_label("Billing contact", buf, sizeof(buf)));
-    UT_CHECK_STR(buf, "billing_contact");
-    UT_CHECK(rollup_suffix_names_label(buf, "Billing contact", 1));
-    UT_CHECK(rollup_suffix_for_label(" Caf\xc3\xa9 & Co. ", buf, sizeof(buf)));
-    UT_CHECK_STR(buf, "caf\xc3\xa9_co");
-    UT_CHECK(!rollup_suffix_for_label(" - ", buf, sizeof(buf)));
-    UT_CHECK(!rollup_suffix_for_label(NULL, buf, sizeof(buf)));
-    UT_CHECK(!rollup_suffix_for_label("a label longer than thirty-two bytes", buf, sizeof(buf)));
+    CHECK(rollup_suffix_for_label("Billing contact", buf, sizeof(buf)));
+    CHECK_STR(buf, "billing_contact");
+    CHECK(rollup_suffix_names_label(buf, "Billing contact", 1));
+    CHECK(rollup_suffix_for_label(" Caf\xc3\xa9 & Co. ", buf, sizeof(buf)));
+    CHECK_STR(buf, "caf\xc3\xa9_co");
+    CHECK(!rollup_suffix_for_label(" - ", buf, sizeof(buf)));
+    CHECK(!rollup_suffix_for_label(NULL, buf, sizeof(buf)));
+    CHECK(!rollup_suffix_for_label("a label longer than thirty-two bytes", buf, sizeof(buf)));
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         bool got = rollup_suffix_names_label(cases[i].suffix, cases[i].label, cases[i].type_id);
-        ut_check(got == cases[i].names, __FILE__, __LINE__, "cases[%zu] %s / %s: %d", i,
-                 cases[i].suffix ? cases[i].suffix : "(null)",
-                 cases[i].label ? cases[i].label : "(null)", (int)got);
+        CHECKF(got == cases[i].names, "cases[%zu] %s / %s: %d", i,
+               cases[i].suffix ? cases[i].suffix : "(null)",
+               cases[i].label ? cases[i].label : "(null)", (int)got);
     }
 }
 
@@ -308,25 +306,25 @@ static void test_watches(void)
     static const char *const only_count[] = {"sync_associations_companies_contacts_label_count",
                                              "sync_associations_companies_contacts_label_updated"};
     for (size_t i = 0; i < 2; i++)
-        UT_REQUIRE_I64(store_schema_add_label(&sc, only_count[i], strlen(only_count[i])), 0);
+        REQUIRE_EQ(store_schema_add_label(&sc, only_count[i], strlen(only_count[i])), 0);
     /* updated is meant per label, but names none of the pair's. */
-    UT_CHECK(rollup_has_per_label(&sc, t));
-    UT_CHECK(!rollup_watches_label(&sc, t, "Billing contact", 1000));
-    UT_CHECK(!rollup_watches_label(&sc, t, "count", 1));
+    CHECK(rollup_has_per_label(&sc, t));
+    CHECK(!rollup_watches_label(&sc, t, "Billing contact", 1000));
+    CHECK(!rollup_watches_label(&sc, t, "count", 1));
     static const char per_label[] = "sync_associations_companies_contacts_label_billing_contact";
-    UT_REQUIRE_I64(store_schema_add_label(&sc, per_label, strlen(per_label)), 0);
-    UT_CHECK(rollup_watches_label(&sc, t, "Billing contact", 1000));
-    UT_CHECK(!rollup_watches_label(&sc, t, "Decision maker", 1001));
+    REQUIRE_EQ(store_schema_add_label(&sc, per_label, strlen(per_label)), 0);
+    CHECK(rollup_watches_label(&sc, t, "Billing contact", 1000));
+    CHECK(!rollup_watches_label(&sc, t, "Decision maker", 1001));
     /* Another table's prefix does not count. */
-    UT_CHECK(!rollup_watches_label(&sc, table("companies_deals"), "Billing contact", 1000));
+    CHECK(!rollup_watches_label(&sc, table("companies_deals"), "Billing contact", 1000));
     store_schema_free(&sc);
     store_schema_init(&sc);
-    UT_REQUIRE_I64(store_schema_add_label(&sc, only_count[0], strlen(only_count[0])), 0);
-    UT_CHECK(!rollup_has_per_label(&sc, t));
-    UT_CHECK(!rollup_watches_label(&sc, t, "Billing contact", 1000));
+    REQUIRE_EQ(store_schema_add_label(&sc, only_count[0], strlen(only_count[0])), 0);
+    CHECK(!rollup_has_per_label(&sc, t));
+    CHECK(!rollup_watches_label(&sc, t, "Billing contact", 1000));
     store_schema_free(&sc);
     store_schema_init(&sc);
-    UT_CHECK(!rollup_has_per_label(&sc, t));
+    CHECK(!rollup_has_per_label(&sc, t));
 done:
     store_schema_free(&sc);
 }

@@ -12,6 +12,7 @@
 
 #include "../../common/base/err.h"
 #include "../../coordinator/route.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -44,27 +45,27 @@ static void test_routes(void)
     const store_cursor none = {0}, id = store_cursor_object_id(42),
                        ts = store_cursor_timestamp_ms(5000);
     /* No cursor: a full scan from 0, whatever the schema (none: full ping). */
-    UT_CHECK_I64(route_next(NULL, state(none, 0, 0)), STORE_ROUTE_FULL_SCAN);
-    UT_CHECK_I64(route_next(&incr, state(none, 0, 0)), STORE_ROUTE_FULL_SCAN);
+    CHECK_EQ(route_next(NULL, state(none, 0, 0)), STORE_ROUTE_FULL_SCAN);
+    CHECK_EQ(route_next(&incr, state(none, 0, 0)), STORE_ROUTE_FULL_SCAN);
     /* An object-ID cursor, or a scan left unfinished: it resumes. */
-    UT_CHECK_I64(route_next(&full, state(id, 0, 0)), STORE_ROUTE_FULL_RESUME);
-    UT_CHECK_I64(route_next(&incr, state(ts, 3000, 2000)), STORE_ROUTE_FULL_RESUME);
+    CHECK_EQ(route_next(&full, state(id, 0, 0)), STORE_ROUTE_FULL_RESUME);
+    CHECK_EQ(route_next(&incr, state(ts, 3000, 2000)), STORE_ROUTE_FULL_RESUME);
     /* A timestamp cursor: a new full scan for read_full_ping… */
-    UT_CHECK_I64(route_next(&full, state(ts, 0, 2000)), STORE_ROUTE_FULL_SCAN);
-    UT_CHECK_I64(route_next(NULL, state(ts, 0, 2000)), STORE_ROUTE_FULL_SCAN);
+    CHECK_EQ(route_next(&full, state(ts, 0, 2000)), STORE_ROUTE_FULL_SCAN);
+    CHECK_EQ(route_next(NULL, state(ts, 0, 2000)), STORE_ROUTE_FULL_SCAN);
     /* …incremental for read_incremental_ping from a scan that began after
      * the rollup fields were first seen (1000)… */
-    UT_CHECK_I64(route_next(&incr, state(ts, 0, 1000)), STORE_ROUTE_INCREMENTAL);
-    UT_CHECK(route_reason(&incr, state(ts, 0, 1000)) == NULL);
+    CHECK_EQ(route_next(&incr, state(ts, 0, 1000)), STORE_ROUTE_INCREMENTAL);
+    CHECK(route_reason(&incr, state(ts, 0, 1000)) == NULL);
     /* …and one full scan first from an earlier one, with the reason. */
-    UT_CHECK_I64(route_next(&incr, state(ts, 0, 999)), STORE_ROUTE_FULL_SCAN);
-    UT_CHECK_I64(route_plain(&incr, state(ts, 0, 999)), STORE_ROUTE_INCREMENTAL);
+    CHECK_EQ(route_next(&incr, state(ts, 0, 999)), STORE_ROUTE_FULL_SCAN);
+    CHECK_EQ(route_plain(&incr, state(ts, 0, 999)), STORE_ROUTE_INCREMENTAL);
     const char *why = route_reason(&incr, state(ts, 0, 999));
-    UT_CHECK(why && strstr(why, "one full scan first"));
+    CHECK(why && strstr(why, "one full scan first"));
     /* A first-seen time unknown (a record from before it was kept): never
      * trusted. */
     incr.sc_rollups_since_ms = 0;
-    UT_CHECK_I64(route_next(&incr, state(ts, 0, 5000)), STORE_ROUTE_FULL_SCAN);
+    CHECK_EQ(route_next(&incr, state(ts, 0, 5000)), STORE_ROUTE_FULL_SCAN);
     store_schema_free(&full);
     store_schema_free(&incr);
 }
@@ -73,22 +74,22 @@ static void test_rollups_since(void)
 {
     store_schema old, sc;
     schema(&old, STORE_PING_INCREMENTAL, 1000);
-    UT_REQUIRE(
-        store_schema_add_label(&old, "sync_associations_companies_contacts_label_count", 48) == 0);
+    REQUIRE(store_schema_add_label(&old, "sync_associations_companies_contacts_label_count", 48) ==
+            0);
     schema(&sc, STORE_PING_INCREMENTAL, 0);
-    UT_REQUIRE(
-        store_schema_add_label(&sc, "sync_associations_companies_contacts_label_count", 48) == 0);
+    REQUIRE(store_schema_add_label(&sc, "sync_associations_companies_contacts_label_count", 48) ==
+            0);
     schema_carry_since(&old, &sc, 9000); /* the same fields: kept */
-    UT_CHECK_I64(sc.sc_rollups_since_ms, 1000);
-    UT_REQUIRE(
-        store_schema_add_label(&sc, "sync_associations_companies_contacts_label_other", 48) == 0);
+    CHECK_EQ(sc.sc_rollups_since_ms, 1000);
+    REQUIRE(store_schema_add_label(&sc, "sync_associations_companies_contacts_label_other", 48) ==
+            0);
     schema_carry_since(&old, &sc, 9000); /* a field more: from now */
-    UT_CHECK_I64(sc.sc_rollups_since_ms, 9000);
+    CHECK_EQ(sc.sc_rollups_since_ms, 9000);
     schema_carry_since(NULL, &sc, 9500); /* newly incremental: from now */
-    UT_CHECK_I64(sc.sc_rollups_since_ms, 9500);
+    CHECK_EQ(sc.sc_rollups_since_ms, 9500);
     sc.sc_ping_type = STORE_PING_FULL; /* read_full_ping: none */
     schema_carry_since(&old, &sc, 9900);
-    UT_CHECK_I64(sc.sc_rollups_since_ms, 0);
+    CHECK_EQ(sc.sc_rollups_since_ms, 0);
 done:
     store_schema_free(&old);
     store_schema_free(&sc);
@@ -99,20 +100,20 @@ static void test_texts(void)
     char buf[160];
     const store_cursor none = {0}, id = store_cursor_object_id(42),
                        ts = store_cursor_timestamp_ms(1705521304281);
-    UT_CHECK_STR(route_describe(STORE_PING_FULL, &none, buf, sizeof(buf)), "full scan from 0");
-    UT_CHECK_STR(route_describe(STORE_PING_FULL, &id, buf, sizeof(buf)),
-                 "full scan in progress after ID 42");
-    UT_CHECK_STR(route_describe(STORE_PING_INCREMENTAL, &ts, buf, sizeof(buf)),
-                 "incremental from 2024-01-17T19:55:04.281Z");
+    CHECK_STR(route_describe(STORE_PING_FULL, &none, buf, sizeof(buf)), "full scan from 0");
+    CHECK_STR(route_describe(STORE_PING_FULL, &id, buf, sizeof(buf)),
+              "full scan in progress after ID 42");
+    CHECK_STR(route_describe(STORE_PING_INCREMENTAL, &ts, buf, sizeof(buf)),
+              "incremental from 2024-01-17T19:55:04.281Z");
     err_info e = {0};
     err_set(&e, ERR_CORRUPT, "companies_contacts: bad cursor kind 9");
-    UT_CHECK_I64(record_damaged(&e, "companies_contacts", false), ERR_CORRUPT);
-    UT_CHECK_STR(e.ei_msg, "the stored cursor record is damaged (bad cursor kind 9): `hubsync run "
-                           "--full-scan --tables companies_contacts` starts the table over (its "
-                           "associations are kept and replaced)");
+    CHECK_EQ(record_damaged(&e, "companies_contacts", false), ERR_CORRUPT);
+    CHECK_STR(e.ei_msg, "the stored cursor record is damaged (bad cursor kind 9): `hubsync run "
+                        "--full-scan --tables companies_contacts` starts the table over (its "
+                        "associations are kept and replaced)");
     err_set(&e, ERR_CORRUPT, "objects.deals: truncated");
     record_damaged(&e, "objects.deals", false);
-    UT_CHECK(strstr(e.ei_msg, "`hubsync run --full-scan` lists the deals again") != NULL);
+    CHECK(strstr(e.ei_msg, "`hubsync run --full-scan` lists the deals again") != NULL);
 }
 
 int unit_suite_route(void)

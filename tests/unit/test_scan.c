@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "../lib/check.h"
 #include "fake_run.h"
 #include "unit_suites.h"
 #include "unit_util.h"
@@ -25,41 +26,41 @@ static const job_assoc_scan *payload(fake_run *f, int idx)
 static void test_batches_and_cursor(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
-    UT_REQUIRE(fake_run_put_parents(&f, 100, 10, 2500, 0) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_put_parents(&f, 100, 10, 2500, 0) == 0);
     run_ctx *rc = f.fr_rc;
     table_run *tr = &rc->rc_tables[0];
     scan_begin(rc, tr);
     scan_plan(rc);
-    UT_CHECK_I64(f.fr_npublished, 3);
-    UT_CHECK(tr->tr_planned_all);
+    CHECK_EQ(f.fr_npublished, 3);
+    CHECK(tr->tr_planned_all);
     int j0 = fake_run_job(&f, 0), j1 = fake_run_job(&f, 1), j2 = fake_run_job(&f, 2);
-    UT_REQUIRE(j0 >= 0 && j1 >= 0 && j2 >= 0);
-    UT_CHECK_I64(payload(&f, j0)->js_count, 1000);
-    UT_CHECK_I64(payload(&f, j1)->js_count, 1000);
-    UT_CHECK_I64(payload(&f, j2)->js_count, 500);
-    UT_CHECK_U64(payload(&f, j0)->js_parent_ids[0], 100);
-    UT_CHECK_U64(payload(&f, j1)->js_parent_ids[0], 100 + 10 * 1000);
-    UT_CHECK_U64(payload(&f, j2)->js_parent_ids[499], 100 + 10 * 2499);
+    REQUIRE(j0 >= 0 && j1 >= 0 && j2 >= 0);
+    CHECK_EQ(payload(&f, j0)->js_count, 1000);
+    CHECK_EQ(payload(&f, j1)->js_count, 1000);
+    CHECK_EQ(payload(&f, j2)->js_count, 500);
+    CHECK_EQ(payload(&f, j0)->js_parent_ids[0], 100);
+    CHECK_EQ(payload(&f, j1)->js_parent_ids[0], 100 + 10 * 1000);
+    CHECK_EQ(payload(&f, j2)->js_parent_ids[499], 100 + 10 * 2499);
 
     fake_run_merge(&f, j1);
-    UT_CHECK_I64(tr->tr_state.ss_cursor.cu_kind, STORE_CURSOR_NONE);
-    UT_CHECK_I64(tr->tr_state.ss_ndone, 1);
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_kind, STORE_CURSOR_NONE);
+    CHECK_EQ(tr->tr_state.ss_ndone, 1);
     /* From where the batch was planned (past the first's last parent). */
-    UT_CHECK_U64(tr->tr_state.ss_done[0].ir_first, 100 + 10 * 999 + 1);
-    UT_CHECK_U64(tr->tr_state.ss_done[0].ir_last, 100 + 10 * 1999);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_first, 100 + 10 * 999 + 1);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_last, 100 + 10 * 1999);
     fake_run_merge(&f, j0);
-    UT_CHECK_I64(tr->tr_state.ss_cursor.cu_kind, STORE_CURSOR_OBJECT_ID);
-    UT_CHECK_U64(tr->tr_state.ss_cursor.cu_object_id, 100 + 10 * 1999);
-    UT_CHECK_I64(tr->tr_state.ss_ndone, 0);
-    UT_CHECK(!tr->tr_done);
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_kind, STORE_CURSOR_OBJECT_ID);
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_object_id, 100 + 10 * 1999);
+    CHECK_EQ(tr->tr_state.ss_ndone, 0);
+    CHECK(!tr->tr_done);
     fake_run_merge(&f, j2);
-    UT_CHECK(tr->tr_done);
-    UT_CHECK_I64(tr->tr_state.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
-    UT_CHECK_I64(tr->tr_state.ss_cursor.cu_timestamp_ms, rc->rc_started_ms - 30000);
-    UT_CHECK_I64(tr->tr_state.ss_scan_origin_ms, rc->rc_started_ms);
-    UT_CHECK_I64(tr->tr_state.ss_scan_started_ms, 0);
-    UT_CHECK(!rc->rc_store_failed);
+    CHECK(tr->tr_done);
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_timestamp_ms, rc->rc_started_ms - 30000);
+    CHECK_EQ(tr->tr_state.ss_scan_origin_ms, rc->rc_started_ms);
+    CHECK_EQ(tr->tr_state.ss_scan_started_ms, 0);
+    CHECK(!rc->rc_store_failed);
 done:
     fake_run_close(&f);
 }
@@ -69,20 +70,20 @@ done:
 static void test_archived_and_half_merged(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
-    UT_REQUIRE(fake_run_put_parents(&f, 1000, 1, 1200, 4) == 0); /* every 4th archived */
+    REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_put_parents(&f, 1000, 1, 1200, 4) == 0); /* every 4th archived */
     run_ctx *rc = f.fr_rc;
     table_run *tr = &rc->rc_tables[0];
     scan_begin(rc, tr);
     scan_plan(rc);
-    UT_CHECK_I64(f.fr_npublished, 1); /* 900 live parents: one batch */
+    CHECK_EQ(f.fr_npublished, 1); /* 900 live parents: one batch */
     int j = fake_run_job(&f, 0);
-    UT_REQUIRE(j >= 0);
+    REQUIRE(j >= 0);
     const job_assoc_scan *js = payload(&f, j);
-    UT_CHECK_I64(js->js_count, 900);
+    CHECK_EQ(js->js_count, 900);
     for (int i = 0; i < js->js_count; i++)
         if ((js->js_parent_ids[i] - 1000) % 4 == 0) {
-            UT_CHECK(!"an archived parent in a batch");
+            CHECK(!"an archived parent in a batch");
             break;
         }
     /* The first 100 merged (1,001 to 1,133), the rest not yet: one done
@@ -92,15 +93,15 @@ static void test_archived_and_half_merged(void)
     memset(pj->pj_merged, 1, 100);
     pj->pj_nmerged = 100;
     scan_advance(rc, tr);
-    UT_CHECK_U64(js->js_parent_ids[99], 1133);
-    UT_CHECK_I64(tr->tr_state.ss_ndone, 1);
-    UT_CHECK_U64(tr->tr_state.ss_done[0].ir_first, 1001);
-    UT_CHECK_U64(tr->tr_state.ss_done[0].ir_last, 1133);
+    CHECK_EQ(js->js_parent_ids[99], 1133);
+    CHECK_EQ(tr->tr_state.ss_ndone, 1);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_first, 1001);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_last, 1133);
     /* Every other one of the rest merged too: a run each (401 in all). */
     for (int i = 101; i < js->js_count; i += 2)
         pj->pj_merged[i] = 1;
     scan_advance(rc, tr);
-    UT_CHECK_I64(tr->tr_state.ss_ndone, 1 + (900 - 100) / 2);
+    CHECK_EQ(tr->tr_state.ss_ndone, 1 + (900 - 100) / 2);
 done:
     fake_run_close(&f);
 }
@@ -111,8 +112,8 @@ done:
 static void test_resume_skips_merged(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
-    UT_REQUIRE(fake_run_put_parents(&f, 1000, 1, 4000, 0) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_put_parents(&f, 1000, 1, 4000, 0) == 0);
     run_ctx *rc = f.fr_rc;
     table_run *tr = &rc->rc_tables[0];
     tr->tr_route = STORE_ROUTE_FULL_RESUME;
@@ -125,27 +126,27 @@ static void test_resume_skips_merged(void)
     /* Nothing merged yet: the earlier run's range, inside a batch's span,
      * is still recorded as done (a second kill loses it neither). */
     scan_advance(rc, tr);
-    UT_CHECK_I64(tr->tr_state.ss_ndone, 1);
-    UT_CHECK_U64(tr->tr_state.ss_done[0].ir_first, 3000);
-    UT_CHECK_U64(tr->tr_state.ss_done[0].ir_last, 3499);
+    CHECK_EQ(tr->tr_state.ss_ndone, 1);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_first, 3000);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_last, 3499);
     uint64_t read = 0;
     for (int n = 0; fake_run_job(&f, n) >= 0; n++) {
         const job_assoc_scan *js = payload(&f, fake_run_job(&f, n));
         for (int i = 0; i < js->js_count; i++) {
             uint64_t id = js->js_parent_ids[i];
             if (id <= 1499 || (id >= 3000 && id <= 3499)) {
-                UT_CHECK(!"a parent merged by the earlier run is read again");
+                CHECK(!"a parent merged by the earlier run is read again");
                 goto done;
             }
         }
         read += js->js_count;
     }
-    UT_CHECK_U64(read, 4000 - 500 - 500);
+    CHECK_EQ(read, 4000 - 500 - 500);
     for (int n = 0; fake_run_job(&f, n) >= 0; n++)
         fake_run_merge(&f, fake_run_job(&f, n));
-    UT_CHECK(tr->tr_done);
+    CHECK(tr->tr_done);
     /* Changes are caught from the interrupted scan's start, not this run's. */
-    UT_CHECK_I64(tr->tr_state.ss_cursor.cu_timestamp_ms, rc->rc_started_ms - 3600000 - 30000);
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_timestamp_ms, rc->rc_started_ms - 3600000 - 30000);
 done:
     fake_run_close(&f);
 }
@@ -155,8 +156,8 @@ done:
 static void test_behind_the_list(void)
 {
     fake_run f;
-    UT_REQUIRE(fake_run_open(&f) == 0);
-    UT_REQUIRE(fake_run_put_parents(&f, 1, 1, 2500, 0) == 0);
+    REQUIRE(fake_run_open(&f) == 0);
+    REQUIRE(fake_run_put_parents(&f, 1, 1, 2500, 0) == 0);
     run_ctx *rc = f.fr_rc;
     table_run *tr = &rc->rc_tables[0];
     tr->tr_objects_ready = false;
@@ -165,16 +166,16 @@ static void test_behind_the_list(void)
     os->os_chains[0] = (list_chain){true, false, 1800, UINT64_MAX}; /* below 1,800 listed */
     scan_begin(rc, tr);
     scan_plan(rc);
-    UT_CHECK_I64(f.fr_npublished, 1); /* 1–1,000; 1,001–1,799 is not a whole batch */
-    UT_CHECK(!tr->tr_planned_all);
+    CHECK_EQ(f.fr_npublished, 1); /* 1–1,000; 1,001–1,799 is not a whole batch */
+    CHECK(!tr->tr_planned_all);
     os->os_chains[0].lc_next = 2400;
     scan_plan(rc);
-    UT_CHECK_I64(f.fr_npublished, 2); /* 1,001–2,000 */
-    tr->tr_objects_ready = true;      /* the list is merged */
+    CHECK_EQ(f.fr_npublished, 2); /* 1,001–2,000 */
+    tr->tr_objects_ready = true;  /* the list is merged */
     scan_plan(rc);
-    UT_CHECK_I64(f.fr_npublished, 3);
-    UT_CHECK(tr->tr_planned_all);
-    UT_CHECK_I64(payload(&f, fake_run_job(&f, 2))->js_count, 500);
+    CHECK_EQ(f.fr_npublished, 3);
+    CHECK(tr->tr_planned_all);
+    CHECK_EQ(payload(&f, fake_run_job(&f, 2))->js_count, 500);
 done:
     fake_run_close(&f);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../../common/ipc/shm.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -19,14 +20,14 @@ static void test_create_and_check(void)
 {
     shm_region *r = NULL;
     err_info e = {0};
-    UT_CHECK(shm_create(0, &r, &e) == ERR_INVALID);
-    UT_CHECK(strstr(e.ei_msg, "workers") != NULL);
-    UT_CHECK(shm_create(SHM_MAX_WORKERS + 1, &r, &e) == ERR_INVALID);
-    UT_REQUIRE(shm_create(4, &r, &e) == 0);
-    UT_CHECK(shm_check(r, &e) == 0);
-    UT_CHECK_U64(r->sr_nworkers, 4);
+    CHECK(shm_create(0, &r, &e) == ERR_INVALID);
+    CHECK(strstr(e.ei_msg, "workers") != NULL);
+    CHECK(shm_create(SHM_MAX_WORKERS + 1, &r, &e) == ERR_INVALID);
+    REQUIRE(shm_create(4, &r, &e) == 0);
+    CHECK(shm_check(r, &e) == 0);
+    CHECK_EQ(r->sr_nworkers, 4);
     r->sr_magic ^= 1;
-    UT_CHECK(shm_check(r, &e) == ERR_CORRUPT);
+    CHECK(shm_check(r, &e) == ERR_CORRUPT);
     r->sr_magic ^= 1;
 done:
     shm_destroy(r);
@@ -35,36 +36,36 @@ done:
 static void test_job_lifecycle(void)
 {
     shm_region *r = NULL;
-    UT_REQUIRE(shm_create(2, &r, NULL) == 0);
+    REQUIRE(shm_create(2, &r, NULL) == 0);
     uint64_t gen = 0, g2;
-    UT_CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen) == -1); /* nothing published */
+    CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen) == -1); /* nothing published */
     uint64_t ids[3] = {11, 22, 33};
     int j = shm_job_publish(r, 7, SHM_BUDGET_BURST, 0, ids, sizeof(ids), NULL);
-    UT_REQUIRE(j >= 0);
-    UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_READY);
+    REQUIRE(j >= 0);
+    CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_READY);
     int c = shm_job_claim(r, 1, SHM_BUDGET_ALL, 100, 1000, &gen);
-    UT_REQUIRE_I64(c, j);
-    UT_CHECK_U64(gen, g2);
-    UT_CHECK_U64(r->sr_jobs[j].jb_kind, 7);
-    UT_CHECK(memcmp(r->sr_jobs[j].jb_payload, ids, sizeof(ids)) == 0);
-    UT_CHECK_I64(atomic_load(&r->sr_jobs[j].jb_owner), 1);
-    UT_CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 100, 1000, &g2) == -1); /* already held */
-    UT_CHECK(shm_job_renew(r, j, gen, 5000));
-    UT_CHECK(shm_job_finish(r, j, gen));
-    UT_CHECK(!shm_job_finish(r, j, gen)); /* only once */
-    UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_DONE);
-    UT_CHECK(shm_job_release(r, j, gen));
-    UT_CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_EMPTY);
+    REQUIRE_EQ(c, j);
+    CHECK_EQ(gen, g2);
+    CHECK_EQ(r->sr_jobs[j].jb_kind, 7);
+    CHECK(memcmp(r->sr_jobs[j].jb_payload, ids, sizeof(ids)) == 0);
+    CHECK_EQ(atomic_load(&r->sr_jobs[j].jb_owner), 1);
+    CHECK(shm_job_claim(r, 0, SHM_BUDGET_ALL, 100, 1000, &g2) == -1); /* already held */
+    CHECK(shm_job_renew(r, j, gen, 5000));
+    CHECK(shm_job_finish(r, j, gen));
+    CHECK(!shm_job_finish(r, j, gen)); /* only once */
+    CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_DONE);
+    CHECK(shm_job_release(r, j, gen));
+    CHECK(shm_job_peek(r, j, &g2) == SHM_JOB_EMPTY);
     /* Republishing the slot gives a new generation. */
     int j2 = shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, ids, 8, NULL);
-    UT_REQUIRE(j2 >= 0);
-    UT_CHECK(shm_job_peek(r, j2, &g2) == SHM_JOB_READY);
+    REQUIRE(j2 >= 0);
+    CHECK(shm_job_peek(r, j2, &g2) == SHM_JOB_READY);
     if (j2 == j)
-        UT_CHECK(g2 > gen);
+        CHECK(g2 > gen);
     err_info e = {0};
     static uint8_t big[SHM_JOB_PAYLOAD + 1];
-    UT_CHECK(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, big, sizeof(big), &e) == -1);
-    UT_CHECK(e.ei_code == ERR_TOO_BIG);
+    CHECK(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, big, sizeof(big), &e) == -1);
+    CHECK(e.ei_code == ERR_TOO_BIG);
 done:
     shm_destroy(r);
 }
@@ -74,19 +75,19 @@ done:
 static void test_claim_by_rank(void)
 {
     shm_region *r = NULL;
-    UT_REQUIRE(shm_create(1, &r, NULL) == 0);
+    REQUIRE(shm_create(1, &r, NULL) == 0);
     uint64_t gen = 0;
     int scan = shm_job_publish(r, 1, SHM_BUDGET_BURST, 5, "s", 1, NULL);
     int list_b = shm_job_publish(r, 1, SHM_BUDGET_BURST, 1, "b", 1, NULL);
     int search = shm_job_publish(r, 1, SHM_BUDGET_SEARCH, 0, "q", 1, NULL);
     int list_a = shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, "a", 1, NULL);
-    UT_REQUIRE(scan >= 0 && list_b >= 0 && search >= 0 && list_a >= 0);
+    REQUIRE(scan >= 0 && list_b >= 0 && search >= 0 && list_a >= 0);
     unsigned burst = SHM_BUDGET_BIT(SHM_BUDGET_BURST);
-    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), list_a);
-    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), list_b);
-    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), scan);
-    UT_CHECK_I64(shm_job_claim(r, 0, burst, 0, 1000, &gen), -1);
-    UT_CHECK_I64(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen), search);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), list_a);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), list_b);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), scan);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), -1);
+    CHECK_EQ(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen), search);
 done:
     shm_destroy(r);
 }
@@ -94,25 +95,25 @@ done:
 static void test_reclaim_voids_old_owner(void)
 {
     shm_region *r = NULL;
-    UT_REQUIRE(shm_create(2, &r, NULL) == 0);
+    REQUIRE(shm_create(2, &r, NULL) == 0);
     uint64_t gen, gen2;
-    UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, "x", 1, NULL) >= 0);
+    REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, "x", 1, NULL) >= 0);
     int j = shm_job_claim(r, 1, SHM_BUDGET_ALL, 0, 1000, &gen);
-    UT_REQUIRE(j >= 0);
+    REQUIRE(j >= 0);
     /* Worker 1 died: its job goes back to READY under a new generation. */
-    UT_CHECK_I64(shm_job_reclaim(r, 0, 0), 0);
-    UT_CHECK_I64(shm_job_reclaim(r, 1, 0), 1);
-    UT_CHECK(shm_job_peek(r, j, &gen2) == SHM_JOB_READY);
-    UT_CHECK_U64(gen2, gen + 1);
+    CHECK_EQ(shm_job_reclaim(r, 0, 0), 0);
+    CHECK_EQ(shm_job_reclaim(r, 1, 0), 1);
+    CHECK(shm_job_peek(r, j, &gen2) == SHM_JOB_READY);
+    CHECK_EQ(gen2, gen + 1);
     /* Whatever the old owner still does is refused. */
-    UT_CHECK(!shm_job_renew(r, j, gen, 99999));
-    UT_CHECK(!shm_job_finish(r, j, gen));
+    CHECK(!shm_job_renew(r, j, gen, 99999));
+    CHECK(!shm_job_finish(r, j, gen));
     /* A stalled worker: its lease expires and a scan reclaims it. */
     uint64_t gen3;
-    UT_REQUIRE(shm_job_claim(r, 0, SHM_BUDGET_ALL, 1000, 500, &gen3) == j);
-    UT_CHECK_I64(shm_job_reclaim(r, -1, 1400), 0); /* lease runs to 1500 */
-    UT_CHECK_I64(shm_job_reclaim(r, -1, 1501), 1);
-    UT_CHECK(shm_job_peek(r, j, &gen2) == SHM_JOB_READY && gen2 == gen3 + 1);
+    REQUIRE(shm_job_claim(r, 0, SHM_BUDGET_ALL, 1000, 500, &gen3) == j);
+    CHECK_EQ(shm_job_reclaim(r, -1, 1400), 0); /* lease runs to 1500 */
+    CHECK_EQ(shm_job_reclaim(r, -1, 1501), 1);
+    CHECK(shm_job_peek(r, j, &gen2) == SHM_JOB_READY && gen2 == gen3 + 1);
 done:
     shm_destroy(r);
 }
@@ -138,27 +139,27 @@ static void test_concurrent_claims(void)
     shm_region *r = NULL;
     int32_t *claimed_by = MAP_FAILED;
     pid_t pids[CLAIM_PROCS] = {0};
-    UT_REQUIRE(shm_create(CLAIM_PROCS, &r, NULL) == 0);
+    REQUIRE(shm_create(CLAIM_PROCS, &r, NULL) == 0);
     claimed_by = mmap(NULL, SHM_MAX_JOBS * sizeof(int32_t), PROT_READ | PROT_WRITE,
                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    UT_REQUIRE(claimed_by != MAP_FAILED);
+    REQUIRE(claimed_by != MAP_FAILED);
     for (int i = 0; i < SHM_MAX_JOBS; i++)
-        UT_REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, &i, sizeof(i), NULL) == i);
+        REQUIRE(shm_job_publish(r, 1, SHM_BUDGET_BURST, 0, &i, sizeof(i), NULL) == i);
     for (int k = 0; k < CLAIM_PROCS; k++) {
         pids[k] = fork();
         if (pids[k] == 0)
             claim_child(r, claimed_by, k);
-        UT_REQUIRE(pids[k] > 0);
+        REQUIRE(pids[k] > 0);
     }
     for (int k = 0; k < CLAIM_PROCS; k++) {
         int status;
-        UT_CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
-                 WEXITSTATUS(status) == 0);
+        CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
         pids[k] = 0;
     }
     for (int i = 0; i < SHM_MAX_JOBS; i++) {
         uint64_t g;
-        if (!UT_CHECK(claimed_by[i] != 0 && shm_job_peek(r, i, &g) == SHM_JOB_DONE))
+        if (!CHECK(claimed_by[i] != 0 && shm_job_peek(r, i, &g) == SHM_JOB_DONE))
             break;
     }
 done:
@@ -184,12 +185,12 @@ static void test_token_seqlock(void)
 {
     shm_region *r = NULL;
     pid_t writer = 0;
-    UT_REQUIRE(shm_create(2, &r, NULL) == 0);
+    REQUIRE(shm_create(2, &r, NULL) == 0);
     char tok[SHM_TOKEN_MAX];
-    UT_CHECK_U64(shm_token_get(r, tok, sizeof(tok)), 0);
-    UT_CHECK_STR(tok, "");
+    CHECK_EQ(shm_token_get(r, tok, sizeof(tok)), 0);
+    CHECK_STR(tok, "");
     make_token(tok, 0);
-    UT_CHECK_U64(shm_token_set(r, tok, 0), 1);
+    CHECK_EQ(shm_token_set(r, tok, 0), 1);
     writer = fork();
     if (writer == 0) {
         char t[SHM_TOKEN_MAX];
@@ -199,7 +200,7 @@ static void test_token_seqlock(void)
         }
         _exit(0);
     }
-    UT_REQUIRE(writer > 0);
+    REQUIRE(writer > 0);
     /* Every read is one whole token, never a mix of two. */
     int torn = 0;
     uint64_t last_gen = 0;
@@ -213,11 +214,11 @@ static void test_token_seqlock(void)
         torn |= gen < last_gen;
         last_gen = gen;
     }
-    UT_CHECK(!torn);
+    CHECK(!torn);
     char too_long[SHM_TOKEN_MAX + 1];
     memset(too_long, 'x', SHM_TOKEN_MAX);
     too_long[SHM_TOKEN_MAX] = '\0';
-    UT_CHECK_U64(shm_token_set(r, too_long, 0), 0);
+    CHECK_EQ(shm_token_set(r, too_long, 0), 0);
 done:
     if (writer > 0) {
         int status;
@@ -231,10 +232,10 @@ static void test_single_flight_refresh(void)
     shm_region *r = NULL;
     pid_t pids[CLAIM_PROCS] = {0};
     int32_t *winners = MAP_FAILED;
-    UT_REQUIRE(shm_create(CLAIM_PROCS, &r, NULL) == 0);
+    REQUIRE(shm_create(CLAIM_PROCS, &r, NULL) == 0);
     winners =
         mmap(NULL, sizeof(int32_t), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    UT_REQUIRE(winners != MAP_FAILED);
+    REQUIRE(winners != MAP_FAILED);
     uint64_t gen = shm_token_set(r, "old", 0);
     /* Eight processes see the same expired token and race to refresh it. */
     for (int k = 0; k < CLAIM_PROCS; k++) {
@@ -248,26 +249,26 @@ static void test_single_flight_refresh(void)
             }
             _exit(0);
         }
-        UT_REQUIRE(pids[k] > 0);
+        REQUIRE(pids[k] > 0);
     }
     for (int k = 0; k < CLAIM_PROCS; k++) {
         waitpid(pids[k], NULL, 0);
         pids[k] = 0;
     }
-    UT_CHECK_I64(*winners, 1);
+    CHECK_EQ(*winners, 1);
     char tok[16];
-    UT_CHECK_U64(shm_token_get(r, tok, sizeof(tok)), gen + 1);
-    UT_CHECK_STR(tok, "new");
+    CHECK_EQ(shm_token_get(r, tok, sizeof(tok)), gen + 1);
+    CHECK_STR(tok, "new");
     /* A caller holding the old generation does not refresh again. */
-    UT_CHECK(!shm_token_begin_refresh(r, 1, gen, 0, 100));
+    CHECK(!shm_token_begin_refresh(r, 1, gen, 0, 100));
     /* A refresher that dies is replaced after its deadline. */
-    UT_CHECK(shm_token_begin_refresh(r, 1111, gen + 1, 0, 100));
-    UT_CHECK(!shm_token_begin_refresh(r, 2222, gen + 1, 50, 200));
-    UT_CHECK(shm_token_begin_refresh(r, 2222, gen + 1, 101, 300));
+    CHECK(shm_token_begin_refresh(r, 1111, gen + 1, 0, 100));
+    CHECK(!shm_token_begin_refresh(r, 2222, gen + 1, 50, 200));
+    CHECK(shm_token_begin_refresh(r, 2222, gen + 1, 101, 300));
     shm_token_end_refresh(r, 1111); /* the presumed-dead one cannot clear it */
-    UT_CHECK_I64(atomic_load(&r->sr_token.tk_refresher), 2222);
+    CHECK_EQ(atomic_load(&r->sr_token.tk_refresher), 2222);
     shm_token_end_refresh(r, 2222);
-    UT_CHECK_I64(atomic_load(&r->sr_token.tk_refresher), 0);
+    CHECK_EQ(atomic_load(&r->sr_token.tk_refresher), 0);
 done:
     for (int k = 0; k < CLAIM_PROCS; k++)
         if (pids[k] > 0) {

@@ -16,6 +16,7 @@
 #include "../../common/base/jbuf.h"
 #include "../../sim/sim_api.h"
 #include "../../sim/sim_cursor.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -57,8 +58,8 @@ static void do_call(sim_portal *p, uint32_t page_size, const char *method, const
     sim_response_init(&c->c_rs);
     sim_api_handle(&ctx, &route, &rq, &c->c_rs);
     c->c_json = json_tokener_parse(jb_cstr(&c->c_rs.rs_body));
-    ut_check(c->c_json != NULL, __FILE__, __LINE__, "%s %s: body is not JSON: %.300s", method, path,
-             jb_cstr(&c->c_rs.rs_body));
+    CHECKF(c->c_json != NULL, "%s %s: body is not JSON: %.300s", method, path,
+           jb_cstr(&c->c_rs.rs_body));
 }
 
 static void call_free(call *c)
@@ -166,17 +167,16 @@ static void test_route_parse(void)
             ok = ok && r.r_id == cases[i].id;
         if (cases[i].key)
             ok = ok && strcmp(r.r_stats_key, cases[i].key) == 0;
-        ut_check(ok, __FILE__, __LINE__, "%s %s: kind %d method_ok %d type %d to %d key \"%s\"",
-                 cases[i].method, cases[i].path, r.r_kind, r.r_method_ok, r.r_type, r.r_to,
-                 r.r_stats_key);
+        CHECKF(ok, "%s %s: kind %d method_ok %d type %d to %d key \"%s\"", cases[i].method,
+               cases[i].path, r.r_kind, r.r_method_ok, r.r_type, r.r_to, r.r_stats_key);
     }
     sim_route r;
     sim_route_parse("GET", "/crm/v3/objects/widgets", &r);
-    UT_CHECK(r.r_kind == SIM_ROUTE_OBJECT_LIST && r.r_bad_type);
-    UT_CHECK_STR(r.r_bad_segment, "widgets");
+    CHECK(r.r_kind == SIM_ROUTE_OBJECT_LIST && r.r_bad_type);
+    CHECK_STR(r.r_bad_segment, "widgets");
     sim_route_parse("POST", "/crm/v4/associations/companies/gizmos/batch/read", &r);
-    UT_CHECK(r.r_kind == SIM_ROUTE_ASSOC_BATCH && r.r_bad_type);
-    UT_CHECK_STR(r.r_bad_segment, "gizmos");
+    CHECK(r.r_kind == SIM_ROUTE_ASSOC_BATCH && r.r_bad_type);
+    CHECK_STR(r.r_bad_segment, "gizmos");
     /* Only API routes need a token and count against limits. */
     static const struct {
         sim_route_kind kind;
@@ -193,7 +193,7 @@ static void test_route_parse(void)
         sim_route x;
         memset(&x, 0, sizeof(x));
         x.r_kind = api[i].kind;
-        UT_CHECK(sim_route_is_api(&x) == api[i].api);
+        CHECK(sim_route_is_api(&x) == api[i].api);
     }
 }
 
@@ -204,12 +204,12 @@ static void test_list_paging(void)
     sim_portal *p = api_portal(51);
     uint64_t *got = NULL;
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const sim_objects *o = &p->p_obj[HS_CONTACTS];
     for (int archived = 0; archived < 2; archived++) {
         free(got);
         got = malloc(o->o_count * sizeof(*got));
-        UT_REQUIRE(got != NULL);
+        REQUIRE(got != NULL);
         size_t n = 0;
         char after[32] = "";
         for (int page = 0; page < 1000; page++) {
@@ -217,22 +217,22 @@ static void test_list_paging(void)
             if (after[0])
                 q.q_items[q.q_n++] = (kv){"after", after};
             do_call(p, 500, "GET", "/crm/v3/objects/contacts", &q, NULL, &c);
-            UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
+            REQUIRE(c.c_json && c.c_rs.rs_status == 200);
             json_object *res = get(c.c_json, "results");
             size_t len = json_object_array_length(res);
-            UT_CHECK(len <= 100);
+            CHECK(len <= 100);
             for (size_t i = 0; i < len && n < o->o_count; i++) {
                 json_object *e = json_object_array_get_idx(res, i);
                 got[n++] = strtoull(get_str(e, "id"), NULL, 10);
                 json_object *a = get(e, "archived");
-                UT_CHECK(a && json_object_get_boolean(a) == archived);
+                CHECK(a && json_object_get_boolean(a) == archived);
             }
             const char *next = get_str(get(get(c.c_json, "paging"), "next"), "after");
             if (!next) {
                 call_free(&c);
                 break;
             }
-            UT_CHECK(len == 100);
+            CHECK(len == 100);
             snprintf(after, sizeof(after), "%s", next);
             call_free(&c);
         }
@@ -242,8 +242,8 @@ static void test_list_paging(void)
         for (uint32_t i = 0; i < o->o_count; i++)
             if ((bool)o->o_archived[i] == (bool)archived)
                 wrong += k >= n || got[k++] != o->o_id[i];
-        UT_CHECK_U64(k, n);
-        UT_CHECK_U64(wrong, 0);
+        CHECK_EQ(k, n);
+        CHECK_EQ(wrong, 0);
     }
 done:
     call_free(&c);
@@ -255,26 +255,26 @@ static void test_list_params(void)
 {
     sim_portal *p = api_portal(52);
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     /* Default limit 10; properties=; after is inclusive of that ID. */
     do_call(p, 500, "GET", "/crm/v3/objects/companies", NULL, NULL, &c);
-    UT_REQUIRE(c.c_json != NULL);
+    REQUIRE(c.c_json != NULL);
     json_object *res = get(c.c_json, "results");
-    UT_CHECK_I64(json_object_array_length(res), 10);
+    CHECK_EQ(json_object_array_length(res), 10);
     const char *next = get_str(get(get(c.c_json, "paging"), "next"), "after");
-    UT_REQUIRE(next != NULL);
+    REQUIRE(next != NULL);
     char after[32];
     snprintf(after, sizeof(after), "%s", next);
     const char *link = get_str(get(get(c.c_json, "paging"), "next"), "link");
-    UT_CHECK(link && strstr(link, after) != NULL);
+    CHECK(link && strstr(link, after) != NULL);
     call_free(&c);
     query q = {{{"after", after}, {"limit", "1"}, {"properties", "domain,nope"}}, 3};
     do_call(p, 500, "GET", "/crm/v3/objects/companies", &q, NULL, &c);
-    UT_REQUIRE(c.c_json != NULL);
+    REQUIRE(c.c_json != NULL);
     json_object *first = json_object_array_get_idx(get(c.c_json, "results"), 0);
-    UT_CHECK_STR(get_str(first, "id"), after);
+    CHECK_STR(get_str(first, "id"), after);
     json_object *props = get(first, "properties");
-    UT_CHECK(get(props, "domain") && !get(props, "name") && !get(props, "nope"));
+    CHECK(get(props, "domain") && !get(props, "name") && !get(props, "nope"));
     call_free(&c);
     static const kv bad[] = {
         {"limit", "0"},  {"limit", "101"}, {"limit", "abc"},    {"limit", ""},
@@ -283,8 +283,8 @@ static void test_list_params(void)
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         query bq = {{bad[i]}, 1};
         do_call(p, 500, "GET", "/crm/v3/objects/companies", &bq, NULL, &c);
-        ut_check(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"), __FILE__,
-                 __LINE__, "%s=%s: status %d", bad[i].k, bad[i].v, c.c_rs.rs_status);
+        CHECKF(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"),
+               "%s=%s: status %d", bad[i].k, bad[i].v, c.c_rs.rs_status);
         call_free(&c);
     }
 done:
@@ -300,50 +300,50 @@ static void test_object_batch(void)
     call c = {0};
     jbuf b;
     jb_init(&b);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const sim_objects *o = &p->p_obj[HS_DEALS];
     uint32_t live = 0, arch = 0;
     while (live < o->o_count && o->o_archived[live])
         live++;
     while (arch < o->o_count && !o->o_archived[arch])
         arch++;
-    UT_REQUIRE(live < o->o_count && arch < o->o_count);
+    REQUIRE(live < o->o_count && arch < o->o_count);
     /* One live (as a string), one live (as a number), one archived, one unknown. */
     uint32_t live2 = live + 1;
     while (live2 < o->o_count && o->o_archived[live2])
         live2++;
-    UT_REQUIRE(live2 < o->o_count);
+    REQUIRE(live2 < o->o_count);
     jb_printf(&b,
               "{\"inputs\":[{\"id\":\"%" PRIu64 "\"},{\"id\":%" PRIu64 "},{\"id\":\"%" PRIu64
               "\"},{\"id\":\"42\"}],\"properties\":[\"dealname\"]}",
               o->o_id[live], o->o_id[live2], o->o_id[arch]);
     do_call(p, 500, "POST", "/crm/v3/objects/deals/batch/read", NULL, jb_cstr(&b), &c);
-    UT_REQUIRE(c.c_json != NULL);
-    UT_CHECK_I64(c.c_rs.rs_status, 207);
-    UT_CHECK_STR(get_str(c.c_json, "status"), "COMPLETE");
+    REQUIRE(c.c_json != NULL);
+    CHECK_EQ(c.c_rs.rs_status, 207);
+    CHECK_STR(get_str(c.c_json, "status"), "COMPLETE");
     json_object *res = get(c.c_json, "results");
-    UT_REQUIRE(res && json_object_array_length(res) == 2);
+    REQUIRE(res && json_object_array_length(res) == 2);
     char id[32];
     fmt_u64(id, o->o_id[live]);
-    UT_CHECK_STR(get_str(json_object_array_get_idx(res, 0), "id"), id);
+    CHECK_STR(get_str(json_object_array_get_idx(res, 0), "id"), id);
     json_object *props = get(json_object_array_get_idx(res, 0), "properties");
-    UT_CHECK(get(props, "dealname") && !get(props, "amount"));
+    CHECK(get(props, "dealname") && !get(props, "amount"));
     json_object *errs = get(c.c_json, "errors");
-    UT_REQUIRE(errs && json_object_array_length(errs) == 1);
+    REQUIRE(errs && json_object_array_length(errs) == 1);
     json_object *e0 = json_object_array_get_idx(errs, 0);
-    UT_CHECK_STR(get_str(e0, "category"), "OBJECT_NOT_FOUND");
+    CHECK_STR(get_str(e0, "category"), "OBJECT_NOT_FOUND");
     json_object *ids = get(get(e0, "context"), "ids");
-    UT_REQUIRE(ids && json_object_array_length(ids) == 2);
+    REQUIRE(ids && json_object_array_length(ids) == 2);
     fmt_u64(id, o->o_id[arch]);
-    UT_CHECK_STR(json_object_get_string(json_object_array_get_idx(ids, 0)), id);
-    UT_CHECK_STR(json_object_get_string(json_object_array_get_idx(ids, 1)), "42");
-    UT_CHECK(get_str(c.c_json, "startedAt") && get_str(c.c_json, "completedAt"));
+    CHECK_STR(json_object_get_string(json_object_array_get_idx(ids, 0)), id);
+    CHECK_STR(json_object_get_string(json_object_array_get_idx(ids, 1)), "42");
+    CHECK(get_str(c.c_json, "startedAt") && get_str(c.c_json, "completedAt"));
     call_free(&c);
     /* All found: 200 and no errors. */
     jb_reset(&b);
     jb_printf(&b, "{\"inputs\":[{\"id\":\"%" PRIu64 "\"}]}", o->o_id[live]);
     do_call(p, 500, "POST", "/crm/v3/objects/deals/batch/read", NULL, jb_cstr(&b), &c);
-    UT_CHECK(c.c_rs.rs_status == 200 && !get(c.c_json, "errors"));
+    CHECK(c.c_rs.rs_status == 200 && !get(c.c_json, "errors"));
     call_free(&c);
     /* Too many inputs, malformed bodies. */
     jb_reset(&b);
@@ -366,8 +366,8 @@ static void test_object_batch(void)
     bad[0] = jb_cstr(&b);
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         do_call(p, 500, "POST", "/crm/v3/objects/deals/batch/read", NULL, bad[i], &c);
-        ut_check(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"), __FILE__,
-                 __LINE__, "body #%zu: status %d", i, c.c_rs.rs_status);
+        CHECKF(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"),
+               "body #%zu: status %d", i, c.c_rs.rs_status);
         call_free(&c);
     }
 done:
@@ -477,22 +477,22 @@ fail:
 static void test_assoc_batch_paging(void)
 {
     sim_portal *p = api_portal(54);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
-    UT_REQUIRE(cc != NULL);
+    REQUIRE(cc != NULL);
     /* The company with the most contacts, a few small ones, and contacts
      * (the reverse direction, with primaries). */
     uint32_t heavy = 0;
     for (uint32_t i = 0; i < p->p_obj[HS_COMPANIES].o_count; i++)
         if (cc->tb_fwd[i].a_len > cc->tb_fwd[heavy].a_len)
             heavy = i;
-    UT_REQUIRE(cc->tb_fwd[heavy].a_len > 250);
+    REQUIRE(cc->tb_fwd[heavy].a_len > 250);
     int pages = page_through(p, "/crm/v4/associations/companies/contacts/batch/read", HS_COMPANIES,
                              HS_CONTACTS, heavy, 100);
-    UT_CHECK_I64(pages, (cc->tb_fwd[heavy].a_len + 99) / 100);
+    CHECK_EQ(pages, (cc->tb_fwd[heavy].a_len + 99) / 100);
     pages = page_through(p, "/crm/v4/associations/0-2/0-1/batch/read", HS_COMPANIES, HS_CONTACTS,
                          heavy, 500);
-    UT_CHECK_I64(pages, (cc->tb_fwd[heavy].a_len + 499) / 500);
+    CHECK_EQ(pages, (cc->tb_fwd[heavy].a_len + 499) / 500);
     unsigned bad = 0, done_n = 0;
     for (uint32_t i = 0; i < p->p_obj[HS_CONTACTS].o_count && done_n < 50; i++) {
         if (cc->tb_rev[i].a_len == 0)
@@ -501,13 +501,13 @@ static void test_assoc_batch_paging(void)
         bad += page_through(p, "/crm/v4/associations/contacts/companies/batch/read", HS_CONTACTS,
                             HS_COMPANIES, i, 1) < 0;
     }
-    UT_CHECK_U64(bad, 0);
+    CHECK_EQ(bad, 0);
     /* Exactly a multiple of the page size: no empty last page is promised. */
     for (uint32_t i = 0; i < p->p_obj[HS_COMPANIES].o_count; i++)
         if (cc->tb_fwd[i].a_len == 4) {
-            UT_CHECK_I64(page_through(p, "/crm/v4/associations/companies/contacts/batch/read",
-                                      HS_COMPANIES, HS_CONTACTS, i, 2),
-                         2);
+            CHECK_EQ(page_through(p, "/crm/v4/associations/companies/contacts/batch/read",
+                                  HS_COMPANIES, HS_CONTACTS, i, 2),
+                     2);
             break;
         }
 done:
@@ -520,9 +520,9 @@ static void test_assoc_batch_errors(void)
     call c = {0};
     jbuf b;
     jb_init(&b);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_table *cd = sim_table_by_name(p, "contacts_deals", 14);
-    UT_REQUIRE(cd != NULL);
+    REQUIRE(cd != NULL);
     const sim_objects *co = &p->p_obj[HS_CONTACTS];
     uint32_t linked = 0, lonely = 0, arch = 0;
     while (linked < co->o_count && cd->tb_fwd[linked].a_len == 0)
@@ -531,29 +531,29 @@ static void test_assoc_batch_errors(void)
         lonely++;
     while (arch < co->o_count && !co->o_archived[arch])
         arch++;
-    UT_REQUIRE(linked < co->o_count && lonely < co->o_count && arch < co->o_count);
+    REQUIRE(linked < co->o_count && lonely < co->o_count && arch < co->o_count);
     jb_printf(&b,
               "{\"inputs\":[{\"id\":\"%" PRIu64 "\"},{\"id\":\"%" PRIu64 "\"},{\"id\":\"%" PRIu64
               "\"},{\"id\":\"77\"}]}",
               co->o_id[linked], co->o_id[lonely], co->o_id[arch]);
     do_call(p, 500, "POST", "/crm/v4/associations/contacts/deals/batch/read", NULL, jb_cstr(&b),
             &c);
-    UT_REQUIRE(c.c_json != NULL);
-    UT_CHECK_I64(c.c_rs.rs_status, 207);
-    UT_CHECK_I64(json_object_array_length(get(c.c_json, "results")), 1);
+    REQUIRE(c.c_json != NULL);
+    CHECK_EQ(c.c_rs.rs_status, 207);
+    CHECK_EQ(json_object_array_length(get(c.c_json, "results")), 1);
     json_object *errs = get(c.c_json, "errors");
-    UT_REQUIRE(errs && json_object_array_length(errs) == 3);
-    UT_CHECK_I64(json_object_get_int64(get(c.c_json, "numErrors")), 3);
+    REQUIRE(errs && json_object_array_length(errs) == 3);
+    CHECK_EQ(json_object_get_int64(get(c.c_json, "numErrors")), 3);
     for (size_t i = 0; i < 3; i++) {
         json_object *e = json_object_array_get_idx(errs, i);
-        UT_CHECK_STR(get_str(e, "subCategory"), "crm.associations.NO_ASSOCIATIONS_FOUND");
-        UT_CHECK_STR(get_str(e, "category"), "OBJECT_NOT_FOUND");
+        CHECK_STR(get_str(e, "subCategory"), "crm.associations.NO_ASSOCIATIONS_FOUND");
+        CHECK_STR(get_str(e, "category"), "OBJECT_NOT_FOUND");
     }
     char id[32];
     fmt_u64(id, co->o_id[lonely]);
     json_object *from_ids = get(get(json_object_array_get_idx(errs, 0), "context"), "fromObjectId");
-    UT_CHECK(from_ids &&
-             strcmp(json_object_get_string(json_object_array_get_idx(from_ids, 0)), id) == 0);
+    CHECK(from_ids &&
+          strcmp(json_object_get_string(json_object_array_get_idx(from_ids, 0)), id) == 0);
     call_free(&c);
     /* A cursor past the last link: no further associations. */
     const sim_adj *a = &cd->tb_fwd[linked];
@@ -564,13 +564,13 @@ static void test_assoc_batch_errors(void)
               cursor);
     do_call(p, 500, "POST", "/crm/v4/associations/contacts/deals/batch/read", NULL, jb_cstr(&b),
             &c);
-    UT_CHECK(c.c_rs.rs_status == 207 && json_object_array_length(get(c.c_json, "results")) == 0);
+    CHECK(c.c_rs.rs_status == 207 && json_object_array_length(get(c.c_json, "results")) == 0);
     call_free(&c);
     /* Malformed: a decoded cursor, another type's cursor, bad ids, too many. */
     char decoded[SIM_CURSOR_MAX];
     snprintf(decoded, sizeof(decoded), "%s", cursor);
     char *pct = strstr(decoded, "%3D");
-    UT_REQUIRE(pct != NULL);
+    REQUIRE(pct != NULL);
     memmove(pct + 1, pct + 3, strlen(pct + 3) + 1);
     *pct = '=';
     char other[SIM_CURSOR_MAX];
@@ -597,22 +597,21 @@ static void test_assoc_batch_errors(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         do_call(p, 500, "POST", "/crm/v4/associations/contacts/deals/batch/read", NULL, bad[i], &c);
-        ut_check(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"), __FILE__,
-                 __LINE__, "body #%zu: status %d %.200s", i, c.c_rs.rs_status,
-                 jb_cstr(&c.c_rs.rs_body));
+        CHECKF(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"),
+               "body #%zu: status %d %.200s", i, c.c_rs.rs_status, jb_cstr(&c.c_rs.rs_body));
         call_free(&c);
     }
     jb_free(&many);
     /* No association between the two types at all. */
     do_call(p, 500, "POST", "/crm/v4/associations/notes/calls/batch/read", NULL,
             "{\"inputs\":[{\"id\":\"1\"}]}", &c);
-    UT_CHECK(c.c_rs.rs_status == 400);
+    CHECK(c.c_rs.rs_status == 400);
     call_free(&c);
     /* Unknown object type. */
     do_call(p, 500, "POST", "/crm/v4/associations/contacts/widgets/batch/read", NULL,
             "{\"inputs\":[]}", &c);
-    UT_CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
-    UT_CHECK(strstr(get_str(c.c_json, "message") ? get_str(c.c_json, "message") : "", "widgets"));
+    CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
+    CHECK(strstr(get_str(c.c_json, "message") ? get_str(c.c_json, "message") : "", "widgets"));
 done:
     call_free(&c);
     jb_free(&b);
@@ -625,9 +624,9 @@ static void test_assoc_get(void)
 {
     sim_portal *p = api_portal(56);
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
-    UT_REQUIRE(cc != NULL);
+    REQUIRE(cc != NULL);
     uint32_t heavy = 0;
     for (uint32_t i = 0; i < p->p_obj[HS_COMPANIES].o_count; i++)
         if (cc->tb_fwd[i].a_len > cc->tb_fwd[heavy].a_len)
@@ -645,7 +644,7 @@ static void test_assoc_get(void)
         if (after[0])
             q.q_items[q.q_n++] = (kv){"after", after};
         do_call(p, 500, "GET", path, &q, NULL, &c);
-        UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
+        REQUIRE(c.c_json && c.c_rs.rs_status == 200);
         json_object *res = get(c.c_json, "results");
         for (size_t i = 0; i < json_object_array_length(res); i++, pos++)
             wrong += pos >= a->a_len || (uint64_t)json_object_get_int64(
@@ -669,24 +668,23 @@ static void test_assoc_get(void)
         after[m] = '\0';
         call_free(&c);
     }
-    UT_CHECK_U64(wrong, 0);
-    UT_CHECK_U64(pos, a->a_len);
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(pos, a->a_len);
     /* Default limit 500. */
     do_call(p, 500, "GET", path, NULL, NULL, &c);
-    UT_CHECK(c.c_json && json_object_array_length(get(c.c_json, "results")) ==
-                             (a->a_len < 500 ? a->a_len : 500));
+    CHECK(c.c_json &&
+          json_object_array_length(get(c.c_json, "results")) == (a->a_len < 500 ? a->a_len : 500));
     call_free(&c);
     /* Bad limits, bad cursor, unknown and archived objects. */
     static const kv bad[] = {{"limit", "0"}, {"limit", "501"}, {"after", "MC0xLTU%3D"}};
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         query q = {{bad[i]}, 1};
         do_call(p, 500, "GET", path, &q, NULL, &c);
-        ut_check(c.c_rs.rs_status == 400, __FILE__, __LINE__, "%s=%s: %d", bad[i].k, bad[i].v,
-                 c.c_rs.rs_status);
+        CHECKF(c.c_rs.rs_status == 400, "%s=%s: %d", bad[i].k, bad[i].v, c.c_rs.rs_status);
         call_free(&c);
     }
     do_call(p, 500, "GET", "/crm/v4/objects/companies/42/associations/contacts", NULL, NULL, &c);
-    UT_CHECK(c.c_rs.rs_status == 404 && is_error_body(c.c_json, "OBJECT_NOT_FOUND"));
+    CHECK(c.c_rs.rs_status == 404 && is_error_body(c.c_json, "OBJECT_NOT_FOUND"));
     call_free(&c);
     const sim_objects *co = &p->p_obj[HS_COMPANIES];
     for (uint32_t i = 0; i < co->o_count; i++)
@@ -694,7 +692,7 @@ static void test_assoc_get(void)
             snprintf(path, sizeof(path),
                      "/crm/v4/objects/companies/%" PRIu64 "/associations/contacts", co->o_id[i]);
             do_call(p, 500, "GET", path, NULL, NULL, &c);
-            UT_CHECK_I64(c.c_rs.rs_status, 404);
+            CHECK_EQ(c.c_rs.rs_status, 404);
             call_free(&c);
             break;
         }
@@ -709,9 +707,9 @@ static void test_labels(void)
 {
     sim_portal *p = api_portal(57);
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
-    UT_REQUIRE(cc != NULL);
+    REQUIRE(cc != NULL);
     static const struct {
         const char *path;
         bool reverse;
@@ -722,9 +720,9 @@ static void test_labels(void)
     };
     for (size_t k = 0; k < UT_COUNT(cases); k++) {
         do_call(p, 500, "GET", cases[k].path, NULL, NULL, &c);
-        UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
+        REQUIRE(c.c_json && c.c_rs.rs_status == 200);
         json_object *res = get(c.c_json, "results");
-        UT_REQUIRE(res && json_object_array_length(res) == (size_t)(2 + cc->tb_nlabels));
+        REQUIRE(res && json_object_array_length(res) == (size_t)(2 + cc->tb_nlabels));
         bool has_primary = false, has_unlabeled = false;
         int user = 0;
         for (size_t i = 0; i < json_object_array_length(res); i++) {
@@ -739,21 +737,20 @@ static void test_labels(void)
                 const sim_label *lb = &cc->tb_labels[l];
                 if (id == (cases[k].reverse ? lb->lb_typeid_rev : lb->lb_typeid_fwd)) {
                     user++;
-                    UT_CHECK_STR(get_str(e, "label"),
-                                 cases[k].reverse ? lb->lb_inverse : lb->lb_name);
-                    UT_CHECK_STR(cat, "USER_DEFINED");
+                    CHECK_STR(get_str(e, "label"), cases[k].reverse ? lb->lb_inverse : lb->lb_name);
+                    CHECK_STR(cat, "USER_DEFINED");
                 }
             }
         }
-        UT_CHECK(has_primary && has_unlabeled);
-        UT_CHECK_I64(user, cc->tb_nlabels);
+        CHECK(has_primary && has_unlabeled);
+        CHECK_EQ(user, cc->tb_nlabels);
         call_free(&c);
     }
     do_call(p, 500, "GET", "/crm/v4/associations/contacts/deals/labels", NULL, NULL, &c);
-    UT_CHECK(c.c_json && json_object_array_length(get(c.c_json, "results")) == 4);
+    CHECK(c.c_json && json_object_array_length(get(c.c_json, "results")) == 4);
     call_free(&c);
     do_call(p, 500, "GET", "/crm/v4/associations/calls/notes/labels", NULL, NULL, &c);
-    UT_CHECK_I64(c.c_rs.rs_status, 400);
+    CHECK_EQ(c.c_rs.rs_status, 400);
 done:
     call_free(&c);
     sim_portal_destroy(p);
@@ -801,23 +798,22 @@ static void test_properties(void)
 {
     sim_portal *p = api_portal(58);
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     /* companies_contacts has a count rollup: the parent carries the field. */
     do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
-    UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
+    REQUIRE(c.c_json && c.c_rs.rs_status == 200);
     json_object *res = get(c.c_json, "results");
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 1);
-    UT_CHECK(
+    CHECK_EQ(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 1);
+    CHECK(
         custom_property(property_labelled(res, "sync_associations_companies_contacts_label_count"),
                         "sync_assoc_companies_contacts_count", "number", "calculation_rollup"));
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_deals_label_", NULL), 0);
+    CHECK_EQ(count_labels(res, "sync_associations_companies_deals_label_", NULL), 0);
     /* The near-miss note rides along; nothing of the old "updated" field. */
-    UT_CHECK(
-        custom_property(property_labelled(res, "Sync associations companies contacts label note"),
-                        "sync_assoc_companies_contacts_note", "string", "text"));
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_updated",
-                              "sync_associations_companies_contacts_label_updated"),
-                 0);
+    CHECK(custom_property(property_labelled(res, "Sync associations companies contacts label note"),
+                          "sync_assoc_companies_contacts_note", "string", "text"));
+    CHECK_EQ(count_labels(res, "sync_associations_companies_contacts_label_updated",
+                          "sync_associations_companies_contacts_label_updated"),
+             0);
     /* Names unique; the basics present. */
     unsigned dups = 0;
     bool lastmod = false, id = false;
@@ -830,8 +826,8 @@ static void test_properties(void)
             dups += a && b && strcmp(a, b) == 0;
         }
     }
-    UT_CHECK(lastmod && id);
-    UT_CHECK_U64(dups, 0);
+    CHECK(lastmod && id);
+    CHECK_EQ(dups, 0);
     call_free(&c);
     /* Children and unrelated types carry no fields of the parent's form. */
     static const char *const others[] = {"contacts", "deals", "tickets"};
@@ -839,10 +835,10 @@ static void test_properties(void)
         char path[64];
         snprintf(path, sizeof(path), "/crm/v3/properties/%s", others[k]);
         do_call(p, 500, "GET", path, NULL, NULL, &c);
-        UT_REQUIRE(c.c_json != NULL);
-        UT_CHECK_I64(count_labels(get(c.c_json, "results"),
-                                  "sync_associations_companies_contacts_label_", NULL),
-                     0);
+        REQUIRE(c.c_json != NULL);
+        CHECK_EQ(count_labels(get(c.c_json, "results"),
+                              "sync_associations_companies_contacts_label_", NULL),
+                 0);
         call_free(&c);
     }
     do_call(p, 500, "GET", "/crm/v3/properties/contacts", NULL, NULL, &c);
@@ -852,11 +848,11 @@ static void test_properties(void)
         const char *a = get_str(json_object_array_get_idx(res, i), "name");
         contact_lastmod |= a && strcmp(a, "lastmodifieddate") == 0;
     }
-    UT_CHECK(contact_lastmod);
+    CHECK(contact_lastmod);
     call_free(&c);
     query q = {{{"archived", "true"}}, 1};
     do_call(p, 500, "GET", "/crm/v3/properties/companies", &q, NULL, &c);
-    UT_CHECK(c.c_json && json_object_array_length(get(c.c_json, "results")) == 0);
+    CHECK(c.c_json && json_object_array_length(get(c.c_json, "results")) == 0);
 done:
     call_free(&c);
     sim_portal_destroy(p);
@@ -877,37 +873,32 @@ static void test_properties_labels_and_lookalikes(void)
     pc.pc_lookalikes[pc.pc_nlookalikes++] = (hs_table){HS_COMPANIES, HS_TICKETS};
     sim_portal *p = ut_portal_new(&pc);
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
-    UT_REQUIRE(c.c_json && c.c_rs.rs_status == 200);
+    REQUIRE(c.c_json && c.c_rs.rs_status == 200);
     json_object *res = get(c.c_json, "results");
     static const char *const slugs[] = {"count", "billing_contact", "decision_maker", "manager"};
     for (size_t i = 0; i < UT_COUNT(slugs); i++) {
         char label[128], name[128];
         snprintf(label, sizeof(label), "sync_associations_companies_contacts_label_%s", slugs[i]);
         snprintf(name, sizeof(name), "sync_assoc_companies_contacts_%s", slugs[i]);
-        ut_check(
-            custom_property(property_labelled(res, label), name, "number", "calculation_rollup"),
-            __FILE__, __LINE__, "%s is not a rollup named %s", label, name);
+        CHECKF(custom_property(property_labelled(res, label), name, "number", "calculation_rollup"),
+               "%s is not a rollup named %s", label, name);
     }
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 4);
-    UT_CHECK(
-        custom_property(property_labelled(res, "sync_associations_companies_deals_label_count"),
-                        "sync_assoc_companies_deals_count", "number", "calculation_rollup"));
-    UT_CHECK(
-        custom_property(property_labelled(res, "sync_associations_companies_deals_label_legacy"),
-                        "sync_assoc_companies_deals_legacy", "number", "number"));
-    UT_CHECK(
-        custom_property(property_labelled(res, "sync_associations_companies_tickets_label_count"),
-                        "sync_assoc_companies_tickets_count", "number", "number"));
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_tickets_label_", NULL), 1);
+    CHECK_EQ(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 4);
+    CHECK(custom_property(property_labelled(res, "sync_associations_companies_deals_label_count"),
+                          "sync_assoc_companies_deals_count", "number", "calculation_rollup"));
+    CHECK(custom_property(property_labelled(res, "sync_associations_companies_deals_label_legacy"),
+                          "sync_assoc_companies_deals_legacy", "number", "number"));
+    CHECK(custom_property(property_labelled(res, "sync_associations_companies_tickets_label_count"),
+                          "sync_assoc_companies_tickets_count", "number", "number"));
+    CHECK_EQ(count_labels(res, "sync_associations_companies_tickets_label_", NULL), 1);
     call_free(&c);
     do_call(p, 500, "GET", "/crm/v3/properties/contacts", NULL, NULL, &c);
-    UT_REQUIRE(c.c_json != NULL);
-    UT_CHECK(custom_property(property_labelled(get(c.c_json, "results"),
-                                               "sync_associations_contacts_companies_label_count"),
-                             "sync_assoc_contacts_companies_count", "number",
-                             "calculation_rollup"));
+    REQUIRE(c.c_json != NULL);
+    CHECK(custom_property(property_labelled(get(c.c_json, "results"),
+                                            "sync_associations_contacts_companies_label_count"),
+                          "sync_assoc_contacts_companies_count", "number", "calculation_rollup"));
     call_free(&c);
 
     /* At run time: companies_contacts loses its per-label rollups, the
@@ -917,11 +908,11 @@ static void test_properties_labels_and_lookalikes(void)
     pc.pc_nlookalikes = 0;
     sim_portal_set_rollups(p, &pc, &t);
     do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
-    UT_REQUIRE(c.c_json != NULL);
+    REQUIRE(c.c_json != NULL);
     res = get(c.c_json, "results");
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 1);
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_deals_label_", NULL), 1);
-    UT_CHECK_I64(count_labels(res, "sync_associations_companies_tickets_label_", NULL), 0);
+    CHECK_EQ(count_labels(res, "sync_associations_companies_contacts_label_", NULL), 1);
+    CHECK_EQ(count_labels(res, "sync_associations_companies_deals_label_", NULL), 1);
+    CHECK_EQ(count_labels(res, "sync_associations_companies_tickets_label_", NULL), 0);
 done:
     call_free(&c);
     sim_portal_destroy(p);
@@ -933,14 +924,14 @@ static void test_errors_and_dispatch(void)
 {
     sim_portal *p = api_portal(59);
     call c = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     do_call(p, 500, "GET", "/crm/v3/objects/widgets", NULL, NULL, &c);
-    UT_CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
-    UT_CHECK(strstr(get_str(c.c_json, "message") ? get_str(c.c_json, "message") : "", "widgets"));
+    CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
+    CHECK(strstr(get_str(c.c_json, "message") ? get_str(c.c_json, "message") : "", "widgets"));
     call_free(&c);
     do_call(p, 500, "GET", "/nothing/here", NULL, NULL, &c);
-    UT_CHECK_I64(c.c_rs.rs_status, 404);
-    UT_CHECK(is_error_body(c.c_json, "OBJECT_NOT_FOUND"));
+    CHECK_EQ(c.c_rs.rs_status, 404);
+    CHECK(is_error_body(c.c_json, "OBJECT_NOT_FOUND"));
     call_free(&c);
     /* A body over the limit is refused before anything else. */
     {
@@ -952,38 +943,38 @@ static void test_errors_and_dispatch(void)
         sim_response_init(&c.c_rs);
         sim_api_handle(&ctx, &route, &rq, &c.c_rs);
         c.c_json = json_tokener_parse(jb_cstr(&c.c_rs.rs_body));
-        UT_CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
+        CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
         call_free(&c);
     }
     /* Search through the API: 200 with results, 400 with HubSpot's body. */
     do_call(p, 500, "POST", "/crm/v3/objects/contacts/search", NULL, "{\"limit\":5}", &c);
-    UT_CHECK(c.c_rs.rs_status == 200 && json_object_array_length(get(c.c_json, "results")) == 5);
+    CHECK(c.c_rs.rs_status == 200 && json_object_array_length(get(c.c_json, "results")) == 5);
     call_free(&c);
     do_call(p, 500, "POST", "/crm/v3/objects/contacts/search", NULL, "{\"limit\":500}", &c);
-    UT_CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
+    CHECK(c.c_rs.rs_status == 400 && is_error_body(c.c_json, "VALIDATION_ERROR"));
     call_free(&c);
     /* Error bodies: context and subCategory when given, JSON-escaped message. */
     sim_response_init(&c.c_rs);
     sim_response_error(&c.c_rs, 401, "EXPIRED_AUTHENTICATION", "sub", "{\"expire time\":[\"x\"]}",
                        "quote \" and %d", 5);
     c.c_json = json_tokener_parse(jb_cstr(&c.c_rs.rs_body));
-    UT_CHECK(c.c_rs.rs_status == 401 && is_error_body(c.c_json, "EXPIRED_AUTHENTICATION"));
-    UT_CHECK_STR(get_str(c.c_json, "message"), "quote \" and 5");
-    UT_CHECK_STR(get_str(c.c_json, "subCategory"), "sub");
-    UT_CHECK(get(get(c.c_json, "context"), "expire time") != NULL);
+    CHECK(c.c_rs.rs_status == 401 && is_error_body(c.c_json, "EXPIRED_AUTHENTICATION"));
+    CHECK_STR(get_str(c.c_json, "message"), "quote \" and 5");
+    CHECK_STR(get_str(c.c_json, "subCategory"), "sub");
+    CHECK(get(get(c.c_json, "context"), "expire time") != NULL);
     call_free(&c);
     /* Headers: kept up to the limit, then dropped. */
     sim_response_init(&c.c_rs);
     for (int i = 0; i < SIM_MAX_HEADERS + 3; i++)
         sim_response_header(&c.c_rs, "X-Test", "%d", i);
-    UT_CHECK_I64(c.c_rs.rs_nheaders, SIM_MAX_HEADERS);
-    UT_CHECK_STR(c.c_rs.rs_headers[1].h_value, "1");
+    CHECK_EQ(c.c_rs.rs_nheaders, SIM_MAX_HEADERS);
+    CHECK_STR(c.c_rs.rs_headers[1].h_value, "1");
     call_free(&c);
     /* UUIDs: version 4, distinct. */
     char u1[37], u2[37];
     sim_uuid(u1);
     sim_uuid(u2);
-    UT_CHECK(strlen(u1) == 36 && u1[14] == '4' && strcmp(u1, u2) != 0);
+    CHECK(strlen(u1) == 36 && u1[14] == '4' && strcmp(u1, u2) != 0);
 done:
     call_free(&c);
     sim_portal_destroy(p);
@@ -1004,16 +995,16 @@ static void test_latency_counts(void)
     call c = {0};
     jbuf body;
     jb_init(&body);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const sim_objects *co = &p->p_obj[HS_COMPANIES];
     query q100 = {{{"limit", "100"}}, 1};
     do_call(p, 500, "GET", "/crm/v3/objects/contacts", &q100, NULL, &c);
-    UT_CHECK_I64(array_len(c.c_json, "results"), 100);
-    UT_CHECK(c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 100);
+    CHECK_EQ(array_len(c.c_json, "results"), 100);
+    CHECK(c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 100);
     call_free(&c);
     do_call(p, 500, "POST", "/crm/v3/objects/contacts/search", NULL, "{\"limit\":200}", &c);
-    UT_CHECK_I64(array_len(c.c_json, "results"), 200);
-    UT_CHECK(c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 200);
+    CHECK_EQ(array_len(c.c_json, "results"), 200);
+    CHECK(c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 200);
     call_free(&c);
     /* 30 companies and one ID that does not exist. */
     jb_lit(&body, "{\"inputs\":[");
@@ -1021,9 +1012,9 @@ static void test_latency_counts(void)
         jb_printf(&body, "{\"id\":\"%" PRIu64 "\"},", co->o_id[i]);
     jb_lit(&body, "{\"id\":\"1\"}]}");
     do_call(p, 500, "POST", "/crm/v3/objects/companies/batch/read", NULL, jb_cstr(&body), &c);
-    UT_CHECK_I64(c.c_rs.rs_inputs, 31);
-    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
-    UT_CHECK(c.c_rs.rs_results >= 25 && c.c_rs.rs_results <= 30);
+    CHECK_EQ(c.c_rs.rs_inputs, 31);
+    CHECK_EQ(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    CHECK(c.c_rs.rs_results >= 25 && c.c_rs.rs_results <= 30);
     call_free(&c);
     /* Association items: every to[] of every result, a page of 100 at most. */
     do_call(p, 100, "POST", "/crm/v4/associations/companies/contacts/batch/read", NULL,
@@ -1032,28 +1023,28 @@ static void test_latency_counts(void)
     json_object *res = get(c.c_json, "results");
     for (size_t i = 0; res && i < json_object_array_length(res); i++)
         items += array_len(json_object_array_get_idx(res, i), "to");
-    UT_CHECK_I64(c.c_rs.rs_inputs, 31);
-    UT_CHECK_I64(c.c_rs.rs_results, items);
-    UT_CHECK(items > 30);
+    CHECK_EQ(c.c_rs.rs_inputs, 31);
+    CHECK_EQ(c.c_rs.rs_results, items);
+    CHECK(items > 30);
     call_free(&c);
     char path[128];
     snprintf(path, sizeof(path), "/crm/v4/objects/companies/%" PRIu64 "/associations/contacts",
              co->o_id[0]);
     do_call(p, 500, "GET", path, NULL, NULL, &c);
-    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    CHECK_EQ(c.c_rs.rs_results, array_len(c.c_json, "results"));
     call_free(&c);
     do_call(p, 500, "GET", "/crm/v4/associations/companies/contacts/labels", NULL, NULL, &c);
-    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
-    UT_CHECK(c.c_rs.rs_results >= 2);
+    CHECK_EQ(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    CHECK(c.c_rs.rs_results >= 2);
     call_free(&c);
     do_call(p, 500, "GET", "/crm/v3/properties/companies", NULL, NULL, &c);
-    UT_CHECK_I64(c.c_rs.rs_results, array_len(c.c_json, "results"));
-    UT_CHECK(c.c_rs.rs_results > 5);
+    CHECK_EQ(c.c_rs.rs_results, array_len(c.c_json, "results"));
+    CHECK(c.c_rs.rs_results > 5);
     call_free(&c);
     /* A refused request returns nothing. */
     query q500 = {{{"limit", "500"}}, 1};
     do_call(p, 500, "GET", "/crm/v3/objects/contacts", &q500, NULL, &c);
-    UT_CHECK(c.c_rs.rs_status == 400 && c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 0);
+    CHECK(c.c_rs.rs_status == 400 && c.c_rs.rs_inputs == 0 && c.c_rs.rs_results == 0);
 done:
     call_free(&c);
     jb_free(&body);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../sim/sim_auth.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -35,7 +36,7 @@ static void test_private_exact(void)
 {
     static sim_auth a;
     init_private(&a);
-    UT_CHECK(check(&a, "Bearer " PAT, UT_NOW_MS) == SIM_AUTH_OK);
+    CHECK(check(&a, "Bearer " PAT, UT_NOW_MS) == SIM_AUTH_OK);
     static const char *const bad[] = {
         PAT,                         /* no scheme */
         "Bearer",                    /* no token */
@@ -51,16 +52,15 @@ static void test_private_exact(void)
         "xBearer " PAT,
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++)
-        ut_check(check(&a, bad[i], UT_NOW_MS) == SIM_AUTH_INVALID, __FILE__, __LINE__,
-                 "\"%s\" not refused", bad[i]);
-    UT_CHECK(check(&a, NULL, UT_NOW_MS) == SIM_AUTH_INVALID);
+        CHECKF(check(&a, bad[i], UT_NOW_MS) == SIM_AUTH_INVALID, "\"%s\" not refused", bad[i]);
+    CHECK(check(&a, NULL, UT_NOW_MS) == SIM_AUTH_INVALID);
     /* Private mode issues no OAuth tokens, and OAuth tokens' shape is no pass. */
     char tok[SIM_TOKEN_MAX];
     int64_t expires_in = -1;
-    UT_CHECK_I64(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                                UT_NOW_MS, tok, &expires_in),
-                 -1);
-    UT_CHECK_U64(a.au_issued, 0);
+    CHECK_EQ(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
+                            UT_NOW_MS, tok, &expires_in),
+             -1);
+    CHECK_EQ(a.au_issued, 0);
     sim_auth_destroy(&a);
 }
 
@@ -70,34 +70,34 @@ static void test_oauth_issue_and_check(void)
     init_oauth(&a, 1800);
     char tok[SIM_TOKEN_MAX], tok2[SIM_TOKEN_MAX];
     int64_t expires_in = -1;
-    UT_REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                              UT_NOW_MS, tok, &expires_in) == 0);
-    UT_CHECK_I64(expires_in, 1800);
-    UT_CHECK(strlen(tok) > 16 && strlen(tok) < SIM_TOKEN_MAX);
-    UT_CHECK_U64(a.au_issued, 1);
+    REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                           tok, &expires_in) == 0);
+    CHECK_EQ(expires_in, 1800);
+    CHECK(strlen(tok) > 16 && strlen(tok) < SIM_TOKEN_MAX);
+    CHECK_EQ(a.au_issued, 1);
     char header[SIM_TOKEN_MAX + 16];
     snprintf(header, sizeof(header), "Bearer %s", tok);
-    UT_CHECK(check(&a, header, UT_NOW_MS) == SIM_AUTH_OK);
-    UT_CHECK(check(&a, header, UT_NOW_MS + 1800 * 1000 - 1) == SIM_AUTH_OK);
+    CHECK(check(&a, header, UT_NOW_MS) == SIM_AUTH_OK);
+    CHECK(check(&a, header, UT_NOW_MS + 1800 * 1000 - 1) == SIM_AUTH_OK);
     /* Expired at exactly issue + TTL, with the expiry time reported. */
     int64_t expired = -1;
-    UT_CHECK(sim_auth_check(&a, header, UT_NOW_MS + 1800 * 1000, &expired) == SIM_AUTH_EXPIRED);
-    UT_CHECK_I64(expired, UT_NOW_MS + 1800 * 1000);
-    UT_CHECK(sim_auth_check(&a, header, UT_NOW_MS + 86400000, &expired) == SIM_AUTH_EXPIRED);
-    UT_CHECK_I64(expired, UT_NOW_MS + 1800 * 1000);
+    CHECK(sim_auth_check(&a, header, UT_NOW_MS + 1800 * 1000, &expired) == SIM_AUTH_EXPIRED);
+    CHECK_EQ(expired, UT_NOW_MS + 1800 * 1000);
+    CHECK(sim_auth_check(&a, header, UT_NOW_MS + 86400000, &expired) == SIM_AUTH_EXPIRED);
+    CHECK_EQ(expired, UT_NOW_MS + 1800 * 1000);
     /* The bare token, the private token, an unknown token: invalid. */
-    UT_CHECK(check(&a, tok, UT_NOW_MS) == SIM_AUTH_INVALID);
-    UT_CHECK(check(&a, "Bearer " PAT, UT_NOW_MS) == SIM_AUTH_INVALID);
-    UT_CHECK(check(&a, "Bearer CN0000000000000000SIM0", UT_NOW_MS) == SIM_AUTH_INVALID);
-    UT_CHECK(check(&a, "Bearer ", UT_NOW_MS) == SIM_AUTH_INVALID);
-    UT_CHECK(check(&a, NULL, UT_NOW_MS) == SIM_AUTH_INVALID);
+    CHECK(check(&a, tok, UT_NOW_MS) == SIM_AUTH_INVALID);
+    CHECK(check(&a, "Bearer " PAT, UT_NOW_MS) == SIM_AUTH_INVALID);
+    CHECK(check(&a, "Bearer CN0000000000000000SIM0", UT_NOW_MS) == SIM_AUTH_INVALID);
+    CHECK(check(&a, "Bearer ", UT_NOW_MS) == SIM_AUTH_INVALID);
+    CHECK(check(&a, NULL, UT_NOW_MS) == SIM_AUTH_INVALID);
     /* A second token is different and both work. */
-    UT_REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                              UT_NOW_MS, tok2, &expires_in) == 0);
-    UT_CHECK(strcmp(tok, tok2) != 0);
-    UT_CHECK(check(&a, header, UT_NOW_MS + 1) == SIM_AUTH_OK);
+    REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                           tok2, &expires_in) == 0);
+    CHECK(strcmp(tok, tok2) != 0);
+    CHECK(check(&a, header, UT_NOW_MS + 1) == SIM_AUTH_OK);
     snprintf(header, sizeof(header), "Bearer %s", tok2);
-    UT_CHECK(check(&a, header, UT_NOW_MS + 1) == SIM_AUTH_OK);
+    CHECK(check(&a, header, UT_NOW_MS + 1) == SIM_AUTH_OK);
 done:
     sim_auth_destroy(&a);
 }
@@ -119,10 +119,10 @@ static void test_oauth_bad_credentials(void)
         {"sim-refresh-token", "sim-client-id", NULL},
     };
     for (size_t i = 0; i < UT_COUNT(creds); i++)
-        ut_check(sim_auth_issue(&a, creds[i][0], creds[i][1], creds[i][2], UT_NOW_MS, tok,
-                                &expires_in) == -1,
-                 __FILE__, __LINE__, "credentials #%zu accepted", i);
-    UT_CHECK_U64(a.au_issued, 0);
+        CHECKF(sim_auth_issue(&a, creds[i][0], creds[i][1], creds[i][2], UT_NOW_MS, tok,
+                              &expires_in) == -1,
+               "credentials #%zu accepted", i);
+    CHECK_EQ(a.au_issued, 0);
     sim_auth_destroy(&a);
 }
 
@@ -132,18 +132,18 @@ static void test_oauth_ttl_change(void)
     init_oauth(&a, 1800);
     char t1[SIM_TOKEN_MAX], t2[SIM_TOKEN_MAX], h[SIM_TOKEN_MAX + 16];
     int64_t expires_in;
-    UT_REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                              UT_NOW_MS, t1, &expires_in) == 0);
+    REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                           t1, &expires_in) == 0);
     sim_auth_set_ttl(&a, 5);
-    UT_REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                              UT_NOW_MS, t2, &expires_in) == 0);
-    UT_CHECK_I64(expires_in, 5);
+    REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                           t2, &expires_in) == 0);
+    CHECK_EQ(expires_in, 5);
     snprintf(h, sizeof(h), "Bearer %s", t2);
-    UT_CHECK(check(&a, h, UT_NOW_MS + 4999) == SIM_AUTH_OK);
-    UT_CHECK(check(&a, h, UT_NOW_MS + 5000) == SIM_AUTH_EXPIRED);
+    CHECK(check(&a, h, UT_NOW_MS + 4999) == SIM_AUTH_OK);
+    CHECK(check(&a, h, UT_NOW_MS + 5000) == SIM_AUTH_EXPIRED);
     /* Tokens issued before the change keep their TTL. */
     snprintf(h, sizeof(h), "Bearer %s", t1);
-    UT_CHECK(check(&a, h, UT_NOW_MS + 5000) == SIM_AUTH_OK);
+    CHECK(check(&a, h, UT_NOW_MS + 5000) == SIM_AUTH_OK);
 done:
     sim_auth_destroy(&a);
 }
@@ -157,13 +157,13 @@ static void test_oauth_ring(void)
     int64_t expires_in;
     unsigned dup = 0;
     for (int i = 0; i < SIM_AUTH_TOKENS + 10; i++) {
-        UT_REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                                  UT_NOW_MS + i, toks[i], &expires_in) == 0);
+        REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
+                               UT_NOW_MS + i, toks[i], &expires_in) == 0);
         for (int j = 0; j < i; j++)
             dup += strcmp(toks[i], toks[j]) == 0;
     }
-    UT_CHECK_U64(dup, 0);
-    UT_CHECK_U64(a.au_issued, SIM_AUTH_TOKENS + 10);
+    CHECK_EQ(dup, 0);
+    CHECK_EQ(a.au_issued, SIM_AUTH_TOKENS + 10);
     unsigned wrong = 0;
     for (int i = 0; i < SIM_AUTH_TOKENS + 10; i++) {
         char h[SIM_TOKEN_MAX + 16];
@@ -171,7 +171,7 @@ static void test_oauth_ring(void)
         sim_auth_result want = i < 10 ? SIM_AUTH_INVALID : SIM_AUTH_OK;
         wrong += check(&a, h, UT_NOW_MS + 1000) != want;
     }
-    UT_CHECK_U64(wrong, 0);
+    CHECK_EQ(wrong, 0);
 done:
     sim_auth_destroy(&a);
 }
@@ -186,14 +186,14 @@ static void test_oauth_deterministic(void)
                   "sim-client-secret", 1800, 2);
     char ta[SIM_TOKEN_MAX], tb[SIM_TOKEN_MAX], tc[SIM_TOKEN_MAX];
     int64_t e;
-    UT_CHECK(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                            UT_NOW_MS, ta, &e) == 0);
-    UT_CHECK(sim_auth_issue(&b, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                            UT_NOW_MS, tb, &e) == 0);
-    UT_CHECK(sim_auth_issue(&c, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                            UT_NOW_MS, tc, &e) == 0);
-    UT_CHECK_STR(ta, tb);
-    UT_CHECK(strcmp(ta, tc) != 0);
+    CHECK(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                         ta, &e) == 0);
+    CHECK(sim_auth_issue(&b, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                         tb, &e) == 0);
+    CHECK(sim_auth_issue(&c, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                         tc, &e) == 0);
+    CHECK_STR(ta, tb);
+    CHECK(strcmp(ta, tc) != 0);
     sim_auth_destroy(&a);
     sim_auth_destroy(&b);
     sim_auth_destroy(&c);
@@ -206,11 +206,11 @@ static void test_oauth_zero_ttl(void)
     init_oauth(&a, 0);
     char t[SIM_TOKEN_MAX], h[SIM_TOKEN_MAX + 16];
     int64_t e = -1;
-    UT_REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret",
-                              UT_NOW_MS, t, &e) == 0);
-    UT_CHECK_I64(e, 0);
+    REQUIRE(sim_auth_issue(&a, "sim-refresh-token", "sim-client-id", "sim-client-secret", UT_NOW_MS,
+                           t, &e) == 0);
+    CHECK_EQ(e, 0);
     snprintf(h, sizeof(h), "Bearer %s", t);
-    UT_CHECK(check(&a, h, UT_NOW_MS) == SIM_AUTH_EXPIRED);
+    CHECK(check(&a, h, UT_NOW_MS) == SIM_AUTH_EXPIRED);
 done:
     sim_auth_destroy(&a);
 }
@@ -255,8 +255,8 @@ static void test_oauth_threads(void)
     }
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
-    UT_CHECK_I64(started, AUTH_THREADS);
-    UT_CHECK_U64(a.au_issued, (uint64_t)started * AUTH_PER_THREAD);
+    CHECK_EQ(started, AUTH_THREADS);
+    CHECK_EQ(a.au_issued, (uint64_t)started * AUTH_PER_THREAD);
     unsigned failed = 0, dups = 0;
     for (int i = 0; i < started; i++) {
         failed += (unsigned)w[i].is_failed;
@@ -265,8 +265,8 @@ static void test_oauth_threads(void)
                 for (int m = 0; m < (j == i ? k : AUTH_PER_THREAD); m++)
                     dups += strcmp(w[i].is_tokens[k], w[j].is_tokens[m]) == 0;
     }
-    UT_CHECK_U64(failed, 0);
-    UT_CHECK_U64(dups, 0);
+    CHECK_EQ(failed, 0);
+    CHECK_EQ(dups, 0);
     sim_auth_destroy(&a);
 }
 

@@ -14,6 +14,7 @@
 
 #include "../../common/base/rate_spec.h"
 #include "../../sim/sim_config.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -113,48 +114,48 @@ static void test_defaults(void)
 {
     static sim_config c;
     sim_config_defaults(&c);
-    UT_CHECK_I64(c.sc_port, 8089);
-    UT_CHECK_STR(c.sc_bind, "127.0.0.1");
-    UT_CHECK_STR(c.sc_port_file, "");
-    UT_CHECK(!c.sc_quiet);
-    UT_CHECK_U64(c.sc_portal.pc_seed, 1);
-    UT_CHECK_I64(c.sc_portal.pc_count[HS_CONTACTS], 10000);
-    UT_CHECK_I64(c.sc_portal.pc_count[HS_COMPANIES], 2000);
-    UT_CHECK_I64(c.sc_portal.pc_count[HS_DEALS], 5000);
-    UT_CHECK_I64(c.sc_portal.pc_count[HS_TICKETS], 1000);
+    CHECK_EQ(c.sc_port, 8089);
+    CHECK_STR(c.sc_bind, "127.0.0.1");
+    CHECK_STR(c.sc_port_file, "");
+    CHECK(!c.sc_quiet);
+    CHECK_EQ(c.sc_portal.pc_seed, 1);
+    CHECK_EQ(c.sc_portal.pc_count[HS_CONTACTS], 10000);
+    CHECK_EQ(c.sc_portal.pc_count[HS_COMPANIES], 2000);
+    CHECK_EQ(c.sc_portal.pc_count[HS_DEALS], 5000);
+    CHECK_EQ(c.sc_portal.pc_count[HS_TICKETS], 1000);
     for (int t = HS_CALLS; t < HS_OBJECT_TYPE_COUNT; t++)
-        UT_CHECK_I64(c.sc_portal.pc_count[t], 0);
-    UT_CHECK(c.sc_portal.pc_density == 1.0);
-    UT_CHECK_I64(c.sc_portal.pc_heavy_parents, 2);
-    UT_CHECK_I64(c.sc_portal.pc_heavy_links, 2000);
-    UT_CHECK_I64(c.sc_portal.pc_labels, 3);
-    UT_CHECK_I64(c.sc_assoc_page_size, 500);
-    UT_CHECK_I64(c.sc_portal.pc_nrollups, 3);
-    UT_CHECK(has_rollup_labels(&c, "companies_contacts", true) &&
-             has_rollup_labels(&c, "companies_deals", false) &&
-             has_rollup_labels(&c, "contacts_deals", false));
-    UT_CHECK_I64(c.sc_portal.pc_nlookalikes, 0);
-    UT_CHECK(c.sc_rollup.rm_mode == SIM_ROLLUP_REALISTIC);
-    UT_CHECK(c.sc_rollup.rm_delay_min_ms == 2000 && c.sc_rollup.rm_delay_max_ms == 7000);
-    UT_CHECK(c.sc_rollup.rm_tail == 0.02 && c.sc_rollup.rm_tail_ms == 240000);
-    UT_CHECK(c.sc_rollup.rm_miss == 0.05);
-    UT_CHECK_STR(c.sc_tier, "pro");
-    UT_CHECK(c.sc_rate == 190 && c.sc_rate_window_ms == 10000);
-    UT_CHECK(c.sc_search_rate == 5 && c.sc_search_window_ms == 1000);
-    UT_CHECK_U64(c.sc_daily, 625000);
-    UT_CHECK(!c.sc_assoc_batch_exempt && !c.sc_retry_after);
-    UT_CHECK(c.sc_latency_ms == 0 && c.sc_latency_jitter_ms == 0 && c.sc_index_lag_ms == 0);
-    UT_CHECK(c.sc_latency_profile == SIM_LATENCY_NONE && c.sc_latency_scale == 1.0);
-    UT_CHECK_U64(c.sc_foreign_count, 0);
-    UT_CHECK(c.sc_fault_5xx == 0 && c.sc_fault_429 == 0 && c.sc_fault_reset == 0 &&
-             c.sc_fault_slow == 0 && c.sc_fault_truncate == 0);
-    UT_CHECK(c.sc_same_ms == 0 && c.sc_churn_per_s == 0);
-    UT_CHECK(c.sc_auth == SIM_AUTH_PRIVATE);
-    UT_CHECK_STR(c.sc_token, "pat-na1-hubspot-sim");
-    UT_CHECK_STR(c.sc_refresh_token, "sim-refresh-token");
-    UT_CHECK_STR(c.sc_client_id, "sim-client-id");
-    UT_CHECK_STR(c.sc_client_secret, "sim-client-secret");
-    UT_CHECK_I64(c.sc_token_ttl_s, 1800);
+        CHECK_EQ(c.sc_portal.pc_count[t], 0);
+    CHECK(c.sc_portal.pc_density == 1.0);
+    CHECK_EQ(c.sc_portal.pc_heavy_parents, 2);
+    CHECK_EQ(c.sc_portal.pc_heavy_links, 2000);
+    CHECK_EQ(c.sc_portal.pc_labels, 3);
+    CHECK_EQ(c.sc_assoc_page_size, 500);
+    CHECK_EQ(c.sc_portal.pc_nrollups, 3);
+    CHECK(has_rollup_labels(&c, "companies_contacts", true) &&
+          has_rollup_labels(&c, "companies_deals", false) &&
+          has_rollup_labels(&c, "contacts_deals", false));
+    CHECK_EQ(c.sc_portal.pc_nlookalikes, 0);
+    CHECK(c.sc_rollup.rm_mode == SIM_ROLLUP_REALISTIC);
+    CHECK(c.sc_rollup.rm_delay_min_ms == 2000 && c.sc_rollup.rm_delay_max_ms == 7000);
+    CHECK(c.sc_rollup.rm_tail == 0.02 && c.sc_rollup.rm_tail_ms == 240000);
+    CHECK(c.sc_rollup.rm_miss == 0.05);
+    CHECK_STR(c.sc_tier, "pro");
+    CHECK(c.sc_rate == 190 && c.sc_rate_window_ms == 10000);
+    CHECK(c.sc_search_rate == 5 && c.sc_search_window_ms == 1000);
+    CHECK_EQ(c.sc_daily, 625000);
+    CHECK(!c.sc_assoc_batch_exempt && !c.sc_retry_after);
+    CHECK(c.sc_latency_ms == 0 && c.sc_latency_jitter_ms == 0 && c.sc_index_lag_ms == 0);
+    CHECK(c.sc_latency_profile == SIM_LATENCY_NONE && c.sc_latency_scale == 1.0);
+    CHECK_EQ(c.sc_foreign_count, 0);
+    CHECK(c.sc_fault_5xx == 0 && c.sc_fault_429 == 0 && c.sc_fault_reset == 0 &&
+          c.sc_fault_slow == 0 && c.sc_fault_truncate == 0);
+    CHECK(c.sc_same_ms == 0 && c.sc_churn_per_s == 0);
+    CHECK(c.sc_auth == SIM_AUTH_PRIVATE);
+    CHECK_STR(c.sc_token, "pat-na1-hubspot-sim");
+    CHECK_STR(c.sc_refresh_token, "sim-refresh-token");
+    CHECK_STR(c.sc_client_id, "sim-client-id");
+    CHECK_STR(c.sc_client_secret, "sim-client-secret");
+    CHECK_EQ(c.sc_token_ttl_s, 1800);
 }
 
 static void test_parse_every_option(void)
@@ -179,50 +180,50 @@ static void test_parse_every_option(void)
              "--client-secret", "cs", "--token-ttl", "60", "--index-lag-ms", "1500", "--same-ms",
              "0.25", "--churn", "50/s", "--latency-profile", "hubspot", "--latency-scale", "0.5",
              "--foreign-load", "63/10s"));
-    if (!ut_check(rc == 0, __FILE__, __LINE__, "rc %d: %s", rc, err))
+    if (!CHECKF(rc == 0, "rc %d: %s", rc, err))
         goto done;
-    UT_CHECK_I64(c.sc_port, 0);
-    UT_CHECK_STR(c.sc_port_file, "/tmp/p");
-    UT_CHECK_STR(c.sc_bind, "0.0.0.0");
-    UT_CHECK(c.sc_quiet);
-    UT_CHECK_U64(c.sc_portal.pc_seed, UINT64_MAX);
+    CHECK_EQ(c.sc_port, 0);
+    CHECK_STR(c.sc_port_file, "/tmp/p");
+    CHECK_STR(c.sc_bind, "0.0.0.0");
+    CHECK(c.sc_quiet);
+    CHECK_EQ(c.sc_portal.pc_seed, UINT64_MAX);
     static const uint32_t counts[HS_OBJECT_TYPE_COUNT] = {
         [HS_CONTACTS] = 7, [HS_COMPANIES] = 8,      [HS_DEALS] = 9,        [HS_TICKETS] = 10,
         [HS_CALLS] = 1,    [HS_EMAILS] = 2,         [HS_MEETINGS] = 3,     [HS_NOTES] = 4,
         [HS_TASKS] = 5,    [HS_COMMUNICATIONS] = 6, [HS_POSTAL_MAIL] = 11,
     };
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        UT_CHECK_I64(c.sc_portal.pc_count[t], counts[t]);
-    UT_CHECK(c.sc_portal.pc_density == 0.5);
-    UT_CHECK_I64(c.sc_portal.pc_heavy_parents, 4);
-    UT_CHECK_I64(c.sc_portal.pc_heavy_links, 300);
-    UT_CHECK_I64(c.sc_portal.pc_labels, 8);
-    UT_CHECK_I64(c.sc_assoc_page_size, 100);
-    UT_CHECK(c.sc_portal.pc_nrollups == 1 && has_rollup_labels(&c, "deals_tickets", true));
+        CHECK_EQ(c.sc_portal.pc_count[t], counts[t]);
+    CHECK(c.sc_portal.pc_density == 0.5);
+    CHECK_EQ(c.sc_portal.pc_heavy_parents, 4);
+    CHECK_EQ(c.sc_portal.pc_heavy_links, 300);
+    CHECK_EQ(c.sc_portal.pc_labels, 8);
+    CHECK_EQ(c.sc_assoc_page_size, 100);
+    CHECK(c.sc_portal.pc_nrollups == 1 && has_rollup_labels(&c, "deals_tickets", true));
     char looks[128];
     lookalikes_text(&c, looks, sizeof(looks));
-    UT_CHECK_STR(looks, "companies_deals,contacts_deals");
-    UT_CHECK(c.sc_rollup.rm_mode == SIM_ROLLUP_NEVER);
-    UT_CHECK(c.sc_rollup.rm_delay_min_ms == 100 && c.sc_rollup.rm_delay_max_ms == 300);
-    UT_CHECK(c.sc_rollup.rm_tail == 0.5 && c.sc_rollup.rm_tail_ms == 900);
-    UT_CHECK(c.sc_rollup.rm_miss == 0.75);
-    UT_CHECK(c.sc_rate == 100 && c.sc_rate_window_ms == 1000);
-    UT_CHECK(c.sc_search_rate == 4 && c.sc_search_window_ms == 1000);
-    UT_CHECK_U64(c.sc_daily, 1234);
-    UT_CHECK(c.sc_assoc_batch_exempt && c.sc_retry_after);
-    UT_CHECK(c.sc_latency_ms == 20 && c.sc_latency_jitter_ms == 5);
-    UT_CHECK(c.sc_fault_5xx == 0.1 && c.sc_fault_429 == 0.2 && c.sc_fault_reset == 0.3);
-    UT_CHECK(c.sc_fault_slow == 0.4 && c.sc_fault_slow_ms == 250 && c.sc_fault_truncate == 0.5);
-    UT_CHECK(c.sc_auth == SIM_AUTH_OAUTH);
-    UT_CHECK_STR(c.sc_token, "tok");
-    UT_CHECK_STR(c.sc_refresh_token, "r");
-    UT_CHECK_STR(c.sc_client_id, "ci");
-    UT_CHECK_STR(c.sc_client_secret, "cs");
-    UT_CHECK_I64(c.sc_token_ttl_s, 60);
-    UT_CHECK_I64(c.sc_index_lag_ms, 1500);
-    UT_CHECK(c.sc_same_ms == 0.25 && c.sc_churn_per_s == 50);
-    UT_CHECK(c.sc_latency_profile == SIM_LATENCY_HUBSPOT && c.sc_latency_scale == 0.5);
-    UT_CHECK(c.sc_foreign_count == 63 && c.sc_foreign_window_ms == 10000);
+    CHECK_STR(looks, "companies_deals,contacts_deals");
+    CHECK(c.sc_rollup.rm_mode == SIM_ROLLUP_NEVER);
+    CHECK(c.sc_rollup.rm_delay_min_ms == 100 && c.sc_rollup.rm_delay_max_ms == 300);
+    CHECK(c.sc_rollup.rm_tail == 0.5 && c.sc_rollup.rm_tail_ms == 900);
+    CHECK(c.sc_rollup.rm_miss == 0.75);
+    CHECK(c.sc_rate == 100 && c.sc_rate_window_ms == 1000);
+    CHECK(c.sc_search_rate == 4 && c.sc_search_window_ms == 1000);
+    CHECK_EQ(c.sc_daily, 1234);
+    CHECK(c.sc_assoc_batch_exempt && c.sc_retry_after);
+    CHECK(c.sc_latency_ms == 20 && c.sc_latency_jitter_ms == 5);
+    CHECK(c.sc_fault_5xx == 0.1 && c.sc_fault_429 == 0.2 && c.sc_fault_reset == 0.3);
+    CHECK(c.sc_fault_slow == 0.4 && c.sc_fault_slow_ms == 250 && c.sc_fault_truncate == 0.5);
+    CHECK(c.sc_auth == SIM_AUTH_OAUTH);
+    CHECK_STR(c.sc_token, "tok");
+    CHECK_STR(c.sc_refresh_token, "r");
+    CHECK_STR(c.sc_client_id, "ci");
+    CHECK_STR(c.sc_client_secret, "cs");
+    CHECK_EQ(c.sc_token_ttl_s, 60);
+    CHECK_EQ(c.sc_index_lag_ms, 1500);
+    CHECK(c.sc_same_ms == 0.25 && c.sc_churn_per_s == 50);
+    CHECK(c.sc_latency_profile == SIM_LATENCY_HUBSPOT && c.sc_latency_scale == 0.5);
+    CHECK(c.sc_foreign_count == 63 && c.sc_foreign_window_ms == 10000);
 done:
     return;
 }
@@ -242,26 +243,26 @@ static void test_tiers(void)
     for (size_t i = 0; i < UT_COUNT(tiers); i++) {
         sim_config_defaults(&c);
         int rc = parse(&c, err, sizeof(err), ARGS("--tier", tiers[i].tier));
-        ut_check(rc == 0 && c.sc_rate == tiers[i].rate && c.sc_search_rate == tiers[i].search &&
-                     c.sc_daily == tiers[i].daily && strcmp(c.sc_tier, tiers[i].tier) == 0,
-                 __FILE__, __LINE__, "--tier %s: rc %d rate %u search %u daily %" PRIu64,
-                 tiers[i].tier, rc, c.sc_rate, c.sc_search_rate, c.sc_daily);
+        CHECKF(rc == 0 && c.sc_rate == tiers[i].rate && c.sc_search_rate == tiers[i].search &&
+                   c.sc_daily == tiers[i].daily && strcmp(c.sc_tier, tiers[i].tier) == 0,
+               "--tier %s: rc %d rate %u search %u daily %" PRIu64, tiers[i].tier, rc, c.sc_rate,
+               c.sc_search_rate, c.sc_daily);
         if (tiers[i].rate)
-            UT_CHECK(c.sc_rate_window_ms == 10000 && c.sc_search_window_ms == 1000);
+            CHECK(c.sc_rate_window_ms == 10000 && c.sc_search_window_ms == 1000);
     }
     /* Explicit limits win wherever they stand. */
     sim_config_defaults(&c);
-    UT_CHECK(parse(&c, err, sizeof(err), ARGS("--rate", "50/1s", "--tier", "free")) == 0);
-    UT_CHECK(c.sc_rate == 50 && c.sc_rate_window_ms == 1000 && c.sc_daily == 250000);
+    CHECK(parse(&c, err, sizeof(err), ARGS("--rate", "50/1s", "--tier", "free")) == 0);
+    CHECK(c.sc_rate == 50 && c.sc_rate_window_ms == 1000 && c.sc_daily == 250000);
     sim_config_defaults(&c);
-    UT_CHECK(parse(&c, err, sizeof(err), ARGS("--tier=unlimited", "--daily", "10")) == 0);
-    UT_CHECK(c.sc_rate == 0 && c.sc_daily == 10);
+    CHECK(parse(&c, err, sizeof(err), ARGS("--tier=unlimited", "--daily", "10")) == 0);
+    CHECK(c.sc_rate == 0 && c.sc_daily == 10);
     sim_config_defaults(&c);
-    UT_CHECK(parse(&c, err, sizeof(err), ARGS("--search-rate", "0", "--tier", "enterprise")) == 0);
-    UT_CHECK(c.sc_search_rate == 0 && c.sc_rate == 190 && c.sc_daily == 1000000);
+    CHECK(parse(&c, err, sizeof(err), ARGS("--search-rate", "0", "--tier", "enterprise")) == 0);
+    CHECK(c.sc_search_rate == 0 && c.sc_rate == 190 && c.sc_daily == 1000000);
     sim_config_defaults(&c);
-    UT_CHECK(parse(&c, err, sizeof(err), ARGS("--rate", "off")) == 0);
-    UT_CHECK_I64(c.sc_rate, 0);
+    CHECK(parse(&c, err, sizeof(err), ARGS("--rate", "off")) == 0);
+    CHECK_EQ(c.sc_rate, 0);
 }
 
 static void test_rejects(void)
@@ -323,8 +324,8 @@ static void test_rejects(void)
         sim_config_defaults(&c);
         int rc = bad[i][1] ? parse(&c, err, sizeof(err), ARGS(bad[i][0], bad[i][1]))
                            : parse(&c, err, sizeof(err), ARGS(bad[i][0]));
-        ut_check(rc == -1 && strstr(err, bad[i][2]) != NULL, __FILE__, __LINE__,
-                 "%s %s: rc %d, err \"%s\"", bad[i][0], bad[i][1] ? bad[i][1] : "", rc, err);
+        CHECKF(rc == -1 && strstr(err, bad[i][2]) != NULL, "%s %s: rc %d, err \"%s\"", bad[i][0],
+               bad[i][1] ? bad[i][1] : "", rc, err);
     }
 }
 
@@ -337,13 +338,12 @@ static void test_rejects_bad_port(void)
         char err[256] = "";
         sim_config_defaults(&c);
         int rc = parse(&c, err, sizeof(err), ARGS("--port", bad[i]));
-        ut_check(rc == -1, __FILE__, __LINE__, "--port %s accepted (sc_port %d)", bad[i],
-                 c.sc_port);
+        CHECKF(rc == -1, "--port %s accepted (sc_port %d)", bad[i], c.sc_port);
     }
     static sim_config c;
     char err[256];
     sim_config_defaults(&c);
-    UT_CHECK(parse(&c, err, sizeof(err), ARGS("--port", "65535")) == 0 && c.sc_port == 65535);
+    CHECK(parse(&c, err, sizeof(err), ARGS("--port", "65535")) == 0 && c.sc_port == 65535);
 }
 
 static void test_help(void)
@@ -352,14 +352,14 @@ static void test_help(void)
     char *text = NULL;
     size_t len = 0;
     FILE *out = open_memstream(&text, &len);
-    UT_REQUIRE(out != NULL);
+    REQUIRE(out != NULL);
     char err[256];
     sim_config_defaults(&c);
     char *argv[] = {(char *)"hubspot-sim", (char *)"--seed", (char *)"3", (char *)"--help", NULL};
     int rc = sim_config_parse_args(&c, 4, argv, out, err, sizeof(err));
     fclose(out);
-    UT_CHECK_I64(rc, 1);
-    UT_REQUIRE(text != NULL);
+    CHECK_EQ(rc, 1);
+    REQUIRE(text != NULL);
     static const char *const documented[] = {
         "--port",
         "--port-file",
@@ -416,8 +416,7 @@ static void test_help(void)
         "--help",
     };
     for (size_t i = 0; i < UT_COUNT(documented); i++)
-        ut_check(strstr(text, documented[i]) != NULL, __FILE__, __LINE__, "--help lacks %s",
-                 documented[i]);
+        CHECKF(strstr(text, documented[i]) != NULL, "--help lacks %s", documented[i]);
 done:
     free(text);
 }
@@ -427,24 +426,24 @@ static void test_set_rollups(void)
     static sim_config c;
     char err[256] = "";
     sim_config_defaults(&c);
-    UT_CHECK(sim_config_set_rollups(&c, "none", err, sizeof(err)) == 0);
-    UT_CHECK_I64(c.sc_portal.pc_nrollups, 0);
-    UT_CHECK(sim_config_set_rollups(&c, "contacts_deals,companies_tickets,contacts_notes", err,
-                                    sizeof(err)) == 0);
-    UT_REQUIRE_I64(c.sc_portal.pc_nrollups, 3);
+    CHECK(sim_config_set_rollups(&c, "none", err, sizeof(err)) == 0);
+    CHECK_EQ(c.sc_portal.pc_nrollups, 0);
+    CHECK(sim_config_set_rollups(&c, "contacts_deals,companies_tickets,contacts_notes", err,
+                                 sizeof(err)) == 0);
+    REQUIRE_EQ(c.sc_portal.pc_nrollups, 3);
     char n[64];
     hs_table_name(c.sc_portal.pc_rollups[0].rd_table, n, sizeof(n));
-    UT_CHECK_STR(n, "contacts_deals");
+    CHECK_STR(n, "contacts_deals");
     hs_table_name(c.sc_portal.pc_rollups[2].rd_table, n, sizeof(n));
-    UT_CHECK_STR(n, "contacts_notes");
-    UT_CHECK(!c.sc_portal.pc_rollups[0].rd_labels && !c.sc_portal.pc_rollups[2].rd_labels);
+    CHECK_STR(n, "contacts_notes");
+    CHECK(!c.sc_portal.pc_rollups[0].rd_labels && !c.sc_portal.pc_rollups[2].rd_labels);
     /* ":labels" adds the per-label rollups of that table only. */
-    UT_REQUIRE(sim_config_set_rollups(&c, "contacts_deals:labels,companies_tickets", err,
-                                      sizeof(err)) == 0);
-    UT_CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup_labels(&c, "contacts_deals", true) &&
-             has_rollup_labels(&c, "companies_tickets", false));
-    UT_REQUIRE(sim_config_set_rollups(&c, "contacts_deals,companies_tickets,contacts_notes", err,
-                                      sizeof(err)) == 0);
+    REQUIRE(sim_config_set_rollups(&c, "contacts_deals:labels,companies_tickets", err,
+                                   sizeof(err)) == 0);
+    CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup_labels(&c, "contacts_deals", true) &&
+          has_rollup_labels(&c, "companies_tickets", false));
+    REQUIRE(sim_config_set_rollups(&c, "contacts_deals,companies_tickets,contacts_notes", err,
+                                   sizeof(err)) == 0);
     /* A bad entry anywhere: refused, named, and nothing changes. */
     static const char *const bad[] = {
         "contacts_companies", "companies_contacts,junk",   "companies_contacts,,contacts_deals",
@@ -452,21 +451,20 @@ static void test_set_rollups(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         err[0] = '\0';
-        UT_CHECK(sim_config_set_rollups(&c, bad[i], err, sizeof(err)) == -1);
-        UT_CHECK(strlen(err) > 0);
-        UT_CHECK_I64(c.sc_portal.pc_nrollups, 3);
+        CHECK(sim_config_set_rollups(&c, bad[i], err, sizeof(err)) == -1);
+        CHECK(strlen(err) > 0);
+        CHECK_EQ(c.sc_portal.pc_nrollups, 3);
     }
     /* Look-alikes: plain table names, "none", and the same refusals. */
-    UT_CHECK(sim_config_set_lookalikes(&c, "companies_tickets,deals_tickets", err, sizeof(err)) ==
-             0);
+    CHECK(sim_config_set_lookalikes(&c, "companies_tickets,deals_tickets", err, sizeof(err)) == 0);
     char looks[128];
     lookalikes_text(&c, looks, sizeof(looks));
-    UT_CHECK_STR(looks, "companies_tickets,deals_tickets");
-    UT_CHECK(sim_config_set_lookalikes(&c, "companies_tickets:labels", err, sizeof(err)) == -1);
-    UT_CHECK(sim_config_set_lookalikes(&c, "junk", err, sizeof(err)) == -1);
-    UT_CHECK_I64(c.sc_portal.pc_nlookalikes, 2);
-    UT_CHECK(sim_config_set_lookalikes(&c, "none", err, sizeof(err)) == 0);
-    UT_CHECK_I64(c.sc_portal.pc_nlookalikes, 0);
+    CHECK_STR(looks, "companies_tickets,deals_tickets");
+    CHECK(sim_config_set_lookalikes(&c, "companies_tickets:labels", err, sizeof(err)) == -1);
+    CHECK(sim_config_set_lookalikes(&c, "junk", err, sizeof(err)) == -1);
+    CHECK_EQ(c.sc_portal.pc_nlookalikes, 2);
+    CHECK(sim_config_set_lookalikes(&c, "none", err, sizeof(err)) == 0);
+    CHECK_EQ(c.sc_portal.pc_nlookalikes, 0);
 done:
     return;
 }
@@ -495,9 +493,8 @@ static void test_apply_json_rollup_mode(void)
             cases[i].mode == SIM_ROLLUP_REALISTIC ? SIM_ROLLUP_NEVER : SIM_ROLLUP_REALISTIC;
         int rc = sim_config_apply_json(&c, cases[i].body, strlen(cases[i].body), &changed, err,
                                        sizeof(err));
-        ut_check(rc == 0 && c.sc_rollup.rm_mode == cases[i].mode && changed == 0, __FILE__,
-                 __LINE__, "%s: rc %d (%s), mode %d", cases[i].body, rc, err,
-                 (int)c.sc_rollup.rm_mode);
+        CHECKF(rc == 0 && c.sc_rollup.rm_mode == cases[i].mode && changed == 0,
+               "%s: rc %d (%s), mode %d", cases[i].body, rc, err, (int)c.sc_rollup.rm_mode);
     }
 }
 
@@ -522,40 +519,40 @@ static void test_apply_json(void)
         "\"rollup_delay_max_ms\":400,\"rollup_tail\":0.1,\"rollup_tail_ms\":1000,"
         "\"rollup_miss\":1,\"rollup_lookalikes\":\"companies_tickets\","
         "\"latency_profile\":\"hubspot\",\"latency_scale\":2.5,\"foreign_load\":\"63/10s\"}";
-    UT_REQUIRE(apply(&c, body, &changed, err, sizeof(err)) == 0);
-    UT_CHECK(c.sc_churn_per_s == 10 && c.sc_latency_ms == 5 && c.sc_latency_jitter_ms == 2);
-    UT_CHECK(c.sc_index_lag_ms == 2000 && c.sc_same_ms == 0.5);
-    UT_CHECK(c.sc_fault_5xx == 0.1 && c.sc_fault_429 == 0.2 && c.sc_fault_reset == 0.3);
-    UT_CHECK(c.sc_fault_slow == 0.4 && c.sc_fault_slow_ms == 300 && c.sc_fault_truncate == 0.05);
-    UT_CHECK(c.sc_rate == 100 && c.sc_rate_window_ms == 10000 && c.sc_search_rate == 0);
-    UT_CHECK(c.sc_daily == 1000 && c.sc_retry_after && c.sc_rollup.rm_mode == SIM_ROLLUP_NEVER);
-    UT_CHECK(c.sc_assoc_batch_exempt && c.sc_token_ttl_s == 60);
-    UT_CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup_labels(&c, "companies_deals", true) &&
-             has_rollup_labels(&c, "deals_tickets", false));
-    UT_CHECK(c.sc_rollup.rm_delay_min_ms == 200 && c.sc_rollup.rm_delay_max_ms == 400);
-    UT_CHECK(c.sc_rollup.rm_tail == 0.1 && c.sc_rollup.rm_tail_ms == 1000);
-    UT_CHECK(c.sc_rollup.rm_miss == 1);
+    REQUIRE(apply(&c, body, &changed, err, sizeof(err)) == 0);
+    CHECK(c.sc_churn_per_s == 10 && c.sc_latency_ms == 5 && c.sc_latency_jitter_ms == 2);
+    CHECK(c.sc_index_lag_ms == 2000 && c.sc_same_ms == 0.5);
+    CHECK(c.sc_fault_5xx == 0.1 && c.sc_fault_429 == 0.2 && c.sc_fault_reset == 0.3);
+    CHECK(c.sc_fault_slow == 0.4 && c.sc_fault_slow_ms == 300 && c.sc_fault_truncate == 0.05);
+    CHECK(c.sc_rate == 100 && c.sc_rate_window_ms == 10000 && c.sc_search_rate == 0);
+    CHECK(c.sc_daily == 1000 && c.sc_retry_after && c.sc_rollup.rm_mode == SIM_ROLLUP_NEVER);
+    CHECK(c.sc_assoc_batch_exempt && c.sc_token_ttl_s == 60);
+    CHECK(c.sc_portal.pc_nrollups == 2 && has_rollup_labels(&c, "companies_deals", true) &&
+          has_rollup_labels(&c, "deals_tickets", false));
+    CHECK(c.sc_rollup.rm_delay_min_ms == 200 && c.sc_rollup.rm_delay_max_ms == 400);
+    CHECK(c.sc_rollup.rm_tail == 0.1 && c.sc_rollup.rm_tail_ms == 1000);
+    CHECK(c.sc_rollup.rm_miss == 1);
     char looks[128];
     lookalikes_text(&c, looks, sizeof(looks));
-    UT_CHECK_STR(looks, "companies_tickets");
-    UT_CHECK(c.sc_latency_profile == SIM_LATENCY_HUBSPOT && c.sc_latency_scale == 2.5);
-    UT_CHECK(c.sc_foreign_count == 63 && c.sc_foreign_window_ms == 10000);
-    UT_CHECK_U64(changed,
-                 SIM_CHANGED_LIMITS | SIM_CHANGED_ROLLUPS | SIM_CHANGED_TTL | SIM_CHANGED_FOREIGN);
-    UT_REQUIRE(apply(&c, "{\"foreign_load\":\"0\",\"latency_profile\":\"none\"}", &changed, err,
-                     sizeof(err)) == 0);
-    UT_CHECK(c.sc_foreign_count == 0 && c.sc_latency_profile == SIM_LATENCY_NONE);
-    UT_CHECK_U64(changed, SIM_CHANGED_FOREIGN);
+    CHECK_STR(looks, "companies_tickets");
+    CHECK(c.sc_latency_profile == SIM_LATENCY_HUBSPOT && c.sc_latency_scale == 2.5);
+    CHECK(c.sc_foreign_count == 63 && c.sc_foreign_window_ms == 10000);
+    CHECK_EQ(changed,
+             SIM_CHANGED_LIMITS | SIM_CHANGED_ROLLUPS | SIM_CHANGED_TTL | SIM_CHANGED_FOREIGN);
+    REQUIRE(apply(&c, "{\"foreign_load\":\"0\",\"latency_profile\":\"none\"}", &changed, err,
+                  sizeof(err)) == 0);
+    CHECK(c.sc_foreign_count == 0 && c.sc_latency_profile == SIM_LATENCY_NONE);
+    CHECK_EQ(changed, SIM_CHANGED_FOREIGN);
     /* Only switches without side effects: no bits. */
-    UT_REQUIRE(apply(&c, "{\"latency_ms\":7}", &changed, err, sizeof(err)) == 0);
-    UT_CHECK_U64(changed, 0);
-    UT_CHECK_I64(c.sc_latency_ms, 7);
-    UT_REQUIRE(apply(&c, "{}", &changed, err, sizeof(err)) == 0);
-    UT_CHECK_U64(changed, 0);
-    UT_REQUIRE(apply(&c, "{\"rollups\":\"none\"}\n", &changed, err, sizeof(err)) == 0);
-    UT_CHECK(c.sc_portal.pc_nrollups == 0 && changed == SIM_CHANGED_ROLLUPS);
-    UT_REQUIRE(apply(&c, "{\"rollup_lookalikes\":[]}", &changed, err, sizeof(err)) == 0);
-    UT_CHECK(c.sc_portal.pc_nlookalikes == 0 && changed == SIM_CHANGED_ROLLUPS);
+    REQUIRE(apply(&c, "{\"latency_ms\":7}", &changed, err, sizeof(err)) == 0);
+    CHECK_EQ(changed, 0);
+    CHECK_EQ(c.sc_latency_ms, 7);
+    REQUIRE(apply(&c, "{}", &changed, err, sizeof(err)) == 0);
+    CHECK_EQ(changed, 0);
+    REQUIRE(apply(&c, "{\"rollups\":\"none\"}\n", &changed, err, sizeof(err)) == 0);
+    CHECK(c.sc_portal.pc_nrollups == 0 && changed == SIM_CHANGED_ROLLUPS);
+    REQUIRE(apply(&c, "{\"rollup_lookalikes\":[]}", &changed, err, sizeof(err)) == 0);
+    CHECK(c.sc_portal.pc_nlookalikes == 0 && changed == SIM_CHANGED_ROLLUPS);
 done:
     return;
 }
@@ -607,9 +604,9 @@ static void test_apply_json_all_or_nothing(void)
         sim_config_defaults(&c);
         before = c;
         int rc = apply(&c, bad[i], &changed, err, sizeof(err));
-        ut_check(rc == -1 && err[0] && memcmp(&c, &before, sizeof(c)) == 0, __FILE__, __LINE__,
-                 "body %s: rc %d, err \"%s\", config %s", bad[i], rc, err,
-                 memcmp(&c, &before, sizeof(c)) ? "changed" : "unchanged");
+        CHECKF(rc == -1 && err[0] && memcmp(&c, &before, sizeof(c)) == 0,
+               "body %s: rc %d, err \"%s\", config %s", bad[i], rc, err,
+               memcmp(&c, &before, sizeof(c)) ? "changed" : "unchanged");
     }
 }
 
@@ -622,39 +619,39 @@ static void test_config_json(void)
     jb_init(&b);
     sim_config_json(&c, &b);
     json_object *o = json_tokener_parse(jb_cstr(&b));
-    UT_REQUIRE(o && json_object_is_type(o, json_type_object));
+    REQUIRE(o && json_object_is_type(o, json_type_object));
     for (size_t i = 0; i < UT_COUNT(runtime_keys); i++)
-        ut_check(json_object_object_get_ex(o, runtime_keys[i], NULL), __FILE__, __LINE__,
-                 "GET /_sim/config lacks %s", runtime_keys[i]);
+        CHECKF(json_object_object_get_ex(o, runtime_keys[i], NULL), "GET /_sim/config lacks %s",
+               runtime_keys[i]);
     json_object *v;
-    UT_CHECK(json_object_object_get_ex(o, "rollups", &v) &&
-             strcmp(json_object_get_string(v),
-                    "companies_contacts:labels,companies_deals,contacts_deals") == 0);
-    UT_CHECK(json_object_object_get_ex(o, "rollup_lookalikes", &v) &&
-             strcmp(json_object_get_string(v), "") == 0);
-    UT_CHECK(json_object_object_get_ex(o, "daily", &v) && json_object_get_int64(v) == 625000);
-    UT_CHECK(json_object_object_get_ex(o, "tier", &v) &&
-             strcmp(json_object_get_string(v), "pro") == 0);
-    UT_CHECK(json_object_object_get_ex(o, "auth", &v) &&
-             strcmp(json_object_get_string(v), "private") == 0);
-    UT_CHECK(json_object_object_get_ex(o, "token_ttl", &v) && json_object_get_int64(v) == 1800);
-    UT_CHECK(json_object_object_get_ex(o, "rollup_bumps", &v) &&
-             json_object_is_type(v, json_type_string) &&
-             strcmp(json_object_get_string(v), "realistic") == 0);
-    UT_CHECK(int_is(o, "rollup_delay_min_ms", 2000) && int_is(o, "rollup_delay_max_ms", 7000));
-    UT_CHECK(int_is(o, "rollup_tail_ms", 240000));
-    UT_CHECK(json_object_object_get_ex(o, "rollup_tail", &v) && json_object_get_double(v) == 0.02);
-    UT_CHECK(json_object_object_get_ex(o, "rollup_miss", &v) && json_object_get_double(v) == 0.05);
-    UT_CHECK(json_object_object_get_ex(o, "latency_profile", &v) &&
-             strcmp(json_object_get_string(v), "none") == 0);
-    UT_CHECK(json_object_object_get_ex(o, "latency_scale", &v) && json_object_get_double(v) == 1);
-    UT_CHECK(json_object_object_get_ex(o, "foreign_load", &v) &&
-             strcmp(json_object_get_string(v), "0") == 0);
+    CHECK(json_object_object_get_ex(o, "rollups", &v) &&
+          strcmp(json_object_get_string(v),
+                 "companies_contacts:labels,companies_deals,contacts_deals") == 0);
+    CHECK(json_object_object_get_ex(o, "rollup_lookalikes", &v) &&
+          strcmp(json_object_get_string(v), "") == 0);
+    CHECK(json_object_object_get_ex(o, "daily", &v) && json_object_get_int64(v) == 625000);
+    CHECK(json_object_object_get_ex(o, "tier", &v) &&
+          strcmp(json_object_get_string(v), "pro") == 0);
+    CHECK(json_object_object_get_ex(o, "auth", &v) &&
+          strcmp(json_object_get_string(v), "private") == 0);
+    CHECK(json_object_object_get_ex(o, "token_ttl", &v) && json_object_get_int64(v) == 1800);
+    CHECK(json_object_object_get_ex(o, "rollup_bumps", &v) &&
+          json_object_is_type(v, json_type_string) &&
+          strcmp(json_object_get_string(v), "realistic") == 0);
+    CHECK(int_is(o, "rollup_delay_min_ms", 2000) && int_is(o, "rollup_delay_max_ms", 7000));
+    CHECK(int_is(o, "rollup_tail_ms", 240000));
+    CHECK(json_object_object_get_ex(o, "rollup_tail", &v) && json_object_get_double(v) == 0.02);
+    CHECK(json_object_object_get_ex(o, "rollup_miss", &v) && json_object_get_double(v) == 0.05);
+    CHECK(json_object_object_get_ex(o, "latency_profile", &v) &&
+          strcmp(json_object_get_string(v), "none") == 0);
+    CHECK(json_object_object_get_ex(o, "latency_scale", &v) && json_object_get_double(v) == 1);
+    CHECK(json_object_object_get_ex(o, "foreign_load", &v) &&
+          strcmp(json_object_get_string(v), "0") == 0);
     /* The rate reads back as the same limit. */
     uint32_t n = 0;
     int64_t w = 0;
-    UT_CHECK(json_object_object_get_ex(o, "rate", &v) &&
-             rate_spec_parse(json_object_get_string(v), &n, &w) == 0 && n == 190 && w == 10000);
+    CHECK(json_object_object_get_ex(o, "rate", &v) &&
+          rate_spec_parse(json_object_get_string(v), &n, &w) == 0 && n == 190 && w == 10000);
 done:
     json_object_put(o);
     jb_free(&b);
@@ -671,7 +668,7 @@ static void check_roundtrip(const sim_config *c, const char *what)
     json_object *got = NULL, *body = json_object_new_object();
     sim_config_json(c, &b1);
     got = json_tokener_parse(jb_cstr(&b1));
-    if (!UT_CHECK(got && body))
+    if (!CHECK(got && body))
         goto done;
     for (size_t i = 0; i < UT_COUNT(runtime_keys); i++) {
         json_object *v;
@@ -683,12 +680,11 @@ static void check_roundtrip(const sim_config *c, const char *what)
     char err[256] = "";
     unsigned changed;
     int rc = sim_config_apply_json(&d, text, strlen(text), &changed, err, sizeof(err));
-    if (!ut_check(rc == 0, __FILE__, __LINE__, "%s: posting GET's values back fails: %s (%s)", what,
-                  err, text))
+    if (!CHECKF(rc == 0, "%s: posting GET's values back fails: %s (%s)", what, err, text))
         goto done;
     sim_config_json(&d, &b2);
-    ut_check(strcmp(jb_cstr(&b1), jb_cstr(&b2)) == 0, __FILE__, __LINE__,
-             "%s: round trip differs:\n      %s\n      %s", what, jb_cstr(&b1), jb_cstr(&b2));
+    CHECKF(strcmp(jb_cstr(&b1), jb_cstr(&b2)) == 0, "%s: round trip differs:\n      %s\n      %s",
+           what, jb_cstr(&b1), jb_cstr(&b2));
 done:
     json_object_put(got);
     json_object_put(body);

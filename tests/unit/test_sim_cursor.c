@@ -9,6 +9,7 @@
 
 #include "../../sim/sim_cursor.h"
 #include "../../sim/sim_rand.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -22,13 +23,13 @@ static void test_matches_hubspot_examples(void)
 {
     char out[SIM_CURSOR_MAX];
     size_t n = sim_cursor_encode("0-2", 1597400658, out);
-    UT_CHECK_STR(out, "MC0yLTE1OTc0MDA2NTg%3D");
-    UT_CHECK_U64(n, strlen(out));
+    CHECK_STR(out, "MC0yLTE1OTc0MDA2NTg%3D");
+    CHECK_EQ(n, strlen(out));
     sim_cursor_encode("0-2", 7502, out);
-    UT_CHECK_STR(out, "MC0yLTc1MDI%3D");
+    CHECK_STR(out, "MC0yLTc1MDI%3D");
     uint64_t id = 0;
-    UT_CHECK_I64(decode("MC0yLTE1OTc0MDA2NTg%3D", "0-2", 0, &id), 0);
-    UT_CHECK_U64(id, 1597400658);
+    CHECK_EQ(decode("MC0yLTE1OTc0MDA2NTg%3D", "0-2", 0, &id), 0);
+    CHECK_EQ(id, 1597400658);
 }
 
 static void check_roundtrip(const char *type_id, uint64_t v, unsigned *bad)
@@ -86,7 +87,7 @@ static void test_roundtrip_many(void)
         for (int i = 0; i < 3000; i++)
             check_roundtrip(types[t], sim_rng_next(&r) >> sim_rng_below(&r, 64), &bad);
     }
-    UT_CHECK_U64(bad, 0);
+    CHECK_EQ(bad, 0);
 }
 
 /* UINT64_MAX on its own, so a failure names it. */
@@ -95,11 +96,11 @@ static void test_roundtrip_uint64_max(void)
     char out[SIM_CURSOR_MAX];
     size_t n = sim_cursor_encode("0-1", UINT64_MAX, out);
     uint64_t back = 0;
-    UT_CHECK_I64(sim_cursor_decode(out, n, "0-1", 0, &back), 0);
-    UT_CHECK_U64(back, UINT64_MAX);
+    CHECK_EQ(sim_cursor_decode(out, n, "0-1", 0, &back), 0);
+    CHECK_EQ(back, UINT64_MAX);
     n = sim_cursor_encode("0-1", 18446744073709551610ULL, out);
-    UT_CHECK_I64(sim_cursor_decode(out, n, "0-1", 0, &back), 0);
-    UT_CHECK_U64(back, 18446744073709551610ULL);
+    CHECK_EQ(sim_cursor_decode(out, n, "0-1", 0, &back), 0);
+    CHECK_EQ(back, 18446744073709551610ULL);
 }
 
 /* Base64 of `plain` with '=' padding written "%3D" (a '-' is appended when
@@ -142,47 +143,46 @@ static void test_rejects(void)
     char good[SIM_CURSOR_MAX];
     size_t n = sim_cursor_encode("0-1", 123456789012ULL, good);
     uint64_t id = 0;
-    UT_REQUIRE(decode(good, "0-1", 0, &id) == 0 && id == 123456789012ULL);
+    REQUIRE(decode(good, "0-1", 0, &id) == 0 && id == 123456789012ULL);
     /* Another type's cursor. */
-    UT_CHECK_I64(decode(good, "0-2", 0, &id), -1);
-    UT_CHECK_I64(decode(good, "0-11", 0, &id), -1);
-    UT_CHECK_I64(decode(good, "0-116", 0, &id), -1);
+    CHECK_EQ(decode(good, "0-2", 0, &id), -1);
+    CHECK_EQ(decode(good, "0-11", 0, &id), -1);
+    CHECK_EQ(decode(good, "0-116", 0, &id), -1);
     char other[SIM_CURSOR_MAX];
     sim_cursor_encode("0-116", 5, other);
-    UT_CHECK_I64(decode(other, "0-1", 0, &id), -1);
-    UT_CHECK_I64(decode(other, "0-11", 0, &id), -1);
+    CHECK_EQ(decode(other, "0-1", 0, &id), -1);
+    CHECK_EQ(decode(other, "0-11", 0, &id), -1);
     /* Every truncation. */
     unsigned accepted = 0;
     for (size_t len = 0; len < n; len++)
         accepted += sim_cursor_decode(good, len, "0-1", 0, &id) == 0;
-    UT_CHECK_U64(accepted, 0);
+    CHECK_EQ(accepted, 0);
     /* The client decoded it ("="), or encoded it again ("%253D"). */
     char buf[SIM_CURSOR_MAX * 2];
     const char *pct = strstr(good, "%3D");
-    UT_REQUIRE(pct != NULL);
+    REQUIRE(pct != NULL);
     snprintf(buf, sizeof(buf), "%.*s=%s", (int)(pct - good), good, pct + 3);
-    UT_CHECK_I64(decode(buf, "0-1", 0, &id), -1);
+    CHECK_EQ(decode(buf, "0-1", 0, &id), -1);
     snprintf(buf, sizeof(buf), "%.*s%%253D%s", (int)(pct - good), good, pct + 3);
-    UT_CHECK_I64(decode(buf, "0-1", 0, &id), -1);
-    UT_CHECK_I64(decode(buf, "0-1", 1, &id), -1);
+    CHECK_EQ(decode(buf, "0-1", 0, &id), -1);
+    CHECK_EQ(decode(buf, "0-1", 1, &id), -1);
     /* The "%3D" form is not what a percent-decoded query string holds. */
-    UT_CHECK_I64(decode(good, "0-1", 1, &id), -1);
+    CHECK_EQ(decode(good, "0-1", 1, &id), -1);
     /* Lower-case escape, junk, empty, unpadded base64 of a valid plain text. */
     snprintf(buf, sizeof(buf), "%.*s%%3d%s", (int)(pct - good), good, pct + 3);
-    UT_CHECK_I64(decode(buf, "0-1", 0, &id), -1);
+    CHECK_EQ(decode(buf, "0-1", 0, &id), -1);
     static const char *const junk[] = {
         "",           "%3D",       "=",       "garbage",          "MC0x",    "MC0xLTU",
         "MC0xLTU%",   "MC0xLTU%3", "!!!!%3D", "MC0x%3D%3D%3D%3D", "MTIz%3D", "MC0xLTU%3D%3D%3D",
         "%3DMC0xLTU",
     };
     for (size_t i = 0; i < UT_COUNT(junk); i++)
-        ut_check(decode(junk[i], "0-1", 0, &id) == -1, __FILE__, __LINE__, "\"%s\" accepted",
-                 junk[i]);
+        CHECKF(decode(junk[i], "0-1", 0, &id) == -1, "\"%s\" accepted", junk[i]);
     /* Longer than any cursor we issue. */
     char longc[200];
     memset(longc, 'A', sizeof(longc) - 4);
     memcpy(longc + sizeof(longc) - 4, "%3D", 4);
-    UT_CHECK_I64(decode(longc, "0-1", 0, &id), -1);
+    CHECK_EQ(decode(longc, "0-1", 0, &id), -1);
     /* Well-formed base64 of plain texts that are not cursors of type 0-1. */
     static const char *const plains[] = {
         "0-1-abc",
@@ -200,13 +200,13 @@ static void test_rejects(void)
     };
     for (size_t i = 0; i < UT_COUNT(plains); i++) {
         make_cursor(plains[i], buf);
-        ut_check(decode(buf, "0-1", 0, &id) == -1, __FILE__, __LINE__,
-                 "cursor of \"%s\" (%s) accepted as %" PRIu64, plains[i], buf, id);
+        CHECKF(decode(buf, "0-1", 0, &id) == -1, "cursor of \"%s\" (%s) accepted as %" PRIu64,
+               plains[i], buf, id);
     }
     /* The helper itself produces what the encoder does. */
     make_cursor("0-1-5", buf);
-    UT_CHECK_I64(decode(buf, "0-1", 0, &id), 0);
-    UT_CHECK_U64(id, 5);
+    CHECK_EQ(decode(buf, "0-1", 0, &id), 0);
+    CHECK_EQ(id, 5);
 done:
     return;
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "../../sim/sim_foreign.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -17,11 +18,11 @@
 static void test_off(void)
 {
     sim_foreign f = {0};
-    UT_CHECK_I64(sim_foreign_next(&f), INT64_MAX);
-    UT_CHECK_U64(sim_foreign_due(&f, INT64_C(1) << 60), 0);
+    CHECK_EQ(sim_foreign_next(&f), INT64_MAX);
+    CHECK_EQ(sim_foreign_due(&f, INT64_C(1) << 60), 0);
     sim_foreign_set(&f, 0, 10000, 5 * MS);
-    UT_CHECK_I64(sim_foreign_next(&f), INT64_MAX);
-    UT_CHECK_U64(sim_foreign_due(&f, INT64_C(1) << 60), 0);
+    CHECK_EQ(sim_foreign_next(&f), INT64_MAX);
+    CHECK_EQ(sim_foreign_due(&f, INT64_C(1) << 60), 0);
 }
 
 static void test_even_spacing(void)
@@ -29,21 +30,21 @@ static void test_even_spacing(void)
     sim_foreign f = {0};
     sim_foreign_set(&f, 4, 1000, 10 * MS);
     /* The first arrives at once, then one every 250 ms. */
-    UT_CHECK_I64(sim_foreign_next(&f), 10 * MS);
-    UT_CHECK_U64(sim_foreign_due(&f, 10 * MS - 1), 0);
-    UT_CHECK_U64(sim_foreign_due(&f, 10 * MS), 1);
-    UT_CHECK_I64(sim_foreign_next(&f), 260 * MS);
-    UT_CHECK_U64(sim_foreign_due(&f, 259 * MS), 0);
+    CHECK_EQ(sim_foreign_next(&f), 10 * MS);
+    CHECK_EQ(sim_foreign_due(&f, 10 * MS - 1), 0);
+    CHECK_EQ(sim_foreign_due(&f, 10 * MS), 1);
+    CHECK_EQ(sim_foreign_next(&f), 260 * MS);
+    CHECK_EQ(sim_foreign_due(&f, 259 * MS), 0);
     /* Woken late: both arrivals due by then, none twice. */
-    UT_CHECK_U64(sim_foreign_due(&f, 520 * MS), 2);
-    UT_CHECK_I64(sim_foreign_next(&f), 760 * MS);
-    UT_CHECK_U64(sim_foreign_due(&f, 520 * MS), 0);
+    CHECK_EQ(sim_foreign_due(&f, 520 * MS), 2);
+    CHECK_EQ(sim_foreign_next(&f), 760 * MS);
+    CHECK_EQ(sim_foreign_due(&f, 520 * MS), 0);
     /* A new rate restarts the schedule from now. */
     sim_foreign_set(&f, 63, 10000, 600 * MS);
-    UT_CHECK_I64(sim_foreign_next(&f), 600 * MS);
-    UT_CHECK_U64(sim_foreign_due(&f, 600 * MS), 1);
+    CHECK_EQ(sim_foreign_next(&f), 600 * MS);
+    CHECK_EQ(sim_foreign_due(&f, 600 * MS), 1);
     /* 10 s / 63, rounded up to the nanosecond. */
-    UT_CHECK_I64(sim_foreign_next(&f), 600 * MS + 158730159);
+    CHECK_EQ(sim_foreign_next(&f), 600 * MS + 158730159);
 }
 
 /* Stepping through arrivals one by one: no window of W holds more than N,
@@ -60,13 +61,13 @@ static void test_never_more_than_count(void)
         int64_t w = rates[k].w_ms * MS;
         size_t total = (size_t)n * 20;
         int64_t *t = malloc(total * sizeof(*t));
-        if (!UT_CHECK(t != NULL))
+        if (!CHECK(t != NULL))
             return;
         sim_foreign f = {0};
         sim_foreign_set(&f, n, rates[k].w_ms, 12345);
         for (size_t i = 0; i < total; i++) {
             t[i] = sim_foreign_next(&f);
-            UT_CHECK_U64(sim_foreign_due(&f, t[i]), 1);
+            CHECK_EQ(sim_foreign_due(&f, t[i]), 1);
         }
         size_t worst = 0, lo = 0;
         for (size_t i = 0; i < total; i++) {
@@ -74,13 +75,12 @@ static void test_never_more_than_count(void)
                 lo++;
             worst = i - lo + 1 > worst ? i - lo + 1 : worst;
         }
-        ut_check(worst == n, __FILE__, __LINE__, "%u/%lldms: %zu in one window", n,
-                 (long long)rates[k].w_ms, worst);
+        CHECKF(worst == n, "%u/%lldms: %zu in one window", n, (long long)rates[k].w_ms, worst);
         /* 20 windows' worth take 20 windows, less under a nanosecond each. */
         int64_t span = t[total - 1] + f.fl_interval_ns - t[0];
-        ut_check(span >= 20 * w && span < 20 * w + (int64_t)total, __FILE__, __LINE__,
-                 "%u/%lldms: %zu arrivals span %lld ns", n, (long long)rates[k].w_ms, total,
-                 (long long)span);
+        CHECKF(span >= 20 * w && span < 20 * w + (int64_t)total,
+               "%u/%lldms: %zu arrivals span %lld ns", n, (long long)rates[k].w_ms, total,
+               (long long)span);
         free(t);
     }
 }
@@ -90,9 +90,9 @@ static void test_catch_up_bounded(void)
 {
     sim_foreign f = {0};
     sim_foreign_set(&f, 10, 1000, 0);
-    UT_CHECK_U64(sim_foreign_due(&f, 60000 * MS), 10);
-    UT_CHECK_I64(sim_foreign_next(&f), 60100 * MS);
-    UT_CHECK_U64(sim_foreign_due(&f, 60100 * MS), 1);
+    CHECK_EQ(sim_foreign_due(&f, 60000 * MS), 10);
+    CHECK_EQ(sim_foreign_next(&f), 60100 * MS);
+    CHECK_EQ(sim_foreign_due(&f, 60100 * MS), 1);
 }
 
 int unit_suite_sim_foreign(void)

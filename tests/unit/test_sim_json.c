@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../../sim/sim_json.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -30,12 +31,12 @@ static void test_parse_accepts(void)
     };
     for (size_t i = 0; i < UT_COUNT(good); i++) {
         json_object *o = parse(good[i]);
-        ut_check(o != NULL, __FILE__, __LINE__, "\"%s\" refused", good[i]);
+        CHECKF(o != NULL, "\"%s\" refused", good[i]);
         json_object_put(o);
     }
     /* Only `len` bytes: a valid prefix of a longer buffer. */
     json_object *o = sim_json_parse("{\"a\":1}garbage", 7);
-    UT_CHECK(o != NULL);
+    CHECK(o != NULL);
     json_object_put(o);
 }
 
@@ -58,13 +59,13 @@ static void test_parse_rejects(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         json_object *o = parse(bad[i]);
-        ut_check(o == NULL, __FILE__, __LINE__, "\"%s\" accepted", bad[i]);
+        CHECKF(o == NULL, "\"%s\" accepted", bad[i]);
         json_object_put(o);
     }
-    UT_CHECK(sim_json_parse(NULL, 3) == NULL);
+    CHECK(sim_json_parse(NULL, 3) == NULL);
     /* A NUL inside the counted bytes is not whitespace. */
     json_object *o = sim_json_parse("{}\0{}", 5);
-    UT_CHECK(o == NULL);
+    CHECK(o == NULL);
     json_object_put(o);
 }
 
@@ -78,8 +79,8 @@ static void test_parse_strict(void)
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         json_object *o = parse(bad[i]);
-        ut_check(o == NULL, __FILE__, __LINE__, "non-JSON \"%s\" accepted as %s", bad[i],
-                 o ? json_object_to_json_string(o) : "");
+        CHECKF(o == NULL, "non-JSON \"%s\" accepted as %s", bad[i],
+               o ? json_object_to_json_string(o) : "");
         json_object_put(o);
     }
 }
@@ -121,8 +122,8 @@ static void test_u64(void)
         json_object *v = elem(cases[i].json, &root);
         uint64_t out = 777;
         int rc = root ? sim_json_u64(v, &out) : -2;
-        ut_check(rc == cases[i].rc && (rc != 0 || out == cases[i].v), __FILE__, __LINE__,
-                 "u64(%s) = %d, %" PRIu64, cases[i].json, rc, out);
+        CHECKF(rc == cases[i].rc && (rc != 0 || out == cases[i].v), "u64(%s) = %d, %" PRIu64,
+               cases[i].json, rc, out);
         json_object_put(root);
     }
 }
@@ -144,8 +145,8 @@ static void test_u64_large_numbers(void)
         json_object *v = elem(cases[i].json, &root);
         uint64_t out = 777;
         int rc = root ? sim_json_u64(v, &out) : -2;
-        ut_check(rc == -1 || (rc == 0 && out == cases[i].v), __FILE__, __LINE__,
-                 "u64(%s) = %d, %" PRIu64, cases[i].json, rc, out);
+        CHECKF(rc == -1 || (rc == 0 && out == cases[i].v), "u64(%s) = %d, %" PRIu64, cases[i].json,
+               rc, out);
         json_object_put(root);
     }
 }
@@ -181,8 +182,8 @@ static void test_i64(void)
         json_object *v = elem(cases[i].json, &root);
         int64_t out = 777;
         int rc = root ? sim_json_i64(v, cases[i].iso, &out) : -2;
-        ut_check(rc == cases[i].rc && (rc != 0 || out == cases[i].v), __FILE__, __LINE__,
-                 "i64(%s, iso=%d) = %d, %" PRId64, cases[i].json, cases[i].iso, rc, out);
+        CHECKF(rc == cases[i].rc && (rc != 0 || out == cases[i].v),
+               "i64(%s, iso=%d) = %d, %" PRId64, cases[i].json, cases[i].iso, rc, out);
         json_object_put(root);
     }
 }
@@ -194,8 +195,8 @@ static void test_i64_min(void)
     json_object *v = elem("[\"-9223372036854775808\"]", &root);
     int64_t out = 0;
     int rc = v ? sim_json_i64(v, false, &out) : -2;
-    UT_CHECK_I64(rc, 0);
-    UT_CHECK_I64(out, INT64_MIN);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(out, INT64_MIN);
     json_object_put(root);
 }
 

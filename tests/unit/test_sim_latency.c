@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../../sim/sim_latency.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -27,20 +28,18 @@ static void test_costs_add_up(void)
     sim_rng_seed(&r, 7, 1);
     sim_rng_seed(&shadow, 7, 1);
     bool tail = true;
-    ut_check(near(sim_latency_draw(&c, 0, 0, 1, &r, &tail), 100), __FILE__, __LINE__, "base");
-    UT_CHECK(!tail);
-    ut_check(near(sim_latency_draw(&c, 1000, 0, 1, &r, &tail), 600), __FILE__, __LINE__,
-             "per input");
-    ut_check(near(sim_latency_draw(&c, 10, 100, 1, &r, &tail), 305), __FILE__, __LINE__,
-             "per input and per result");
+    CHECKF(near(sim_latency_draw(&c, 0, 0, 1, &r, &tail), 100), "base");
+    CHECK(!tail);
+    CHECKF(near(sim_latency_draw(&c, 1000, 0, 1, &r, &tail), 600), "per input");
+    CHECKF(near(sim_latency_draw(&c, 10, 100, 1, &r, &tail), 305), "per input and per result");
     for (int i = 0; i < 6; i++)
         sim_rng_next(&shadow);
-    UT_CHECK(memcmp(&r, &shadow, sizeof(r)) == 0);
+    CHECK(memcmp(&r, &shadow, sizeof(r)) == 0);
     /* The `none` profile costs nothing in every family. */
     for (int f = 0; f < SIM_LAT_FAMILY_COUNT; f++)
-        ut_check(sim_latency_draw(sim_latency_costs(SIM_LATENCY_NONE, (sim_latency_family)f), 1000,
-                                  1000, 1, &r, &tail) == 0,
-                 __FILE__, __LINE__, "none: %s", sim_latency_family_names[f]);
+        CHECKF(sim_latency_draw(sim_latency_costs(SIM_LATENCY_NONE, (sim_latency_family)f), 1000,
+                                1000, 1, &r, &tail) == 0,
+               "none: %s", sim_latency_family_names[f]);
 }
 
 /* Uniform multiplicative jitter: every draw within [1 − j, 1 + j] of the
@@ -59,9 +58,9 @@ static void test_jitter_bounds(void)
         hi = v > hi ? v : hi;
         sum += v;
     }
-    ut_check(lo >= 300 && lo < 301, __FILE__, __LINE__, "lowest %.3f, want in [300, 301)", lo);
-    ut_check(hi <= 500 && hi > 499, __FILE__, __LINE__, "highest %.3f, want in (499, 500]", hi);
-    ut_check(fabs(sum / n - 400) < 2, __FILE__, __LINE__, "mean %.3f, want about 400", sum / n);
+    CHECKF(lo >= 300 && lo < 301, "lowest %.3f, want in [300, 301)", lo);
+    CHECKF(hi <= 500 && hi > 499, "highest %.3f, want in (499, 500]", hi);
+    CHECKF(fabs(sum / n - 400) < 2, "mean %.3f, want about 400", sum / n);
 }
 
 /* The tail: its frequency within 10% of p over 400,000 draws (about 4,000
@@ -86,11 +85,10 @@ static void test_tail_probability(void)
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
-    UT_CHECK_I64(outside, 0);
-    ut_check(tails > 3600 && tails < 4400, __FILE__, __LINE__, "%d tails in %d, want about %d",
-             tails, n, n / 100);
-    ut_check(lo >= 300 && lo < 310 && hi <= 500 && hi > 490, __FILE__, __LINE__,
-             "tail draws in [%.1f, %.1f], want close to [300, 500]", lo, hi);
+    CHECK_EQ(outside, 0);
+    CHECKF(tails > 3600 && tails < 4400, "%d tails in %d, want about %d", tails, n, n / 100);
+    CHECKF(lo >= 300 && lo < 310 && hi <= 500 && hi > 490,
+           "tail draws in [%.1f, %.1f], want close to [300, 500]", lo, hi);
 }
 
 /* The scale multiplies the whole draw: the same stream gives exactly the
@@ -110,7 +108,7 @@ static void test_scale(void)
         double vz = sim_latency_draw(&c, 1000, 5000, 0, &z, &tz);
         wrong += !near(vb, va * 0.1) || ta != tb || vz != 0;
     }
-    UT_CHECK_I64(wrong, 0);
+    CHECK_EQ(wrong, 0);
 }
 
 /* Lowest and highest of many non-tail draws of profile `hubspot`, family
@@ -157,27 +155,27 @@ static void test_hubspot_profile(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         double lo, hi;
         hubspot_range(cases[i].f, cases[i].inputs, cases[i].results, &lo, &hi);
-        ut_check(lo >= cases[i].lo && hi <= cases[i].hi, __FILE__, __LINE__,
-                 "%s of %u inputs, %u results: [%.0f, %.0f] ms, want within [%.0f, %.0f]",
-                 sim_latency_family_names[cases[i].f], cases[i].inputs, cases[i].results, lo, hi,
-                 cases[i].lo, cases[i].hi);
+        CHECKF(lo >= cases[i].lo && hi <= cases[i].hi,
+               "%s of %u inputs, %u results: [%.0f, %.0f] ms, want within [%.0f, %.0f]",
+               sim_latency_family_names[cases[i].f], cases[i].inputs, cases[i].results, lo, hi,
+               cases[i].lo, cases[i].hi);
     }
     for (int f = 0; f < SIM_LAT_FAMILY_COUNT; f++) {
         const sim_latency_cost *c = sim_latency_costs(SIM_LATENCY_HUBSPOT, (sim_latency_family)f);
-        ut_check(c->lc_tail_p == 0.01 && c->lc_tail_min == 3 && c->lc_tail_max == 5, __FILE__,
-                 __LINE__, "%s: tail %g at %g-%g", sim_latency_family_names[f], c->lc_tail_p,
-                 c->lc_tail_min, c->lc_tail_max);
+        CHECKF(c->lc_tail_p == 0.01 && c->lc_tail_min == 3 && c->lc_tail_max == 5,
+               "%s: tail %g at %g-%g", sim_latency_family_names[f], c->lc_tail_p, c->lc_tail_min,
+               c->lc_tail_max);
     }
 }
 
 static void test_names_and_families(void)
 {
     sim_latency_profile p = SIM_LATENCY_NONE;
-    UT_CHECK(sim_latency_profile_parse("hubspot", &p) == 0 && p == SIM_LATENCY_HUBSPOT);
-    UT_CHECK(sim_latency_profile_parse("none", &p) == 0 && p == SIM_LATENCY_NONE);
-    UT_CHECK(sim_latency_profile_parse("HubSpot", &p) == -1 && p == SIM_LATENCY_NONE);
-    UT_CHECK(sim_latency_profile_parse("", &p) == -1);
-    UT_CHECK(sim_latency_profile_parse(NULL, &p) == -1);
+    CHECK(sim_latency_profile_parse("hubspot", &p) == 0 && p == SIM_LATENCY_HUBSPOT);
+    CHECK(sim_latency_profile_parse("none", &p) == 0 && p == SIM_LATENCY_NONE);
+    CHECK(sim_latency_profile_parse("HubSpot", &p) == -1 && p == SIM_LATENCY_NONE);
+    CHECK(sim_latency_profile_parse("", &p) == -1);
+    CHECK(sim_latency_profile_parse(NULL, &p) == -1);
     static const struct {
         const char *method, *path;
         const char *family;
@@ -196,8 +194,8 @@ static void test_names_and_families(void)
         sim_route r;
         sim_route_parse(routes[i].method, routes[i].path, &r);
         const char *got = sim_latency_family_names[sim_latency_family_of(r.r_kind)];
-        ut_check(strcmp(got, routes[i].family) == 0, __FILE__, __LINE__, "%s %s: %s, want %s",
-                 routes[i].method, routes[i].path, got, routes[i].family);
+        CHECKF(strcmp(got, routes[i].family) == 0, "%s %s: %s, want %s", routes[i].method,
+               routes[i].path, got, routes[i].family);
     }
 }
 

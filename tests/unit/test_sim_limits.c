@@ -11,6 +11,7 @@
 
 #include "../../sim/sim_limits.h"
 #include "../../sim/sim_rand.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -19,28 +20,28 @@
 static void test_window_admits_limit_then_refuses(void)
 {
     sim_window w = {0};
-    UT_REQUIRE(sim_window_init(&w, 5, 1000) == 0);
+    REQUIRE(sim_window_init(&w, 5, 1000) == 0);
     for (uint32_t i = 0; i < 5; i++) {
         uint32_t remaining = 99;
         int64_t retry = -1;
-        UT_CHECK(sim_window_admit(&w, 0, &remaining, &retry));
-        UT_CHECK_U64(remaining, 4 - i);
+        CHECK(sim_window_admit(&w, 0, &remaining, &retry));
+        CHECK_EQ(remaining, 4 - i);
     }
-    UT_CHECK_U64(sim_window_used(&w, 0), 5);
+    CHECK_EQ(sim_window_used(&w, 0), 5);
     uint32_t remaining = 99;
     int64_t retry = -1;
-    UT_CHECK(!sim_window_admit(&w, 0, &remaining, &retry));
-    UT_CHECK_I64(retry, 1000 * MS);
-    UT_CHECK(!sim_window_admit(&w, 400 * MS, &remaining, &retry));
-    UT_CHECK_I64(retry, 600 * MS);
-    UT_CHECK(!sim_window_admit(&w, 1000 * MS - 1, &remaining, &retry));
-    UT_CHECK_I64(retry, 1);
+    CHECK(!sim_window_admit(&w, 0, &remaining, &retry));
+    CHECK_EQ(retry, 1000 * MS);
+    CHECK(!sim_window_admit(&w, 400 * MS, &remaining, &retry));
+    CHECK_EQ(retry, 600 * MS);
+    CHECK(!sim_window_admit(&w, 1000 * MS - 1, &remaining, &retry));
+    CHECK_EQ(retry, 1);
     /* Refusals are not counted. */
-    UT_CHECK_U64(sim_window_used(&w, 1000 * MS - 1), 5);
+    CHECK_EQ(sim_window_used(&w, 1000 * MS - 1), 5);
     /* At exactly t0 + window the requests of t0 have left. */
-    UT_CHECK(sim_window_admit(&w, 1000 * MS, &remaining, &retry));
-    UT_CHECK_U64(remaining, 4);
-    UT_CHECK_U64(sim_window_used(&w, 1000 * MS), 1);
+    CHECK(sim_window_admit(&w, 1000 * MS, &remaining, &retry));
+    CHECK_EQ(remaining, 4);
+    CHECK_EQ(sim_window_used(&w, 1000 * MS), 1);
 done:
     sim_window_free(&w);
 }
@@ -49,23 +50,23 @@ done:
 static void test_window_retry_is_oldest(void)
 {
     sim_window w = {0};
-    UT_REQUIRE(sim_window_init(&w, 5, 1000) == 0);
+    REQUIRE(sim_window_init(&w, 5, 1000) == 0);
     uint32_t remaining;
     int64_t retry = -1;
     for (int i = 0; i < 5; i++)
-        UT_CHECK(sim_window_admit(&w, (int64_t)i * 100 * MS, &remaining, &retry));
-    UT_CHECK(!sim_window_admit(&w, 500 * MS, &remaining, &retry));
-    UT_CHECK_I64(retry, 500 * MS);
+        CHECK(sim_window_admit(&w, (int64_t)i * 100 * MS, &remaining, &retry));
+    CHECK(!sim_window_admit(&w, 500 * MS, &remaining, &retry));
+    CHECK_EQ(retry, 500 * MS);
     /* After the retry time, exactly one slot is free. */
-    UT_CHECK(sim_window_admit(&w, 500 * MS + retry, &remaining, &retry));
-    UT_CHECK_U64(remaining, 0);
-    UT_CHECK(!sim_window_admit(&w, 1000 * MS, &remaining, &retry));
-    UT_CHECK_I64(retry, 100 * MS);
+    CHECK(sim_window_admit(&w, 500 * MS + retry, &remaining, &retry));
+    CHECK_EQ(remaining, 0);
+    CHECK(!sim_window_admit(&w, 1000 * MS, &remaining, &retry));
+    CHECK_EQ(retry, 100 * MS);
     /* A request at t − W has left; one at t − W + 1 ns has not. */
-    UT_CHECK_U64(sim_window_used(&w, 1100 * MS), 4);
-    UT_CHECK_U64(sim_window_used(&w, 1100 * MS + 1), 4);
-    UT_CHECK_U64(sim_window_used(&w, 1200 * MS - 1), 4);
-    UT_CHECK_U64(sim_window_used(&w, 1200 * MS), 3);
+    CHECK_EQ(sim_window_used(&w, 1100 * MS), 4);
+    CHECK_EQ(sim_window_used(&w, 1100 * MS + 1), 4);
+    CHECK_EQ(sim_window_used(&w, 1200 * MS - 1), 4);
+    CHECK_EQ(sim_window_used(&w, 1200 * MS), 3);
 done:
     sim_window_free(&w);
 }
@@ -78,11 +79,11 @@ static void test_window_random_property(void)
     const size_t n = 100000;
     int64_t *admitted = malloc(n * sizeof(*admitted));
     sim_window w = {0};
-    UT_REQUIRE(admitted != NULL);
+    REQUIRE(admitted != NULL);
     for (size_t c = 0; c < UT_COUNT(limits); c++) {
         uint32_t limit = limits[c];
         int64_t win = windows_ms[c] * MS;
-        UT_REQUIRE(sim_window_init(&w, limit, windows_ms[c]) == 0);
+        REQUIRE(sim_window_init(&w, limit, windows_ms[c]) == 0);
         sim_rng r;
         sim_rng_seed(&r, 99, c);
         size_t na = 0, lo = 0; /* admitted[lo..na) are inside the window */
@@ -121,14 +122,13 @@ static void test_window_random_property(void)
                     wrong_retry++;
             }
         }
-        ut_check(wrong_admit == 0 && wrong_refuse == 0 && wrong_retry == 0 &&
-                     wrong_remaining == 0 && max_seen <= limit,
-                 __FILE__, __LINE__,
-                 "limit %u: %u admitted over the limit, %u refused below it, %u wrong retry, "
-                 "%u wrong remaining, max in window %u",
-                 limit, wrong_admit, wrong_refuse, wrong_retry, wrong_remaining, max_seen);
+        CHECKF(wrong_admit == 0 && wrong_refuse == 0 && wrong_retry == 0 && wrong_remaining == 0 &&
+                   max_seen <= limit,
+               "limit %u: %u admitted over the limit, %u refused below it, %u wrong retry, "
+               "%u wrong remaining, max in window %u",
+               limit, wrong_admit, wrong_refuse, wrong_retry, wrong_remaining, max_seen);
         /* The test is only meaningful if the window was actually full often. */
-        UT_CHECK(na < n && na > n / 10);
+        CHECK(na < n && na > n / 10);
     }
 done:
     sim_window_free(&w);
@@ -138,16 +138,16 @@ done:
 static void test_window_unlimited(void)
 {
     sim_window w = {0};
-    UT_REQUIRE(sim_window_init(&w, 0, 1000) == 0);
+    REQUIRE(sim_window_init(&w, 0, 1000) == 0);
     for (int i = 0; i < 100000; i++) {
         uint32_t remaining = 0;
         int64_t retry = 0;
         if (!sim_window_admit(&w, 0, &remaining, &retry)) {
-            UT_CHECK(false);
+            CHECK(false);
             break;
         }
     }
-    UT_CHECK_U64(sim_window_used(&w, 0), 0);
+    CHECK_EQ(sim_window_used(&w, 0), 0);
 done:
     sim_window_free(&w);
 }
@@ -158,18 +158,18 @@ static void test_window_reinit(void)
     sim_window w = {0};
     uint32_t remaining;
     int64_t retry;
-    UT_REQUIRE(sim_window_init(&w, 2, 1000) == 0);
-    UT_CHECK(sim_window_admit(&w, 0, &remaining, &retry));
-    UT_CHECK(sim_window_admit(&w, 0, &remaining, &retry));
-    UT_CHECK(!sim_window_admit(&w, 0, &remaining, &retry));
-    UT_REQUIRE(sim_window_init(&w, 3, 500) == 0);
-    UT_CHECK_U64(sim_window_used(&w, 0), 0);
+    REQUIRE(sim_window_init(&w, 2, 1000) == 0);
+    CHECK(sim_window_admit(&w, 0, &remaining, &retry));
+    CHECK(sim_window_admit(&w, 0, &remaining, &retry));
+    CHECK(!sim_window_admit(&w, 0, &remaining, &retry));
+    REQUIRE(sim_window_init(&w, 3, 500) == 0);
+    CHECK_EQ(sim_window_used(&w, 0), 0);
     for (int i = 0; i < 3; i++)
-        UT_CHECK(sim_window_admit(&w, 0, &remaining, &retry));
-    UT_CHECK(!sim_window_admit(&w, 0, &remaining, &retry));
-    UT_CHECK_I64(retry, 500 * MS);
-    UT_REQUIRE(sim_window_init(&w, 0, 500) == 0);
-    UT_CHECK(sim_window_admit(&w, 0, &remaining, &retry));
+        CHECK(sim_window_admit(&w, 0, &remaining, &retry));
+    CHECK(!sim_window_admit(&w, 0, &remaining, &retry));
+    CHECK_EQ(retry, 500 * MS);
+    REQUIRE(sim_window_init(&w, 0, 500) == 0);
+    CHECK(sim_window_admit(&w, 0, &remaining, &retry));
 done:
     sim_window_free(&w);
 }
@@ -180,23 +180,23 @@ static void test_daily_resets_at_utc_midnight(void)
     const int64_t midnight = 20454 * day; /* 2026-01-01T00:00:00Z */
     sim_daily d = {.d_limit = 3};
     uint64_t remaining = 0;
-    UT_CHECK(sim_daily_admit(&d, midnight - 3, &remaining));
-    UT_CHECK_U64(remaining, 2);
-    UT_CHECK(sim_daily_admit(&d, midnight - 2, &remaining));
-    UT_CHECK(sim_daily_admit(&d, midnight - 1, &remaining));
-    UT_CHECK_U64(remaining, 0);
-    UT_CHECK(!sim_daily_admit(&d, midnight - 1, &remaining));
-    UT_CHECK_U64(remaining, 0);
+    CHECK(sim_daily_admit(&d, midnight - 3, &remaining));
+    CHECK_EQ(remaining, 2);
+    CHECK(sim_daily_admit(&d, midnight - 2, &remaining));
+    CHECK(sim_daily_admit(&d, midnight - 1, &remaining));
+    CHECK_EQ(remaining, 0);
+    CHECK(!sim_daily_admit(&d, midnight - 1, &remaining));
+    CHECK_EQ(remaining, 0);
     /* A refused request is not counted. */
-    UT_CHECK_U64(d.d_used, 3);
-    UT_CHECK(sim_daily_admit(&d, midnight, &remaining));
-    UT_CHECK_U64(remaining, 2);
-    UT_CHECK(sim_daily_admit(&d, midnight + day - 1, &remaining));
-    UT_CHECK(sim_daily_admit(&d, midnight + day - 1, &remaining));
-    UT_CHECK(!sim_daily_admit(&d, midnight + day - 1, &remaining));
+    CHECK_EQ(d.d_used, 3);
+    CHECK(sim_daily_admit(&d, midnight, &remaining));
+    CHECK_EQ(remaining, 2);
+    CHECK(sim_daily_admit(&d, midnight + day - 1, &remaining));
+    CHECK(sim_daily_admit(&d, midnight + day - 1, &remaining));
+    CHECK(!sim_daily_admit(&d, midnight + day - 1, &remaining));
     /* Skipping days also resets. */
-    UT_CHECK(sim_daily_admit(&d, midnight + 5 * day + 12345, &remaining));
-    UT_CHECK_U64(remaining, 2);
+    CHECK(sim_daily_admit(&d, midnight + 5 * day + 12345, &remaining));
+    CHECK_EQ(remaining, 2);
 }
 
 static void test_daily_unlimited(void)
@@ -204,8 +204,8 @@ static void test_daily_unlimited(void)
     sim_daily d = {0};
     uint64_t remaining = 0;
     for (int i = 0; i < 1000; i++)
-        UT_CHECK(sim_daily_admit(&d, UT_NOW_MS + i, &remaining));
-    UT_CHECK_U64(remaining, UINT64_MAX);
+        CHECK(sim_daily_admit(&d, UT_NOW_MS + i, &remaining));
+    CHECK_EQ(remaining, UINT64_MAX);
 }
 
 /* A refund gives the slot back and reports what is left after it; it never
@@ -214,23 +214,23 @@ static void test_daily_refund(void)
 {
     sim_daily d = {.d_limit = 3};
     uint64_t remaining = 99;
-    UT_CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
-    UT_CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
-    UT_CHECK_U64(remaining, 1);
+    CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    CHECK_EQ(remaining, 1);
     sim_daily_refund(&d, &remaining);
-    UT_CHECK_U64(remaining, 2);
-    UT_CHECK_U64(d.d_used, 1);
+    CHECK_EQ(remaining, 2);
+    CHECK_EQ(d.d_used, 1);
     sim_daily_refund(&d, &remaining);
     sim_daily_refund(&d, &remaining);
-    UT_CHECK_U64(d.d_used, 0);
-    UT_CHECK_U64(remaining, 3);
+    CHECK_EQ(d.d_used, 0);
+    CHECK_EQ(remaining, 3);
     for (int i = 0; i < 3; i++)
-        UT_CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
-    UT_CHECK(!sim_daily_admit(&d, UT_NOW_MS, &remaining));
+        CHECK(sim_daily_admit(&d, UT_NOW_MS, &remaining));
+    CHECK(!sim_daily_admit(&d, UT_NOW_MS, &remaining));
     sim_daily u = {0};
-    UT_CHECK(sim_daily_admit(&u, UT_NOW_MS, &remaining));
+    CHECK(sim_daily_admit(&u, UT_NOW_MS, &remaining));
     sim_daily_refund(&u, &remaining);
-    UT_CHECK_U64(remaining, UINT64_MAX);
+    CHECK_EQ(remaining, UINT64_MAX);
 }
 
 int unit_suite_sim_limits(void)

@@ -12,6 +12,7 @@
 
 #include "../../common/base/jbuf.h"
 #include "../../sim/sim_portal.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -133,11 +134,11 @@ static void test_generated_portal_consistent(void)
         sim_portal *p = small_portal(seed, true);
         if (!p)
             return;
-        UT_CHECK_U64(ut_portal_violations(p), 0);
+        CHECK_EQ(ut_portal_violations(p), 0);
         uint64_t links = 0;
         for (int i = 0; i < p->p_ntables; i++)
             links += p->p_tables[i].tb_links;
-        UT_CHECK(links > 5000);
+        CHECK(links > 5000);
         sim_portal_destroy(p);
     }
     sim_portal_destroy(NULL);
@@ -159,35 +160,34 @@ static void test_deterministic_50k(void)
     c.pc_count[HS_CALLS] = 2000;
     c.pc_now_ms = UT_NOW_MS;
     sim_portal *a = ut_portal_new(&c), *b = ut_portal_new(&c);
-    UT_REQUIRE(a && b);
-    UT_REQUIRE_I64(a->p_ntables, b->p_ntables);
-    UT_CHECK_I64(a->p_ntables, 14);
+    REQUIRE(a && b);
+    REQUIRE_EQ(a->p_ntables, b->p_ntables);
+    CHECK_EQ(a->p_ntables, 14);
     for (int i = 0; i < a->p_ntables; i++) {
         char *ta = ut_truth(a, &a->p_tables[i]), *tb = ut_truth(b, &b->p_tables[i]);
-        ut_check(ta && tb && strcmp(ta, tb) == 0, __FILE__, __LINE__, "%s differs",
-                 a->p_tables[i].tb_name);
-        UT_CHECK(ta && strlen(ta) > 0);
+        CHECKF(ta && tb && strcmp(ta, tb) == 0, "%s differs", a->p_tables[i].tb_name);
+        CHECK(ta && strlen(ta) > 0);
         free(ta);
         free(tb);
     }
     uint64_t archived = 0, total = 0, imported = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const sim_objects *x = &a->p_obj[t], *y = &b->p_obj[t];
-        UT_REQUIRE_I64(x->o_count, y->o_count);
-        UT_CHECK_I64(x->o_count, c.pc_count[t]);
+        REQUIRE_EQ(x->o_count, y->o_count);
+        CHECK_EQ(x->o_count, c.pc_count[t]);
         size_t n = x->o_count;
         if (n == 0)
             continue;
-        UT_CHECK(memcmp(x->o_id, y->o_id, n * sizeof(uint64_t)) == 0);
-        UT_CHECK(memcmp(x->o_created_ms, y->o_created_ms, n * sizeof(int64_t)) == 0);
-        UT_CHECK(memcmp(x->o_modified_ms, y->o_modified_ms, n * sizeof(int64_t)) == 0);
-        UT_CHECK(memcmp(x->o_archived, y->o_archived, n) == 0);
+        CHECK(memcmp(x->o_id, y->o_id, n * sizeof(uint64_t)) == 0);
+        CHECK(memcmp(x->o_created_ms, y->o_created_ms, n * sizeof(int64_t)) == 0);
+        CHECK(memcmp(x->o_modified_ms, y->o_modified_ms, n * sizeof(int64_t)) == 0);
+        CHECK(memcmp(x->o_archived, y->o_archived, n) == 0);
         total += n;
         for (size_t i = 0; i < n; i++)
             archived += x->o_archived[i];
         /* Objects whose last-modified millisecond is shared by >= 20 of its type. */
         int64_t *ms = malloc(n * sizeof(*ms));
-        UT_REQUIRE(ms != NULL);
+        REQUIRE(ms != NULL);
         memcpy(ms, x->o_modified_ms, n * sizeof(*ms));
         qsort(ms, n, sizeof(*ms), cmp_i64);
         for (size_t i = 0, j; i < n; i = j) {
@@ -199,10 +199,10 @@ static void test_deterministic_50k(void)
         free(ms);
     }
     double share = (double)archived / (double)total;
-    ut_check(share > 0.01 && share < 0.035, __FILE__, __LINE__, "archived share %.4f", share);
+    CHECKF(share > 0.01 && share < 0.035, "archived share %.4f", share);
     share = (double)imported / (double)total;
-    ut_check(share > 0.015 && share < 0.12, __FILE__, __LINE__, "same-ms import share %.4f", share);
-    UT_CHECK_U64(ut_portal_violations(a), 0);
+    CHECKF(share > 0.015 && share < 0.12, "same-ms import share %.4f", share);
+    CHECK_EQ(ut_portal_violations(a), 0);
 done:
     sim_portal_destroy(a);
     sim_portal_destroy(b);
@@ -211,17 +211,17 @@ done:
 static void test_seed_changes_portal(void)
 {
     sim_portal *a = small_portal(1, false), *b = small_portal(2, false);
-    UT_REQUIRE(a && b);
-    UT_REQUIRE_I64(a->p_ntables, 6);
+    REQUIRE(a && b);
+    REQUIRE_EQ(a->p_ntables, 6);
     for (int i = 0; i < a->p_ntables; i++) {
         char *ta = ut_truth(a, &a->p_tables[i]), *tb = ut_truth(b, &b->p_tables[i]);
-        ut_check(ta && tb && strcmp(ta, tb) != 0, __FILE__, __LINE__,
-                 "%s is the same for seeds 1 and 2", a->p_tables[i].tb_name);
+        CHECKF(ta && tb && strcmp(ta, tb) != 0, "%s is the same for seeds 1 and 2",
+               a->p_tables[i].tb_name);
         free(ta);
         free(tb);
     }
-    UT_CHECK(memcmp(a->p_obj[HS_CONTACTS].o_id, b->p_obj[HS_CONTACTS].o_id,
-                    a->p_obj[HS_CONTACTS].o_count * sizeof(uint64_t)) != 0);
+    CHECK(memcmp(a->p_obj[HS_CONTACTS].o_id, b->p_obj[HS_CONTACTS].o_id,
+                 a->p_obj[HS_CONTACTS].o_count * sizeof(uint64_t)) != 0);
 done:
     sim_portal_destroy(a);
     sim_portal_destroy(b);
@@ -237,8 +237,8 @@ static void test_tables(void)
     c.pc_count[HS_CALLS] = 100;
     c.pc_count[HS_POSTAL_MAIL] = 100;
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
-    UT_CHECK_I64(p->p_ntables, 6 + 3 * 4);
+    REQUIRE(p != NULL);
+    CHECK_EQ(p->p_ntables, 6 + 3 * 4);
     int expected = 0;
     for (int x = 0; x < HS_OBJECT_TYPE_COUNT; x++)
         for (int y = x + 1; y < HS_OBJECT_TYPE_COUNT; y++) {
@@ -249,31 +249,30 @@ static void test_tables(void)
             expected++;
             char name[64];
             hs_table_name(pair, name, sizeof(name));
-            ut_check(sim_table_by_name(p, name, strlen(name)) != NULL, __FILE__, __LINE__,
-                     "table %s missing", name);
+            CHECKF(sim_table_by_name(p, name, strlen(name)) != NULL, "table %s missing", name);
         }
-    UT_CHECK_I64(p->p_ntables, expected);
+    CHECK_EQ(p->p_ntables, expected);
     for (int i = 0; i < HS_DEFAULT_TABLE_COUNT && i < p->p_ntables; i++)
-        ut_check(!hs_table_is_engagement(p->p_tables[i].tb_pair), __FILE__, __LINE__,
-                 "table %d is %s; the six core tables must come first", i, p->p_tables[i].tb_name);
+        CHECKF(!hs_table_is_engagement(p->p_tables[i].tb_pair),
+               "table %d is %s; the six core tables must come first", i, p->p_tables[i].tb_name);
     for (int i = 0; i < p->p_ntables; i++) {
         sim_table *t = &p->p_tables[i];
         char name[64];
         hs_table_name(t->tb_pair, name, sizeof(name));
-        UT_CHECK_STR(t->tb_name, name);
+        CHECK_STR(t->tb_name, name);
         int u, pr;
         hs_assoc_type_ids(t->tb_pair.t_parent, t->tb_pair.t_child, &u, &pr);
-        UT_CHECK(t->tb_unlabeled_fwd == u && t->tb_primary_fwd == pr);
+        CHECK(t->tb_unlabeled_fwd == u && t->tb_primary_fwd == pr);
         hs_assoc_type_ids(t->tb_pair.t_child, t->tb_pair.t_parent, &u, &pr);
-        UT_CHECK(t->tb_unlabeled_rev == u && t->tb_primary_rev == pr);
-        UT_CHECK_I64(t->tb_nlabels, 3);
-        UT_CHECK(!t->tb_rollup);
-        UT_CHECK(sim_table_by_name(p, t->tb_name, strlen(t->tb_name)) == t);
+        CHECK(t->tb_unlabeled_rev == u && t->tb_primary_rev == pr);
+        CHECK_EQ(t->tb_nlabels, 3);
+        CHECK(!t->tb_rollup);
+        CHECK(sim_table_by_name(p, t->tb_name, strlen(t->tb_name)) == t);
     }
     sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
-    UT_REQUIRE(cc != NULL);
-    UT_CHECK(cc->tb_unlabeled_fwd == 280 && cc->tb_primary_fwd == 2);
-    UT_CHECK(cc->tb_unlabeled_rev == 279 && cc->tb_primary_rev == 1);
+    REQUIRE(cc != NULL);
+    CHECK(cc->tb_unlabeled_fwd == 280 && cc->tb_primary_fwd == 2);
+    CHECK(cc->tb_unlabeled_rev == 279 && cc->tb_primary_rev == 1);
 done:
     sim_portal_destroy(p);
 }
@@ -281,24 +280,24 @@ done:
 static void test_table_lookup(void)
 {
     sim_portal *p = small_portal(5, false);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     bool rev = true;
     sim_table *t = sim_table_find(p, HS_COMPANIES, HS_CONTACTS, &rev);
-    UT_CHECK(t && !rev && strcmp(t->tb_name, "companies_contacts") == 0);
+    CHECK(t && !rev && strcmp(t->tb_name, "companies_contacts") == 0);
     rev = false;
     sim_table *t2 = sim_table_find(p, HS_CONTACTS, HS_COMPANIES, &rev);
-    UT_CHECK(t2 == t && rev);
+    CHECK(t2 == t && rev);
     t = sim_table_find(p, HS_TICKETS, HS_DEALS, &rev);
-    UT_CHECK(t && rev && strcmp(t->tb_name, "deals_tickets") == 0);
-    UT_CHECK(sim_table_find(p, HS_CONTACTS, HS_CONTACTS, &rev) == NULL);
-    UT_CHECK(sim_table_find(p, HS_NOTES, HS_CONTACTS, &rev) == NULL); /* no notes */
-    UT_CHECK(sim_table_by_name(p, "contacts_companies", 18) == NULL);
-    UT_CHECK(sim_table_by_name(p, "companies_contact", 17) == NULL);
-    UT_CHECK(sim_table_by_name(p, "companies_contactsx", 19) == NULL);
-    UT_CHECK(sim_table_by_name(p, "contacts_notes", 14) == NULL);
-    UT_CHECK(sim_table_by_name(p, "", 0) == NULL);
+    CHECK(t && rev && strcmp(t->tb_name, "deals_tickets") == 0);
+    CHECK(sim_table_find(p, HS_CONTACTS, HS_CONTACTS, &rev) == NULL);
+    CHECK(sim_table_find(p, HS_NOTES, HS_CONTACTS, &rev) == NULL); /* no notes */
+    CHECK(sim_table_by_name(p, "contacts_companies", 18) == NULL);
+    CHECK(sim_table_by_name(p, "companies_contact", 17) == NULL);
+    CHECK(sim_table_by_name(p, "companies_contactsx", 19) == NULL);
+    CHECK(sim_table_by_name(p, "contacts_notes", 14) == NULL);
+    CHECK(sim_table_by_name(p, "", 0) == NULL);
     /* Only n bytes are compared. */
-    UT_CHECK(sim_table_by_name(p, "deals_ticketsXYZ", 13) != NULL);
+    CHECK(sim_table_by_name(p, "deals_ticketsXYZ", 13) != NULL);
 done:
     sim_portal_destroy(p);
 }
@@ -308,7 +307,7 @@ done:
 static void test_ids_and_times(void)
 {
     sim_portal *p = small_portal(6, true);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     uint64_t prev_max = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const sim_objects *o = &p->p_obj[t];
@@ -324,11 +323,10 @@ static void test_ids_and_times(void)
             bad += o->o_modified_ms[i] >= UT_NOW_MS;
             bad += o->o_created_ms[i] < UT_NOW_MS - 4 * 365LL * 86400000;
         }
-        ut_check(bad == 0, __FILE__, __LINE__, "%s: %u bad ids/times",
-                 hs_object((hs_object_type)t)->oi_plural, bad);
-        UT_CHECK(gaps > o->o_count / 10);
-        ut_check(o->o_id[0] > prev_max, __FILE__, __LINE__, "%s overlaps the previous type's IDs",
-                 hs_object((hs_object_type)t)->oi_plural);
+        CHECKF(bad == 0, "%s: %u bad ids/times", hs_object((hs_object_type)t)->oi_plural, bad);
+        CHECK(gaps > o->o_count / 10);
+        CHECKF(o->o_id[0] > prev_max, "%s overlaps the previous type's IDs",
+               hs_object((hs_object_type)t)->oi_plural);
         prev_max = o->o_id[o->o_count - 1];
     }
 done:
@@ -338,7 +336,7 @@ done:
 static void test_object_find(void)
 {
     sim_portal *p = small_portal(7, true);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const sim_objects *o = &p->p_obj[t];
         unsigned wrong = 0;
@@ -349,18 +347,17 @@ static void test_object_find(void)
             if (i && o->o_id[i] > o->o_id[i - 1] + 1)
                 wrong += sim_object_find(p, (hs_object_type)t, o->o_id[i] - 1, &idx) != -1;
         }
-        UT_CHECK_U64(wrong, 0);
-        UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, 0, &idx), -1);
-        UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, UINT64_MAX, &idx), -1);
+        CHECK_EQ(wrong, 0);
+        CHECK_EQ(sim_object_find(p, (hs_object_type)t, 0, &idx), -1);
+        CHECK_EQ(sim_object_find(p, (hs_object_type)t, UINT64_MAX, &idx), -1);
         if (o->o_count) {
-            UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, o->o_id[0] - 1, &idx), -1);
-            UT_CHECK_I64(sim_object_find(p, (hs_object_type)t, o->o_id[o->o_count - 1] + 1, &idx),
-                         -1);
+            CHECK_EQ(sim_object_find(p, (hs_object_type)t, o->o_id[0] - 1, &idx), -1);
+            CHECK_EQ(sim_object_find(p, (hs_object_type)t, o->o_id[o->o_count - 1] + 1, &idx), -1);
         }
     }
     /* Another type's ID is not found. */
     uint32_t idx;
-    UT_CHECK_I64(sim_object_find(p, HS_COMPANIES, p->p_obj[HS_CONTACTS].o_id[0], &idx), -1);
+    CHECK_EQ(sim_object_find(p, HS_COMPANIES, p->p_obj[HS_CONTACTS].o_id[0], &idx), -1);
 done:
     sim_portal_destroy(p);
 }
@@ -389,9 +386,9 @@ static void test_heavy_parents(void)
                 if (t->tb_fwd[j].a_len > max_deg)
                     max_deg = t->tb_fwd[j].a_len;
             }
-            ut_check(heavy >= c.pc_heavy_parents, __FILE__, __LINE__,
-                     "seed %" PRIu64 " %s: %u parents with >= %u links (largest %u), want %u", seed,
-                     t->tb_name, heavy, want, max_deg, c.pc_heavy_parents);
+            CHECKF(heavy >= c.pc_heavy_parents,
+                   "seed %" PRIu64 " %s: %u parents with >= %u links (largest %u), want %u", seed,
+                   t->tb_name, heavy, want, max_deg, c.pc_heavy_parents);
         }
         sim_portal_destroy(p);
     }
@@ -406,7 +403,7 @@ static void test_primaries(void)
     ut_portal_config_small(&c, 8);
     c.pc_heavy_parents = 0; /* heavy parents' links are not primary */
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     for (int i = 0; i < p->p_ntables; i++) {
         const sim_table *t = &p->p_tables[i];
         const sim_objects *co = &p->p_obj[t->tb_pair.t_child];
@@ -420,11 +417,10 @@ static void test_primaries(void)
             with_primary += prim > 0;
         }
         if (t->tb_primary_fwd)
-            ut_check(with_primary >= linked * 9 / 10, __FILE__, __LINE__,
-                     "%s: %u of %u linked children have a primary", t->tb_name, with_primary,
-                     linked);
+            CHECKF(with_primary >= linked * 9 / 10, "%s: %u of %u linked children have a primary",
+                   t->tb_name, with_primary, linked);
         else
-            UT_CHECK_U64(with_primary, 0);
+            CHECK_EQ(with_primary, 0);
     }
 done:
     sim_portal_destroy(p);
@@ -437,40 +433,40 @@ static void test_link_type_ids(void)
     c.pc_labels = SIM_MAX_LABELS;
     c.pc_count[HS_NOTES] = 100;
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
     sim_table *cd = sim_table_by_name(p, "contacts_deals", 14);
-    UT_REQUIRE(cc && cd);
+    REQUIRE(cc && cd);
     int ids[3 + SIM_MAX_LABELS];
     sim_link l = {0, 0, 0, 0};
-    UT_CHECK_I64(sim_link_type_ids(cc, false, &l, ids), 1);
-    UT_CHECK_I64(ids[0], 280);
-    UT_CHECK_I64(sim_link_type_ids(cc, true, &l, ids), 1);
-    UT_CHECK_I64(ids[0], 279);
+    CHECK_EQ(sim_link_type_ids(cc, false, &l, ids), 1);
+    CHECK_EQ(ids[0], 280);
+    CHECK_EQ(sim_link_type_ids(cc, true, &l, ids), 1);
+    CHECK_EQ(ids[0], 279);
     l.l_primary = 1;
     l.l_labels = (1u << 0) | (1u << 2);
-    UT_REQUIRE_I64(sim_link_type_ids(cc, false, &l, ids), 4);
-    UT_CHECK(ids[0] == 2 && ids[1] == 280);
-    UT_CHECK(ids[2] == cc->tb_labels[0].lb_typeid_fwd && ids[3] == cc->tb_labels[2].lb_typeid_fwd);
-    UT_REQUIRE_I64(sim_link_type_ids(cc, true, &l, ids), 4);
-    UT_CHECK(ids[0] == 1 && ids[1] == 279);
-    UT_CHECK(ids[2] == cc->tb_labels[0].lb_typeid_rev && ids[3] == cc->tb_labels[2].lb_typeid_rev);
+    REQUIRE_EQ(sim_link_type_ids(cc, false, &l, ids), 4);
+    CHECK(ids[0] == 2 && ids[1] == 280);
+    CHECK(ids[2] == cc->tb_labels[0].lb_typeid_fwd && ids[3] == cc->tb_labels[2].lb_typeid_fwd);
+    REQUIRE_EQ(sim_link_type_ids(cc, true, &l, ids), 4);
+    CHECK(ids[0] == 1 && ids[1] == 279);
+    CHECK(ids[2] == cc->tb_labels[0].lb_typeid_rev && ids[3] == cc->tb_labels[2].lb_typeid_rev);
     /* A primary flag on a pair without a primary type adds nothing. */
-    UT_CHECK_I64(sim_link_type_ids(cd, false, &l, ids), 3);
-    UT_CHECK_I64(ids[0], 4);
+    CHECK_EQ(sim_link_type_ids(cd, false, &l, ids), 3);
+    CHECK_EQ(ids[0], 4);
     /* Every label: 2 + 8 IDs, strictly ascending. */
     l.l_labels = 0xff;
     int n = sim_link_type_ids(cc, false, &l, ids);
-    UT_CHECK_I64(n, 10);
+    CHECK_EQ(n, 10);
     for (int i = 1; i < n; i++)
-        UT_CHECK(ids[i - 1] < ids[i]);
+        CHECK(ids[i - 1] < ids[i]);
     /* User-defined IDs: from 1000 up, one per direction, unique in the portal,
      * names set. */
     int seen[4096] = {0};
     unsigned dups = 0, low = 0, unnamed = 0;
     for (int i = 0; i < p->p_ntables; i++) {
         const sim_table *t = &p->p_tables[i];
-        UT_CHECK_I64(t->tb_nlabels, SIM_MAX_LABELS);
+        CHECK_EQ(t->tb_nlabels, SIM_MAX_LABELS);
         for (int k = 0; k < t->tb_nlabels; k++) {
             int f = t->tb_labels[k].lb_typeid_fwd, r = t->tb_labels[k].lb_typeid_rev;
             low += f < 1000 || r < 1000 || f >= 4096 || r >= 4096;
@@ -481,9 +477,9 @@ static void test_link_type_ids(void)
             unnamed += !t->tb_labels[k].lb_name[0] || !t->tb_labels[k].lb_inverse[0];
         }
     }
-    UT_CHECK_U64(dups, 0);
-    UT_CHECK_U64(low, 0);
-    UT_CHECK_U64(unnamed, 0);
+    CHECK_EQ(dups, 0);
+    CHECK_EQ(low, 0);
+    CHECK_EQ(unnamed, 0);
 done:
     sim_portal_destroy(p);
 }
@@ -494,13 +490,13 @@ static void test_truth_format(void)
 {
     sim_portal *p = small_portal(10, false);
     char *tsv = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_table *cc = sim_table_by_name(p, "companies_contacts", 18);
-    UT_REQUIRE(cc != NULL);
+    REQUIRE(cc != NULL);
     tsv = ut_truth(p, cc);
-    UT_REQUIRE(tsv != NULL);
+    REQUIRE(tsv != NULL);
     size_t len = strlen(tsv);
-    UT_REQUIRE(len > 0 && tsv[len - 1] == '\n');
+    REQUIRE(len > 0 && tsv[len - 1] == '\n');
     uint64_t lines = 0, primaries = 0;
     unsigned bad = 0;
     for (char *line = tsv; *line;) {
@@ -541,15 +537,15 @@ static void test_truth_format(void)
         }
         line = nl + 1;
     }
-    UT_CHECK_U64(bad, 0);
-    UT_CHECK_U64(lines, cc->tb_links);
-    UT_CHECK(primaries > 0 && primaries < lines);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(lines, cc->tb_links);
+    CHECK(primaries > 0 && primaries < lines);
     /* The writer appends. */
     jbuf b;
     jb_init(&b);
     jb_lit(&b, "X");
     sim_truth_tsv(p, cc, &b);
-    UT_CHECK(b.jb_len == len + 1 && jb_cstr(&b)[0] == 'X');
+    CHECK(b.jb_len == len + 1 && jb_cstr(&b)[0] == 'X');
     jb_free(&b);
 done:
     free(tsv);
@@ -562,14 +558,14 @@ static void test_mutate_associate(void)
 {
     sim_portal *p = small_portal(11, false);
     uint32_t *fwd = NULL, *rev = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "companies_contacts");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     sim_table *t = &p->p_tables[ti];
     uint32_t np = p->p_obj[HS_COMPANIES].o_count, nc = p->p_obj[HS_CONTACTS].o_count;
     fwd = malloc(np * sizeof(*fwd));
     rev = malloc(nc * sizeof(*rev));
-    UT_REQUIRE(fwd && rev);
+    REQUIRE(fwd && rev);
     for (int round = 0; round < 40; round++) {
         for (uint32_t i = 0; i < np; i++)
             fwd[i] = t->tb_fwd[i].a_len;
@@ -579,36 +575,36 @@ static void test_mutate_associate(void)
         sim_mutation_opts o =
             opts(1, KIND(SIM_MUT_ASSOCIATE), 1ULL << ti, UT_NOW_MS + round * 1000);
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ASSOCIATE], 1);
-        UT_CHECK_I64(sum_applied(&r), 1);
-        UT_CHECK_U64(t->tb_links, links + 1);
-        UT_CHECK_I64(r.mr_table_changes[ti], 1);
-        UT_CHECK_I64(r.mr_first_ms, UT_NOW_MS + round * 1000);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_ASSOCIATE], 1);
+        CHECK_EQ(sum_applied(&r), 1);
+        CHECK_EQ(t->tb_links, links + 1);
+        CHECK_EQ(r.mr_table_changes[ti], 1);
+        CHECK_EQ(r.mr_first_ms, UT_NOW_MS + round * 1000);
         int64_t parent = -1, child = -1;
         unsigned changed = 0;
         for (uint32_t i = 0; i < np; i++)
             if (t->tb_fwd[i].a_len != fwd[i]) {
                 changed++;
                 parent = i;
-                UT_CHECK_I64(t->tb_fwd[i].a_len, fwd[i] + 1);
+                CHECK_EQ(t->tb_fwd[i].a_len, fwd[i] + 1);
             }
         for (uint32_t i = 0; i < nc; i++)
             if (t->tb_rev[i].a_len != rev[i]) {
                 changed++;
                 child = i;
-                UT_CHECK_I64(t->tb_rev[i].a_len, rev[i] + 1);
+                CHECK_EQ(t->tb_rev[i].a_len, rev[i] + 1);
             }
-        UT_REQUIRE_I64(changed, 2);
-        UT_REQUIRE(parent >= 0 && child >= 0);
+        REQUIRE_EQ(changed, 2);
+        REQUIRE(parent >= 0 && child >= 0);
         const sim_link *f = ut_find_link(&t->tb_fwd[parent], (uint32_t)child);
         const sim_link *b = ut_find_link(&t->tb_rev[child], (uint32_t)parent);
-        UT_REQUIRE(f && b);
-        UT_CHECK(f->l_labels == b->l_labels && f->l_primary == b->l_primary);
-        UT_CHECK(!p->p_obj[HS_COMPANIES].o_archived[parent]);
-        UT_CHECK(!p->p_obj[HS_CONTACTS].o_archived[child]);
+        REQUIRE(f && b);
+        CHECK(f->l_labels == b->l_labels && f->l_primary == b->l_primary);
+        CHECK(!p->p_obj[HS_COMPANIES].o_archived[parent]);
+        CHECK(!p->p_obj[HS_CONTACTS].o_archived[child]);
     }
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     free(fwd);
     free(rev);
@@ -619,14 +615,14 @@ static void test_mutate_dissociate(void)
 {
     sim_portal *p = small_portal(12, false);
     uint32_t *fwd = NULL, *rev = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "contacts_deals");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     sim_table *t = &p->p_tables[ti];
     uint32_t np = p->p_obj[HS_CONTACTS].o_count, nc = p->p_obj[HS_DEALS].o_count;
     fwd = malloc(np * sizeof(*fwd));
     rev = malloc(nc * sizeof(*rev));
-    UT_REQUIRE(fwd && rev);
+    REQUIRE(fwd && rev);
     for (int round = 0; round < 40; round++) {
         for (uint32_t i = 0; i < np; i++)
             fwd[i] = t->tb_fwd[i].a_len;
@@ -636,29 +632,29 @@ static void test_mutate_dissociate(void)
         sim_mutation_opts o =
             opts(1, KIND(SIM_MUT_DISSOCIATE), 1ULL << ti, UT_NOW_MS + round * 1000);
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_DISSOCIATE], 1);
-        UT_CHECK_U64(t->tb_links, links - 1);
-        UT_CHECK_I64(r.mr_table_changes[ti], 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_DISSOCIATE], 1);
+        CHECK_EQ(t->tb_links, links - 1);
+        CHECK_EQ(r.mr_table_changes[ti], 1);
         int64_t parent = -1, child = -1;
         unsigned changed = 0;
         for (uint32_t i = 0; i < np; i++)
             if (t->tb_fwd[i].a_len != fwd[i]) {
                 changed++;
                 parent = i;
-                UT_CHECK_I64(t->tb_fwd[i].a_len + 1, fwd[i]);
+                CHECK_EQ(t->tb_fwd[i].a_len + 1, fwd[i]);
             }
         for (uint32_t i = 0; i < nc; i++)
             if (t->tb_rev[i].a_len != rev[i]) {
                 changed++;
                 child = i;
-                UT_CHECK_I64(t->tb_rev[i].a_len + 1, rev[i]);
+                CHECK_EQ(t->tb_rev[i].a_len + 1, rev[i]);
             }
-        UT_REQUIRE_I64(changed, 2);
-        UT_CHECK(ut_find_link(&t->tb_fwd[parent], (uint32_t)child) == NULL);
-        UT_CHECK(ut_find_link(&t->tb_rev[child], (uint32_t)parent) == NULL);
+        REQUIRE_EQ(changed, 2);
+        CHECK(ut_find_link(&t->tb_fwd[parent], (uint32_t)child) == NULL);
+        CHECK(ut_find_link(&t->tb_rev[child], (uint32_t)parent) == NULL);
     }
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     free(fwd);
     free(rev);
@@ -688,21 +684,21 @@ static void test_mutate_relabel(void)
 {
     sim_portal *p = small_portal(13, false);
     flat_link *before = NULL, *after = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "companies_deals");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     sim_table *t = &p->p_tables[ti];
     for (int round = 0; round < 30; round++) {
         size_t nb, na;
         before = flatten(p, t, &nb);
         sim_mutation_opts o = opts(1, KIND(SIM_MUT_RELABEL), 1ULL << ti, UT_NOW_MS + round);
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_RELABEL], 1);
-        UT_CHECK_I64(r.mr_table_changes[ti], 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_RELABEL], 1);
+        CHECK_EQ(r.mr_table_changes[ti], 1);
         after = flatten(p, t, &na);
-        UT_REQUIRE(before && after);
-        UT_REQUIRE_I64(na, nb);
+        REQUIRE(before && after);
+        REQUIRE_EQ(na, nb);
         unsigned changed = 0;
         for (size_t i = 0; i < na; i++) {
             if (before[i].fl_parent != after[i].fl_parent ||
@@ -714,16 +710,16 @@ static void test_mutate_relabel(void)
             if (!flip)
                 continue;
             changed++;
-            UT_CHECK(__builtin_popcount(flip) == 1);
+            CHECK(__builtin_popcount(flip) == 1);
             const sim_link *b = ut_find_link(&t->tb_rev[after[i].fl_child], after[i].fl_parent);
-            UT_CHECK(b && b->l_labels == after[i].fl_labels);
+            CHECK(b && b->l_labels == after[i].fl_labels);
         }
-        UT_CHECK_I64(changed, 1);
+        CHECK_EQ(changed, 1);
         free(before);
         free(after);
         before = after = NULL;
     }
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     free(before);
     free(after);
@@ -736,51 +732,51 @@ static void test_mutate_archive(void)
 {
     sim_portal *p = small_portal(14, true);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "companies_contacts");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     for (int round = 0; round < 30; round++) {
         int64_t now = UT_NOW_MS + round * 1000;
-        UT_REQUIRE(snap_take(p, &s));
+        REQUIRE(snap_take(p, &s));
         uint64_t links_before = 0;
         for (int i = 0; i < p->p_ntables; i++)
             links_before += p->p_tables[i].tb_links;
         sim_mutation_opts o = opts(1, KIND(SIM_MUT_ARCHIVE), 1ULL << ti, now);
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ARCHIVE], 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_ARCHIVE], 1);
         int found = 0;
         for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
             const sim_objects *ob = &p->p_obj[t];
-            UT_CHECK_I64(ob->o_count, s.s_count[t]);
+            CHECK_EQ(ob->o_count, s.s_count[t]);
             for (uint32_t i = 0; i < ob->o_count; i++) {
                 if (ob->o_archived[i] == s.s_archived[t][i])
                     continue;
                 found++;
-                UT_CHECK(t == HS_COMPANIES || t == HS_CONTACTS);
-                UT_CHECK(ob->o_archived[i] && !s.s_archived[t][i]);
-                UT_CHECK_I64(ob->o_modified_ms[i], now);
-                UT_CHECK_I64(ob->o_live, s.s_live[t] - 1);
+                CHECK(t == HS_COMPANIES || t == HS_CONTACTS);
+                CHECK(ob->o_archived[i] && !s.s_archived[t][i]);
+                CHECK_EQ(ob->o_modified_ms[i], now);
+                CHECK_EQ(ob->o_live, s.s_live[t] - 1);
                 for (int k = 0; k < p->p_ntables; k++) {
                     const sim_table *tb = &p->p_tables[k];
                     if ((int)tb->tb_pair.t_parent == t)
-                        UT_CHECK_I64(tb->tb_fwd[i].a_len, 0);
+                        CHECK_EQ(tb->tb_fwd[i].a_len, 0);
                     if ((int)tb->tb_pair.t_child == t)
-                        UT_CHECK_I64(tb->tb_rev[i].a_len, 0);
+                        CHECK_EQ(tb->tb_rev[i].a_len, 0);
                 }
             }
         }
-        UT_CHECK_I64(found, 1);
+        CHECK_EQ(found, 1);
         uint64_t links_after = 0, changes = 0;
         for (int i = 0; i < p->p_ntables; i++) {
             links_after += p->p_tables[i].tb_links;
             changes += r.mr_table_changes[i];
         }
-        UT_CHECK(links_after <= links_before);
-        UT_CHECK_U64(changes, links_before - links_after);
+        CHECK(links_after <= links_before);
+        CHECK_EQ(changes, links_before - links_after);
         snap_free(&s);
     }
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -791,31 +787,31 @@ static void test_mutate_touch(void)
 {
     sim_portal *p = small_portal(15, false);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     uint64_t digests[SIM_MAX_TABLES];
     for (int i = 0; i < p->p_ntables; i++)
         digests[i] = table_digest(p, &p->p_tables[i]);
     for (int round = 0; round < 20; round++) {
         int64_t now = UT_NOW_MS + round * 1000;
-        UT_REQUIRE(snap_take(p, &s));
+        REQUIRE(snap_take(p, &s));
         sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, now);
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_TOUCH], 1);
-        UT_CHECK_I64(r.mr_bumped, 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_TOUCH], 1);
+        CHECK_EQ(r.mr_bumped, 1);
         unsigned changed = 0;
         for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
             for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
                 if (p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i]) {
                     changed++;
-                    UT_CHECK_I64(p->p_obj[t].o_modified_ms[i], now);
-                    UT_CHECK(!p->p_obj[t].o_archived[i]);
+                    CHECK_EQ(p->p_obj[t].o_modified_ms[i], now);
+                    CHECK(!p->p_obj[t].o_archived[i]);
                 }
-        UT_CHECK_I64(changed, 1);
+        CHECK_EQ(changed, 1);
         snap_free(&s);
     }
     for (int i = 0; i < p->p_ntables; i++)
-        UT_CHECK(digests[i] == table_digest(p, &p->p_tables[i]));
+        CHECK(digests[i] == table_digest(p, &p->p_tables[i]));
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -826,9 +822,9 @@ done:
 static void test_mutate_create(void)
 {
     sim_portal *p = small_portal(16, false);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "companies_contacts");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     sim_table *t = &p->p_tables[ti];
     int sides[2] = {0, 0};
     for (int round = 0; round < 30; round++) {
@@ -842,43 +838,43 @@ static void test_mutate_create(void)
         }
         sim_mutation_opts o = opts(1, KIND(SIM_MUT_CREATE), 1ULL << ti, now);
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_CREATE], 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_CREATE], 1);
         int grown = -1, ngrown = 0;
         for (int k = 0; k < HS_OBJECT_TYPE_COUNT; k++)
             if (p->p_obj[k].o_count != counts[k]) {
                 grown = k;
                 ngrown++;
             }
-        UT_REQUIRE_I64(ngrown, 1);
-        UT_REQUIRE(grown == HS_COMPANIES || grown == HS_CONTACTS);
+        REQUIRE_EQ(ngrown, 1);
+        REQUIRE(grown == HS_COMPANIES || grown == HS_CONTACTS);
         sides[grown == HS_COMPANIES]++;
         const sim_objects *ob = &p->p_obj[grown];
         uint32_t idx = counts[grown];
-        UT_CHECK_I64(ob->o_count, counts[grown] + 1);
-        UT_CHECK_I64(ob->o_live, live[grown] + 1);
-        UT_CHECK(ob->o_id[idx] > last[grown]);
-        UT_CHECK_I64(ob->o_created_ms[idx], now);
-        UT_CHECK_I64(ob->o_modified_ms[idx], now);
-        UT_CHECK(!ob->o_archived[idx]);
+        CHECK_EQ(ob->o_count, counts[grown] + 1);
+        CHECK_EQ(ob->o_live, live[grown] + 1);
+        CHECK(ob->o_id[idx] > last[grown]);
+        CHECK_EQ(ob->o_created_ms[idx], now);
+        CHECK_EQ(ob->o_modified_ms[idx], now);
+        CHECK(!ob->o_archived[idx]);
         uint32_t found = UINT32_MAX;
-        UT_CHECK(sim_object_find(p, (hs_object_type)grown, ob->o_id[idx], &found) == 0 &&
-                 found == idx);
+        CHECK(sim_object_find(p, (hs_object_type)grown, ob->o_id[idx], &found) == 0 &&
+              found == idx);
         const sim_adj *a = grown == HS_COMPANIES ? &t->tb_fwd[idx] : &t->tb_rev[idx];
-        UT_CHECK(a->a_len >= 1);
+        CHECK(a->a_len >= 1);
         /* No links in the tables that were not mutated. */
         for (int k = 0; k < p->p_ntables; k++) {
             const sim_table *x = &p->p_tables[k];
             if (k == ti)
                 continue;
             if ((int)x->tb_pair.t_parent == grown)
-                UT_CHECK_I64(x->tb_fwd[idx].a_len, 0);
+                CHECK_EQ(x->tb_fwd[idx].a_len, 0);
             if ((int)x->tb_pair.t_child == grown)
-                UT_CHECK_I64(x->tb_rev[idx].a_len, 0);
+                CHECK_EQ(x->tb_rev[idx].a_len, 0);
         }
     }
-    UT_CHECK(sides[0] > 0 && sides[1] > 0);
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK(sides[0] > 0 && sides[1] > 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     sim_portal_destroy(p);
 }
@@ -894,15 +890,15 @@ static void test_mutate_create_many(void)
     c.pc_count[HS_DEALS] = 50;
     c.pc_count[HS_TICKETS] = 0;
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_mutation_opts o = opts(6000, KIND(SIM_MUT_CREATE), 0, UT_NOW_MS);
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK_I64(r.mr_applied[SIM_MUT_CREATE], 6000);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK_EQ(r.mr_applied[SIM_MUT_CREATE], 6000);
     uint32_t total =
         p->p_obj[HS_CONTACTS].o_count + p->p_obj[HS_COMPANIES].o_count + p->p_obj[HS_DEALS].o_count;
-    UT_CHECK_I64(total, 350 + 6000);
-    UT_CHECK(p->p_obj[HS_CONTACTS].o_count > 200 + 1024);
+    CHECK_EQ(total, 350 + 6000);
+    CHECK(p->p_obj[HS_CONTACTS].o_count > 200 + 1024);
     unsigned wrong = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++) {
@@ -910,12 +906,12 @@ static void test_mutate_create_many(void)
             wrong +=
                 sim_object_find(p, (hs_object_type)t, p->p_obj[t].o_id[i], &idx) != 0 || idx != i;
         }
-    UT_CHECK_U64(wrong, 0);
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
     /* The grown portal still mutates cleanly. */
     o = opts(3000, 0, 0, UT_NOW_MS + 1000);
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     sim_portal_destroy(p);
 }
@@ -924,9 +920,9 @@ done:
 static void test_mutate_table_filter(void)
 {
     sim_portal *p = small_portal(18, false);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "contacts_tickets");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     uint64_t digests[SIM_MAX_TABLES];
     for (int i = 0; i < p->p_ntables; i++)
         digests[i] = table_digest(p, &p->p_tables[i]);
@@ -934,22 +930,22 @@ static void test_mutate_table_filter(void)
         opts(300, KIND(SIM_MUT_ASSOCIATE) | KIND(SIM_MUT_DISSOCIATE) | KIND(SIM_MUT_RELABEL),
              1ULL << ti, UT_NOW_MS);
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK_I64(sum_applied(&r) + r.mr_skipped, 300);
-    UT_CHECK(sum_applied(&r) > 250);
-    UT_CHECK_I64(r.mr_applied[SIM_MUT_ARCHIVE] + r.mr_applied[SIM_MUT_TOUCH] +
-                     r.mr_applied[SIM_MUT_CREATE],
-                 0);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK_EQ(sum_applied(&r) + r.mr_skipped, 300);
+    CHECK(sum_applied(&r) > 250);
+    CHECK_EQ(r.mr_applied[SIM_MUT_ARCHIVE] + r.mr_applied[SIM_MUT_TOUCH] +
+                 r.mr_applied[SIM_MUT_CREATE],
+             0);
     for (int i = 0; i < p->p_ntables; i++) {
         if (i == ti) {
-            UT_CHECK(digests[i] != table_digest(p, &p->p_tables[i]));
-            UT_CHECK_I64(r.mr_table_changes[i], sum_applied(&r));
+            CHECK(digests[i] != table_digest(p, &p->p_tables[i]));
+            CHECK_EQ(r.mr_table_changes[i], sum_applied(&r));
         } else {
-            UT_CHECK(digests[i] == table_digest(p, &p->p_tables[i]));
-            UT_CHECK_I64(r.mr_table_changes[i], 0);
+            CHECK(digests[i] == table_digest(p, &p->p_tables[i]));
+            CHECK_EQ(r.mr_table_changes[i], 0);
         }
     }
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     sim_portal_destroy(p);
 }
@@ -964,13 +960,13 @@ static void test_rollup_bumps_on(void)
     ut_portal_add_rollup(&c, "companies_contacts", false);
     sim_portal *p = ut_portal_new(&c);
     uint64_t *before = NULL, *after = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int ti = ut_table_index(p, "companies_contacts");
-    UT_REQUIRE(ti >= 0);
+    REQUIRE(ti >= 0);
     sim_table *t = &p->p_tables[ti];
-    UT_CHECK(t->tb_rollup);
+    CHECK(t->tb_rollup);
     for (int i = 0; i < p->p_ntables; i++)
-        UT_CHECK(p->p_tables[i].tb_rollup == (i == ti));
+        CHECK(p->p_tables[i].tb_rollup == (i == ti));
     unsigned missed = 0, changed_parents = 0;
     for (int round = 0; round < 40; round++) {
         int64_t now = UT_NOW_MS + 60000 + round * 1000;
@@ -979,9 +975,9 @@ static void test_rollup_bumps_on(void)
         sim_mutation_opts o = opts(25, 0, 0, now);
         o.mo_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
         after = parent_digests(p, t);
-        UT_REQUIRE(before && after);
+        REQUIRE(before && after);
         uint32_t n = p->p_obj[HS_COMPANIES].o_count;
         for (uint32_t i = 0; i < n; i++) {
             bool existed = i < old_n;
@@ -999,9 +995,9 @@ static void test_rollup_bumps_on(void)
         free(after);
         before = after = NULL;
     }
-    UT_CHECK_U64(missed, 0);
-    UT_CHECK(changed_parents > 50);
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(missed, 0);
+    CHECK(changed_parents > 50);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     free(before);
     free(after);
@@ -1018,20 +1014,20 @@ static void test_rollup_bumps_counts_and_off(void)
     ut_portal_add_rollup(&c, "companies_contacts", false);
     sim_portal *p = ut_portal_new(&c);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int cc = ut_table_index(p, "companies_contacts"), cd = ut_table_index(p, "contacts_deals");
-    UT_REQUIRE(cc >= 0 && cd >= 0);
+    REQUIRE(cc >= 0 && cd >= 0);
     uint32_t assoc = KIND(SIM_MUT_ASSOCIATE) | KIND(SIM_MUT_DISSOCIATE) | KIND(SIM_MUT_RELABEL);
     int64_t now = UT_NOW_MS + 60000;
 
     /* On: bumped == changes on the rollup table, all at `now`, parents only. */
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     sim_mutation_opts o = opts(200, assoc, 1ULL << cc, now);
     o.mo_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK(r.mr_table_changes[cc] > 150);
-    UT_CHECK_I64(r.mr_bumped, r.mr_table_changes[cc]);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK(r.mr_table_changes[cc] > 150);
+    CHECK_EQ(r.mr_bumped, r.mr_table_changes[cc]);
     unsigned companies = 0, others = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
@@ -1041,38 +1037,38 @@ static void test_rollup_bumps_counts_and_off(void)
                 else
                     others++;
             }
-    UT_CHECK(companies > 0 && companies <= r.mr_bumped);
-    UT_CHECK_U64(others, 0);
+    CHECK(companies > 0 && companies <= r.mr_bumped);
+    CHECK_EQ(others, 0);
     snap_free(&s);
 
     /* Off: nothing moves. */
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     o = opts(200, assoc, 1ULL << cc, now + 1000);
     o.mo_rollup.rm_mode = SIM_ROLLUP_NEVER;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK(r.mr_table_changes[cc] > 150);
-    UT_CHECK_I64(r.mr_bumped, 0);
-    UT_CHECK_U64(r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced, 0);
-    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 0);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK(r.mr_table_changes[cc] > 150);
+    CHECK_EQ(r.mr_bumped, 0);
+    CHECK_EQ(r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced, 0);
+    CHECK_EQ(sim_rollup_pending(&p->p_rollups), 0);
     unsigned moved = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
             moved += p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i];
-    UT_CHECK_U64(moved, 0);
+    CHECK_EQ(moved, 0);
     snap_free(&s);
 
     /* Bumps on, but a table without rollups: nothing moves. */
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     o = opts(200, assoc, 1ULL << cd, now + 2000);
     o.mo_rollup.rm_mode = SIM_ROLLUP_ALWAYS;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK(r.mr_table_changes[cd] > 150);
-    UT_CHECK_I64(r.mr_bumped, 0);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK(r.mr_table_changes[cd] > 150);
+    CHECK_EQ(r.mr_bumped, 0);
     moved = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
             moved += p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i];
-    UT_CHECK_U64(moved, 0);
+    CHECK_EQ(moved, 0);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1168,40 +1164,40 @@ static void test_rollup_realistic_associate(void)
     ut_portal_config_small(&c, 40);
     ut_portal_add_rollup(&c, "companies_contacts", false);
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int cc = ut_table_index(p, "companies_contacts");
     sim_rollup_model m = realistic(2000, 7000, 0);
     int64_t now = UT_NOW_MS + 60000, lag = 500;
     sim_mutation_result r;
-    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now, lag, &r) == 0);
-    UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ASSOCIATE], 1);
-    UT_CHECK_U64(r.mr_rollups.rt_scheduled, 1);
-    UT_CHECK_I64(r.mr_bumped, 0);
+    REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now, lag, &r) == 0);
+    REQUIRE_EQ(r.mr_applied[SIM_MUT_ASSOCIATE], 1);
+    CHECK_EQ(r.mr_rollups.rt_scheduled, 1);
+    CHECK_EQ(r.mr_bumped, 0);
     const sim_rollup_job *job = sim_rollup_peek(&p->p_rollups);
-    UT_REQUIRE(job != NULL && job->rj_table == (uint32_t)cc);
+    REQUIRE(job != NULL && job->rj_table == (uint32_t)cc);
     int64_t due = job->rj_due_ms;
     uint32_t parent = job->rj_parent;
-    UT_CHECK(due >= now + 2000 && due <= now + 7000);
-    UT_CHECK_I64(sim_portal_next_recompute_ms(p), due);
+    CHECK(due >= now + 2000 && due <= now + 7000);
+    CHECK_EQ(sim_portal_next_recompute_ms(p), due);
     const sim_objects *co = &p->p_obj[HS_COMPANIES];
     int64_t old = co->o_modified_ms[parent], seen = -1;
-    UT_CHECK(old < now);
+    CHECK(old < now);
     /* Not yet due: nothing runs, lists and search show the old time. */
     sim_rollup_tally t = {0};
-    UT_CHECK_I64(sim_portal_recompute(p, &m, lag, due - 1, &t), 0);
-    UT_CHECK_I64(co->o_modified_ms[parent], old);
-    UT_CHECK(sim_search_view(co, parent, due - 1, &seen) && seen == old);
-    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 1);
+    CHECK_EQ(sim_portal_recompute(p, &m, lag, due - 1, &t), 0);
+    CHECK_EQ(co->o_modified_ms[parent], old);
+    CHECK(sim_search_view(co, parent, due - 1, &seen) && seen == old);
+    CHECK_EQ(sim_rollup_pending(&p->p_rollups), 1);
     /* Due: one bump, at the time it ran; search sees it lag ms later. */
-    UT_CHECK_I64(sim_portal_recompute(p, &m, lag, due + 3, &t), 1);
-    UT_CHECK(t.rt_recomputed == 1 && t.rt_bumped == 1 && t.rt_missed == 0 && t.rt_unchanged == 0);
-    UT_CHECK_I64(co->o_modified_ms[parent], due + 3);
-    UT_CHECK(sim_search_view(co, parent, due + 3 + lag - 1, &seen) && seen == old);
-    UT_CHECK(sim_search_view(co, parent, due + 3 + lag, &seen) && seen == due + 3);
-    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 0);
-    UT_CHECK(sim_portal_next_recompute_ms(p) == INT64_MAX);
-    UT_CHECK_I64(sim_portal_recompute(p, &m, lag, due + 60000, &t), 0);
-    UT_CHECK_I64(co->o_modified_ms[parent], due + 3);
+    CHECK_EQ(sim_portal_recompute(p, &m, lag, due + 3, &t), 1);
+    CHECK(t.rt_recomputed == 1 && t.rt_bumped == 1 && t.rt_missed == 0 && t.rt_unchanged == 0);
+    CHECK_EQ(co->o_modified_ms[parent], due + 3);
+    CHECK(sim_search_view(co, parent, due + 3 + lag - 1, &seen) && seen == old);
+    CHECK(sim_search_view(co, parent, due + 3 + lag, &seen) && seen == due + 3);
+    CHECK_EQ(sim_rollup_pending(&p->p_rollups), 0);
+    CHECK(sim_portal_next_recompute_ms(p) == INT64_MAX);
+    CHECK_EQ(sim_portal_recompute(p, &m, lag, due + 60000, &t), 0);
+    CHECK_EQ(co->o_modified_ms[parent], due + 3);
 done:
     sim_portal_destroy(p);
 }
@@ -1214,28 +1210,28 @@ static void test_rollup_relabel(void)
     int cc, cd;
     sim_portal *p = two_rollup_portal(&c, 41, false, true, &cc, &cd);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_rollup_model m = realistic(1000, 2000, 0);
     int64_t now = UT_NOW_MS + 60000;
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     sim_mutation_result r;
     sim_rollup_tally t = {0};
-    UT_REQUIRE(mutate_kind(p, 20, SIM_MUT_RELABEL, cc, &m, now, 0, &r) == 0);
-    UT_CHECK(r.mr_applied[SIM_MUT_RELABEL] == 20 &&
-             r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == 20);
+    REQUIRE(mutate_kind(p, 20, SIM_MUT_RELABEL, cc, &m, now, 0, &r) == 0);
+    CHECK(r.mr_applied[SIM_MUT_RELABEL] == 20 &&
+          r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == 20);
     sim_portal_recompute(p, &m, 0, now + 5000, &t);
-    UT_CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_unchanged == t.rt_recomputed);
-    UT_CHECK_U64(t.rt_bumped + t.rt_missed, 0);
-    UT_CHECK_U64(moved_of(p, &s, HS_COMPANIES), 0);
+    CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_unchanged == t.rt_recomputed);
+    CHECK_EQ(t.rt_bumped + t.rt_missed, 0);
+    CHECK_EQ(moved_of(p, &s, HS_COMPANIES), 0);
     /* Per-label rollups: every relabel flips one label, so each parent's
      * counts change (two flips of one label on one parent cancel, rarely). */
     memset(&t, 0, sizeof(t));
-    UT_REQUIRE(mutate_kind(p, 20, SIM_MUT_RELABEL, cd, &m, now + 10000, 0, &r) == 0);
-    UT_CHECK_I64(r.mr_applied[SIM_MUT_RELABEL], 20);
+    REQUIRE(mutate_kind(p, 20, SIM_MUT_RELABEL, cd, &m, now + 10000, 0, &r) == 0);
+    CHECK_EQ(r.mr_applied[SIM_MUT_RELABEL], 20);
     sim_portal_recompute(p, &m, 0, now + 15000, &t);
-    UT_CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_bumped >= 1);
-    UT_CHECK_U64(t.rt_bumped + t.rt_unchanged, t.rt_recomputed);
-    UT_CHECK_U64(moved_of(p, &s, HS_CONTACTS), t.rt_bumped);
+    CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_bumped >= 1);
+    CHECK_EQ(t.rt_bumped + t.rt_unchanged, t.rt_recomputed);
+    CHECK_EQ(moved_of(p, &s, HS_CONTACTS), t.rt_bumped);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1253,7 +1249,7 @@ static sim_portal *one_company_portal(uint64_t seed)
     ut_portal_add_rollup(&c, "companies_contacts", false);
     sim_portal *p = ut_portal_new(&c);
     if (p && p->p_obj[HS_COMPANIES].o_live != 1) {
-        UT_CHECK(p->p_obj[HS_COMPANIES].o_live == 1);
+        CHECK(p->p_obj[HS_COMPANIES].o_live == 1);
         sim_portal_destroy(p);
         return NULL;
     }
@@ -1266,32 +1262,32 @@ static sim_portal *one_company_portal(uint64_t seed)
 static void test_rollup_net_zero_coalesced(void)
 {
     sim_portal *p = one_company_portal(42);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int cc = ut_table_index(p, "companies_contacts");
     sim_rollup_model m = realistic(2000, 7000, 0);
     int64_t now = UT_NOW_MS + 60000;
     int64_t old = p->p_obj[HS_COMPANIES].o_modified_ms[0];
     uint32_t links = p->p_tables[cc].tb_fwd[0].a_len;
     sim_mutation_result r;
-    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_DISSOCIATE, cc, &m, now, 0, &r) == 0);
-    UT_CHECK(r.mr_applied[SIM_MUT_DISSOCIATE] == 1 && r.mr_rollups.rt_scheduled == 1);
-    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now + 500, 0, &r) == 0);
-    UT_CHECK(r.mr_applied[SIM_MUT_ASSOCIATE] == 1 && r.mr_rollups.rt_scheduled == 0 &&
-             r.mr_rollups.rt_coalesced == 1);
-    UT_CHECK_I64(p->p_tables[cc].tb_fwd[0].a_len, links);
+    REQUIRE(mutate_kind(p, 1, SIM_MUT_DISSOCIATE, cc, &m, now, 0, &r) == 0);
+    CHECK(r.mr_applied[SIM_MUT_DISSOCIATE] == 1 && r.mr_rollups.rt_scheduled == 1);
+    REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now + 500, 0, &r) == 0);
+    CHECK(r.mr_applied[SIM_MUT_ASSOCIATE] == 1 && r.mr_rollups.rt_scheduled == 0 &&
+          r.mr_rollups.rt_coalesced == 1);
+    CHECK_EQ(p->p_tables[cc].tb_fwd[0].a_len, links);
     /* Coalesced, not rescheduled: still due 2–7 s after the first change. */
-    UT_CHECK(sim_portal_next_recompute_ms(p) <= now + 7000);
+    CHECK(sim_portal_next_recompute_ms(p) <= now + 7000);
     sim_rollup_tally t = {0};
-    UT_CHECK_I64(sim_portal_recompute(p, &m, 0, now + 7000, &t), 1);
-    UT_CHECK(t.rt_unchanged == 1 && t.rt_bumped == 0 && t.rt_missed == 0);
-    UT_CHECK_I64(p->p_obj[HS_COMPANIES].o_modified_ms[0], old);
+    CHECK_EQ(sim_portal_recompute(p, &m, 0, now + 7000, &t), 1);
+    CHECK(t.rt_unchanged == 1 && t.rt_bumped == 0 && t.rt_missed == 0);
+    CHECK_EQ(p->p_obj[HS_COMPANIES].o_modified_ms[0], old);
     /* The same two changes in separate windows each bump. */
-    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_DISSOCIATE, cc, &m, now + 10000, 0, &r) == 0);
+    REQUIRE(mutate_kind(p, 1, SIM_MUT_DISSOCIATE, cc, &m, now + 10000, 0, &r) == 0);
     sim_portal_recompute(p, &m, 0, now + 20000, &t);
-    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now + 30000, 0, &r) == 0);
+    REQUIRE(mutate_kind(p, 1, SIM_MUT_ASSOCIATE, cc, &m, now + 30000, 0, &r) == 0);
     sim_portal_recompute(p, &m, 0, now + 40000, &t);
-    UT_CHECK(t.rt_recomputed == 3 && t.rt_bumped == 2);
-    UT_CHECK(p->p_obj[HS_COMPANIES].o_modified_ms[0] == now + 40000);
+    CHECK(t.rt_recomputed == 3 && t.rt_bumped == 2);
+    CHECK(p->p_obj[HS_COMPANIES].o_modified_ms[0] == now + 40000);
 done:
     sim_portal_destroy(p);
 }
@@ -1304,21 +1300,21 @@ static void test_rollup_miss(void)
     ut_portal_add_rollup(&c, "companies_contacts", true);
     sim_portal *p = ut_portal_new(&c);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int cc = ut_table_index(p, "companies_contacts");
     sim_rollup_model m = realistic(100, 200, 1.0);
     int64_t now = UT_NOW_MS + 60000;
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     sim_mutation_result r;
-    UT_REQUIRE(mutate_kind(p, 50, SIM_MUT_ASSOCIATE, cc, &m, now, 0, &r) == 0);
-    UT_CHECK(r.mr_rollups.rt_scheduled > 40 &&
-             r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == 50);
+    REQUIRE(mutate_kind(p, 50, SIM_MUT_ASSOCIATE, cc, &m, now, 0, &r) == 0);
+    CHECK(r.mr_rollups.rt_scheduled > 40 &&
+          r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == 50);
     sim_rollup_tally t = {0};
     sim_portal_recompute(p, &m, 0, now + 1000, &t);
     /* An associate only ever raises a count: every value changed. */
-    UT_CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_missed == t.rt_recomputed);
-    UT_CHECK_U64(t.rt_bumped, 0);
-    UT_CHECK_U64(moved_of(p, &s, HS_COMPANIES), 0);
+    CHECK(t.rt_recomputed == r.mr_rollups.rt_scheduled && t.rt_missed == t.rt_recomputed);
+    CHECK_EQ(t.rt_bumped, 0);
+    CHECK_EQ(moved_of(p, &s, HS_COMPANIES), 0);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1330,7 +1326,7 @@ done:
 static void test_rollup_archive_and_create(void)
 {
     sim_portal *p = one_company_portal(44);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int cc = ut_table_index(p, "companies_contacts");
     int cd = ut_table_index(p, "contacts_deals"), ct = ut_table_index(p, "companies_tickets");
     sim_rollup_model m = realistic(2000, 7000, 0);
@@ -1340,39 +1336,39 @@ static void test_rollup_archive_and_create(void)
      * company) until a contact linked to the company goes. */
     bool linked_gone = false;
     for (int k = 0; k < 400 && !linked_gone; k++) {
-        UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ARCHIVE, cd, &m, now + k, 0, &r) == 0);
+        REQUIRE(mutate_kind(p, 1, SIM_MUT_ARCHIVE, cd, &m, now + k, 0, &r) == 0);
         linked_gone = r.mr_table_changes[cc] > 0;
-        UT_CHECK_U64(r.mr_rollups.rt_scheduled, linked_gone ? 1 : 0);
+        CHECK_EQ(r.mr_rollups.rt_scheduled, linked_gone ? 1 : 0);
     }
-    UT_REQUIRE(linked_gone);
-    UT_CHECK(pending_of(p, cc) == 1 && sim_rollup_find(&p->p_rollups, (uint32_t)cc, 0) != NULL);
+    REQUIRE(linked_gone);
+    CHECK(pending_of(p, cc) == 1 && sim_rollup_find(&p->p_rollups, (uint32_t)cc, 0) != NULL);
     /* Creates one at a time: a contact is linked to a company (scheduled,
      * or coalesced into the company's pending one); a company links
      * contacts but is not scheduled. */
     unsigned contacts = 0, companies = 0;
     for (int k = 0; k < 30; k++) {
         uint32_t before = p->p_obj[HS_CONTACTS].o_count;
-        UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_CREATE, cc, &m, now + 1000 + k, 0, &r) == 0);
+        REQUIRE(mutate_kind(p, 1, SIM_MUT_CREATE, cc, &m, now + 1000 + k, 0, &r) == 0);
         bool contact = p->p_obj[HS_CONTACTS].o_count > before;
         contacts += contact;
         companies += !contact;
-        ut_check(r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == (contact ? 1u : 0u),
-                 __FILE__, __LINE__, "create %d (%s): %llu scheduled, %llu coalesced", k,
-                 contact ? "contact" : "company", (unsigned long long)r.mr_rollups.rt_scheduled,
-                 (unsigned long long)r.mr_rollups.rt_coalesced);
+        CHECKF(r.mr_rollups.rt_scheduled + r.mr_rollups.rt_coalesced == (contact ? 1u : 0u),
+               "create %d (%s): %llu scheduled, %llu coalesced", k, contact ? "contact" : "company",
+               (unsigned long long)r.mr_rollups.rt_scheduled,
+               (unsigned long long)r.mr_rollups.rt_coalesced);
     }
-    UT_CHECK(contacts > 5 && companies > 5);
-    UT_CHECK_U64(rollup_queue_violations(p), 0);
+    CHECK(contacts > 5 && companies > 5);
+    CHECK_EQ(rollup_queue_violations(p), 0);
     /* Archives through companies_tickets until the first company goes: its
      * pending recomputation is dropped. */
     sim_rollup_tally sum = {0};
     for (int k = 0; k < 400 && !p->p_obj[HS_COMPANIES].o_archived[0]; k++) {
-        UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_ARCHIVE, ct, &m, now + 2000 + k, 0, &r) == 0);
+        REQUIRE(mutate_kind(p, 1, SIM_MUT_ARCHIVE, ct, &m, now + 2000 + k, 0, &r) == 0);
         sim_rollup_tally_add(&sum, &r.mr_rollups);
     }
-    UT_REQUIRE(p->p_obj[HS_COMPANIES].o_archived[0]);
-    UT_CHECK(sum.rt_dropped >= 1 && sim_rollup_find(&p->p_rollups, (uint32_t)cc, 0) == NULL);
-    UT_CHECK_U64(rollup_queue_violations(p), 0);
+    REQUIRE(p->p_obj[HS_COMPANIES].o_archived[0]);
+    CHECK(sum.rt_dropped >= 1 && sim_rollup_find(&p->p_rollups, (uint32_t)cc, 0) == NULL);
+    CHECK_EQ(rollup_queue_violations(p), 0);
 done:
     sim_portal_destroy(p);
 }
@@ -1386,45 +1382,45 @@ static void test_rollup_set_at_run_time(void)
     int cc, cd;
     sim_portal *p = two_rollup_portal(&c, 45, true, false, &cc, &cd);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     sim_rollup_model m = realistic(1000, 2000, 0);
     int64_t now = UT_NOW_MS + 60000;
     sim_mutation_result r;
-    UT_REQUIRE(mutate_kind(p, 40, SIM_MUT_ASSOCIATE, cc, &m, now, 0, &r) == 0);
-    UT_REQUIRE(mutate_kind(p, 40, SIM_MUT_ASSOCIATE, cd, &m, now, 0, &r) == 0);
+    REQUIRE(mutate_kind(p, 40, SIM_MUT_ASSOCIATE, cc, &m, now, 0, &r) == 0);
+    REQUIRE(mutate_kind(p, 40, SIM_MUT_ASSOCIATE, cd, &m, now, 0, &r) == 0);
     uint32_t on_cc = pending_of(p, cc), on_cd = pending_of(p, cd);
-    UT_CHECK(on_cc > 30 && on_cd > 30);
-    UT_REQUIRE(snap_take(p, &s));
+    CHECK(on_cc > 30 && on_cd > 30);
+    REQUIRE(snap_take(p, &s));
     /* companies_contacts loses its rollups. */
     sim_portal_config only_cd = c;
     only_cd.pc_nrollups = 1;
     only_cd.pc_rollups[0] = c.pc_rollups[1];
     sim_rollup_tally t = {0};
     sim_portal_set_rollups(p, &only_cd, &t);
-    UT_CHECK(!p->p_tables[cc].tb_rollup && !p->p_tables[cc].tb_rollup_labels);
-    UT_CHECK_U64(t.rt_dropped, on_cc);
-    UT_CHECK(pending_of(p, cc) == 0 && pending_of(p, cd) == on_cd);
+    CHECK(!p->p_tables[cc].tb_rollup && !p->p_tables[cc].tb_rollup_labels);
+    CHECK_EQ(t.rt_dropped, on_cc);
+    CHECK(pending_of(p, cc) == 0 && pending_of(p, cd) == on_cd);
     /* Back again: nothing from before comes back. */
     sim_portal_set_rollups(p, &c, &t);
-    UT_CHECK(p->p_tables[cc].tb_rollup && p->p_tables[cc].tb_rollup_labels);
-    UT_CHECK_U64(pending_of(p, cc), 0);
+    CHECK(p->p_tables[cc].tb_rollup && p->p_tables[cc].tb_rollup_labels);
+    CHECK_EQ(pending_of(p, cc), 0);
     sim_portal_recompute(p, &m, 0, now + 5000, &t);
-    UT_CHECK(t.rt_recomputed == on_cd && t.rt_bumped == on_cd);
-    UT_CHECK_U64(moved_of(p, &s, HS_COMPANIES), 0);
-    UT_CHECK_U64(moved_of(p, &s, HS_CONTACTS), on_cd);
+    CHECK(t.rt_recomputed == on_cd && t.rt_bumped == on_cd);
+    CHECK_EQ(moved_of(p, &s, HS_COMPANIES), 0);
+    CHECK_EQ(moved_of(p, &s, HS_CONTACTS), on_cd);
     /* A relabel captured under per-label rollups that then go: the count
      * alone is compared, and it did not change. */
     memset(&t, 0, sizeof(t));
-    UT_REQUIRE(mutate_kind(p, 1, SIM_MUT_RELABEL, cc, &m, now + 10000, 0, &r) == 0);
-    UT_REQUIRE_I64(r.mr_rollups.rt_scheduled, 1);
-    UT_CHECK(sim_rollup_peek(&p->p_rollups)->rj_before.rv_labels);
+    REQUIRE(mutate_kind(p, 1, SIM_MUT_RELABEL, cc, &m, now + 10000, 0, &r) == 0);
+    REQUIRE_EQ(r.mr_rollups.rt_scheduled, 1);
+    CHECK(sim_rollup_peek(&p->p_rollups)->rj_before.rv_labels);
     sim_portal_config no_labels = c;
     no_labels.pc_rollups[0].rd_labels = false;
     sim_portal_set_rollups(p, &no_labels, &t);
-    UT_CHECK(p->p_tables[cc].tb_rollup && !p->p_tables[cc].tb_rollup_labels);
-    UT_CHECK(t.rt_dropped == 0 && !sim_rollup_peek(&p->p_rollups)->rj_before.rv_labels);
+    CHECK(p->p_tables[cc].tb_rollup && !p->p_tables[cc].tb_rollup_labels);
+    CHECK(t.rt_dropped == 0 && !sim_rollup_peek(&p->p_rollups)->rj_before.rv_labels);
     sim_portal_recompute(p, &m, 0, now + 20000, &t);
-    UT_CHECK(t.rt_recomputed == 1 && t.rt_unchanged == 1);
+    CHECK(t.rt_recomputed == 1 && t.rt_unchanged == 1);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1437,14 +1433,14 @@ static void test_rollup_delays(void)
     ut_portal_config_small(&c, 46);
     ut_portal_add_rollup(&c, "contacts_deals", false);
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int cd = ut_table_index(p, "contacts_deals");
     sim_rollup_model m = realistic(2000, 7000, 0);
     m.rm_tail = 0.25;
     m.rm_tail_ms = 60000;
     int64_t now = UT_NOW_MS + 60000;
     sim_mutation_result r;
-    UT_REQUIRE(mutate_kind(p, 2000, SIM_MUT_ASSOCIATE, cd, &m, now, 0, &r) == 0);
+    REQUIRE(mutate_kind(p, 2000, SIM_MUT_ASSOCIATE, cd, &m, now, 0, &r) == 0);
     uint32_t n = sim_rollup_pending(&p->p_rollups), slow = 0, outside = 0;
     int64_t lo = INT64_MAX, hi = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -1456,11 +1452,11 @@ static void test_rollup_delays(void)
         if (d <= 7000 && d > hi)
             hi = d;
     }
-    UT_CHECK(n > 1000);
-    UT_CHECK_U64(outside, 0);
-    ut_check(slow > n * 0.18 && slow < n * 0.32, __FILE__, __LINE__,
-             "%u of %u recomputations slow, want about 25%%", slow, n);
-    UT_CHECK(lo < 2100 && hi > 6900);
+    CHECK(n > 1000);
+    CHECK_EQ(outside, 0);
+    CHECKF(slow > n * 0.18 && slow < n * 0.32, "%u of %u recomputations slow, want about 25%%",
+           slow, n);
+    CHECK(lo < 2100 && hi > 6900);
 done:
     sim_portal_destroy(p);
 }
@@ -1470,15 +1466,15 @@ static void test_same_ms(void)
 {
     sim_portal *p = small_portal(21, false);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(p != NULL);
+    REQUIRE(snap_take(p, &s));
     int64_t now = UT_NOW_MS + 5000;
     sim_mutation_opts o = opts(100, KIND(SIM_MUT_TOUCH), 0, now);
     o.mo_same_ms = true;
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK_I64(r.mr_first_ms, r.mr_last_ms);
-    UT_CHECK_I64(r.mr_first_ms, now);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK_EQ(r.mr_first_ms, r.mr_last_ms);
+    CHECK_EQ(r.mr_first_ms, now);
     unsigned touched = 0, other = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
@@ -1486,8 +1482,8 @@ static void test_same_ms(void)
                 touched++;
                 other += p->p_obj[t].o_modified_ms[i] != now;
             }
-    UT_CHECK(touched > 90);
-    UT_CHECK_U64(other, 0);
+    CHECK(touched > 90);
+    CHECK_EQ(other, 0);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1500,33 +1496,33 @@ static void test_same_ms_chance(void)
 {
     sim_portal *p = small_portal(22, false);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     int64_t t1 = UT_NOW_MS + 1000, t2 = t1 + SIM_SAME_MS_WITHIN_MS;
     sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, t1);
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK_I64(r.mr_first_ms, t1);
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK_EQ(r.mr_first_ms, t1);
+    REQUIRE(snap_take(p, &s));
     o = opts(20, KIND(SIM_MUT_TOUCH), 0, t2);
     o.mo_same_ms_chance = 1.0;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK_I64(r.mr_first_ms, t1);
-    UT_CHECK_I64(r.mr_last_ms, t1);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK_EQ(r.mr_first_ms, t1);
+    CHECK_EQ(r.mr_last_ms, t1);
     unsigned wrong = 0;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
         for (uint32_t i = 0; i < p->p_obj[t].o_count; i++)
             if (p->p_obj[t].o_modified_ms[i] != s.s_modified[t][i])
                 wrong += p->p_obj[t].o_modified_ms[i] != t1;
-    UT_CHECK_U64(wrong, 0);
+    CHECK_EQ(wrong, 0);
     o = opts(20, KIND(SIM_MUT_TOUCH), 0, t2 + 1);
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK(r.mr_first_ms == t2 + 1 && r.mr_last_ms == t2 + 1);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK(r.mr_first_ms == t2 + 1 && r.mr_last_ms == t2 + 1);
     /* Never a stamp older than SIM_SAME_MS_WITHIN_MS: the next call is at now. */
     int64_t t3 = t2 + 1 + SIM_SAME_MS_WITHIN_MS + 1;
     o = opts(5, KIND(SIM_MUT_TOUCH), 0, t3);
     o.mo_same_ms_chance = 1.0;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_CHECK(r.mr_first_ms == t3 && r.mr_last_ms == t3);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
+    CHECK(r.mr_first_ms == t3 && r.mr_last_ms == t3);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1550,36 +1546,36 @@ static void test_index_lag_touch(void)
 {
     sim_portal *p = small_portal(23, false);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const int64_t lag = 5000;
     for (int round = 0; round < 10; round++) {
         int64_t now = UT_NOW_MS + round * 100000;
-        UT_REQUIRE(snap_take(p, &s));
+        REQUIRE(snap_take(p, &s));
         sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, now);
         o.mo_index_lag_ms = lag;
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
         int t;
         uint32_t i;
-        UT_REQUIRE(changed_object(p, &s, &t, &i));
+        REQUIRE(changed_object(p, &s, &t, &i));
         int64_t old = s.s_modified[t][i], m = -1;
         const sim_objects *ob = &p->p_obj[t];
-        UT_CHECK(sim_search_view(ob, i, now, &m) && m == old);
-        UT_CHECK(sim_search_view(ob, i, now + lag - 1, &m) && m == old);
-        UT_CHECK(sim_search_view(ob, i, now + lag, &m) && m == now);
-        UT_CHECK(sim_search_view(ob, i, now + 10 * lag, &m) && m == now);
+        CHECK(sim_search_view(ob, i, now, &m) && m == old);
+        CHECK(sim_search_view(ob, i, now + lag - 1, &m) && m == old);
+        CHECK(sim_search_view(ob, i, now + lag, &m) && m == now);
+        CHECK(sim_search_view(ob, i, now + 10 * lag, &m) && m == now);
         snap_free(&s);
     }
     /* Lag 0: visible at once. */
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, UT_NOW_MS + 2000000);
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
     int t;
     uint32_t i;
-    UT_REQUIRE(changed_object(p, &s, &t, &i));
+    REQUIRE(changed_object(p, &s, &t, &i));
     int64_t m = -1;
-    UT_CHECK(sim_search_view(&p->p_obj[t], i, UT_NOW_MS + 2000000, &m) && m == UT_NOW_MS + 2000000);
+    CHECK(sim_search_view(&p->p_obj[t], i, UT_NOW_MS + 2000000, &m) && m == UT_NOW_MS + 2000000);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1589,7 +1585,7 @@ static void test_index_lag_create_and_archive(void)
 {
     sim_portal *p = small_portal(24, false);
     snap s = {0};
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const int64_t lag = 3000;
     /* Generated objects: live ones are in the index as they are, archived
      * ones never. */
@@ -1601,42 +1597,42 @@ static void test_index_lag_create_and_archive(void)
             bool in = sim_search_view(ob, i, UT_NOW_MS, &m);
             wrong += ob->o_archived[i] ? in : !in || m != ob->o_modified_ms[i];
         }
-        UT_CHECK_U64(wrong, 0);
+        CHECK_EQ(wrong, 0);
     }
     for (int round = 0; round < 10; round++) {
         int64_t now = UT_NOW_MS + round * 100000;
-        UT_REQUIRE(snap_take(p, &s));
+        REQUIRE(snap_take(p, &s));
         sim_mutation_opts o = opts(1, KIND(SIM_MUT_CREATE), 0, now);
         o.mo_index_lag_ms = lag;
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_CREATE], 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_CREATE], 1);
         for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
             if (p->p_obj[t].o_count == s.s_count[t])
                 continue;
             uint32_t i = s.s_count[t];
             int64_t m = -1;
-            UT_CHECK(!sim_search_view(&p->p_obj[t], i, now, &m));
-            UT_CHECK(!sim_search_view(&p->p_obj[t], i, now + lag - 1, &m));
-            UT_CHECK(sim_search_view(&p->p_obj[t], i, now + lag, &m) && m == now);
+            CHECK(!sim_search_view(&p->p_obj[t], i, now, &m));
+            CHECK(!sim_search_view(&p->p_obj[t], i, now + lag - 1, &m));
+            CHECK(sim_search_view(&p->p_obj[t], i, now + lag, &m) && m == now);
         }
         snap_free(&s);
 
         now += 50000;
-        UT_REQUIRE(snap_take(p, &s));
+        REQUIRE(snap_take(p, &s));
         o = opts(1, KIND(SIM_MUT_ARCHIVE), 0, now);
         o.mo_index_lag_ms = lag;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-        UT_REQUIRE_I64(r.mr_applied[SIM_MUT_ARCHIVE], 1);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE_EQ(r.mr_applied[SIM_MUT_ARCHIVE], 1);
         int t;
         uint32_t i;
         /* Archiving also bumps nothing else here (no rollups): one change. */
-        UT_REQUIRE(changed_object(p, &s, &t, &i));
-        UT_CHECK(p->p_obj[t].o_archived[i]);
+        REQUIRE(changed_object(p, &s, &t, &i));
+        CHECK(p->p_obj[t].o_archived[i]);
         int64_t m = -1, old = s.s_modified[t][i];
-        UT_CHECK(sim_search_view(&p->p_obj[t], i, now, &m) && m == old);
-        UT_CHECK(sim_search_view(&p->p_obj[t], i, now + lag - 1, &m) && m == old);
-        UT_CHECK(!sim_search_view(&p->p_obj[t], i, now + lag, &m));
+        CHECK(sim_search_view(&p->p_obj[t], i, now, &m) && m == old);
+        CHECK(sim_search_view(&p->p_obj[t], i, now + lag - 1, &m) && m == old);
+        CHECK(!sim_search_view(&p->p_obj[t], i, now + lag, &m));
         snap_free(&s);
     }
 done:
@@ -1667,28 +1663,28 @@ static void test_index_lag_second_write(void)
             p = NULL;
         }
     }
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const int64_t lag = 1000, t0 = UT_NOW_MS + 10000;
-    UT_REQUIRE(snap_take(p, &s));
+    REQUIRE(snap_take(p, &s));
     sim_mutation_opts o = opts(1, KIND(SIM_MUT_TOUCH), 0, t0);
     o.mo_index_lag_ms = lag;
     sim_mutation_result r;
-    UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+    REQUIRE(sim_mutate(p, &o, &r) == 0);
     int t;
     uint32_t i;
-    UT_REQUIRE(changed_object(p, &s, &t, &i));
+    REQUIRE(changed_object(p, &s, &t, &i));
     int64_t original = s.s_modified[t][i];
     /* Touch again at t0 + 500 until the same object is hit. */
     o.mo_now_ms = t0 + 500;
     for (int k = 0; k < 200 && p->p_obj[t].o_modified_ms[i] != t0 + 500; k++)
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
-    UT_REQUIRE_I64(p->p_obj[t].o_modified_ms[i], t0 + 500);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
+    REQUIRE_EQ(p->p_obj[t].o_modified_ms[i], t0 + 500);
     int64_t m = -1;
-    UT_CHECK(sim_search_view(&p->p_obj[t], i, t0 + 999, &m) && m == original);
+    CHECK(sim_search_view(&p->p_obj[t], i, t0 + 999, &m) && m == original);
     /* At t0 + 1200 the write of t0 has reached the index. */
-    UT_CHECK(sim_search_view(&p->p_obj[t], i, t0 + 1200, &m));
-    UT_CHECK_I64(m, t0);
-    UT_CHECK(sim_search_view(&p->p_obj[t], i, t0 + 1500, &m) && m == t0 + 500);
+    CHECK(sim_search_view(&p->p_obj[t], i, t0 + 1200, &m));
+    CHECK_EQ(m, t0);
+    CHECK(sim_search_view(&p->p_obj[t], i, t0 + 1500, &m) && m == t0 + 500);
 done:
     snap_free(&s);
     sim_portal_destroy(p);
@@ -1707,7 +1703,7 @@ static void test_many_mutations_consistent(void)
     ut_portal_add_rollup(&c, "companies_deals", false);
     ut_portal_add_rollup(&c, "contacts_deals", false);
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     uint32_t applied[SIM_MUT_KIND_COUNT] = {0};
     sim_rollup_tally total = {0};
     for (int batch = 0; batch < 20; batch++) {
@@ -1723,7 +1719,7 @@ static void test_many_mutations_consistent(void)
         o.mo_rollup.rm_miss = 0.2;
         o.mo_same_ms = batch % 5 == 4;
         sim_mutation_result r;
-        UT_REQUIRE(sim_mutate(p, &o, &r) == 0);
+        REQUIRE(sim_mutate(p, &o, &r) == 0);
         sim_rollup_tally_add(&total, &r.mr_rollups);
         sim_portal_recompute(p, &o.mo_rollup, o.mo_index_lag_ms, now + 125, &total);
         if (batch == 12 || batch == 15) {
@@ -1735,30 +1731,30 @@ static void test_many_mutations_consistent(void)
             c.pc_rollups[2] = (sim_rollup_def){{HS_COMPANIES, HS_DEALS}, true};
             sim_portal_set_rollups(p, &c, &total);
         }
-        UT_CHECK_I64(sum_applied(&r) + r.mr_skipped, 1000);
-        UT_CHECK(r.mr_first_ms <= r.mr_last_ms && r.mr_last_ms <= now);
+        CHECK_EQ(sum_applied(&r) + r.mr_skipped, 1000);
+        CHECK(r.mr_first_ms <= r.mr_last_ms && r.mr_last_ms <= now);
         for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
             applied[k] += r.mr_applied[k];
         unsigned v = ut_portal_violations(p) + rollup_queue_violations(p);
-        ut_check(v == 0, __FILE__, __LINE__, "%u violations after batch %d", v, batch);
+        CHECKF(v == 0, "%u violations after batch %d", v, batch);
         if (v)
             break;
     }
     for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
-        ut_check(applied[k] > 1000, __FILE__, __LINE__, "only %u %s mutations applied", applied[k],
-                 sim_mutation_names[k]);
+        CHECKF(applied[k] > 1000, "only %u %s mutations applied", applied[k],
+               sim_mutation_names[k]);
     /* The accounting adds up, and every outcome happened. */
-    UT_CHECK_U64(total.rt_scheduled,
-                 total.rt_recomputed + total.rt_dropped + sim_rollup_pending(&p->p_rollups));
-    UT_CHECK_U64(total.rt_recomputed, total.rt_bumped + total.rt_missed + total.rt_unchanged);
-    UT_CHECK(total.rt_scheduled > 1000 && total.rt_coalesced > 0 && total.rt_bumped > 0 &&
-             total.rt_missed > 0 && total.rt_unchanged > 0 && total.rt_dropped > 0);
+    CHECK_EQ(total.rt_scheduled,
+             total.rt_recomputed + total.rt_dropped + sim_rollup_pending(&p->p_rollups));
+    CHECK_EQ(total.rt_recomputed, total.rt_bumped + total.rt_missed + total.rt_unchanged);
+    CHECK(total.rt_scheduled > 1000 && total.rt_coalesced > 0 && total.rt_bumped > 0 &&
+          total.rt_missed > 0 && total.rt_unchanged > 0 && total.rt_dropped > 0);
     /* Far in the future everything has run. */
     sim_portal_recompute(p, &(sim_rollup_model){SIM_ROLLUP_REALISTIC, 0, 0, 0, 0, 0}, 0,
                          UT_NOW_MS + 3600000, &total);
-    UT_CHECK_U64(sim_rollup_pending(&p->p_rollups), 0);
-    UT_CHECK(sim_portal_next_recompute_ms(p) == INT64_MAX);
-    UT_CHECK_U64(ut_portal_violations(p), 0);
+    CHECK_EQ(sim_rollup_pending(&p->p_rollups), 0);
+    CHECK(sim_portal_next_recompute_ms(p) == INT64_MAX);
+    CHECK_EQ(ut_portal_violations(p), 0);
 done:
     sim_portal_destroy(p);
 }
@@ -1781,11 +1777,10 @@ static void test_density_and_labels(void)
     sim_portal *one = ut_portal_new(&c);
     c.pc_density = 2.0;
     sim_portal *two = ut_portal_new(&c);
-    UT_REQUIRE(one && two);
+    REQUIRE(one && two);
     double ratio = (double)core_links(two) / (double)core_links(one);
-    ut_check(ratio > 1.8 && ratio < 2.2, __FILE__, __LINE__, "density 2: %.3f times the links",
-             ratio);
-    UT_CHECK_U64(ut_portal_violations(two), 0);
+    CHECKF(ratio > 1.8 && ratio < 2.2, "density 2: %.3f times the links", ratio);
+    CHECK_EQ(ut_portal_violations(two), 0);
     uint64_t labelled = 0, total = 0;
     for (int i = 0; i < one->p_ntables; i++) {
         const sim_table *t = &one->p_tables[i];
@@ -1795,8 +1790,8 @@ static void test_density_and_labels(void)
         total += t->tb_links;
     }
     double share = (double)labelled / (double)total;
-    ut_check(share > c.pc_label_fraction * 0.7 && share < c.pc_label_fraction * 1.3, __FILE__,
-             __LINE__, "labelled share %.3f, configured %.3f", share, c.pc_label_fraction);
+    CHECKF(share > c.pc_label_fraction * 0.7 && share < c.pc_label_fraction * 1.3,
+           "labelled share %.3f, configured %.3f", share, c.pc_label_fraction);
 done:
     sim_portal_destroy(one);
     sim_portal_destroy(two);
@@ -1836,9 +1831,8 @@ static int linkless_portal(void *arg)
 static void test_linkless_portal(void)
 {
     int rc = ut_run_sandboxed(linkless_portal, NULL, 10000);
-    ut_check(rc == 0, __FILE__, __LINE__,
-             "density 0 portal: child %s %d (-1: crashed, e.g. a sanitizer abort)",
-             rc < 0 ? "died," : "failed check", rc);
+    CHECKF(rc == 0, "density 0 portal: child %s %d (-1: crashed, e.g. a sanitizer abort)",
+           rc < 0 ? "died," : "failed check", rc);
 }
 
 static void test_mutation_names(void)
@@ -1847,7 +1841,7 @@ static void test_mutation_names(void)
         "associate", "dissociate", "relabel", "archive", "touch", "create",
     };
     for (int k = 0; k < SIM_MUT_KIND_COUNT; k++)
-        UT_CHECK_STR(sim_mutation_names[k], names[k]);
+        CHECK_STR(sim_mutation_names[k], names[k]);
 }
 
 int unit_suite_sim_portal(void)

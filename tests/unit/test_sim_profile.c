@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "../../sim/sim_profile.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -23,15 +24,15 @@ static void test_a_row_per_type(void)
 {
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         const sim_type_profile *tp = sim_type_profile_of((hs_object_type)t);
-        UT_CHECK_I64(tp->tp_type, t);
-        UT_CHECK(tp->tp_nprops > 0 && tp->tp_props != NULL);
+        CHECK_EQ(tp->tp_type, t);
+        CHECK(tp->tp_nprops > 0 && tp->tp_props != NULL);
         if (hs_object((hs_object_type)t)->oi_engagement) {
-            UT_CHECK(total(tp->tp_engagement_links) == 0); /* engagements link to CRM types */
-            UT_CHECK_I64(tp->tp_default_count, 0);
+            CHECK(total(tp->tp_engagement_links) == 0); /* engagements link to CRM types */
+            CHECK_EQ(tp->tp_default_count, 0);
         } else {
-            UT_CHECK(fabs(total(tp->tp_engagement_links) - 1) < 1e-9);
-            UT_CHECK(tp->tp_default_count > 0);
-            UT_CHECK(tp->tp_nrecord_props > 0);
+            CHECK(fabs(total(tp->tp_engagement_links) - 1) < 1e-9);
+            CHECK(tp->tp_default_count > 0);
+            CHECK(tp->tp_nrecord_props > 0);
         }
     }
 }
@@ -46,13 +47,13 @@ static void test_a_row_per_crm_pair(void)
                 t.t_parent != (hs_object_type)a || hs_table_is_engagement(t))
                 continue;
             const sim_pair_profile *pp = sim_pair_profile_of(t.t_parent, t.t_child);
-            UT_CHECK(pp != NULL);
+            CHECK(pp != NULL);
             if (pp)
-                UT_CHECK(fabs(total(pp->pp_links) - 1) < 1e-9);
+                CHECK(fabs(total(pp->pp_links) - 1) < 1e-9);
             pairs++;
         }
-    UT_CHECK_I64(pairs, 6); /* contacts, companies, deals, tickets: six pairs */
-    UT_CHECK(sim_pair_profile_of(HS_CONTACTS, HS_CALLS) == NULL);
+    CHECK_EQ(pairs, 6); /* contacts, companies, deals, tickets: six pairs */
+    CHECK(sim_pair_profile_of(HS_CONTACTS, HS_CALLS) == NULL);
 }
 
 int unit_suite_sim_profile(void)

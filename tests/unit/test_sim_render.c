@@ -11,6 +11,7 @@
 
 #include "../../common/base/jbuf.h"
 #include "../../sim/sim_render.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -21,8 +22,7 @@ static json_object *render(const sim_portal *p, hs_object_type t, uint32_t idx, 
     jb_init(&b);
     sim_render_object(&b, p, t, idx, modified, props, nprops);
     json_object *o = json_tokener_parse(jb_cstr(&b));
-    ut_check(o && json_object_is_type(o, json_type_object), __FILE__, __LINE__,
-             "not a JSON object: %.300s", jb_cstr(&b));
+    CHECKF(o && json_object_is_type(o, json_type_object), "not a JSON object: %.300s", jb_cstr(&b));
     jb_free(&b);
     return o;
 }
@@ -51,32 +51,32 @@ static void test_contact_default(void)
     ut_portal_config_small(&c, 31);
     sim_portal *p = ut_portal_new(&c);
     json_object *o = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const sim_objects *co = &p->p_obj[HS_CONTACTS];
     uint32_t idx = 0;
     while (idx < co->o_count && co->o_archived[idx])
         idx++;
-    UT_REQUIRE(idx < co->o_count);
+    REQUIRE(idx < co->o_count);
     int64_t modified = 1705521304281LL;
     o = render(p, HS_CONTACTS, idx, modified, NULL, 0);
-    UT_REQUIRE(o != NULL);
+    REQUIRE(o != NULL);
     char id[32], created[32];
     fmt_u64(id, co->o_id[idx]);
     fmt_iso8601_ms(created, co->o_created_ms[idx]);
-    UT_CHECK_STR(str_at(o, "id", NULL), id);
-    UT_CHECK_STR(str_at(o, "properties", "hs_object_id"), id);
-    UT_CHECK_STR(str_at(o, "properties", "createdate"), created);
-    UT_CHECK_STR(str_at(o, "properties", "lastmodifieddate"), "2024-01-17T19:55:04.281Z");
-    UT_CHECK(!has_key(o, "properties", "hs_lastmodifieddate"));
-    UT_CHECK_STR(str_at(o, "createdAt", NULL), created);
-    UT_CHECK_STR(str_at(o, "updatedAt", NULL), "2024-01-17T19:55:04.281Z");
+    CHECK_STR(str_at(o, "id", NULL), id);
+    CHECK_STR(str_at(o, "properties", "hs_object_id"), id);
+    CHECK_STR(str_at(o, "properties", "createdate"), created);
+    CHECK_STR(str_at(o, "properties", "lastmodifieddate"), "2024-01-17T19:55:04.281Z");
+    CHECK(!has_key(o, "properties", "hs_lastmodifieddate"));
+    CHECK_STR(str_at(o, "createdAt", NULL), created);
+    CHECK_STR(str_at(o, "updatedAt", NULL), "2024-01-17T19:55:04.281Z");
     const char *email = str_at(o, "properties", "email");
-    UT_CHECK(email && strstr(email, id) != NULL);
-    UT_CHECK(has_key(o, "properties", "firstname") && has_key(o, "properties", "lastname"));
+    CHECK(email && strstr(email, id) != NULL);
+    CHECK(has_key(o, "properties", "firstname") && has_key(o, "properties", "lastname"));
     json_object *arch = NULL;
-    UT_CHECK(json_object_object_get_ex(o, "archived", &arch) &&
-             json_object_is_type(arch, json_type_boolean) && !json_object_get_boolean(arch));
-    UT_CHECK(!has_key(o, "archivedAt", NULL));
+    CHECK(json_object_object_get_ex(o, "archived", &arch) &&
+          json_object_is_type(arch, json_type_boolean) && !json_object_get_boolean(arch));
+    CHECK(!has_key(o, "archivedAt", NULL));
 done:
     json_object_put(o);
     sim_portal_destroy(p);
@@ -88,28 +88,28 @@ static void test_requested_properties(void)
     ut_portal_config_small(&c, 32);
     sim_portal *p = ut_portal_new(&c);
     json_object *o = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     static const char props[3][SIM_PROP_NAME_MAX] = {"name", "no_such_property", "createdate"};
     o = render(p, HS_COMPANIES, 0, 5, props, 3);
-    UT_REQUIRE(o != NULL);
-    UT_CHECK(has_key(o, "properties", "name"));
-    UT_CHECK(!has_key(o, "properties", "domain")); /* a default, not requested */
-    UT_CHECK(!has_key(o, "properties", "no_such_property"));
+    REQUIRE(o != NULL);
+    CHECK(has_key(o, "properties", "name"));
+    CHECK(!has_key(o, "properties", "domain")); /* a default, not requested */
+    CHECK(!has_key(o, "properties", "no_such_property"));
     /* Always present, like HubSpot's. */
-    UT_CHECK(has_key(o, "properties", "hs_object_id"));
-    UT_CHECK(has_key(o, "properties", "createdate"));
-    UT_CHECK_STR(str_at(o, "properties", "hs_lastmodifieddate"), "1970-01-01T00:00:00.005Z");
-    UT_CHECK(!has_key(o, "properties", "lastmodifieddate"));
+    CHECK(has_key(o, "properties", "hs_object_id"));
+    CHECK(has_key(o, "properties", "createdate"));
+    CHECK_STR(str_at(o, "properties", "hs_lastmodifieddate"), "1970-01-01T00:00:00.005Z");
+    CHECK(!has_key(o, "properties", "lastmodifieddate"));
     json_object *pr = NULL;
     json_object_object_get_ex(o, "properties", &pr);
-    UT_CHECK_I64(json_object_object_length(pr), 4);
+    CHECK_EQ(json_object_object_length(pr), 4);
     json_object_put(o);
     o = NULL;
     /* Deals with their defaults. */
     o = render(p, HS_DEALS, 1, 5, NULL, 0);
-    UT_REQUIRE(o != NULL);
-    UT_CHECK(has_key(o, "properties", "dealname") && has_key(o, "properties", "dealstage") &&
-             has_key(o, "properties", "pipeline") && has_key(o, "properties", "amount"));
+    REQUIRE(o != NULL);
+    CHECK(has_key(o, "properties", "dealname") && has_key(o, "properties", "dealstage") &&
+          has_key(o, "properties", "pipeline") && has_key(o, "properties", "amount"));
 done:
     json_object_put(o);
     sim_portal_destroy(p);
@@ -121,20 +121,20 @@ static void test_archived_object(void)
     ut_portal_config_small(&c, 33);
     sim_portal *p = ut_portal_new(&c);
     json_object *o = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const sim_objects *to = &p->p_obj[HS_TICKETS];
     uint32_t idx = 0;
     while (idx < to->o_count && !to->o_archived[idx])
         idx++;
-    UT_REQUIRE(idx < to->o_count);
+    REQUIRE(idx < to->o_count);
     o = render(p, HS_TICKETS, idx, to->o_modified_ms[idx], NULL, 0);
-    UT_REQUIRE(o != NULL);
+    REQUIRE(o != NULL);
     json_object *arch = NULL;
-    UT_CHECK(json_object_object_get_ex(o, "archived", &arch) && json_object_get_boolean(arch));
+    CHECK(json_object_object_get_ex(o, "archived", &arch) && json_object_get_boolean(arch));
     char when[32];
     fmt_iso8601_ms(when, to->o_modified_ms[idx]);
-    UT_CHECK_STR(str_at(o, "archivedAt", NULL), when);
-    UT_CHECK(has_key(o, "properties", "subject"));
+    CHECK_STR(str_at(o, "archivedAt", NULL), when);
+    CHECK(has_key(o, "properties", "subject"));
 done:
     json_object_put(o);
     sim_portal_destroy(p);

@@ -10,6 +10,7 @@
 
 #include "../../sim/sim_rand.h"
 #include "../../sim/sim_rollup.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -32,18 +33,18 @@ static void test_mode_names(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         sim_rollup_mode m = SIM_ROLLUP_MODE_COUNT;
         int rc = sim_rollup_mode_parse(cases[i].s, &m);
-        ut_check(cases[i].mode < 0 ? rc == -1 : rc == 0 && (int)m == cases[i].mode, __FILE__,
-                 __LINE__, "'%s': rc %d mode %d", cases[i].s, rc, (int)m);
+        CHECKF(cases[i].mode < 0 ? rc == -1 : rc == 0 && (int)m == cases[i].mode,
+               "'%s': rc %d mode %d", cases[i].s, rc, (int)m);
     }
     for (int m = 0; m < SIM_ROLLUP_MODE_COUNT; m++) {
         sim_rollup_mode back;
-        UT_CHECK(sim_rollup_mode_parse(sim_rollup_mode_names[m], &back) == 0 && (int)back == m);
+        CHECK(sim_rollup_mode_parse(sim_rollup_mode_names[m], &back) == 0 && (int)back == m);
     }
     sim_rollup_model d;
     sim_rollup_model_defaults(&d);
-    UT_CHECK(d.rm_mode == SIM_ROLLUP_REALISTIC && d.rm_delay_min_ms == 2000 &&
-             d.rm_delay_max_ms == 7000 && d.rm_tail == 0.02 && d.rm_tail_ms == 240000 &&
-             d.rm_miss == 0.05);
+    CHECK(d.rm_mode == SIM_ROLLUP_REALISTIC && d.rm_delay_min_ms == 2000 &&
+          d.rm_delay_max_ms == 7000 && d.rm_tail == 0.02 && d.rm_tail_ms == 240000 &&
+          d.rm_miss == 0.05);
 }
 
 static void test_values_differ(void)
@@ -52,17 +53,17 @@ static void test_values_differ(void)
     memset(&a, 0, sizeof(a));
     a.rv_count = 3;
     b = a;
-    UT_CHECK(!sim_rollup_values_differ(&a, &b));
+    CHECK(!sim_rollup_values_differ(&a, &b));
     b.rv_count = 4;
-    UT_CHECK(sim_rollup_values_differ(&a, &b));
+    CHECK(sim_rollup_values_differ(&a, &b));
     /* Per-label values count only when both sides hold them. */
     b = a;
     b.rv_label[2] = 1;
-    UT_CHECK(!sim_rollup_values_differ(&a, &b));
+    CHECK(!sim_rollup_values_differ(&a, &b));
     a.rv_labels = b.rv_labels = true;
-    UT_CHECK(sim_rollup_values_differ(&a, &b));
+    CHECK(sim_rollup_values_differ(&a, &b));
     b.rv_labels = false;
-    UT_CHECK(!sim_rollup_values_differ(&a, &b));
+    CHECK(!sim_rollup_values_differ(&a, &b));
 }
 
 /* The model: job or not, per (table, parent). */
@@ -204,13 +205,13 @@ static void test_queue_against_model(void)
                     (unsigned long long)op);
     }
     violations += queue_violations(&q, &m);
-    UT_CHECK_U64(violations, 0);
+    CHECK_EQ(violations, 0);
     /* The run exercised everything, the queue grew well past its first size. */
-    ut_check(pushes > 10000 && pops > 3000 && removes > 500 && table_removes > 50, __FILE__,
-             __LINE__, "pushes %llu pops %llu removes %llu table_removes %llu",
-             (unsigned long long)pushes, (unsigned long long)pops, (unsigned long long)removes,
-             (unsigned long long)table_removes);
-    UT_CHECK(max_len > 400);
+    CHECKF(pushes > 10000 && pops > 3000 && removes > 500 && table_removes > 50,
+           "pushes %llu pops %llu removes %llu table_removes %llu", (unsigned long long)pushes,
+           (unsigned long long)pops, (unsigned long long)removes,
+           (unsigned long long)table_removes);
+    CHECK(max_len > 400);
     /* Drained in order. */
     sim_rollup_job prev, j;
     bool first = true, ordered = true;
@@ -219,14 +220,14 @@ static void test_queue_against_model(void)
         prev = j;
         first = false;
     }
-    UT_CHECK(ordered);
-    UT_CHECK_U64(sim_rollup_pending(&q), 0);
-    UT_CHECK(sim_rollup_peek(&q) == NULL && sim_rollup_find(&q, 0, 0) == NULL);
-    UT_CHECK(!sim_rollup_remove(&q, 0, 0) && sim_rollup_remove_table(&q, 1) == 0);
+    CHECK(ordered);
+    CHECK_EQ(sim_rollup_pending(&q), 0);
+    CHECK(sim_rollup_peek(&q) == NULL && sim_rollup_find(&q, 0, 0) == NULL);
+    CHECK(!sim_rollup_remove(&q, 0, 0) && sim_rollup_remove_table(&q, 1) == 0);
     sim_rollup_queue_free(&q);
     /* A freed queue is an empty, usable one. */
     sim_rollup_job one = {5, 2, 7, {1, {0}, false}};
-    UT_CHECK(sim_rollup_push(&q, &one) == 0 && sim_rollup_find(&q, 2, 7) != NULL);
+    CHECK(sim_rollup_push(&q, &one) == 0 && sim_rollup_find(&q, 2, 7) != NULL);
     sim_rollup_queue_free(&q);
 }
 
@@ -236,11 +237,11 @@ static void test_queue_empty(void)
     sim_rollup_queue q;
     sim_rollup_queue_init(&q);
     sim_rollup_job j;
-    UT_CHECK(sim_rollup_pending(&q) == 0 && sim_rollup_peek(&q) == NULL);
-    UT_CHECK(!sim_rollup_pop(&q, &j) && sim_rollup_find(&q, 1, 1) == NULL);
-    UT_CHECK(!sim_rollup_remove(&q, 1, 1) && sim_rollup_remove_table(&q, 1) == 0);
+    CHECK(sim_rollup_pending(&q) == 0 && sim_rollup_peek(&q) == NULL);
+    CHECK(!sim_rollup_pop(&q, &j) && sim_rollup_find(&q, 1, 1) == NULL);
+    CHECK(!sim_rollup_remove(&q, 1, 1) && sim_rollup_remove_table(&q, 1) == 0);
     sim_rollup_forget_labels(&q, 1);
-    UT_CHECK(q.rq_heap == NULL && q.rq_slots == NULL);
+    CHECK(q.rq_heap == NULL && q.rq_slots == NULL);
     sim_rollup_queue_free(&q);
 }
 
@@ -248,8 +249,8 @@ static void test_tally_add(void)
 {
     sim_rollup_tally a = {1, 2, 3, 4, 5, 6, 7}, b = {10, 20, 30, 40, 50, 60, 70};
     sim_rollup_tally_add(&a, &b);
-    UT_CHECK(a.rt_scheduled == 11 && a.rt_coalesced == 22 && a.rt_recomputed == 33 &&
-             a.rt_bumped == 44 && a.rt_missed == 55 && a.rt_unchanged == 66 && a.rt_dropped == 77);
+    CHECK(a.rt_scheduled == 11 && a.rt_coalesced == 22 && a.rt_recomputed == 33 &&
+          a.rt_bumped == 44 && a.rt_missed == 55 && a.rt_unchanged == 66 && a.rt_dropped == 77);
 }
 
 int unit_suite_sim_rollup(void)

@@ -16,6 +16,7 @@
 #include "../../common/base/jbuf.h"
 #include "../../sim/sim_rand.h"
 #include "../../sim/sim_search.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -30,15 +31,14 @@ static json_object *search(const sim_portal *p, hs_object_type t, const char *bo
 {
     static sim_search_query q;
     char err[256];
-    if (!ut_check(parse(t, body, &q, err, sizeof(err)) == 0, __FILE__, __LINE__,
-                  "parse failed: %s for %s", err, body))
+    if (!CHECKF(parse(t, body, &q, err, sizeof(err)) == 0, "parse failed: %s for %s", err, body))
         return NULL;
     jbuf b;
     jb_init(&b);
     json_object *o = NULL;
-    if (UT_CHECK(sim_search_run(p, t, &q, now_ms, &b, NULL) == 0)) {
+    if (CHECK(sim_search_run(p, t, &q, now_ms, &b, NULL) == 0)) {
         o = json_tokener_parse(jb_cstr(&b));
-        ut_check(o != NULL, __FILE__, __LINE__, "response is not JSON: %.200s", jb_cstr(&b));
+        CHECKF(o != NULL, "response is not JSON: %.200s", jb_cstr(&b));
     }
     jb_free(&b);
     return o;
@@ -87,49 +87,49 @@ static void test_parse_defaults(void)
 {
     static sim_search_query q;
     char err[256];
-    UT_REQUIRE(parse(HS_CONTACTS, "{}", &q, err, sizeof(err)) == 0);
-    UT_CHECK_I64(q.q_limit, 10);
-    UT_CHECK_I64(q.q_after, 0);
-    UT_CHECK_I64(q.q_ngroups, 0);
-    UT_CHECK(!q.q_sorted);
-    UT_REQUIRE(parse(HS_CONTACTS,
-                     "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"lastmodifieddate\","
-                     "\"operator\":\"GTE\",\"value\":\"1700000000000\"}]}],\"sorts\":[{"
-                     "\"propertyName\":\"lastmodifieddate\",\"direction\":\"DESCENDING\"}],"
-                     "\"limit\":200,\"after\":\"9800\",\"properties\":[\"email\"]}",
-                     &q, err, sizeof(err)) == 0);
-    UT_CHECK(q.q_ngroups == 1 && q.q_group_len[0] == 1);
-    UT_CHECK(q.q_filters[0][0].f_prop == SIM_PROP_LASTMODIFIED);
-    UT_CHECK(q.q_filters[0][0].f_op == SIM_OP_GTE);
-    UT_CHECK_I64(q.q_filters[0][0].f_value, 1700000000000LL);
-    UT_CHECK(q.q_sorted && q.q_descending && q.q_sort_prop == SIM_PROP_LASTMODIFIED);
-    UT_CHECK(q.q_limit == 200 && q.q_after == 9800);
-    UT_CHECK(q.q_nprops == 1 && strcmp(q.q_props[0], "email") == 0);
+    REQUIRE(parse(HS_CONTACTS, "{}", &q, err, sizeof(err)) == 0);
+    CHECK_EQ(q.q_limit, 10);
+    CHECK_EQ(q.q_after, 0);
+    CHECK_EQ(q.q_ngroups, 0);
+    CHECK(!q.q_sorted);
+    REQUIRE(parse(HS_CONTACTS,
+                  "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"lastmodifieddate\","
+                  "\"operator\":\"GTE\",\"value\":\"1700000000000\"}]}],\"sorts\":[{"
+                  "\"propertyName\":\"lastmodifieddate\",\"direction\":\"DESCENDING\"}],"
+                  "\"limit\":200,\"after\":\"9800\",\"properties\":[\"email\"]}",
+                  &q, err, sizeof(err)) == 0);
+    CHECK(q.q_ngroups == 1 && q.q_group_len[0] == 1);
+    CHECK(q.q_filters[0][0].f_prop == SIM_PROP_LASTMODIFIED);
+    CHECK(q.q_filters[0][0].f_op == SIM_OP_GTE);
+    CHECK_EQ(q.q_filters[0][0].f_value, 1700000000000LL);
+    CHECK(q.q_sorted && q.q_descending && q.q_sort_prop == SIM_PROP_LASTMODIFIED);
+    CHECK(q.q_limit == 200 && q.q_after == 9800);
+    CHECK(q.q_nprops == 1 && strcmp(q.q_props[0], "email") == 0);
     /* after as a number; the string sort forms; ISO-8601 values. */
-    UT_REQUIRE(parse(HS_DEALS,
-                     "{\"after\":20,\"sorts\":[\"-hs_lastmodifieddate\"],\"filterGroups\":[{"
-                     "\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":"
-                     "\"BETWEEN\",\"value\":\"2024-01-17T19:55:04.281Z\",\"highValue\":"
-                     "1705521304999}]}]}",
-                     &q, err, sizeof(err)) == 0);
-    UT_CHECK(q.q_after == 20 && q.q_sorted && q.q_descending);
-    UT_CHECK(q.q_filters[0][0].f_value == 1705521304281LL &&
-             q.q_filters[0][0].f_high == 1705521304999LL);
-    UT_REQUIRE(parse(HS_DEALS, "{\"sorts\":[\"createdate\"]}", &q, err, sizeof(err)) == 0);
-    UT_CHECK(q.q_sorted && !q.q_descending && q.q_sort_prop == SIM_PROP_CREATED);
-    UT_REQUIRE(parse(HS_DEALS,
-                     "{\"sorts\":[{\"propertyName\":\"hs_object_id\"}],\"filterGroups\":[{"
-                     "\"filters\":[{\"propertyName\":\"hs_object_id\",\"operator\":\"IN\","
-                     "\"values\":[\"5\",6,\"7\"]}]}]}",
-                     &q, err, sizeof(err)) == 0);
-    UT_CHECK(q.q_sorted && !q.q_descending && q.q_sort_prop == SIM_PROP_OBJECT_ID);
-    UT_CHECK(q.q_filters[0][0].f_nvalues == 3 && q.q_filters[0][0].f_values[1] == 6);
+    REQUIRE(parse(HS_DEALS,
+                  "{\"after\":20,\"sorts\":[\"-hs_lastmodifieddate\"],\"filterGroups\":[{"
+                  "\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\",\"operator\":"
+                  "\"BETWEEN\",\"value\":\"2024-01-17T19:55:04.281Z\",\"highValue\":"
+                  "1705521304999}]}]}",
+                  &q, err, sizeof(err)) == 0);
+    CHECK(q.q_after == 20 && q.q_sorted && q.q_descending);
+    CHECK(q.q_filters[0][0].f_value == 1705521304281LL &&
+          q.q_filters[0][0].f_high == 1705521304999LL);
+    REQUIRE(parse(HS_DEALS, "{\"sorts\":[\"createdate\"]}", &q, err, sizeof(err)) == 0);
+    CHECK(q.q_sorted && !q.q_descending && q.q_sort_prop == SIM_PROP_CREATED);
+    REQUIRE(parse(HS_DEALS,
+                  "{\"sorts\":[{\"propertyName\":\"hs_object_id\"}],\"filterGroups\":[{"
+                  "\"filters\":[{\"propertyName\":\"hs_object_id\",\"operator\":\"IN\","
+                  "\"values\":[\"5\",6,\"7\"]}]}]}",
+                  &q, err, sizeof(err)) == 0);
+    CHECK(q.q_sorted && !q.q_descending && q.q_sort_prop == SIM_PROP_OBJECT_ID);
+    CHECK(q.q_filters[0][0].f_nvalues == 3 && q.q_filters[0][0].f_values[1] == 6);
     /* hs_lastmodifieddate exists on contacts but is never set. */
-    UT_REQUIRE(parse(HS_CONTACTS,
-                     "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\","
-                     "\"operator\":\"GTE\",\"value\":\"0\"}]}]}",
-                     &q, err, sizeof(err)) == 0);
-    UT_CHECK(q.q_filters[0][0].f_prop == SIM_PROP_UNSET);
+    REQUIRE(parse(HS_CONTACTS,
+                  "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\","
+                  "\"operator\":\"GTE\",\"value\":\"0\"}]}]}",
+                  &q, err, sizeof(err)) == 0);
+    CHECK(q.q_filters[0][0].f_prop == SIM_PROP_UNSET);
 done:
     return;
 }
@@ -163,9 +163,8 @@ static void test_parse_limits(void)
         jb_init(&b);
         filters_body(&b, shapes[i].groups, shapes[i].per_group);
         int rc = parse(HS_CONTACTS, jb_cstr(&b), &q, err, sizeof(err));
-        ut_check(shapes[i].ok ? rc == 0 : rc == -1 && err[0], __FILE__, __LINE__,
-                 "%d groups x %d filters: rc %d (%s)", shapes[i].groups, shapes[i].per_group, rc,
-                 err);
+        CHECKF(shapes[i].ok ? rc == 0 : rc == -1 && err[0], "%d groups x %d filters: rc %d (%s)",
+               shapes[i].groups, shapes[i].per_group, rc, err);
         jb_free(&b);
     }
     /* Body size: 3,000 characters allowed, 3,001 not. */
@@ -174,11 +173,11 @@ static void test_parse_limits(void)
     body[0] = '{';
     body[2999] = '}';
     body[3000] = '\0';
-    UT_CHECK(parse(HS_CONTACTS, body, &q, err, sizeof(err)) == 0);
+    CHECK(parse(HS_CONTACTS, body, &q, err, sizeof(err)) == 0);
     body[2999] = ' ';
     body[3000] = '}';
     body[3001] = '\0';
-    UT_CHECK(parse(HS_CONTACTS, body, &q, err, sizeof(err)) == -1 && err[0]);
+    CHECK(parse(HS_CONTACTS, body, &q, err, sizeof(err)) == -1 && err[0]);
 }
 
 static void test_parse_rejects(void)
@@ -231,16 +230,16 @@ static void test_parse_rejects(void)
         static sim_search_query q;
         char err[256];
         int rc = parse(HS_CONTACTS, bad[i], &q, err, sizeof(err));
-        ut_check(rc == -1 && err[0], __FILE__, __LINE__, "accepted: %s", bad[i]);
+        CHECKF(rc == -1 && err[0], "accepted: %s", bad[i]);
     }
     /* Each type's own last-modified property only. */
     static sim_search_query q;
     char err[256];
-    UT_CHECK(parse(HS_COMPANIES, "{\"sorts\":[\"lastmodifieddate\"]}", &q, err, sizeof(err)) == -1);
-    UT_CHECK(parse(HS_CONTACTS, "{\"sorts\":[\"lastmodifieddate\"]}", &q, err, sizeof(err)) == 0);
-    UT_CHECK(parse(HS_TICKETS, "{\"sorts\":[\"hs_lastmodifieddate\"]}", &q, err, sizeof(err)) == 0);
-    UT_CHECK(parse(HS_CONTACTS, "{\"after\":9990,\"limit\":10}", &q, err, sizeof(err)) == 0);
-    UT_CHECK(parse(HS_CONTACTS, "{\"after\":null}", &q, err, sizeof(err)) == 0);
+    CHECK(parse(HS_COMPANIES, "{\"sorts\":[\"lastmodifieddate\"]}", &q, err, sizeof(err)) == -1);
+    CHECK(parse(HS_CONTACTS, "{\"sorts\":[\"lastmodifieddate\"]}", &q, err, sizeof(err)) == 0);
+    CHECK(parse(HS_TICKETS, "{\"sorts\":[\"hs_lastmodifieddate\"]}", &q, err, sizeof(err)) == 0);
+    CHECK(parse(HS_CONTACTS, "{\"after\":9990,\"limit\":10}", &q, err, sizeof(err)) == 0);
+    CHECK(parse(HS_CONTACTS, "{\"after\":null}", &q, err, sizeof(err)) == 0);
 }
 
 /* ----------------------------------------------------------- the oracle */
@@ -501,7 +500,7 @@ static void test_random_queries_vs_oracle(void)
     sim_portal_config c;
     ut_portal_config_small(&c, 41);
     sim_portal *p = ut_portal_new(&c);
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     /* Recent writes, some not yet visible at `now`. */
     int64_t now = UT_NOW_MS + 100000;
     sim_mutation_opts mo;
@@ -511,9 +510,9 @@ static void test_random_queries_vs_oracle(void)
     mo.mo_same_ms_chance = 0.3;
     mo.mo_now_ms = now - 20000;
     sim_mutation_result mr;
-    UT_REQUIRE(sim_mutate(p, &mo, &mr) == 0);
+    REQUIRE(sim_mutate(p, &mo, &mr) == 0);
     mo.mo_now_ms = now - 2000;
-    UT_REQUIRE(sim_mutate(p, &mo, &mr) == 0);
+    REQUIRE(sim_mutate(p, &mo, &mr) == 0);
     sim_rng r;
     sim_rng_seed(&r, 4242, 0);
     unsigned bad = 0, selective = 0;
@@ -533,7 +532,7 @@ static void test_random_queries_vs_oracle(void)
         }
         jb_free(&b);
     }
-    UT_CHECK_U64(bad, 0);
+    CHECK_EQ(bad, 0);
 done:
     sim_portal_destroy(p);
 }
@@ -552,7 +551,7 @@ static void test_paging_through_ties(void)
     ut_portal_config_small(&c, 42);
     sim_portal *p = ut_portal_new(&c);
     uint64_t *seen = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     /* 300 writes sharing one millisecond. */
     sim_mutation_opts mo;
     memset(&mo, 0, sizeof(mo));
@@ -561,11 +560,11 @@ static void test_paging_through_ties(void)
     mo.mo_same_ms = true;
     mo.mo_now_ms = UT_NOW_MS + 1000;
     sim_mutation_result mr;
-    UT_REQUIRE(sim_mutate(p, &mo, &mr) == 0);
+    REQUIRE(sim_mutate(p, &mo, &mr) == 0);
     const sim_objects *o = &p->p_obj[HS_CONTACTS];
     uint32_t live = o->o_live;
     seen = calloc(live + 1, sizeof(*seen));
-    UT_REQUIRE(seen != NULL);
+    REQUIRE(seen != NULL);
     size_t nseen = 0;
     int64_t prev_key = INT64_MAX;
     uint64_t prev_id = 0;
@@ -577,8 +576,8 @@ static void test_paging_through_ties(void)
                  "\"DESCENDING\"}],\"limit\":200,\"after\":%u}",
                  after);
         json_object *resp = search(p, HS_CONTACTS, body, UT_NOW_MS + 1000);
-        UT_REQUIRE(resp != NULL);
-        UT_CHECK_I64(total_of(resp), live);
+        REQUIRE(resp != NULL);
+        CHECK_EQ(total_of(resp), live);
         json_object *res;
         json_object_object_get_ex(resp, "results", &res);
         size_t n = json_object_array_length(res);
@@ -599,10 +598,10 @@ static void test_paging_through_ties(void)
         json_object_put(resp);
         if (next < 0)
             break;
-        UT_REQUIRE_I64(next, after + 200);
+        REQUIRE_EQ(next, after + 200);
     }
-    UT_CHECK_U64(nseen, live);
-    UT_CHECK_U64(order_bad, 0);
+    CHECK_EQ(nseen, live);
+    CHECK_EQ(order_bad, 0);
     /* Each live contact exactly once. */
     qsort(seen, nseen, sizeof(*seen), cmp_u64);
     unsigned dups = 0;
@@ -611,7 +610,7 @@ static void test_paging_through_ties(void)
         dups += i && seen[i] == seen[i - 1];
         dups += sim_object_find(p, HS_CONTACTS, seen[i], &idx) != 0 || o->o_archived[idx];
     }
-    UT_CHECK_U64(dups, 0);
+    CHECK_EQ(dups, 0);
 done:
     free(seen);
     sim_portal_destroy(p);
@@ -625,7 +624,7 @@ static void test_search_sees_lagging_index(void)
     ut_portal_config_small(&c, 43);
     sim_portal *p = ut_portal_new(&c);
     json_object *resp = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     const int64_t now = UT_NOW_MS + 50000, lag = 3000;
     sim_mutation_opts mo;
     memset(&mo, 0, sizeof(mo));
@@ -636,43 +635,43 @@ static void test_search_sees_lagging_index(void)
     mo.mo_now_ms = now;
     mo.mo_same_ms = true;
     sim_mutation_result mr;
-    UT_REQUIRE(sim_mutate(p, &mo, &mr) == 0);
+    REQUIRE(sim_mutate(p, &mo, &mr) == 0);
     char body[256];
     snprintf(body, sizeof(body),
              "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\","
              "\"operator\":\"EQ\",\"value\":\"%" PRId64 "\"}]}],\"limit\":100}",
              now);
     resp = search(p, HS_COMPANIES, body, now);
-    UT_REQUIRE(resp != NULL);
-    UT_CHECK_I64(total_of(resp), 0);
+    REQUIRE(resp != NULL);
+    CHECK_EQ(total_of(resp), 0);
     json_object_put(resp);
     resp = search(p, HS_COMPANIES, body, now + lag);
-    UT_REQUIRE(resp != NULL);
+    REQUIRE(resp != NULL);
     uint32_t touched = 0;
     for (uint32_t i = 0; i < p->p_obj[HS_COMPANIES].o_count; i++)
         touched += p->p_obj[HS_COMPANIES].o_modified_ms[i] == now;
-    UT_CHECK(touched > 0);
-    UT_CHECK_I64(total_of(resp), touched);
+    CHECK(touched > 0);
+    CHECK_EQ(total_of(resp), touched);
     json_object_put(resp);
     /* Archived records: never, whatever the filter. */
     resp = search(p, HS_COMPANIES, "{\"limit\":1}", now + lag);
-    UT_REQUIRE(resp != NULL);
-    UT_CHECK_I64(total_of(resp), p->p_obj[HS_COMPANIES].o_live);
+    REQUIRE(resp != NULL);
+    CHECK_EQ(total_of(resp), p->p_obj[HS_COMPANIES].o_live);
     json_object_put(resp);
     /* hs_lastmodifieddate on contacts matches nothing; NOT_HAS_PROPERTY everything. */
     resp = search(p, HS_CONTACTS,
                   "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\","
                   "\"operator\":\"GTE\",\"value\":\"0\"}]}]}",
                   now + lag);
-    UT_REQUIRE(resp != NULL);
-    UT_CHECK_I64(total_of(resp), 0);
+    REQUIRE(resp != NULL);
+    CHECK_EQ(total_of(resp), 0);
     json_object_put(resp);
     resp = search(p, HS_CONTACTS,
                   "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\","
                   "\"operator\":\"HAS_PROPERTY\"}]}]}",
                   now + lag);
-    UT_REQUIRE(resp != NULL);
-    UT_CHECK_I64(total_of(resp), 0);
+    REQUIRE(resp != NULL);
+    CHECK_EQ(total_of(resp), 0);
 done:
     json_object_put(resp);
     sim_portal_destroy(p);
@@ -687,24 +686,24 @@ static void test_ten_thousand_cap(void)
     c.pc_count[HS_CONTACTS] = 12000;
     sim_portal *p = ut_portal_new(&c);
     json_object *resp = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     resp = search(p, HS_CONTACTS, "{\"limit\":10,\"after\":\"9990\"}", UT_NOW_MS);
-    UT_REQUIRE(resp != NULL);
-    UT_CHECK_I64(total_of(resp), p->p_obj[HS_CONTACTS].o_live);
+    REQUIRE(resp != NULL);
+    CHECK_EQ(total_of(resp), p->p_obj[HS_CONTACTS].o_live);
     size_t n = 0;
     uint64_t *ids = result_ids(resp, &n);
-    UT_CHECK_U64(n, 10);
+    CHECK_EQ(n, 10);
     /* Unsorted: ID order, so the 9,991st live contact comes first. */
     uint32_t k = 0, i = 0;
     for (; i < p->p_obj[HS_CONTACTS].o_count; i++)
         if (!p->p_obj[HS_CONTACTS].o_archived[i] && k++ == 9990)
             break;
-    UT_CHECK(ids && n > 0 && ids[0] == p->p_obj[HS_CONTACTS].o_id[i]);
+    CHECK(ids && n > 0 && ids[0] == p->p_obj[HS_CONTACTS].o_id[i]);
     free(ids);
-    UT_CHECK_I64(next_after(resp), 10000);
+    CHECK_EQ(next_after(resp), 10000);
     static sim_search_query q;
     char err[256];
-    UT_CHECK(parse(HS_CONTACTS, "{\"limit\":10,\"after\":\"10000\"}", &q, err, sizeof(err)) == -1);
+    CHECK(parse(HS_CONTACTS, "{\"limit\":10,\"after\":\"10000\"}", &q, err, sizeof(err)) == -1);
 done:
     json_object_put(resp);
     sim_portal_destroy(p);
@@ -717,16 +716,16 @@ static void test_properties_in_results(void)
     ut_portal_config_small(&c, 45);
     sim_portal *p = ut_portal_new(&c);
     json_object *resp = NULL;
-    UT_REQUIRE(p != NULL);
+    REQUIRE(p != NULL);
     resp = search(p, HS_CONTACTS, "{\"limit\":3,\"properties\":[\"email\"]}", UT_NOW_MS);
-    UT_REQUIRE(resp != NULL);
+    REQUIRE(resp != NULL);
     json_object *res, *props;
     json_object_object_get_ex(resp, "results", &res);
-    UT_REQUIRE(json_object_array_length(res) == 3);
+    REQUIRE(json_object_array_length(res) == 3);
     json_object_object_get_ex(json_object_array_get_idx(res, 0), "properties", &props);
-    UT_CHECK(json_object_object_get_ex(props, "email", NULL));
-    UT_CHECK(!json_object_object_get_ex(props, "firstname", NULL));
-    UT_CHECK(json_object_object_get_ex(props, "lastmodifieddate", NULL));
+    CHECK(json_object_object_get_ex(props, "email", NULL));
+    CHECK(!json_object_object_get_ex(props, "firstname", NULL));
+    CHECK(json_object_object_get_ex(props, "lastmodifieddate", NULL));
 done:
     json_object_put(resp);
     sim_portal_destroy(p);

@@ -14,6 +14,7 @@
 
 #include "../../sim/sim_rand.h"
 #include "../../sim/sim_stats.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -26,8 +27,8 @@ static json_object *stats_json(sim_stats *s, uint64_t tokens)
     jb_init(&b);
     sim_stats_json(s, tokens, &b);
     json_object *o = json_tokener_parse(jb_cstr(&b));
-    ut_check(o != NULL && json_object_is_type(o, json_type_object), __FILE__, __LINE__,
-             "stats JSON does not parse: %.300s", jb_cstr(&b));
+    CHECKF(o != NULL && json_object_is_type(o, json_type_object),
+           "stats JSON does not parse: %.300s", jb_cstr(&b));
     jb_free(&b);
     return o;
 }
@@ -73,29 +74,28 @@ static void test_counts_requests_and_statuses(void)
     sim_stats_fault(&s, SIM_FAULT_5XX);
     sim_stats_fault(&s, SIM_FAULT_TRUNCATE);
     json_object *o = stats_json(&s, 7);
-    UT_REQUIRE(o != NULL);
-    UT_CHECK_I64(get_i64(o, "requests", "POST /crm/v4/associations/companies/contacts/batch/read"),
-                 3);
-    UT_CHECK_I64(get_i64(o, "requests", "GET /crm/v3/objects/contacts"), 1);
-    UT_CHECK_I64(get_i64(o, "requests", "GET /crm/v3/objects/contacts/{id}"), 1);
-    UT_CHECK_I64(get_i64(o, "total", NULL), 5);
-    UT_CHECK_I64(get_i64(o, "status", "200"), 2);
-    UT_CHECK_I64(get_i64(o, "status", "207"), 1);
-    UT_CHECK_I64(get_i64(o, "status", "429"), 1);
+    REQUIRE(o != NULL);
+    CHECK_EQ(get_i64(o, "requests", "POST /crm/v4/associations/companies/contacts/batch/read"), 3);
+    CHECK_EQ(get_i64(o, "requests", "GET /crm/v3/objects/contacts"), 1);
+    CHECK_EQ(get_i64(o, "requests", "GET /crm/v3/objects/contacts/{id}"), 1);
+    CHECK_EQ(get_i64(o, "total", NULL), 5);
+    CHECK_EQ(get_i64(o, "status", "200"), 2);
+    CHECK_EQ(get_i64(o, "status", "207"), 1);
+    CHECK_EQ(get_i64(o, "status", "429"), 1);
     json_object *st = NULL;
     json_object_object_get_ex(o, "status", &st);
-    UT_CHECK_I64(json_object_object_length(st), 3);
-    UT_CHECK_I64(get_i64(o, "rate_limited", "TEN_SECONDLY_ROLLING"), 1);
-    UT_CHECK_I64(get_i64(o, "rate_limited", "SECONDLY"), 0);
-    UT_CHECK_I64(get_i64(o, "rate_limited", "DAILY"), 2);
-    UT_CHECK_I64(get_i64(o, "faults", "5xx"), 1);
-    UT_CHECK_I64(get_i64(o, "faults", "truncate"), 1);
-    UT_CHECK_I64(get_i64(o, "faults", "reset"), 0);
-    UT_CHECK_I64(get_i64(o, "faults_injected", NULL), 2);
-    UT_CHECK_I64(get_i64(o, "window_ms", NULL), 10000);
-    UT_CHECK_I64(get_i64(o, "search_window_ms", NULL), 1000);
-    UT_CHECK_I64(get_i64(o, "tokens_issued", NULL), 7);
-    UT_CHECK_I64(get_i64(o, "max_in_window", NULL), 0);
+    CHECK_EQ(json_object_object_length(st), 3);
+    CHECK_EQ(get_i64(o, "rate_limited", "TEN_SECONDLY_ROLLING"), 1);
+    CHECK_EQ(get_i64(o, "rate_limited", "SECONDLY"), 0);
+    CHECK_EQ(get_i64(o, "rate_limited", "DAILY"), 2);
+    CHECK_EQ(get_i64(o, "faults", "5xx"), 1);
+    CHECK_EQ(get_i64(o, "faults", "truncate"), 1);
+    CHECK_EQ(get_i64(o, "faults", "reset"), 0);
+    CHECK_EQ(get_i64(o, "faults_injected", NULL), 2);
+    CHECK_EQ(get_i64(o, "window_ms", NULL), 10000);
+    CHECK_EQ(get_i64(o, "search_window_ms", NULL), 1000);
+    CHECK_EQ(get_i64(o, "tokens_issued", NULL), 7);
+    CHECK_EQ(get_i64(o, "max_in_window", NULL), 0);
 done:
     json_object_put(o);
     sim_stats_destroy(&s);
@@ -108,8 +108,8 @@ static void test_json_escapes_keys(void)
     sim_stats_init(&s, 10000, 1000);
     sim_stats_request(&s, "GET /weird\"path\\x\n");
     json_object *o = stats_json(&s, 0);
-    UT_REQUIRE(o != NULL);
-    UT_CHECK_I64(get_i64(o, "requests", "GET /weird\"path\\x\n"), 1);
+    REQUIRE(o != NULL);
+    CHECK_EQ(get_i64(o, "requests", "GET /weird\"path\\x\n"), 1);
 done:
     json_object_put(o);
     sim_stats_destroy(&s);
@@ -127,18 +127,18 @@ static void test_many_keys(void)
             sim_stats_request(&s, key);
         }
     json_object *o = stats_json(&s, 0);
-    UT_REQUIRE(o != NULL);
+    REQUIRE(o != NULL);
     json_object *req = NULL;
-    UT_REQUIRE(json_object_object_get_ex(o, "requests", &req));
-    UT_CHECK_I64(json_object_object_length(req), 300);
+    REQUIRE(json_object_object_get_ex(o, "requests", &req));
+    CHECK_EQ(json_object_object_length(req), 300);
     unsigned wrong = 0;
     for (int i = 0; i < 300; i++) {
         char key[64];
         snprintf(key, sizeof(key), "GET /k/%d", i);
         wrong += get_i64(o, "requests", key) != 3;
     }
-    UT_CHECK_U64(wrong, 0);
-    UT_CHECK_I64(get_i64(o, "total", NULL), 900);
+    CHECK_EQ(wrong, 0);
+    CHECK_EQ(get_i64(o, "total", NULL), 900);
 done:
     json_object_put(o);
     sim_stats_destroy(&s);
@@ -153,15 +153,15 @@ static void test_meter_simple(void)
     int64_t t[] = {0, 100, 200, 1200, 1300, 1400, 1500};
     for (size_t i = 0; i < UT_COUNT(t); i++)
         sim_stats_admitted(&s, SIM_POLICY_BURST, t[i] * MS, 0);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 4);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 0);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_DAILY), 0);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 4);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 0);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_DAILY), 0);
     /* Boundary: a request at exactly t - W is out of the window ending at t. */
     sim_stats_admitted(&s, SIM_POLICY_SEARCH, 0, 0);
     sim_stats_admitted(&s, SIM_POLICY_SEARCH, 1000 * MS, 0);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 1);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 1);
     sim_stats_admitted(&s, SIM_POLICY_SEARCH, 2000 * MS - 1, 0);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 2);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_SEARCH), 2);
     sim_stats_admitted(&s, SIM_POLICY_DAILY, 0, 0); /* not metered */
     sim_stats_destroy(&s);
 }
@@ -173,7 +173,7 @@ static void test_meter_random_vs_brute_force(void)
     static sim_stats s;
     const size_t n = 20000;
     int64_t *times = malloc(n * sizeof(*times));
-    UT_REQUIRE(times != NULL);
+    REQUIRE(times != NULL);
     sim_stats_init(&s, 1000, 1000);
     sim_rng r;
     sim_rng_seed(&r, 3, 3);
@@ -193,8 +193,8 @@ static void test_meter_random_vs_brute_force(void)
         if (i - lo + 1 > best)
             best = (uint32_t)(i - lo + 1);
     }
-    UT_CHECK(best > 1024);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), best);
+    CHECK(best > 1024);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_BURST), best);
 done:
     free(times);
     sim_stats_destroy(&s);
@@ -212,30 +212,30 @@ static void test_reset_and_set_windows(void)
     sim_stats_admitted(&s, SIM_POLICY_BURST, 2, 0);
     sim_stats_reset(&s);
     json_object *o = stats_json(&s, 0);
-    UT_REQUIRE(o != NULL);
+    REQUIRE(o != NULL);
     json_object *req = NULL, *st = NULL;
     json_object_object_get_ex(o, "requests", &req);
     json_object_object_get_ex(o, "status", &st);
-    UT_CHECK(req && json_object_object_length(req) == 0);
-    UT_CHECK(st && json_object_object_length(st) == 0);
-    UT_CHECK_I64(get_i64(o, "total", NULL), 0);
-    UT_CHECK_I64(get_i64(o, "rate_limited", "SECONDLY"), 0);
-    UT_CHECK_I64(get_i64(o, "faults_injected", NULL), 0);
-    UT_CHECK_I64(get_i64(o, "max_in_window", NULL), 0);
-    UT_CHECK_I64(get_i64(o, "window_ms", NULL), 10000); /* window lengths stay */
+    CHECK(req && json_object_object_length(req) == 0);
+    CHECK(st && json_object_object_length(st) == 0);
+    CHECK_EQ(get_i64(o, "total", NULL), 0);
+    CHECK_EQ(get_i64(o, "rate_limited", "SECONDLY"), 0);
+    CHECK_EQ(get_i64(o, "faults_injected", NULL), 0);
+    CHECK_EQ(get_i64(o, "max_in_window", NULL), 0);
+    CHECK_EQ(get_i64(o, "window_ms", NULL), 10000); /* window lengths stay */
     json_object_put(o);
     o = NULL;
     /* Counting resumes after a reset, and the meter restarts from empty. */
     sim_stats_request(&s, "GET /a");
     sim_stats_admitted(&s, SIM_POLICY_BURST, 3, 0);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 1);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 1);
     sim_stats_set_windows(&s, 2000, 500);
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 0);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 0);
     o = stats_json(&s, 0);
-    UT_REQUIRE(o != NULL);
-    UT_CHECK_I64(get_i64(o, "window_ms", NULL), 2000);
-    UT_CHECK_I64(get_i64(o, "search_window_ms", NULL), 500);
-    UT_CHECK_I64(get_i64(o, "requests", "GET /a"), 1);
+    REQUIRE(o != NULL);
+    CHECK_EQ(get_i64(o, "window_ms", NULL), 2000);
+    CHECK_EQ(get_i64(o, "search_window_ms", NULL), 500);
+    CHECK_EQ(get_i64(o, "requests", "GET /a"), 1);
 done:
     json_object_put(o);
     sim_stats_destroy(&s);
@@ -251,27 +251,25 @@ static void test_rollups(void)
     static const char *const keys[] = {"scheduled", "coalesced", "recomputed", "bumped",
                                        "missed",    "unchanged", "dropped",    "pending"};
     for (size_t i = 0; o && i < UT_COUNT(keys); i++)
-        ut_check(get_i64(o, "rollups", keys[i]) == 0, __FILE__, __LINE__, "rollups.%s not 0",
-                 keys[i]);
+        CHECKF(get_i64(o, "rollups", keys[i]) == 0, "rollups.%s not 0", keys[i]);
     json_object_put(o);
     sim_rollup_tally a = {5, 1, 0, 0, 0, 0, 0}, b = {2, 0, 4, 2, 1, 1, 1};
     sim_stats_rollups(&s, &a, 5);
     sim_stats_rollups(&s, &b, 2);
     o = stats_json(&s, 0);
-    UT_REQUIRE(o != NULL);
+    REQUIRE(o != NULL);
     static const int64_t want[] = {7, 1, 4, 2, 1, 1, 1, 2};
     for (size_t i = 0; i < UT_COUNT(keys); i++)
-        ut_check(get_i64(o, "rollups", keys[i]) == want[i], __FILE__, __LINE__,
-                 "rollups.%s %lld, want %lld", keys[i], (long long)get_i64(o, "rollups", keys[i]),
-                 (long long)want[i]);
+        CHECKF(get_i64(o, "rollups", keys[i]) == want[i], "rollups.%s %lld, want %lld", keys[i],
+               (long long)get_i64(o, "rollups", keys[i]), (long long)want[i]);
     json_object_put(o);
     sim_stats_reset(&s);
     o = stats_json(&s, 0);
-    UT_REQUIRE(o != NULL);
+    REQUIRE(o != NULL);
     for (size_t i = 0; i < UT_COUNT(keys); i++)
-        ut_check(get_i64(o, "rollups", keys[i]) == (i + 1 == UT_COUNT(keys) ? 2 : 0), __FILE__,
-                 __LINE__, "after a reset rollups.%s is %lld", keys[i],
-                 (long long)get_i64(o, "rollups", keys[i]));
+        CHECKF(get_i64(o, "rollups", keys[i]) == (i + 1 == UT_COUNT(keys) ? 2 : 0),
+               "after a reset rollups.%s is %lld", keys[i],
+               (long long)get_i64(o, "rollups", keys[i]));
 done:
     json_object_put(o);
     sim_stats_destroy(&s);
@@ -292,23 +290,22 @@ static void check_figures(sim_stats *s, const figures *want, const char *when)
     static const char *const ad[] = {"count", "first_ms", "last_ms"};
     static const char *const lat[] = {"count", "sum_ms", "tails"};
     for (int i = 0; i < 3; i++) {
-        ut_check(get3_i64(o, "admitted", "burst", ad[i]) == want->burst[i], __FILE__, __LINE__,
-                 "%s: admitted.burst.%s %lld", when, ad[i],
-                 (long long)get3_i64(o, "admitted", "burst", ad[i]));
-        ut_check(get3_i64(o, "admitted", "search", ad[i]) == want->search[i], __FILE__, __LINE__,
-                 "%s: admitted.search.%s", when, ad[i]);
-        ut_check(get3_i64(o, "latency", "list", lat[i]) == want->list[i], __FILE__, __LINE__,
-                 "%s: latency.list.%s %lld", when, lat[i],
-                 (long long)get3_i64(o, "latency", "list", lat[i]));
-        ut_check(get3_i64(o, "latency", "assoc_batch", lat[i]) == want->assoc[i], __FILE__,
-                 __LINE__, "%s: latency.assoc_batch.%s", when, lat[i]);
+        CHECKF(get3_i64(o, "admitted", "burst", ad[i]) == want->burst[i],
+               "%s: admitted.burst.%s %lld", when, ad[i],
+               (long long)get3_i64(o, "admitted", "burst", ad[i]));
+        CHECKF(get3_i64(o, "admitted", "search", ad[i]) == want->search[i],
+               "%s: admitted.search.%s", when, ad[i]);
+        CHECKF(get3_i64(o, "latency", "list", lat[i]) == want->list[i], "%s: latency.list.%s %lld",
+               when, lat[i], (long long)get3_i64(o, "latency", "list", lat[i]));
+        CHECKF(get3_i64(o, "latency", "assoc_batch", lat[i]) == want->assoc[i],
+               "%s: latency.assoc_batch.%s", when, lat[i]);
     }
     /* Every family is there, counted or not. */
     for (int f = 0; f < SIM_LAT_FAMILY_COUNT; f++)
-        ut_check(get3_i64(o, "latency", sim_latency_family_names[f], "count") >= 0, __FILE__,
-                 __LINE__, "%s: latency.%s missing", when, sim_latency_family_names[f]);
-    UT_CHECK_I64(get_i64(o, "foreign", "admitted"), want->foreign[0]);
-    UT_CHECK_I64(get_i64(o, "foreign", "refused"), want->foreign[1]);
+        CHECKF(get3_i64(o, "latency", sim_latency_family_names[f], "count") >= 0,
+               "%s: latency.%s missing", when, sim_latency_family_names[f]);
+    CHECK_EQ(get_i64(o, "foreign", "admitted"), want->foreign[0]);
+    CHECK_EQ(get_i64(o, "foreign", "refused"), want->foreign[1]);
     json_object_put(o);
 }
 
@@ -335,11 +332,11 @@ static void test_admitted_latency_foreign(void)
     figures want = {{3, 1000, 2000}, {1, 2100, 2100}, {2, 1500, 1}, {1, 0, 0}, {3, 2}};
     check_figures(&s, &want, "counted");
     /* Foreign requests are neither requests nor in a meter. */
-    UT_CHECK_U64(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 3);
+    CHECK_EQ(sim_stats_max_in_window(&s, SIM_POLICY_BURST), 3);
     json_object *o = stats_json(&s, 0);
     if (o) {
-        UT_CHECK_I64(get_i64(o, "total", NULL), 0);
-        UT_CHECK_I64(get_i64(o, "first_request_ms", NULL), 0);
+        CHECK_EQ(get_i64(o, "total", NULL), 0);
+        CHECK_EQ(get_i64(o, "first_request_ms", NULL), 0);
     }
     json_object_put(o);
     sim_stats_reset(&s);
@@ -373,19 +370,19 @@ static void test_threads(void)
     int started = 0;
     for (int i = 0; i < STAT_THREADS; i++)
         started += pthread_create(&th[i], NULL, hammer, &s) == 0;
-    UT_CHECK_I64(started, STAT_THREADS);
+    CHECK_EQ(started, STAT_THREADS);
     for (int i = 0; i < started; i++)
         pthread_join(th[i], NULL);
     json_object *o = stats_json(&s, 0);
     if (o) {
-        UT_CHECK_I64(get_i64(o, "total", NULL), (int64_t)started * STAT_PER_THREAD);
+        CHECK_EQ(get_i64(o, "total", NULL), (int64_t)started * STAT_PER_THREAD);
         for (int k = 0; k < 8; k++) {
             char key[32];
             snprintf(key, sizeof(key), "GET /k/%d", k);
-            UT_CHECK_I64(get_i64(o, "requests", key), (int64_t)started * STAT_PER_THREAD / 8);
+            CHECK_EQ(get_i64(o, "requests", key), (int64_t)started * STAT_PER_THREAD / 8);
         }
-        UT_CHECK_I64(get_i64(o, "status", "200") + get_i64(o, "status", "201"),
-                     (int64_t)started * STAT_PER_THREAD);
+        CHECK_EQ(get_i64(o, "status", "200") + get_i64(o, "status", "201"),
+                 (int64_t)started * STAT_PER_THREAD);
     }
     json_object_put(o);
     sim_stats_destroy(&s);

@@ -32,6 +32,7 @@
 
 #include "../../common/store/assoc.h"
 #include "../../common/store/store.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -426,29 +427,28 @@ static bool table_equals(store_txn *t, const uint64_t *parents, const m_set *set
 {
     store_assoc_iter *it = NULL;
     err_info e = {0, ""};
-    bool ok = UT_CHECK(store_assoc_iter_open(t, CC, 0, &it, &e) == 0);
+    bool ok = CHECK(store_assoc_iter_open(t, CC, 0, &it, &e) == 0);
     uint64_t rows = 0;
     store_assoc row;
     for (size_t p = 0; ok && p < n; p++) {
         for (size_t i = 0; ok && i < sets[p].n; i++, rows++) {
             int rc = store_assoc_iter_next(it, &row, &e);
-            ok = ut_check(rc == 0 && row_matches(&row, parents[p], &sets[p].l[i]), __FILE__,
-                          __LINE__,
-                          "row %" PRIu64 ": want %" PRIu64 "→%" PRIu64 " (%u types), got rc %d "
-                          "%" PRIu64 "→%" PRIu64 " (%zu types) %s",
-                          rows, parents[p], sets[p].l[i].child, sets[p].l[i].ntypes, rc,
-                          rc ? 0 : row.sa_parent_id, rc ? 0 : row.sa_child_id,
-                          rc ? 0 : row.sa_ntypes, e.ei_msg);
+            ok = CHECKF(rc == 0 && row_matches(&row, parents[p], &sets[p].l[i]),
+                        "row %" PRIu64 ": want %" PRIu64 "→%" PRIu64 " (%u types), got rc %d "
+                        "%" PRIu64 "→%" PRIu64 " (%zu types) %s",
+                        rows, parents[p], sets[p].l[i].child, sets[p].l[i].ntypes, rc,
+                        rc ? 0 : row.sa_parent_id, rc ? 0 : row.sa_child_id, rc ? 0 : row.sa_ntypes,
+                        e.ei_msg);
         }
     }
     if (ok) {
         int rc = store_assoc_iter_next(it, &row, &e);
-        ok = ut_check(rc == ERR_NOT_FOUND, __FILE__, __LINE__,
-                      "after %" PRIu64 " rows: extra row %" PRIu64 "→%" PRIu64 " (rc %d)", rows,
-                      rc ? 0 : row.sa_parent_id, rc ? 0 : row.sa_child_id, rc);
+        ok = CHECKF(rc == ERR_NOT_FOUND,
+                    "after %" PRIu64 " rows: extra row %" PRIu64 "→%" PRIu64 " (rc %d)", rows,
+                    rc ? 0 : row.sa_parent_id, rc ? 0 : row.sa_child_id, rc);
     }
     uint64_t count = 0;
-    ok = ok && UT_CHECK(store_count_assoc(t, CC, &count, &e) == 0) && UT_CHECK_U64(count, rows);
+    ok = ok && CHECK(store_count_assoc(t, CC, &count, &e) == 0) && CHECK_EQ(count, rows);
     store_assoc_iter_close(it);
     return ok;
 }
@@ -545,7 +545,7 @@ static store *open_store(const char *dir, const store_options *o)
     store *s = NULL;
     err_info e = {0, ""};
     int rc = store_open(dir, o, &s, &e);
-    ut_check(rc == 0, __FILE__, __LINE__, "store_open(%s): %d %s", dir, rc, e.ei_msg);
+    CHECKF(rc == 0, "store_open(%s): %d %s", dir, rc, e.ei_msg);
     return s;
 }
 
@@ -555,9 +555,9 @@ static bool file_mode_is(const char *dir, const char *name, mode_t want)
     struct stat st;
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     if (stat(path, &st) != 0)
-        return ut_check(false, __FILE__, __LINE__, "stat %s: %s", path, strerror(errno));
-    return ut_check((st.st_mode & 07777) == want, __FILE__, __LINE__, "%s mode %o, want %o", path,
-                    (unsigned)(st.st_mode & 07777), (unsigned)want);
+        return CHECKF(false, "stat %s: %s", path, strerror(errno));
+    return CHECKF((st.st_mode & 07777) == want, "%s mode %o, want %o", path,
+                  (unsigned)(st.st_mode & 07777), (unsigned)want);
 }
 
 /* A checksum of a file's bytes (FNV-1a); 0 when it cannot be read. */
@@ -581,11 +581,11 @@ static void test_files_and_modes(void)
     char root[64], dir[128];
     store *s = NULL;
     mode_t old = umask(0); /* the store must not rely on the caller's umask */
-    UT_REQUIRE(ut_tmpdir_make(root, sizeof(root), "store"));
+    REQUIRE(ut_tmpdir_make(root, sizeof(root), "store"));
     snprintf(dir, sizeof(dir), "%s/a/db", root);
     s = open_store(dir, NULL);
     umask(old);
-    UT_REQUIRE(s != NULL);
+    REQUIRE(s != NULL);
     file_mode_is(root, "a", 0700);
     file_mode_is(dir, "", 0700);
     file_mode_is(dir, "data.mdb", 0600);
@@ -593,8 +593,8 @@ static void test_files_and_modes(void)
     file_mode_is(dir, "hubsync.lock", 0600);
     store_info info;
     store_get_info(s, &info);
-    UT_CHECK_U64(info.si_map_bytes, STORE_DEFAULT_MAP_BYTES);
-    UT_CHECK(!info.si_readonly);
+    CHECK_EQ(info.si_map_bytes, STORE_DEFAULT_MAP_BYTES);
+    CHECK(!info.si_readonly);
 done:
     umask(old);
     store_close(s);
@@ -614,38 +614,38 @@ static void test_layout_matches_msgpack_c(void)
     memset(&r, 0, sizeof(r));
     err_info e = {0, ""};
     labels_init();
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     /* One link per interesting type ID and label length. */
     static const int32_t ids[] = {0,      1,      127, 128, 255,       256,      65535,
                                   65536,  -1,     -32, -33, -128,      -129,     -32768,
                                   -32769, 100000, 280, 2,   INT32_MAX, INT32_MIN};
     static const uint32_t lens[] = {0, 1, 31, 32, 255, 256, 300};
     const uint64_t parent = 0x0102030405060708ULL;
-    UT_REQUIRE(assoc_buf_begin_parent(&b, parent) == 0);
+    REQUIRE(assoc_buf_begin_parent(&b, parent) == 0);
     for (size_t i = 0; i < UT_COUNT(ids); i++) {
-        UT_REQUIRE(assoc_buf_add_link(&b, 1000 + i) == 0);
+        REQUIRE(assoc_buf_add_link(&b, 1000 + i) == 0);
         uint32_t n = lens[i % UT_COUNT(lens)];
         const char *label = i % 3 == 0 ? NULL : label300;
-        UT_REQUIRE(assoc_buf_add_type(&b, ids[i], (assoc_category)(i % 4), label, n) == 0);
+        REQUIRE(assoc_buf_add_type(&b, ids[i], (assoc_category)(i % 4), label, n) == 0);
         if (i % 5 == 0)
-            UT_REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
+            REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
     }
-    UT_REQUIRE(assoc_buf_add_link(&b, 5000) == 0); /* a link with no types: [] */
-    UT_REQUIRE(assoc_buf_finish_parent(&b) == 0);
+    REQUIRE(assoc_buf_add_link(&b, 5000) == 0); /* a link with no types: [] */
+    REQUIRE(assoc_buf_finish_parent(&b) == 0);
     store_set_delta d = {0, 0, 0, 0};
-    UT_REQUIRE(store_replace_set(t, CC, &b, 0, &d, &e) == 0);
-    UT_CHECK_U64(d.sd_added, UT_COUNT(ids) + 1);
+    REQUIRE(store_replace_set(t, CC, &b, 0, &d, &e) == 0);
+    CHECK_EQ(d.sd_added, UT_COUNT(ids) + 1);
     store_object o = {0x1122334455667788ULL, 1767225600123LL, true};
-    UT_REQUIRE(store_put_object(t, HS_COMPANIES, &o, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_put_object(t, HS_COMPANIES, &o, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
     store_close(s);
     s = NULL;
 
     /* Associations. */
-    UT_REQUIRE(raw_open(&r, dir, "assoc." CC_NAME, false));
+    REQUIRE(raw_open(&r, dir, "assoc." CC_NAME, false));
     const assoc_parent *p = &b.ab_parents[0];
     for (uint32_t i = 0; i < p->ap_nlinks; i++) {
         const assoc_link *l = &assoc_links(&b, p)[i];
@@ -653,7 +653,7 @@ static void test_layout_matches_msgpack_c(void)
         be64(key, parent);
         be64(key + 8, l->al_child_id);
         MDB_val k = {16, key}, v;
-        if (!UT_CHECK(mdb_get(r.txn, r.dbi, &k, &v) == 0))
+        if (!CHECK(mdb_get(r.txn, r.dbi, &k, &v) == 0))
             continue;
         msgpack_sbuffer sb;
         msgpack_packer pk;
@@ -672,21 +672,20 @@ static void test_layout_matches_msgpack_c(void)
                 msgpack_pack_nil(&pk);
             }
         }
-        ut_check(v.mv_size == sb.size && memcmp(v.mv_data, sb.data, sb.size) == 0, __FILE__,
-                 __LINE__,
-                 "child %" PRIu64 ": stored value (%zu bytes) differs from msgpack-c's "
-                 "(%zu bytes)",
-                 l->al_child_id, v.mv_size, sb.size);
+        CHECKF(v.mv_size == sb.size && memcmp(v.mv_data, sb.data, sb.size) == 0,
+               "child %" PRIu64 ": stored value (%zu bytes) differs from msgpack-c's "
+               "(%zu bytes)",
+               l->al_child_id, v.mv_size, sb.size);
         msgpack_sbuffer_destroy(&sb);
     }
     raw_close(&r, false);
 
     /* Objects. */
-    UT_REQUIRE(raw_open(&r, dir, "objects.companies", false));
+    REQUIRE(raw_open(&r, dir, "objects.companies", false));
     uint8_t okey[8];
     be64(okey, o.ob_id);
     MDB_val k = {8, okey}, v;
-    UT_REQUIRE(mdb_get(r.txn, r.dbi, &k, &v) == 0);
+    REQUIRE(mdb_get(r.txn, r.dbi, &k, &v) == 0);
     {
         msgpack_sbuffer sb;
         msgpack_packer pk;
@@ -695,21 +694,21 @@ static void test_layout_matches_msgpack_c(void)
         msgpack_pack_array(&pk, 2);
         msgpack_pack_int64(&pk, o.ob_lastmodified_ms);
         msgpack_pack_true(&pk);
-        UT_CHECK(v.mv_size == sb.size && memcmp(v.mv_data, sb.data, sb.size) == 0);
+        CHECK(v.mv_size == sb.size && memcmp(v.mv_data, sb.data, sb.size) == 0);
         msgpack_sbuffer_destroy(&sb);
     }
     raw_close(&r, false);
 
     /* Meta: the format version. */
-    UT_REQUIRE(raw_open(&r, dir, "meta", false));
+    REQUIRE(raw_open(&r, dir, "meta", false));
     MDB_val mk = {6, (void *)"format"}, mv;
-    UT_REQUIRE(mdb_get(r.txn, r.dbi, &mk, &mv) == 0);
-    UT_CHECK(mv.mv_size == 1 && ((const uint8_t *)mv.mv_data)[0] == STORE_FORMAT_VERSION);
+    REQUIRE(mdb_get(r.txn, r.dbi, &mk, &mv) == 0);
+    CHECK(mv.mv_size == 1 && ((const uint8_t *)mv.mv_data)[0] == STORE_FORMAT_VERSION);
     raw_close(&r, false);
     /* Every table and type has its database. */
-    UT_CHECK(raw_open(&r, dir, "assoc.deals_tickets", false));
+    CHECK(raw_open(&r, dir, "assoc.deals_tickets", false));
     raw_close(&r, false);
-    UT_CHECK(raw_open(&r, dir, "objects.postal_mail", false));
+    CHECK(raw_open(&r, dir, "objects.postal_mail", false));
     raw_close(&r, false);
 done:
     raw_close(&r, false);
@@ -725,48 +724,48 @@ static void test_reopen_and_readonly(void)
     store *s = NULL, *ro = NULL;
     store_txn *t = NULL, *rt = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     /* Read-only on a directory with no database. */
     snprintf(missing, sizeof(missing), "%s/nothing", dir);
     store_options rdo = {.so_readonly = true};
-    UT_CHECK_I64(store_open(missing, &rdo, &ro, &e), ERR_NOT_FOUND);
-    UT_CHECK(ro == NULL);
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    CHECK_EQ(store_open(missing, &rdo, &ro, &e), ERR_NOT_FOUND);
+    CHECK(ro == NULL);
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     for (uint64_t id = 1; id <= 10; id++) {
         store_object o = {id * 1000, (int64_t)id, false};
-        UT_REQUIRE(store_put_object(t, HS_DEALS, &o, &e) == 0);
+        REQUIRE(store_put_object(t, HS_DEALS, &o, &e) == 0);
     }
     store_state st;
     memset(&st, 0, sizeof(st));
     st.ss_cursor = store_cursor_object_id(5000);
-    UT_REQUIRE(store_put_state(t, "objects.deals", &st, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_put_state(t, "objects.deals", &st, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
     /* A read-only open sees the commit; writing through it fails. (One
      * open per database and process: readers beside a writer live in other
      * processes, see test_run_lock_other_process.) */
     store_close(s);
     s = NULL;
-    UT_REQUIRE((ro = open_store(dir, &rdo)) != NULL);
-    UT_CHECK_I64(store_txn_begin(ro, STORE_TXN_WRITE, &t, &e), ERR_INVALID);
-    UT_REQUIRE(store_txn_begin(ro, STORE_TXN_READ, &rt, &e) == 0);
+    REQUIRE((ro = open_store(dir, &rdo)) != NULL);
+    CHECK_EQ(store_txn_begin(ro, STORE_TXN_WRITE, &t, &e), ERR_INVALID);
+    REQUIRE(store_txn_begin(ro, STORE_TXN_READ, &rt, &e) == 0);
     uint64_t n = 0;
-    UT_CHECK(store_count_objects(rt, HS_DEALS, &n, &e) == 0 && n == 10);
-    UT_CHECK(store_count_objects(rt, HS_TICKETS, &n, &e) == 0 && n == 0);
+    CHECK(store_count_objects(rt, HS_DEALS, &n, &e) == 0 && n == 10);
+    CHECK(store_count_objects(rt, HS_TICKETS, &n, &e) == 0 && n == 0);
     store_state got;
-    UT_CHECK(store_get_state(rt, "objects.deals", &got, &e) == 0 &&
-             got.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID && got.ss_cursor.cu_object_id == 5000);
+    CHECK(store_get_state(rt, "objects.deals", &got, &e) == 0 &&
+          got.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID && got.ss_cursor.cu_object_id == 5000);
     store_txn_abort(rt);
     rt = NULL;
     store_close(ro);
     ro = NULL;
     /* Reopened for writing: the data is there. */
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
     store_object o;
-    UT_CHECK(store_get_object(rt, HS_DEALS, 7000, &o, &e) == 0 && o.ob_lastmodified_ms == 7);
-    UT_CHECK_I64(store_get_object(rt, HS_DEALS, 7001, &o, &e), ERR_NOT_FOUND);
+    CHECK(store_get_object(rt, HS_DEALS, 7000, &o, &e) == 0 && o.ob_lastmodified_ms == 7);
+    CHECK_EQ(store_get_object(rt, HS_DEALS, 7001, &o, &e), ERR_NOT_FOUND);
 done:
     store_txn_abort(rt);
     store_txn_abort(t);
@@ -780,25 +779,25 @@ static void test_format_version_mismatch(void)
     char dir[64], path[128];
     store *s = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
     uint8_t v2 = STORE_FORMAT_VERSION + 1;
-    UT_REQUIRE(raw_put(dir, "meta", "format", 6, &v2, 1));
+    REQUIRE(raw_put(dir, "meta", "format", 6, &v2, 1));
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     uint64_t before = file_digest(path);
     int rc = store_open(dir, NULL, &s, &e);
-    UT_CHECK_I64(rc, ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, "format version 2") != NULL);
-    UT_CHECK(s == NULL);
-    UT_CHECK_U64(file_digest(path), before); /* nothing written */
+    CHECK_EQ(rc, ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, "format version 2") != NULL);
+    CHECK(s == NULL);
+    CHECK_EQ(file_digest(path), before); /* nothing written */
     /* A damaged version record, too. */
-    UT_REQUIRE(raw_put(dir, "meta", "format", 6, "\xc1", 1));
-    UT_CHECK_I64(store_open(dir, NULL, &s, &e), ERR_CORRUPT);
+    REQUIRE(raw_put(dir, "meta", "format", 6, "\xc1", 1));
+    CHECK_EQ(store_open(dir, NULL, &s, &e), ERR_CORRUPT);
     /* And a read-only open refuses it the same way. */
     store_options rdo = {.so_readonly = true};
-    UT_CHECK_I64(store_open(dir, &rdo, &s, &e), ERR_CORRUPT);
+    CHECK_EQ(store_open(dir, &rdo, &s, &e), ERR_CORRUPT);
 done:
     store_close(s);
     ut_tmpdir_remove(dir);
@@ -810,28 +809,28 @@ static void test_damaged_and_foreign_files(void)
     store *s = NULL;
     err_info e = {0, ""};
     dir2[0] = '\0';
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     /* Garbage where data.mdb should be. */
     snprintf(path, sizeof(path), "%s/data.mdb", dir);
     FILE *f = fopen(path, "wb");
-    UT_REQUIRE(f != NULL);
+    REQUIRE(f != NULL);
     for (int i = 0; i < 3 * 4096; i++)
         fputc((i * 7919) & 0xff, f);
     fclose(f);
     uint64_t before = file_digest(path);
     int rc = store_open(dir, NULL, &s, &e);
-    UT_CHECK_I64(rc, ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, "data.mdb") != NULL);
-    UT_CHECK_U64(file_digest(path), before);
+    CHECK_EQ(rc, ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, "data.mdb") != NULL);
+    CHECK_EQ(file_digest(path), before);
     /* An LMDB database that is not ours. */
-    UT_REQUIRE(ut_tmpdir_make(dir2, sizeof(dir2), "store"));
-    UT_REQUIRE(raw_put(dir2, "something", "k", 1, "v", 1));
+    REQUIRE(ut_tmpdir_make(dir2, sizeof(dir2), "store"));
+    REQUIRE(raw_put(dir2, "something", "k", 1, "v", 1));
     snprintf(path, sizeof(path), "%s/data.mdb", dir2);
     before = file_digest(path);
     rc = store_open(dir2, NULL, &s, &e);
-    UT_CHECK_I64(rc, ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, "not hubsync's") != NULL);
-    UT_CHECK_U64(file_digest(path), before);
+    CHECK_EQ(rc, ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, "not hubsync's") != NULL);
+    CHECK_EQ(file_digest(path), before);
 done:
     store_close(s);
     ut_tmpdir_remove(dir);
@@ -877,38 +876,38 @@ static void test_replace_against_model(void)
             parents[j] = parents[j - 1];
             parents[j - 1] = x;
         }
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     store_options o = {.so_no_sync = true};
-    UT_REQUIRE((s = open_store(dir, &o)) != NULL);
+    REQUIRE((s = open_store(dir, &o)) != NULL);
     unsigned calls = 0, bad_delta = 0, bad_get = 0;
     store_set_delta total = {0, 0, 0, 0};
     for (int batch = 0; batch < 80; batch++) {
         for (size_t p = 0; p < np; p++)
-            UT_REQUIRE(mset_copy(&work[p], &cur[p]));
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+            REQUIRE(mset_copy(&work[p], &cur[p]));
+        REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
         uint32_t touches = 1 + rng_below(&r, 12);
         for (uint32_t k = 0; k < touches; k++) {
             size_t p = batch == 0 && k == 0 ? HEAVY : rng_below(&r, (uint32_t)np);
             uint64_t base = parents[p] % 100000;
             store_set_delta d = {0, 0, 0, 0}, want;
             if (p == HEAVY && cur[p].n == 0 && work[p].n == 0) {
-                UT_REQUIRE(gen_fresh(&r, &next, base, 1500, 4000)); /* spans many pages */
+                REQUIRE(gen_fresh(&r, &next, base, 1500, 4000)); /* spans many pages */
             } else if (rng_below(&r, 25) == 0) {
                 next.n = 0; /* an archived parent */
                 want = expected_delta(&work[p], &next);
-                UT_REQUIRE(store_delete_parent(t, CC, parents[p], &d, &e) == 0);
+                REQUIRE(store_delete_parent(t, CC, parents[p], &d, &e) == 0);
                 calls++;
                 bad_delta += memcmp(&d, &want, sizeof(d)) != 0;
-                UT_REQUIRE(mset_copy(&work[p], &next));
+                REQUIRE(mset_copy(&work[p], &next));
                 continue;
             } else {
-                UT_REQUIRE(gen_next(&r, &work[p], &next, base, p == HEAVY ? 4000 : 40));
+                REQUIRE(gen_next(&r, &work[p], &next, base, p == HEAVY ? 4000 : 40));
             }
             want = expected_delta(&work[p], &next);
             assoc_buf_reset(&b);
-            UT_REQUIRE(to_buf(&r, &next, parents[p], &b, rng_below(&r, 2) == 0));
+            REQUIRE(to_buf(&r, &next, parents[p], &b, rng_below(&r, 2) == 0));
             int rc = store_replace_set(t, CC, &b, 0, &d, &e);
-            if (!ut_check(rc == 0, __FILE__, __LINE__, "replace_set: %d %s", rc, e.ei_msg))
+            if (!CHECKF(rc == 0, "replace_set: %d %s", rc, e.ei_msg))
                 goto done;
             calls++;
             if (memcmp(&d, &want, sizeof(d)) != 0) {
@@ -921,13 +920,13 @@ static void test_replace_against_model(void)
                             want.sd_added, want.sd_removed, want.sd_relabelled, want.sd_unchanged);
             }
             delta_sum(&total, &d);
-            UT_REQUIRE(mset_copy(&work[p], &next));
+            REQUIRE(mset_copy(&work[p], &next));
             /* The batch reads its own writes. */
             if (rng_below(&r, 4) == 0) {
                 assoc_buf_reset(&got);
                 assoc_buf_reset(&b);
-                UT_REQUIRE(to_buf(&r, &work[p], parents[p], &b, false));
-                UT_REQUIRE(store_get_set(t, CC, parents[p], &got, &e) == 0);
+                REQUIRE(to_buf(&r, &work[p], parents[p], &b, false));
+                REQUIRE(store_get_set(t, CC, parents[p], &got, &e) == 0);
                 bad_get += !bufs_equal(&got, &b);
             }
         }
@@ -935,25 +934,23 @@ static void test_replace_against_model(void)
             store_txn_abort(t); /* the model keeps cur */
             t = NULL;
         } else {
-            UT_REQUIRE(store_txn_commit(t, &e) == 0);
+            REQUIRE(store_txn_commit(t, &e) == 0);
             t = NULL;
             for (size_t p = 0; p < np; p++)
-                UT_REQUIRE(mset_copy(&cur[p], &work[p]));
+                REQUIRE(mset_copy(&cur[p], &work[p]));
         }
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
+        REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
         bool same = table_equals(rt, parents, cur, np);
         store_txn_abort(rt);
         rt = NULL;
-        if (!ut_check(same, __FILE__, __LINE__, "table differs from the model after batch %d",
-                      batch))
+        if (!CHECKF(same, "table differs from the model after batch %d", batch))
             break;
     }
-    ut_check(bad_delta == 0, __FILE__, __LINE__, "%u of %u deltas differ from brute force",
-             bad_delta, calls);
-    UT_CHECK_I64(bad_get, 0);
+    CHECKF(bad_delta == 0, "%u of %u deltas differ from brute force", bad_delta, calls);
+    CHECK_EQ(bad_get, 0);
     /* Every kind of change happened. */
-    UT_CHECK(total.sd_added > 0 && total.sd_removed > 0 && total.sd_relabelled > 0 &&
-             total.sd_unchanged > 0);
+    CHECK(total.sd_added > 0 && total.sd_removed > 0 && total.sd_relabelled > 0 &&
+          total.sd_unchanged > 0);
 done:
     store_txn_abort(rt);
     store_txn_abort(t);
@@ -977,60 +974,60 @@ static void test_delete_parent_and_neighbours(void)
     assoc_buf b;
     assoc_buf_init(&b);
     err_info e = {0, ""};
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     /* Parents 9, 10, 11 and the extremes, each with children 0, 5, max. */
     static const uint64_t ps[] = {0, 9, 10, 11, UINT64_MAX};
     static const uint64_t cs[] = {0, 5, UINT64_MAX};
     for (size_t i = 0; i < UT_COUNT(ps); i++) {
-        UT_REQUIRE(assoc_buf_begin_parent(&b, ps[i]) == 0);
+        REQUIRE(assoc_buf_begin_parent(&b, ps[i]) == 0);
         for (size_t j = 0; j < UT_COUNT(cs); j++) {
-            UT_REQUIRE(assoc_buf_add_link(&b, cs[j]) == 0);
-            UT_REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
+            REQUIRE(assoc_buf_add_link(&b, cs[j]) == 0);
+            REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
         }
-        UT_REQUIRE(assoc_buf_finish_parent(&b) == 0);
-        UT_REQUIRE(store_replace_set(t, CC, &b, i, NULL, &e) == 0);
+        REQUIRE(assoc_buf_finish_parent(&b) == 0);
+        REQUIRE(store_replace_set(t, CC, &b, i, NULL, &e) == 0);
     }
     store_set_delta d = {0, 0, 0, 0};
-    UT_REQUIRE(store_delete_parent(t, CC, 10, &d, &e) == 0);
-    UT_CHECK_U64(d.sd_removed, 3);
-    UT_REQUIRE(store_delete_parent(t, CC, 10, &d, &e) == 0); /* idempotent */
-    UT_CHECK_U64(d.sd_removed, 3);
-    UT_REQUIRE(store_delete_parent(t, CC, UINT64_MAX, &d, &e) == 0);
-    UT_CHECK_U64(d.sd_removed, 6);
+    REQUIRE(store_delete_parent(t, CC, 10, &d, &e) == 0);
+    CHECK_EQ(d.sd_removed, 3);
+    REQUIRE(store_delete_parent(t, CC, 10, &d, &e) == 0); /* idempotent */
+    CHECK_EQ(d.sd_removed, 3);
+    REQUIRE(store_delete_parent(t, CC, UINT64_MAX, &d, &e) == 0);
+    CHECK_EQ(d.sd_removed, 6);
     /* An empty set replaces like a delete. */
     assoc_buf_reset(&b);
-    UT_REQUIRE(assoc_buf_begin_parent(&b, 0) == 0 && assoc_buf_finish_parent(&b) == 0);
+    REQUIRE(assoc_buf_begin_parent(&b, 0) == 0 && assoc_buf_finish_parent(&b) == 0);
     memset(&d, 0, sizeof(d));
-    UT_REQUIRE(store_replace_set(t, CC, &b, 0, &d, &e) == 0);
-    UT_CHECK(d.sd_removed == 3 && d.sd_added == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_replace_set(t, CC, &b, 0, &d, &e) == 0);
+    CHECK(d.sd_removed == 3 && d.sd_added == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
     /* Left: 9 and 11, whole; iteration from 10 starts at 11. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
     uint64_t n = 0;
-    UT_CHECK(store_count_assoc(t, CC, &n, &e) == 0 && n == 6);
-    UT_REQUIRE(store_assoc_iter_open(t, CC, 10, &it, &e) == 0);
+    CHECK(store_count_assoc(t, CC, &n, &e) == 0 && n == 6);
+    REQUIRE(store_assoc_iter_open(t, CC, 10, &it, &e) == 0);
     store_assoc row;
     uint64_t seen = 0;
     while (store_assoc_iter_next(it, &row, &e) == 0) {
-        UT_CHECK(row.sa_parent_id == 11 && row.sa_child_id == cs[seen] && row.sa_ntypes == 1 &&
-                 row.sa_types[0].st_type_id == 280 && row.sa_types[0].st_label == NULL);
+        CHECK(row.sa_parent_id == 11 && row.sa_child_id == cs[seen] && row.sa_ntypes == 1 &&
+              row.sa_types[0].st_type_id == 280 && row.sa_types[0].st_label == NULL);
         seen++;
     }
-    UT_CHECK_U64(seen, 3);
+    CHECK_EQ(seen, 3);
     /* The iterator outlives its transaction safely, but yields no more. */
     store_txn_abort(t);
     t = NULL;
-    UT_CHECK_I64(store_assoc_iter_next(it, &row, &e), ERR_NOT_FOUND);
+    CHECK_EQ(store_assoc_iter_next(it, &row, &e), ERR_NOT_FOUND);
     store_assoc_iter_close(it);
     it = NULL;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-    UT_REQUIRE(store_assoc_iter_open(t, CC, 0, &it, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_assoc_iter_open(t, CC, 0, &it, &e) == 0);
     store_txn_abort(t);
     t = NULL;
-    UT_CHECK_I64(store_assoc_iter_next(it, &row, &e), ERR_INVALID);
+    CHECK_EQ(store_assoc_iter_next(it, &row, &e), ERR_INVALID);
 done:
     store_assoc_iter_close(it);
     store_txn_abort(t);
@@ -1047,51 +1044,51 @@ static void test_invalid_input_keeps_batch(void)
     assoc_buf b;
     assoc_buf_init(&b);
     err_info e = {0, ""};
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_CHECK_I64(store_txn_begin(s, STORE_TXN_WRITE, &t2, &e), ERR_INVALID);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    CHECK_EQ(store_txn_begin(s, STORE_TXN_WRITE, &t2, &e), ERR_INVALID);
     /* 0: unsorted (never finished); 1: still paging; 2: fine. */
-    UT_REQUIRE(assoc_buf_begin_parent(&b, 1) == 0);
-    UT_REQUIRE(assoc_buf_add_link(&b, 9) == 0 && assoc_buf_add_link(&b, 3) == 0);
-    UT_REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
-    UT_REQUIRE(assoc_buf_begin_parent(&b, 2) == 0 && assoc_buf_add_link(&b, 3) == 0);
-    UT_REQUIRE(assoc_buf_set_after(&b, "MTA=", 4) == 0);
-    UT_REQUIRE(assoc_buf_begin_parent(&b, 3) == 0 && assoc_buf_add_link(&b, 3) == 0);
-    UT_REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
-    UT_REQUIRE(assoc_buf_finish_parent(&b) == 0);
-    UT_CHECK_I64(store_replace_set(t, CC, &b, 0, NULL, &e), ERR_INVALID);
-    UT_CHECK(strstr(e.ei_msg, "canonical") != NULL);
-    UT_CHECK_I64(store_replace_set(t, CC, &b, 1, NULL, &e), ERR_INVALID);
-    UT_CHECK(strstr(e.ei_msg, "incomplete") != NULL);
-    UT_CHECK_I64(store_replace_set(t, CC, &b, 3, NULL, &e), ERR_INVALID);
+    REQUIRE(assoc_buf_begin_parent(&b, 1) == 0);
+    REQUIRE(assoc_buf_add_link(&b, 9) == 0 && assoc_buf_add_link(&b, 3) == 0);
+    REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
+    REQUIRE(assoc_buf_begin_parent(&b, 2) == 0 && assoc_buf_add_link(&b, 3) == 0);
+    REQUIRE(assoc_buf_set_after(&b, "MTA=", 4) == 0);
+    REQUIRE(assoc_buf_begin_parent(&b, 3) == 0 && assoc_buf_add_link(&b, 3) == 0);
+    REQUIRE(assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) == 0);
+    REQUIRE(assoc_buf_finish_parent(&b) == 0);
+    CHECK_EQ(store_replace_set(t, CC, &b, 0, NULL, &e), ERR_INVALID);
+    CHECK(strstr(e.ei_msg, "canonical") != NULL);
+    CHECK_EQ(store_replace_set(t, CC, &b, 1, NULL, &e), ERR_INVALID);
+    CHECK(strstr(e.ei_msg, "incomplete") != NULL);
+    CHECK_EQ(store_replace_set(t, CC, &b, 3, NULL, &e), ERR_INVALID);
     hs_table backwards = {HS_CONTACTS, HS_COMPANIES};
-    UT_CHECK_I64(store_replace_set(t, backwards, &b, 2, NULL, &e), ERR_INVALID);
+    CHECK_EQ(store_replace_set(t, backwards, &b, 2, NULL, &e), ERR_INVALID);
     hs_table same = {HS_DEALS, HS_DEALS};
-    UT_CHECK_I64(store_delete_parent(t, same, 1, NULL, &e), ERR_INVALID);
-    UT_CHECK_I64(store_put_state(t, "", NULL, &e), ERR_INVALID);
+    CHECK_EQ(store_delete_parent(t, same, 1, NULL, &e), ERR_INVALID);
+    CHECK_EQ(store_put_state(t, "", NULL, &e), ERR_INVALID);
     store_state st;
     memset(&st, 0, sizeof(st));
     st.ss_cursor = store_cursor_timestamp_ms(-1);
-    UT_CHECK_I64(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
+    CHECK_EQ(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
     st.ss_cursor.cu_kind = (store_cursor_kind)7;
-    UT_CHECK_I64(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
+    CHECK_EQ(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
     char long_name[STORE_NAME_MAX + 8];
     memset(long_name, 'n', sizeof(long_name) - 1);
     long_name[sizeof(long_name) - 1] = '\0';
     st.ss_cursor = store_cursor_none();
-    UT_CHECK_I64(store_put_state(t, long_name, &st, &e), ERR_INVALID);
+    CHECK_EQ(store_put_state(t, long_name, &st, &e), ERR_INVALID);
     /* None of that killed the batch. */
-    UT_REQUIRE(store_replace_set(t, CC, &b, 2, NULL, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_replace_set(t, CC, &b, 2, NULL, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
     /* Writes need a write batch. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
-    UT_CHECK_I64(store_replace_set(rt, CC, &b, 2, NULL, &e), ERR_INVALID);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
+    CHECK_EQ(store_replace_set(rt, CC, &b, 2, NULL, &e), ERR_INVALID);
     store_object o = {1, 1, false};
-    UT_CHECK_I64(store_put_object(rt, HS_DEALS, &o, &e), ERR_INVALID);
+    CHECK_EQ(store_put_object(rt, HS_DEALS, &o, &e), ERR_INVALID);
     uint64_t n = 0;
-    UT_CHECK(store_count_assoc(rt, CC, &n, &e) == 0 && n == 1);
+    CHECK(store_count_assoc(rt, CC, &n, &e) == 0 && n == 1);
 done:
     store_txn_abort(rt);
     store_txn_abort(t);
@@ -1110,10 +1107,10 @@ static void test_objects(void)
     uint64_t *ids = malloc(N * sizeof(*ids));
     store_object *out = malloc(N * sizeof(*out));
     rng r = {7};
-    UT_REQUIRE(ids && out);
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(ids && out);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     /* IDs across byte boundaries, inserted in random order. */
     for (uint64_t i = 0; i < N; i++)
         ids[i] = i < 300 ? i : i < 600 ? (1ULL << 32) - 150 + i : UINT64_MAX - (N - i - 1);
@@ -1125,18 +1122,18 @@ static void test_objects(void)
     }
     for (size_t i = 0; i < N; i++) {
         store_object o = {ids[i], (int64_t)(ids[i] % 1000) - 500, ids[i] % 7 == 0};
-        UT_REQUIRE(store_put_object(t, HS_CONTACTS, &o, &e) == 0);
+        REQUIRE(store_put_object(t, HS_CONTACTS, &o, &e) == 0);
     }
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
     /* Batches in ID order, the way a planner reads them. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
     size_t total = 0, n = 0;
     uint64_t from = 0, last = 0;
     bool ordered = true, values = true;
     for (;;) {
         store_object batch[64];
-        UT_REQUIRE(store_objects_from(t, HS_CONTACTS, from, batch, 64, &n, &e) == 0);
+        REQUIRE(store_objects_from(t, HS_CONTACTS, from, batch, 64, &n, &e) == 0);
         for (size_t i = 0; i < n; i++) {
             ordered &= total + i == 0 || batch[i].ob_id > last;
             values &= batch[i].ob_lastmodified_ms == (int64_t)(batch[i].ob_id % 1000) - 500 &&
@@ -1148,31 +1145,31 @@ static void test_objects(void)
             break;
         from = last + 1;
     }
-    UT_CHECK_U64(total, N);
-    UT_CHECK(ordered && values);
-    UT_CHECK(store_objects_from(t, HS_CONTACTS, (1ULL << 32) + 449, out, N, &n, &e) == 0 &&
-             n == 1 + 100 && out[0].ob_id == (1ULL << 32) + 449);
-    UT_CHECK(store_objects_from(t, HS_COMPANIES, 0, out, N, &n, &e) == 0 && n == 0);
+    CHECK_EQ(total, N);
+    CHECK(ordered && values);
+    CHECK(store_objects_from(t, HS_CONTACTS, (1ULL << 32) + 449, out, N, &n, &e) == 0 &&
+          n == 1 + 100 && out[0].ob_id == (1ULL << 32) + 449);
+    CHECK(store_objects_from(t, HS_COMPANIES, 0, out, N, &n, &e) == 0 && n == 0);
     store_txn_abort(t);
     t = NULL;
     /* Delete, overwrite, delete the absent. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     bool found = false;
-    UT_CHECK(store_delete_object(t, HS_CONTACTS, 256, &found, &e) == 0 && found);
-    UT_CHECK(store_delete_object(t, HS_CONTACTS, 256, &found, &e) == 0 && !found);
+    CHECK(store_delete_object(t, HS_CONTACTS, 256, &found, &e) == 0 && found);
+    CHECK(store_delete_object(t, HS_CONTACTS, 256, &found, &e) == 0 && !found);
     store_object o = {255, INT64_MIN, true};
-    UT_REQUIRE(store_put_object(t, HS_CONTACTS, &o, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_put_object(t, HS_CONTACTS, &o, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
     store_object got;
-    UT_CHECK_I64(store_get_object(t, HS_CONTACTS, 256, &got, &e), ERR_NOT_FOUND);
-    UT_CHECK(store_get_object(t, HS_CONTACTS, 255, &got, &e) == 0 &&
-             got.ob_lastmodified_ms == INT64_MIN && got.ob_archived);
+    CHECK_EQ(store_get_object(t, HS_CONTACTS, 256, &got, &e), ERR_NOT_FOUND);
+    CHECK(store_get_object(t, HS_CONTACTS, 255, &got, &e) == 0 &&
+          got.ob_lastmodified_ms == INT64_MIN && got.ob_archived);
     uint64_t count = 0;
-    UT_CHECK(store_count_objects(t, HS_CONTACTS, &count, &e) == 0 && count == N - 1);
+    CHECK(store_count_objects(t, HS_CONTACTS, &count, &e) == 0 && count == N - 1);
     hs_object_type bad = (hs_object_type)HS_OBJECT_TYPE_COUNT;
-    UT_CHECK_I64(store_count_objects(t, bad, &count, &e), ERR_INVALID);
+    CHECK_EQ(store_count_objects(t, bad, &count, &e), ERR_INVALID);
 done:
     store_txn_abort(t);
     store_close(s);
@@ -1299,39 +1296,39 @@ static void test_schema_records(void)
                                    "sync_associations_companies_contacts_label_a",
                                    "sync_associations_companies_contacts_label_b", "", "Z"};
     for (size_t i = 0; i < UT_COUNT(labels); i++)
-        UT_REQUIRE(store_schema_add_label(&sc, labels[i], strlen(labels[i])) == 0);
-    UT_CHECK_I64(store_schema_add_label(&sc, "a\0b", 3), ERR_INVALID);
-    UT_REQUIRE(sc.sc_nrollup_field_labels == 4);
-    UT_CHECK_STR(sc.sc_rollup_field_labels[0], "");
-    UT_CHECK_STR(sc.sc_rollup_field_labels[1], "Z");
-    UT_CHECK_STR(sc.sc_rollup_field_labels[3], "sync_associations_companies_contacts_label_b");
+        REQUIRE(store_schema_add_label(&sc, labels[i], strlen(labels[i])) == 0);
+    CHECK_EQ(store_schema_add_label(&sc, "a\0b", 3), ERR_INVALID);
+    REQUIRE(sc.sc_nrollup_field_labels == 4);
+    CHECK_STR(sc.sc_rollup_field_labels[0], "");
+    CHECK_STR(sc.sc_rollup_field_labels[1], "Z");
+    CHECK_STR(sc.sc_rollup_field_labels[3], "sync_associations_companies_contacts_label_b");
     snprintf(sc.sc_rollup_fields_object_id, sizeof(sc.sc_rollup_fields_object_id), "companies");
     sc.sc_rollups_since_ms = 1796581876497LL;
     /* Round trip through the store. */
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_CHECK_I64(store_get_schema(t, CC, &got, &e), ERR_NOT_FOUND);
-    UT_REQUIRE(store_put_schema(t, CC, &sc, &e) == 0);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    CHECK_EQ(store_get_schema(t, CC, &got, &e), ERR_NOT_FOUND);
+    REQUIRE(store_put_schema(t, CC, &sc, &e) == 0);
     hs_table ct = {HS_CONTACTS, HS_TICKETS};
     store_schema plain;
     store_schema_init(&plain);
     snprintf(plain.sc_rollup_fields_object_id, sizeof(plain.sc_rollup_fields_object_id),
              "contacts");
-    UT_REQUIRE(store_put_schema(t, ct, &plain, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_put_schema(t, ct, &plain, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-    UT_REQUIRE(store_get_schema(t, CC, &got, &e) == 0);
-    UT_CHECK(schemas_equal(&sc, &got));
-    UT_REQUIRE(store_get_schema(t, ct, &got, &e) == 0);
-    UT_CHECK(schemas_equal(&plain, &got) && got.sc_ping_type == STORE_PING_FULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_get_schema(t, CC, &got, &e) == 0);
+    CHECK(schemas_equal(&sc, &got));
+    REQUIRE(store_get_schema(t, ct, &got, &e) == 0);
+    CHECK(schemas_equal(&plain, &got) && got.sc_ping_type == STORE_PING_FULL);
     store_txn_abort(t);
     t = NULL;
     /* The encoding is the documented map. */
-    UT_REQUIRE(store_schema_encode(&sc, &rec, &len, &e) == 0);
-    UT_CHECK(memmem(rec, len, "read_incremental_ping", 21) != NULL);
-    UT_CHECK(memmem(rec, len, "rollup_fields_object_id", 23) != NULL);
+    REQUIRE(store_schema_encode(&sc, &rec, &len, &e) == 0);
+    CHECK(memmem(rec, len, "read_incremental_ping", 21) != NULL);
+    CHECK(memmem(rec, len, "rollup_fields_object_id", 23) != NULL);
     /* Garbage and near misses. */
     const kv good[] = {{"v", 'u', 1, NULL},
                        {"ping_type", 's', 0, "read_full_ping"},
@@ -1339,7 +1336,7 @@ static void test_schema_records(void)
                        {"rollup_field_labels", 'L', 0, "a|b"},
                        {"rollup_fields_object_id", 's', 0, "deals"},
                        {"future_field", 'u', 3, NULL}};
-    UT_CHECK_I64(decode_schema_kv(good, UT_COUNT(good)), 0);
+    CHECK_EQ(decode_schema_kv(good, UT_COUNT(good)), 0);
     struct {
         size_t at;
         kv with;
@@ -1365,24 +1362,24 @@ static void test_schema_records(void)
         memcpy(rec_kv, good, sizeof(good));
         rec_kv[bad[i].at] = bad[i].with;
         int rc = decode_schema_kv(rec_kv, UT_COUNT(good));
-        ut_check(rc == ERR_CORRUPT, __FILE__, __LINE__, "schema near miss %zu: rc %d", i, rc);
+        CHECKF(rc == ERR_CORRUPT, "schema near miss %zu: rc %d", i, rc);
     }
     /* Truncations and trailing bytes. */
     for (size_t cut = 0; cut < len; cut++)
         if (store_schema_decode(rec, cut, &got, NULL) != ERR_CORRUPT)
-            ut_check(false, __FILE__, __LINE__, "schema cut at %zu decoded", cut);
+            CHECKF(false, "schema cut at %zu decoded", cut);
     char *longer = malloc(len + 1);
-    UT_REQUIRE(longer != NULL);
+    REQUIRE(longer != NULL);
     memcpy(longer, rec, len);
     longer[len] = 0;
-    UT_CHECK_I64(store_schema_decode(longer, len + 1, &got, NULL), ERR_CORRUPT);
+    CHECK_EQ(store_schema_decode(longer, len + 1, &got, NULL), ERR_CORRUPT);
     free(longer);
     /* Unsorted labels are refused on the way in too. */
     char *tmp = sc.sc_rollup_field_labels[0];
     sc.sc_rollup_field_labels[0] = sc.sc_rollup_field_labels[1];
     sc.sc_rollup_field_labels[1] = tmp;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_CHECK_I64(store_put_schema(t, CC, &sc, &e), ERR_INVALID);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    CHECK_EQ(store_put_schema(t, CC, &sc, &e), ERR_INVALID);
 done:
     store_txn_abort(t);
     store_close(s);
@@ -1431,13 +1428,13 @@ static void test_cursor_round_trips(void)
                                     store_cursor_timestamp_ms(1767225600123LL),
                                     store_cursor_timestamp_ms(INT64_MAX)};
     store_state st, got;
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     /* A name never written: never synced, not an error. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-    UT_CHECK(store_get_state(t, CC_NAME, &got, &e) == 0 &&
-             got.ss_cursor.cu_kind == STORE_CURSOR_NONE &&
-             got.ss_last_run.sr_route == STORE_ROUTE_NONE);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    CHECK(store_get_state(t, CC_NAME, &got, &e) == 0 &&
+          got.ss_cursor.cu_kind == STORE_CURSOR_NONE &&
+          got.ss_last_run.sr_route == STORE_ROUTE_NONE);
     store_txn_abort(t);
     t = NULL;
     for (size_t i = 0; i < UT_COUNT(cursors); i++) {
@@ -1458,25 +1455,24 @@ static void test_cursor_round_trips(void)
         STORE_RUN_COUNTERS(SET_FIELD)
 #undef SET_FIELD
         /* Written in the same batch as data, read back after the commit. */
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+        REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
         store_object o = {i + 1, 0, false};
-        UT_REQUIRE(store_put_object(t, HS_COMPANIES, &o, &e) == 0);
-        UT_REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
-        UT_REQUIRE(store_get_state(t, CC_NAME, &got, &e) == 0); /* reads its own write */
-        UT_CHECK(states_equal(&st, &got));
-        UT_REQUIRE(store_txn_commit(t, &e) == 0);
+        REQUIRE(store_put_object(t, HS_COMPANIES, &o, &e) == 0);
+        REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
+        REQUIRE(store_get_state(t, CC_NAME, &got, &e) == 0); /* reads its own write */
+        CHECK(states_equal(&st, &got));
+        REQUIRE(store_txn_commit(t, &e) == 0);
         t = NULL;
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+        REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
         int rc = store_get_state(t, CC_NAME, &got, &e);
-        ut_check(rc == 0 && states_equal(&st, &got), __FILE__, __LINE__,
-                 "cursor %zu (%s) round trip: rc %d %s", i,
-                 store_cursor_kind_name(cursors[i].cu_kind), rc, e.ei_msg);
+        CHECKF(rc == 0 && states_equal(&st, &got), "cursor %zu (%s) round trip: rc %d %s", i,
+               store_cursor_kind_name(cursors[i].cu_kind), rc, e.ei_msg);
         store_txn_abort(t);
         t = NULL;
     }
-    UT_CHECK_STR(store_cursor_kind_name(STORE_CURSOR_TIMESTAMP_MS), "timestamp_ms");
-    UT_CHECK_STR(store_route_name(STORE_ROUTE_FULL_RESUME), "full_scan_resume");
-    UT_CHECK_STR(store_ping_type_name(STORE_PING_INCREMENTAL), "read_incremental_ping");
+    CHECK_STR(store_cursor_kind_name(STORE_CURSOR_TIMESTAMP_MS), "timestamp_ms");
+    CHECK_STR(store_route_name(STORE_ROUTE_FULL_RESUME), "full_scan_resume");
+    CHECK_STR(store_ping_type_name(STORE_PING_INCREMENTAL), "read_incremental_ping");
 done:
     store_txn_abort(t);
     store_close(s);
@@ -1498,8 +1494,8 @@ static void test_cursor_garbage_is_corrupt(void)
                         {"cursor_kind", 's', 0, "object_id"},
                         {"cursor", 'u', 123, NULL},
                         {"unknown_later_field", 's', 0, "ignored"}};
-    UT_CHECK(decode_state_kv(ok_id, UT_COUNT(ok_id), &st) == 0 &&
-             st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID && st.ss_cursor.cu_object_id == 123);
+    CHECK(decode_state_kv(ok_id, UT_COUNT(ok_id), &st) == 0 &&
+          st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID && st.ss_cursor.cu_object_id == 123);
     struct {
         size_t at;
         kv with;
@@ -1525,36 +1521,36 @@ static void test_cursor_garbage_is_corrupt(void)
         memcpy(rec_kv, ok_id, sizeof(ok_id));
         rec_kv[bad[i].at] = bad[i].with;
         int rc = decode_state_kv(rec_kv, UT_COUNT(ok_id), &st);
-        ut_check(rc == ERR_CORRUPT && st.ss_cursor.cu_kind == STORE_CURSOR_NONE, __FILE__, __LINE__,
-                 "state near miss %zu: rc %d kind %d", i, rc, (int)st.ss_cursor.cu_kind);
+        CHECKF(rc == ERR_CORRUPT && st.ss_cursor.cu_kind == STORE_CURSOR_NONE,
+               "state near miss %zu: rc %d kind %d", i, rc, (int)st.ss_cursor.cu_kind);
     }
     /* A timestamp record must never come back as another kind. */
     const kv ts_neg[] = {
         {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "timestamp_ms"}, {"cursor", 'i', -1, NULL}};
-    UT_CHECK_I64(decode_state_kv(ts_neg, UT_COUNT(ts_neg), &st), ERR_CORRUPT);
+    CHECK_EQ(decode_state_kv(ts_neg, UT_COUNT(ts_neg), &st), ERR_CORRUPT);
     const kv none_val[] = {
         {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "none"}, {"cursor", 'u', 5, NULL}};
-    UT_CHECK_I64(decode_state_kv(none_val, UT_COUNT(none_val), &st), ERR_CORRUPT);
+    CHECK_EQ(decode_state_kv(none_val, UT_COUNT(none_val), &st), ERR_CORRUPT);
     const kv bad_route[] = {
         {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "none"}, {"last_run", 'n', 0, NULL}};
-    UT_CHECK_I64(decode_state_kv(bad_route, UT_COUNT(bad_route), &st), ERR_CORRUPT);
+    CHECK_EQ(decode_state_kv(bad_route, UT_COUNT(bad_route), &st), ERR_CORRUPT);
     /* Not a map; empty; a huge declared array in five bytes (must not try
      * to allocate it); trailing bytes; every truncation of a real record. */
-    UT_CHECK_I64(store_state_decode("\x91\x01", 2, &st, NULL), ERR_CORRUPT);
-    UT_CHECK_I64(store_state_decode("", 0, &st, NULL), ERR_CORRUPT);
-    UT_CHECK_I64(store_state_decode("\xdd\xff\xff\xff\xff", 5, &st, NULL), ERR_CORRUPT);
-    UT_CHECK_I64(store_state_decode("\xdf\xff\xff\xff\xff", 5, &st, NULL), ERR_CORRUPT);
+    CHECK_EQ(store_state_decode("\x91\x01", 2, &st, NULL), ERR_CORRUPT);
+    CHECK_EQ(store_state_decode("", 0, &st, NULL), ERR_CORRUPT);
+    CHECK_EQ(store_state_decode("\xdd\xff\xff\xff\xff", 5, &st, NULL), ERR_CORRUPT);
+    CHECK_EQ(store_state_decode("\xdf\xff\xff\xff\xff", 5, &st, NULL), ERR_CORRUPT);
     memset(&st, 0, sizeof(st));
     st.ss_cursor = store_cursor_timestamp_ms(1767225600123LL);
     st.ss_last_run.sr_route = STORE_ROUTE_INCREMENTAL;
-    UT_REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
+    REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
     for (size_t cut = 0; cut < len; cut++)
         if (store_state_decode(rec, cut, &st, NULL) != ERR_CORRUPT)
-            ut_check(false, __FILE__, __LINE__, "state cut at %zu decoded", cut);
+            CHECKF(false, "state cut at %zu decoded", cut);
     /* Random single-byte damage: ERR_CORRUPT or a well-formed record, and
      * a timestamp record never turns into an object-ID cursor. */
     uint8_t *copy = malloc(len + 1);
-    UT_REQUIRE(copy != NULL);
+    REQUIRE(copy != NULL);
     rng r = {99};
     unsigned odd = 0;
     for (int round = 0; round < 3000; round++) {
@@ -1573,18 +1569,18 @@ static void test_cursor_garbage_is_corrupt(void)
         odd += rc != ERR_CORRUPT && rc != 0;
     }
     free(copy);
-    UT_CHECK_I64(odd, 0);
+    CHECK_EQ(odd, 0);
     /* A damaged record in the database: the read fails and names it. */
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
-    UT_REQUIRE(raw_put(dir, "state", CC_NAME, strlen(CC_NAME), "\x83\xa1v\x01garbage", 11));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-    UT_CHECK_I64(store_get_state(t, CC_NAME, &st, &e), ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, CC_NAME) != NULL);
-    UT_CHECK(st.ss_cursor.cu_kind == STORE_CURSOR_NONE);
+    REQUIRE(raw_put(dir, "state", CC_NAME, strlen(CC_NAME), "\x83\xa1v\x01garbage", 11));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    CHECK_EQ(store_get_state(t, CC_NAME, &st, &e), ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, CC_NAME) != NULL);
+    CHECK(st.ss_cursor.cu_kind == STORE_CURSOR_NONE);
 done:
     store_txn_abort(t);
     store_close(s);
@@ -1697,8 +1693,8 @@ static void test_done_ranges_round_trip(void)
     msgpack_unpacked up;
     msgpack_unpacked_init(&up);
     static store_state st, got;
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     struct {
         uint32_t n;
         store_id_range one; /* n == 1: this range */
@@ -1726,21 +1722,21 @@ static void test_done_ranges_round_trip(void)
         /* Stale entries past ss_ndone are neither written nor read back. */
         if (st.ss_ndone < STORE_DONE_RANGES_MAX)
             st.ss_done[st.ss_ndone] = (store_id_range){9, 1};
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-        UT_REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
-        UT_REQUIRE(store_txn_commit(t, &e) == 0);
+        REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+        REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
+        REQUIRE(store_txn_commit(t, &e) == 0);
         t = NULL;
         memset(&got, 0xa5, sizeof(got));
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+        REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
         int rc = store_get_state(t, CC_NAME, &got, &e);
         store_txn_abort(t);
         t = NULL;
-        ut_check(rc == 0 && states_equal(&st, &got), __FILE__, __LINE__,
-                 "case %zu (%u ranges) round trip: rc %d ndone %u %s", i, (unsigned)cases[i].n, rc,
-                 (unsigned)got.ss_ndone, e.ei_msg);
+        CHECKF(rc == 0 && states_equal(&st, &got),
+               "case %zu (%u ranges) round trip: rc %d ndone %u %s", i, (unsigned)cases[i].n, rc,
+               (unsigned)got.ss_ndone, e.ei_msg);
         if (rc == 0 && got.ss_ndone < STORE_DONE_RANGES_MAX)
-            UT_CHECK(got.ss_done[got.ss_ndone].ir_first == 0 &&
-                     got.ss_done[got.ss_ndone].ir_last == 0);
+            CHECK(got.ss_done[got.ss_ndone].ir_first == 0 &&
+                  got.ss_done[got.ss_ndone].ir_last == 0);
     }
     /* The encoding, read with msgpack-c: "done" is a flat array of uints;
      * an empty list is written as []. */
@@ -1752,10 +1748,10 @@ static void test_done_ranges_round_trip(void)
     for (int pass = 0; pass < 2; pass++) {
         free(rec);
         rec = NULL;
-        UT_REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
+        REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
         size_t off = 0;
-        UT_REQUIRE(msgpack_unpack_next(&up, rec, len, &off) == MSGPACK_UNPACK_SUCCESS &&
-                   off == len && up.data.type == MSGPACK_OBJECT_MAP);
+        REQUIRE(msgpack_unpack_next(&up, rec, len, &off) == MSGPACK_UNPACK_SUCCESS && off == len &&
+                up.data.type == MSGPACK_OBJECT_MAP);
         const msgpack_object *done_val = NULL;
         int copies = 0;
         for (uint32_t i = 0; i < up.data.via.map.size; i++) {
@@ -1766,24 +1762,24 @@ static void test_done_ranges_round_trip(void)
                 copies++;
             }
         }
-        UT_REQUIRE(copies == 1 && done_val->type == MSGPACK_OBJECT_ARRAY);
+        REQUIRE(copies == 1 && done_val->type == MSGPACK_OBJECT_ARRAY);
         const msgpack_object_array *a = &done_val->via.array;
-        UT_REQUIRE(a->size == 2 * st.ss_ndone);
+        REQUIRE(a->size == 2 * st.ss_ndone);
         for (uint32_t i = 0; i < a->size; i++)
-            UT_CHECK(a->ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
-                     a->ptr[i].via.u64 ==
-                         (i % 2 ? st.ss_done[i / 2].ir_last : st.ss_done[i / 2].ir_first));
+            CHECK(a->ptr[i].type == MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                  a->ptr[i].via.u64 ==
+                      (i % 2 ? st.ss_done[i / 2].ir_last : st.ss_done[i / 2].ir_first));
         st.ss_ndone = 0;
     }
     /* Every truncation of a record with ranges is ERR_CORRUPT. */
     fill_ranges(&st, 3);
     free(rec);
     rec = NULL;
-    UT_REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
+    REQUIRE(store_state_encode(&st, &rec, &len, &e) == 0);
     for (size_t cut = 0; cut < len; cut++)
         if (store_state_decode(rec, cut, &got, NULL) != ERR_CORRUPT)
-            ut_check(false, __FILE__, __LINE__, "state with ranges cut at %zu decoded", cut);
-    UT_CHECK(store_state_decode(rec, len, &got, NULL) == 0 && states_equal(&st, &got));
+            CHECKF(false, "state with ranges cut at %zu decoded", cut);
+    CHECK(store_state_decode(rec, len, &got, NULL) == 0 && states_equal(&st, &got));
 done:
     msgpack_unpacked_destroy(&up);
     store_txn_abort(t);
@@ -1803,9 +1799,9 @@ static void test_rollup_and_verify_fields(void)
                             {"cursor_kind", 's', 0, "timestamp_ms"},
                             {"cursor", 'i', 1767225600000LL, NULL},
                             {"runs", 'u', 3, NULL}};
-    UT_CHECK_I64(decode_state_kv(old_state, UT_COUNT(old_state), &st), 0);
-    UT_CHECK(st.ss_scan_origin_ms == 0 && st.ss_verify_next_id == 0 && st.ss_verify_cycles == 0 &&
-             st.ss_verify_cycle_ended_ms == 0);
+    CHECK_EQ(decode_state_kv(old_state, UT_COUNT(old_state), &st), 0);
+    CHECK(st.ss_scan_origin_ms == 0 && st.ss_verify_next_id == 0 && st.ss_verify_cycles == 0 &&
+          st.ss_verify_cycle_ended_ms == 0);
     const kv with[] = {{"v", 'u', 1, NULL},
                        {"cursor_kind", 's', 0, "timestamp_ms"},
                        {"cursor", 'i', 1767225600000LL, NULL},
@@ -1813,23 +1809,23 @@ static void test_rollup_and_verify_fields(void)
                        {"verify_next_id", 'u', 20322080632LL, NULL},
                        {"verify_cycles", 'u', 4, NULL},
                        {"verify_cycle_ended_ms", 'i', 1767225500000LL, NULL}};
-    UT_CHECK_I64(decode_state_kv(with, UT_COUNT(with), &st), 0);
-    UT_CHECK(st.ss_scan_origin_ms == 1767225000000LL && st.ss_verify_next_id == 20322080632ULL &&
-             st.ss_verify_cycles == 4 && st.ss_verify_cycle_ended_ms == 1767225500000LL);
+    CHECK_EQ(decode_state_kv(with, UT_COUNT(with), &st), 0);
+    CHECK(st.ss_scan_origin_ms == 1767225000000LL && st.ss_verify_next_id == 20322080632ULL &&
+          st.ss_verify_cycles == 4 && st.ss_verify_cycle_ended_ms == 1767225500000LL);
     static const char *const bad_keys[] = {"scan_origin_ms", "verify_cycle_ended_ms"};
     for (size_t i = 0; i < UT_COUNT(bad_keys); i++) {
         const kv neg[] = {
             {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "none"}, {bad_keys[i], 'i', -5, NULL}};
-        UT_CHECK_I64(decode_state_kv(neg, UT_COUNT(neg), &st), ERR_CORRUPT);
+        CHECK_EQ(decode_state_kv(neg, UT_COUNT(neg), &st), ERR_CORRUPT);
     }
     const kv wrong_type[] = {
         {"v", 'u', 1, NULL}, {"cursor_kind", 's', 0, "none"}, {"verify_next_id", 's', 0, "7"}};
-    UT_CHECK_I64(decode_state_kv(wrong_type, UT_COUNT(wrong_type), &st), ERR_CORRUPT);
+    CHECK_EQ(decode_state_kv(wrong_type, UT_COUNT(wrong_type), &st), ERR_CORRUPT);
     memset(&st, 0, sizeof(st));
     st.ss_scan_origin_ms = -1;
     void *rec = NULL;
     size_t len = 0;
-    UT_CHECK_I64(store_state_encode(&st, &rec, &len, NULL), ERR_INVALID);
+    CHECK_EQ(store_state_encode(&st, &rec, &len, NULL), ERR_INVALID);
     free(rec);
     /* Schemas: without rollups_since_ms it reads 0; negative is damage. */
     const kv schema_old[] = {{"v", 'u', 1, NULL},
@@ -1837,18 +1833,18 @@ static void test_rollup_and_verify_fields(void)
                              {"supports_roll_up", 'b', 1, NULL},
                              {"rollup_field_labels", 'L', 0, "a"},
                              {"rollup_fields_object_id", 's', 0, "deals"}};
-    UT_CHECK_I64(decode_schema_kv(schema_old, UT_COUNT(schema_old)), 0);
+    CHECK_EQ(decode_schema_kv(schema_old, UT_COUNT(schema_old)), 0);
     const kv schema_neg[] = {{"v", 'u', 1, NULL},
                              {"ping_type", 's', 0, "read_incremental_ping"},
                              {"supports_roll_up", 'b', 1, NULL},
                              {"rollup_field_labels", 'L', 0, "a"},
                              {"rollup_fields_object_id", 's', 0, "deals"},
                              {"rollups_since_ms", 'i', -1, NULL}};
-    UT_CHECK_I64(decode_schema_kv(schema_neg, UT_COUNT(schema_neg)), ERR_CORRUPT);
+    CHECK_EQ(decode_schema_kv(schema_neg, UT_COUNT(schema_neg)), ERR_CORRUPT);
     store_schema sc;
     store_schema_init(&sc);
     sc.sc_rollups_since_ms = -2;
-    UT_CHECK_I64(store_schema_encode(&sc, &rec, &len, NULL), ERR_INVALID);
+    CHECK_EQ(store_schema_encode(&sc, &rec, &len, NULL), ERR_INVALID);
 }
 
 static void test_done_ranges_old_records(void)
@@ -1868,25 +1864,25 @@ static void test_done_ranges_old_records(void)
                           {"scan_started_ms", 'i', 1767225600000LL, NULL},
                           {"runs", 'u', 3, NULL}};
     st.ss_ndone = 7; /* whatever it held is replaced */
-    UT_CHECK_I64(decode_state_kv(old_rec, UT_COUNT(old_rec), &st), 0);
-    UT_CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID &&
-             st.ss_cursor.cu_object_id == 5790939450ULL && st.ss_runs == 3);
+    CHECK_EQ(decode_state_kv(old_rec, UT_COUNT(old_rec), &st), 0);
+    CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID &&
+          st.ss_cursor.cu_object_id == 5790939450ULL && st.ss_runs == 3);
     /* ... and stored in a database, read back through the store. */
     craft(&sb, old_rec, UT_COUNT(old_rec));
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
-    UT_REQUIRE(raw_put(dir, "state", CC_NAME, strlen(CC_NAME), sb.data, sb.size));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(raw_put(dir, "state", CC_NAME, strlen(CC_NAME), sb.data, sb.size));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
     st.ss_ndone = 7;
-    UT_CHECK_I64(store_get_state(t, CC_NAME, &st, &e), 0);
-    UT_CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_object_id == 5790939450ULL &&
-             st.ss_scan_started_ms == 1767225600000LL);
+    CHECK_EQ(store_get_state(t, CC_NAME, &st, &e), 0);
+    CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_object_id == 5790939450ULL &&
+          st.ss_scan_started_ms == 1767225600000LL);
     /* An empty "done" is no ranges as well. */
-    UT_CHECK_I64(decode_done_record('a', NULL, 0, 1, &st), 0);
-    UT_CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_object_id == 100);
+    CHECK_EQ(decode_done_record('a', NULL, 0, 1, &st), 0);
+    CHECK(st.ss_ndone == 0 && st.ss_cursor.cu_object_id == 100);
 done:
     store_txn_abort(t);
     store_close(s);
@@ -1908,9 +1904,9 @@ static void test_done_ranges_invalid(void)
     /* Decoding: the well-formed control, then each damaged form. */
     const done_item ok[] = {{'u', 0},  {'u', 10}, {'u', 11},
                             {'u', 11}, {'u', 20}, {'u', UINT64_MAX}};
-    UT_CHECK_I64(decode_done_record('a', ok, UT_COUNT(ok), 1, &st), 0);
-    UT_CHECK(st.ss_ndone == 3 && st.ss_done[1].ir_first == 11 && st.ss_done[1].ir_last == 11 &&
-             st.ss_done[2].ir_last == UINT64_MAX);
+    CHECK_EQ(decode_done_record('a', ok, UT_COUNT(ok), 1, &st), 0);
+    CHECK(st.ss_ndone == 3 && st.ss_done[1].ir_first == 11 && st.ss_done[1].ir_last == 11 &&
+          st.ss_done[2].ir_last == UINT64_MAX);
     struct {
         const char *what;
         done_item items[6];
@@ -1941,34 +1937,34 @@ static void test_done_ranges_invalid(void)
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         memset(&st, 0x5a, sizeof(st));
         int rc = decode_done_record('a', bad[i].items, bad[i].n, 1, &st);
-        ut_check(rc == ERR_CORRUPT && st.ss_ndone == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_NONE,
-                 __FILE__, __LINE__, "done near miss %zu (%s): rc %d ndone %u", i, bad[i].what, rc,
-                 (unsigned)st.ss_ndone);
+        CHECKF(rc == ERR_CORRUPT && st.ss_ndone == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_NONE,
+               "done near miss %zu (%s): rc %d ndone %u", i, bad[i].what, rc,
+               (unsigned)st.ss_ndone);
     }
     const char not_arrays[] = {'u', 'n', 's', 'm'};
     for (size_t i = 0; i < UT_COUNT(not_arrays); i++) {
         int rc = decode_done_record(not_arrays[i], NULL, 0, 1, &st);
-        ut_check(rc == ERR_CORRUPT, __FILE__, __LINE__, "done as '%c': rc %d", not_arrays[i], rc);
+        CHECKF(rc == ERR_CORRUPT, "done as '%c': rc %d", not_arrays[i], rc);
     }
     /* "done" twice, even if each copy is well formed. */
-    UT_CHECK_I64(decode_done_record('a', ok, UT_COUNT(ok), 2, &st), ERR_CORRUPT);
-    UT_CHECK_I64(decode_done_record('a', NULL, 0, 2, &st), ERR_CORRUPT);
+    CHECK_EQ(decode_done_record('a', ok, UT_COUNT(ok), 2, &st), ERR_CORRUPT);
+    CHECK_EQ(decode_done_record('a', NULL, 0, 2, &st), ERR_CORRUPT);
     /* STORE_DONE_RANGES_MAX ranges decode; one more does not. */
     size_t nmany = 2 * ((size_t)STORE_DONE_RANGES_MAX + 1);
-    UT_REQUIRE((many = calloc(nmany, sizeof(*many))) != NULL);
+    REQUIRE((many = calloc(nmany, sizeof(*many))) != NULL);
     for (size_t i = 0; i < nmany; i++)
         many[i] = (done_item){'u', (uint64_t)i};
-    UT_CHECK_I64(decode_done_record('a', many, nmany - 2, 1, &st), 0);
-    UT_CHECK(st.ss_ndone == STORE_DONE_RANGES_MAX &&
-             st.ss_done[STORE_DONE_RANGES_MAX - 1].ir_last == nmany - 3);
-    UT_CHECK_I64(decode_done_record('a', many, nmany, 1, &st), ERR_CORRUPT);
-    UT_CHECK(st.ss_ndone == 0);
+    CHECK_EQ(decode_done_record('a', many, nmany - 2, 1, &st), 0);
+    CHECK(st.ss_ndone == STORE_DONE_RANGES_MAX &&
+          st.ss_done[STORE_DONE_RANGES_MAX - 1].ir_last == nmany - 3);
+    CHECK_EQ(decode_done_record('a', many, nmany, 1, &st), ERR_CORRUPT);
+    CHECK(st.ss_ndone == 0);
 
     /* Writing: each invalid list is ERR_INVALID, nothing is written and the
      * batch lives on. */
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     struct {
         const char *what;
         uint32_t n;
@@ -1989,10 +1985,10 @@ static void test_done_ranges_invalid(void)
         memcpy(st.ss_done, refused[i].r, sizeof(refused[i].r));
         e.ei_msg[0] = '\0';
         int rc = store_put_state(t, CC_NAME, &st, &e);
-        ut_check(rc == ERR_INVALID && e.ei_msg[0], __FILE__, __LINE__, "put of %s: rc %d (%s)",
-                 refused[i].what, rc, e.ei_msg);
+        CHECKF(rc == ERR_INVALID && e.ei_msg[0], "put of %s: rc %d (%s)", refused[i].what, rc,
+               e.ei_msg);
         rc = store_state_encode(&st, &rec, &len, &e);
-        ut_check(rc == ERR_INVALID, __FILE__, __LINE__, "encode of %s: rc %d", refused[i].what, rc);
+        CHECKF(rc == ERR_INVALID, "encode of %s: rc %d", refused[i].what, rc);
         if (rc == 0) {
             free(rec);
             rec = NULL;
@@ -2002,19 +1998,19 @@ static void test_done_ranges_invalid(void)
     st.ss_cursor = store_cursor_object_id(1);
     fill_ranges(&st, STORE_DONE_RANGES_MAX);
     st.ss_ndone = STORE_DONE_RANGES_MAX + 1;
-    UT_CHECK_I64(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
+    CHECK_EQ(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
     st.ss_ndone = UINT32_MAX;
-    UT_CHECK_I64(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
-    UT_CHECK_I64(store_state_encode(&st, &rec, &len, &e), ERR_INVALID);
+    CHECK_EQ(store_put_state(t, CC_NAME, &st, &e), ERR_INVALID);
+    CHECK_EQ(store_state_encode(&st, &rec, &len, &e), ERR_INVALID);
     /* Nothing of that was written, and the batch still works. */
-    UT_CHECK_I64(store_get_state(t, CC_NAME, &got, &e), 0);
-    UT_CHECK(got.ss_cursor.cu_kind == STORE_CURSOR_NONE && got.ss_ndone == 0);
+    CHECK_EQ(store_get_state(t, CC_NAME, &got, &e), 0);
+    CHECK(got.ss_cursor.cu_kind == STORE_CURSOR_NONE && got.ss_ndone == 0);
     st.ss_ndone = STORE_DONE_RANGES_MAX;
-    UT_REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-    UT_CHECK(store_get_state(t, CC_NAME, &got, &e) == 0 && states_equal(&st, &got));
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    CHECK(store_get_state(t, CC_NAME, &got, &e) == 0 && states_equal(&st, &got));
 done:
     store_txn_abort(t);
     store_close(s);
@@ -2054,15 +2050,14 @@ static void test_run_lock_same_process(void)
     char dir[64], want[64];
     store *s = NULL, *s2 = NULL;
     err_info e = {0, ""};
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
-    UT_CHECK_I64(store_open(dir, NULL, &s2, &e), ERR_LOCKED);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    CHECK_EQ(store_open(dir, NULL, &s2, &e), ERR_LOCKED);
     snprintf(want, sizeof(want), "pid %ld", (long)getpid());
-    ut_check(strstr(e.ei_msg, want) != NULL, __FILE__, __LINE__, "message '%s' lacks '%s'",
-             e.ei_msg, want);
+    CHECKF(strstr(e.ei_msg, want) != NULL, "message '%s' lacks '%s'", e.ei_msg, want);
     store_close(s);
     s = NULL;
-    UT_CHECK((s2 = open_store(dir, NULL)) != NULL);
+    CHECK((s2 = open_store(dir, NULL)) != NULL);
 done:
     store_close(s2);
     store_close(s);
@@ -2077,21 +2072,20 @@ static void test_run_lock_other_process(void)
     err_info e = {0, ""};
     int pipefd[2] = {-1, -1};
     pid_t pid = -1;
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE(pipe(pipefd) == 0);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(pipe(pipefd) == 0);
     holder_args a = {dir, pipefd[1], HOLD_WRITER};
-    UT_REQUIRE((pid = child_spawn(holder_main, &a)) > 0);
-    UT_REQUIRE(wait_byte(pipefd[0], 10000));
+    REQUIRE((pid = child_spawn(holder_main, &a)) > 0);
+    REQUIRE(wait_byte(pipefd[0], 10000));
     int64_t t0 = (int64_t)time(NULL);
-    UT_CHECK_I64(store_open(dir, NULL, &s, &e), ERR_LOCKED);
-    UT_CHECK((int64_t)time(NULL) - t0 <= 1); /* fails fast */
+    CHECK_EQ(store_open(dir, NULL, &s, &e), ERR_LOCKED);
+    CHECK((int64_t)time(NULL) - t0 <= 1); /* fails fast */
     snprintf(want, sizeof(want), "pid %ld", (long)pid);
-    ut_check(strstr(e.ei_msg, want) != NULL, __FILE__, __LINE__, "message '%s' lacks '%s'",
-             e.ei_msg, want);
+    CHECKF(strstr(e.ei_msg, want) != NULL, "message '%s' lacks '%s'", e.ei_msg, want);
     /* Readers take no run lock. */
     store_options rdo = {.so_readonly = true};
-    UT_REQUIRE((ro = open_store(dir, &rdo)) != NULL);
-    UT_CHECK(store_txn_begin(ro, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE((ro = open_store(dir, &rdo)) != NULL);
+    CHECK(store_txn_begin(ro, STORE_TXN_READ, &t, &e) == 0);
     store_txn_abort(t);
     t = NULL;
     store_close(ro);
@@ -2099,7 +2093,7 @@ static void test_run_lock_other_process(void)
     /* A SIGKILLed holder does not block the next run. */
     child_kill(pid);
     pid = -1;
-    UT_CHECK((s = open_store(dir, NULL)) != NULL);
+    CHECK((s = open_store(dir, NULL)) != NULL);
 done:
     child_kill(pid);
     if (pipefd[0] >= 0) {
@@ -2121,22 +2115,22 @@ static void test_stale_reader_cleared(void)
     store *s = NULL;
     int pipefd[2] = {-1, -1};
     pid_t keeper = -1, reader = -1;
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_close(s);
     s = NULL;
-    UT_REQUIRE(pipe(pipefd) == 0);
+    REQUIRE(pipe(pipefd) == 0);
     holder_args keep = {dir, pipefd[1], HOLD_READER}, read = {dir, pipefd[1], HOLD_READ_TXN};
-    UT_REQUIRE((keeper = child_spawn(holder_main, &keep)) > 0);
-    UT_REQUIRE(wait_byte(pipefd[0], 10000));
-    UT_REQUIRE((reader = child_spawn(holder_main, &read)) > 0);
-    UT_REQUIRE(wait_byte(pipefd[0], 10000));
+    REQUIRE((keeper = child_spawn(holder_main, &keep)) > 0);
+    REQUIRE(wait_byte(pipefd[0], 10000));
+    REQUIRE((reader = child_spawn(holder_main, &read)) > 0);
+    REQUIRE(wait_byte(pipefd[0], 10000));
     child_kill(reader); /* dies holding a reader slot */
     reader = -1;
-    UT_REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
     store_info info;
     store_get_info(s, &info);
-    UT_CHECK_I64(info.si_stale_readers, 1);
+    CHECK_EQ(info.si_stale_readers, 1);
 done:
     child_kill(reader);
     child_kill(keeper);
@@ -2284,21 +2278,21 @@ static int64_t check_after_crash(const char *dir, uint64_t seed, uint32_t max_li
     for (uint32_t i = 0; i < KILL_PARENTS; i++)
         parents[i] = kill_parent(i);
     store_options o = {.so_map_bytes = map_bytes_opt};
-    UT_REQUIRE((s = open_store(dir, &o)) != NULL);
+    REQUIRE((s = open_store(dir, &o)) != NULL);
     store_info info;
     store_get_info(s, &info);
     if (map_bytes)
         *map_bytes = info.si_map_bytes;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-    UT_REQUIRE(store_get_state(t, CC_NAME, &st, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_get_state(t, CC_NAME, &st, &e) == 0);
     uint64_t batches = 0;
     if (st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID)
         batches = st.ss_cursor.cu_object_id;
     else
-        UT_REQUIRE(st.ss_cursor.cu_kind == STORE_CURSOR_NONE);
-    UT_REQUIRE(kill_model(seed, batches, max_links, sets));
-    if (ut_check(table_equals(t, parents, sets, KILL_PARENTS), __FILE__, __LINE__,
-                 "table differs from the model after %" PRIu64 " batches", batches))
+        REQUIRE(st.ss_cursor.cu_kind == STORE_CURSOR_NONE);
+    REQUIRE(kill_model(seed, batches, max_links, sets));
+    if (CHECKF(table_equals(t, parents, sets, KILL_PARENTS),
+               "table differs from the model after %" PRIu64 " batches", batches))
         result = (int64_t)batches;
 done:
     store_txn_abort(t);
@@ -2311,7 +2305,7 @@ done:
 static void test_sigkill_mid_batch(void)
 {
     char dir[64];
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     labels_init();
     /* (commits, replacements of the next batch before the kill). Sets of up
      * to 1,500 links in a 1 MiB map make the children grow it (abort, grow,
@@ -2325,17 +2319,16 @@ static void test_sigkill_mid_batch(void)
     for (size_t i = 0; i < UT_COUNT(rounds); i++) {
         writer_args a = {dir, 1234, rounds[i].commits, rounds[i].mid_ops, -1, 1500, 1 << 20};
         int rc = ut_run_sandboxed(writer_main, &a, 60000);
-        ut_check(rc == -1, __FILE__, __LINE__, "round %zu: writer ended with %d, not SIGKILL", i,
-                 rc);
+        CHECKF(rc == -1, "round %zu: writer ended with %d, not SIGKILL", i, rc);
         expect += rounds[i].commits;
         int64_t got = check_after_crash(dir, 1234, 1500, 1 << 20, &map_bytes);
-        ut_check(got == expect, __FILE__, __LINE__,
-                 "round %zu: cursor at batch %" PRId64 ", want %" PRId64, i, got, expect);
+        CHECKF(got == expect, "round %zu: cursor at batch %" PRId64 ", want %" PRId64, i, got,
+               expect);
         if (got != expect)
             break;
     }
     /* The writers grew the map (the size is the one they committed). */
-    ut_check(map_bytes > (1 << 20), __FILE__, __LINE__, "map still %zu bytes", map_bytes);
+    CHECKF(map_bytes > (1 << 20), "map still %zu bytes", map_bytes);
 done:
     ut_tmpdir_remove(dir);
 }
@@ -2345,21 +2338,21 @@ static void test_sigkill_random_instants(void)
     char dir[64];
     int pipefd[2] = {-1, -1};
     pid_t pid = -1;
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
-    UT_REQUIRE(pipe(pipefd) == 0);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(pipe(pipefd) == 0);
     labels_init();
     rng r = {2024};
     int64_t last = 0;
     for (int round = 0; round < 6; round++) {
         writer_args a = {dir, 777, -1, -1, pipefd[1], 12, 0};
-        UT_REQUIRE((pid = child_spawn(writer_main, &a)) > 0);
-        UT_REQUIRE(wait_byte(pipefd[0], 20000));
+        REQUIRE((pid = child_spawn(writer_main, &a)) > 0);
+        REQUIRE(wait_byte(pipefd[0], 20000));
         sleep_us(rng_below(&r, 25000));
         child_kill(pid);
         pid = -1;
         int64_t got = check_after_crash(dir, 777, 12, 0, NULL);
-        ut_check(got > last, __FILE__, __LINE__,
-                 "round %d: cursor at batch %" PRId64 ", last %" PRId64, round, got, last);
+        CHECKF(got > last, "round %d: cursor at batch %" PRId64 ", last %" PRId64, round, got,
+               last);
         if (got <= last)
             break;
         last = got;
@@ -2406,16 +2399,16 @@ static bool store_matches(store *s, const m_set *sets, uint64_t cursor)
     store_txn *t = NULL;
     err_info e = {0, ""};
     uint64_t *parents = malloc(GROW_PARENTS * sizeof(*parents));
-    bool ok = parents && UT_CHECK(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    bool ok = parents && CHECK(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
     for (uint32_t p = 0; ok && p < GROW_PARENTS; p++)
         parents[p] = 1000 + p;
     ok = ok && table_equals(t, parents, sets, GROW_PARENTS);
     uint64_t n = 0;
     store_state st;
-    ok = ok && UT_CHECK(store_count_objects(t, HS_COMPANIES, &n, &e) == 0 && n == GROW_PARENTS);
-    ok = ok && UT_CHECK(store_get_state(t, CC_NAME, &st, &e) == 0 &&
-                        st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID &&
-                        st.ss_cursor.cu_object_id == cursor);
+    ok = ok && CHECK(store_count_objects(t, HS_COMPANIES, &n, &e) == 0 && n == GROW_PARENTS);
+    ok = ok && CHECK(store_get_state(t, CC_NAME, &st, &e) == 0 &&
+                     st.ss_cursor.cu_kind == STORE_CURSOR_OBJECT_ID &&
+                     st.ss_cursor.cu_object_id == cursor);
     store_txn_abort(t);
     free(parents);
     return ok;
@@ -2431,36 +2424,36 @@ static void test_map_growth(void)
     m_set *sets = calloc(GROW_PARENTS, sizeof(*sets));
     err_info e = {0, ""};
     labels_init();
-    UT_REQUIRE(sets != NULL);
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(sets != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     store_options o = {.so_map_bytes = 1 << 20, .so_no_sync = true};
-    UT_REQUIRE((s = open_store(dir, &o)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE((s = open_store(dir, &o)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     int rc = big_batch(t, 1, sets, &b, &e);
-    UT_REQUIRE(ut_check(rc == 0, __FILE__, __LINE__, "big batch: %d %s", rc, e.ei_msg));
+    REQUIRE(CHECKF(rc == 0, "big batch: %d %s", rc, e.ei_msg));
     size_t log_bytes = 0;
-    UT_CHECK(store_txn_pending(t, &log_bytes) >= GROW_PARENTS * GROW_LINKS / 2 && log_bytes > 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    CHECK(store_txn_pending(t, &log_bytes) >= GROW_PARENTS * GROW_LINKS / 2 && log_bytes > 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
     store_info info;
     store_get_info(s, &info);
-    UT_CHECK(info.si_map_grows >= 2);
-    UT_CHECK(info.si_map_bytes >= (size_t)4 << 20);
-    UT_CHECK(store_matches(s, sets, 1));
+    CHECK(info.si_map_grows >= 2);
+    CHECK(info.si_map_bytes >= (size_t)4 << 20);
+    CHECK(store_matches(s, sets, 1));
     size_t grown = info.si_map_bytes;
     store_close(s);
     s = NULL;
     /* Reopened with the small setting, the database keeps its size. */
-    UT_REQUIRE((s = open_store(dir, &o)) != NULL);
+    REQUIRE((s = open_store(dir, &o)) != NULL);
     store_get_info(s, &info);
-    UT_CHECK(info.si_map_bytes >= grown);
-    UT_CHECK(store_matches(s, sets, 1));
+    CHECK(info.si_map_bytes >= grown);
+    CHECK(store_matches(s, sets, 1));
     /* A second big batch rewrites everything (relabels, adds, deletes). */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_REQUIRE(big_batch(t, 2, sets, &b, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(big_batch(t, 2, sets, &b, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
-    UT_CHECK(store_matches(s, sets, 2));
+    CHECK(store_matches(s, sets, 2));
 done:
     store_txn_abort(t);
     store_close(s);
@@ -2481,38 +2474,37 @@ static void test_map_growth_limits(void)
     m_set *sets = calloc(GROW_PARENTS, sizeof(*sets));
     err_info e = {0, ""};
     labels_init();
-    UT_REQUIRE(sets != NULL);
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(sets != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     /* A cap equal to the start: the big batch cannot fit. */
     store_options o = {.so_map_bytes = 1 << 20, .so_map_max_bytes = 1 << 20, .so_no_sync = true};
-    UT_REQUIRE((s = open_store(dir, &o)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE((s = open_store(dir, &o)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     store_state st;
     memset(&st, 0, sizeof(st));
     st.ss_cursor = store_cursor_timestamp_ms(5);
-    UT_REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_put_state(t, CC_NAME, &st, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
     int rc = big_batch(t, 3, sets, &b, &e);
-    UT_CHECK_I64(rc, ERR_MAP_FULL);
-    UT_CHECK(strstr(e.ei_msg, "limit") != NULL);
+    CHECK_EQ(rc, ERR_MAP_FULL);
+    CHECK(strstr(e.ei_msg, "limit") != NULL);
     /* The batch is dead; the commit refuses it; the last commit stands. */
-    UT_CHECK_I64(store_delete_parent(t, CC, 1000, NULL, &e), ERR_INVALID);
-    UT_CHECK_I64(store_txn_commit(t, &e), ERR_INVALID);
+    CHECK_EQ(store_delete_parent(t, CC, 1000, NULL, &e), ERR_INVALID);
+    CHECK_EQ(store_txn_commit(t, &e), ERR_INVALID);
     t = NULL;
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
     uint64_t n = 1;
-    UT_CHECK(store_count_assoc(rt, CC, &n, &e) == 0 && n == 0);
-    UT_CHECK(store_get_state(rt, CC_NAME, &st, &e) == 0 &&
-             st.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS &&
-             st.ss_cursor.cu_timestamp_ms == 5);
+    CHECK(store_count_assoc(rt, CC, &n, &e) == 0 && n == 0);
+    CHECK(store_get_state(rt, CC_NAME, &st, &e) == 0 &&
+          st.ss_cursor.cu_kind == STORE_CURSOR_TIMESTAMP_MS && st.ss_cursor.cu_timestamp_ms == 5);
     store_txn_abort(rt);
     rt = NULL;
     /* The store still takes batches that fit. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_REQUIRE(store_delete_parent(t, CC, 1000, NULL, &e) == 0);
-    UT_CHECK(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(store_delete_parent(t, CC, 1000, NULL, &e) == 0);
+    CHECK(store_txn_commit(t, &e) == 0);
     t = NULL;
 done:
     store_txn_abort(rt);
@@ -2535,24 +2527,24 @@ static void test_growth_blocked_by_reader(void)
     m_set *sets = calloc(GROW_PARENTS, sizeof(*sets));
     err_info e = {0, ""};
     labels_init();
-    UT_REQUIRE(sets != NULL);
-    UT_REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE(sets != NULL);
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     store_options o = {.so_map_bytes = 1 << 20, .so_no_sync = true};
-    UT_REQUIRE((s = open_store(dir, &o)) != NULL);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_CHECK_I64(big_batch(t, 4, sets, &b, &e), ERR_MAP_FULL);
-    UT_CHECK(strstr(e.ei_msg, "read transaction") != NULL);
+    REQUIRE((s = open_store(dir, &o)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &rt, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    CHECK_EQ(big_batch(t, 4, sets, &b, &e), ERR_MAP_FULL);
+    CHECK(strstr(e.ei_msg, "read transaction") != NULL);
     store_txn_abort(t);
     t = NULL;
     store_txn_abort(rt);
     rt = NULL;
     /* Without the reader the same batch goes through. */
-    UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
-    UT_REQUIRE(big_batch(t, 4, sets, &b, &e) == 0);
-    UT_REQUIRE(store_txn_commit(t, &e) == 0);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    REQUIRE(big_batch(t, 4, sets, &b, &e) == 0);
+    REQUIRE(store_txn_commit(t, &e) == 0);
     t = NULL;
-    UT_CHECK(store_matches(s, sets, 4));
+    CHECK(store_matches(s, sets, 4));
 done:
     store_txn_abort(t);
     store_txn_abort(rt);
@@ -2578,32 +2570,31 @@ static void test_map_full_at_commit(void)
     assoc_buf_init(&b);
     err_info e = {0, ""};
     unsigned at_commit = 0;
-    UT_REQUIRE(ut_tmpdir_make(root, sizeof(root), "store"));
+    REQUIRE(ut_tmpdir_make(root, sizeof(root), "store"));
     for (uint32_t n = 1825; n < 1900 && at_commit == 0; n++) {
         snprintf(dir, sizeof(dir), "%s/n%u", root, n);
         store_options o = {.so_map_bytes = 256 << 10, .so_no_sync = true};
-        UT_REQUIRE((s = open_store(dir, &o)) != NULL);
+        REQUIRE((s = open_store(dir, &o)) != NULL);
         for (uint32_t round = 0; round < 3; round++) {
-            UT_REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+            REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
             for (uint32_t p = 0; p < n; p++) {
                 assoc_buf_reset(&b);
-                UT_REQUIRE(assoc_buf_begin_parent(&b, 1000 + p) == 0);
+                REQUIRE(assoc_buf_begin_parent(&b, 1000 + p) == 0);
                 for (uint32_t c = 0; c < 8; c++) {
-                    UT_REQUIRE(assoc_buf_add_link(&b, c * 3 + round) == 0);
-                    UT_REQUIRE(assoc_buf_add_type(&b, (int32_t)(280 + round), ASSOC_HUBSPOT_DEFINED,
-                                                  NULL, 0) == 0);
+                    REQUIRE(assoc_buf_add_link(&b, c * 3 + round) == 0);
+                    REQUIRE(assoc_buf_add_type(&b, (int32_t)(280 + round), ASSOC_HUBSPOT_DEFINED,
+                                               NULL, 0) == 0);
                 }
-                UT_REQUIRE(assoc_buf_finish_parent(&b) == 0);
-                UT_REQUIRE(store_replace_set(t, CC, &b, 0, NULL, &e) == 0);
+                REQUIRE(assoc_buf_finish_parent(&b) == 0);
+                REQUIRE(store_replace_set(t, CC, &b, 0, NULL, &e) == 0);
             }
             int rc = store_txn_commit(t, &e);
             t = NULL;
-            UT_REQUIRE(ut_check(rc == 0, __FILE__, __LINE__, "n %u round %u: %d %s", n, round, rc,
-                                e.ei_msg));
+            REQUIRE(CHECKF(rc == 0, "n %u round %u: %d %s", n, round, rc, e.ei_msg));
         }
         /* Exactly the last round's links. */
-        UT_REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
-        UT_REQUIRE(store_assoc_iter_open(t, CC, 0, &it, &e) == 0);
+        REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+        REQUIRE(store_assoc_iter_open(t, CC, 0, &it, &e) == 0);
         store_assoc row;
         uint64_t rows = 0, wrong = 0;
         while (store_assoc_iter_next(it, &row, &e) == 0) {
@@ -2616,8 +2607,8 @@ static void test_map_full_at_commit(void)
         it = NULL;
         store_txn_abort(t);
         t = NULL;
-        UT_CHECK_U64(rows, (uint64_t)n * 8);
-        UT_CHECK_U64(wrong, 0);
+        CHECK_EQ(rows, (uint64_t)n * 8);
+        CHECK_EQ(wrong, 0);
         store_info info;
         store_get_info(s, &info);
         at_commit = info.si_map_grows_at_commit;
@@ -2625,7 +2616,7 @@ static void test_map_full_at_commit(void)
         s = NULL;
         ut_tmpdir_remove(dir);
     }
-    UT_CHECK(at_commit > 0);
+    CHECK(at_commit > 0);
 done:
     store_assoc_iter_close(it);
     store_txn_abort(t);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../../common/base/url.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -35,8 +36,8 @@ static void test_accepts(void)
         err_info e = {0};
         bool plain = !cases[i].plain;
         int rc = url_check_base(cases[i].url, &plain, &e);
-        ut_check(rc == 0 && plain == cases[i].plain, __FILE__, __LINE__, "\"%s\": rc %d (%s)",
-                 cases[i].url, rc, e.ei_msg);
+        CHECKF(rc == 0 && plain == cases[i].plain, "\"%s\": rc %d (%s)", cases[i].url, rc,
+               e.ei_msg);
     }
 }
 
@@ -85,9 +86,9 @@ static void test_refuses(void)
     for (size_t i = 0; i < UT_COUNT(cases); i++) {
         err_info e = {0};
         int rc = url_check_base(cases[i].url, NULL, &e);
-        ut_check(rc == ERR_INVALID && strstr(e.ei_msg, cases[i].why) != NULL, __FILE__, __LINE__,
-                 "\"%s\": rc %d, message \"%s\" (wanted \"%s\")", cases[i].url, rc, e.ei_msg,
-                 cases[i].why);
+        CHECKF(rc == ERR_INVALID && strstr(e.ei_msg, cases[i].why) != NULL,
+               "\"%s\": rc %d, message \"%s\" (wanted \"%s\")", cases[i].url, rc, e.ei_msg,
+               cases[i].why);
     }
 }
 
@@ -100,9 +101,9 @@ static void test_loopback_hosts(void)
                                      "::1", "[::2]",      "[::ffff:10.0.0.1]", "126.255.255.255",
                                      "[::1"};
     for (size_t i = 0; i < UT_COUNT(yes); i++)
-        ut_check(url_host_is_loopback(yes[i]), __FILE__, __LINE__, "\"%s\" not loopback", yes[i]);
+        CHECKF(url_host_is_loopback(yes[i]), "\"%s\" not loopback", yes[i]);
     for (size_t i = 0; i < UT_COUNT(no); i++)
-        ut_check(!url_host_is_loopback(no[i]), __FILE__, __LINE__, "\"%s\" loopback", no[i]);
+        CHECKF(!url_host_is_loopback(no[i]), "\"%s\" loopback", no[i]);
 }
 
 int unit_suite_url(void)

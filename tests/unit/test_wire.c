@@ -21,6 +21,7 @@
 
 #include "../../common/ipc/wire.h"
 #include "../../sim/sim_rand.h"
+#include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
 
@@ -37,7 +38,7 @@ static const char utf8_label[] = "\xc3\x9c"
 /* Adds a type or records a failed check. */
 static bool add_type(assoc_buf *b, int32_t type_id, assoc_category c, const char *label)
 {
-    return UT_CHECK(assoc_buf_add_type(b, type_id, c, label, label ? strlen(label) : 0) == 0);
+    return CHECK(assoc_buf_add_type(b, type_id, c, label, label ? strlen(label) : 0) == 0);
 }
 
 /* The edge cases: IDs 0, 2^53+1 and 2^64-1 as parents and children, a parent
@@ -68,7 +69,7 @@ static bool make_fixture(assoc_buf *b)
     }
     ok = ok && assoc_buf_finish_parent(b) == 0;
     ok = ok && assoc_buf_begin_parent(b, UINT64_MAX - 1) == 0 && assoc_buf_finish_parent(b) == 0;
-    return UT_CHECK(ok);
+    return CHECK(ok);
 }
 
 /* True when parent ai of a and parent bi of b hold the same set; describes
@@ -385,7 +386,7 @@ static bool tp_frame(const char *text, jbuf *out)
             jb_raw(out, sb.data, sb.size);
     }
     msgpack_sbuffer_destroy(&sb);
-    return ut_check(ok && jb_ok(out), __FILE__, __LINE__, "bad notation: %s", text);
+    return CHECKF(ok && jb_ok(out), "bad notation: %s", text);
 }
 
 /* Feeds bytes to a fresh reader and returns wire_next()'s result; for a
@@ -419,44 +420,44 @@ static void test_hello_and_log(void)
     wire_msg m;
     err_info e = {0};
     char *big = malloc(WIRE_TEXT_MAX + 100);
-    UT_REQUIRE(big != NULL);
+    REQUIRE(big != NULL);
     /* A 2-byte character straddling the cut: it must be dropped whole. */
     memset(big, 'a', WIRE_TEXT_MAX + 99);
     big[WIRE_TEXT_MAX - 1] = (char)0xc3;
     big[WIRE_TEXT_MAX] = (char)0xa9;
     big[WIRE_TEXT_MAX + 99] = '\0';
-    UT_REQUIRE_I64(wire_put_hello(&w, 0, 1, &e), 0);
-    UT_REQUIRE_I64(wire_put_hello(&w, UINT32_MAX, INT32_MAX, &e), 0);
+    REQUIRE_EQ(wire_put_hello(&w, 0, 1, &e), 0);
+    REQUIRE_EQ(wire_put_hello(&w, UINT32_MAX, INT32_MAX, &e), 0);
     for (uint8_t level = 0; level <= 7; level++)
-        UT_REQUIRE_I64(wire_put_log(&w, level, level % 2 ? utf8_label : "", &e), 0);
-    UT_REQUIRE_I64(wire_put_log(&w, 3, NULL, &e), 0);
-    UT_REQUIRE_I64(wire_put_log(&w, 3, big, &e), 0);
-    UT_REQUIRE(pump(&w, &r));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_HELLO);
-    UT_CHECK_U64(m.wm_hello.wh_slot, 0);
-    UT_CHECK_I64(m.wm_hello.wh_pid, 1);
-    UT_CHECK_U64(m.wm_job_id, 0);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_hello.wh_slot, UINT32_MAX);
-    UT_CHECK_I64(m.wm_hello.wh_pid, INT32_MAX);
+        REQUIRE_EQ(wire_put_log(&w, level, level % 2 ? utf8_label : "", &e), 0);
+    REQUIRE_EQ(wire_put_log(&w, 3, NULL, &e), 0);
+    REQUIRE_EQ(wire_put_log(&w, 3, big, &e), 0);
+    REQUIRE(pump(&w, &r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_HELLO);
+    CHECK_EQ(m.wm_hello.wh_slot, 0);
+    CHECK_EQ(m.wm_hello.wh_pid, 1);
+    CHECK_EQ(m.wm_job_id, 0);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_hello.wh_slot, UINT32_MAX);
+    CHECK_EQ(m.wm_hello.wh_pid, INT32_MAX);
     for (unsigned level = 0; level <= 7; level++) {
-        UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-        UT_CHECK_I64(m.wm_kind, WIRE_LOG);
-        UT_CHECK_U64(m.wm_log.wl_level, level);
-        UT_CHECK_STR(m.wm_log.wl_text, level % 2 ? utf8_label : "");
-        UT_CHECK_U64(m.wm_log.wl_text_len, strlen(m.wm_log.wl_text));
+        REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+        CHECK_EQ(m.wm_kind, WIRE_LOG);
+        CHECK_EQ(m.wm_log.wl_level, level);
+        CHECK_STR(m.wm_log.wl_text, level % 2 ? utf8_label : "");
+        CHECK_EQ(m.wm_log.wl_text_len, strlen(m.wm_log.wl_text));
     }
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_STR(m.wm_log.wl_text, "");
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_log.wl_text_len, WIRE_TEXT_MAX - 1);
-    UT_CHECK(m.wm_log.wl_text_len == strlen(m.wm_log.wl_text));
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
-    UT_CHECK(!wire_reader_at_eof(&r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_STR(m.wm_log.wl_text, "");
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_log.wl_text_len, WIRE_TEXT_MAX - 1);
+    CHECK(m.wm_log.wl_text_len == strlen(m.wm_log.wl_text));
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
+    CHECK(!wire_reader_at_eof(&r));
     wire_reader_set_eof(&r);
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
-    UT_CHECK(wire_reader_at_eof(&r));
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
+    CHECK(wire_reader_at_eof(&r));
 done:
     free(big);
     wire_writer_free(&w);
@@ -495,60 +496,59 @@ static void test_assoc_sets_roundtrip(void)
     assoc_buf_init(&got);
     wire_msg m;
     err_info e = {0};
-    UT_REQUIRE(make_fixture(&fx));
+    REQUIRE(make_fixture(&fx));
     size_t np = fx.ab_nparents;
-    UT_REQUIRE_I64(wire_put_assoc_sets(&w, UINT64_MAX, TWO53P1, UINT16_MAX, &fx, 0, np, &e), 0);
-    UT_REQUIRE_I64(wire_put_assoc_sets(&w, 0, 0, 0, &fx, 0, 0, &e), 0);
-    UT_REQUIRE_I64(wire_put_assoc_sets(&w, 1, 2, 3, &fx, 1, 2, &e), 0);
-    UT_REQUIRE_I64(wire_put_assoc_sets(&w, 1, 2, 3, &fx, np, 0, &e), 0);
+    REQUIRE_EQ(wire_put_assoc_sets(&w, UINT64_MAX, TWO53P1, UINT16_MAX, &fx, 0, np, &e), 0);
+    REQUIRE_EQ(wire_put_assoc_sets(&w, 0, 0, 0, &fx, 0, 0, &e), 0);
+    REQUIRE_EQ(wire_put_assoc_sets(&w, 1, 2, 3, &fx, 1, 2, &e), 0);
+    REQUIRE_EQ(wire_put_assoc_sets(&w, 1, 2, 3, &fx, np, 0, &e), 0);
     {
         size_t n;
         const char *data = wire_writer_data(&w, &n);
-        UT_CHECK(msgpack_c_accepts(data, n, 6));
+        CHECK(msgpack_c_accepts(data, n, 6));
     }
-    UT_REQUIRE(pump(&w, &r));
+    REQUIRE(pump(&w, &r));
 
     /* All parents. */
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_ASSOC_SETS);
-    UT_CHECK_U64(m.wm_job_id, UINT64_MAX);
-    UT_CHECK_U64(m.wm_generation, TWO53P1);
-    UT_CHECK_U64(m.wm_assoc.was_table, UINT16_MAX);
-    UT_CHECK_U64(m.wm_assoc.was_nparents, np);
-    UT_REQUIRE_I64(wire_assoc_sets_decode(&m, &got, &e), 0);
-    UT_REQUIRE_I64(got.ab_nparents, np);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_ASSOC_SETS);
+    CHECK_EQ(m.wm_job_id, UINT64_MAX);
+    CHECK_EQ(m.wm_generation, TWO53P1);
+    CHECK_EQ(m.wm_assoc.was_table, UINT16_MAX);
+    CHECK_EQ(m.wm_assoc.was_nparents, np);
+    REQUIRE_EQ(wire_assoc_sets_decode(&m, &got, &e), 0);
+    REQUIRE_EQ(got.ab_nparents, np);
     for (size_t i = 0; i < np; i++)
-        UT_CHECK(same_parent(&fx, i, &got, i));
+        CHECK(same_parent(&fx, i, &got, i));
     /* The edge cases by name, should same_parent share a blind spot. */
-    UT_CHECK_U64(got.ab_parents[0].ap_parent_id, 0);
-    UT_CHECK_U64(got.ab_parents[1].ap_parent_id, TWO53P1);
-    UT_CHECK_U64(got.ab_parents[1].ap_nlinks, 0);
-    UT_CHECK_U64(got.ab_parents[2].ap_parent_id, UINT64_MAX);
-    UT_CHECK_U64(assoc_links(&got, &got.ab_parents[0])[2].al_child_id, UINT64_MAX);
+    CHECK_EQ(got.ab_parents[0].ap_parent_id, 0);
+    CHECK_EQ(got.ab_parents[1].ap_parent_id, TWO53P1);
+    CHECK_EQ(got.ab_parents[1].ap_nlinks, 0);
+    CHECK_EQ(got.ab_parents[2].ap_parent_id, UINT64_MAX);
+    CHECK_EQ(assoc_links(&got, &got.ab_parents[0])[2].al_child_id, UINT64_MAX);
     const assoc_link *l1 = &assoc_links(&got, &got.ab_parents[0])[1];
-    UT_CHECK_U64(l1->al_child_id, TWO53P1);
-    UT_REQUIRE_I64(l1->al_ntypes, 2);
-    UT_CHECK(assoc_label(&got, &assoc_types(&got, l1)[0]) != NULL);
-    UT_CHECK_U64(assoc_types(&got, l1)[1].at_label_len, 0);
-    UT_CHECK(assoc_label(&got, &assoc_types(&got, l1)[1]) != NULL); /* "" is not nil */
-    UT_CHECK(assoc_label(&got, assoc_types(&got, &assoc_links(&got, &got.ab_parents[0])[0])) ==
-             NULL);
+    CHECK_EQ(l1->al_child_id, TWO53P1);
+    REQUIRE_EQ(l1->al_ntypes, 2);
+    CHECK(assoc_label(&got, &assoc_types(&got, l1)[0]) != NULL);
+    CHECK_EQ(assoc_types(&got, l1)[1].at_label_len, 0);
+    CHECK(assoc_label(&got, &assoc_types(&got, l1)[1]) != NULL); /* "" is not nil */
+    CHECK(assoc_label(&got, assoc_types(&got, &assoc_links(&got, &got.ab_parents[0])[0])) == NULL);
 
     /* No parents; decoding appends to what the buffer holds. */
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_assoc.was_nparents, 0);
-    UT_CHECK_U64(m.wm_job_id, 0);
-    UT_CHECK_I64(wire_assoc_sets_decode(&m, &got, &e), 0);
-    UT_CHECK_U64(got.ab_nparents, np);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_assoc.was_nparents, 2);
-    UT_REQUIRE_I64(wire_assoc_sets_decode(&m, &got, &e), 0);
-    UT_REQUIRE_I64(got.ab_nparents, np + 2);
-    UT_CHECK(same_parent(&fx, 1, &got, np));
-    UT_CHECK(same_parent(&fx, 2, &got, np + 1));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_assoc.was_nparents, 0);
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_assoc.was_nparents, 0);
+    CHECK_EQ(m.wm_job_id, 0);
+    CHECK_EQ(wire_assoc_sets_decode(&m, &got, &e), 0);
+    CHECK_EQ(got.ab_nparents, np);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_assoc.was_nparents, 2);
+    REQUIRE_EQ(wire_assoc_sets_decode(&m, &got, &e), 0);
+    REQUIRE_EQ(got.ab_nparents, np + 2);
+    CHECK(same_parent(&fx, 1, &got, np));
+    CHECK(same_parent(&fx, 2, &got, np + 1));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_assoc.was_nparents, 0);
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
 done:
     assoc_buf_free(&fx);
     assoc_buf_free(&got);
@@ -572,54 +572,54 @@ static void test_objects_roundtrip(void)
         {UINT32_MAX, 4294967296, true},
     };
     size_t n = UT_COUNT(items);
-    UT_REQUIRE_I64(wire_put_objects(&w, 7, 8, 11, items, n, "MTIz%3D", 7, &e), 0);
-    UT_REQUIRE_I64(wire_put_objects(&w, 7, 9, 0, items, 0, NULL, 0, &e), 0);
-    UT_REQUIRE_I64(wire_put_objects(&w, 7, 10, UINT16_MAX, items, 1, "", 0, &e), 0);
+    REQUIRE_EQ(wire_put_objects(&w, 7, 8, 11, items, n, "MTIz%3D", 7, &e), 0);
+    REQUIRE_EQ(wire_put_objects(&w, 7, 9, 0, items, 0, NULL, 0, &e), 0);
+    REQUIRE_EQ(wire_put_objects(&w, 7, 10, UINT16_MAX, items, 1, "", 0, &e), 0);
     {
         size_t len;
         const char *data = wire_writer_data(&w, &len);
-        UT_CHECK(msgpack_c_accepts(data, len, 7));
+        CHECK(msgpack_c_accepts(data, len, 7));
     }
-    UT_REQUIRE(pump(&w, &r));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_OBJECTS);
-    UT_CHECK_U64(m.wm_job_id, 7);
-    UT_CHECK_U64(m.wm_generation, 8);
-    UT_CHECK_U64(m.wm_objects.wob_object_type, 11);
-    UT_REQUIRE_I64(m.wm_objects.wob_nitems, n);
+    REQUIRE(pump(&w, &r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_OBJECTS);
+    CHECK_EQ(m.wm_job_id, 7);
+    CHECK_EQ(m.wm_generation, 8);
+    CHECK_EQ(m.wm_objects.wob_object_type, 11);
+    REQUIRE_EQ(m.wm_objects.wob_nitems, n);
     for (size_t i = 0; i < n; i++) {
         const wire_object *o = &m.wm_objects.wob_items[i];
-        UT_CHECK_U64(o->wo_id, items[i].wo_id);
-        UT_CHECK_I64(o->wo_lastmodified_ms, items[i].wo_lastmodified_ms);
-        UT_CHECK(o->wo_archived == items[i].wo_archived);
+        CHECK_EQ(o->wo_id, items[i].wo_id);
+        CHECK_EQ(o->wo_lastmodified_ms, items[i].wo_lastmodified_ms);
+        CHECK(o->wo_archived == items[i].wo_archived);
     }
-    UT_CHECK_STR(m.wm_objects.wob_next_after, "MTIz%3D");
-    UT_CHECK_U64(m.wm_objects.wob_next_after_len, 7);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_generation, 9);
-    UT_CHECK_U64(m.wm_objects.wob_nitems, 0);
-    UT_CHECK(m.wm_objects.wob_next_after == NULL);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_objects.wob_object_type, UINT16_MAX);
-    UT_CHECK_U64(m.wm_objects.wob_nitems, 1);
-    UT_CHECK_STR(m.wm_objects.wob_next_after, ""); /* an empty cursor is not "no more pages" */
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
+    CHECK_STR(m.wm_objects.wob_next_after, "MTIz%3D");
+    CHECK_EQ(m.wm_objects.wob_next_after_len, 7);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_generation, 9);
+    CHECK_EQ(m.wm_objects.wob_nitems, 0);
+    CHECK(m.wm_objects.wob_next_after == NULL);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_objects.wob_object_type, UINT16_MAX);
+    CHECK_EQ(m.wm_objects.wob_nitems, 1);
+    CHECK_STR(m.wm_objects.wob_next_after, ""); /* an empty cursor is not "no more pages" */
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
     /* Many items: the reader's item array grows as they parse. */
     enum { MANY = 50000 };
     many = malloc(MANY * sizeof(*many));
-    UT_REQUIRE(many != NULL);
+    REQUIRE(many != NULL);
     for (size_t i = 0; i < MANY; i++)
         many[i] = (wire_object){UINT64_MAX - i * 7919, (int64_t)i * 1000 - 7, i % 3 == 0};
-    UT_REQUIRE_I64(wire_put_objects(&w, 1, 1, 2, many, MANY, NULL, 0, &e), 0);
-    UT_REQUIRE(pump(&w, &r));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_REQUIRE_I64(m.wm_objects.wob_nitems, MANY);
+    REQUIRE_EQ(wire_put_objects(&w, 1, 1, 2, many, MANY, NULL, 0, &e), 0);
+    REQUIRE(pump(&w, &r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    REQUIRE_EQ(m.wm_objects.wob_nitems, MANY);
     size_t differ = 0;
     for (size_t i = 0; i < MANY; i++)
         differ += memcmp(&m.wm_objects.wob_items[i].wo_id, &many[i].wo_id, sizeof(uint64_t)) != 0 ||
                   m.wm_objects.wob_items[i].wo_lastmodified_ms != many[i].wo_lastmodified_ms ||
                   m.wm_objects.wob_items[i].wo_archived != many[i].wo_archived;
-    UT_CHECK_U64(differ, 0);
+    CHECK_EQ(differ, 0);
 done:
     free(many);
     wire_writer_free(&w);
@@ -636,32 +636,32 @@ static void test_search_roundtrip(void)
     err_info e = {0};
     static const wire_search_hit hits[] = {
         {0, 0}, {TWO53P1, INT64_MIN}, {UINT64_MAX, INT64_MAX}, {42, 1767225600123}};
-    UT_REQUIRE_I64(wire_put_search_result(&w, 1, 2, UINT32_MAX, hits, 4, true, 9900, &e), 0);
-    UT_REQUIRE_I64(wire_put_search_result(&w, 1, 3, 0, NULL, 0, false, 77, &e), 0);
-    UT_REQUIRE_I64(wire_put_search_result(&w, 1, 4, 5, hits, 1, true, 0, &e), 0);
-    UT_REQUIRE_I64(wire_put_search_result(&w, 1, 5, 5, hits, 1, true, UINT32_MAX, &e), 0);
-    UT_REQUIRE(pump(&w, &r));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_SEARCH_RESULT);
-    UT_CHECK_U64(m.wm_search.wsr_total, UINT32_MAX);
-    UT_REQUIRE_I64(m.wm_search.wsr_nhits, 4);
+    REQUIRE_EQ(wire_put_search_result(&w, 1, 2, UINT32_MAX, hits, 4, true, 9900, &e), 0);
+    REQUIRE_EQ(wire_put_search_result(&w, 1, 3, 0, NULL, 0, false, 77, &e), 0);
+    REQUIRE_EQ(wire_put_search_result(&w, 1, 4, 5, hits, 1, true, 0, &e), 0);
+    REQUIRE_EQ(wire_put_search_result(&w, 1, 5, 5, hits, 1, true, UINT32_MAX, &e), 0);
+    REQUIRE(pump(&w, &r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_SEARCH_RESULT);
+    CHECK_EQ(m.wm_search.wsr_total, UINT32_MAX);
+    REQUIRE_EQ(m.wm_search.wsr_nhits, 4);
     for (size_t i = 0; i < 4; i++) {
-        UT_CHECK_U64(m.wm_search.wsr_hits[i].wsh_id, hits[i].wsh_id);
-        UT_CHECK_I64(m.wm_search.wsr_hits[i].wsh_lastmodified_ms, hits[i].wsh_lastmodified_ms);
+        CHECK_EQ(m.wm_search.wsr_hits[i].wsh_id, hits[i].wsh_id);
+        CHECK_EQ(m.wm_search.wsr_hits[i].wsh_lastmodified_ms, hits[i].wsh_lastmodified_ms);
     }
-    UT_CHECK(m.wm_search.wsr_has_next);
-    UT_CHECK_U64(m.wm_search.wsr_next_offset, 9900);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_generation, 3);
-    UT_CHECK_U64(m.wm_search.wsr_total, 0);
-    UT_CHECK_U64(m.wm_search.wsr_nhits, 0);
-    UT_CHECK(!m.wm_search.wsr_has_next);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK(m.wm_search.wsr_has_next); /* offset 0 is not nil */
-    UT_CHECK_U64(m.wm_search.wsr_next_offset, 0);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_U64(m.wm_search.wsr_next_offset, UINT32_MAX);
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
+    CHECK(m.wm_search.wsr_has_next);
+    CHECK_EQ(m.wm_search.wsr_next_offset, 9900);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_generation, 3);
+    CHECK_EQ(m.wm_search.wsr_total, 0);
+    CHECK_EQ(m.wm_search.wsr_nhits, 0);
+    CHECK(!m.wm_search.wsr_has_next);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK(m.wm_search.wsr_has_next); /* offset 0 is not nil */
+    CHECK_EQ(m.wm_search.wsr_next_offset, 0);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_search.wsr_next_offset, UINT32_MAX);
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
 done:
     wire_writer_free(&w);
     wire_reader_free(&r);
@@ -676,30 +676,30 @@ static void test_job_done_roundtrip(void)
     wire_msg m;
     err_info e = {0};
     wire_counters c = {UINT64_MAX, 0, TWO53P1, 437000};
-    UT_REQUIRE_I64(wire_put_job_done(&w, 3, 4, 0, "", &c, &e), 0);
-    UT_REQUIRE_I64(
+    REQUIRE_EQ(wire_put_job_done(&w, 3, 4, 0, "", &c, &e), 0);
+    REQUIRE_EQ(
         wire_put_job_done(&w, 3, 5, ERR_HTTP, "batch read: HTTP 502 after 5 tries", NULL, &e), 0);
-    UT_REQUIRE_I64(wire_put_job_done(&w, 3, 6, INT32_MIN, NULL, &c, &e), 0);
-    UT_REQUIRE(pump(&w, &r));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_JOB_DONE);
-    UT_CHECK_U64(m.wm_job_id, 3);
-    UT_CHECK_U64(m.wm_generation, 4);
-    UT_CHECK_I64(m.wm_done.wjd_status, 0);
-    UT_CHECK_STR(m.wm_done.wjd_message, "");
-    UT_CHECK_U64(m.wm_done.wjd_counters.wc_calls, UINT64_MAX);
-    UT_CHECK_U64(m.wm_done.wjd_counters.wc_retries, 0);
-    UT_CHECK_U64(m.wm_done.wjd_counters.wc_throttled, TWO53P1);
-    UT_CHECK_U64(m.wm_done.wjd_counters.wc_bytes, 437000);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_done.wjd_status, ERR_HTTP);
-    UT_CHECK_STR(m.wm_done.wjd_message, "batch read: HTTP 502 after 5 tries");
-    UT_CHECK_U64(m.wm_done.wjd_counters.wc_calls, 0);
-    UT_CHECK_U64(m.wm_done.wjd_counters.wc_bytes, 0);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_done.wjd_status, INT32_MIN);
-    UT_CHECK_STR(m.wm_done.wjd_message, "");
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
+    REQUIRE_EQ(wire_put_job_done(&w, 3, 6, INT32_MIN, NULL, &c, &e), 0);
+    REQUIRE(pump(&w, &r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_JOB_DONE);
+    CHECK_EQ(m.wm_job_id, 3);
+    CHECK_EQ(m.wm_generation, 4);
+    CHECK_EQ(m.wm_done.wjd_status, 0);
+    CHECK_STR(m.wm_done.wjd_message, "");
+    CHECK_EQ(m.wm_done.wjd_counters.wc_calls, UINT64_MAX);
+    CHECK_EQ(m.wm_done.wjd_counters.wc_retries, 0);
+    CHECK_EQ(m.wm_done.wjd_counters.wc_throttled, TWO53P1);
+    CHECK_EQ(m.wm_done.wjd_counters.wc_bytes, 437000);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_done.wjd_status, ERR_HTTP);
+    CHECK_STR(m.wm_done.wjd_message, "batch read: HTTP 502 after 5 tries");
+    CHECK_EQ(m.wm_done.wjd_counters.wc_calls, 0);
+    CHECK_EQ(m.wm_done.wjd_counters.wc_bytes, 0);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_done.wjd_status, INT32_MIN);
+    CHECK_STR(m.wm_done.wjd_message, "");
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
 done:
     wire_writer_free(&w);
     wire_reader_free(&r);
@@ -713,14 +713,13 @@ static void test_accepts_wide_encodings(void)
     int drc = 0;
     err_info e = {0};
     /* [u64 1, i64 6, i8 0, str32 "hi"]: a LOG. */
-    UT_REQUIRE(
-        tp_frame("#dc0004 #cf0000000000000001 #d30000000000000006 #d000 #db000000026869", &f));
-    UT_CHECK_I64(run_bytes(f.jb_data, f.jb_len, &drc, &e), 1);
+    REQUIRE(tp_frame("#dc0004 #cf0000000000000001 #d30000000000000006 #d000 #db000000026869", &f));
+    CHECK_EQ(run_bytes(f.jb_data, f.jb_len, &drc, &e), 1);
     jb_reset(&f);
     /* [1, 2, 7, 1, 0, array32 [5, array32 [6, [i16 123, u16 1, nil]]]]: ASSOC_SETS. */
-    UT_REQUIRE(tp_frame("#960102070100dd0000000205dd000000020693d1007bcd0001c0", &f));
-    UT_CHECK_I64(run_bytes(f.jb_data, f.jb_len, &drc, &e), 1);
-    UT_CHECK_I64(drc, 0);
+    REQUIRE(tp_frame("#960102070100dd0000000205dd000000020693d1007bcd0001c0", &f));
+    CHECK_EQ(run_bytes(f.jb_data, f.jb_len, &drc, &e), 1);
+    CHECK_EQ(drc, 0);
 done:
     jb_free(&f);
 }
@@ -736,51 +735,51 @@ static void test_encoder_rejects(void)
     wire_reader_init(&r, WIRE_MAX_MSG_DEFAULT);
     err_info e = {0};
     wire_msg m;
-    UT_CHECK_I64(wire_writer_init(&(wire_writer){0}, 0), ERR_INVALID);
-    UT_CHECK_I64(wire_writer_init(&(wire_writer){0}, (size_t)UINT32_MAX + 1), ERR_INVALID);
-    UT_CHECK_I64(wire_reader_init(&(wire_reader){0}, 0), ERR_INVALID);
-    UT_CHECK_I64(wire_reader_init(&(wire_reader){0}, (size_t)UINT32_MAX + 1), ERR_INVALID);
-    UT_REQUIRE(make_fixture(&fx));
-    UT_REQUIRE_I64(wire_put_hello(&w, 1, 2, &e), 0);
+    CHECK_EQ(wire_writer_init(&(wire_writer){0}, 0), ERR_INVALID);
+    CHECK_EQ(wire_writer_init(&(wire_writer){0}, (size_t)UINT32_MAX + 1), ERR_INVALID);
+    CHECK_EQ(wire_reader_init(&(wire_reader){0}, 0), ERR_INVALID);
+    CHECK_EQ(wire_reader_init(&(wire_reader){0}, (size_t)UINT32_MAX + 1), ERR_INVALID);
+    REQUIRE(make_fixture(&fx));
+    REQUIRE_EQ(wire_put_hello(&w, 1, 2, &e), 0);
     size_t before = wire_writer_pending(&w);
-    UT_CHECK_I64(wire_put_hello(&w, 1, 0, &e), ERR_INVALID);
-    UT_CHECK_I64(wire_put_hello(&w, 1, -5, &e), ERR_INVALID);
-    UT_CHECK_I64(wire_put_log(&w, 8, "x", &e), ERR_INVALID);
-    UT_CHECK_I64(wire_put_job_done(&w, 1, 1, 1, "x", NULL, &e), ERR_INVALID);
-    UT_CHECK_I64(wire_put_assoc_sets(&w, 1, 1, 1, &fx, fx.ab_nparents + 1, 0, &e), ERR_INVALID);
-    UT_CHECK_I64(wire_put_assoc_sets(&w, 1, 1, 1, &fx, 1, fx.ab_nparents, &e), ERR_INVALID);
-    UT_CHECK_I64(wire_put_assoc_sets(&w, 1, 1, 1, &fx, 2, SIZE_MAX, &e), ERR_INVALID);
+    CHECK_EQ(wire_put_hello(&w, 1, 0, &e), ERR_INVALID);
+    CHECK_EQ(wire_put_hello(&w, 1, -5, &e), ERR_INVALID);
+    CHECK_EQ(wire_put_log(&w, 8, "x", &e), ERR_INVALID);
+    CHECK_EQ(wire_put_job_done(&w, 1, 1, 1, "x", NULL, &e), ERR_INVALID);
+    CHECK_EQ(wire_put_assoc_sets(&w, 1, 1, 1, &fx, fx.ab_nparents + 1, 0, &e), ERR_INVALID);
+    CHECK_EQ(wire_put_assoc_sets(&w, 1, 1, 1, &fx, 1, fx.ab_nparents, &e), ERR_INVALID);
+    CHECK_EQ(wire_put_assoc_sets(&w, 1, 1, 1, &fx, 2, SIZE_MAX, &e), ERR_INVALID);
     /* An incomplete parent (more pages) is refused after earlier ones were packed. */
-    UT_REQUIRE_I64(assoc_buf_begin_parent(&fx, 99), 0);
-    UT_REQUIRE_I64(assoc_buf_set_after(&fx, "abc", 3), 0);
-    UT_CHECK_I64(wire_put_assoc_sets(&w, 1, 1, 1, &fx, 0, fx.ab_nparents, &e), ERR_INVALID);
-    UT_CHECK(strstr(e.ei_msg, "incomplete") != NULL);
+    REQUIRE_EQ(assoc_buf_begin_parent(&fx, 99), 0);
+    REQUIRE_EQ(assoc_buf_set_after(&fx, "abc", 3), 0);
+    CHECK_EQ(wire_put_assoc_sets(&w, 1, 1, 1, &fx, 0, fx.ab_nparents, &e), ERR_INVALID);
+    CHECK(strstr(e.ei_msg, "incomplete") != NULL);
     /* A category outside the enum. */
-    UT_REQUIRE_I64(assoc_buf_begin_parent(&fx, 100), 0);
-    UT_REQUIRE_I64(assoc_buf_add_link(&fx, 1), 0);
-    UT_REQUIRE_I64(assoc_buf_add_type(&fx, 1, (assoc_category)7, NULL, 0), 0);
-    UT_CHECK_I64(wire_put_assoc_sets(&w, 1, 1, 1, &fx, fx.ab_nparents - 1, 1, &e), ERR_INVALID);
-    UT_CHECK_U64(wire_writer_pending(&w), before);
+    REQUIRE_EQ(assoc_buf_begin_parent(&fx, 100), 0);
+    REQUIRE_EQ(assoc_buf_add_link(&fx, 1), 0);
+    REQUIRE_EQ(assoc_buf_add_type(&fx, 1, (assoc_category)7, NULL, 0), 0);
+    CHECK_EQ(wire_put_assoc_sets(&w, 1, 1, 1, &fx, fx.ab_nparents - 1, 1, &e), ERR_INVALID);
+    CHECK_EQ(wire_writer_pending(&w), before);
     /* Over the cap: refused, rolled back, and the writer goes on. */
-    UT_REQUIRE_I64(wire_put_log(&small, 1, "short", &e), 0);
+    REQUIRE_EQ(wire_put_log(&small, 1, "short", &e), 0);
     before = wire_writer_pending(&small);
     char text[100];
     memset(text, 'z', sizeof(text) - 1);
     text[sizeof(text) - 1] = '\0';
-    UT_CHECK_I64(wire_put_log(&small, 1, text, &e), ERR_TOO_BIG);
-    UT_CHECK(strstr(e.ei_msg, "LOG") != NULL);
-    UT_CHECK_I64(wire_put_assoc_sets(&small, 1, 1, 1, &fx, 0, 4, &e), ERR_TOO_BIG);
-    UT_CHECK_U64(wire_writer_pending(&small), before);
-    UT_CHECK_I64(wire_put_log(&small, 2, "after", &e), 0);
-    UT_REQUIRE(pump(&w, &r) && pump(&small, &r));
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_HELLO);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_STR(m.wm_log.wl_text, "short");
-    UT_CHECK_I64(wire_assoc_sets_decode(&m, &fx, &e), ERR_INVALID);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_STR(m.wm_log.wl_text, "after");
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
+    CHECK_EQ(wire_put_log(&small, 1, text, &e), ERR_TOO_BIG);
+    CHECK(strstr(e.ei_msg, "LOG") != NULL);
+    CHECK_EQ(wire_put_assoc_sets(&small, 1, 1, 1, &fx, 0, 4, &e), ERR_TOO_BIG);
+    CHECK_EQ(wire_writer_pending(&small), before);
+    CHECK_EQ(wire_put_log(&small, 2, "after", &e), 0);
+    REQUIRE(pump(&w, &r) && pump(&small, &r));
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_HELLO);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_STR(m.wm_log.wl_text, "short");
+    CHECK_EQ(wire_assoc_sets_decode(&m, &fx, &e), ERR_INVALID);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_STR(m.wm_log.wl_text, "after");
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
 done:
     assoc_buf_free(&fx);
     wire_writer_free(&w);
@@ -804,32 +803,32 @@ static void test_socketpair_one_byte_io(void)
     wire_msg m;
     err_info e = {0};
     enum { NMSG = 240 };
-    UT_REQUIRE(make_fixture(&fx));
-    UT_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    REQUIRE(make_fixture(&fx));
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     for (uint64_t i = 0; i < NMSG; i++)
-        UT_REQUIRE_I64(put_nth(&w, i, &fx), 0);
+        REQUIRE_EQ(put_nth(&w, i, &fx), 0);
     uint64_t got = 0, bad = 0, reads = 0;
     size_t total = wire_writer_pending(&w);
     for (size_t sent = 0; sent < total; sent++) {
         size_t n;
         const char *p = wire_writer_data(&w, &n);
-        UT_REQUIRE(write(sv[0], p, 1) == 1);
+        REQUIRE(write(sv[0], p, 1) == 1);
         wire_writer_consume(&w, 1);
-        UT_REQUIRE_I64(wire_read(&r, sv[1], &e), 1);
+        REQUIRE_EQ(wire_read(&r, sv[1], &e), 1);
         reads++;
         int rc;
         while ((rc = wire_next(&r, &m, &e)) == 1)
             bad += !check_nth(&m, got++, &fx, &scratch);
-        UT_REQUIRE_I64(rc, 0);
+        REQUIRE_EQ(rc, 0);
     }
-    UT_CHECK_U64(got, NMSG);
-    UT_CHECK_U64(bad, 0);
-    UT_CHECK_U64(reads, total);
+    CHECK_EQ(got, NMSG);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(reads, total);
     close(sv[0]);
     sv[0] = -1;
-    UT_CHECK_I64(wire_read(&r, sv[1], &e), 0);
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
-    UT_CHECK(wire_reader_at_eof(&r));
+    CHECK_EQ(wire_read(&r, sv[1], &e), 0);
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
+    CHECK(wire_reader_at_eof(&r));
 done:
     if (sv[0] >= 0)
         close(sv[0]);
@@ -863,32 +862,31 @@ static void test_socketpair_nonblocking(void)
     wire_msg m;
     err_info e = {0};
     enum { NMSG = 600 };
-    UT_REQUIRE(make_fixture(&fx));
-    UT_REQUIRE(make_big(&big, 1000, 100, 7));
-    UT_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    REQUIRE(make_fixture(&fx));
+    REQUIRE(make_big(&big, 1000, 100, 7));
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
     int sz = 4096;
     setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
     setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-    UT_REQUIRE(set_nonblocking(sv[0]) && set_nonblocking(sv[1]));
+    REQUIRE(set_nonblocking(sv[0]) && set_nonblocking(sv[1]));
     uint64_t put = 0, got = 0, bad = 0, agains = 0, bigs_got = 0;
     int rc;
     for (long iter = 0; iter < 1000000 && !(got == NMSG && bigs_got == 2); iter++) {
         /* Keep a few messages queued; the big ones go before 100 and 400. */
         while (put < NMSG && wire_writer_pending(&w) < 8192) {
             if (put == 100 || put == 400)
-                UT_REQUIRE_I64(wire_put_assoc_sets(&w, 9999, put, 1, &big, 0, big.ab_nparents, &e),
-                               0);
-            UT_REQUIRE_I64(put_nth(&w, put, &fx), 0);
+                REQUIRE_EQ(wire_put_assoc_sets(&w, 9999, put, 1, &big, 0, big.ab_nparents, &e), 0);
+            REQUIRE_EQ(put_nth(&w, put, &fx), 0);
             put++;
         }
         rc = wire_flush(&w, sv[0], &e);
         if (rc == ERR_AGAIN)
             agains++;
         else
-            UT_REQUIRE_I64(rc, 0);
+            REQUIRE_EQ(rc, 0);
         ssize_t n = wire_read(&r, sv[1], &e);
         if (n < 0)
-            UT_REQUIRE_I64(n, ERR_AGAIN);
+            REQUIRE_EQ(n, ERR_AGAIN);
         while ((rc = wire_next(&r, &m, &e)) == 1) {
             if (m.wm_kind == WIRE_ASSOC_SETS && m.wm_job_id == 9999) {
                 assoc_buf_reset(&scratch);
@@ -902,13 +900,13 @@ static void test_socketpair_nonblocking(void)
                 bad += !check_nth(&m, got++, &fx, &scratch);
             }
         }
-        UT_REQUIRE_I64(rc, 0);
+        REQUIRE_EQ(rc, 0);
     }
-    UT_CHECK_U64(got, NMSG);
-    UT_CHECK_U64(bigs_got, 2);
-    UT_CHECK_U64(bad, 0);
-    UT_CHECK(agains > 0);
-    UT_CHECK_U64(wire_writer_pending(&w), 0);
+    CHECK_EQ(got, NMSG);
+    CHECK_EQ(bigs_got, 2);
+    CHECK_EQ(bad, 0);
+    CHECK(agains > 0);
+    CHECK_EQ(wire_writer_pending(&w), 0);
 done:
     if (sv[0] >= 0)
         close(sv[0]);
@@ -929,19 +927,19 @@ static void test_eof_mid_message(void)
     assoc_buf fx;
     assoc_buf_init(&fx);
     err_info e = {0};
-    UT_REQUIRE(make_fixture(&fx));
-    UT_REQUIRE_I64(put_nth(&w, 0, &fx), 0);
+    REQUIRE(make_fixture(&fx));
+    REQUIRE_EQ(put_nth(&w, 0, &fx), 0);
     size_t b1 = wire_writer_pending(&w);
-    UT_REQUIRE_I64(put_nth(&w, 1, &fx), 0);
+    REQUIRE_EQ(put_nth(&w, 1, &fx), 0);
     size_t b2 = wire_writer_pending(&w);
-    UT_REQUIRE_I64(put_nth(&w, 5, &fx), 0);
+    REQUIRE_EQ(put_nth(&w, 5, &fx), 0);
     size_t total;
     const char *data = wire_writer_data(&w, &total);
     size_t cuts[] = {0,      1,      3,      4,  5,      b1,        b1 + 2,
                      b1 + 4, b1 + 5, b2 - 1, b2, b2 + 4, total - 1, total};
     for (size_t c = 0; c < UT_COUNT(cuts); c++) {
         int sv[2];
-        UT_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+        REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
         wire_reader r;
         wire_reader_init(&r, WIRE_MAX_MSG_DEFAULT);
         bool wrote = cuts[c] == 0 || write(sv[0], data, cuts[c]) == (ssize_t)cuts[c];
@@ -958,18 +956,16 @@ static void test_eof_mid_message(void)
         }
         size_t want_msgs = (cuts[c] >= b1) + (cuts[c] >= b2) + (cuts[c] == total);
         bool boundary = cuts[c] == 0 || cuts[c] == b1 || cuts[c] == b2 || cuts[c] == total;
-        ut_check(wrote && msgs == want_msgs, __FILE__, __LINE__, "cut %zu: %zu messages", cuts[c],
-                 msgs);
+        CHECKF(wrote && msgs == want_msgs, "cut %zu: %zu messages", cuts[c], msgs);
         if (boundary) {
-            ut_check(rc == 0 && wire_reader_at_eof(&r), __FILE__, __LINE__,
-                     "cut %zu at a boundary: rc %d", cuts[c], rc);
+            CHECKF(rc == 0 && wire_reader_at_eof(&r), "cut %zu at a boundary: rc %d", cuts[c], rc);
         } else {
-            ut_check(rc == ERR_PARSE && strstr(e.ei_msg, "ended inside") != NULL, __FILE__,
-                     __LINE__, "cut %zu: rc %d (%s)", cuts[c], rc, e.ei_msg);
+            CHECKF(rc == ERR_PARSE && strstr(e.ei_msg, "ended inside") != NULL,
+                   "cut %zu: rc %d (%s)", cuts[c], rc, e.ei_msg);
             /* Sticky, for both calls. */
-            UT_CHECK_I64(wire_next(&r, &m, &e), ERR_PARSE);
-            UT_CHECK_I64(wire_read(&r, sv[1], &e), ERR_PARSE);
-            UT_CHECK(!wire_reader_at_eof(&r));
+            CHECK_EQ(wire_next(&r, &m, &e), ERR_PARSE);
+            CHECK_EQ(wire_read(&r, sv[1], &e), ERR_PARSE);
+            CHECK(!wire_reader_at_eof(&r));
         }
         close(sv[1]);
         wire_reader_free(&r);
@@ -988,27 +984,27 @@ static void test_io_errors(void)
     wire_reader_init(&r, WIRE_MAX_MSG_DEFAULT);
     err_info e = {0};
     wire_msg m;
-    UT_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    UT_REQUIRE(set_nonblocking(sv[1]));
-    UT_CHECK_I64(wire_read(&r, sv[1], &e), ERR_AGAIN);
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
-    UT_CHECK_I64(wire_read(&r, -1, &e), ERR_SYS);
-    UT_CHECK(strstr(e.ei_msg, "read") != NULL);
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    REQUIRE(set_nonblocking(sv[1]));
+    CHECK_EQ(wire_read(&r, sv[1], &e), ERR_AGAIN);
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
+    CHECK_EQ(wire_read(&r, -1, &e), ERR_SYS);
+    CHECK(strstr(e.ei_msg, "read") != NULL);
     /* A vanished peer is an error, not a SIGPIPE. */
     close(sv[1]);
     sv[1] = -1;
-    UT_REQUIRE_I64(wire_put_hello(&w, 1, 2, &e), 0);
-    UT_CHECK_I64(wire_flush(&w, sv[0], &e), ERR_SYS);
-    UT_CHECK(strstr(e.ei_msg, "send") != NULL);
-    UT_CHECK(wire_writer_pending(&w) > 0);
+    REQUIRE_EQ(wire_put_hello(&w, 1, 2, &e), 0);
+    CHECK_EQ(wire_flush(&w, sv[0], &e), ERR_SYS);
+    CHECK(strstr(e.ei_msg, "send") != NULL);
+    CHECK(wire_writer_pending(&w) > 0);
     /* A pipe is not a socket: write() takes over. */
-    UT_REQUIRE(pipe(pfd) == 0);
-    UT_CHECK_I64(wire_flush(&w, pfd[1], &e), 0);
-    UT_CHECK_U64(wire_writer_pending(&w), 0);
-    UT_CHECK(wire_read(&r, pfd[0], &e) > 0);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(m.wm_kind, WIRE_HELLO);
-    UT_CHECK_I64(wire_flush(&w, pfd[1], &e), 0); /* nothing to send */
+    REQUIRE(pipe(pfd) == 0);
+    CHECK_EQ(wire_flush(&w, pfd[1], &e), 0);
+    CHECK_EQ(wire_writer_pending(&w), 0);
+    CHECK(wire_read(&r, pfd[0], &e) > 0);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(m.wm_kind, WIRE_HELLO);
+    CHECK_EQ(wire_flush(&w, pfd[1], &e), 0); /* nothing to send */
 done:
     for (int i = 0; i < 2; i++) {
         if (sv[i] >= 0)
@@ -1031,31 +1027,31 @@ static void test_oversized_prefix(void)
     err_info e = {0};
     wire_msg m;
     int sv[2] = {-1, -1};
-    UT_CHECK_I64(wire_feed(&r, "\xff\xff", 2, &e), 0);
-    UT_CHECK_I64(wire_next(&r, &m, &e), 0);
-    UT_CHECK_I64(wire_feed(&r, "\xff\xff", 2, &e), 0);
-    UT_CHECK_I64(wire_next(&r, &m, &e), ERR_TOO_BIG);
-    UT_CHECK(strstr(e.ei_msg, "4294967295") != NULL);
-    UT_CHECK(r.wr_cap <= 64 * 1024);
-    UT_CHECK_I64(wire_next(&r, &m, &e), ERR_TOO_BIG);
-    UT_CHECK_I64(wire_feed(&r, "x", 1, &e), ERR_TOO_BIG);
+    CHECK_EQ(wire_feed(&r, "\xff\xff", 2, &e), 0);
+    CHECK_EQ(wire_next(&r, &m, &e), 0);
+    CHECK_EQ(wire_feed(&r, "\xff\xff", 2, &e), 0);
+    CHECK_EQ(wire_next(&r, &m, &e), ERR_TOO_BIG);
+    CHECK(strstr(e.ei_msg, "4294967295") != NULL);
+    CHECK(r.wr_cap <= 64 * 1024);
+    CHECK_EQ(wire_next(&r, &m, &e), ERR_TOO_BIG);
+    CHECK_EQ(wire_feed(&r, "x", 1, &e), ERR_TOO_BIG);
     wire_reader_free(&r);
 
     /* One byte above a small cap, over a socket. */
     wire_reader_init(&r, 1000);
-    UT_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
-    UT_REQUIRE(write(sv[0], "\x00\x00\x03\xe9xxxxxxxx", 12) == 12);
-    UT_CHECK_I64(wire_read(&r, sv[1], &e), 12);
-    UT_CHECK_I64(wire_next(&r, &m, &e), ERR_TOO_BIG);
-    UT_CHECK_I64(wire_read(&r, sv[1], &e), ERR_TOO_BIG);
+    REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    REQUIRE(write(sv[0], "\x00\x00\x03\xe9xxxxxxxx", 12) == 12);
+    CHECK_EQ(wire_read(&r, sv[1], &e), 12);
+    CHECK_EQ(wire_next(&r, &m, &e), ERR_TOO_BIG);
+    CHECK_EQ(wire_read(&r, sv[1], &e), ERR_TOO_BIG);
     wire_reader_free(&r);
     /* Exactly the cap is fine (here a junk body: a parse error, not a size one). */
     wire_reader_init(&r, 1000);
     char *frame = calloc(1, 1004);
-    UT_REQUIRE(frame != NULL);
+    REQUIRE(frame != NULL);
     memcpy(frame, "\x00\x00\x03\xe8", 4);
-    UT_CHECK_I64(wire_feed(&r, frame, 1004, &e), 0);
-    UT_CHECK_I64(wire_next(&r, &m, &e), ERR_CORRUPT);
+    CHECK_EQ(wire_feed(&r, frame, 1004, &e), 0);
+    CHECK_EQ(wire_next(&r, &m, &e), ERR_CORRUPT);
     free(frame);
 done:
     wire_reader_free(&r);
@@ -1211,8 +1207,8 @@ static void test_malformed_frames(void)
         bool ok = rc == cases[i].fc_next && (rc != 1 || drc == cases[i].fc_decode);
         /* Every error names what was wrong. */
         ok = ok && ((rc == 1 && drc == 0) || strncmp(e.ei_msg, "wire: ", 6) == 0);
-        ut_check(ok, __FILE__, __LINE__, "%s: next %d (want %d), decode %d (want %d): %s",
-                 cases[i].fc_text, rc, cases[i].fc_next, drc, cases[i].fc_decode, e.ei_msg);
+        CHECKF(ok, "%s: next %d (want %d), decode %d (want %d): %s", cases[i].fc_text, rc,
+               cases[i].fc_next, drc, cases[i].fc_decode, e.ei_msg);
     }
     jb_free(&f);
 }
@@ -1229,27 +1225,27 @@ static void test_error_stickiness(void)
     assoc_buf_init(&b);
     wire_msg m;
     err_info e = {0};
-    UT_REQUIRE(make_fixture(&b));
+    REQUIRE(make_fixture(&b));
     size_t np = b.ab_nparents, nl = b.ab_nlinks, nt = b.ab_ntypes, ns = b.ab_strings.jb_len;
-    UT_REQUIRE(tp_frame("[1, 2, 7, 1, 0, [5, [6, [1, 0, \"kept?\"]], 8, [9, [1, 9, nil]]]]", &f));
-    UT_REQUIRE(tp_frame("[1, 6, 6, \"next\"]", &f));
-    UT_REQUIRE(tp_frame("[1, 9, 6, \"bad kind\"]", &f));
-    UT_REQUIRE(tp_frame("[1, 6, 6, \"never\"]", &f));
-    UT_REQUIRE_I64(wire_feed(&r, f.jb_data, f.jb_len, &e), 0);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_I64(wire_assoc_sets_decode(&m, &b, &e), ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, "parents[1]") != NULL && strstr(e.ei_msg, "category") != NULL);
-    UT_CHECK_U64(b.ab_nparents, np);
-    UT_CHECK_U64(b.ab_nlinks, nl);
-    UT_CHECK_U64(b.ab_ntypes, nt);
-    UT_CHECK_U64(b.ab_strings.jb_len, ns);
-    UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
-    UT_CHECK_STR(m.wm_log.wl_text, "next");
-    UT_CHECK_I64(wire_next(&r, &m, &e), ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, "kind 9") != NULL);
+    REQUIRE(tp_frame("[1, 2, 7, 1, 0, [5, [6, [1, 0, \"kept?\"]], 8, [9, [1, 9, nil]]]]", &f));
+    REQUIRE(tp_frame("[1, 6, 6, \"next\"]", &f));
+    REQUIRE(tp_frame("[1, 9, 6, \"bad kind\"]", &f));
+    REQUIRE(tp_frame("[1, 6, 6, \"never\"]", &f));
+    REQUIRE_EQ(wire_feed(&r, f.jb_data, f.jb_len, &e), 0);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_EQ(wire_assoc_sets_decode(&m, &b, &e), ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, "parents[1]") != NULL && strstr(e.ei_msg, "category") != NULL);
+    CHECK_EQ(b.ab_nparents, np);
+    CHECK_EQ(b.ab_nlinks, nl);
+    CHECK_EQ(b.ab_ntypes, nt);
+    CHECK_EQ(b.ab_strings.jb_len, ns);
+    REQUIRE_EQ(wire_next(&r, &m, &e), 1);
+    CHECK_STR(m.wm_log.wl_text, "next");
+    CHECK_EQ(wire_next(&r, &m, &e), ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, "kind 9") != NULL);
     memset(&e, 0, sizeof(e));
-    UT_CHECK_I64(wire_next(&r, &m, &e), ERR_CORRUPT);
-    UT_CHECK(strstr(e.ei_msg, "kind 9") != NULL);
+    CHECK_EQ(wire_next(&r, &m, &e), ERR_CORRUPT);
+    CHECK(strstr(e.ei_msg, "kind 9") != NULL);
 done:
     jb_free(&f);
     assoc_buf_free(&b);
@@ -1280,8 +1276,8 @@ static void test_every_truncation(void)
     enum { NMSG = 12 };
     size_t bounds[NMSG];
     char *cut = NULL;
-    UT_REQUIRE(make_fixture(&fx));
-    UT_REQUIRE(make_stream(&w, &fx, NMSG, bounds));
+    REQUIRE(make_fixture(&fx));
+    REQUIRE(make_stream(&w, &fx, NMSG, bounds));
     size_t total;
     const char *data = wire_writer_data(&w, &total);
     unsigned bad = 0;
@@ -1311,11 +1307,11 @@ static void test_every_truncation(void)
                     got, want, rc);
         wire_reader_free(&r);
     }
-    UT_CHECK_U64(bad, 0);
+    CHECK_EQ(bad, 0);
 
     /* Cut bodies with honest prefixes. */
     cut = malloc(total + 4);
-    UT_REQUIRE(cut != NULL);
+    REQUIRE(cut != NULL);
     unsigned accepted = 0, tried = 0;
     for (size_t i = 0; i < NMSG; i++) {
         size_t start = i ? bounds[i - 1] : 0;
@@ -1336,8 +1332,8 @@ static void test_every_truncation(void)
             }
         }
     }
-    UT_CHECK_U64(accepted, 0);
-    UT_CHECK(tried > 1000);
+    CHECK_EQ(accepted, 0);
+    CHECK(tried > 1000);
 done:
     free(cut);
     assoc_buf_free(&fx);
@@ -1357,12 +1353,12 @@ static void test_random_corruption(void)
     enum { NMSG = 12, ROUNDS = 4000 };
     size_t bounds[NMSG];
     char *copy = NULL;
-    UT_REQUIRE(make_fixture(&fx));
-    UT_REQUIRE(make_stream(&w, &fx, NMSG, bounds));
+    REQUIRE(make_fixture(&fx));
+    REQUIRE(make_stream(&w, &fx, NMSG, bounds));
     size_t total;
     const char *data = wire_writer_data(&w, &total);
     copy = malloc(total);
-    UT_REQUIRE(copy != NULL);
+    REQUIRE(copy != NULL);
     sim_rng rng;
     sim_rng_seed(&rng, 42, 0);
     unsigned runaway = 0, errors = 0, clean = 0, yielded = 0, bad_sets = 0;
@@ -1430,9 +1426,9 @@ static void test_random_corruption(void)
             "\n    %d rounds: %u stream errors, %u clean ends, %u messages yielded, "
             "%u ASSOC_SETS bodies refused\n",
             ROUNDS, errors, clean, yielded, bad_sets);
-    UT_CHECK_U64(runaway, 0);
-    UT_CHECK_U64(errors + clean, ROUNDS);
-    UT_CHECK(errors > ROUNDS / 4);
+    CHECK_EQ(runaway, 0);
+    CHECK_EQ(errors + clean, ROUNDS);
+    CHECK(errors > ROUNDS / 4);
 done:
     free(copy);
     assoc_buf_free(&fx);
@@ -1460,23 +1456,23 @@ static void test_assoc_speed(void)
     assoc_buf_init(&got);
     wire_msg m;
     err_info e = {0};
-    UT_REQUIRE(make_big(&big, 1000, 200, 3));
+    REQUIRE(make_big(&big, 1000, 200, 3));
     double enc = 1e9, dec = 1e9; /* the fastest run of each: the least disturbed */
     size_t bytes = 0;
     int reps = 0;
     double start = now_s();
     while (reps < 50 && (reps < 3 || now_s() - start < 1.0)) {
         double t0 = now_s();
-        UT_REQUIRE_I64(wire_put_assoc_sets(&w, 1, 1, 0, &big, 0, big.ab_nparents, &e), 0);
+        REQUIRE_EQ(wire_put_assoc_sets(&w, 1, 1, 0, &big, 0, big.ab_nparents, &e), 0);
         double t1 = now_s();
         bytes = wire_writer_pending(&w);
-        UT_REQUIRE(pump(&w, &r));
+        REQUIRE(pump(&w, &r));
         double t2 = now_s();
-        UT_REQUIRE_I64(wire_next(&r, &m, &e), 1);
+        REQUIRE_EQ(wire_next(&r, &m, &e), 1);
         assoc_buf_reset(&got);
-        UT_REQUIRE_I64(wire_assoc_sets_decode(&m, &got, &e), 0);
+        REQUIRE_EQ(wire_assoc_sets_decode(&m, &got, &e), 0);
         double t3 = now_s();
-        UT_REQUIRE_I64(got.ab_nlinks, big.ab_nlinks);
+        REQUIRE_EQ(got.ab_nlinks, big.ab_nlinks);
         enc = t1 - t0 < enc ? t1 - t0 : enc;
         dec = t3 - t2 < dec ? t3 - t2 : dec;
         reps++;

@@ -20,44 +20,7 @@
 #include <unistd.h>
 
 #include "../../common/base/jbuf.h"
-
-/* ---- checks ------------------------------------------------------------- */
-
-bool ut_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
-{
-    if (ok) {
-        CU_assertImplementation(CU_TRUE, line, "", file, "", CU_FALSE);
-        return true;
-    }
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n    CHECK FAILED %s:%u: %s\n", file, line, msg);
-    CU_assertImplementation(CU_FALSE, line, msg, file, "", CU_FALSE);
-    return false;
-}
-
-bool ut_check_i64(int64_t got, int64_t want, const char *expr, const char *file, unsigned line)
-{
-    return ut_check(got == want, file, line, "%s (got %" PRId64 ", want %" PRId64 ")", expr, got,
-                    want);
-}
-
-bool ut_check_u64(uint64_t got, uint64_t want, const char *expr, const char *file, unsigned line)
-{
-    return ut_check(got == want, file, line, "%s (got %" PRIu64 ", want %" PRIu64 ")", expr, got,
-                    want);
-}
-
-bool ut_check_str(const char *got, const char *want, const char *expr, const char *file,
-                  unsigned line)
-{
-    bool ok = got && want && strcmp(got, want) == 0;
-    return ut_check(ok, file, line, "%s (got \"%.200s\", want \"%.200s\")", expr,
-                    got ? got : "(null)", want ? want : "(null)");
-}
+#include "../lib/check.h"
 
 /* ---- registration -------------------------------------------------------- */
 
@@ -136,7 +99,7 @@ void ut_portal_config_small(sim_portal_config *c, uint64_t seed)
 void ut_portal_add_rollup(sim_portal_config *c, const char *name, bool labels)
 {
     hs_table t;
-    if (UT_CHECK(hs_table_parse(name, strlen(name), &t) == 0 && c->pc_nrollups < SIM_MAX_TABLES))
+    if (CHECK(hs_table_parse(name, strlen(name), &t) == 0 && c->pc_nrollups < SIM_MAX_TABLES))
         c->pc_rollups[c->pc_nrollups++] = (sim_rollup_def){t, labels};
 }
 
@@ -144,7 +107,7 @@ sim_portal *ut_portal_new(const sim_portal_config *c)
 {
     sim_portal *p = NULL;
     int rc = sim_portal_create(c, &p);
-    if (!UT_CHECK(rc == 0 && p != NULL))
+    if (!CHECK(rc == 0 && p != NULL))
         return NULL;
     return p;
 }

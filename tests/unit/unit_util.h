@@ -1,13 +1,9 @@
 /*
- * unit_util — what the unit suites share: checks that report the values
- * involved, a table-driven way to register a suite, a forked sandbox for code
- * that may hang or crash, and the simulator-portal helpers (small configs, a
- * full structural consistency check, truth snapshots).
- *
- * Test style (as tests/lib/testlib.h): no CUnit *_FATAL asserts, whose longjmp
- * would skip cleanup and make ASan's leak check fail the run. UT_CHECK*
- * record a CUnit assertion and return whether it held; UT_REQUIRE* also jump
- * to the test's `done:` label, where everything is released.
+ * unit_util — what the unit suites share: a table-driven way to register a
+ * suite, a forked sandbox for code that may hang or crash, and the
+ * simulator-portal helpers (small configs, a full structural consistency
+ * check, truth snapshots). The checks are tests/lib/check.h, shared with the
+ * integration tests.
  */
 #ifndef HUBSYNC_UNIT_UTIL_H
 #define HUBSYNC_UNIT_UTIL_H
@@ -19,36 +15,6 @@
 #include <CUnit/CUnit.h>
 
 #include "../../sim/sim_portal.h"
-
-/* ---- checks ------------------------------------------------------------- */
-
-/* Records a CUnit assertion at file:line; on failure the message is the
- * printf-formatted text (also printed on stderr). Returns `ok`. */
-bool ut_check(bool ok, const char *file, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-bool ut_check_i64(int64_t got, int64_t want, const char *expr, const char *file, unsigned line);
-bool ut_check_u64(uint64_t got, uint64_t want, const char *expr, const char *file, unsigned line);
-bool ut_check_str(const char *got, const char *want, const char *expr, const char *file,
-                  unsigned line);
-
-#define UT_CHECK(cond) ut_check((cond) ? true : false, __FILE__, __LINE__, "%s", #cond)
-#define UT_CHECK_I64(got, want)                                                                    \
-    ut_check_i64((int64_t)(got), (int64_t)(want), #got " == " #want, __FILE__, __LINE__)
-#define UT_CHECK_U64(got, want)                                                                    \
-    ut_check_u64((uint64_t)(got), (uint64_t)(want), #got " == " #want, __FILE__, __LINE__)
-#define UT_CHECK_STR(got, want) ut_check_str((got), (want), #got " == " #want, __FILE__, __LINE__)
-
-#define UT_REQUIRE(cond)                                                                           \
-    do {                                                                                           \
-        if (!UT_CHECK(cond))                                                                       \
-            goto done;                                                                             \
-    } while (0)
-#define UT_REQUIRE_I64(got, want)                                                                  \
-    do {                                                                                           \
-        if (!UT_CHECK_I64(got, want))                                                              \
-            goto done;                                                                             \
-    } while (0)
 
 /* ---- registration -------------------------------------------------------- */
 

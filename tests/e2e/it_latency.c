@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -32,19 +33,19 @@ static double burst_rate(tl_sim *s, int64_t *count)
  * rate achieved (per second) or -1. */
 static double first_run(const char *const *sim_args, int64_t limit, tl_sim *s, char *db)
 {
-    TL_REQUIRE(tl_sim_start(s, sim_args) == 0);
+    REQUIRE(tl_sim_start(s, sim_args) == 0);
     const char *flags[] = {"--lag-ms", "1000", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(it_run_json(s, db, flags, &sum) == 0);
+    REQUIRE(it_run_json(s, db, flags, &sum) == 0);
     json_object_put(sum);
     int64_t count;
     double rate = burst_rate(s, &count);
     fprintf(stderr, "    %lld burst requests at %.2f/s; fullest window %lld of %lld\n",
             (long long)count, rate, (long long)it_stat_int(s, "max_in_window"), (long long)limit);
-    TL_CHECK_EQ(it_stat_int(s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    TL_CHECK_EQ(it_stat_int(s, "rate_limited.SECONDLY"), 0);
-    TL_CHECK(it_stat_int(s, "max_in_window") <= limit);
-    TL_CHECK(it_mirror_equals_truth(s, db));
+    CHECK_EQ(it_stat_int(s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK_EQ(it_stat_int(s, "rate_limited.SECONDLY"), 0);
+    CHECK(it_stat_int(s, "max_in_window") <= limit);
+    CHECK(it_mirror_equals_truth(s, db));
     return rate;
 done:
     return -1;
@@ -78,8 +79,8 @@ static void test_limit_learned(void)
                               NULL};
         fprintf(stderr, "    %s portal (%lld/10s)\n", portals[i].tier, (long long)portals[i].limit);
         double rate = first_run(args, portals[i].limit, &s, db);
-        TL_CHECK(rate >= 0.9 * (double)portals[i].limit / 10.0);
-        TL_CHECK(tl_sim_stop(&s) == 0);
+        CHECK(rate >= 0.9 * (double)portals[i].limit / 10.0);
+        CHECK(tl_sim_stop(&s) == 0);
         it_remove_db(db);
     }
 }
@@ -99,8 +100,8 @@ static void test_foreign_load(void)
     fprintf(stderr, "    the foreign load: %lld admitted, %lld refused\n",
             (long long)it_stat_int(&s, "foreign.admitted"),
             (long long)it_stat_int(&s, "foreign.refused"));
-    TL_CHECK(rate >= 0.85 * (190.0 - 63.0) / 10.0);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(rate >= 0.85 * (190.0 - 63.0) / 10.0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -124,9 +125,9 @@ static void test_one_second_latency(void)
                           "24000",        "--tickets", "4000",        "--tier", "pro",
                           "--latency-ms", "1000:300",  NULL};
     double rate = first_run(args, 190, &s, db);
-    TL_CHECK(rate >= 0.90 * 19.0);
-    TL_CHECK(it_stat_int(&s, "admitted.burst.count") <= 1100);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(rate >= 0.90 * 19.0);
+    CHECK(it_stat_int(&s, "admitted.burst.count") <= 1100);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "../../common/base/hs_types.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -37,8 +38,8 @@ static json_object *settled_stats(tl_sim *s)
         if (pending == 0)
             return st;
         json_object_put(st);
-        if (!TL_CHECKF(pending > 0 && tl_now_ms() < deadline,
-                       "rollups.pending is %lld after waiting", (long long)pending))
+        if (!CHECKF(pending > 0 && tl_now_ms() < deadline, "rollups.pending is %lld after waiting",
+                    (long long)pending))
             return NULL;
         tl_sleep_ms(10);
     }
@@ -51,8 +52,8 @@ static json_object *mutate(tl_sim *s, int count, const char *kind, const char *t
     snprintf(body, sizeof(body), "{\"count\":%d,\"kinds\":[\"%s\"],\"tables\":[\"%s\"]}", count,
              kind, table);
     json_object *m = tl_mutate(s, body);
-    TL_CHECKF(m && tl_jint_or(m, "applied", -1) == count, "mutate %s: %s", body,
-              m ? json_object_to_json_string(m) : "no answer");
+    CHECKF(m && tl_jint_or(m, "applied", -1) == count, "mutate %s: %s", body,
+           m ? json_object_to_json_string(m) : "no answer");
     return m;
 }
 
@@ -78,10 +79,10 @@ static json_object *mutate_parent(tl_sim *s, const char *kind, const char *table
     tl_lines before = {0}, after = {0};
     json_object *m = NULL;
     *parent = 0;
-    if (TL_CHECK(tl_truth(s, table, &before) == 0) && (m = mutate(s, 1, kind, table)) != NULL &&
-        TL_CHECK(tl_truth(s, table, &after) == 0))
+    if (CHECK(tl_truth(s, table, &before) == 0) && (m = mutate(s, 1, kind, table)) != NULL &&
+        CHECK(tl_truth(s, table, &after) == 0))
         *parent = changed_parent(&before, &after);
-    TL_CHECKF(*parent != 0, "%s on %s changed no parent", kind, table);
+    CHECKF(*parent != 0, "%s on %s changed no parent", kind, table);
     tl_lines_free(&before);
     tl_lines_free(&after);
     if (*parent == 0) {
@@ -103,7 +104,7 @@ static int64_t listed_modified(const tl_objects *os, uint64_t id)
 static int64_t companies_moved(tl_sim *s, const tl_objects *before)
 {
     tl_objects after = {0};
-    if (!TL_CHECK(tl_list_all(s, "companies", false, &after) == 0))
+    if (!CHECK(tl_list_all(s, "companies", false, &after) == 0))
         return -1;
     int64_t n = 0;
     for (size_t i = 0; i < after.os_count; i++)
@@ -120,7 +121,7 @@ static void test_associate_bumps_after_delay(void)
     tl_sim s = {0};
     json_object *m = NULL, *st = NULL;
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     /* A second's margin: the reads below take milliseconds. */
     tl_resp r;
     tl_post_json(&s, "/_sim/config", NULL,
@@ -128,38 +129,38 @@ static void test_associate_bumps_after_delay(void)
                  "\"rollup_delay_max_ms\":1200,\"rollup_tail\":0,\"rollup_miss\":0}",
                  &r);
     json_object *cfg = tl_resp_json(&r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_STR(tl_jstr(cfg, "rollup_bumps"), "realistic");
-    TL_CHECK(tl_jint_or(cfg, "rollup_delay_min_ms", -1) == 1000 &&
-             tl_jint_or(cfg, "rollup_delay_max_ms", -1) == 1200);
-    TL_CHECK(tl_jint_or(cfg, "rollup_tail_ms", -1) == 240000);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_STR(tl_jstr(cfg, "rollup_bumps"), "realistic");
+    CHECK(tl_jint_or(cfg, "rollup_delay_min_ms", -1) == 1000 &&
+          tl_jint_or(cfg, "rollup_delay_max_ms", -1) == 1200);
+    CHECK(tl_jint_or(cfg, "rollup_tail_ms", -1) == 240000);
     tl_resp_free(&r);
     tl_sleep_ms(5); /* writes come after the portal's newest */
     uint64_t parent;
-    TL_REQUIRE((m = mutate_parent(&s, "associate", "companies_contacts", &parent)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(m, "rollup_scheduled", -1), 1);
-    TL_CHECK_EQ(tl_jint_or(m, "bumped", -1), 0);
+    REQUIRE((m = mutate_parent(&s, "associate", "companies_contacts", &parent)) != NULL);
+    CHECK_EQ(tl_jint_or(m, "rollup_scheduled", -1), 1);
+    CHECK_EQ(tl_jint_or(m, "bumped", -1), 0);
     int64_t first = tl_jint_or(m, "first_ms", -1);
     /* Read first, then ask whether it was still pending: the simulator
      * writes the bump before pending drops, so these reads saw no bump. */
     int64_t listed = tl_modified_of(&s, "companies", parent);
     int64_t searched = tl_search_modified_of(&s, "companies", parent);
     st = tl_stats(&s);
-    TL_REQUIRE(st != NULL);
-    TL_REQUIRE_EQ(tl_jint_or(st, "rollups.pending", -1), 1);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 1);
-    TL_CHECKF(listed >= 0 && listed < first && searched == listed,
-              "parent %llu while pending: listed %lld, searched %lld, change at %lld",
-              (unsigned long long)parent, (long long)listed, (long long)searched, (long long)first);
+    REQUIRE(st != NULL);
+    REQUIRE_EQ(tl_jint_or(st, "rollups.pending", -1), 1);
+    CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 1);
+    CHECKF(listed >= 0 && listed < first && searched == listed,
+           "parent %llu while pending: listed %lld, searched %lld, change at %lld",
+           (unsigned long long)parent, (long long)listed, (long long)searched, (long long)first);
     json_object_put(st);
-    TL_REQUIRE((st = settled_stats(&s)) != NULL);
-    TL_CHECK(tl_jint_or(st, "rollups.recomputed", -1) == 1 &&
-             tl_jint_or(st, "rollups.bumped", -1) == 1);
+    REQUIRE((st = settled_stats(&s)) != NULL);
+    CHECK(tl_jint_or(st, "rollups.recomputed", -1) == 1 &&
+          tl_jint_or(st, "rollups.bumped", -1) == 1);
     int64_t after = tl_modified_of(&s, "companies", parent);
-    TL_CHECKF(after >= first + 1000, "parent %llu modified %lld, change at %lld",
-              (unsigned long long)parent, (long long)after, (long long)first);
-    TL_CHECK_EQ(tl_search_modified_of(&s, "companies", parent), after);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECKF(after >= first + 1000, "parent %llu modified %lld, change at %lld",
+           (unsigned long long)parent, (long long)after, (long long)first);
+    CHECK_EQ(tl_search_modified_of(&s, "companies", parent), after);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     json_object_put(st);
@@ -175,27 +176,27 @@ static void test_relabel(void)
     json_object *m = NULL, *st = NULL;
     const char *args[] = {IT_SMALL_PORTAL, FAST_ROLLUPS, "--rollups",
                           "companies_contacts,contacts_deals:labels", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", false, &companies) == 0);
-    TL_REQUIRE(tl_list_all(&s, "contacts", false, &contacts) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "companies", false, &companies) == 0);
+    REQUIRE(tl_list_all(&s, "contacts", false, &contacts) == 0);
     uint64_t company, contact;
-    TL_REQUIRE((m = mutate_parent(&s, "relabel", "companies_contacts", &company)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(m, "rollup_scheduled", -1), 1);
+    REQUIRE((m = mutate_parent(&s, "relabel", "companies_contacts", &company)) != NULL);
+    CHECK_EQ(tl_jint_or(m, "rollup_scheduled", -1), 1);
     json_object_put(m);
-    TL_REQUIRE((st = settled_stats(&s)) != NULL);
-    TL_CHECK(tl_jint_or(st, "rollups.recomputed", -1) == 1 &&
-             tl_jint_or(st, "rollups.unchanged", -1) == 1 &&
-             tl_jint_or(st, "rollups.bumped", -1) == 0);
-    TL_CHECK_EQ(tl_modified_of(&s, "companies", company), listed_modified(&companies, company));
+    REQUIRE((st = settled_stats(&s)) != NULL);
+    CHECK(tl_jint_or(st, "rollups.recomputed", -1) == 1 &&
+          tl_jint_or(st, "rollups.unchanged", -1) == 1 &&
+          tl_jint_or(st, "rollups.bumped", -1) == 0);
+    CHECK_EQ(tl_modified_of(&s, "companies", company), listed_modified(&companies, company));
     json_object_put(st);
     st = NULL;
-    TL_REQUIRE((m = mutate_parent(&s, "relabel", "contacts_deals", &contact)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(m, "rollup_scheduled", -1), 1);
-    TL_REQUIRE((st = settled_stats(&s)) != NULL);
-    TL_CHECK(tl_jint_or(st, "rollups.recomputed", -1) == 2 &&
-             tl_jint_or(st, "rollups.bumped", -1) == 1);
-    TL_CHECK_OP(tl_modified_of(&s, "contacts", contact), >=, tl_jint_or(m, "first_ms", -1) + 200);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE((m = mutate_parent(&s, "relabel", "contacts_deals", &contact)) != NULL);
+    CHECK_EQ(tl_jint_or(m, "rollup_scheduled", -1), 1);
+    REQUIRE((st = settled_stats(&s)) != NULL);
+    CHECK(tl_jint_or(st, "rollups.recomputed", -1) == 2 &&
+          tl_jint_or(st, "rollups.bumped", -1) == 1);
+    CHECK_OP(tl_modified_of(&s, "contacts", contact), >=, tl_jint_or(m, "first_ms", -1) + 200);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     json_object_put(st);
@@ -215,21 +216,21 @@ static void test_net_zero_coalesced(void)
     const char *args[] = {
         ONE_COMPANY_PORTAL,   FAST_ROLLUPS, "--rollup-delay-ms", "1000:1200", "--rollups",
         "companies_contacts", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", false, &before) == 0);
-    TL_REQUIRE_EQ(before.os_count, 1);
-    TL_REQUIRE((m1 = mutate(&s, 1, "dissociate", "companies_contacts")) != NULL);
-    TL_REQUIRE((m2 = mutate(&s, 1, "associate", "companies_contacts")) != NULL);
-    TL_CHECK_EQ(tl_jint_or(m1, "rollup_scheduled", -1), 1);
-    TL_CHECK_EQ(tl_jint_or(m2, "rollup_scheduled", -1), 0);
-    TL_REQUIRE((st = settled_stats(&s)) != NULL);
-    TL_CHECK(tl_jint_or(st, "rollups.scheduled", -1) == 1 &&
-             tl_jint_or(st, "rollups.coalesced", -1) == 1 &&
-             tl_jint_or(st, "rollups.recomputed", -1) == 1 &&
-             tl_jint_or(st, "rollups.unchanged", -1) == 1 &&
-             tl_jint_or(st, "rollups.bumped", -1) == 0);
-    TL_CHECK_EQ(companies_moved(&s, &before), 0);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "companies", false, &before) == 0);
+    REQUIRE_EQ(before.os_count, 1);
+    REQUIRE((m1 = mutate(&s, 1, "dissociate", "companies_contacts")) != NULL);
+    REQUIRE((m2 = mutate(&s, 1, "associate", "companies_contacts")) != NULL);
+    CHECK_EQ(tl_jint_or(m1, "rollup_scheduled", -1), 1);
+    CHECK_EQ(tl_jint_or(m2, "rollup_scheduled", -1), 0);
+    REQUIRE((st = settled_stats(&s)) != NULL);
+    CHECK(tl_jint_or(st, "rollups.scheduled", -1) == 1 &&
+          tl_jint_or(st, "rollups.coalesced", -1) == 1 &&
+          tl_jint_or(st, "rollups.recomputed", -1) == 1 &&
+          tl_jint_or(st, "rollups.unchanged", -1) == 1 &&
+          tl_jint_or(st, "rollups.bumped", -1) == 0);
+    CHECK_EQ(companies_moved(&s, &before), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m1);
     json_object_put(m2);
@@ -246,17 +247,17 @@ static void test_miss(void)
     tl_objects before = {0};
     json_object *m = NULL, *st = NULL;
     const char *args[] = {IT_SMALL_PORTAL, FAST_ROLLUPS, "--rollup-miss", "1", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", false, &before) == 0);
-    TL_REQUIRE((m = mutate(&s, 5, "associate", "companies_contacts")) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "companies", false, &before) == 0);
+    REQUIRE((m = mutate(&s, 5, "associate", "companies_contacts")) != NULL);
     int64_t scheduled = tl_jint_or(m, "rollup_scheduled", -1);
-    TL_CHECK(scheduled >= 1 && scheduled <= 5);
-    TL_REQUIRE((st = settled_stats(&s)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.recomputed", -1), scheduled);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.missed", -1), scheduled);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.bumped", -1), 0);
-    TL_CHECK_EQ(companies_moved(&s, &before), 0);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK(scheduled >= 1 && scheduled <= 5);
+    REQUIRE((st = settled_stats(&s)) != NULL);
+    CHECK_EQ(tl_jint_or(st, "rollups.recomputed", -1), scheduled);
+    CHECK_EQ(tl_jint_or(st, "rollups.missed", -1), scheduled);
+    CHECK_EQ(tl_jint_or(st, "rollups.bumped", -1), 0);
+    CHECK_EQ(companies_moved(&s, &before), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     json_object_put(st);
@@ -274,47 +275,47 @@ static void test_removed_at_run_time(void)
     json_object *m1 = NULL, *m2 = NULL, *st = NULL;
     tl_resp r = {0};
     const char *args[] = {IT_SMALL_PORTAL, FAST_ROLLUPS, "--rollup-delay-ms", "60000:60000", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", false, &before) == 0);
-    TL_REQUIRE((m1 = mutate(&s, 5, "associate", "companies_contacts")) != NULL);
-    TL_REQUIRE((m2 = mutate(&s, 5, "associate", "contacts_deals")) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "companies", false, &before) == 0);
+    REQUIRE((m1 = mutate(&s, 5, "associate", "companies_contacts")) != NULL);
+    REQUIRE((m2 = mutate(&s, 5, "associate", "contacts_deals")) != NULL);
     int64_t on_cc = tl_jint_or(m1, "rollup_scheduled", -1);
     int64_t on_cd = tl_jint_or(m2, "rollup_scheduled", -1);
-    TL_CHECK(on_cc >= 1 && on_cd >= 1);
+    CHECK(on_cc >= 1 && on_cd >= 1);
     tl_post_json(&s, "/_sim/reset-stats", NULL, "", &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
-    TL_REQUIRE((st = tl_stats(&s)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 0);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), on_cc + on_cd);
+    REQUIRE((st = tl_stats(&s)) != NULL);
+    CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 0);
+    CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), on_cc + on_cd);
     json_object_put(st);
     st = NULL;
 
     tl_post_json(&s, "/_sim/config", NULL, "{\"rollups\":[\"contacts_deals\"]}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_STR(tl_jstr(tl_resp_json(&r), "rollups"), "contacts_deals");
+    CHECK_EQ(r.r_status, 200);
+    CHECK_STR(tl_jstr(tl_resp_json(&r), "rollups"), "contacts_deals");
     tl_resp_free(&r);
-    TL_REQUIRE((st = tl_stats(&s)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.dropped", -1), on_cc);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), on_cd);
+    REQUIRE((st = tl_stats(&s)) != NULL);
+    CHECK_EQ(tl_jint_or(st, "rollups.dropped", -1), on_cc);
+    CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), on_cd);
     json_object_put(st);
     st = NULL;
     tl_post_json(&s, "/_sim/config", NULL,
                  "{\"rollups\":\"companies_contacts:labels,contacts_deals\"}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
-    TL_REQUIRE((st = tl_stats(&s)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), on_cd);
+    REQUIRE((st = tl_stats(&s)) != NULL);
+    CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), on_cd);
     json_object_put(st);
     st = NULL;
     tl_post_json(&s, "/_sim/config", NULL, "{\"rollups\":\"none\"}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
-    TL_REQUIRE((st = settled_stats(&s)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.dropped", -1), on_cc + on_cd);
-    TL_CHECK_EQ(tl_jint_or(st, "rollups.recomputed", -1), 0);
-    TL_CHECK_EQ(companies_moved(&s, &before), 0);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE((st = settled_stats(&s)) != NULL);
+    CHECK_EQ(tl_jint_or(st, "rollups.dropped", -1), on_cc + on_cd);
+    CHECK_EQ(tl_jint_or(st, "rollups.recomputed", -1), 0);
+    CHECK_EQ(companies_moved(&s, &before), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_resp_free(&r);
     json_object_put(m1);

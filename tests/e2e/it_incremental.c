@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/store/store.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -114,28 +115,28 @@ static void test_ten_changes_two_calls(void)
     const char *args[] = {PORTAL, NULL};
     const char *flags[] = {"--lag-ms", "300", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":10,\"tables\":[\"contacts_deals\"],"
-                          "\"kinds\":[\"associate\",\"dissociate\",\"relabel\",\"touch\"]}") == 0);
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(mutate(&s, "{\"count\":10,\"tables\":[\"contacts_deals\"],"
+                       "\"kinds\":[\"associate\",\"dissociate\",\"relabel\",\"touch\"]}") == 0);
     tl_sleep_ms(400); /* past the lag allowance */
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     json_object *t = entry(sum, "tables", "table", "contacts_deals");
     json_object *o = entry(sum, "objects", "object", "contacts");
-    TL_CHECK_STR(tl_jstr(t, "route"), "incremental");
+    CHECK_STR(tl_jstr(t, "route"), "incremental");
     int64_t changed = tl_jint_or(t, "parents", -1), reads = tl_jint_or(t, "assoc_calls", -1);
     int64_t searches = tl_jint_or(o, "search_calls", -1);
     fprintf(stderr, "    10 changes: %lld parents, %lld search, %lld batch read\n",
             (long long)changed, (long long)searches, (long long)reads);
-    TL_CHECK_OP(changed, >=, 1);
-    TL_CHECK_OP(changed, <=, 10);
-    TL_CHECK_EQ(searches, 1);
-    TL_CHECK_EQ(reads, 1);
+    CHECK_OP(changed, >=, 1);
+    CHECK_OP(changed, <=, 10);
+    CHECK_EQ(searches, 1);
+    CHECK_EQ(reads, 1);
     /* Nothing archived: the search's count says so, no archived list. */
-    TL_CHECK_EQ(tl_jint_or(o, "list_calls", -1), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(tl_jint_or(o, "list_calls", -1), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -148,19 +149,19 @@ static void test_archived_parents_leave(void)
     const char *args[] = {PORTAL, NULL};
     const char *flags[] = {"--lag-ms", "300", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":8,\"tables\":[\"contacts_deals\"],"
-                          "\"kinds\":[\"archive\"]}") == 0);
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(mutate(&s, "{\"count\":8,\"tables\":[\"contacts_deals\"],"
+                       "\"kinds\":[\"archive\"]}") == 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     json_object *o = entry(sum, "objects", "object", "contacts");
     int64_t lists = tl_jint_or(o, "list_calls", -1);
     fprintf(stderr, "    8 archived: %lld archived-list calls for contacts\n", (long long)lists);
-    TL_CHECK_OP(lists, >=, 1);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_OP(lists, >=, 1);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -177,18 +178,18 @@ static void test_many_changes_share_milliseconds(void)
         "--search-rate", "20/1s", NULL};
     const char *flags[] = {"--lag-ms", "300", "--inflight", "8", "--search-rate", "20/1s", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
     /* New and touched records of the three parent types, 5,000 a burst. */
     for (int i = 0; i < 7; i++)
-        TL_REQUIRE(mutate(&s, "{\"count\":5000,\"same_ms\":true,\"kinds\":[\"create\",\"touch\"],"
-                              "\"tables\":[\"companies_contacts\",\"companies_deals\","
-                              "\"contacts_deals\"]}") == 0);
+        REQUIRE(mutate(&s, "{\"count\":5000,\"same_ms\":true,\"kinds\":[\"create\",\"touch\"],"
+                           "\"tables\":[\"companies_contacts\",\"companies_deals\","
+                           "\"contacts_deals\"]}") == 0);
     /* A slow API (slower than the search budget's 50 ms a call): pages in
      * flight side by side keep the budget busy, so slices split. */
-    TL_REQUIRE(sim_config(&s, "{\"latency_ms\":400}") == 0);
-    TL_REQUIRE(reset_stats(&s) == 0);
+    REQUIRE(sim_config(&s, "{\"latency_ms\":400}") == 0);
+    REQUIRE(reset_stats(&s) == 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     int64_t hits = 0, searches = 0, splits = 0;
     json_object *objs = tl_jget(sum, "objects");
     for (size_t i = 0; objs && i < json_object_array_length(objs); i++) {
@@ -201,15 +202,15 @@ static void test_many_changes_share_milliseconds(void)
     refused = refused < 0 ? 0 : refused;
     fprintf(stderr, "    %lld changed records found by %lld searches (%lld splits); %lld refused\n",
             (long long)hits, (long long)searches, (long long)splits, (long long)refused);
-    TL_CHECK_EQ(refused, 0);
-    TL_CHECK_OP(hits, >=, 25000);
-    TL_CHECK_OP(splits, >=, 1);
+    CHECK_EQ(refused, 0);
+    CHECK_OP(hits, >=, 25000);
+    CHECK_OP(splits, >=, 1);
     /* Full pages but the last of each slice: a split adds at most one. */
-    TL_CHECK_OP(searches, <=, (hits + 199) / 200 + splits + 3);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_OP(searches, <=, (hits + 199) / 200 + splits + 3);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -221,17 +222,17 @@ static void test_index_lag_and_churn(void)
     char db[64];
     const char *args[] = {PORTAL, "--index-lag-ms", "2000", "--churn", "50/s", NULL};
     const char *flags[] = {"--lag-ms", "2500", NULL};
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "2500") == 0);
+    REQUIRE(synced(&s, args, db, sizeof(db), "2500") == 0);
     for (int i = 0; i < 3; i++) {
         tl_sleep_ms(700);
-        TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
+        CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
     }
-    TL_REQUIRE(sim_config(&s, "{\"churn_per_s\":0}") == 0);
+    REQUIRE(sim_config(&s, "{\"churn_per_s\":0}") == 0);
     tl_sleep_ms(2700); /* the last write is past the lag allowance */
-    TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -246,22 +247,22 @@ static void test_changes_during_full_scan(void)
     const char *flags[] = {"--lag-ms", "300", "--rate", "40/1s", NULL};
     json_object *sum = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
     pid_t pid = it_hubsync_start(&s, db, run);
-    TL_REQUIRE(pid > 0);
-    TL_CHECK(it_wait_assoc_calls(&s, 3, 60000));
+    REQUIRE(pid > 0);
+    CHECK(it_wait_assoc_calls(&s, 3, 60000));
     /* Rollup tables only: a full-ping table would be scanned again anyway. */
-    TL_CHECK(mutate(&s, "{\"count\":300,\"tables\":[\"companies_contacts\",\"companies_deals\","
-                        "\"contacts_deals\"]}") == 0);
-    TL_CHECK_EQ(it_wait_exit(pid, 120000), 0);
+    CHECK(mutate(&s, "{\"count\":300,\"tables\":[\"companies_contacts\",\"companies_deals\","
+                     "\"contacts_deals\"]}") == 0);
+    CHECK_EQ(it_wait_exit(pid, 120000), 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -274,15 +275,15 @@ static void test_full_ping_table_catches_up(void)
     const char *args[] = {PORTAL, NULL};
     const char *flags[] = {"--lag-ms", "300", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":40,\"tables\":[\"deals_tickets\"],"
-                          "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
-    TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(mutate(&s, "{\"count\":40,\"tables\":[\"deals_tickets\"],"
+                       "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -295,12 +296,12 @@ static void test_killed_incremental_run(void)
     const char *slow[] = {"run",  "--lag-ms",   "300",   "--search-rate",
                           "4/1s", "--progress", "never", NULL};
     const char *flags[] = {"--lag-ms", "300", NULL};
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":6000}") == 0);
-    TL_REQUIRE(reset_stats(&s) == 0);
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(mutate(&s, "{\"count\":6000}") == 0);
+    REQUIRE(reset_stats(&s) == 0);
     tl_sleep_ms(400);
     pid_t pid = it_hubsync_start(&s, db, slow);
-    TL_REQUIRE(pid > 0);
+    REQUIRE(pid > 0);
     int64_t end = tl_now_ms() + 30000, searches = 0;
     while (tl_now_ms() < end &&
            (searches = it_stat_int(&s, "requests.POST /crm/v3/objects/contacts/search")) < 3)
@@ -308,11 +309,11 @@ static void test_killed_incremental_run(void)
     kill(-pid, SIGKILL);
     it_wait_exit(pid, 5000);
     fprintf(stderr, "    killed after %lld contact searches\n", (long long)searches);
-    TL_CHECK_OP(searches, >=, 3);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_OP(searches, >=, 3);
+    CHECK_EQ(it_run_json(&s, db, flags, NULL), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -332,31 +333,31 @@ static void test_routing_table(void)
     const char *flags[] = {"--lag-ms", "0", NULL};
     json_object *sum = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
     /* No cursor: a full scan, whatever the ping type. */
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
-    TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
+    CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
     json_object_put(sum);
     /* Timestamps: incremental on a rollup table, a new full scan on the
      * others (a timestamp never goes out as an object ID). */
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
-    TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
-    TL_CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
-    TL_CHECK_STR(route_of(sum, "contacts_tickets"), "full_scan");
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
+    CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
+    CHECK_STR(route_of(sum, "deals_tickets"), "full_scan");
+    CHECK_STR(route_of(sum, "contacts_tickets"), "full_scan");
     json_object_put(sum);
     /* An object-ID cursor on an incremental table: the scan resumes (an ID
      * never goes out as a timestamp). */
-    TL_REQUIRE(it_edit_state(db, "contacts_deals", set_object_id_cursor) == 0);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan_resume");
-    TL_CHECK_STR(route_of(sum, "companies_deals"), "incremental");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(it_edit_state(db, "contacts_deals", set_object_id_cursor) == 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_STR(route_of(sum, "contacts_deals"), "full_scan_resume");
+    CHECK_STR(route_of(sum, "companies_deals"), "incremental");
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -376,19 +377,19 @@ static void test_future_cursor_never_sent(void)
     const char *over[] = {"run",      "--lag-ms",       "0", "--full-scan",
                           "--tables", "contacts_deals", NULL};
     char *err = NULL;
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "0") == 0);
-    TL_REQUIRE(it_edit_state(db, "contacts_deals", set_future_cursor) == 0);
-    TL_REQUIRE(reset_stats(&s) == 0);
-    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 2);
-    TL_CHECK(err && strstr(err, "contacts_deals") && strstr(err, "lies in the future") &&
-             strstr(err, "--full-scan"));
-    TL_CHECK_EQ(it_stat_int(&s, "total"), 0); /* not one API call */
-    TL_CHECK_EQ(it_hubsync(&s, db, over, 60000, NULL), 0);
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(synced(&s, args, db, sizeof(db), "0") == 0);
+    REQUIRE(it_edit_state(db, "contacts_deals", set_future_cursor) == 0);
+    REQUIRE(reset_stats(&s) == 0);
+    CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 2);
+    CHECK(err && strstr(err, "contacts_deals") && strstr(err, "lies in the future") &&
+          strstr(err, "--full-scan"));
+    CHECK_EQ(it_stat_int(&s, "total"), 0); /* not one API call */
+    CHECK_EQ(it_hubsync(&s, db, over, 60000, NULL), 0);
+    CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -401,23 +402,23 @@ static void test_refused_search_keeps_cursor(void)
     const char *args[] = {PORTAL, NULL};
     const char *run[] = {"run", "--lag-ms", "300", NULL};
     char *err = NULL;
-    TL_REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
     int64_t before = stored_cursor_ms(db, "contacts_deals");
-    TL_REQUIRE(before > 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":50}") == 0);
-    TL_REQUIRE(sim_config(&s, "{\"fault_search_400\":1}") == 0);
+    REQUIRE(before > 0);
+    REQUIRE(mutate(&s, "{\"count\":50}") == 0);
+    REQUIRE(sim_config(&s, "{\"fault_search_400\":1}") == 0);
     tl_sleep_ms(400);
-    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 1);
-    TL_CHECK(err && strstr(err, "rejected (HTTP 400 VALIDATION_ERROR") &&
-             strstr(err, "the request was: {\"filterGroups\""));
-    TL_CHECK_EQ(stored_cursor_ms(db, "contacts_deals"), before);
-    TL_REQUIRE(sim_config(&s, "{\"fault_search_400\":0}") == 0);
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
-    TL_CHECK_OP(stored_cursor_ms(db, "contacts_deals"), >, before);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 1);
+    CHECK(err && strstr(err, "rejected (HTTP 400 VALIDATION_ERROR") &&
+          strstr(err, "the request was: {\"filterGroups\""));
+    CHECK_EQ(stored_cursor_ms(db, "contacts_deals"), before);
+    REQUIRE(sim_config(&s, "{\"fault_search_400\":0}") == 0);
+    CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
+    CHECK_OP(stored_cursor_ms(db, "contacts_deals"), >, before);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 

@@ -16,6 +16,7 @@
 
 #include "../../common/ipc/shm.h"
 #include "../../common/hubspot/http.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -124,10 +125,10 @@ static void test_success(void)
     http_engine *eng = NULL;
     tally t = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE((r = region(1, 0, 10000, 0, TL_TOKEN)) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE((r = region(1, 0, 10000, 0, TL_TOKEN)) != NULL);
     http_config c = config(&s, r, 0, 4);
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, &t, 40, 10);
     for (int i = 0; i < 10; i++) {
         http_request *q = http_request_new(HTTP_ASSOC, "POST",
@@ -135,17 +136,17 @@ static void test_success(void)
         jb_lit(http_request_body(q), "{\"inputs\":[{\"id\":\"1\"}]}");
         http_submit(eng, q, on_done, &t);
     }
-    TL_REQUIRE(drive(eng, 20000));
-    TL_CHECK_EQ(t.t_ok, 50);
+    REQUIRE(drive(eng, 20000));
+    CHECK_EQ(t.t_ok, 50);
     shm_counters *k = &r->sr_slots[0].sl_counters;
-    TL_CHECK_EQ((long long)atomic_load(&k->requests), 50);
-    TL_CHECK_EQ((long long)atomic_load(&k->req_assoc), 10);
-    TL_CHECK_EQ((long long)atomic_load(&k->retries), 0);
-    TL_CHECK_EQ(stat_int(&s, "total"), 50);
+    CHECK_EQ((long long)atomic_load(&k->requests), 50);
+    CHECK_EQ((long long)atomic_load(&k->req_assoc), 10);
+    CHECK_EQ((long long)atomic_load(&k->retries), 0);
+    CHECK_EQ(stat_int(&s, "total"), 50);
 done:
     http_engine_destroy(eng);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 static void test_faults_are_retried(void)
@@ -157,25 +158,25 @@ static void test_faults_are_retried(void)
     const char *args[] = {IT_SMALL_PORTAL, "--tier",        "unlimited", "--fault-5xx",
                           "0.15",          "--fault-reset", "0.1",       "--fault-truncate",
                           "0.1",           "--fault-429",   "0.1",       NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE((r = region(1, 0, 10000, 0, TL_TOKEN)) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE((r = region(1, 0, 10000, 0, TL_TOKEN)) != NULL);
     http_config c = config(&s, r, 0, 8);
     c.hc_max_attempts = 20;
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, &t, 120, 100);
-    TL_REQUIRE(drive(eng, 60000));
-    TL_CHECK_EQ(t.t_ok, 120);
-    TL_CHECK_EQ(t.t_failed, 0);
+    REQUIRE(drive(eng, 60000));
+    CHECK_EQ(t.t_ok, 120);
+    CHECK_EQ(t.t_failed, 0);
     shm_counters *k = &r->sr_slots[0].sl_counters;
-    TL_CHECK(atomic_load(&k->retries) > 0);
-    TL_CHECK(atomic_load(&k->net_errors) > 0);
-    TL_CHECK(atomic_load(&k->status_5xx) > 0);
-    TL_CHECK(atomic_load(&k->status_429) > 0);
-    TL_CHECK(stat_int(&s, "faults.reset") > 0 && stat_int(&s, "faults.truncate") > 0);
+    CHECK(atomic_load(&k->retries) > 0);
+    CHECK(atomic_load(&k->net_errors) > 0);
+    CHECK(atomic_load(&k->status_5xx) > 0);
+    CHECK(atomic_load(&k->status_429) > 0);
+    CHECK(stat_int(&s, "faults.reset") > 0 && stat_int(&s, "faults.truncate") > 0);
 done:
     http_engine_destroy(eng);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 static void test_paced_under_burst_limit(void)
@@ -185,24 +186,24 @@ static void test_paced_under_burst_limit(void)
     http_engine *eng = NULL;
     tally t = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--rate", "20/1s", "--search-rate", "0", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE((r = region(1, 20, 1000, 20, TL_TOKEN)) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE((r = region(1, 20, 1000, 20, TL_TOKEN)) != NULL);
     http_config c = config(&s, r, 0, 8);
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     int64_t t0 = tl_now_ms();
     submit_lists(eng, &t, 60, 10);
-    TL_REQUIRE(drive(eng, 30000));
+    REQUIRE(drive(eng, 30000));
     int64_t elapsed = tl_now_ms() - t0;
-    TL_CHECK_EQ(t.t_ok, 60);
-    TL_CHECK_EQ(stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    TL_CHECK(stat_int(&s, "max_in_window") <= 20);
+    CHECK_EQ(t.t_ok, 60);
+    CHECK_EQ(stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK(stat_int(&s, "max_in_window") <= 20);
     /* 60 requests at 20 per 1.02 s: just under 3 s, not much more. */
-    TL_CHECK_OP(elapsed, >=, 2800);
-    TL_CHECK_OP(elapsed, <=, 4500);
+    CHECK_OP(elapsed, >=, 2800);
+    CHECK_OP(elapsed, <=, 4500);
 done:
     http_engine_destroy(eng);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 enum { PROCS = 3, EACH = 30 };
@@ -213,8 +214,8 @@ static void test_processes_share_the_limit(void)
     shm_region *r = NULL;
     pid_t pids[PROCS] = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--rate", "30/1s", "--search-rate", "0", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE((r = region(PROCS, 30, 1000, 20, TL_TOKEN)) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE((r = region(PROCS, 30, 1000, 20, TL_TOKEN)) != NULL);
     int64_t t0 = tl_now_ms();
     for (int k = 0; k < PROCS; k++) {
         pids[k] = fork();
@@ -230,20 +231,20 @@ static void test_processes_share_the_limit(void)
             http_engine_destroy(eng);
             _exit(ok ? 0 : 1);
         }
-        TL_REQUIRE(pids[k] > 0);
+        REQUIRE(pids[k] > 0);
     }
     for (int k = 0; k < PROCS; k++) {
         int status;
-        TL_CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
-                 WEXITSTATUS(status) == 0);
+        CHECK(waitpid(pids[k], &status, 0) == pids[k] && WIFEXITED(status) &&
+              WEXITSTATUS(status) == 0);
         pids[k] = 0;
     }
     int64_t elapsed = tl_now_ms() - t0;
-    TL_CHECK_EQ(stat_int(&s, "total"), PROCS * EACH);
-    TL_CHECK_EQ(stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    TL_CHECK(stat_int(&s, "max_in_window") <= 30);
-    TL_CHECK_OP(elapsed, >=, 2800);
-    TL_CHECK_OP(elapsed, <=, 5000);
+    CHECK_EQ(stat_int(&s, "total"), PROCS * EACH);
+    CHECK_EQ(stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK(stat_int(&s, "max_in_window") <= 30);
+    CHECK_OP(elapsed, >=, 2800);
+    CHECK_OP(elapsed, <=, 5000);
 done:
     for (int k = 0; k < PROCS; k++)
         if (pids[k] > 0) {
@@ -251,7 +252,7 @@ done:
             waitpid(pids[k], NULL, 0);
         }
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 /* Runs OAuth traffic for about `seconds` at 20 requests/s. */
@@ -261,16 +262,16 @@ static void oauth_run(const char *ttl, uint64_t refresh_ahead_ms, tally *t, tl_s
     const char *args[] = {IT_SMALL_PORTAL, "--auth", "oauth", "--token-ttl", ttl,
                           "--rate",        "0",      NULL};
     http_engine *eng = NULL;
-    TL_REQUIRE(tl_sim_start(s, args) == 0);
-    TL_REQUIRE((*rp = region(1, 20, 1000, 0, NULL)) != NULL);
+    REQUIRE(tl_sim_start(s, args) == 0);
+    REQUIRE((*rp = region(1, 20, 1000, 0, NULL)) != NULL);
     http_config c = config(s, *rp, 0, 4);
     c.hc_refresh_token = "sim-refresh-token";
     c.hc_client_id = "sim-client-id";
     c.hc_client_secret = "sim-client-secret";
     c.hc_refresh_ahead_ms = refresh_ahead_ms;
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, t, 20 * seconds, 10);
-    TL_CHECK(drive(eng, 30000));
+    CHECK(drive(eng, 30000));
 done:
     http_engine_destroy(eng);
 }
@@ -282,13 +283,13 @@ static void test_oauth_refresh_ahead(void)
     tally t = {0};
     /* Tokens live 3 s and are renewed 1.5 s before they expire: no 401 ever. */
     oauth_run("3", 1500, &t, &s, &r, 5);
-    TL_CHECK_EQ(t.t_ok, 100);
-    TL_CHECK_EQ(stat_int(&s, "status.401"), -1); /* no 401 key at all */
-    TL_CHECK(stat_int(&s, "tokens_issued") >= 3);
+    CHECK_EQ(t.t_ok, 100);
+    CHECK_EQ(stat_int(&s, "status.401"), -1); /* no 401 key at all */
+    CHECK(stat_int(&s, "tokens_issued") >= 3);
     if (r)
-        TL_CHECK(atomic_load(&r->sr_slots[0].sl_counters.token_refreshes) >= 3);
+        CHECK(atomic_load(&r->sr_slots[0].sl_counters.token_refreshes) >= 3);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 /* Tokens that live shorter than the default 5-minute margin: refreshed a
@@ -300,14 +301,14 @@ static void test_oauth_short_life_refresh(void)
     shm_region *r = NULL;
     tally t = {0};
     oauth_run("4", 0, &t, &s, &r, 5);
-    TL_CHECK_EQ(t.t_ok, 100);
-    TL_CHECK_EQ(stat_int(&s, "status.401"), -1);
+    CHECK_EQ(t.t_ok, 100);
+    CHECK_EQ(stat_int(&s, "status.401"), -1);
     int64_t issued = stat_int(&s, "tokens_issued");
     fprintf(stderr, "    4 s tokens over ~5 s: %lld issued\n", (long long)issued);
-    TL_CHECK_OP(issued, >=, 2); /* renewed at 3 s */
-    TL_CHECK_OP(issued, <=, 3);
+    CHECK_OP(issued, >=, 2); /* renewed at 3 s */
+    CHECK_OP(issued, <=, 3);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 static void test_oauth_refresh_after_401(void)
@@ -318,15 +319,15 @@ static void test_oauth_refresh_after_401(void)
     /* Renewed only 1 ms ahead: some requests meet an expired token, get a
      * 401, and are resent once the single refresh has happened. */
     oauth_run("2", 1, &t, &s, &r, 5);
-    TL_CHECK_EQ(t.t_ok, 100);
-    TL_CHECK_EQ(t.t_status_401, 0); /* never surfaced to the caller */
+    CHECK_EQ(t.t_ok, 100);
+    CHECK_EQ(t.t_status_401, 0); /* never surfaced to the caller */
     int64_t issued = stat_int(&s, "tokens_issued");
     int64_t unauthorized = stat_int(&s, "status.401");
-    TL_CHECK(issued >= 3);
+    CHECK(issued >= 3);
     /* At most the transfers in flight at each expiry can meet it. */
-    TL_CHECK_OP(unauthorized, <=, 4 * issued);
+    CHECK_OP(unauthorized, <=, 4 * issued);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 static void test_bad_credentials(void)
@@ -336,32 +337,32 @@ static void test_bad_credentials(void)
     http_engine *eng = NULL;
     tally t = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--auth", "oauth", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE((r = region(1, 0, 1000, 0, NULL)) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE((r = region(1, 0, 1000, 0, NULL)) != NULL);
     http_config c = config(&s, r, 0, 2);
     c.hc_refresh_token = "wrong";
     c.hc_client_id = "sim-client-id";
     c.hc_client_secret = "sim-client-secret";
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, &t, 5, 10);
-    TL_REQUIRE(drive(eng, 10000));
-    TL_CHECK_EQ(t.t_errors[-ERR_AUTH], 5);
-    TL_CHECK(strstr(t.t_last_message, "BAD_REFRESH_TOKEN") != NULL);
+    REQUIRE(drive(eng, 10000));
+    CHECK_EQ(t.t_errors[-ERR_AUTH], 5);
+    CHECK(strstr(t.t_last_message, "BAD_REFRESH_TOKEN") != NULL);
     http_engine_destroy(eng);
     eng = NULL;
     /* A private-app token HubSpot does not know: 401, not retried. */
     shm_token_set(r, "pat-na1-wrong", 0);
     memset(&t, 0, sizeof(t));
     c.hc_refresh_token = NULL;
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, &t, 3, 10);
-    TL_REQUIRE(drive(eng, 10000));
-    TL_CHECK_EQ(t.t_errors[-ERR_AUTH], 3);
-    TL_CHECK(strstr(t.t_last_message, "INVALID_AUTHENTICATION") != NULL);
+    REQUIRE(drive(eng, 10000));
+    CHECK_EQ(t.t_errors[-ERR_AUTH], 3);
+    CHECK(strstr(t.t_last_message, "INVALID_AUTHENTICATION") != NULL);
 done:
     http_engine_destroy(eng);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 static void test_daily_limit_and_attempts(void)
@@ -371,36 +372,36 @@ static void test_daily_limit_and_attempts(void)
     http_engine *eng = NULL;
     tally t = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--rate", "0", "--daily", "10", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE((r = region(1, 0, 1000, 0, TL_TOKEN)) != NULL);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE((r = region(1, 0, 1000, 0, TL_TOKEN)) != NULL);
     http_config c = config(&s, r, 0, 1);
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, &t, 15, 10);
-    TL_REQUIRE(drive(eng, 10000));
-    TL_CHECK_EQ(t.t_ok, 10);
-    TL_CHECK_EQ(t.t_errors[-ERR_DAILY], 5);
+    REQUIRE(drive(eng, 10000));
+    CHECK_EQ(t.t_ok, 10);
+    CHECK_EQ(t.t_errors[-ERR_DAILY], 5);
     /* The server's Daily-Remaining reached the shared count: nothing left. */
-    TL_CHECK_EQ((long long)rl_daily_remaining(&r->sr_daily, (uint64_t)time(NULL) / 86400),
-                (long long)UINT64_MAX); /* unlimited locally: only the server said no */
+    CHECK_EQ((long long)rl_daily_remaining(&r->sr_daily, (uint64_t)time(NULL) / 86400),
+             (long long)UINT64_MAX); /* unlimited locally: only the server said no */
     http_engine_destroy(eng);
     eng = NULL;
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     /* Every response a 5xx: bounded attempts, then ERR_HTTP. */
     const char *args2[] = {IT_SMALL_PORTAL, "--tier", "unlimited", "--fault-5xx", "1", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args2) == 0);
+    REQUIRE(tl_sim_start(&s, args2) == 0);
     memset(&t, 0, sizeof(t));
     c = config(&s, r, 0, 2);
     c.hc_max_attempts = 3;
-    TL_REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
+    REQUIRE(http_engine_create(&c, &eng, NULL) == 0);
     submit_lists(eng, &t, 2, 10);
-    TL_REQUIRE(drive(eng, 10000));
-    TL_CHECK_EQ(t.t_errors[-ERR_HTTP], 2);
-    TL_CHECK(strstr(t.t_last_message, "gave up after 3 attempts") != NULL);
-    TL_CHECK_EQ(stat_int(&s, "total"), 6);
+    REQUIRE(drive(eng, 10000));
+    CHECK_EQ(t.t_errors[-ERR_HTTP], 2);
+    CHECK(strstr(t.t_last_message, "gave up after 3 attempts") != NULL);
+    CHECK_EQ(stat_int(&s, "total"), 6);
 done:
     http_engine_destroy(eng);
     shm_destroy(r);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
 }
 
 int it_register_engine(void)

@@ -13,6 +13,7 @@
 
 #include "../../common/base/hs_types.h"
 #include "../../common/base/jbuf.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -173,8 +174,8 @@ static bool search_all(tl_sim *s, const char *type, const char *groups, const ch
             snprintf(prop, sizeof(prop), "properties.%s", lastmod);
             const char *mod = tl_jstr(item, prop);
             tl_object o = {.o_modified_ms = -1, .o_created_ms = -1};
-            ok = TL_CHECKF(id && tl_parse_u64(id, strlen(id), &o.o_id), "result id") &&
-                 TL_CHECK_STR(tl_jstr(item, "properties.hs_object_id"), id);
+            ok = CHECKF(id && tl_parse_u64(id, strlen(id), &o.o_id), "result id") &&
+                 CHECK_STR(tl_jstr(item, "properties.hs_object_id"), id);
             if (mod)
                 parse_iso8601_ms(mod, strlen(mod), &o.o_modified_ms);
             ok = ok && tl_objects_add(out, &o) == 0;
@@ -183,7 +184,7 @@ static bool search_all(tl_sim *s, const char *type, const char *groups, const ch
         char expect_next[32];
         snprintf(expect_next, sizeof(expect_next), "%lld", (long long)(after + (int64_t)n));
         if (ok && next)
-            ok = TL_CHECK_STR(next, expect_next);
+            ok = CHECK_STR(next, expect_next);
         tl_resp_free(&r);
         if (!ok)
             return false;
@@ -244,8 +245,8 @@ static bool check_search(tl_sim *s, const char *type, const tl_objects *all,
         id_lines(&want, &lw);
         id_lines(&got, &lg);
         bool same = tl_lines_equal(&lg, &lw, "search", "expected");
-        ok = TL_CHECKF(same && total == (int64_t)want.os_count, "%s %s: total %lld, expected %zu",
-                       type, jb_cstr(&b), (long long)total, want.os_count);
+        ok = CHECKF(same && total == (int64_t)want.os_count, "%s %s: total %lld, expected %zu",
+                    type, jb_cstr(&b), (long long)total, want.os_count);
         tl_lines_free(&lw);
         tl_lines_free(&lg);
     }
@@ -285,7 +286,7 @@ static void check_operators(tl_sim *s, const char *type, const char *prop, const
 {
     int64_t *v = sorted_values(all, prop);
     size_t n = all->os_count;
-    if (!TL_CHECK(v && n >= 20)) {
+    if (!CHECK(v && n >= 20)) {
         free(v);
         return;
     }
@@ -294,24 +295,24 @@ static void check_operators(tl_sim *s, const char *type, const char *prop, const
                                       "GT", "GTE", "HAS_PROPERTY", "NOT_HAS_PROPERTY"};
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
         filter f = {.f_prop = prop, .f_op = ops[i], .f_value = mid};
-        TL_CHECKF(check_one(s, type, all, &f), "%s %s %s", type, prop, ops[i]);
+        CHECKF(check_one(s, type, all, &f), "%s %s %s", type, prop, ops[i]);
     }
     filter between = {.f_prop = prop, .f_op = "BETWEEN", .f_value = lo, .f_high = hi};
-    TL_CHECKF(check_one(s, type, all, &between), "%s %s BETWEEN", type, prop);
+    CHECKF(check_one(s, type, all, &between), "%s %s BETWEEN", type, prop);
     filter in = {.f_prop = prop, .f_op = "IN", .f_nvalues = 3, .f_values = {v[1], mid, v[n - 2]}};
-    TL_CHECKF(check_one(s, type, all, &in), "%s %s IN", type, prop);
+    CHECKF(check_one(s, type, all, &in), "%s %s IN", type, prop);
     filter not_in = in;
     not_in.f_op = "NOT_IN";
-    TL_CHECKF(check_one(s, type, all, &not_in), "%s %s NOT_IN", type, prop);
+    CHECKF(check_one(s, type, all, &not_in), "%s %s NOT_IN", type, prop);
     /* Bounds outside every value. */
     filter below = {.f_prop = prop, .f_op = "LT", .f_value = v[0]};
-    TL_CHECKF(check_one(s, type, all, &below), "%s %s LT min", type, prop);
+    CHECKF(check_one(s, type, all, &below), "%s %s LT min", type, prop);
     filter above = {.f_prop = prop, .f_op = "GT", .f_value = v[n - 1]};
-    TL_CHECKF(check_one(s, type, all, &above), "%s %s GT max", type, prop);
+    CHECKF(check_one(s, type, all, &above), "%s %s GT max", type, prop);
     if (is_datetime(prop)) {
         /* ISO-8601 values are accepted and mean the same instant. */
         filter iso = {.f_prop = prop, .f_op = "GTE", .f_value = mid, .f_iso = true};
-        TL_CHECKF(check_one(s, type, all, &iso), "%s %s GTE (ISO value)", type, prop);
+        CHECKF(check_one(s, type, all, &iso), "%s %s GTE (ISO value)", type, prop);
     }
     free(v);
 }
@@ -320,20 +321,20 @@ static void test_operators(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const types[] = {"contacts", "companies", "deals"};
     for (size_t t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
         tl_objects all;
-        if (!TL_CHECK(tl_list_all(&s, types[t], false, &all) == 0))
+        if (!CHECK(tl_list_all(&s, types[t], false, &all) == 0))
             continue;
         /* A search without filters finds every live object, and only those. */
-        TL_CHECK(check_search(&s, types[t], &all, NULL, NULL, 0));
+        CHECK(check_search(&s, types[t], &all, NULL, NULL, 0));
         check_operators(&s, types[t], "hs_object_id", &all);
         check_operators(&s, types[t], lastmod_of(types[t]), &all);
         check_operators(&s, types[t], "createdate", &all);
         tl_objects_free(&all);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -343,13 +344,13 @@ static void test_groups(void)
     tl_sim s = {0};
     tl_objects all = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", false, &all) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "companies", false, &all) == 0);
     size_t n = all.os_count;
-    TL_REQUIRE(n > 50);
+    REQUIRE(n > 50);
     const char *lm = "hs_lastmodifieddate";
     int64_t *mods = sorted_values(&all, lm);
-    TL_REQUIRE(mods);
+    REQUIRE(mods);
     int64_t id_lo = (int64_t)all.os_items[n / 5].o_id,
             id_hi = (int64_t)all.os_items[4 * n / 5].o_id;
     int64_t mod_mid = mods[n / 2];
@@ -361,7 +362,7 @@ static void test_groups(void)
                        {.f_prop = lm, .f_op = "GTE", .f_value = mod_mid}};
     const filter *one[1] = {g_and};
     int len3[1] = {3};
-    TL_CHECK(check_search(&s, "companies", &all, one, len3, 1));
+    CHECK(check_search(&s, "companies", &all, one, len3, 1));
 
     /* OR across groups, including overlapping groups (no duplicates). */
     filter a[1] = {
@@ -374,18 +375,18 @@ static void test_groups(void)
     filter d[1] = {{.f_prop = lm, .f_op = "LT", .f_value = mod_mid}};
     const filter *groups[4] = {a, b, c, d};
     int lens[4] = {1, 2, 1, 1};
-    TL_CHECK(check_search(&s, "companies", &all, groups, lens, 4));
+    CHECK(check_search(&s, "companies", &all, groups, lens, 4));
     /* Five groups of six and 18 filters in all are the maximum allowed. */
     filter six[6];
     for (int i = 0; i < 6; i++)
         six[i] = (filter){.f_prop = "hs_object_id", .f_op = "GT", .f_value = id_lo + i};
     const filter *three[3] = {six, six, six};
     int lens6[3] = {6, 6, 6};
-    TL_CHECK(check_search(&s, "companies", &all, three, lens6, 3));
+    CHECK(check_search(&s, "companies", &all, three, lens6, 3));
     const filter *five[5] = {a, c, d, a, c};
     int lens1[5] = {1, 1, 1, 1, 1};
-    TL_CHECK(check_search(&s, "companies", &all, five, lens1, 5));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK(check_search(&s, "companies", &all, five, lens1, 5));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_objects_free(&all);
     tl_sim_stop(&s);
@@ -397,8 +398,8 @@ static void test_sorting(void)
     tl_sim s = {0};
     tl_objects all = {0}, got = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "contacts", false, &all) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "contacts", false, &all) == 0);
     static const char *const sorts[] = {
         "[{\"propertyName\":\"lastmodifieddate\",\"direction\":\"ASCENDING\"}]",
         "[\"lastmodifieddate\"]",
@@ -408,9 +409,9 @@ static void test_sorting(void)
     };
     for (size_t k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
         int64_t total;
-        if (!TL_CHECK(search_all(&s, "contacts", NULL, sorts[k], &got, &total)))
+        if (!CHECK(search_all(&s, "contacts", NULL, sorts[k], &got, &total)))
             continue;
-        TL_CHECK_EQ(got.os_count, all.os_count);
+        CHECK_EQ(got.os_count, all.os_count);
         bool by_id = strstr(sorts[k], "hs_object_id") != NULL;
         bool desc = strstr(sorts[k], "DESC") || strstr(sorts[k], "\"-");
         size_t bad = 0, ties = 0;
@@ -430,12 +431,12 @@ static void test_sorting(void)
                             : p->o_modified_ms > q->o_modified_ms;
             }
         }
-        TL_CHECKF(bad == 0, "sort %s: %zu pairs out of order", sorts[k], bad);
+        CHECKF(bad == 0, "sort %s: %zu pairs out of order", sorts[k], bad);
         if (!by_id)
-            TL_CHECKF(ties > 0, "sort %s: no same-millisecond ties in the portal", sorts[k]);
+            CHECKF(ties > 0, "sort %s: no same-millisecond ties in the portal", sorts[k]);
         tl_objects_free(&got);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_objects_free(&all);
     tl_objects_free(&got);
@@ -495,52 +496,52 @@ static void test_limits(void)
     jbuf b;
     jb_init(&b);
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_CHECK(expect_status(&s, "{}", 200));
-    TL_CHECK(expect_status(&s, "{\"limit\":200}", 200));
-    TL_CHECK(expect_status(&s, "{\"limit\":201}", 400));
-    TL_CHECK(expect_status(&s, "{\"limit\":0}", 400));
-    TL_CHECK(expect_status(&s, "{\"limit\":-5}", 400));
-    TL_CHECK(expect_status(&s, "{\"after\":\"abc\"}", 400));
-    TL_CHECK(expect_status(&s, "{\"after\":-1}", 400));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    CHECK(expect_status(&s, "{}", 200));
+    CHECK(expect_status(&s, "{\"limit\":200}", 200));
+    CHECK(expect_status(&s, "{\"limit\":201}", 400));
+    CHECK(expect_status(&s, "{\"limit\":0}", 400));
+    CHECK(expect_status(&s, "{\"limit\":-5}", 400));
+    CHECK(expect_status(&s, "{\"after\":\"abc\"}", 400));
+    CHECK(expect_status(&s, "{\"after\":-1}", 400));
     groups_body(&b, 5, 1, 0);
-    TL_CHECKF(expect_status(&s, jb_cstr(&b), 200), "5 groups");
+    CHECKF(expect_status(&s, jb_cstr(&b), 200), "5 groups");
     groups_body(&b, 6, 1, 0);
-    TL_CHECKF(expect_status(&s, jb_cstr(&b), 400), "6 groups");
+    CHECKF(expect_status(&s, jb_cstr(&b), 400), "6 groups");
     groups_body(&b, 1, 6, 0);
-    TL_CHECKF(expect_status(&s, jb_cstr(&b), 200), "6 filters in a group");
+    CHECKF(expect_status(&s, jb_cstr(&b), 200), "6 filters in a group");
     groups_body(&b, 1, 7, 0);
-    TL_CHECKF(expect_status(&s, jb_cstr(&b), 400), "7 filters in a group");
+    CHECKF(expect_status(&s, jb_cstr(&b), 400), "7 filters in a group");
     groups_body(&b, 3, 6, 0);
-    TL_CHECKF(expect_status(&s, jb_cstr(&b), 200), "18 filters");
+    CHECKF(expect_status(&s, jb_cstr(&b), 200), "18 filters");
     groups_body(&b, 4, 6, 1);
-    TL_CHECKF(expect_status(&s, jb_cstr(&b), 400), "19 filters");
-    TL_CHECK(expect_status(&s, "{\"sorts\":[\"createdate\"]}", 200));
-    TL_CHECK(expect_status(&s, "{\"sorts\":[\"createdate\",\"-lastmodifieddate\"]}", 400));
-    TL_CHECK(expect_status(&s,
-                           "{\"sorts\":[{\"propertyName\":\"createdate\",\"direction\":"
-                           "\"ASCENDING\"},{\"propertyName\":\"hs_object_id\",\"direction\":"
-                           "\"DESCENDING\"}]}",
-                           400));
+    CHECKF(expect_status(&s, jb_cstr(&b), 400), "19 filters");
+    CHECK(expect_status(&s, "{\"sorts\":[\"createdate\"]}", 200));
+    CHECK(expect_status(&s, "{\"sorts\":[\"createdate\",\"-lastmodifieddate\"]}", 400));
+    CHECK(expect_status(&s,
+                        "{\"sorts\":[{\"propertyName\":\"createdate\",\"direction\":"
+                        "\"ASCENDING\"},{\"propertyName\":\"hs_object_id\",\"direction\":"
+                        "\"DESCENDING\"}]}",
+                        400));
     padded_body(&b, 3000);
-    TL_CHECKF(b.jb_len == 3000 && expect_status(&s, jb_cstr(&b), 200), "3000-char body");
+    CHECKF(b.jb_len == 3000 && expect_status(&s, jb_cstr(&b), 200), "3000-char body");
     padded_body(&b, 3001);
-    TL_CHECKF(b.jb_len == 3001 && expect_status(&s, jb_cstr(&b), 400), "3001-char body");
+    CHECKF(b.jb_len == 3001 && expect_status(&s, jb_cstr(&b), 400), "3001-char body");
     /* Unknown properties, operators and malformed filters. */
-    TL_CHECK(expect_status(&s,
-                           "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"firstname\","
-                           "\"operator\":\"EQ\",\"value\":\"x\"}]}]}",
-                           400));
-    TL_CHECK(expect_status(&s,
-                           "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\","
-                           "\"operator\":\"LIKE\",\"value\":\"1\"}]}]}",
-                           400));
-    TL_CHECK(expect_status(&s,
-                           "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\","
-                           "\"operator\":\"EQ\"}]}]}",
-                           400));
-    TL_CHECK(expect_status(&s, "{\"sorts\":[\"firstname\"]}", 400));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK(expect_status(&s,
+                        "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"firstname\","
+                        "\"operator\":\"EQ\",\"value\":\"x\"}]}]}",
+                        400));
+    CHECK(expect_status(&s,
+                        "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\","
+                        "\"operator\":\"LIKE\",\"value\":\"1\"}]}]}",
+                        400));
+    CHECK(expect_status(&s,
+                        "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\","
+                        "\"operator\":\"EQ\"}]}]}",
+                        400));
+    CHECK(expect_status(&s, "{\"sorts\":[\"firstname\"]}", 400));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     jb_free(&b);
     tl_sim_stop(&s);
@@ -551,27 +552,27 @@ static void test_response_shape(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     tl_resp r;
     tl_post_json(&s, "/crm/v3/objects/companies/search", TL_TOKEN, "{\"limit\":3,\"after\":6}", &r);
     json_object *j = tl_resp_json(&r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK(tl_jis(j, "total", json_type_int));
-    TL_CHECK_EQ(tl_jlen(j, "results"), 3);
-    TL_CHECK_STR(tl_jstr(j, "paging.next.after"), "9");
+    CHECK_EQ(r.r_status, 200);
+    CHECK(tl_jis(j, "total", json_type_int));
+    CHECK_EQ(tl_jlen(j, "results"), 3);
+    CHECK_STR(tl_jstr(j, "paging.next.after"), "9");
     for (size_t i = 0; i < tl_jlen(j, "results"); i++) {
         json_object *item = json_object_array_get_idx(tl_jget(j, "results"), i);
         const char *id = tl_jstr(item, "id");
-        TL_CHECK(id != NULL);
-        TL_CHECK_STR(tl_jstr(item, "properties.hs_object_id"), id);
-        TL_CHECK(tl_jstr(item, "properties.createdate") != NULL);
-        TL_CHECK_STR(tl_jstr(item, "updatedAt"), tl_jstr(item, "properties.hs_lastmodifieddate"));
-        TL_CHECK_STR(tl_jstr(item, "createdAt"), tl_jstr(item, "properties.createdate"));
-        TL_CHECK(tl_jis(item, "archived", json_type_boolean));
+        CHECK(id != NULL);
+        CHECK_STR(tl_jstr(item, "properties.hs_object_id"), id);
+        CHECK(tl_jstr(item, "properties.createdate") != NULL);
+        CHECK_STR(tl_jstr(item, "updatedAt"), tl_jstr(item, "properties.hs_lastmodifieddate"));
+        CHECK_STR(tl_jstr(item, "createdAt"), tl_jstr(item, "properties.createdate"));
+        CHECK(tl_jis(item, "archived", json_type_boolean));
     }
-    TL_CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit"), 0);
+    CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit"), 0);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -582,7 +583,7 @@ static void test_contacts_lastmodified(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const bodies[][2] = {
         {"{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_lastmodifieddate\","
          "\"operator\":\"GTE\",\"value\":\"0\"}]}]}",
@@ -598,20 +599,20 @@ static void test_contacts_lastmodified(void)
     tl_post_json(&s, "/crm/v3/objects/contacts/search", TL_TOKEN, "{}", &all);
     int64_t live = tl_jint_or(tl_resp_json(&all), "total", -1);
     tl_resp_free(&all);
-    TL_CHECK_OP(live, >, 500);
+    CHECK_OP(live, >, 500);
     for (size_t i = 0; i < 3; i++) {
         tl_resp r;
         tl_post_json(&s, "/crm/v3/objects/contacts/search", TL_TOKEN, bodies[i][0], &r);
         int64_t total = tl_jint_or(tl_resp_json(&r), "total", -1);
-        TL_CHECK_EQ(r.r_status, 200);
+        CHECK_EQ(r.r_status, 200);
         if (strcmp(bodies[i][1], "0") == 0)
-            TL_CHECKF(total == 0 && tl_jlen(tl_resp_json(&r), "results") == 0, "%s: total %lld",
-                      bodies[i][0], (long long)total);
+            CHECKF(total == 0 && tl_jlen(tl_resp_json(&r), "results") == 0, "%s: total %lld",
+                   bodies[i][0], (long long)total);
         else
-            TL_CHECK_EQ(total, live);
+            CHECK_EQ(total, live);
         tl_resp_free(&r);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -625,28 +626,28 @@ static void test_cap_10k(void)
     const char *args[] = {"--contacts", "10500", "--companies",     "20", "--deals", "20",
                           "--tickets",  "20",    "--heavy-parents", "0",  "--tier",  "unlimited",
                           NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "contacts", false, &all) == 0);
-    TL_REQUIRE(all.os_count > 10000);
-    TL_CHECK(expect_status(&s, "{\"after\":\"9900\",\"limit\":200}", 400));
-    TL_CHECK(expect_status(&s, "{\"after\":\"9801\",\"limit\":200}", 400));
-    TL_CHECK(expect_status(&s, "{\"after\":\"10000\",\"limit\":1}", 400));
-    TL_CHECK(expect_status(&s, "{\"after\":\"9999\",\"limit\":1}", 200));
-    TL_CHECK(expect_status(&s, "{\"after\":9800,\"limit\":200}", 200));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "contacts", false, &all) == 0);
+    REQUIRE(all.os_count > 10000);
+    CHECK(expect_status(&s, "{\"after\":\"9900\",\"limit\":200}", 400));
+    CHECK(expect_status(&s, "{\"after\":\"9801\",\"limit\":200}", 400));
+    CHECK(expect_status(&s, "{\"after\":\"10000\",\"limit\":1}", 400));
+    CHECK(expect_status(&s, "{\"after\":\"9999\",\"limit\":1}", 200));
+    CHECK(expect_status(&s, "{\"after\":9800,\"limit\":200}", 200));
     tl_resp r;
     tl_post_json(&s, "/crm/v3/objects/contacts/search", TL_TOKEN,
                  "{\"after\":\"9800\",\"limit\":200,\"sorts\":[\"hs_object_id\"]}", &r);
     json_object *j = tl_resp_json(&r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jlen(j, "results"), 200);
-    TL_CHECK_EQ(tl_jint_or(j, "total", -1), all.os_count);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jlen(j, "results"), 200);
+    CHECK_EQ(tl_jint_or(j, "total", -1), all.os_count);
     /* Sorted by ID, offset 9,800 is the 9,801st live contact. */
     const char *first = tl_jstr(j, "results.0.id");
     char want[32];
     snprintf(want, sizeof(want), "%llu", (unsigned long long)all.os_items[9800].o_id);
-    TL_CHECK_STR(first, want);
+    CHECK_STR(first, want);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_objects_free(&all);
     tl_sim_stop(&s);

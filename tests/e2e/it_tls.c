@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -90,7 +91,7 @@ static bool tls_begin(tls_env *t, const char *san, const char *const *extra)
 static void tls_end(tls_env *t)
 {
     if (t->te_sim.s_live)
-        TL_CHECK_EQ(tl_sim_stop(&t->te_sim), 0);
+        CHECK_EQ(tl_sim_stop(&t->te_sim), 0);
     it_remove_db(t->te_dir);
 }
 
@@ -112,8 +113,8 @@ static int sim_refuses(const char *const *args, const char *needle)
     char *out = NULL, *err = NULL;
     int rc = tl_run(tl_sim_path(), args, 30000, &status, &out, &err);
     int code = rc == 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    TL_CHECKF(has(err, needle), "hubspot-sim stderr lacks \"%s\": %s", needle, err ? err : "");
-    TL_CHECKF(!has(out, "listening"), "hubspot-sim started: %s", out ? out : "");
+    CHECKF(has(err, needle), "hubspot-sim stderr lacks \"%s\": %s", needle, err ? err : "");
+    CHECKF(!has(out, "listening"), "hubspot-sim started: %s", out ? out : "");
     free(out);
     free(err);
     return code;
@@ -124,51 +125,51 @@ static void test_sim_serves_https(void)
     tls_env t, other = {0};
     tl_resp r = {0};
     tl_resp plain = {0};
-    TL_REQUIRE(tls_begin(&t, NULL, NULL));
+    REQUIRE(tls_begin(&t, NULL, NULL));
     tl_sim *s = &t.te_sim;
     /* The one ready line names the scheme. */
     char want[96];
     snprintf(want, sizeof(want), "hubspot-sim listening on https://127.0.0.1:%d", s->s_port);
-    TL_CHECK_STR(s->s_first_line, want);
+    CHECK_STR(s->s_first_line, want);
     /* API and admin endpoints over HTTPS, the CA trusted. */
-    TL_CHECK_EQ(tl_get(s, "/crm/v3/objects/contacts?limit=2", TL_TOKEN, &r), 0);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 2);
+    CHECK_EQ(tl_get(s, "/crm/v3/objects/contacts?limit=2", TL_TOKEN, &r), 0);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 2);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_get(s, "/crm/v3/objects/contacts?limit=2", NULL, &r), 0);
-    TL_CHECK_EQ(r.r_status, 401);
+    CHECK_EQ(tl_get(s, "/crm/v3/objects/contacts?limit=2", NULL, &r), 0);
+    CHECK_EQ(r.r_status, 401);
     tl_resp_free(&r);
-    TL_CHECK(it_stat_int(s, "requests.GET /crm/v3/objects/contacts") == 2);
-    TL_CHECK(it_stat_int(s, "connections") >= 1);
+    CHECK(it_stat_int(s, "requests.GET /crm/v3/objects/contacts") == 2);
+    CHECK(it_stat_int(s, "connections") >= 1);
     /* A client that does not trust the CA is refused by its own curl. */
     char ca[sizeof(s->s_ca_file)];
     snprintf(ca, sizeof(ca), "%s", s->s_ca_file);
     s->s_ca_file[0] = '\0';
     tl_req req = {.rq_method = "GET", .rq_path = "/_sim/stats"};
-    TL_CHECK_EQ(tl_parallel(s, &req, 1, 1, &plain), 0);
+    CHECK_EQ(tl_parallel(s, &req, 1, 1, &plain), 0);
     snprintf(s->s_ca_file, sizeof(s->s_ca_file), "%s", ca);
-    TL_CHECKF(plain.r_curl == CURLE_PEER_FAILED_VERIFICATION, "curl: %s",
-              curl_easy_strerror(plain.r_curl));
-    TL_CHECK_EQ(plain.r_status, 0);
+    CHECKF(plain.r_curl == CURLE_PEER_FAILED_VERIFICATION, "curl: %s",
+           curl_easy_strerror(plain.r_curl));
+    CHECK_EQ(plain.r_status, 0);
 
     /* Option errors: one without the other, unreadable, not PEM, mismatched. */
     char cert[160], key[160], other_key[200];
     snprintf(cert, sizeof(cert), "%s/server.pem", t.te_certs);
     snprintf(key, sizeof(key), "%s/server.key", t.te_certs);
     const char *only_cert[] = {"--port", "0", "--tls-cert", cert, NULL};
-    TL_CHECK_EQ(sim_refuses(only_cert, "--tls-key"), 2);
+    CHECK_EQ(sim_refuses(only_cert, "--tls-key"), 2);
     const char *only_key[] = {"--port", "0", "--tls-key", key, NULL};
-    TL_CHECK_EQ(sim_refuses(only_key, "--tls-cert"), 2);
+    CHECK_EQ(sim_refuses(only_key, "--tls-cert"), 2);
     const char *missing[] = {"--port",    "0", "--tls-cert", "/nonexistent/cert.pem",
                              "--tls-key", key, NULL};
-    TL_CHECK_EQ(sim_refuses(missing, "/nonexistent/cert.pem"), 1);
+    CHECK_EQ(sim_refuses(missing, "/nonexistent/cert.pem"), 1);
     const char *not_pem[] = {"--port", "0", "--tls-cert", cert, "--tls-key", "/etc/hostname", NULL};
-    TL_CHECK_EQ(sim_refuses(not_pem, "not a PEM file"), 1);
+    CHECK_EQ(sim_refuses(not_pem, "not a PEM file"), 1);
     it_make_db(other.te_dir, sizeof(other.te_dir));
-    TL_REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir, NULL) == 0);
+    REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir, NULL) == 0);
     snprintf(other_key, sizeof(other_key), "%s/server.key", other.te_dir);
     const char *mismatch[] = {"--port", "0", "--tls-cert", cert, "--tls-key", other_key, NULL};
-    TL_CHECK_EQ(sim_refuses(mismatch, "matching certificate and key"), 1);
+    CHECK_EQ(sim_refuses(mismatch, "matching certificate and key"), 1);
 done:
     tl_resp_free(&r);
     tl_resp_free(&plain);
@@ -182,25 +183,25 @@ static void test_run_with_ca_file(void)
 {
     tls_env t;
     char *out = NULL;
-    TL_REQUIRE(tls_begin(&t, NULL, NULL));
+    REQUIRE(tls_begin(&t, NULL, NULL));
     const char *setup[] = {"setup", "--db", t.te_db, t.te_ca_arg, NULL};
-    TL_REQUIRE_EQ(tls_hubsync(&t, setup, &out, NULL), 0);
-    TL_CHECK(has(out, "6 tables saved"));
+    REQUIRE_EQ(tls_hubsync(&t, setup, &out, NULL), 0);
+    CHECK(has(out, "6 tables saved"));
     free(out);
     out = NULL;
     const char *run[] = {"run", "--db",     t.te_db, t.te_ca_arg, "--workers",
                          "2",   "--lag-ms", "0",     NULL};
-    TL_REQUIRE_EQ(tls_hubsync(&t, run, NULL, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
+    REQUIRE_EQ(tls_hubsync(&t, run, NULL, NULL), 0);
+    CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
     /* Changes, then an incremental run: still equal. */
     json_object *m = tl_mutate(&t.te_sim, "{\"count\":60}");
-    TL_CHECK(tl_jint_or(m, "applied", 0) > 0);
+    CHECK(tl_jint_or(m, "applied", 0) > 0);
     json_object_put(m);
-    TL_REQUIRE_EQ(tls_hubsync(&t, run, NULL, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
+    REQUIRE_EQ(tls_hubsync(&t, run, NULL, NULL), 0);
+    CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
     const char *doctor[] = {"doctor", "--db", t.te_db, t.te_ca_arg, NULL};
-    TL_CHECK_EQ(tls_hubsync(&t, doctor, NULL, NULL), 0);
-    TL_CHECK(it_stat_int(&t.te_sim, "status.200") > 0);
+    CHECK_EQ(tls_hubsync(&t, doctor, NULL, NULL), 0);
+    CHECK(it_stat_int(&t.te_sim, "status.200") > 0);
 done:
     free(out);
     tls_end(&t);
@@ -232,17 +233,17 @@ static void check_refused(tls_env *t, const char *const *args, const char *also,
     int64_t t0 = tl_now_ms();
     int code = tls_hubsync(t, args, NULL, &err);
     int64_t ms = tl_now_ms() - t0;
-    TL_CHECKF(code == 2, "hubsync %s: exit %d, stderr: %s", args[0], code, err);
-    TL_CHECKF(has(err, "certificate") && has(err, "not trusted") && has(err, "--ca-file"),
-              "hubsync %s: stderr does not name the certificate problem: %s", args[0], err);
+    CHECKF(code == 2, "hubsync %s: exit %d, stderr: %s", args[0], code, err);
+    CHECKF(has(err, "certificate") && has(err, "not trusted") && has(err, "--ca-file"),
+           "hubsync %s: stderr does not name the certificate problem: %s", args[0], err);
     if (also)
-        TL_CHECKF(has(err, also), "hubsync %s: stderr lacks \"%s\": %s", args[0], also, err);
+        CHECKF(has(err, also), "hubsync %s: stderr lacks \"%s\": %s", args[0], also, err);
     /* Not retried: at most one connection per request in flight, not eight
      * attempts each with backoff. */
     int64_t conns = connections_now(&t->te_sim) - conns0 - 1; /* -1: that read's own */
-    TL_CHECKF(conns >= 1 && conns <= max_conns, "hubsync %s: %lld TLS connections (at most %d)",
-              args[0], (long long)conns, max_conns);
-    TL_CHECKF(ms < 10000, "hubsync %s took %lld ms to give up", args[0], (long long)ms);
+    CHECKF(conns >= 1 && conns <= max_conns, "hubsync %s: %lld TLS connections (at most %d)",
+           args[0], (long long)conns, max_conns);
+    CHECKF(ms < 10000, "hubsync %s took %lld ms to give up", args[0], (long long)ms);
     fprintf(stderr, "    hubsync %s refused in %lld ms after %lld TLS connections\n", args[0],
             (long long)ms, (long long)conns);
     free(err);
@@ -252,11 +253,11 @@ static void test_refused_without_ca_file(void)
 {
     tls_env t, other = {0};
     char other_ca[160] = "", other_arg[200] = "";
-    TL_REQUIRE(tls_begin(&t, NULL, NULL));
+    REQUIRE(tls_begin(&t, NULL, NULL));
     /* setup and doctor: three properties reads in flight. */
     const char *setup[] = {"setup", "--db", t.te_db, NULL};
     check_refused(&t, setup, "CA file: the system's", 3);
-    TL_CHECKF(!exists(t.te_db), "setup created %s", t.te_db);
+    CHECKF(!exists(t.te_db), "setup created %s", t.te_db);
     const char *doctor[] = {"doctor", "--db", t.te_db, NULL};
     check_refused(&t, doctor, NULL, 3);
     /* run: 2 workers with 2 requests in flight each. */
@@ -265,19 +266,19 @@ static void test_refused_without_ca_file(void)
     check_refused(&t, run, NULL, 4);
     /* A CA file that did not issue the certificate is no better. */
     it_make_db(other.te_dir, sizeof(other.te_dir));
-    TL_REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir, NULL) == 0);
+    REQUIRE(other.te_dir[0] && tl_make_test_cert(other.te_dir, NULL) == 0);
     snprintf(other_ca, sizeof(other_ca), "%s/ca.pem", other.te_dir);
     snprintf(other_arg, sizeof(other_arg), "--ca-file=%s", other_ca);
     const char *wrong[] = {"run",        "--db", t.te_db,    other_arg, "--workers", "2",
                            "--inflight", "2",    "--lag-ms", "0",       NULL};
     check_refused(&t, wrong, other_ca, 4);
     /* Not one HTTP request got through. */
-    TL_CHECK_EQ(it_stat_int(&t.te_sim, "total"), 0);
+    CHECK_EQ(it_stat_int(&t.te_sim, "total"), 0);
     /* Verification has no off switch. */
     const char *insecure[] = {"setup", "--db", t.te_db, "--insecure", NULL};
-    TL_CHECK_EQ(tls_hubsync(&t, insecure, NULL, NULL), 2);
+    CHECK_EQ(tls_hubsync(&t, insecure, NULL, NULL), 2);
     const char *k[] = {"setup", "--db", t.te_db, "-k", NULL};
-    TL_CHECK_EQ(tls_hubsync(&t, k, NULL, NULL), 2);
+    CHECK_EQ(tls_hubsync(&t, k, NULL, NULL), 2);
 done:
     it_remove_db(other.te_dir);
     tls_end(&t);
@@ -289,14 +290,14 @@ static void test_name_mismatch_refused(void)
 {
     tls_env t;
     char *err = NULL;
-    TL_REQUIRE(tls_begin(&t, "DNS:api.example.com", NULL));
+    REQUIRE(tls_begin(&t, "DNS:api.example.com", NULL));
     const char *setup[] = {"setup", "--db", t.te_db, t.te_ca_arg, NULL};
     int code = tls_hubsync(&t, setup, NULL, &err);
-    TL_CHECKF(code == 2, "exit %d: %s", code, err);
-    TL_CHECKF(has(err, "not trusted") && has(err, "subject name") && has(err, "'127.0.0.1'") &&
-                  has(err, t.te_ca),
-              "stderr: %s", err);
-    TL_CHECK(!exists(t.te_db));
+    CHECKF(code == 2, "exit %d: %s", code, err);
+    CHECKF(has(err, "not trusted") && has(err, "subject name") && has(err, "'127.0.0.1'") &&
+               has(err, t.te_ca),
+           "stderr: %s", err);
+    CHECK(!exists(t.te_db));
 done:
     free(err);
     tls_end(&t);
@@ -309,27 +310,27 @@ static void test_oauth_over_https(void)
     tls_env t;
     char *err = NULL;
     const char *extra[] = {"--auth", "oauth", NULL};
-    TL_REQUIRE(tls_begin(&t, NULL, extra));
+    REQUIRE(tls_begin(&t, NULL, extra));
     const char *vars[] = {t.te_url, "HUBSPOT_REFRESH_TOKEN=sim-refresh-token",
                           "HUBSPOT_CLIENT_ID=sim-client-id",
                           "HUBSPOT_CLIENT_SECRET=sim-client-secret", NULL};
     /* Without the CA, the first thing sent is the refresh: refused the same. */
     const char *refused[] = {"run", "--db", t.te_db, "--workers", "2", "--lag-ms", "0", NULL};
     int code = it_hubsync_env(vars, refused, TLS_TIMEOUT_MS, NULL, &err);
-    TL_CHECKF(code == 2, "exit %d: %s", code, err);
-    TL_CHECKF(has(err, "token refresh") && has(err, "certificate") && has(err, "--ca-file"),
-              "stderr: %s", err);
-    TL_CHECK_EQ(it_stat_int(&t.te_sim, "tokens_issued"), 0);
+    CHECKF(code == 2, "exit %d: %s", code, err);
+    CHECKF(has(err, "token refresh") && has(err, "certificate") && has(err, "--ca-file"),
+           "stderr: %s", err);
+    CHECK_EQ(it_stat_int(&t.te_sim, "tokens_issued"), 0);
     free(err);
     err = NULL;
     const char *setup[] = {"setup", "--db", t.te_db, t.te_ca_arg, NULL};
-    TL_REQUIRE_EQ(it_hubsync_env(vars, setup, TLS_TIMEOUT_MS, NULL, NULL), 0);
+    REQUIRE_EQ(it_hubsync_env(vars, setup, TLS_TIMEOUT_MS, NULL, NULL), 0);
     const char *run[] = {"run", "--db",     t.te_db, t.te_ca_arg, "--workers",
                          "2",   "--lag-ms", "0",     NULL};
-    TL_REQUIRE_EQ(it_hubsync_env(vars, run, TLS_TIMEOUT_MS, NULL, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
-    TL_CHECK(it_stat_int(&t.te_sim, "tokens_issued") >= 2); /* setup's and run's */
-    TL_CHECK(it_stat_int(&t.te_sim, "requests.POST /oauth/v1/token") >= 2);
+    REQUIRE_EQ(it_hubsync_env(vars, run, TLS_TIMEOUT_MS, NULL, NULL), 0);
+    CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
+    CHECK(it_stat_int(&t.te_sim, "tokens_issued") >= 2); /* setup's and run's */
+    CHECK(it_stat_int(&t.te_sim, "requests.POST /oauth/v1/token") >= 2);
 done:
     free(err);
     tls_end(&t);
@@ -342,7 +343,7 @@ static void test_plain_http_only_to_loopback(void)
     tl_sim s = {0};
     char dir[64], db[96], db_arg[112];
     it_make_db(dir, sizeof(dir));
-    TL_REQUIRE(dir[0]);
+    REQUIRE(dir[0]);
     snprintf(db, sizeof(db), "%s/db", dir);
     snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
     /* Each refused with exit 2 before any request; nothing in --db. */
@@ -377,9 +378,9 @@ static void test_plain_http_only_to_loopback(void)
         const char *args[] = {"setup", db_arg, url_arg, NULL};
         char *err = NULL;
         int code = it_hubsync_env(vars, args, TLS_TIMEOUT_MS, NULL, &err);
-        TL_CHECKF(code == 2 && has(err, "--base-url"), "%s: exit %d, stderr: %s", refused[i], code,
-                  err);
-        TL_CHECKF(!exists(db), "%s: %s was created", refused[i], db);
+        CHECKF(code == 2 && has(err, "--base-url"), "%s: exit %d, stderr: %s", refused[i], code,
+               err);
+        CHECKF(!exists(db), "%s: %s was created", refused[i], db);
         free(err);
     }
     /* The same from the environment. */
@@ -387,15 +388,15 @@ static void test_plain_http_only_to_loopback(void)
                               "HUBSPOT_BASE_URL=http://127.0.0.1:80@evil.com", NULL};
     const char *setup_env[] = {"setup", db_arg, NULL};
     char *err = NULL;
-    TL_CHECK_EQ(it_hubsync_env(env_vars, setup_env, TLS_TIMEOUT_MS, NULL, &err), 2);
-    TL_CHECKF(has(err, "HUBSPOT_BASE_URL"), "stderr: %s", err);
+    CHECK_EQ(it_hubsync_env(env_vars, setup_env, TLS_TIMEOUT_MS, NULL, &err), 2);
+    CHECKF(has(err, "HUBSPOT_BASE_URL"), "stderr: %s", err);
     free(err);
-    TL_CHECK(!exists(db));
+    CHECK(!exists(db));
 
     /* Loopback in its spellings works, and an http_proxy in the environment
      * is not used for it (it would carry the token off this machine). */
     const char *sim_args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, sim_args) == 0);
+    REQUIRE(tl_sim_start(&s, sim_args) == 0);
     char accepted[3][96];
     snprintf(accepted[0], sizeof(accepted[0]), "--base-url=http://localhost:%d", s.s_port);
     snprintf(accepted[1], sizeof(accepted[1]), "--base-url=HTTP://127.0.0.1:%d/", s.s_port);
@@ -407,11 +408,11 @@ static void test_plain_http_only_to_loopback(void)
         int64_t before = it_stat_int(&s, "total");
         char *e = NULL;
         int code = it_hubsync_env(vars, args, TLS_TIMEOUT_MS, NULL, &e);
-        TL_CHECKF(code == 0, "%s: exit %d, stderr: %s", accepted[i], code, e);
-        TL_CHECK_EQ(it_stat_int(&s, "total") - before, 3); /* 3 properties reads */
+        CHECKF(code == 0, "%s: exit %d, stderr: %s", accepted[i], code, e);
+        CHECK_EQ(it_stat_int(&s, "total") - before, 3); /* 3 properties reads */
         free(e);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
     it_remove_db(dir);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "../../common/store/store.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -75,8 +76,8 @@ static int cli(const char *const *vars, const char *const *args, cli_out *o)
 {
     memset(o, 0, sizeof(*o));
     o->co_exit = it_hubsync_env(vars, args, CLI_TIMEOUT_MS, &o->co_out, &o->co_err);
-    TL_CHECKF(!has(o->co_out, SECRET) && !has(o->co_err, SECRET),
-              "the token appears in the output of hubsync %s", args && args[0] ? args[0] : "");
+    CHECKF(!has(o->co_out, SECRET) && !has(o->co_err, SECRET),
+           "the token appears in the output of hubsync %s", args && args[0] ? args[0] : "");
     if (o->co_exit < 0)
         fprintf(stderr, "    hubsync did not exit normally: %s\n", o->co_err);
     return o->co_exit;
@@ -179,26 +180,26 @@ static void check_options(json_object *doc, const char *table, const char *const
 {
     bool incremental = suffixes != NULL;
     json_object *t = status_table(doc, table);
-    if (!TL_CHECKF(t != NULL, "status has no table %s", table))
+    if (!CHECKF(t != NULL, "status has no table %s", table))
         return;
-    TL_CHECKF(tl_str_eq(tl_jstr(t, "table_options.ping_type"),
-                        incremental ? "read_incremental_ping" : "read_full_ping"),
-              "%s: ping_type %s", table, tl_jstr(t, "table_options.ping_type"));
+    CHECKF(tl_str_eq(tl_jstr(t, "table_options.ping_type"),
+                     incremental ? "read_incremental_ping" : "read_full_ping"),
+           "%s: ping_type %s", table, tl_jstr(t, "table_options.ping_type"));
     json_object *sup = tl_jget(t, "table_options.supports_roll_up");
-    TL_CHECKF(sup && json_object_get_boolean(sup) == incremental, "%s: supports_roll_up", table);
+    CHECKF(sup && json_object_get_boolean(sup) == incremental, "%s: supports_roll_up", table);
     char parent[32];
     snprintf(parent, sizeof(parent), "%.*s", (int)strcspn(table, "_"), table);
-    TL_CHECK_STR(tl_jstr(t, "table_options.rollup_fields_object_id"), parent);
+    CHECK_STR(tl_jstr(t, "table_options.rollup_fields_object_id"), parent);
     size_t want = 0;
     while (suffixes && suffixes[want])
         want++;
     size_t n = tl_jlen(t, "table_options.rollup_field_labels");
-    TL_CHECKF(n == want, "%s: %zu labels, want %zu", table, n, want);
+    CHECKF(n == want, "%s: %zu labels, want %zu", table, n, want);
     for (size_t i = 0; i < n && i < want; i++) {
         char path[64], label[128];
         snprintf(path, sizeof(path), "table_options.rollup_field_labels.%zu", i);
         snprintf(label, sizeof(label), "sync_associations_%s_label_%s", table, suffixes[i]);
-        TL_CHECK_STR(tl_jstr(t, path), label);
+        CHECK_STR(tl_jstr(t, path), label);
     }
 }
 
@@ -207,9 +208,9 @@ static json_object *status_json(const char *const *vars, const scratch *sc)
     cli_out o;
     const char *args[] = {"status", "--json", sc->sc_db_arg, NULL};
     json_object *doc = NULL;
-    if (TL_CHECK_EQ(cli(vars, args, &o), 0)) {
+    if (CHECK_EQ(cli(vars, args, &o), 0)) {
         doc = json_tokener_parse(o.co_out);
-        TL_CHECKF(doc != NULL, "status --json is not JSON: %.200s", o.co_out);
+        CHECKF(doc != NULL, "status --json is not JSON: %.200s", o.co_out);
     }
     cli_free(&o);
     return doc;
@@ -228,9 +229,9 @@ static void test_help(void)
                                         "5  daily API limit exhausted"};
     for (size_t f = 0; f < 3; f++) {
         cli_out o;
-        TL_CHECK_EQ(cli(NULL, forms[f], &o), 0);
+        CHECK_EQ(cli(NULL, forms[f], &o), 0);
         for (size_t i = 0; i < 6; i++)
-            TL_CHECKF(has(o.co_out, codes[i]), "%s: no '%s'", forms[f][0], codes[i]);
+            CHECKF(has(o.co_out, codes[i]), "%s: no '%s'", forms[f][0], codes[i]);
         static const char *const words[] = {"setup",
                                             "run",
                                             "status",
@@ -243,25 +244,25 @@ static void test_help(void)
                                             "--lag-ms",
                                             "--reference-design"};
         for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-            TL_CHECKF(has(o.co_out, words[i]), "%s: no '%s'", forms[f][0], words[i]);
-        TL_CHECK_STR(o.co_err, "");
+            CHECKF(has(o.co_out, words[i]), "%s: no '%s'", forms[f][0], words[i]);
+        CHECK_STR(o.co_err, "");
         cli_free(&o);
     }
     /* --help wins wherever it stands. */
     cli_out o;
     const char *late[] = {"status", "--workers", "3", "--help", NULL};
-    TL_CHECK_EQ(cli(NULL, late, &o), 0);
-    TL_CHECK(has(o.co_out, "Exit codes"));
+    CHECK_EQ(cli(NULL, late, &o), 0);
+    CHECK(has(o.co_out, "Exit codes"));
     cli_free(&o);
     /* No command: a usage error. */
-    TL_CHECK_EQ(cli(NULL, NULL, &o), 2);
-    TL_CHECK(has(o.co_err, "no command"));
-    TL_CHECK_STR(o.co_out, "");
+    CHECK_EQ(cli(NULL, NULL, &o), 2);
+    CHECK(has(o.co_err, "no command"));
+    CHECK_STR(o.co_out, "");
     cli_free(&o);
     /* bench hands its arguments to scripts/bench.sh, which names a bad one. */
     const char *bench[] = {"bench", "--bogus", NULL};
-    TL_CHECK_EQ(cli(NULL, bench, &o), 2);
-    TL_CHECK(has(o.co_err, "unknown argument '--bogus'"));
+    CHECK_EQ(cli(NULL, bench, &o), 2);
+    CHECK(has(o.co_err, "unknown argument '--bogus'"));
     cli_free(&o);
 }
 
@@ -277,7 +278,7 @@ typedef struct bad_case {
 static void test_bad_command_lines(void)
 {
     scratch sc = {0};
-    TL_REQUIRE(scratch_make(&sc));
+    REQUIRE(scratch_make(&sc));
     static const bad_case cases[] = {
         {{"status", "--workers", "0"}, {0}, "--workers", NULL},
         {{"status", "--workers", "65"}, {0}, "--workers", NULL},
@@ -364,15 +365,15 @@ static void test_bad_command_lines(void)
         args[n] = NULL;
         cli_out o;
         int rc = cli(bc->bc_vars[0] ? bc->bc_vars : NULL, args, &o);
-        TL_CHECKF(rc == 2, "case %zu (%s …): exit %d, stderr %s", i, bc->bc_args[0], rc, o.co_err);
-        TL_CHECKF(has(o.co_err, bc->bc_expect), "case %zu: '%s' not in: %s", i, bc->bc_expect,
-                  o.co_err);
-        TL_CHECKF(count_lines(o.co_err) == 1, "case %zu: %zu lines: %s", i, count_lines(o.co_err),
-                  o.co_err);
-        TL_CHECKF(!bc->bc_never || !has(o.co_err, bc->bc_never), "case %zu: shows '%s': %s", i,
-                  bc->bc_never, o.co_err);
-        TL_CHECKF(o.co_out[0] == '\0', "case %zu: stdout %s", i, o.co_out);
-        TL_CHECKF(!exists(sc.sc_db), "case %zu wrote %s", i, sc.sc_db);
+        CHECKF(rc == 2, "case %zu (%s …): exit %d, stderr %s", i, bc->bc_args[0], rc, o.co_err);
+        CHECKF(has(o.co_err, bc->bc_expect), "case %zu: '%s' not in: %s", i, bc->bc_expect,
+               o.co_err);
+        CHECKF(count_lines(o.co_err) == 1, "case %zu: %zu lines: %s", i, count_lines(o.co_err),
+               o.co_err);
+        CHECKF(!bc->bc_never || !has(o.co_err, bc->bc_never), "case %zu: shows '%s': %s", i,
+               bc->bc_never, o.co_err);
+        CHECKF(o.co_out[0] == '\0', "case %zu: stdout %s", i, o.co_out);
+        CHECKF(!exists(sc.sc_db), "case %zu wrote %s", i, sc.sc_db);
         cli_free(&o);
     }
 done:
@@ -385,63 +386,62 @@ static void test_token_file(void)
     scratch sc = {0};
     cli_out o = {0};
     char path[128], flag[160], url[96];
-    TL_REQUIRE(scratch_make(&sc));
-    TL_REQUIRE(start_sim(&s, NULL));
+    REQUIRE(scratch_make(&sc));
+    REQUIRE(start_sim(&s, NULL));
     snprintf(path, sizeof(path), "%s/token", sc.sc_dir);
     snprintf(flag, sizeof(flag), "--token-file=%s", path);
     snprintf(url, sizeof(url), "HUBSPOT_BASE_URL=%s", s.s_base_url);
     const char *vars[] = {url, NULL};
     FILE *f = fopen(path, "w");
-    TL_REQUIRE(f != NULL);
+    REQUIRE(f != NULL);
     fputs(SECRET "\n", f); /* the trailing newline is trimmed */
     fclose(f);
 
     /* 0644: refused, naming the file and its mode; nothing written. */
-    TL_REQUIRE(chmod(path, 0644) == 0);
+    REQUIRE(chmod(path, 0644) == 0);
     const char *setup[] = {sc.sc_db_arg, "setup", flag, NULL};
-    TL_CHECK_EQ(cli(vars, setup, &o), 2);
-    TL_CHECKF(has(o.co_err, path) && has(o.co_err, "0644") && has(o.co_err, "0600"), "%s",
-              o.co_err);
-    TL_CHECK_EQ(count_lines(o.co_err), 1);
-    TL_CHECK(!exists(sc.sc_db));
+    CHECK_EQ(cli(vars, setup, &o), 2);
+    CHECKF(has(o.co_err, path) && has(o.co_err, "0644") && has(o.co_err, "0600"), "%s", o.co_err);
+    CHECK_EQ(count_lines(o.co_err), 1);
+    CHECK(!exists(sc.sc_db));
     cli_free(&o);
     /* Any group or other bit, a set-ID bit, or no owner read: refused. */
     static const mode_t refused[] = {0640, 0604, 0660, 0200, 04600, 0700 | 0004};
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
-        TL_REQUIRE(chmod(path, refused[i]) == 0);
+        REQUIRE(chmod(path, refused[i]) == 0);
         char mode[8];
         snprintf(mode, sizeof(mode), "%04o", (unsigned)refused[i]);
-        TL_CHECK_EQ(cli(vars, setup, &o), 2);
-        TL_CHECKF(has(o.co_err, mode), "mode %s: %s", mode, o.co_err);
-        TL_CHECK(!exists(sc.sc_db));
+        CHECK_EQ(cli(vars, setup, &o), 2);
+        CHECKF(has(o.co_err, mode), "mode %s: %s", mode, o.co_err);
+        CHECK(!exists(sc.sc_db));
         cli_free(&o);
     }
     /* 0400, as systemd's LoadCredential= writes it: accepted. */
-    TL_REQUIRE(chmod(path, 0400) == 0);
-    TL_CHECK_EQ(cli(vars, setup, &o), 0);
-    TL_CHECK(exists(sc.sc_db));
+    REQUIRE(chmod(path, 0400) == 0);
+    CHECK_EQ(cli(vars, setup, &o), 0);
+    CHECK(exists(sc.sc_db));
     cli_free(&o);
 
     /* 0600: accepted; the flag wins over a wrong HUBSPOT_ACCESS_TOKEN. */
-    TL_REQUIRE(chmod(path, 0600) == 0);
+    REQUIRE(chmod(path, 0600) == 0);
     const char *vars_wrong[] = {url, "HUBSPOT_ACCESS_TOKEN=pat-na1-wrong", NULL};
-    TL_CHECK_EQ(cli(vars_wrong, setup, &o), 0);
-    TL_CHECK(exists(sc.sc_db));
+    CHECK_EQ(cli(vars_wrong, setup, &o), 0);
+    CHECK(exists(sc.sc_db));
     cli_free(&o);
 
     /* A missing file and a directory are refused too. */
     char missing[160];
     snprintf(missing, sizeof(missing), "--token-file=%s/absent", sc.sc_dir);
     const char *setup_missing[] = {sc.sc_db_arg, "setup", missing, NULL};
-    TL_CHECK_EQ(cli(vars, setup_missing, &o), 2);
-    TL_CHECK(has(o.co_err, "absent"));
+    CHECK_EQ(cli(vars, setup_missing, &o), 2);
+    CHECK(has(o.co_err, "absent"));
     cli_free(&o);
     char dir[160];
     snprintf(dir, sizeof(dir), "--token-file=%s", sc.sc_dir);
     const char *setup_dir[] = {sc.sc_db_arg, "setup", dir, NULL};
-    TL_CHECK_EQ(cli(vars, setup_dir, &o), 2);
+    CHECK_EQ(cli(vars, setup_dir, &o), 2);
     cli_free(&o);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     cli_free(&o);
     tl_sim_stop(&s);
@@ -455,25 +455,24 @@ static void test_auth_refused(void)
     scratch sc = {0};
     cli_out o = {0};
     sim_env env;
-    TL_REQUIRE(scratch_make(&sc));
-    TL_REQUIRE(start_sim(&s, NULL));
+    REQUIRE(scratch_make(&sc));
+    REQUIRE(start_sim(&s, NULL));
     const char *const *bad = sim_vars(&env, &s, SECRET "-but-wrong");
     const char *setup[] = {"setup", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(bad, setup, &o), 3);
-    TL_CHECK(has(o.co_err, "INVALID_AUTHENTICATION"));
-    TL_CHECK(!has(o.co_err, "-but-wrong"));
-    TL_CHECK(!exists(sc.sc_db));
+    CHECK_EQ(cli(bad, setup, &o), 3);
+    CHECK(has(o.co_err, "INVALID_AUTHENTICATION"));
+    CHECK(!has(o.co_err, "-but-wrong"));
+    CHECK(!exists(sc.sc_db));
     cli_free(&o);
     const char *doctor[] = {"doctor", sc.sc_db_arg, "--log-format", "json", NULL};
-    TL_CHECK_EQ(cli(bad, doctor, &o), 3);
-    TL_CHECK(!has(o.co_err, "-but-wrong"));
+    CHECK_EQ(cli(bad, doctor, &o), 3);
+    CHECK(!has(o.co_err, "-but-wrong"));
     json_object *line = json_tokener_parse(o.co_err);
-    TL_CHECKF(line && tl_str_eq(tl_jstr(line, "level"), "error"), "not a JSON log line: %s",
-              o.co_err);
+    CHECKF(line && tl_str_eq(tl_jstr(line, "level"), "error"), "not a JSON log line: %s", o.co_err);
     json_object_put(line);
-    TL_CHECK(!exists(sc.sc_db));
+    CHECK(!exists(sc.sc_db));
     cli_free(&o);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     cli_free(&o);
     tl_sim_stop(&s);
@@ -488,10 +487,10 @@ static void test_oauth(void)
     scratch sc = {0};
     cli_out o = {0};
     char url[96];
-    TL_REQUIRE(scratch_make(&sc));
+    REQUIRE(scratch_make(&sc));
     const char *args[] = {IT_SMALL_PORTAL, "--tier",          "unlimited", "--auth",
                           "oauth",         "--client-secret", SECRET,      NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     snprintf(url, sizeof(url), "HUBSPOT_BASE_URL=%s", s.s_base_url);
     const char *good[] = {url, "HUBSPOT_REFRESH_TOKEN=sim-refresh-token",
                           "HUBSPOT_CLIENT_ID=sim-client-id", "HUBSPOT_CLIENT_SECRET=" SECRET, NULL};
@@ -499,18 +498,18 @@ static void test_oauth(void)
                          "HUBSPOT_CLIENT_ID=sim-client-id",
                          "HUBSPOT_CLIENT_SECRET=" SECRET "-but-wrong", NULL};
     const char *setup[] = {"setup", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(bad, setup, &o), 3);
-    TL_CHECK(has(o.co_err, "HUBSPOT_CLIENT_SECRET"));
-    TL_CHECK(!has(o.co_err, "-but-wrong"));
-    TL_CHECK(!exists(sc.sc_db));
+    CHECK_EQ(cli(bad, setup, &o), 3);
+    CHECK(has(o.co_err, "HUBSPOT_CLIENT_SECRET"));
+    CHECK(!has(o.co_err, "-but-wrong"));
+    CHECK(!exists(sc.sc_db));
     cli_free(&o);
-    TL_CHECK_EQ(cli(good, setup, &o), 0);
-    TL_CHECK(has(o.co_out, "6 tables saved"));
+    CHECK_EQ(cli(good, setup, &o), 0);
+    CHECK(has(o.co_out, "6 tables saved"));
     cli_free(&o);
     json_object *stats = tl_stats(&s);
-    TL_CHECK(tl_jint_or(stats, "tokens_issued", 0) >= 1);
+    CHECK(tl_jint_or(stats, "tokens_issued", 0) >= 1);
     json_object_put(stats);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     cli_free(&o);
     tl_sim_stop(&s);
@@ -526,40 +525,40 @@ static void test_setup_detects_rollups(void)
     cli_out o = {0};
     sim_env env;
     json_object *doc = NULL, *stats = NULL;
-    TL_REQUIRE(scratch_make(&sc));
-    TL_REQUIRE(start_sim(&s, NULL));
+    REQUIRE(scratch_make(&sc));
+    REQUIRE(start_sim(&s, NULL));
     const char *const *vars = sim_vars(&env, &s, SECRET);
     const char *setup[] = {"setup", sc.sc_db_arg, NULL};
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
-    TL_CHECK(has(o.co_out, "companies_contacts: read_incremental_ping"));
-    TL_CHECK(has(o.co_out, "companies_tickets: read_full_ping"));
-    TL_CHECK(has(o.co_out, "6 tables saved"));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
+    CHECK(has(o.co_out, "companies_contacts: read_incremental_ping"));
+    CHECK(has(o.co_out, "companies_tickets: read_full_ping"));
+    CHECK(has(o.co_out, "6 tables saved"));
     cli_free(&o);
 
     stats = tl_stats(&s);
-    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/companies", -1), 1);
-    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/contacts", -1), 1);
-    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/deals", -1), 1);
-    TL_CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/tickets", 0), 0);
-    TL_CHECK_EQ(tl_jint_or(stats, "total", -1), 3);
+    CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/companies", -1), 1);
+    CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/contacts", -1), 1);
+    CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/deals", -1), 1);
+    CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/tickets", 0), 0);
+    CHECK_EQ(tl_jint_or(stats, "total", -1), 3);
 
     /* setup --json: no look-alikes in the simulator's default portal. */
     const char *setup_json[] = {"setup", "--json", sc.sc_db_arg, NULL};
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup_json, &o), 0));
-    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
-    TL_CHECK_EQ(tl_jlen(doc, "tables"), 6);
+    REQUIRE(CHECK_EQ(cli(vars, setup_json, &o), 0));
+    REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    CHECK_EQ(tl_jlen(doc, "tables"), 6);
     for (size_t i = 0; i < tl_jlen(doc, "tables"); i++) {
         char path[64];
         snprintf(path, sizeof(path), "tables.%zu.lookalikes", i);
-        TL_CHECKF(tl_jis(doc, path, json_type_array) && tl_jlen(doc, path) == 0, "%s", path);
+        CHECKF(tl_jis(doc, path, json_type_array) && tl_jlen(doc, path) == 0, "%s", path);
     }
-    TL_CHECK_STR(tl_jstr(doc, "tables.0.change"), "unchanged");
+    CHECK_STR(tl_jstr(doc, "tables.0.change"), "unchanged");
     json_object_put(doc);
     doc = NULL;
     cli_free(&o);
 
-    TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
-    TL_CHECK_EQ(tl_jlen(doc, "tables"), 6);
+    REQUIRE((doc = status_json(vars, &sc)) != NULL);
+    CHECK_EQ(tl_jlen(doc, "tables"), 6);
     check_options(doc, "companies_contacts", with_labels);
     check_options(doc, "companies_deals", count_only);
     check_options(doc, "contacts_deals", count_only);
@@ -567,29 +566,29 @@ static void test_setup_detects_rollups(void)
     check_options(doc, "contacts_tickets", NULL);
     check_options(doc, "deals_tickets", NULL);
     json_object *t = status_table(doc, "companies_contacts");
-    TL_CHECK_STR(tl_jstr(t, "cursor.kind"), "none");
-    TL_CHECK_STR(tl_jstr(t, "cursor.meaning"), "full scan from 0");
-    TL_CHECK_STR(tl_jstr(t, "next_route"), "full_scan");
-    TL_CHECK_EQ(tl_jint_or(t, "associations", -1), 0);
-    TL_CHECK(tl_jis(t, "last_run", json_type_null));
+    CHECK_STR(tl_jstr(t, "cursor.kind"), "none");
+    CHECK_STR(tl_jstr(t, "cursor.meaning"), "full scan from 0");
+    CHECK_STR(tl_jstr(t, "next_route"), "full_scan");
+    CHECK_EQ(tl_jint_or(t, "associations", -1), 0);
+    CHECK(tl_jis(t, "last_run", json_type_null));
 
     /* Flags before or after the command, and --db over HUBSYNC_DB. */
     char env_db[160];
     snprintf(env_db, sizeof(env_db), "HUBSYNC_DB=%s/elsewhere", sc.sc_dir);
     const char *vars_db[] = {vars[0], vars[1], env_db, NULL};
     const char *late[] = {"status", "--json", sc.sc_db_arg, "--tables", "deals_tickets", NULL};
-    TL_CHECK_EQ(cli(vars_db, late, &o), 0);
+    CHECK_EQ(cli(vars_db, late, &o), 0);
     json_object *one = json_tokener_parse(o.co_out);
-    TL_CHECK_EQ(tl_jlen(one, "tables"), 1);
-    TL_CHECK_STR(tl_jstr(one, "tables.0.table"), "deals_tickets");
+    CHECK_EQ(tl_jlen(one, "tables"), 1);
+    CHECK_STR(tl_jstr(one, "tables.0.table"), "deals_tickets");
     json_object_put(one);
     cli_free(&o);
     /* HUBSYNC_DB alone names a database that does not exist: exit 2. */
     const char *env_only[] = {"status", NULL};
-    TL_CHECK_EQ(cli(vars_db, env_only, &o), 2);
-    TL_CHECK(has(o.co_err, "elsewhere"));
+    CHECK_EQ(cli(vars_db, env_only, &o), 2);
+    CHECK(has(o.co_err, "elsewhere"));
     cli_free(&o);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(doc);
     json_object_put(stats);
@@ -668,74 +667,74 @@ static void test_setup_keeps_data_and_export(void)
     cli_out o = {0};
     sim_env env;
     json_object *doc = NULL;
-    TL_REQUIRE(scratch_make(&sc));
-    TL_REQUIRE(start_sim(&s, NULL));
+    REQUIRE(scratch_make(&sc));
+    REQUIRE(start_sim(&s, NULL));
     const char *const *vars = sim_vars(&env, &s, SECRET);
     const char *setup[] = {"setup", sc.sc_db_arg, NULL};
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
     cli_free(&o);
 
     /* An empty database exports nothing, in both formats. */
     const char *exp_tsv[] = {"export", sc.sc_db_arg, NULL};
     const char *exp_jsonl[] = {"export", sc.sc_db_arg, "--format", "jsonl", NULL};
-    TL_CHECK_EQ(cli(vars, exp_tsv, &o), 0);
-    TL_CHECK_STR(o.co_out, "");
-    TL_CHECK_STR(o.co_err, "");
+    CHECK_EQ(cli(vars, exp_tsv, &o), 0);
+    CHECK_STR(o.co_out, "");
+    CHECK_STR(o.co_err, "");
     cli_free(&o);
-    TL_CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
-    TL_CHECK_STR(o.co_out, "");
+    CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
+    CHECK_STR(o.co_out, "");
     cli_free(&o);
 
-    TL_REQUIRE(seed_store(sc.sc_db));
+    REQUIRE(seed_store(sc.sc_db));
     /* The rollups move: setup re-detects, keeping cursors and data. */
     tl_resp r;
     tl_post_json(&s, "/_sim/config", NULL, "{\"rollups\":\"deals_tickets\"}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
-    TL_CHECK(has(o.co_out, "companies_contacts: read_full_ping (was read_incremental_ping)"));
-    TL_CHECK(has(o.co_out, "deals_tickets: read_incremental_ping (was read_full_ping)"));
-    TL_CHECK(has(o.co_out, "contacts_tickets: read_full_ping (unchanged)"));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
+    CHECK(has(o.co_out, "companies_contacts: read_full_ping (was read_incremental_ping)"));
+    CHECK(has(o.co_out, "deals_tickets: read_incremental_ping (was read_full_ping)"));
+    CHECK(has(o.co_out, "contacts_tickets: read_full_ping (unchanged)"));
     cli_free(&o);
 
-    TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
+    REQUIRE((doc = status_json(vars, &sc)) != NULL);
     json_object *cc = status_table(doc, "companies_contacts");
     json_object *dt = status_table(doc, "deals_tickets");
-    TL_CHECK_STR(tl_jstr(cc, "cursor.kind"), "timestamp_ms");
-    TL_CHECK_EQ(tl_jint_or(cc, "cursor.timestamp_ms", -1), 1702857600000LL);
-    TL_CHECK_STR(tl_jstr(cc, "cursor.iso"), "2023-12-18T00:00:00.000Z");
-    TL_CHECK_STR(tl_jstr(cc, "next_route"), "full_scan"); /* read_full_ping now */
-    TL_CHECK_EQ(tl_jint_or(cc, "associations", -1), 3);
-    TL_CHECK_EQ(tl_jint_or(cc, "runs", -1), 2);
-    TL_CHECK_STR(tl_jstr(cc, "last_run.route"), "incremental");
-    TL_CHECK_EQ(tl_jint_or(cc, "last_run.api_calls", -1), 4);
-    TL_CHECK_STR(tl_jstr(dt, "cursor.kind"), "object_id");
-    TL_CHECK_STR(tl_jstr(dt, "cursor.object_id"), "42");
-    TL_CHECK_STR(tl_jstr(dt, "cursor.meaning"), "full scan in progress after ID 42");
-    TL_CHECK_STR(tl_jstr(dt, "next_route"), "full_scan_resume");
-    TL_CHECK_EQ(tl_jint_or(dt, "associations", -1), 1);
-    TL_CHECK_STR(tl_jstr(dt, "table_options.ping_type"), "read_incremental_ping");
+    CHECK_STR(tl_jstr(cc, "cursor.kind"), "timestamp_ms");
+    CHECK_EQ(tl_jint_or(cc, "cursor.timestamp_ms", -1), 1702857600000LL);
+    CHECK_STR(tl_jstr(cc, "cursor.iso"), "2023-12-18T00:00:00.000Z");
+    CHECK_STR(tl_jstr(cc, "next_route"), "full_scan"); /* read_full_ping now */
+    CHECK_EQ(tl_jint_or(cc, "associations", -1), 3);
+    CHECK_EQ(tl_jint_or(cc, "runs", -1), 2);
+    CHECK_STR(tl_jstr(cc, "last_run.route"), "incremental");
+    CHECK_EQ(tl_jint_or(cc, "last_run.api_calls", -1), 4);
+    CHECK_STR(tl_jstr(dt, "cursor.kind"), "object_id");
+    CHECK_STR(tl_jstr(dt, "cursor.object_id"), "42");
+    CHECK_STR(tl_jstr(dt, "cursor.meaning"), "full scan in progress after ID 42");
+    CHECK_STR(tl_jstr(dt, "next_route"), "full_scan_resume");
+    CHECK_EQ(tl_jint_or(dt, "associations", -1), 1);
+    CHECK_STR(tl_jstr(dt, "table_options.ping_type"), "read_incremental_ping");
     /* The text form says what the cursor means. */
     const char *status_text[] = {"status", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(vars, status_text, &o), 0);
-    TL_CHECK(has(o.co_out, "full scan in progress after ID 42"));
+    CHECK_EQ(cli(vars, status_text, &o), 0);
+    CHECK(has(o.co_out, "full scan in progress after ID 42"));
     cli_free(&o);
 
     /* TSV: type IDs distinct and ascending; a link without types has none. */
-    TL_CHECK_EQ(cli(vars, exp_tsv, &o), 0);
-    TL_CHECK_STR(o.co_out, "companies_contacts\t5000000001\t7\t2,280,1004\n"
-                           "companies_contacts\t5000000001\t9\t280\n"
-                           "companies_contacts\t18446744073709551000\t1\t\n"
-                           "deals_tickets\t42\t43\t27\n");
+    CHECK_EQ(cli(vars, exp_tsv, &o), 0);
+    CHECK_STR(o.co_out, "companies_contacts\t5000000001\t7\t2,280,1004\n"
+                        "companies_contacts\t5000000001\t9\t280\n"
+                        "companies_contacts\t18446744073709551000\t1\t\n"
+                        "deals_tickets\t42\t43\t27\n");
     cli_free(&o);
     const char *exp_one[] = {"export", "--table", "deals_tickets", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(vars, exp_one, &o), 0);
-    TL_CHECK_STR(o.co_out, "deals_tickets\t42\t43\t27\n");
+    CHECK_EQ(cli(vars, exp_one, &o), 0);
+    CHECK_STR(o.co_out, "deals_tickets\t42\t43\t27\n");
     cli_free(&o);
 
     /* JSONL: one object per line, IDs as strings, labels null or strings. */
-    TL_CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
-    TL_CHECK_EQ(count_lines(o.co_out), 4);
+    CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
+    CHECK_EQ(count_lines(o.co_out), 4);
     char *lines[4] = {NULL};
     for (char *p = o.co_out, *nl; p && *p && (nl = strchr(p, '\n')) != NULL; p = nl + 1) {
         *nl = '\0';
@@ -746,27 +745,27 @@ static void test_setup_keeps_data_and_export(void)
             }
     }
     json_object *first = lines[0] ? json_tokener_parse(lines[0]) : NULL;
-    TL_CHECK_STR(tl_jstr(first, "table"), "companies_contacts");
-    TL_CHECK_STR(tl_jstr(first, "parent_id"), "5000000001");
-    TL_CHECK_STR(tl_jstr(first, "child_id"), "7");
-    TL_CHECK_EQ(tl_jlen(first, "types"), 3);
-    TL_CHECK_STR(tl_jstr(first, "types.0.category"), "HUBSPOT_DEFINED");
-    TL_CHECK_EQ(tl_jint_or(first, "types.0.typeId", -1), 2);
-    TL_CHECK_STR(tl_jstr(first, "types.0.label"), "Primary");
-    TL_CHECK(tl_jis(first, "types.1.label", json_type_null));
-    TL_CHECK_STR(tl_jstr(first, "types.2.category"), "USER_DEFINED");
-    TL_CHECK_STR(tl_jstr(first, "types.2.label"), "Decision \"maker\"");
+    CHECK_STR(tl_jstr(first, "table"), "companies_contacts");
+    CHECK_STR(tl_jstr(first, "parent_id"), "5000000001");
+    CHECK_STR(tl_jstr(first, "child_id"), "7");
+    CHECK_EQ(tl_jlen(first, "types"), 3);
+    CHECK_STR(tl_jstr(first, "types.0.category"), "HUBSPOT_DEFINED");
+    CHECK_EQ(tl_jint_or(first, "types.0.typeId", -1), 2);
+    CHECK_STR(tl_jstr(first, "types.0.label"), "Primary");
+    CHECK(tl_jis(first, "types.1.label", json_type_null));
+    CHECK_STR(tl_jstr(first, "types.2.category"), "USER_DEFINED");
+    CHECK_STR(tl_jstr(first, "types.2.label"), "Decision \"maker\"");
     json_object_put(first);
     json_object *second = lines[1] ? json_tokener_parse(lines[1]) : NULL;
-    TL_CHECK_EQ(tl_jlen(second, "types"), 2);
-    TL_CHECK_STR(tl_jstr(second, "types.1.category"), "WORK");
+    CHECK_EQ(tl_jlen(second, "types"), 2);
+    CHECK_STR(tl_jstr(second, "types.1.category"), "WORK");
     json_object_put(second);
     json_object *third = lines[2] ? json_tokener_parse(lines[2]) : NULL;
-    TL_CHECK_STR(tl_jstr(third, "parent_id"), "18446744073709551000");
-    TL_CHECK(tl_jis(third, "types", json_type_array) && tl_jlen(third, "types") == 0);
+    CHECK_STR(tl_jstr(third, "parent_id"), "18446744073709551000");
+    CHECK(tl_jis(third, "types", json_type_array) && tl_jlen(third, "types") == 0);
     json_object_put(third);
     cli_free(&o);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(doc);
     cli_free(&o);
@@ -818,12 +817,12 @@ static void check_relabel_warnings(const char *out)
     for (size_t i = 0; i < 6; i++) {
         bool warned =
             table_block_has(out, default_tables[i].dt_table, "warning: relabels are not watched");
-        TL_CHECKF(warned == default_tables[i].dt_count_only, "%s: warned %d in:\n%s",
-                  default_tables[i].dt_table, (int)warned, out);
+        CHECKF(warned == default_tables[i].dt_count_only, "%s: warned %d in:\n%s",
+               default_tables[i].dt_table, (int)warned, out);
     }
-    TL_CHECK(has(out, "doctor: warnings (exit code unchanged) for 2 tables: companies_deals, "
-                      "contacts_deals"));
-    TL_CHECK(has(out, "3 user-defined association labels"));
+    CHECK(has(out, "doctor: warnings (exit code unchanged) for 2 tables: companies_deals, "
+                   "contacts_deals"));
+    CHECK(has(out, "3 user-defined association labels"));
 }
 
 /* Doctor agrees after setup, names the tables whose rollups moved, and
@@ -836,104 +835,104 @@ static void test_doctor(void)
     cli_out o = {0};
     sim_env env;
     json_object *doc = NULL, *stats = NULL, *before = NULL;
-    TL_REQUIRE(scratch_make(&sc));
-    TL_REQUIRE(start_sim(&s, NULL));
+    REQUIRE(scratch_make(&sc));
+    REQUIRE(start_sim(&s, NULL));
     const char *const *vars = sim_vars(&env, &s, SECRET);
     const char *doctor[] = {"doctor", sc.sc_db_arg, NULL};
     const char *doctor_json[] = {sc.sc_db_arg, "doctor", "--json", NULL};
     const char *setup[] = {"setup", sc.sc_db_arg, NULL};
 
     /* Before setup: every table disagrees, and doctor creates nothing. */
-    TL_CHECK_EQ(cli(vars, doctor, &o), 1);
-    TL_CHECK(has(o.co_out, "setup never ran"));
-    TL_CHECK(has(o.co_out, "run `hubsync setup`"));
-    TL_CHECK(!exists(sc.sc_db));
+    CHECK_EQ(cli(vars, doctor, &o), 1);
+    CHECK(has(o.co_out, "setup never ran"));
+    CHECK(has(o.co_out, "run `hubsync setup`"));
+    CHECK(!exists(sc.sc_db));
     cli_free(&o);
 
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
     cli_free(&o);
-    TL_REQUIRE((before = tl_stats(&s)) != NULL);
-    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
-    TL_CHECK(has(o.co_out, "all 6 tables agree"));
-    TL_CHECK(has(o.co_out, "companies_contacts: ok"));
+    REQUIRE((before = tl_stats(&s)) != NULL);
+    CHECK_EQ(cli(vars, doctor, &o), 0);
+    CHECK(has(o.co_out, "all 6 tables agree"));
+    CHECK(has(o.co_out, "companies_contacts: ok"));
     check_relabel_warnings(o.co_out);
     cli_free(&o);
     /* One labels call per table with rollup fields, none for the others. */
-    TL_REQUIRE((stats = tl_stats(&s)) != NULL);
-    TL_CHECK_EQ(tl_jint_or(stats, "total", -1) - tl_jint_or(before, "total", -1), 6);
+    REQUIRE((stats = tl_stats(&s)) != NULL);
+    CHECK_EQ(tl_jint_or(stats, "total", -1) - tl_jint_or(before, "total", -1), 6);
     for (size_t i = 0; i < 6; i++) {
         char key[96];
         snprintf(key, sizeof(key), "requests.GET /crm/v4/associations/%s/labels",
                  default_tables[i].dt_pair);
         int64_t sent = tl_jint_or(stats, key, 0) - tl_jint_or(before, key, 0);
-        TL_CHECKF(sent == (default_tables[i].dt_rollups ? 1 : 0), "%s: %lld", key, (long long)sent);
+        CHECKF(sent == (default_tables[i].dt_rollups ? 1 : 0), "%s: %lld", key, (long long)sent);
     }
-    TL_CHECK_EQ(cli(vars, doctor_json, &o), 0);
-    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
-    TL_CHECK(tl_jis(doc, "ok", json_type_boolean) && json_object_get_boolean(tl_jget(doc, "ok")));
-    TL_CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 2);
-    TL_CHECK_EQ(tl_jint_or(doc, "api_calls", -1), 6);
+    CHECK_EQ(cli(vars, doctor_json, &o), 0);
+    REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    CHECK(tl_jis(doc, "ok", json_type_boolean) && json_object_get_boolean(tl_jget(doc, "ok")));
+    CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 2);
+    CHECK_EQ(tl_jint_or(doc, "api_calls", -1), 6);
     for (size_t i = 0; i < 6; i++) {
         char path[64];
         snprintf(path, sizeof(path), "tables.%zu.table", i);
-        TL_CHECK_STR(tl_jstr(doc, path), default_tables[i].dt_table);
+        CHECK_STR(tl_jstr(doc, path), default_tables[i].dt_table);
         snprintf(path, sizeof(path), "tables.%zu.warnings", i);
-        TL_CHECKF(tl_jis(doc, path, json_type_array) &&
-                      tl_jlen(doc, path) == (default_tables[i].dt_count_only ? 1u : 0u),
-                  "%s: %zu", path, tl_jlen(doc, path));
+        CHECKF(tl_jis(doc, path, json_type_array) &&
+                   tl_jlen(doc, path) == (default_tables[i].dt_count_only ? 1u : 0u),
+               "%s: %zu", path, tl_jlen(doc, path));
         snprintf(path, sizeof(path), "tables.%zu.lookalikes", i);
-        TL_CHECKF(tl_jis(doc, path, json_type_array) && tl_jlen(doc, path) == 0, "%s", path);
+        CHECKF(tl_jis(doc, path, json_type_array) && tl_jlen(doc, path) == 0, "%s", path);
     }
-    TL_CHECK(has(tl_jstr(doc, "tables.1.warnings.0.warning"), "relabels are not watched"));
-    TL_CHECK(has(tl_jstr(doc, "tables.1.warnings.0.warning"), "Billing contact"));
-    TL_CHECK(has(tl_jstr(doc, "tables.1.warnings.0.fix"), "--verify-fraction"));
+    CHECK(has(tl_jstr(doc, "tables.1.warnings.0.warning"), "relabels are not watched"));
+    CHECK(has(tl_jstr(doc, "tables.1.warnings.0.warning"), "Billing contact"));
+    CHECK(has(tl_jstr(doc, "tables.1.warnings.0.fix"), "--verify-fraction"));
     json_object_put(doc);
     doc = NULL;
     cli_free(&o);
 
     tl_resp r;
     tl_post_json(&s, "/_sim/config", NULL, "{\"rollups\":\"companies_tickets\"}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
-    TL_CHECK_EQ(cli(vars, doctor, &o), 1);
+    CHECK_EQ(cli(vars, doctor, &o), 1);
     static const char *const moved[] = {"companies_contacts", "companies_deals",
                                         "companies_tickets", "contacts_deals"};
     for (size_t i = 0; i < 4; i++) {
         char want[64];
         snprintf(want, sizeof(want), "%s: MISMATCH", moved[i]);
-        TL_CHECKF(has(o.co_out, want), "no '%s' in:\n%s", want, o.co_out);
+        CHECKF(has(o.co_out, want), "no '%s' in:\n%s", want, o.co_out);
     }
-    TL_CHECK(has(o.co_out, "contacts_tickets: ok"));
-    TL_CHECK(has(o.co_out, "deals_tickets: ok"));
-    TL_CHECK(has(o.co_out, "4 of 6 tables disagree"));
-    TL_CHECK(has(o.co_out, "hubsync setup"));
-    TL_CHECK(has(o.co_out, "sync_associations_companies_contacts_label_"));
+    CHECK(has(o.co_out, "contacts_tickets: ok"));
+    CHECK(has(o.co_out, "deals_tickets: ok"));
+    CHECK(has(o.co_out, "4 of 6 tables disagree"));
+    CHECK(has(o.co_out, "hubsync setup"));
+    CHECK(has(o.co_out, "sync_associations_companies_contacts_label_"));
     cli_free(&o);
-    TL_CHECK_EQ(cli(vars, doctor_json, &o), 1);
-    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
-    TL_CHECK(tl_jis(doc, "ok", json_type_boolean) && !json_object_get_boolean(tl_jget(doc, "ok")));
-    TL_CHECK_STR(tl_jstr(doc, "tables.2.table"), "companies_tickets");
-    TL_CHECK_STR(tl_jstr(doc, "tables.2.status"), "mismatch");
-    TL_CHECK_STR(tl_jstr(doc, "tables.2.expected.ping_type"), "read_incremental_ping");
-    TL_CHECK_STR(tl_jstr(doc, "tables.2.stored.ping_type"), "read_full_ping");
-    TL_CHECK(tl_jlen(doc, "tables.2.problems") >= 1);
+    CHECK_EQ(cli(vars, doctor_json, &o), 1);
+    REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    CHECK(tl_jis(doc, "ok", json_type_boolean) && !json_object_get_boolean(tl_jget(doc, "ok")));
+    CHECK_STR(tl_jstr(doc, "tables.2.table"), "companies_tickets");
+    CHECK_STR(tl_jstr(doc, "tables.2.status"), "mismatch");
+    CHECK_STR(tl_jstr(doc, "tables.2.expected.ping_type"), "read_incremental_ping");
+    CHECK_STR(tl_jstr(doc, "tables.2.stored.ping_type"), "read_full_ping");
+    CHECK(tl_jlen(doc, "tables.2.problems") >= 1);
     /* The warning follows the rollup fields in HubSpot, not the stored ones. */
-    TL_CHECK_EQ(tl_jlen(doc, "tables.2.warnings"), 1);
-    TL_CHECK_EQ(tl_jlen(doc, "tables.0.warnings"), 0);
-    TL_CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 1);
-    TL_CHECK_STR(tl_jstr(doc, "tables.4.status"), "ok");
+    CHECK_EQ(tl_jlen(doc, "tables.2.warnings"), 1);
+    CHECK_EQ(tl_jlen(doc, "tables.0.warnings"), 0);
+    CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 1);
+    CHECK_STR(tl_jstr(doc, "tables.4.status"), "ok");
     cli_free(&o);
 
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
     cli_free(&o);
-    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
-    TL_CHECK(has(o.co_out, "all 6 tables agree"));
+    CHECK_EQ(cli(vars, doctor, &o), 0);
+    CHECK(has(o.co_out, "all 6 tables agree"));
     cli_free(&o);
     json_object_put(doc);
-    TL_REQUIRE((doc = status_json(vars, &sc)) != NULL);
+    REQUIRE((doc = status_json(vars, &sc)) != NULL);
     check_options(doc, "companies_tickets", count_only);
     check_options(doc, "companies_contacts", NULL);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(doc);
     json_object_put(stats);
@@ -951,29 +950,29 @@ static void test_engagement_tables(void)
     cli_out o = {0};
     sim_env env;
     json_object *doc = NULL;
-    TL_REQUIRE(scratch_make(&sc));
+    REQUIRE(scratch_make(&sc));
     const char *extra[] = {"--notes", "40", "--rollups", "contacts_notes,companies_contacts", NULL};
-    TL_REQUIRE(start_sim(&s, extra));
+    REQUIRE(start_sim(&s, extra));
     const char *const *vars = sim_vars(&env, &s, SECRET);
     const char *setup[] = {"setup", "--tables", "contacts_notes,companies_contacts", sc.sc_db_arg,
                            NULL};
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
-    TL_CHECK(has(o.co_out, "contacts_notes: read_full_ping"));
-    TL_CHECK(has(o.co_out, "engagement"));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
+    CHECK(has(o.co_out, "contacts_notes: read_full_ping"));
+    CHECK(has(o.co_out, "engagement"));
     cli_free(&o);
     const char *status[] = {"status",     "--json", "--tables", "contacts_notes,companies_contacts",
                             sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(vars, status, &o), 0);
-    TL_REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
+    CHECK_EQ(cli(vars, status, &o), 0);
+    REQUIRE((doc = json_tokener_parse(o.co_out)) != NULL);
     check_options(doc, "contacts_notes", NULL);
     check_options(doc, "companies_contacts", count_only);
     cli_free(&o);
     const char *doctor[] = {"doctor", "--tables", "contacts_notes,companies_contacts", sc.sc_db_arg,
                             NULL};
-    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
-    TL_CHECK(has(o.co_out, "engagement tables can't use rollups"));
+    CHECK_EQ(cli(vars, doctor, &o), 0);
+    CHECK(has(o.co_out, "engagement tables can't use rollups"));
     cli_free(&o);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(doc);
     cli_free(&o);
@@ -990,18 +989,18 @@ static void test_locked_database(void)
     sim_env env;
     pid_t holder = -1;
     int ready[2] = {-1, -1}, release[2] = {-1, -1};
-    TL_REQUIRE(scratch_make(&sc));
-    TL_REQUIRE(start_sim(&s, NULL));
+    REQUIRE(scratch_make(&sc));
+    REQUIRE(start_sim(&s, NULL));
     const char *const *vars = sim_vars(&env, &s, SECRET);
     const char *setup[] = {"setup", sc.sc_db_arg, NULL};
-    TL_REQUIRE(TL_CHECK_EQ(cli(vars, setup, &o), 0));
+    REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
     cli_free(&o);
 
     /* The holder is forked before anything opens the store here (store.h
      * rule 2); it holds the lock until the release pipe closes. */
-    TL_REQUIRE(pipe(ready) == 0 && pipe(release) == 0);
+    REQUIRE(pipe(ready) == 0 && pipe(release) == 0);
     holder = fork();
-    TL_REQUIRE(holder >= 0);
+    REQUIRE(holder >= 0);
     if (holder == 0) {
         close(ready[0]);
         close(release[1]);
@@ -1018,28 +1017,28 @@ static void test_locked_database(void)
     close(release[0]);
     ready[1] = release[0] = -1;
     char c = 0;
-    TL_REQUIRE(read(ready[0], &c, 1) == 1 && c == 'y');
+    REQUIRE(read(ready[0], &c, 1) == 1 && c == 'y');
 
-    TL_CHECK_EQ(cli(vars, setup, &o), 4);
-    TL_CHECK(has(o.co_err, "held by another run"));
+    CHECK_EQ(cli(vars, setup, &o), 4);
+    CHECK(has(o.co_err, "held by another run"));
     cli_free(&o);
     const char *status[] = {"status", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(vars, status, &o), 0);
+    CHECK_EQ(cli(vars, status, &o), 0);
     cli_free(&o);
     const char *exp[] = {"export", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(vars, exp, &o), 0);
+    CHECK_EQ(cli(vars, exp, &o), 0);
     cli_free(&o);
     const char *doctor[] = {"doctor", sc.sc_db_arg, NULL};
-    TL_CHECK_EQ(cli(vars, doctor, &o), 0);
+    CHECK_EQ(cli(vars, doctor, &o), 0);
     cli_free(&o);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     if (release[1] >= 0)
         close(release[1]);
     if (holder > 0) {
         int st;
         waitpid(holder, &st, 0);
-        TL_CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
     for (int i = 0; i < 2; i++) {
         if (ready[i] >= 0)
@@ -1084,19 +1083,19 @@ static void test_bench(void)
     scratch sc = {0};
     char out[160], path[200], *o = NULL, *err = NULL, *csv = NULL, *md = NULL;
     int status = 0;
-    TL_REQUIRE(scratch_make(&sc));
+    REQUIRE(scratch_make(&sc));
     snprintf(out, sizeof(out), "%s/bench", sc.sc_dir);
     const char *args[] = {"bench", "--sizes", "1500", "--changes", "20", "--out", out, NULL};
-    TL_REQUIRE(tl_run(hubsync_path(), args, 240000, &status, &o, &err) == 0);
-    TL_CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bench failed: %s", err);
+    REQUIRE(tl_run(hubsync_path(), args, 240000, &status, &o, &err) == 0);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "bench failed: %s", err);
     snprintf(path, sizeof(path), "%s/bench.csv", out);
     csv = read_text(path);
     snprintf(path, sizeof(path), "%s/bench.md", out);
     md = read_text(path);
-    TL_REQUIRE(csv && md);
-    TL_CHECK_EQ(count_lines(csv), 5); /* header, 2 engines x (full, incremental) */
-    TL_CHECK(has(md, "| 1,500 | first sync (list + full scan) |"));
-    TL_CHECK(has(md, "| 1,500 | incremental, 20 changed |"));
+    REQUIRE(csv && md);
+    CHECK_EQ(count_lines(csv), 5); /* header, 2 engines x (full, incremental) */
+    CHECK(has(md, "| 1,500 | first sync (list + full scan) |"));
+    CHECK(has(md, "| 1,500 | incremental, 20 changed |"));
     long hub_full = -1, ref_full = -1;
     for (char *line = strchr(csv, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
         char engine[16], phase[16];
@@ -1105,15 +1104,15 @@ static void test_bench(void)
             continue;
         const char *last = strrchr(line + 1, ',');
         diff = last ? strtol(last + 1, NULL, 10) : -1;
-        TL_CHECK_EQ(diff, 0);
+        CHECK_EQ(diff, 0);
         if (strcmp(phase, "full") == 0)
             *(strcmp(engine, "hubsync") == 0 ? &hub_full : &ref_full) = calls;
     }
-    TL_CHECK(hub_full > 0 && ref_full > hub_full);
+    CHECK(hub_full > 0 && ref_full > hub_full);
     snprintf(path, sizeof(path), "%s/bench.png", out);
     FILE *png = fopen(path, "rb");
     unsigned char magic[8] = {0};
-    TL_CHECK(png && fread(magic, 1, 8, png) == 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
+    CHECK(png && fread(magic, 1, 8, png) == 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0);
     if (png)
         fclose(png);
 done:

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -43,39 +44,39 @@ static void test_reserve_holds(void)
     char *err = NULL;
     it_make_db(db, sizeof(db));
     const char *args[] = {DAILY_PORTAL, "--daily", "400", NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *setup[] = {"setup", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, setup, 30000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, setup, 30000, NULL) == 0);
     const char *run[] = {
         "run", "--daily-reserve", "100", "--workers",  "2",     "--inflight", "8", "--rate",
         "0",   "--search-rate",   "0",   "--progress", "never", NULL};
-    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 5);
-    TL_CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 100)"), "stderr: %s",
-              err ? err : "");
+    CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 5);
+    CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 100)"), "stderr: %s",
+           err ? err : "");
     int64_t total = it_stat_int(&s, "total");
     fprintf(stderr, "    daily 400, reserve 100: the simulator answered %lld calls\n",
             (long long)total);
     /* Exact: 16 requests could be in flight, but each took its daily slot
      * before it was sent. At least 290 shows the budget was used. */
-    TL_CHECK_OP(total, <=, 300);
-    TL_CHECK_OP(total, >=, 290);
-    TL_CHECK_EQ(it_stat_int(&s, "rate_limited.DAILY"), 0);
+    CHECK_OP(total, <=, 300);
+    CHECK_OP(total, >=, 290);
+    CHECK_EQ(it_stat_int(&s, "rate_limited.DAILY"), 0);
     size_t merged = 0;
-    TL_CHECK(it_mirror_consistent(&s, db, &merged));
-    TL_CHECK_OP(merged, >, 0); /* it stopped mid-scan, not before */
+    CHECK(it_mirror_consistent(&s, db, &merged));
+    CHECK_OP(merged, >, 0); /* it stopped mid-scan, not before */
     /* The limit lifted (the simulator then sends no daily headers, as for an
      * OAuth app): the rerun warns that the reserve cannot be kept, and
      * completes. */
-    TL_REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":0}"));
+    REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":0}"));
     free(err);
     err = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 0);
-    TL_CHECKF(err && strstr(err, "sends no daily-limit headers"), "stderr: %s", err ? err : "");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 0);
+    CHECKF(err && strstr(err, "sends no daily-limit headers"), "stderr: %s", err ? err : "");
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -91,46 +92,46 @@ static void test_reserve_reached_at_start(void)
     json_object *st = NULL;
     it_make_db(db, sizeof(db));
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", "--daily", "400", NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *setup[] = {"setup", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, setup, 30000, NULL) == 0);
-    TL_REQUIRE(sim_post(&s, "/_sim/reset-stats", "{}"));
+    REQUIRE(it_hubsync(&s, db, setup, 30000, NULL) == 0);
+    REQUIRE(sim_post(&s, "/_sim/reset-stats", "{}"));
     /* Setup spent a few of the 400: fewer than 400 are left. */
     const char *first[] = {
         "run", "--daily-reserve", "400", "--workers",  "2",     "--rate", "0", "--search-rate",
         "0",   "--lag-ms",        "0",   "--progress", "never", NULL};
-    TL_CHECK_EQ(it_hubsync_full(&s, db, first, 30000, NULL, &err), 5);
-    TL_CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 400)"), "stderr: %s",
-              err ? err : "");
-    TL_CHECK_OP(it_stat_int(&s, "total"), <=, 1);
+    CHECK_EQ(it_hubsync_full(&s, db, first, 30000, NULL, &err), 5);
+    CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 400)"), "stderr: %s",
+           err ? err : "");
+    CHECK_OP(it_stat_int(&s, "total"), <=, 1);
 
     /* Sync everything with the limit off, then allow 50 more and keep 50. */
-    TL_REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":0}"));
+    REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":0}"));
     const char *full[] = {"run", "--workers", "2", "--rate",     "0",     "--search-rate",
                           "0",   "--lag-ms",  "0", "--progress", "never", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, full, 30000, NULL) == 0);
-    TL_REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":50}"));
-    TL_REQUIRE(sim_post(&s, "/_sim/reset-stats", "{}"));
+    REQUIRE(it_hubsync(&s, db, full, 30000, NULL) == 0);
+    REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":50}"));
+    REQUIRE(sim_post(&s, "/_sim/reset-stats", "{}"));
     const char *incr[] = {
         "run", "--daily-reserve", "50", "--workers",  "2",     "--rate", "0", "--search-rate",
         "0",   "--lag-ms",        "0",  "--progress", "never", NULL};
     free(err);
     err = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, incr, 30000, NULL, &err), 5);
-    TL_CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 50)"), "stderr: %s",
-              err ? err : "");
+    CHECK_EQ(it_hubsync_full(&s, db, incr, 30000, NULL, &err), 5);
+    CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 50)"), "stderr: %s",
+           err ? err : "");
     st = tl_stats(&s);
-    TL_CHECK_OP(tl_jint_or(st, "total", -1), <=, 1);
-    TL_CHECK_OP(tl_jint_or(st, "requests.POST /crm/v3/objects/contacts/search", 0) +
-                    tl_jint_or(st, "requests.POST /crm/v3/objects/companies/search", 0) +
-                    tl_jint_or(st, "requests.POST /crm/v3/objects/deals/search", 0),
-                ==, 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_OP(tl_jint_or(st, "total", -1), <=, 1);
+    CHECK_OP(tl_jint_or(st, "requests.POST /crm/v3/objects/contacts/search", 0) +
+                 tl_jint_or(st, "requests.POST /crm/v3/objects/companies/search", 0) +
+                 tl_jint_or(st, "requests.POST /crm/v3/objects/deals/search", 0),
+             ==, 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(st);
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -141,22 +142,22 @@ static void test_reserve_usage(void)
     char db[64];
     char *err = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, (const char *const[]){IT_SMALL_PORTAL, NULL}) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, (const char *const[]){IT_SMALL_PORTAL, NULL}) == 0);
     const char *over[] = {"run", "--daily", "100", "--daily-reserve", "100", NULL};
-    TL_CHECK_EQ(it_hubsync_full(&s, db, over, 10000, NULL, &err), 2);
-    TL_CHECKF(err && strstr(err, "--daily-reserve 100 leaves nothing of --daily 100"), "%s",
-              err ? err : "");
+    CHECK_EQ(it_hubsync_full(&s, db, over, 10000, NULL, &err), 2);
+    CHECKF(err && strstr(err, "--daily-reserve 100 leaves nothing of --daily 100"), "%s",
+           err ? err : "");
     free(err);
     err = NULL;
     const char *status[] = {"status", "--daily-reserve", "10", NULL};
-    TL_CHECK_EQ(it_hubsync_full(&s, db, status, 10000, NULL, &err), 2);
-    TL_CHECKF(err && strstr(err, "--daily-reserve applies only to `hubsync run`"), "%s",
-              err ? err : "");
-    TL_CHECK_EQ(it_stat_int(&s, "total"), 0);
+    CHECK_EQ(it_hubsync_full(&s, db, status, 10000, NULL, &err), 2);
+    CHECKF(err && strstr(err, "--daily-reserve applies only to `hubsync run`"), "%s",
+           err ? err : "");
+    CHECK_EQ(it_stat_int(&s, "total"), 0);
 done:
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 

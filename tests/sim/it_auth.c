@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "../../common/base/jbuf.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -37,33 +38,33 @@ static void test_private_token(void)
 {
     tl_sim s = {0};
     const char *args[] = {IT_SMALL_PORTAL, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_CHECK_EQ(get_status(&s, TL_TOKEN), 200);
-    TL_CHECK(expect_401(&s, NULL, "INVALID_AUTHENTICATION"));
-    TL_CHECK(expect_401(&s, "pat-na1-wrong", "INVALID_AUTHENTICATION"));
-    TL_CHECK(expect_401(&s, "", "INVALID_AUTHENTICATION"));
-    TL_CHECK(expect_401(&s, TL_TOKEN "x", "INVALID_AUTHENTICATION"));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    CHECK_EQ(get_status(&s, TL_TOKEN), 200);
+    CHECK(expect_401(&s, NULL, "INVALID_AUTHENTICATION"));
+    CHECK(expect_401(&s, "pat-na1-wrong", "INVALID_AUTHENTICATION"));
+    CHECK(expect_401(&s, "", "INVALID_AUTHENTICATION"));
+    CHECK(expect_401(&s, TL_TOKEN "x", "INVALID_AUTHENTICATION"));
     /* POST endpoints check the token too. */
     tl_resp r;
     tl_post_json(&s, "/crm/v3/objects/contacts/search", NULL, "{}", &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 401, "INVALID_AUTHENTICATION"));
+    CHECK(tl_is_hubspot_error(&r, 401, "INVALID_AUTHENTICATION"));
     tl_resp_free(&r);
     tl_post_json(&s, "/crm/v4/associations/companies/contacts/batch/read", "nope",
                  "{\"inputs\":[]}", &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 401, "INVALID_AUTHENTICATION"));
+    CHECK(tl_is_hubspot_error(&r, 401, "INVALID_AUTHENTICATION"));
     tl_resp_free(&r);
     /* Admin endpoints need no token. */
     tl_get(&s, "/_sim/stats", NULL, &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 
     /* --token replaces the default. */
     const char *custom[] = {IT_SMALL_PORTAL, "--token", "pat-eu1-custom", NULL};
-    TL_REQUIRE(tl_sim_start(&s, custom) == 0);
-    TL_CHECK_EQ(get_status(&s, "pat-eu1-custom"), 200);
-    TL_CHECK(expect_401(&s, TL_TOKEN, "INVALID_AUTHENTICATION"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE(tl_sim_start(&s, custom) == 0);
+    CHECK_EQ(get_status(&s, "pat-eu1-custom"), 200);
+    CHECK(expect_401(&s, TL_TOKEN, "INVALID_AUTHENTICATION"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -87,55 +88,55 @@ static void test_oauth(void)
     json_object *st = NULL;
     char token[512], token2[512];
     const char *args[] = {IT_SMALL_PORTAL, "--auth", "oauth", "--token-ttl", "2", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
 
     tl_resp r;
     int64_t issued_ms = tl_wall_ms();
     bool ok = refresh(&s, "/oauth/v1/token", good_form, token, sizeof(token), &r);
     json_object *j = tl_resp_json(&r);
-    TL_CHECKF(ok, "refresh failed");
+    CHECKF(ok, "refresh failed");
     if (!ok)
         tl_resp_dump("POST /oauth/v1/token", &r);
-    TL_CHECK_STR(tl_jstr(j, "refresh_token"), "sim-refresh-token");
-    TL_CHECK_EQ(tl_jint_or(j, "expires_in", -1), 2);
+    CHECK_STR(tl_jstr(j, "refresh_token"), "sim-refresh-token");
+    CHECK_EQ(tl_jint_or(j, "expires_in", -1), 2);
     const char *type = tl_jstr(j, "token_type");
-    TL_CHECKF(type && strcasecmp(type, "bearer") == 0, "token_type %s", type ? type : "(null)");
-    TL_CHECK(strlen(token) > 10 && strlen(token) <= 300);
+    CHECKF(type && strcasecmp(type, "bearer") == 0, "token_type %s", type ? type : "(null)");
+    CHECK(strlen(token) > 10 && strlen(token) <= 300);
     tl_resp_free(&r);
-    TL_REQUIRE(ok);
+    REQUIRE(ok);
 
     /* The token works; the private-app token does not, in OAuth mode. */
     tl_get(&s, list_path, token, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit-Daily"), 0);
-    TL_CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Max") != NULL);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit-Daily"), 0);
+    CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Max") != NULL);
     tl_resp_free(&r);
-    TL_CHECK(expect_401(&s, TL_TOKEN, "INVALID_AUTHENTICATION"));
-    TL_CHECK(expect_401(&s, NULL, "INVALID_AUTHENTICATION"));
+    CHECK(expect_401(&s, TL_TOKEN, "INVALID_AUTHENTICATION"));
+    CHECK(expect_401(&s, NULL, "INVALID_AUTHENTICATION"));
 
     /* After its TTL: EXPIRED_AUTHENTICATION with the expiry time. */
     tl_sleep_ms(2500);
     tl_get(&s, list_path, token, &r);
     j = tl_resp_json(&r);
-    TL_CHECK(tl_is_hubspot_error(&r, 401, "EXPIRED_AUTHENTICATION"));
+    CHECK(tl_is_hubspot_error(&r, 401, "EXPIRED_AUTHENTICATION"));
     const char *expired = tl_jstr(j, "context.expire time.0");
     int64_t expired_ms = 0;
-    TL_CHECKF(expired && parse_iso8601_ms(expired, strlen(expired), &expired_ms) == 0,
-              "context.\"expire time\"[0] = %s", expired ? expired : "(absent)");
-    TL_CHECKF(expired_ms >= issued_ms + 1000 && expired_ms <= issued_ms + 3500,
-              "expired at %lld, issued at %lld", (long long)expired_ms, (long long)issued_ms);
+    CHECKF(expired && parse_iso8601_ms(expired, strlen(expired), &expired_ms) == 0,
+           "context.\"expire time\"[0] = %s", expired ? expired : "(absent)");
+    CHECKF(expired_ms >= issued_ms + 1000 && expired_ms <= issued_ms + 3500,
+           "expired at %lld, issued at %lld", (long long)expired_ms, (long long)issued_ms);
     tl_resp_free(&r);
 
     /* A new token works again, and differs from the old one (v3 path too). */
     ok = refresh(&s, "/oauth/v3/token", good_form, token2, sizeof(token2), &r);
     tl_resp_free(&r);
-    TL_REQUIRE(ok);
-    TL_CHECK(strcmp(token, token2) != 0);
-    TL_CHECK_EQ(get_status(&s, token2), 200);
+    REQUIRE(ok);
+    CHECK(strcmp(token, token2) != 0);
+    CHECK_EQ(get_status(&s, token2), 200);
 
     st = tl_stats(&s);
-    TL_CHECK_EQ(tl_jint_or(st, "tokens_issued", -1), 2);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_jint_or(st, "tokens_issued", -1), 2);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(st);
     tl_sim_stop(&s);
@@ -145,7 +146,7 @@ static void test_oauth_bad_grants(void)
 {
     tl_sim s = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--auth", "oauth", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const bad[] = {
         "grant_type=refresh_token&refresh_token=sim-refresh-token&client_id=sim-client-id"
         "&client_secret=wrong",
@@ -162,18 +163,17 @@ static void test_oauth_bad_grants(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tl_resp r;
         tl_post_form(&s, "/oauth/v1/token", NULL, bad[i], &r);
-        TL_CHECKF(r.r_status == 400 && tl_resp_json(&r), "form \"%s\": HTTP %ld", bad[i],
-                  r.r_status);
-        TL_CHECK(tl_jstr(tl_resp_json(&r), "access_token") == NULL);
+        CHECKF(r.r_status == 400 && tl_resp_json(&r), "form \"%s\": HTTP %ld", bad[i], r.r_status);
+        CHECK(tl_jstr(tl_resp_json(&r), "access_token") == NULL);
         tl_resp_free(&r);
     }
     /* The default TTL is HubSpot's 1800 s. */
     tl_resp r;
     tl_post_form(&s, "/oauth/v1/token", NULL, good_form, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jint_or(tl_resp_json(&r), "expires_in", -1), 1800);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jint_or(tl_resp_json(&r), "expires_in", -1), 1800);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }

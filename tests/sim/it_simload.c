@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "../../common/base/jbuf.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -83,10 +84,10 @@ static void check_family(json_object *st, const char *name, int64_t count, int64
     int64_t sum = stat_of(st, path);
     snprintf(path, sizeof(path), "latency.%s.tails", name);
     int64_t tails = stat_of(st, path);
-    TL_CHECKF(n == count, "latency.%s.count %lld, want %lld", name, (long long)n, (long long)count);
-    TL_CHECKF(sum >= count * lo && sum <= count * hi + tails * 4 * hi,
-              "latency.%s.sum_ms %lld for %lld answers (%lld tails), want %lld-%lld each", name,
-              (long long)sum, (long long)count, (long long)tails, (long long)lo, (long long)hi);
+    CHECKF(n == count, "latency.%s.count %lld, want %lld", name, (long long)n, (long long)count);
+    CHECKF(sum >= count * lo && sum <= count * hi + tails * 4 * hi,
+           "latency.%s.sum_ms %lld for %lld answers (%lld tails), want %lld-%lld each", name,
+           (long long)sum, (long long)count, (long long)tails, (long long)lo, (long long)hi);
 }
 
 /* The hubspot profile: every family's answers take at least the bottom of
@@ -99,18 +100,18 @@ static void test_hubspot_profile(void)
     jb_init(&body);
     json_object *st = NULL;
     const char *args[] = {PORTAL, "--companies", "1100", "--contacts", "3000", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", false, &companies) == 0);
-    TL_REQUIRE(companies.os_count >= 1000);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "companies", false, &companies) == 0);
+    REQUIRE(companies.os_count >= 1000);
     jb_lit(&body, "{\"inputs\":[");
     for (size_t i = 0; i < 1000; i++)
         jb_printf(&body, "%s{\"id\":\"%llu\"}", i ? "," : "",
                   (unsigned long long)companies.os_items[i].o_id);
     jb_lit(&body, "]}");
     /* Switched on at run time: the listing above ran at full speed. */
-    TL_REQUIRE(set_config(&s, "{\"latency_profile\":\"hubspot\"}"));
+    REQUIRE(set_config(&s, "{\"latency_profile\":\"hubspot\"}"));
     tl_resp r = {0};
-    TL_REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &r) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &r) == 0);
     tl_resp_free(&r);
     static const char search_200[] = "{\"limit\":200}";
     const tl_req list = {"GET", list_100, TL_TOKEN, NULL, NULL, 0};
@@ -142,15 +143,15 @@ static void test_hubspot_profile(void)
     for (size_t k = 0; k < sizeof(plan) / sizeof(plan[0]); k++)
         for (int i = 0; i < plan[k].times; i++) {
             int64_t ms = timed(&s, reqs[k], plan[k].status);
-            TL_CHECKF(ms >= plan[k].lo, "%s answer %d took %lld ms, want at least %lld",
-                      plan[k].family, i, (long long)ms, (long long)plan[k].lo);
+            CHECKF(ms >= plan[k].lo, "%s answer %d took %lld ms, want at least %lld",
+                   plan[k].family, i, (long long)ms, (long long)plan[k].lo);
         }
     st = tl_stats(&s);
-    TL_REQUIRE(st);
+    REQUIRE(st);
     for (size_t k = 0; k < sizeof(plan) / sizeof(plan[0]); k++)
         check_family(st, plan[k].family, plan[k].times, plan[k].lo, plan[k].hi);
-    TL_CHECK_EQ(stat_of(st, "latency.object_batch.count"), 0);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(stat_of(st, "latency.object_batch.count"), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(st);
     tl_objects_free(&companies);
@@ -165,41 +166,41 @@ static void test_flat_scale_and_switches(void)
     tl_sim s = {0};
     json_object *st = NULL;
     const char *args[] = {PORTAL, "--latency-profile", "none", "--latency-ms", "100:0", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const tl_req list = {"GET", list_100, TL_TOKEN, NULL, NULL, 0};
     for (int i = 0; i < 3; i++)
-        TL_CHECK_OP(timed(&s, &list, 200), >=, 100);
+        CHECK_OP(timed(&s, &list, 200), >=, 100);
     st = tl_stats(&s);
-    TL_CHECK_EQ(stat_of(st, "latency.list.count"), 3);
-    TL_CHECK_EQ(stat_of(st, "latency.list.sum_ms"), 300);
+    CHECK_EQ(stat_of(st, "latency.list.count"), 3);
+    CHECK_EQ(stat_of(st, "latency.list.sum_ms"), 300);
     json_object_put(st);
     st = NULL;
     /* The profile at a tenth, plus the 100 ms: a page of 100 in 130–145 ms. */
-    TL_REQUIRE(set_config(&s, "{\"latency_profile\":\"hubspot\",\"latency_scale\":0.1}"));
+    REQUIRE(set_config(&s, "{\"latency_profile\":\"hubspot\",\"latency_scale\":0.1}"));
     tl_resp r = {0};
-    TL_REQUIRE(tl_get(&s, "/_sim/config", NULL, &r) == 0);
-    TL_CHECK_STR(tl_jstr(tl_resp_json(&r), "latency_profile"), "hubspot");
-    TL_CHECK(tl_jget(tl_resp_json(&r), "latency_scale") &&
-             json_object_get_double(tl_jget(tl_resp_json(&r), "latency_scale")) == 0.1);
+    REQUIRE(tl_get(&s, "/_sim/config", NULL, &r) == 0);
+    CHECK_STR(tl_jstr(tl_resp_json(&r), "latency_profile"), "hubspot");
+    CHECK(tl_jget(tl_resp_json(&r), "latency_scale") &&
+          json_object_get_double(tl_jget(tl_resp_json(&r), "latency_scale")) == 0.1);
     tl_resp_free(&r);
-    TL_REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &r) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &r) == 0);
     tl_resp_free(&r);
     for (int i = 0; i < 4; i++)
-        TL_CHECK_OP(timed(&s, &list, 200), >=, 130);
+        CHECK_OP(timed(&s, &list, 200), >=, 130);
     st = tl_stats(&s);
     check_family(st, "list", 4, 130, 145);
     json_object_put(st);
     st = NULL;
     /* Back to none and no flat latency: nothing slept, still counted. */
-    TL_REQUIRE(set_config(&s, "{\"latency_profile\":\"none\",\"latency_ms\":0}"));
-    TL_REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &r) == 0);
+    REQUIRE(set_config(&s, "{\"latency_profile\":\"none\",\"latency_ms\":0}"));
+    REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &r) == 0);
     tl_resp_free(&r);
-    TL_CHECK_OP(timed(&s, &list, 200), >=, 0);
+    CHECK_OP(timed(&s, &list, 200), >=, 0);
     st = tl_stats(&s);
-    TL_CHECK_EQ(stat_of(st, "latency.list.count"), 1);
-    TL_CHECK_EQ(stat_of(st, "latency.list.sum_ms"), 0);
-    TL_CHECK(config_refused(&s, "{\"latency_profile\":\"slow\"}"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(stat_of(st, "latency.list.count"), 1);
+    CHECK_EQ(stat_of(st, "latency.list.sum_ms"), 0);
+    CHECK(config_refused(&s, "{\"latency_profile\":\"slow\"}"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(st);
     tl_sim_stop(&s);
@@ -214,25 +215,25 @@ static void test_admitted_before_latency(void)
     tl_resp out[10] = {{0}};
     json_object *st = NULL;
     const char *args[] = {PORTAL, "--latency-profile", "hubspot", "--rate", "5/10s", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     tl_req reqs[10];
     for (int i = 0; i < 10; i++)
         reqs[i] = (tl_req){"GET", list_100, TL_TOKEN, NULL, NULL, 0};
-    TL_REQUIRE(tl_parallel(&s, reqs, 10, 10, out) == 0);
+    REQUIRE(tl_parallel(&s, reqs, 10, 10, out) == 0);
     int ok = 0, limited = 0;
     for (int i = 0; i < 10; i++) {
         ok += out[i].r_status == 200;
         limited += out[i].r_status == 429;
     }
-    TL_CHECK(ok == 5 && limited == 5);
+    CHECK(ok == 5 && limited == 5);
     st = tl_stats(&s);
-    TL_REQUIRE(st);
-    TL_CHECK_EQ(stat_of(st, "admitted.burst.count"), 5);
+    REQUIRE(st);
+    CHECK_EQ(stat_of(st, "admitted.burst.count"), 5);
     int64_t spread = stat_of(st, "admitted.burst.last_ms") - stat_of(st, "admitted.burst.first_ms");
-    TL_CHECKF(spread >= 0 && spread < 250, "five admitted over %lld ms", (long long)spread);
-    TL_CHECK_EQ(stat_of(st, "latency.list.count"), 5);
-    TL_CHECK_EQ(stat_of(st, "rate_limited.TEN_SECONDLY_ROLLING"), 5);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECKF(spread >= 0 && spread < 250, "five admitted over %lld ms", (long long)spread);
+    CHECK_EQ(stat_of(st, "latency.list.count"), 5);
+    CHECK_EQ(stat_of(st, "rate_limited.TEN_SECONDLY_ROLLING"), 5);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     for (int i = 0; i < 10; i++)
         tl_resp_free(&out[i]);
@@ -249,7 +250,7 @@ static void test_foreign_shares_window(void)
     tl_sim s = {0};
     json_object *st = NULL;
     const char *args[] = {PORTAL, "--rate", "20/2s", "--foreign-load", "10/2s", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     tl_sleep_ms(2200);
     int64_t client_start = tl_wall_ms();
     int passed = 0;
@@ -262,25 +263,24 @@ static void test_foreign_shares_window(void)
             first_remaining = header_int(&r, "X-HubSpot-RateLimit-Remaining");
         if (r.r_status == 429) {
             refused = true;
-            TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Remaining"), 0);
+            CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Remaining"), 0);
         }
         tl_resp_free(&r);
     }
-    TL_CHECK(refused);
+    CHECK(refused);
     /* 20 − 10 foreign − this one; a foreign arrival may be just in or out. */
-    TL_CHECKF(first_remaining >= 8 && first_remaining <= 10, "first Remaining %lld",
-              first_remaining);
-    TL_CHECKF(passed >= 8 && passed <= 12, "%d client requests passed", passed);
+    CHECKF(first_remaining >= 8 && first_remaining <= 10, "first Remaining %lld", first_remaining);
+    CHECKF(passed >= 8 && passed <= 12, "%d client requests passed", passed);
     st = tl_stats(&s);
-    TL_REQUIRE(st);
-    TL_CHECK_OP(stat_of(st, "foreign.admitted"), >=, 10);
-    TL_CHECK_EQ(stat_of(st, "rate_limited.TEN_SECONDLY_ROLLING"), 1);
-    TL_CHECK_EQ(stat_of(st, "total"), passed + 1);
-    TL_CHECK_EQ(stat_of(st, "max_in_window"), passed);
-    TL_CHECK_EQ(stat_of(st, "admitted.burst.count"), passed);
-    TL_CHECK_OP(stat_of(st, "admitted.burst.first_ms"), >=, client_start);
-    TL_CHECK_OP(stat_of(st, "first_request_ms"), >=, client_start);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE(st);
+    CHECK_OP(stat_of(st, "foreign.admitted"), >=, 10);
+    CHECK_EQ(stat_of(st, "rate_limited.TEN_SECONDLY_ROLLING"), 1);
+    CHECK_EQ(stat_of(st, "total"), passed + 1);
+    CHECK_EQ(stat_of(st, "max_in_window"), passed);
+    CHECK_EQ(stat_of(st, "admitted.burst.count"), passed);
+    CHECK_OP(stat_of(st, "admitted.burst.first_ms"), >=, client_start);
+    CHECK_OP(stat_of(st, "first_request_ms"), >=, client_start);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(st);
     tl_sim_stop(&s);
@@ -295,18 +295,18 @@ static void test_foreign_refused_daily_and_switch(void)
     json_object *st = NULL;
     const char *args[] = {PORTAL,  "--rate",  "3/1s",   "--foreign-load",
                           "10/1s", "--daily", "100000", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     tl_sleep_ms(1500);
-    TL_REQUIRE(set_config(&s, "{\"foreign_load\":\"0\"}"));
+    REQUIRE(set_config(&s, "{\"foreign_load\":\"0\"}"));
     st = tl_stats(&s);
-    TL_REQUIRE(st);
+    REQUIRE(st);
     int64_t admitted = stat_of(st, "foreign.admitted"), refused = stat_of(st, "foreign.refused");
-    TL_CHECKF(admitted >= 4 && admitted <= 8, "foreign admitted %lld", (long long)admitted);
-    TL_CHECKF(refused >= 6, "foreign refused %lld", (long long)refused);
-    TL_CHECK_EQ(stat_of(st, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    TL_CHECK_EQ(stat_of(st, "total"), 0);
-    TL_CHECK_EQ(stat_of(st, "max_in_window"), 0);
-    TL_CHECK_EQ(stat_of(st, "admitted.burst.count"), 0);
+    CHECKF(admitted >= 4 && admitted <= 8, "foreign admitted %lld", (long long)admitted);
+    CHECKF(refused >= 6, "foreign refused %lld", (long long)refused);
+    CHECK_EQ(stat_of(st, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK_EQ(stat_of(st, "total"), 0);
+    CHECK_EQ(stat_of(st, "max_in_window"), 0);
+    CHECK_EQ(stat_of(st, "admitted.burst.count"), 0);
     json_object_put(st);
     st = NULL;
     /* Stopped: nothing more arrives. The daily counter holds what was
@@ -314,23 +314,23 @@ static void test_foreign_refused_daily_and_switch(void)
     tl_sleep_ms(1100);
     tl_resp r = {0};
     tl_get(&s, list_100, TL_TOKEN, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily-Remaining"), 100000 - admitted - 1);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily-Remaining"), 100000 - admitted - 1);
     tl_resp_free(&r);
     st = tl_stats(&s);
-    TL_CHECK_EQ(stat_of(st, "foreign.admitted"), admitted);
-    TL_CHECK_EQ(stat_of(st, "foreign.refused"), refused);
+    CHECK_EQ(stat_of(st, "foreign.admitted"), admitted);
+    CHECK_EQ(stat_of(st, "foreign.refused"), refused);
     json_object_put(st);
     st = NULL;
-    TL_REQUIRE(tl_get(&s, "/_sim/config", NULL, &r) == 0);
-    TL_CHECK_STR(tl_jstr(tl_resp_json(&r), "foreign_load"), "0");
+    REQUIRE(tl_get(&s, "/_sim/config", NULL, &r) == 0);
+    CHECK_STR(tl_jstr(tl_resp_json(&r), "foreign_load"), "0");
     tl_resp_free(&r);
-    TL_REQUIRE(set_config(&s, "{\"foreign_load\":\"2/1s\"}"));
+    REQUIRE(set_config(&s, "{\"foreign_load\":\"2/1s\"}"));
     tl_sleep_ms(1200);
     st = tl_stats(&s);
-    TL_CHECK_OP(stat_of(st, "foreign.admitted"), >=, admitted + 2);
-    TL_CHECK(config_refused(&s, "{\"foreign_load\":\"2\"}"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_OP(stat_of(st, "foreign.admitted"), >=, admitted + 2);
+    CHECK(config_refused(&s, "{\"foreign_load\":\"2\"}"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(st);
     tl_sim_stop(&s);
@@ -344,60 +344,60 @@ static void test_headers(void)
     tl_sim s = {0};
     tl_resp r = {0};
     const char *addon[] = {PORTAL, "--tier", "pro-addon", NULL};
-    TL_REQUIRE(tl_sim_start(&s, addon) == 0);
+    REQUIRE(tl_sim_start(&s, addon) == 0);
     tl_get(&s, list_100, TL_TOKEN, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Max"), 250);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Remaining"), 249);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Interval-Milliseconds"), 10000);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Secondly"), 25);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Secondly-Remaining"), 25);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily"), 1625000);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily-Remaining"), 1624999);
-    TL_CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit-"), 7);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Max"), 250);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Remaining"), 249);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Interval-Milliseconds"), 10000);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Secondly"), 25);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Secondly-Remaining"), 25);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily"), 1625000);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily-Remaining"), 1624999);
+    CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit-"), 7);
     tl_resp_free(&r);
     tl_post_json(&s, "/crm/v3/objects/contacts/search", TL_TOKEN, "{\"limit\":1}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit"), 0);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_header_count_prefix(&r, "X-HubSpot-RateLimit"), 0);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 
     /* A burst 429 carries the burst headers with Remaining 0, and the daily
      * pair with the refused request given back. */
     const char *tight[] = {PORTAL, "--rate", "2/10s", "--daily", "100", NULL};
-    TL_REQUIRE(tl_sim_start(&s, tight) == 0);
+    REQUIRE(tl_sim_start(&s, tight) == 0);
     for (int i = 0; i < 3; i++) {
         tl_resp_free(&r);
         tl_get(&s, list_100, TL_TOKEN, &r);
     }
-    TL_CHECK_EQ(r.r_status, 429);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Max"), 2);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Remaining"), 0);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Interval-Milliseconds"), 10000);
-    TL_CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Secondly") != NULL);
-    TL_CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Secondly-Remaining") != NULL);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily"), 100);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily-Remaining"), 98);
+    CHECK_EQ(r.r_status, 429);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Max"), 2);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Remaining"), 0);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Interval-Milliseconds"), 10000);
+    CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Secondly") != NULL);
+    CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Secondly-Remaining") != NULL);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily"), 100);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Daily-Remaining"), 98);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 
     /* OAuth: the burst headers, no daily pair. */
     static const char form[] = "grant_type=refresh_token&refresh_token=sim-refresh-token"
                                "&client_id=sim-client-id&client_secret=sim-client-secret";
     const char *oauth[] = {PORTAL, "--auth", "oauth", NULL};
-    TL_REQUIRE(tl_sim_start(&s, oauth) == 0);
+    REQUIRE(tl_sim_start(&s, oauth) == 0);
     tl_post_form(&s, "/oauth/v1/token", NULL, form, &r);
     const char *tok = tl_jstr(tl_resp_json(&r), "access_token");
     char token[256];
     snprintf(token, sizeof(token), "%s", tok ? tok : "");
     tl_resp_free(&r);
-    TL_REQUIRE(token[0]);
+    REQUIRE(token[0]);
     tl_get(&s, list_100, token, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Max"), 190);
-    TL_CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Daily") == NULL);
-    TL_CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Daily-Remaining") == NULL);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(header_int(&r, "X-HubSpot-RateLimit-Max"), 190);
+    CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Daily") == NULL);
+    CHECK(tl_header_get(&r, "X-HubSpot-RateLimit-Daily-Remaining") == NULL);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_resp_free(&r);
     tl_sim_stop(&s);
@@ -409,12 +409,12 @@ static void test_stats_keys(void)
 {
     tl_sim s = {0};
     json_object *st = NULL;
-    TL_REQUIRE(tl_sim_start(&s, (const char *const[]){PORTAL, NULL}) == 0);
+    REQUIRE(tl_sim_start(&s, (const char *const[]){PORTAL, NULL}) == 0);
     tl_resp r = {0};
     tl_get(&s, list_100, TL_TOKEN, &r);
     tl_resp_free(&r);
     st = tl_stats(&s);
-    TL_REQUIRE(st);
+    REQUIRE(st);
     static const char *const keys[] = {
         "requests",
         "total",
@@ -446,12 +446,12 @@ static void test_stats_keys(void)
         "foreign.refused",
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        TL_CHECKF(tl_jget(st, keys[i]) != NULL, "/_sim/stats lacks %s", keys[i]);
-    TL_CHECK_EQ(stat_of(st, "admitted.burst.count"), 1);
+        CHECKF(tl_jget(st, keys[i]) != NULL, "/_sim/stats lacks %s", keys[i]);
+    CHECK_EQ(stat_of(st, "admitted.burst.count"), 1);
     /* Counted at arrival and at admission: the same request, ms apart. */
     int64_t gap = stat_of(st, "admitted.burst.first_ms") - stat_of(st, "first_request_ms");
-    TL_CHECKF(gap >= 0 && gap <= 50, "admitted %lld ms after the request arrived", (long long)gap);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECKF(gap >= 0 && gap <= 50, "admitted %lld ms after the request arrived", (long long)gap);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(st);
     tl_sim_stop(&s);

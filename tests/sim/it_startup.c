@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -20,30 +21,30 @@ static void test_listening_line(void)
     tl_sim_exit ex = {0};
     char port_file[64] = "/tmp/it-port-XXXXXX";
     int fd = mkstemp(port_file);
-    TL_REQUIRE(fd >= 0);
+    REQUIRE(fd >= 0);
     close(fd);
     /* Without --quiet: the portal summary must go to stderr, not stdout. */
     const char *args[] = {"--port", "0", "--port-file", port_file, IT_SMALL_PORTAL, NULL};
-    TL_REQUIRE(tl_sim_start_argv(&s, args) == 0);
+    REQUIRE(tl_sim_start_argv(&s, args) == 0);
 
     char expected[128];
     snprintf(expected, sizeof(expected), "hubspot-sim listening on http://127.0.0.1:%d", s.s_port);
-    TL_CHECK_STR(s.s_first_line, expected);
+    CHECK_STR(s.s_first_line, expected);
     FILE *f = fopen(port_file, "r");
     int file_port = 0;
-    TL_CHECK(f && fscanf(f, "%d", &file_port) == 1);
+    CHECK(f && fscanf(f, "%d", &file_port) == 1);
     if (f)
         fclose(f);
-    TL_CHECK_EQ(file_port, s.s_port);
+    CHECK_EQ(file_port, s.s_port);
 
     tl_resp r;
     tl_get(&s, "/crm/v3/objects/contacts?limit=1", TL_TOKEN, &r);
-    TL_CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(r.r_status, 200);
     tl_resp_free(&r);
 
-    TL_CHECK_EQ(tl_sim_stop_ex(&s, &ex), 0);
-    TL_CHECKF(ex.ex_stdout && ex.ex_stdout[0] == '\0', "more stdout: \"%s\"", ex.ex_stdout);
-    TL_CHECKF(ex.ex_stderr && ex.ex_stderr[0] != '\0', "no portal summary on stderr");
+    CHECK_EQ(tl_sim_stop_ex(&s, &ex), 0);
+    CHECKF(ex.ex_stdout && ex.ex_stdout[0] == '\0', "more stdout: \"%s\"", ex.ex_stdout);
+    CHECKF(ex.ex_stderr && ex.ex_stderr[0] != '\0', "no portal summary on stderr");
 done:
     tl_sim_stop(&s);
     tl_sim_exit_free(&ex);
@@ -55,11 +56,11 @@ static void test_quiet(void)
     tl_sim s = {0};
     tl_sim_exit ex = {0};
     const char *args[] = {IT_SMALL_PORTAL, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_CHECK(s.s_port > 0 && s.s_port_file_port == s.s_port);
-    TL_CHECK_EQ(tl_sim_stop_ex(&s, &ex), 0);
-    TL_CHECKF(ex.ex_stderr && ex.ex_stderr[0] == '\0', "--quiet, yet stderr: \"%s\"", ex.ex_stderr);
-    TL_CHECKF(ex.ex_stdout && ex.ex_stdout[0] == '\0', "more stdout: \"%s\"", ex.ex_stdout);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    CHECK(s.s_port > 0 && s.s_port_file_port == s.s_port);
+    CHECK_EQ(tl_sim_stop_ex(&s, &ex), 0);
+    CHECKF(ex.ex_stderr && ex.ex_stderr[0] == '\0', "--quiet, yet stderr: \"%s\"", ex.ex_stderr);
+    CHECKF(ex.ex_stdout && ex.ex_stdout[0] == '\0', "more stdout: \"%s\"", ex.ex_stdout);
 done:
     tl_sim_stop(&s);
     tl_sim_exit_free(&ex);
@@ -69,8 +70,8 @@ static void test_sigint(void)
 {
     tl_sim s = {0};
     const char *args[] = {IT_SMALL_PORTAL, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_CHECK_EQ(tl_sim_stop_signal(&s, SIGINT, NULL), 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    CHECK_EQ(tl_sim_stop_signal(&s, SIGINT, NULL), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -80,8 +81,8 @@ static void test_help(void)
     const char *args[] = {"--help", NULL};
     int status = 0;
     char *out = NULL, *err = NULL;
-    TL_REQUIRE(tl_run(tl_sim_path(), args, 15000, &status, &out, &err) == 0);
-    TL_CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", (unsigned)status);
+    REQUIRE(tl_run(tl_sim_path(), args, 15000, &status, &out, &err) == 0);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status 0x%x", (unsigned)status);
     /* Every documented option family is mentioned (stdout or stderr). */
     static const char *const options[] = {
         "--port",
@@ -118,9 +119,8 @@ static void test_help(void)
         "--assoc-page-size",
     };
     for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-        TL_CHECKF(strstr(out, options[i]) || strstr(err, options[i]), "--help lacks %s",
-                  options[i]);
-    TL_CHECKF(!strstr(out, "listening on http://127.0.0.1:"), "--help started a server");
+        CHECKF(strstr(out, options[i]) || strstr(err, options[i]), "--help lacks %s", options[i]);
+    CHECKF(!strstr(out, "listening on http://127.0.0.1:"), "--help started a server");
 done:
     free(out);
     free(err);
@@ -153,10 +153,10 @@ static void test_bad_options(void)
         char *out = NULL, *err = NULL;
         int rc = tl_run(tl_sim_path(), cases[i], 5000, &status, &out, &err);
         bool refused = rc == 0 && WIFEXITED(status) && WEXITSTATUS(status) != 0;
-        TL_CHECKF(refused, "%s %s: rc %d, status 0x%x, stdout \"%s\"", cases[i][0],
-                  cases[i][1] ? cases[i][1] : "", rc, (unsigned)status, out ? out : "");
-        TL_CHECKF(err && err[0] != '\0', "%s: nothing on stderr", cases[i][0]);
-        TL_CHECKF(out && !strstr(out, "listening on"), "%s: it started listening", cases[i][0]);
+        CHECKF(refused, "%s %s: rc %d, status 0x%x, stdout \"%s\"", cases[i][0],
+               cases[i][1] ? cases[i][1] : "", rc, (unsigned)status, out ? out : "");
+        CHECKF(err && err[0] != '\0', "%s: nothing on stderr", cases[i][0]);
+        CHECKF(out && !strstr(out, "listening on"), "%s: it started listening", cases[i][0]);
         free(out);
         free(err);
     }

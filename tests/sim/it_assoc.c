@@ -13,6 +13,7 @@
 
 #include "../../common/base/hs_types.h"
 #include "../../common/base/jbuf.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -132,13 +133,13 @@ static void take_result(const direction *d, json_object *res, parent *ps, size_t
     uint64_t from_id;
     parent *p =
         from && tl_parse_u64(from, strlen(from), &from_id) ? find_parent(ps, n, from_id) : NULL;
-    if (!TL_CHECKF(p && !p->p_done, "result for unexpected from.id %s", from ? from : "(none)"))
+    if (!CHECKF(p && !p->p_done, "result for unexpected from.id %s", from ? from : "(none)"))
         return;
     p->p_pages++;
     p->p_answers++;
     json_object *to = tl_jget(res, "to");
     size_t nto = tl_jlen(res, "to");
-    TL_CHECKF(nto > 0 && nto <= PAGE_SIZE, "from %s: %zu to[] items on one page", from, nto);
+    CHECKF(nto > 0 && nto <= PAGE_SIZE, "from %s: %zu to[] items on one page", from, nto);
     for (size_t i = 0; i < nto; i++) {
         json_object *item = json_object_array_get_idx(to, i);
         json_object *tid = tl_jget(item, "toObjectId");
@@ -172,8 +173,8 @@ static void take_result(const direction *d, json_object *res, parent *ps, size_t
     }
     const char *after = tl_jstr(res, "paging.next.after");
     if (after) {
-        TL_CHECKF(strstr(after, "%3D") != NULL, "cursor \"%s\" lacks %%3D", after);
-        TL_CHECKF(strlen(after) < sizeof(p->p_after), "cursor too long");
+        CHECKF(strstr(after, "%3D") != NULL, "cursor \"%s\" lacks %%3D", after);
+        CHECKF(strlen(after) < sizeof(p->p_after), "cursor too long");
         snprintf(p->p_after, sizeof(p->p_after), "%s", after);
         if (p->p_pages == 1 && !ar->ar_cursor[0]) {
             snprintf(ar->ar_cursor, sizeof(ar->ar_cursor), "%s", after);
@@ -192,16 +193,16 @@ static void take_result(const direction *d, json_object *res, parent *ps, size_t
 /* Handles one errors[] entry: only NO_ASSOCIATIONS_FOUND is expected. */
 static void take_error(json_object *err, parent *ps, size_t n, assoc_read *ar)
 {
-    TL_CHECK_STR(tl_jstr(err, "subCategory"), "crm.associations.NO_ASSOCIATIONS_FOUND");
-    TL_CHECK_STR(tl_jstr(err, "status"), "error");
-    TL_CHECK(tl_jstr(err, "message") != NULL);
+    CHECK_STR(tl_jstr(err, "subCategory"), "crm.associations.NO_ASSOCIATIONS_FOUND");
+    CHECK_STR(tl_jstr(err, "status"), "error");
+    CHECK(tl_jstr(err, "message") != NULL);
     json_object *ids = tl_jget(err, "context.fromObjectId");
-    TL_CHECKF(tl_jlen(err, "context.fromObjectId") > 0, "error without context.fromObjectId");
+    CHECKF(tl_jlen(err, "context.fromObjectId") > 0, "error without context.fromObjectId");
     for (size_t i = 0; i < tl_jlen(err, "context.fromObjectId"); i++) {
         const char *id = json_object_get_string(json_object_array_get_idx(ids, i));
         uint64_t v;
         parent *p = id && tl_parse_u64(id, strlen(id), &v) ? find_parent(ps, n, v) : NULL;
-        if (!TL_CHECKF(p && !p->p_done, "NO_ASSOCIATIONS_FOUND for unexpected id %s", id))
+        if (!CHECKF(p && !p->p_done, "NO_ASSOCIATIONS_FOUND for unexpected id %s", id))
             continue;
         p->p_done = true;
         p->p_answers++;
@@ -246,14 +247,14 @@ static bool read_batch(tl_sim *s, const direction *d, parent *ps, size_t n, size
     ar->ar_requests++;
     json_object *j = tl_resp_json(&r);
     bool ok =
-        TL_CHECKF((r.r_status == 200 || r.r_status == 207) && j, "%s: HTTP %ld", path, r.r_status);
+        CHECKF((r.r_status == 200 || r.r_status == 207) && j, "%s: HTTP %ld", path, r.r_status);
     if (ok) {
-        TL_CHECK_STR(tl_jstr(j, "status"), "COMPLETE");
-        TL_CHECK(tl_jstr(j, "startedAt") && tl_jstr(j, "completedAt"));
+        CHECK_STR(tl_jstr(j, "status"), "COMPLETE");
+        CHECK(tl_jstr(j, "startedAt") && tl_jstr(j, "completedAt"));
         size_t nerr = tl_jlen(j, "errors");
-        TL_CHECKF((r.r_status == 207) == (nerr > 0), "HTTP %ld with %zu errors", r.r_status, nerr);
+        CHECKF((r.r_status == 207) == (nerr > 0), "HTTP %ld with %zu errors", r.r_status, nerr);
         if (nerr)
-            TL_CHECK_EQ(tl_jint_or(j, "numErrors", -1), nerr);
+            CHECK_EQ(tl_jint_or(j, "numErrors", -1), nerr);
         for (size_t i = 0; i < tl_jlen(j, "results"); i++)
             take_result(d, json_object_array_get_idx(tl_jget(j, "results"), i), ps, n, ar);
         for (size_t i = 0; i < nerr; i++)
@@ -288,20 +289,20 @@ static bool read_direction(tl_sim *s, const direction *d, const uint64_t *ids, s
         }
         if (pending == 0)
             break;
-        ok = TL_CHECKF(round < 100, "paging does not end");
+        ok = CHECKF(round < 100, "paging does not end");
         size_t cursor = 0;
         while (ok && cursor < n)
             ok = read_batch(s, d, ps, n, &cursor, ar);
         size_t wrong = 0;
         for (size_t i = 0; i < n; i++)
             wrong += ps[i].p_answers != ps[i].p_expect;
-        ok = ok &&
-             TL_CHECKF(wrong == 0, "%zu of %zu inputs not answered exactly once", wrong, pending);
+        ok =
+            ok && CHECKF(wrong == 0, "%zu of %zu inputs not answered exactly once", wrong, pending);
     }
     free(ps);
     tl_lines_sort(&ar->ar_lines);
     tl_lines_sort(&ar->ar_no_assoc);
-    TL_CHECKF(ar->ar_shape_errors == 0, "%zu malformed to[] items", ar->ar_shape_errors);
+    CHECKF(ar->ar_shape_errors == 0, "%zu malformed to[] items", ar->ar_shape_errors);
     return ok;
 }
 
@@ -356,7 +357,7 @@ static void test_paging_truth(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     for (int t = 0; t < HS_DEFAULT_TABLE_COUNT; t++) {
         char table[64];
         direction d;
@@ -365,10 +366,9 @@ static void test_paging_truth(void)
         uint64_t *ids = live_ids(&s, d.d_from, &n);
         assoc_read ar;
         tl_lines truth = {0};
-        if (TL_CHECK(ids && n > 0) && TL_CHECK(read_direction(&s, &d, ids, n, &ar)) &&
-            TL_CHECK(tl_truth(&s, table, &truth) == 0)) {
-            TL_CHECKF(tl_lines_equal(&ar.ar_lines, &truth, "batch read", "truth"), "table %s",
-                      table);
+        if (CHECK(ids && n > 0) && CHECK(read_direction(&s, &d, ids, n, &ar)) &&
+            CHECK(tl_truth(&s, table, &truth) == 0)) {
+            CHECKF(tl_lines_equal(&ar.ar_lines, &truth, "batch read", "truth"), "table %s", table);
             /* Primary links exist where the pair has a primary type. */
             size_t primary = 0;
             for (size_t i = 0; d.d_primary && i < truth.l_count; i++) {
@@ -377,16 +377,15 @@ static void test_paging_truth(void)
                 for (int k = 0; k < n_types; k++)
                     primary += types[k] == d.d_primary;
             }
-            TL_CHECKF(!d.d_primary || primary > 0, "%s: no primary link", table);
+            CHECKF(!d.d_primary || primary > 0, "%s: no primary link", table);
             /* The heavy parent pages at least four times. */
-            TL_CHECKF(ar.ar_max_pages >= 4, "%s: at most %d pages per parent", table,
-                      ar.ar_max_pages);
+            CHECKF(ar.ar_max_pages >= 4, "%s: at most %d pages per parent", table, ar.ar_max_pages);
             assoc_read_free(&ar);
         }
         tl_lines_free(&truth);
         free(ids);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -425,7 +424,7 @@ static void test_reverse(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     for (int t = 0; t < HS_DEFAULT_TABLE_COUNT; t++) {
         char table[64];
         direction d, fwd;
@@ -435,8 +434,8 @@ static void test_reverse(void)
         uint64_t *ids = live_ids(&s, d.d_from, &n);
         assoc_read ar;
         tl_lines truth = {0}, want = {0}, got = {0};
-        if (TL_CHECK(ids && n > 0) && TL_CHECK(read_direction(&s, &d, ids, n, &ar)) &&
-            TL_CHECK(tl_truth(&s, table, &truth) == 0)) {
+        if (CHECK(ids && n > 0) && CHECK(read_direction(&s, &d, ids, n, &ar)) &&
+            CHECK(tl_truth(&s, table, &truth) == 0)) {
             for (size_t i = 0; i < truth.l_count; i++)
                 canonical_line(truth.l_items[i], fwd.d_unlabeled, fwd.d_primary, fwd.d_unlabeled,
                                fwd.d_primary, &want);
@@ -445,8 +444,8 @@ static void test_reverse(void)
                                fwd.d_primary, &got);
             tl_lines_sort(&want);
             tl_lines_sort(&got);
-            TL_CHECKF(tl_lines_equal(&got, &want, "reverse read", "truth"), "table %s read %s→%s",
-                      table, d.d_from, d.d_to);
+            CHECKF(tl_lines_equal(&got, &want, "reverse read", "truth"), "table %s read %s→%s",
+                   table, d.d_from, d.d_to);
             assoc_read_free(&ar);
         }
         tl_lines_free(&truth);
@@ -454,7 +453,7 @@ static void test_reverse(void)
         tl_lines_free(&got);
         free(ids);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -475,10 +474,10 @@ static void test_batch_limits(void)
     jbuf b;
     jb_init(&b);
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     size_t n;
     uint64_t *ids = live_ids(&s, "companies", &n);
-    TL_REQUIRE(ids && n > 10);
+    REQUIRE(ids && n > 10);
     for (size_t count = 1000; count <= 1001; count++) {
         /* Real IDs first, then made-up ones. */
         jb_reset(&b);
@@ -494,13 +493,13 @@ static void test_batch_limits(void)
         tl_resp r;
         post_inputs(&s, jb_cstr(&b), &r);
         if (count == 1000)
-            TL_CHECKF(r.r_status == 207, "1000 inputs: HTTP %ld", r.r_status);
+            CHECKF(r.r_status == 207, "1000 inputs: HTTP %ld", r.r_status);
         else
-            TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+            CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
         tl_resp_free(&r);
     }
     free(ids);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     jb_free(&b);
     tl_sim_stop(&s);
@@ -516,17 +515,17 @@ static void test_no_associations(void)
     uint64_t *ids = NULL;
     assoc_read ar = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     size_t n;
     ids = live_ids(&s, "companies", &n);
-    TL_REQUIRE(ids && n > 0);
-    TL_REQUIRE(tl_truth(&s, "companies_contacts", &truth) == 0);
-    TL_REQUIRE(tl_list_all(&s, "companies", true, &archived) == 0);
+    REQUIRE(ids && n > 0);
+    REQUIRE(tl_truth(&s, "companies_contacts", &truth) == 0);
+    REQUIRE(tl_list_all(&s, "companies", true, &archived) == 0);
 
     /* Expected: every live company without a truth line, plus the extras. */
     size_t total = n + archived.os_count + 2;
     uint64_t *inputs = realloc(ids, total * sizeof(*inputs));
-    TL_REQUIRE(inputs);
+    REQUIRE(inputs);
     ids = inputs;
     for (size_t i = 0; i < n; i++) {
         char prefix[64];
@@ -551,16 +550,16 @@ static void test_no_associations(void)
     tl_lines_addf(&want_missing, "%llu", (unsigned long long)(max_id + 1000));
     tl_lines_sort(&want_missing);
     qsort(ids, n, sizeof(*ids), cmp_u64);
-    TL_CHECKF(archived.os_count > 0, "the portal has no archived company");
+    CHECKF(archived.os_count > 0, "the portal has no archived company");
 
     direction d;
     char table[64];
     direction_of(hs_default_tables[0], false, table, sizeof(table), &d);
-    TL_REQUIRE(strcmp(table, "companies_contacts") == 0);
-    TL_REQUIRE(read_direction(&s, &d, ids, n, &ar));
-    TL_CHECK(tl_lines_equal(&ar.ar_no_assoc, &want_missing, "NO_ASSOCIATIONS_FOUND", "expected"));
-    TL_CHECK(tl_lines_equal(&ar.ar_lines, &truth, "batch read", "truth"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE(strcmp(table, "companies_contacts") == 0);
+    REQUIRE(read_direction(&s, &d, ids, n, &ar));
+    CHECK(tl_lines_equal(&ar.ar_no_assoc, &want_missing, "NO_ASSOCIATIONS_FOUND", "expected"));
+    CHECK(tl_lines_equal(&ar.ar_lines, &truth, "batch read", "truth"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     assoc_read_free(&ar);
     tl_lines_free(&truth);
@@ -576,7 +575,7 @@ static void test_bad_cursor(void)
     tl_sim s = {0};
     assoc_read ar = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     size_t n;
     uint64_t *ids = live_ids(&s, "companies", &n);
     direction d;
@@ -584,7 +583,7 @@ static void test_bad_cursor(void)
     direction_of(hs_default_tables[0], false, table, sizeof(table), &d);
     bool read = ids && read_direction(&s, &d, ids, n, &ar);
     free(ids);
-    TL_REQUIRE(read && ar.ar_cursor[0] && ar.ar_cursor_id);
+    REQUIRE(read && ar.ar_cursor[0] && ar.ar_cursor_id);
 
     /* The cursor as a client that percent-decoded it would send it. */
     char decoded[128];
@@ -606,7 +605,7 @@ static void test_bad_cursor(void)
                  (unsigned long long)ar.ar_cursor_id, bad[i]);
         tl_resp r;
         post_inputs(&s, inputs, &r);
-        TL_CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "after \"%s\"", bad[i]);
+        CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "after \"%s\"", bad[i]);
         tl_resp_free(&r);
     }
     /* Wrong types for after and id. */
@@ -615,17 +614,17 @@ static void test_bad_cursor(void)
              (unsigned long long)ar.ar_cursor_id);
     tl_resp r;
     post_inputs(&s, inputs, &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+    CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
     tl_resp_free(&r);
     /* The genuine cursor still works. */
     snprintf(inputs, sizeof(inputs), "[{\"id\":\"%llu\",\"after\":\"%s\"}]",
              (unsigned long long)ar.ar_cursor_id, ar.ar_cursor);
     post_inputs(&s, inputs, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK(tl_jstr(tl_resp_json(&r), "results.0.from.id") != NULL);
-    TL_CHECK_OP(tl_jlen(tl_resp_json(&r), "results.0.to"), >, 0);
+    CHECK_EQ(r.r_status, 200);
+    CHECK(tl_jstr(tl_resp_json(&r), "results.0.from.id") != NULL);
+    CHECK_OP(tl_jlen(tl_resp_json(&r), "results.0.to"), >, 0);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     assoc_read_free(&ar);
     tl_sim_stop(&s);
@@ -657,21 +656,21 @@ static bool get_all_links(tl_sim *s, uint64_t id, int limit, tl_lines *out, int 
                 "/crm/v4/objects/companies/%llu/associations/contacts?limit=%d%s%s",
                 (unsigned long long)id, limit, after[0] ? "&after=" : "", after);
         json_object *j = tl_resp_json(&r);
-        ok = TL_CHECK_EQ(r.r_status, 200) && TL_CHECK(j);
+        ok = CHECK_EQ(r.r_status, 200) && CHECK(j);
         size_t n = tl_jlen(j, "results");
-        ok = ok && TL_CHECK_OP(n, <=, limit) && TL_CHECK_OP(n, >, 0);
+        ok = ok && CHECK_OP(n, <=, limit) && CHECK_OP(n, >, 0);
         (*pages)++;
         for (size_t i = 0; ok && i < n; i++) {
             json_object *item = json_object_array_get_idx(tl_jget(j, "results"), i);
             int64_t to = tl_jint_or(item, "toObjectId", -1);
             int ids[MAX_TYPES], nids = 0;
-            ok = TL_CHECKF(to > 0 && (uint64_t)to > last, "toObjectId %lld", (long long)to);
+            ok = CHECKF(to > 0 && (uint64_t)to > last, "toObjectId %lld", (long long)to);
             last = (uint64_t)to;
             json_object *types = tl_jget(item, "associationTypes");
             for (size_t k = 0; ok && k < tl_jlen(item, "associationTypes") && nids < MAX_TYPES;
                  k++) {
-                ok = TL_CHECK(check_type(json_object_array_get_idx(types, k), d.d_unlabeled,
-                                         d.d_primary, &ids[nids]));
+                ok = CHECK(check_type(json_object_array_get_idx(types, k), d.d_unlabeled,
+                                      d.d_primary, &ids[nids]));
                 nids++;
             }
             char text[160];
@@ -685,7 +684,7 @@ static bool get_all_links(tl_sim *s, uint64_t id, int limit, tl_lines *out, int 
         tl_resp_free(&r);
         if (!next)
             break;
-        ok = ok && TL_CHECK(*pages < 1000);
+        ok = ok && CHECK(*pages < 1000);
     }
     tl_lines_sort(out);
     return ok;
@@ -697,9 +696,9 @@ static void test_single_get(void)
     tl_lines truth = {0}, want = {0}, got = {0}, got7 = {0};
     tl_objects archived = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_truth(&s, "companies_contacts", &truth) == 0);
-    TL_REQUIRE(truth.l_count > 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_truth(&s, "companies_contacts", &truth) == 0);
+    REQUIRE(truth.l_count > 0);
 
     /* The parent with the most links (the heavy one). */
     uint64_t heavy = 0, cur = 0;
@@ -713,7 +712,7 @@ static void test_single_get(void)
             heavy = id;
         }
     }
-    TL_REQUIRE(best > 1500);
+    REQUIRE(best > 1500);
     truth_of_parent(&truth, "companies_contacts", heavy, &want);
 
     static const char *const bad[] = {"limit=501", "limit=0", "limit=x", "after=garbage"};
@@ -721,37 +720,37 @@ static void test_single_get(void)
         tl_resp r;
         tl_getf(&s, TL_TOKEN, &r, "/crm/v4/objects/companies/%llu/associations/contacts?%s",
                 (unsigned long long)heavy, bad[i]);
-        TL_CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "%s", bad[i]);
+        CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "%s", bad[i]);
         tl_resp_free(&r);
     }
     /* Default limit: 500. */
     tl_resp r;
     tl_getf(&s, TL_TOKEN, &r, "/crm/v4/objects/company/%llu/associations/0-1",
             (unsigned long long)heavy);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 500);
-    TL_CHECK(tl_jstr(tl_resp_json(&r), "paging.next.after") != NULL);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 500);
+    CHECK(tl_jstr(tl_resp_json(&r), "paging.next.after") != NULL);
     tl_resp_free(&r);
 
     int pages = 0;
-    TL_CHECK(get_all_links(&s, heavy, 500, &got, &pages));
-    TL_CHECK(tl_lines_equal(&got, &want, "GET paging", "truth"));
-    TL_CHECK_EQ(pages, (best + 499) / 500);
-    TL_CHECK(get_all_links(&s, heavy, 137, &got7, &pages));
-    TL_CHECK(tl_lines_equal(&got7, &want, "GET paging by 137", "truth"));
+    CHECK(get_all_links(&s, heavy, 500, &got, &pages));
+    CHECK(tl_lines_equal(&got, &want, "GET paging", "truth"));
+    CHECK_EQ(pages, (best + 499) / 500);
+    CHECK(get_all_links(&s, heavy, 137, &got7, &pages));
+    CHECK(tl_lines_equal(&got7, &want, "GET paging by 137", "truth"));
 
     /* Unknown and archived objects: 404. */
-    TL_REQUIRE(tl_list_all(&s, "companies", true, &archived) == 0);
+    REQUIRE(tl_list_all(&s, "companies", true, &archived) == 0);
     tl_get(&s, "/crm/v4/objects/companies/42/associations/contacts", TL_TOKEN, &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 404, NULL));
+    CHECK(tl_is_hubspot_error(&r, 404, NULL));
     tl_resp_free(&r);
-    if (TL_CHECK(archived.os_count > 0)) {
+    if (CHECK(archived.os_count > 0)) {
         tl_getf(&s, TL_TOKEN, &r, "/crm/v4/objects/companies/%llu/associations/contacts",
                 (unsigned long long)archived.os_items[0].o_id);
-        TL_CHECK(tl_is_hubspot_error(&r, 404, NULL));
+        CHECK(tl_is_hubspot_error(&r, 404, NULL));
         tl_resp_free(&r);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_lines_free(&truth);
     tl_lines_free(&want);
@@ -768,7 +767,7 @@ static void test_labels(void)
     tl_sim s = {0};
     tl_lines truth = {0};
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", "--labels", "3", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const paths[][2] = {{"companies", "contacts"}, {"contacts", "companies"}};
     int user_ids[2][8], nuser[2] = {0, 0};
     for (int dir = 0; dir < 2; dir++) {
@@ -776,7 +775,7 @@ static void test_labels(void)
         tl_getf(&s, TL_TOKEN, &r, "/crm/v4/associations/%s/%s/labels", paths[dir][0],
                 paths[dir][1]);
         json_object *j = tl_resp_json(&r);
-        TL_CHECK_EQ(r.r_status, 200);
+        CHECK_EQ(r.r_status, 200);
         bool unl = false, pri = false;
         int want_unl = dir == 0 ? 280 : 279, want_pri = dir == 0 ? 2 : 1;
         for (size_t i = 0; i < tl_jlen(j, "results"); i++) {
@@ -785,22 +784,22 @@ static void test_labels(void)
             unl |= id == want_unl;
             pri |= id == want_pri;
             if (id >= 1000 && nuser[dir] < 8) {
-                TL_CHECK_STR(tl_jstr(t, "category"), "USER_DEFINED");
-                TL_CHECK(tl_jstr(t, "label") != NULL);
+                CHECK_STR(tl_jstr(t, "category"), "USER_DEFINED");
+                CHECK(tl_jstr(t, "label") != NULL);
                 user_ids[dir][nuser[dir]++] = id;
             }
         }
-        TL_CHECKF(unl && pri, "%s→%s labels lack %d or %d", paths[dir][0], paths[dir][1], want_unl,
-                  want_pri);
-        TL_CHECK_EQ(nuser[dir], 3);
+        CHECKF(unl && pri, "%s→%s labels lack %d or %d", paths[dir][0], paths[dir][1], want_unl,
+               want_pri);
+        CHECK_EQ(nuser[dir], 3);
         tl_resp_free(&r);
     }
     /* One type ID per direction: the two sets are disjoint. */
     for (int a = 0; a < nuser[0]; a++)
         for (int b = 0; b < nuser[1]; b++)
-            TL_CHECK(user_ids[0][a] != user_ids[1][b]);
+            CHECK(user_ids[0][a] != user_ids[1][b]);
     /* Every user-defined ID in the truth is a companies→contacts label. */
-    TL_REQUIRE(tl_truth(&s, "companies_contacts", &truth) == 0);
+    REQUIRE(tl_truth(&s, "companies_contacts", &truth) == 0);
     size_t labelled = 0, unknown = 0;
     for (size_t i = 0; i < truth.l_count; i++) {
         int ids[MAX_TYPES];
@@ -815,9 +814,9 @@ static void test_labels(void)
             unknown += !known;
         }
     }
-    TL_CHECKF(unknown == 0, "%zu labelled links carry a type ID not among the labels", unknown);
-    TL_CHECKF(labelled > 0, "no link carries a user-defined label");
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECKF(unknown == 0, "%zu labelled links carry a type ID not among the labels", unknown);
+    CHECKF(labelled > 0, "no link carries a user-defined label");
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_lines_free(&truth);
     tl_sim_stop(&s);
@@ -830,10 +829,10 @@ static void test_path_aliases(void)
     jbuf b;
     jb_init(&b);
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     size_t n;
     uint64_t *ids = live_ids(&s, "companies", &n);
-    TL_REQUIRE(ids && n > 0);
+    REQUIRE(ids && n > 0);
     jb_lit(&b, "{\"inputs\":[");
     for (size_t i = 0; i < n && i < 50; i++) {
         if (i)
@@ -856,18 +855,18 @@ static void test_path_aliases(void)
         tl_resp r;
         tl_post_json(&s, paths[i], TL_TOKEN, jb_cstr(&b), &r);
         json_object *j = tl_resp_json(&r);
-        TL_CHECKF(r.r_status == 200 || r.r_status == 207, "%s: HTTP %ld", paths[i], r.r_status);
+        CHECKF(r.r_status == 200 || r.r_status == 207, "%s: HTTP %ld", paths[i], r.r_status);
         /* Compare results only: timestamps differ between calls. */
         const char *results =
             json_object_to_json_string_ext(tl_jget(j, "results"), JSON_C_TO_STRING_PLAIN);
         if (i == 0)
             first = strdup(results ? results : "");
         else
-            TL_CHECKF(first && results && strcmp(first, results) == 0, "%s differs", paths[i]);
+            CHECKF(first && results && strcmp(first, results) == 0, "%s differs", paths[i]);
         tl_resp_free(&r);
     }
     free(first);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     jb_free(&b);
     tl_sim_stop(&s);

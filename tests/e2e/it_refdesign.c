@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "../../common/store/store.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -128,19 +129,19 @@ static void test_quiet_portal_exact(void)
     char db[64] = "";
     const char *args[] = {PORTAL, NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
+    CHECK(it_mirror_equals_truth(&s, db));
     json_object *m = tl_mutate(&s, "{\"count\":40,\"same_ms\":false}");
-    TL_REQUIRE(m != NULL);
+    REQUIRE(m != NULL);
     json_object_put(m);
-    TL_CHECK_EQ(it_run_json(&s, db, REFERENCE_NOLAG, &sum), 0);
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_run_json(&s, db, REFERENCE_NOLAG, &sum), 0);
+    CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
+    CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -154,36 +155,36 @@ static void test_literal_requests(void)
     char db[64] = "";
     const char *args[] = {PORTAL, NULL};
     json_object *sum = NULL, *st = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(db[0] && it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
     int64_t started = tl_wall_ms();
-    TL_REQUIRE(it_run_json(&s, db, REFERENCE, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, REFERENCE, NULL) == 0);
     int64_t ended = tl_wall_ms();
     const char *const rollup_tables[] = {"companies_contacts", "companies_deals", "contacts_deals"};
     for (size_t i = 0; i < 3; i++) {
         store_state ss;
-        TL_REQUIRE(it_read_state(db, rollup_tables[i], &ss) == 0);
-        TL_CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
-        TL_CHECKF(ss.ss_cursor.cu_timestamp_ms >= started && ss.ss_cursor.cu_timestamp_ms <= ended,
-                  "%s: cursor %lld not the completion time (run %lld..%lld)", rollup_tables[i],
-                  (long long)ss.ss_cursor.cu_timestamp_ms, (long long)started, (long long)ended);
+        REQUIRE(it_read_state(db, rollup_tables[i], &ss) == 0);
+        CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+        CHECKF(ss.ss_cursor.cu_timestamp_ms >= started && ss.ss_cursor.cu_timestamp_ms <= ended,
+               "%s: cursor %lld not the completion time (run %lld..%lld)", rollup_tables[i],
+               (long long)ss.ss_cursor.cu_timestamp_ms, (long long)started, (long long)ended);
     }
     /* Over 100 changed contacts (two pages of the reference's search), at
      * most 60 companies (one page each), none of the deals (the object
      * sync's search only). */
-    TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
     json_object *m = tl_mutate(&s, "{\"count\":40,\"tables\":[\"companies_contacts\"],"
                                    "\"kinds\":[\"associate\",\"dissociate\"],\"same_ms\":false}");
-    TL_REQUIRE(m != NULL);
+    REQUIRE(m != NULL);
     json_object_put(m);
     m = tl_mutate(&s, "{\"count\":160,\"tables\":[\"contacts_deals\"],"
                       "\"kinds\":[\"associate\",\"dissociate\"],\"same_ms\":false}");
-    TL_REQUIRE(m != NULL);
+    REQUIRE(m != NULL);
     json_object_put(m);
-    TL_REQUIRE(it_run_json(&s, db, REFERENCE, &sum) == 0);
+    REQUIRE(it_run_json(&s, db, REFERENCE, &sum) == 0);
     st = tl_stats(&s);
-    TL_REQUIRE(st != NULL);
+    REQUIRE(st != NULL);
     int64_t contacts = tl_jint_or(table_entry(sum, "contacts_deals"), "parents", -1);
     int64_t companies_a = tl_jint_or(table_entry(sum, "companies_contacts"), "parents", -1);
     int64_t companies_b = tl_jint_or(table_entry(sum, "companies_deals"), "parents", -1);
@@ -195,20 +196,20 @@ static void test_literal_requests(void)
             "companies %lld, deals %lld\n",
             (long long)contacts, (long long)companies_a, (long long)companies_b,
             (long long)s_contacts, (long long)s_companies, (long long)s_deals);
-    TL_CHECK_EQ(companies_a, companies_b); /* the same search, made twice */
-    TL_CHECK_OP(companies_a, >=, 1);
-    TL_CHECK_OP(contacts, >, 100);
-    TL_CHECK_OP(contacts, <=, 200);
+    CHECK_EQ(companies_a, companies_b); /* the same search, made twice */
+    CHECK_OP(companies_a, >=, 1);
+    CHECK_OP(contacts, >, 100);
+    CHECK_OP(contacts, <=, 200);
     /* The object sync: one search per type (under 200 changes each). */
-    TL_CHECK_EQ(s_deals, 1);
-    TL_CHECK_EQ(s_companies, 1 + 2);
-    TL_CHECK_EQ(s_contacts, 1 + (contacts + 99) / 100);
-    TL_CHECK_EQ(tl_jint_or(st, SEARCHES("tickets"), 0), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(s_deals, 1);
+    CHECK_EQ(s_companies, 1 + 2);
+    CHECK_EQ(s_contacts, 1 + (contacts + 99) / 100);
+    CHECK_EQ(tl_jint_or(st, SEARCHES("tickets"), 0), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
     json_object_put(st);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -233,16 +234,16 @@ static void test_tie_loses_late_writes(void)
     const char *body = "{\"count\":25,\"tables\":[\"companies_contacts\",\"contacts_deals\"],"
                        "\"kinds\":[\"associate\",\"dissociate\"]}";
     json_object *a = NULL, *b = NULL, *sum = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(synced(&s, ref_db, sizeof(ref_db), REFERENCE) == 0);
-    TL_REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(synced(&s, ref_db, sizeof(ref_db), REFERENCE) == 0);
+    REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
     /* A, indexed at once; then B, stamped in A's millisecond, indexed late. */
-    TL_REQUIRE((a = tl_mutate(&s, body)) != NULL);
+    REQUIRE((a = tl_mutate(&s, body)) != NULL);
     char cfg[64];
     snprintf(cfg, sizeof(cfg), "{\"index_lag_ms\":%d}", INDEX_LAG_MS);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", cfg) == 0);
-    TL_REQUIRE((b = tl_mutate(&s, body)) != NULL);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"index_lag_ms\":0}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", cfg) == 0);
+    REQUIRE((b = tl_mutate(&s, body)) != NULL);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"index_lag_ms\":0}") == 0);
     int64_t a_ms = tl_jint_or(a, "last_ms", -1), b_first = tl_jint_or(b, "first_ms", -1),
             b_last = tl_jint_or(b, "last_ms", -1);
     fprintf(stderr, "    A stamped %lld, B stamped %lld..%lld\n", (long long)a_ms,
@@ -254,12 +255,12 @@ static void test_tie_loses_late_writes(void)
         goto done;
     }
     /* The reference's incremental run, while B is not in the index yet. */
-    TL_REQUIRE(it_run_json(&s, ref_db, REFERENCE, &sum) == 0);
+    REQUIRE(it_run_json(&s, ref_db, REFERENCE, &sum) == 0);
     int64_t after_run = sim_now_ms(&s);
     int64_t seen = tl_jint_or(table_entry(sum, "companies_contacts"), "parents", -1) +
                    tl_jint_or(table_entry(sum, "contacts_deals"), "parents", -1);
     store_state ss;
-    TL_REQUIRE(it_read_state(ref_db, "companies_contacts", &ss) == 0);
+    REQUIRE(it_read_state(ref_db, "companies_contacts", &ss) == 0);
     fprintf(stderr,
             "    reference run 1: %lld changed parents, cursor %lld, ended %lld ms "
             "before B reached the index\n",
@@ -270,26 +271,26 @@ static void test_tie_loses_late_writes(void)
                         "to it): no tie to measure\n");
         goto done;
     }
-    TL_CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, a_ms); /* the newest seen: A's millisecond */
+    CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, a_ms); /* the newest seen: A's millisecond */
     json_object_put(sum);
     sum = NULL;
     /* Once B is in the index and hubsync's window reaches A's millisecond
      * (the simulator's clock), both run again. */
-    TL_REQUIRE(sim_clock_past(&s, b_last + INDEX_LAG_MS, 4 * INDEX_LAG_MS));
-    TL_REQUIRE(sim_clock_past(&s, a_ms + HUBSYNC_LAG_MS, 4 * HUBSYNC_LAG_MS));
-    TL_REQUIRE(it_run_json(&s, ref_db, REFERENCE, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, hs_db, hubsync, NULL) == 0);
+    REQUIRE(sim_clock_past(&s, b_last + INDEX_LAG_MS, 4 * INDEX_LAG_MS));
+    REQUIRE(sim_clock_past(&s, a_ms + HUBSYNC_LAG_MS, 4 * HUBSYNC_LAG_MS));
+    REQUIRE(it_run_json(&s, ref_db, REFERENCE, NULL) == 0);
+    REQUIRE(it_run_json(&s, hs_db, hubsync, NULL) == 0);
     int64_t ref_diff = mirror_differences(&s, ref_db), hs_diff = mirror_differences(&s, hs_db);
     fprintf(stderr, "    after the tie: reference %lld associations off the truth, hubsync %lld\n",
             (long long)ref_diff, (long long)hs_diff);
-    TL_CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
-    TL_CHECK_EQ(hs_diff, 0);
-    TL_CHECK(it_mirror_equals_truth(&s, hs_db));
+    CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
+    CHECK_EQ(hs_diff, 0);
+    CHECK(it_mirror_equals_truth(&s, hs_db));
 done:
     json_object_put(a);
     json_object_put(b);
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(ref_db);
     it_remove_db(hs_db);
 }
@@ -313,52 +314,52 @@ static void test_late_index_loses(void)
     const char *body = "{\"count\":25,\"tables\":[\"companies_contacts\",\"contacts_deals\"],"
                        "\"kinds\":[\"associate\",\"dissociate\"]}";
     json_object *a = NULL, *b = NULL, *sum = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(synced(&s, ref_db, sizeof(ref_db), REFERENCE) == 0);
-    TL_REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(synced(&s, ref_db, sizeof(ref_db), REFERENCE) == 0);
+    REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
     snprintf(cfg, sizeof(cfg), "{\"index_lag_ms\":%d}", LATE_MS);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", cfg) == 0);
-    TL_REQUIRE((a = tl_mutate(&s, body)) != NULL);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"index_lag_ms\":0}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", cfg) == 0);
+    REQUIRE((a = tl_mutate(&s, body)) != NULL);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"index_lag_ms\":0}") == 0);
     int64_t a_last = tl_jint_or(a, "last_ms", -1), b_first = -1, b_last = -1;
     while (b_first <= a_last && a_last > 0) { /* B strictly after A */
         json_object_put(b);
-        TL_REQUIRE((b = tl_mutate(&s, body)) != NULL);
+        REQUIRE((b = tl_mutate(&s, body)) != NULL);
         b_first = tl_jint_or(b, "first_ms", -1);
         b_last = tl_jint_or(b, "last_ms", -1);
     }
-    TL_REQUIRE(a_last > 0);
-    TL_REQUIRE(it_run_json(&s, ref_db, REFERENCE, &sum) == 0);
+    REQUIRE(a_last > 0);
+    REQUIRE(it_run_json(&s, ref_db, REFERENCE, &sum) == 0);
     int64_t after_run = sim_now_ms(&s);
     fprintf(stderr,
             "    A stamped up to %lld (indexed at %lld), B from %lld; the reference's run "
             "ended %lld ms before A reached the index\n",
             (long long)a_last, (long long)(a_last + LATE_MS), (long long)b_first,
             (long long)(a_last + LATE_MS - after_run));
-    TL_REQUIREF(after_run > 0 && after_run < a_last + LATE_MS,
-                "the reference's run took over %d ms: A was visible to it", LATE_MS);
+    REQUIREF(after_run > 0 && after_run < a_last + LATE_MS,
+             "the reference's run took over %d ms: A was visible to it", LATE_MS);
     store_state ss;
-    TL_REQUIRE(it_read_state(ref_db, "contacts_deals", &ss) == 0);
-    TL_CHECK_OP(ss.ss_cursor.cu_timestamp_ms, >=, b_first); /* past every stamp of A */
+    REQUIRE(it_read_state(ref_db, "contacts_deals", &ss) == 0);
+    CHECK_OP(ss.ss_cursor.cu_timestamp_ms, >=, b_first); /* past every stamp of A */
     json_object_put(sum);
     sum = NULL;
     /* A is in the index, and hubsync's window reaches B: both run again. */
-    TL_REQUIRE(sim_clock_past(&s, b_last + HUBSYNC_LATE_LAG_MS, 4 * HUBSYNC_LATE_LAG_MS));
-    TL_REQUIRE(it_run_json(&s, ref_db, REFERENCE, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, hs_db, hubsync, NULL) == 0);
+    REQUIRE(sim_clock_past(&s, b_last + HUBSYNC_LATE_LAG_MS, 4 * HUBSYNC_LATE_LAG_MS));
+    REQUIRE(it_run_json(&s, ref_db, REFERENCE, NULL) == 0);
+    REQUIRE(it_run_json(&s, hs_db, hubsync, NULL) == 0);
     int64_t ref_diff = mirror_differences(&s, ref_db), hs_diff = mirror_differences(&s, hs_db);
     fprintf(stderr,
             "    after the late index: reference %lld associations off the truth, "
             "hubsync %lld\n",
             (long long)ref_diff, (long long)hs_diff);
-    TL_CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
-    TL_CHECK_EQ(hs_diff, 0);
-    TL_CHECK(it_mirror_equals_truth(&s, hs_db));
+    CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
+    CHECK_EQ(hs_diff, 0);
+    CHECK(it_mirror_equals_truth(&s, hs_db));
 done:
     json_object_put(a);
     json_object_put(b);
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(ref_db);
     it_remove_db(hs_db);
 }
@@ -375,32 +376,32 @@ static void test_rollups_created_late_lose(void)
     const char *ref[] = {"--reference-design", "--lag-ms", "0", NULL};
     const char *hubsync[] = {"--lag-ms", "0", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(synced(&s, ref_db, sizeof(ref_db), ref) == 0);
-    TL_REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(synced(&s, ref_db, sizeof(ref_db), ref) == 0);
+    REQUIRE(synced(&s, hs_db, sizeof(hs_db), hubsync) == 0);
     json_object *m = tl_mutate(&s, "{\"count\":60,\"tables\":[\"companies_contacts\"],"
                                    "\"kinds\":[\"associate\",\"dissociate\"]}");
-    TL_REQUIRE(m != NULL);
+    REQUIRE(m != NULL);
     json_object_put(m);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_contacts\"}") == 0);
-    TL_REQUIRE(it_hubsync(&s, ref_db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_hubsync(&s, hs_db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, ref_db, ref, &sum) == 0);
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_contacts\"}") == 0);
+    REQUIRE(it_hubsync(&s, ref_db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, hs_db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, ref_db, ref, &sum) == 0);
+    CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
     json_object_put(sum);
     sum = NULL;
-    TL_REQUIRE(it_run_json(&s, hs_db, hubsync, &sum) == 0);
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "full_scan");
+    REQUIRE(it_run_json(&s, hs_db, hubsync, &sum) == 0);
+    CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "full_scan");
     int64_t ref_diff = mirror_differences(&s, ref_db), hs_diff = mirror_differences(&s, hs_db);
     fprintf(stderr,
             "    rollup fields created late: reference %lld associations off the truth, "
             "hubsync %lld\n",
             (long long)ref_diff, (long long)hs_diff);
-    TL_CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
-    TL_CHECK_EQ(hs_diff, 0);
+    CHECKF(ref_diff >= 1, "the reference design lost nothing (%lld)", (long long)ref_diff);
+    CHECK_EQ(hs_diff, 0);
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(ref_db);
     it_remove_db(hs_db);
 }
@@ -416,20 +417,20 @@ static void test_plain_routing(void)
     const char *args[] = {PORTAL, NULL};
     const char *flags[] = {"--reference-design", "--lag-ms", "0", "--verify-fraction", "0.5", NULL};
     json_object *sum = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
-    TL_REQUIRE(it_edit_state(db, "contacts_deals", forget_origin) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
-    TL_CHECK_STR(tl_jstr(table_entry(sum, "contacts_tickets"), "route"), "full_scan");
-    TL_CHECK_EQ(tl_jint_or(sum, "properties_calls", -1), 0);
-    TL_CHECK_EQ(tl_jint_or(table_entry(sum, "contacts_deals"), "verified", -1), 0);
-    TL_CHECK_EQ(tl_jint_or(table_entry(sum, "companies_contacts"), "verify_calls", -1), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(synced(&s, db, sizeof(db), REFERENCE_NOLAG) == 0);
+    REQUIRE(it_edit_state(db, "contacts_deals", forget_origin) == 0);
+    REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    CHECK_STR(tl_jstr(table_entry(sum, "contacts_deals"), "route"), "incremental");
+    CHECK_STR(tl_jstr(table_entry(sum, "companies_contacts"), "route"), "incremental");
+    CHECK_STR(tl_jstr(table_entry(sum, "contacts_tickets"), "route"), "full_scan");
+    CHECK_EQ(tl_jint_or(sum, "properties_calls", -1), 0);
+    CHECK_EQ(tl_jint_or(table_entry(sum, "contacts_deals"), "verified", -1), 0);
+    CHECK_EQ(tl_jint_or(table_entry(sum, "companies_contacts"), "verify_calls", -1), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -469,36 +470,36 @@ static void test_cap_stops_it(void)
                            "0",
                            NULL};
     json_object *st = NULL;
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && it_hubsync(&s, db, setup, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    REQUIRE(db[0] && it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
     /* Every contact changed since the cursor. */
-    TL_REQUIRE(it_edit_state(db, "contacts_deals", cursor_at_1ms) == 0);
+    REQUIRE(it_edit_state(db, "contacts_deals", cursor_at_1ms) == 0);
     for (int run = 1; run <= 2; run++) {
-        TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+        REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
         json_object *sum = NULL;
-        TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 1);
-        TL_CHECKF(sum != NULL, "no summary after the refused search"); /* bench.sh reads it */
+        CHECK_EQ(it_run_json(&s, db, flags, &sum), 1);
+        CHECKF(sum != NULL, "no summary after the refused search"); /* bench.sh reads it */
         json_object_put(sum);
         json_object_put(st);
-        TL_REQUIRE((st = tl_stats(&s)) != NULL);
+        REQUIRE((st = tl_stats(&s)) != NULL);
         int64_t searches = tl_jint_or(st, SEARCHES("contacts"), -1);
         int64_t refused = tl_jint_or(st, "status.400", 0);
         fprintf(stderr, "    run %d: %lld contact searches, %lld refused\n", run,
                 (long long)searches, (long long)refused);
         /* Offsets 0, 100, …, 9,900 answered, 10,000 refused; the object
          * sync's one search beside them. */
-        TL_CHECK_EQ(refused, 1);
-        TL_CHECK_EQ(searches, 101 + 1);
+        CHECK_EQ(refused, 1);
+        CHECK_EQ(searches, 101 + 1);
         store_state ss;
-        TL_REQUIRE(it_read_state(db, "contacts_deals", &ss) == 0);
-        TL_CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
-        TL_CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, 1);
+        REQUIRE(it_read_state(db, "contacts_deals", &ss) == 0);
+        CHECK_EQ(ss.ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+        CHECK_EQ(ss.ss_cursor.cu_timestamp_ms, 1);
     }
 done:
     json_object_put(st);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 

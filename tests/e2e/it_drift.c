@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../../common/store/store.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -152,29 +153,29 @@ static void test_verification_repairs_drift(void)
                         "\"contacts_deals\"],\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}";
     json_object *sum = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, quiet, NULL) == 0); /* the full scan */
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, quiet, NULL) == 0); /* the full scan */
     /* Churn while incremental runs go on (they see what was bumped). */
     for (int round = 0; round < 4; round++) {
-        TL_REQUIRE(mutate(&s, churn) == 0);
-        TL_REQUIRE(it_run_json(&s, db, quiet, NULL) == 0);
+        REQUIRE(mutate(&s, churn) == 0);
+        REQUIRE(it_run_json(&s, db, quiet, NULL) == 0);
     }
-    TL_REQUIRE(rollups_settled(&s, 30000));
+    REQUIRE(rollups_settled(&s, 30000));
     diff_counts d0 = mirror_diff(&s, db);
-    TL_CHECKF(d0.dc_added >= 0 && d0.dc_added + d0.dc_removed + d0.dc_relabelled > 0,
-              "the realistic model left the mirror behind (%lld/%lld/%lld)", (long long)d0.dc_added,
-              (long long)d0.dc_removed, (long long)d0.dc_relabelled);
+    CHECKF(d0.dc_added >= 0 && d0.dc_added + d0.dc_removed + d0.dc_relabelled > 0,
+           "the realistic model left the mirror behind (%lld/%lld/%lld)", (long long)d0.dc_added,
+           (long long)d0.dc_removed, (long long)d0.dc_relabelled);
     fprintf(stderr, "    before verification: %lld to add, %lld to remove, %lld to relabel\n",
             (long long)d0.dc_added, (long long)d0.dc_removed, (long long)d0.dc_relabelled);
     diff_counts fixed = {0, 0, 0}, drift = {0, 0, 0};
     int runs = 0;
     bool exact = false;
     while (runs < 5 && !exact) {
-        TL_REQUIRE(it_run_json(&s, db, verify, &sum) == 0);
+        REQUIRE(it_run_json(&s, db, verify, &sum) == 0);
         runs++;
         for (int k = 0; k < NROLLUP; k++) {
-            TL_CHECK_STR(route_of(sum, ROLLUP_TABLES[k]), "incremental");
+            CHECK_STR(route_of(sum, ROLLUP_TABLES[k]), "incremental");
             fixed.dc_added += table_int(sum, ROLLUP_TABLES[k], "added");
             fixed.dc_removed += table_int(sum, ROLLUP_TABLES[k], "removed");
             fixed.dc_relabelled += table_int(sum, ROLLUP_TABLES[k], "relabelled");
@@ -190,14 +191,14 @@ static void test_verification_repairs_drift(void)
     fprintf(stderr, "    %d runs: drift %lld/%lld/%lld, route %lld/%lld/%lld\n", runs,
             (long long)drift.dc_added, (long long)drift.dc_removed, (long long)drift.dc_relabelled,
             (long long)fixed.dc_added, (long long)fixed.dc_removed, (long long)fixed.dc_relabelled);
-    TL_CHECK(exact && it_mirror_equals_truth(&s, db));
-    TL_CHECK(drift.dc_added + drift.dc_removed + drift.dc_relabelled > 0);
-    TL_CHECK_EQ(drift.dc_added + fixed.dc_added, d0.dc_added);
-    TL_CHECK_EQ(drift.dc_removed + fixed.dc_removed, d0.dc_removed);
-    TL_CHECK_EQ(drift.dc_relabelled + fixed.dc_relabelled, d0.dc_relabelled);
+    CHECK(exact && it_mirror_equals_truth(&s, db));
+    CHECK(drift.dc_added + drift.dc_removed + drift.dc_relabelled > 0);
+    CHECK_EQ(drift.dc_added + fixed.dc_added, d0.dc_added);
+    CHECK_EQ(drift.dc_removed + fixed.dc_removed, d0.dc_removed);
+    CHECK_EQ(drift.dc_relabelled + fixed.dc_relabelled, d0.dc_relabelled);
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -213,39 +214,39 @@ static void test_verification_cost(void)
     const char *quarter[] = {"--lag-ms", "0", "--verify-fraction", "0.25", NULL};
     json_object *sum = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, none, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, none, &sum) == 0);
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, none, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, none, &sum) == 0);
     for (int k = 0; k < NROLLUP; k++) {
-        TL_CHECK_EQ(table_int(sum, ROLLUP_TABLES[k], "assoc_calls"), 0);
-        TL_CHECK_EQ(table_int(sum, ROLLUP_TABLES[k], "verify_calls"), 0);
+        CHECK_EQ(table_int(sum, ROLLUP_TABLES[k], "assoc_calls"), 0);
+        CHECK_EQ(table_int(sum, ROLLUP_TABLES[k], "verify_calls"), 0);
     }
     json_object_put(sum);
-    TL_REQUIRE(it_run_json(&s, db, quarter, &sum) == 0);
+    REQUIRE(it_run_json(&s, db, quarter, &sum) == 0);
     /* companies: 800 parents → 200 a run, 1 call; contacts: 3,000 → 750, 1. */
     for (int k = 0; k < NROLLUP; k++) {
         const char *t = ROLLUP_TABLES[k];
-        TL_CHECK_EQ(table_int(sum, t, "assoc_calls"), 0);
-        TL_CHECK_EQ(table_int(sum, t, "verify_calls"), 1);
-        TL_CHECK(table_int(sum, t, "verified") > 0);
-        TL_CHECK_EQ(table_int(sum, t, "drift.added") + table_int(sum, t, "drift.removed") +
-                        table_int(sum, t, "drift.relabelled"),
-                    0);
+        CHECK_EQ(table_int(sum, t, "assoc_calls"), 0);
+        CHECK_EQ(table_int(sum, t, "verify_calls"), 1);
+        CHECK(table_int(sum, t, "verified") > 0);
+        CHECK_EQ(table_int(sum, t, "drift.added") + table_int(sum, t, "drift.removed") +
+                     table_int(sum, t, "drift.relabelled"),
+                 0);
     }
     json_object_put(sum);
     sum = NULL;
     /* Four runs of a quarter: one whole cycle, in the status. */
     for (int r = 0; r < 3; r++)
-        TL_REQUIRE(it_run_json(&s, db, quarter, NULL) == 0);
+        REQUIRE(it_run_json(&s, db, quarter, NULL) == 0);
     store_state st;
-    TL_REQUIRE(it_read_state(db, "contacts_deals", &st) == 0);
-    TL_CHECK(st.ss_verify_cycles >= 2); /* the full scan's, and verification's */
-    TL_CHECK(st.ss_verify_cycle_ended_ms > 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(it_read_state(db, "contacts_deals", &st) == 0);
+    CHECK(st.ss_verify_cycles >= 2); /* the full scan's, and verification's */
+    CHECK(st.ss_verify_cycle_ended_ms > 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -263,31 +264,31 @@ static void test_rollups_created_late(void)
     char *out = NULL;
     json_object *sum = NULL, *st = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":200,\"tables\":[\"companies_contacts\"],\"kinds\":["
-                          "\"associate\",\"dissociate\",\"relabel\"]}") == 0);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_contacts\"}") == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, &out) == 0);
-    TL_CHECK(out && strstr(out, "newer than the last full scan"));
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    REQUIRE(mutate(&s, "{\"count\":200,\"tables\":[\"companies_contacts\"],\"kinds\":["
+                       "\"associate\",\"dissociate\",\"relabel\"]}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_contacts\"}") == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, &out) == 0);
+    CHECK(out && strstr(out, "newer than the last full scan"));
     free(out);
     out = NULL;
-    TL_REQUIRE(it_hubsync(&s, db, status, 60000, &out) == 0);
+    REQUIRE(it_hubsync(&s, db, status, 60000, &out) == 0);
     st = out ? json_tokener_parse(out) : NULL;
-    TL_CHECK_STR(tl_jstr(st, "tables.0.next_route"), "full_scan");
-    TL_CHECK(tl_jstr(st, "tables.0.next_route_reason") != NULL);
-    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
-    TL_CHECK_STR(route_of(sum, "companies_contacts"), "full_scan");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_STR(tl_jstr(st, "tables.0.next_route"), "full_scan");
+    CHECK(tl_jstr(st, "tables.0.next_route_reason") != NULL);
+    REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    CHECK_STR(route_of(sum, "companies_contacts"), "full_scan");
+    CHECK(it_mirror_equals_truth(&s, db));
     json_object_put(sum);
-    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
-    TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
+    REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
 done:
     free(out);
     json_object_put(st);
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -305,35 +306,35 @@ static void test_rollups_deleted(void)
     char *out = NULL, *err = NULL;
     json_object *sum = NULL, *st = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
-    TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
-    TL_CHECK_EQ(tl_jint_or(sum, "properties_calls", -1), 2); /* companies, contacts */
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
+    CHECK_EQ(tl_jint_or(sum, "properties_calls", -1), 2); /* companies, contacts */
     json_object_put(sum);
     sum = NULL;
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_deals\"}") == 0);
-    TL_REQUIRE(mutate(&s, "{\"count\":200,\"tables\":[\"companies_contacts\",\"contacts_deals\"],"
-                          "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
-    TL_REQUIRE(it_hubsync_full(&s, db, run, 120000, &out, &err) == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"rollups\":\"companies_deals\"}") == 0);
+    REQUIRE(mutate(&s, "{\"count\":200,\"tables\":[\"companies_contacts\",\"contacts_deals\"],"
+                       "\"kinds\":[\"associate\",\"dissociate\",\"relabel\"]}") == 0);
+    REQUIRE(it_hubsync_full(&s, db, run, 120000, &out, &err) == 0);
     sum = out ? json_tokener_parse(out) : NULL;
-    TL_CHECK_STR(route_of(sum, "companies_contacts"), "full_scan");
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
-    TL_CHECK_STR(route_of(sum, "companies_deals"), "incremental");
-    TL_CHECK(err && strstr(err, "companies_contacts: the rollup fields on companies are gone"));
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_STR(route_of(sum, "companies_contacts"), "full_scan");
+    CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
+    CHECK_STR(route_of(sum, "companies_deals"), "incremental");
+    CHECK(err && strstr(err, "companies_contacts: the rollup fields on companies are gone"));
+    CHECK(it_mirror_equals_truth(&s, db));
     free(out);
     out = NULL;
-    TL_REQUIRE(it_hubsync(&s, db, status, 60000, &out) == 0);
+    REQUIRE(it_hubsync(&s, db, status, 60000, &out) == 0);
     st = out ? json_tokener_parse(out) : NULL;
-    TL_CHECK_STR(tl_jstr(st, "tables.0.table_options.ping_type"), "read_full_ping");
+    CHECK_STR(tl_jstr(st, "tables.0.table_options.ping_type"), "read_full_ping");
 done:
     free(out);
     free(err);
     json_object_put(st);
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -351,28 +352,28 @@ static void test_lookalike_stays_full_ping(void)
     char *out = NULL;
     json_object *js = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, &out) == 0);
-    TL_CHECK(out && strstr(out, "deals_tickets: read_full_ping") &&
-             strstr(out, "is not a rollup property") &&
-             strstr(out, "ignored sync_associations_deals_tickets_label_count"));
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, &out) == 0);
+    CHECK(out && strstr(out, "deals_tickets: read_full_ping") &&
+          strstr(out, "is not a rollup property") &&
+          strstr(out, "ignored sync_associations_deals_tickets_label_count"));
     free(out);
     out = NULL;
-    TL_REQUIRE(it_hubsync(&s, db, setup_json, 60000, &out) == 0);
+    REQUIRE(it_hubsync(&s, db, setup_json, 60000, &out) == 0);
     js = out ? json_tokener_parse(out) : NULL;
-    TL_CHECK_STR(tl_jstr(js, "tables.0.table_options.ping_type"), "read_full_ping");
-    TL_CHECK_EQ(tl_jlen(js, "tables.0.lookalikes"), 1);
-    TL_CHECK_STR(tl_jstr(js, "tables.0.lookalikes.0.label"),
-                 "sync_associations_deals_tickets_label_count");
+    CHECK_STR(tl_jstr(js, "tables.0.table_options.ping_type"), "read_full_ping");
+    CHECK_EQ(tl_jlen(js, "tables.0.lookalikes"), 1);
+    CHECK_STR(tl_jstr(js, "tables.0.lookalikes.0.label"),
+              "sync_associations_deals_tickets_label_count");
     free(out);
     out = NULL;
-    TL_CHECK_EQ(it_hubsync(&s, db, doctor, 60000, &out), 0);
-    TL_CHECK(out && strstr(out, "sync_associations_deals_tickets_label_count") &&
-             strstr(out, "not a rollup property"));
+    CHECK_EQ(it_hubsync(&s, db, doctor, 60000, &out), 0);
+    CHECK(out && strstr(out, "sync_associations_deals_tickets_label_count") &&
+          strstr(out, "not a rollup property"));
 done:
     free(out);
     json_object_put(js);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -392,20 +393,20 @@ static void test_untrusted_cursor_rescans(void)
     const char *flags[] = {"--lag-ms", "0", NULL};
     json_object *sum = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
-    TL_REQUIRE(it_edit_state(db, "contacts_deals", forget_origin) == 0);
-    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
-    TL_CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
+    REQUIRE(db[0] && tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, SETUP, 60000, NULL) == 0);
+    REQUIRE(it_run_json(&s, db, flags, NULL) == 0);
+    REQUIRE(it_edit_state(db, "contacts_deals", forget_origin) == 0);
+    REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    CHECK_STR(route_of(sum, "contacts_deals"), "full_scan");
+    CHECK_STR(route_of(sum, "companies_contacts"), "incremental");
     json_object_put(sum);
-    TL_REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
-    TL_CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(it_run_json(&s, db, flags, &sum) == 0);
+    CHECK_STR(route_of(sum, "contacts_deals"), "incremental");
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 

@@ -24,6 +24,7 @@
 
 #include <CUnit/CUnit.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -178,37 +179,37 @@ static void test_full_then_room(void)
     int m = mount_scratch("size=3m");
     if (m == 0)
         return;
-    TL_REQUIRE(m == 1);
+    REQUIRE(m == 1);
     snprintf(db, sizeof(db), "%s/db", mount_dir);
     /* About 5 MiB of mirror: it does not fit. */
     const char *args[] = {"--contacts", "10000", "--companies", "2000",      "--deals", "5000",
                           "--tickets",  "1000",  "--tier",      "unlimited", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *setup[] = {"setup", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, setup, 30000, NULL) == 0);
-    TL_CHECK_EQ(it_hubsync_full(&s, db, RUN_FAST, 60000, NULL, &err), 1);
-    TL_CHECKF(err && strstr(err, "No space left on device") && strstr(err, db), "stderr: %s",
-              err ? err : "");
+    REQUIRE(it_hubsync(&s, db, setup, 30000, NULL) == 0);
+    CHECK_EQ(it_hubsync_full(&s, db, RUN_FAST, 60000, NULL, &err), 1);
+    CHECKF(err && strstr(err, "No space left on device") && strstr(err, db), "stderr: %s",
+           err ? err : "");
     fprintf(stderr, "    %s: %lld bytes free after the failed run\n", mount_dir,
             free_bytes(mount_dir));
-    TL_CHECK_EQ(processes_naming(db), 0);
-    TL_CHECK(!run_lock_held(db));
+    CHECK_EQ(processes_naming(db), 0);
+    CHECK(!run_lock_held(db));
     const char *status[] = {"status", "--json", NULL};
-    TL_CHECK_EQ(it_hubsync(&s, db, status, 30000, &out), 0);
+    CHECK_EQ(it_hubsync(&s, db, status, 30000, &out), 0);
     js = out ? json_tokener_parse(out) : NULL;
-    TL_CHECK_EQ(tl_jlen(js, "tables"), 6);
+    CHECK_EQ(tl_jlen(js, "tables"), 6);
     size_t lines = 0;
-    TL_CHECK(it_mirror_consistent(&s, db, &lines));
-    TL_CHECK_OP(lines, >, 0);
+    CHECK(it_mirror_consistent(&s, db, &lines));
+    CHECK_OP(lines, >, 0);
     /* Room again: the rerun resumes and completes. */
-    TL_REQUIRE(remount_scratch("size=64m") == 0);
-    TL_CHECK_EQ(it_hubsync(&s, db, RUN_FAST, 60000, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(remount_scratch("size=64m") == 0);
+    CHECK_EQ(it_hubsync(&s, db, RUN_FAST, 60000, NULL), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(js);
     free(out);
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     unmount_scratch();
 }
 
@@ -224,8 +225,8 @@ static void test_full_at_creation(void)
     int m = mount_scratch("size=1m");
     if (m == 0)
         return;
-    TL_REQUIRE(m == 1);
-    TL_REQUIRE(tl_sim_start(&s, (const char *const[]){IT_SMALL_PORTAL, NULL}) == 0);
+    REQUIRE(m == 1);
+    REQUIRE(tl_sim_start(&s, (const char *const[]){IT_SMALL_PORTAL, NULL}) == 0);
     const char *setup[] = {"setup", NULL};
     int failed = 0, most_failed = -1;
     /* Page by page while creation goes through its first steps (the run
@@ -233,39 +234,38 @@ static void test_full_at_creation(void)
     for (int pages = 0; pages <= 10; pages += pages < 4 ? 1 : 2) {
         snprintf(db, sizeof(db), "%s/db%d", mount_dir, pages);
         snprintf(filler, sizeof(filler), "%s/filler", mount_dir);
-        TL_REQUIRE(fill_leaving(filler, pages * 4096LL) == 0);
+        REQUIRE(fill_leaving(filler, pages * 4096LL) == 0);
         free(err);
         err = NULL;
         int rc = it_hubsync_full(&s, db, setup, 30000, NULL, &err);
-        TL_CHECKF(rc == 0 || rc == 1, "%d pages free: exit %d: %s", pages, rc, err ? err : "");
+        CHECKF(rc == 0 || rc == 1, "%d pages free: exit %d: %s", pages, rc, err ? err : "");
         if (rc == 1) {
             failed++;
             most_failed = pages;
-            TL_CHECKF(strstr(err, "No space left on device") && strstr(err, db),
-                      "%d pages free: %s", pages, err);
+            CHECKF(strstr(err, "No space left on device") && strstr(err, db), "%d pages free: %s",
+                   pages, err);
         }
-        TL_CHECK(!run_lock_held(db));
+        CHECK(!run_lock_held(db));
         unlink(filler);
         /* Opens (and completes) what the failure left. */
-        TL_CHECKF(it_hubsync(&s, db, setup, 30000, NULL) == 0, "%d pages free, then room", pages);
+        CHECKF(it_hubsync(&s, db, setup, 30000, NULL) == 0, "%d pages free, then room", pages);
         it_remove_db(db);
     }
     fprintf(stderr, "    creation failed cleanly %d times, with up to %d pages free\n", failed,
             most_failed);
-    TL_CHECK_OP(failed, >=, 4);
+    CHECK_OP(failed, >=, 4);
     /* No inode for the folder itself. */
     unmount_scratch();
-    TL_REQUIRE(mount_scratch("size=1m,nr_inodes=1") == 1);
+    REQUIRE(mount_scratch("size=1m,nr_inodes=1") == 1);
     snprintf(db, sizeof(db), "%s/db", mount_dir);
     free(err);
     err = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, setup, 30000, NULL, &err), 1);
-    TL_CHECKF(err && strstr(err, "mkdir") && strstr(err, "No space left on device") &&
-                  strstr(err, db),
-              "stderr: %s", err ? err : "");
+    CHECK_EQ(it_hubsync_full(&s, db, setup, 30000, NULL, &err), 1);
+    CHECKF(err && strstr(err, "mkdir") && strstr(err, "No space left on device") && strstr(err, db),
+           "stderr: %s", err ? err : "");
 done:
     free(err);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     unmount_scratch();
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../../common/base/hs_types.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -39,7 +40,7 @@ static int count_differing_tables(tl_sim *a, tl_sim *b, bool report)
             tl_lines_free(&lb);
             return -1;
         }
-        TL_CHECKF(la.l_count > 0, "table %s is empty", name);
+        CHECKF(la.l_count > 0, "table %s is empty", name);
         if (report ? !tl_lines_equal(&la, &lb, "first sim", "second sim") : !lines_same(&la, &lb))
             differ++;
         tl_lines_free(&la);
@@ -65,13 +66,13 @@ static void test_same_seed(void)
 {
     tl_sim a = {0}, b = {0};
     const char *args[] = {"--seed", "42", PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&a, args) == 0);
-    TL_REQUIRE(tl_sim_start(&b, args) == 0);
-    TL_CHECK_EQ(count_differing_tables(&a, &b, true), 0);
-    TL_CHECK(same_ids(&a, &b, "contacts"));
-    TL_CHECK(same_ids(&a, &b, "deals"));
-    TL_CHECK_EQ(tl_sim_stop(&a), 0);
-    TL_CHECK_EQ(tl_sim_stop(&b), 0);
+    REQUIRE(tl_sim_start(&a, args) == 0);
+    REQUIRE(tl_sim_start(&b, args) == 0);
+    CHECK_EQ(count_differing_tables(&a, &b, true), 0);
+    CHECK(same_ids(&a, &b, "contacts"));
+    CHECK(same_ids(&a, &b, "deals"));
+    CHECK_EQ(tl_sim_stop(&a), 0);
+    CHECK_EQ(tl_sim_stop(&b), 0);
 done:
     tl_sim_stop(&a);
     tl_sim_stop(&b);
@@ -82,13 +83,13 @@ static void test_other_seed(void)
     tl_sim a = {0}, b = {0};
     const char *args_a[] = {"--seed", "42", PORTAL_ARGS, NULL};
     const char *args_b[] = {"--seed", "43", PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&a, args_a) == 0);
-    TL_REQUIRE(tl_sim_start(&b, args_b) == 0);
+    REQUIRE(tl_sim_start(&a, args_a) == 0);
+    REQUIRE(tl_sim_start(&b, args_b) == 0);
     /* Every table of a 400-contact portal differs in practice; one suffices. */
     int differ = count_differing_tables(&a, &b, false);
-    TL_CHECKF(differ > 0, "seeds 42 and 43 gave %d differing tables", differ);
-    TL_CHECK_EQ(tl_sim_stop(&a), 0);
-    TL_CHECK_EQ(tl_sim_stop(&b), 0);
+    CHECKF(differ > 0, "seeds 42 and 43 gave %d differing tables", differ);
+    CHECK_EQ(tl_sim_stop(&a), 0);
+    CHECK_EQ(tl_sim_stop(&b), 0);
 done:
     tl_sim_stop(&a);
     tl_sim_stop(&b);

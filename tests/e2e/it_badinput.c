@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -286,7 +287,7 @@ static void test_command_lines(void)
     outcome out[NROWS];
     char dir[64] = "", db[96], db_arg[112];
     it_make_db(dir, sizeof(dir));
-    TL_REQUIRE(dir[0]);
+    REQUIRE(dir[0]);
     snprintf(db, sizeof(db), "%s/db", dir);
     snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
     for (size_t i = 0; i < NROWS; i++) {
@@ -304,16 +305,16 @@ static void test_command_lines(void)
     for (size_t i = 0; i < NROWS; i++) {
         const bad_row *r = &bad_rows[i];
         outcome *o = &out[i];
-        TL_CHECKF(o->oc_exit == 2, "row %zu (%s %s): exit %d: %s", i, r->br_args[0],
-                  r->br_args[1] ? r->br_args[1] : "", o->oc_exit, o->oc_err);
-        TL_CHECKF(has(o->oc_err, r->br_expect), "row %zu: '%s' not in: %s", i, r->br_expect,
-                  o->oc_err);
-        TL_CHECKF(strchr(o->oc_err, '\n') == o->oc_err + strlen(o->oc_err) - 1,
-                  "row %zu: not one line: %s", i, o->oc_err);
-        TL_CHECKF(o->oc_out[0] == '\0', "row %zu: stdout %s", i, o->oc_out);
+        CHECKF(o->oc_exit == 2, "row %zu (%s %s): exit %d: %s", i, r->br_args[0],
+               r->br_args[1] ? r->br_args[1] : "", o->oc_exit, o->oc_err);
+        CHECKF(has(o->oc_err, r->br_expect), "row %zu: '%s' not in: %s", i, r->br_expect,
+               o->oc_err);
+        CHECKF(strchr(o->oc_err, '\n') == o->oc_err + strlen(o->oc_err) - 1,
+               "row %zu: not one line: %s", i, o->oc_err);
+        CHECKF(o->oc_out[0] == '\0', "row %zu: stdout %s", i, o->oc_out);
         outcome_free(o);
     }
-    TL_CHECKF(!exists(db), "a row created %s", db);
+    CHECKF(!exists(db), "a row created %s", db);
     fprintf(stderr, "    %d command lines refused (exit 2, one line, nothing created)\n", NROWS);
 done:
     rm_tree(dir);
@@ -325,13 +326,13 @@ static void test_unusable_db(void)
 {
     char dir[64] = "", file[96], below[128], file_arg[112], below_arg[144];
     it_make_db(dir, sizeof(dir));
-    TL_REQUIRE(dir[0]);
+    REQUIRE(dir[0]);
     snprintf(file, sizeof(file), "%s/plain-file", dir);
     snprintf(below, sizeof(below), "%s/plain-file/db", dir);
     snprintf(file_arg, sizeof(file_arg), "--db=%s", file);
     snprintf(below_arg, sizeof(below_arg), "--db=%s", below);
     FILE *f = fopen(file, "w");
-    TL_REQUIRE(f != NULL);
+    REQUIRE(f != NULL);
     fputs("not a database\n", f);
     fclose(f);
     /* run opens the database before any request: no simulator needed. */
@@ -359,15 +360,15 @@ static void test_unusable_db(void)
         cmds[i] = (command){cases[i].vars, cases[i].args};
     run_commands(dir, cmds, NCASES, out);
     for (size_t i = 0; i < NCASES; i++) {
-        TL_CHECKF(out[i].oc_exit == 2 && has(out[i].oc_err, cases[i].expect),
-                  "case %zu (%s): exit %d: %s", i,
-                  cases[i].args[1] ? cases[i].args[1] : cases[i].args[0], out[i].oc_exit,
-                  out[i].oc_err);
+        CHECKF(out[i].oc_exit == 2 && has(out[i].oc_err, cases[i].expect),
+               "case %zu (%s): exit %d: %s", i,
+               cases[i].args[1] ? cases[i].args[1] : cases[i].args[0], out[i].oc_exit,
+               out[i].oc_err);
         outcome_free(&out[i]);
     }
     struct stat st;
-    TL_CHECK(stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 15);
-    TL_CHECK(!exists("/sys/hubsync-badinput"));
+    CHECK(stat(file, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 15);
+    CHECK(!exists("/sys/hubsync-badinput"));
 done:
     rm_tree(dir);
 }
@@ -397,11 +398,10 @@ static bool synced_start(synced *sy)
     const char *setup[] = {"setup", NULL};
     const char *run[] = {"run", "--lag-ms", "0", "--progress", "never", NULL};
     const char *exp[] = {"export", NULL};
-    return TL_CHECK_EQ(it_hubsync(&sy->sy_sim, sy->sy_db, setup, RUN_TIMEOUT_MS, NULL), 0) &&
-           TL_CHECK_EQ(it_hubsync(&sy->sy_sim, sy->sy_db, run, RUN_TIMEOUT_MS, NULL), 0) &&
-           TL_CHECK_EQ(it_hubsync(&sy->sy_sim, sy->sy_db, exp, RUN_TIMEOUT_MS, &sy->sy_export),
-                       0) &&
-           TL_CHECK(strlen(sy->sy_export) > 1000);
+    return CHECK_EQ(it_hubsync(&sy->sy_sim, sy->sy_db, setup, RUN_TIMEOUT_MS, NULL), 0) &&
+           CHECK_EQ(it_hubsync(&sy->sy_sim, sy->sy_db, run, RUN_TIMEOUT_MS, NULL), 0) &&
+           CHECK_EQ(it_hubsync(&sy->sy_sim, sy->sy_db, exp, RUN_TIMEOUT_MS, &sy->sy_export), 0) &&
+           CHECK(strlen(sy->sy_export) > 1000);
 }
 
 static void synced_stop(synced *sy)
@@ -538,17 +538,17 @@ static void refused_everywhere(synced *sy, const char *db, const char *what,
     run_commands(sy->sy_dir, run, 3, out);
     for (size_t c = 0; c < 3; c++) {
         outcome *o = &out[c];
-        TL_CHECKF(o->oc_exit == 2 && o->oc_signal == 0, "%s: %s: exit %d (signal %d): %s", what,
-                  cmds[c][0], o->oc_exit, o->oc_signal, o->oc_err);
+        CHECKF(o->oc_exit == 2 && o->oc_signal == 0, "%s: %s: exit %d (signal %d): %s", what,
+               cmds[c][0], o->oc_exit, o->oc_signal, o->oc_err);
         for (size_t k = 0; expect[k]; k++)
-            TL_CHECKF(has(o->oc_err, expect[k]), "%s: %s: '%s' not in: %s", what, cmds[c][0],
-                      expect[k], o->oc_err);
-        TL_CHECKF(o->oc_out[0] == '\0', "%s: %s printed: %.200s", what, cmds[c][0], o->oc_out);
+            CHECKF(has(o->oc_err, expect[k]), "%s: %s: '%s' not in: %s", what, cmds[c][0],
+                   expect[k], o->oc_err);
+        CHECKF(o->oc_out[0] == '\0', "%s: %s printed: %.200s", what, cmds[c][0], o->oc_out);
         outcome_free(o);
     }
     db_state_read(db, &after);
-    TL_CHECKF(db_state_same(&before, &after), "%s: the database folder changed", what);
-    TL_CHECKF(it_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", what);
+    CHECKF(db_state_same(&before, &after), "%s: the database folder changed", what);
+    CHECKF(it_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", what);
     db_state_free(&before);
     db_state_free(&after);
 }
@@ -692,22 +692,22 @@ static void check_record_case(synced *sy, const record_case *c, const char *db)
     outcome out[2];
     run_commands(sy->sy_dir, cmds, 2, out);
     for (size_t i = 0; i < 2; i++) {
-        TL_CHECKF(out[i].oc_exit == 2, "%s: %s: exit %d: %s", c->rc_name, cmds[i].cm_args[1],
-                  out[i].oc_exit, out[i].oc_err);
+        CHECKF(out[i].oc_exit == 2, "%s: %s: exit %d: %s", c->rc_name, cmds[i].cm_args[1],
+               out[i].oc_exit, out[i].oc_err);
         for (size_t k = 0; c->rc_expect[k]; k++)
-            TL_CHECKF(has(out[i].oc_err, c->rc_expect[k]), "%s: %s: '%s' not in: %s", c->rc_name,
-                      cmds[i].cm_args[1], c->rc_expect[k], out[i].oc_err);
+            CHECKF(has(out[i].oc_err, c->rc_expect[k]), "%s: %s: '%s' not in: %s", c->rc_name,
+                   cmds[i].cm_args[1], c->rc_expect[k], out[i].oc_err);
         outcome_free(&out[i]);
     }
-    TL_CHECKF(it_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", c->rc_name);
+    CHECKF(it_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", c->rc_name);
     const char *exp[] = {db_arg, "export", NULL};
     outcome o;
     int rc = hubsync_env(sy->sy_dir, NULL, exp, &o);
-    TL_CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0, "%s: export differs (exit %d): %s",
-              c->rc_name, rc, o.oc_err);
+    CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0, "%s: export differs (exit %d): %s",
+           c->rc_name, rc, o.oc_err);
     outcome_free(&o);
     db_state_read(db, &after);
-    TL_CHECKF(db_state_same(&before, &after), "%s: the database changed", c->rc_name);
+    CHECKF(db_state_same(&before, &after), "%s: the database changed", c->rc_name);
     db_state_free(&before);
     db_state_free(&after);
 }
@@ -719,8 +719,8 @@ static void damaged_records(synced *sy)
         const record_case *c = &record_cases[i];
         char db[128], name[32];
         snprintf(name, sizeof(name), "record%zu", i);
-        if (!TL_CHECK(copy_db(sy, name, db, sizeof(db))) ||
-            !TL_CHECKF(put_raw(db, c->rc_dbi, c->rc_key, c->rc_val, c->rc_len), "%s", c->rc_name))
+        if (!CHECK(copy_db(sy, name, db, sizeof(db))) ||
+            !CHECKF(put_raw(db, c->rc_dbi, c->rc_key, c->rc_val, c->rc_len), "%s", c->rc_name))
             return;
         check_record_case(sy, c, db);
         if (i == 1 || i == 5) {
@@ -731,8 +731,8 @@ static void damaged_records(synced *sy)
             const char *setup[] = {db_arg, "setup", NULL}, *doctor[] = {db_arg, "doctor", NULL};
             outcome o;
             int rc = hubsync_env(sy->sy_dir, sy->sy_vars, i == 1 ? setup : doctor, &o);
-            TL_CHECKF(rc == (i == 1 ? 0 : 2) && has(o.oc_err, c->rc_expect[2]),
-                      "%s: %s: exit %d: %s", c->rc_name, i == 1 ? "setup" : "doctor", rc, o.oc_err);
+            CHECKF(rc == (i == 1 ? 0 : 2) && has(o.oc_err, c->rc_expect[2]), "%s: %s: exit %d: %s",
+                   c->rc_name, i == 1 ? "setup" : "doctor", rc, o.oc_err);
             outcome_free(&o);
         }
         /* The way out the message names works, and the mirror is whole. */
@@ -744,13 +744,13 @@ static void damaged_records(synced *sy)
             const char *fix_setup[] = {db_arg, "setup", NULL};
             outcome o;
             int rc = hubsync_env(sy->sy_dir, sy->sy_vars, i == 5 ? fix_setup : fix_run, &o);
-            TL_CHECKF(rc == 0, "%s: the way out failed: %s", c->rc_name, o.oc_err);
+            CHECKF(rc == 0, "%s: the way out failed: %s", c->rc_name, o.oc_err);
             outcome_free(&o);
             const char *status[] = {db_arg, "status", NULL};
             rc = hubsync_env(sy->sy_dir, NULL, status, &o);
-            TL_CHECKF(rc == 0, "%s: status after: %s", c->rc_name, o.oc_err);
+            CHECKF(rc == 0, "%s: status after: %s", c->rc_name, o.oc_err);
             outcome_free(&o);
-            TL_CHECK(it_mirror_equals_truth(&sy->sy_sim, db));
+            CHECK(it_mirror_equals_truth(&sy->sy_sim, db));
         }
     }
 }
@@ -858,8 +858,8 @@ static void damaged_file(synced *sy)
     for (int d = 0; d < D_COUNT; d++) {
         char db[128], name[32];
         snprintf(name, sizeof(name), "damage%d", d);
-        TL_REQUIRE(copy_db(sy, name, db, sizeof(db)));
-        TL_REQUIREF(apply_damage(db, (damage)d), "%s", damages[d].name);
+        REQUIRE(copy_db(sy, name, db, sizeof(db)));
+        REQUIREF(apply_damage(db, (damage)d), "%s", damages[d].name);
         char file[160];
         snprintf(file, sizeof(file), "%s/data.mdb is damaged", db);
         const char *expect[] = {file, damages[d].expect, "restore it from a backup, or remove",
@@ -869,8 +869,8 @@ static void damaged_file(synced *sy)
     /* The format version record (meta), the one setting read before all. */
     {
         char db[128], file[160];
-        TL_REQUIRE(copy_db(sy, "meta-format", db, sizeof(db)));
-        TL_REQUIRE(put_raw(db, "meta", "format", not_a_map, sizeof(not_a_map)));
+        REQUIRE(copy_db(sy, "meta-format", db, sizeof(db)));
+        REQUIRE(put_raw(db, "meta", "format", not_a_map, sizeof(not_a_map)));
         snprintf(file, sizeof(file), "%s/data.mdb is damaged", db);
         const char *expect[] = {file, "format version record is damaged",
                                 "restore it from a backup, or remove", NULL};
@@ -879,21 +879,21 @@ static void damaged_file(synced *sy)
     /* Not damage: an overflow run longer than its value. */
     {
         char db[128], db_arg[160];
-        TL_REQUIRE(copy_db(sy, "long-overflow", db, sizeof(db)));
-        TL_REQUIRE(put_shrunk_overflow(db));
+        REQUIRE(copy_db(sy, "long-overflow", db, sizeof(db)));
+        REQUIRE(put_shrunk_overflow(db));
         snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
         const char *exp[] = {db_arg, "export", NULL};
         outcome o;
         int rc = hubsync_env(sy->sy_dir, NULL, exp, &o);
-        TL_CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0,
-                  "a long overflow run: export (exit %d): %s", rc, o.oc_err);
+        CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0,
+               "a long overflow run: export (exit %d): %s", rc, o.oc_err);
         outcome_free(&o);
     }
     /* setup and doctor ask HubSpot first, then refuse the file alike. */
     {
         char db[128], file[160], db_arg[160];
-        TL_REQUIRE(copy_db(sy, "setup-doctor", db, sizeof(db)));
-        TL_REQUIRE(apply_damage(db, D_HALF));
+        REQUIRE(copy_db(sy, "setup-doctor", db, sizeof(db)));
+        REQUIRE(apply_damage(db, D_HALF));
         snprintf(file, sizeof(file), "%s/data.mdb is damaged", db);
         snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
         const char *setup[] = {db_arg, "setup", NULL}, *doctor[] = {db_arg, "doctor", NULL};
@@ -903,12 +903,12 @@ static void damaged_file(synced *sy)
         db_state_read(db, &before);
         run_commands(sy->sy_dir, cmds, 2, out);
         for (int k = 0; k < 2; k++) {
-            TL_CHECKF(out[k].oc_exit == 2 && has(out[k].oc_err, file), "%s: exit %d: %s",
-                      cmds[k].cm_args[1], out[k].oc_exit, out[k].oc_err);
+            CHECKF(out[k].oc_exit == 2 && has(out[k].oc_err, file), "%s: exit %d: %s",
+                   cmds[k].cm_args[1], out[k].oc_exit, out[k].oc_err);
             outcome_free(&out[k]);
         }
         db_state_read(db, &after);
-        TL_CHECK(db_state_same(&before, &after));
+        CHECK(db_state_same(&before, &after));
         db_state_free(&before);
         db_state_free(&after);
     }
@@ -918,36 +918,36 @@ static void damaged_file(synced *sy)
                         "which reads it anyway\n");
     else {
         char db[128];
-        TL_REQUIRE(copy_db(sy, "unreadable", db, sizeof(db)));
+        REQUIRE(copy_db(sy, "unreadable", db, sizeof(db)));
         char path[160];
         snprintf(path, sizeof(path), "%s/data.mdb", db);
-        TL_REQUIRE(chmod(path, 0) == 0);
+        REQUIRE(chmod(path, 0) == 0);
         const char *expect[] = {"data.mdb", "Permission denied", NULL};
         refused_everywhere(sy, db, "an unreadable data.mdb", expect);
     }
     /* Garbage in the lock files is not damage: LMDB rebuilds its reader
      * table, the run lock is rewritten; everything works. */
     char db[128];
-    TL_REQUIRE(copy_db(sy, "lockfiles", db, sizeof(db)));
+    REQUIRE(copy_db(sy, "lockfiles", db, sizeof(db)));
     char path[160], junk[8192];
     garble((uint8_t *)junk, sizeof(junk), 17);
     snprintf(path, sizeof(path), "%s/lock.mdb", db);
-    TL_REQUIRE(write_file(path, junk, sizeof(junk)));
+    REQUIRE(write_file(path, junk, sizeof(junk)));
     snprintf(path, sizeof(path), "%s/hubsync.lock", db);
-    TL_REQUIRE(write_file(path, "garbage\n", 8));
+    REQUIRE(write_file(path, "garbage\n", 8));
     char db_arg[160];
     snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
     const char *exp[] = {db_arg, "export", NULL};
     const char *run[] = {db_arg, "run", "--lag-ms", "0", "--progress", "never", NULL};
     outcome o;
     int rc = hubsync_env(sy->sy_dir, NULL, exp, &o);
-    TL_CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0, "lock files: export (exit %d): %s",
-              rc, o.oc_err);
+    CHECKF(rc == 0 && strcmp(o.oc_out, sy->sy_export) == 0, "lock files: export (exit %d): %s", rc,
+           o.oc_err);
     outcome_free(&o);
     rc = hubsync_env(sy->sy_dir, sy->sy_vars, run, &o);
-    TL_CHECKF(rc == 0, "lock files: run: %s", o.oc_err);
+    CHECKF(rc == 0, "lock files: run: %s", o.oc_err);
     outcome_free(&o);
-    TL_CHECK(it_mirror_equals_truth(&sy->sy_sim, db));
+    CHECK(it_mirror_equals_truth(&sy->sy_sim, db));
 done:;
 }
 
@@ -967,13 +967,13 @@ static void random_garbage(synced *sy)
     int refused = 0;
     snprintf(good, sizeof(good), "%s/data.mdb", sy->sy_db);
     file = (uint8_t *)read_file(good, &good_len);
-    TL_REQUIRE(file && good_len >= 3 * 4096);
+    REQUIRE(file && good_len >= 3 * 4096);
     for (uint32_t seed = 0; seed < SEEDS; seed++) {
         char name[32], path[176];
         snprintf(name, sizeof(name), "random%u", seed);
-        TL_REQUIRE(copy_db(sy, name, db[seed], sizeof(db[seed])));
+        REQUIRE(copy_db(sy, name, db[seed], sizeof(db[seed])));
         uint8_t *copy = malloc(good_len);
-        TL_REQUIRE(copy);
+        REQUIRE(copy);
         memcpy(copy, file, good_len);
         uint32_t r = (seed + 1) * 2654435761u;
         for (int k = 0; k < 4; k++) { /* four ranges of 1 to 255 bytes past the metas */
@@ -984,7 +984,7 @@ static void random_garbage(synced *sy)
         snprintf(path, sizeof(path), "%s/data.mdb", db[seed]);
         bool ok = write_file(path, copy, good_len);
         free(copy);
-        TL_REQUIRE(ok);
+        REQUIRE(ok);
         db_state_read(db[seed], &before[seed]);
         ready++;
         snprintf(db_arg[seed], sizeof(db_arg[seed]), "--db=%s", db[seed]);
@@ -999,19 +999,19 @@ static void random_garbage(synced *sy)
     run_commands(sy->sy_dir, cmds, 2 * SEEDS, out);
     for (size_t i = 0; i < 2 * SEEDS; i++) {
         outcome *o = &out[i];
-        TL_CHECKF(o->oc_signal == 0 && (o->oc_exit == 0 || o->oc_exit == 2),
-                  "seed %zu %s: exit %d signal %d: %s", i / 2, cmds[i].cm_args[1], o->oc_exit,
-                  o->oc_signal, o->oc_err);
+        CHECKF(o->oc_signal == 0 && (o->oc_exit == 0 || o->oc_exit == 2),
+               "seed %zu %s: exit %d signal %d: %s", i / 2, cmds[i].cm_args[1], o->oc_exit,
+               o->oc_signal, o->oc_err);
         if (o->oc_exit == 2) {
             refused++;
-            TL_CHECKF(has(o->oc_err, "is damaged"), "seed %zu %s: %s", i / 2, cmds[i].cm_args[1],
-                      o->oc_err);
+            CHECKF(has(o->oc_err, "is damaged"), "seed %zu %s: %s", i / 2, cmds[i].cm_args[1],
+                   o->oc_err);
         }
         outcome_free(o);
     }
     for (size_t seed = 0; seed < SEEDS; seed++) {
         db_state_read(db[seed], &after);
-        TL_CHECKF(db_state_same(&before[seed], &after), "seed %zu: data.mdb changed", seed);
+        CHECKF(db_state_same(&before[seed], &after), "seed %zu: data.mdb changed", seed);
         db_state_free(&after);
     }
     fprintf(stderr, "    random garbage: %d of %d commands refused the file, none crashed\n",
@@ -1027,7 +1027,7 @@ done:
 static void test_damaged_database(void)
 {
     synced sy;
-    TL_REQUIRE(synced_start(&sy));
+    REQUIRE(synced_start(&sy));
     damaged_records(&sy);
     damaged_file(&sy);
     random_garbage(&sy);

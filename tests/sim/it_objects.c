@@ -8,6 +8,7 @@
 
 #include "../../common/base/hs_types.h"
 #include "../../common/base/jbuf.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -30,23 +31,23 @@ static bool page_by_hand(tl_sim *s, int limit, bool archived, tl_objects *out)
         tl_getf(s, TL_TOKEN, &r, "/crm/v3/objects/contacts?limit=%d%s%s%s", limit,
                 archived ? "&archived=true" : "", after[0] ? "&after=" : "", after);
         json_object *j = tl_resp_json(&r);
-        ok = TL_CHECK_EQ(r.r_status, 200) && TL_CHECK(j != NULL);
+        ok = CHECK_EQ(r.r_status, 200) && CHECK(j != NULL);
         size_t n = tl_jlen(j, "results");
-        ok = ok && TL_CHECK_OP(n, <=, limit);
+        ok = ok && CHECK_OP(n, <=, limit);
         for (size_t i = 0; ok && i < n; i++) {
             json_object *item = json_object_array_get_idx(tl_jget(j, "results"), i);
             const char *id = tl_jstr(item, "id");
             uint64_t v = 0;
-            ok = TL_CHECKF(id && tl_parse_u64(id, strlen(id), &v), "id not a decimal string") &&
-                 TL_CHECKF(v > two_to_32, "id %s not above 2^32", id);
+            ok = CHECKF(id && tl_parse_u64(id, strlen(id), &v), "id not a decimal string") &&
+                 CHECKF(v > two_to_32, "id %s not above 2^32", id);
             if (ok && i == 0 && after[0])
-                ok = TL_CHECK_STR(id, after);
+                ok = CHECK_STR(id, after);
             if (ok && out->os_count)
-                ok = TL_CHECKF(v > out->os_items[out->os_count - 1].o_id, "%s not ascending", id);
+                ok = CHECKF(v > out->os_items[out->os_count - 1].o_id, "%s not ascending", id);
             json_object *arch = tl_jget(item, "archived");
-            ok = ok && TL_CHECKF(json_object_is_type(arch, json_type_boolean) &&
-                                     json_object_get_boolean(arch) == archived,
-                                 "id %s: archived is not %s", id, archived ? "true" : "false");
+            ok = ok && CHECKF(json_object_is_type(arch, json_type_boolean) &&
+                                  json_object_get_boolean(arch) == archived,
+                              "id %s: archived is not %s", id, archived ? "true" : "false");
             if (ok) {
                 tl_object o = {.o_id = v, .o_archived = archived};
                 ok = tl_objects_add(out, &o) == 0;
@@ -70,31 +71,31 @@ static void test_list_paging(void)
     tl_sim s = {0};
     tl_objects live = {0}, live7 = {0}, archived = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(page_by_hand(&s, 100, false, &live));
-    TL_REQUIRE(page_by_hand(&s, 7, false, &live7));
-    TL_REQUIRE(page_by_hand(&s, 100, true, &archived));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(page_by_hand(&s, 100, false, &live));
+    REQUIRE(page_by_hand(&s, 7, false, &live7));
+    REQUIRE(page_by_hand(&s, 100, true, &archived));
 
     /* The same set whatever the page size. */
-    TL_CHECK_EQ(live7.os_count, live.os_count);
+    CHECK_EQ(live7.os_count, live.os_count);
     for (size_t i = 0; i < live.os_count && i < live7.os_count; i++)
-        if (!TL_CHECK_EQ(live7.os_items[i].o_id, live.os_items[i].o_id))
+        if (!CHECK_EQ(live7.os_items[i].o_id, live.os_items[i].o_id))
             break;
     /* About 2% archived; live and archived partition the portal. */
-    TL_CHECK_OP(archived.os_count, >, 0);
-    TL_CHECK_OP(archived.os_count, <, PORTAL_CONTACTS / 10);
-    TL_CHECK_EQ(live.os_count + archived.os_count, PORTAL_CONTACTS);
+    CHECK_OP(archived.os_count, >, 0);
+    CHECK_OP(archived.os_count, <, PORTAL_CONTACTS / 10);
+    CHECK_EQ(live.os_count + archived.os_count, PORTAL_CONTACTS);
     for (size_t i = 0; i < archived.os_count; i++)
-        TL_CHECKF(!tl_objects_find(&live, archived.os_items[i].o_id), "%llu listed twice",
-                  (unsigned long long)archived.os_items[i].o_id);
+        CHECKF(!tl_objects_find(&live, archived.os_items[i].o_id), "%llu listed twice",
+               (unsigned long long)archived.os_items[i].o_id);
 
     /* Default page size is 10. */
     tl_resp r;
     tl_get(&s, "/crm/v3/objects/contacts", TL_TOKEN, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 10);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 10);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_objects_free(&live);
     tl_objects_free(&live7);
@@ -108,7 +109,7 @@ static void test_list_properties(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const types[][2] = {{"contacts", "lastmodifieddate"},
                                            {"companies", "hs_lastmodifieddate"},
                                            {"deals", "hs_lastmodifieddate"},
@@ -118,8 +119,8 @@ static void test_list_properties(void)
         tl_getf(&s, TL_TOKEN, &r, "/crm/v3/objects/%s?limit=5&properties=createdate,%s",
                 types[t][0], types[t][1]);
         json_object *j = tl_resp_json(&r);
-        TL_CHECK_EQ(r.r_status, 200);
-        TL_CHECK_EQ(tl_jlen(j, "results"), 5);
+        CHECK_EQ(r.r_status, 200);
+        CHECK_EQ(tl_jlen(j, "results"), 5);
         for (size_t i = 0; i < tl_jlen(j, "results"); i++) {
             json_object *item = json_object_array_get_idx(tl_jget(j, "results"), i);
             char path[96];
@@ -127,16 +128,16 @@ static void test_list_properties(void)
             const char *mod = tl_jstr(item, path);
             const char *created = tl_jstr(item, "properties.createdate");
             int64_t ms;
-            TL_CHECKF(mod && parse_iso8601_ms(mod, strlen(mod), &ms) == 0, "%s %s = %s",
-                      types[t][0], types[t][1], mod ? mod : "(absent)");
-            TL_CHECKF(created && parse_iso8601_ms(created, strlen(created), &ms) == 0,
-                      "%s createdate = %s", types[t][0], created ? created : "(absent)");
-            TL_CHECK_STR(tl_jstr(item, "updatedAt"), mod);
-            TL_CHECK_STR(tl_jstr(item, "properties.hs_object_id"), tl_jstr(item, "id"));
+            CHECKF(mod && parse_iso8601_ms(mod, strlen(mod), &ms) == 0, "%s %s = %s", types[t][0],
+                   types[t][1], mod ? mod : "(absent)");
+            CHECKF(created && parse_iso8601_ms(created, strlen(created), &ms) == 0,
+                   "%s createdate = %s", types[t][0], created ? created : "(absent)");
+            CHECK_STR(tl_jstr(item, "updatedAt"), mod);
+            CHECK_STR(tl_jstr(item, "properties.hs_object_id"), tl_jstr(item, "id"));
         }
         tl_resp_free(&r);
     }
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -145,7 +146,7 @@ static void test_list_limits(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const bad[] = {
         "/crm/v3/objects/contacts?limit=101",
         "/crm/v3/objects/contacts?limit=0",
@@ -157,15 +158,15 @@ static void test_list_limits(void)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         tl_resp r;
         tl_get(&s, bad[i], TL_TOKEN, &r);
-        TL_CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "GET %s", bad[i]);
+        CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "GET %s", bad[i]);
         tl_resp_free(&r);
     }
     tl_resp r;
     tl_get(&s, "/crm/v3/objects/contacts?limit=100", TL_TOKEN, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 100);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 100);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -209,10 +210,10 @@ static void test_batch_read(void)
     uint64_t ids[101];
     const char *path = "/crm/v3/objects/contacts/batch/read";
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_list_all(&s, "contacts", false, &live) == 0);
-    TL_REQUIRE(tl_list_all(&s, "contacts", true, &archived) == 0);
-    TL_REQUIRE(live.os_count >= 101 && archived.os_count >= 1);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_list_all(&s, "contacts", false, &live) == 0);
+    REQUIRE(tl_list_all(&s, "contacts", true, &archived) == 0);
+    REQUIRE(live.os_count >= 101 && archived.os_count >= 1);
 
     /* 100 live IDs: 200, all found. */
     for (size_t i = 0; i < 101; i++)
@@ -220,15 +221,15 @@ static void test_batch_read(void)
     batch_body(&b, ids, 100);
     tl_resp r;
     tl_post_json(&s, path, TL_TOKEN, jb_cstr(&b), &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_STR(tl_jstr(tl_resp_json(&r), "status"), "COMPLETE");
-    TL_CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 100);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_STR(tl_jstr(tl_resp_json(&r), "status"), "COMPLETE");
+    CHECK_EQ(tl_jlen(tl_resp_json(&r), "results"), 100);
     tl_resp_free(&r);
 
     /* 101: refused. */
     batch_body(&b, ids, 101);
     tl_post_json(&s, path, TL_TOKEN, jb_cstr(&b), &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+    CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
     tl_resp_free(&r);
 
     /* Five real IDs, two that never existed and an archived one: 207. */
@@ -243,7 +244,7 @@ static void test_batch_read(void)
     batch_body(&b, mix, 8);
     tl_post_json(&s, path, TL_TOKEN, jb_cstr(&b), &r);
     json_object *j = tl_resp_json(&r);
-    TL_CHECK_EQ(r.r_status, 207);
+    CHECK_EQ(r.r_status, 207);
     for (size_t i = 0; i < tl_jlen(j, "results"); i++)
         tl_lines_addf(&got_ids, "%s",
                       tl_jstr(json_object_array_get_idx(tl_jget(j, "results"), i), "id"));
@@ -251,20 +252,20 @@ static void test_batch_read(void)
     for (int i = 0; i < 5; i++)
         tl_lines_addf(&want_ids, "%llu", (unsigned long long)mix[i]);
     tl_lines_sort(&want_ids);
-    TL_CHECK(tl_lines_equal(&got_ids, &want_ids, "results", "expected"));
-    TL_CHECK_EQ(tl_jlen(j, "errors"), 1);
-    TL_CHECK_EQ(tl_jint_or(j, "numErrors", -1), 1);
-    TL_CHECK_STR(tl_jstr(j, "errors.0.category"), "OBJECT_NOT_FOUND");
-    TL_CHECK_STR(tl_jstr(j, "errors.0.status"), "error");
+    CHECK(tl_lines_equal(&got_ids, &want_ids, "results", "expected"));
+    CHECK_EQ(tl_jlen(j, "errors"), 1);
+    CHECK_EQ(tl_jint_or(j, "numErrors", -1), 1);
+    CHECK_STR(tl_jstr(j, "errors.0.category"), "OBJECT_NOT_FOUND");
+    CHECK_STR(tl_jstr(j, "errors.0.status"), "error");
     string_set(j, "errors.0.context.ids", &bad_ids);
     for (int i = 5; i < 8; i++)
         tl_lines_addf(&want_bad, "%llu", (unsigned long long)mix[i]);
     tl_lines_sort(&want_bad);
-    TL_CHECK(tl_lines_equal(&bad_ids, &want_bad, "context.ids", "expected"));
+    CHECK(tl_lines_equal(&bad_ids, &want_bad, "context.ids", "expected"));
     if (r.r_status != 207)
         tl_resp_dump("mixed batch read", &r);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     jb_free(&b);
     tl_lines_free(&got_ids);
@@ -302,7 +303,7 @@ static void test_type_aliases(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const char *const aliases[][3] = {{"contacts", "contact", "0-1"},
                                              {"companies", "company", "0-2"},
                                              {"deals", "deal", "0-3"},
@@ -310,37 +311,37 @@ static void test_type_aliases(void)
     for (size_t t = 0; t < 4; t++) {
         char want[1024], got[1024], path[128];
         snprintf(path, sizeof(path), "/crm/v3/objects/%s?limit=5", aliases[t][0]);
-        TL_CHECK(first_page_ids(&s, path, want, sizeof(want)));
+        CHECK(first_page_ids(&s, path, want, sizeof(want)));
         for (int a = 1; a < 3; a++) {
             snprintf(path, sizeof(path), "/crm/v3/objects/%s?limit=5", aliases[t][a]);
-            TL_CHECKF(first_page_ids(&s, path, got, sizeof(got)) && strcmp(got, want) == 0,
-                      "%s: %s vs %s", path, got, want);
+            CHECKF(first_page_ids(&s, path, got, sizeof(got)) && strcmp(got, want) == 0,
+                   "%s: %s vs %s", path, got, want);
         }
         /* The date-versioned path serves the same objects. */
         snprintf(path, sizeof(path), "/crm/objects/2026-03/%s?limit=5", aliases[t][0]);
-        TL_CHECKF(first_page_ids(&s, path, got, sizeof(got)) && strcmp(got, want) == 0,
-                  "%s: %s vs %s", path, got, want);
+        CHECKF(first_page_ids(&s, path, got, sizeof(got)) && strcmp(got, want) == 0, "%s: %s vs %s",
+               path, got, want);
     }
     static const char *const unknown[] = {"/crm/v3/objects/widgets?limit=5",
                                           "/crm/v3/objects/0-999?limit=5"};
     for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
         tl_resp r;
         tl_get(&s, unknown[i], TL_TOKEN, &r);
-        TL_CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "GET %s", unknown[i]);
+        CHECKF(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"), "GET %s", unknown[i]);
         tl_resp_free(&r);
     }
     tl_resp r;
     tl_post_json(&s, "/crm/v3/objects/widgets/search", TL_TOKEN, "{}", &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+    CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
     tl_resp_free(&r);
     tl_post_json(&s, "/crm/v4/associations/widgets/contacts/batch/read", TL_TOKEN,
                  "{\"inputs\":[{\"id\":\"1\"}]}", &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+    CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
     tl_resp_free(&r);
     tl_get(&s, "/crm/v3/nothing-here", TL_TOKEN, &r);
-    TL_CHECK_EQ(r.r_status, 404);
+    CHECK_EQ(r.r_status, 404);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -365,9 +366,9 @@ static bool rollup_labels(tl_sim *s, const char *type, tl_lines *out)
         json_object *p = json_object_array_get_idx(tl_jget(j, "results"), i);
         const char *label = tl_jstr(p, "label");
         /* Every property has HubSpot's required fields. */
-        TL_CHECKF(tl_jstr(p, "name") && label && tl_jstr(p, "type") && tl_jstr(p, "fieldType") &&
-                      tl_jstr(p, "groupName"),
-                  "%s property %zu lacks a required field", type, i);
+        CHECKF(tl_jstr(p, "name") && label && tl_jstr(p, "type") && tl_jstr(p, "fieldType") &&
+                   tl_jstr(p, "groupName"),
+               "%s property %zu lacks a required field", type, i);
         if (!label || strncmp(label, prefix, strlen(prefix)) != 0)
             continue;
         const char *table = label + strlen(prefix);
@@ -389,8 +390,8 @@ static void check_labels(tl_sim *s, const char *type, const char *const *want)
     for (size_t i = 0; want[i]; i++)
         tl_lines_addf(&expected, "%s", want[i]);
     tl_lines_sort(&expected);
-    TL_CHECKF(rollup_labels(s, type, &got) && tl_lines_equal(&got, &expected, "labels", "expected"),
-              "rollup labels of %s", type);
+    CHECKF(rollup_labels(s, type, &got) && tl_lines_equal(&got, &expected, "labels", "expected"),
+           "rollup labels of %s", type);
     tl_lines_free(&got);
     tl_lines_free(&expected);
 }
@@ -399,7 +400,7 @@ static void test_properties_default(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     /* Default rollups: companies_contacts with one per label, companies_deals,
      * contacts_deals; the labels sit on the parent; companies_tickets has
      * none. */
@@ -416,7 +417,7 @@ static void test_properties_default(void)
     check_labels(&s, "contacts", contacts);
     check_labels(&s, "deals", none);
     check_labels(&s, "tickets", none);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -426,19 +427,19 @@ static void test_properties_custom(void)
     tl_sim s = {0};
     const char *none[] = {NULL};
     const char *args_none[] = {PORTAL_ARGS, "--rollups", "none", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args_none) == 0);
+    REQUIRE(tl_sim_start(&s, args_none) == 0);
     check_labels(&s, "companies", none);
     check_labels(&s, "contacts", none);
     check_labels(&s, "deals", none);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 
     const char *args_tickets[] = {PORTAL_ARGS, "--rollups", "companies_tickets", NULL};
     const char *tickets[] = {"companies_tickets:count calculation_rollup", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args_tickets) == 0);
+    REQUIRE(tl_sim_start(&s, args_tickets) == 0);
     check_labels(&s, "companies", tickets);
     check_labels(&s, "contacts", none);
     check_labels(&s, "tickets", none);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 
     /* Per-label rollups on another table (--labels 2), and look-alikes:
      * plain number fields labelled like a rollup, "_count" where the table
@@ -457,7 +458,7 @@ static void test_properties_custom(void)
     const char *mixed_companies[] = {"companies_deals:count calculation_rollup",
                                      "companies_deals:legacy number",
                                      "companies_tickets:count number", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args_mixed) == 0);
+    REQUIRE(tl_sim_start(&s, args_mixed) == 0);
     check_labels(&s, "deals", deals);
     check_labels(&s, "companies", mixed_companies);
     check_labels(&s, "contacts", none);
@@ -465,13 +466,13 @@ static void test_properties_custom(void)
     tl_resp r;
     tl_post_json(&s, "/_sim/config", NULL,
                  "{\"rollups\":\"none\",\"rollup_lookalikes\":[\"deals_tickets\"]}", &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_STR(tl_jstr(tl_resp_json(&r), "rollup_lookalikes"), "deals_tickets");
+    CHECK_EQ(r.r_status, 200);
+    CHECK_STR(tl_jstr(tl_resp_json(&r), "rollup_lookalikes"), "deals_tickets");
     tl_resp_free(&r);
     const char *deals_lookalike[] = {"deals_tickets:count number", NULL};
     check_labels(&s, "deals", deals_lookalike);
     check_labels(&s, "companies", none);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }

@@ -15,6 +15,7 @@
 
 #include "../../common/base/hs_types.h"
 #include "../../common/base/jbuf.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_suites.h"
 
@@ -59,7 +60,7 @@ static void line_pair(const char *line, char *buf, size_t size)
 static json_object *mutate(tl_sim *s, const char *body)
 {
     json_object *m = tl_mutate(s, body);
-    if (!TL_CHECKF(m != NULL, "mutate %s", body))
+    if (!CHECKF(m != NULL, "mutate %s", body))
         return NULL;
     int64_t applied = tl_jint_or(m, "applied", -1), skipped = tl_jint_or(m, "skipped", -1);
     int64_t count = 0, by_kind = 0;
@@ -67,18 +68,18 @@ static json_object *mutate(tl_sim *s, const char *body)
     count = tl_jint_or(req, "count", -1);
     json_object_put(req);
     json_object *kinds = tl_jget(m, "kinds");
-    if (TL_CHECK(json_object_is_type(kinds, json_type_object))) {
+    if (CHECK(json_object_is_type(kinds, json_type_object))) {
         json_object_object_foreach(kinds, kind, n)
         {
             (void)kind;
             by_kind += json_object_get_int64(n);
         }
     }
-    TL_CHECKF(applied >= 0 && skipped >= 0 && applied + skipped == count,
-              "applied %lld + skipped %lld != count %lld", (long long)applied, (long long)skipped,
-              (long long)count);
-    TL_CHECK_EQ(by_kind, applied);
-    TL_CHECK_OP(tl_jint_or(m, "first_ms", -1), <=, tl_jint_or(m, "last_ms", -2));
+    CHECKF(applied >= 0 && skipped >= 0 && applied + skipped == count,
+           "applied %lld + skipped %lld != count %lld", (long long)applied, (long long)skipped,
+           (long long)count);
+    CHECK_EQ(by_kind, applied);
+    CHECK_OP(tl_jint_or(m, "first_ms", -1), <=, tl_jint_or(m, "last_ms", -2));
     return m;
 }
 
@@ -92,28 +93,28 @@ static void check_assoc_kind(tl_sim *s, const char *table, const char *kind, boo
     snprintf(body, sizeof(body), "{\"count\":1,\"kinds\":[\"%s\"],\"tables\":[\"%s\"]}", kind,
              table);
     hs_table t;
-    TL_REQUIRE(hs_table_parse(table, strlen(table), &t) == 0);
+    REQUIRE(hs_table_parse(table, strlen(table), &t) == 0);
     const char *parent_type = hs_object(t.t_parent)->oi_plural;
-    TL_REQUIRE(tl_truth(s, table, &before) == 0);
+    REQUIRE(tl_truth(s, table, &before) == 0);
     m = mutate(s, body);
-    TL_REQUIRE(m);
-    TL_REQUIRE_EQ(tl_jint_or(m, "applied", -1), 1);
+    REQUIRE(m);
+    REQUIRE_EQ(tl_jint_or(m, "applied", -1), 1);
     char key[96];
     snprintf(key, sizeof(key), "kinds.%s", kind);
-    TL_CHECK_EQ(tl_jint_or(m, key, -1), 1);
+    CHECK_EQ(tl_jint_or(m, key, -1), 1);
     snprintf(key, sizeof(key), "tables.%s", table);
-    TL_CHECK_EQ(tl_jint_or(m, key, -1), 1);
-    TL_REQUIRE(tl_truth(s, table, &after) == 0);
+    CHECK_EQ(tl_jint_or(m, key, -1), 1);
+    REQUIRE(tl_truth(s, table, &after) == 0);
     diff_lines(&before, &after, &added, &removed);
 
     const char *changed = NULL;
     if (!strcmp(kind, "associate")) {
-        TL_CHECKF(added.l_count == 1 && removed.l_count == 0, "%s: +%zu -%zu lines", kind,
-                  added.l_count, removed.l_count);
+        CHECKF(added.l_count == 1 && removed.l_count == 0, "%s: +%zu -%zu lines", kind,
+               added.l_count, removed.l_count);
         changed = added.l_count ? added.l_items[0] : NULL;
     } else if (!strcmp(kind, "dissociate")) {
-        TL_CHECKF(added.l_count == 0 && removed.l_count == 1, "%s: +%zu -%zu lines", kind,
-                  added.l_count, removed.l_count);
+        CHECKF(added.l_count == 0 && removed.l_count == 1, "%s: +%zu -%zu lines", kind,
+               added.l_count, removed.l_count);
         changed = removed.l_count ? removed.l_items[0] : NULL;
     } else {
         /* relabel: the same pair with other type IDs. */
@@ -122,23 +123,23 @@ static void check_assoc_kind(tl_sim *s, const char *table, const char *kind, boo
             line_pair(added.l_items[0], pa, sizeof(pa));
             line_pair(removed.l_items[0], pr, sizeof(pr));
         }
-        TL_CHECKF(added.l_count == 1 && removed.l_count == 1 && strcmp(pa, pr) == 0,
-                  "%s: +%zu -%zu lines", kind, added.l_count, removed.l_count);
+        CHECKF(added.l_count == 1 && removed.l_count == 1 && strcmp(pa, pr) == 0,
+               "%s: +%zu -%zu lines", kind, added.l_count, removed.l_count);
         changed = added.l_count ? added.l_items[0] : NULL;
     }
-    TL_REQUIRE(changed);
+    REQUIRE(changed);
     uint64_t parent = line_id(changed, 1);
     int64_t mod = tl_modified_of(s, parent_type, parent);
     int64_t first = tl_jint_or(m, "first_ms", -1), last = tl_jint_or(m, "last_ms", -1);
     if (expect_bump) {
-        TL_CHECKF(mod >= first && mod <= last,
-                  "%s %s: parent %llu modified %lld, write [%lld,%lld]", table, kind,
-                  (unsigned long long)parent, (long long)mod, (long long)first, (long long)last);
-        TL_CHECK_OP(tl_jint_or(m, "bumped", -1), >=, 1);
+        CHECKF(mod >= first && mod <= last, "%s %s: parent %llu modified %lld, write [%lld,%lld]",
+               table, kind, (unsigned long long)parent, (long long)mod, (long long)first,
+               (long long)last);
+        CHECK_OP(tl_jint_or(m, "bumped", -1), >=, 1);
     } else {
-        TL_CHECKF(mod >= 0 && mod < first, "%s %s: parent %llu modified %lld, write at %lld", table,
-                  kind, (unsigned long long)parent, (long long)mod, (long long)first);
-        TL_CHECK_EQ(tl_jint_or(m, "bumped", -1), 0);
+        CHECKF(mod >= 0 && mod < first, "%s %s: parent %llu modified %lld, write at %lld", table,
+               kind, (unsigned long long)parent, (long long)mod, (long long)first);
+        CHECK_EQ(tl_jint_or(m, "bumped", -1), 0);
     }
 done:
     json_object_put(m);
@@ -155,8 +156,8 @@ static void test_rollup_bumps_always(void)
     tl_sim s = {0};
     tl_lines deals_before = {0}, deals_after = {0};
     const char *args[] = {PORTAL_ARGS, "--rollup-bumps", "always", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(tl_truth(&s, "contacts_tickets", &deals_before) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_truth(&s, "contacts_tickets", &deals_before) == 0);
     /* Writes happen "now": make sure they are later than the portal's. */
     tl_sleep_ms(5);
     check_assoc_kind(&s, "companies_contacts", "associate", true);
@@ -167,9 +168,9 @@ static void test_rollup_bumps_always(void)
     check_assoc_kind(&s, "companies_tickets", "associate", false);
     check_assoc_kind(&s, "companies_tickets", "dissociate", false);
     /* A table nobody touched is unchanged. */
-    TL_REQUIRE(tl_truth(&s, "contacts_tickets", &deals_after) == 0);
-    TL_CHECK(tl_lines_equal(&deals_before, &deals_after, "before", "after"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    REQUIRE(tl_truth(&s, "contacts_tickets", &deals_after) == 0);
+    CHECK(tl_lines_equal(&deals_before, &deals_after, "before", "after"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_lines_free(&deals_before);
     tl_lines_free(&deals_after);
@@ -185,17 +186,17 @@ static void test_rollup_bumps_never(void)
     static const char *const spellings[] = {"never", "off"};
     for (size_t i = 0; i < 2; i++) {
         const char *args[] = {PORTAL_ARGS, "--rollup-bumps", spellings[i], NULL};
-        TL_REQUIRE(tl_sim_start(&s, args) == 0);
+        REQUIRE(tl_sim_start(&s, args) == 0);
         tl_sleep_ms(5);
         check_assoc_kind(&s, "companies_contacts", "associate", false);
         check_assoc_kind(&s, "companies_contacts", "dissociate", false);
         check_assoc_kind(&s, "companies_contacts", "relabel", false);
-        TL_REQUIRE((st = tl_stats(&s)) != NULL);
-        TL_CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 0);
-        TL_CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), 0);
+        REQUIRE((st = tl_stats(&s)) != NULL);
+        CHECK_EQ(tl_jint_or(st, "rollups.scheduled", -1), 0);
+        CHECK_EQ(tl_jint_or(st, "rollups.pending", -1), 0);
         json_object_put(st);
         st = NULL;
-        TL_CHECK_EQ(tl_sim_stop(&s), 0);
+        CHECK_EQ(tl_sim_stop(&s), 0);
     }
 done:
     json_object_put(st);
@@ -209,11 +210,11 @@ static void set_rollup_bumps(tl_sim *s, const char *value, const char *want)
     snprintf(body, sizeof(body), "{\"rollup_bumps\":%s}", value);
     tl_resp r;
     tl_post_json(s, "/_sim/config", NULL, body, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECKF(tl_jis(tl_resp_json(&r), "rollup_bumps", json_type_string) &&
-                  tl_str_eq(tl_jstr(tl_resp_json(&r), "rollup_bumps"), want),
-              "rollup_bumps %s: the configuration says %s", value,
-              tl_jstr(tl_resp_json(&r), "rollup_bumps"));
+    CHECK_EQ(r.r_status, 200);
+    CHECKF(tl_jis(tl_resp_json(&r), "rollup_bumps", json_type_string) &&
+               tl_str_eq(tl_jstr(tl_resp_json(&r), "rollup_bumps"), want),
+           "rollup_bumps %s: the configuration says %s", value,
+           tl_jstr(tl_resp_json(&r), "rollup_bumps"));
     tl_resp_free(&r);
 }
 
@@ -223,7 +224,7 @@ static void test_config_switch(void)
 {
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     tl_resp r;
     set_rollup_bumps(&s, "false", "never");
     tl_sleep_ms(5);
@@ -234,17 +235,17 @@ static void test_config_switch(void)
     set_rollup_bumps(&s, "\"realistic\"", "realistic");
     set_rollup_bumps(&s, "\"on\"", "always");
     tl_post_json(&s, "/_sim/config", NULL, "{\"rollup_bumps\":\"sometimes\"}", &r);
-    TL_CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
+    CHECK(tl_is_hubspot_error(&r, 400, "VALIDATION_ERROR"));
     tl_resp_free(&r);
     /* GET returns the configuration too; unknown keys are refused. */
     tl_get(&s, "/_sim/config", NULL, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK(tl_jis(tl_resp_json(&r), "index_lag_ms", json_type_int));
+    CHECK_EQ(r.r_status, 200);
+    CHECK(tl_jis(tl_resp_json(&r), "index_lag_ms", json_type_int));
     tl_resp_free(&r);
     tl_post_json(&s, "/_sim/config", NULL, "{\"no_such_switch\":1}", &r);
-    TL_CHECK_EQ(r.r_status, 400);
+    CHECK_EQ(r.r_status, 400);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);
 }
@@ -270,11 +271,11 @@ static void test_archive(void)
     tl_objects before[4] = {{0}}, after[4] = {{0}}, archived[4] = {{0}};
     json_object *m = NULL;
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(list_core(&s, false, before));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(list_core(&s, false, before));
     m = mutate(&s, "{\"count\":1,\"kinds\":[\"archive\"],\"tables\":[\"companies_contacts\"]}");
-    TL_REQUIRE(m && tl_jint_or(m, "kinds.archive", -1) == 1);
-    TL_REQUIRE(list_core(&s, false, after) && list_core(&s, true, archived));
+    REQUIRE(m && tl_jint_or(m, "kinds.archive", -1) == 1);
+    REQUIRE(list_core(&s, false, after) && list_core(&s, true, archived));
 
     /* Exactly one object left the live lists. */
     int gone_type = -1, gone_count = 0;
@@ -287,12 +288,12 @@ static void test_archive(void)
                 gone_count++;
             }
         }
-        TL_CHECK_EQ(after[t].os_count + (gone_type == t ? 1 : 0), before[t].os_count);
+        CHECK_EQ(after[t].os_count + (gone_type == t ? 1 : 0), before[t].os_count);
     }
-    TL_REQUIRE_EQ(gone_count, 1);
-    TL_CHECK(gone_type == 0 || gone_type == 1); /* a contact or a company */
+    REQUIRE_EQ(gone_count, 1);
+    CHECK(gone_type == 0 || gone_type == 1); /* a contact or a company */
     const tl_object *a = tl_objects_find(&archived[gone_type], gone);
-    TL_CHECKF(a && a->o_archived, "%llu not in the archived list", (unsigned long long)gone);
+    CHECKF(a && a->o_archived, "%llu not in the archived list", (unsigned long long)gone);
 
     /* None of its links survive in any table. */
     char id[32];
@@ -301,7 +302,7 @@ static void test_archive(void)
         char name[64];
         hs_table_name(hs_default_tables[i], name, sizeof(name));
         tl_lines truth;
-        if (!TL_CHECK(tl_truth(&s, name, &truth) == 0))
+        if (!CHECK(tl_truth(&s, name, &truth) == 0))
             continue;
         size_t hits = 0;
         for (size_t k = 0; k < truth.l_count; k++) {
@@ -310,12 +311,12 @@ static void test_archive(void)
             snprintf(line, sizeof(line), "%s\t", truth.l_items[k]);
             hits += strstr(line, id) != NULL;
         }
-        TL_CHECKF(hits == 0, "%s still has %zu lines of archived %llu", name, hits,
-                  (unsigned long long)gone);
+        CHECKF(hits == 0, "%s still has %zu lines of archived %llu", name, hits,
+               (unsigned long long)gone);
         tl_lines_free(&truth);
     }
     /* Batch read reports it missing; search does not find it. */
-    TL_CHECK_EQ(tl_modified_of(&s, core_types[gone_type], gone), -1);
+    CHECK_EQ(tl_modified_of(&s, core_types[gone_type], gone), -1);
     char body[200], path[96];
     snprintf(body, sizeof(body),
              "{\"filterGroups\":[{\"filters\":[{\"propertyName\":\"hs_object_id\",\"operator\":"
@@ -324,10 +325,10 @@ static void test_archive(void)
     snprintf(path, sizeof(path), "/crm/v3/objects/%s/search", core_types[gone_type]);
     tl_resp r;
     tl_post_json(&s, path, TL_TOKEN, body, &r);
-    TL_CHECK_EQ(r.r_status, 200);
-    TL_CHECK_EQ(tl_jint_or(tl_resp_json(&r), "total", -1), 0);
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_jint_or(tl_resp_json(&r), "total", -1), 0);
     tl_resp_free(&r);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     free_core(before);
@@ -342,15 +343,15 @@ static void test_create(void)
     tl_objects before[4] = {{0}}, after[4] = {{0}};
     json_object *m = NULL;
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(list_core(&s, false, before));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(list_core(&s, false, before));
     tl_sleep_ms(5);
     m = mutate(&s, "{\"count\":4,\"kinds\":[\"create\"]}");
-    TL_REQUIRE(m);
+    REQUIRE(m);
     int64_t created = tl_jint_or(m, "kinds.create", -1);
-    TL_CHECK_EQ(created, 4);
+    CHECK_EQ(created, 4);
     int64_t first = tl_jint_or(m, "first_ms", -1), last = tl_jint_or(m, "last_ms", -1);
-    TL_REQUIRE(list_core(&s, false, after));
+    REQUIRE(list_core(&s, false, after));
     int64_t found = 0;
     for (int t = 0; t < 4; t++) {
         uint64_t max_before =
@@ -361,18 +362,18 @@ static void test_create(void)
                 continue;
             found++;
             /* New objects get higher IDs and are written now. */
-            TL_CHECKF(o->o_id > max_before, "new %s %llu below %llu", core_types[t],
-                      (unsigned long long)o->o_id, (unsigned long long)max_before);
-            TL_CHECKF(o->o_created_ms >= first && o->o_created_ms <= last &&
-                          o->o_modified_ms >= first && o->o_modified_ms <= last,
-                      "new %s: created %lld modified %lld, writes [%lld,%lld]", core_types[t],
-                      (long long)o->o_created_ms, (long long)o->o_modified_ms, (long long)first,
-                      (long long)last);
+            CHECKF(o->o_id > max_before, "new %s %llu below %llu", core_types[t],
+                   (unsigned long long)o->o_id, (unsigned long long)max_before);
+            CHECKF(o->o_created_ms >= first && o->o_created_ms <= last &&
+                       o->o_modified_ms >= first && o->o_modified_ms <= last,
+                   "new %s: created %lld modified %lld, writes [%lld,%lld]", core_types[t],
+                   (long long)o->o_created_ms, (long long)o->o_modified_ms, (long long)first,
+                   (long long)last);
         }
-        TL_CHECK_OP(after[t].os_count, >=, before[t].os_count);
+        CHECK_OP(after[t].os_count, >=, before[t].os_count);
     }
-    TL_CHECK_EQ(found, created);
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_EQ(found, created);
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     free_core(before);
@@ -406,26 +407,26 @@ static void check_touch(bool same_ms)
     tl_lines truth_before = {0}, truth_after = {0};
     json_object *m = NULL;
     const char *args[] = {PORTAL_ARGS, NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(list_core(&s, false, before));
-    TL_REQUIRE(tl_truth(&s, "companies_contacts", &truth_before) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(list_core(&s, false, before));
+    REQUIRE(tl_truth(&s, "companies_contacts", &truth_before) == 0);
     tl_sleep_ms(5);
     m = mutate(&s, same_ms ? "{\"count\":20,\"kinds\":[\"touch\"],\"same_ms\":true}"
                            : "{\"count\":20,\"kinds\":[\"touch\"],\"same_ms\":false}");
-    TL_REQUIRE(m);
+    REQUIRE(m);
     int64_t first = tl_jint_or(m, "first_ms", -1), last = tl_jint_or(m, "last_ms", -1);
     if (same_ms)
-        TL_CHECK_EQ(first, last);
-    TL_REQUIRE(list_core(&s, false, after));
+        CHECK_EQ(first, last);
+    REQUIRE(list_core(&s, false, after));
     size_t outside;
     size_t changed = changed_objects(before, after, first, last, &outside);
     /* Twenty touches, some maybe of the same object. */
-    TL_CHECK_OP(changed, >=, 1);
-    TL_CHECK_OP(changed, <=, 20);
-    TL_CHECK_EQ(outside, 0);
-    TL_REQUIRE(tl_truth(&s, "companies_contacts", &truth_after) == 0);
-    TL_CHECK(tl_lines_equal(&truth_before, &truth_after, "before touch", "after touch"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK_OP(changed, >=, 1);
+    CHECK_OP(changed, <=, 20);
+    CHECK_EQ(outside, 0);
+    REQUIRE(tl_truth(&s, "companies_contacts", &truth_after) == 0);
+    CHECK(tl_lines_equal(&truth_before, &truth_after, "before touch", "after touch"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     free_core(before);
@@ -474,11 +475,11 @@ static void test_index_lag(void)
     tl_lines want = {0}, got = {0};
     json_object *m = NULL;
     const char *args[] = {PORTAL_ARGS, "--index-lag-ms", "1500", NULL};
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(list_core(&s, false, before));
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(list_core(&s, false, before));
     int64_t t0 = tl_now_ms();
     m = mutate(&s, "{\"count\":5,\"kinds\":[\"touch\"],\"tables\":[\"companies_contacts\"]}");
-    TL_REQUIRE(m);
+    REQUIRE(m);
     int64_t first = tl_jint_or(m, "first_ms", -1), last = tl_jint_or(m, "last_ms", -1);
 
     /* At once: search sees none of the writes... */
@@ -486,22 +487,22 @@ static void test_index_lag(void)
     int64_t n_contacts = search_since(&s, "contacts", first, NULL);
     bool in_time = tl_now_ms() - t0 < 1300;
     if (in_time) {
-        TL_CHECK_EQ(n_companies, 0);
-        TL_CHECK_EQ(n_contacts, 0);
+        CHECK_EQ(n_companies, 0);
+        CHECK_EQ(n_contacts, 0);
     }
     /* ...while the list endpoint already shows them. */
-    TL_REQUIRE(list_core(&s, false, after));
+    REQUIRE(list_core(&s, false, after));
     size_t outside;
     size_t changed = changed_objects(before, after, first, last, &outside);
-    TL_CHECK(changed >= 1 && changed <= 5);
-    TL_CHECK_EQ(outside, 0);
+    CHECK(changed >= 1 && changed <= 5);
+    CHECK_EQ(outside, 0);
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < after[t].os_count; i++)
             if (after[t].os_items[i].o_modified_ms >= first)
                 tl_lines_addf(&want, "%s %llu", core_types[t],
                               (unsigned long long)after[t].os_items[i].o_id);
     tl_lines_sort(&want);
-    TL_CHECK_EQ(want.l_count, changed);
+    CHECK_EQ(want.l_count, changed);
 
     /* After the lag, search finds exactly them. */
     int64_t wait = t0 + 1700 - tl_now_ms();
@@ -510,8 +511,8 @@ static void test_index_lag(void)
     search_since(&s, "companies", first, &got);
     search_since(&s, "contacts", first, &got);
     tl_lines_sort(&got);
-    TL_CHECK(tl_lines_equal(&got, &want, "search after the lag", "list"));
-    TL_CHECK_EQ(tl_sim_stop(&s), 0);
+    CHECK(tl_lines_equal(&got, &want, "search after the lag", "list"));
+    CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     json_object_put(m);
     free_core(before);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -91,32 +92,32 @@ static void test_fault_matrix(void)
     bool paced = !it_quick();
     const char *flags[] = {"--rate", paced ? "6/1s" : "100/1s", "--lag-ms", "300", NULL};
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     it_hubsync_use_oauth(true);
     const char *setup[] = {"setup", NULL};
-    TL_CHECK_EQ(it_hubsync(&s, db, setup, 120000, NULL), 0);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
+    CHECK_EQ(it_hubsync(&s, db, setup, 120000, NULL), 0);
+    REQUIRE(it_sim_post(&s, "/_sim/reset-stats", "{}") == 0);
     int64_t t0 = tl_now_ms();
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum[0]), 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum[0]), 0);
     int64_t full_ms = tl_now_ms() - t0;
     int64_t full_tokens = it_stat_int(&s, "requests.POST /oauth/v1/token");
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK(it_mirror_equals_truth(&s, db));
     json_object *m = tl_mutate(&s, "{\"count\":300,\"kinds\":[\"associate\",\"dissociate\","
                                    "\"relabel\",\"archive\",\"create\",\"touch\"]}");
-    TL_CHECK(m != NULL);
+    CHECK(m != NULL);
     json_object_put(m);
     tl_sleep_ms(400); /* past the lag allowance */
     t0 = tl_now_ms();
     const char *inc[] = {"run", "--json", "--progress", "never", "--lag-ms", "300", NULL};
     char *out = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, inc, 300000, &out, &err), 0);
+    CHECK_EQ(it_hubsync_full(&s, db, inc, 300000, &out, &err), 0);
     sum[1] = out ? json_tokener_parse(out) : NULL;
     free(out);
     int64_t inc_ms = tl_now_ms() - t0;
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK(it_mirror_equals_truth(&s, db));
     /* The OAuth app's secrets never reach the log. */
-    TL_CHECK(err && !strstr(err, IT_CLIENT_SECRET) && !strstr(err, IT_REFRESH_TOKEN));
+    CHECK(err && !strstr(err, IT_CLIENT_SECRET) && !strstr(err, IT_REFRESH_TOKEN));
 
     json_object *st = tl_stats(&s);
     int64_t calls = 0, retries = 0, throttled = 0;
@@ -153,24 +154,24 @@ static void test_fault_matrix(void)
             (long long)token_calls, (long long)full_tokens, (long long)wasted,
             useful > 0 ? 100.0 * (double)wasted / (double)useful : 0.0);
     json_object_put(st);
-    TL_CHECK_OP(forced, >, 0);
+    CHECK_OP(forced, >, 0);
     /* Every failure was retried, and all but libcurl's own resends reported. */
-    TL_CHECK_OP(retries + unseen, >=, forced - (token_calls - 2));
-    TL_CHECK_OP(unseen, >=, 0);
-    TL_CHECK_OP(throttled, >=, tl_jint_or(st, "faults.429", 0) > 0 ? 1 : 0);
-    TL_CHECK_OP(wasted * 10, <, useful);
-    TL_CHECK_EQ(burst_429, 0);
-    TL_CHECK_OP(search_429, <=, 1);
+    CHECK_OP(retries + unseen, >=, forced - (token_calls - 2));
+    CHECK_OP(unseen, >=, 0);
+    CHECK_OP(throttled, >=, tl_jint_or(st, "faults.429", 0) > 0 ? 1 : 0);
+    CHECK_OP(wasted * 10, <, useful);
+    CHECK_EQ(burst_429, 0);
+    CHECK_OP(search_429, <=, 1);
     if (paced)
-        TL_CHECK_OP(full_tokens, >=, 2); /* renewed during the scan … */
+        CHECK_OP(full_tokens, >=, 2); /* renewed during the scan … */
 
-    TL_CHECK_OP(unauthorized, <=, 2); /* … ahead of expiry */
+    CHECK_OP(unauthorized, <=, 2); /* … ahead of expiry */
 done:
     it_hubsync_use_oauth(false);
     free(err);
     json_object_put(sum[0]);
     json_object_put(sum[1]);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -243,20 +244,20 @@ static void test_crash_matrix(void)
     const char *inc[] = {"run", "--progress", "never", "--lag-ms", "100", "--rate", "100/1s", NULL};
     const char *setup[] = {"setup", NULL};
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
-    TL_REQUIRE(it_hubsync(&s, db, inc, 120000, NULL) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, inc, 120000, NULL) == 0);
     /* How long each kind of run takes here, to aim the kills inside it. */
     int64_t t0 = tl_now_ms();
-    TL_REQUIRE(it_hubsync(&s, db, full, 120000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, full, 120000, NULL) == 0);
     int64_t full_ms = tl_now_ms() - t0;
     const char *change = "{\"count\":60,\"kinds\":[\"associate\",\"dissociate\",\"relabel\","
                          "\"archive\",\"create\",\"touch\"]}";
     json_object_put(tl_mutate(&s, change));
     tl_sleep_ms(150);
     t0 = tl_now_ms();
-    TL_REQUIRE(it_hubsync(&s, db, inc, 120000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, inc, 120000, NULL) == 0);
     int64_t inc_ms = tl_now_ms() - t0;
     fprintf(stderr, "    a full scan takes %lld ms, an incremental run %lld ms\n",
             (long long)full_ms, (long long)inc_ms);
@@ -267,15 +268,15 @@ static void test_crash_matrix(void)
     for (int i = 0; i < kills; i++) {
         bool incremental = i >= kills / 2, worker = i % 2 == 1;
         json_object *m = tl_mutate(&s, change);
-        TL_CHECK(m != NULL);
+        CHECK(m != NULL);
         json_object_put(m);
         tl_sleep_ms(150); /* past the lag allowance */
         int64_t span = incremental ? inc_ms : full_ms;
         int64_t delay = span / 20 + rand() % (span * 8 / 10 + 1);
         pid_t pid = it_hubsync_start_to(&s, db, incremental ? inc : full, "/dev/null", "/dev/null");
-        TL_REQUIRE(pid > 0);
+        REQUIRE(pid > 0);
         int code = -1, hit = kill_run(pid, worker, delay, &code);
-        TL_CHECK(hit >= 0);
+        CHECK(hit >= 0);
         landed += hit == 1;
         const char *what = worker ? "a worker" : "the coordinator";
         if (hit == 1 && !worker) {
@@ -285,16 +286,16 @@ static void test_crash_matrix(void)
         fprintf(stderr, "    kill %2d: %s of %s run at %4lld ms: %s, then exit %d\n", i + 1, what,
                 incremental ? "an incremental" : "a full-scan", (long long)delay,
                 hit == 1 ? "landed" : "missed (the run had ended)", code);
-        TL_CHECK_EQ(code, 0);
-        TL_CHECK(it_mirror_equals_truth(&s, db));
+        CHECK_EQ(code, 0);
+        CHECK(it_mirror_equals_truth(&s, db));
     }
     fprintf(
         stderr,
         "    %d of %d kills landed mid-run; workers outlived a coordinator by %lld ms at most\n",
         landed, kills, (long long)max_outlived_ms);
-    TL_CHECK_OP(landed * 5, >=, kills * 4);
+    CHECK_OP(landed * 5, >=, kills * 4);
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -415,60 +416,60 @@ static void test_secrets(void)
     int procs = 0;
     it_make_db(db, sizeof(db));
     it_make_db(dir, sizeof(dir));
-    TL_REQUIRE(db[0] && dir[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0] && dir[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     snprintf(token_file, sizeof(token_file), "%s/token", dir);
     FILE *f = fopen(token_file, "w");
-    TL_REQUIRE(f != NULL);
+    REQUIRE(f != NULL);
     fputs(SECRET_TOKEN "\n", f);
     fclose(f);
     /* --token-file wins over the environment's (wrong) token. */
-    TL_REQUIRE(chmod(token_file, 0640) == 0);
+    REQUIRE(chmod(token_file, 0640) == 0);
     const char *run[] = {"run",  "--token-file", token_file, "--log-format",
                          "json", "--workers",    "2",        NULL};
     char *err = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, run, 30000, NULL, &err), 2);
-    TL_CHECK(err && strstr(err, token_file) && strstr(err, "0640"));
+    CHECK_EQ(it_hubsync_full(&s, db, run, 30000, NULL, &err), 2);
+    CHECK(err && strstr(err, token_file) && strstr(err, "0640"));
     free(err);
     err = NULL;
-    TL_REQUIRE(chmod(token_file, 0600) == 0);
+    REQUIRE(chmod(token_file, 0600) == 0);
 
     const char *setup[] = {"setup", "--token-file", token_file, NULL};
-    TL_CHECK_EQ(run_watched(&s, db, setup, dir, &leaked, &procs), 0);
-    TL_CHECK_EQ(run_watched(&s, db, run, dir, &leaked, &procs), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(run_watched(&s, db, setup, dir, &leaked, &procs), 0);
+    CHECK_EQ(run_watched(&s, db, run, dir, &leaked, &procs), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
     const char *text_run[] = {"run", "--token-file", token_file, "--json", NULL};
-    TL_CHECK_EQ(run_watched(&s, db, text_run, dir, &leaked, &procs), 0);
+    CHECK_EQ(run_watched(&s, db, text_run, dir, &leaked, &procs), 0);
     const char *status[] = {"status", "--json", NULL};
-    TL_CHECK_EQ(run_watched(&s, db, status, dir, &leaked, &procs), 0);
+    CHECK_EQ(run_watched(&s, db, status, dir, &leaked, &procs), 0);
     const char *doctor[] = {"doctor", "--token-file", token_file, NULL};
     run_watched(&s, db, doctor, dir, &leaked, &procs);
 
     /* Failing runs: a search refused as a bad request (its request is
      * logged in full), then a token HubSpot refuses. */
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
     json_object_put(tl_mutate(&s, "{\"count\":20}"));
     tl_sleep_ms(300);
     const char *refused[] = {"run", "--token-file", token_file, "--log-format", "json", NULL};
-    TL_CHECK_EQ(run_watched(&s, db, refused, dir, &leaked, &procs), 1);
+    CHECK_EQ(run_watched(&s, db, refused, dir, &leaked, &procs), 1);
     char log_path[128];
     snprintf(log_path, sizeof(log_path), "%s/stderr", dir);
     char *log = slurp(log_path, NULL);
-    TL_CHECK(log && strstr(log, "filterGroups")); /* the refused request was logged */
+    CHECK(log && strstr(log, "filterGroups")); /* the refused request was logged */
     free(log);
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":0}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":0}") == 0);
     f = fopen(token_file, "w");
-    TL_REQUIRE(f != NULL);
+    REQUIRE(f != NULL);
     fputs(SECRET_TOKEN "-but-wrong\n", f);
     fclose(f);
-    TL_CHECK_EQ(run_watched(&s, db, run, dir, &leaked, &procs), 3);
+    CHECK_EQ(run_watched(&s, db, run, dir, &leaked, &procs), 3);
 
     fprintf(stderr, "    %d process command lines read while runs were live\n", procs);
-    TL_CHECK_OP(procs, >=, 3);
-    TL_CHECK(!leaked);
-    TL_CHECK(!dir_leaks(db, SECRET_TOKEN));
+    CHECK_OP(procs, >=, 3);
+    CHECK(!leaked);
+    CHECK(!dir_leaks(db, SECRET_TOKEN));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
     it_remove_db(dir);
 }

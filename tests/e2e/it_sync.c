@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "../../common/base/hs_types.h"
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -77,17 +78,17 @@ static void test_full_scan_equals_truth(void)
     it_make_db(db, sizeof(db));
     const char *args[] = {"--contacts", "50000", "--companies", "10000",     "--deals", "20000",
                           "--tickets",  "5000",  "--tier",      "unlimited", NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *setup[] = {"setup", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
     tl_resp reset = {0};
-    TL_REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &reset) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &reset) == 0);
     tl_resp_free(&reset);
     const char *run[] = {"run",   "--workers", "2",     "--inflight", "4",
                          FAST[0], FAST[1],     FAST[2], FAST[3],      NULL};
-    TL_REQUIRE(it_hubsync(&s, db, run, 300000, NULL) == 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(it_hubsync(&s, db, run, 300000, NULL) == 0);
+    CHECK(it_mirror_equals_truth(&s, db));
     /* Exactly the batch reads the portal needs, per table. */
     json_object *st = tl_stats(&s);
     for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
@@ -99,15 +100,15 @@ static void test_full_scan_equals_truth(void)
         json_object *reqs = tl_jget(st, "requests"), *v = NULL;
         int64_t got = json_object_object_get_ex(reqs, key, &v) ? json_object_get_int64(v) : -1;
         int64_t want = expected_assoc_calls(&s, name, PARENT_OF[i], 500);
-        TL_CHECKF(got == want, "%s: %lld batch reads, expected %lld", name, (long long)got,
-                  (long long)want);
+        CHECKF(got == want, "%s: %lld batch reads, expected %lld", name, (long long)got,
+               (long long)want);
     }
     json_object_put(st);
     /* A second run over an unchanged portal changes nothing. */
-    TL_REQUIRE(it_hubsync(&s, db, run, 300000, NULL) == 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    REQUIRE(it_hubsync(&s, db, run, 300000, NULL) == 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -120,23 +121,23 @@ static void test_budget_saturated_without_429(void)
         "--contacts",      "4000", "--companies", "800",    "--deals",       "2000",
         "--tickets",       "400",  "--rate",      "100/2s", "--search-rate", "0",
         "--heavy-parents", "1",    NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "4", "--rate", "100/2s", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, run, 120000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, run, 120000, NULL) == 0);
     int64_t total = it_stat_int(&s, "total");
     int64_t span = it_stat_int(&s, "last_request_ms") - it_stat_int(&s, "first_request_ms");
     double rate = span > 0 ? (double)(total - 1) * 1000.0 / (double)span : 0;
     fprintf(stderr, "    %lld requests in %.2f s: %.1f/s against a limit of 100/2s\n",
             (long long)total, (double)span / 1000.0, rate);
-    TL_CHECK_EQ(it_stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    TL_CHECK(it_stat_int(&s, "max_in_window") <= 100);
+    CHECK_EQ(it_stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK(it_stat_int(&s, "max_in_window") <= 100);
     /* Paced over the window plus a margin of at least 100 ms: 100 per
      * 2.1 s, 47.6/s at most. */
-    TL_CHECK(rate >= 0.9 * 50);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK(rate >= 0.9 * 50);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -149,15 +150,15 @@ static void test_killed_runs_resume(void)
         "--contacts",        "3000", "--companies", "3000",  "--deals",       "3000",
         "--tickets",         "3000", "--rate",      "40/1s", "--search-rate", "0",
         "--assoc-page-size", "100",  NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
     /* Three runs SIGKILLed (with their workers) at fixed pseudo-random
      * instants, then one left to finish. */
     /* Count what a scan needs with the limit lifted (the test's own reads
      * must not spend the run's budget), then put it back. */
     tl_resp cfg = {0};
-    TL_REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"rate\":\"0\"}", &cfg) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"rate\":\"0\"}", &cfg) == 0);
     tl_resp_free(&cfg);
     int64_t needed = 0;
     for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
@@ -165,9 +166,9 @@ static void test_killed_runs_resume(void)
         hs_table_name(hs_default_tables[i], name, sizeof(name));
         needed += expected_assoc_calls(&s, name, PARENT_OF[i], 100);
     }
-    TL_REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"rate\":\"40/1s\"}", &cfg) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"rate\":\"40/1s\"}", &cfg) == 0);
     tl_resp_free(&cfg);
-    TL_REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &cfg) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/reset-stats", NULL, "{}", &cfg) == 0);
     tl_resp_free(&cfg);
     srand(20261129);
     for (int k = 0; k < 3; k++) {
@@ -181,7 +182,7 @@ static void test_killed_runs_resume(void)
     const char *last_run[] = {"run",    "--workers", "2",      "--inflight", "2",
                               "--rate", "40/1s",     "--json", NULL};
     char *summary = NULL;
-    TL_CHECK_EQ(it_hubsync(&s, db, last_run, 120000, &summary), 0);
+    CHECK_EQ(it_hubsync(&s, db, last_run, 120000, &summary), 0);
     int64_t last = it_assoc_calls(&s) - before_last, all = it_assoc_calls(&s);
     /* Parents the last run merged: only those no killed run had merged. */
     json_object *js = summary ? json_tokener_parse(summary) : NULL;
@@ -197,15 +198,15 @@ static void test_killed_runs_resume(void)
             "    batch reads: %lld in all runs, %lld in the last (which merged %lld parents of "
             "18000); a scan needs %lld\n",
             (long long)all, (long long)last, (long long)merged_last, (long long)needed);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK(it_mirror_equals_truth(&s, db));
     /* What the killed runs committed is not fetched again: the last run
      * merges fewer parents than a scan, and the runs together cost at most
      * a scan plus what was in flight at each kill (at most a run's calls:
      * 40/s for ~1.3 s). */
-    TL_CHECK_OP(merged_last, <, 17000);
-    TL_CHECK_OP(all, <=, needed + 3 * 55);
+    CHECK_OP(merged_last, <, 17000);
+    CHECK_OP(all, <=, needed + 3 * 55);
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -224,25 +225,25 @@ static void test_sigterm_drains(void)
     const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
                           "3000",          "--tickets", "3000",        "--rate", "40/1s",
                           "--search-rate", "0",         NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "20/1s", NULL};
     char log[96];
     snprintf(log, sizeof(log), "%s.stderr", db);
     pid_t pid = it_hubsync_start_to(&s, db, run, "/dev/null", log);
-    TL_REQUIRE(pid > 0);
+    REQUIRE(pid > 0);
     /* A scan needs ~50 batch reads, ~2.5 s at 20/s: stop it after 5. The
      * signal goes to the whole process group, as a plain scancel or a
      * terminal's Ctrl-C sends it: the workers leave the stopping to the
      * coordinator, so none dies with its work. */
-    TL_CHECK(it_wait_assoc_calls(&s, 5, 30000));
+    CHECK(it_wait_assoc_calls(&s, 5, 30000));
     int64_t t0 = tl_now_ms();
     kill(-pid, SIGTERM);
     int rc = it_wait_exit(pid, 10000);
     int64_t took = tl_now_ms() - t0;
     fprintf(stderr, "    SIGTERM to the group: exit %d after %lld ms\n", rc, (long long)took);
-    TL_CHECK_EQ(rc, 1); /* drained, incomplete: safe to rerun */
-    TL_CHECK_OP(took, <, 5000);
+    CHECK_EQ(rc, 1); /* drained, incomplete: safe to rerun */
+    CHECK_OP(took, <, 5000);
     char *text = NULL;
     FILE *f = fopen(log, "r");
     if (f) {
@@ -250,13 +251,13 @@ static void test_sigterm_drains(void)
         (void)!getdelim(&text, &cap, '\0', f);
         fclose(f);
     }
-    TL_CHECKF(text && strstr(text, "draining") && !strstr(text, "died"), "%s", text ? text : "");
+    CHECKF(text && strstr(text, "draining") && !strstr(text, "died"), "%s", text ? text : "");
     free(text);
     unlink(log);
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 120000, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_hubsync(&s, db, run, 120000, NULL), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -268,21 +269,21 @@ static void test_killed_worker_is_replaced(void)
     const char *args[] = {"--contacts",    "3000",      "--companies", "3000",   "--deals",
                           "3000",          "--tickets", "3000",        "--rate", "40/1s",
                           "--search-rate", "0",         NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "2", "--rate", "40/1s", NULL};
     pid_t pid = it_hubsync_start(&s, db, run);
-    TL_REQUIRE(pid > 0);
-    TL_CHECK(it_wait_assoc_calls(&s, 5, 30000));
+    REQUIRE(pid > 0);
+    CHECK(it_wait_assoc_calls(&s, 5, 30000));
     pid_t worker = child_of(pid);
-    TL_CHECK(worker > 0);
+    CHECK(worker > 0);
     if (worker > 0)
         kill(worker, SIGKILL);
     /* The same run reclaims its jobs, respawns it and finishes. */
-    TL_CHECK_EQ(it_wait_exit(pid, 120000), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_wait_exit(pid, 120000), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -294,20 +295,20 @@ static void test_second_run_is_locked_out(void)
     const char *args[] = {"--contacts",    "2000",      "--companies", "500",    "--deals",
                           "1000",          "--tickets", "200",         "--rate", "40/1s",
                           "--search-rate", "0",         NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "1", "--rate", "40/1s", NULL};
     pid_t pid = it_hubsync_start(&s, db, run);
-    TL_REQUIRE(pid > 0);
+    REQUIRE(pid > 0);
     tl_sleep_ms(800);
     /* The first run holds the database: a second one exits 4 at once. */
     int64_t t0 = tl_now_ms();
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 10000, NULL), 4);
-    TL_CHECK_OP(tl_now_ms() - t0, <, 3000);
-    TL_CHECK_EQ(it_wait_exit(pid, 60000), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_hubsync(&s, db, run, 10000, NULL), 4);
+    CHECK_OP(tl_now_ms() - t0, <, 3000);
+    CHECK_EQ(it_wait_exit(pid, 60000), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -319,18 +320,18 @@ static void test_daily_limit_exit_5(void)
     const char *args[] = {"--contacts", "2000",      "--companies", "500",    "--deals",
                           "1000",       "--tickets", "200",         "--rate", "0",
                           "--daily",    "25",        NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", FAST[0], FAST[1], NULL};
     /* The portal's daily budget runs out mid-run: exit 5, nothing lost. */
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 5);
+    CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 5);
     tl_resp cfg = {0};
-    TL_REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"daily\":0}", &cfg) == 0);
+    REQUIRE(tl_post_json(&s, "/_sim/config", NULL, "{\"daily\":0}", &cfg) == 0);
     tl_resp_free(&cfg);
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -340,13 +341,13 @@ static void test_loop_until_sigterm(void)
     char db[64];
     it_make_db(db, sizeof(db));
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--loop", "--interval", "3", "--workers",
                          "1",   FAST[0],  FAST[1],      NULL};
     const char *key = "requests.POST /crm/v4/associations/companies/contacts/batch/read";
     pid_t pid = it_hubsync_start(&s, db, run);
-    TL_REQUIRE(pid > 0);
+    REQUIRE(pid > 0);
     /* The second run has read its batch; SIGTERM it in the pause after it
      * (a run of this portal takes well under a second). */
     int64_t end = tl_now_ms() + 30000;
@@ -354,16 +355,15 @@ static void test_loop_until_sigterm(void)
         tl_sleep_ms(20);
     tl_sleep_ms(1500);
     kill(pid, SIGTERM);
-    TL_CHECK_EQ(it_wait_exit(pid, 5000), 0);
+    CHECK_EQ(it_wait_exit(pid, 5000), 0);
     /* At least two runs: each reads the single companies batch. */
     json_object *st = tl_stats(&s);
-    TL_CHECK_OP(
-        tl_jint_or(st, "requests.POST /crm/v4/associations/companies/contacts/batch/read", 0), >=,
-        2);
+    CHECK_OP(tl_jint_or(st, "requests.POST /crm/v4/associations/companies/contacts/batch/read", 0),
+             >=, 2);
     json_object_put(st);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -382,9 +382,9 @@ static void test_first_list_uses_both_budgets(void)
                          "10/1s", "--inflight", "4",      NULL};
     char *out = NULL;
     json_object *sum = NULL;
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 120000, &out), 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    CHECK_EQ(it_hubsync(&s, db, run, 120000, &out), 0);
     sum = out ? json_tokener_parse(out) : NULL;
     int64_t list = 0, search = 0;
     for (size_t i = 0; i < tl_jlen(sum, "objects"); i++) {
@@ -397,13 +397,13 @@ static void test_first_list_uses_both_budgets(void)
     int64_t throttled = it_stat_int(&s, "status.429");
     fprintf(stderr, "    object sync: %lld list pages, %lld searches; %lld 429s\n", (long long)list,
             (long long)search, (long long)(throttled < 0 ? 0 : throttled));
-    TL_CHECK_OP(search, >, 3); /* a probe per type, and pages besides */
-    TL_CHECK_OP(throttled, <=, 0);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_OP(search, >, 3); /* a probe per type, and pages besides */
+    CHECK_OP(throttled, <=, 0);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
     free(out);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 

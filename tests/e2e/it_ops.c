@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../lib/check.h"
 #include "../lib/testlib.h"
 #include "it_hubsync.h"
 #include "it_suites.h"
@@ -92,57 +93,57 @@ static void test_metrics_file(void)
     json_object *sum = NULL, *m1 = NULL, *m2 = NULL;
     it_make_db(db, sizeof(db));
     it_make_db(dir, sizeof(dir));
-    TL_REQUIRE(db[0] && dir[0]);
+    REQUIRE(db[0] && dir[0]);
     snprintf(path, sizeof(path), "%s/hubsync.prom", dir);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     const char *setup[] = {"setup", NULL};
-    TL_REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
     const char *flags[] = {"--metrics-file", path, "--lag-ms", "100", "--rate", "100/1s", NULL};
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     m1 = parse_metrics(path);
-    TL_REQUIRE(m1 != NULL);
+    REQUIRE(m1 != NULL);
     struct stat st;
-    TL_CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
-    TL_CHECK_EQ(strays(dir, "hubsync.prom"), 0);
-    TL_CHECK_EQ(sample(m1, "hubsync_last_run_exit_code{}"), 0);
-    TL_CHECK_EQ(sample(m1, "hubsync_last_run_success{}"), 1);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644);
+    CHECK_EQ(strays(dir, "hubsync.prom"), 0);
+    CHECK_EQ(sample(m1, "hubsync_last_run_exit_code{}"), 0);
+    CHECK_EQ(sample(m1, "hubsync_last_run_success{}"), 1);
     double success = sample(m1, "hubsync_last_success_timestamp_seconds{}");
-    TL_CHECK(success > 1.7e9);
+    CHECK(success > 1.7e9);
     /* Every request of the summary is in the metrics, by endpoint. */
-    TL_CHECK_EQ(family_sum(m1, "hubsync_last_run_requests"), tl_jint_or(sum, "calls", -2));
-    TL_CHECK_EQ(family_sum(m1, "hubsync_last_run_retries"), tl_jint_or(sum, "retries", -2));
-    TL_CHECK_EQ(sample(m1, "hubsync_last_run_requests{endpoint=associations_batch_read,"
-                           "resource=contacts_deals}"),
-                tl_jint_or(sum, "tables.3.assoc_calls", -2));
-    TL_CHECK_EQ(family_sum(m1, "hubsync_table_complete"), 6);
-    TL_CHECK_EQ(family_sum(m1, "hubsync_last_run_associations_added"),
-                tl_jint_or(sum, "tables.0.added", 0) + tl_jint_or(sum, "tables.1.added", 0) +
-                    tl_jint_or(sum, "tables.2.added", 0) + tl_jint_or(sum, "tables.3.added", 0) +
-                    tl_jint_or(sum, "tables.4.added", 0) + tl_jint_or(sum, "tables.5.added", 0));
+    CHECK_EQ(family_sum(m1, "hubsync_last_run_requests"), tl_jint_or(sum, "calls", -2));
+    CHECK_EQ(family_sum(m1, "hubsync_last_run_retries"), tl_jint_or(sum, "retries", -2));
+    CHECK_EQ(sample(m1, "hubsync_last_run_requests{endpoint=associations_batch_read,"
+                        "resource=contacts_deals}"),
+             tl_jint_or(sum, "tables.3.assoc_calls", -2));
+    CHECK_EQ(family_sum(m1, "hubsync_table_complete"), 6);
+    CHECK_EQ(family_sum(m1, "hubsync_last_run_associations_added"),
+             tl_jint_or(sum, "tables.0.added", 0) + tl_jint_or(sum, "tables.1.added", 0) +
+                 tl_jint_or(sum, "tables.2.added", 0) + tl_jint_or(sum, "tables.3.added", 0) +
+                 tl_jint_or(sum, "tables.4.added", 0) + tl_jint_or(sum, "tables.5.added", 0));
     double lag = sample(m1, "hubsync_cursor_lag_seconds{table=contacts_deals}");
-    TL_CHECK(lag >= 0 && lag < 60);
-    TL_CHECK(sample(m1, "hubsync_daily_remaining{}") > 0); /* private apps get the headers */
+    CHECK(lag >= 0 && lag < 60);
+    CHECK(sample(m1, "hubsync_daily_remaining{}") > 0); /* private apps get the headers */
 
     /* A failed run: HubSpot refuses the change search (exit 1). */
-    TL_REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
+    REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
     json_object_put(tl_mutate(&s, "{\"count\":10}"));
     tl_sleep_ms(200);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, NULL), 1);
+    CHECK_EQ(it_run_json(&s, db, flags, NULL), 1);
     m2 = parse_metrics(path);
-    TL_REQUIRE(m2 != NULL);
-    TL_CHECK_EQ(sample(m2, "hubsync_last_run_exit_code{}"), 1);
-    TL_CHECK_EQ(sample(m2, "hubsync_last_run_success{}"), 0);
-    TL_CHECK_EQ(sample(m2, "hubsync_last_success_timestamp_seconds{}"), success);
-    TL_CHECK_EQ(sample(m2, "hubsync_table_last_success_timestamp_seconds{table=contacts_deals}"),
-                sample(m1, "hubsync_table_last_success_timestamp_seconds{table=contacts_deals}"));
-    TL_CHECK_EQ(strays(dir, "hubsync.prom"), 0);
+    REQUIRE(m2 != NULL);
+    CHECK_EQ(sample(m2, "hubsync_last_run_exit_code{}"), 1);
+    CHECK_EQ(sample(m2, "hubsync_last_run_success{}"), 0);
+    CHECK_EQ(sample(m2, "hubsync_last_success_timestamp_seconds{}"), success);
+    CHECK_EQ(sample(m2, "hubsync_table_last_success_timestamp_seconds{table=contacts_deals}"),
+             sample(m1, "hubsync_table_last_success_timestamp_seconds{table=contacts_deals}"));
+    CHECK_EQ(strays(dir, "hubsync.prom"), 0);
     fprintf(stderr, "    %d samples parsed; the failed run kept the success time %.3f\n",
             json_object_object_length(tl_jget(m1, "samples")), success);
 done:
     json_object_put(sum);
     json_object_put(m1);
     json_object_put(m2);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
     it_remove_db(dir);
 }
@@ -159,36 +160,36 @@ static void test_max_duration(void)
     const char *run[] = {"run",   "--progress",     "never", "--rate",
                          "20/1s", "--max-duration", "1",     NULL};
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     int64_t t0 = tl_now_ms();
-    TL_CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 1);
+    CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 1);
     int64_t took = tl_now_ms() - t0;
     int64_t reads = it_assoc_calls(&s);
     fprintf(stderr, "    --max-duration 1: exit 1 after %lld ms, %lld batch reads\n",
             (long long)took, (long long)reads);
-    TL_CHECK_OP(took, >=, 1000);
-    TL_CHECK_OP(took, <, 6000); /* the window, then the drain */
+    CHECK_OP(took, >=, 1000);
+    CHECK_OP(took, <, 6000); /* the window, then the drain */
     /* The first list was cut short: its progress is stored, the listed ID
      * ranges and when it began, and the next run resumes it. */
     store_state *st = calloc(1, sizeof(*st));
-    TL_REQUIRE(st != NULL);
-    TL_CHECK_EQ(it_read_state(db, "objects.contacts", st), 0);
+    REQUIRE(st != NULL);
+    CHECK_EQ(it_read_state(db, "objects.contacts", st), 0);
     fprintf(stderr, "    stored: %s cursor, %u ranges listed, the list began at %lld\n",
             store_cursor_kind_name(st->ss_cursor.cu_kind), st->ss_ndone,
             (long long)st->ss_scan_started_ms);
-    TL_CHECK_EQ(st->ss_cursor.cu_kind, STORE_CURSOR_OBJECT_ID);
-    TL_CHECK_OP(st->ss_ndone, >=, 1);
-    TL_CHECK(st->ss_scan_started_ms > 0);
+    CHECK_EQ(st->ss_cursor.cu_kind, STORE_CURSOR_OBJECT_ID);
+    CHECK_OP(st->ss_ndone, >=, 1);
+    CHECK(st->ss_scan_started_ms > 0);
     const char *rest[] = {"run", "--progress", "never", "--rate", "40/1s", NULL};
     char *err = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, rest, 120000, NULL, &err), 0);
-    TL_CHECK(err && strstr(err, "resuming the list of contacts"));
+    CHECK_EQ(it_hubsync_full(&s, db, rest, 120000, NULL, &err), 0);
+    CHECK(err && strstr(err, "resuming the list of contacts"));
     free(err);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
-    TL_CHECK_EQ(it_read_state(db, "objects.contacts", st), 0);
-    TL_CHECK_EQ(st->ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
-    TL_CHECK_EQ(st->ss_ndone, 0);
+    CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_EQ(it_read_state(db, "objects.contacts", st), 0);
+    CHECK_EQ(st->ss_cursor.cu_kind, STORE_CURSOR_TIMESTAMP_MS);
+    CHECK_EQ(st->ss_ndone, 0);
     free(st);
     /* --loop: the window ends a pause between runs (exit 0, nothing was cut).
      * The run itself takes about 2 s (under ASan more): it starts at what
@@ -197,13 +198,13 @@ static void test_max_duration(void)
     const char *loop[] = {"run",    "--progress", "never",          "--loop", "--interval", "60",
                           "--rate", "40/1s",      "--max-duration", "8",      NULL};
     t0 = tl_now_ms();
-    TL_CHECK_EQ(it_hubsync(&s, db, loop, 60000, NULL), 0);
+    CHECK_EQ(it_hubsync(&s, db, loop, 60000, NULL), 0);
     took = tl_now_ms() - t0;
     fprintf(stderr, "    --loop --max-duration 8: exit 0 after %lld ms\n", (long long)took);
-    TL_CHECK_OP(took, >=, 8000);
-    TL_CHECK_OP(took, <, 12000);
+    CHECK_OP(took, >=, 8000);
+    CHECK_OP(took, <, 12000);
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -220,9 +221,9 @@ static void test_budget_fraction(void)
     const char *flags[] = {"--rate", "40/1s", "--budget-fraction", "0.5", NULL};
     json_object *sum = NULL;
     it_make_db(db, sizeof(db));
-    TL_REQUIRE(db[0]);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
-    TL_CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
     int64_t most = it_stat_int(&s, "max_in_window");
     int64_t throttled = it_stat_int(&s, "status.429");
     double rate = json_object_get_double(tl_jget(sum, "rate_per_s"));
@@ -230,14 +231,14 @@ static void test_budget_fraction(void)
             "    --budget-fraction 0.5 of 40/1s: at most %lld requests in a second, %.1f/s "
             "achieved, %lld 429s\n",
             (long long)most, rate, (long long)(throttled < 0 ? 0 : throttled));
-    TL_CHECK_OP(most, <=, 20);
-    TL_CHECK_OP(throttled, <=, 0);
-    TL_CHECK(rate > 12 && rate <= 20.5);
-    TL_CHECK(json_object_get_double(tl_jget(sum, "budget_fraction")) == 0.5);
-    TL_CHECK(it_mirror_equals_truth(&s, db));
+    CHECK_OP(most, <=, 20);
+    CHECK_OP(throttled, <=, 0);
+    CHECK(rate > 12 && rate <= 20.5);
+    CHECK(json_object_get_double(tl_jget(sum, "budget_fraction")) == 0.5);
+    CHECK(it_mirror_equals_truth(&s, db));
 done:
     json_object_put(sum);
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
 }
 
@@ -248,10 +249,10 @@ static void test_bad_controls(void)
     char db[96], dir[64], sub[128];
     const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
     it_make_db(dir, sizeof(dir));
-    TL_REQUIRE(dir[0]);
+    REQUIRE(dir[0]);
     snprintf(db, sizeof(db), "%s/db", dir);
     snprintf(sub, sizeof(sub), "%s/no/such/folder/m.prom", dir);
-    TL_REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
     static const struct {
         const char *argv[6];
         const char *says;
@@ -275,19 +276,19 @@ static void test_bad_controls(void)
     for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
         char *err = NULL;
         int rc = it_hubsync_full(&s, db, rows[i].argv, 30000, NULL, &err);
-        TL_CHECKF(rc == 2 && err && strstr(err, rows[i].says), "row %zu (%s %s): exit %d: %s", i,
-                  rows[i].argv[1], rows[i].argv[2] ? rows[i].argv[2] : "", rc, err ? err : "");
+        CHECKF(rc == 2 && err && strstr(err, rows[i].says), "row %zu (%s %s): exit %d: %s", i,
+               rows[i].argv[1], rows[i].argv[2] ? rows[i].argv[2] : "", rc, err ? err : "");
         free(err);
     }
     const char *missing[] = {"run", "--metrics-file", sub, NULL};
     char *err = NULL;
-    TL_CHECK_EQ(it_hubsync_full(&s, db, missing, 30000, NULL, &err), 2);
-    TL_CHECK(err && strstr(err, "no/such/folder"));
+    CHECK_EQ(it_hubsync_full(&s, db, missing, 30000, NULL, &err), 2);
+    CHECK(err && strstr(err, "no/such/folder"));
     free(err);
     struct stat st;
-    TL_CHECK(stat(db, &st) != 0); /* nothing created */
+    CHECK(stat(db, &st) != 0); /* nothing created */
 done:
-    TL_CHECK(tl_sim_stop(&s) == 0);
+    CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(dir);
 }
 
