@@ -203,3 +203,30 @@ int parent_props_fetch(const hubsync_config *c, parent_props *pp, shm_region *sh
         pp->pp_have[types[i]] = gets[i].ag_done;
     return rc;
 }
+
+static int parse_labels(const char *body, size_t len, void *out, err_info *e)
+{
+    return hs_parse_assoc_labels(body, len, out, e);
+}
+
+int labels_fetch(const hubsync_config *c, shm_region *shared, const hs_table *tables, size_t n,
+                 hs_assoc_labels *out, bool *done, unsigned long long *api_calls)
+{
+    api_get *gets = calloc(n ? n : 1, sizeof(*gets));
+    if (!gets) {
+        cmd_error(c, "out of memory");
+        return EXIT_INCOMPLETE;
+    }
+    for (size_t i = 0; i < n; i++) {
+        hs_path_assoc_labels(gets[i].ag_path, sizeof(gets[i].ag_path), tables[i].t_parent,
+                             tables[i].t_child);
+        gets[i].ag_parse = parse_labels;
+        gets[i].ag_out = &out[i];
+        gets[i].ag_scopes = "crm.objects.*.read";
+    }
+    int rc = api_get_all(c, shared, gets, n, api_calls);
+    for (size_t i = 0; i < n; i++)
+        done[i] = gets[i].ag_done;
+    free(gets);
+    return rc;
+}

@@ -2,7 +2,8 @@
  * api_get — GET requests to HubSpot from the coordinator's own process, on
  * the HTTP engine (common/hubspot/http) with a run's limiter and token handling:
  * setup's and doctor's reads of properties and labels, and a run's
- * re-check of its rollup fields (parent_props_fetch).
+ * re-check of its rollup fields (parent_props_fetch) and of labels read
+ * long ago (labels_fetch).
  */
 #ifndef HUBSYNC_API_GET_H
 #define HUBSYNC_API_GET_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 
 #include "../common/base/err.h"
+#include "../common/hubspot/hs_codec.h"
 #include "../common/hubspot/hs_paths.h"
 #include "../common/ipc/shm.h"
 #include "config.h"
@@ -53,5 +55,12 @@ int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size
  * Prints the error and returns its exit code (2 TLS, 3 auth, 5 daily, 1
  * otherwise), or 0. */
 int parent_props_fetch(const hubsync_config *c, parent_props *pp, shm_region *shared);
+
+/* Reads the association labels of tables[0..n) (GET …/{a}/{b}/labels, one
+ * each, in parallel; api_get_all, `shared` as there) into out[i] (each
+ * initialised by the caller); done[i] says which arrived. *api_calls grows
+ * by the requests sent. Returns 0 or the exit code api_get_all gives. */
+int labels_fetch(const hubsync_config *c, shm_region *shared, const hs_table *tables, size_t n,
+                 hs_assoc_labels *out, bool *done, unsigned long long *api_calls);
 
 #endif

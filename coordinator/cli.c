@@ -17,71 +17,71 @@
 #define WORKERS (SHM_MAX_WORKERS - 1)
 
 const cli_flag cli_flags[F_COUNT] = {
-    [F_DB] = {"--db", "DIR", "HUBSYNC_DB", FLAG_TEXT, 0, 0, "./hubsync-data", NULL, 0,
+    [F_DB] = {"--db", 0, "DIR", "HUBSYNC_DB", FLAG_TEXT, 0, 0, "./hubsync-data", NULL, 0,
               "database directory", "a directory (created 0700 by the first writer)"},
-    [F_BASE_URL] = {"--base-url", "URL", "HUBSPOT_BASE_URL", FLAG_TEXT, 0, 0,
+    [F_BASE_URL] = {"--base-url", 0, "URL", "HUBSPOT_BASE_URL", FLAG_TEXT, 0, 0,
                     "https://api.hubapi.com", NULL, 0,
                     "HubSpot API base; plain http:// only to loopback addresses (127.x, "
                     "localhost, [::1]); scheme://host[:port][/path], nothing more",
                     "`https://…`, or `http://` to a loopback host only (`127.x.x.x`, `localhost`, "
                     "`[::1]`); `scheme://host[:port][/path]` and nothing more; trailing `/` "
                     "dropped (see [TLS and the base URL](#tls-and-the-base-url))"},
-    [F_TOKEN_FILE] = {"--token-file", "F", "HUBSYNC_TOKEN_FILE", FLAG_TEXT, 0, 0, NULL, "none", 0,
-                      "file holding a private-app token; mode 0600 or 0400",
+    [F_TOKEN_FILE] = {"--token-file", 0, "F", "HUBSYNC_TOKEN_FILE", FLAG_TEXT, 0, 0, NULL, "none",
+                      0, "file holding a private-app token; mode 0600 or 0400",
                       "a regular file readable by its owner alone (mode `0600`, or `0400` as "
                       "systemd's `LoadCredential=` writes it) holding the token on one line "
                       "(surrounding whitespace and the trailing newline are trimmed); wins over "
                       "`HUBSPOT_ACCESS_TOKEN`"},
-    [F_TABLES] = {"--tables", "LIST", "HUBSYNC_TABLES", FLAG_TEXT, 0, 0, NULL,
+    [F_TABLES] = {"--tables", 0, "LIST", "HUBSYNC_TABLES", FLAG_TEXT, 0, 0, NULL,
                   "the six default tables", 0, "comma-separated tables",
                   "canonical names, comma-separated (spaces around names ignored, duplicates "
                   "dropped)"},
-    [F_WORKERS] = {"--workers", "N", "HUBSYNC_WORKERS", FLAG_NUMBER, 1, WORKERS, NULL,
+    [F_WORKERS] = {"--workers", 0, "N", "HUBSYNC_WORKERS", FLAG_NUMBER, 1, WORKERS, NULL,
                    "number of CPUs", 0, "worker processes", NULL},
-    [F_INFLIGHT] = {"--inflight", "K", "HUBSYNC_INFLIGHT", FLAG_NUMBER, 1, 64, "64", NULL, 0,
+    [F_INFLIGHT] = {"--inflight", 0, "K", "HUBSYNC_INFLIGHT", FLAG_NUMBER, 1, 64, "64", NULL, 0,
                     "cap on requests in flight per worker; below it the run sizes them from "
                     "measured latency and the allowed rate",
                     "a cap on the jobs (one request each) a worker holds at once; below it the "
                     "run sizes them from the latency it measures and the allowed rate "
                     "([Concurrency and limits](#concurrency-and-limits))"},
-    [F_RATE] = {"--rate", "N/Ws", "HUBSYNC_RATE", FLAG_RATE, 0, 0, "190/10s",
+    [F_RATE] = {"--rate", 0, "N/Ws", "HUBSYNC_RATE", FLAG_RATE, 0, 0, "190/10s",
                 "learned from HubSpot's X-HubSpot-RateLimit headers; 190/10s until then", 0,
                 "burst limit, e.g. 100/10s; 0: no pacing",
                 "`N/Ws` or `N/Wms`; `0`: no client-side pacing. Without it the burst limit is "
                 "HubSpot's own, read from the `X-HubSpot-RateLimit-*` headers of the first "
                 "answer"},
-    [F_SEARCH_RATE] = {"--search-rate", "N/Ws", "HUBSYNC_SEARCH_RATE", FLAG_RATE, 0, 0, "5/1s",
+    [F_SEARCH_RATE] = {"--search-rate", 0, "N/Ws", "HUBSYNC_SEARCH_RATE", FLAG_RATE, 0, 0, "5/1s",
                        NULL, 0, "search limit", "as `--rate`"},
-    [F_DAILY] = {"--daily", "N", "HUBSYNC_DAILY", FLAG_NUMBER, 1, MAX_DAY, NULL, "none", 0,
+    [F_DAILY] = {"--daily", 0, "N", "HUBSYNC_DAILY", FLAG_NUMBER, 1, MAX_DAY, NULL, "none", 0,
                  "daily API call budget", "API calls per UTC day"},
-    [F_LAG_MS] = {"--lag-ms", "MS", "HUBSYNC_LAG_MS", FLAG_NUMBER, 0, 86400000, "30000", NULL, 0,
+    [F_LAG_MS] = {"--lag-ms", 0, "MS", "HUBSYNC_LAG_MS", FLAG_NUMBER, 0, 86400000, "30000", NULL, 0,
                   "search index-lag allowance",
                   "see [the `--lag-ms` default](#flags-and-environment) below"},
-    [F_LOG_FORMAT] = {"--log-format", "text|json", "HUBSYNC_LOG_FORMAT", FLAG_CHOICE, 0, 0, "text",
-                      NULL, 0, "log lines on stderr", NULL},
-    [F_PROGRESS] = {"--progress", "auto|always|never", "HUBSYNC_PROGRESS", FLAG_CHOICE, 0, 0,
+    [F_LOG_FORMAT] = {"--log-format", 0, "text|json", "HUBSYNC_LOG_FORMAT", FLAG_CHOICE, 0, 0,
+                      "text", NULL, 0, "log lines on stderr", NULL},
+    [F_PROGRESS] = {"--progress", 0, "auto|always|never", "HUBSYNC_PROGRESS", FLAG_CHOICE, 0, 0,
                     "auto", NULL, 0,
                     "progress bar on stderr (auto: when stderr is a terminal; used by run)", NULL},
-    [F_JSON] = {"--json", NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", TALKERS,
+    [F_JSON] = {"--json", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", TALKERS,
                 "machine-readable output on stdout",
                 "one JSON document on stdout (export: `--format jsonl`)"},
-    [F_CA_FILE] = {"--ca-file", "F", "HUBSYNC_CA_FILE", FLAG_TEXT, 0, 0, NULL, "the system's CAs",
-                   0,
+    [F_CA_FILE] = {"--ca-file", 0, "F", "HUBSYNC_CA_FILE", FLAG_TEXT, 0, 0, NULL,
+                   "the system's CAs", 0,
                    "CA bundle (PEM) to verify HubSpot's certificate with; always verified: "
                    "untrusted is exit 2, not retried",
                    "a readable regular file (PEM): the CA bundle every HTTPS transfer verifies "
                    "the server with; certificates are always verified"},
-    [F_HELP] = {"--help", NULL, NULL, FLAG_SWITCH, 0, 0, NULL, NULL, 0,
-                "print this text (also -h); wins wherever it stands", NULL},
-    [F_LOOP] = {"--loop", NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
+    [F_HELP] = {"--help", 'h', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, NULL, 0,
+                "print this text; wins wherever it stands", NULL},
+    [F_LOOP] = {"--loop", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
                 "keep going, one pass every --interval", NULL},
-    [F_INTERVAL] = {"--interval", "SECONDS", "HUBSYNC_INTERVAL", FLAG_NUMBER, 0, 604800, "60", NULL,
-                    RUN, "pause between passes with --loop", "needs `--loop`"},
-    [F_FULL_SCAN] = {"--full-scan", NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
+    [F_INTERVAL] = {"--interval", 0, "SECONDS", "HUBSYNC_INTERVAL", FLAG_NUMBER, 0, 604800, "60",
+                    NULL, RUN, "pause between passes with --loop", "needs `--loop`"},
+    [F_FULL_SCAN] = {"--full-scan", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
                      "start every selected table over with a full scan (whatever its cursor; "
                      "the data is kept and replaced)",
                      NULL},
-    [F_REFERENCE] = {"--reference-design", NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
+    [F_REFERENCE] = {"--reference-design", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
                      "run the reference design's algorithm at its pace (1 process, 1 request at "
                      "a time, 100 parents a call, a search per table, cursor = newest time "
                      "seen, no verification): a baseline to compare",
@@ -89,28 +89,28 @@ const cli_flag cli_flags[F_COUNT] = {
                      "full scan's completion, its plain routing table, no rollup re-check ([its "
                      "section](#run---reference-design)); the baseline `bench` measures "
                      "against; wins over `--workers`, `--inflight` and `--verify-fraction`"},
-    [F_DAILY_RESERVE] = {"--daily-reserve", "N", "HUBSYNC_DAILY_RESERVE", FLAG_NUMBER, 0, MAX_DAY,
-                         "0", NULL, RUN,
+    [F_DAILY_RESERVE] = {"--daily-reserve", 0, "N", "HUBSYNC_DAILY_RESERVE", FLAG_NUMBER, 0,
+                         MAX_DAY, "0", NULL, RUN,
                          "stop (exit 5) while N calls of the day are left, for the portal's "
                          "other integrations; the limit is --daily or HubSpot's daily headers "
                          "(none for OAuth apps)",
                          "below `--daily` ([the daily limit](#the-daily-limit-and---daily-"
                          "reserve))"},
-    [F_MAX_DURATION] = {"--max-duration", "S", "HUBSYNC_MAX_DURATION", FLAG_NUMBER, 1, 2592000,
+    [F_MAX_DURATION] = {"--max-duration", 0, "S", "HUBSYNC_MAX_DURATION", FLAG_NUMBER, 1, 2592000,
                         NULL, "none", RUN,
                         "drain and exit 1 after S seconds (a scheduler's window); the next run "
                         "resumes",
                         "after S seconds (the whole process, `--loop` included) no new work "
                         "starts; what is in flight is merged and committed; exit 1 unless "
                         "everything was done (a pause of `--loop` simply ends, exit 0)"},
-    [F_BUDGET_FRACTION] = {"--budget-fraction", "F", "HUBSYNC_BUDGET_FRACTION", FLAG_SHARE, 1, 1,
+    [F_BUDGET_FRACTION] = {"--budget-fraction", 0, "F", "HUBSYNC_BUDGET_FRACTION", FLAG_SHARE, 1, 1,
                            "1", NULL, RUN,
                            "use at most F (0-1] of the burst limit, leaving the rest to the "
                            "portal's other integrations",
                            "a plain decimal above 0 and at most 1 (`0.5`, `.25`): pace to "
                            "`floor(N × F)` (at least 1) of the burst limit (`--rate N/Ws`, or "
                            "the limit HubSpot's headers state); not with `--rate 0`"},
-    [F_VERIFY_FRACTION] = {"--verify-fraction", "F", "HUBSYNC_VERIFY_FRACTION", FLAG_SHARE, 0, 1,
+    [F_VERIFY_FRACTION] = {"--verify-fraction", 0, "F", "HUBSYNC_VERIFY_FRACTION", FLAG_SHARE, 0, 1,
                            "0.02", NULL, RUN,
                            "re-read this share [0-1] of each incremental table's parents per "
                            "run, in ID order, and repair the drift missed rollups leave (0: off, "
@@ -118,19 +118,41 @@ const cli_flag cli_flags[F_COUNT] = {
                            "a plain decimal from 0 to 1: the share of each incremental table's "
                            "parents re-read per run to repair drift (see \"Verification\" under "
                            "`hubsync run`); 0 switches verification off"},
-    [F_METRICS_FILE] = {"--metrics-file", "F", "HUBSYNC_METRICS_FILE", FLAG_TEXT, 0, 0, NULL,
+    [F_METRICS_FILE] = {"--metrics-file", 0, "F", "HUBSYNC_METRICS_FILE", FLAG_TEXT, 0, 0, NULL,
                         "none", RUN,
                         "write Prometheus text-format metrics to F after each run, atomically "
                         "(node_exporter textfile collector)",
                         "F's folder must exist and be writable: after every run, the run's "
                         "figures in Prometheus text format, replaced atomically "
                         "([OPERATIONS.md](OPERATIONS.md#metrics))"},
-    [F_TABLE] = {"--table", "T", NULL, FLAG_TEXT, 0, 0, NULL, "every selected table", EXPORT,
+    [F_CHANGES_KEEP] = {"--changes-keep", 0, "N|Nd", "HUBSYNC_CHANGES_KEEP", FLAG_TEXT, 0, 0, "7d",
+                        NULL, RUN,
+                        "keep the change feed of the last N runs, or of the runs of the last N "
+                        "days; older changes are dropped at the end of each run",
+                        "`N` runs (1–1,000,000) or `Nd` days (1–3,650); asking `export "
+                        "--changes-since` for dropped changes is an error that says to take a "
+                        "snapshot"},
+    [F_TABLE] = {"--table", 0, "T", NULL, FLAG_TEXT, 0, 0, NULL, "every selected table", EXPORT,
                  "only table T", "any canonical table, selected or not"},
-    [F_FORMAT] = {"--format", "tsv|jsonl", NULL, FLAG_CHOICE, 0, 0, "tsv", NULL, EXPORT,
-                  "TABLE<TAB>PARENT_ID<TAB>CHILD_ID<TAB>TYPE_IDS, or one JSON object per line",
-                  NULL},
-    [F_MARKDOWN] = {"--markdown", NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", CLI_CMD(CMD_HELP),
+    [F_OBJECTS] = {"--objects", 0, "TYPE", NULL, FLAG_TEXT, 0, 0, NULL, "the associations", EXPORT,
+                   "the stored objects of TYPE (ID, last-modified time, archived) instead of "
+                   "associations",
+                   "an object type (`contacts`, `deals`, …); not with `--table`"},
+    [F_CHANGES_SINCE] = {"--changes-since", 0, "RUN|TIME", NULL, FLAG_TEXT, 0, 0, NULL, "none",
+                         EXPORT,
+                         "the changes the runs after RUN made (or after TIME, ISO 8601), as "
+                         "upserts and deletes, instead of the whole mirror",
+                         "a run number (`status` shows the latest) or a time "
+                         "(`2026-12-07T06:00:00Z`); see [EXPORT.md](EXPORT.md#the-change-feed)"},
+    [F_FORMAT] = {"--format", 0, "tsv|jsonl|csv", NULL, FLAG_CHOICE, 0, 0, "tsv", NULL, EXPORT,
+                  "TABLE<TAB>PARENT_ID<TAB>CHILD_ID<TAB>TYPE_IDS, one JSON object per line, or "
+                  "CSV (RFC 4180) with a header, one row per association type",
+                  "see [EXPORT.md](EXPORT.md)"},
+    [F_OUTPUT] = {"--output", 'o', "FILE", NULL, FLAG_TEXT, 0, 0, NULL, "stdout", EXPORT,
+                  "write to FILE, replaced atomically when the export is whole",
+                  "a file in a folder that exists: written beside it and renamed over it at the "
+                  "end, so FILE is the whole export or what it was before"},
+    [F_MARKDOWN] = {"--markdown", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", CLI_CMD(CMD_HELP),
                     "print the flags as the Markdown table of docs/CLI.md", NULL},
 };
 
@@ -291,13 +313,24 @@ static void flag_help(const cli_flag *f, char *buf, size_t size)
     }
 }
 
+/* "-o, --output FILE" into buf, each form between `open` and `close`
+ * (Markdown's backticks, or nothing). */
+static void flag_name(const cli_flag *f, char *buf, size_t size, const char *open,
+                      const char *close)
+{
+    char letter[16] = "";
+    if (f->fd_short)
+        snprintf(letter, sizeof(letter), "%s-%c%s, ", open, f->fd_short, close);
+    snprintf(buf, size, "%s%s%s%s%s%s", letter, open, f->fd_name, f->fd_value ? " " : "",
+             f->fd_value ? f->fd_value : "", close);
+}
+
 /* One flag's line(s): its name and value from column `indent`, the help
  * from column `help_col`. */
 static void usage_flag(FILE *out, const cli_flag *f, int indent, int help_col)
 {
     char name[64], help[768];
-    snprintf(name, sizeof(name), "%s%s%s", f->fd_name, f->fd_value ? " " : "",
-             f->fd_value ? f->fd_value : "");
+    flag_name(f, name, sizeof(name), "", "");
     flag_help(f, help, sizeof(help));
     int col = fprintf(out, "%*s%s", indent, "", name);
     if (col + 1 > help_col) {
@@ -387,8 +420,7 @@ void cli_flags_markdown(FILE *out)
     for (int i = 0; i < F_COUNT; i++) {
         const cli_flag *f = &cli_flags[i];
         char name[96], env[64], def[128], cmds[96], accepted[1024], lo[32], hi[32];
-        snprintf(name, sizeof(name), "`%s%s%s`", f->fd_name, f->fd_value ? " " : "",
-                 f->fd_value ? f->fd_value : "");
+        flag_name(f, name, sizeof(name), "`", "`");
         snprintf(env, sizeof(env), f->fd_env ? "`%s`" : "—", f->fd_env);
         const char *d = f->fd_default_doc ? f->fd_default_doc : f->fd_default;
         snprintf(def, sizeof(def), d && !f->fd_default_doc ? "`%s`" : "%s", d ? d : "—");

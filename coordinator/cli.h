@@ -42,8 +42,12 @@ typedef enum flag_id {
     F_BUDGET_FRACTION,
     F_VERIFY_FRACTION,
     F_METRICS_FILE,
+    F_CHANGES_KEEP,
     F_TABLE,
+    F_OBJECTS,
+    F_CHANGES_SINCE,
     F_FORMAT,
+    F_OUTPUT,
     F_MARKDOWN,
     F_COUNT
 } flag_id;
@@ -65,6 +69,7 @@ typedef enum flag_kind {
 
 typedef struct cli_flag {
     const char *fd_name;        /* "--workers" */
+    char fd_short;              /* its one-letter form ('o' for -o), or 0 */
     const char *fd_value;       /* its value in the usage text ("N"); the choices for
                                    FLAG_CHOICE; NULL for a switch */
     const char *fd_env;         /* the environment variable it overrides, or NULL */

@@ -345,40 +345,38 @@ static void relabel_check(doctor_row *row)
     free(ids);
 }
 
-static int parse_labels(const char *body, size_t len, void *out, err_info *e)
-{
-    return hs_parse_assoc_labels(body, len, out, e);
-}
-
 /* Step 5's reads: GET /crm/v4/associations/{a}/{b}/labels for each
  * non-engagement table with rollup fields in HubSpot, in parallel. */
 static int fetch_labels(const hubsync_config *c, doctor_row *rows, unsigned long long *calls)
 {
-    api_get *gets = calloc((size_t)c->c_ntables + 1, sizeof(*gets));
+    hs_table *tables = calloc((size_t)c->c_ntables + 1, sizeof(*tables));
+    hs_assoc_labels *out = calloc((size_t)c->c_ntables + 1, sizeof(*out));
+    bool *done = calloc((size_t)c->c_ntables + 1, sizeof(*done));
     doctor_row **of = calloc((size_t)c->c_ntables + 1, sizeof(*of));
     size_t n = 0;
     int rc = 0;
-    if (!gets || !of) {
+    if (!tables || !out || !done || !of) {
         cmd_error(c, "doctor: out of memory");
         rc = EXIT_INCOMPLETE;
         goto out;
     }
     for (int i = 0; i < c->c_ntables; i++) {
         doctor_row *row = &rows[i];
-        hs_table t = row->dr_table;
-        if (hs_table_is_engagement(t) || row->dr_expected.sc_nrollup_field_labels == 0)
+        if (hs_table_is_engagement(row->dr_table) || row->dr_expected.sc_nrollup_field_labels == 0)
             continue;
-        hs_path_assoc_labels(gets[n].ag_path, sizeof(gets[n].ag_path), t.t_parent, t.t_child);
-        gets[n].ag_parse = parse_labels;
-        gets[n].ag_out = &row->dr_labels;
-        gets[n].ag_scopes = "crm.objects.*.read";
+        tables[n] = row->dr_table;
+        out[n] = row->dr_labels; /* initialised by the caller; moved back below */
         of[n++] = row;
     }
-    rc = api_get_all(c, NULL, gets, n, calls);
-    for (size_t k = 0; k < n; k++)
-        of[k]->dr_has_labels = gets[k].ag_done;
+    rc = labels_fetch(c, NULL, tables, n, out, done, calls);
+    for (size_t k = 0; k < n; k++) {
+        of[k]->dr_labels = out[k];
+        of[k]->dr_has_labels = done[k];
+    }
 out:
-    free(gets);
+    free(tables);
+    free(out);
+    free(done);
     free(of);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include "../common/base/clock.h"
 #include "../common/base/jbuf.h"
 #include "api_get.h"
+#include "labels.h"
 #include "commands.h"
 #include "route.h"
 
@@ -157,16 +158,44 @@ static void print_json(const hubsync_config *c, const setup_row *rows, int n,
     jb_free(&b);
 }
 
+/* Reads a table's stored schema and cursor (for the report), and writes its
+ * new schema and label catalog (when read). Returns 0 or the store's error. */
+static int store_row(store_txn *t, setup_row *row, const hs_assoc_labels *labels, err_info *e)
+{
+    int grc = store_get_schema(t, row->sr_table, &row->sr_old, e);
+    /* A damaged schema is what setup exists to write again: replace it. */
+    if (grc == ERR_CORRUPT)
+        log_warn("%s: the stored table_options were damaged (%s); replaced", row->sr_name,
+                 e->ei_msg);
+    else if (grc != 0 && grc != ERR_NOT_FOUND)
+        return grc;
+    row->sr_had_old = grc == 0;
+    /* Setup never writes cursors: a damaged one is left for `run`. */
+    grc = store_get_state(t, row->sr_name, &row->sr_state, e);
+    if (grc == ERR_CORRUPT)
+        log_warn("%s: %s", row->sr_name, (record_damaged(e, row->sr_name, false), e->ei_msg));
+    else if (grc != 0)
+        return grc;
+    schema_carry_since(row->sr_had_old ? &row->sr_old : NULL, &row->sr_new, clock_wall_ms());
+    bool changed;
+    int rc = store_put_schema(t, row->sr_table, &row->sr_new, e);
+    if (rc == 0 && labels)
+        rc = labels_save(t, row->sr_table, labels, clock_wall_ms(), &changed, e);
+    return rc;
+}
+
 int cmd_setup(const hubsync_config *c)
 {
     parent_props pp;
     setup_row *rows = calloc((size_t)c->c_ntables, sizeof(*rows));
+    hs_assoc_labels *labels = calloc((size_t)c->c_ntables, sizeof(*labels));
+    bool *have_labels = calloc((size_t)c->c_ntables, sizeof(*have_labels));
     store *s = NULL;
     store_txn *t = NULL;
     err_info e = {0};
     int rc = 0;
     parent_props_init(&pp);
-    if (!rows) {
+    if (!rows || !labels || !have_labels) {
         cmd_error(c, "setup: out of memory");
         rc = EXIT_INCOMPLETE;
         goto out;
@@ -176,6 +205,12 @@ int cmd_setup(const hubsync_config *c)
         store_schema_init(&rows[i].sr_old);
     }
     if ((rc = parent_props_fetch(c, &pp, NULL)) != 0)
+        goto out;
+    /* The label catalogs, which export fills the label column from. */
+    for (int i = 0; i < c->c_ntables; i++)
+        hs_assoc_labels_init(&labels[i]);
+    if ((rc = labels_fetch(c, NULL, c->c_tables, (size_t)c->c_ntables, labels, have_labels,
+                           &pp.pp_api_calls)) != 0)
         goto out;
     for (int i = 0; i < c->c_ntables; i++) {
         setup_row *row = &rows[i];
@@ -194,26 +229,9 @@ int cmd_setup(const hubsync_config *c)
     if (store_open(c->c_db_dir, NULL, &s, &e) != 0 ||
         store_txn_begin(s, STORE_TXN_WRITE, &t, &e) != 0)
         goto store_failed;
-    for (int i = 0; i < c->c_ntables; i++) {
-        setup_row *row = &rows[i];
-        int grc = store_get_schema(t, row->sr_table, &row->sr_old, &e);
-        /* A damaged schema is what setup exists to write again: replace it. */
-        if (grc == ERR_CORRUPT)
-            log_warn("%s: the stored table_options were damaged (%s); replaced", row->sr_name,
-                     e.ei_msg);
-        else if (grc != 0 && grc != ERR_NOT_FOUND)
+    for (int i = 0; i < c->c_ntables; i++)
+        if (store_row(t, &rows[i], have_labels[i] ? &labels[i] : NULL, &e) != 0)
             goto store_failed;
-        row->sr_had_old = grc == 0;
-        /* Setup never writes cursors: a damaged one is left for `run`. */
-        grc = store_get_state(t, row->sr_name, &row->sr_state, &e);
-        if (grc == ERR_CORRUPT)
-            log_warn("%s: %s", row->sr_name, (record_damaged(&e, row->sr_name, false), e.ei_msg));
-        else if (grc != 0)
-            goto store_failed;
-        schema_carry_since(row->sr_had_old ? &row->sr_old : NULL, &row->sr_new, clock_wall_ms());
-        if (store_put_schema(t, row->sr_table, &row->sr_new, &e) != 0)
-            goto store_failed;
-    }
     rc = store_txn_commit(t, &e);
     t = NULL;
     if (rc != 0)
@@ -242,6 +260,10 @@ out:
             free(rows[i].sr_lookalikes);
         }
     free(rows);
+    for (int i = 0; labels && i < c->c_ntables; i++)
+        hs_assoc_labels_free(&labels[i]);
+    free(labels);
+    free(have_labels);
     parent_props_free(&pp);
     return rc;
 }

@@ -304,12 +304,18 @@ int cmd_status(const hubsync_config *c)
     }
     if ((rc = store_txn_begin(s, STORE_TXN_READ, &t, &e)) != 0)
         goto failed;
+    store_feed_info fi;
+    if ((rc = store_feed_read_info(t, &fi, &e)) != 0)
+        goto failed;
     if (c->c_json) {
         jb_lit(&b, "{\"db\":");
         jb_str(&b, c->c_db_dir);
-        jb_lit(&b, ",\"tables\":[");
+        jb_printf(&b, ",\"latest_run\":%llu,\"changes_kept_from_run\":%llu,\"tables\":[",
+                  (unsigned long long)fi.fi_latest_run, (unsigned long long)fi.fi_oldest_run);
     } else {
         jb_printf(&b, "database: %s\n", c->c_db_dir);
+        jb_printf(&b, "latest run: %llu (changes kept from run %llu: export --changes-since)\n",
+                  (unsigned long long)fi.fi_latest_run, (unsigned long long)fi.fi_oldest_run);
     }
     bool types[HS_OBJECT_TYPE_COUNT] = {false};
     for (int i = 0; i < c->c_ntables; i++) {

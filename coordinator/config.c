@@ -318,16 +318,16 @@ static int resolve_credentials(const char *src, const char *token_file, hubsync_
 
 /* ---- argv ---------------------------------------------------------------- */
 
-/* Finds the flag `arg` names ("--db" or "--db=…"); -1 when unknown. Sets
- * *inline_value to the text after '=' when present. */
+/* Finds the flag `arg` names ("--db", "--db=…", or a one-letter form such
+ * as "-o"); -1 when unknown. Sets *inline_value to the text after '=' when
+ * present. */
 static int find_flag(const char *arg, const char **inline_value)
 {
     size_t n = strcspn(arg, "=");
     *inline_value = arg[n] == '=' ? arg + n + 1 : NULL;
-    if (n == 2 && strncmp(arg, "-h", 2) == 0)
-        return F_HELP;
     for (int i = 0; i < F_COUNT; i++)
-        if (strlen(cli_flags[i].fd_name) == n && strncmp(arg, cli_flags[i].fd_name, n) == 0)
+        if ((strlen(cli_flags[i].fd_name) == n && strncmp(arg, cli_flags[i].fd_name, n) == 0) ||
+            (n == 2 && cli_flags[i].fd_short && arg[1] == cli_flags[i].fd_short))
             return i;
     return -1;
 }
@@ -625,9 +625,39 @@ static int resolve_budget(hubsync_config *c, const flag_values *fv, err_info *e)
     return 0;
 }
 
+/* --changes-since RUN|TIME: a run number, or an ISO-8601 time. */
+static int parse_since(const char *v, hubsync_config *c, err_info *e)
+{
+    c->c_changes_given = true;
+    c->c_changes_since_ms = -1;
+    if (parse_u64(v, &c->c_changes_since_run) && c->c_changes_since_run < (1ULL << 53))
+        return 0;
+    if (parse_iso8601_ms(v, strlen(v), &c->c_changes_since_ms) == 0 && c->c_changes_since_ms >= 0)
+        return 0;
+    return err_set(e, ERR_INVALID,
+                   "--changes-since '%.40s': expected a run number (hubsync status shows the "
+                   "latest) or a UTC time such as 2026-12-07T06:00:00Z",
+                   v);
+}
+
+/* --changes-keep N|Nd: runs, or days. */
+static int parse_keep(const char *src, const char *v, hubsync_config *c, err_info *e)
+{
+    size_t n = strlen(v);
+    uint64_t k = 0;
+    bool days = n > 1 && v[n - 1] == 'd';
+    if (parse_u64_digits(v, days ? n - 1 : n, &k) && k >= 1 && k <= (days ? 3650 : 1000000)) {
+        c->c_changes_keep_runs = days ? 0 : k;
+        c->c_changes_keep_ms = days ? (int64_t)k * 86400000LL : 0;
+        return 0;
+    }
+    return err_set(e, ERR_INVALID,
+                   "%s '%.40s': expected N runs (1 to 1000000) or Nd days (1d to 3650d)", src, v);
+}
+
 /* How the sync runs: verification, the lag allowance, the reference
  * design, --loop and its interval, --max-duration. */
-static void resolve_sync(hubsync_config *c, const flag_values *fv)
+static int resolve_sync(hubsync_config *c, const flag_values *fv, err_info *e)
 {
     /* Verification: the share of each incremental table's parents re-read
      * per run (docs/CLI.md: 0.02 verifies a table every 50 runs, two days
@@ -648,7 +678,44 @@ static void resolve_sync(hubsync_config *c, const flag_values *fv)
         c->c_verify_fraction = 0;
     }
     c->c_interval_s = (int64_t)fv->fv_num[F_INTERVAL];
+    int rc = parse_keep(fv->fv_src[F_CHANGES_KEEP], text_of(fv, F_CHANGES_KEEP), c, e);
+    if (rc)
+        return rc;
     c->c_max_duration_s = fv->fv_set[F_MAX_DURATION] ? (int64_t)fv->fv_num[F_MAX_DURATION] : 0;
+    return 0;
+}
+
+/* What export writes: a table or a type's objects, and where. */
+static int resolve_export(hubsync_config *c, const flag_values *fv, err_info *e)
+{
+    int rc;
+    const char *table = fv->fv_text[F_TABLE], *objects = fv->fv_text[F_OBJECTS];
+    if (table && objects)
+        return err_set(e, ERR_INVALID, "--table and --objects: give one (associations or objects)");
+    if (table) {
+        hs_table t;
+        if ((rc = config_parse_table("--table", table, strlen(table), &t, e)))
+            return rc;
+        hs_table_name(t, c->c_export_table, sizeof(c->c_export_table));
+    }
+    if (objects) {
+        char types[160];
+        if (hs_object_parse(objects, strlen(objects), &c->c_export_objects) != 0)
+            return err_set(e, ERR_INVALID, "--objects '%.40s': unknown object type (types: %s)",
+                           objects, hs_object_names(types, sizeof(types), false, " "));
+        c->c_export_objects_given = true;
+    }
+    const char *since = fv->fv_text[F_CHANGES_SINCE];
+    if (since && objects)
+        return err_set(e, ERR_INVALID,
+                       "--changes-since and --objects: the feed holds associations");
+    if (since && (rc = parse_since(since, c, e)))
+        return rc;
+    const char *out = fv->fv_text[F_OUTPUT];
+    if (out && (rc = copy_path(fv->fv_src[F_OUTPUT], out, c->c_export_output,
+                               sizeof(c->c_export_output) - 16, e)))
+        return rc;
+    return 0;
 }
 
 /* What it writes: log format, progress bar, metrics file, CA file, the
@@ -676,14 +743,7 @@ static int resolve_output(hubsync_config *c, const flag_values *fv, err_info *e)
             return err_set(e, ERR_INVALID, "%s %.200s is not a regular file", ca_src, c->c_ca_file);
     }
 
-    const char *table = fv->fv_text[F_TABLE];
-    if (table) {
-        hs_table t;
-        if ((rc = config_parse_table("--table", table, strlen(table), &t, e)))
-            return rc;
-        hs_table_name(t, c->c_export_table, sizeof(c->c_export_table));
-    }
-    return 0;
+    return resolve_export(c, fv, e);
 }
 
 /* Second pass: every setting from its flag, else environment, else default. */
@@ -695,9 +755,9 @@ static int resolve(hubsync_config *c, flag_values *fv, err_info *e)
             return rc;
     if ((rc = resolve_where(c, fv, e)) ||
         (rc = resolve_credentials(fv->fv_src[F_TOKEN_FILE], fv->fv_text[F_TOKEN_FILE], c, e)) ||
-        (rc = resolve_budget(c, fv, e)) || (rc = resolve_output(c, fv, e)))
+        (rc = resolve_budget(c, fv, e)) || (rc = resolve_output(c, fv, e)) ||
+        (rc = resolve_sync(c, fv, e)))
         return rc;
-    resolve_sync(c, fv);
     /* Commands that talk to HubSpot need credentials. */
     if ((c->c_command == CMD_SETUP || c->c_command == CMD_RUN || c->c_command == CMD_DOCTOR) &&
         !c->c_token[0] && !c->c_oauth)

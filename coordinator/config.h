@@ -36,7 +36,7 @@ typedef enum hubsync_command {
     CMD_HELP
 } hubsync_command;
 
-typedef enum export_format { EXPORT_TSV, EXPORT_JSONL } export_format;
+typedef enum export_format { EXPORT_TSV, EXPORT_JSONL, EXPORT_CSV } export_format;
 typedef enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } progress_mode;
 
 typedef struct hubsync_config {
@@ -60,23 +60,31 @@ typedef struct hubsync_config {
     int64_t c_rate_window_ms;
     uint32_t c_search_rate; /* --search-rate (5/1s) */
     int64_t c_search_window_ms;
-    uint64_t c_daily;              /* --daily (0: none) */
-    uint64_t c_daily_reserve;      /* run --daily-reserve (0: none) */
-    int64_t c_lag_ms;              /* --lag-ms */
-    bool c_log_json;               /* --log-format json */
-    progress_mode c_progress;      /* --progress */
-    bool c_json;                   /* --json */
-    bool c_loop;                   /* run --loop */
-    bool c_full_scan;              /* run --full-scan: every table starts a new full scan */
-    bool c_reference;              /* run --reference-design: the baseline's pace */
-    int c_batch_parents;           /* parents per batch read: 1,000 (reference: 100) */
-    int64_t c_interval_s;          /* run --interval */
-    char c_ca_file[PATH_MAX];      /* --ca-file */
-    int64_t c_max_duration_s;      /* run --max-duration (0: none) */
-    char c_metrics_file[PATH_MAX]; /* run --metrics-file ("" = none) */
-    char c_export_table[64];       /* export --table ("" = all) */
-    export_format c_export_format; /* export --format */
-    bool c_markdown;               /* help --markdown: the flag table of docs/CLI.md */
+    uint64_t c_daily;                /* --daily (0: none) */
+    uint64_t c_daily_reserve;        /* run --daily-reserve (0: none) */
+    int64_t c_lag_ms;                /* --lag-ms */
+    bool c_log_json;                 /* --log-format json */
+    progress_mode c_progress;        /* --progress */
+    bool c_json;                     /* --json */
+    bool c_loop;                     /* run --loop */
+    bool c_full_scan;                /* run --full-scan: every table starts a new full scan */
+    bool c_reference;                /* run --reference-design: the baseline's pace */
+    int c_batch_parents;             /* parents per batch read: 1,000 (reference: 100) */
+    int64_t c_interval_s;            /* run --interval */
+    char c_ca_file[PATH_MAX];        /* --ca-file */
+    int64_t c_max_duration_s;        /* run --max-duration (0: none) */
+    char c_metrics_file[PATH_MAX];   /* run --metrics-file ("" = none) */
+    char c_export_table[64];         /* export --table ("" = all) */
+    export_format c_export_format;   /* export --format */
+    bool c_export_objects_given;     /* export --objects TYPE */
+    hs_object_type c_export_objects; /* its type */
+    char c_export_output[PATH_MAX];  /* export -o FILE ("" = stdout) */
+    bool c_changes_given;            /* export --changes-since RUN|TIME */
+    uint64_t c_changes_since_run;    /* RUN (when c_changes_since_ms < 0) */
+    int64_t c_changes_since_ms;      /* TIME, epoch ms; -1: a run was given */
+    uint64_t c_changes_keep_runs;    /* run --changes-keep N (0: by days) */
+    int64_t c_changes_keep_ms;       /* run --changes-keep Nd, in ms */
+    bool c_markdown;                 /* help --markdown: the flag table of docs/CLI.md */
 } hubsync_config;
 
 /* Parses argv and the environment into c. Returns 0, or ERR_INVALID with a

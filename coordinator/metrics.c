@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/base/afile.h"
 #include "../common/base/clock.h"
 #include "../common/base/jbuf.h"
 #include "../common/ipc/rl.h"
@@ -135,9 +136,10 @@ static void render_run(jbuf *b, const run_ctx *rc, int exit_code, double seconds
 /* Requests, retries and 429s by endpoint and resource. */
 static void render_requests(jbuf *b, const run_ctx *rc, int ntables)
 {
-    request_row rows[2 * CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT + 1];
+    request_row rows[2 * CONFIG_MAX_TABLES + 2 * HS_OBJECT_TYPE_COUNT + 2];
     int n = 0;
     rows[n++] = (request_row){"properties", "rollup_recheck", &rc->rc_props_calls};
+    rows[n++] = (request_row){"labels", "labels_refresh", &rc->rc_labels_calls};
     for (int i = 0; i < ntables; i++)
         rows[n++] =
             (request_row){"associations_batch_read", rc->rc_tables[i].tr_name, &rc->rc_calls[i]};
@@ -256,39 +258,16 @@ int metrics_write(const run_ctx *rc, int exit_code, double seconds, err_info *e)
     render(&b, rc, exit_code, seconds, old);
     free(old);
     int rc_code = 0;
-    char tmp[PATH_MAX + 32];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+    afile f;
     /* Readable by the collector (it runs as another user); nothing secret. */
-    int fd =
-        jb_ok(&b) ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
-    if (!jb_ok(&b)) {
+    if (!jb_ok(&b))
         rc_code = err_set(e, ERR_NOMEM, "--metrics-file %s: out of memory", path);
-    } else if (fd < 0) {
-        rc_code = err_set(e, ERR_SYS, "--metrics-file: create %s: %s", tmp, strerror(errno));
-    } else {
-        const char *text = jb_cstr(&b);
-        size_t left = b.jb_len;
-        while (left > 0) {
-            ssize_t w = write(fd, text, left);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            text += w;
-            left -= (size_t)w;
-        }
-        int err = left ? (errno ? errno : EIO) : 0;
-        if (!err && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-            err = errno;
-        if (close(fd) != 0 && !err)
-            err = errno;
-        if (!err && rename(tmp, path) != 0)
-            err = errno;
-        if (err) {
-            unlink(tmp);
-            rc_code = err_set(e, ERR_SYS, "--metrics-file %s: %s", path, strerror(err));
-        }
-    }
+    else if ((rc_code = afile_open(&f, path, 0644, e)) == 0 &&
+             ((rc_code = afile_write(&f, jb_cstr(&b), b.jb_len, e)) != 0 ||
+              (rc_code = afile_commit(&f, e)) != 0))
+        afile_abort(&f);
+    if (rc_code && rc_code != ERR_NOMEM)
+        err_wrap(e, "--metrics-file: ");
     jb_free(&b);
     return rc_code;
 }

@@ -44,7 +44,8 @@ static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
         add_calls(&all, &rc->rc_objects[t].os_search_calls);
         search += rc->rc_objects[t].os_search_calls.wc_calls;
     }
-    add_calls(&all, &rc->rc_props_calls); /* the rollup re-check */
+    add_calls(&all, &rc->rc_props_calls);  /* the rollup re-check */
+    add_calls(&all, &rc->rc_labels_calls); /* label catalogs read again */
     if (searches)
         *searches = search;
     return all;
@@ -55,13 +56,15 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
                          uint64_t searches, double rate, double limit)
 {
     jb_printf(b,
-              "{\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
+              "{\"run\":%llu,\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
               "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
-              "\"budget_fraction\":%.4g,\"properties_calls\":%llu,",
-              seconds, (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
+              "\"budget_fraction\":%.4g,\"properties_calls\":%llu,\"labels_calls\":%llu,",
+              (unsigned long long)rc->rc_run_number, seconds,
+              (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
               (unsigned long long)all_calls->wc_retries,
               (unsigned long long)all_calls->wc_throttled, rate, limit,
-              rc->rc_cfg->c_budget_fraction, (unsigned long long)rc->rc_props_calls.wc_calls);
+              rc->rc_cfg->c_budget_fraction, (unsigned long long)rc->rc_props_calls.wc_calls,
+              (unsigned long long)rc->rc_labels_calls.wc_calls);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left))
         jb_printf(b, "\"daily_remaining\":%llu,", (unsigned long long)day_left);

@@ -29,6 +29,7 @@
 #include "../common/ipc/shm.h"
 #include "../common/store/store.h"
 #include "commands.h"
+#include "labels.h"
 #include "metrics.h"
 #include "pool.h"
 #include "route.h"
@@ -378,6 +379,66 @@ static int recheck_table(run_ctx *rc, table_run *tr, err_info *e)
     return r;
 }
 
+/* What the coordinator's own slot has sent since `base` (API calls, as the
+ * workers count them: token refreshes are not). */
+static wire_counters own_calls_since(const run_ctx *rc, const wire_counters *base)
+{
+    const shm_counters *k = &rc->rc_shm->sr_slots[rc->rc_shm->sr_nworkers - 1].sl_counters;
+    wire_counters now = {
+        .wc_calls = atomic_load(&k->requests) - atomic_load(&k->token_requests),
+        .wc_retries = atomic_load(&k->retries),
+        .wc_throttled = atomic_load(&k->status_429),
+    };
+    now.wc_calls -= base->wc_calls;
+    now.wc_retries -= base->wc_retries;
+    now.wc_throttled -= base->wc_throttled;
+    return now;
+}
+
+/* Reads again the label catalogs older than LABELS_MAX_AGE_MS (or never
+ * read), from the coordinator's slot like the re-check, and stores them.
+ * Returns an exit code, or 0. */
+static int refresh_labels(run_ctx *rc)
+{
+    const hubsync_config *c = rc->rc_cfg;
+    hs_table stale[CONFIG_MAX_TABLES];
+    size_t n = 0;
+    store_labels have = {0};
+    err_info e = {0};
+    int r = 0;
+    for (int i = 0; i < rc->rc_ntables && r == 0; i++) {
+        r = store_get_labels(rc->rc_txn, rc->rc_tables[i].tr_table, &have, &e);
+        if (r == ERR_NOT_FOUND || r == ERR_CORRUPT ||
+            (r == 0 && rc->rc_started_ms - have.sl_read_ms > LABELS_MAX_AGE_MS))
+            stale[n++] = rc->rc_tables[i].tr_table;
+        r = r == ERR_NOT_FOUND || r == ERR_CORRUPT ? 0 : r;
+    }
+    store_labels_free(&have);
+    if (r != 0 || n == 0) {
+        if (r)
+            log_error("%s", e.ei_msg);
+        return r ? cmd_exit_code(r) : 0;
+    }
+    hs_assoc_labels got[CONFIG_MAX_TABLES];
+    bool done[CONFIG_MAX_TABLES];
+    unsigned long long calls = 0;
+    for (size_t i = 0; i < n; i++)
+        hs_assoc_labels_init(&got[i]);
+    wire_counters base = own_calls_since(rc, &(wire_counters){0});
+    r = labels_fetch(c, rc->rc_shm, stale, n, got, done, &calls);
+    rc->rc_labels_calls = own_calls_since(rc, &base);
+    for (size_t i = 0; i < n && r == 0; i++) {
+        bool changed = false;
+        if (done[i] && labels_save(rc->rc_txn, stale[i], &got[i], clock_wall_ms(), &changed, &e)) {
+            log_error("labels: %s", e.ei_msg);
+            r = cmd_exit_code(e.ei_code);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        hs_assoc_labels_free(&got[i]);
+    return r;
+}
+
 /* A run re-checks the rollup fields of the tables it switched on
  * incremental, one properties call per parent type. Done after switch-on,
  * so a damaged record or a cursor that must not be sent stops the run
@@ -393,12 +454,8 @@ static int recheck_rollups(run_ctx *rc)
             any = pp->pp_wanted[rc->rc_tables[i].tr_table.t_parent] = true;
     if (!any)
         return 0;
-    const shm_counters *k = &rc->rc_shm->sr_slots[rc->rc_shm->sr_nworkers - 1].sl_counters;
     int r = parent_props_fetch(rc->rc_cfg, pp, rc->rc_shm);
-    /* API calls, as the workers count them: token refreshes are not. */
-    rc->rc_props_calls.wc_calls = atomic_load(&k->requests) - atomic_load(&k->token_requests);
-    rc->rc_props_calls.wc_retries = atomic_load(&k->retries);
-    rc->rc_props_calls.wc_throttled = atomic_load(&k->status_429);
+    rc->rc_props_calls = own_calls_since(rc, &(wire_counters){0});
     for (int i = 0; i < rc->rc_ntables && r == 0; i++) {
         table_run *tr = &rc->rc_tables[i];
         err_info e = {0};
@@ -532,6 +589,18 @@ static shm_region *create_region(const hubsync_config *c, err_info *e)
     return shm;
 }
 
+/* A table this run loads from empty (a full scan of no associations) is
+ * not noted in the change feed: a snapshot taken after it holds the load,
+ * and its feed starts there (store_feed_skip_table). */
+static int feed_skip_first_load(run_ctx *rc, table_run *tr, err_info *e)
+{
+    uint64_t n = 0;
+    if (tr->tr_route != STORE_ROUTE_FULL_SCAN)
+        return 0;
+    int r = store_count_assoc(rc->rc_txn, tr->tr_table, &n, e);
+    return r != 0 || n != 0 ? r : store_feed_skip_table(rc->rc_txn, tr->tr_table, e);
+}
+
 /* Starts a run: signals, the shared region, the workers, then LMDB (no
  * LMDB environment ever crosses fork()), every table's switch-on, the
  * rollup re-check, and the object syncs. Returns 0, or the exit code of a
@@ -572,6 +641,10 @@ static int run_start(run_ctx *rc)
     }
     if (!run_txn(rc))
         return EXIT_INCOMPLETE;
+    if (store_feed_begin(rc->rc_txn, rc->rc_started_ms, &rc->rc_run_number, &e)) {
+        log_error("%s", e.ei_msg);
+        return cmd_exit_code(e.ei_code);
+    }
     if (check_object_states(rc, &e)) {
         log_error("%s", e.ei_msg);
         return cmd_exit_code(e.ei_code);
@@ -580,7 +653,7 @@ static int run_start(run_ctx *rc)
         table_run *tr = &rc->rc_tables[i];
         tr->tr_table = c->c_tables[i];
         hs_table_name(tr->tr_table, tr->tr_name, sizeof(tr->tr_name));
-        if (switch_on(rc, tr, &e)) {
+        if (switch_on(rc, tr, &e) || feed_skip_first_load(rc, tr, &e)) {
             log_error("%s: %s", tr->tr_name, e.ei_msg);
             return e.ei_code == ERR_CORRUPT ? EXIT_USAGE : EXIT_INCOMPLETE;
         }
@@ -591,6 +664,8 @@ static int run_start(run_ctx *rc)
     int recheck = c->c_reference ? 0 : recheck_rollups(rc); /* the reference has none */
     if (recheck)
         run_fatal(rc, recheck, "the rollup fields could not be re-checked (above)");
+    else if ((recheck = c->c_reference ? 0 : refresh_labels(rc)) != 0)
+        run_fatal(rc, recheck, "the association labels could not be read (above)");
     if (run_commit(rc))
         return EXIT_INCOMPLETE;
     if (!rc->rc_fatal)
@@ -683,6 +758,13 @@ static int run_finish(run_ctx *rc, uint64_t t0)
         r->sr_verify_calls = rc->rc_verify_calls[i].wc_calls;
         run_put_table_state(rc, tr);
     }
+    /* The run's end in the change feed, and the retention applied. */
+    err_info e = {0};
+    const hubsync_config *c = rc->rc_cfg;
+    if (rc->rc_run_number && !rc->rc_store_failed && run_txn(rc) &&
+        store_feed_end(rc->rc_txn, rc->rc_started_ms, clock_wall_ms(), c->c_changes_keep_runs,
+                       c->c_changes_keep_ms, &e) != 0)
+        run_store_fail(rc, &e);
     run_commit(rc);
     int exit_code;
     if (rc->rc_store_failed)

@@ -204,9 +204,11 @@ typedef struct run_ctx {
     wire_counters rc_calls[CONFIG_MAX_TABLES];        /* the route's batch reads, per table */
     wire_counters rc_verify_calls[CONFIG_MAX_TABLES]; /* verification's batch reads */
     int64_t rc_started_ms;
-    int64_t rc_window_hi_ms;      /* now − lag at the start: every window ends here */
-    parent_props rc_props;        /* the incremental tables' parents, read again at the start */
-    wire_counters rc_props_calls; /* what that cost (the coordinator's slot) */
+    uint64_t rc_run_number;        /* this run's number in the change feed (0: not begun) */
+    int64_t rc_window_hi_ms;       /* now − lag at the start: every window ends here */
+    parent_props rc_props;         /* the incremental tables' parents, read again at the start */
+    wire_counters rc_props_calls;  /* what that cost (the coordinator's slot) */
+    wire_counters rc_labels_calls; /* label catalogs read again (labels.h), the same slot */
 } run_ctx;
 
 /* --- run_services.c: shared services ---------------------------------- */

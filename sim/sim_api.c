@@ -236,6 +236,7 @@ void sim_route_parse(const char *method, const char *path, sim_route *r)
             {"stats", "GET", SIM_ROUTE_ADMIN_STATS},
             {"reset-stats", "POST", SIM_ROUTE_ADMIN_RESET},
             {"config", "POST", SIM_ROUTE_ADMIN_CONFIG},
+            {"rename-label", "POST", SIM_ROUTE_ADMIN_RENAME_LABEL},
         };
         for (size_t i = 0; i < sizeof(admin) / sizeof(admin[0]); i++)
             if (seg_is(&sg, 1, admin[i].name))

@@ -19,19 +19,20 @@ enum { SIM_MAX_HEADERS = 16, SIM_MAX_BODY = 1 << 20 };
 
 typedef enum sim_route_kind {
     SIM_ROUTE_NOT_FOUND,
-    SIM_ROUTE_OBJECT_LIST,  /* GET  /crm/v3/objects/{t} */
-    SIM_ROUTE_SEARCH,       /* POST /crm/v3/objects/{t}/search */
-    SIM_ROUTE_OBJECT_BATCH, /* POST /crm/v3/objects/{t}/batch/read */
-    SIM_ROUTE_ASSOC_BATCH,  /* POST /crm/v4/associations/{f}/{t}/batch/read */
-    SIM_ROUTE_ASSOC_GET,    /* GET  /crm/v4/objects/{t}/{id}/associations/{to} */
-    SIM_ROUTE_ASSOC_LABELS, /* GET  /crm/v4/associations/{f}/{t}/labels */
-    SIM_ROUTE_PROPERTIES,   /* GET  /crm/v3/properties/{t} */
-    SIM_ROUTE_OAUTH_TOKEN,  /* POST /oauth/v1/token, /oauth/v3/token */
-    SIM_ROUTE_ADMIN_TRUTH,  /* GET  /_sim/truth */
-    SIM_ROUTE_ADMIN_MUTATE, /* POST /_sim/mutate */
-    SIM_ROUTE_ADMIN_STATS,  /* GET  /_sim/stats */
-    SIM_ROUTE_ADMIN_RESET,  /* POST /_sim/reset-stats */
-    SIM_ROUTE_ADMIN_CONFIG, /* GET|POST /_sim/config */
+    SIM_ROUTE_OBJECT_LIST,        /* GET  /crm/v3/objects/{t} */
+    SIM_ROUTE_SEARCH,             /* POST /crm/v3/objects/{t}/search */
+    SIM_ROUTE_OBJECT_BATCH,       /* POST /crm/v3/objects/{t}/batch/read */
+    SIM_ROUTE_ASSOC_BATCH,        /* POST /crm/v4/associations/{f}/{t}/batch/read */
+    SIM_ROUTE_ASSOC_GET,          /* GET  /crm/v4/objects/{t}/{id}/associations/{to} */
+    SIM_ROUTE_ASSOC_LABELS,       /* GET  /crm/v4/associations/{f}/{t}/labels */
+    SIM_ROUTE_PROPERTIES,         /* GET  /crm/v3/properties/{t} */
+    SIM_ROUTE_OAUTH_TOKEN,        /* POST /oauth/v1/token, /oauth/v3/token */
+    SIM_ROUTE_ADMIN_TRUTH,        /* GET  /_sim/truth */
+    SIM_ROUTE_ADMIN_MUTATE,       /* POST /_sim/mutate */
+    SIM_ROUTE_ADMIN_STATS,        /* GET  /_sim/stats */
+    SIM_ROUTE_ADMIN_RESET,        /* POST /_sim/reset-stats */
+    SIM_ROUTE_ADMIN_CONFIG,       /* GET|POST /_sim/config */
+    SIM_ROUTE_ADMIN_RENAME_LABEL, /* POST /_sim/rename-label */
 } sim_route_kind;
 
 typedef struct sim_route {

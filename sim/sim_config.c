@@ -395,9 +395,9 @@ static void usage(FILE *out)
                  "with --tls-cert and --tls-key).\n\n");
     each_option(print_option, out);
     fprintf(out, "  %-30s %s\n", "--help", "this text");
-    fprintf(out, "\nAdmin endpoints (loopback only): GET /_sim/truth?table=T, POST /_sim/mutate,\n"
-                 "GET /_sim/stats, POST /_sim/reset-stats, GET|POST /_sim/config.\n"
-                 "See docs/SIMULATOR.md.\n");
+    fprintf(out, "\nAdmin endpoints (loopback only): GET /_sim/truth?table=T[&format=csv],\n"
+                 "POST /_sim/mutate, POST /_sim/rename-label, GET /_sim/stats,\n"
+                 "POST /_sim/reset-stats, GET|POST /_sim/config. See docs/SIMULATOR.md.\n");
 }
 
 static int set_special(sim_config *c, const char *name, const char *v, char *err, size_t errlen)

@@ -623,6 +623,56 @@ void sim_truth_tsv(const sim_portal *p, const sim_table *t, jbuf *out)
     }
 }
 
+void sim_truth_csv(const sim_portal *p, const sim_table *t, jbuf *out)
+{
+    const sim_objects *po = &p->p_obj[t->tb_pair.t_parent];
+    const sim_objects *co = &p->p_obj[t->tb_pair.t_child];
+    int ids[3 + SIM_MAX_LABELS];
+    for (uint32_t i = 0; i < po->o_count; i++) {
+        const sim_adj *a = &t->tb_fwd[i];
+        for (uint32_t j = 0; j < a->a_len; j++) {
+            const sim_link *l = &a->a_links[j];
+            int n = sim_link_type_ids(t, false, l, ids);
+            for (int k = 0; k < n; k++) {
+                jb_printf(out, "%s,", t->tb_name);
+                jb_u64(out, po->o_id[i]);
+                jb_char(out, ',');
+                jb_u64(out, co->o_id[l->l_other]);
+                jb_printf(out, ",%d,", ids[k]);
+                const char *label = NULL;
+                bool user = false;
+                if (ids[k] == t->tb_primary_fwd)
+                    label = "Primary";
+                for (int m = 0; m < t->tb_nlabels; m++)
+                    if (ids[k] == t->tb_labels[m].lb_typeid_fwd) {
+                        label = t->tb_labels[m].lb_name;
+                        user = true;
+                    }
+                jb_printf(out, "%s,", user ? "USER_DEFINED" : "HUBSPOT_DEFINED");
+                if (label)
+                    jb_csv(out, label, strlen(label));
+                jb_lit(out, "\r\n");
+            }
+        }
+    }
+}
+
+int sim_rename_label(sim_table *t, const char *from, const char *to, int *type_id)
+{
+    size_t n = strlen(to);
+    if (n == 0 || n >= sizeof(t->tb_labels[0].lb_name))
+        return -1;
+    for (int m = 0; m < t->tb_nlabels; m++) {
+        sim_label *lb = &t->tb_labels[m];
+        if (strcmp(lb->lb_name, from) == 0) {
+            memcpy(lb->lb_name, to, n + 1);
+            *type_id = lb->lb_typeid_fwd;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* -------------------------------------------------------------- mutations */
 
 /* Takes ownership of an adjacency list that still points into the block. */

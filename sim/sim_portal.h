@@ -175,6 +175,18 @@ bool sim_search_view(const sim_objects *o, uint32_t idx, int64_t now_ms, int64_t
 /* Appends table `t`'s associations in the §7 TSV format. Read lock. */
 void sim_truth_tsv(const sim_portal *p, const sim_table *t, jbuf *out);
 
+/* The same associations as CSV, one row per type, as `hubsync export
+ * --format csv` writes them without its header: table,parent_id,child_id,
+ * type_id,category,label (the label as the portal names it now; rows end
+ * with CRLF). */
+void sim_truth_csv(const sim_portal *p, const sim_table *t, jbuf *out);
+
+/* Renames user-defined label `from` (as seen from the parent) of table t to
+ * `to`, as an admin does in HubSpot's settings: its type ID stays, no
+ * association or record changes. Returns 0 and *type_id, or -1 (no such
+ * label, or `to` empty or too long). */
+int sim_rename_label(sim_table *t, const char *from, const char *to, int *type_id);
+
 typedef enum sim_mutation_kind {
     SIM_MUT_ASSOCIATE,
     SIM_MUT_DISSOCIATE,

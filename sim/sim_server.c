@@ -394,7 +394,13 @@ static void admin_truth(sim_server *s, const sim_request *rq, sim_response *rs)
     const char *table = rq->rq_query(rq->rq_query_ctx, "table");
     pthread_rwlock_rdlock(&s->sv_portal_lock);
     sim_table *t = table ? sim_table_by_name(s->sv_portal, table, strlen(table)) : NULL;
-    if (t) {
+    const char *format = rq->rq_query(rq->rq_query_ctx, "format");
+    bool csv = format && strcmp(format, "csv") == 0;
+    bool known = !format || csv || strcmp(format, "tsv") == 0;
+    if (t && known && csv) {
+        rs->rs_content_type = "text/csv;charset=utf-8";
+        sim_truth_csv(s->sv_portal, t, &rs->rs_body);
+    } else if (t && known) {
         rs->rs_content_type = "text/tab-separated-values;charset=utf-8";
         sim_truth_tsv(s->sv_portal, t, &rs->rs_body);
     }
@@ -402,6 +408,44 @@ static void admin_truth(sim_server *s, const sim_request *rq, sim_response *rs)
     if (!t)
         sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL,
                            "table must name one of the portal's tables (e.g. companies_contacts)");
+    else if (!known)
+        sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL, "format must be tsv or csv");
+}
+
+/* POST /_sim/rename-label {"table":T,"label":"Manager","to":"Account manager"}:
+ * an admin renames a user-defined label in HubSpot's settings. */
+static void admin_rename_label(sim_server *s, const sim_request *rq, sim_response *rs)
+{
+    json_object *root = sim_json_parse(rq->rq_body, rq->rq_body_len), *v;
+    const char *table = NULL, *from = NULL, *to = NULL;
+    if (root && json_object_is_type(root, json_type_object)) {
+        if (json_object_object_get_ex(root, "table", &v) &&
+            json_object_is_type(v, json_type_string))
+            table = json_object_get_string(v);
+        if (json_object_object_get_ex(root, "label", &v) &&
+            json_object_is_type(v, json_type_string))
+            from = json_object_get_string(v);
+        if (json_object_object_get_ex(root, "to", &v) && json_object_is_type(v, json_type_string))
+            to = json_object_get_string(v);
+    }
+    int type_id = 0, rc = -1;
+    pthread_rwlock_wrlock(&s->sv_portal_lock);
+    sim_table *t = table ? sim_table_by_name(s->sv_portal, table, strlen(table)) : NULL;
+    if (t && from && to)
+        rc = sim_rename_label(t, from, to, &type_id);
+    pthread_rwlock_unlock(&s->sv_portal_lock);
+    if (rc == 0) {
+        jb_printf(&rs->rs_body, "{\"table\":");
+        jb_str(&rs->rs_body, table);
+        jb_printf(&rs->rs_body, ",\"typeId\":%d,\"label\":", type_id);
+        jb_str(&rs->rs_body, to);
+        jb_char(&rs->rs_body, '}');
+    } else {
+        sim_response_error(rs, 400, "VALIDATION_ERROR", NULL, NULL,
+                           "want {\"table\":T,\"label\":L,\"to\":NEW}: T a table of the "
+                           "portal, L one of its user-defined labels, NEW 1 to 31 bytes");
+    }
+    json_object_put(root);
 }
 
 static int mutate_opts(sim_server *s, const sim_request *rq, sim_mutation_opts *o, char *err,
@@ -623,6 +667,9 @@ static void handle_admin(sim_server *s, const sim_route *route, const sim_reques
         break;
     case SIM_ROUTE_ADMIN_CONFIG:
         admin_config(s, rq, rs);
+        break;
+    case SIM_ROUTE_ADMIN_RENAME_LABEL:
+        admin_rename_label(s, rq, rs);
         break;
     default:
         break;

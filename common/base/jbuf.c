@@ -368,3 +368,21 @@ char *jb_steal(jbuf *b, size_t *len)
     jb_init(b);
     return p;
 }
+
+void jb_csv(jbuf *b, const char *s, size_t n)
+{
+    size_t plain = 0;
+    while (plain < n && s[plain] != ',' && s[plain] != '"' && s[plain] != '\r' && s[plain] != '\n')
+        plain++;
+    if (plain == n) {
+        jb_raw(b, s, n);
+        return;
+    }
+    jb_char(b, '"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            jb_char(b, '"');
+        jb_char(b, s[i]);
+    }
+    jb_char(b, '"');
+}

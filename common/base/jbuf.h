@@ -51,6 +51,10 @@ void jb_str(jbuf *b, const char *s);
 /* Appends `n` bytes of `s` as a quoted, escaped JSON string. */
 void jb_strn(jbuf *b, const char *s, size_t n);
 
+/* Appends `n` bytes of `s` as one RFC 4180 CSV field: as they are, or
+ * quoted (quotes doubled) when they hold a comma, a quote, CR or LF. */
+void jb_csv(jbuf *b, const char *s, size_t n);
+
 /* Appends a decimal number. */
 void jb_u64(jbuf *b, uint64_t v);
 void jb_i64(jbuf *b, int64_t v);

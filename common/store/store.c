@@ -30,15 +30,8 @@
 #include <msgpack.h>
 
 #include "lmdb_check.h"
+#include "store_impl.h"
 #include "../base/mpread.h"
-
-enum {
-    STORE_MAX_DBS = 128,                 /* named databases: 11 types + ≤ 55 tables + 3 */
-    STORE_DBI_SLOTS = STORE_MAX_DBS + 2, /* LMDB's DBI numbers start after FREE and MAIN */
-    ASSOC_KEY_BYTES = 16,
-    OBJECT_KEY_BYTES = 8,
-    MP_MAX_DEPTH = 16,
-};
 
 #define LOCK_FILE_NAME "hubsync.lock"
 #define LMDB_LOCK_NAME "lock.mdb"
@@ -48,68 +41,7 @@ enum {
 #define DISK_NEARLY_FULL_KIB 1024ULL
 #define META_FORMAT_KEY      "format"
 
-struct store_txn {
-    store *t_store;
-    MDB_txn *t_txn;
-    bool t_write;
-    bool t_dead;    /* a write failed: only abort remains */
-    jbuf t_log;     /* write batch: the operations applied, for replay */
-    size_t t_nops;  /* operations in t_log */
-    uint8_t *t_val; /* scratch for encoding one value */
-    size_t t_val_cap;
-    MDB_cursor *t_cursor[STORE_DBI_SLOTS]; /* write batch: one cursor per database */
-    store_assoc_iter *t_iters;             /* open iterators, invalidated at txn end */
-};
-
-struct store_assoc_iter {
-    store_txn *it_txn; /* NULL once the transaction ended */
-    MDB_cursor *it_cursor;
-    uint64_t it_from_parent;
-    bool it_started;
-    bool it_done;
-    store_type *it_types;
-    size_t it_types_cap;
-    store_assoc_iter *it_next;
-};
-
-struct store {
-    MDB_env *s_env;
-    char s_dir[PATH_MAX];
-    bool s_readonly;
-    bool s_being_born; /* a new database, under its birth marker (begin_birth) */
-    int s_lock_fd;
-    size_t s_map_max_bytes;
-    unsigned s_map_grows;
-    unsigned s_map_grows_at_commit;
-    int s_stale_readers;
-    unsigned s_readers; /* read transactions open (growth needs none) */
-    bool s_wtxn_open;
-    store_txn s_wtxn; /* the write batch, reused so its log keeps its memory */
-    bool s_has_meta;  /* false only for a read-only open of an empty environment */
-    MDB_dbi s_meta, s_schema, s_state;
-    MDB_dbi s_objects[HS_OBJECT_TYPE_COUNT];
-    bool s_has_objects[HS_OBJECT_TYPE_COUNT];
-    MDB_dbi s_assoc[HS_OBJECT_TYPE_COUNT][HS_OBJECT_TYPE_COUNT];
-    bool s_has_assoc[HS_OBJECT_TYPE_COUNT][HS_OBJECT_TYPE_COUNT];
-};
-
 /* ---- small helpers ------------------------------------------------------- */
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static inline uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
 
 static inline void put_be32(uint8_t *p, uint32_t v)
 {
@@ -126,7 +58,7 @@ static inline void put_be16(uint8_t *p, uint16_t v)
 }
 
 /* Maps an LMDB return code to the project's error and records the message. */
-static int mdb_fail(err_info *e, int rc, const char *what)
+int store_mdb_fail(err_info *e, int rc, const char *what)
 {
     int code;
     switch (rc) {
@@ -160,7 +92,7 @@ static int mdb_fail(err_info *e, int rc, const char *what)
  * full filesystem shows as ENOSPC or EDQUOT, or, when the disk filled up in
  * the middle of one of LMDB's writes, as EIO (LMDB reports a short pwrite so).
  * Says which, naming the directory and its free space, so that the user
- * knows what to free; anything else is mdb_fail's. The batch is lost, the
+ * knows what to free; anything else is store_mdb_fail's. The batch is lost, the
  * last commit is not (LMDB writes its meta page only after the data). */
 static bool disk_error(int rc)
 {
@@ -170,7 +102,7 @@ static bool disk_error(int rc)
 static int disk_fail(const store *s, err_info *e, int rc, const char *what)
 {
     if (!disk_error(rc))
-        return mdb_fail(e, rc, what);
+        return store_mdb_fail(e, rc, what);
     struct statvfs vfs;
     if (statvfs(s->s_dir, &vfs) != 0)
         return err_set(e, ERR_SYS, "store: %s: %s in %s", what, strerror(rc), s->s_dir);
@@ -183,7 +115,7 @@ static int disk_fail(const store *s, err_info *e, int rc, const char *what)
                    rc == EIO ? "" : "; nothing committed is lost: free space and run again");
 }
 
-static bool table_ok(hs_table tb)
+bool store_table_ok(hs_table tb)
 {
     hs_table canon;
     if ((unsigned)tb.t_parent >= HS_OBJECT_TYPE_COUNT ||
@@ -193,9 +125,9 @@ static bool table_ok(hs_table tb)
 }
 
 /* The table's database; *present false when a read-only store never saw it. */
-static int table_dbi(store *s, hs_table tb, MDB_dbi *dbi, bool *present, err_info *e)
+int store_table_dbi(store *s, hs_table tb, MDB_dbi *dbi, bool *present, err_info *e)
 {
-    if (!table_ok(tb))
+    if (!store_table_ok(tb))
         return err_set(e, ERR_INVALID, "store: not a canonical association table (%d, %d)",
                        (int)tb.t_parent, (int)tb.t_child);
     *present = s->s_has_assoc[tb.t_parent][tb.t_child];
@@ -220,7 +152,7 @@ static int object_dbi(store *s, hs_object_type type, MDB_dbi *dbi, bool *present
  * mpread, strict about types but accepting every integer width.
  */
 
-static uint8_t *pack_uint(uint8_t *p, uint64_t u)
+uint8_t *store_pack_uint(uint8_t *p, uint64_t u)
 {
     if (u < 128) {
         *p++ = (uint8_t)u;
@@ -243,10 +175,10 @@ static uint8_t *pack_uint(uint8_t *p, uint64_t u)
     return p;
 }
 
-static uint8_t *pack_int(uint8_t *p, int64_t d)
+uint8_t *store_pack_int(uint8_t *p, int64_t d)
 {
     if (d >= 128)
-        return pack_uint(p, (uint64_t)d);
+        return store_pack_uint(p, (uint64_t)d);
     if (d >= -32) {
         *p++ = (uint8_t)d; /* positive or negative fixint */
     } else if (d >= -128) {
@@ -268,7 +200,7 @@ static uint8_t *pack_int(uint8_t *p, int64_t d)
     return p;
 }
 
-static uint8_t *pack_array(uint8_t *p, uint32_t n)
+uint8_t *store_pack_array(uint8_t *p, uint32_t n)
 {
     if (n < 16) {
         *p++ = (uint8_t)(0x90 | n);
@@ -284,7 +216,7 @@ static uint8_t *pack_array(uint8_t *p, uint32_t n)
     return p;
 }
 
-static uint8_t *pack_str(uint8_t *p, const char *s, uint32_t n)
+uint8_t *store_pack_str(uint8_t *p, const char *s, uint32_t n)
 {
     if (n < 32) {
         *p++ = (uint8_t)(0xa0 | n);
@@ -322,8 +254,8 @@ static int scratch_reserve(store_txn *t, size_t need)
 }
 
 /* Encodes link `l`'s type list into t->t_val; *len its size. */
-static int encode_types(store_txn *t, const assoc_buf *b, const assoc_link *l, size_t *len,
-                        err_info *e)
+int store_encode_types(store_txn *t, const assoc_buf *b, const assoc_link *l, size_t *len,
+                       err_info *e)
 {
     const assoc_type *types = assoc_types(b, l);
     size_t need = 5;
@@ -331,17 +263,17 @@ static int encode_types(store_txn *t, const assoc_buf *b, const assoc_link *l, s
         need += 1 + 5 + 1 + 5 + (types[k].at_has_label ? types[k].at_label_len : 0);
     if (scratch_reserve(t, need))
         return err_set(e, ERR_NOMEM, "store: out of memory encoding a type list");
-    uint8_t *p = pack_array(t->t_val, l->al_ntypes);
+    uint8_t *p = store_pack_array(t->t_val, l->al_ntypes);
     for (uint32_t k = 0; k < l->al_ntypes; k++) {
         const assoc_type *ty = &types[k];
         if (ty->at_category >= ASSOC_CATEGORY_COUNT)
             return err_set(e, ERR_INVALID, "store: child %llu: unknown category %u",
                            (unsigned long long)l->al_child_id, ty->at_category);
         *p++ = 0x93;
-        p = pack_int(p, ty->at_type_id);
+        p = store_pack_int(p, ty->at_type_id);
         *p++ = ty->at_category; /* < 128: a positive fixint */
         if (ty->at_has_label)
-            p = pack_str(p, assoc_label(b, ty), ty->at_label_len);
+            p = store_pack_str(p, assoc_label(b, ty), ty->at_label_len);
         else
             *p++ = 0xc0;
     }
@@ -350,8 +282,7 @@ static int encode_types(store_txn *t, const assoc_buf *b, const assoc_link *l, s
 }
 
 /* Decodes a stored type list into *types (grown as needed). */
-static int decode_types(const void *data, size_t len, store_type **types, size_t *cap,
-                        size_t *count)
+int store_decode_types(const void *data, size_t len, store_type **types, size_t *cap, size_t *count)
 {
     mp_cur r = mp_cur_of(data, len);
     uint32_t n;
@@ -388,7 +319,7 @@ static size_t encode_object(uint8_t *buf, const store_object *o)
 {
     uint8_t *p = buf;
     *p++ = 0x92;
-    p = pack_int(p, o->ob_lastmodified_ms);
+    p = store_pack_int(p, o->ob_lastmodified_ms);
     *p++ = o->ob_archived ? 0xc3 : 0xc2;
     return (size_t)(p - buf);
 }
@@ -527,8 +458,8 @@ static int make_dirs(const char *dir, err_info *e)
 
 /* Opens (creating when writing) named database `name`; *present false when
  * it does not exist in a read-only open. */
-static int open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool *present,
-                    err_info *e)
+int store_open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool *present,
+                   err_info *e)
 {
     int rc = mdb_dbi_open(txn, name, s->s_readonly ? 0 : MDB_CREATE, dbi);
     if (rc == MDB_NOTFOUND && s->s_readonly) {
@@ -540,7 +471,7 @@ static int open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool
     if (rc) {
         char what[96];
         snprintf(what, sizeof(what), "open database %s", name);
-        return mdb_fail(e, rc, what);
+        return store_mdb_fail(e, rc, what);
     }
     *present = true;
     return 0;
@@ -555,7 +486,7 @@ static int open_databases(store *s, err_info *e)
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(s->s_env, NULL, s->s_readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
-        return mdb_fail(e, rc, "begin");
+        return store_mdb_fail(e, rc, "begin");
     bool present = false;
     rc = mdb_dbi_open(txn, "meta", 0, &s->s_meta);
     if (rc == MDB_NOTFOUND) {
@@ -564,7 +495,7 @@ static int open_databases(store *s, err_info *e)
         MDB_stat st;
         if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
             (rc = mdb_stat(txn, main_dbi, &st)) != 0) {
-            rc = mdb_fail(e, rc, "read the main database");
+            rc = store_mdb_fail(e, rc, "read the main database");
             goto fail;
         }
         if (st.ms_entries != 0) {
@@ -580,24 +511,24 @@ static int open_databases(store *s, err_info *e)
         }
         uint8_t ver[9];
         MDB_val k = {sizeof(META_FORMAT_KEY) - 1, (void *)META_FORMAT_KEY};
-        MDB_val v = {(size_t)(pack_uint(ver, STORE_FORMAT_VERSION) - ver), ver};
+        MDB_val v = {(size_t)(store_pack_uint(ver, STORE_FORMAT_VERSION) - ver), ver};
         if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->s_meta)) != 0 ||
             (rc = mdb_put(txn, s->s_meta, &k, &v, 0)) != 0) {
-            rc = mdb_fail(e, rc, "create meta");
+            rc = store_mdb_fail(e, rc, "create meta");
             goto fail;
         }
     } else if (rc == MDB_INCOMPATIBLE) {
         rc = err_set(e, ERR_CORRUPT, "store: %s: 'meta' is not a hubsync database", s->s_dir);
         goto fail;
     } else if (rc) {
-        rc = mdb_fail(e, rc, "open meta");
+        rc = store_mdb_fail(e, rc, "open meta");
         goto fail;
     } else {
         MDB_val k = {sizeof(META_FORMAT_KEY) - 1, (void *)META_FORMAT_KEY}, v;
         rc = mdb_get(txn, s->s_meta, &k, &v);
         if (rc) {
             rc = rc == MDB_NOTFOUND ? damaged(s, e, "the meta database has no format version")
-                                    : mdb_fail(e, rc, "read meta");
+                                    : store_mdb_fail(e, rc, "read meta");
             goto fail;
         }
         mp_cur r = mp_cur_of(v.mv_data, v.mv_size);
@@ -615,24 +546,27 @@ static int open_databases(store *s, err_info *e)
         }
     }
     s->s_has_meta = true;
-    if ((rc = open_dbi(s, txn, "schema", &s->s_schema, &present, e)) != 0 ||
-        (rc = open_dbi(s, txn, "state", &s->s_state, &present, e)) != 0)
+    if ((rc = store_open_dbi(s, txn, "schema", &s->s_schema, &present, e)) != 0 ||
+        (rc = store_open_dbi(s, txn, "state", &s->s_state, &present, e)) != 0 ||
+        (rc = store_open_dbi(s, txn, "labels", &s->s_labels, &s->s_has_labels, e)) != 0 ||
+        (rc = store_open_dbi(s, txn, "feed", &s->s_feed, &s->s_has_feed, e)) != 0 ||
+        (rc = store_open_dbi(s, txn, "runs", &s->s_runs, &present, e)) != 0)
         goto fail;
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
         char name[64];
         snprintf(name, sizeof(name), "objects.%s", hs_object((hs_object_type)t)->oi_plural);
-        rc = open_dbi(s, txn, name, &s->s_objects[t], &s->s_has_objects[t], e);
+        rc = store_open_dbi(s, txn, name, &s->s_objects[t], &s->s_has_objects[t], e);
         if (rc)
             goto fail;
     }
     for (int a = 0; a < HS_OBJECT_TYPE_COUNT; a++) {
         for (int b = 0; b < HS_OBJECT_TYPE_COUNT; b++) {
             hs_table tb = {(hs_object_type)a, (hs_object_type)b};
-            if (!table_ok(tb))
+            if (!store_table_ok(tb))
                 continue;
             char name[80] = "assoc.";
             hs_table_name(tb, name + 6, sizeof(name) - 6);
-            rc = open_dbi(s, txn, name, &s->s_assoc[a][b], &s->s_has_assoc[a][b], e);
+            rc = store_open_dbi(s, txn, name, &s->s_assoc[a][b], &s->s_has_assoc[a][b], e);
             if (rc)
                 goto fail;
         }
@@ -805,14 +739,14 @@ static int check_data_file(const store *s, err_info *e)
     int rc = mdb_env_stat(s->s_env, &ms);
     if (rc) {
         close(fd);
-        return mdb_fail(e, rc, "read the page size");
+        return store_mdb_fail(e, rc, "read the page size");
     }
     err_info ce = {0};
     for (int tries = 0; tries < 10; tries++) {
         MDB_txn *txn;
         if ((rc = mdb_txn_begin(s->s_env, NULL, MDB_RDONLY, &txn)) != 0) {
             close(fd);
-            return mdb_fail(e, rc, "begin a read transaction");
+            return store_mdb_fail(e, rc, "begin a read transaction");
         }
         rc = lmdb_check_file(fd, mdb_txn_id(txn), ms.ms_psize, NULL, &ce);
         mdb_txn_abort(txn);
@@ -831,9 +765,9 @@ static int open_env(store *s, const store_options *o, err_info *e)
 {
     int rc = mdb_env_create(&s->s_env);
     if (rc)
-        return mdb_fail(e, rc, "mdb_env_create");
+        return store_mdb_fail(e, rc, "mdb_env_create");
     if ((rc = mdb_env_set_maxdbs(s->s_env, STORE_MAX_DBS)) != 0)
-        return mdb_fail(e, rc, "configure the environment");
+        return store_mdb_fail(e, rc, "configure the environment");
     unsigned flags =
         MDB_NOTLS | (s->s_readonly ? MDB_RDONLY : 0) | (o->so_no_sync ? MDB_NOSYNC : 0);
     if (!s->s_readonly && (rc = reserve_lmdb_lock(s, e)) != 0)
@@ -854,7 +788,7 @@ static int open_env(store *s, const store_options *o, err_info *e)
     if (rc) {
         char what[PATH_MAX + 32];
         snprintf(what, sizeof(what), "open %s", s->s_dir);
-        return mdb_fail(e, rc, what);
+        return store_mdb_fail(e, rc, what);
     }
     /* No size was set before mdb_env_open, so LMDB took the one stored in
      * the file (a configured size would win, even a smaller one: a grown
@@ -864,10 +798,10 @@ static int open_env(store *s, const store_options *o, err_info *e)
     map = (map + 65535) & ~(size_t)65535;
     if (!s->s_readonly && current_map_bytes(s) < map &&
         (rc = mdb_env_set_mapsize(s->s_env, map)) != 0)
-        return mdb_fail(e, rc, "set the map size");
+        return store_mdb_fail(e, rc, "set the map size");
     rc = mdb_reader_check(s->s_env, &s->s_stale_readers);
     if (rc)
-        return mdb_fail(e, rc, "mdb_reader_check");
+        return store_mdb_fail(e, rc, "mdb_reader_check");
     return 0;
 }
 
@@ -986,7 +920,7 @@ int store_txn_begin(store *s, int mode, store_txn **out, err_info *e)
         store_txn *t = &s->s_wtxn;
         int rc = mdb_txn_begin(s->s_env, NULL, 0, &t->t_txn);
         if (rc)
-            return mdb_fail(e, rc, "begin a write batch");
+            return store_mdb_fail(e, rc, "begin a write batch");
         t->t_store = s;
         t->t_write = true;
         t->t_dead = false;
@@ -1011,7 +945,7 @@ int store_txn_begin(store *s, int mode, store_txn **out, err_info *e)
     }
     if (rc) {
         free(t);
-        return mdb_fail(e, rc, "begin a read transaction");
+        return store_mdb_fail(e, rc, "begin a read transaction");
     }
     s->s_readers++;
     *out = t;
@@ -1047,10 +981,8 @@ typedef struct log_hdr {
     uint8_t lh_pad[2];
 } log_hdr;
 
-enum { LOG_PUT = 1, LOG_DEL = 2 };
-
-static int log_op(store_txn *t, int op, MDB_dbi dbi, const MDB_val *k, const MDB_val *v,
-                  bool append, err_info *e)
+int store_log_op(store_txn *t, int op, MDB_dbi dbi, const MDB_val *k, const MDB_val *v, bool append,
+                 err_info *e)
 {
     log_hdr h = {
         (uint32_t)dbi, (uint32_t)k->mv_size, v ? (uint32_t)v->mv_size : 0, (uint8_t)op, append,
@@ -1086,7 +1018,7 @@ static int replay(store_txn *t, err_info *e)
         if (rc == MDB_MAP_FULL)
             return ERR_MAP_FULL;
         if (rc)
-            return mdb_fail(e, rc, "replaying the batch after growing the map");
+            return store_mdb_fail(e, rc, "replaying the batch after growing the map");
     }
     return 0;
 }
@@ -1117,12 +1049,12 @@ static int txn_grow(store_txn *t, err_info *e)
         size_t next = cur > s->s_map_max_bytes / 2 ? s->s_map_max_bytes : cur * 2;
         int rc = mdb_env_set_mapsize(s->s_env, next);
         if (rc)
-            return mdb_fail(e, rc, "grow the map");
+            return store_mdb_fail(e, rc, "grow the map");
         s->s_map_grows++;
         rc = mdb_txn_begin(s->s_env, NULL, 0, &t->t_txn);
         if (rc) {
             t->t_txn = NULL;
-            return mdb_fail(e, rc, "begin the batch again after growing the map");
+            return store_mdb_fail(e, rc, "begin the batch again after growing the map");
         }
         rc = replay(t, e);
         if (rc == 0) {
@@ -1136,7 +1068,7 @@ static int txn_grow(store_txn *t, err_info *e)
     }
 }
 
-static int check_write(store_txn *t, err_info *e)
+int store_check_write(store_txn *t, err_info *e)
 {
     if (!t || !t->t_write)
         return err_set(e, ERR_INVALID, "store: a write needs a write batch");
@@ -1148,9 +1080,8 @@ static int check_write(store_txn *t, err_info *e)
 /* Runs one write operation; on MDB_MAP_FULL rolls the log back to where the
  * operation began, grows, replays and runs it again. Any other failure kills
  * the batch. */
-typedef int (*write_fn)(store_txn *t, void *arg, err_info *e);
 
-static int run_write(store_txn *t, write_fn fn, void *arg, err_info *e)
+int store_run_write(store_txn *t, store_write_fn fn, void *arg, err_info *e)
 {
     for (;;) {
         size_t mark = t->t_log.jb_len, nops = t->t_nops;
@@ -1202,7 +1133,7 @@ int store_txn_commit(store_txn *t, err_info *e)
 }
 
 /* The batch's cursor on `dbi`, opened on first use. */
-static int txn_cursor(store_txn *t, MDB_dbi dbi, MDB_cursor **c, err_info *e)
+int store_txn_cursor(store_txn *t, MDB_dbi dbi, MDB_cursor **c, err_info *e)
 {
     if (dbi >= STORE_DBI_SLOTS)
         return err_set(e, ERR_STORE, "store: database handle %u out of range", dbi);
@@ -1210,7 +1141,7 @@ static int txn_cursor(store_txn *t, MDB_dbi dbi, MDB_cursor **c, err_info *e)
         int rc = mdb_cursor_open(t->t_txn, dbi, &t->t_cursor[dbi]);
         if (rc) {
             t->t_cursor[dbi] = NULL;
-            return mdb_fail(e, rc, "open a cursor");
+            return store_mdb_fail(e, rc, "open a cursor");
         }
     }
     *c = t->t_cursor[dbi];
@@ -1220,6 +1151,7 @@ static int txn_cursor(store_txn *t, MDB_dbi dbi, MDB_cursor **c, err_info *e)
 /* ---- replacing a parent's set -------------------------------------------- */
 
 typedef struct replace_arg {
+    hs_table ra_table;
     MDB_dbi ra_dbi;
     uint64_t ra_parent_id;
     const assoc_buf *ra_buf; /* NULL with ra_nlinks 0 */
@@ -1251,7 +1183,7 @@ static int cursor_next(MDB_cursor *c, MDB_val *k, MDB_val *v, uint64_t parent_id
         return 0;
     }
     if (rc)
-        return mdb_fail(e, rc, "walk a parent's links");
+        return store_mdb_fail(e, rc, "walk a parent's links");
     return cursor_at(k, parent_id, have, child, e);
 }
 
@@ -1260,7 +1192,7 @@ static int replace_op(store_txn *t, void *arg, err_info *e)
     replace_arg *ra = arg;
     store_set_delta d = {0, 0, 0, 0};
     MDB_cursor *c = NULL;
-    int rc = txn_cursor(t, ra->ra_dbi, &c, e);
+    int rc = store_txn_cursor(t, ra->ra_dbi, &c, e);
     if (rc)
         return rc;
     uint8_t key[ASSOC_KEY_BYTES];
@@ -1273,7 +1205,7 @@ static int replace_op(store_txn *t, void *arg, err_info *e)
     if (rc == MDB_NOTFOUND) {
         append = true; /* nothing at or after this parent: appends are in order */
     } else if (rc) {
-        return mdb_fail(e, rc, "seek a parent's links");
+        return store_mdb_fail(e, rc, "seek a parent's links");
     } else if ((rc = cursor_at(&k, ra->ra_parent_id, &have, &have_child, e)) != 0) {
         return rc;
     }
@@ -1282,10 +1214,11 @@ static int replace_op(store_txn *t, void *arg, err_info *e)
         if (have && (i == ra->ra_nlinks || have_child < ra->ra_links[i].al_child_id)) {
             /* A stored link the new set does not have. */
             if ((rc = mdb_cursor_del(c, 0)) != 0)
-                return mdb_fail(e, rc, "delete a link");
+                return store_mdb_fail(e, rc, "delete a link");
             put_be64(key + 8, have_child);
             MDB_val dk = {sizeof(key), key};
-            if ((rc = log_op(t, LOG_DEL, ra->ra_dbi, &dk, NULL, false, e)) != 0)
+            if ((rc = store_log_op(t, LOG_DEL, ra->ra_dbi, &dk, NULL, false, e)) != 0 ||
+                (rc = store_feed_note(t, ra->ra_table, ra->ra_parent_id, have_child, NULL, e)) != 0)
                 return rc;
             d.sd_removed++;
             rc = cursor_next(c, &k, &v, ra->ra_parent_id, &have, &have_child, &append, e);
@@ -1295,7 +1228,7 @@ static int replace_op(store_txn *t, void *arg, err_info *e)
         }
         const assoc_link *l = &ra->ra_links[i++];
         size_t len = 0;
-        if ((rc = encode_types(t, ra->ra_buf, l, &len, e)) != 0)
+        if ((rc = store_encode_types(t, ra->ra_buf, l, &len, e)) != 0)
             return rc;
         put_be64(key + 8, l->al_child_id);
         MDB_val nk = {sizeof(key), key}, nv = {len, t->t_val};
@@ -1304,8 +1237,10 @@ static int replace_op(store_txn *t, void *arg, err_info *e)
                 d.sd_unchanged++;
             } else {
                 if ((rc = mdb_cursor_put(c, &nk, &nv, MDB_CURRENT)) != 0)
-                    return mdb_fail(e, rc, "relabel a link");
-                if ((rc = log_op(t, LOG_PUT, ra->ra_dbi, &nk, &nv, false, e)) != 0)
+                    return store_mdb_fail(e, rc, "relabel a link");
+                if ((rc = store_log_op(t, LOG_PUT, ra->ra_dbi, &nk, &nv, false, e)) != 0 ||
+                    (rc = store_feed_note(t, ra->ra_table, ra->ra_parent_id, l->al_child_id, &nv,
+                                          e)) != 0)
                     return rc;
                 d.sd_relabelled++;
             }
@@ -1318,8 +1253,9 @@ static int replace_op(store_txn *t, void *arg, err_info *e)
          * parent's stored links). */
         rc = mdb_cursor_put(c, &nk, &nv, append ? MDB_APPEND : 0);
         if (rc)
-            return mdb_fail(e, rc, "add a link");
-        if ((rc = log_op(t, LOG_PUT, ra->ra_dbi, &nk, &nv, append, e)) != 0)
+            return store_mdb_fail(e, rc, "add a link");
+        if ((rc = store_log_op(t, LOG_PUT, ra->ra_dbi, &nk, &nv, append, e)) != 0 ||
+            (rc = store_feed_note(t, ra->ra_table, ra->ra_parent_id, l->al_child_id, &nv, e)) != 0)
             return rc;
         d.sd_added++;
         if (have) {
@@ -1346,13 +1282,13 @@ static void delta_add(store_set_delta *to, const store_set_delta *d)
 int store_replace_set(store_txn *t, hs_table table, const assoc_buf *b, size_t parent_index,
                       store_set_delta *delta, err_info *e)
 {
-    int rc = check_write(t, e);
+    int rc = store_check_write(t, e);
     if (rc)
         return rc;
     replace_arg ra;
     memset(&ra, 0, sizeof(ra));
     bool present = false;
-    if ((rc = table_dbi(t->t_store, table, &ra.ra_dbi, &present, e)) != 0)
+    if ((rc = store_table_dbi(t->t_store, table, &ra.ra_dbi, &present, e)) != 0)
         return rc;
     if (!b || parent_index >= b->ab_nparents)
         return err_set(e, ERR_INVALID, "store: parent index %zu out of range", parent_index);
@@ -1361,6 +1297,7 @@ int store_replace_set(store_txn *t, hs_table table, const assoc_buf *b, size_t p
         return err_set(e, ERR_INVALID,
                        "store: parent %llu: its set is incomplete (more pages to read)",
                        (unsigned long long)p->ap_parent_id);
+    ra.ra_table = table;
     ra.ra_parent_id = p->ap_parent_id;
     ra.ra_buf = b;
     ra.ra_links = assoc_links(b, p);
@@ -1371,7 +1308,7 @@ int store_replace_set(store_txn *t, hs_table table, const assoc_buf *b, size_t p
                            "store: parent %llu: links not in canonical order "
                            "(assoc_buf_finish_parent)",
                            (unsigned long long)p->ap_parent_id);
-    rc = run_write(t, replace_op, &ra, e);
+    rc = store_run_write(t, replace_op, &ra, e);
     if (rc == 0)
         delta_add(delta, &ra.ra_delta);
     return rc;
@@ -1380,16 +1317,17 @@ int store_replace_set(store_txn *t, hs_table table, const assoc_buf *b, size_t p
 int store_delete_parent(store_txn *t, hs_table table, uint64_t parent_id, store_set_delta *delta,
                         err_info *e)
 {
-    int rc = check_write(t, e);
+    int rc = store_check_write(t, e);
     if (rc)
         return rc;
     replace_arg ra;
     memset(&ra, 0, sizeof(ra));
     bool present = false;
-    if ((rc = table_dbi(t->t_store, table, &ra.ra_dbi, &present, e)) != 0)
+    if ((rc = store_table_dbi(t->t_store, table, &ra.ra_dbi, &present, e)) != 0)
         return rc;
+    ra.ra_table = table;
     ra.ra_parent_id = parent_id;
-    rc = run_write(t, replace_op, &ra, e);
+    rc = store_run_write(t, replace_op, &ra, e);
     if (rc == 0)
         delta_add(delta, &ra.ra_delta);
     return rc;
@@ -1399,7 +1337,7 @@ int store_get_set(store_txn *t, hs_table table, uint64_t parent_id, assoc_buf *o
 {
     MDB_dbi dbi = 0;
     bool present = false;
-    int rc = table_dbi(t->t_store, table, &dbi, &present, e);
+    int rc = store_table_dbi(t->t_store, table, &dbi, &present, e);
     if (rc)
         return rc;
     if (assoc_buf_begin_parent(out, parent_id))
@@ -1408,7 +1346,7 @@ int store_get_set(store_txn *t, hs_table table, uint64_t parent_id, assoc_buf *o
         return assoc_buf_finish_parent(out) ? err_set(e, ERR_NOMEM, "store: out of memory") : 0;
     MDB_cursor *c = NULL;
     if ((rc = mdb_cursor_open(t->t_txn, dbi, &c)) != 0)
-        return mdb_fail(e, rc, "open a cursor");
+        return store_mdb_fail(e, rc, "open a cursor");
     uint8_t key[ASSOC_KEY_BYTES];
     put_be64(key, parent_id);
     put_be64(key + 8, 0);
@@ -1423,7 +1361,7 @@ int store_get_set(store_txn *t, hs_table table, uint64_t parent_id, assoc_buf *o
             goto done;
         if (!have)
             break;
-        if ((rc = decode_types(v.mv_data, v.mv_size, &types, &cap, &n)) != 0) {
+        if ((rc = store_decode_types(v.mv_data, v.mv_size, &types, &cap, &n)) != 0) {
             rc = damaged_types(t->t_store, e, rc, parent_id, child);
             goto done;
         }
@@ -1444,7 +1382,7 @@ int store_get_set(store_txn *t, hs_table table, uint64_t parent_id, assoc_buf *o
     if (rc == MDB_NOTFOUND || rc == 0)
         rc = assoc_buf_finish_parent(out) ? err_set(e, ERR_NOMEM, "store: out of memory") : 0;
     else
-        rc = mdb_fail(e, rc, "read a parent's links");
+        rc = store_mdb_fail(e, rc, "read a parent's links");
 done:
     mdb_cursor_close(c);
     free(types);
@@ -1459,7 +1397,7 @@ static int count_entries(store_txn *t, MDB_dbi dbi, bool present, uint64_t *coun
     MDB_stat st;
     int rc = mdb_stat(t->t_txn, dbi, &st);
     if (rc)
-        return mdb_fail(e, rc, "mdb_stat");
+        return store_mdb_fail(e, rc, "mdb_stat");
     *count = st.ms_entries;
     return 0;
 }
@@ -1468,7 +1406,7 @@ int store_count_assoc(store_txn *t, hs_table table, uint64_t *count, err_info *e
 {
     MDB_dbi dbi = 0;
     bool present = false;
-    int rc = table_dbi(t->t_store, table, &dbi, &present, e);
+    int rc = store_table_dbi(t->t_store, table, &dbi, &present, e);
     return rc ? rc : count_entries(t, dbi, present, count, e);
 }
 
@@ -1482,7 +1420,7 @@ int store_assoc_iter_open(store_txn *t, hs_table table, uint64_t from_parent_id,
         return err_set(e, ERR_INVALID, "store: iterator needs an open transaction");
     MDB_dbi dbi = 0;
     bool present = false;
-    int rc = table_dbi(t->t_store, table, &dbi, &present, e);
+    int rc = store_table_dbi(t->t_store, table, &dbi, &present, e);
     if (rc)
         return rc;
     store_assoc_iter *it = calloc(1, sizeof(*it));
@@ -1494,7 +1432,7 @@ int store_assoc_iter_open(store_txn *t, hs_table table, uint64_t from_parent_id,
         it->it_done = true;
     } else if ((rc = mdb_cursor_open(t->t_txn, dbi, &it->it_cursor)) != 0) {
         free(it);
-        return mdb_fail(e, rc, "open a cursor");
+        return store_mdb_fail(e, rc, "open a cursor");
     }
     it->it_next = t->t_iters;
     t->t_iters = it;
@@ -1526,12 +1464,13 @@ int store_assoc_iter_next(store_assoc_iter *it, store_assoc *row, err_info *e)
         return ERR_NOT_FOUND;
     }
     if (rc)
-        return mdb_fail(e, rc, "iterate associations");
+        return store_mdb_fail(e, rc, "iterate associations");
     if (k.mv_size != ASSOC_KEY_BYTES)
         return err_set(e, ERR_CORRUPT, "store: association key of %zu bytes (want 16)", k.mv_size);
     row->sa_parent_id = get_be64(k.mv_data);
     row->sa_child_id = get_be64((const uint8_t *)k.mv_data + 8);
-    rc = decode_types(v.mv_data, v.mv_size, &it->it_types, &it->it_types_cap, &row->sa_ntypes);
+    rc =
+        store_decode_types(v.mv_data, v.mv_size, &it->it_types, &it->it_types_cap, &row->sa_ntypes);
     if (rc)
         return damaged_types(it->it_txn->t_store, e, rc, row->sa_parent_id, row->sa_child_id);
     row->sa_types = it->it_types;
@@ -1571,21 +1510,21 @@ static int kv_op(store_txn *t, void *arg, err_info *e)
     if (a->kv_val.mv_data) {
         rc = mdb_put(t->t_txn, a->kv_dbi, &a->kv_key, &a->kv_val, 0);
         if (rc)
-            return mdb_fail(e, rc, "put");
-        return log_op(t, LOG_PUT, a->kv_dbi, &a->kv_key, &a->kv_val, false, e);
+            return store_mdb_fail(e, rc, "put");
+        return store_log_op(t, LOG_PUT, a->kv_dbi, &a->kv_key, &a->kv_val, false, e);
     }
     rc = mdb_del(t->t_txn, a->kv_dbi, &a->kv_key, NULL);
     a->kv_found = rc == 0;
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
-        return mdb_fail(e, rc, "delete");
-    return log_op(t, LOG_DEL, a->kv_dbi, &a->kv_key, NULL, false, e);
+        return store_mdb_fail(e, rc, "delete");
+    return store_log_op(t, LOG_DEL, a->kv_dbi, &a->kv_key, NULL, false, e);
 }
 
 int store_put_object(store_txn *t, hs_object_type type, const store_object *o, err_info *e)
 {
-    int rc = check_write(t, e);
+    int rc = store_check_write(t, e);
     if (rc)
         return rc;
     kv_arg a;
@@ -1597,12 +1536,12 @@ int store_put_object(store_txn *t, hs_object_type type, const store_object *o, e
     put_be64(key, o->ob_id);
     a.kv_key = (MDB_val){sizeof(key), key};
     a.kv_val = (MDB_val){encode_object(val, o), val};
-    return run_write(t, kv_op, &a, e);
+    return store_run_write(t, kv_op, &a, e);
 }
 
 int store_delete_object(store_txn *t, hs_object_type type, uint64_t id, bool *found, err_info *e)
 {
-    int rc = check_write(t, e);
+    int rc = store_check_write(t, e);
     if (rc)
         return rc;
     kv_arg a;
@@ -1615,7 +1554,7 @@ int store_delete_object(store_txn *t, hs_object_type type, uint64_t id, bool *fo
     a.kv_key = (MDB_val){sizeof(key), key};
     a.kv_val = (MDB_val){0, NULL};
     a.kv_found = false;
-    rc = run_write(t, kv_op, &a, e);
+    rc = store_run_write(t, kv_op, &a, e);
     if (found)
         *found = rc == 0 && a.kv_found;
     return rc;
@@ -1639,7 +1578,7 @@ int store_get_object(store_txn *t, hs_object_type type, uint64_t id, store_objec
         return err_set(e, ERR_NOT_FOUND, "store: no %s %llu", hs_object(type)->oi_singular,
                        (unsigned long long)id);
     if (rc)
-        return mdb_fail(e, rc, "read an object");
+        return store_mdb_fail(e, rc, "read an object");
     return decode_object(&k, &v, out, e);
 }
 
@@ -1654,7 +1593,7 @@ int store_objects_from(store_txn *t, hs_object_type type, uint64_t from_id, stor
         return rc;
     MDB_cursor *c = NULL;
     if ((rc = mdb_cursor_open(t->t_txn, dbi, &c)) != 0)
-        return mdb_fail(e, rc, "open a cursor");
+        return store_mdb_fail(e, rc, "open a cursor");
     uint8_t key[OBJECT_KEY_BYTES];
     put_be64(key, from_id);
     MDB_val k = {sizeof(key), key}, v;
@@ -1670,7 +1609,7 @@ int store_objects_from(store_txn *t, hs_object_type type, uint64_t from_id, stor
         return bad;
     if (rc == MDB_NOTFOUND || rc == 0)
         return 0;
-    return mdb_fail(e, rc, "iterate objects");
+    return store_mdb_fail(e, rc, "iterate objects");
 }
 
 int store_count_objects(store_txn *t, hs_object_type type, uint64_t *count, err_info *e)
@@ -1963,9 +1902,9 @@ done:
 }
 
 /* Records are keyed by table name: the canonical name. */
-static int table_key(hs_table table, char *buf, size_t size, MDB_val *k, err_info *e)
+int store_table_key(hs_table table, char *buf, size_t size, MDB_val *k, err_info *e)
 {
-    if (!table_ok(table))
+    if (!store_table_ok(table))
         return err_set(e, ERR_INVALID, "store: not a canonical association table");
     k->mv_size = hs_table_name(table, buf, size);
     k->mv_data = buf;
@@ -1991,21 +1930,21 @@ static int put_record(store_txn *t, MDB_dbi dbi, MDB_val *k, void *rec, size_t l
     a.kv_dbi = dbi;
     a.kv_key = *k;
     a.kv_val = (MDB_val){len, rec};
-    int rc = run_write(t, kv_op, &a, e);
+    int rc = store_run_write(t, kv_op, &a, e);
     free(rec);
     return rc;
 }
 
 int store_put_schema(store_txn *t, hs_table table, const store_schema *sc, err_info *e)
 {
-    int rc = check_write(t, e);
+    int rc = store_check_write(t, e);
     if (rc)
         return rc;
     char name[64];
     MDB_val k = {0, NULL};
     void *rec;
     size_t len = 0;
-    if ((rc = table_key(table, name, sizeof(name), &k, e)) != 0 ||
+    if ((rc = store_table_key(table, name, sizeof(name), &k, e)) != 0 ||
         (rc = store_schema_encode(sc, &rec, &len, e)) != 0)
         return rc;
     return put_record(t, t->t_store->s_schema, &k, rec, len, e);
@@ -2015,7 +1954,7 @@ int store_get_schema(store_txn *t, hs_table table, store_schema *sc, err_info *e
 {
     char name[64];
     MDB_val k = {0, NULL}, v = {0, NULL};
-    int rc = table_key(table, name, sizeof(name), &k, e);
+    int rc = store_table_key(table, name, sizeof(name), &k, e);
     if (rc)
         return rc;
     if (!t->t_store->s_has_meta)
@@ -2024,9 +1963,109 @@ int store_get_schema(store_txn *t, hs_table table, store_schema *sc, err_info *e
     if (rc == MDB_NOTFOUND)
         return err_set(e, ERR_NOT_FOUND, "store: no schema for %s (run setup)", name);
     if (rc)
-        return mdb_fail(e, rc, "read a schema");
+        return store_mdb_fail(e, rc, "read a schema");
     rc = store_schema_decode(v.mv_data, v.mv_size, sc, e);
     return rc ? err_wrap(e, "%s: ", name) : 0;
+}
+
+/* ---- association labels ------------------------------------------------- */
+
+/* Decodes a stored label catalog [read_ms, types]: the time into *read_ms,
+ * and the types into *types (grown as needed) when types is not NULL, or
+ * their bytes into *rest. */
+static int decode_labels(const void *data, size_t len, int64_t *read_ms, store_type **types,
+                         size_t *cap, size_t *count, MDB_val *rest)
+{
+    mp_cur r = mp_cur_of(data, len);
+    uint32_t two;
+    if (mp_array(&r, 1, &two) != MP_OK || two != 2 || mp_int(&r, 0, INT64_MAX, read_ms) != MP_OK)
+        return ERR_CORRUPT;
+    if (rest) {
+        rest->mv_data = (void *)r.p;
+        rest->mv_size = (size_t)(r.end - r.p);
+        return 0;
+    }
+    return store_decode_types(r.p, (size_t)(r.end - r.p), types, cap, count);
+}
+
+int store_put_labels(store_txn *t, hs_table table, const assoc_buf *catalog, int64_t read_ms,
+                     bool *changed, err_info *e)
+{
+    int rc = store_check_write(t, e);
+    if (rc)
+        return rc;
+    char name[64];
+    MDB_val k = {0, NULL}, old = {0, NULL};
+    size_t len = 0;
+    if ((rc = store_table_key(table, name, sizeof(name), &k, e)) != 0)
+        return rc;
+    if (catalog->ab_nparents != 1 || catalog->ab_parents[0].ap_nlinks != 1 || read_ms < 0)
+        return err_set(e, ERR_INVALID,
+                       "store: %s: a label catalog is one parent with one link, read at a time "
+                       "after 1970",
+                       name);
+    const assoc_link *l = assoc_links(catalog, &catalog->ab_parents[0]);
+    if ((rc = store_encode_types(t, catalog, l, &len, e)) != 0)
+        return rc;
+    /* [read_ms, types]: the types compared with what is stored. */
+    uint8_t head[16];
+    uint8_t *h = store_pack_int(store_pack_array(head, 2), read_ms);
+    size_t hlen = (size_t)(h - head);
+    rc = mdb_get(t->t_txn, t->t_store->s_labels, &k, &old);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_mdb_fail(e, rc, "read a label catalog");
+    int64_t was_ms = 0;
+    *changed = rc == MDB_NOTFOUND ||
+               decode_labels(old.mv_data, old.mv_size, &was_ms, NULL, NULL, NULL, &old) != 0 ||
+               old.mv_size != len || memcmp(old.mv_data, t->t_val, len) != 0;
+    uint8_t *rec = malloc(hlen + len);
+    if (!rec)
+        return err_set(e, ERR_NOMEM, "store: out of memory");
+    memcpy(rec, head, hlen);
+    memcpy(rec + hlen, t->t_val, len);
+    return put_record(t, t->t_store->s_labels, &k, rec, hlen + len, e);
+}
+
+int store_get_labels(store_txn *t, hs_table table, store_labels *out, err_info *e)
+{
+    char name[64];
+    MDB_val k = {0, NULL}, v = {0, NULL};
+    out->sl_count = 0;
+    out->sl_read_ms = 0;
+    int rc = store_table_key(table, name, sizeof(name), &k, e);
+    if (rc)
+        return rc;
+    if (!t->t_store->s_has_meta || !t->t_store->s_has_labels)
+        return err_set(e, ERR_NOT_FOUND, "store: no labels read for %s", name);
+    rc = mdb_get(t->t_txn, t->t_store->s_labels, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return err_set(e, ERR_NOT_FOUND, "store: no labels read for %s", name);
+    if (rc)
+        return store_mdb_fail(e, rc, "read a label catalog");
+    rc = decode_labels(v.mv_data, v.mv_size, &out->sl_read_ms, &out->sl_types, &out->sl_cap,
+                       &out->sl_count, NULL);
+    if (rc == ERR_NOMEM)
+        return err_set(e, rc, "store: out of memory");
+    if (rc)
+        return err_set(e, ERR_CORRUPT,
+                       "the stored association labels of %s are damaged: `hubsync setup "
+                       "--tables %s` reads them again",
+                       name, name);
+    return 0;
+}
+
+void store_labels_free(store_labels *l)
+{
+    free(l->sl_types);
+    memset(l, 0, sizeof(*l));
+}
+
+const store_type *store_labels_find(const store_labels *l, int32_t type_id, assoc_category category)
+{
+    for (size_t i = 0; i < l->sl_count; i++)
+        if (l->sl_types[i].st_type_id == type_id && l->sl_types[i].st_category == category)
+            return &l->sl_types[i];
+    return NULL;
 }
 
 /* ---- state records ------------------------------------------------------- */
@@ -2286,7 +2325,7 @@ done:
 
 int store_put_state(store_txn *t, const char *name, const store_state *st, err_info *e)
 {
-    int rc = check_write(t, e);
+    int rc = store_check_write(t, e);
     if (rc)
         return rc;
     MDB_val k = {0, NULL};
@@ -2310,7 +2349,7 @@ int store_get_state(store_txn *t, const char *name, store_state *st, err_info *e
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc)
-        return mdb_fail(e, rc, "read a state record");
+        return store_mdb_fail(e, rc, "read a state record");
     rc = store_state_decode(v.mv_data, v.mv_size, st, e);
     return rc ? err_wrap(e, "%s: ", name) : 0;
 }

@@ -28,6 +28,13 @@
  *                         assoc_category value), label (str) | nil], …]
  *                       in the canonical order of assoc.h (type ID, then
  *                       category); an association with no types is [].
+ *   feed, runs          the change feed and its runs (feed.c; store_feed_*)
+ *   labels              table name → msgpack [read_ms (int), types]: the
+ *                       association types HubSpot defines for the pair,
+ *                       parent → child (GET …/labels), as setup or a run
+ *                       last read them, at read_ms (epoch ms); types encoded
+ *                       as an assoc.{table} value. A database from before
+ *                       labels lacks it until first opened for writing.
  *   schema              table name ("companies_contacts") → msgpack map, the
  *                       table schema record (store_schema)
  *   state               state name → msgpack map, the cursor record and the
@@ -314,6 +321,100 @@ int store_assoc_iter_next(store_assoc_iter *it, store_assoc *row, err_info *e);
 
 /* Releases the iterator. NULL is a no-op. */
 void store_assoc_iter_close(store_assoc_iter *it);
+
+/* ---- association labels ----------------------------------------------------- */
+
+/* Writes table's label catalog, read from HubSpot at read_ms (epoch ms):
+ * the types of the one link of the one parent of `catalog` (in canonical
+ * form: assoc_buf_finish_parent). *changed says whether the types differ
+ * from what was stored. Errors: ERR_INVALID (not one parent with one link,
+ * a negative time), ERR_MAP_FULL, ERR_STORE, ERR_NOMEM. */
+int store_put_labels(store_txn *t, hs_table table, const assoc_buf *catalog, int64_t read_ms,
+                     bool *changed, err_info *e);
+
+/* A table's label catalog as read back: types in canonical order, labels
+ * pointing into the database (valid until the transaction ends). */
+typedef struct store_labels {
+    int64_t sl_read_ms; /* when it was read from HubSpot (epoch ms) */
+    store_type *sl_types;
+    size_t sl_count, sl_cap;
+} store_labels;
+
+/* Reads table's label catalog into `out` (reused across calls). Errors:
+ * ERR_NOT_FOUND (never read: setup and runs before labels were kept),
+ * ERR_CORRUPT (does not decode: the message says to run setup), ERR_NOMEM,
+ * ERR_STORE. */
+int store_get_labels(store_txn *t, hs_table table, store_labels *out, err_info *e);
+
+void store_labels_free(store_labels *l);
+
+/* The catalog's entry for (type_id, category), or NULL when it lists none. */
+const store_type *store_labels_find(const store_labels *l, int32_t type_id,
+                                    assoc_category category);
+
+/* ---- the change feed ---------------------------------------------------------- */
+
+/* Each run has a number (1, 2, …). While a run records (store_feed_begin to
+ * store_feed_end), every association store_replace_set or
+ * store_delete_parent adds, removes or relabels is noted in the same batch
+ * as the change: an upsert (with the association's types now) or a delete.
+ * A table loaded from empty (store_feed_skip_table) is not noted: its load
+ * is what a snapshot holds, and the feed of that table starts after it.
+ * Layout: feed.c. */
+
+typedef struct store_feed_info {
+    uint64_t fi_latest_run; /* the latest run's number (0: none yet) */
+    uint64_t fi_oldest_run; /* the first run whose changes are kept (1 until pruned) */
+} store_feed_info;
+
+int store_feed_read_info(store_txn *t, store_feed_info *out, err_info *e);
+
+/* The run that loaded `table` from empty (0: none recorded): changes since
+ * an earlier run are not all in the feed. */
+int store_feed_table_base(store_txn *t, hs_table table, uint64_t *base, err_info *e);
+
+/* Starts run number latest + 1 at started_ms and records its changes from
+ * now on. Errors: ERR_INVALID (not a write batch), ERR_MAP_FULL, ERR_STORE. */
+int store_feed_begin(store_txn *t, int64_t started_ms, uint64_t *run, err_info *e);
+
+/* This run loads `table` from empty: its changes are not noted, and the
+ * table's feed starts after this run. */
+int store_feed_skip_table(store_txn *t, hs_table table, err_info *e);
+
+/* Ends the recording run: its finish time, then the changes of runs
+ * before the retention dropped: keep the last keep_runs runs, or (keep_runs
+ * 0) the runs that ended within keep_ms of finished_ms. */
+int store_feed_end(store_txn *t, int64_t started_ms, int64_t finished_ms, uint64_t keep_runs,
+                   int64_t keep_ms, err_info *e);
+
+/* The latest run that had ended at at_ms (a killed run ended when the next
+ * began): changes "since a time" are those of the runs after it. 0: none. */
+int store_feed_run_before(store_txn *t, int64_t at_ms, uint64_t *run, err_info *e);
+
+typedef enum store_change_op { STORE_CHANGE_UPSERT = 1, STORE_CHANGE_DELETE = 2 } store_change_op;
+
+/* One change as the iterator returns it (types valid until the next call). */
+typedef struct store_change {
+    uint64_t sc_run;
+    hs_table sc_table;
+    store_change_op sc_op;
+    uint64_t sc_parent_id, sc_child_id;
+    const store_type *sc_types; /* UPSERT: the association's types after the change */
+    size_t sc_ntypes;
+} store_change;
+
+typedef struct store_change_iter store_change_iter;
+
+/* Iterates the changes of the runs after after_run, in the order they were
+ * made (run, then within the run). A database without a feed has none. */
+int store_changes_open(store_txn *t, uint64_t after_run, store_change_iter **out, err_info *e);
+
+/* The next change. Returns 0, ERR_NOT_FOUND at the end, ERR_CORRUPT (a
+ * note does not decode: the message says to take a snapshot), ERR_NOMEM,
+ * ERR_STORE. */
+int store_changes_next(store_change_iter *it, store_change *c, err_info *e);
+
+void store_changes_close(store_change_iter *it);
 
 /* ---- objects ------------------------------------------------------------ */
 

@@ -239,7 +239,7 @@ static const bad_row bad_rows[] = {
     {{"status", "--log-format", "JSON"}, {0}, "expected text or json"},
     {{"status", "--progress", "yes"}, {0}, "expected auto, always or never"},
     {{"export", "--format", ""}, {0}, "--format ''"},
-    {{"export", "--format", "csv"}, {0}, "expected tsv or jsonl"},
+    {{"export", "--format", "xml"}, {0}, "expected tsv, jsonl or csv"},
     {{"export", "--table", ""}, {0}, "--table: empty table name"},
     {{"export", "--table", "contacts"}, {0}, "unknown table 'contacts'"},
     /* Tables: empty elements, separators, case, duplicates of a type. */

@@ -216,6 +216,22 @@ static json_object *status_json(const char *const *vars, const scratch *sc)
     return doc;
 }
 
+/* The six default tables in the order commands print them, with whether
+ * the simulator's default --rollups gives them rollup fields, and whether
+ * those are a count alone (relabels unwatched: doctor warns) rather than a
+ * count and one per label (companies_contacts:labels). */
+static const struct {
+    const char *dt_table, *dt_pair;
+    bool dt_rollups, dt_count_only;
+} default_tables[6] = {
+    {"companies_contacts", "companies/contacts", true, false},
+    {"companies_deals", "companies/deals", true, true},
+    {"companies_tickets", "companies/tickets", false, false},
+    {"contacts_deals", "contacts/deals", true, true},
+    {"contacts_tickets", "contacts/tickets", false, false},
+    {"deals_tickets", "deals/tickets", false, false},
+};
+
 /* ---- tests --------------------------------------------------------------- */
 
 static void test_help(void)
@@ -540,7 +556,14 @@ static void test_setup_detects_rollups(void)
     CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/contacts", -1), 1);
     CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/deals", -1), 1);
     CHECK_EQ(tl_jint_or(stats, "requests.GET /crm/v3/properties/tickets", 0), 0);
-    CHECK_EQ(tl_jint_or(stats, "total", -1), 3);
+    /* And each table's association labels, which export names types by. */
+    for (size_t i = 0; i < 6; i++) {
+        char key[96];
+        snprintf(key, sizeof(key), "requests.GET /crm/v4/associations/%s/labels",
+                 default_tables[i].dt_pair);
+        CHECKF(tl_jint_or(stats, key, -1) == 1, "%s", key);
+    }
+    CHECK_EQ(tl_jint_or(stats, "total", -1), 3 + 6);
 
     /* setup --json: no look-alikes in the simulator's default portal. */
     const char *setup_json[] = {"setup", "--json", sc.sc_db_arg, NULL};
@@ -620,7 +643,9 @@ static bool seed_store(const char *db)
         assoc_buf_add_type(&b, 280, ASSOC_WORK, NULL, 0) || assoc_buf_add_link(&b, 7) ||
         assoc_buf_add_type(&b, 280, ASSOC_HUBSPOT_DEFINED, NULL, 0) ||
         assoc_buf_add_type(&b, 2, ASSOC_HUBSPOT_DEFINED, "Primary", 7) ||
-        assoc_buf_add_type(&b, 1004, ASSOC_USER_DEFINED, "Decision \"maker\"", 16) ||
+        /* 1099: a type the portal's label catalog does not list, so export
+         * shows the label stored with the link. */
+        assoc_buf_add_type(&b, 1099, ASSOC_USER_DEFINED, "Decision \"maker\"", 16) ||
         assoc_buf_finish_parent(&b))
         goto out;
     /* Parent 18446744073709551000 (beyond 2^63): child 1, no types at all. */
@@ -674,16 +699,20 @@ static void test_setup_keeps_data_and_export(void)
     REQUIRE(CHECK_EQ(cli(vars, setup, &o), 0));
     cli_free(&o);
 
-    /* An empty database exports nothing, in both formats. */
-    const char *exp_tsv[] = {"export", sc.sc_db_arg, NULL};
-    const char *exp_jsonl[] = {"export", sc.sc_db_arg, "--format", "jsonl", NULL};
-    CHECK_EQ(cli(vars, exp_tsv, &o), 0);
-    CHECK_STR(o.co_out, "");
-    CHECK_STR(o.co_err, "");
-    cli_free(&o);
-    CHECK_EQ(cli(vars, exp_jsonl, &o), 0);
-    CHECK_STR(o.co_out, "");
-    cli_free(&o);
+    /* Tables never synced export nothing and say so, in every format. */
+    const char *exp_tsv[] = {"export", sc.sc_db_arg, "--tables", "companies_contacts,deals_tickets",
+                             NULL};
+    const char *exp_jsonl[] = {
+        "export",   sc.sc_db_arg, "--tables", "companies_contacts,deals_tickets",
+        "--format", "jsonl",      NULL};
+    const char *exp_csv[] = {"export", sc.sc_db_arg, "--format", "csv", NULL};
+    const char *const *never[] = {exp_tsv, exp_jsonl, exp_csv};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK_EQ(cli(vars, never[i], &o), 2);
+        CHECK_STR(o.co_out, "");
+        CHECKF(has(o.co_err, "companies_contacts was never synced"), "%s", o.co_err);
+        cli_free(&o);
+    }
 
     REQUIRE(seed_store(sc.sc_db));
     /* The rollups move: setup re-detects, keeping cursors and data. */
@@ -722,7 +751,7 @@ static void test_setup_keeps_data_and_export(void)
 
     /* TSV: type IDs distinct and ascending; a link without types has none. */
     CHECK_EQ(cli(vars, exp_tsv, &o), 0);
-    CHECK_STR(o.co_out, "companies_contacts\t5000000001\t7\t2,280,1004\n"
+    CHECK_STR(o.co_out, "companies_contacts\t5000000001\t7\t2,280,1099\n"
                         "companies_contacts\t5000000001\t9\t280\n"
                         "companies_contacts\t18446744073709551000\t1\t\n"
                         "deals_tickets\t42\t43\t27\n");
@@ -772,22 +801,6 @@ done:
     tl_sim_stop(&s);
     scratch_remove(&sc);
 }
-
-/* The six default tables in the order commands print them, with whether
- * the simulator's default --rollups gives them rollup fields, and whether
- * those are a count alone (relabels unwatched: doctor warns) rather than a
- * count and one per label (companies_contacts:labels). */
-static const struct {
-    const char *dt_table, *dt_pair;
-    bool dt_rollups, dt_count_only;
-} default_tables[6] = {
-    {"companies_contacts", "companies/contacts", true, false},
-    {"companies_deals", "companies/deals", true, true},
-    {"companies_tickets", "companies/tickets", false, false},
-    {"contacts_deals", "contacts/deals", true, true},
-    {"contacts_tickets", "contacts/tickets", false, false},
-    {"deals_tickets", "deals/tickets", false, false},
-};
 
 /* Whether the lines doctor printed for `table` (its line and the indented
  * ones below it) hold `needle`. */
@@ -1025,8 +1038,10 @@ static void test_locked_database(void)
     const char *status[] = {"status", sc.sc_db_arg, NULL};
     CHECK_EQ(cli(vars, status, &o), 0);
     cli_free(&o);
+    /* Export reads beside the run too: here it finds nothing synced yet. */
     const char *exp[] = {"export", sc.sc_db_arg, NULL};
-    CHECK_EQ(cli(vars, exp, &o), 0);
+    CHECK_EQ(cli(vars, exp, &o), 2);
+    CHECKF(has(o.co_err, "was never synced"), "%s", o.co_err);
     cli_free(&o);
     const char *doctor[] = {"doctor", sc.sc_db_arg, NULL};
     CHECK_EQ(cli(vars, doctor, &o), 0);

@@ -22,5 +22,6 @@ int it_register_ops(void);
 int it_register_drift(void);
 int it_register_refdesign(void);
 int it_register_latency(void);
+int it_register_export(void);
 
 #endif

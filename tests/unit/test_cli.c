@@ -94,7 +94,7 @@ static void test_words(void)
 {
     char buf[128];
     CHECK_STR(cli_choices_text(&cli_flags[F_PROGRESS], buf, sizeof(buf)), "auto, always or never");
-    CHECK_STR(cli_choices_text(&cli_flags[F_FORMAT], buf, sizeof(buf)), "tsv or jsonl");
+    CHECK_STR(cli_choices_text(&cli_flags[F_LOG_FORMAT], buf, sizeof(buf)), "text or json");
     CHECK_EQ(cli_choice_index(&cli_flags[F_PROGRESS], "never"), 2);
     CHECK_EQ(cli_choice_index(&cli_flags[F_PROGRESS], "nev"), -1);
     CHECK_EQ(cli_choice_index(&cli_flags[F_PROGRESS], ""), -1);
@@ -123,7 +123,7 @@ static void test_texts(void)
     REQUIRE(usage && md);
     size_t rows = 0;
     for (const char *line = md; *line; line = strchr(line, '\n') + 1) {
-        rows += strncmp(line, "| `--", 5) == 0;
+        rows += strncmp(line, "| `-", 4) == 0;
         if (!strchr(line, '\n'))
             break;
     }

@@ -528,6 +528,35 @@ static void test_iso8601_parse_rejects_impossible_dates(void)
     CHECK_EQ(parse_iso8601_ms("2024-02-29T00:00:00Z", 20, &v), 0);
 }
 
+static void test_csv_fields(void)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"plain text", "plain text"},
+        {"a,b", "\"a,b\""},
+        {"say \"hi\"", "\"say \"\"hi\"\"\""},
+        {"two\nlines", "\"two\nlines\""},
+        {"cr\r", "\"cr\r\""},
+        {"\"", "\"\"\"\""},
+        {"semi;colon 'tick'", "semi;colon 'tick'"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        jbuf b;
+        jb_init(&b);
+        jb_csv(&b, cases[i].in, strlen(cases[i].in));
+        CHECK_STR(jb_cstr(&b), cases[i].out);
+        jb_free(&b);
+    }
+    /* Only the n bytes given are read: a label is not NUL-terminated. */
+    jbuf b;
+    jb_init(&b);
+    jb_csv(&b, "abc,def", 3);
+    CHECK_STR(jb_cstr(&b), "abc");
+    jb_free(&b);
+}
+
 int unit_suite_jbuf(void)
 {
     static const ut_test tests[] = {
@@ -550,6 +579,7 @@ int unit_suite_jbuf(void)
         {"iso8601: parse variants", test_iso8601_parse_variants},
         {"iso8601: parse rejects garbage", test_iso8601_parse_rejects_garbage},
         {"iso8601: parse rejects impossible dates", test_iso8601_parse_rejects_impossible_dates},
+        {"csv: fields quoted when they must be, quotes doubled", test_csv_fields},
     };
     return ut_add_suite("jbuf", tests, UT_COUNT(tests));
 }

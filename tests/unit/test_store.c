@@ -574,6 +574,90 @@ static uint64_t file_digest(const char *path)
     return h;
 }
 
+/* ---- tests: label catalogs ------------------------------------------------- */
+
+/* A catalog of (type ID, category, label) triples, label NULL for null. */
+static bool catalog_of(assoc_buf *b, const int *ids, const char *const *labels, size_t n)
+{
+    assoc_buf_reset(b);
+    if (assoc_buf_begin_parent(b, 0) || assoc_buf_add_link(b, 0))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (assoc_buf_add_type(b, ids[i],
+                               ids[i] >= 1000 ? ASSOC_USER_DEFINED : ASSOC_HUBSPOT_DEFINED,
+                               labels[i], labels[i] ? strlen(labels[i]) : 0))
+            return false;
+    return assoc_buf_finish_parent(b) == 0;
+}
+
+static void test_label_catalogs(void)
+{
+    char dir[64];
+    store *s = NULL;
+    store_txn *t = NULL;
+    store_labels got = {0};
+    assoc_buf b;
+    assoc_buf_init(&b);
+    err_info e = {0, ""};
+    hs_table cc = {HS_COMPANIES, HS_CONTACTS};
+    REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
+    REQUIRE((s = open_store(dir, NULL)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_WRITE, &t, &e) == 0);
+    /* Never read: not found, which export takes as "no catalog". */
+    CHECK_EQ(store_get_labels(t, cc, &got, &e), ERR_NOT_FOUND);
+    static const int ids[] = {1004, 280, 2};
+    static const char *const names[] = {"Manager", NULL, "Primary"};
+    bool changed = false;
+    REQUIRE(catalog_of(&b, ids, names, 3));
+    REQUIRE(store_put_labels(t, cc, &b, 1700000000000LL, &changed, &e) == 0);
+    CHECK(changed);
+    /* Read back in canonical order (type ID), with the time it was read. */
+    REQUIRE(store_get_labels(t, cc, &got, &e) == 0);
+    REQUIRE_EQ(got.sl_count, 3);
+    CHECK_EQ(got.sl_read_ms, 1700000000000LL);
+    CHECK_EQ(got.sl_types[0].st_type_id, 2);
+    CHECK_EQ(got.sl_types[1].st_type_id, 280);
+    CHECK(got.sl_types[1].st_label == NULL);
+    CHECK_EQ(got.sl_types[2].st_category, ASSOC_USER_DEFINED);
+    const store_type *m = store_labels_find(&got, 1004, ASSOC_USER_DEFINED);
+    CHECK(m && m->st_label_len == 7 && memcmp(m->st_label, "Manager", 7) == 0);
+    CHECK(store_labels_find(&got, 1004, ASSOC_HUBSPOT_DEFINED) == NULL);
+    /* The same catalog read later: not changed, the time moves on. */
+    REQUIRE(store_put_labels(t, cc, &b, 1700000060000LL, &changed, &e) == 0);
+    CHECK(!changed);
+    REQUIRE(store_get_labels(t, cc, &got, &e) == 0);
+    CHECK_EQ(got.sl_read_ms, 1700000060000LL);
+    /* A label renamed: changed. */
+    static const char *const renamed[] = {"Account manager", NULL, "Primary"};
+    REQUIRE(catalog_of(&b, ids, renamed, 3));
+    REQUIRE(store_put_labels(t, cc, &b, 1700000120000LL, &changed, &e) == 0);
+    CHECK(changed);
+    /* Bad input is refused: two links, a negative time, an engagement pair
+     * in the wrong order. */
+    CHECK_EQ(store_put_labels(t, cc, &b, -1, &changed, &e), ERR_INVALID);
+    REQUIRE(assoc_buf_add_link(&b, 1) == 0);
+    CHECK_EQ(store_put_labels(t, cc, &b, 1, &changed, &e), ERR_INVALID);
+    hs_table wrong = {HS_CONTACTS, HS_COMPANIES};
+    CHECK_EQ(store_get_labels(t, wrong, &got, &e), ERR_INVALID);
+    REQUIRE(store_txn_commit(t, &e) == 0);
+    t = NULL;
+    store_close(s);
+    s = NULL;
+    /* A read-only open sees it. */
+    store_options rdo = {.so_readonly = true};
+    REQUIRE((s = open_store(dir, &rdo)) != NULL);
+    REQUIRE(store_txn_begin(s, STORE_TXN_READ, &t, &e) == 0);
+    REQUIRE(store_get_labels(t, cc, &got, &e) == 0);
+    m = store_labels_find(&got, 1004, ASSOC_USER_DEFINED);
+    CHECK(m && m->st_label_len == 15 && memcmp(m->st_label, "Account manager", 15) == 0);
+done:
+    store_labels_free(&got);
+    assoc_buf_free(&b);
+    store_txn_abort(t);
+    store_close(s);
+    ut_tmpdir_remove(dir);
+}
+
 /* ---- tests: layout and opening ------------------------------------------- */
 
 static void test_files_and_modes(void)
@@ -2641,6 +2725,7 @@ int unit_suite_store(void)
         {"bad input is refused without killing the batch", test_invalid_input_keeps_batch},
         {"objects: put, get, delete, batches in ID order", test_objects},
         {"schema records: round trip, sorted labels, garbage", test_schema_records},
+        {"label catalogs: round trip, changed or not, bad input", test_label_catalogs},
         {"cursors of each kind round trip with the data", test_cursor_round_trips},
         {"wrong or garbage cursor records: ERR_CORRUPT", test_cursor_garbage_is_corrupt},
         {"done ranges: 0, 1 and the most round trip, IDs 0 and UINT64_MAX",
