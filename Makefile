@@ -171,7 +171,7 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link
 FUZZ_CODEC   := common/hubspot/hs_codec.c common/store/assoc.c common/base/jbuf.c common/base/err.c
-FUZZ_STORE   := common/store/store.c common/store/lmdb_check.c common/base/mpread.c common/base/hs_types.c \
+FUZZ_STORE   := common/store/store.c common/store/feed.c common/store/lmdb_check.c common/base/mpread.c common/base/hs_types.c \
                 common/store/assoc.c common/base/jbuf.c common/base/err.c
 fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/ipc/wire.c common/base/mpread.c
 fuzz_mods_assoc_object := $(FUZZ_CODEC)

@@ -270,7 +270,10 @@ static int apply_changes(tl_lines *mirror, const tl_lines *before, char *tsv, si
                          size_t *records)
 {
     *idle = *records = 0;
-    for (char *line = strtok(tsv, "\n"); line; line = strtok(NULL, "\n")) {
+    for (char *line = tsv, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
         char *op_end = strchr(line, '\t'), *run_end = op_end ? strchr(op_end + 1, '\t') : NULL;
         if (!run_end)
             return -1;
