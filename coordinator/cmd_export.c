@@ -156,9 +156,10 @@ static int check_synced(store_txn *t, const char *name, const char *hint, err_in
 {
     static store_state st; /* large (the scan's ranges) */
     int rc = store_get_state(t, name, &st, e);
+    /* A damaged record is still a record: synced. Export needs no cursor
+     * (run and status say the record is damaged and what to do). */
     if (rc == ERR_CORRUPT)
-        return 0; /* a record, so synced; export reads no cursor (run and status say it is damaged)
-                   */
+        return 0;
     if (rc != 0)
         return err_wrap(e, "%s: ", name);
     if (st.ss_runs == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_NONE && st.ss_scan_started_ms == 0)

@@ -11,6 +11,8 @@
 #     the worker's entry point (worker.h). Inside common/, the layers from the
 #     bottom: base, store, ipc, hubspot; a layer includes only from itself and
 #     the layers below it.
+#     The limiter's fields (rp_*, rd_* in common/ipc/rl.h) are used by
+#     common/ipc/rl.c alone.
 #  3. No function of the client longer than 100 lines.
 #
 # Prints each offending line and exits 1, or prints one line and exits 0.
@@ -66,6 +68,17 @@ while IFS= read -r hit; do
 done < <(files 'coordinator/*.c' 'coordinator/*.h' | xargs grep -nE '#include "\.\./worker/' 2>/dev/null |
     grep -vE '"\.\./worker/worker\.h"')
 
+# 2b. The limiter's state is private to rl.c: its structs live in shared
+# memory, so rl.h defines them, but no other file reads or writes a field
+# (rp_*, rd_*) of them; they go through rl.h's functions.
+fields=$(grep -oE '\b(rp|rd)_[a-z_]+(;|\[)' common/ipc/rl.h | tr -d ';[' | sort -u | paste -sd'|')
+if [ -n "$fields" ]; then
+    while IFS= read -r hit; do
+        problem "a limiter field used outside common/ipc/rl.c (use rl.h's functions): $hit"
+    done < <(files '*.c' '*.h' | grep -vE '^common/ipc/rl\.[ch]$' |
+        xargs grep -nE "(->|\.)($fields)\b" 2>/dev/null)
+fi
+
 # 3. No function of the client (coordinator/, worker/, common/) over 100
 # lines, from its signature to its closing brace (K&R layout: the body's
 # braces alone in column 0, which clang-format keeps).
@@ -93,4 +106,4 @@ for path in sys.stdin.read().split():
 if [ "$fail" -ne 0 ]; then
     exit 1
 fi
-echo "check-layout: ok (no reference outside the repository; includes follow the layers; no function over 100 lines)"
+echo "check-layout: ok (no reference outside the repository; includes follow the layers; limiter fields private; no function over 100 lines)"

@@ -47,7 +47,9 @@ sim_start() {
 mirror_check() {
     local db=$1 n diff
     shift
-    "$HUBSYNC" --db "$db" export --format tsv | LC_ALL=C sort >"$workdir/mirror.tsv"
+    local tables
+    tables=$(IFS=,; echo "$*")
+    "$HUBSYNC" --db "$db" export --format tsv --tables "$tables" | LC_ALL=C sort >"$workdir/mirror.tsv"
     : >"$workdir/truth.tsv"
     for t in "$@"; do curl -sS "$base/_sim/truth?table=$t" >>"$workdir/truth.tsv"; done
     LC_ALL=C sort -o "$workdir/truth.tsv" "$workdir/truth.tsv"
