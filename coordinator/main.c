@@ -53,8 +53,10 @@ int main(int argc, char **argv)
     log_setup(config.c_log_json, LOG_INFO);
     int rc = dispatch(&config);
     config_wipe(&config);
-    if (fflush(stdout) != 0 && rc == EXIT_OK) {
-        fprintf(stderr, "hubsync: writing to stdout failed\n");
+    /* A write that failed earlier (a full disk, a closed pipe) leaves the
+     * stream's error flag set and nothing for fflush to report. */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
+        fprintf(stderr, "hubsync: writing to stdout failed (a full disk or a closed pipe?)\n");
         rc = EXIT_INCOMPLETE;
     }
     return rc;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../common/base/hs_types.h"
@@ -385,6 +386,47 @@ done:
     it_remove_db(db);
 }
 
+/* What `hubsync ARGS >/dev/full` exits with (a full disk under a
+ * scheduled `status --json > state.json`), or -1. */
+static int exit_to_full_disk(const char *db, const char *args)
+{
+    const char *bin = getenv("HUBSYNC");
+    char cmd[512];
+    snprintf(cmd, sizeof(cmd), "'%s' --db '%s' %s >/dev/full 2>/dev/null",
+             bin && *bin ? bin : "bin/hubsync", db, args);
+    int st = system(cmd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_stdout_full(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    it_make_db(db, sizeof(db));
+    const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
+    REQUIRE(db[0]);
+    REQUIRE(access("/dev/full", W_OK) == 0);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    const char *setup[] = {"setup", NULL};
+    REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
+    REQUIRE(it_hubsync(&s, db, FAST, 120000, NULL) == 0);
+    /* Output lost is never success, whatever the command and format. */
+    static const char *const commands[] = {
+        "status",
+        "status --json",
+        "export",
+        "export --format csv",
+        "export --format jsonl",
+        "export --objects deals",
+        "export --changes-since 1 --format csv",
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        CHECKF(exit_to_full_disk(db, commands[i]) == 1, "hubsync %s >/dev/full", commands[i]);
+done:
+    CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 int it_register_export(void)
 {
     CU_pSuite s = it_add_suite("export");
@@ -393,5 +435,6 @@ int it_register_export(void)
     rc |= it_add_test(s, "output_is_atomic", test_output_is_atomic);
     rc |= it_add_test(s, "objects", test_objects);
     rc |= it_add_test(s, "changes_since", test_changes_since);
+    rc |= it_add_test(s, "stdout_full", test_stdout_full);
     return rc;
 }
