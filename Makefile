@@ -82,6 +82,19 @@ $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
+# The version, from one source (common/base/version.h): VERSION, plus the
+# commit when built from a git checkout. The header is rewritten only when
+# the string changes, so a commit rebuilds one object.
+VERSION_STRING := $(shell cat VERSION)$(shell git rev-parse --short HEAD >/dev/null 2>&1 && \
+    echo "+g$$(git rev-parse --short HEAD)$$(git diff --quiet HEAD -- 2>/dev/null || echo .dirty)")
+VERSION_H := $(OUT)/gen/version_string.h
+VERSION_LINE := \#define HS_VERSION_STRING "$(VERSION_STRING)"
+$(shell mkdir -p $(OUT)/gen && (echo '$(VERSION_LINE)' | cmp -s - $(VERSION_H) || \
+    echo '$(VERSION_LINE)' > $(VERSION_H)))
+$(OUT)/common/base/version.o: common/base/version.c $(VERSION_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -I$(OUT)/gen $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
 # layer_rule(layer): common/LAYER/*.c archived into libhsLAYER.a.
 define layer_rule
 $(call layer_lib,$(1)): $$(call obj,$$(wildcard common/$(1)/*.c))
@@ -168,10 +181,10 @@ FUZZ_SECONDS ?= 60
 FUZZ_BRIEF_SECONDS ?= 3
 FUZZ_DIR     := build/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
-FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+FUZZ_CFLAGS  := -I$(OUT)/gen -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
                 -fsanitize=fuzzer-no-link
 FUZZ_CODEC   := common/hubspot/hs_codec.c common/store/assoc.c common/base/jbuf.c common/base/err.c
-FUZZ_STORE   := common/store/store.c common/store/feed.c common/store/lmdb_check.c common/base/mpread.c common/base/hs_types.c \
+FUZZ_STORE   := common/store/store.c common/store/feed.c common/base/version.c common/store/lmdb_check.c common/base/mpread.c common/base/hs_types.c \
                 common/store/assoc.c common/base/jbuf.c common/base/err.c
 fuzz_mods_assoc_batch  := $(FUZZ_CODEC) common/ipc/wire.c common/base/mpread.c
 fuzz_mods_assoc_object := $(FUZZ_CODEC)
@@ -184,7 +197,7 @@ fuzz_mods_wire         := common/ipc/wire.c common/base/mpread.c common/store/as
 fuzz_mods_state        := $(FUZZ_STORE)
 fuzz_mods_schema       := $(FUZZ_STORE)
 fuzz_mods_cursor       := common/base/jbuf.c sim/sim_cursor.c
-fuzz_mods_flags        := coordinator/config.c coordinator/cli.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
+fuzz_mods_flags        := coordinator/config.c coordinator/cli.c common/base/version.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
                           common/base/jbuf.c common/base/err.c common/base/log.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) $(FUZZ_DIR)/seed-writer

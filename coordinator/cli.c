@@ -73,6 +73,8 @@ const cli_flag cli_flags[F_COUNT] = {
                    "the server with; certificates are always verified"},
     [F_HELP] = {"--help", 'h', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, NULL, 0,
                 "print this text; wins wherever it stands", NULL},
+    [F_VERSION] = {"--version", 'V', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, NULL, 0,
+                   "print the version (also `hubsync version`)", NULL},
     [F_LOOP] = {"--loop", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", RUN,
                 "keep going, one pass every --interval", NULL},
     [F_INTERVAL] = {"--interval", 0, "SECONDS", "HUBSYNC_INTERVAL", FLAG_NUMBER, 0, 604800, "60",
@@ -170,6 +172,7 @@ const cli_command cli_commands[] = {
     {"bench", CMD_BENCH,
      "full scan versus incremental, hubsync versus the reference design's pace, against the "
      "simulator (scripts/bench.sh --help for its options)"},
+    {"version", CMD_VERSION, "print the version: VERSION, and the commit when built from git"},
     {"help", CMD_HELP, "print this text"},
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);

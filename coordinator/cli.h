@@ -33,6 +33,7 @@ typedef enum flag_id {
     F_JSON,
     F_CA_FILE,
     F_HELP,
+    F_VERSION,
     F_LOOP,
     F_INTERVAL,
     F_FULL_SCAN,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../common/base/jbuf.h"
+#include "../common/base/version.h"
 #include "commands.h"
 #include "route.h"
 
@@ -305,15 +306,20 @@ int cmd_status(const hubsync_config *c)
     if ((rc = store_txn_begin(s, STORE_TXN_READ, &t, &e)) != 0)
         goto failed;
     store_feed_info fi;
-    if ((rc = store_feed_read_info(t, &fi, &e)) != 0)
+    char writer[128];
+    if ((rc = store_feed_read_info(t, &fi, &e)) != 0 ||
+        (rc = store_written_by(t, writer, sizeof(writer), &e)) != 0)
         goto failed;
     if (c->c_json) {
-        jb_lit(&b, "{\"db\":");
+        jb_printf(&b, "{\"version\":\"%s\",\"written_by\":", hs_version());
+        jb_str(&b, writer);
+        jb_lit(&b, ",\"db\":");
         jb_str(&b, c->c_db_dir);
         jb_printf(&b, ",\"latest_run\":%llu,\"changes_kept_from_run\":%llu,\"tables\":[",
                   (unsigned long long)fi.fi_latest_run, (unsigned long long)fi.fi_oldest_run);
     } else {
-        jb_printf(&b, "database: %s\n", c->c_db_dir);
+        jb_printf(&b, "database: %s (last written by hubsync %s)\n", c->c_db_dir,
+                  writer[0] ? writer : "of an older version");
         jb_printf(&b, "latest run: %llu (changes kept from run %llu: export --changes-since)\n",
                   (unsigned long long)fi.fi_latest_run, (unsigned long long)fi.fi_oldest_run);
     }

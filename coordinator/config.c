@@ -780,6 +780,10 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e)
         c->c_markdown = fv.fv_raw[F_MARKDOWN] != NULL;
         return 0;
     }
+    if (fv.fv_raw[F_VERSION] || c->c_command == CMD_VERSION) {
+        c->c_command = CMD_VERSION;
+        return 0;
+    }
     if (c->c_command == CMD_NONE) {
         rc = err_set(e, ERR_INVALID, "no command given (see hubsync --help)");
         goto fail;

@@ -33,6 +33,7 @@ typedef enum hubsync_command {
     CMD_DOCTOR,
     CMD_EXPORT,
     CMD_BENCH,
+    CMD_VERSION,
     CMD_HELP
 } hubsync_command;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../common/base/log.h"
+#include "../common/base/version.h"
 #include "cli.h"
 #include "commands.h"
 #include "config.h"
@@ -27,6 +28,9 @@ static int dispatch(const hubsync_config *c)
         return cmd_export(c);
     case CMD_BENCH:
         return cmd_bench(0, NULL);
+    case CMD_VERSION:
+        printf("hubsync %s\n", hs_version());
+        return EXIT_OK;
     case CMD_HELP:
         if (c->c_markdown)
             cli_flags_markdown(stdout);

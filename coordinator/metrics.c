@@ -17,6 +17,7 @@
 #include "../common/base/afile.h"
 #include "../common/base/clock.h"
 #include "../common/base/jbuf.h"
+#include "../common/base/version.h"
 #include "../common/ipc/rl.h"
 
 /* The file this one replaces is read for the success times it carries;
@@ -97,6 +98,8 @@ static double table_success_s(const table_run *tr, int exit_code, const char *ol
 static void render_run(jbuf *b, const run_ctx *rc, int exit_code, double seconds, const char *old,
                        double now_s)
 {
+    family(b, "hubsync_build_info", "The version of the hubsync that wrote this file (always 1).");
+    jb_printf(b, "hubsync_build_info{version=\"%s\"} 1\n", hs_version());
     family(b, "hubsync_last_run_exit_code",
            "Exit code of the last run (0 ok, 1 incomplete, 2 usage, 3 auth, 4 locked, 5 daily).");
     jb_printf(b, "hubsync_last_run_exit_code %d\n", exit_code);

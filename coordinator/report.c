@@ -9,6 +9,7 @@
 #include "../common/base/jbuf.h"
 #include "../common/base/log.h"
 #include "../common/ipc/rl.h"
+#include "../common/base/version.h"
 #include "run_ctx.h"
 
 /* How the object sync of a parent type went this run. */
@@ -56,10 +57,11 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
                          uint64_t searches, double rate, double limit)
 {
     jb_printf(b,
-              "{\"run\":%llu,\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,\"retries\":%llu,"
+              "{\"version\":\"%s\",\"run\":%llu,\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,"
+              "\"retries\":%llu,"
               "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
               "\"budget_fraction\":%.4g,\"properties_calls\":%llu,\"labels_calls\":%llu,",
-              (unsigned long long)rc->rc_run_number, seconds,
+              hs_version(), (unsigned long long)rc->rc_run_number, seconds,
               (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
               (unsigned long long)all_calls->wc_retries,
               (unsigned long long)all_calls->wc_throttled, rate, limit,

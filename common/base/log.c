@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "jbuf.h"
+#include "version.h"
 
 static bool log_json;
 static log_level log_min = LOG_INFO;
@@ -48,8 +49,8 @@ static void emit(log_level level, const char *msg, const char *field, const char
     jbuf b;
     jb_init(&b);
     if (log_json) {
-        jb_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"msg\":", ts, names[level],
-                  (int)getpid());
+        jb_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"version\":\"%s\",\"msg\":", ts,
+                  names[level], (int)getpid(), hs_version());
         jb_str(&b, msg);
         if (field) {
             jb_char(&b, ',');

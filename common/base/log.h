@@ -3,7 +3,8 @@
  * pipelines (--log-format json). Tokens must never be passed to it.
  *
  *   text: 2026-11-29T20:00:00.123Z info  full scan: 1000 parents merged
- *   json: {"ts":"2026-11-29T20:00:00.123Z","level":"info","msg":"full scan: …"}
+ *   json: {"ts":"2026-11-29T20:00:00.123Z","level":"info","pid":42,
+ *          "version":"0.9.0+g1a2b3c4","msg":"full scan: …"}
  *
  * Safe to call from any process (each line is one write(2)).
  */

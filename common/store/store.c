@@ -32,6 +32,7 @@
 #include "lmdb_check.h"
 #include "store_impl.h"
 #include "../base/mpread.h"
+#include "../base/version.h"
 
 #define LOCK_FILE_NAME "hubsync.lock"
 #define LMDB_LOCK_NAME "lock.mdb"
@@ -40,6 +41,7 @@
 /* Free space below which a failed write (EIO included) means a full disk. */
 #define DISK_NEARLY_FULL_KIB 1024ULL
 #define META_FORMAT_KEY      "format"
+#define META_WRITER_KEY      "written_by"
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -479,6 +481,42 @@ int store_open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool 
 
 static int damaged(const store *s, err_info *e, const char *why);
 
+/* A writable open records which hubsync wrote the database last (meta
+ * "written_by", status shows it): a damaged mirror can be traced to a
+ * build. */
+static int note_writer(store *s, MDB_txn *txn, err_info *e)
+{
+    if (s->s_readonly)
+        return 0;
+    const char *v = hs_version();
+    uint8_t buf[128];
+    size_t n = strlen(v) < 100 ? strlen(v) : 100;
+    MDB_val k = {sizeof(META_WRITER_KEY) - 1, (void *)META_WRITER_KEY};
+    MDB_val val = {(size_t)(store_pack_str(buf, v, (uint32_t)n) - buf), buf};
+    int rc = mdb_put(txn, s->s_meta, &k, &val, 0);
+    return rc ? store_mdb_fail(e, rc, "record the writer's version") : 0;
+}
+
+int store_written_by(store_txn *t, char *buf, size_t size, err_info *e)
+{
+    buf[0] = '\0';
+    if (!t->t_store->s_has_meta)
+        return 0;
+    MDB_val k = {sizeof(META_WRITER_KEY) - 1, (void *)META_WRITER_KEY}, v;
+    int rc = mdb_get(t->t_txn, t->t_store->s_meta, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc)
+        return store_mdb_fail(e, rc, "read the writer's version");
+    mp_cur r = mp_cur_of(v.mv_data, v.mv_size);
+    const char *str;
+    uint32_t len;
+    if (mp_str(&r, 100, &str, &len) != MP_OK || !mp_at_end(&r))
+        return err_set(e, ERR_CORRUPT, "store: the meta record written_by is damaged");
+    snprintf(buf, size, "%.*s", (int)len, str);
+    return 0;
+}
+
 /* Checks meta (or writes it into a new database), then opens every named
  * database. Runs in one transaction, aborted on any failure. */
 static int open_databases(store *s, err_info *e)
@@ -546,6 +584,8 @@ static int open_databases(store *s, err_info *e)
         }
     }
     s->s_has_meta = true;
+    if ((rc = note_writer(s, txn, e)) != 0)
+        goto fail;
     if ((rc = store_open_dbi(s, txn, "schema", &s->s_schema, &present, e)) != 0 ||
         (rc = store_open_dbi(s, txn, "state", &s->s_state, &present, e)) != 0 ||
         (rc = store_open_dbi(s, txn, "labels", &s->s_labels, &s->s_has_labels, e)) != 0 ||

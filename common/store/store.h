@@ -20,7 +20,9 @@
  * Named databases (keys compare bytewise, so big-endian integers sort in
  * numeric order and one parent's links are one contiguous key range):
  *
- *   meta                "format" → msgpack uint, STORE_FORMAT_VERSION
+ *   meta                "format" → msgpack uint, STORE_FORMAT_VERSION;
+ *                       "written_by" → msgpack str, the version of the
+ *                       hubsync that last opened it for writing
  *   objects.{type}      big-endian u64 object ID (8 bytes)
  *                       → msgpack [lastmodified_ms (int), archived (bool)]
  *   assoc.{table}       big-endian u64 parent ID ‖ big-endian u64 child ID (16)
@@ -219,6 +221,11 @@ typedef struct store_info {
 
 /* Fills *out with figures about the open store. */
 void store_get_info(const store *s, store_info *out);
+
+/* The version of the hubsync that last opened the database for writing
+ * (meta "written_by"; "" when none recorded), into buf. Errors:
+ * ERR_CORRUPT, ERR_STORE. */
+int store_written_by(store_txn *t, char *buf, size_t size, err_info *e);
 
 /* ---- transactions -------------------------------------------------------- */
 

@@ -264,6 +264,24 @@ static void test_help(void)
         CHECK_STR(o.co_err, "");
         cli_free(&o);
     }
+    /* The version, three ways, from the VERSION file (and the commit). */
+    static const char *const versions[][3] = {{"--version", NULL}, {"-V", NULL}, {"version", NULL}};
+    char want[64] = "hubsync ";
+    FILE *vf = fopen("VERSION", "r");
+    if (vf) {
+        if (!fgets(want + 8, (int)sizeof(want) - 8, vf))
+            want[8] = '\0';
+        want[strcspn(want, "\n")] = '\0';
+        fclose(vf);
+    }
+    CHECKF(strlen(want) > 8, "no VERSION file in %s", getcwd((char[256]){0}, 256));
+    for (size_t i = 0; i < 3; i++) {
+        cli_out v;
+        CHECK_EQ(cli(NULL, versions[i], &v), 0);
+        CHECKF(strncmp(v.co_out, want, strlen(want)) == 0, "%s printed '%s', want '%s…'",
+               versions[i][0], v.co_out, want);
+        cli_free(&v);
+    }
     /* --help wins wherever it stands. */
     cli_out o;
     const char *late[] = {"status", "--workers", "3", "--help", NULL};
