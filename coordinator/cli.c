@@ -391,6 +391,54 @@ void cli_usage(FILE *out)
           out);
 }
 
+void cli_usage_command(FILE *out, hubsync_command cmd)
+{
+    const cli_command *cc = NULL;
+    for (size_t k = 0; k < cli_command_count; k++)
+        if (cli_commands[k].cc_cmd == cmd)
+            cc = &cli_commands[k];
+    if (!cc)
+        return;
+    fprintf(out, "usage: hubsync [FLAGS] %s [FLAGS]\n\n", cc->cc_name);
+    wrap(out, cc->cc_help, 0, 0);
+    fputs("\nFlags (before or after the command; a flag wins over its environment variable):\n",
+          out);
+    /* Its own flags first, then the common ones it takes. */
+    for (int own = 1; own >= 0; own--)
+        for (int i = 0; i < F_COUNT; i++)
+            if (cli_flag_applies(&cli_flags[i], cmd) &&
+                (cli_flags[i].fd_commands == CLI_CMD(cmd)) == own)
+                usage_flag(out, &cli_flags[i], 2, 22);
+    fputs("\nhubsync --help lists every command, the credentials and the exit codes.\n", out);
+}
+
+/* The edit distance of a and b, up to 3 (Levenshtein, two rows). */
+static int distance(const char *a, const char *b)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    if (na > 40 || nb > 40)
+        return 3;
+    int prev[41], cur[41];
+    for (size_t j = 0; j <= nb; j++)
+        prev[j] = (int)j;
+    for (size_t i = 1; i <= na; i++) {
+        cur[0] = (int)i;
+        for (size_t j = 1; j <= nb; j++) {
+            int sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            int del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, sizeof(cur));
+    }
+    return prev[nb] > 3 ? 3 : prev[nb];
+}
+
+bool cli_near(const char *typed, const char *known)
+{
+    int d = distance(typed, known);
+    return d > 0 && d <= (strlen(known) > 5 ? 2 : 1);
+}
+
 /* ---- docs/CLI.md's table --------------------------------------------------- */
 
 /* A number with thousands separators ("86,400,000") into buf. */

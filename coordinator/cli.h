@@ -114,6 +114,14 @@ int cli_choice_index(const cli_flag *f, const char *word);
  * credentials, tables and exit codes. */
 void cli_usage(FILE *out);
 
+/* Prints one command's usage (`hubsync help run`, `hubsync run --help`):
+ * what it does, its own flags, and the common flags it takes. */
+void cli_usage_command(FILE *out, hubsync_command cmd);
+
+/* Whether `typed` is near `known` (one or two letters off): an unknown
+ * command or flag gets the near one suggested. */
+bool cli_near(const char *typed, const char *known);
+
 /* Prints docs/CLI.md's flag table (Markdown) from cli_flags. */
 void cli_flags_markdown(FILE *out);
 

@@ -339,30 +339,54 @@ static int scan_command(const char *arg, hubsync_config *c, err_info *e)
     for (size_t k = 0; k < cli_command_count; k++)
         if (strcmp(arg, cli_commands[k].cc_name) == 0)
             cmd = cli_commands[k].cc_cmd;
+    /* `hubsync help run`: the run's usage. */
+    if (c->c_command == CMD_HELP && cmd != CMD_NONE && c->c_help_command == CMD_NONE) {
+        c->c_help_command = cmd;
+        return 0;
+    }
     if (c->c_command != CMD_NONE)
         return err_set(e, ERR_INVALID, "unexpected argument '%.60s' after the command %s", arg,
                        config_command_name(c->c_command));
     if (cmd == CMD_NONE) {
-        char names[128] = "";
+        char names[128] = "", near[64] = "";
         for (size_t k = 0; k < cli_command_count; k++) {
             size_t used = strlen(names);
             snprintf(names + used, sizeof(names) - used, "%s%s", k ? " " : "",
                      cli_commands[k].cc_name);
+            if (!near[0] && cli_near(arg, cli_commands[k].cc_name))
+                snprintf(near, sizeof(near), "did you mean %s? ", cli_commands[k].cc_name);
         }
-        return err_set(e, ERR_INVALID, "unknown command '%.60s' (commands: %s)", arg, names);
+        return err_set(e, ERR_INVALID, "unknown command '%.60s' (%scommands: %s)", arg, near,
+                       names);
     }
     c->c_command = cmd;
     return 0;
+}
+
+/* An unknown flag, with the nearest known one suggested. */
+static int unknown_flag(const char *arg, size_t name_len, err_info *e)
+{
+    char name[64], near[80] = "";
+    snprintf(name, sizeof(name), "%.*s", name_len > 60 ? 60 : (int)name_len, arg);
+    for (int i = 0; i < F_COUNT && !near[0]; i++)
+        if (cli_near(name, cli_flags[i].fd_name))
+            snprintf(near, sizeof(near), "did you mean %s? ", cli_flags[i].fd_name);
+    return err_set(e, ERR_INVALID, "unknown flag %s (%ssee hubsync --help)", name, near);
 }
 
 /* First pass: the command and each flag's raw value. */
 static int scan_argv(int argc, char **argv, hubsync_config *c, flag_values *fv, err_info *e)
 {
     const char **raw = fv->fv_raw;
+    bool flags_end = false; /* after "--", every word is an argument */
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int rc;
-        if (arg[0] != '-' || arg[1] == '\0') {
+        if (!flags_end && strcmp(arg, "--") == 0) {
+            flags_end = true;
+            continue;
+        }
+        if (flags_end || arg[0] != '-' || arg[1] == '\0') {
             if ((rc = scan_command(arg, c, e)))
                 return rc;
             continue;
@@ -376,8 +400,7 @@ static int scan_argv(int argc, char **argv, hubsync_config *c, flag_values *fv, 
                 return err_set(e, ERR_INVALID,
                                "--token is not accepted: tokens never go on the command line; "
                                "set HUBSPOT_ACCESS_TOKEN or use --token-file F");
-            return err_set(e, ERR_INVALID, "unknown flag %.*s (see hubsync --help)",
-                           name_len > 60 ? 60 : (int)name_len, arg);
+            return unknown_flag(arg, name_len, e);
         }
         const char *name = cli_flags[f].fd_name;
         if (cli_flags[f].fd_kind == FLAG_SWITCH) {
@@ -776,6 +799,9 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e)
     if (rc)
         goto fail;
     if (fv.fv_raw[F_HELP] || c->c_command == CMD_HELP) {
+        /* `hubsync run --help` is the run's usage, as `hubsync help run`. */
+        if (c->c_command != CMD_HELP && c->c_command != CMD_NONE)
+            c->c_help_command = c->c_command;
         c->c_command = CMD_HELP;
         c->c_markdown = fv.fv_raw[F_MARKDOWN] != NULL;
         return 0;

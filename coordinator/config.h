@@ -85,6 +85,7 @@ typedef struct hubsync_config {
     int64_t c_changes_since_ms;      /* TIME, epoch ms; -1: a run was given */
     uint64_t c_changes_keep_runs;    /* run --changes-keep N (0: by days) */
     int64_t c_changes_keep_ms;       /* run --changes-keep Nd, in ms */
+    hubsync_command c_help_command;  /* help COMMAND, COMMAND --help (CMD_NONE: all) */
     bool c_markdown;                 /* help --markdown: the flag table of docs/CLI.md */
 } hubsync_config;
 

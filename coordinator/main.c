@@ -34,6 +34,8 @@ static int dispatch(const hubsync_config *c)
     case CMD_HELP:
         if (c->c_markdown)
             cli_flags_markdown(stdout);
+        else if (c->c_help_command != CMD_NONE)
+            cli_usage_command(stdout, c->c_help_command);
         else
             config_usage();
         return EXIT_OK;

@@ -256,7 +256,9 @@ static const bad_row bad_rows[] = {
     {{"status"}, {"HUBSYNC_TABLES=companies_widgets"}, "HUBSYNC_TABLES: unknown table"},
     /* Flags and commands. */
     {{"status", "-x"}, {0}, "unknown flag -x"},
-    {{"status", "--"}, {0}, "unknown flag --"},
+    {{"status", "--", "--json"}, {0}, "unexpected argument '--json' after the command status"},
+    {{"statsu"}, {0}, "unknown command 'statsu' (did you mean status?"},
+    {{"status", "--tabels", "x"}, {0}, "unknown flag --tabels (did you mean --tables?"},
     {{"-"}, {0}, "unknown command '-'"},
     {{"status", "run"}, {0}, "unexpected argument 'run'"},
     {{"status", "--json=yes"}, {0}, "--json takes no value"},

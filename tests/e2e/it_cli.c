@@ -282,10 +282,26 @@ static void test_help(void)
                versions[i][0], v.co_out, want);
         cli_free(&v);
     }
-    /* --help wins wherever it stands. */
+    /* One command's usage: its own flags, and no other command's. */
+    static const char *const per_command[][3] = {{"help", "export", NULL},
+                                                 {"export", "--help", NULL}};
+    for (size_t i = 0; i < 2; i++) {
+        cli_out u;
+        CHECK_EQ(cli(NULL, per_command[i], &u), 0);
+        CHECKF(has(u.co_out, "usage: hubsync [FLAGS] export [FLAGS]") &&
+                   has(u.co_out, "--objects") && has(u.co_out, "--db") &&
+                   !has(u.co_out, "--full-scan"),
+               "%s %s: %s", per_command[i][0], per_command[i][1], u.co_out);
+        cli_free(&u);
+    }
+    /* --help wins wherever it stands (after a command: that command's). */
     cli_out o;
     const char *late[] = {"status", "--workers", "3", "--help", NULL};
     CHECK_EQ(cli(NULL, late, &o), 0);
+    CHECK(has(o.co_out, "usage: hubsync [FLAGS] status [FLAGS]"));
+    cli_free(&o);
+    const char *early[] = {"--help", "--workers", "3", NULL};
+    CHECK_EQ(cli(NULL, early, &o), 0);
     CHECK(has(o.co_out, "Exit codes"));
     cli_free(&o);
     /* No command: a usage error. */

@@ -104,6 +104,18 @@ static void test_words(void)
     CHECK_STR(cli_flag_commands(&cli_flags[F_DB], buf, sizeof(buf)), "every command");
 }
 
+static void test_suggestions(void)
+{
+    CHECK(cli_near("statsu", "status"));
+    CHECK(cli_near("--tabels", "--tables"));
+    CHECK(cli_near("rn", "run"));
+    CHECK(cli_near("exprt", "export"));
+    CHECK(!cli_near("status", "status")); /* known: nothing to suggest */
+    CHECK(!cli_near("bench", "help"));
+    CHECK(!cli_near("xyz", "run"));
+    CHECK(!cli_near("--frobnicate", "--format"));
+}
+
 /* The text a printer writes, in a malloc'd string. */
 static char *printed(void (*print)(FILE *))
 {
@@ -155,6 +167,7 @@ int unit_suite_cli(void)
         {"every flag row is consistent", test_flag_rows},
         {"every command has one row", test_command_rows},
         {"choices and command sets as words", test_words},
+        {"a near command or flag is suggested, a far one not", test_suggestions},
         {"usage and Markdown from the tables", test_texts},
     };
     return ut_add_suite("cli", tests, sizeof(tests) / sizeof(tests[0]));
