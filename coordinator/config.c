@@ -746,8 +746,13 @@ static int resolve_export(hubsync_config *c, const flag_values *fv, err_info *e)
 static int resolve_output(hubsync_config *c, const flag_values *fv, err_info *e)
 {
     int rc;
-    c->c_log_json = fv->fv_num[F_LOG_FORMAT] == 1;            /* text|json */
-    c->c_progress = (progress_mode)fv->fv_num[F_PROGRESS];    /* auto|always|never */
+    c->c_log_json = fv->fv_num[F_LOG_FORMAT] == 1;         /* text|json */
+    c->c_progress = (progress_mode)fv->fv_num[F_PROGRESS]; /* auto|always|never */
+    if (c->c_progress == PROGRESS_ALWAYS && c->c_log_json)
+        return err_set(e, ERR_INVALID,
+                       "%s always draws a bar on stderr, where %s json writes one JSON object a "
+                       "line: choose one",
+                       fv->fv_src[F_PROGRESS], fv->fv_src[F_LOG_FORMAT]);
     c->c_export_format = (export_format)fv->fv_num[F_FORMAT]; /* tsv|jsonl */
     c->c_markdown = fv->fv_raw[F_MARKDOWN] != NULL;
 
@@ -790,6 +795,23 @@ static int resolve(hubsync_config *c, flag_values *fv, err_info *e)
     return 0;
 }
 
+/* Whether the command line (or the environment) asks for JSON log lines,
+ * read without parsing anything else: a usage error is then a JSON line
+ * too, for the log pipeline that asked for them. */
+static bool wants_json_logs(int argc, char **argv)
+{
+    const char *v = env(cli_flags[F_LOG_FORMAT].fd_env);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strncmp(argv[i], "--log-format=", 13) == 0)
+            v = argv[i] + 13;
+        else if (strcmp(argv[i], "--log-format") == 0 && i + 1 < argc)
+            v = argv[++i];
+    }
+    return v && strcmp(v, "json") == 0;
+}
+
 int config_parse(int argc, char **argv, hubsync_config *c, err_info *e)
 {
     static flag_values fv; /* large: not on the stack */
@@ -819,6 +841,7 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e)
     return 0;
 fail:
     config_wipe(c);
+    c->c_log_json = wants_json_logs(argc, argv);
     return rc;
 }
 

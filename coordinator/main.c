@@ -53,7 +53,12 @@ int main(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "bench") == 0)
         return cmd_bench(argc - 2, argv + 2);
     if (config_parse(argc, argv, &config, &e) != 0) {
-        fprintf(stderr, "hubsync: %s\n", e.ei_msg);
+        if (config.c_log_json) {
+            log_setup(true, LOG_INFO);
+            log_error("%s", e.ei_msg);
+        } else {
+            fprintf(stderr, "hubsync: %s\n", e.ei_msg);
+        }
         return EXIT_USAGE;
     }
     log_setup(config.c_log_json, LOG_INFO);
