@@ -198,6 +198,11 @@ tail -n 1 "$s/log3b" | /usr/bin/python3 -c 'import json, sys; print(json.dumps(j
     >"$s/run2b.json" || fail "the last log line of a run without --json holds no summary"
 mirror_check "$s/db" "${TABLES[@]}"
 grep -q '"mode":"changes"' "$s/run2.json" || fail "the second run did not search for changes"
+# setup --json and doctor --json over the synced database (doctor: 0 agree, 1 not).
+expect_exit 0 "setup --json again" hs setup --json >"$s/setup1.json" 2>>"$s/log3b"
+rc=0
+hs doctor --json >"$s/doctor1.json" 2>>"$s/log3b" || rc=$?
+[ "$rc" -le 1 ] || fail "doctor --json: exit $rc"
 # A refused token: error lines, exit 3.
 expect_exit 3 "refused token" env HUBSPOT_ACCESS_TOKEN=pat-na1-wrong \
     "$HUBSYNC" --db "$s/db" --log-format json run --json >"$s/run3.json" 2>"$s/log4"
@@ -256,6 +261,8 @@ done
 # run3: a refused token still prints its (incomplete) summary.
 validate run-summary "$s"/run[0-6].json "$s"/run2b.json "$root"/summary.json "$k8s".*.summary.json
 validate status "$s"/status[0-3].json "$root/status.json"
+validate setup "$s/setup1.json"
+validate doctor "$s/doctor1.json"
 # The schemas must refuse what hubsync does not print.
 $PY - "$s" <<'EOF_PY'
 import json, sys
@@ -277,7 +284,8 @@ validate status --expect-invalid "$s"/bad[1-4].json
 validate run-summary --expect-invalid "$s"/bad[56].json
 validate log-line --expect-invalid "$s"/bad[78].json
 $CHECK schema-doc docs/schemas/log-line.schema.json docs/schemas/status.schema.json \
-    docs/schemas/run-summary.schema.json --check docs/SCHEMAS.md || fail "docs/SCHEMAS.md"
+    docs/schemas/run-summary.schema.json docs/schemas/setup.schema.json \
+    docs/schemas/doctor.schema.json --check docs/SCHEMAS.md || fail "docs/SCHEMAS.md"
 
 ms=$((($(date +%s%N) - started_ns) / 1000000))
 if [ "$failures" -ne 0 ]; then
