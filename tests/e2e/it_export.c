@@ -270,7 +270,10 @@ static int apply_changes(tl_lines *mirror, const tl_lines *before, char *tsv, si
                          size_t *records)
 {
     *idle = *records = 0;
-    for (char *line = strtok(tsv, "\n"); line; line = strtok(NULL, "\n")) {
+    char *next = tsv, *line;
+    while ((line = strsep(&next, "\n")) != NULL) {
+        if (!*line)
+            continue;
         char *op_end = strchr(line, '\t'), *run_end = op_end ? strchr(op_end + 1, '\t') : NULL;
         if (!run_end)
             return -1;
