@@ -55,7 +55,8 @@ typedef struct push_job {
     bool pj_have_position;
     push_row *pj_rows; /* one link's rows */
     size_t pj_rows_cap;
-    uint64_t pj_loaded, pj_changes, pj_objects; /* for the summary */
+    uint64_t pj_loaded, pj_changes, pj_objects;     /* for the summary */
+    uint64_t pj_load_ns, pj_objects_ns, pj_feed_ns; /* the time each part took */
 } push_job;
 
 /* ---- what to push ---------------------------------------------------------- */
@@ -337,7 +338,7 @@ static int load_objects(push_job *j, const push_item *it, err_info *e)
 {
     char sql[300];
     if (it->pi_exists)
-        snprintf(sql, sizeof(sql), "DELETE FROM \"%s\"", it->pi_name);
+        snprintf(sql, sizeof(sql), "%s \"%s\"", j->pj_ops->po_empty, it->pi_name);
     else
         snprintf(sql, sizeof(sql),
                  "CREATE TABLE \"%s\" (id BIGINT PRIMARY KEY, lastmodified_ms BIGINT NOT NULL, "
@@ -457,12 +458,18 @@ static int push_all(push_job *j, err_info *e)
         rc = check_feed(j, e);
     for (int i = 0; rc == 0 && i < j->pj_nitems; i++) {
         const push_item *it = &j->pj_items[i];
+        uint64_t t0 = clock_mono_ns();
         if (it->pi_objects)
             rc = load_objects(j, it, e);
         else if (it->pi_load)
             rc = load_table(j, it, e);
+        *(it->pi_objects ? &j->pj_objects_ns : &j->pj_load_ns) += clock_mono_ns() - t0;
     }
-    if (rc == 0 && (rc = apply_feed(j, e)) == 0 && (rc = write_positions(j, e)) == 0)
+    uint64_t t0 = clock_mono_ns();
+    if (rc == 0)
+        rc = apply_feed(j, e);
+    j->pj_feed_ns = clock_mono_ns() - t0;
+    if (rc == 0 && (rc = write_positions(j, e)) == 0)
         rc = j->pj_ops->commit(j->pj_conn, e);
     return rc;
 }
@@ -498,10 +505,11 @@ int cmd_push(const hubsync_config *c)
         loaded += !j.pj_items[i].pi_objects && j.pj_items[i].pi_load;
         fed += !j.pj_items[i].pi_objects && !j.pj_items[i].pi_load;
     }
-    printf("push: %s target at run %llu: %d tables loaded (%llu rows), %d fed (%llu changes), "
-           "%llu objects\n",
+    printf("push: %s target at run %llu: %d tables loaded (%llu rows, %.3f s), %d fed (%llu "
+           "changes, %.3f s), %llu objects (%.3f s)\n",
            j.pj_ops->po_name, (unsigned long long)j.pj_latest, loaded,
-           (unsigned long long)j.pj_loaded, fed, (unsigned long long)j.pj_changes,
-           (unsigned long long)j.pj_objects);
+           (unsigned long long)j.pj_loaded, (double)j.pj_load_ns / 1e9, fed,
+           (unsigned long long)j.pj_changes, (double)j.pj_feed_ns / 1e9,
+           (unsigned long long)j.pj_objects, (double)j.pj_objects_ns / 1e9);
     return EXIT_OK;
 }

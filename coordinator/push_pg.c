@@ -316,6 +316,7 @@ static int pg_changes_end(push_conn *c, const char *const *tables, int ntables, 
 const push_ops push_pg_ops = {
     .po_name = "postgresql",
     .po_key_after_load = true,
+    .po_empty = "TRUNCATE",
     .connect = pg_connect,
     .close = pg_close,
     .begin = pg_begin,

@@ -256,6 +256,7 @@ static int sq_changes_end(push_conn *c, const char *const *tables, int ntables, 
 
 const push_ops push_sqlite_ops = {
     .po_name = "sqlite",
+    .po_empty = "DELETE FROM", /* without WHERE: SQLite's truncate optimisation */
     .connect = sq_connect,
     .close = sq_close,
     .begin = sq_begin,

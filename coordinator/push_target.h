@@ -59,6 +59,9 @@ typedef struct push_ops {
     void (*close)(push_conn *c);
     int (*begin)(push_conn *c, err_info *e);
     int (*commit)(push_conn *c, err_info *e);
+    /* Empties `table` (PostgreSQL: TRUNCATE, which rewrites nothing row by
+     * row but holds an exclusive lock on the table until the commit). */
+    const char *po_empty;
     /* Runs one statement that returns no rows. */
     int (*exec)(push_conn *c, const char *sql, err_info *e);
     /* The columns of `table` as "name type,name type" (lower case; the
