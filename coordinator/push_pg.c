@@ -87,11 +87,20 @@ static int pg_exec(push_conn *c, const char *sql, err_info *e)
     return 0;
 }
 
+/* Any number, the same in every hubsync: the lock pushes into one
+ * database take in turn. */
+#define PUSH_LOCK "7218205031"
+
 static int pg_begin(push_conn *c, err_info *e)
 {
     int rc = pg_exec(c, "BEGIN", e);
     if (rc == 0)
         rc = pg_exec(c, "SET LOCAL client_min_messages = warning", e);
+    /* Two pushes into one database take turns: the second reads the
+     * position the first committed (as SQLite's BEGIN IMMEDIATE makes
+     * them). Released at the commit or the rollback. */
+    if (rc == 0)
+        rc = pg_exec(c, "SELECT pg_advisory_xact_lock(" PUSH_LOCK ")", e);
     c->in_txn = rc == 0;
     return rc;
 }

@@ -303,6 +303,21 @@ static void test_follows_runs(void)
         REQUIRE(CHECK_EQ(push(s, db, c.pc_target[i], false, NULL), 0));
         CHECK(target_exact(s, db, c.pc_target[i], 3));
     }
+    /* Two pushes at once into a new target take turns: one loads it, the
+     * other then finds it loaded. */
+    char pg_twice[256], sq_twice[128];
+    snprintf(pg_twice, sizeof(pg_twice), "postgresql:///twice?host=%s&user=postgres",
+             c.pc_pg.ps_dir);
+    snprintf(sq_twice, sizeof(sq_twice), "sqlite:%s/twice.db", db);
+    REQUIRE(CHECK_EQ(edit(c.pc_pg.ps_uri, db, "CREATE DATABASE twice;\n"), 0));
+    const char *twice[] = {sq_twice, pg_twice};
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"push", twice[i], NULL};
+        pid_t a = it_hubsync_start(s, db, args), b = it_hubsync_start(s, db, args);
+        CHECK_EQ(it_wait_exit(a, 60000), 0);
+        CHECK_EQ(it_wait_exit(b, 60000), 0);
+        CHECK(target_exact(s, db, twice[i], 3));
+    }
 done:
     case_stop(&c);
 }
