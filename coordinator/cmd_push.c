@@ -51,7 +51,8 @@ typedef struct push_job {
     push_conn *pj_conn;
     push_item pj_items[MAX_ITEMS];
     int pj_nitems;
-    uint64_t pj_latest; /* the store's latest run, in this snapshot */
+    uint64_t pj_latest;   /* the store's latest run, in this snapshot */
+    uint64_t pj_position; /* the latest run that had ended: what the target is in step with */
     bool pj_have_position;
     push_row *pj_rows; /* one link's rows */
     size_t pj_rows_cap;
@@ -439,7 +440,7 @@ static int write_positions(push_job *j, err_info *e)
                  "DELETE FROM hubsync_position WHERE name = '%s'; INSERT INTO hubsync_position "
                  "VALUES ('%s', '%s', %llu, %lld)",
                  it->pi_name, it->pi_name, it->pi_objects ? "objects" : "associations",
-                 (unsigned long long)j->pj_latest, (long long)clock_wall_ms());
+                 (unsigned long long)j->pj_position, (long long)clock_wall_ms());
         rc = j->pj_ops->exec(j->pj_conn, sql, e);
     }
     return rc;
@@ -454,6 +455,12 @@ static int push_all(push_job *j, err_info *e)
         (rc = j->pj_ops->connect(j->pj_c->c_push_target, &j->pj_conn, e)) == 0)
         rc = j->pj_ops->begin(j->pj_conn, e);
     j->pj_latest = fi.fi_latest_run;
+    /* A run still going has committed part of its changes: the target
+     * gets them, but its position stays at the run before, so the next
+     * push applies the whole run again (a change applied twice gives the
+     * same rows). */
+    if (rc == 0)
+        rc = store_feed_run_before(j->pj_t, clock_wall_ms(), &j->pj_position, e);
     if (rc == 0 && (rc = reconcile(j, e)) == 0)
         rc = check_feed(j, e);
     for (int i = 0; rc == 0 && i < j->pj_nitems; i++) {
@@ -505,9 +512,13 @@ int cmd_push(const hubsync_config *c)
         loaded += !j.pj_items[i].pi_objects && j.pj_items[i].pi_load;
         fed += !j.pj_items[i].pi_objects && !j.pj_items[i].pi_load;
     }
+    if (j.pj_position < j.pj_latest)
+        printf("push: run %llu is still going: the target holds what it has committed, and "
+               "the next push applies its changes again\n",
+               (unsigned long long)j.pj_latest);
     printf("push: %s target at run %llu: %d tables loaded (%llu rows, %.3f s), %d fed (%llu "
            "changes, %.3f s), %llu objects (%.3f s)\n",
-           j.pj_ops->po_name, (unsigned long long)j.pj_latest, loaded,
+           j.pj_ops->po_name, (unsigned long long)j.pj_position, loaded,
            (unsigned long long)j.pj_loaded, (double)j.pj_load_ns / 1e9, fed,
            (unsigned long long)j.pj_changes, (double)j.pj_feed_ns / 1e9,
            (unsigned long long)j.pj_objects, (double)j.pj_objects_ns / 1e9);

@@ -398,6 +398,43 @@ done:
     case_stop(&c);
 }
 
+static void test_beside_a_run(void)
+{
+    static push_case c;
+    memset(&c, 0, sizeof(c));
+    tl_sim *s = &c.pc_sim;
+    const char *db = c.pc_db;
+    char *out = NULL;
+    REQUIRE(case_start(&c, PORTAL));
+    REQUIRE(it_sim_post(s, "/_sim/mutate", "{\"count\":500}") == 0);
+    tl_sleep_ms(50);
+    /* A paced full scan (run 2) notes its changes batch by batch; each
+     * target is pushed while it goes, once it has merged some. */
+    const char *slow[] = {"run", "--full-scan", "--rate", "10/1s", "--lag-ms", "0", NULL};
+    int64_t calls = it_assoc_calls(s);
+    pid_t run = it_hubsync_start_to(s, db, slow, "/dev/null", NULL);
+    REQUIRE(run > 0);
+    REQUIRE(CHECK(it_wait_assoc_calls(s, calls + 5, 60000)));
+    for (int i = 0; i < 2; i++) {
+        const char *args[] = {"push", c.pc_target[i], NULL};
+        REQUIRE(CHECK_EQ(it_hubsync(s, db, args, 60000, &out), 0));
+        CHECKF(strstr(out, "run 2 is still going") && strstr(out, "target at run 1:"), "%s", out);
+        free(out);
+        out = NULL;
+    }
+    CHECKF(!it_process_gone(run), "the run ended before both pushes");
+    REQUIRE(CHECK_EQ(it_wait_exit(run, 120000), 0));
+    REQUIRE(CHECK(it_mirror_equals_truth(s, db)));
+    /* The next push applies run 2 whole, again in part. */
+    for (int i = 0; i < 2; i++) {
+        REQUIRE(CHECK_EQ(push(s, db, c.pc_target[i], false, NULL), 0));
+        CHECK(target_exact(s, db, c.pc_target[i], 2));
+    }
+done:
+    free(out);
+    case_stop(&c);
+}
+
 /* Applies `sql` to the target, then a push must fail with exit 2 and a
  * message holding `says`, and leave the target as it was. */
 static bool refused(tl_sim *s, const char *db, const char *target, const char *sql,
@@ -475,5 +512,6 @@ int it_register_push(void)
     rc |= it_add_test(s, "follows_runs", test_follows_runs);
     rc |= it_add_test(s, "killed_push_resumes", test_killed_push_resumes);
     rc |= it_add_test(s, "hand_edits_refused", test_hand_edits_refused);
+    rc |= it_add_test(s, "beside_a_run", test_beside_a_run);
     return rc;
 }
