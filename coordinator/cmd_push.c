@@ -446,7 +446,7 @@ static int write_positions(push_job *j, err_info *e)
     return rc;
 }
 
-/* Steps 2 to 4 (the top of this file), in the target's transaction. */
+/* Steps 1 to 4 (the top of this file), 2 to 4 in the target's transaction. */
 static int push_all(push_job *j, err_info *e)
 {
     store_feed_info fi;
@@ -454,7 +454,7 @@ static int push_all(push_job *j, err_info *e)
     if (rc == 0 && (rc = select_items(j, e)) == 0 &&
         (rc = j->pj_ops->connect(j->pj_c->c_push_target, &j->pj_conn, e)) == 0)
         rc = j->pj_ops->begin(j->pj_conn, e);
-    j->pj_latest = fi.fi_latest_run;
+    j->pj_latest = rc == 0 ? fi.fi_latest_run : 0;
     /* A run still going has committed part of its changes: the target
      * gets them, but its position stays at the run before, so the next
      * push applies the whole run again (a change applied twice gives the
@@ -513,8 +513,8 @@ int cmd_push(const hubsync_config *c)
         fed += !j.pj_items[i].pi_objects && !j.pj_items[i].pi_load;
     }
     if (j.pj_position < j.pj_latest)
-        printf("push: run %llu is still going: the target holds what it has committed, and "
-               "the next push applies its changes again\n",
+        printf("push: run %llu is still going (or was killed before its end): the target "
+               "holds what it has committed, and the next push applies its changes again\n",
                (unsigned long long)j.pj_latest);
     printf("push: %s target at run %llu: %d tables loaded (%llu rows, %.3f s), %d fed (%llu "
            "changes, %.3f s), %llu objects (%.3f s)\n",
