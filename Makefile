@@ -20,7 +20,7 @@
 
 VARIANT ?= release
 CC      ?= cc
-PKGS    := json-c libmicrohttpd libcurl cunit msgpack lmdb
+PKGS    := json-c libmicrohttpd libcurl cunit msgpack lmdb libpq sqlite3
 
 ifeq ($(VARIANT),asan)
   OUT      := build/asan
@@ -40,9 +40,11 @@ CFLAGS   += -std=c11 $(WARN) $(OPTFLAGS)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # Each binary links only the libraries it uses: libs(PACKAGES).
 libs = $(shell pkg-config --libs $(1) 2>/dev/null) -lpthread -lm
-CLIENT_LIBS := json-c libcurl msgpack lmdb
+# CORE_LIBS: what common/ and the worker need; bin/hubsync adds push's targets.
+CORE_LIBS   := json-c libcurl msgpack lmdb
+CLIENT_LIBS := $(CORE_LIBS) libpq sqlite3
 SIM_LIBS    := json-c libmicrohttpd
-TEST_LIBS   := $(CLIENT_LIBS) cunit
+TEST_LIBS   := $(CORE_LIBS) cunit
 LDFLAGS  += $(OPTFLAGS)
 
 # common/ is four layers, each a static library (docs/ARCHITECTURE.md); a
@@ -209,13 +211,13 @@ $(FUZZ_DIR)/obj/%.o: %.c
 
 define fuzz_rule
 $(FUZZ_DIR)/fuzz_$(1): $$(call fuzz_obj,tests/fuzz/fuzz_$(1).c $$(fuzz_mods_$(1)))
-	$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) $$^ -o $$@ $$(call libs,$$(CLIENT_LIBS))
+	$$(FUZZ_CC) -fsanitize=fuzzer $$(FUZZ_SAN) $$^ -o $$@ $$(call libs,$$(CORE_LIBS))
 endef
 $(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_rule,$(t))))
 
 # Turns captured responses into msgpack seeds with the real encoders.
 $(FUZZ_DIR)/seed-writer: $(call fuzz_obj,tests/fuzz/seed_writer.c $(FUZZ_STORE) common/hubspot/hs_codec.c common/ipc/wire.c)
-	$(FUZZ_CC) $(FUZZ_SAN) $^ -o $@ $(call libs,$(CLIENT_LIBS))
+	$(FUZZ_CC) $(FUZZ_SAN) $^ -o $@ $(call libs,$(CORE_LIBS))
 
 .PHONY: fuzz fuzz-brief fuzz-build
 fuzz-build: $(FUZZ_BINS) $(BINDIR)/hubspot-sim

@@ -12,6 +12,7 @@
 
 #define RUN     CLI_CMD(CMD_RUN)
 #define EXPORT  CLI_CMD(CMD_EXPORT)
+#define PUSH    CLI_CMD(CMD_PUSH)
 #define TALKERS (CLI_CMD(CMD_SETUP) | CLI_CMD(CMD_RUN) | CLI_CMD(CMD_STATUS) | CLI_CMD(CMD_DOCTOR))
 #define MAX_DAY 1000000000000ULL /* --daily and --daily-reserve: 10^12 */
 #define WORKERS (SHM_MAX_WORKERS - 1)
@@ -134,8 +135,8 @@ const cli_flag cli_flags[F_COUNT] = {
                         "`N` runs (1–1,000,000) or `Nd` days (1–3,650); asking `export "
                         "--changes-since` for dropped changes is an error that says to take a "
                         "snapshot"},
-    [F_TABLE] = {"--table", 0, "T", NULL, FLAG_TEXT, 0, 0, NULL, "every selected table", EXPORT,
-                 "only table T", "any canonical table, selected or not"},
+    [F_TABLE] = {"--table", 0, "T", NULL, FLAG_TEXT, 0, 0, NULL, "every selected table",
+                 EXPORT | PUSH, "only table T", "any canonical table, selected or not"},
     [F_OBJECTS] = {"--objects", 0, "TYPE", NULL, FLAG_TEXT, 0, 0, NULL, "the associations", EXPORT,
                    "the stored objects of TYPE (ID, last-modified time, archived) instead of "
                    "associations",
@@ -154,6 +155,11 @@ const cli_flag cli_flags[F_COUNT] = {
                   "write to FILE, replaced atomically when the export is whole",
                   "a file in a folder that exists: written beside it and renamed over it at the "
                   "end, so FILE is the whole export or what it was before"},
+    [F_SNAPSHOT] = {"--snapshot", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", PUSH,
+                    "load the target again from a snapshot of the mirror instead of applying "
+                    "the change feed (when the feed no longer holds the changes it needs)",
+                    "in one target transaction: the tables are dropped, created and loaded "
+                    "again; see [EXPORT.md](EXPORT.md#targets)"},
     [F_MARKDOWN] = {"--markdown", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", CLI_CMD(CMD_HELP),
                     "print the flags as the Markdown table of docs/CLI.md", NULL},
 };
@@ -169,6 +175,9 @@ const cli_command cli_commands[] = {
      "compare the rollup fields in HubSpot with the saved table_options; prints each mismatch "
      "and its fix; exit 0 when all agree, 1 when not"},
     {"export", CMD_EXPORT, "print the mirrored associations (read-only, works beside a run)"},
+    {"push", CMD_PUSH,
+     "keep a SQLite file or a PostgreSQL database in step with the mirror: TARGET is "
+     "sqlite:PATH or postgresql://…; a snapshot first, then the change feed"},
     {"bench", CMD_BENCH,
      "full scan versus incremental, hubsync versus the reference design's pace, against the "
      "simulator (scripts/bench.sh --help for its options)"},

@@ -49,6 +49,7 @@ typedef enum flag_id {
     F_CHANGES_SINCE,
     F_FORMAT,
     F_OUTPUT,
+    F_SNAPSHOT,
     F_MARKDOWN,
     F_COUNT
 } flag_id;

@@ -31,6 +31,7 @@
 #include "../common/base/jbuf.h"
 #include "commands.h"
 #include "labels.h"
+#include "mirror_check.h"
 
 enum { FLUSH_BYTES = 1 << 16, OBJECT_BATCH = 1024 };
 
@@ -149,24 +150,6 @@ static void assoc_line(jbuf *b, export_format f, const char *pre, const char *ta
         tsv_line(b, pre, table, a);
 }
 
-/* A table or an object type never synced (no run finished or began one)
- * has nothing to export, which is not the same as an empty one: an error
- * that says so. */
-static int check_synced(store_txn *t, const char *name, const char *hint, err_info *e)
-{
-    static store_state st; /* large (the scan's ranges) */
-    int rc = store_get_state(t, name, &st, e);
-    /* A damaged record is still a record: synced. Export needs no cursor
-     * (run and status say the record is damaged and what to do). */
-    if (rc == ERR_CORRUPT)
-        return 0;
-    if (rc != 0)
-        return err_wrap(e, "%s: ", name);
-    if (st.ss_runs == 0 && st.ss_cursor.cu_kind == STORE_CURSOR_NONE && st.ss_scan_started_ms == 0)
-        return err_set(e, ERR_NOT_FOUND, "%s was never synced: %s", name, hint);
-    return 0;
-}
-
 /* Streams one table. Returns 0 or an ERR_* (message in e). */
 static int export_table(const hubsync_config *c, store_txn *t, hs_table table, jbuf *b, sink *k,
                         err_info *e)
@@ -258,49 +241,42 @@ static int export_objects(const hubsync_config *c, store_txn *t, jbuf *b, sink *
 /* ---- the change feed ---------------------------------------------------------- */
 
 /* The run the changes are asked after: --changes-since RUN, or the latest
- * run that had ended at TIME; checked against what the feed keeps. */
-static int changes_after(const hubsync_config *c, store_txn *t, uint64_t *after, err_info *e)
+ * run that had ended at TIME; checked against what the feed keeps for the
+ * tables asked for. */
+static int changes_after(const hubsync_config *c, store_txn *t, const hs_table *tables, int n,
+                         uint64_t *after, err_info *e)
 {
-    store_feed_info fi;
-    int rc = store_feed_read_info(t, &fi, e);
-    if (rc == 0 && c->c_changes_since_ms >= 0)
+    int rc = 0;
+    if (c->c_changes_since_ms >= 0)
         rc = store_feed_run_before(t, c->c_changes_since_ms, after, e);
     else
         *after = c->c_changes_since_run;
-    if (rc)
+    feed_gap g;
+    if (rc || (rc = mirror_feed_gap(t, *after, tables, n, &g, e)) != 0)
         return rc;
-    if (*after > fi.fi_latest_run)
+    char name[64];
+    switch (g.fg_kind) {
+    case FEED_GAP_NONE:
+        return 0;
+    case FEED_GAP_AHEAD:
         return err_set(e, ERR_INVALID, "--changes-since %llu: the latest run is %llu",
-                       (unsigned long long)*after, (unsigned long long)fi.fi_latest_run);
-    if (*after + 1 < fi.fi_oldest_run)
+                       (unsigned long long)*after, (unsigned long long)g.fg_latest_run);
+    case FEED_GAP_DROPPED:
         return err_set(e, ERR_NOT_FOUND,
                        "the changes after run %llu are no longer kept (the feed starts at run "
                        "%llu; --changes-keep): take a snapshot (hubsync export), then ask for "
                        "the changes since run %llu",
-                       (unsigned long long)*after, (unsigned long long)fi.fi_oldest_run,
-                       (unsigned long long)fi.fi_latest_run);
-    return 0;
-}
-
-/* The tables asked for whose feed starts after `after` (loaded from empty
- * by a later run): their changes since are that load, which no note holds. */
-static int check_bases(store_txn *t, const hs_table *tables, int n, uint64_t after, err_info *e)
-{
-    for (int i = 0; i < n; i++) {
-        uint64_t base = 0;
-        char name[64];
-        hs_table_name(tables[i], name, sizeof(name));
-        int rc = store_feed_table_base(t, tables[i], &base, e);
-        if (rc)
-            return rc;
-        if (base > after)
-            return err_set(e, ERR_NOT_FOUND,
-                           "%s was loaded from empty by run %llu, after run %llu: the feed "
-                           "holds its changes from then on; take a snapshot of it (hubsync "
-                           "export --table %s)",
-                           name, (unsigned long long)base, (unsigned long long)after, name);
+                       (unsigned long long)*after, (unsigned long long)g.fg_oldest_run,
+                       (unsigned long long)g.fg_latest_run);
+    case FEED_GAP_BASE:
+        break;
     }
-    return 0;
+    hs_table_name(g.fg_table, name, sizeof(name));
+    return err_set(e, ERR_NOT_FOUND,
+                   "%s was loaded from empty by run %llu, after run %llu: the feed "
+                   "holds its changes from then on; take a snapshot of it (hubsync "
+                   "export --table %s)",
+                   name, (unsigned long long)g.fg_base_run, (unsigned long long)*after, name);
 }
 
 /* Streams the changes of the runs after --changes-since to tables[0..n). */
@@ -312,9 +288,7 @@ static int export_changes(const hubsync_config *c, store_txn *t, const hs_table 
     memset(catalogs, 0, sizeof(catalogs));
     bool have[CONFIG_MAX_TABLES] = {false};
     store_change_iter *it = NULL;
-    int rc = changes_after(c, t, &after, e);
-    if (rc == 0)
-        rc = check_bases(t, tables, n, after, e);
+    int rc = changes_after(c, t, tables, n, &after, e);
     for (int i = 0; rc == 0 && i < n; i++) {
         rc = store_get_labels(t, tables[i], &catalogs[i], e);
         have[i] = rc == 0;
@@ -377,7 +351,7 @@ static int export_all(const hubsync_config *c, store_txn *t, jbuf *b, sink *k, e
         const char *plural = hs_object(c->c_export_objects)->oi_plural;
         snprintf(name, sizeof(name), "objects.%s", plural);
         snprintf(hint, sizeof(hint), "a run of a table of %s lists them", plural);
-        rc = check_synced(t, name, hint, e);
+        rc = mirror_check_synced(t, name, hint, e);
     }
     for (int i = 0; rc == 0 && i < ntables; i++) {
         hs_table_name(tables[i], name, sizeof(name));
@@ -385,7 +359,7 @@ static int export_all(const hubsync_config *c, store_txn *t, jbuf *b, sink *k, e
                  "`hubsync run --tables %s` syncs it (export takes the tables run does: "
                  "--tables, HUBSYNC_TABLES, or --table T)",
                  name);
-        rc = check_synced(t, name, hint, e);
+        rc = mirror_check_synced(t, name, hint, e);
     }
     if (rc == 0 && c->c_changes_given) {
         rc = export_changes(c, t, tables, ntables, b, k, e);

@@ -1,6 +1,6 @@
 /*
  * commands — the CLI's commands other than `run` (setup, status, doctor,
- * export) and what every command shares: the exit code of an error, error
+ * export, push) and what every command shares: the exit code of an error, error
  * lines with secrets scrubbed, HubSpot GET requests and the rollup
  * detection of setup and doctor (a table's schema and route: route.h).
  *
@@ -45,6 +45,15 @@ int cmd_doctor(const hubsync_config *c);
  * as TSV or JSONL (docs/CLI.md, `hubsync export`), streaming from one read snapshot. Exit 0, 1
  * (stdout failed), or 2 (no usable database). */
 int cmd_export(const hubsync_config *c);
+
+/* `hubsync push [--table T] [--snapshot] TARGET`: keeps a SQLite file or a
+ * PostgreSQL database in step with the mirror (docs/EXPORT.md, "Targets"):
+ * a snapshot first, then the change feed, each push one target
+ * transaction. Exit 0, 1 (the target failed or is unreachable: rerun), or 2
+ * (no usable database, a table never synced, a target changed by hand in a
+ * way push cannot reconcile, or the feed no longer holds what the target
+ * needs: --snapshot). */
+int cmd_push(const hubsync_config *c);
 
 /* `hubsync bench [ARGS…]`: runs scripts/bench.sh of the source tree this
  * binary was built in (bin/../scripts), with ARGS, this binary as $HUBSYNC

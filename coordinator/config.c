@@ -344,6 +344,14 @@ static int scan_command(const char *arg, hubsync_config *c, err_info *e)
         c->c_help_command = cmd;
         return 0;
     }
+    /* push's one argument: its target (checked in resolve_push). */
+    if (c->c_command == CMD_PUSH && !c->c_push_target[0]) {
+        if (strlen(arg) >= sizeof(c->c_push_target))
+            return err_set(e, ERR_INVALID, "push: TARGET is longer than %zu bytes",
+                           sizeof(c->c_push_target) - 1);
+        snprintf(c->c_push_target, sizeof(c->c_push_target), "%s", arg);
+        return 0;
+    }
     if (c->c_command != CMD_NONE)
         return err_set(e, ERR_INVALID, "unexpected argument '%.60s' after the command %s", arg,
                        config_command_name(c->c_command));
@@ -741,6 +749,25 @@ static int resolve_export(hubsync_config *c, const flag_values *fv, err_info *e)
     return 0;
 }
 
+/* push: TARGET is a SQLite file or a PostgreSQL URI (libpq reads the rest). */
+static int resolve_push(hubsync_config *c, const flag_values *fv, err_info *e)
+{
+    c->c_push_snapshot = fv->fv_raw[F_SNAPSHOT] != NULL;
+    if (c->c_command != CMD_PUSH)
+        return 0;
+    const char *t = c->c_push_target;
+    if (!t[0])
+        return err_set(e, ERR_INVALID,
+                       "push needs a TARGET: sqlite:PATH or postgresql://… (a libpq URI)");
+    if (strncmp(t, "sqlite:", 7) == 0
+            ? t[7] == '\0'
+            : strncmp(t, "postgresql://", 13) != 0 && strncmp(t, "postgres://", 11) != 0)
+        return err_set(e, ERR_INVALID,
+                       "push: TARGET is neither sqlite:PATH nor postgresql://… (postgres://…); "
+                       "it is not repeated here, a URI may hold a password");
+    return 0;
+}
+
 /* What it writes: log format, progress bar, metrics file, CA file, the
  * export's table and format. */
 static int resolve_output(hubsync_config *c, const flag_values *fv, err_info *e)
@@ -784,7 +811,7 @@ static int resolve(hubsync_config *c, flag_values *fv, err_info *e)
     if ((rc = resolve_where(c, fv, e)) ||
         (rc = resolve_credentials(fv->fv_src[F_TOKEN_FILE], fv->fv_text[F_TOKEN_FILE], c, e)) ||
         (rc = resolve_budget(c, fv, e)) || (rc = resolve_output(c, fv, e)) ||
-        (rc = resolve_sync(c, fv, e)))
+        (rc = resolve_sync(c, fv, e)) || (rc = resolve_push(c, fv, e)))
         return rc;
     /* Commands that talk to HubSpot need credentials. */
     if ((c->c_command == CMD_SETUP || c->c_command == CMD_RUN || c->c_command == CMD_DOCTOR) &&

@@ -32,6 +32,7 @@ typedef enum hubsync_command {
     CMD_STATUS,
     CMD_DOCTOR,
     CMD_EXPORT,
+    CMD_PUSH,
     CMD_BENCH,
     CMD_VERSION,
     CMD_HELP
@@ -86,6 +87,8 @@ typedef struct hubsync_config {
     uint64_t c_changes_keep_runs;    /* run --changes-keep N (0: by days) */
     int64_t c_changes_keep_ms;       /* run --changes-keep Nd, in ms */
     hubsync_command c_help_command;  /* help COMMAND, COMMAND --help (CMD_NONE: all) */
+    char c_push_target[PATH_MAX];    /* push TARGET: sqlite:PATH or a PostgreSQL URI */
+    bool c_push_snapshot;            /* push --snapshot: reload the target whole */
     bool c_markdown;                 /* help --markdown: the flag table of docs/CLI.md */
 } hubsync_config;
 

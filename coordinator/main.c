@@ -26,6 +26,8 @@ static int dispatch(const hubsync_config *c)
         return cmd_doctor(c);
     case CMD_EXPORT:
         return cmd_export(c);
+    case CMD_PUSH:
+        return cmd_push(c);
     case CMD_BENCH:
         return cmd_bench(0, NULL);
     case CMD_VERSION:

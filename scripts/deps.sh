@@ -11,6 +11,8 @@ packages=(
     openssl python3-prometheus-client systemd python3-yaml python3-jsonschema
     clang libclang-rt-14-dev # make fuzz: clang's libFuzzer (gcc has none)
     clang-format git         # make check-style (in make test)
+    libpq-dev libsqlite3-dev # hubsync push's targets
+    postgresql sqlite3       # bin/test-e2e push: a throwaway server, the sqlite3 shell
 )
 packages+=("$@")
 

@@ -481,20 +481,22 @@ int store_open_dbi(store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi, bool 
 
 static int damaged(const store *s, err_info *e, const char *why);
 
-/* A writable open records which hubsync wrote the database last (meta
- * "written_by", status shows it): a damaged mirror can be traced to a
- * build. */
-static int note_writer(store *s, MDB_txn *txn, err_info *e)
+/* The first commit of a writable open records which hubsync wrote the
+ * database last (meta "written_by", status shows it): a damaged mirror can
+ * be traced to a build. At the open that creates the database, else at
+ * the first commit, not at the open, so that a command that refuses the
+ * database leaves it byte for byte as it was.
+ * Returns 0 or an LMDB code (MDB_MAP_FULL grows the map like the commit). */
+static int note_writer(store *s, MDB_txn *txn)
 {
-    if (s->s_readonly)
+    if (s->s_readonly || s->s_writer_noted)
         return 0;
     const char *v = hs_version();
     uint8_t buf[128];
     size_t n = strlen(v) < 100 ? strlen(v) : 100;
     MDB_val k = {sizeof(META_WRITER_KEY) - 1, (void *)META_WRITER_KEY};
     MDB_val val = {(size_t)(store_pack_str(buf, v, (uint32_t)n) - buf), buf};
-    int rc = mdb_put(txn, s->s_meta, &k, &val, 0);
-    return rc ? store_mdb_fail(e, rc, "record the writer's version") : 0;
+    return mdb_put(txn, s->s_meta, &k, &val, 0);
 }
 
 int store_written_by(store_txn *t, char *buf, size_t size, err_info *e)
@@ -525,7 +527,7 @@ static int open_databases(store *s, err_info *e)
     int rc = mdb_txn_begin(s->s_env, NULL, s->s_readonly ? MDB_RDONLY : 0, &txn);
     if (rc)
         return store_mdb_fail(e, rc, "begin");
-    bool present = false;
+    bool present = false, created = false;
     rc = mdb_dbi_open(txn, "meta", 0, &s->s_meta);
     if (rc == MDB_NOTFOUND) {
         /* A new environment, or someone else's: only an empty one is ours. */
@@ -551,10 +553,11 @@ static int open_databases(store *s, err_info *e)
         MDB_val k = {sizeof(META_FORMAT_KEY) - 1, (void *)META_FORMAT_KEY};
         MDB_val v = {(size_t)(store_pack_uint(ver, STORE_FORMAT_VERSION) - ver), ver};
         if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->s_meta)) != 0 ||
-            (rc = mdb_put(txn, s->s_meta, &k, &v, 0)) != 0) {
+            (rc = mdb_put(txn, s->s_meta, &k, &v, 0)) != 0 || (rc = note_writer(s, txn)) != 0) {
             rc = store_mdb_fail(e, rc, "create meta");
             goto fail;
         }
+        created = true;
     } else if (rc == MDB_INCOMPATIBLE) {
         rc = err_set(e, ERR_CORRUPT, "store: %s: 'meta' is not a hubsync database", s->s_dir);
         goto fail;
@@ -584,8 +587,6 @@ static int open_databases(store *s, err_info *e)
         }
     }
     s->s_has_meta = true;
-    if ((rc = note_writer(s, txn, e)) != 0)
-        goto fail;
     if ((rc = store_open_dbi(s, txn, "schema", &s->s_schema, &present, e)) != 0 ||
         (rc = store_open_dbi(s, txn, "state", &s->s_state, &present, e)) != 0 ||
         (rc = store_open_dbi(s, txn, "labels", &s->s_labels, &s->s_has_labels, e)) != 0 ||
@@ -614,6 +615,7 @@ static int open_databases(store *s, err_info *e)
     rc = mdb_txn_commit(txn); /* a read-only commit keeps the handles too */
     if (rc)
         return disk_fail(s, e, rc, "commit the database handles");
+    s->s_writer_noted = created;
     return 0;
 fail:
     mdb_txn_abort(txn);
@@ -1155,8 +1157,12 @@ int store_txn_commit(store_txn *t, err_info *e)
     int rc;
     for (;;) {
         close_cursors(t);
-        rc = mdb_txn_commit(t->t_txn);
-        t->t_txn = NULL; /* freed by LMDB whatever the outcome */
+        /* In the loop: a batch replayed into a grown map needs it again. */
+        rc = note_writer(t->t_store, t->t_txn);
+        if (rc == 0) {
+            rc = mdb_txn_commit(t->t_txn);
+            t->t_txn = NULL; /* freed by LMDB whatever the outcome */
+        }
         if (rc != MDB_MAP_FULL)
             break;
         t->t_store->s_map_grows_at_commit++;
@@ -1166,9 +1172,15 @@ int store_txn_commit(store_txn *t, err_info *e)
             return rc;
         }
     }
+    store *s = t->t_store;
+    if (t->t_txn) { /* the note failed: the batch is not committed */
+        mdb_txn_abort(t->t_txn);
+        t->t_txn = NULL;
+    }
     txn_release(t);
     if (rc)
-        return disk_fail(t->t_store, e, rc, "commit");
+        return disk_fail(s, e, rc, "commit");
+    s->s_writer_noted = true;
     return 0;
 }
 

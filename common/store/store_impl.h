@@ -63,8 +63,9 @@ struct store {
     int s_stale_readers;
     unsigned s_readers; /* read transactions open (growth needs none) */
     bool s_wtxn_open;
-    store_txn s_wtxn; /* the write batch, reused so its log keeps its memory */
-    bool s_has_meta;  /* false only for a read-only open of an empty environment */
+    store_txn s_wtxn;    /* the write batch, reused so its log keeps its memory */
+    bool s_writer_noted; /* meta written_by put by a commit of this open */
+    bool s_has_meta;     /* false only for a read-only open of an empty environment */
     MDB_dbi s_meta, s_schema, s_state, s_labels;
     bool s_has_labels;      /* false in a read-only open of a database from before labels */
     MDB_dbi s_feed, s_runs; /* the change feed (feed.c) */

@@ -22,37 +22,6 @@
 static const char *const FAST[] = {"run", "--rate",   "0", "--search-rate",
                                    "0",   "--lag-ms", "0", NULL};
 
-/* Appends the CRLF-ended records of `text` to `out`. */
-static int add_records(const char *text, tl_lines *out)
-{
-    for (const char *p = text; *p;) {
-        const char *end = strstr(p, "\r\n");
-        size_t n = end ? (size_t)(end - p) : strlen(p);
-        if (tl_lines_addf(out, "%.*s", (int)n, p) != 0)
-            return -1;
-        p += n + (end ? 2 : 0);
-    }
-    return 0;
-}
-
-/* /_sim/truth?format=csv of the six default tables, sorted. */
-static int truth_csv(tl_sim *s, tl_lines *out)
-{
-    for (int i = 0; i < HS_DEFAULT_TABLE_COUNT; i++) {
-        char name[48];
-        hs_table_name(hs_default_tables[i], name, sizeof(name));
-        tl_resp r = {0};
-        int rc = tl_getf(s, NULL, &r, "/_sim/truth?table=%s&format=csv", name);
-        if (rc != 0 || r.r_status != 200 || add_records(r.r_body, out) != 0) {
-            tl_resp_free(&r);
-            return -1;
-        }
-        tl_resp_free(&r);
-    }
-    tl_lines_sort(out);
-    return 0;
-}
-
 /* The records of a CSV file but its header (checked), sorted. */
 static int file_records(const char *path, const char *header, tl_lines *out)
 {
@@ -68,7 +37,7 @@ static int file_records(const char *path, const char *header, tl_lines *out)
         fprintf(stderr, "    %s does not start with the header %s\n", path, header);
         return -1;
     }
-    int rc = add_records(buf + hlen + 2, out);
+    int rc = it_add_records(buf + hlen + 2, out);
     tl_lines_sort(out);
     return rc;
 }
@@ -102,7 +71,7 @@ static bool csv_equals_truth(tl_sim *s, const char *db, const char *path)
     bool ok =
         CHECK_EQ(it_hubsync(s, db, exp, 60000, NULL), 0) &&
         CHECK_EQ(file_records(path, "table,parent_id,child_id,type_id,category,label", &mine), 0) &&
-        CHECK_EQ(truth_csv(s, &truth), 0) &&
+        CHECK_EQ(it_truth_csv(s, &truth), 0) &&
         CHECK(tl_lines_equal(&mine, &truth, "export --format csv", "truth")) &&
         CHECK_EQ(python_rows(path), (long)mine.l_count);
     tl_lines_free(&mine);
@@ -271,10 +240,10 @@ static int apply_changes(tl_lines *mirror, const tl_lines *before, char *tsv, si
                          size_t *records)
 {
     *idle = *records = 0;
-    for (char *line = tsv, *next; line && *line; line = next) {
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
+    char *next = tsv, *line;
+    while ((line = strsep(&next, "\n")) != NULL) {
+        if (!*line)
+            continue;
         char *op_end = strchr(line, '\t'), *run_end = op_end ? strchr(op_end + 1, '\t') : NULL;
         if (!run_end)
             return -1;

@@ -81,6 +81,14 @@ int it_export_lines(tl_sim *s, const char *db, tl_lines *out);
 /* /_sim/truth of the six default tables as sorted lines; 0 or -1. */
 int it_truth_lines(tl_sim *s, tl_lines *out);
 
+/* Appends the CRLF-ended records of `text` to `out`; 0 or -1. */
+int it_add_records(const char *text, tl_lines *out);
+
+/* /_sim/truth?format=csv of the six default tables (header and CRLF
+ * dropped: `table,parent_id,child_id,type_id,category,label` records),
+ * sorted; 0 or -1. */
+int it_truth_csv(tl_sim *s, tl_lines *out);
+
 /* Whether the mirror equals the truth; prints the differences when not, and
  * "mirror verified: N associations, 0 differences" when it does. */
 bool it_mirror_equals_truth(tl_sim *s, const char *db);

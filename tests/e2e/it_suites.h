@@ -23,5 +23,6 @@ int it_register_drift(void);
 int it_register_refdesign(void);
 int it_register_latency(void);
 int it_register_export(void);
+int it_register_push(void);
 
 #endif
