@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "../common/base/clock.h"
 #include "../common/base/jbuf.h"
 #include "../common/base/log.h"
 #include "../common/ipc/rl.h"
@@ -52,20 +53,47 @@ static wire_counters run_totals(const run_ctx *rc, uint64_t *searches)
     return all;
 }
 
+/* How the run spent the burst budget. */
+typedef struct pace {
+    double pc_span_s;    /* from the first paced call to the last (0: none paced) */
+    double pc_rate;      /* calls a second over that span (over the run when unpaced) */
+    uint32_t pc_fullest; /* the most calls one window held */
+} pace;
+
+/* The rate is taken over the span the limiter granted, not the run's wall
+ * time (which has the start and the merge at the end in it), and from the
+ * grants' own starts: paced grants are at least an interval apart, so the
+ * rate is never above the limit paced to. */
+static pace run_pace(run_ctx *rc, double seconds, uint64_t burst_calls)
+{
+    pace p = {0, seconds > 0 ? (double)burst_calls / seconds : 0, rc->rc_fullest_window};
+    uint64_t n = 0, first = 0, last = 0;
+    budget_granted(&rc->rc_shm->sr_burst, &n, &first, &last);
+    report_sample(rc, clock_mono_ns());
+    p.pc_fullest = rc->rc_fullest_window;
+    if (n >= 2 && last > first) {
+        p.pc_span_s = (double)(last - first) / 1e9;
+        p.pc_rate = (double)(n - 1) / p.pc_span_s;
+    }
+    return p;
+}
+
 /* The summary as one JSON document (no newline) in b. */
 static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counters *all_calls,
-                         uint64_t searches, double rate, double limit)
+                         uint64_t searches, const pace *p, double limit)
 {
     jb_printf(b,
               "{\"version\":\"%s\",\"run\":%llu,\"seconds\":%.3f,\"calls\":%llu,\"searches\":%llu,"
               "\"retries\":%llu,"
               "\"http_429\":%llu,\"rate_per_s\":%.2f,\"rate_limit_per_s\":%.2f,"
+              "\"span_seconds\":%.3f,\"fullest_window\":%u,"
               "\"budget_fraction\":%.4g,\"properties_calls\":%llu,\"labels_calls\":%llu,",
               hs_version(), (unsigned long long)rc->rc_run_number, seconds,
               (unsigned long long)all_calls->wc_calls, (unsigned long long)searches,
               (unsigned long long)all_calls->wc_retries,
-              (unsigned long long)all_calls->wc_throttled, rate, limit,
-              rc->rc_cfg->c_budget_fraction, (unsigned long long)rc->rc_props_calls.wc_calls,
+              (unsigned long long)all_calls->wc_throttled, p->pc_rate, limit, p->pc_span_s,
+              p->pc_fullest, rc->rc_cfg->c_budget_fraction,
+              (unsigned long long)rc->rc_props_calls.wc_calls,
               (unsigned long long)rc->rc_labels_calls.wc_calls);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left))
@@ -117,6 +145,36 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
               (unsigned long long)all.wc_throttled);
 }
 
+/* The summary's line on the burst budget: its calls, their rate over the
+ * span against the limit, the fullest window; then searches, retries and
+ * 429s. */
+static void summary_budget_line(const hubsync_config *c, double seconds, const wire_counters *all,
+                                uint64_t searches, const pace *p, uint32_t share,
+                                uint64_t window_ns)
+{
+    uint64_t calls = all->wc_calls;
+    double limit = share && window_ns ? (double)share * 1e9 / (double)window_ns : 0;
+    double rate = p->pc_rate;
+    /* The burst budget's share: searches have their own. */
+    fprintf(stderr, "%llu API calls in %.1f s: %llu on the burst budget", (unsigned long long)calls,
+            seconds, (unsigned long long)(calls - searches));
+    if (p->pc_span_s > 0)
+        fprintf(stderr, " over %.1f s", p->pc_span_s);
+    fprintf(stderr, ", %.1f/s", rate);
+    long long window_s = (long long)(window_ns / 1000000000ULL);
+    const char *whose = c->c_rate_given ? "" : " HubSpot";
+    if (limit > 0 && c->c_budget_fraction < 1)
+        fprintf(stderr, " (%.0f%% of this run's %u/%llds: --budget-fraction %.2f of the%s limit",
+                100.0 * rate / limit, share, window_s, c->c_budget_fraction, whose);
+    else if (limit > 0)
+        fprintf(stderr, " (%.0f%% of the%s %u/%llds limit", 100.0 * rate / limit, whose, share,
+                window_s);
+    if (limit > 0)
+        fprintf(stderr, "; fullest %llds window %u of %u)", window_s, p->pc_fullest, share);
+    fprintf(stderr, "; %llu searches; %llu retries, %llu 429s\n", (unsigned long long)searches,
+            (unsigned long long)all->wc_retries, (unsigned long long)all->wc_throttled);
+}
+
 void report_summary(run_ctx *rc, double seconds)
 {
     const hubsync_config *c = rc->rc_cfg;
@@ -128,11 +186,11 @@ void report_summary(run_ctx *rc, double seconds)
     uint64_t window_ns = 0;
     uint32_t share = budget_share(&rc->rc_shm->sr_burst, &window_ns);
     double limit = share && window_ns ? (double)share * 1e9 / (double)window_ns : 0;
-    double rate = seconds > 0 ? (double)(calls - searches) / seconds : 0;
+    pace p = run_pace(rc, seconds, calls - searches);
     if (c->c_json) {
         jbuf b;
         jb_init(&b);
-        summary_json(&b, rc, seconds, &all, searches, rate, limit);
+        summary_json(&b, rc, seconds, &all, searches, &p, limit);
         if (jb_ok(&b))
             printf("%s\n", jb_cstr(&b));
         jb_free(&b);
@@ -142,7 +200,7 @@ void report_summary(run_ctx *rc, double seconds)
         /* JSON log lines stay JSON lines: the summary is one of them. */
         jbuf b;
         jb_init(&b);
-        summary_json(&b, rc, seconds, &all, searches, rate, limit);
+        summary_json(&b, rc, seconds, &all, searches, &p, limit);
         if (jb_ok(&b))
             log_json_field(LOG_INFO, "summary", jb_cstr(&b), "run summary");
         jb_free(&b);
@@ -191,19 +249,7 @@ void report_summary(run_ctx *rc, double seconds)
                 (unsigned long long)k.wc_throttled,
                 os->os_done || !(os->os_listing || os->os_searching) ? "" : "  (incomplete)");
     }
-    /* The burst budget's share: searches have their own. */
-    fprintf(stderr, "%llu API calls in %.1f s: %llu on the burst budget, %.1f/s",
-            (unsigned long long)calls, seconds, (unsigned long long)(calls - searches), rate);
-    long long window_s = (long long)(window_ns / 1000000000ULL);
-    const char *whose = c->c_rate_given ? "" : " HubSpot";
-    if (limit > 0 && c->c_budget_fraction < 1)
-        fprintf(stderr, " (%.0f%% of this run's %u/%llds: --budget-fraction %.2f of the%s limit)",
-                100.0 * rate / limit, share, window_s, c->c_budget_fraction, whose);
-    else if (limit > 0)
-        fprintf(stderr, " (%.0f%% of the%s %u/%llds limit)", 100.0 * rate / limit, whose, share,
-                window_s);
-    fprintf(stderr, "; %llu searches; %llu retries, %llu 429s\n", (unsigned long long)searches,
-            (unsigned long long)all.wc_retries, (unsigned long long)all.wc_throttled);
+    summary_budget_line(c, seconds, &all, searches, &p, share, window_ns);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left)) {
         fprintf(stderr, "HubSpot's daily count: %llu calls left today",
@@ -220,32 +266,74 @@ bool report_progress_wanted(const hubsync_config *c)
            (c->c_progress == PROGRESS_AUTO && isatty(STDERR_FILENO) && !c->c_log_json);
 }
 
+void report_sample(run_ctx *rc, uint64_t now_ns)
+{
+    uint32_t n = budget_window_grants(&rc->rc_shm->sr_burst, now_ns);
+    if (n > rc->rc_fullest_window)
+        rc->rc_fullest_window = n;
+}
+
+/* The parents a table merges this run, when known: its changed parents,
+ * its stored objects once listed, or, while they are listed, the live
+ * count search gave. */
+static bool table_total(run_ctx *rc, table_run *tr, uint64_t *total)
+{
+    const object_sync *os = &rc->rc_objects[tr->tr_table.t_parent];
+    uint64_t n = 0;
+    err_info e = {0};
+    if (tr->tr_incremental) {
+        *total += tr->tr_changed_total;
+        return true;
+    }
+    if (!tr->tr_objects_ready) {
+        *total += os->os_live_count;
+        return os->os_max_known;
+    }
+    store_txn *txn = run_txn(rc);
+    if (txn && store_count_objects(txn, tr->tr_table.t_parent, &n, &e) == 0)
+        *total += n;
+    return true;
+}
+
 void report_progress(run_ctx *rc, double seconds, bool final)
 {
-    uint64_t merged = 0, total = 0, calls = run_totals(rc, NULL).wc_calls;
+    progress_view v = {.pv_seconds = seconds,
+                       .pv_calls = run_totals(rc, NULL).wc_calls,
+                       .pv_total_known = true,
+                       .pv_final = final};
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
+        v.pv_merged += tr->tr_state.ss_last_run.sr_parents;
+        if (!table_total(rc, tr, &v.pv_total))
+            v.pv_total_known = false;
+    }
+    bool list_total_known = true;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const object_sync *os = &rc->rc_objects[t];
         uint64_t n = 0;
         err_info e = {0};
-        merged += tr->tr_state.ss_last_run.sr_parents;
-        if (tr->tr_incremental) {
-            total += tr->tr_changed_total;
+        store_txn *txn;
+        /* A list that has ended still counts: the totals stay put. */
+        if (!os->os_wanted || !os->os_listing)
             continue;
-        }
-        store_txn *txn = tr->tr_objects_ready ? run_txn(rc) : NULL;
-        if (txn && store_count_objects(txn, tr->tr_table.t_parent, &n, &e) == 0)
-            total += n;
+        v.pv_listing = v.pv_listing || !os->os_done;
+        if ((txn = run_txn(rc)) != NULL && store_count_objects(txn, os->os_type, &n, &e) == 0)
+            v.pv_listed += n;
+        v.pv_list_total += os->os_live_count;
+        list_total_known = list_total_known && os->os_max_known;
     }
-    int width = 30, filled = total ? (int)((double)width * (double)merged / (double)total) : 0;
-    if (filled > width)
-        filled = width;
-    char bar[64];
-    for (int i = 0; i < width; i++)
-        bar[i] = i < filled ? '#' : '.';
-    bar[width] = '\0';
-    fprintf(stderr, "\r[%s] %llu/%llu parents  %llu calls  %.1f/s ", bar,
-            (unsigned long long)merged, (unsigned long long)total, (unsigned long long)calls,
-            seconds > 0 ? (double)calls / seconds : 0.0);
+    if (!list_total_known)
+        v.pv_list_total = 0;
+    progress_meter_add(&rc->rc_merge_meter, seconds, v.pv_merged);
+    progress_meter_add(&rc->rc_list_meter, seconds, v.pv_listed);
+    v.pv_merge_rate = progress_meter_rate(&rc->rc_merge_meter, 10);
+    v.pv_list_rate = progress_meter_rate(&rc->rc_list_meter, 10);
+    char line[256];
+    size_t len = progress_format(&v, line, sizeof(line));
+    /* Spaces over what a longer line before left on the terminal. */
+    int pad = rc->rc_progress_len > len ? (int)(rc->rc_progress_len - len) : 0;
+    fprintf(stderr, "\r%s%*s", line, pad, "");
+    rc->rc_progress_len = len;
     if (final)
         fputc('\n', stderr);
 }

@@ -712,6 +712,7 @@ static void run_loop(run_ctx *rc, uint64_t t0)
         if (pool_poll(rc->rc_pool, 100, &ev) < 0)
             break;
         uint64_t now = clock_mono_ns();
+        report_sample(rc, now);
         if (show && now - last_progress > 250 * MS_NS) {
             report_progress(rc, (double)(now - t0) / 1e9, false);
             last_progress = now;

@@ -33,6 +33,7 @@
 #include "commands.h"
 #include "config.h"
 #include "pool.h"
+#include "progress.h"
 #include "rollup.h"
 
 enum { RUN_MAX_JOB_ATTEMPTS = 5, RUN_RING = SHM_MAX_JOBS, VERIFY_MAX_INFLIGHT = 2 };
@@ -209,6 +210,11 @@ typedef struct run_ctx {
     parent_props rc_props;         /* the incremental tables' parents, read again at the start */
     wire_counters rc_props_calls;  /* what that cost (the coordinator's slot) */
     wire_counters rc_labels_calls; /* label catalogs read again (labels.h), the same slot */
+    /* What report.c watches while the run goes: */
+    uint32_t rc_fullest_window;    /* the most burst grants one window held */
+    progress_meter rc_merge_meter; /* parents merged, for the line's rate and ETA */
+    progress_meter rc_list_meter;  /* objects listed, the same */
+    size_t rc_progress_len;        /* the last line's length (a shorter one pads over it) */
 } run_ctx;
 
 /* --- run_services.c: shared services ---------------------------------- */
@@ -362,6 +368,10 @@ void verify_job_merged(run_ctx *rc, planned_job *pj);
 
 /* Whether a progress bar is drawn (c_progress, a terminal, text logs). */
 bool report_progress_wanted(const hubsync_config *c);
+
+/* Samples what the summary reports of the run's pace (the fullest window
+ * of the burst budget); called at every turn of the run's loop. */
+void report_sample(run_ctx *rc, uint64_t now_ns);
 
 /* Draws the progress line (final: ends it with a newline). */
 void report_progress(run_ctx *rc, double seconds, bool final);

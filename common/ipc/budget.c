@@ -229,3 +229,14 @@ int32_t budget_foreign(budget *b)
     qsort(v, n, sizeof(v[0]), by_value);
     return v[3 * n / 4] > 0 ? v[3 * n / 4] : 0;
 }
+
+void budget_granted(budget *b, uint64_t *count, uint64_t *first_ns, uint64_t *last_ns)
+{
+    rl_grant_span(&b->bu_rl, count, first_ns, last_ns);
+}
+
+uint32_t budget_window_grants(budget *b, uint64_t now_ns)
+{
+    uint64_t window = rl_window_ns(&b->bu_rl);
+    return rl_granted_between(&b->bu_rl, now_ns > window ? now_ns - window : 0, now_ns);
+}

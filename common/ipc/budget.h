@@ -138,6 +138,12 @@ uint32_t budget_share(budget *b, uint64_t *window_ns);
  * window, margin excluded. */
 uint32_t budget_pace(budget *b, uint64_t *window_ns);
 
+/* What this run spent of the budget: the grants so far and the starts of
+ * the first and the latest (rl_grant_span), and how many grants the window
+ * that ends at now_ns holds, as HubSpot counts them. */
+void budget_granted(budget *b, uint64_t *count, uint64_t *first_ns, uint64_t *last_ns);
+uint32_t budget_window_grants(budget *b, uint64_t now_ns);
+
 /* Other apps' requests per window, as last estimated: the upper quartile
  * of the latest samples (0: none seen). */
 int32_t budget_foreign(budget *b);

@@ -19,6 +19,7 @@ void rl_policy_init(rl_policy *p, uint32_t limit, uint64_t window_ns, uint64_t m
     atomic_store(&p->rp_penalties, 0);
     atomic_store(&p->rp_grant_cap, 0);
     atomic_store(&p->rp_grant_seq, 0);
+    atomic_store(&p->rp_first_grant_ns, 0);
     for (int i = 0; i < RL_GRANT_RING; i++)
         atomic_store(&p->rp_grants[i], 0);
 }
@@ -90,6 +91,20 @@ uint32_t rl_granted_between(rl_policy *p, uint64_t from_ns, uint64_t to_ns)
     return count;
 }
 
+void rl_grant_span(rl_policy *p, uint64_t *count, uint64_t *first_ns, uint64_t *last_ns)
+{
+    uint64_t seq = atomic_load(&p->rp_grant_seq);
+    uint64_t n = seq < RL_GRANT_RING ? seq : RL_GRANT_RING, last = 0;
+    /* The latest start, not the latest slot: grants land out of order. */
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t t = atomic_load_explicit(&p->rp_grants[i], memory_order_relaxed);
+        last = t > last ? t : last;
+    }
+    *count = seq;
+    *first_ns = seq ? atomic_load(&p->rp_first_grant_ns) : 0;
+    *last_ns = last;
+}
+
 bool rl_reserve(rl_policy *p, uint64_t now_ns, uint64_t max_wait_ns, uint64_t *start_ns)
 {
     uint64_t interval = atomic_load_explicit(&p->rp_interval_ns, memory_order_relaxed);
@@ -116,6 +131,8 @@ bool rl_reserve(rl_policy *p, uint64_t now_ns, uint64_t max_wait_ns, uint64_t *s
     }
     uint64_t i = atomic_fetch_add_explicit(&p->rp_grant_seq, 1, memory_order_relaxed);
     atomic_store_explicit(&p->rp_grants[i % RL_GRANT_RING], *start_ns, memory_order_relaxed);
+    if (i == 0) /* the first grant: its slot is the earliest (the TAT only grows) */
+        atomic_store_explicit(&p->rp_first_grant_ns, *start_ns, memory_order_relaxed);
     return true;
 }
 

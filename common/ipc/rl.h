@@ -63,6 +63,7 @@ typedef struct rl_policy {
     /* The start of every grant, in a ring: how many of ours a window holds,
      * which is what a lowered limit and HubSpot's Remaining are read against. */
     _Alignas(64) _Atomic uint64_t rp_grant_seq;
+    _Atomic uint64_t rp_first_grant_ns; /* the start of grant 0 (0: none yet) */
     _Atomic uint64_t rp_grants[RL_GRANT_RING];
 } rl_policy;
 
@@ -116,6 +117,12 @@ void rl_set_grant_cap(rl_policy *p, uint64_t cap);
 /* How many grants started in (from_ns, to_ns]: ours, as the server counts
  * them in a window (at most RL_GRANT_RING back). */
 uint32_t rl_granted_between(rl_policy *p, uint64_t from_ns, uint64_t to_ns);
+
+/* The grants made since rl_policy_init: how many (*count), and the starts
+ * of the first and of the latest (*first_ns, *last_ns; 0 when none). Paced
+ * grants start at least one interval apart, so (count - 1) over
+ * (last - first) is a rate never above the limit that was paced to. */
+void rl_grant_span(rl_policy *p, uint64_t *count, uint64_t *first_ns, uint64_t *last_ns);
 
 /* The GCRA step as a pure function: for a TAT `tat_ns`, a request at `now_ns`
  * and an emission interval, returns the slot start (max(tat, now)) and sets

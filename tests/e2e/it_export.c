@@ -357,12 +357,13 @@ done:
 
 /* What `hubsync ARGS >/dev/full` exits with (a full disk under a
  * scheduled `status --json > state.json`), or -1. */
-static int exit_to_full_disk(const char *db, const char *args)
+static int exit_to_full_disk(const tl_sim *s, const char *db, const char *args)
 {
     const char *bin = getenv("HUBSYNC");
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "'%s' --db '%s' %s >/dev/full 2>/dev/null",
-             bin && *bin ? bin : "bin/hubsync", db, args);
+    /* The token is in the environment (it_hubsync put it there). */
+    snprintf(cmd, sizeof(cmd), "'%s' --db '%s' --base-url '%s' %s >/dev/full 2>/dev/null",
+             bin && *bin ? bin : "bin/hubsync", db, s->s_base_url, args);
     int st = system(cmd);
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -379,8 +380,18 @@ static void test_stdout_full(void)
     const char *setup[] = {"setup", NULL};
     REQUIRE(it_hubsync(&s, db, setup, 60000, NULL) == 0);
     REQUIRE(it_hubsync(&s, db, FAST, 120000, NULL) == 0);
-    /* Output lost is never success, whatever the command and format. */
+    /* Output lost is never success, whatever the command and format:
+     * every command that writes to stdout. */
     static const char *const commands[] = {
+        "version",
+        "--version",
+        "help",
+        "help run",
+        "run --help",
+        "help --markdown",
+        "setup --json",
+        "run --json --progress never",
+        "doctor --json",
         "status",
         "status --json",
         "export",
@@ -390,7 +401,7 @@ static void test_stdout_full(void)
         "export --changes-since 1 --format csv",
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        CHECKF(exit_to_full_disk(db, commands[i]) == 1, "hubsync %s >/dev/full", commands[i]);
+        CHECKF(exit_to_full_disk(&s, db, commands[i]) == 1, "hubsync %s >/dev/full", commands[i]);
 done:
     CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);

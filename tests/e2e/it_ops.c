@@ -242,6 +242,85 @@ done:
     it_remove_db(db);
 }
 
+/* One progress frame's "N/M parents" or "N/M objects": false when the
+ * frame has none. */
+static bool frame_count(const char *frame, const char *what, unsigned long long *n,
+                        unsigned long long *m)
+{
+    for (const char *p = frame; (p = strchr(p, '/')) != NULL; p++) {
+        const char *q = p;
+        while (q > frame && q[-1] >= '0' && q[-1] <= '9')
+            q--;
+        char word[16];
+        if (q < p && sscanf(q, "%llu/%llu %15s", n, m, word) == 3 && strcmp(word, what) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The progress line and the summary read right: while the first list
+ * runs the line says it is listing (never "1000/0 parents"), no count is
+ * drawn above its total, an ETA appears once the totals are known and the
+ * last line has none; the summary's rate, over the span of the paced
+ * calls, is within the limit, and so is the fullest window. */
+static void test_progress_and_pace(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {"--contacts",   "6000",      "--companies", "1500",   "--deals",
+                          "3000",         "--tickets", "500",         "--rate", "40/1s",
+                          "--latency-ms", "60",        NULL};
+    const char *run[] = {"run", "--json", "--progress", "always", "--rate", "40/1s", NULL};
+    char *out = NULL, *err = NULL;
+    json_object *sum = NULL;
+    it_make_db(db, sizeof(db));
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE_EQ(it_hubsync_full(&s, db, run, 300000, &out, &err), 0);
+    REQUIRE(err && out && (sum = json_tokener_parse(out)) != NULL);
+    unsigned frames = 0, listing = 0, etas = 0;
+    char last[512] = "";
+    for (char *save = NULL, *f = strtok_r(err, "\r\n", &save); f;
+         f = strtok_r(NULL, "\r\n", &save)) {
+        if (f[0] != '[')
+            continue; /* a log line */
+        unsigned long long n, m;
+        frames++;
+        listing += strstr(f, "listing ") != NULL;
+        etas += strstr(f, "ETA ") != NULL;
+        if (frame_count(f, "parents", &n, &m))
+            CHECKF(n <= m && m > 0, "a count above its total: %s", f);
+        if (frame_count(f, "objects", &n, &m))
+            CHECKF(n <= m && m > 0, "a listed count above its total: %s", f);
+        snprintf(last, sizeof(last), "%s", f);
+    }
+    double rate = json_object_get_double(tl_jget(sum, "rate_per_s"));
+    double limit = json_object_get_double(tl_jget(sum, "rate_limit_per_s"));
+    double span = json_object_get_double(tl_jget(sum, "span_seconds"));
+    double seconds = json_object_get_double(tl_jget(sum, "seconds"));
+    int64_t fullest = json_object_get_int64(tl_jget(sum, "fullest_window"));
+    fprintf(stderr,
+            "    %u frames (%u listing, %u with an ETA); %.1f/s over %.1f of %.1f s, limit "
+            "%.1f/s; fullest window %lld of 40\n    last: %s\n",
+            frames, listing, etas, rate, span, seconds, limit, (long long)fullest, last);
+    CHECK_OP(frames, >=, 4);
+    CHECK_OP(listing, >=, 1);
+    CHECK_OP(etas, >=, 1);
+    CHECKF(strstr(last, " parents") && !strstr(last, "ETA") && !strstr(last, "listing"),
+           "last line: %s", last);
+    CHECK(limit == 40);
+    CHECK(rate > 0 && rate <= limit);
+    CHECK(span > 0 && span <= seconds);
+    CHECK(fullest > 0 && fullest <= 40);
+    CHECK(it_mirror_equals_truth(&s, db));
+done:
+    json_object_put(sum);
+    free(out);
+    free(err);
+    CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* Bad values of the new flags: exit 2 naming the flag, nothing created. */
 static void test_bad_controls(void)
 {
@@ -298,6 +377,7 @@ int it_register_ops(void)
     if (!s || it_add_test(s, "metrics_file", test_metrics_file) ||
         it_add_test(s, "max_duration", test_max_duration) ||
         it_add_test(s, "budget_fraction", test_budget_fraction) ||
+        it_add_test(s, "progress_and_pace", test_progress_and_pace) ||
         it_add_test(s, "bad_controls", test_bad_controls))
         return -1;
     return 0;

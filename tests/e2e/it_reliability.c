@@ -161,7 +161,10 @@ static void test_fault_matrix(void)
     CHECK_OP(throttled, >=, tl_jint_or(st, "faults.429", 0) > 0 ? 1 : 0);
     CHECK_OP(wasted * 10, <, useful);
     CHECK_EQ(burst_429, 0);
-    CHECK_OP(search_429, <=, 1);
+    /* A resend libcurl makes by itself (a reused connection reset before
+     * any answer: `unseen`) bypasses the search pace and can fill a
+     * one-second window once; beyond those, at most one. */
+    CHECK_OP(search_429, <=, 1 + unseen);
     if (paced)
         CHECK_OP(full_tokens, >=, 2); /* renewed during the scan … */
 

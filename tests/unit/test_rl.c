@@ -48,6 +48,25 @@ static void test_reserve_spacing(void)
     CHECK_EQ(s, 100000 * MS);
 }
 
+/* The span the grants cover, for the summary's rate: the first and the
+ * latest start, and a rate over them never above the limit. */
+static void test_grant_span(void)
+{
+    rl_policy p;
+    uint64_t n = 9, first = 9, last = 9, s = 0;
+    rl_policy_init(&p, 5, 1000 * MS, 50 * MS);
+    rl_grant_span(&p, &n, &first, &last);
+    CHECK(n == 0 && first == 0 && last == 0);
+    for (int i = 0; i < 700; i++) /* more than the ring holds */
+        CHECK(rl_reserve(&p, 3000 * MS + (uint64_t)i * MS, UINT64_MAX, &s));
+    rl_grant_span(&p, &n, &first, &last);
+    CHECK_EQ(n, 700);
+    CHECK_EQ(first, 3000 * MS);
+    CHECK_EQ(last, s);
+    double rate = (double)(n - 1) * 1e9 / (double)(last - first);
+    CHECKF(rate <= 5.0 && rate > 4.5, "%.3f/s", rate);
+}
+
 static void test_reserve_max_wait(void)
 {
     rl_policy p;
@@ -516,6 +535,7 @@ int unit_suite_rl(void)
         {"GCRA step is a pure function of (tat, now)", test_gcra_step_pure},
         {"reservations are spaced W/N apart", test_reserve_spacing},
         {"max_wait refuses without reserving", test_reserve_max_wait},
+        {"the grants' span: first, latest, a rate within the limit", test_grant_span},
         {"margin paces below the limit", test_margin_slows_pacing},
         {"late requests beyond half the margin take a new slot", test_late_tolerance},
         {"a 429 pushes the TAT forward (CAS-max)", test_penalize_is_cas_max},
