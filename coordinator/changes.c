@@ -470,8 +470,9 @@ static void finish_table(run_ctx *rc, table_run *tr, const object_sync *os)
     tr->tr_state.ss_last_run.sr_completed = true;
     tr->tr_done = true;
     run_put_table_state(rc, tr);
-    log_info("%s: incremental: %llu changed parents merged", tr->tr_name,
-             (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
+    log_fields f = run_table_fields(rc, tr, "table_done");
+    log_event(LOG_INFO, &f, "%s: incremental: %llu changed parents merged", tr->tr_name,
+              (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
 }
 
 void changes_plan(run_ctx *rc)

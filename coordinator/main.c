@@ -57,7 +57,11 @@ int main(int argc, char **argv)
     if (config_parse(argc, argv, &config, &e) != 0) {
         if (config.c_log_json) {
             log_setup(true, LOG_INFO);
-            log_error("%s", e.ei_msg);
+            log_event(LOG_ERROR,
+                      &(log_fields){.lf_event = "usage_error",
+                                    .lf_set = LF_EXIT_CODE,
+                                    .lf_exit_code = EXIT_USAGE},
+                      "%s", e.ei_msg);
         } else {
             fprintf(stderr, "hubsync: %s\n", e.ei_msg);
         }
@@ -72,5 +76,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "hubsync: writing to stdout failed (a full disk or a closed pipe?)\n");
         rc = EXIT_INCOMPLETE;
     }
+    /* A log pipeline sees how every command ended, in its own line. */
+    if (config.c_log_json)
+        log_event(rc == EXIT_OK ? LOG_INFO : LOG_ERROR,
+                  &(log_fields){.lf_event = "exit", .lf_set = LF_EXIT_CODE, .lf_exit_code = rc},
+                  "hubsync %s: exit %d", config_command_name(config.c_command), rc);
     return rc;
 }

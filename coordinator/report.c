@@ -202,7 +202,11 @@ void report_summary(run_ctx *rc, double seconds)
         jb_init(&b);
         summary_json(&b, rc, seconds, &all, searches, &p, limit);
         if (jb_ok(&b))
-            log_json_field(LOG_INFO, "summary", jb_cstr(&b), "run summary");
+            log_json_field(LOG_INFO,
+                           &(log_fields){.lf_event = "run_summary",
+                                         .lf_set = LF_CALLS,
+                                         .lf_calls = all.wc_calls},
+                           "summary", jb_cstr(&b), "run summary");
         jb_free(&b);
         return;
     }

@@ -525,8 +525,10 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
     run->sr_route = tr->tr_route;
     run->sr_started_ms = rc->rc_started_ms;
     tr->tr_state.ss_runs++;
-    log_info("%s: %s, route %s", tr->tr_name, store_ping_type_name(tr->tr_ping),
-             store_route_name(tr->tr_route));
+    log_fields f = run_table_fields(rc, tr, "route_chosen");
+    f.lf_set = 0; /* nothing merged or read yet */
+    log_event(LOG_INFO, &f, "%s: %s, route %s", tr->tr_name, store_ping_type_name(tr->tr_ping),
+              store_route_name(tr->tr_route));
 out:
     store_schema_free(&sc);
     return r;

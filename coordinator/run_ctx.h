@@ -29,6 +29,7 @@
 #include "../common/ipc/shm.h"
 #include "../common/store/store.h"
 #include "../common/ipc/wire.h"
+#include "../common/base/log.h"
 #include "api_get.h"
 #include "commands.h"
 #include "config.h"
@@ -236,6 +237,18 @@ int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, 
 
 /* Writes the table's state (cursor, run figures) in the open transaction. */
 void run_put_table_state(run_ctx *rc, table_run *tr);
+
+/* The stable log fields of a table this run (log.h): `event`, its name,
+ * route, parents merged and batch reads so far. */
+static inline log_fields run_table_fields(const run_ctx *rc, const table_run *tr, const char *event)
+{
+    return (log_fields){.lf_event = event,
+                        .lf_table = tr->tr_name,
+                        .lf_route = store_route_name(tr->tr_route),
+                        .lf_set = LF_PARENTS | LF_CALLS,
+                        .lf_parents = tr->tr_state.ss_last_run.sr_parents,
+                        .lf_calls = rc->rc_calls[tr - rc->rc_tables].wc_calls};
+}
 
 /* Ends the run with `exit_code` (first reason wins). */
 void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)

@@ -247,8 +247,9 @@ void scan_advance(run_ctx *rc, table_run *tr)
         tr->tr_state.ss_ndone = 0;
         tr->tr_state.ss_last_run.sr_completed = true;
         tr->tr_done = true;
-        log_info("%s: full scan complete (%llu parents)", tr->tr_name,
-                 (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
+        log_fields f = run_table_fields(rc, tr, "table_done");
+        log_event(LOG_INFO, &f, "%s: full scan complete (%llu parents)", tr->tr_name,
+                  (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
     }
     run_put_table_state(rc, tr);
 }

@@ -191,11 +191,12 @@ expect_exit 0 "first run" hs run --json --lag-ms 0 >"$s/run1.json" 2>"$s/log2"
 curl -sS -X POST -d '{"count":40}' "$base/_sim/mutate" >/dev/null
 expect_exit 0 "incremental run" hs run --json --lag-ms 0 >"$s/run2.json" 2>"$s/log3"
 expect_exit 0 status hs status --json >"$s/status1.json"
-# Without --json, the summary is the last JSON log line (log3b is validated
-# with the other logs; its summary against run-summary below).
+# Without --json, the summary is the run_summary log line, just before the
+# exit line (log3b is validated with the other logs; its summary against
+# run-summary below).
 expect_exit 0 "run, summary as a log line" hs run --lag-ms 0 --progress never 2>"$s/log3b"
-tail -n 1 "$s/log3b" | /usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["summary"]))' \
-    >"$s/run2b.json" || fail "the last log line of a run without --json holds no summary"
+grep '"event":"run_summary"' "$s/log3b" | tail -n 1 | /usr/bin/python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["summary"]))' \
+    >"$s/run2b.json" || fail "no run_summary log line holds the summary of a run without --json"
 mirror_check "$s/db" "${TABLES[@]}"
 grep -q '"mode":"changes"' "$s/run2.json" || fail "the second run did not search for changes"
 # setup --json and doctor --json over the synced database (doctor: 0 agree, 1 not).

@@ -19,27 +19,67 @@ void log_setup(bool json, log_level min_level)
     log_min = min_level;
 }
 
-static void emit(log_level level, const char *msg, const char *field, const char *json);
+static void emit(log_level level, const log_fields *f, const char *msg, const char *field,
+                 const char *json);
 
-void log_msg(log_level level, const char *fmt, ...)
+/* Formats the message and writes the line (when its level is printed). */
+static void vlog(log_level level, const log_fields *f, const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
     char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    emit(level, f, msg, NULL, NULL);
+}
+
+void log_msg(log_level level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vlog(level, NULL, fmt, ap);
     va_end(ap);
-    emit(level, msg, NULL, NULL);
 }
 
-void log_json_field(log_level level, const char *field, const char *json, const char *msg)
+void log_event(log_level level, const log_fields *f, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(level, f, fmt, ap);
+    va_end(ap);
+}
+
+void log_json_field(log_level level, const log_fields *f, const char *field, const char *json,
+                    const char *msg)
 {
     if (level >= log_min)
-        emit(level, msg, field, json);
+        emit(level, f, msg, field, json);
 }
 
-static void emit(log_level level, const char *msg, const char *field, const char *json)
+/* The stable fields of one JSON line, after "msg". */
+static void put_fields(jbuf *b, const log_fields *f)
+{
+    jb_lit(b, ",\"event\":");
+    jb_str(b, f && f->lf_event ? f->lf_event : "message");
+    if (!f)
+        return;
+    if (f->lf_table) {
+        jb_lit(b, ",\"table\":");
+        jb_str(b, f->lf_table);
+    }
+    if (f->lf_route) {
+        jb_lit(b, ",\"route\":");
+        jb_str(b, f->lf_route);
+    }
+    if (f->lf_set & LF_PARENTS)
+        jb_printf(b, ",\"parents\":%llu", f->lf_parents);
+    if (f->lf_set & LF_CALLS)
+        jb_printf(b, ",\"calls\":%llu", f->lf_calls);
+    if (f->lf_set & LF_EXIT_CODE)
+        jb_printf(b, ",\"exit_code\":%d", f->lf_exit_code);
+}
+
+static void emit(log_level level, const log_fields *f, const char *msg, const char *field,
+                 const char *json)
 {
     static const char *const names[] = {"debug", "info", "warn", "error"};
     char ts[32];
@@ -52,6 +92,7 @@ static void emit(log_level level, const char *msg, const char *field, const char
         jb_printf(&b, "{\"ts\":\"%s\",\"level\":\"%s\",\"pid\":%d,\"version\":\"%s\",\"msg\":", ts,
                   names[level], (int)getpid(), hs_version());
         jb_str(&b, msg);
+        put_fields(&b, f);
         if (field) {
             jb_char(&b, ',');
             jb_str(&b, field);

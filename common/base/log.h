@@ -22,10 +22,31 @@ void log_setup(bool json, log_level min_level);
 /* Prints one line at `level`. */
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A line with message `msg` that also carries `json` (a complete JSON
- * value, written as is) under the name `field`: a member of the JSON line,
- * or appended after the message in text. */
-void log_json_field(log_level level, const char *field, const char *json, const char *msg);
+/* The stable fields of a JSON log line (docs/SCHEMAS.md): what a log
+ * pipeline may filter on, where `msg` is for people and may change. Every
+ * JSON line has "event" ("message" for a line without one); the others are
+ * written when set: strings when not NULL, numbers when their LF_ bit is in
+ * lf_set. Text lines show the message alone. */
+enum { LF_PARENTS = 1u, LF_CALLS = 2u, LF_EXIT_CODE = 4u };
+typedef struct log_fields {
+    const char *lf_event; /* one of the names docs/SCHEMAS.md lists */
+    const char *lf_table; /* a canonical table name */
+    const char *lf_route; /* a route name (full_scan, incremental, ...) */
+    unsigned lf_set;      /* which of the numbers below are set (LF_*) */
+    unsigned long long lf_parents, lf_calls;
+    int lf_exit_code;
+} log_fields;
+
+/* Prints one line at `level` with the stable fields `f`. */
+void log_event(log_level level, const log_fields *f, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A line with message `msg` and the stable fields `f` (may be NULL) that
+ * also carries `json` (a complete JSON value, written as is) under the
+ * name `field`: a member of the JSON line, or appended after the message in
+ * text. */
+void log_json_field(log_level level, const log_fields *f, const char *field, const char *json,
+                    const char *msg);
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 #define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)

@@ -321,6 +321,70 @@ done:
     it_remove_db(db);
 }
 
+/* JSON log lines carry stable fields a pipeline can filter on: each table's
+ * route_chosen and table_done (its parents and batch reads, as the summary
+ * has them), the run_summary with the run's calls, and, last, the exit. */
+static void test_log_events(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
+    const char *run[] = {
+        "--log-format", "json", "run", "--tables", "contacts_deals,companies_contacts", NULL};
+    char *err = NULL;
+    json_object *summary = NULL, *last = NULL;
+    int chosen = 0, done = 0, lines = 0;
+    int64_t done_parents = 0, done_calls = 0;
+    it_make_db(db, sizeof(db));
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE_EQ(it_hubsync_full(&s, db, run, 120000, NULL, &err), 0);
+    for (char *save = NULL, *l = strtok_r(err, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        json_object *j = json_tokener_parse(l);
+        REQUIREF(j != NULL, "not JSON: %s", l);
+        lines++;
+        const char *ev = tl_jstr(j, "event");
+        CHECKF(ev != NULL, "no event: %s", l);
+        if (ev && strcmp(ev, "route_chosen") == 0) {
+            chosen++;
+            CHECK(tl_jstr(j, "table") && strcmp(tl_jstr(j, "route"), "full_scan") == 0);
+        } else if (ev && strcmp(ev, "table_done") == 0) {
+            done++;
+            done_parents += tl_jint_or(j, "parents", -1);
+            done_calls += tl_jint_or(j, "calls", -1);
+        } else if (ev && strcmp(ev, "run_summary") == 0) {
+            json_object_put(summary);
+            summary = json_object_get(j);
+        }
+        json_object_put(last);
+        last = j;
+    }
+    CHECK_EQ(chosen, 2);
+    CHECK_EQ(done, 2);
+    REQUIRE(summary != NULL);
+    json_object *tables = tl_jget(summary, "summary.tables");
+    int64_t sum_parents = 0, sum_calls = 0;
+    for (size_t i = 0; tables && i < json_object_array_length(tables); i++) {
+        sum_parents += tl_jint_or(json_object_array_get_idx(tables, i), "parents", 0);
+        sum_calls += tl_jint_or(json_object_array_get_idx(tables, i), "assoc_calls", 0);
+    }
+    CHECK(sum_parents > 0 && done_parents == sum_parents);
+    CHECK_EQ(done_calls, sum_calls);
+    CHECK_EQ(tl_jint_or(summary, "calls", -1), tl_jint_or(summary, "summary.calls", -2));
+    REQUIRE(last != NULL);
+    CHECKF(strcmp(tl_jstr(last, "event"), "exit") == 0, "last line: %s",
+           json_object_to_json_string(last));
+    CHECK_EQ(tl_jint_or(last, "exit_code", -1), 0);
+    fprintf(stderr, "    %d JSON lines: 2 route_chosen, 2 table_done (%lld parents), exit 0\n",
+            lines, (long long)done_parents);
+done:
+    json_object_put(summary);
+    json_object_put(last);
+    free(err);
+    CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* Bad values of the new flags: exit 2 naming the flag, nothing created. */
 static void test_bad_controls(void)
 {
@@ -378,6 +442,7 @@ int it_register_ops(void)
         it_add_test(s, "max_duration", test_max_duration) ||
         it_add_test(s, "budget_fraction", test_budget_fraction) ||
         it_add_test(s, "progress_and_pace", test_progress_and_pace) ||
+        it_add_test(s, "log_events", test_log_events) ||
         it_add_test(s, "bad_controls", test_bad_controls))
         return -1;
     return 0;
