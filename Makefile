@@ -12,11 +12,14 @@
 #   make check-layout no reference outside the repository, includes by layer (in make test)
 #   make check-docs docs/CLI.md's flag table is the one `hubsync help --markdown`
 #                   prints from coordinator/cli.c (in make test); make docs rewrites it
-#   make check-man, check-completion  the man pages and bash completions,
-#                   written from the binaries' own help (in make test)
+#   make check-man, check-completion, check-package  the man pages and bash
+#                   completions (written from the binaries' own help), make
+#                   install into a scratch DESTDIR against debian/ (in make test)
 #   make install    bin/hubsync, bin/hubspot-sim, their man pages and bash
 #                   completions, the systemd units; PREFIX (/usr/local),
 #                   DESTDIR, bindir, mandir, bashcompdir, unitdir; make uninstall
+#   make test-deb   build the Debian packages from a copy of the tree, install
+#                   them, try the installed programs, purge them (not in make test)
 #   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
 #   make fuzz-brief the same for a few seconds each (what `make test` runs)
 #   make test-slurm   install munge and Slurm if missing, then the job-array
@@ -178,7 +181,7 @@ test: deps
 	@$(MAKE) --no-print-directory check-layout
 	@$(MAKE) --no-print-directory test-run
 	@$(MAKE) --no-print-directory check-docs
-	@$(MAKE) --no-print-directory check-man check-completion
+	@$(MAKE) --no-print-directory check-man check-completion check-package
 	@$(MAKE) --no-print-directory check-deploy
 	@scripts/valgrind-check.sh
 	@$(MAKE) --no-print-directory fuzz-brief
@@ -249,7 +252,7 @@ docs: $(BINDIR)/hubsync
 check-docs: $(BINDIR)/hubsync
 	@scripts/flag-docs.sh check $(BINDIR)/hubsync
 
-# ---- man pages, bash completion, install -----------------------------------
+# ---- man pages, bash completion, install, the Debian packages -------------
 # cli_page(MODE, BINARY): what scripts/cli-pages.py MODE writes from BINARY.
 cli_page = @mkdir -p $(dir $@) && echo "cli-pages.py $(1) $(2) > $@" && \
            scripts/cli-pages.py $(1) $(2) >$@.tmp && mv $@.tmp $@
@@ -262,8 +265,8 @@ $(SHARE_OUT)/bash-completion/completions/hubsync: $(BINDIR)/hubsync scripts/cli-
 $(SHARE_OUT)/bash-completion/completions/hubspot-sim: $(BINDIR)/hubspot-sim scripts/cli-pages.py
 	$(call cli_page,sim-completion,$<)
 
-.PHONY: programs install uninstall check-man check-completion
-# What make install installs, and only that.
+.PHONY: programs install uninstall check-man check-completion check-package test-deb check-package
+# What make install installs, and only that (debian/rules builds this).
 programs: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(MAN_PAGES) $(COMPLETIONS)
 
 check-man: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(MAN_PAGES)
@@ -271,6 +274,9 @@ check-man: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(MAN_PAGES)
 
 check-completion: $(BINDIR)/hubsync $(COMPLETIONS)
 	@scripts/check-completion.sh $(BINDIR)/hubsync $(COMPLETIONS)
+
+check-package: programs
+	@scripts/check-package.sh
 
 # GNU's installation directories (lower case; BINDIR above is where the build
 # puts the binaries). The workers are the coordinator forked, not a program
@@ -306,6 +312,14 @@ uninstall:
 	      $(DESTDIR)$(man1dir)/hubsync.1 $(DESTDIR)$(man1dir)/hubspot-sim.1 \
 	      $(DESTDIR)$(bashcompdir)/hubsync $(DESTDIR)$(bashcompdir)/hubspot-sim \
 	      $(DESTDIR)$(unitdir)/hubsync@.service $(DESTDIR)$(unitdir)/hubsync@.timer
+
+# The Debian packages (debian/), built from a copy of the tree, installed on
+# this machine, their programs tried from /usr/bin against the installed
+# simulator, then purged (scripts/test-deb.sh). Only this target installs
+# the Debian build tools; .ci/run runs it after make test.
+test-deb:
+	@scripts/deps.sh debhelper dpkg-dev fakeroot build-essential
+	@scripts/test-deb.sh
 
 check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
 	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/check-deploy.sh
