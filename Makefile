@@ -1,7 +1,8 @@
 # hubsync — plain Makefile (beanstalkd-style): one compiler invocation per
 # object, -Werror always, a sanitizer variant built into build/asan.
 #
-#   make            build bin/hubsync, bin/hubspot-sim, the test runners and benchmarks
+#   make            build bin/hubsync, bin/hubspot-sim, the test runners and benchmarks,
+#                   the man pages and bash completions (build/release/share)
 #   make run        install missing packages, build, run the demo
 #   make test       install missing packages, build, run every suite, one
 #                   end-to-end scenario under valgrind memcheck, then every
