@@ -205,11 +205,10 @@ def sim_facts(binary):
 
 def roff_text(s):
     """Plain text into roff: backslashes escaped, anything not ASCII named by
-    its code point (so the page needs no preprocessor), no line that roff
-    would take for a request."""
+    its code point (so the page needs no preprocessor). A line of it that
+    starts with '.' or "'" needs roff_line too."""
     s = s.replace("\\", "\\e")
-    s = "".join(c if ord(c) < 128 else "\\[u%04X]" % ord(c) for c in s)
-    return s
+    return "".join(c if ord(c) < 128 else "\\[u%04X]" % ord(c) for c in s)
 
 
 def roff_code(s):
