@@ -1,7 +1,8 @@
 # hubsync — plain Makefile (beanstalkd-style): one compiler invocation per
 # object, -Werror always, a sanitizer variant built into build/asan.
 #
-#   make            build bin/hubsync, bin/hubspot-sim, the test runners and benchmarks
+#   make            build bin/hubsync, bin/hubspot-sim, the test runners and benchmarks,
+#                   the man pages and bash completions (build/release/share)
 #   make run        install missing packages, build, run the demo
 #   make test       install missing packages, build, run every suite, one
 #                   end-to-end scenario under valgrind memcheck, then every
@@ -12,6 +13,14 @@
 #   make check-layout no reference outside the repository, includes by layer (in make test)
 #   make check-docs docs/CLI.md's flag table is the one `hubsync help --markdown`
 #                   prints from coordinator/cli.c (in make test); make docs rewrites it
+#   make check-man, check-completion, check-package  the man pages and bash
+#                   completions (written from the binaries' own help), make
+#                   install into a scratch DESTDIR against debian/ (in make test)
+#   make install    bin/hubsync, bin/hubspot-sim, their man pages and bash
+#                   completions, the systemd units; PREFIX (/usr/local),
+#                   DESTDIR, bindir, mandir, bashcompdir, unitdir; make uninstall
+#   make test-deb   build the Debian packages from a copy of the tree, install
+#                   them, try the installed programs, purge them (not in make test)
 #   make fuzz       libFuzzer: every tests/fuzz target for FUZZ_SECONDS (60) each
 #   make fuzz-brief the same for a few seconds each (what `make test` runs)
 #   make test-slurm   install munge and Slurm if missing, then the job-array
@@ -77,8 +86,15 @@ COORD_SRC  := $(wildcard coordinator/*.c)
 BINS := $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(BINDIR)/test-unit $(BINDIR)/test-sim \
         $(BINDIR)/test-e2e $(BENCH_BINS)
 
+# hubsync(1), hubspot-sim(1) and their bash completions, written by
+# scripts/cli-pages.py from what the binaries print about themselves.
+SHARE_OUT   := $(OUT)/share
+MAN_PAGES   := $(SHARE_OUT)/man/man1/hubsync.1 $(SHARE_OUT)/man/man1/hubspot-sim.1
+COMPLETIONS := $(SHARE_OUT)/bash-completion/completions/hubsync \
+               $(SHARE_OUT)/bash-completion/completions/hubspot-sim
+
 .PHONY: all run test test-run check-deploy check-style check-layout clean deps
-all: $(BINS)
+all: $(BINS) $(MAN_PAGES) $(COMPLETIONS)
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -166,6 +182,7 @@ test: deps
 	@$(MAKE) --no-print-directory check-layout
 	@$(MAKE) --no-print-directory test-run
 	@$(MAKE) --no-print-directory check-docs
+	@$(MAKE) --no-print-directory check-man check-completion check-package
 	@$(MAKE) --no-print-directory check-deploy
 	@scripts/valgrind-check.sh
 	@$(MAKE) --no-print-directory fuzz-brief
@@ -235,6 +252,75 @@ docs: $(BINDIR)/hubsync
 
 check-docs: $(BINDIR)/hubsync
 	@scripts/flag-docs.sh check $(BINDIR)/hubsync
+
+# ---- man pages, bash completion, install, the Debian packages -------------
+# cli_page(MODE, BINARY): what scripts/cli-pages.py MODE writes from BINARY.
+cli_page = @mkdir -p $(dir $@) && echo "cli-pages.py $(1) $(2) > $@" && \
+           scripts/cli-pages.py $(1) $(2) >$@.tmp && mv $@.tmp $@
+$(SHARE_OUT)/man/man1/hubsync.1: $(BINDIR)/hubsync scripts/cli-pages.py
+	$(call cli_page,man,$<)
+$(SHARE_OUT)/man/man1/hubspot-sim.1: $(BINDIR)/hubspot-sim scripts/cli-pages.py VERSION
+	$(call cli_page,sim-man,$<)
+$(SHARE_OUT)/bash-completion/completions/hubsync: $(BINDIR)/hubsync scripts/cli-pages.py
+	$(call cli_page,completion,$<)
+$(SHARE_OUT)/bash-completion/completions/hubspot-sim: $(BINDIR)/hubspot-sim scripts/cli-pages.py
+	$(call cli_page,sim-completion,$<)
+
+.PHONY: programs install uninstall check-man check-completion check-package test-deb check-package
+# What make install installs, and only that (debian/rules builds this).
+programs: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(MAN_PAGES) $(COMPLETIONS)
+
+check-man: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(MAN_PAGES)
+	@scripts/check-man.sh $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(MAN_PAGES)
+
+check-completion: $(BINDIR)/hubsync $(COMPLETIONS)
+	@scripts/check-completion.sh $(BINDIR)/hubsync $(COMPLETIONS)
+
+check-package: programs
+	@scripts/check-package.sh
+
+# GNU's installation directories (lower case; BINDIR above is where the build
+# puts the binaries). The workers are the coordinator forked, not a program
+# of their own: bin/hubsync is the whole client.
+PREFIX      ?= /usr/local
+prefix      ?= $(PREFIX)
+exec_prefix ?= $(prefix)
+bindir      ?= $(exec_prefix)/bin
+datarootdir ?= $(prefix)/share
+mandir      ?= $(datarootdir)/man
+man1dir     ?= $(mandir)/man1
+bashcompdir ?= $(datarootdir)/bash-completion/completions
+unitdir     ?= $(prefix)/lib/systemd/system
+INSTALL     ?= install
+INSTALLED_UNIT := $(DESTDIR)$(unitdir)/hubsync@.service
+
+# The unit's ExecStart and ExecStartPre run $(bindir)/hubsync: the path is
+# written in as the unit is installed, and checked.
+install: programs
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(man1dir) $(DESTDIR)$(bashcompdir) $(DESTDIR)$(unitdir)
+	$(INSTALL) -m 755 $(BINDIR)/hubsync $(BINDIR)/hubspot-sim $(DESTDIR)$(bindir)/
+	$(INSTALL) -m 644 $(MAN_PAGES) $(DESTDIR)$(man1dir)/
+	$(INSTALL) -m 644 $(COMPLETIONS) $(DESTDIR)$(bashcompdir)/
+	$(INSTALL) -m 644 deploy/systemd/hubsync@.timer $(DESTDIR)$(unitdir)/
+	sed 's#/usr/local/bin/hubsync #$(bindir)/hubsync #' deploy/systemd/hubsync@.service >$(INSTALLED_UNIT)
+	chmod 644 $(INSTALLED_UNIT)
+	@awk -v want='$(bindir)/hubsync' '/^ExecStart/ { sub(/^[^=]*=-?/, ""); split($$0, w, " "); \
+	    if (w[1] ~ /\/hubsync$$/ && w[1] != want) { print "install: " FILENAME ": " w[1]; bad = 1 } } \
+	    END { exit bad }' $(INSTALLED_UNIT)
+
+uninstall:
+	rm -f $(DESTDIR)$(bindir)/hubsync $(DESTDIR)$(bindir)/hubspot-sim \
+	      $(DESTDIR)$(man1dir)/hubsync.1 $(DESTDIR)$(man1dir)/hubspot-sim.1 \
+	      $(DESTDIR)$(bashcompdir)/hubsync $(DESTDIR)$(bashcompdir)/hubspot-sim \
+	      $(DESTDIR)$(unitdir)/hubsync@.service $(DESTDIR)$(unitdir)/hubsync@.timer
+
+# The Debian packages (debian/), built from a copy of the tree, installed on
+# this machine, their programs tried from /usr/bin against the installed
+# simulator, then purged (scripts/test-deb.sh). Only this target installs
+# the Debian build tools; .ci/run runs it after make test.
+test-deb:
+	@scripts/deps.sh debhelper dpkg-dev fakeroot build-essential
+	@scripts/test-deb.sh
 
 check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
 	HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/check-deploy.sh

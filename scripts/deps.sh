@@ -13,6 +13,7 @@ packages=(
     clang-format git         # make check-style (in make test)
     libpq-dev libsqlite3-dev # hubsync push's targets
     postgresql sqlite3       # bin/test-e2e push: a throwaway server, the sqlite3 shell
+    groff-base man-db        # make check-man (in make test): groff and man -l render the pages
 )
 packages+=("$@")
 
