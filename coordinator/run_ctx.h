@@ -213,6 +213,7 @@ typedef struct run_ctx {
     wire_counters rc_labels_calls; /* label catalogs read again (labels.h), the same slot */
     /* What report.c watches while the run goes: */
     uint32_t rc_fullest_window;    /* the most burst grants one window held */
+    uint64_t rc_sampled_ns;        /* when it was last sampled */
     progress_meter rc_merge_meter; /* parents merged, for the line's rate and ETA */
     progress_meter rc_list_meter;  /* objects listed, the same */
     size_t rc_progress_len;        /* the last line's length (a shorter one pads over it) */
