@@ -31,7 +31,7 @@ double progress_meter_rate(const progress_meter *m, double span_s)
         oldest = i;
     }
     double dt = m->pm_t[latest] - m->pm_t[oldest];
-    if (dt < 1.0 || m->pm_v[latest] < m->pm_v[oldest])
+    if (dt < 2.0 || m->pm_v[latest] < m->pm_v[oldest])
         return -1;
     return (double)(m->pm_v[latest] - m->pm_v[oldest]) / dt;
 }

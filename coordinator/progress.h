@@ -28,7 +28,8 @@ void progress_meter_add(progress_meter *m, double t, uint64_t v);
 
 /* Units per second between the oldest sample at most `span_s` before the
  * latest one and the latest one; negative while the samples cover less
- * than a second (too little to say). */
+ * than two seconds (too little to say: a run's first second is mostly
+ * waiting for its first answers, and an ETA from it reads hours). */
 double progress_meter_rate(const progress_meter *m, double span_s);
 
 /* What one line shows. */

@@ -18,6 +18,8 @@ static void test_meter_rate(void)
     progress_meter_add(&m, 0.5, 50);
     CHECK(progress_meter_rate(&m, 10) < 0); /* half a second says nothing yet */
     progress_meter_add(&m, 1.0, 100);
+    CHECK(progress_meter_rate(&m, 10) < 0); /* nor a second */
+    progress_meter_add(&m, 2.0, 200);
     CHECK(progress_meter_rate(&m, 10) == 100.0);
     /* A slow start drops out of a ten-second span. */
     progress_meter m2 = {0};
