@@ -51,6 +51,7 @@ static const suite_entry suites[] = {
     {"rollup", unit_suite_rollup},
     {"route", unit_suite_route},
     {"cli", unit_suite_cli},
+    {"config", unit_suite_config},
     {"afile", unit_suite_afile},
     {"scan", unit_suite_scan},
     {"listing", unit_suite_listing},
