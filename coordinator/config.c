@@ -6,9 +6,9 @@
  * second reads the config file (--config, HUBSYNC_CONFIG: conffile.h) and
  * resolves every setting from its flag, else its environment variable,
  * else the file's line of that variable, else its default, and validates
- * it. A problem is reported as
- * one line naming the flag (or variable) and the bad value, and nothing is
- * read or written beyond the token file: the caller exits 2.
+ * it. A problem is reported as one line naming the flag (or variable, or
+ * file and line) and the bad value, and nothing is read or written beyond
+ * the token file and the config file: the caller exits 2.
  *
  * Secrets never come from argv (there is no --token) and are never put in
  * a message: errors about a token say what is wrong with it, not what it is.
@@ -54,9 +54,9 @@ typedef struct flag_values {
                                      file's, else NULL */
     const char *fv_src[F_COUNT];  /* what messages call it: the flag, the variable, or
                                      "FILE:LINE: VARIABLE" */
-    origin fv_from[F_COUNT];
-    bool fv_set[F_COUNT];     /* a value was read: given, or the row's default */
-    uint64_t fv_num[F_COUNT]; /* NUMBER: the number; CHOICE: the word's index; RATE: N */
+    origin fv_from[F_COUNT];      /* which of them gave fv_text (--print-config, -v) */
+    bool fv_set[F_COUNT];         /* a value was read: given, or the row's default */
+    uint64_t fv_num[F_COUNT];     /* NUMBER: the number; CHOICE: the word's index; RATE: N */
     int64_t fv_window_ms[F_COUNT];
     double fv_share[F_COUNT];
 } flag_values;
