@@ -135,7 +135,7 @@ $(BINDIR)/hubsync: $(call obj,$(WORKER_LIB_SRC) $(COORD_SRC)) $(CLIENT_LAYERS)
 
 # The coordinator parts the unit tests link: the pure ones, and the planners
 # (scan.c, listing.c, changes.c) on a fake run context (tests/unit/fake_run.c).
-UNIT_COORD_SRC := coordinator/cli.c coordinator/progress.c coordinator/labels.c coordinator/order.c coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
+UNIT_COORD_SRC := coordinator/cli.c coordinator/config.c coordinator/conffile.c coordinator/progress.c coordinator/labels.c coordinator/order.c coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
                   coordinator/changes.c coordinator/refdesign.c
 
 $(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(CHECK_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)
@@ -147,7 +147,8 @@ $(BINDIR)/test-sim: $(call obj,$(TESTLIB_SRC) $(IT_SIM_SRC)) $(SIM_LAYERS)
 	@mkdir -p $(dir $@)
 	$(call link,json-c libcurl cunit)
 
-$(BINDIR)/test-e2e: $(call obj,$(TESTLIB_SRC) $(IT_E2E_SRC)) $(CLIENT_LAYERS)
+# it_config reads the flag table (coordinator/cli.c) to cover every flag.
+$(BINDIR)/test-e2e: $(call obj,$(TESTLIB_SRC) $(IT_E2E_SRC) coordinator/cli.c) $(CLIENT_LAYERS)
 	@mkdir -p $(dir $@)
 	$(call link,$(TEST_LIBS))
 
@@ -216,7 +217,7 @@ fuzz_mods_wire         := common/ipc/wire.c common/base/mpread.c common/store/as
 fuzz_mods_state        := $(FUZZ_STORE)
 fuzz_mods_schema       := $(FUZZ_STORE)
 fuzz_mods_cursor       := common/base/jbuf.c sim/sim_cursor.c
-fuzz_mods_flags        := coordinator/config.c coordinator/cli.c common/base/version.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
+fuzz_mods_flags        := coordinator/config.c coordinator/conffile.c coordinator/cli.c common/base/version.c common/base/url.c common/base/rate_spec.c common/base/hs_types.c \
                           common/base/jbuf.c common/base/err.c common/base/log.c
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_TARGETS)) $(FUZZ_DIR)/seed-writer

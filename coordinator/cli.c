@@ -18,8 +18,12 @@
 #define WORKERS (SHM_MAX_WORKERS - 1)
 
 const cli_flag cli_flags[F_COUNT] = {
-    [F_DB] = {"--db", 0, "DIR", "HUBSYNC_DB", FLAG_TEXT, 0, 0, "./hubsync-data", NULL, 0,
-              "database directory", "a directory (created 0700 by the first writer)"},
+    [F_DB] = {"--db", 0, "DIR", "HUBSYNC_DB", FLAG_TEXT, 0, 0, NULL,
+              "./hubsync-data if it exists, else $STATE_DIRECTORY, else "
+              "$XDG_STATE_HOME/hubsync or ~/.local/state/hubsync",
+              0, "database directory",
+              "a directory (created 0700 with its missing parents by the first writer); see [the "
+              "default database](#the-default-database)"},
     [F_BASE_URL] = {"--base-url", 0, "URL", "HUBSPOT_BASE_URL", FLAG_TEXT, 0, 0,
                     "https://api.hubapi.com", NULL, 0,
                     "HubSpot API base; plain http:// only to loopback addresses (127.x, "
@@ -60,6 +64,16 @@ const cli_flag cli_flags[F_COUNT] = {
                   "see [the `--lag-ms` default](#flags-and-environment) below"},
     [F_LOG_FORMAT] = {"--log-format", 0, "text|json", "HUBSYNC_LOG_FORMAT", FLAG_CHOICE, 0, 0,
                       "text", NULL, 0, "log lines on stderr", NULL},
+    [F_LOG_LEVEL] = {"--log-level", 0, "debug|info|warn|error", "HUBSYNC_LOG_LEVEL", FLAG_CHOICE, 0,
+                     0, "info", NULL, 0, "the least level of the log lines printed",
+                     "debug, info, warn or error: the log lines below it are not printed; "
+                     "`-q` and `-v` are short for `warn` and `debug`"},
+    [F_QUIET] = {"--quiet", 'q', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", 0,
+                 "log warnings and errors only (--log-level warn)", NULL},
+    [F_VERBOSE] = {"--verbose", 'v', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", 0,
+                   "log debug lines too (--log-level debug)",
+                   "log debug lines too (`--log-level debug`): among them, each setting not "
+                   "at its default and where it comes from"},
     [F_PROGRESS] = {"--progress", 0, "auto|always|never", "HUBSYNC_PROGRESS", FLAG_CHOICE, 0, 0,
                     "auto", NULL, 0,
                     "progress bar on stderr (auto: when stderr is a terminal; used by run)", NULL},
@@ -72,6 +86,19 @@ const cli_flag cli_flags[F_COUNT] = {
                    "untrusted is exit 2, not retried",
                    "a readable regular file (PEM): the CA bundle every HTTPS transfer verifies "
                    "the server with; certificates are always verified"},
+    [F_CONFIG] = {"--config", 0, "FILE", "HUBSYNC_CONFIG", FLAG_TEXT, 0, 0, NULL, "none", 0,
+                  "read settings from FILE: KEY=VALUE lines, KEY a variable of this list "
+                  "(HUBSYNC_WORKERS=4); the environment and flags win over it",
+                  "a regular file of `KEY=VALUE` lines, `KEY` a variable of this table or a "
+                  "credential's; see [the config file](#the-config-file)"},
+    [F_PRINT_CONFIG] = {"--print-config", 0, NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off",
+                        TALKERS | EXPORT | PUSH,
+                        "check the settings as the command would, print each with where it "
+                        "comes from, and exit without doing anything else",
+                        "checks every setting as the command would, prints each one's value and "
+                        "where it comes from (flag, environment, config file line, default), "
+                        "and exits 0 without touching `--db` or HubSpot; see [the config "
+                        "file](#the-config-file)"},
     [F_HELP] = {"--help", 'h', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, NULL, 0,
                 "print this text; wins wherever it stands", NULL},
     [F_VERSION] = {"--version", 'V', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, NULL, 0,
@@ -185,6 +212,29 @@ const cli_command cli_commands[] = {
     {"help", CMD_HELP, "print this text"},
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
+
+const char *const cli_credential_vars[] = {"HUBSPOT_ACCESS_TOKEN", "HUBSPOT_REFRESH_TOKEN",
+                                           "HUBSPOT_CLIENT_ID", "HUBSPOT_CLIENT_SECRET"};
+const size_t cli_credential_count = sizeof(cli_credential_vars) / sizeof(cli_credential_vars[0]);
+
+bool cli_credential_var(const char *name)
+{
+    for (size_t i = 0; i < cli_credential_count; i++)
+        if (strcmp(name, cli_credential_vars[i]) == 0)
+            return true;
+    return false;
+}
+
+bool cli_config_key(const char *name)
+{
+    if (cli_credential_var(name))
+        return true;
+    /* A config file naming another would make precedence a chain. */
+    for (int i = 0; i < F_COUNT; i++)
+        if (i != F_CONFIG && cli_flags[i].fd_env && strcmp(name, cli_flags[i].fd_env) == 0)
+            return true;
+    return false;
+}
 
 bool cli_flag_applies(const cli_flag *f, hubsync_command cmd)
 {
@@ -369,7 +419,8 @@ void cli_usage(FILE *out)
             if (cli_flags[i].fd_commands == CLI_CMD(cli_commands[k].cc_cmd))
                 usage_flag(out, &cli_flags[i], 11, 30);
     }
-    fputs("\nFlags (before or after the command; a flag wins over its environment variable):\n",
+    fputs("\nFlags (before or after the command; a flag wins over its environment variable,\n"
+          "which wins over the same KEY in --config FILE):\n",
           out);
     for (int i = 0; i < F_COUNT; i++)
         if (__builtin_popcount(cli_flags[i].fd_commands) != 1)
@@ -410,7 +461,8 @@ void cli_usage_command(FILE *out, hubsync_command cmd)
         return;
     fprintf(out, "usage: hubsync [FLAGS] %s [FLAGS]\n\n", cc->cc_name);
     wrap(out, cc->cc_help, 0, 0);
-    fputs("\nFlags (before or after the command; a flag wins over its environment variable):\n",
+    fputs("\nFlags (before or after the command; a flag wins over its environment variable,\n"
+          "which wins over the same KEY in --config FILE):\n",
           out);
     /* Its own flags first, then the common ones it takes. */
     for (int own = 1; own >= 0; own--)

@@ -29,9 +29,14 @@ typedef enum flag_id {
     F_DAILY,
     F_LAG_MS,
     F_LOG_FORMAT,
+    F_LOG_LEVEL,
+    F_QUIET,
+    F_VERBOSE,
     F_PROGRESS,
     F_JSON,
     F_CA_FILE,
+    F_CONFIG,
+    F_PRINT_CONFIG,
     F_HELP,
     F_VERSION,
     F_LOOP,
@@ -86,6 +91,19 @@ typedef struct cli_flag {
 } cli_flag;
 
 extern const cli_flag cli_flags[F_COUNT];
+
+/* The credentials' variables, which no flag sets: the private-app token
+ * and OAuth's three. A config file may hold them too (then it must be
+ * readable by its owner alone). */
+extern const char *const cli_credential_vars[];
+extern const size_t cli_credential_count;
+
+/* Whether `name` is a key a config file may set: a flag's variable (but
+ * HUBSYNC_CONFIG) or a credential's. */
+bool cli_config_key(const char *name);
+
+/* Whether `name` is a credential's variable. */
+bool cli_credential_var(const char *name);
 
 /* A command: its name, what --help says of it, and the word after "hubsync". */
 typedef struct cli_command {

@@ -3,10 +3,12 @@
  *
  * Parsing runs in two passes: the first walks argv, recognises the command
  * and every flag wherever it stands and keeps each flag's raw text; the
- * second resolves every setting from its flag, else its environment
- * variable, else its default, and validates it. A problem is reported as
- * one line naming the flag (or variable) and the bad value, and nothing is
- * read or written beyond the token file: the caller exits 2.
+ * second reads the config file (--config, HUBSYNC_CONFIG: conffile.h) and
+ * resolves every setting from its flag, else its environment variable,
+ * else the file's line of that variable, else its default, and validates
+ * it. A problem is reported as one line naming the flag (or variable, or
+ * file and line) and the bad value, and nothing is read or written beyond
+ * the token file and the config file: the caller exits 2.
  *
  * Secrets never come from argv (there is no --token) and are never put in
  * a message: errors about a token say what is wrong with it, not what it is.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +34,7 @@
 #include "../common/base/url.h"
 #include "cli.h"
 #include "commands.h"
+#include "conffile.h"
 
 /* Limits the table does not state (the flags' ranges and defaults are in
  * cli.c). */
@@ -40,11 +44,17 @@ enum {
     TOKEN_FILE_MAX = 4096
 };
 
+/* Where a setting's value comes from, strongest first. */
+typedef enum origin { FROM_DEFAULT, FROM_FLAG, FROM_ENV, FROM_FILE } origin;
+
 /* The first pass's findings and each value, flag by flag. */
 typedef struct flag_values {
     const char *fv_raw[F_COUNT];  /* on the command line (NULL: absent; "" for a switch) */
-    const char *fv_text[F_COUNT]; /* the flag's value, else its variable's, else NULL */
-    const char *fv_src[F_COUNT];  /* what messages call it: the flag or the variable */
+    const char *fv_text[F_COUNT]; /* the flag's value, else its variable's, else the
+                                     file's, else NULL */
+    const char *fv_src[F_COUNT];  /* what messages call it: the flag, the variable, or
+                                     "FILE:LINE: VARIABLE" */
+    origin fv_from[F_COUNT];      /* which of them gave fv_text (--print-config, -v) */
     bool fv_set[F_COUNT];         /* a value was read: given, or the row's default */
     uint64_t fv_num[F_COUNT];     /* NUMBER: the number; CHOICE: the word's index; RATE: N */
     int64_t fv_window_ms[F_COUNT];
@@ -64,6 +74,21 @@ static const char *env(const char *name)
 {
     const char *v = getenv(name);
     return v && *v ? v : NULL;
+}
+
+/* The config file of the last parse (conffile.h): its values stay here for
+ * --print-config, but for the credentials', which are wiped once copied. */
+static conf_file conf;
+
+/* A variable from the environment, else from the config file; *src (may be
+ * NULL) names it for messages. */
+static const char *setting(const char *name, const char **src)
+{
+    const char *v = env(name);
+    const conf_entry *ce = v ? NULL : conf_find(&conf, name);
+    if (src)
+        *src = ce ? ce->ce_src : name;
+    return v ? v : ce ? ce->ce_value : NULL;
 }
 
 /* ---- numbers ------------------------------------------------------------- */
@@ -266,17 +291,19 @@ out : {
 }
 
 /* The private-app token (token_file, named src in messages, else
- * HUBSPOT_ACCESS_TOKEN) or the three OAuth values. */
+ * HUBSPOT_ACCESS_TOKEN) or the three OAuth values, each from the
+ * environment, else the config file. */
 static int resolve_credentials(const char *src, const char *token_file, hubsync_config *c,
                                err_info *e)
 {
     int rc;
+    const char *token_src = "HUBSPOT_ACCESS_TOKEN";
     if (token_file) {
         if ((rc = read_token_file(src, token_file, c, e)) != 0)
             return rc;
-    } else if (env("HUBSPOT_ACCESS_TOKEN")) {
-        rc = set_secret(c->c_token, sizeof(c->c_token), "HUBSPOT_ACCESS_TOKEN",
-                        env("HUBSPOT_ACCESS_TOKEN"), e);
+    } else if (setting("HUBSPOT_ACCESS_TOKEN", &token_src)) {
+        rc = set_secret(c->c_token, sizeof(c->c_token), token_src,
+                        setting("HUBSPOT_ACCESS_TOKEN", NULL), e);
         if (rc)
             return rc;
     }
@@ -284,11 +311,11 @@ static int resolve_credentials(const char *src, const char *token_file, hubsync_
                                               "HUBSPOT_CLIENT_SECRET"};
     int nset = 0;
     for (int i = 0; i < 3; i++)
-        nset += env(oauth_vars[i]) != NULL;
+        nset += setting(oauth_vars[i], NULL) != NULL;
     if (nset > 0 && nset < 3) {
         char missing[96] = "";
         for (int i = 0; i < 3; i++)
-            if (!env(oauth_vars[i])) {
+            if (!setting(oauth_vars[i], NULL)) {
                 size_t used = strlen(missing);
                 snprintf(missing + used, sizeof(missing) - used, "%s%s", used ? " and " : "",
                          oauth_vars[i]);
@@ -303,14 +330,15 @@ static int resolve_credentials(const char *src, const char *token_file, hubsync_
             return err_set(e, ERR_INVALID,
                            "both a private-app token (%s) and OAuth credentials "
                            "(HUBSPOT_REFRESH_TOKEN, …) are set: use one",
-                           token_file ? src : "HUBSPOT_ACCESS_TOKEN");
-        if ((rc = set_secret(c->c_refresh_token, sizeof(c->c_refresh_token),
-                             "HUBSPOT_REFRESH_TOKEN", env("HUBSPOT_REFRESH_TOKEN"), e)) ||
-            (rc = set_secret(c->c_client_id, sizeof(c->c_client_id), "HUBSPOT_CLIENT_ID",
-                             env("HUBSPOT_CLIENT_ID"), e)) ||
-            (rc = set_secret(c->c_client_secret, sizeof(c->c_client_secret),
-                             "HUBSPOT_CLIENT_SECRET", env("HUBSPOT_CLIENT_SECRET"), e)))
-            return rc;
+                           token_file ? src : token_src);
+        char *dst[3] = {c->c_refresh_token, c->c_client_id, c->c_client_secret};
+        size_t size[3] = {sizeof(c->c_refresh_token), sizeof(c->c_client_id),
+                          sizeof(c->c_client_secret)};
+        for (int i = 0; i < 3; i++) {
+            const char *var_src, *v = setting(oauth_vars[i], &var_src);
+            if ((rc = set_secret(dst[i], size[i], var_src, v, e)))
+                return rc;
+        }
         c->c_oauth = true;
     }
     return 0;
@@ -450,6 +478,11 @@ static int check_applicable(const hubsync_config *c, const flag_values *fv, err_
     }
     if (fv->fv_raw[F_INTERVAL] && !fv->fv_raw[F_LOOP])
         return err_set(e, ERR_INVALID, "--interval needs --loop");
+    /* -q and -v are short for two log levels: more than one is a conflict. */
+    if (!!fv->fv_raw[F_QUIET] + !!fv->fv_raw[F_VERBOSE] + !!fv->fv_raw[F_LOG_LEVEL] > 1)
+        return err_set(e, ERR_INVALID,
+                       "--log-level, -q (--quiet) and -v (--verbose) each set the log level: "
+                       "give one");
     return 0;
 }
 
@@ -495,15 +528,26 @@ static int parse_fraction(const char *what, const char *s, bool zero_ok, double 
 }
 
 /* Reads flag f's value as its row says: the flag's, else its variable's
- * (when it applies to the command), else the row's default. */
+ * from the environment, else from the config file (either only when the
+ * flag applies to the command: variables are ambient, and one file serves
+ * every command), else the row's default. */
 static int read_value(hubsync_command cmd, flag_values *fv, int f, err_info *e)
 {
     const cli_flag *d = &cli_flags[f];
     fv->fv_src[f] = d->fd_name;
     fv->fv_text[f] = fv->fv_raw[f];
-    if (!fv->fv_text[f] && d->fd_env && env(d->fd_env) && cli_flag_applies(d, cmd)) {
-        fv->fv_text[f] = env(d->fd_env);
-        fv->fv_src[f] = d->fd_env;
+    fv->fv_from[f] = fv->fv_raw[f] ? FROM_FLAG : FROM_DEFAULT;
+    if (!fv->fv_text[f] && d->fd_env && cli_flag_applies(d, cmd)) {
+        const conf_entry *ce = f == F_CONFIG ? NULL : conf_find(&conf, d->fd_env);
+        if (env(d->fd_env)) {
+            fv->fv_text[f] = env(d->fd_env);
+            fv->fv_src[f] = d->fd_env;
+            fv->fv_from[f] = FROM_ENV;
+        } else if (ce) {
+            fv->fv_text[f] = ce->ce_value;
+            fv->fv_src[f] = ce->ce_src;
+            fv->fv_from[f] = FROM_FILE;
+        }
     }
     const char *v = fv->fv_text[f] ? fv->fv_text[f] : d->fd_default;
     if (!v || d->fd_kind == FLAG_SWITCH || d->fd_kind == FLAG_TEXT)
@@ -584,13 +628,82 @@ static const char *text_of(const flag_values *fv, int f)
     return fv->fv_text[f] ? fv->fv_text[f] : cli_flags[f].fd_default;
 }
 
+/* hubsync's default database directory before 0.10, in the working
+ * directory: still used when it exists, so an upgrade loses nothing. */
+#define LEGACY_DB "./hubsync-data"
+
+/* The default database without LEGACY_DB (config.h) into dir. */
+static int fresh_default_db(char *dir, size_t size, err_info *e)
+{
+    const char *state = env("STATE_DIRECTORY"), *xdg = env("XDG_STATE_HOME");
+    const char *home = env("HOME");
+    int n;
+    /* systemd sets STATE_DIRECTORY to StateDirectory='s folders, joined by
+     * ':' when there are several; the first is the service's own. */
+    if (state && strcspn(state, ":") > 0) {
+        n = snprintf(dir, size, "%.*s", (int)strcspn(state, ":"), state);
+    } else if (xdg && xdg[0] == '/') { /* the XDG spec ignores a relative path */
+        n = snprintf(dir, size, "%s/hubsync", xdg);
+    } else {
+        if (!home || home[0] != '/') {
+            const struct passwd *pw = getpwuid(getuid());
+            home = pw && pw->pw_dir && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+        }
+        if (!home)
+            return err_set(e, ERR_INVALID,
+                           "no database directory: --db is not given and no home directory is "
+                           "known (HOME is not set): give --db DIR or set HUBSYNC_DB");
+        n = snprintf(dir, size, "%s/.local/state/hubsync", home);
+    }
+    if (n < 0 || (size_t)n >= size)
+        return err_set(e, ERR_INVALID,
+                       "the default database directory is longer than %zu bytes: give --db DIR",
+                       size - 1);
+    return 0;
+}
+
+int config_default_db(char *dir, size_t size, char *fresh, size_t fresh_size, bool *legacy,
+                      err_info *e)
+{
+    struct stat st;
+    *legacy = stat(LEGACY_DB, &st) == 0 && S_ISDIR(st.st_mode);
+    int rc = fresh_default_db(fresh, fresh_size, e);
+    if (*legacy) {
+        if (rc) /* the old folder is enough; the warning says "the new default" */
+            snprintf(fresh, fresh_size, "the new default");
+        snprintf(dir, size, "%s", LEGACY_DB);
+        return 0;
+    }
+    if (rc == 0)
+        snprintf(dir, size, "%s", fresh);
+    return rc;
+}
+
+/* The database directory: --db, HUBSYNC_DB, the file's, or the default
+ * (with a warning when that is the old one). */
+static int resolve_db(hubsync_config *c, const flag_values *fv, err_info *e)
+{
+    if (fv->fv_text[F_DB])
+        return copy_path(fv->fv_src[F_DB], fv->fv_text[F_DB], c->c_db_dir, PATH_MAX - 16, e);
+    char fresh[PATH_MAX - 16];
+    bool legacy = false;
+    int rc = config_default_db(c->c_db_dir, PATH_MAX - 16, fresh, sizeof(fresh), &legacy, e);
+    if (rc == 0 && legacy)
+        snprintf(c->c_warning, sizeof(c->c_warning),
+                 "using %s (it exists here: the default database directory of earlier "
+                 "versions); the default is now %.300s: move it there (stop hubsync first) or "
+                 "give --db %s (or HUBSYNC_DB) to keep it and silence this",
+                 LEGACY_DB, fresh, LEGACY_DB);
+    return rc;
+}
+
 /* Where: the database directory and HubSpot's base URL. */
 static int resolve_where(hubsync_config *c, const flag_values *fv, err_info *e)
 {
     int rc;
 
     /* Database directory; the store adds file names below it. */
-    if ((rc = copy_path(fv->fv_src[F_DB], text_of(fv, F_DB), c->c_db_dir, PATH_MAX - 16, e)))
+    if ((rc = resolve_db(c, fv, e)))
         return rc;
 
     /* Base URL: https, or http to loopback; no trailing slash. */
@@ -773,7 +886,14 @@ static int resolve_push(hubsync_config *c, const flag_values *fv, err_info *e)
 static int resolve_output(hubsync_config *c, const flag_values *fv, err_info *e)
 {
     int rc;
-    c->c_log_json = fv->fv_num[F_LOG_FORMAT] == 1;         /* text|json */
+    c->c_log_json = fv->fv_num[F_LOG_FORMAT] == 1; /* text|json */
+    static const log_level levels[] = {LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR};
+    c->c_log_level = levels[fv->fv_num[F_LOG_LEVEL]]; /* debug|info|warn|error */
+    if (fv->fv_raw[F_QUIET])
+        c->c_log_level = LOG_WARN;
+    if (fv->fv_raw[F_VERBOSE])
+        c->c_log_level = LOG_DEBUG;
+    c->c_print_config = fv->fv_raw[F_PRINT_CONFIG] != NULL;
     c->c_progress = (progress_mode)fv->fv_num[F_PROGRESS]; /* auto|always|never */
     if (c->c_progress == PROGRESS_ALWAYS && c->c_log_json)
         return err_set(e, ERR_INVALID,
@@ -801,10 +921,25 @@ static int resolve_output(hubsync_config *c, const flag_values *fv, err_info *e)
     return resolve_export(c, fv, e);
 }
 
-/* Second pass: every setting from its flag, else environment, else default. */
+/* The config file, when --config or HUBSYNC_CONFIG names one, into conf. */
+static int load_config(hubsync_command cmd, flag_values *fv, err_info *e)
+{
+    int rc = read_value(cmd, fv, F_CONFIG, e);
+    const char *path = fv->fv_text[F_CONFIG];
+    if (rc || !path)
+        return rc;
+    if (!*path)
+        return err_set(e, ERR_INVALID, "%s is empty", fv->fv_src[F_CONFIG]);
+    return conf_load(&conf, fv->fv_src[F_CONFIG], path, e);
+}
+
+/* Second pass: every setting from its flag, else environment, else the
+ * config file, else default. */
 static int resolve(hubsync_config *c, flag_values *fv, err_info *e)
 {
     int rc;
+    if ((rc = load_config(c->c_command, fv, e)))
+        return rc;
     for (int f = 0; f < F_COUNT; f++)
         if ((rc = read_value(c->c_command, fv, f, e)))
             return rc;
@@ -827,7 +962,7 @@ static int resolve(hubsync_config *c, flag_values *fv, err_info *e)
  * too, for the log pipeline that asked for them. */
 static bool wants_json_logs(int argc, char **argv)
 {
-    const char *v = env(cli_flags[F_LOG_FORMAT].fd_env);
+    const char *v = setting(cli_flags[F_LOG_FORMAT].fd_env, NULL);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             break;
@@ -839,11 +974,26 @@ static bool wants_json_logs(int argc, char **argv)
     return v && strcmp(v, "json") == 0;
 }
 
+/* The last parse's values, for --print-config (large: not on the stack). */
+static flag_values fv;
+
+/* Zeroes the credentials' values in conf once they are copied into the
+ * configuration: the rest stays for --print-config. */
+static void conf_wipe_secrets(void)
+{
+    for (size_t i = 0; i < conf.cf_count; i++)
+        if (cli_credential_var(conf.cf_entries[i].ce_key)) {
+            volatile char *v = (volatile char *)conf.cf_entries[i].ce_value;
+            while (*v)
+                *v++ = 0;
+        }
+}
+
 int config_parse(int argc, char **argv, hubsync_config *c, err_info *e)
 {
-    static flag_values fv; /* large: not on the stack */
     memset(&fv, 0, sizeof(fv));
     memset(c, 0, sizeof(*c));
+    conf_wipe(&conf);
     int rc = scan_argv(argc, argv, c, &fv, e);
     if (rc)
         goto fail;
@@ -865,11 +1015,97 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e)
     }
     if ((rc = check_applicable(c, &fv, e)) || (rc = resolve(c, &fv, e)))
         goto fail;
+    conf_wipe_secrets();
     return 0;
 fail:
     config_wipe(c);
     c->c_log_json = wants_json_logs(argc, argv);
+    conf_wipe(&conf);
     return rc;
+}
+
+/* ---- where each setting comes from (--print-config, -v) ------------------- */
+
+/* Whether flag f is a setting of c's command (not a command of its own
+ * such as --help). */
+static bool is_setting(const hubsync_config *c, int f)
+{
+    return f != F_HELP && f != F_VERSION && f != F_MARKDOWN && f != F_PRINT_CONFIG &&
+           cli_flag_applies(&cli_flags[f], c->c_command);
+}
+
+/* Flag f's value as the command uses it (into buf when computed) and where
+ * it comes from, into from ("flag", "env", "FILE:LINE", "default"). */
+static const char *setting_value(const hubsync_config *c, int f, char *buf, size_t size, char *from,
+                                 size_t from_size)
+{
+    static const char *const level_names[] = {"debug", "info", "warn", "error"};
+    const cli_flag *d = &cli_flags[f];
+    const conf_entry *ce = fv.fv_from[f] == FROM_FILE ? conf_find(&conf, d->fd_env) : NULL;
+    if (ce)
+        snprintf(from, from_size, "%.200s:%d", conf.cf_path, ce->ce_line);
+    else
+        snprintf(from, from_size, "%s",
+                 fv.fv_from[f] == FROM_FLAG  ? "flag"
+                 : fv.fv_from[f] == FROM_ENV ? "env"
+                                             : "default");
+    if (f == F_LOG_LEVEL) { /* -q and -v are flags that set it */
+        if (fv.fv_raw[F_QUIET] || fv.fv_raw[F_VERBOSE])
+            snprintf(from, from_size, "flag");
+        return level_names[c->c_log_level];
+    }
+    if (d->fd_kind == FLAG_SWITCH)
+        return fv.fv_raw[f] ? "on" : "off";
+    if (f == F_DB)
+        return c->c_db_dir;
+    if (f == F_WORKERS && !fv.fv_text[f]) {
+        snprintf(buf, size, "%d", c->c_workers);
+        return buf;
+    }
+    if (fv.fv_text[f])
+        return fv.fv_text[f];
+    return d->fd_default ? d->fd_default : d->fd_default_doc ? d->fd_default_doc : "none";
+}
+
+void config_print_settings(const hubsync_config *c, FILE *out)
+{
+    fprintf(out,
+            "# hubsync %s: flag, variable, where its value comes from, value\n"
+            "# (a flag wins over the environment, the environment over the config file)\n",
+            config_command_name(c->c_command));
+    for (int f = 0; f < F_COUNT; f++) {
+        if (!is_setting(c, f))
+            continue;
+        char buf[32], from[256];
+        const char *v = setting_value(c, f, buf, sizeof(buf), from, sizeof(from));
+        fprintf(out, "%-20s %-24s %-8s %s\n", cli_flags[f].fd_name,
+                cli_flags[f].fd_env ? cli_flags[f].fd_env : "-", from, v);
+    }
+    /* Credentials: whether each is set and where, never what it is. */
+    for (size_t i = 0; i < cli_credential_count; i++) {
+        const char *name = cli_credential_vars[i];
+        const conf_entry *ce = env(name) ? NULL : conf_find(&conf, name);
+        char from[256];
+        if (!env(name) && !ce)
+            continue;
+        if (ce)
+            snprintf(from, sizeof(from), "%.200s:%d", conf.cf_path, ce->ce_line);
+        else
+            snprintf(from, sizeof(from), "env");
+        fprintf(out, "%-20s %-24s %-8s %s\n", "-", name, from, "(set; not shown)");
+    }
+}
+
+void config_log_settings(const hubsync_config *c)
+{
+    for (int f = 0; f < F_COUNT; f++) {
+        char buf[32], from[256];
+        if (!is_setting(c, f) || (fv.fv_from[f] == FROM_DEFAULT && f != F_LOG_LEVEL))
+            continue;
+        const char *v = setting_value(c, f, buf, sizeof(buf), from, sizeof(from));
+        if (strcmp(from, "default") != 0)
+            log_debug("setting %s %s (from %s)", cli_flags[f].fd_name, v, from);
+    }
 }
 
 void config_wipe(hubsync_config *c)

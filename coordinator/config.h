@@ -9,9 +9,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "../common/base/err.h"
 #include "../common/base/hs_types.h"
+#include "../common/base/log.h"
 
 enum { CONFIG_MAX_TABLES = 40, CONFIG_SECRET_MAX = 1024 };
 
@@ -43,7 +45,7 @@ typedef enum progress_mode { PROGRESS_AUTO, PROGRESS_ALWAYS, PROGRESS_NEVER } pr
 
 typedef struct hubsync_config {
     hubsync_command c_command;
-    char c_db_dir[PATH_MAX];                 /* --db, HUBSYNC_DB, ./hubsync-data */
+    char c_db_dir[PATH_MAX];                 /* --db, HUBSYNC_DB, else config_default_db() */
     char c_base_url[512];                    /* --base-url, HUBSPOT_BASE_URL */
     char c_token[CONFIG_SECRET_MAX];         /* HUBSPOT_ACCESS_TOKEN or --token-file */
     char c_refresh_token[CONFIG_SECRET_MAX]; /* OAuth: HUBSPOT_REFRESH_TOKEN … */
@@ -66,6 +68,9 @@ typedef struct hubsync_config {
     uint64_t c_daily_reserve;        /* run --daily-reserve (0: none) */
     int64_t c_lag_ms;                /* --lag-ms */
     bool c_log_json;                 /* --log-format json */
+    log_level c_log_level;           /* --log-level, -q, -v */
+    bool c_print_config;             /* --print-config: print the settings, do nothing */
+    char c_warning[768];             /* a warning to log once logging is set up ("" none) */
     progress_mode c_progress;        /* --progress */
     bool c_json;                     /* --json */
     bool c_loop;                     /* run --loop */
@@ -98,5 +103,26 @@ int config_parse(int argc, char **argv, hubsync_config *c, err_info *e);
 
 /* Prints the usage text, with the commands, flags and exit codes (cli.h). */
 void config_usage(void);
+
+/* The database directory when neither --db nor HUBSYNC_DB (nor the config
+ * file) names one, into dir: ./hubsync-data when it exists (the default
+ * before; *legacy is then true), else the first directory of
+ * $STATE_DIRECTORY (systemd's StateDirectory=), else $XDG_STATE_HOME/hubsync
+ * when that is an absolute path, else $HOME/.local/state/hubsync (HOME, or
+ * the user's home directory in the password database). Writes `fresh`, the
+ * default without ./hubsync-data, for the warning. Returns 0, or
+ * ERR_INVALID when no home directory is known. */
+int config_default_db(char *dir, size_t size, char *fresh, size_t fresh_size, bool *legacy,
+                      err_info *e);
+
+/* Prints the settings of the last successful config_parse for c's command
+ * (`--print-config`): one line a flag, with its variable, where its value
+ * comes from (flag, env, FILE:LINE or default) and the value; then the
+ * credentials' variables that are set, never their values. */
+void config_print_settings(const hubsync_config *c, FILE *out);
+
+/* Logs, at debug level, each setting of the last config_parse that is not
+ * at its default and where it comes from (-v). */
+void config_log_settings(const hubsync_config *c);
 
 #endif

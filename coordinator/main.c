@@ -15,6 +15,12 @@
 
 static int dispatch(const hubsync_config *c)
 {
+    /* --print-config: everything was checked as the command would; the
+     * command itself does not run. */
+    if (c->c_print_config) {
+        config_print_settings(c, stdout);
+        return EXIT_OK;
+    }
     switch (c->c_command) {
     case CMD_SETUP:
         return cmd_setup(c);
@@ -67,7 +73,10 @@ int main(int argc, char **argv)
         }
         return EXIT_USAGE;
     }
-    log_setup(config.c_log_json, LOG_INFO);
+    log_setup(config.c_log_json, config.c_log_level);
+    config_log_settings(&config);
+    if (config.c_warning[0])
+        log_warn("%s", config.c_warning);
     int rc = dispatch(&config);
     config_wipe(&config);
     /* A write that failed earlier (a full disk, a closed pipe) leaves the

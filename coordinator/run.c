@@ -684,8 +684,8 @@ static void run_loop(run_ctx *rc, uint64_t t0)
     const hubsync_config *c = rc->rc_cfg;
     pool_events ev = {on_message, on_death, rc};
     bool draining = false, show = report_progress_wanted(c);
-    if (show)
-        log_setup(c->c_log_json, LOG_WARN); /* the bar tells the story; keep warnings */
+    if (show) /* the bar tells the story; keep warnings (and less, at --log-level error) */
+        log_setup(c->c_log_json, c->c_log_level > LOG_WARN ? c->c_log_level : LOG_WARN);
     uint64_t last_reclaim = clock_mono_ns(), last_progress = 0, woken = 0, last_commit = 0;
     bool warned_no_daily = false;
     while (!rc->rc_store_failed) {
@@ -743,7 +743,7 @@ static void run_loop(run_ctx *rc, uint64_t t0)
     }
     if (show) {
         report_progress(rc, (double)(clock_mono_ns() - t0) / 1e9, true);
-        log_setup(c->c_log_json, LOG_INFO);
+        log_setup(c->c_log_json, c->c_log_level);
     }
 }
 

@@ -73,7 +73,7 @@ expect "$H" "hubsync export --for" "--format"
 expect_has "$H" "hubsync run --" --loop --interval --db --json
 expect_not "$H" "hubsync run --" --format --output --snapshot --markdown --table
 expect_not "$H" "hubsync export --" --json --loop
-expect "$H" "hubsync --db $scratch/dir run --lo" "--log-format --loop"
+expect "$H" "hubsync --db $scratch/dir run --lo" "--log-format --log-level --loop"
 expect "$H" "hubsync --db=$scratch/dir export --ob" "--objects"
 expect "$H" "hubsync export --format " "csv jsonl tsv"
 expect "$H" "hubsync --log-format=j" "json"

@@ -24,5 +24,6 @@ int it_register_refdesign(void);
 int it_register_latency(void);
 int it_register_export(void);
 int it_register_push(void);
+int it_register_config(void);
 
 #endif

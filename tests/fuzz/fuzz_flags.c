@@ -9,11 +9,13 @@
  * other variable of those families is removed at start-up and all of them
  * after each input, so the host's environment never leaks in.
  *
- * Sandbox: config_parse reads nothing but the --token-file (it only stat()s
- * --ca-file and never touches the network), so every --token-file value is
- * rewritten into a private temporary directory (its '/' turned into '_'),
- * which holds a good token file "token" and bad ones: "loose" (mode 0644),
- * "two" (two lines), "empty", "nul" (a NUL byte), "big" (over 4 KiB).
+ * Sandbox: config_parse reads nothing but the --token-file and the --config
+ * file (it only stat()s --ca-file and never touches the network), so every
+ * value of those two is rewritten into a private temporary directory (its
+ * '/' turned into '_'), which holds a good token file "token" and bad ones:
+ * "loose" (mode 0644), "two" (two lines), "empty", "nul" (a NUL byte), "big"
+ * (over 4 KiB); and config files: "conf" (settings and the token, 0600),
+ * "conf-loose" (the same, 0644), "conf-bad" (a bad value, an unknown key).
  *
  * Checks, besides the sanitizers: the result is 0 or ERR_INVALID; a failure
  * leaves no secret in the config (config_wipe); a success gives values in
@@ -87,6 +89,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     write_file("empty", "", 0, 0600);
     write_file("nul", "pat\0na1", 7, 0600);
     write_file("big", big, sizeof(big), 0600);
+    static const char conf[] = "# fuzz\nHUBSYNC_WORKERS=2\nHUBSYNC_TABLES='companies_contacts'\n"
+                               "HUBSPOT_ACCESS_TOKEN=pat-na1-fuzz#token\n";
+    write_file("conf", conf, sizeof(conf) - 1, 0600);
+    write_file("conf-loose", conf, sizeof(conf) - 1, 0644);
+    static const char bad[] = "HUBSYNC_LAG_MS=-1\nHUBSYNC_WORKRES=2\n";
+    write_file("conf-bad", bad, sizeof(bad) - 1, 0644);
     return 0;
 }
 
@@ -118,6 +126,27 @@ static int shows_secret(const char *msg, const char *v, char **args, int nargs)
     return strstr(msg, v) != NULL;
 }
 
+/* Moves the value of --token-file or --config (in `arg`, or `arg` itself
+ * when `prev` is the flag) into the sandbox. */
+static void sandbox_arg(char *arg, const char *prev)
+{
+    static const char *const flags[] = {"--token-file", "--config"};
+    for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]); k++) {
+        size_t n = strlen(flags[k]);
+        char path[ARG_MAX_BYTES + 80];
+        if (strncmp(arg, flags[k], n) == 0 && arg[n] == '=') {
+            sandbox_path(path, sizeof(path), arg + n + 1);
+            snprintf(arg, ARG_MAX_BYTES + 128, "%s=%s", flags[k], path);
+            return;
+        }
+        if (strcmp(prev, flags[k]) == 0 && strncmp(arg, "--", 2) != 0) {
+            sandbox_path(path, sizeof(path), arg);
+            snprintf(arg, ARG_MAX_BYTES + 128, "%s", path);
+            return;
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static hubsync_config c;
@@ -145,16 +174,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     setenv(env_names[k], arg + 2 + name_len, 1);
             continue;
         }
-        if (strncmp(arg, "--token-file=", 13) == 0) {
-            char path[ARG_MAX_BYTES + 80];
-            sandbox_path(path, sizeof(path), arg + 13);
-            snprintf(arg, ARG_MAX_BYTES + 128, "--token-file=%s", path);
-        } else if (argc > 1 && strcmp(argv[argc - 1], "--token-file") == 0 &&
-                   strncmp(arg, "--", 2) != 0) {
-            char path[ARG_MAX_BYTES + 80];
-            sandbox_path(path, sizeof(path), arg);
-            snprintf(arg, ARG_MAX_BYTES + 128, "%s", path);
-        }
+        sandbox_arg(arg, argc > 1 ? argv[argc - 1] : "");
         argv[argc++] = arg;
     }
     argv[argc] = NULL;

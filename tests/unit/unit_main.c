@@ -52,6 +52,7 @@ static const suite_entry suites[] = {
     {"route", unit_suite_route},
     {"cli", unit_suite_cli},
     {"progress", unit_suite_progress},
+    {"config", unit_suite_config},
     {"afile", unit_suite_afile},
     {"scan", unit_suite_scan},
     {"listing", unit_suite_listing},

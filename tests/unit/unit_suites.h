@@ -30,6 +30,7 @@ int unit_suite_hs_paths(void);
 int unit_suite_route(void);
 int unit_suite_cli(void);
 int unit_suite_progress(void);
+int unit_suite_config(void);
 int unit_suite_afile(void);
 int unit_suite_scan(void);
 int unit_suite_listing(void);
