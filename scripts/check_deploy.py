@@ -93,6 +93,33 @@ def check_json_output(where, words):
                   f"{where}: `hubsync {command}` needs --json and --log-format json")
 
 
+def check_env_example(path):
+    """The env file's example settings, uncommented, are a --config file
+    hubsync accepts for `run` (every key known, every value valid)."""
+    import subprocess
+    import tempfile
+    lines = []
+    for line in open(path):
+        m = re.match(r"^#?\s*((?:HUBSYNC|HUBSPOT)_[A-Z_]+=.*)$", line.strip())
+        if m and not m.group(1).startswith("HUBSYNC_FLAGS="):
+            lines.append(m.group(1))
+    check(len(lines) >= 3, f"{path}: fewer than 3 example settings")
+    hubsync = os.path.abspath(os.environ.get("HUBSYNC", "bin/hubsync"))
+    with tempfile.NamedTemporaryFile("w", suffix=".env", delete=False) as f:
+        f.write("\n".join(lines) + "\n")
+    try:
+        env = {"PATH": os.environ.get("PATH", ""), "HUBSPOT_ACCESS_TOKEN": "pat-na1-check"}
+        r = subprocess.run([hubsync, "--db", "/nonexistent/db", "--config", f.name, "run",
+                            "--print-config"], env=env, capture_output=True, text=True)
+        check(r.returncode == 0,
+              f"{path}: its settings as a --config file: exit {r.returncode}: {r.stderr.strip()}")
+        for line in lines:
+            key = line.split("=", 1)[0]
+            check(key in r.stdout, f"{path}: {key} not in --print-config's output")
+    finally:
+        os.unlink(f.name)
+
+
 def check_flags(where, words, known):
     for f in used_flags(words):
         check(f in known, f"{where}: flag {f} is not in `hubsync --help`")
@@ -155,10 +182,7 @@ def cmd_unit(service, timer, env_example, help_path):
             check_flags(service, words, known)
             check_json_output(service, words)
             check("--db" in words, f"{service}: {words[0]} without --db")
-    for line in open(env_example):
-        m = re.match(r"^#?\s*HUBSYNC_FLAGS=(.*)$", line.strip())
-        if m:
-            check_flags(env_example, m.group(1).split(), known)
+    check_env_example(env_example)
     t = unit_settings(timer)
     for key, value in {"Persistent": "true", "WantedBy": "timers.target"}.items():
         check(value in t.get(key, []), f"{timer}: {key}={value} missing")
