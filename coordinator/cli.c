@@ -194,22 +194,27 @@ const cli_flag cli_flags[F_COUNT] = {
 const cli_command cli_commands[] = {
     {"setup", CMD_SETUP,
      "detect each table's rollup fields in HubSpot and save its schema (ping_type "
-     "read_incremental_ping or read_full_ping); keeps cursors and data"},
-    {"run", CMD_RUN, "sync every selected table until caught up, then exit"},
-    {"status", CMD_STATUS,
-     "per table: table_options, cursor and its meaning, row counts, last run"},
+     "read_incremental_ping or read_full_ping); keeps cursors and data",
+     NULL},
+    {"run", CMD_RUN, "sync every selected table until caught up, then exit", NULL},
+    {"status", CMD_STATUS, "per table: table_options, cursor and its meaning, row counts, last run",
+     NULL},
     {"doctor", CMD_DOCTOR,
      "compare the rollup fields in HubSpot with the saved table_options; prints each mismatch "
-     "and its fix; exit 0 when all agree, 1 when not"},
-    {"export", CMD_EXPORT, "print the mirrored associations (read-only, works beside a run)"},
+     "and its fix; exit 0 when all agree, 1 when not",
+     NULL},
+    {"export", CMD_EXPORT, "print the mirrored associations (read-only, works beside a run)", NULL},
     {"push", CMD_PUSH,
      "keep a SQLite file or a PostgreSQL database in step with the mirror: TARGET is "
-     "sqlite:PATH or postgresql://…; a snapshot first, then the change feed"},
+     "sqlite:PATH or postgresql://…; a snapshot first, then the change feed",
+     "TARGET"},
     {"bench", CMD_BENCH,
      "full scan versus incremental, hubsync versus the reference design's pace, against the "
-     "simulator (scripts/bench.sh --help for its options)"},
-    {"version", CMD_VERSION, "print the version: VERSION, and the commit when built from git"},
-    {"help", CMD_HELP, "print this text"},
+     "simulator (scripts/bench.sh --help for its options)",
+     "[OPTIONS...]"},
+    {"version", CMD_VERSION, "print the version: VERSION, and the commit when built from git",
+     NULL},
+    {"help", CMD_HELP, "print this text, or with COMMAND that command's usage", "[COMMAND]"},
 };
 const size_t cli_command_count = sizeof(cli_commands) / sizeof(cli_commands[0]);
 
@@ -459,7 +464,8 @@ void cli_usage_command(FILE *out, hubsync_command cmd)
             cc = &cli_commands[k];
     if (!cc)
         return;
-    fprintf(out, "usage: hubsync [FLAGS] %s [FLAGS]\n\n", cc->cc_name);
+    fprintf(out, "usage: hubsync [FLAGS] %s [FLAGS]%s%s\n\n", cc->cc_name, cc->cc_args ? " " : "",
+            cc->cc_args ? cc->cc_args : "");
     wrap(out, cc->cc_help, 0, 0);
     fputs("\nFlags (before or after the command; a flag wins over its environment variable,\n"
           "which wins over the same KEY in --config FILE):\n",

@@ -110,6 +110,7 @@ typedef struct cli_command {
     const char *cc_name;
     hubsync_command cc_cmd;
     const char *cc_help;
+    const char *cc_args; /* its arguments after the flags, for the usage line (NULL: none) */
 } cli_command;
 
 extern const cli_command cli_commands[];

@@ -156,6 +156,24 @@ static void test_texts(void)
         widest = col > widest ? col : widest;
     }
     CHECK(widest <= 80);
+    /* A command's usage line names its arguments. */
+    static const struct {
+        hubsync_command cmd;
+        const char *line;
+    } lines[] = {{CMD_PUSH, "usage: hubsync [FLAGS] push [FLAGS] TARGET\n"},
+                 {CMD_HELP, "usage: hubsync [FLAGS] help [FLAGS] [COMMAND]\n"},
+                 {CMD_RUN, "usage: hubsync [FLAGS] run [FLAGS]\n"}};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        char *text = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&text, &len);
+        REQUIRE(f);
+        cli_usage_command(f, lines[i].cmd);
+        fclose(f);
+        CHECKF(text && strncmp(text, lines[i].line, strlen(lines[i].line)) == 0, "%s",
+               text ? text : "(none)");
+        free(text);
+    }
 done:
     free(usage);
     free(md);
