@@ -66,14 +66,15 @@ const cli_flag cli_flags[F_COUNT] = {
                       "text", NULL, 0, "log lines on stderr", NULL},
     [F_LOG_LEVEL] = {"--log-level", 0, "debug|info|warn|error", "HUBSYNC_LOG_LEVEL", FLAG_CHOICE, 0,
                      0, "info", NULL, 0, "the least level of the log lines printed",
-                     "debug, info, warn or error: the log lines below it are not printed; "
-                     "`-q` and `-v` are short for `warn` and `debug`"},
+                     "the log lines below it are not printed; `-q` and `-v` are short for "
+                     "`warn` and `debug`"},
     [F_QUIET] = {"--quiet", 'q', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", 0,
                  "log warnings and errors only (--log-level warn)", NULL},
     [F_VERBOSE] = {"--verbose", 'v', NULL, NULL, FLAG_SWITCH, 0, 0, NULL, "off", 0,
                    "log debug lines too (--log-level debug)",
                    "log debug lines too (`--log-level debug`): among them, each setting not "
-                   "at its default and where it comes from"},
+                   "at its default and where it comes from, and in `run` each job published "
+                   "and done (what it asks HubSpot, how long it took)"},
     [F_PROGRESS] = {"--progress", 0, "auto|always|never", "HUBSYNC_PROGRESS", FLAG_CHOICE, 0, 0,
                     "auto", NULL, 0,
                     "progress bar on stderr (auto: when stderr is a terminal; used by run)", NULL},

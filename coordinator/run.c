@@ -208,6 +208,13 @@ static void job_done(run_ctx *rc, int idx, const wire_job_done *d)
 {
     planned_job *pj = &rc->rc_jobs[idx];
     count_calls(calls_of(rc, pj), &d->wjd_counters);
+    if (log_enabled(LOG_DEBUG)) {
+        char what[128];
+        run_job_describe(rc, pj, what, sizeof(what));
+        log_debug("job %d done after %.0f ms, %llu calls: %s", idx,
+                  (double)(clock_mono_ns() - pj->pj_published_ns) / 1e6,
+                  (unsigned long long)d->wjd_counters.wc_calls, what);
+    }
     rc->rc_inflight_jobs--;
     rc->rc_budget_jobs[job_budget(pj->pj_kind, pj->pj_payload, pj->pj_payload_len)]--;
     pj->pj_used = false;

@@ -126,12 +126,13 @@ typedef struct planned_job {
     uint32_t pj_nmerged;
     /* ROLE_SEARCH, once its page is merged: what follows it. */
     bool pj_answered;
-    bool pj_more;           /* records above pj_next_after remain */
-    uint64_t pj_next_after; /* the last ID of the page */
-    uint64_t pj_remaining;  /* how many (the page's total minus its hits) */
-    int64_t pj_split_ms;    /* the page's median last-modified time; the head
-                             * page: its oldest (the rest of the window lies
-                             * at or below it) */
+    bool pj_more;             /* records above pj_next_after remain */
+    uint64_t pj_next_after;   /* the last ID of the page */
+    uint64_t pj_remaining;    /* how many (the page's total minus its hits) */
+    int64_t pj_split_ms;      /* the page's median last-modified time; the head
+                               * page: its oldest (the rest of the window lies
+                               * at or below it) */
+    uint64_t pj_published_ns; /* when (for -v's trace of each job) */
 } planned_job;
 
 /* Fills the slot of a job just published (its previous sets freed). */
@@ -235,6 +236,10 @@ void run_store_fail(run_ctx *rc, const err_info *e);
 /* Publishes a job; returns its shm index, or -1 when the queue is full. */
 int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, uint32_t len,
                 int table, uint64_t seq, int attempts);
+
+/* What a job asks HubSpot, in words, for -v's trace: "batch read
+ * contacts_deals, 1000 parents from ID 42". */
+void run_job_describe(const run_ctx *rc, const planned_job *pj, char *buf, size_t size);
 
 /* Writes the table's state (cursor, run figures) in the open transaction. */
 void run_put_table_state(run_ctx *rc, table_run *tr);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../common/base/clock.h"
 #include "../common/base/log.h"
 #include "../common/ipc/shm.h"
 #include "run_ctx.h"
@@ -73,6 +74,12 @@ int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, 
     if (idx < 0)
         return -1;
     planned_job_set(&rc->rc_jobs[idx], kind, role, payload, len, table, seq, attempts);
+    rc->rc_jobs[idx].pj_published_ns = clock_mono_ns();
+    if (log_enabled(LOG_DEBUG)) {
+        char what[128];
+        run_job_describe(rc, &rc->rc_jobs[idx], what, sizeof(what));
+        log_debug("job %d published: %s", idx, what);
+    }
     rc->rc_inflight_jobs++;
     rc->rc_budget_jobs[spends]++;
     rc->rc_published++;
@@ -85,4 +92,25 @@ void run_put_table_state(run_ctx *rc, table_run *tr)
     store_txn *txn = run_txn(rc);
     if (txn && store_put_state(txn, tr->tr_name, &tr->tr_state, &e))
         run_store_fail(rc, &e);
+}
+
+void run_job_describe(const run_ctx *rc, const planned_job *pj, char *buf, size_t size)
+{
+    const void *p = pj->pj_payload;
+    if (pj->pj_kind == JOB_ASSOC_SCAN) {
+        const job_assoc_scan *js = p;
+        snprintf(buf, size, "batch read %s, %u parents from ID %llu",
+                 rc->rc_tables[js->js_table].tr_name, (unsigned)js->js_count,
+                 (unsigned long long)(js->js_count ? js->js_parent_ids[0] : 0));
+    } else if (pj->pj_kind == JOB_OBJECT_LIST) {
+        static const char *const modes[] = {"list page", "list page by search", "highest ID"};
+        const job_object_list *jl = p;
+        snprintf(buf, size, "%s%s of %s from ID %llu", modes[jl->jl_mode % 3],
+                 jl->jl_archived ? " (archived)" : "", hs_object(jl->jl_object_type)->oi_plural,
+                 (unsigned long long)jl->jl_after_id);
+    } else {
+        const job_search_slice *jq = p;
+        snprintf(buf, size, "change search of %s%s", hs_object(jq->jq_object_type)->oi_plural,
+                 jq->jq_head ? " (head page)" : "");
+    }
 }

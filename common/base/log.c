@@ -19,6 +19,11 @@ void log_setup(bool json, log_level min_level)
     log_min = min_level;
 }
 
+bool log_enabled(log_level level)
+{
+    return level >= log_min;
+}
+
 static void emit(log_level level, const log_fields *f, const char *msg, const char *field,
                  const char *json);
 

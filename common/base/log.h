@@ -19,6 +19,9 @@ typedef enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level;
  * text, LOG_INFO). */
 void log_setup(bool json, log_level min_level);
 
+/* Whether a line at `level` is printed (to skip building one that is not). */
+bool log_enabled(log_level level);
+
 /* Prints one line at `level`. */
 void log_msg(log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

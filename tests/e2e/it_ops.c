@@ -385,6 +385,43 @@ done:
     it_remove_db(db);
 }
 
+/* -v traces a run's jobs: every job published is done, each line says
+ * what it asked (a batch read names its table), and no trace without -v. */
+static void test_verbose_trace(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {IT_SMALL_PORTAL, "--tier", "unlimited", NULL};
+    const char *quiet_run[] = {"run", "--progress", "never", "--full-scan", NULL};
+    const char *run[] = {"-v", "run", "--progress", "never", NULL};
+    char *err = NULL;
+    it_make_db(db, sizeof(db));
+    REQUIRE(db[0]);
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    REQUIRE_EQ(it_hubsync_full(&s, db, run, 120000, NULL, &err), 0);
+    size_t published = 0, done = 0, reads = 0;
+    for (const char *p = err; (p = strstr(p, "job ")) != NULL; p++) {
+        const char *colon = strchr(p, ':');
+        if (!colon)
+            break;
+        published += strncmp(colon - 9, "published", 9) == 0;
+        done += strstr(p, " done after ") && strstr(p, " done after ") < colon;
+        reads +=
+            strncmp(colon, ": batch read ", 13) == 0 && strncmp(colon - 9, "published", 9) == 0;
+    }
+    fprintf(stderr, "    -v: %zu jobs published (%zu batch reads), %zu done\n", published, reads,
+            done);
+    CHECK(published > 0 && done == published && reads > 0);
+    free(err);
+    err = NULL;
+    REQUIRE_EQ(it_hubsync_full(&s, db, quiet_run, 120000, NULL, &err), 0);
+    CHECKF(!strstr(err, " published: "), "a trace without -v: %.200s", err);
+done:
+    free(err);
+    CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* Bad values of the new flags: exit 2 naming the flag, nothing created. */
 static void test_bad_controls(void)
 {
@@ -443,6 +480,7 @@ int it_register_ops(void)
         it_add_test(s, "budget_fraction", test_budget_fraction) ||
         it_add_test(s, "progress_and_pace", test_progress_and_pace) ||
         it_add_test(s, "log_events", test_log_events) ||
+        it_add_test(s, "verbose_trace", test_verbose_trace) ||
         it_add_test(s, "bad_controls", test_bad_controls))
         return -1;
     return 0;
