@@ -28,7 +28,8 @@ static void emit(log_level level, const log_fields *f, const char *msg, const ch
                  const char *json);
 
 /* Formats the message and writes the line (when its level is printed). */
-static void vlog(log_level level, const log_fields *f, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vlog(log_level level, const log_fields *f,
+                                                       const char *fmt, va_list ap)
 {
     if (level < log_min)
         return;
