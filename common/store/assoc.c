@@ -46,12 +46,16 @@ void assoc_buf_reset(assoc_buf *b)
     jb_reset(&b->ab_strings);
 }
 
-/* Makes room for one more element of `size` bytes in *items. */
+/* Makes room for one more element of `size` bytes in *items. From 4, not
+ * more: a worker holds one buffer per parent of every batch read in flight
+ * (the parent's page so far), a thousand a batch and dozens of batches at a
+ * high latency, where 64 of each array came to 4 KiB a parent, most of a
+ * worker's memory; a large buffer gets there in a few more doublings. */
 static int grow(void **items, size_t *cap, size_t len, size_t size)
 {
     if (len < *cap)
         return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
+    size_t ncap = *cap ? *cap * 2 : 4;
     void *p = realloc(*items, ncap * size);
     if (!p)
         return ERR_NOMEM;
