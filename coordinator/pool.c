@@ -1,6 +1,7 @@
 /* pool — forking, channels, reaping and respawning workers (see pool.h). */
 #include "pool.h"
 #include "../common/base/clock.h"
+#include "../common/base/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +24,7 @@ typedef struct pool_worker {
     bool pw_fatal;
     uint64_t pw_backoff_ms;
     uint64_t pw_respawn_at_ns;
+    bool pw_hung; /* killed for not beating: reaped soon */
 } pool_worker;
 
 struct pool {
@@ -30,6 +32,8 @@ struct pool {
     int p_n;
     worker_config p_wcfg;
     bool p_draining;
+    uint64_t p_watched_ns;    /* the watchdog's last look (watch_heartbeats) */
+    uint64_t p_watch_from_ns; /* beats older than this are not held against anyone */
     pool_worker p_workers[SHM_MAX_WORKERS];
 };
 
@@ -37,6 +41,9 @@ static int spawn(pool *p, int slot, err_info *e)
 {
     pool_worker *w = &p->p_workers[slot];
     int sv[2];
+    /* A new process has not beaten yet: its time starts now. */
+    atomic_store(&p->p_shm->sr_slots[slot].sl_heartbeat_ns, clock_mono_ns());
+    atomic_store(&p->p_shm->sr_slots[slot].sl_gate_ticket, 0);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return err_set(e, ERR_SYS, "socketpair: %s", strerror(errno));
     pid_t pid = fork();
@@ -131,6 +138,17 @@ static int drain_channel(pool *p, int slot, const pool_events *ev)
     }
 }
 
+/* Lets go of what the process of `slot` (pid) held in the shared region
+ * besides its jobs: the daily gate and the token refresh, which would
+ * otherwise wait out their leases (a minute or more) for a dead holder. */
+static void release_shared(pool *p, int slot, pid_t pid)
+{
+    shm_slot *s = &p->p_shm->sr_slots[slot];
+    uint64_t ticket = atomic_exchange(&s->sl_gate_ticket, 0);
+    rl_daily_release(&p->p_shm->sr_daily, &ticket);
+    shm_token_end_refresh(p->p_shm, pid);
+}
+
 static void reap(pool *p, const pool_events *ev)
 {
     int status;
@@ -149,6 +167,8 @@ static void reap(pool *p, const pool_events *ev)
             bool crashed = held || WIFSIGNALED(status);
             bool fatal = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_FATAL;
             shm_job_reclaim(p->p_shm, i, 0);
+            release_shared(p, i, pid);
+            w->pw_hung = false;
             atomic_store(&s->sl_state, SHM_SLOT_FREE);
             atomic_store(&s->sl_pid, 0);
             w->pw_pid = 0;
@@ -161,6 +181,41 @@ static void reap(pool *p, const pool_events *ev)
             if (ev->pe_death)
                 ev->pe_death(ev->pe_ctx, i, status, crashed, fatal);
         }
+    }
+}
+
+/* The watchdog: a worker whose heartbeat is older than POOL_STALL_MS
+ * (stopped, hung in a call, spinning outside its loop) is SIGKILLed (which
+ * ends a stopped process too) and its jobs, daily gate and token refresh
+ * are taken back at once; reap() collects it and the respawn replaces it.
+ * If the coordinator itself went unscheduled for a while (the whole group
+ * stopped and continued, a starved machine), nobody's silence over that
+ * gap counts: every worker gets a fresh POOL_STALL_MS from now. */
+static void watch_heartbeats(pool *p)
+{
+    uint64_t now = clock_mono_ns();
+    if (p->p_watched_ns && now - p->p_watched_ns > POOL_WATCH_GAP_MS * MS_NS)
+        p->p_watch_from_ns = now;
+    p->p_watched_ns = now;
+    for (int i = 0; i < p->p_n; i++) {
+        pool_worker *w = &p->p_workers[i];
+        if (w->pw_pid <= 0 || w->pw_hung)
+            continue;
+        uint64_t beat = atomic_load(&p->p_shm->sr_slots[i].sl_heartbeat_ns);
+        if (beat < p->p_watch_from_ns)
+            beat = p->p_watch_from_ns;
+        if (now <= beat || now - beat <= POOL_STALL_MS * MS_NS)
+            continue;
+        kill(w->pw_pid, SIGKILL);
+        w->pw_hung = true;
+        /* Its generation is void from now on: whatever it may still have
+         * sent is ignored, and its jobs go to the others now. */
+        int jobs = shm_job_reclaim(p->p_shm, i, 0);
+        release_shared(p, i, w->pw_pid);
+        log_warn("worker %d (pid %d) has not beaten for %llu ms: killed and replaced, %d job%s "
+                 "taken back",
+                 i, (int)w->pw_pid, (unsigned long long)((now - beat) / MS_NS), jobs,
+                 jobs == 1 ? "" : "s");
     }
 }
 
@@ -182,6 +237,7 @@ int pool_poll(pool *p, int timeout_ms, const pool_events *ev)
         if (fds[k].revents & (POLLIN | POLLHUP | POLLERR))
             delivered += drain_channel(p, slots[k], ev);
     reap(p, ev);
+    watch_heartbeats(p);
     if (!p->p_draining) {
         uint64_t now = clock_mono_ns();
         for (int i = 0; i < p->p_n; i++) {

@@ -36,7 +36,9 @@ typedef struct pool_events {
 int pool_start(shm_region *shm, int nworkers, const worker_config *wcfg, pool **out, err_info *e);
 
 /* Waits up to timeout_ms for messages, delivers them, reaps dead workers
- * (reclaiming their jobs) and respawns due ones (not while stopping).
+ * (reclaiming their jobs, the daily gate and the token refresh they held),
+ * kills the hung ones (POOL_STALL_MS) and respawns due ones (not while
+ * stopping).
  * Returns the number of messages delivered, or a negative ERR_*. */
 int pool_poll(pool *p, int timeout_ms, const pool_events *ev);
 
@@ -51,6 +53,17 @@ void pool_wake(pool *p);
 
 /* Worker processes still running. */
 int pool_alive(const pool *p);
+
+/* A worker whose heartbeat (shm.h) is older than this is taken for hung
+ * or stopped: SIGKILLed, its jobs taken back, replaced (pool_poll). Live
+ * workers beat every few hundred ms at most (their loop waits 200 ms, the
+ * HTTP engine beats at every round and completion), so this is far from
+ * anything a busy worker does, and it bounds what a hung one costs. */
+#define POOL_STALL_MS 5000
+
+/* A gap longer than this between two of the coordinator's own looks means
+ * it was not running itself: the watchdog starts everyone's time afresh. */
+#define POOL_WATCH_GAP_MS 1000
 
 /* How long pool_destroy lets workers exit on their own. */
 #define POOL_EXIT_GRACE_MS 1000

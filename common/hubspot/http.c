@@ -40,7 +40,10 @@ struct http_request {
     int rq_slots_missed;       /* woken too late for a slot: re-reserved, up to MAX_RESLOTS */
     uint64_t rq_penalties;     /* the policy's 429 count when the slot was reserved */
     uint64_t rq_sent_ns;
-    uint64_t rq_token_gen; /* the token generation it was sent with */
+    uint64_t rq_deadline_ns; /* in flight: given up if no answer has started by then */
+    bool rq_answering;       /* a byte of the answer has arrived */
+    int rq_cuts;             /* sends given up for want of an answer (each doubles the limit) */
+    uint64_t rq_token_gen;   /* the token generation it was sent with */
     jbuf rq_resp;
     bool rq_resp_too_big;
     int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
@@ -203,6 +206,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     http_request *r = user;
     size_t len = size * n;
+    r->rq_answering = true;
     char line[256];
     size_t m = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
     memcpy(line, data, m);
@@ -384,6 +388,22 @@ static void engine_fail(http_engine *eng, int code, const char *msg)
 
 /* ------------------------------------------------------------- the token */
 
+/* libcurl's progress callback during a token refresh, which blocks the
+ * event loop: it beats for the process (at least once a second), so a
+ * refresh waiting on a slow token endpoint is not taken for a hung worker;
+ * the transfer's own time limit bounds it. */
+static int refresh_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                            curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    const http_engine *eng = user;
+    shm_beat(eng->he_shm, eng->he_cfg.hc_slot);
+    return 0;
+}
+
 /* Synchronously exchanges the refresh token for a new access token and
  * publishes it. Returns 0, ERR_AUTH (the credentials were refused), ERR_TLS
  * (the server's certificate is not trusted) or ERR_HTTP (try again later). */
@@ -408,6 +428,9 @@ static int refresh_now(http_engine *eng, err_info *e)
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)form.jb_len);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, refresh_progress);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, eng);
     char curl_error[CURL_ERROR_SIZE];
     set_transport(eng, h, curl_error);
     SHM_COUNT(eng->he_counters, requests, 1);
@@ -618,10 +641,20 @@ static uint64_t gate_lease_ns(const http_engine *eng)
     return (eng->he_cfg.hc_reserve_ahead_ms + eng->he_cfg.hc_total_timeout_ms + 5000) * MS_NS;
 }
 
+/* Tells the shared region which gate ticket this process holds (0: none),
+ * so that if it dies holding it, the gate opens at once (shm.h). */
+static void gate_mark(http_engine *eng, uint64_t ticket)
+{
+    atomic_store(&eng->he_shm->sr_slots[eng->he_cfg.hc_slot].sl_gate_ticket, ticket);
+}
+
 /* The request gives back the daily gate it holds, if any (not sent after all). */
 static void gate_leave(http_engine *eng, http_request *r)
 {
+    bool held = r->rq_gate_ticket != 0;
     rl_daily_release(&eng->he_shm->sr_daily, &r->rq_gate_ticket);
+    if (held)
+        gate_mark(eng, 0);
 }
 
 /* A cheap request whose answer carries the daily headers (an object list's
@@ -649,7 +682,10 @@ static void daily_answered(http_engine *eng, http_request *r, long status, const
         .da_limit = r->rq_daily_limit > 0 ? (uint64_t)r->rq_daily_limit : 0,
         .da_remaining = r->rq_daily_remaining >= 0 ? (uint64_t)r->rq_daily_remaining : 0,
     };
+    bool held = r->rq_gate_ticket != 0;
     rl_daily_answered(&eng->he_shm->sr_daily, rl_utc_day(), &a, &r->rq_gate_ticket);
+    if (held)
+        gate_mark(eng, 0);
 }
 
 /* What an answer (status 0: none) tells the request's budget: how long the
@@ -666,8 +702,11 @@ static void budget_answered_by(http_engine *eng, http_request *r, CURL *h, long 
     budget_sent(b, (uint64_t)pretransfer_us * 1000);
     if (status == 0)
         return;
-    if (status != 429 && status < 500)
-        budget_answered(b, now - r->rq_sent_ns); /* the others say nothing of the usual time */
+    if (status != 429 && status < 500) {
+        /* The others say nothing of the usual time. */
+        budget_answered(b, now - r->rq_sent_ns);
+        rtt_sample(&eng->he_shm->sr_latency[r->rq_class], now - r->rq_sent_ns);
+    }
     if (r->rq_class == HTTP_SEARCH)
         return; /* search answers carry no burst headers */
     if (r->rq_rate_max > 0)
@@ -715,8 +754,17 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
             deliver(eng, r, 0, ERR_TLS, "%s", msg);
             return;
         }
-        /* Resets, timeouts, refused connections, truncated bodies. */
-        schedule_retry(eng, r, jitter_backoff_ns(eng, r->rq_attempts), curl_easy_strerror(cc));
+        /* Resets, timeouts, refused connections, truncated bodies, and
+         * answers that did not start in time (cut_stalled) or whose body
+         * stopped coming (CURLOPT_LOW_SPEED_TIME): a time limit that ran
+         * out is doubled for the resend (Karn), so an answer that is slow
+         * but real cannot be cut for ever. */
+        if (cc == CURLE_OPERATION_TIMEDOUT)
+            r->rq_cuts++;
+        char why[CURL_ERROR_SIZE];
+        snprintf(why, sizeof(why), "%s",
+                 r->rq_curl_error[0] ? r->rq_curl_error : curl_easy_strerror(cc));
+        schedule_retry(eng, r, jitter_backoff_ns(eng, r->rq_attempts), why);
         return;
     }
     if (status == 429) {
@@ -760,11 +808,28 @@ static CURL *take_easy(http_engine *eng)
     return h;
 }
 
+/* How long the answer to r may take to start: its family's learned limit
+ * (rtt_limit_ns: never under HTTP_ANSWER_FLOOR_MS), doubled for every send
+ * of r already given up, never over the ceiling (hc_total_timeout_ms). */
+static uint64_t answer_limit_ns(http_engine *eng, const http_request *r)
+{
+    uint64_t ceiling = (uint64_t)eng->he_cfg.hc_total_timeout_ms * MS_NS;
+    uint64_t limit = rtt_limit_ns(&eng->he_shm->sr_latency[r->rq_class],
+                                  (uint64_t)HTTP_ANSWER_FLOOR_MS * MS_NS, ceiling);
+    for (int i = 0; i < r->rq_cuts && limit < ceiling; i++)
+        limit *= 2;
+    return limit < ceiling ? limit : ceiling;
+}
+
 static int launch(http_engine *eng, http_request *r)
 {
     rl_daily *d = &eng->he_shm->sr_daily;
     uint64_t left;
-    switch (rl_daily_charge(d, rl_utc_day(), &r->rq_gate_ticket, &left)) {
+    bool held = r->rq_gate_ticket != 0;
+    rl_daily_verdict v = rl_daily_charge(d, rl_utc_day(), &r->rq_gate_ticket, &left);
+    if (v != RL_DAILY_SEND && held)
+        gate_mark(eng, 0); /* not sent: the charge gave the gate back */
+    switch (v) {
     case RL_DAILY_SEND:
         break;
     case RL_DAILY_RESERVE_REACHED:
@@ -819,6 +884,13 @@ static int launch(http_engine *eng, http_request *r)
     r->rq_rate_max = r->rq_rate_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
+    uint64_t limit = answer_limit_ns(eng, r);
+    r->rq_deadline_ns = r->rq_sent_ns + limit;
+    r->rq_answering = false;
+    /* A body that stops coming: no byte for as long as an answer may take
+     * to start (whole seconds: libcurl's unit), however much came before. */
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((limit + 999999999) / 1000000000));
     r->rq_attempts++;
     r->rq_sends++;
     r->rq_easy = h;
@@ -942,6 +1014,8 @@ static void reserve_waiting(http_engine *eng, uint64_t now, uint64_t *wake)
                 next = r->rq_next;
             }
             r->rq_gate_ticket = ticket;
+            if (ticket)
+                gate_mark(eng, ticket);
         }
         uint64_t start;
         if (!rl_reserve(policy_of(eng, r->rq_class), now, ahead, &start)) {
@@ -1000,14 +1074,42 @@ static int perform(http_engine *eng)
     while ((msg = curl_multi_info_read(eng->he_multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
+        /* A callback may parse a large body: beat before each. */
+        shm_beat(eng->he_shm, eng->he_cfg.hc_slot);
         complete(eng, msg->easy_handle, msg->data.result);
         completed++;
     }
     return completed;
 }
 
+/* Gives up every transfer whose answer has not started by its deadline
+ * (launch): a stalled answer costs its family's limit, then a resend under
+ * the same limiter, rather than libcurl's whole timeout. Returns how many
+ * were given up; keeps in *wake the earliest deadline still to come. */
+static int cut_stalled(http_engine *eng, uint64_t now, uint64_t *wake)
+{
+    int cut = 0;
+    for (int i = 0; i < eng->he_easy_count; i++) {
+        CURL *h = eng->he_easies[i];
+        http_request *r = NULL; /* set while the handle carries a transfer */
+        curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&r);
+        if (!r || r->rq_answering)
+            continue;
+        if (now < r->rq_deadline_ns) {
+            wake_at(wake, r->rq_deadline_ns);
+            continue;
+        }
+        snprintf(r->rq_curl_error, sizeof(r->rq_curl_error), "no answer within %llu ms",
+                 (unsigned long long)((now - r->rq_sent_ns) / MS_NS));
+        complete(eng, h, CURLE_OPERATION_TIMEDOUT);
+        cut++;
+    }
+    return cut;
+}
+
 int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
 {
+    shm_beat(eng->he_shm, eng->he_cfg.hc_slot);
     uint64_t now = clock_mono_ns();
     uint64_t wake = start_ready(eng, now);
     /* Start what was just launched now, not after the wait below: a
@@ -1018,6 +1120,7 @@ int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
     int completed = perform(eng);
     if (completed < 0)
         return completed;
+    completed += cut_stalled(eng, clock_mono_ns(), &wake);
     int timeout_ms = completed ? 0 : max_wait_ms;
     if (wake) {
         uint64_t until = wake > now ? (wake - now + MS_NS - 1) / MS_NS : 0;
@@ -1032,6 +1135,7 @@ int http_run(http_engine *eng, int max_wait_ms, int extra_fd, bool *extra_ready)
                                    extra_fd >= 0 ? 1 : 0, timeout_ms, &numfds);
     if (mc != CURLM_OK)
         return ERR_HTTP;
+    shm_beat(eng->he_shm, eng->he_cfg.hc_slot);
     if (extra_fd >= 0 && extra_ready && (extra.revents & CURL_WAIT_POLLIN))
         *extra_ready = true;
     int more = perform(eng);

@@ -27,6 +27,16 @@
  * every request still waiting fails with it at once), or ERR_DAILY (the
  * daily limit is spent: no retry can help today).
  *
+ * Time limits: an answer must start within its family's limit (the
+ * request class: association reads, searches, lists, the rest), learned by
+ * every process from the family's answers: six smoothed round trips plus
+ * four deviations (rtt_limit_ns), at least HTTP_ANSWER_FLOOR_MS, at most
+ * hc_total_timeout_ms; a body must not stop coming for as long
+ * (CURLOPT_LOW_SPEED_TIME). A send given up is retried as a timeout is
+ * (backoff, a new limiter slot, counted as a retry), with its limit
+ * doubled. The engine beats the process's heartbeat (shm_beat) at every
+ * round, before every completion and during a token refresh.
+ *
  * TLS certificates are always verified (against hc_ca_file when set, else
  * the system's CAs; nothing turns verification off) for every transfer,
  * token refreshes included; plain http:// is accepted only for loopback
@@ -53,6 +63,13 @@ typedef enum http_class {
     HTTP_OTHER   /* properties and the rest: burst policy */
 } http_class;
 
+/* No answer is given up before it has had this long to start (nor before
+ * the first answer of its family has been timed): HubSpot's ordinary
+ * answers take 0.2–1.5 s, a connection's handshakes some more, and a
+ * send cut for nothing costs a call of the budget. Above it the limit
+ * follows the family's measured latency (rtt_limit_ns). */
+#define HTTP_ANSWER_FLOOR_MS 4000
+
 typedef struct http_config {
     const char *hc_base_url;      /* "https://api.hubapi.com" (no trailing slash) */
     shm_region *hc_shm;           /* limiter, token, counters */
@@ -60,7 +77,8 @@ typedef struct http_config {
     int hc_inflight;              /* the cap on transfers in flight (1..256); handles and
                                    * connections are made as they are needed */
     long hc_connect_timeout_ms;   /* 0: 10 s */
-    long hc_total_timeout_ms;     /* 0: 60 s */
+    long hc_total_timeout_ms;     /* 0: 60 s: the most a transfer may take, and the ceiling
+                                   * on the learned wait for an answer to start */
     int hc_max_attempts;          /* 0: 8 */
     uint64_t hc_backoff_base_ms;  /* 0: 250 ms; doubles per attempt, ±50% jitter */
     uint64_t hc_backoff_max_ms;   /* 0: 15 s */

@@ -96,9 +96,7 @@ void budget_init(budget *b, uint32_t limit, uint64_t window_ns, bool given, doub
         atomic_store(&b->bu_foreign[i], 0);
     atomic_store(&b->bu_delay_ns, 0);
     atomic_store(&b->bu_throttle_margin, 0);
-    atomic_store(&b->bu_srtt_us, 0);
-    atomic_store(&b->bu_rttvar_us, 0);
-    atomic_store(&b->bu_rtt_samples, 0);
+    rtt_init(&b->bu_rtt);
     rl_policy_init(&b->bu_rl, budget_share(b, NULL), window_ns, base_margin(window_ns));
     /* A limit not confirmed yet may be above the portal's: no more grants
      * than the lowest tier's window holds until an answer tells. */
@@ -148,18 +146,7 @@ void budget_sent(budget *b, uint64_t delay_ns)
 
 void budget_answered(budget *b, uint64_t latency_ns)
 {
-    int64_t s = (int64_t)(latency_ns / 1000);
-    if (atomic_fetch_add(&b->bu_rtt_samples, 1) == 0) {
-        atomic_store(&b->bu_srtt_us, (uint64_t)s);
-        atomic_store(&b->bu_rttvar_us, (uint64_t)s / 2);
-        return;
-    }
-    /* Jacobson's estimator: gains 1/8 and 1/4. */
-    int64_t srtt = (int64_t)atomic_load(&b->bu_srtt_us);
-    int64_t var = (int64_t)atomic_load(&b->bu_rttvar_us);
-    int64_t err = s - srtt;
-    atomic_store(&b->bu_srtt_us, (uint64_t)(srtt + err / 8));
-    atomic_store(&b->bu_rttvar_us, (uint64_t)(var + ((err < 0 ? -err : err) - var) / 4));
+    rtt_sample(&b->bu_rtt, latency_ns);
 }
 
 void budget_throttled(budget *b)
@@ -177,9 +164,9 @@ uint32_t budget_inflight(budget *b, int nworkers)
     /* Unpaced, or nothing measured yet: a few a worker. A guess above that
      * would let the first worker to look claim every job, and at a low
      * latency the parsing, not the network, is what a run waits on. */
-    if (interval == 0 || atomic_load(&b->bu_rtt_samples) < RTT_MIN_SAMPLES)
+    if (interval == 0 || rtt_count(&b->bu_rtt) < RTT_MIN_SAMPLES)
         return (uint32_t)least;
-    double latency_ns = 1e3 * (double)(atomic_load(&b->bu_srtt_us) + atomic_load(&b->bu_rttvar_us));
+    double latency_ns = 1e3 * (double)(rtt_srtt_us(&b->bu_rtt) + rtt_rttvar_us(&b->bu_rtt));
     /* More would only queue at the limiter: a job waiting there holds its
      * list chain back a round trip. */
     double k = ceil(latency_ns / (double)interval * 1.1) + 2;
@@ -192,15 +179,15 @@ uint32_t budget_inflight(budget *b, int nworkers)
 
 uint64_t budget_latency_ns(budget *b)
 {
-    return atomic_load(&b->bu_rtt_samples) ? 1000 * atomic_load(&b->bu_srtt_us) : 0;
+    return rtt_count(&b->bu_rtt) ? 1000 * rtt_srtt_us(&b->bu_rtt) : 0;
 }
 
 uint32_t budget_inflight_mean(budget *b)
 {
     uint64_t interval = rl_interval_ns(&b->bu_rl);
-    if (interval == 0 || atomic_load(&b->bu_rtt_samples) < RTT_MIN_SAMPLES)
+    if (interval == 0 || rtt_count(&b->bu_rtt) < RTT_MIN_SAMPLES)
         return 1;
-    double k = ceil(1e3 * (double)atomic_load(&b->bu_srtt_us) / (double)interval * 1.1);
+    double k = ceil(1e3 * (double)rtt_srtt_us(&b->bu_rtt) / (double)interval * 1.1);
     return k < 1 ? 1 : k > 100000 ? 100000 : (uint32_t)k;
 }
 

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "rl.h"
+#include "rtt.h"
 
 /* Whether HubSpot's answers carry the burst headers. */
 typedef enum budget_headers {
@@ -75,9 +76,7 @@ typedef struct budget {
     _Atomic int32_t bu_foreign[BUDGET_FOREIGN_SAMPLES]; /* the latest, a ring */
     _Atomic uint64_t bu_delay_ns;                       /* largest recent send delay, decaying */
     _Atomic uint64_t bu_throttle_margin;                /* margin the 429s asked for (0: none) */
-    _Atomic uint64_t bu_srtt_us;                        /* smoothed round trip */
-    _Atomic uint64_t bu_rttvar_us;                      /* and its mean deviation */
-    _Atomic uint64_t bu_rtt_samples;
+    rtt_est bu_rtt;                                     /* the round trip of its answers */
 } budget;
 
 /* The lowest burst limit HubSpot has (Free and Starter: 100 per 10 s):

@@ -1,5 +1,6 @@
 /* shm — the shared region: jobs with leases, the token, worker slots (see shm.h). */
 #include "shm.h"
+#include "../base/clock.h"
 
 #include <errno.h>
 #include <string.h>
@@ -46,6 +47,12 @@ void shm_destroy(shm_region *r)
 {
     if (r)
         munmap(r, sizeof(shm_region));
+}
+
+void shm_beat(shm_region *r, int slot)
+{
+    atomic_store_explicit(&r->sr_slots[slot].sl_heartbeat_ns, clock_mono_ns(),
+                          memory_order_relaxed);
 }
 
 shm_job_state shm_job_peek(const shm_region *r, int job, uint64_t *generation)

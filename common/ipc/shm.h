@@ -27,9 +27,10 @@
 #include "../base/err.h"
 #include "budget.h"
 #include "rl.h"
+#include "rtt.h"
 
 #define SHM_MAGIC   0x4853594e43524731ULL /* "HSYNCRG1" */
-#define SHM_VERSION 4
+#define SHM_VERSION 5
 
 enum {
     SHM_MAX_WORKERS = 65, /* 64 workers, and the coordinator's own slot for the few
@@ -78,7 +79,17 @@ typedef enum shm_slot_state {
 typedef struct shm_slot {
     _Alignas(64) _Atomic uint32_t sl_state;
     _Atomic int32_t sl_pid;
-    _Atomic uint64_t sl_heartbeat_ns; /* CLOCK_MONOTONIC; a stalled worker stops beating */
+    /* CLOCK_MONOTONIC: the owner's event loop stores the time at every
+     * round (the worker loop, the HTTP engine's rounds and completions, a
+     * blocking token refresh's progress), so a live worker beats at least
+     * every few hundred ms however long its transfers take; a stopped or
+     * hung one does not, and the coordinator replaces it (pool.h). The
+     * coordinator sets it when it forks the slot's process. */
+    _Atomic uint64_t sl_heartbeat_ns;
+    /* The daily gate's ticket a request of this process holds (rl_daily_admit;
+     * 0: none): a dead holder's gate is opened by whoever reaps it, at once
+     * rather than after the gate's lease. */
+    _Atomic uint64_t sl_gate_ticket;
     _Alignas(64) shm_counters sl_counters;
 } shm_slot;
 
@@ -120,6 +131,11 @@ typedef struct shm_token {
     _Atomic char tk_value[SHM_TOKEN_MAX];    /* NUL-terminated; read via the seqlock */
 } shm_token;
 
+/* The latency families whose answers' time limits are learned apart (the
+ * HTTP engine's request classes: association reads, searches, lists,
+ * the rest): a batch read of 1,000 parents takes three times a list page. */
+enum { SHM_LATENCY_FAMILIES = 4 };
+
 typedef struct shm_region {
     uint64_t sr_magic;
     uint32_t sr_version;
@@ -128,6 +144,7 @@ typedef struct shm_region {
     budget sr_burst;  /* the burst limit (TEN_SECONDLY_ROLLING) */
     budget sr_search; /* the search limit (SECONDLY) */
     rl_daily sr_daily;
+    rtt_est sr_latency[SHM_LATENCY_FAMILIES]; /* each family's round trip (http.h) */
     shm_token sr_token;
     _Atomic uint32_t sr_stop; /* the coordinator asks workers to drain */
     shm_slot sr_slots[SHM_MAX_WORKERS];
@@ -143,6 +160,10 @@ int shm_check(const shm_region *r, err_info *e);
 
 /* Unmaps the region (each process unmaps its own mapping). */
 void shm_destroy(shm_region *r);
+
+/* The process owning `slot` is alive and making progress: stores now into
+ * its heartbeat (the owner only; cheap enough for every loop round). */
+void shm_beat(shm_region *r, int slot);
 
 /* ---- jobs ---- */
 
