@@ -316,6 +316,12 @@ static const opt options[] = {
     {"fault-reset", OPT_PROB, F(sc_fault_reset), 0, "P", "chance of a connection reset [0]"},
     {"fault-slow", OPT_SPECIAL, 0, 0, "P:MS", "chance of a response MS slower [0]"},
     {"fault-truncate", OPT_PROB, F(sc_fault_truncate), 0, "P", "chance of a truncated body [0]"},
+    {"fault-stall", OPT_SPECIAL, 0, 0, "P[:MS]",
+     "chance an answer does not start: held until the client\n"
+     "hangs up, or sent MS late [0]"},
+    {"fault-stall-body", OPT_PROB, F(sc_fault_stall_body), 0, "P",
+     "chance a body stops half way, the connection held open\n"
+     "until the client hangs up [0]"},
     {"fault-search-400", OPT_PROB, F(sc_fault_search_400), 0, "P",
      "chance a search is refused 400 VALIDATION_ERROR [0]"},
     {"auth", OPT_SPECIAL, 0, 0, "private|oauth", "authentication mode [private]"},
@@ -441,6 +447,14 @@ static int set_special(sim_config *c, const char *name, const char *v, char *err
         if (parse_prob_ms(v, 600000, false, &p, &ms) == 0) {
             c->sc_fault_slow = p;
             c->sc_fault_slow_ms = ms;
+            return 0;
+        }
+    } else if (strcmp(name, "fault-stall") == 0) {
+        double p;
+        int64_t ms = 0;
+        if (parse_prob_ms(v, 600000, true, &p, &ms) == 0) {
+            c->sc_fault_stall = p;
+            c->sc_fault_stall_ms = ms;
             return 0;
         }
     } else if (strcmp(name, "rollup-bumps") == 0) {
@@ -722,6 +736,13 @@ static int apply_key(sim_config *c, const char *key, json_object *v, unsigned *c
     } else if (strcmp(key, "fault_slow_ms") == 0) {
         bad = json_nonneg(v, 600000, &d);
         c->sc_fault_slow_ms = (int64_t)d;
+    } else if (strcmp(key, "fault_stall") == 0) {
+        bad = json_prob(v, &c->sc_fault_stall);
+    } else if (strcmp(key, "fault_stall_ms") == 0) {
+        bad = json_nonneg(v, 600000, &d);
+        c->sc_fault_stall_ms = (int64_t)d;
+    } else if (strcmp(key, "fault_stall_body") == 0) {
+        bad = json_prob(v, &c->sc_fault_stall_body);
     } else if (strcmp(key, "fault_truncate") == 0) {
         bad = json_prob(v, &c->sc_fault_truncate);
     } else if (strcmp(key, "fault_search_400") == 0) {
@@ -865,11 +886,13 @@ void sim_config_json(const sim_config *c, jbuf *out)
         "\"latency_jitter_ms\":%lld,\"index_lag_ms\":%lld,\"same_ms\":%g,"
         "\"churn_per_s\":%g,\"fault_5xx\":%g,\"fault_429\":%g,\"fault_reset\":%g,"
         "\"fault_slow\":%g,\"fault_slow_ms\":%lld,\"fault_truncate\":%g,\"fault_search_400\":%g,"
+        "\"fault_stall\":%g,\"fault_stall_ms\":%lld,\"fault_stall_body\":%g,"
         "\"auth\":\"%s\",\"token_ttl\":%lld,\"assoc_page_size\":%u,\"seed\":%llu}",
         (long long)c->sc_latency_ms, (long long)c->sc_latency_jitter_ms,
         (long long)c->sc_index_lag_ms, c->sc_same_ms, c->sc_churn_per_s, c->sc_fault_5xx,
         c->sc_fault_429, c->sc_fault_reset, c->sc_fault_slow, (long long)c->sc_fault_slow_ms,
-        c->sc_fault_truncate, c->sc_fault_search_400,
+        c->sc_fault_truncate, c->sc_fault_search_400, c->sc_fault_stall,
+        (long long)c->sc_fault_stall_ms, c->sc_fault_stall_body,
         c->sc_auth == SIM_AUTH_OAUTH ? "oauth" : "private", (long long)c->sc_token_ttl_s,
         c->sc_assoc_page_size, (unsigned long long)pc->pc_seed);
 }

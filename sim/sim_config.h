@@ -50,6 +50,9 @@ typedef struct sim_config {
     double sc_fault_5xx, sc_fault_429, sc_fault_reset, sc_fault_slow, sc_fault_truncate;
     double sc_fault_search_400; /* chance a search is refused 400 VALIDATION_ERROR */
     int64_t sc_fault_slow_ms;
+    double sc_fault_stall;      /* chance an answer is held back … */
+    int64_t sc_fault_stall_ms;  /* … for this long (0: until the client hangs up) */
+    double sc_fault_stall_body; /* chance a body stops half way, the connection held open */
     int64_t sc_index_lag_ms;
     double sc_same_ms;
     double sc_churn_per_s;

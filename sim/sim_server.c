@@ -4,7 +4,8 @@
  *
  * Order of checks for an API request, as HubSpot's edge does it: route →
  * auth (401) → daily, search or burst policy (429) → injected faults →
- * handler (400 for bad input) → latency → response (possibly truncated).
+ * handler (400 for bad input) → latency → a stall, if one strikes →
+ * response (possibly truncated, or stopped half way and held open).
  * A request refused by a policy does not consume budget. The latency is
  * slept after admission, so the limiter sees a request when it arrives.
  *
@@ -16,9 +17,11 @@
 #include "../common/base/clock.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -103,18 +106,68 @@ static void config_snapshot(sim_server *s, sim_config *out)
     pthread_mutex_unlock(&s->sv_cfg_lock);
 }
 
+/* ------------------------------------------------------------ stalls */
+
+/* The longest a stall holds a connection whose client never hangs up. */
+#define STALL_MAX_MS 600000
+
+/* Holds the calling connection thread (one per connection: nobody else
+ * waits) until the client hangs up, the server stops or `ms` have passed
+ * (0: STALL_MAX_MS). Returns whether the client is still there. */
+static bool hold_connection(sim_server *s, int fd, int64_t ms)
+{
+    int64_t end = (int64_t)(clock_mono_ns() / 1000000) + (ms > 0 ? ms : STALL_MAX_MS);
+    for (;;) {
+        int64_t left = end - (int64_t)(clock_mono_ns() / 1000000);
+        if (left <= 0 || atomic_load(&s->sv_stopping))
+            return true;
+        struct pollfd p = {fd, POLLIN | POLLRDHUP, 0};
+        if (fd < 0 || poll(&p, 1, left < 100 ? (int)left : 100) <= 0)
+            continue;
+        if (p.revents & (POLLHUP | POLLERR | POLLRDHUP))
+            return false;
+        char byte;
+        ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+            return false;
+        sleep_ms(left < 100 ? left : 100); /* bytes of a next request: keep holding */
+    }
+}
+
+/* The socket of connection c (-1 if MHD cannot say). */
+static int connection_fd(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+    return ci ? ci->connect_fd : -1;
+}
+
 /* ------------------------------------------------------------ sending */
+
+/* What becomes of a body on its way out (the faults that strike it). */
+typedef enum body_fault {
+    BODY_WHOLE,
+    BODY_TRUNCATED, /* half of it, then the connection closed */
+    BODY_STALLED    /* half of it, then the connection held open */
+} body_fault;
 
 typedef struct truncated_body {
     char *tb_data;
     size_t tb_len, tb_cut;
+    sim_server *tb_server;
+    int tb_hold_fd; /* BODY_STALLED: the socket to hold; -1 otherwise */
 } truncated_body;
 
 static ssize_t truncated_reader(void *cls, uint64_t pos, char *buf, size_t max)
 {
     truncated_body *t = cls;
-    if (pos >= t->tb_cut)
+    if (pos >= t->tb_cut) {
+        /* What came before has gone out (MHD asks for more once its buffer
+         * is sent): the client has half the body and waits for the rest. */
+        if (t->tb_hold_fd >= 0)
+            hold_connection(t->tb_server, t->tb_hold_fd, 0);
         return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
     size_t n = t->tb_cut - (size_t)pos;
     if (n > max)
         n = max;
@@ -129,22 +182,23 @@ static void truncated_free(void *cls)
     free(t);
 }
 
-/* Queues rs on c; `stats` (NULL for admin endpoints) counts its status. */
-static enum MHD_Result send_response(struct MHD_Connection *c, sim_stats *stats, sim_response *rs,
-                                     bool truncate)
+/* Queues rs on c; `stats` (NULL for admin endpoints) counts its status;
+ * `fault` cuts the body half way. */
+static enum MHD_Result send_response(sim_server *s, struct MHD_Connection *c, sim_stats *stats,
+                                     sim_response *rs, body_fault fault)
 {
     size_t len;
     char *data = jb_steal(&rs->rs_body, &len);
     if (!data)
         return MHD_NO;
     struct MHD_Response *r;
-    if (truncate && len > 1) {
+    if (fault != BODY_WHOLE && len > 1) {
         truncated_body *t = malloc(sizeof(*t));
         if (!t) {
             free(data);
             return MHD_NO;
         }
-        *t = (truncated_body){data, len, len / 2};
+        *t = (truncated_body){data, len, len / 2, s, fault == BODY_STALLED ? connection_fd(c) : -1};
         r = MHD_create_response_from_callback(len, 4096, truncated_reader, t, truncated_free);
         if (!r)
             truncated_free(t);
@@ -716,9 +770,10 @@ static void answer_latency(sim_server *s, const sim_config *cfg, sim_route_kind 
 
 /* ---------------------------------------------------------- API requests */
 
-/* Returns false when the connection should be dropped (reset fault). */
+/* Returns false when the connection should be dropped (a reset fault, or
+ * a stalled answer whose client hung up). */
 static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *route,
-                      const sim_request *rq, sim_response *rs, bool *truncate)
+                      const sim_request *rq, sim_response *rs, body_fault *body)
 {
     sim_config cfg;
     config_snapshot(s, &cfg);
@@ -756,9 +811,15 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
         rate_headers(rs, &cfg, ad.ad_burst, 0, daily, ad.ad_daily_remaining);
         return true;
     }
+    bool stall = false;
     if (u < (edge += cfg.sc_fault_truncate)) {
         sim_stats_fault(&s->sv_stats, SIM_FAULT_TRUNCATE);
-        *truncate = true;
+        *body = BODY_TRUNCATED;
+    } else if (u < (edge += cfg.sc_fault_stall)) {
+        stall = true; /* after the answer is made and its latency slept */
+    } else if (u < (edge += cfg.sc_fault_stall_body)) {
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_STALL_BODY);
+        *body = BODY_STALLED;
     }
     /* A search HubSpot refuses as it refuses a filter it does not accept. */
     if (route->r_kind == SIM_ROUTE_SEARCH && cfg.sc_fault_search_400 > 0 &&
@@ -773,6 +834,12 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
     pthread_rwlock_unlock(&s->sv_portal_lock);
     rate_headers(rs, &cfg, ad.ad_burst, ad.ad_remaining, daily, ad.ad_daily_remaining);
     answer_latency(s, &cfg, route->r_kind, rs);
+    if (stall) {
+        /* Admitted and counted, as HubSpot counts a request it never
+         * answers; nothing is sent until then. */
+        sim_stats_fault(&s->sv_stats, SIM_FAULT_STALL);
+        return hold_connection(s, connection_fd(c), cfg.sc_fault_stall_ms);
+    }
     return true;
 }
 
@@ -816,7 +883,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                       clock_wall_ms()};
     sim_response rs;
     sim_response_init(&rs);
-    bool truncate = false, keep = true;
+    body_fault body = BODY_WHOLE;
+    bool keep = true;
     if (route.r_kind == SIM_ROUTE_NOT_FOUND) {
         sim_stats_request(&s->sv_stats,
                           strcmp(method, "GET") == 0 ? "GET (unmatched)" : "OTHER (unmatched)");
@@ -845,11 +913,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         config_snapshot(s, &cfg);
         answer_latency(s, &cfg, route.r_kind, &rs);
     } else {
-        keep = serve_api(s, c, &route, &rq, &rs, &truncate);
+        keep = serve_api(s, c, &route, &rq, &rs, &body);
     }
     bool admin = route.r_kind >= SIM_ROUTE_ADMIN_TRUTH;
     enum MHD_Result ret =
-        keep ? send_response(c, admin ? NULL : &s->sv_stats, &rs, truncate) : MHD_NO;
+        keep ? send_response(s, c, admin ? NULL : &s->sv_stats, &rs, body) : MHD_NO;
     sim_response_free(&rs);
     return ret;
 }

@@ -8,7 +8,8 @@
 
 const char *const sim_policy_names[SIM_POLICY_COUNT] = {"TEN_SECONDLY_ROLLING", "SECONDLY",
                                                         "DAILY"};
-const char *const sim_fault_names[SIM_FAULT_COUNT] = {"5xx", "429", "reset", "slow", "truncate"};
+const char *const sim_fault_names[SIM_FAULT_COUNT] = {"5xx",      "429",   "reset",     "slow",
+                                                      "truncate", "stall", "stall_body"};
 
 /* Bounds the meter's memory if the portal runs unlimited at a high rate. */
 enum { METER_MAX = 1 << 22 };

@@ -40,6 +40,8 @@ typedef enum sim_fault {
     SIM_FAULT_RESET,
     SIM_FAULT_SLOW,
     SIM_FAULT_TRUNCATE,
+    SIM_FAULT_STALL,      /* an answer held back (until the client hangs up, or MS) */
+    SIM_FAULT_STALL_BODY, /* a body stopped half way, the connection held open */
     SIM_FAULT_COUNT
 } sim_fault;
 

@@ -500,6 +500,130 @@ done:
     tl_sim_stop(&s);
 }
 
+/* A list request on its own connection, given up by the client after
+ * timeout_ms, or when no byte arrives for a second (`low_speed`): what
+ * came back, and how long it took. */
+typedef struct fetched {
+    CURLcode f_curl;
+    long f_status;
+    size_t f_got;             /* body bytes received */
+    curl_off_t f_content_len; /* as the headers announced (-1: none) */
+    int64_t f_ms;
+} fetched;
+
+static size_t count_body(char *data, size_t size, size_t n, void *user)
+{
+    (void)data;
+    *(size_t *)user += size * n;
+    return size * n;
+}
+
+static fetched fetch(tl_sim *s, long timeout_ms, bool low_speed)
+{
+    fetched f = {CURLE_FAILED_INIT, 0, 0, -1, 0};
+    char url[256];
+    snprintf(url, sizeof(url), "%s/crm/v3/objects/contacts?limit=100", s->s_base_url);
+    CURL *c = curl_easy_init();
+    struct curl_slist *h = curl_slist_append(NULL, "Authorization: Bearer " TL_TOKEN);
+    if (!c || !h)
+        goto out;
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    if (low_speed) {
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 1L);
+    }
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, count_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &f.f_got);
+    int64_t t0 = tl_now_ms();
+    f.f_curl = curl_easy_perform(c);
+    f.f_ms = tl_now_ms() - t0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f.f_status);
+    curl_easy_getinfo(c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &f.f_content_len);
+out:
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return f;
+}
+
+/* POSTs `json` to /_sim/config; whether it was taken. */
+static bool set_config(tl_sim *s, const char *json)
+{
+    tl_resp r;
+    tl_post_json(s, "/_sim/config", NULL, json, &r);
+    bool ok = r.r_status == 200;
+    tl_resp_free(&r);
+    return ok;
+}
+
+/* --fault-stall P: an answer that never starts, held until the client
+ * hangs up (the simulator's thread then lets go: it stops at once and keeps
+ * answering); P:MS, or fault_stall_ms in /_sim/config: the answer comes MS
+ * late. Counted in faults.stall. */
+static void test_fault_stall(void)
+{
+    tl_sim s = {0};
+    const char *args[] = {PORTAL_ARGS, "--fault-stall", "1", NULL};
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    fetched f = fetch(&s, 1000, false);
+    CHECK_EQ(f.f_curl, CURLE_OPERATION_TIMEDOUT);
+    CHECK_EQ(f.f_status, 0);
+    CHECK_OP(f.f_ms, >=, 1000);
+    fetched g = fetch(&s, 1000, false);
+    CHECK_EQ(g.f_curl, CURLE_OPERATION_TIMEDOUT);
+    json_object *st = tl_stats(&s);
+    CHECK_EQ(tl_jint_or(st, "faults.stall", -1), 2);
+    CHECK_EQ(tl_jint_or(st, "faults_injected", -1), 2);
+    json_object_put(st);
+    REQUIRE(set_config(&s, "{\"fault_stall_ms\":300}"));
+    fetched late = fetch(&s, 10000, false);
+    CHECK_EQ(late.f_curl, CURLE_OK);
+    CHECK_EQ(late.f_status, 200);
+    CHECK_OP(late.f_ms, >=, 300);
+    CHECK_OP(late.f_got, >, 0);
+    REQUIRE(set_config(&s, "{\"fault_stall\":0}"));
+    fetched ok = fetch(&s, 10000, false);
+    CHECK_EQ(ok.f_status, 200);
+    st = tl_stats(&s);
+    CHECK_EQ(tl_jint_or(st, "faults.stall", -1), 3);
+    json_object_put(st);
+    CHECK(alive(&s));
+    /* No stalled thread holds the simulator back from stopping. */
+    CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    tl_sim_stop(&s);
+}
+
+/* --fault-stall-body P: the status, the headers (a Content-Length of the
+ * whole body) and half the body, then nothing, the connection held open
+ * until the client gives up. Counted in faults.stall_body. */
+static void test_fault_stall_body(void)
+{
+    tl_sim s = {0};
+    const char *args[] = {PORTAL_ARGS, "--fault-stall-body", "1", NULL};
+    REQUIRE(tl_sim_start(&s, args) == 0);
+    fetched f = fetch(&s, 20000, true);
+    fprintf(stderr, "    stalled body: %zu of %lld bytes, given up after %lld ms (%s)\n", f.f_got,
+            (long long)f.f_content_len, (long long)f.f_ms, curl_easy_strerror(f.f_curl));
+    CHECK_EQ(f.f_curl, CURLE_OPERATION_TIMEDOUT);
+    CHECK_EQ(f.f_status, 200);
+    CHECK_OP(f.f_got, >, 0);
+    CHECK_OP((curl_off_t)f.f_got, <, f.f_content_len);
+    CHECK_OP(f.f_ms, <, 15000); /* the client's low-speed limit, not its total timeout */
+    json_object *st = tl_stats(&s);
+    CHECK_EQ(tl_jint_or(st, "faults.stall_body", -1), 1);
+    json_object_put(st);
+    REQUIRE(set_config(&s, "{\"fault_stall_body\":0}"));
+    fetched ok = fetch(&s, 10000, true);
+    CHECK_EQ(ok.f_curl, CURLE_OK);
+    CHECK_EQ((curl_off_t)ok.f_got, ok.f_content_len);
+    CHECK_EQ(tl_sim_stop(&s), 0);
+done:
+    tl_sim_stop(&s);
+}
+
 int it_register_robust(void)
 {
     CU_pSuite s = it_add_suite("robust");
@@ -517,5 +641,7 @@ int it_register_robust(void)
     rc |= it_add_test(f, "fault_reset", test_fault_reset);
     rc |= it_add_test(f, "fault_truncate", test_fault_truncate);
     rc |= it_add_test(f, "latency", test_latency);
+    rc |= it_add_test(f, "fault_stall", test_fault_stall);
+    rc |= it_add_test(f, "fault_stall_body", test_fault_stall_body);
     return rc;
 }
