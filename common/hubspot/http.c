@@ -40,10 +40,10 @@ struct http_request {
     int rq_slots_missed;       /* woken too late for a slot: re-reserved, up to MAX_RESLOTS */
     uint64_t rq_penalties;     /* the policy's 429 count when the slot was reserved */
     uint64_t rq_sent_ns;
-    uint64_t rq_deadline_ns; /* in flight: given up if no answer has started by then */
-    bool rq_answering;       /* a byte of the answer has arrived */
-    int rq_cuts;             /* sends given up for want of an answer (each doubles the limit) */
-    uint64_t rq_token_gen;   /* the token generation it was sent with */
+    uint64_t rq_limit_ns;     /* in flight: how long the answer may take to start, or stop */
+    uint64_t rq_last_byte_ns; /* the send, then the latest byte of the answer */
+    int rq_cuts;              /* sends given up for want of an answer (each doubles the limit) */
+    uint64_t rq_token_gen;    /* the token generation it was sent with */
     jbuf rq_resp;
     bool rq_resp_too_big;
     int64_t rq_retry_after_ms, rq_interval_ms, rq_daily_remaining; /* -1: absent */
@@ -172,6 +172,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
     http_request *r = user;
     size_t len = size * n;
+    r->rq_last_byte_ns = clock_mono_ns();
     if (r->rq_resp.jb_len + len > RESPONSE_CAP) {
         r->rq_resp_too_big = true;
         return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
@@ -206,7 +207,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
 {
     http_request *r = user;
     size_t len = size * n;
-    r->rq_answering = true;
+    r->rq_last_byte_ns = clock_mono_ns();
     char line[256];
     size_t m = len < sizeof(line) - 1 ? len : sizeof(line) - 1;
     memcpy(line, data, m);
@@ -755,10 +756,10 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
             return;
         }
         /* Resets, timeouts, refused connections, truncated bodies, and
-         * answers that did not start in time (cut_stalled) or whose body
-         * stopped coming (CURLOPT_LOW_SPEED_TIME): a time limit that ran
-         * out is doubled for the resend (Karn), so an answer that is slow
-         * but real cannot be cut for ever. */
+         * answers that did not start in time or whose body stopped coming
+         * (cut_stalled): a time limit that ran out is doubled for the
+         * resend (Karn), so an answer that is slow but real cannot be cut
+         * for ever. */
         if (cc == CURLE_OPERATION_TIMEDOUT)
             r->rq_cuts++;
         char why[CURL_ERROR_SIZE];
@@ -884,13 +885,8 @@ static int launch(http_engine *eng, http_request *r)
     r->rq_rate_max = r->rq_rate_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
-    uint64_t limit = answer_limit_ns(eng, r);
-    r->rq_deadline_ns = r->rq_sent_ns + limit;
-    r->rq_answering = false;
-    /* A body that stops coming: no byte for as long as an answer may take
-     * to start (whole seconds: libcurl's unit), however much came before. */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (long)((limit + 999999999) / 1000000000));
+    r->rq_limit_ns = answer_limit_ns(eng, r);
+    r->rq_last_byte_ns = r->rq_sent_ns;
     r->rq_attempts++;
     r->rq_sends++;
     r->rq_easy = h;
@@ -1082,10 +1078,14 @@ static int perform(http_engine *eng)
     return completed;
 }
 
-/* Gives up every transfer whose answer has not started by its deadline
- * (launch): a stalled answer costs its family's limit, then a resend under
- * the same limiter, rather than libcurl's whole timeout. Returns how many
- * were given up; keeps in *wake the earliest deadline still to come. */
+/* Gives up every transfer that has gone its limit (launch) without a byte:
+ * an answer that does not start, or a body that stops coming. A stall then
+ * costs its family's limit and a resend under the same limiter, rather
+ * than libcurl's whole timeout. (libcurl's CURLOPT_LOW_SPEED_TIME would
+ * see a body stop too, but it judges an average over the last five
+ * seconds or so: a 1-second setting gave up a stopped body after 7.2 s,
+ * tests/sim/it_robust.c fault_stall_body.) Returns how many were given
+ * up; keeps in *wake the earliest deadline still to come. */
 static int cut_stalled(http_engine *eng, uint64_t now, uint64_t *wake)
 {
     int cut = 0;
@@ -1093,14 +1093,16 @@ static int cut_stalled(http_engine *eng, uint64_t now, uint64_t *wake)
         CURL *h = eng->he_easies[i];
         http_request *r = NULL; /* set while the handle carries a transfer */
         curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&r);
-        if (!r || r->rq_answering)
+        if (!r)
             continue;
-        if (now < r->rq_deadline_ns) {
-            wake_at(wake, r->rq_deadline_ns);
+        uint64_t deadline = r->rq_last_byte_ns + r->rq_limit_ns;
+        if (now < deadline) {
+            wake_at(wake, deadline);
             continue;
         }
-        snprintf(r->rq_curl_error, sizeof(r->rq_curl_error), "no answer within %llu ms",
-                 (unsigned long long)((now - r->rq_sent_ns) / MS_NS));
+        snprintf(r->rq_curl_error, sizeof(r->rq_curl_error), "%s for %llu ms",
+                 r->rq_last_byte_ns == r->rq_sent_ns ? "no answer" : "the answer stopped",
+                 (unsigned long long)((now - r->rq_last_byte_ns) / MS_NS));
         complete(eng, h, CURLE_OPERATION_TIMEDOUT);
         cut++;
     }

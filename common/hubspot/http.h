@@ -31,8 +31,8 @@
  * request class: association reads, searches, lists, the rest), learned by
  * every process from the family's answers: six smoothed round trips plus
  * four deviations (rtt_limit_ns), at least HTTP_ANSWER_FLOOR_MS, at most
- * hc_total_timeout_ms; a body must not stop coming for as long
- * (CURLOPT_LOW_SPEED_TIME). A send given up is retried as a timeout is
+ * hc_total_timeout_ms; a body must not stop coming for as long (a body
+ * still coming may take up to hc_total_timeout_ms). A send given up is retried as a timeout is
  * (backoff, a new limiter slot, counted as a retry), with its limit
  * doubled. The engine beats the process's heartbeat (shm_beat) at every
  * round, before every completion and during a token refresh.

@@ -13,6 +13,7 @@ static int (*const suites[])(void) = {
     it_register_reliability, it_register_tls,    it_register_daily, it_register_disk,
     it_register_badinput,    it_register_ops,    it_register_drift, it_register_refdesign,
     it_register_latency,     it_register_export, it_register_push,  it_register_config,
+    it_register_tail,
 };
 
 int main(int argc, char **argv)

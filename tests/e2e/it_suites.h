@@ -25,5 +25,6 @@ int it_register_latency(void);
 int it_register_export(void);
 int it_register_push(void);
 int it_register_config(void);
+int it_register_tail(void);
 
 #endif
