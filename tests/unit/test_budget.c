@@ -199,6 +199,32 @@ static void test_inflight_follows_latency(void)
     CHECK_EQ(budget_inflight(&b, 2), 2 * BUDGET_UNPACED_INFLIGHT); /* the floor */
 }
 
+/* An answer's time limit: the floor before any sample and while answers
+ * are fast; six smoothed round trips and four deviations above it; never
+ * past the ceiling. */
+static void test_answer_limit(void)
+{
+    rtt_est e;
+    rtt_init(&e);
+    CHECK_EQ(rtt_limit_ns(&e, 4000 * MS, 60000 * MS), 4000 * MS);
+    for (int i = 0; i < 64; i++)
+        rtt_sample(&e, 50 * MS);
+    CHECK_EQ(rtt_limit_ns(&e, 4000 * MS, 60000 * MS), 4000 * MS);
+    rtt_init(&e);
+    for (int i = 0; i < 64; i++)
+        rtt_sample(&e, 1000 * MS);
+    /* A steady 1 s: srtt 1 s, deviation decayed to nothing. */
+    uint64_t l = rtt_limit_ns(&e, 4000 * MS, 60000 * MS);
+    CHECK_OP(l, >=, 6000 * MS);
+    CHECK_OP(l, <, 6100 * MS);
+    /* A slow answer widens it at once (the deviation), beyond the 3–5x tail. */
+    rtt_sample(&e, 5000 * MS);
+    CHECK_OP(rtt_limit_ns(&e, 4000 * MS, 60000 * MS), >, 5 * rtt_srtt_us(&e) * 1000);
+    for (int i = 0; i < 64; i++)
+        rtt_sample(&e, 30000 * MS);
+    CHECK_EQ(rtt_limit_ns(&e, 4000 * MS, 60000 * MS), 60000 * MS);
+}
+
 int unit_suite_budget(void)
 {
     static const ut_test tests[] = {
@@ -209,6 +235,7 @@ int unit_suite_budget(void)
         {"other apps' spending lowers the pace", test_foreign_load_from_remaining},
         {"429s and send delays widen the margin", test_throttle_and_delay_widen_margin},
         {"in-flight requests follow the latency", test_inflight_follows_latency},
+        {"an answer's time limit follows the latency", test_answer_limit},
     };
     return ut_add_suite("budget", tests, sizeof(tests) / sizeof(tests[0]));
 }
