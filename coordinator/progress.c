@@ -80,6 +80,21 @@ static void put_rate(char *buf, size_t size, size_t *len, double rate, uint64_t 
     put(buf, size, len, " (%.0f/s%s%s)", rate, e[0] ? ", " : "", e);
 }
 
+/* "N/T noun (rate, ETA)" once the total is known, never N above T; else
+ * "N unknown_noun (rate)". */
+static void put_count(char *buf, size_t size, size_t *len, uint64_t n, uint64_t total, bool known,
+                      const char *noun, const char *unknown_noun, double rate, bool final)
+{
+    if (!known) {
+        put(buf, size, len, "%llu %s", (unsigned long long)n, unknown_noun);
+        put_rate(buf, size, len, rate, 0, false);
+        return;
+    }
+    uint64_t t = total < n ? n : total;
+    put(buf, size, len, "%llu/%llu %s", (unsigned long long)n, (unsigned long long)t, noun);
+    put_rate(buf, size, len, rate, t - n, !final);
+}
+
 size_t progress_format(const progress_view *v, char *buf, size_t size)
 {
     size_t len = 0;
@@ -98,25 +113,13 @@ size_t progress_format(const progress_view *v, char *buf, size_t size)
     if (v->pv_listing) {
         /* The first phase: how many parents there are is what the list
          * finds out, so its count comes first. */
-        if (v->pv_list_total) {
-            uint64_t lt = v->pv_list_total < v->pv_listed ? v->pv_listed : v->pv_list_total;
-            put(buf, size, &len, "listing %llu/%llu objects", (unsigned long long)v->pv_listed,
-                (unsigned long long)lt);
-            put_rate(buf, size, &len, v->pv_list_rate, lt - v->pv_listed, !v->pv_final);
-        } else {
-            put(buf, size, &len, "listing %llu objects", (unsigned long long)v->pv_listed);
-            put_rate(buf, size, &len, v->pv_list_rate, 0, false);
-        }
+        put(buf, size, &len, "listing ");
+        put_count(buf, size, &len, v->pv_listed, v->pv_list_total, v->pv_list_total != 0, "objects",
+                  "objects", v->pv_list_rate, v->pv_final);
         put(buf, size, &len, "  ");
     }
-    if (v->pv_total_known) {
-        put(buf, size, &len, "%llu/%llu parents", (unsigned long long)v->pv_merged,
-            (unsigned long long)total);
-        put_rate(buf, size, &len, v->pv_merge_rate, total - v->pv_merged, !v->pv_final);
-    } else {
-        put(buf, size, &len, "%llu parents merged", (unsigned long long)v->pv_merged);
-        put_rate(buf, size, &len, v->pv_merge_rate, 0, false);
-    }
+    put_count(buf, size, &len, v->pv_merged, total, v->pv_total_known, "parents", "parents merged",
+              v->pv_merge_rate, v->pv_final);
     put(buf, size, &len, "  %llu calls  %.1f/s", (unsigned long long)v->pv_calls,
         v->pv_seconds > 0 ? (double)v->pv_calls / v->pv_seconds : 0.0);
     return len;

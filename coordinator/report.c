@@ -151,10 +151,9 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
  * 429s. */
 static void summary_budget_line(const hubsync_config *c, double seconds, const wire_counters *all,
                                 uint64_t searches, const pace *p, uint32_t share,
-                                uint64_t window_ns)
+                                uint64_t window_ns, double limit)
 {
     uint64_t calls = all->wc_calls;
-    double limit = share && window_ns ? (double)share * 1e9 / (double)window_ns : 0;
     double rate = p->pc_rate;
     /* The burst budget's share: searches have their own. */
     fprintf(stderr, "%llu API calls in %.1f s: %llu on the burst budget", (unsigned long long)calls,
@@ -254,7 +253,7 @@ void report_summary(run_ctx *rc, double seconds)
                 (unsigned long long)k.wc_throttled,
                 os->os_done || !(os->os_listing || os->os_searching) ? "" : "  (incomplete)");
     }
-    summary_budget_line(c, seconds, &all, searches, &p, share, window_ns);
+    summary_budget_line(c, seconds, &all, searches, &p, share, window_ns, limit);
     uint64_t day_limit = 0, day_left = 0;
     if (rl_daily_seen(&rc->rc_shm->sr_daily, rl_utc_day(), &day_limit, &day_left)) {
         fprintf(stderr, "HubSpot's daily count: %llu calls left today",
