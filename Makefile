@@ -178,16 +178,26 @@ test-run: all
 	$(IT_ENV) $(BINDIR)/test-sim
 	$(IT_ENV) $(BINDIR)/test-e2e
 
+# Each step of `make test` is announced with the time, so a slow CI run
+# shows where its minutes went.
+step = @echo "== $$(date +%T) make test: $(1)"
 test: deps
+	$(call step,check-style check-layout)
 	@$(MAKE) --no-print-directory check-style
 	@$(MAKE) --no-print-directory check-layout
+	$(call step,build and run the suites)
 	@$(MAKE) --no-print-directory test-run
+	$(call step,docs and man pages and completion and package and deploy checks)
 	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory check-man check-completion check-package
 	@$(MAKE) --no-print-directory check-deploy
+	$(call step,valgrind)
 	@scripts/valgrind-check.sh
+	$(call step,fuzz-brief)
 	@$(MAKE) --no-print-directory fuzz-brief
+	$(call step,ASan/UBSan build and suites)
 	@$(MAKE) --no-print-directory VARIANT=asan IT_QUICK=1 test-run
+	$(call step,done)
 
 # ---- fuzzing ---------------------------------------------------------------
 # libFuzzer targets, one per tests/fuzz/fuzz_NAME.c → build/fuzz/fuzz_NAME,

@@ -10,15 +10,26 @@
 
 #include "testlib.h"
 
+static int64_t test_started_ms;
+
+/* Test setup: note the start, so the teardown can show what the test cost
+ * (the suite must stay within CI's time budget; this says where it goes). */
+static void note_start(void)
+{
+    test_started_ms = tl_now_ms();
+}
+
 /* Test teardown: a test that returned early must not leave a simulator. */
 static void kill_leftovers(void)
 {
     tl_kill_all();
+    printf("[%.1f s] ", (double)(tl_now_ms() - test_started_ms) / 1000.0);
+    fflush(stdout);
 }
 
 CU_pSuite it_add_suite(const char *name)
 {
-    return CU_add_suite_with_setup_and_teardown(name, NULL, NULL, NULL, kill_leftovers);
+    return CU_add_suite_with_setup_and_teardown(name, NULL, NULL, note_start, kill_leftovers);
 }
 
 int it_add_test(CU_pSuite suite, const char *name, CU_TestFunc fn)
