@@ -135,7 +135,7 @@ $(BINDIR)/hubsync: $(call obj,$(WORKER_LIB_SRC) $(COORD_SRC)) $(CLIENT_LAYERS)
 
 # The coordinator parts the unit tests link: the pure ones, and the planners
 # (scan.c, listing.c, changes.c) on a fake run context (tests/unit/fake_run.c).
-UNIT_COORD_SRC := coordinator/cli.c coordinator/config.c coordinator/conffile.c coordinator/progress.c coordinator/labels.c coordinator/order.c coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/listing.c \
+UNIT_COORD_SRC := coordinator/cli.c coordinator/config.c coordinator/conffile.c coordinator/progress.c coordinator/labels.c coordinator/order.c coordinator/rollup.c coordinator/route.c coordinator/scan.c coordinator/scanmap.c coordinator/listing.c \
                   coordinator/changes.c coordinator/refdesign.c
 
 $(BINDIR)/test-unit: $(call obj,$(SIM_LIB_SRC) $(UNIT_SRC) $(CHECK_SRC) $(UNIT_COORD_SRC)) $(CLIENT_LAYERS)

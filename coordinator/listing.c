@@ -26,14 +26,31 @@
 #include "../common/base/clock.h"
 #include "../common/base/jbuf.h"
 #include "../common/base/log.h"
+#include "../common/hubspot/http.h"
 #include "../common/ipc/rl.h"
+#include "../common/ipc/rtt.h"
 #include "run_ctx.h"
 
 enum { LIST_PAGE_RECORDS = 100, MIN_CHAIN_RECORDS = 2 * LIST_PAGE_RECORDS };
 
+/* When a page published now is late: once its budget's next slot has
+ * come, and a smoothed round trip of its family and four deviations after
+ * (the bound TCP's retransmission timer keeps: an ordinary answer is in by
+ * then). 0 (never) before the family's first answer. */
+static uint64_t page_due_ns(run_ctx *rc, uint8_t mode)
+{
+    bool search = mode == LIST_SEARCH;
+    budget *b = search ? &rc->rc_shm->sr_search : &rc->rc_shm->sr_burst;
+    rtt_est *e = &rc->rc_shm->sr_latency[search ? HTTP_SEARCH : HTTP_LIST];
+    uint64_t srtt = rtt_srtt_us(e), now = clock_mono_ns();
+    if (srtt == 0)
+        return 0;
+    return now + rl_wait_ns(&b->bu_rl, now) + (srtt + 4 * rtt_rttvar_us(e)) * 1000;
+}
+
 static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
 {
-    const list_chain *c = &os->os_chains[chain];
+    list_chain *c = &os->os_chains[chain];
     job_object_list jl = {0};
     jl.jl_object_type = (uint16_t)os->os_type;
     jl.jl_archived = c->lc_archived;
@@ -47,6 +64,30 @@ static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
     }
     os->os_jobs_left++;
     os->os_probing |= mode == LIST_MAX_ID;
+    if (mode != LIST_MAX_ID) {
+        c->lc_due_ns = page_due_ns(rc, mode);
+        c->lc_search = mode == LIST_SEARCH;
+        c->lc_late_cut = false;
+    }
+}
+
+/* Whether the chain's page out is late (see page_due_ns). */
+static bool page_late(const list_chain *c, uint64_t now)
+{
+    return c->lc_active && !c->lc_archived && c->lc_due_ns && now >= c->lc_due_ns;
+}
+
+/* The search pages out that are late: a stalled one holds none of the
+ * search budget's room (it waits for its time limit, then a resend). */
+static int late_search_pages(const run_ctx *rc, uint64_t now)
+{
+    int n = 0;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        const object_sync *os = &rc->rc_objects[t];
+        for (int i = 0; os->os_listing && i < LIST_CHAINS_MAX; i++)
+            n += os->os_chains[i].lc_search && page_late(&os->os_chains[i], now);
+    }
+    return n;
 }
 
 /* Whether live pages may go by search: not in the reference design, and
@@ -72,7 +113,8 @@ static bool search_has_room(run_ctx *rc)
     if (!budget_pace(search, NULL))
         return true; /* searches unpaced: always room */
     uint64_t now = clock_mono_ns();
-    return rc->rc_budget_jobs[SHM_BUDGET_SEARCH] < (int)budget_inflight_mean(search) &&
+    int out = rc->rc_budget_jobs[SHM_BUDGET_SEARCH] - late_search_pages(rc, now);
+    return out < (int)budget_inflight_mean(search) &&
            rl_wait_ns(&search->bu_rl, now) <=
                2 * rl_wait_ns(&burst->bu_rl, now) + budget_latency_ns(burst);
 }
@@ -91,7 +133,7 @@ static int new_chain(object_sync *os, bool archived, uint64_t from, uint64_t end
 {
     for (int i = 0; i < LIST_CHAINS_MAX; i++)
         if (!os->os_chains[i].lc_active) {
-            os->os_chains[i] = (list_chain){true, archived, from, end};
+            os->os_chains[i] = (list_chain){true, archived, from, end, 0, false, false};
             return i;
         }
     return -1;
@@ -140,6 +182,17 @@ void listing_resume(run_ctx *rc, object_sync *os, const store_state *st)
     int c = new_chain(os, true, 0, UINT64_MAX); /* archived: listed again, whole */
     if (c >= 0)
         next_page(rc, os, c);
+}
+
+uint64_t listing_watermark(const object_sync *os)
+{
+    uint64_t low = UINT64_MAX;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (c->lc_active && !c->lc_archived && c->lc_next < low)
+            low = c->lc_next;
+    }
+    return low;
 }
 
 /* Records how far the type's first list got, in the same write batch as
@@ -218,9 +271,10 @@ static uint64_t ids_per_record(const object_sync *os)
     return (os->os_max_id - low) / (os->os_live_count ? os->os_live_count : 1) + 1;
 }
 
-/* Cuts the live chain with the most IDs left in two, when both halves hold
- * at least `min_records` records. Returns whether it did. */
-static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
+/* Cuts live chain `chain` in two, when both halves hold at least
+ * `min_records` records: the upper half is a new chain, its first page
+ * out at once. Returns whether it did. */
+static bool cut_chain(run_ctx *rc, object_sync *os, int chain, uint64_t min_records)
 {
     /* The reference design lists in one chain; and a span is cut only once
      * both its ends are known: the highest ID from the probe, the lowest
@@ -228,6 +282,23 @@ static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
      * would make chains of empty pages). */
     if (rc->rc_cfg->c_reference || !os->os_max_known || !os->os_min_id || os->os_live_count == 0)
         return false;
+    list_chain *c = &os->os_chains[chain];
+    uint64_t left = span_left(os, c);
+    if (left / ids_per_record(os) < 2 * min_records)
+        return false;
+    uint64_t mid = chain_from(os, c) + left / 2;
+    int n = new_chain(os, false, mid, c->lc_end);
+    if (n < 0)
+        return false;
+    os->os_chains[chain].lc_end = mid;
+    next_page(rc, os, n);
+    return true;
+}
+
+/* Cuts the live chain with the most IDs left in two, when both halves hold
+ * at least `min_records` records. Returns whether it did. */
+static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
+{
     int best = -1;
     uint64_t most = 0;
     for (int i = 0; i < LIST_CHAINS_MAX; i++) {
@@ -238,16 +309,7 @@ static bool split_chain(run_ctx *rc, object_sync *os, uint64_t min_records)
             best = i;
         }
     }
-    if (best < 0 || most / ids_per_record(os) < 2 * min_records)
-        return false;
-    list_chain *c = &os->os_chains[best];
-    uint64_t mid = chain_from(os, c) + most / 2;
-    int n = new_chain(os, false, mid, c->lc_end);
-    if (n < 0)
-        return false;
-    os->os_chains[best].lc_end = mid;
-    next_page(rc, os, n);
-    return true;
+    return best >= 0 && cut_chain(rc, os, best, min_records);
 }
 
 static int live_chains(const object_sync *os)
@@ -312,8 +374,9 @@ static int chains_wanted(const run_ctx *rc, const object_sync *os)
  * costs up to a call), but the scans behind the list wait for its slowest
  * chain, a round trip a page. Beyond the share, one more cut for each page
  * answered while the burst budget still has room, down to four pages a
- * half: more chains move the lowest one, which the scans plan behind, no
- * faster. Unpaced, a budget always has room: no cut beyond the share. */
+ * half (a cut beyond the share spends a call on budget that would idle
+ * otherwise; smaller halves would spend it on their partial last pages).
+ * Unpaced, a budget always has room: no cut beyond the share. */
 static void split_chains(run_ctx *rc, object_sync *os)
 {
     int want = chains_wanted(rc, os);
@@ -398,15 +461,60 @@ void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo)
     pj->pj_answered = true;
 }
 
-uint64_t listing_watermark(const object_sync *os)
+void listing_watch(run_ctx *rc)
 {
-    uint64_t low = UINT64_MAX;
-    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
-        const list_chain *c = &os->os_chains[i];
-        if (c->lc_active && !c->lc_archived && c->lc_next < low)
-            low = c->lc_next;
+    /* A cut costs a call (the page at its end is partial): only while the
+     * burst budget has a slot free now, which the cut's page then takes.
+     * With the budget full, other work fills it while the page is late. */
+    uint64_t now = clock_mono_ns();
+    budget *burst = &rc->rc_shm->sr_burst;
+    if (budget_pace(burst, NULL) && !rl_idle(&burst->bu_rl, now))
+        return;
+    for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++) {
+        object_sync *os = &rc->rc_objects[t];
+        for (int i = 0; os->os_listing && i < LIST_CHAINS_MAX; i++) {
+            list_chain *c = &os->os_chains[i];
+            if (!page_late(c, now) || c->lc_late_cut)
+                continue;
+            c->lc_late_cut = true; /* one cut a page */
+            uint64_t end = c->lc_end;
+            if (cut_chain(rc, os, i, MIN_CHAIN_RECORDS)) {
+                os->os_late_cuts++;
+                log_debug("listing %s: a page from ID %llu is late: IDs %llu to %llu go to a "
+                          "new chain",
+                          hs_object(os->os_type)->oi_plural, (unsigned long long)c->lc_next,
+                          (unsigned long long)c->lc_end, (unsigned long long)end);
+            }
+        }
     }
-    return low;
+}
+
+bool listing_listed_from(const object_sync *os, uint64_t from, uint64_t *first, uint64_t *last)
+{
+    uint64_t at = from;
+    for (;;) {
+        /* Past every unlisted range `at` is in; then up to the next one. */
+        bool moved = false;
+        uint64_t end = UINT64_MAX;
+        for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+            const list_chain *c = &os->os_chains[i];
+            if (!c->lc_active || c->lc_archived || c->lc_next >= c->lc_end)
+                continue;
+            if (at >= c->lc_next && at < c->lc_end) {
+                if (c->lc_end == UINT64_MAX)
+                    return false;
+                at = c->lc_end;
+                moved = true;
+            } else if (c->lc_next > at && c->lc_next - 1 < end) {
+                end = c->lc_next - 1;
+            }
+        }
+        if (!moved) {
+            *first = at;
+            *last = end;
+            return true;
+        }
+    }
 }
 
 void listing_job_done(run_ctx *rc, planned_job *pj)
@@ -431,6 +539,7 @@ void listing_job_done(run_ctx *rc, planned_job *pj)
     } else {
         c->lc_active = false;
     }
+    os->os_listed_gen++; /* the scans may plan what it listed */
     if (os->os_listing && !jl.jl_archived)
         save_progress(rc, os);
     split_chains(rc, os);

@@ -131,14 +131,15 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
         add_calls(&all, &k);
         jb_printf(b,
                   "%s{\"object\":\"%s\",\"mode\":\"%s\",\"completed\":%s,\"changes\":%llu,"
-                  "\"list_calls\":%llu,\"search_calls\":%llu,\"splits\":%llu,\"retries\":%llu,"
+                  "\"list_calls\":%llu,\"search_calls\":%llu,\"splits\":%llu,\"late_cuts\":%llu,"
+                  "\"retries\":%llu,"
                   "\"http_429\":%llu}",
                   first ? "" : ",", hs_object(os->os_type)->oi_plural, objects_mode(os),
                   os->os_done ? "true" : "false", (unsigned long long)os->os_hits,
                   (unsigned long long)os->os_list_calls.wc_calls,
                   (unsigned long long)os->os_search_calls.wc_calls,
-                  (unsigned long long)os->os_splits, (unsigned long long)k.wc_retries,
-                  (unsigned long long)k.wc_throttled);
+                  (unsigned long long)os->os_splits, (unsigned long long)os->os_late_cuts,
+                  (unsigned long long)k.wc_retries, (unsigned long long)k.wc_throttled);
         first = false;
     }
     jb_printf(b, "],\"object_sync\":{\"calls\":%llu,\"retries\":%llu,\"http_429\":%llu}}",

@@ -155,12 +155,11 @@ static void retry_job(run_ctx *rc, planned_job *pj)
         js->js_count = n;
         len = job_assoc_scan_size(n);
     }
-    ring_entry *re = scan_ring_of(rc, pj);
     int idx = run_publish(rc, kind, role, payload, len, table, seq, attempts);
     if (idx < 0)
         run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
-    if (re)
-        re->re_job = idx;
+    else
+        scan_job_moved(rc, pj, idx);
 }
 
 /* Whether a job that reported success did all it was for. */
@@ -709,6 +708,7 @@ static void run_loop(run_ctx *rc, uint64_t t0)
         if (!draining) {
             rc->rc_max_inflight_jobs = plan_depth(rc);
             changes_plan(rc);
+            listing_watch(rc);
             scan_plan(rc);
             verify_plan(rc);
             if (all_done(rc))
@@ -807,6 +807,7 @@ static void run_free(run_ctx *rc, int exit_code, uint64_t t0)
             assoc_buf_free(&rc->rc_jobs[i].pj_sets);
     free(rc->rc_jobs);
     changes_free(rc);
+    scan_free(rc);
     parent_props_free(&rc->rc_props);
     shm_destroy(rc->rc_shm);
     free(rc);
@@ -817,7 +818,7 @@ static void run_free(run_ctx *rc, int exit_code, uint64_t t0)
  * exit code. */
 static int run_once(const hubsync_config *c)
 {
-    /* Over a megabyte (a ring per table): on the heap, not the stack. */
+    /* Large (each type's list chains, each table's state): on the heap. */
     run_ctx *rc = calloc(1, sizeof(*rc));
     if (!rc) {
         log_error("out of memory");

@@ -36,8 +36,9 @@
 #include "pool.h"
 #include "progress.h"
 #include "rollup.h"
+#include "scanmap.h"
 
-enum { RUN_MAX_JOB_ATTEMPTS = 5, RUN_RING = SHM_MAX_JOBS, VERIFY_MAX_INFLIGHT = 2 };
+enum { RUN_MAX_JOB_ATTEMPTS = 5, VERIFY_MAX_INFLIGHT = 2 };
 
 /* A verification batch: the parent IDs it passes ([vb_first, vb_last]) and
  * whether it reached the end of the table (its merge completes a cycle).
@@ -48,14 +49,6 @@ typedef struct verify_batch {
     bool vb_wraps;
     bool vb_merged;
 } verify_batch;
-
-/* A scan job's place in its table's order: merged jobs move the cursor only
- * once every earlier job is merged too. */
-typedef struct ring_entry {
-    uint64_t re_first_id, re_last_id;
-    bool re_merged; /* every parent of the range is merged */
-    int re_job;     /* while not: the shm index of its job (-1 none) */
-} ring_entry;
 
 typedef struct table_run {
     hs_table tr_table;
@@ -68,14 +61,11 @@ typedef struct table_run {
     /* Full scan (route full_scan or full_scan_resume). */
     bool tr_scanning;      /* a full scan is (still) to be done this run */
     bool tr_objects_ready; /* its parent type's object sync is merged */
-    uint64_t tr_plan_from; /* next parent ID to plan */
-    bool tr_planned_all;
-    uint64_t tr_seq_next, tr_seq_head; /* jobs planned; first not yet merged */
-    ring_entry tr_ring[RUN_RING];
-    /* Ranges a killed run merged above its cursor, not yet reached by the
-     * planner: skipped, not fetched again. */
-    store_id_range tr_pending[STORE_DONE_RANGES_MAX];
-    uint32_t tr_npending, tr_pending_next;
+    bool tr_planned_all;   /* every parent is in a batch */
+    scan_map tr_map;       /* what is planned and merged (a killed run's too) */
+    uint64_t tr_batches;   /* batches planned (a scan job's pj_seq) */
+    uint64_t tr_short_at;  /* the list's os_listed_gen when too few parents
+                              were listed for a batch (UINT64_MAX: none) */
 
     /* Incremental route. */
     bool tr_incremental;
@@ -104,7 +94,7 @@ typedef struct table_run {
 
 /* What a job is for, beyond its kind. */
 typedef enum job_role {
-    ROLE_SCAN,        /* JOB_ASSOC_SCAN of a full scan (in the table's ring) */
+    ROLE_SCAN,        /* JOB_ASSOC_SCAN of a full scan (in the table's scan map) */
     ROLE_INCREMENTAL, /* JOB_ASSOC_SCAN of changed parents */
     ROLE_OBJECTS,     /* JOB_OBJECT_LIST */
     ROLE_SEARCH,      /* JOB_SEARCH_SLICE */
@@ -117,7 +107,7 @@ typedef struct planned_job {
     uint32_t pj_kind;
     job_role pj_role;
     int pj_table;    /* JOB_ASSOC_SCAN */
-    uint64_t pj_seq; /* ROLE_SCAN: its place in the table's ring */
+    uint64_t pj_seq; /* ROLE_SCAN, ROLE_VERIFY: the table's batch number */
     int pj_attempts;
     uint32_t pj_payload_len;
     uint8_t pj_payload[SHM_JOB_PAYLOAD];
@@ -155,10 +145,13 @@ static inline void planned_job_set(planned_job *pj, uint32_t kind, job_role role
 
 /* A run of pages listing one range of a type's record IDs (listing.c). */
 typedef struct list_chain {
-    bool lc_active;   /* pages still to come */
-    bool lc_archived; /* lists archived records */
-    uint64_t lc_next; /* the first ID not listed yet */
-    uint64_t lc_end;  /* the first ID of the next chain (UINT64_MAX: none) */
+    bool lc_active;     /* pages still to come */
+    bool lc_archived;   /* lists archived records */
+    uint64_t lc_next;   /* the first ID not listed yet */
+    uint64_t lc_end;    /* the first ID of the next chain (UINT64_MAX: none) */
+    uint64_t lc_due_ns; /* when its page out is late (listing_watch; 0: never) */
+    bool lc_search;     /* that page goes by search */
+    bool lc_late_cut;   /* the chain was cut for that page already */
 } list_chain;
 
 enum { LIST_CHAINS_MAX = 128 }; /* at 3 s of latency the budget needs ~110 pages out */
@@ -185,6 +178,8 @@ typedef struct object_sync {
     uint64_t os_splits;                /* slices split to search in parallel */
     wire_counters os_list_calls, os_search_calls;
     int64_t os_list_started_ms; /* the first list's window end (kept across runs) */
+    uint64_t os_listed_gen;     /* bumped whenever a chain lists further */
+    uint64_t os_late_cuts;      /* chains cut because their page was late */
 } object_sync;
 
 typedef struct run_ctx {
@@ -275,8 +270,11 @@ void scan_advance(run_ctx *rc, table_run *tr);
 /* A scan job is complete: its range counts as merged. */
 void scan_job_merged(run_ctx *rc, planned_job *pj);
 
-/* The job's ring entry (full-scan jobs), or NULL. */
-ring_entry *scan_ring_of(run_ctx *rc, const planned_job *pj);
+/* A scan job was published again at shm index `to`: its spans follow it. */
+void scan_job_moved(run_ctx *rc, const planned_job *pj, int to);
+
+/* Frees what the scans' maps hold (at the end of a run). */
+void scan_free(run_ctx *rc);
 
 /* --- changes.c ------------------------------------------------------------ */
 
@@ -347,9 +345,20 @@ void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result
 /* A list job is done: the chain's next page, or its end; maybe a new chain. */
 void listing_job_done(run_ctx *rc, planned_job *pj);
 
+/* While the burst budget has a slot free, cuts every chain whose page is
+ * late (an answer stalled, or HubSpot's slow tail) in two: the range above
+ * the page goes to a new chain at once, so one slow answer holds back one
+ * page's records, not its chain's. */
+void listing_watch(run_ctx *rc);
+
 /* The lowest live record ID not listed yet (UINT64_MAX: none left): every
- * live record below it is stored, so a scan may go that far. */
+ * live record below it is stored. */
 uint64_t listing_watermark(const object_sync *os);
+
+/* The lowest listed range at or above `from`: [*first, *last] holds no
+ * ID a live chain has still to list, so every live record in it is stored
+ * and a scan may plan it. Returns false when no listed ID is left there. */
+bool listing_listed_from(const object_sync *os, uint64_t from, uint64_t *first, uint64_t *last);
 
 /* --- order.c -------------------------------------------------------------- */
 

@@ -36,7 +36,8 @@ int run_publish(run_ctx *rc, uint32_t kind, job_role role, const void *payload, 
                                                                sizeof(current->fr_published[0])))
         return -1;
     planned_job_set(&rc->rc_jobs[idx], kind, role, payload, len, table, seq, attempts);
-    rc->rc_inflight_jobs++;
+    rc->rc_inflight_jobs++; /* as run_services.c's */
+    rc->rc_budget_jobs[job_budget(kind, payload, len)]++;
     rc->rc_published++;
     current->fr_published[current->fr_npublished++] = idx;
     return idx;
@@ -106,6 +107,7 @@ void fake_run_close(fake_run *f)
             assoc_buf_free(&rc->rc_jobs[i].pj_sets);
         free(rc->rc_jobs);
         changes_free(rc); /* what the search took: seen IDs, changed parents */
+        scan_free(rc);
         shm_destroy(rc->rc_shm);
         free(rc);
     }
@@ -135,7 +137,8 @@ void fake_run_done(fake_run *f, int idx, void (*done)(run_ctx *, planned_job *))
 {
     run_ctx *rc = f->fr_rc;
     planned_job *pj = &rc->rc_jobs[idx];
-    rc->rc_inflight_jobs--;
+    rc->rc_inflight_jobs--; /* as run.c's job_done */
+    rc->rc_budget_jobs[job_budget(pj->pj_kind, pj->pj_payload, pj->pj_payload_len)]--;
     pj->pj_used = false;
     done(rc, pj);
 }
@@ -148,6 +151,7 @@ void fake_run_merge(fake_run *f, int idx)
     memset(pj->pj_merged, 1, js->js_count);
     pj->pj_nmerged = js->js_count;
     rc->rc_inflight_jobs--;
+    rc->rc_budget_jobs[job_budget(pj->pj_kind, pj->pj_payload, pj->pj_payload_len)]--;
     pj->pj_used = false;
     scan_job_merged(rc, pj);
 }

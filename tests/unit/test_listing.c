@@ -5,12 +5,15 @@
  * ends of the span are known (no chain below the lowest ID); then the span
  * is cut into the chains the budgets need at the measured latency, side by
  * side and covering the rest of the span exactly; the listed ranges are
- * saved with the pages, and a resumed list lists exactly the rest.
+ * saved with the pages, and a resumed list lists exactly the rest; a
+ * chain whose page is late is cut above it.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "../../common/base/clock.h"
+#include "../../common/hubspot/http.h"
+#include "../../common/ipc/rtt.h"
 #include "../lib/check.h"
 #include "fake_run.h"
 #include "unit_suites.h"
@@ -180,12 +183,149 @@ done:
     fake_run_close(&f);
 }
 
+/* A first list of 100,000 companies (IDs 100,000 to 1,100,000) at a second
+ * a page, as the workers would have timed them, cut into its chains: the
+ * probe and the first page answered. Returns 0, or -1 (fake_run_close
+ * still closes f). */
+static int cut_at_a_second(fake_run *f, object_sync **os)
+{
+    if (fake_run_open(f) != 0)
+        return -1;
+    start(f, os);
+    rtt_sample(&f->fr_rc->rc_shm->sr_latency[HTTP_LIST], 1000000000ULL);
+    rtt_sample(&f->fr_rc->rc_shm->sr_latency[HTTP_SEARCH], 1000000000ULL);
+    listing_start(f->fr_rc, *os, true);
+    int page = find_job(f, LIST_PAGE, false), probe = find_job(f, LIST_MAX_ID, false);
+    if (page < 0)
+        page = find_job(f, LIST_SEARCH, false);
+    if (page < 0 || probe < 0)
+        return -1;
+    answer_probe(f, probe, 100000, 1100000);
+    answer_page(f, page, 100000, 10);
+    return 0;
+}
+
+/* A chain whose page is late is cut above the page: its upper half goes
+ * to a new chain with its own page out at once, the chains still tile the
+ * span; a chain with less than two pages' records a half left is not cut,
+ * a page is cut for once, and nothing is cut while the burst budget is
+ * booked ahead. */
+static void test_late_page_cuts_its_chain(void)
+{
+    fake_run f;
+    object_sync *os;
+    REQUIRE(cut_at_a_second(&f, &os) == 0);
+    bool tiled;
+    int n = live_chains_tile(os, 100990, &tiled);
+    REQUIRE(tiled && n > 1);
+    /* The chain with the most IDs left: each page published set its due time. */
+    int late = -1;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (c->lc_active && !c->lc_archived &&
+            (late < 0 ||
+             c->lc_end - c->lc_next > os->os_chains[late].lc_end - os->os_chains[late].lc_next))
+            late = i;
+    }
+    REQUIRE(late >= 0);
+    CHECK_OP(os->os_chains[late].lc_due_ns, >, clock_mono_ns()); /* not late yet */
+    int published = f.fr_npublished;
+    listing_watch(f.fr_rc);
+    CHECK_EQ(f.fr_npublished, published);
+    uint64_t from = os->os_chains[late].lc_next, end = os->os_chains[late].lc_end;
+    os->os_chains[late].lc_due_ns = 1; /* long past */
+    listing_watch(f.fr_rc);
+    CHECK_EQ(os->os_late_cuts, 1);
+    CHECK_EQ(live_chains_tile(os, 100990, &tiled), n + 1);
+    CHECK(tiled);
+    CHECK_EQ(f.fr_npublished, published + 1); /* the new chain's first page */
+    uint64_t mid = os->os_chains[late].lc_end;
+    CHECK(mid > from && mid < end);
+    CHECK(os->os_chains[late].lc_late_cut); /* cut once for this page */
+    listing_watch(f.fr_rc);
+    CHECK_EQ(os->os_late_cuts, 1);
+    /* Late again and again: halved until a half would hold less than two
+     * pages' records (10 IDs a record: 4,000 IDs). */
+    for (int i = 0; i < 20; i++) {
+        os->os_chains[late].lc_late_cut = false; /* as if its next page were late */
+        listing_watch(f.fr_rc);
+    }
+    CHECK_OP(os->os_chains[late].lc_end - os->os_chains[late].lc_next, >=, 2000);
+    CHECK_OP(os->os_chains[late].lc_end - os->os_chains[late].lc_next, <, 4000);
+    CHECK(live_chains_tile(os, 100990, &tiled) > n + 1 && tiled);
+    /* With the burst budget booked ahead, a late page waits: other work
+     * fills the budget, and a cut would cost a call of it. */
+    uint64_t cuts = os->os_late_cuts, slot;
+    for (int i = 0; i < 30; i++)
+        rl_reserve(&f.fr_rc->rc_shm->sr_burst.bu_rl, clock_mono_ns(), UINT64_MAX, &slot);
+    for (int i = 0; i < LIST_CHAINS_MAX; i++)
+        if (os->os_chains[i].lc_active && !os->os_chains[i].lc_archived) {
+            os->os_chains[i].lc_due_ns = 1;
+            os->os_chains[i].lc_late_cut = false;
+        }
+    listing_watch(f.fr_rc);
+    CHECK_EQ(os->os_late_cuts, cuts);
+done:
+    fake_run_close(&f);
+}
+
+/* The live page out of `chain`, or -1. */
+static int chain_page(fake_run *f, int chain)
+{
+    for (int i = 0; i < SHM_MAX_JOBS; i++) {
+        const planned_job *pj = &f->fr_rc->rc_jobs[i];
+        if (pj->pj_used && pj->pj_kind == JOB_OBJECT_LIST && pj->pj_table == chain &&
+            list_job(f, i)->jl_mode != LIST_MAX_ID && !list_job(f, i)->jl_archived)
+            return i;
+    }
+    return -1;
+}
+
+/* The search budget holds as many pages as it answers in a round trip; a
+ * late one (stalled, waiting for its time limit) holds none of that room:
+ * the next page goes by search, not by list at half the records a call. */
+static void test_late_search_page_frees_room(void)
+{
+    fake_run f;
+    object_sync *os;
+    REQUIRE(cut_at_a_second(&f, &os) == 0);
+    /* The search budget's room is taken: a list page answered is followed
+     * by a list page. */
+    int by_search = 0, listed = -1;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+        const list_chain *c = &os->os_chains[i];
+        if (c->lc_active && !c->lc_archived && c->lc_search)
+            by_search++;
+        else if (c->lc_active && !c->lc_archived && listed < 0)
+            listed = i;
+    }
+    REQUIRE(by_search > 0 && listed >= 0);
+    int job = chain_page(&f, listed);
+    REQUIRE(job >= 0);
+    answer_page(&f, job, os->os_chains[listed].lc_next + 1, 10);
+    job = chain_page(&f, listed);
+    REQUIRE(job >= 0);
+    CHECK_EQ(list_job(&f, job)->jl_mode, LIST_PAGE);
+    /* Every search page out is late: its room is free. */
+    for (int i = 0; i < LIST_CHAINS_MAX; i++)
+        if (os->os_chains[i].lc_search)
+            os->os_chains[i].lc_due_ns = 1;
+    answer_page(&f, job, os->os_chains[listed].lc_next + 1, 10);
+    job = chain_page(&f, listed);
+    REQUIRE(job >= 0);
+    CHECK_EQ(list_job(&f, job)->jl_mode, LIST_SEARCH);
+done:
+    fake_run_close(&f);
+}
+
 int unit_suite_listing(void)
 {
     static const ut_test tests[] = {
         {"a first list cut into the chains the budgets need",
          test_first_list_is_cut_for_the_budget},
         {"the ranges listed are saved; a resumed list lists the rest", test_resume_lists_the_rest},
+        {"a late page's chain is cut above it", test_late_page_cuts_its_chain},
+        {"a late search page holds no search room", test_late_search_page_frees_room},
     };
     return ut_add_suite("listing", tests, sizeof(tests) / sizeof(tests[0]));
 }
