@@ -143,7 +143,7 @@ static void retry_job(run_ctx *rc, planned_job *pj)
     static uint8_t payload[SHM_JOB_PAYLOAD]; /* run_publish() may reuse pj's slot */
     uint32_t kind = pj->pj_kind, len = pj->pj_payload_len;
     job_role role = pj->pj_role;
-    int table = pj->pj_table, attempts = pj->pj_attempts + 1;
+    int table = pj->pj_table, attempts = pj->pj_attempts + 1, from = (int)(pj - rc->rc_jobs);
     uint64_t seq = pj->pj_seq;
     memcpy(payload, pj->pj_payload, len);
     if (kind == JOB_ASSOC_SCAN) {
@@ -159,7 +159,7 @@ static void retry_job(run_ctx *rc, planned_job *pj)
     if (idx < 0)
         run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
     else
-        scan_job_moved(rc, pj, idx);
+        scan_job_moved(rc, role, table, from, idx);
 }
 
 /* Whether a job that reported success did all it was for. */

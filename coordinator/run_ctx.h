@@ -270,8 +270,9 @@ void scan_advance(run_ctx *rc, table_run *tr);
 /* A scan job is complete: its range counts as merged. */
 void scan_job_merged(run_ctx *rc, planned_job *pj);
 
-/* A scan job was published again at shm index `to`: its spans follow it. */
-void scan_job_moved(run_ctx *rc, const planned_job *pj, int to);
+/* A job of `role` for `table` at shm index `from` was published again at
+ * `to`: a scan job's spans follow it (other roles: nothing to do). */
+void scan_job_moved(run_ctx *rc, job_role role, int table, int from, int to);
 
 /* Frees what the scans' maps hold (at the end of a run). */
 void scan_free(run_ctx *rc);

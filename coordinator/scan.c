@@ -309,10 +309,10 @@ void scan_advance(run_ctx *rc, table_run *tr)
     run_put_table_state(rc, tr);
 }
 
-void scan_job_moved(run_ctx *rc, const planned_job *pj, int to)
+void scan_job_moved(run_ctx *rc, job_role role, int table, int from, int to)
 {
-    if (pj->pj_role == ROLE_SCAN)
-        scan_map_job_moved(&rc->rc_tables[pj->pj_table].tr_map, (int)(pj - rc->rc_jobs), to);
+    if (role == ROLE_SCAN)
+        scan_map_job_moved(&rc->rc_tables[table].tr_map, from, to);
 }
 
 void scan_job_merged(run_ctx *rc, planned_job *pj)
