@@ -302,6 +302,10 @@ static void batch_times(jbuf *b, int64_t now_ms)
 
 typedef char prop_name[SIM_PROP_NAME_MAX];
 
+/* Every requested name can be resolved for rendering. */
+_Static_assert((int)SIM_SEARCH_MAX_PROPS <= (int)SIM_RENDER_MAX_PROPS,
+               "requested names outgrow rendering");
+
 /* Collects "a,b,c" into names; returns the count (extra names are dropped). */
 static int split_props(const char *list, prop_name *names, int max)
 {
@@ -321,8 +325,8 @@ static int split_props(const char *list, prop_name *names, int max)
 
 /* ------------------------------------------------------------- object list */
 
-static void handle_list(const sim_api_ctx *ctx, const sim_route *route, const sim_request *rq,
-                        sim_response *rs)
+static void handle_list(const sim_api_ctx *ctx, sim_rollup_mode mode, const sim_route *route,
+                        const sim_request *rq, sim_response *rs)
 {
     const sim_objects *o = &ctx->ac_portal->p_obj[route->r_type];
     uint64_t limit = 10, after = 0;
@@ -342,6 +346,9 @@ static void handle_list(const sim_api_ctx *ctx, const sim_route *route, const si
     prop_name props[SIM_SEARCH_MAX_PROPS];
     const char *plist = rq->rq_query ? rq->rq_query(rq->rq_query_ctx, "properties") : NULL;
     int nprops = split_props(plist, props, SIM_SEARCH_MAX_PROPS);
+    sim_render_props rp;
+    sim_render_props_resolve(&rp, ctx->ac_portal, route->r_type, (const prop_name *)props, nprops,
+                             mode);
     jbuf *b = &rs->rs_body;
     jb_lit(b, "{\"results\":[");
     uint32_t i = sim_object_lower_bound(o, after), emitted = 0;
@@ -350,8 +357,7 @@ static void handle_list(const sim_api_ctx *ctx, const sim_route *route, const si
             continue;
         if (emitted++)
             jb_char(b, ',');
-        sim_render_object(b, ctx->ac_portal, route->r_type, i, o->o_modified_ms[i],
-                          (const prop_name *)props, nprops);
+        sim_render_object_props(b, ctx->ac_portal, route->r_type, i, o->o_modified_ms[i], &rp);
     }
     while (i < o->o_count && (bool)o->o_archived[i] != archived)
         i++;
@@ -370,8 +376,24 @@ static void handle_list(const sim_api_ctx *ctx, const sim_route *route, const si
 
 /* ------------------------------------------------------- object batch read */
 
-static void handle_object_batch(const sim_api_ctx *ctx, const sim_route *route,
-                                const sim_request *rq, sim_response *rs)
+/* Collects a JSON array of names into names (extra names are dropped).
+ * Returns the count, or -1 when it is not an array of strings. */
+static int props_array(json_object *v, prop_name *names, int max)
+{
+    if (!json_object_is_type(v, json_type_array))
+        return -1;
+    int n = 0;
+    for (size_t i = 0; i < json_object_array_length(v) && n < max; i++) {
+        json_object *pv = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(pv, json_type_string))
+            return -1;
+        snprintf(names[n++], SIM_PROP_NAME_MAX, "%s", json_object_get_string(pv));
+    }
+    return n;
+}
+
+static void handle_object_batch(const sim_api_ctx *ctx, sim_rollup_mode mode,
+                                const sim_route *route, const sim_request *rq, sim_response *rs)
 {
     const sim_objects *o = &ctx->ac_portal->p_obj[route->r_type];
     bool archived;
@@ -403,19 +425,10 @@ static void handle_object_batch(const sim_api_ctx *ctx, const sim_route *route,
         BAD_REQUEST(rs, "idProperty: only hs_object_id is supported by the simulator");
         goto out;
     }
-    if (json_object_object_get_ex(root, "properties", &v)) {
-        if (!json_object_is_type(v, json_type_array)) {
-            BAD_REQUEST(rs, "properties must be an array of names");
-            goto out;
-        }
-        for (size_t i = 0; i < json_object_array_length(v) && nprops < SIM_SEARCH_MAX_PROPS; i++) {
-            json_object *pv = json_object_array_get_idx(v, i);
-            if (!json_object_is_type(pv, json_type_string)) {
-                BAD_REQUEST(rs, "properties must be an array of names");
-                goto out;
-            }
-            snprintf(props[nprops++], SIM_PROP_NAME_MAX, "%s", json_object_get_string(pv));
-        }
+    if (json_object_object_get_ex(root, "properties", &v) &&
+        (nprops = props_array(v, props, SIM_SEARCH_MAX_PROPS)) < 0) {
+        BAD_REQUEST(rs, "properties must be an array of names");
+        goto out;
     }
     found = malloc((n ? n : 1) * sizeof(*found));
     missing = malloc((n ? n : 1) * sizeof(*missing));
@@ -439,6 +452,9 @@ static void handle_object_batch(const sim_api_ctx *ctx, const sim_route *route,
         else
             missing[nmissing++] = id;
     }
+    sim_render_props rp;
+    sim_render_props_resolve(&rp, ctx->ac_portal, route->r_type, (const prop_name *)props, nprops,
+                             mode);
     jbuf *b = &rs->rs_body;
     rs->rs_inputs = (uint32_t)n;
     rs->rs_results = (uint32_t)nfound;
@@ -446,8 +462,8 @@ static void handle_object_batch(const sim_api_ctx *ctx, const sim_route *route,
     for (size_t i = 0; i < nfound; i++) {
         if (i)
             jb_char(b, ',');
-        sim_render_object(b, ctx->ac_portal, route->r_type, found[i], o->o_modified_ms[found[i]],
-                          (const prop_name *)props, nprops);
+        sim_render_object_props(b, ctx->ac_portal, route->r_type, found[i],
+                                o->o_modified_ms[found[i]], &rp);
     }
     jb_char(b, ']');
     if (nmissing) {
@@ -827,7 +843,7 @@ static void write_rollup(prop_writer *w, const char *name, const char *label)
  * near-misses a careless detector would take for rollups. */
 static void write_table_rollups(prop_writer *w, const sim_table *tb, hs_object_type t)
 {
-    char name[96], label[112];
+    char name[SIM_ROLLUP_NAME_MAX], label[112];
     const char *a = hs_object(tb->tb_pair.t_parent)->oi_plural;
     const char *c = hs_object(tb->tb_pair.t_child)->oi_plural;
     if (tb->tb_pair.t_child == t && tb->tb_rollup) {
@@ -839,13 +855,14 @@ static void write_table_rollups(prop_writer *w, const sim_table *tb, hs_object_t
     if (tb->tb_pair.t_parent != t)
         return;
     if (tb->tb_rollup) {
-        snprintf(name, sizeof(name), "sync_assoc_%s_%s_count", a, c);
+        /* Named by sim_rollup_prop_name, as records render their values. */
+        sim_rollup_prop_name(tb, -1, name, sizeof(name));
         snprintf(label, sizeof(label), "sync_associations_%s_%s_label_count", a, c);
         write_rollup(w, name, label);
         for (int i = 0; tb->tb_rollup_labels && i < tb->tb_nlabels; i++) {
             char slug[40];
             sim_label_slug(&tb->tb_labels[i], slug, sizeof(slug));
-            snprintf(name, sizeof(name), "sync_assoc_%s_%s_%s", a, c, slug);
+            sim_rollup_prop_name(tb, i, name, sizeof(name));
             snprintf(label, sizeof(label), "sync_associations_%s_%s_label_%s", a, c, slug);
             write_rollup(w, name, label);
         }
@@ -901,8 +918,39 @@ static void handle_properties(const sim_api_ctx *ctx, const sim_route *route, co
 
 /* ---------------------------------------------------------------- dispatch */
 
+/* A search: parse (resolving filtered and sorted rollups), resolve the
+ * requested names once, run; all under the caller's one read lock. */
+static void handle_search(const sim_api_ctx *ctx, sim_rollup_mode mode, const sim_route *route,
+                          const sim_request *rq, sim_response *rs)
+{
+    sim_search_query *q = malloc(sizeof(*q));
+    char err[256];
+    if (!q) {
+        sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory");
+        return;
+    }
+    if (sim_search_parse_portal(ctx->ac_portal, route->r_type, rq->rq_body, rq->rq_body_len, q, err,
+                                sizeof(err))) {
+        BAD_REQUEST(rs, "%s", err);
+    } else {
+        sim_render_props rp;
+        sim_render_props_resolve(&rp, ctx->ac_portal, route->r_type, (const prop_name *)q->q_props,
+                                 q->q_nprops, mode);
+        if (sim_search_run_props(ctx->ac_portal, route->r_type, q, &rp, rq->rq_now_ms, &rs->rs_body,
+                                 &rs->rs_results))
+            sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory");
+    }
+    free(q);
+}
+
 void sim_api_handle(const sim_api_ctx *ctx, const sim_route *route, const sim_request *rq,
                     sim_response *rs)
+{
+    sim_api_handle_mode(ctx, SIM_ROLLUP_REALISTIC, route, rq, rs);
+}
+
+void sim_api_handle_mode(const sim_api_ctx *ctx, sim_rollup_mode rollup_mode,
+                         const sim_route *route, const sim_request *rq, sim_response *rs)
 {
     if (route->r_bad_type) {
         BAD_REQUEST(rs, "Unable to infer object type from: %s", route->r_bad_segment);
@@ -914,25 +962,13 @@ void sim_api_handle(const sim_api_ctx *ctx, const sim_route *route, const sim_re
     }
     switch (route->r_kind) {
     case SIM_ROUTE_OBJECT_LIST:
-        handle_list(ctx, route, rq, rs);
+        handle_list(ctx, rollup_mode, route, rq, rs);
         return;
-    case SIM_ROUTE_SEARCH: {
-        sim_search_query *q = malloc(sizeof(*q));
-        char err[256];
-        if (!q) {
-            sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory");
-            return;
-        }
-        if (sim_search_parse(route->r_type, rq->rq_body, rq->rq_body_len, q, err, sizeof(err)))
-            BAD_REQUEST(rs, "%s", err);
-        else if (sim_search_run(ctx->ac_portal, route->r_type, q, rq->rq_now_ms, &rs->rs_body,
-                                &rs->rs_results))
-            sim_response_error(rs, 500, "INTERNAL_ERROR", NULL, NULL, "out of memory");
-        free(q);
+    case SIM_ROUTE_SEARCH:
+        handle_search(ctx, rollup_mode, route, rq, rs);
         return;
-    }
     case SIM_ROUTE_OBJECT_BATCH:
-        handle_object_batch(ctx, route, rq, rs);
+        handle_object_batch(ctx, rollup_mode, route, rq, rs);
         return;
     case SIM_ROUTE_ASSOC_BATCH:
         handle_assoc_batch(ctx, route, rq, rs);

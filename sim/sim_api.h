@@ -105,7 +105,14 @@ typedef struct sim_api_ctx {
 } sim_api_ctx;
 
 /* Serves one of the portal's read endpoints (list, search, object batch
- * read, association batch read and GET, labels, properties). */
+ * read, association batch read and GET, labels, properties). `rollup_mode`
+ * is the rollup model's mode now (--rollup-bumps): in the realistic one a
+ * requested rollup property shows the value from before a pending
+ * recomputation (sim_render.h). */
+void sim_api_handle_mode(const sim_api_ctx *ctx, sim_rollup_mode rollup_mode,
+                         const sim_route *route, const sim_request *rq, sim_response *rs);
+
+/* sim_api_handle_mode in the realistic mode, the simulator's default. */
 void sim_api_handle(const sim_api_ctx *ctx, const sim_route *route, const sim_request *rq,
                     sim_response *rs);
 

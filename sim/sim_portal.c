@@ -1173,3 +1173,15 @@ void sim_label_slug(const sim_label *lb, char *out, size_t n)
     if (n)
         out[i] = '\0';
 }
+
+void sim_rollup_prop_name(const sim_table *t, int label, char *out, size_t n)
+{
+    const char *a = hs_object(t->tb_pair.t_parent)->oi_plural;
+    const char *c = hs_object(t->tb_pair.t_child)->oi_plural;
+    char slug[sizeof(t->tb_labels[0].lb_name)];
+    if (label < 0)
+        snprintf(slug, sizeof(slug), "count");
+    else
+        sim_label_slug(&t->tb_labels[label], slug, sizeof(slug));
+    snprintf(out, n, "sync_assoc_%s_%s_%s", a, c, slug);
+}

@@ -251,12 +251,24 @@ int64_t sim_portal_next_recompute_ms(const sim_portal *p);
  * with nothing pending. Write lock. */
 void sim_portal_set_rollups(sim_portal *p, const sim_portal_config *c, sim_rollup_tally *t);
 
-/* The rollup values of `parent` in table t now (per-label ones when `labels`). */
+/* The rollup values of `parent` in table t now (per-label ones when
+ * `labels`): the count is O(1), per-label values read the parent's links.
+ * Read lock. */
 void sim_rollup_values_of(const sim_table *t, uint32_t parent, bool labels, sim_rollup_values *v);
 
 /* The slug of a label as rollup property names use it: lower case, every
  * other character than a-z and 0-9 as '_' ("Decision maker" →
  * "decision_maker"). Writes at most n bytes with the NUL. */
 void sim_label_slug(const sim_label *lb, char *out, size_t n);
+
+/* Room for any rollup property name sim_rollup_prop_name writes. */
+enum { SIM_ROLLUP_NAME_MAX = 96 };
+
+/* The name of a rollup property on table t's parent: with label -1 the count
+ * ("sync_assoc_companies_contacts_count"), else the per-label one of
+ * user-defined label `label` ("sync_assoc_companies_contacts_decision_maker").
+ * The one place the names are made: GET /crm/v3/properties lists them and
+ * records render their values by them. Writes at most n bytes with the NUL. */
+void sim_rollup_prop_name(const sim_table *t, int label, char *out, size_t n);
 
 #endif

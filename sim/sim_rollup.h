@@ -18,7 +18,10 @@
  * Both grow with the jobs waiting, never with the portal, so a 1M-contact
  * portal under steady churn costs a few hundred KiB here.
  *
- * Not thread-safe: the portal's write lock guards it.
+ * Not thread-safe: the portal's write lock guards it. Every change happens
+ * under that lock, so the calls that only read (sim_rollup_pending,
+ * sim_rollup_find, sim_rollup_peek) are safe under its read lock too, as
+ * rendering a record's stored rollup values does (sim_render.h).
  */
 #ifndef HUBSYNC_SIM_ROLLUP_H
 #define HUBSYNC_SIM_ROLLUP_H

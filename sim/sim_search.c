@@ -13,7 +13,10 @@
 
 /* ---------------------------------------------------------------- parsing */
 
-static int parse_prop(hs_object_type t, const char *name, sim_prop *out)
+/* Resolves a filter's or sort's propertyName for type t; a rollup of p (when
+ * not NULL) sets *rr too. 0, or -1 for a name that cannot be searched. */
+static int parse_prop(const sim_portal *p, hs_object_type t, const char *name, sim_prop *out,
+                      sim_render_rollup *rr)
 {
     if (strcmp(name, "hs_object_id") == 0)
         *out = SIM_PROP_OBJECT_ID;
@@ -24,6 +27,8 @@ static int parse_prop(hs_object_type t, const char *name, sim_prop *out)
     else if (sim_type_profile_of(t)->tp_unset_property &&
              strcmp(name, sim_type_profile_of(t)->tp_unset_property) == 0)
         *out = SIM_PROP_UNSET; /* exists (contacts' hs_lastmodifieddate), never set */
+    else if (p && sim_render_find_rollup(p, t, name, rr))
+        *out = SIM_PROP_ROLLUP;
     else
         return -1;
     return 0;
@@ -52,7 +57,8 @@ static int parse_value(sim_prop prop, json_object *v, int64_t *out)
         *out = (int64_t)u;
         return 0;
     }
-    return sim_json_i64(v, true, out);
+    /* Rollups are numbers, not datetimes: "2024-01-17" is no count. */
+    return sim_json_i64(v, prop != SIM_PROP_ROLLUP, out);
 }
 
 #define FAIL(...)                                                                                  \
@@ -61,7 +67,8 @@ static int parse_value(sim_prop prop, json_object *v, int64_t *out)
         return -1;                                                                                 \
     } while (0)
 
-static int parse_filter(hs_object_type t, json_object *jf, sim_filter *f, char *err, size_t errlen)
+static int parse_filter(const sim_portal *p, hs_object_type t, json_object *jf, sim_filter *f,
+                        char *err, size_t errlen)
 {
     json_object *jname, *jop, *jv;
     if (!json_object_is_type(jf, json_type_object))
@@ -70,7 +77,7 @@ static int parse_filter(hs_object_type t, json_object *jf, sim_filter *f, char *
         !json_object_is_type(jname, json_type_string))
         FAIL("a filter is missing its propertyName");
     const char *name = json_object_get_string(jname);
-    if (parse_prop(t, name, &f->f_prop))
+    if (parse_prop(p, t, name, &f->f_prop, &f->f_rollup))
         FAIL("Property \"%.64s\" does not exist or cannot be searched on %s", name,
              hs_object(t)->oi_plural);
     if (!json_object_object_get_ex(jf, "operator", &jop) ||
@@ -112,8 +119,8 @@ static int parse_filter(hs_object_type t, json_object *jf, sim_filter *f, char *
     return 0;
 }
 
-static int parse_groups(hs_object_type t, json_object *groups, sim_search_query *q, char *err,
-                        size_t errlen)
+static int parse_groups(const sim_portal *p, hs_object_type t, json_object *groups,
+                        sim_search_query *q, char *err, size_t errlen)
 {
     if (!json_object_is_type(groups, json_type_array))
         FAIL("filterGroups must be an array");
@@ -135,7 +142,7 @@ static int parse_groups(hs_object_type t, json_object *groups, sim_search_query 
         if (total > SIM_SEARCH_MAX_FILTERS)
             FAIL("Too many filters: the limit is %d in all groups", SIM_SEARCH_MAX_FILTERS);
         for (size_t i = 0; i < nf; i++)
-            if (parse_filter(t, json_object_array_get_idx(filters, i), &q->q_filters[g][i], err,
+            if (parse_filter(p, t, json_object_array_get_idx(filters, i), &q->q_filters[g][i], err,
                              errlen))
                 return -1;
         q->q_group_len[g] = (int)nf;
@@ -144,8 +151,8 @@ static int parse_groups(hs_object_type t, json_object *groups, sim_search_query 
     return 0;
 }
 
-static int parse_sorts(hs_object_type t, json_object *sorts, sim_search_query *q, char *err,
-                       size_t errlen)
+static int parse_sorts(const sim_portal *p, hs_object_type t, json_object *sorts,
+                       sim_search_query *q, char *err, size_t errlen)
 {
     if (!json_object_is_type(sorts, json_type_array))
         FAIL("sorts must be an array");
@@ -175,7 +182,7 @@ static int parse_sorts(hs_object_type t, json_object *sorts, sim_search_query *q
     } else {
         FAIL("a sort must be {\"propertyName\",\"direction\"} or a property name");
     }
-    if (parse_prop(t, name, &q->q_sort_prop))
+    if (parse_prop(p, t, name, &q->q_sort_prop, &q->q_sort_rollup))
         FAIL("Property \"%.64s\" cannot be sorted on", name);
     q->q_sorted = true;
     return 0;
@@ -200,6 +207,12 @@ static int parse_properties(json_object *props, sim_search_query *q, char *err, 
 int sim_search_parse(hs_object_type t, const char *body, size_t len, sim_search_query *q, char *err,
                      size_t errlen)
 {
+    return sim_search_parse_portal(NULL, t, body, len, q, err, errlen);
+}
+
+int sim_search_parse_portal(const sim_portal *p, hs_object_type t, const char *body, size_t len,
+                            sim_search_query *q, char *err, size_t errlen)
+{
     memset(q, 0, sizeof(*q));
     q->q_limit = 10;
     if (len > SIM_SEARCH_MAX_BODY)
@@ -211,9 +224,10 @@ int sim_search_parse(hs_object_type t, const char *body, size_t len, sim_search_
     }
     int rc = -1;
     json_object *v;
-    if (json_object_object_get_ex(root, "filterGroups", &v) && parse_groups(t, v, q, err, errlen))
+    if (json_object_object_get_ex(root, "filterGroups", &v) &&
+        parse_groups(p, t, v, q, err, errlen))
         goto out;
-    if (json_object_object_get_ex(root, "sorts", &v) && parse_sorts(t, v, q, err, errlen))
+    if (json_object_object_get_ex(root, "sorts", &v) && parse_sorts(p, t, v, q, err, errlen))
         goto out;
     if (json_object_object_get_ex(root, "properties", &v) && parse_properties(v, q, err, errlen))
         goto out;
@@ -254,9 +268,19 @@ out:
 
 /* ------------------------------------------------------------- evaluation */
 
-static bool prop_value(const sim_objects *o, uint32_t i, sim_prop prop, int64_t modified_ms,
-                       int64_t *v)
+/* What reading a property of a record needs besides the record. */
+typedef struct eval_ctx {
+    const sim_portal *ec_p;
+    const sim_objects *ec_o;
+    bool ec_stored; /* rollups show their stored value (rp_stored) */
+} eval_ctx;
+
+/* Record i's value of prop (rr: which rollup, for SIM_PROP_ROLLUP): true
+ * and *v, or false when it has none. */
+static bool prop_value(const eval_ctx *c, uint32_t i, sim_prop prop, const sim_render_rollup *rr,
+                       int64_t modified_ms, int64_t *v)
 {
+    const sim_objects *o = c->ec_o;
     switch (prop) {
     case SIM_PROP_OBJECT_ID:
         *v = (int64_t)o->o_id[i];
@@ -269,6 +293,11 @@ static bool prop_value(const sim_objects *o, uint32_t i, sim_prop prop, int64_t 
         return true;
     case SIM_PROP_UNSET:
         break;
+    case SIM_PROP_ROLLUP:
+        /* What the record renders, by the rendering's own rule; a record
+         * without links has 0, so every record has a value. */
+        *v = sim_render_rollup_value(c->ec_p, rr, i, c->ec_stored);
+        return true;
     }
     return false;
 }
@@ -305,7 +334,7 @@ static bool filter_matches(const sim_filter *f, bool has, int64_t v)
     return false;
 }
 
-static bool query_matches(const sim_search_query *q, const sim_objects *o, uint32_t i,
+static bool query_matches(const sim_search_query *q, const eval_ctx *c, uint32_t i,
                           int64_t modified_ms)
 {
     if (q->q_ngroups == 0)
@@ -315,7 +344,7 @@ static bool query_matches(const sim_search_query *q, const sim_objects *o, uint3
         for (int k = 0; k < q->q_group_len[g] && all; k++) {
             const sim_filter *f = &q->q_filters[g][k];
             int64_t v = 0;
-            bool has = prop_value(o, i, f->f_prop, modified_ms, &v);
+            bool has = prop_value(c, i, f->f_prop, &f->f_rollup, modified_ms, &v);
             all = filter_matches(f, has, v);
         }
         if (all)
@@ -376,7 +405,16 @@ static void sift_up(hit *h, size_t i, bool desc)
 int sim_search_run(const sim_portal *p, hs_object_type t, const sim_search_query *q, int64_t now_ms,
                    jbuf *out, uint32_t *returned)
 {
+    sim_render_props rp;
+    sim_render_props_resolve(&rp, p, t, q->q_props, q->q_nprops, SIM_ROLLUP_REALISTIC);
+    return sim_search_run_props(p, t, q, &rp, now_ms, out, returned);
+}
+
+int sim_search_run_props(const sim_portal *p, hs_object_type t, const sim_search_query *q,
+                         const sim_render_props *rp, int64_t now_ms, jbuf *out, uint32_t *returned)
+{
     const sim_objects *o = &p->p_obj[t];
+    const eval_ctx c = {p, o, rp->rp_stored};
     size_t keep = (size_t)q->q_after + q->q_limit;
     hit *heap = malloc(keep * sizeof(hit));
     if (!heap)
@@ -386,11 +424,11 @@ int sim_search_run(const sim_portal *p, hs_object_type t, const sim_search_query
     sim_prop sort_prop = q->q_sorted ? q->q_sort_prop : SIM_PROP_OBJECT_ID;
     for (uint32_t i = 0; i < o->o_count; i++) {
         int64_t modified;
-        if (!sim_search_view(o, i, now_ms, &modified) || !query_matches(q, o, i, modified))
+        if (!sim_search_view(o, i, now_ms, &modified) || !query_matches(q, &c, i, modified))
             continue;
         total++;
         hit h = {0, modified, o->o_id[i], i, false};
-        h.h_has_key = prop_value(o, i, sort_prop, modified, &h.h_key);
+        h.h_has_key = prop_value(&c, i, sort_prop, &q->q_sort_rollup, modified, &h.h_key);
         if (n < keep) {
             heap[n] = h;
             sift_up(heap, n++, q->q_descending);
@@ -412,8 +450,7 @@ int sim_search_run(const sim_portal *p, hs_object_type t, const sim_search_query
     for (size_t i = q->q_after; i < n; i++) {
         if (i > q->q_after)
             jb_char(out, ',');
-        sim_render_object(out, p, t, heap[i].h_idx, heap[i].h_modified_ms,
-                          (const char(*)[SIM_PROP_NAME_MAX])q->q_props, q->q_nprops);
+        sim_render_object_props(out, p, t, heap[i].h_idx, heap[i].h_modified_ms, rp);
     }
     jb_char(out, ']');
     if (returned)

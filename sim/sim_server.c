@@ -830,7 +830,9 @@ static bool serve_api(sim_server *s, struct MHD_Connection *c, const sim_route *
     }
     sim_api_ctx ctx = {s->sv_portal, cfg.sc_assoc_page_size};
     pthread_rwlock_rdlock(&s->sv_portal_lock);
-    sim_api_handle(&ctx, route, rq, rs);
+    /* The mode of the snapshot taken above: a switch racing with this
+     * request shows either mode's value, as each was current at some point. */
+    sim_api_handle_mode(&ctx, cfg.sc_rollup.rm_mode, route, rq, rs);
     pthread_rwlock_unlock(&s->sv_portal_lock);
     rate_headers(rs, &cfg, ad.ad_burst, ad.ad_remaining, daily, ad.ad_daily_remaining);
     answer_latency(s, &cfg, route->r_kind, rs);
