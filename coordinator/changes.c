@@ -428,12 +428,6 @@ void changes_job_done(run_ctx *rc, planned_job *pj)
 
 /* ------------------------------------------------------------ batches */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 /* Publishes one batch read of up to 1,000 changed parents (ascending, as
  * a job wants them). Returns false when nothing was published. */
 static bool publish_batch(run_ctx *rc, table_run *tr, int index)

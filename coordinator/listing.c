@@ -26,12 +26,17 @@
 #include "../common/base/clock.h"
 #include "../common/base/jbuf.h"
 #include "../common/base/log.h"
+#include "../common/hubspot/hs_paths.h"
 #include "../common/hubspot/http.h"
 #include "../common/ipc/rl.h"
 #include "../common/ipc/rtt.h"
 #include "run_ctx.h"
 
-enum { LIST_PAGE_RECORDS = 100, MIN_CHAIN_RECORDS = 2 * LIST_PAGE_RECORDS };
+enum {
+    LIST_PAGE_RECORDS = 100,
+    MIN_CHAIN_RECORDS = 2 * LIST_PAGE_RECORDS,
+    ARCHIVED_CHAIN_PAGES = 4, /* an archived chain is cut down to this, no further */
+};
 
 /* When a page published now is late: once its budget's next slot has
  * come, and a smoothed round trip of its family and four deviations after
@@ -48,15 +53,35 @@ static uint64_t page_due_ns(run_ctx *rc, uint8_t mode)
     return now + rl_wait_ns(&b->bu_rl, now) + (srtt + 4 * rtt_rttvar_us(e)) * 1000;
 }
 
+/* The tables of the type whose full scan waits on this list and whose
+ * count rollup is known: their counts tell heavy parents (scan.c). */
+static void ask_counts(run_ctx *rc, object_sync *os)
+{
+    os->os_ncount = 0;
+    for (int t = 0; t < rc->rc_ntables && os->os_ncount < JOB_COUNT_FIELDS_MAX; t++) {
+        const table_run *tr = &rc->rc_tables[t];
+        if (tr->tr_table.t_parent == os->os_type && tr->tr_scanning &&
+            hs_path_property_ok(tr->tr_count_field))
+            os->os_count_tables[os->os_ncount++] = t;
+    }
+}
+
 static void publish_page(run_ctx *rc, object_sync *os, int chain, uint8_t mode)
 {
     list_chain *c = &os->os_chains[chain];
-    job_object_list jl = {0};
+    static job_object_list jl;
+    memset(&jl, 0, sizeof(jl));
     jl.jl_object_type = (uint16_t)os->os_type;
     jl.jl_archived = c->lc_archived;
     jl.jl_mode = mode;
     jl.jl_after_id = mode == LIST_MAX_ID ? 0 : c->lc_next;
     jl.jl_end_id = mode == LIST_MAX_ID ? UINT64_MAX : c->lc_end;
+    if (mode != LIST_MAX_ID && !c->lc_archived) {
+        jl.jl_heavy_links = SCAN_HEAVY_LINKS;
+        for (int k = 0; k < os->os_ncount; k++)
+            memcpy(jl.jl_count_fields[jl.jl_ncount++],
+                   rc->rc_tables[os->os_count_tables[k]].tr_count_field, JOB_FIELD_NAME_MAX);
+    }
     int idx = run_publish(rc, JOB_OBJECT_LIST, ROLE_OBJECTS, &jl, sizeof(jl), chain, 0, 0);
     if (idx < 0) {
         run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
@@ -139,14 +164,42 @@ static int new_chain(object_sync *os, bool archived, uint64_t from, uint64_t end
     return -1;
 }
 
+/* One search per table whose count rollup the pages ask for: its heaviest
+ * parents (LIST_HEAVY), so that their pages, one round trip after another,
+ * start within a round trip of the list's start instead of whenever a
+ * chain reaches them (at 3 s of latency, a parent of 2,000 links listed
+ * halfway through the `run` portal's list ended the run 15 s later). */
+static void search_heavy(run_ctx *rc, object_sync *os)
+{
+    for (int k = 0; k < os->os_ncount; k++) {
+        static job_object_list jl;
+        memset(&jl, 0, sizeof(jl));
+        jl.jl_object_type = (uint16_t)os->os_type;
+        jl.jl_mode = LIST_HEAVY;
+        jl.jl_end_id = UINT64_MAX;
+        jl.jl_ncount = 1;
+        jl.jl_heavy_links = SCAN_HEAVY_LINKS;
+        memcpy(jl.jl_count_fields[0], rc->rc_tables[os->os_count_tables[k]].tr_count_field,
+               JOB_FIELD_NAME_MAX);
+        if (run_publish(rc, JOB_OBJECT_LIST, ROLE_OBJECTS, &jl, sizeof(jl), os->os_count_tables[k],
+                        0, 0) < 0) {
+            run_fatal(rc, EXIT_INCOMPLETE, "the job queue is full (%d jobs)", SHM_MAX_JOBS);
+            return;
+        }
+        os->os_jobs_left++;
+    }
+}
+
 void listing_start(run_ctx *rc, object_sync *os, bool live)
 {
     int c;
+    ask_counts(rc, os);
     if (live && (c = new_chain(os, false, 0, UINT64_MAX)) >= 0) {
         os->os_list_started_ms = rc->rc_window_hi_ms;
         next_page(rc, os, c);
         if (!rc->rc_cfg->c_reference)
             publish_page(rc, os, c, LIST_MAX_ID); /* the span to cut into chains */
+        search_heavy(rc, os);
     }
     if ((c = new_chain(os, true, 0, UINT64_MAX)) >= 0)
         next_page(rc, os, c);
@@ -158,6 +211,7 @@ void listing_resume(run_ctx *rc, object_sync *os, const store_state *st)
      * each a chain (the last gaps share the last chain when there are more
      * than chains: listing a range twice costs calls, never correctness). */
     os->os_list_started_ms = st->ss_scan_started_ms;
+    ask_counts(rc, os);
     uint64_t from = 0;
     int chains = 0, last = -1;
     for (uint32_t i = 0; i <= st->ss_ndone; i++) {
@@ -179,6 +233,8 @@ void listing_resume(run_ctx *rc, object_sync *os, const store_state *st)
             next_page(rc, os, c);
     if (last >= 0 && !rc->rc_cfg->c_reference)
         publish_page(rc, os, last, LIST_MAX_ID);
+    if (last >= 0)
+        search_heavy(rc, os);
     int c = new_chain(os, true, 0, UINT64_MAX); /* archived: listed again, whole */
     if (c >= 0)
         next_page(rc, os, c);
@@ -369,6 +425,58 @@ static int chains_wanted(const run_ctx *rc, const object_sync *os)
     return give < 1 ? 1 : give;
 }
 
+/* Pages an archived chain has left, from the density full archived pages
+ * showed (0 before the first, or while the span is not known). */
+static uint64_t archived_pages_left(const object_sync *os, const list_chain *c)
+{
+    if (!os->os_arch_ids || !os->os_max_known)
+        return 0;
+    uint64_t end = c->lc_end == UINT64_MAX ? os->os_max_id + 1 : c->lc_end;
+    if (end <= c->lc_next)
+        return 0;
+    double records =
+        (double)(end - c->lc_next) * (double)os->os_arch_records / (double)os->os_arch_ids;
+    return (uint64_t)(records / LIST_PAGE_RECORDS);
+}
+
+/* Cuts the archived list until none of its chains has more pages left than
+ * the live chains have on average, nor (the live list done) more than
+ * ARCHIVED_CHAIN_PAGES: it then ends with the live list. In one chain, a
+ * round trip a page, it would outlast it at a high latency (the 1m
+ * portal's 200 archived contact pages took the whole run at 3 s, and its
+ * last 35 s after everything else). Each cut costs a partial page. */
+static void split_archived(run_ctx *rc, object_sync *os)
+{
+    if (rc->rc_cfg->c_reference)
+        return;
+    int live = live_chains(os);
+    uint64_t target = live ? records_left(os) / (uint64_t)live / LIST_PAGE_RECORDS : 0;
+    if (target < ARCHIVED_CHAIN_PAGES)
+        target = ARCHIVED_CHAIN_PAGES;
+    for (;;) {
+        int best = -1;
+        uint64_t most = target;
+        for (int i = 0; i < LIST_CHAINS_MAX; i++) {
+            const list_chain *c = &os->os_chains[i];
+            uint64_t left = c->lc_active && c->lc_archived ? archived_pages_left(os, c) : 0;
+            if (left > most) {
+                most = left;
+                best = i;
+            }
+        }
+        if (best < 0)
+            return;
+        list_chain *c = &os->os_chains[best];
+        uint64_t end = c->lc_end == UINT64_MAX ? os->os_max_id + 1 : c->lc_end;
+        uint64_t mid = c->lc_next + (end - c->lc_next) / 2;
+        int n = new_chain(os, true, mid, c->lc_end);
+        if (n < 0)
+            return;
+        os->os_chains[best].lc_end = mid;
+        next_page(rc, os, n);
+    }
+}
+
 /* Cuts the type's list into its share of chains, and again as its chains
  * end, down to two pages a half: a chain's last page is partial (a cut
  * costs up to a call), but the scans behind the list wait for its slowest
@@ -385,6 +493,7 @@ static void split_chains(run_ctx *rc, object_sync *os)
     if (budget_pace(&rc->rc_shm->sr_burst, NULL) &&
         rl_idle(&rc->rc_shm->sr_burst.bu_rl, clock_mono_ns()))
         split_chain(rc, os, 2 * MIN_CHAIN_RECORDS);
+    split_archived(rc, os);
 }
 
 /* The records of one page: live ones stored, archived ones removed with
@@ -409,6 +518,9 @@ static void merge_records(run_ctx *rc, hs_object_type type, bool archived_list,
                 run_store_fail(rc, &e);
                 return;
             }
+            for (int k = 0; k < os->os_ncount; k++)
+                if (o->wo_heavy & (1u << k))
+                    scan_note_heavy(&rc->rc_tables[os->os_count_tables[k]], o->wo_id);
             continue;
         }
         if (store_delete_object(txn, type, o->wo_id, NULL, &e)) {
@@ -433,6 +545,13 @@ void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result
 {
     const job_object_list *jl = (const job_object_list *)pj->pj_payload;
     object_sync *os = &rc->rc_objects[jl->jl_object_type];
+    if (jl->jl_mode == LIST_HEAVY) {
+        table_run *tr = &rc->rc_tables[pj->pj_table];
+        for (size_t i = 0; i < sr->wsr_nhits; i++)
+            scan_note_heavy(tr, sr->wsr_hits[i].wsh_id);
+        pj->pj_answered = true;
+        return;
+    }
     if (jl->jl_mode != LIST_MAX_ID)
         return;
     os->os_max_known = sr->wsr_nhits > 0;
@@ -445,7 +564,7 @@ void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo)
 {
     const job_object_list *jl = (const job_object_list *)pj->pj_payload;
     object_sync *os = &rc->rc_objects[jl->jl_object_type];
-    if (jl->jl_mode == LIST_MAX_ID)
+    if (jl->jl_mode == LIST_MAX_ID || jl->jl_mode == LIST_HEAVY)
         return;
     const list_chain *c = &os->os_chains[pj->pj_table];
     merge_records(rc, os->os_type, jl->jl_archived, wo, c->lc_end);
@@ -457,6 +576,11 @@ void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo)
             return; /* not answered: asked again, then the run stops */
         }
         pj->pj_more = pj->pj_next_after < c->lc_end;
+        if (jl->jl_archived && wo->wob_nitems && pj->pj_next_after > wo->wob_items[0].wo_id) {
+            /* A full page: its records over the IDs from its first to the next. */
+            os->os_arch_records += wo->wob_nitems;
+            os->os_arch_ids += pj->pj_next_after - wo->wob_items[0].wo_id;
+        }
     }
     pj->pj_answered = true;
 }
@@ -524,6 +648,8 @@ void listing_job_done(run_ctx *rc, planned_job *pj)
     int chain = pj->pj_table;
     bool more = pj->pj_more;
     uint64_t next = pj->pj_next_after;
+    if (jl.jl_mode == LIST_HEAVY)
+        return; /* its parents are the scan's (scan_note_heavy) */
     if (jl.jl_mode == LIST_MAX_ID) {
         /* A span known: every list's share may have changed. */
         os->os_probing = false;

@@ -108,6 +108,7 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
                   "%s{\"table\":\"%s\",\"route\":\"%s\",\"completed\":%s,\"parents\":%llu,"
                   "\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu,\"assoc_calls\":%llu,"
                   "\"retries\":%llu,\"http_429\":%llu,\"verified\":%llu,\"verify_calls\":%llu,"
+                  "\"heavy_ahead\":%llu,"
                   "\"drift\":{\"added\":%llu,\"removed\":%llu,\"relabelled\":%llu}}",
                   i ? "," : "", tr->tr_name, store_route_name(tr->tr_route),
                   r->sr_completed ? "true" : "false", (unsigned long long)r->sr_parents,
@@ -116,7 +117,8 @@ static void summary_json(jbuf *b, run_ctx *rc, double seconds, const wire_counte
                   (unsigned long long)(k->wc_retries + v->wc_retries),
                   (unsigned long long)(k->wc_throttled + v->wc_throttled),
                   (unsigned long long)r->sr_verified, (unsigned long long)v->wc_calls,
-                  (unsigned long long)r->sr_drift_added, (unsigned long long)r->sr_drift_removed,
+                  (unsigned long long)tr->tr_heavy_ahead, (unsigned long long)r->sr_drift_added,
+                  (unsigned long long)r->sr_drift_removed,
                   (unsigned long long)r->sr_drift_relabelled);
     }
     jb_printf(b, "],\"objects\":[");

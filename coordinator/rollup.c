@@ -80,6 +80,9 @@ int rollup_detect(const parent_props *pp, hs_table t, store_schema *sc, size_t *
         int rc = store_schema_add_label(sc, label, ps->ps_items[i].prop_label_len);
         if (rc)
             return err_set(e, rc, "rollup label '%.80s': %s", label, err_strerror(rc));
+        const char *name = hs_property_name(ps, i);
+        if (strcmp(label + plen, "count") == 0 && strlen(name) < sizeof(sc->sc_count_field))
+            snprintf(sc->sc_count_field, sizeof(sc->sc_count_field), "%s", name);
     }
     if (sc->sc_nrollup_field_labels > 0) {
         sc->sc_ping_type = STORE_PING_INCREMENTAL;

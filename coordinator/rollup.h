@@ -35,7 +35,8 @@ void parent_props_free(parent_props *pp);
 /* Fills *sc (initialised by the caller) with what setup stores for `t`
  * (docs/CLI.md, `hubsync setup`): the labels of the parent's rollup properties whose label starts
  * with sync_associations_{a}_{b}_label_, sorted; ping_type incremental when
- * any were found; rollup_fields_object_id = a. A rollup property is type
+ * any were found; rollup_fields_object_id = a; count_field = the internal
+ * name of the rollup labelled {prefix}count, if any. A rollup property is type
  * "number" and fieldType "calculation_rollup" (hs_property_is_rollup); a
  * property with a matching label but another type is a look-alike
  * (rollup_lookalikes) and counts for nothing. Engagement tables never

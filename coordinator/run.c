@@ -376,9 +376,15 @@ static int recheck_table(run_ctx *rc, table_run *tr, err_info *e)
         tr->tr_route = route_next(&now, &tr->tr_state);
         tr->tr_incremental = tr->tr_verifying = false;
         tr->tr_verify_quota = 0;
+        memcpy(tr->tr_count_field, now.sc_count_field, sizeof(tr->tr_count_field));
         scan_begin(rc, tr);
         tr->tr_state.ss_last_run.sr_route = tr->tr_route;
         run_put_table_state(rc, tr);
+    } else if (r == 0 && strcmp(old.sc_count_field, now.sc_count_field) != 0) {
+        /* The same fields, the count's name found (a record from before
+         * it was kept) or renamed: the first list's hint follows it. */
+        memcpy(old.sc_count_field, now.sc_count_field, sizeof(old.sc_count_field));
+        r = store_put_schema(rc->rc_txn, tr->tr_table, &old, e);
     }
     store_schema_free(&old);
     store_schema_free(&now);
@@ -524,6 +530,8 @@ static int switch_on(run_ctx *rc, table_run *tr, err_info *e)
         if (!reference)
             verify_begin(rc, tr);
     } else {
+        if (known && !reference)
+            memcpy(tr->tr_count_field, sc.sc_count_field, sizeof(tr->tr_count_field));
         scan_begin(rc, tr);
     }
     store_run *run = &tr->tr_state.ss_last_run;

@@ -66,6 +66,13 @@ typedef struct table_run {
     uint64_t tr_batches;   /* batches planned (a scan job's pj_seq) */
     uint64_t tr_short_at;  /* the list's os_listed_gen when too few parents
                               were listed for a batch (UINT64_MAX: none) */
+    /* Heavy parents (scan.c): the count rollup a first list asks for (its
+     * internal name, "" for none), the parents it showed above
+     * SCAN_HEAVY_LINKS not planned yet, and how many were read ahead. */
+    char tr_count_field[STORE_NAME_MAX];
+    uint64_t *tr_heavy;
+    size_t tr_nheavy, tr_heavy_cap;
+    uint64_t tr_heavy_ahead;
 
     /* Incremental route. */
     bool tr_incremental;
@@ -180,6 +187,14 @@ typedef struct object_sync {
     int64_t os_list_started_ms; /* the first list's window end (kept across runs) */
     uint64_t os_listed_gen;     /* bumped whenever a chain lists further */
     uint64_t os_late_cuts;      /* chains cut because their page was late */
+    /* The tables whose count rollup the live pages ask for, by bit of
+     * wo_heavy (run_ctx table indices). */
+    int os_count_tables[JOB_COUNT_FIELDS_MAX];
+    int os_ncount;
+    /* The archived records full archived pages held, and the IDs those
+     * pages spanned: how densely archived IDs lie, for cutting the
+     * archived list into chains (listing.c). */
+    uint64_t os_arch_records, os_arch_ids;
 } object_sync;
 
 typedef struct run_ctx {
@@ -255,6 +270,13 @@ static inline log_fields run_table_fields(const run_ctx *rc, const table_run *tr
 void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* qsort's comparison of two uint64_t (record IDs), ascending. */
+static inline int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* --- scan.c --------------------------------------------------------------- */
 
 /* Prepares a table routed to a full scan (new, or resumed after its cursor). */
@@ -274,7 +296,18 @@ void scan_job_merged(run_ctx *rc, planned_job *pj);
  * `to`: a scan job's spans follow it (other roles: nothing to do). */
 void scan_job_moved(run_ctx *rc, job_role role, int table, int from, int to);
 
-/* Frees what the scans' maps hold (at the end of a run). */
+/* A parent whose count rollup is above this is heavy: its links do not fit
+ * one batch read's answer (HubSpot's association reads give 500 a page;
+ * the simulator's --assoc-page-size too by default). */
+enum { SCAN_HEAVY_LINKS = 500 };
+
+/* A first list showed parent `id` of table `tr` with more links than a
+ * batch read's first answer holds: it is read in a batch of heavy parents
+ * ahead of its stretch's while the budget has a slot free, so that its
+ * pages, one round trip after another, start early. */
+void scan_note_heavy(table_run *tr, uint64_t id);
+
+/* Frees what the scans' maps and heavy lists hold (at the end of a run). */
 void scan_free(run_ctx *rc);
 
 /* --- changes.c ------------------------------------------------------------ */
@@ -340,7 +373,8 @@ void listing_resume(run_ctx *rc, object_sync *os, const store_state *st);
 /* Merges a list page (a JOB_OBJECT_LIST job's OBJECTS). */
 void listing_merge(run_ctx *rc, planned_job *pj, const wire_objects *wo);
 
-/* Takes the highest record ID and the live count (LIST_MAX_ID's answer). */
+/* Takes the highest record ID and the live count (LIST_MAX_ID's answer),
+ * or a table's heavy parents for its scan (LIST_HEAVY's). */
 void listing_merge_max_id(run_ctx *rc, planned_job *pj, const wire_search_result *sr);
 
 /* A list job is done: the chain's next page, or its end; maybe a new chain. */

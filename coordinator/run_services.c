@@ -103,9 +103,10 @@ void run_job_describe(const run_ctx *rc, const planned_job *pj, char *buf, size_
                  rc->rc_tables[js->js_table].tr_name, (unsigned)js->js_count,
                  (unsigned long long)(js->js_count ? js->js_parent_ids[0] : 0));
     } else if (pj->pj_kind == JOB_OBJECT_LIST) {
-        static const char *const modes[] = {"list page", "list page by search", "highest ID"};
+        static const char *const modes[] = {"list page", "list page by search", "highest ID",
+                                            "heavy parents search"};
         const job_object_list *jl = p;
-        snprintf(buf, size, "%s%s of %s from ID %llu", modes[jl->jl_mode % 3],
+        snprintf(buf, size, "%s%s of %s from ID %llu", modes[jl->jl_mode % 4],
                  jl->jl_archived ? " (archived)" : "", hs_object(jl->jl_object_type)->oi_plural,
                  (unsigned long long)jl->jl_after_id);
     } else {

@@ -201,11 +201,74 @@ static bool plan_batch(run_ctx *rc, table_run *tr, int index)
     return true;
 }
 
+/* The most heavy parents a table keeps waiting for a batch of their own
+ * (beyond, the hint is dropped: their stretches' batches read them). */
+enum { HEAVY_WAITING_MAX = JOB_MAX_PARENTS };
+
+void scan_note_heavy(table_run *tr, uint64_t id)
+{
+    if (!tr->tr_scanning || tr->tr_done || tr->tr_nheavy >= HEAVY_WAITING_MAX)
+        return;
+    if (tr->tr_nheavy == tr->tr_heavy_cap) {
+        size_t cap = tr->tr_heavy_cap ? 2 * tr->tr_heavy_cap : 16;
+        uint64_t *p = realloc(tr->tr_heavy, cap * sizeof(*p));
+        if (!p)
+            return; /* a hint: its batch reads it all the same */
+        tr->tr_heavy = p;
+        tr->tr_heavy_cap = cap;
+    }
+    tr->tr_heavy[tr->tr_nheavy++] = id;
+}
+
+/* Publishes the heavy parents a first list showed and no batch holds yet,
+ * in a batch of their own, each parent a span of one ID: the scan map
+ * then keeps them out of their stretches' batches, and the cursor and done
+ * ranges count them as any batch's. Only while the burst budget has a slot
+ * free (as the scans ahead of the list, and for the same reason: that
+ * slot would idle, where a busy budget's goes to a whole batch); a heavy
+ * parent's own batch costs its first call, its pages it would cost anyway.
+ * Returns false when the queue is full. */
+static bool plan_heavy(run_ctx *rc, table_run *tr, int index)
+{
+    budget *burst = &rc->rc_shm->sr_burst;
+    if (tr->tr_nheavy == 0 ||
+        (budget_pace(burst, NULL) && !rl_idle(&burst->bu_rl, clock_mono_ns())))
+        return true;
+    static job_assoc_scan js;
+    js = (job_assoc_scan){.js_table = (uint16_t)index};
+    qsort(tr->tr_heavy, tr->tr_nheavy, sizeof(*tr->tr_heavy), cmp_u64);
+    for (size_t i = 0; i < tr->tr_nheavy; i++) {
+        uint64_t id = tr->tr_heavy[i], lo, hi;
+        if ((i == 0 || id != tr->tr_heavy[i - 1]) &&
+            scan_map_free_from(&tr->tr_map, id, &lo, &hi) && lo == id &&
+            js.js_count < JOB_MAX_PARENTS)
+            js.js_parent_ids[js.js_count++] = id;
+    }
+    tr->tr_nheavy = 0;
+    if (js.js_count == 0)
+        return true;
+    int job = run_publish(rc, JOB_ASSOC_SCAN, ROLE_SCAN, &js, job_assoc_scan_size(js.js_count),
+                          index, tr->tr_batches, 0);
+    if (job < 0)
+        return false;
+    tr->tr_batches++;
+    for (int i = 0; i < js.js_count; i++)
+        if (scan_map_add(&tr->tr_map, js.js_parent_ids[i], js.js_parent_ids[i], job) < 0) {
+            run_fatal(rc, EXIT_INCOMPLETE, "out of memory planning %s", tr->tr_name);
+            return false;
+        }
+    tr->tr_heavy_ahead += js.js_count;
+    log_debug("%s: %d heavy parents read ahead of their batches", tr->tr_name, js.js_count);
+    return true;
+}
+
 void scan_plan(run_ctx *rc)
 {
     for (int i = 0; i < rc->rc_ntables && rc->rc_inflight_jobs < rc->rc_max_inflight_jobs; i++) {
         table_run *tr = &rc->rc_tables[i];
         if (!tr->tr_scanning || tr->tr_planned_all || tr->tr_done)
+            continue;
+        if (!plan_heavy(rc, tr, i))
             continue;
         /* Too few listed last time, and the list has not moved since. */
         if (!tr->tr_objects_ready &&
@@ -303,8 +366,9 @@ void scan_advance(run_ctx *rc, table_run *tr)
         tr->tr_state.ss_last_run.sr_completed = true;
         tr->tr_done = true;
         log_fields f = run_table_fields(rc, tr, "table_done");
-        log_event(LOG_INFO, &f, "%s: full scan complete (%llu parents)", tr->tr_name,
-                  (unsigned long long)tr->tr_state.ss_last_run.sr_parents);
+        log_event(LOG_INFO, &f, "%s: full scan complete (%llu parents, %llu heavy ones read ahead)",
+                  tr->tr_name, (unsigned long long)tr->tr_state.ss_last_run.sr_parents,
+                  (unsigned long long)tr->tr_heavy_ahead);
     }
     run_put_table_state(rc, tr);
 }
@@ -324,6 +388,11 @@ void scan_job_merged(run_ctx *rc, planned_job *pj)
 
 void scan_free(run_ctx *rc)
 {
-    for (int t = 0; t < rc->rc_ntables; t++)
-        scan_map_free(&rc->rc_tables[t].tr_map);
+    for (int t = 0; t < rc->rc_ntables; t++) {
+        table_run *tr = &rc->rc_tables[t];
+        scan_map_free(&tr->tr_map);
+        free(tr->tr_heavy);
+        tr->tr_heavy = NULL;
+        tr->tr_nheavy = tr->tr_heavy_cap = 0;
+    }
 }

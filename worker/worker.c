@@ -29,6 +29,10 @@
 #include "../common/ipc/wire.h"
 #include "../common/hubspot/http.h"
 
+_Static_assert((int)HS_RECORD_COUNTS_MAX == (int)JOB_COUNT_FIELDS_MAX &&
+                   (int)HS_PATH_EXTRA_MAX == (int)JOB_COUNT_FIELDS_MAX,
+               "a page asks for and reads every count a list job names");
+
 enum { MAX_JOBS = 64 };
 #define MS_NS          1000000ULL
 #define LEASE_NS       (120000 * MS_NS)
@@ -391,22 +395,30 @@ static http_verdict on_assoc(void *user, http_request *req, const http_response 
 static http_verdict on_list(void *user, http_request *req, const http_response *resp);
 
 /* The search of a LIST_SEARCH page (live records with IDs in [after, end),
- * in ID order, 200) or of LIST_MAX_ID (the highest ID, one record). */
+ * in ID order, 200), of LIST_MAX_ID (the highest ID, one record) or of
+ * LIST_HEAVY (the records whose count field is above heavy_links, the most
+ * first, 200). */
 static int build_list_search(const job_object_list *jl, jbuf *body, err_info *e)
 {
     const hs_object_info *oi = hs_object((hs_object_type)jl->jl_object_type);
-    char from[24], to[24];
+    char from[24], to[24], links[24];
     fmt_u64(from, jl->jl_after_id);
     fmt_u64(to, jl->jl_end_id);
+    fmt_u64(links, jl->jl_heavy_links);
     hs_search_filter f[2];
     size_t nf = 0;
-    bool max_id = jl->jl_mode == LIST_MAX_ID;
-    if (!max_id) {
+    bool max_id = jl->jl_mode == LIST_MAX_ID, heavy = jl->jl_mode == LIST_HEAVY;
+    if (heavy) {
+        f[nf++] = (hs_search_filter){jl->jl_count_fields[0], HS_OP_GT, links};
+    } else if (!max_id) {
         f[nf++] = (hs_search_filter){"hs_object_id", HS_OP_GTE, from};
         if (jl->jl_end_id != UINT64_MAX)
             f[nf++] = (hs_search_filter){"hs_object_id", HS_OP_LT, to};
     }
-    const char *props[] = {oi->oi_lastmod};
+    const char *props[1 + JOB_COUNT_FIELDS_MAX] = {oi->oi_lastmod};
+    size_t nprops = 1;
+    for (int i = 0; !max_id && !heavy && i < jl->jl_ncount; i++)
+        props[nprops++] = jl->jl_count_fields[i];
     hs_search_query sq = {0};
     sq.sq_lastmod_property = oi->oi_lastmod;
     sq.sq_from_ms = 0;
@@ -415,20 +427,34 @@ static int build_list_search(const job_object_list *jl, jbuf *body, err_info *e)
     sq.sq_to_op = HS_OP_LTE;
     sq.sq_filters = nf ? f : NULL;
     sq.sq_nfilters = nf;
-    sq.sq_sort_property = "hs_object_id";
-    sq.sq_sort_descending = max_id;
+    sq.sq_sort_property = heavy ? jl->jl_count_fields[0] : "hs_object_id";
+    sq.sq_sort_descending = max_id || heavy;
     sq.sq_properties = props;
-    sq.sq_nproperties = 1;
+    sq.sq_nproperties = nprops;
     sq.sq_limit = max_id ? 1 : HS_SEARCH_LIMIT_MAX;
     return hs_build_search(body, &sq, e);
+}
+
+/* A list job's count fields are few, terminated and fit for a query. */
+static bool count_fields_ok(const job_object_list *jl)
+{
+    if (jl->jl_ncount > JOB_COUNT_FIELDS_MAX || (jl->jl_ncount && jl->jl_mode == LIST_MAX_ID) ||
+        (jl->jl_mode == LIST_HEAVY && jl->jl_ncount != 1))
+        return false;
+    for (int i = 0; i < jl->jl_ncount; i++)
+        if (!memchr(jl->jl_count_fields[i], '\0', JOB_FIELD_NAME_MAX) ||
+            !hs_path_property_ok(jl->jl_count_fields[i]))
+            return false;
+    return true;
 }
 
 static void start_object_list(active_job *j)
 {
     worker *w = j->aj_worker;
     const job_object_list *jl = &j->aj_list;
-    if (jl->jl_object_type >= HS_OBJECT_TYPE_COUNT || jl->jl_mode > LIST_MAX_ID ||
-        (jl->jl_archived && jl->jl_mode != LIST_PAGE) || jl->jl_after_id >= jl->jl_end_id) {
+    if (jl->jl_object_type >= HS_OBJECT_TYPE_COUNT || jl->jl_mode > LIST_HEAVY ||
+        (jl->jl_archived && jl->jl_mode != LIST_PAGE) || jl->jl_after_id >= jl->jl_end_id ||
+        !count_fields_ok(jl)) {
         job_fail(j, ERR_CORRUPT, "bad list job (type %u, mode %u)", jl->jl_object_type,
                  jl->jl_mode);
         job_finish(j);
@@ -438,8 +464,12 @@ static void start_object_list(active_job *j)
     http_request *r;
     err_info e = {0};
     hs_object_type type = (hs_object_type)jl->jl_object_type;
+    const char *counts[JOB_COUNT_FIELDS_MAX];
+    for (int i = 0; i < jl->jl_ncount; i++)
+        counts[i] = jl->jl_count_fields[i];
     if (jl->jl_mode == LIST_PAGE) {
-        hs_path_object_list(path, sizeof(path), type, jl->jl_archived, jl->jl_after_id);
+        hs_path_object_list(path, sizeof(path), type, jl->jl_archived, jl->jl_after_id, counts,
+                            jl->jl_ncount);
         r = http_request_new(HTTP_LIST, "GET", path);
     } else {
         hs_path_search(path, sizeof(path), type);
@@ -459,12 +489,27 @@ static void start_object_list(active_job *j)
     http_submit(w->w_eng, r, on_list, j);
 }
 
+/* Sends the heavy parents a LIST_HEAVY search found as a search result
+ * (their IDs; the total is the search's, the page the first 200). */
+static int send_heavy(active_job *j, const hs_record_page *pg, err_info *e)
+{
+    wire_search_hit hits[HS_SEARCH_LIMIT_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < pg->rp_count && n < HS_SEARCH_LIMIT_MAX; i++)
+        hits[n++] = (wire_search_hit){pg->rp_items[i].rec_id, pg->rp_items[i].rec_lastmod_ms};
+    uint32_t total = pg->rp_total > UINT32_MAX ? UINT32_MAX : (uint32_t)pg->rp_total;
+    return wire_put_search_result(&j->aj_worker->w_out, (uint64_t)j->aj_index, j->aj_generation,
+                                  total, hits, n, false, 0, e);
+}
+
 /* Sends one page as OBJECTS: the records below end_id, and where to go on
  * (the list's next record ID, or for a search the last ID + 1 while the
  * total says more remain). */
 static int send_list_page(active_job *j, const hs_record_page *pg, err_info *e)
 {
     const job_object_list *jl = &j->aj_list;
+    if (jl->jl_mode == LIST_HEAVY)
+        return send_heavy(j, pg, e);
     if (jl->jl_mode == LIST_MAX_ID) {
         /* The highest ID and the type's count: a search result. */
         wire_search_hit top = {0, 0};
@@ -481,7 +526,11 @@ static int send_list_page(active_job *j, const hs_record_page *pg, err_info *e)
         const hs_record *r = &pg->rp_items[i];
         if (r->rec_id < jl->jl_after_id || r->rec_id >= jl->jl_end_id)
             continue; /* another chain's */
-        items[n++] = (wire_object){r->rec_id, r->rec_lastmod_ms, r->rec_archived};
+        uint8_t heavy = 0;
+        for (int k = 0; k < jl->jl_ncount; k++)
+            if (r->rec_counts[k] > jl->jl_heavy_links)
+                heavy |= (uint8_t)(1u << k);
+        items[n++] = (wire_object){r->rec_id, r->rec_lastmod_ms, r->rec_archived, heavy};
         last = r->rec_id > last ? r->rec_id : last;
     }
     char next[24];
@@ -510,8 +559,26 @@ static http_verdict on_list(void *user, http_request *req, const http_response *
     const char *lastmod = hs_object((hs_object_type)jl->jl_object_type)->oi_lastmod;
     err_info e = {0};
     int rc = 0;
+    w->w_records.rp_ncount_names =
+        jl->jl_mode == LIST_MAX_ID || jl->jl_mode == LIST_HEAVY ? 0 : jl->jl_ncount;
+    for (size_t k = 0; k < w->w_records.rp_ncount_names; k++)
+        w->w_records.rp_count_names[k] = jl->jl_count_fields[k];
     if (resp->hr_error) {
         job_fail(j, resp->hr_error, "%s", resp->hr_message);
+    } else if (resp->hr_status == 400 && jl->jl_mode == LIST_HEAVY) {
+        /* A hint refused (a count field search cannot filter on): the
+         * heavy parents are read with their batches, as without one. */
+        hs_error_body eb;
+        hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
+        char text[WIRE_TEXT_MAX];
+        snprintf(text, sizeof(text),
+                 "the search for heavy parents by %.64s was refused (HTTP 400 %s: %s): they are "
+                 "read with their batches",
+                 jl->jl_count_fields[0], eb.eb_category, eb.eb_message);
+        w->w_records.rp_count = 0;
+        w->w_records.rp_total = 0;
+        if (wire_put_log(&w->w_out, 4, text, &e) || send_heavy(j, &w->w_records, &e))
+            job_fail(j, e.ei_code, "%s", e.ei_msg);
     } else if (resp->hr_status != 200) {
         hs_error_body eb;
         hs_parse_error(resp->hr_body, resp->hr_body_len, &eb);
@@ -643,6 +710,7 @@ static http_verdict on_search(void *user, http_request *req, const http_response
     j->aj_outstanding--;
     const hs_object_info *oi = hs_object((hs_object_type)j->aj_search.jq_object_type);
     err_info e = {0};
+    w->w_records.rp_ncount_names = 0; /* the names of a list job are not this page's */
     if (resp->hr_error) {
         job_fail(j, resp->hr_error, "%s", resp->hr_message);
     } else if (resp->hr_status == 400) {

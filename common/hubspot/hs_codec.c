@@ -1443,8 +1443,31 @@ static int json_time_ms(json_object *v, int64_t *ms)
     return -1;
 }
 
+/* A count property's value (rec_counts): a string of a non-negative number
+ * ("2000", "2000.0"), or a JSON number; 0 for anything else. */
+static uint32_t json_count(json_object *v)
+{
+    double d;
+    if (json_object_is_type(v, json_type_string)) {
+        const char *s = json_object_get_string(v);
+        char *end;
+        if (!(*s >= '0' && *s <= '9'))
+            return 0;
+        d = strtod(s, &end);
+        if (*end != '\0')
+            return 0;
+    } else if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double)) {
+        d = json_object_get_double(v);
+    } else {
+        return 0;
+    }
+    if (!(d >= 0)) /* also NaN */
+        return 0;
+    return d >= (double)UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
 static int parse_record(json_object *r, size_t i, const char *what, const char *lastmod,
-                        hs_record *rec, err_info *e)
+                        const hs_record_page *page, hs_record *rec, err_info *e)
 {
     if (!json_object_is_type(r, json_type_object))
         return err_set(e, ERR_SHAPE, "%s: results[%zu] is not an object", what, i);
@@ -1470,6 +1493,9 @@ static int parse_record(json_object *r, size_t i, const char *what, const char *
     rec->rec_has_lastmod = got == 1;
     if (!rec->rec_has_lastmod)
         rec->rec_lastmod_ms = 0;
+    memset(rec->rec_counts, 0, sizeof(rec->rec_counts));
+    for (size_t k = 0; k < page->rp_ncount_names && k < HS_RECORD_COUNTS_MAX; k++)
+        rec->rec_counts[k] = json_count(member(props, page->rp_count_names[k], NULL));
     v = member(r, "archived", &present);
     if (present && !json_object_is_type(v, json_type_boolean))
         return err_set(e, ERR_SHAPE, "%s: results[%zu].archived is not a boolean", what, i);
@@ -1567,7 +1593,7 @@ static int parse_records(const char *what, bool search, const char *body, size_t
         page->rp_cap = n;
     }
     for (size_t i = 0; i < n; i++) {
-        rc = parse_record(json_object_array_get_idx(results, i), i, what, lastmod,
+        rc = parse_record(json_object_array_get_idx(results, i), i, what, lastmod, page,
                           &page->rp_items[i], e);
         if (rc)
             goto done;

@@ -177,6 +177,9 @@ int hs_parse_assoc_object(const char *body, size_t len, uint64_t parent_id, asso
  * Search (POST /crm/v3/objects/{t}/search) and list (GET /crm/v3/objects/{t})
  * ====================================================================== */
 
+/* The most count properties a page's records are read for (rp_count_names). */
+enum { HS_RECORD_COUNTS_MAX = 4 };
+
 /* One CRM record as a search or list response shows it. */
 typedef struct hs_record {
     uint64_t rec_id;
@@ -185,6 +188,11 @@ typedef struct hs_record {
     bool rec_archived;      /* "archived" (false when absent) */
     bool rec_has_archived_at;
     int64_t rec_archived_at_ms; /* "archivedAt", when rec_has_archived_at */
+    /* The page's rp_count_names, in order: each property's value as a
+     * whole number (HubSpot renders numbers as strings, "2000"; a fraction
+     * is cut). A hint for planning, never data: a value that is absent,
+     * null or not a non-negative number reads as 0 and fails nothing. */
+    uint32_t rec_counts[HS_RECORD_COUNTS_MAX];
 } hs_record;
 
 /* One page of records. Owned by the caller, reused across pages. */
@@ -201,6 +209,11 @@ typedef struct hs_record_page {
     size_t rp_after_len;
     bool rp_next_is_number;
     uint64_t rp_next_offset;
+    /* Set by the caller before parsing, kept across pages: the properties
+     * each record's rec_counts reads (at most HS_RECORD_COUNTS_MAX; the
+     * strings are the caller's and must outlive the parse). */
+    const char *rp_count_names[HS_RECORD_COUNTS_MAX];
+    size_t rp_ncount_names;
 } hs_record_page;
 
 void hs_record_page_init(hs_record_page *page);

@@ -29,15 +29,29 @@ size_t hs_path_assoc_labels(char *buf, size_t size, hs_object_type from, hs_obje
     return fits(snprintf(buf, size, "/crm/v4/associations/%s/%s/labels", plural(from), plural(to)));
 }
 
-size_t hs_path_object_list(char *buf, size_t size, hs_object_type type, bool archived,
-                           uint64_t after)
+bool hs_path_property_ok(const char *name)
 {
-    char digits[24] = "";
+    size_t n = 0;
+    for (; name[n]; n++)
+        if (!((name[n] >= 'a' && name[n] <= 'z') || (name[n] >= 'A' && name[n] <= 'Z') ||
+              (name[n] >= '0' && name[n] <= '9') || name[n] == '_'))
+            return false;
+    return n > 0 && n < 64;
+}
+
+size_t hs_path_object_list(char *buf, size_t size, hs_object_type type, bool archived,
+                           uint64_t after, const char *const *extra, size_t nextra)
+{
+    char digits[24] = "", props[HS_PATH_EXTRA_MAX * 64] = "";
+    size_t plen = 0;
+    for (size_t i = 0; i < nextra && i < HS_PATH_EXTRA_MAX; i++)
+        if (hs_path_property_ok(extra[i]))
+            plen += fits(snprintf(props + plen, sizeof(props) - plen, ",%s", extra[i]));
     if (after)
         snprintf(digits, sizeof(digits), "%" PRIu64, after);
-    return fits(snprintf(buf, size, "/crm/v3/objects/%s?limit=100&archived=%s&properties=%s%s%s",
+    return fits(snprintf(buf, size, "/crm/v3/objects/%s?limit=100&archived=%s&properties=%s%s%s%s",
                          plural(type), archived ? "true" : "false", hs_object(type)->oi_lastmod,
-                         after ? "&after=" : "", digits));
+                         props, after ? "&after=" : "", digits));
 }
 
 size_t hs_path_search(char *buf, size_t size, hs_object_type type)

@@ -17,7 +17,8 @@
 
 #include "../base/hs_types.h"
 
-enum { HS_PATH_MAX = 256 };
+/* HS_PATH_EXTRA_MAX extra properties of up to 63 bytes fit a list's path. */
+enum { HS_PATH_MAX = 512, HS_PATH_EXTRA_MAX = 4 };
 
 /* POST /crm/v4/associations/{from}/{to}/batch/read: the associations of up
  * to 1,000 `from` records. */
@@ -28,10 +29,16 @@ size_t hs_path_assoc_batch_read(char *buf, size_t size, hs_object_type from, hs_
 size_t hs_path_assoc_labels(char *buf, size_t size, hs_object_type from, hs_object_type to);
 
 /* GET /crm/v3/objects/{type}: one page of 100 records in ID order, live or
- * archived, with the type's last-modified property, after record ID
- * `after` (0: from the start). */
+ * archived, with the type's last-modified property and the nextra
+ * properties named in extra (the first HS_PATH_EXTRA_MAX of them;
+ * a name with a byte other than [A-Za-z0-9_] would need escaping and is
+ * left out), after record ID `after` (0: from the start). */
 size_t hs_path_object_list(char *buf, size_t size, hs_object_type type, bool archived,
-                           uint64_t after);
+                           uint64_t after, const char *const *extra, size_t nextra);
+
+/* Whether a property name goes into a path as it is: 1 to 63 bytes of
+ * [A-Za-z0-9_], as HubSpot's internal names are. */
+bool hs_path_property_ok(const char *name);
 
 /* POST /crm/v3/objects/{type}/search. */
 size_t hs_path_search(char *buf, size_t size, hs_object_type type);

@@ -54,15 +54,29 @@ enum {
                       * [after_id, end_id), in ID order */
     LIST_MAX_ID = 2, /* one search for the type's highest record ID (the span
                       * the coordinator cuts into parallel chains) */
+    LIST_HEAVY = 3,  /* one search for the records whose count field 0 is above
+                      * heavy_links, the most first, 200 (a table's heavy
+                      * parents, before the list reaches them); answered with
+                      * SEARCH_RESULT, like LIST_MAX_ID */
 };
+
+/* The count rollups a live page asks for (jl_count_fields). */
+enum { JOB_COUNT_FIELDS_MAX = 4, JOB_FIELD_NAME_MAX = 64 };
 
 typedef struct job_object_list {
     uint16_t jl_object_type; /* hs_object_type */
     uint8_t jl_archived;     /* list archived records (archived=true); LIST_PAGE only */
-    uint8_t jl_mode;         /* LIST_PAGE, LIST_SEARCH or LIST_MAX_ID */
-    uint8_t jl_reserved[4];
+    uint8_t jl_mode;         /* LIST_PAGE, LIST_SEARCH, LIST_MAX_ID or LIST_HEAVY */
+    uint8_t jl_ncount;       /* count fields that follow (live LIST_PAGE, LIST_SEARCH) */
+    uint8_t jl_reserved[3];
     uint64_t jl_after_id; /* first ID to list (0: from the start) */
     uint64_t jl_end_id;   /* IDs from here on belong to another chain (UINT64_MAX: none) */
+    /* Heavy parents (scan.c): the page asks for each count rollup too, and
+     * a record whose count i is above jl_heavy_links is sent with bit i of
+     * its wo_heavy set. The names are HubSpot's internal ones,
+     * NUL-terminated ([A-Za-z0-9_]: they go into the list's query). */
+    uint32_t jl_heavy_links;
+    char jl_count_fields[JOB_COUNT_FIELDS_MAX][JOB_FIELD_NAME_MAX];
 } job_object_list;
 
 _Static_assert(sizeof(job_object_list) <= SHM_JOB_PAYLOAD, "an object list job fits a payload");

@@ -115,6 +115,7 @@ typedef struct shm_job {
     uint32_t jb_kind;                /* what the payload means (the sync's job kinds) */
     uint32_t jb_budget;              /* the budget its requests spend (shm_budget) */
     _Atomic uint32_t jb_rank;        /* claimed before READY jobs of a higher rank */
+    _Atomic uint64_t jb_seq;         /* publish order: claimed before later ones of its rank */
     uint32_t jb_payload_len;
     uint8_t jb_payload[SHM_JOB_PAYLOAD];
 } shm_job;
@@ -147,6 +148,7 @@ typedef struct shm_region {
     rtt_est sr_latency[SHM_LATENCY_FAMILIES]; /* each family's round trip (http.h) */
     shm_token sr_token;
     _Atomic uint32_t sr_stop; /* the coordinator asks workers to drain */
+    uint64_t sr_published;    /* jobs published so far (the coordinator's own counter) */
     shm_slot sr_slots[SHM_MAX_WORKERS];
     shm_job sr_jobs[SHM_MAX_JOBS];
 } shm_region;
@@ -175,7 +177,8 @@ int shm_job_publish(shm_region *r, uint32_t kind, uint32_t spends, uint32_t rank
                     const void *payload, uint32_t len, err_info *e);
 
 /* Worker: claims a READY job of a budget in `budgets` (SHM_BUDGET_BIT
- * bits), the lowest rank first (then the lowest index), for slot `slot`
+ * bits), the lowest rank first, then the one published first (a job never
+ * waits behind later ones of its rank, whichever slot it sits in), for slot `slot`
  * with a lease until now + lease_ns. Returns the job index and its
  * generation, or -1 when none. */
 int shm_job_claim(shm_region *r, int slot, unsigned budgets, uint64_t now_ns, uint64_t lease_ns,

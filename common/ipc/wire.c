@@ -258,7 +258,7 @@ int wire_put_objects(wire_writer *w, uint64_t job_id, uint64_t generation, uint1
                      const wire_object *items, size_t nitems, const char *next_after,
                      size_t next_after_len, err_info *e)
 {
-    if (nitems > UINT32_MAX / 3)
+    if (nitems > UINT32_MAX / 4)
         return err_set(e, ERR_TOO_BIG, "wire: %zu objects in one message", nitems);
     if (next_after_len > UINT32_MAX)
         return err_set(e, ERR_TOO_BIG, "wire: a paging cursor of %zu bytes", next_after_len);
@@ -267,7 +267,7 @@ int wire_put_objects(wire_writer *w, uint64_t job_id, uint64_t generation, uint1
     msgpack_pack_uint64(&pk, job_id);
     msgpack_pack_uint64(&pk, generation);
     msgpack_pack_uint16(&pk, object_type);
-    msgpack_pack_array(&pk, nitems * 3);
+    msgpack_pack_array(&pk, nitems * 4);
     for (size_t i = 0; i < nitems && w->ww_status == 0; i++) {
         msgpack_pack_uint64(&pk, items[i].wo_id);
         msgpack_pack_int64(&pk, items[i].wo_lastmodified_ms);
@@ -275,6 +275,7 @@ int wire_put_objects(wire_writer *w, uint64_t job_id, uint64_t generation, uint1
             msgpack_pack_true(&pk);
         else
             msgpack_pack_false(&pk);
+        msgpack_pack_uint8(&pk, items[i].wo_heavy);
     }
     if (next_after)
         msgpack_pack_str_with_body(&pk, next_after, next_after_len);
@@ -606,9 +607,9 @@ static int parse_objects(wire_reader *r, mp_cur *c, wire_msg *out, err_info *e)
     if ((why = mp_uint(c, UINT16_MAX, &u)))
         return mp_fail(e, c, why, where, "object_type", "u16");
     m->wob_object_type = (uint16_t)u;
-    if ((why = mp_array(c, 3, &n)))
-        return mp_fail(e, c, why, where, "items", "an array of 3-tuples");
-    m->wob_nitems = n / 3;
+    if ((why = mp_array(c, 4, &n)))
+        return mp_fail(e, c, why, where, "items", "an array of 4-tuples");
+    m->wob_nitems = n / 4;
     wire_object *items = r->wr_items;
     for (size_t i = 0; i < m->wob_nitems; i++) {
         if ((i + 1) * sizeof(*items) > r->wr_items_cap) {
@@ -624,6 +625,9 @@ static int parse_objects(wire_reader *r, mp_cur *c, wire_msg *out, err_info *e)
             return item_fail(e, c, why, "OBJECTS items", i, "lastmodified_ms", "i64");
         if ((why = mp_bool(c, &o->wo_archived)))
             return item_fail(e, c, why, "OBJECTS items", i, "archived", "bool");
+        if ((why = mp_uint(c, UINT8_MAX, &u)))
+            return item_fail(e, c, why, "OBJECTS items", i, "heavy", "u8");
+        o->wo_heavy = (uint8_t)u;
         o->wo_lastmodified_ms = s;
     }
     m->wob_items = items;

@@ -24,7 +24,7 @@
  *                       types:   [type_id i32, category u8 (< ASSOC_CATEGORY_COUNT),
  *                                 label str (≤ 1024 bytes) | nil] * T   (per link)
  *   3 OBJECTS         job u64, generation u64, object_type u16, items, next_after str | nil
- *                       items: [id u64, lastmodified_ms i64, archived bool] * n
+ *                       items: [id u64, lastmodified_ms i64, archived bool, heavy u8] * n
  *   4 SEARCH_RESULT   job u64, generation u64, total u32, hits, next_offset u32 | nil
  *                       hits:  [id u64, lastmodified_ms i64] * n
  *   5 JOB_DONE        job u64, generation u64, status i32 (0 or a negative ERR_*),
@@ -91,6 +91,7 @@ typedef struct wire_object {
     uint64_t wo_id;
     int64_t wo_lastmodified_ms;
     bool wo_archived;
+    uint8_t wo_heavy; /* bit i: count field i of the list job is above its heavy_links */
 } wire_object;
 
 typedef struct wire_search_hit {

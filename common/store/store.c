@@ -1853,11 +1853,13 @@ int store_schema_encode(const store_schema *sc, void **out, size_t *len, err_inf
         return err_set(e, ERR_INVALID, "store: rollup_fields_object_id not terminated");
     if (sc->sc_rollups_since_ms < 0)
         return err_set(e, ERR_INVALID, "store: negative rollups_since_ms");
+    if (!memchr(sc->sc_count_field, '\0', sizeof(sc->sc_count_field)))
+        return err_set(e, ERR_INVALID, "store: count_field not terminated");
     msgpack_sbuffer sb;
     msgpack_packer pk;
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-    int failed = msgpack_pack_map(&pk, 6);
+    int failed = msgpack_pack_map(&pk, 7);
     failed |= pack_key(&pk, "v") | msgpack_pack_uint64(&pk, STORE_SCHEMA_RECORD_VERSION);
     failed |= pack_cstr(&pk, "ping_type", store_ping_type_name(sc->sc_ping_type));
     failed |= pack_key(&pk, "supports_roll_up") | pack_bool(&pk, sc->sc_supports_roll_up);
@@ -1867,6 +1869,7 @@ int store_schema_encode(const store_schema *sc, void **out, size_t *len, err_inf
         failed |= pack_key(&pk, sc->sc_rollup_field_labels[i]);
     failed |= pack_cstr(&pk, "rollup_fields_object_id", sc->sc_rollup_fields_object_id);
     failed |= pack_key(&pk, "rollups_since_ms") | msgpack_pack_int64(&pk, sc->sc_rollups_since_ms);
+    failed |= pack_cstr(&pk, "count_field", sc->sc_count_field);
     return sbuffer_out(&sb, failed, out, len, e);
 }
 
@@ -1935,6 +1938,10 @@ int store_schema_decode(const void *data, size_t len, store_schema *sc, err_info
         } else if (obj_str_eq(k, "rollups_since_ms")) {
             /* Optional: a record written before it existed reads as 0. */
             if (!obj_i64(v, &sc->sc_rollups_since_ms) || sc->sc_rollups_since_ms < 0)
+                goto bad;
+        } else if (obj_str_eq(k, "count_field")) {
+            /* Optional too: a record without it names no count rollup. */
+            if (!obj_copy_str(v, sc->sc_count_field, sizeof(sc->sc_count_field)))
                 goto bad;
         }
     }

@@ -479,6 +479,14 @@ typedef struct store_schema {
      * Not part of table_options: schema_equal() ignores it. Optional in the
      * record ("rollups_since_ms"); a record without it reads as 0. */
     int64_t sc_rollups_since_ms;
+    /* The internal name of the count rollup among the rollup fields (the
+     * property labelled {prefix}count), "" when there is none or the record
+     * predates it. A run asks for it on the first list's pages to find the
+     * parents whose sets take several pages before their batch is read
+     * (scan.c, "heavy parents"): a hint, never trusted for the data. Not
+     * part of table_options: schema_equal() ignores it. Optional in the
+     * record ("count_field"). */
+    char sc_count_field[STORE_NAME_MAX];
 } store_schema;
 
 void store_schema_init(store_schema *sc);

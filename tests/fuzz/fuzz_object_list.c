@@ -21,7 +21,7 @@ static void check_list(const hs_record_page *pg)
     wire_object items[HS_SEARCH_LIMIT_MAX];
     for (size_t i = 0; i < n; i++)
         items[i] = (wire_object){pg->rp_items[i].rec_id, pg->rp_items[i].rec_lastmod_ms,
-                                 pg->rp_items[i].rec_archived};
+                                 pg->rp_items[i].rec_archived, (uint8_t)(i * 37)};
     FUZZ_CHECK(wire_writer_init(&w, WIRE_MAX_MSG_DEFAULT) == 0);
     FUZZ_CHECK(wire_reader_init(&r, WIRE_MAX_MSG_DEFAULT) == 0);
     FUZZ_CHECK(wire_put_objects(&w, 1, 2, 3, items, n, pg->rp_has_next ? pg->rp_after : NULL,
@@ -36,7 +36,8 @@ static void check_list(const hs_record_page *pg)
     for (size_t i = 0; i < n; i++)
         FUZZ_CHECK(o->wob_items[i].wo_id == items[i].wo_id &&
                    o->wob_items[i].wo_lastmodified_ms == items[i].wo_lastmodified_ms &&
-                   o->wob_items[i].wo_archived == items[i].wo_archived);
+                   o->wob_items[i].wo_archived == items[i].wo_archived &&
+                   o->wob_items[i].wo_heavy == items[i].wo_heavy);
     if (!pg->rp_has_next) {
         FUZZ_CHECK(o->wob_next_after == NULL);
     } else {

@@ -127,6 +127,7 @@ static uint64_t digest(const wire_msg *m, assoc_buf *b, int *sets_rc)
             MIX(h, o->wob_items[i].wo_id);
             MIX(h, o->wob_items[i].wo_lastmodified_ms);
             MIX(h, o->wob_items[i].wo_archived);
+            MIX(h, o->wob_items[i].wo_heavy);
         }
         int has_after = o->wob_next_after != NULL;
         MIX(h, has_after);

@@ -204,7 +204,7 @@ static void from_page(const char *out, const char *name, const char *body, size_
         size_t n = 0;
         for (; n < pg.rp_count && n < HS_SEARCH_LIMIT_MAX; n++) {
             const hs_record *r = &pg.rp_items[n];
-            items[n] = (wire_object){r->rec_id, r->rec_lastmod_ms, r->rec_archived};
+            items[n] = (wire_object){r->rec_id, r->rec_lastmod_ms, r->rec_archived, (uint8_t)n};
             hits[n] = (wire_search_hit){r->rec_id, r->rec_lastmod_ms};
         }
         uint32_t total = pg.rp_total > UINT32_MAX ? UINT32_MAX : (uint32_t)pg.rp_total;
@@ -300,7 +300,7 @@ static void edge_stream(const char *out)
              assoc_buf_add_type(&b, 1, ASSOC_HUBSPOT_DEFINED, NULL, 0) ||
              assoc_buf_finish_parent(&b) || assoc_buf_begin_parent(&b, 0) ||
              assoc_buf_finish_parent(&b);
-    wire_object objs[2] = {{UINT64_MAX, INT64_MIN, true}, {0, INT64_MAX, false}};
+    wire_object objs[2] = {{UINT64_MAX, INT64_MIN, true, 255}, {0, INT64_MAX, false, 0}};
     wire_search_hit hits[1] = {{UINT64_MAX, -1}};
     wire_counters counters = {UINT64_MAX, 1, 2, 3};
     if (rc || wire_put_hello(&w, UINT32_MAX, INT32_MAX, &e) ||

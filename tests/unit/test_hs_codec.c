@@ -2319,6 +2319,41 @@ done:
     hs_record_page_free(&page);
 }
 
+/* Count rollups asked for beside the last-modified time: HubSpot renders
+ * numbers as strings; a fraction is cut; null, absent, negative or not a
+ * number read as 0 (a hint, never an error); a page asking for none reads
+ * none. */
+static void test_list_counts(void)
+{
+    hs_record_page page;
+    hs_record_page_init(&page);
+    err_info e = {0, ""};
+    static const char body[] = "{\"results\":["
+                               "{\"id\":\"1\",\"properties\":{\"n\":\"2000\",\"m\":\"7.9\"}},"
+                               "{\"id\":\"2\",\"properties\":{\"n\":null,\"m\":12}},"
+                               "{\"id\":\"3\",\"properties\":{\"n\":\"-4\",\"m\":\"many\"}},"
+                               "{\"id\":\"4\",\"properties\":{\"n\":\"99999999999\",\"m\":\"5 \"}},"
+                               "{\"id\":\"5\",\"properties\":{\"m\":true}}]}";
+    page.rp_count_names[0] = "n";
+    page.rp_count_names[1] = "m";
+    page.rp_ncount_names = 2;
+    REQUIRE_EQ(parse_list_str(body, "hs_lastmodifieddate", &page, &e), 0);
+    REQUIRE_EQ(page.rp_count, 5);
+    static const uint32_t want[5][2] = {{2000, 7}, {0, 12}, {0, 0}, {UINT32_MAX, 0}, {0, 0}};
+    for (int i = 0; i < 5; i++) {
+        CHECK_EQ(page.rp_items[i].rec_counts[0], want[i][0]);
+        CHECK_EQ(page.rp_items[i].rec_counts[1], want[i][1]);
+    }
+    page.rp_ncount_names = 0;
+    REQUIRE_EQ(parse_search_str("{\"total\":1,\"results\":[{\"id\":\"1\",\"properties\":"
+                                "{\"n\":\"2000\"}}]}",
+                                "hs_lastmodifieddate", &page, &e),
+               0);
+    CHECK_EQ(page.rp_items[0].rec_counts[0], 0);
+done:
+    hs_record_page_free(&page);
+}
+
 static void test_list_doc_and_archived(void)
 {
     hs_record_page page;
@@ -3585,6 +3620,7 @@ int unit_suite_hs_codec(void)
         {"search: documented example", test_search_doc},
         {"search: IDs, times, null and archived", test_search_values},
         {"object list: documented example and archived", test_list_doc_and_archived},
+        {"object list: count rollups read as hints", test_list_counts},
         {"search and list: wrong types in every field", test_search_list_wrong_types},
         {"properties and labels with a prefix", test_properties},
         {"properties: type, fieldType and rollups", test_properties_rollups},

@@ -16,11 +16,17 @@ static void test_paths(void)
     CHECK_STR(p, "/crm/v4/associations/companies/contacts/batch/read");
     hs_path_assoc_labels(p, sizeof(p), HS_DEALS, HS_TICKETS);
     CHECK_STR(p, "/crm/v4/associations/deals/tickets/labels");
-    hs_path_object_list(p, sizeof(p), HS_CONTACTS, false, 0);
+    hs_path_object_list(p, sizeof(p), HS_CONTACTS, false, 0, NULL, 0);
     CHECK_STR(p, "/crm/v3/objects/contacts?limit=100&archived=false&properties=lastmodifieddate");
-    hs_path_object_list(p, sizeof(p), HS_DEALS, true, 30504160356ULL);
+    hs_path_object_list(p, sizeof(p), HS_DEALS, true, 30504160356ULL, NULL, 0);
     CHECK_STR(p, "/crm/v3/objects/deals?limit=100&archived=true&properties=hs_lastmodifieddate"
                  "&after=30504160356");
+    /* Count rollups asked for beside it; a name that would need escaping is
+     * left out. */
+    const char *counts[] = {"sync_assoc_companies_contacts_count", "bad name&x=1", "Count_2"};
+    hs_path_object_list(p, sizeof(p), HS_COMPANIES, false, 7, counts, 3);
+    CHECK_STR(p, "/crm/v3/objects/companies?limit=100&archived=false&properties="
+                 "hs_lastmodifieddate,sync_assoc_companies_contacts_count,Count_2&after=7");
     hs_path_search(p, sizeof(p), HS_POSTAL_MAIL);
     CHECK_STR(p, "/crm/v3/objects/postal_mail/search");
     hs_path_properties(p, sizeof(p), HS_COMPANIES);
@@ -34,8 +40,20 @@ static void test_paths(void)
 static void test_sizes(void)
 {
     char p[HS_PATH_MAX], small[10];
+    char longest[64];
+    memset(longest, 'x', 63);
+    longest[63] = '\0';
+    const char *four[] = {longest, longest, longest, longest};
     for (int t = 0; t < HS_OBJECT_TYPE_COUNT; t++)
-        CHECK(hs_path_object_list(p, sizeof(p), (hs_object_type)t, true, UINT64_MAX) < sizeof(p));
+        CHECK(hs_path_object_list(p, sizeof(p), (hs_object_type)t, true, UINT64_MAX, four, 4) <
+              sizeof(p));
+    CHECK(hs_path_property_ok(longest));
+    CHECK(!hs_path_property_ok(""));
+    CHECK(!hs_path_property_ok("a-b"));
+    char too_long[65];
+    memset(too_long, 'x', 64);
+    too_long[64] = '\0';
+    CHECK(!hs_path_property_ok(too_long));
     size_t need = hs_path_search(small, sizeof(small), HS_COMMUNICATIONS);
     CHECK_EQ(need, strlen("/crm/v3/objects/communications/search"));
     CHECK_STR(small, "/crm/v3/o");

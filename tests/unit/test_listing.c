@@ -38,13 +38,23 @@ static int find_job(fake_run *f, uint8_t mode, bool archived)
     return -1;
 }
 
+/* The first live page (by list or by search) and the highest-ID probe
+ * listing_start published (-1 each when missing). */
+static void first_jobs(fake_run *f, int *page, int *probe)
+{
+    *page = find_job(f, LIST_PAGE, false);
+    if (*page < 0)
+        *page = find_job(f, LIST_SEARCH, false);
+    *probe = find_job(f, LIST_MAX_ID, false);
+}
+
 /* Answers list page `idx` with 100 records from `first`, `step` apart. */
 static void answer_page(fake_run *f, int idx, uint64_t first, uint64_t step)
 {
     static wire_object items[100];
     char after[24];
     for (int i = 0; i < 100; i++)
-        items[i] = (wire_object){first + step * (uint64_t)i, 1000, false};
+        items[i] = (wire_object){first + step * (uint64_t)i, 1000, false, 0};
     snprintf(after, sizeof(after), "%llu", (unsigned long long)(first + step * 99));
     wire_objects wo = {(uint16_t)HS_COMPANIES, items, 100, after, strlen(after)};
     listing_merge(f->fr_rc, &f->fr_rc->rc_jobs[idx], &wo);
@@ -97,9 +107,8 @@ static void test_first_list_is_cut_for_the_budget(void)
     start(&f, &os);
     listing_start(f.fr_rc, os, true);
     /* The first live page, the probe, the archived list: at once. */
-    int page = find_job(&f, LIST_PAGE, false), probe = find_job(&f, LIST_MAX_ID, false);
-    if (page < 0)
-        page = find_job(&f, LIST_SEARCH, false);
+    int page, probe;
+    first_jobs(&f, &page, &probe);
     REQUIRE(page >= 0 && probe >= 0);
     CHECK(find_job(&f, LIST_PAGE, true) >= 0);
     /* The probe first: 100,000 records up to ID 1,100,000. The lowest ID is
@@ -195,9 +204,8 @@ static int cut_at_a_second(fake_run *f, object_sync **os)
     rtt_sample(&f->fr_rc->rc_shm->sr_latency[HTTP_LIST], 1000000000ULL);
     rtt_sample(&f->fr_rc->rc_shm->sr_latency[HTTP_SEARCH], 1000000000ULL);
     listing_start(f->fr_rc, *os, true);
-    int page = find_job(f, LIST_PAGE, false), probe = find_job(f, LIST_MAX_ID, false);
-    if (page < 0)
-        page = find_job(f, LIST_SEARCH, false);
+    int page, probe;
+    first_jobs(f, &page, &probe);
     if (page < 0 || probe < 0)
         return -1;
     answer_probe(f, probe, 100000, 1100000);
@@ -318,6 +326,104 @@ done:
     fake_run_close(&f);
 }
 
+/* A live page asks for the count rollup of each table whose scan waits on
+ * the list (the archived list and the probe for none); a record the worker
+ * marks heavy is noted for the scan to read ahead, and so are the parents
+ * the table's heavy search finds. */
+static void test_live_pages_ask_for_counts(void)
+{
+    fake_run f;
+    REQUIRE(fake_run_open(&f) == 0);
+    run_ctx *rc = f.fr_rc;
+    table_run *tr = &rc->rc_tables[0];
+    snprintf(tr->tr_count_field, sizeof(tr->tr_count_field), "sync_assoc_companies_contacts_count");
+    scan_begin(rc, tr);
+    object_sync *os;
+    start(&f, &os);
+    listing_start(rc, os, true);
+    int page, probe, archived = find_job(&f, LIST_PAGE, true);
+    first_jobs(&f, &page, &probe);
+    REQUIRE(page >= 0 && archived >= 0 && probe >= 0);
+    CHECK_EQ(list_job(&f, page)->jl_ncount, 1);
+    CHECK_STR(list_job(&f, page)->jl_count_fields[0], "sync_assoc_companies_contacts_count");
+    CHECK_EQ(list_job(&f, page)->jl_heavy_links, SCAN_HEAVY_LINKS);
+    CHECK_EQ(list_job(&f, archived)->jl_ncount, 0);
+    CHECK_EQ(list_job(&f, probe)->jl_ncount, 0);
+    wire_object items[3] = {{10, 1000, false, 0}, {20, 1000, false, 1}, {30, 1000, false, 0}};
+    wire_objects wo = {(uint16_t)HS_COMPANIES, items, 3, NULL, 0};
+    listing_merge(rc, &rc->rc_jobs[page], &wo);
+    REQUIRE_EQ(tr->tr_nheavy, 1);
+    CHECK_EQ(tr->tr_heavy[0], 20);
+    /* And one search for the table's heaviest parents, at the start. */
+    int heavy = find_job(&f, LIST_HEAVY, false);
+    REQUIRE(heavy >= 0);
+    CHECK_EQ(rc->rc_jobs[heavy].pj_table, 0);
+    CHECK_EQ(list_job(&f, heavy)->jl_ncount, 1);
+    CHECK_STR(list_job(&f, heavy)->jl_count_fields[0], "sync_assoc_companies_contacts_count");
+    CHECK_EQ(job_budget(JOB_OBJECT_LIST, list_job(&f, heavy), sizeof(job_object_list)),
+             SHM_BUDGET_SEARCH);
+    wire_search_hit hits[2] = {{70, 1000}, {40, 1000}};
+    wire_search_result sr = {2, hits, 2, false, 0};
+    listing_merge_max_id(rc, &rc->rc_jobs[heavy], &sr);
+    fake_run_done(&f, heavy, listing_job_done);
+    REQUIRE_EQ(tr->tr_nheavy, 3);
+    CHECK_EQ(tr->tr_heavy[1], 70);
+    CHECK_EQ(tr->tr_heavy[2], 40);
+    CHECK(!os->os_max_known); /* the probe's answer is another job's */
+done:
+    fake_run_close(&f);
+}
+
+/* The archived chains, ascending: whether they tile [from, inf); how many. */
+static int archived_chains_tile(const object_sync *os, uint64_t from, bool *tiled)
+{
+    uint64_t next[LIST_CHAINS_MAX], end[LIST_CHAINS_MAX];
+    int n = 0;
+    for (int i = 0; i < LIST_CHAINS_MAX; i++)
+        if (os->os_chains[i].lc_active && os->os_chains[i].lc_archived) {
+            int k = n++;
+            for (; k > 0 && next[k - 1] > os->os_chains[i].lc_next; k--) {
+                next[k] = next[k - 1];
+                end[k] = end[k - 1];
+            }
+            next[k] = os->os_chains[i].lc_next;
+            end[k] = os->os_chains[i].lc_end;
+        }
+    *tiled = n > 0 && next[0] == from && end[n - 1] == UINT64_MAX;
+    for (int i = 0; i + 1 < n; i++)
+        *tiled = *tiled && end[i] == next[i + 1];
+    return n;
+}
+
+/* The archived list is one chain until a full page shows how densely
+ * archived IDs lie; then it is cut until no chain has more pages left than
+ * the live chains have (here 100 pages left against about 36: four
+ * chains), side by side over the rest of the span, each with its page out. */
+static void test_archived_list_keeps_up(void)
+{
+    fake_run f;
+    object_sync *os;
+    REQUIRE(cut_at_a_second(&f, &os) == 0);
+    int archived = find_job(&f, LIST_PAGE, true);
+    REQUIRE(archived >= 0);
+    bool tiled;
+    CHECK_EQ(archived_chains_tile(os, 0, &tiled), 1);
+    /* 100 archived records over 9,900 IDs: 1 in 99 IDs archived. */
+    answer_page(&f, archived, 100000, 100);
+    CHECK_EQ(archived_chains_tile(os, 109900, &tiled), 4);
+    CHECK(tiled);
+    /* Each new chain has its page out. */
+    int out = 0;
+    for (int i = 0; i < SHM_MAX_JOBS; i++) {
+        const planned_job *pj = &f.fr_rc->rc_jobs[i];
+        out += pj->pj_used && pj->pj_kind == JOB_OBJECT_LIST &&
+               ((const job_object_list *)pj->pj_payload)->jl_archived;
+    }
+    CHECK_EQ(out, 4);
+done:
+    fake_run_close(&f);
+}
+
 int unit_suite_listing(void)
 {
     static const ut_test tests[] = {
@@ -326,6 +432,9 @@ int unit_suite_listing(void)
         {"the ranges listed are saved; a resumed list lists the rest", test_resume_lists_the_rest},
         {"a late page's chain is cut above it", test_late_page_cuts_its_chain},
         {"a late search page holds no search room", test_late_search_page_frees_room},
+        {"live pages ask for the count rollups; heavy parents noted",
+         test_live_pages_ask_for_counts},
+        {"the archived list is cut to keep up with the live one", test_archived_list_keeps_up},
     };
     return ut_add_suite("listing", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -89,6 +89,8 @@ static void test_detect_real_rollups(void)
     REQUIRE_EQ(sc->sc_nrollup_field_labels, 2);
     CHECK_STR(sc->sc_rollup_field_labels[0], "sync_associations_companies_contacts_label_count");
     CHECK_STR(sc->sc_rollup_field_labels[1], "sync_associations_companies_contacts_label_updated");
+    /* The count's internal name, for the first list's heavy parents. */
+    CHECK_STR(sc->sc_count_field, "sync_assoc_companies_contacts_count");
     CHECK_EQ(f.fx_nla, 0);
     CHECK(f.fx_la == NULL);
     /* Another table of the same parent has none. */
@@ -96,6 +98,7 @@ static void test_detect_real_rollups(void)
     CHECK(!sc->sc_supports_roll_up);
     CHECK_EQ(sc->sc_ping_type, STORE_PING_FULL);
     CHECK_EQ(sc->sc_nrollup_field_labels, 0);
+    CHECK_STR(sc->sc_count_field, "");
 done:
     fixture_free(&f);
 }
@@ -117,6 +120,7 @@ static void test_detect_lookalike_only(void)
     CHECK(!f.fx_sc.sc_supports_roll_up);
     CHECK_EQ(f.fx_sc.sc_ping_type, STORE_PING_FULL);
     CHECK_EQ(f.fx_sc.sc_nrollup_field_labels, 0);
+    CHECK_STR(f.fx_sc.sc_count_field, ""); /* a look-alike's name is no count */
     CHECK_STR(f.fx_sc.sc_rollup_fields_object_id, "deals");
     CHECK_EQ(f.fx_nignored, 0);
     REQUIRE_EQ(f.fx_nla, 1);

@@ -287,6 +287,64 @@ done:
     fake_run_close(&f);
 }
 
+/* Heavy parents a first list showed (1,200 twice, and 1,300) go in a batch
+ * of their own while the budget has a slot free; the next batch passes
+ * over them, and the done ranges join once both are merged. With the
+ * budget booked, they wait. */
+static void test_heavy_parents_ahead(void)
+{
+    fake_run f;
+    REQUIRE(behind_a_list(&f, 3000) == 0);
+    run_ctx *rc = f.fr_rc;
+    table_run *tr = &rc->rc_tables[0];
+    two_chains(&rc->rc_objects[HS_COMPANIES]);
+    scan_begin(rc, tr);
+    rl_policy *burst = &rc->rc_shm->sr_burst.bu_rl;
+    uint64_t slot = 0;
+    REQUIRE(rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot));
+    REQUIRE(rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot));
+    scan_note_heavy(tr, 1300);
+    scan_note_heavy(tr, 1200);
+    scan_note_heavy(tr, 1200);
+    scan_plan(rc);
+    CHECK_EQ(f.fr_npublished, 0); /* booked: they wait */
+    CHECK_EQ(tr->tr_nheavy, 3);
+    while (!rl_idle(burst, clock_mono_ns()))
+        usleep(10000);
+    scan_plan(rc);
+    REQUIRE(f.fr_npublished == 2);
+    const job_assoc_scan *heavy = payload(&f, fake_run_job(&f, 0));
+    CHECK_EQ(heavy->js_count, 2);
+    CHECK_EQ(heavy->js_parent_ids[0], 1200);
+    CHECK_EQ(heavy->js_parent_ids[1], 1300);
+    CHECK_EQ(tr->tr_nheavy, 0);
+    CHECK_EQ(tr->tr_heavy_ahead, 2);
+    /* 1-599, then 1,000 on without 1,200 and 1,300: 599 + 200 + 99 + 102. */
+    const job_assoc_scan *js = payload(&f, fake_run_job(&f, 1));
+    CHECK_EQ(js->js_count, 1000);
+    int found = 0;
+    for (int i = 0; i < js->js_count; i++)
+        found += js->js_parent_ids[i] == 1200 || js->js_parent_ids[i] == 1300;
+    CHECK_EQ(found, 0);
+    CHECK_EQ(js->js_parent_ids[999], 1402);
+    fake_run_merge(&f, fake_run_job(&f, 1));
+    CHECK_EQ(tr->tr_state.ss_cursor.cu_object_id, 599);
+    REQUIRE(tr->tr_state.ss_ndone == 3); /* around the heavy ones, not merged yet */
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_last, 1199);
+    CHECK_EQ(tr->tr_state.ss_done[1].ir_first, 1201);
+    CHECK_EQ(tr->tr_state.ss_done[2].ir_last, 1402);
+    fake_run_merge(&f, fake_run_job(&f, 0));
+    REQUIRE(tr->tr_state.ss_ndone == 1);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_first, 1000);
+    CHECK_EQ(tr->tr_state.ss_done[0].ir_last, 1402);
+    /* Noted again once planned: nothing more to read ahead. */
+    scan_note_heavy(tr, 1300);
+    scan_plan(rc);
+    CHECK_EQ(f.fr_npublished, 2);
+done:
+    fake_run_close(&f);
+}
+
 /* The map alone: free ranges around spans, a merged span joining its
  * neighbours, the base moving only over merged spans that start at it,
  * a job moved to another index, and the top of the ID space. */
@@ -332,6 +390,7 @@ int unit_suite_scan(void)
         {"stretches around a stalled chain", test_stretches_around_a_stalled_chain},
         {"in ID order while the budget is busy", test_in_order_while_the_budget_is_busy},
         {"the scan map", test_scan_map},
+        {"heavy parents read ahead of their stretches", test_heavy_parents_ahead},
     };
     return ut_add_suite("scan", tests, sizeof(tests) / sizeof(tests[0]));
 }

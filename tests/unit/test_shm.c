@@ -70,8 +70,17 @@ done:
     shm_destroy(r);
 }
 
-/* Workers claim the lowest rank first, then the lowest index; a budget
- * they do not claim for is passed over whatever its rank. */
+/* Workers claim the lowest rank first, then the job published first
+ * whichever slot it sits in; a budget they do not claim for is passed over
+ * whatever its rank. */
+/* The generation a job holds now. */
+static uint64_t gen_of(shm_region *r, int job)
+{
+    uint64_t gen = 0;
+    shm_job_peek(r, job, &gen);
+    return gen;
+}
+
 static void test_claim_by_rank(void)
 {
     shm_region *r = NULL;
@@ -88,6 +97,16 @@ static void test_claim_by_rank(void)
     CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), scan);
     CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), -1);
     CHECK_EQ(shm_job_claim(r, 0, SHM_BUDGET_ALL, 0, 1000, &gen), search);
+    /* A slot emptied and filled again holds a newer job than the slots
+     * after it: the older ones of its rank go first. */
+    int old1 = shm_job_publish(r, 1, SHM_BUDGET_BURST, 5, "o", 1, NULL);
+    int old2 = shm_job_publish(r, 1, SHM_BUDGET_BURST, 5, "p", 1, NULL);
+    REQUIRE(old1 > scan && old2 > old1);
+    REQUIRE(shm_job_complete(r, scan, gen_of(r, scan)));
+    CHECK_EQ(shm_job_publish(r, 1, SHM_BUDGET_BURST, 5, "n", 1, NULL), scan);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), old1);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), old2);
+    CHECK_EQ(shm_job_claim(r, 0, burst, 0, 1000, &gen), scan);
 done:
     shm_destroy(r);
 }

@@ -1355,7 +1355,8 @@ static bool schemas_equal(const store_schema *a, const store_schema *b)
     if (a->sc_ping_type != b->sc_ping_type || a->sc_supports_roll_up != b->sc_supports_roll_up ||
         a->sc_nrollup_field_labels != b->sc_nrollup_field_labels ||
         a->sc_rollups_since_ms != b->sc_rollups_since_ms ||
-        strcmp(a->sc_rollup_fields_object_id, b->sc_rollup_fields_object_id) != 0)
+        strcmp(a->sc_rollup_fields_object_id, b->sc_rollup_fields_object_id) != 0 ||
+        strcmp(a->sc_count_field, b->sc_count_field) != 0)
         return false;
     for (size_t i = 0; i < a->sc_nrollup_field_labels; i++)
         if (strcmp(a->sc_rollup_field_labels[i], b->sc_rollup_field_labels[i]) != 0)
@@ -1388,6 +1389,7 @@ static void test_schema_records(void)
     CHECK_STR(sc.sc_rollup_field_labels[3], "sync_associations_companies_contacts_label_b");
     snprintf(sc.sc_rollup_fields_object_id, sizeof(sc.sc_rollup_fields_object_id), "companies");
     sc.sc_rollups_since_ms = 1796581876497LL;
+    snprintf(sc.sc_count_field, sizeof(sc.sc_count_field), "sync_assoc_companies_contacts_count");
     /* Round trip through the store. */
     REQUIRE(ut_tmpdir_make(dir, sizeof(dir), "store"));
     REQUIRE((s = open_store(dir, NULL)) != NULL);
@@ -1440,6 +1442,11 @@ static void test_schema_records(void)
          {"rollup_fields_object_id", 's', 0,
           "a-name-far-too-long-for-an-object-type-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}},
         {4, {"missing_object_id", 's', 0, "deals"}},
+        /* count_field is optional (the good record has none), but typed. */
+        {5, {"count_field", 'u', 1, NULL}},
+        {5,
+         {"count_field", 's', 0,
+          "a-name-far-too-long-for-a-property-name-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}},
     };
     for (size_t i = 0; i < UT_COUNT(bad); i++) {
         kv rec_kv[UT_COUNT(good)];

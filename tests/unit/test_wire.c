@@ -163,7 +163,8 @@ static int put_nth(wire_writer *w, uint64_t i, const assoc_buf *fx)
     case 2: {
         wire_object items[4];
         for (size_t k = 0; k < 4; k++)
-            items[k] = (wire_object){i * 1000 + k, -(int64_t)i * 3 + (int64_t)k, k % 2 == 1};
+            items[k] = (wire_object){i * 1000 + k, -(int64_t)i * 3 + (int64_t)k, k % 2 == 1,
+                                     (uint8_t)(i + k)};
         char next[32];
         int n = snprintf(next, sizeof(next), "after-%" PRIu64, i);
         return wire_put_objects(w, i, i + 1, (uint16_t)(i % 11), items, i % 5, i % 4 ? next : NULL,
@@ -218,7 +219,8 @@ static bool check_nth(const wire_msg *m, uint64_t i, const assoc_buf *fx, assoc_
         for (size_t k = 0; ok && k < o->wob_nitems; k++)
             ok = o->wob_items[k].wo_id == i * 1000 + k &&
                  o->wob_items[k].wo_lastmodified_ms == -(int64_t)i * 3 + (int64_t)k &&
-                 o->wob_items[k].wo_archived == (k % 2 == 1);
+                 o->wob_items[k].wo_archived == (k % 2 == 1) &&
+                 o->wob_items[k].wo_heavy == (uint8_t)(i + k);
         if (i % 4)
             ok = ok && o->wob_next_after && strcmp(o->wob_next_after, next) == 0 &&
                  o->wob_next_after_len == strlen(next);
@@ -566,10 +568,13 @@ static void test_objects_roundtrip(void)
     err_info e = {0};
     wire_object *many = NULL;
     static const wire_object items[] = {
-        {0, INT64_MIN, false},          {TWO53P1, -1, true},
-        {UINT64_MAX, INT64_MAX, false}, {127, 0, true},
-        {128, 1767225600000, true},     {UINT64_MAX - 1, -129, false},
-        {UINT32_MAX, 4294967296, true},
+        {0, INT64_MIN, false, 0},
+        {TWO53P1, -1, true, 1},
+        {UINT64_MAX, INT64_MAX, false, 255},
+        {127, 0, true, 0x80},
+        {128, 1767225600000, true, 0},
+        {UINT64_MAX - 1, -129, false, 0x0f},
+        {UINT32_MAX, 4294967296, true, 2},
     };
     size_t n = UT_COUNT(items);
     REQUIRE_EQ(wire_put_objects(&w, 7, 8, 11, items, n, "MTIz%3D", 7, &e), 0);
@@ -592,6 +597,7 @@ static void test_objects_roundtrip(void)
         CHECK_EQ(o->wo_id, items[i].wo_id);
         CHECK_EQ(o->wo_lastmodified_ms, items[i].wo_lastmodified_ms);
         CHECK(o->wo_archived == items[i].wo_archived);
+        CHECK_EQ(o->wo_heavy, items[i].wo_heavy);
     }
     CHECK_STR(m.wm_objects.wob_next_after, "MTIz%3D");
     CHECK_EQ(m.wm_objects.wob_next_after_len, 7);
@@ -609,7 +615,8 @@ static void test_objects_roundtrip(void)
     many = malloc(MANY * sizeof(*many));
     REQUIRE(many != NULL);
     for (size_t i = 0; i < MANY; i++)
-        many[i] = (wire_object){UINT64_MAX - i * 7919, (int64_t)i * 1000 - 7, i % 3 == 0};
+        many[i] = (wire_object){UINT64_MAX - i * 7919, (int64_t)i * 1000 - 7, i % 3 == 0,
+                                (uint8_t)(i % 7)};
     REQUIRE_EQ(wire_put_objects(&w, 1, 1, 2, many, MANY, NULL, 0, &e), 0);
     REQUIRE(pump(&w, &r));
     REQUIRE_EQ(wire_next(&r, &m, &e), 1);
@@ -618,7 +625,8 @@ static void test_objects_roundtrip(void)
     for (size_t i = 0; i < MANY; i++)
         differ += memcmp(&m.wm_objects.wob_items[i].wo_id, &many[i].wo_id, sizeof(uint64_t)) != 0 ||
                   m.wm_objects.wob_items[i].wo_lastmodified_ms != many[i].wo_lastmodified_ms ||
-                  m.wm_objects.wob_items[i].wo_archived != many[i].wo_archived;
+                  m.wm_objects.wob_items[i].wo_archived != many[i].wo_archived ||
+                  m.wm_objects.wob_items[i].wo_heavy != many[i].wo_heavy;
     CHECK_EQ(differ, 0);
 done:
     free(many);
@@ -1121,11 +1129,11 @@ static void test_malformed_frames(void)
         {"[1, 2, 7, 1, 0, nil]", ERR_CORRUPT, 0},
         {"[1, 3, 7, 1, 0, {}, nil]", ERR_CORRUPT, 0},
         {"[1, 3, 7, 1, 0, [], 5]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [1, 2, 3], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [1, 2, nil], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [\"1\", 2, true], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [1, \"2\", true], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [1, 2, true], B]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, 3, 0], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, nil, 0], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [\"1\", 2, true, 0], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, \"2\", true, 0], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, true, 0], B]", ERR_CORRUPT, 0},
         {"[1, 4, 7, 1, 100, [1, \"2\"], nil]", ERR_CORRUPT, 0},
         {"[1, 4, 7, 1, 100, [], \"5\"]", ERR_CORRUPT, 0},
         {"[1, 4, 7, 1, \"100\", [], nil]", ERR_CORRUPT, 0},
@@ -1148,9 +1156,13 @@ static void test_malformed_frames(void)
         {"[1, 2, 7, 1, 65536, []]", ERR_CORRUPT, 0},
         {"[1, 3, 7, 1, 65536, [], nil]", ERR_CORRUPT, 0},
         {"[1, 3, 7, 1, 0, [1, 2], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [-1, 2, true], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [1, 9223372036854775808, true], nil]", ERR_CORRUPT, 0},
-        {"[1, 3, 7, 1, 0, [1, -9223372036854775808, true], nil]", 1, 0},
+        {"[1, 3, 7, 1, 0, [-1, 2, true, 0], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 9223372036854775808, true, 0], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, -9223372036854775808, true, 255], nil]", 1, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, true], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, true, 256], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, true, -1], nil]", ERR_CORRUPT, 0},
+        {"[1, 3, 7, 1, 0, [1, 2, true, nil], nil]", ERR_CORRUPT, 0},
         {"[1, 4, 7, 1, 4294967296, [], nil]", ERR_CORRUPT, 0},
         {"[1, 4, 7, 1, 100, [1, 2, 3], nil]", ERR_CORRUPT, 0},
         {"[1, 4, 7, 1, 100, [], 4294967296]", ERR_CORRUPT, 0},
