@@ -54,10 +54,13 @@ static uint64_t page_due_ns(run_ctx *rc, uint8_t mode)
 }
 
 /* The tables of the type whose full scan waits on this list and whose
- * count rollup is known: their counts tell heavy parents (scan.c). */
+ * count rollup is known: their counts tell heavy parents (scan.c). None
+ * in the reference design, which reads every parent in its batch. */
 static void ask_counts(run_ctx *rc, object_sync *os)
 {
     os->os_ncount = 0;
+    if (rc->rc_cfg->c_reference)
+        return;
     for (int t = 0; t < rc->rc_ntables && os->os_ncount < JOB_COUNT_FIELDS_MAX; t++) {
         const table_run *tr = &rc->rc_tables[t];
         if (tr->tr_table.t_parent == os->os_type && tr->tr_scanning &&

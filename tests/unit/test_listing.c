@@ -374,6 +374,28 @@ done:
     fake_run_close(&f);
 }
 
+/* The reference design asks for no count and searches for no heavy
+ * parent, whatever the schema holds. */
+static void test_reference_asks_for_no_counts(void)
+{
+    fake_run f;
+    REQUIRE(fake_run_open(&f) == 0);
+    run_ctx *rc = f.fr_rc;
+    f.fr_cfg.c_reference = true;
+    table_run *tr = &rc->rc_tables[0];
+    snprintf(tr->tr_count_field, sizeof(tr->tr_count_field), "sync_assoc_companies_contacts_count");
+    scan_begin(rc, tr);
+    object_sync *os;
+    start(&f, &os);
+    listing_start(rc, os, true);
+    int page = find_job(&f, LIST_PAGE, false);
+    REQUIRE(page >= 0);
+    CHECK_EQ(list_job(&f, page)->jl_ncount, 0);
+    CHECK_EQ(find_job(&f, LIST_HEAVY, false), -1);
+done:
+    fake_run_close(&f);
+}
+
 /* The archived chains, ascending: whether they tile [from, inf); how many. */
 static int archived_chains_tile(const object_sync *os, uint64_t from, bool *tiled)
 {
@@ -435,6 +457,7 @@ int unit_suite_listing(void)
         {"live pages ask for the count rollups; heavy parents noted",
          test_live_pages_ask_for_counts},
         {"the archived list is cut to keep up with the live one", test_archived_list_keeps_up},
+        {"the reference design asks for no counts", test_reference_asks_for_no_counts},
     };
     return ut_add_suite("listing", tests, sizeof(tests) / sizeof(tests[0]));
 }
