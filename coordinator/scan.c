@@ -87,6 +87,14 @@ static bool next_stretch(const run_ctx *rc, const table_run *tr, uint64_t from, 
     }
 }
 
+/* Whether the burst budget has a slot free now, which nothing else would
+ * take (always, unpaced). */
+static bool burst_slot_free(const run_ctx *rc)
+{
+    budget *burst = &rc->rc_shm->sr_burst;
+    return !budget_pace(burst, NULL) || rl_idle(&burst->bu_rl, clock_mono_ns());
+}
+
 /* Where a scan behind a first list must stop while the burst budget is
  * busy: the lowest ID a chain has still to list. Batches planned beyond it
  * are merged out of ID order, and sets merged out of order go into the
@@ -98,9 +106,7 @@ static bool next_stretch(const run_ctx *rc, const table_run *tr, uint64_t from, 
  * stalls. UINT64_MAX: no bound. */
 static uint64_t ahead_bound(const run_ctx *rc, const table_run *tr)
 {
-    budget *burst = &rc->rc_shm->sr_burst;
-    if (tr->tr_objects_ready || !budget_pace(burst, NULL) ||
-        rl_idle(&burst->bu_rl, clock_mono_ns()))
+    if (tr->tr_objects_ready || burst_slot_free(rc))
         return UINT64_MAX;
     return listing_watermark(&rc->rc_objects[tr->tr_table.t_parent]);
 }
@@ -230,9 +236,7 @@ void scan_note_heavy(table_run *tr, uint64_t id)
  * Returns false when the queue is full. */
 static bool plan_heavy(run_ctx *rc, table_run *tr, int index)
 {
-    budget *burst = &rc->rc_shm->sr_burst;
-    if (tr->tr_nheavy == 0 ||
-        (budget_pace(burst, NULL) && !rl_idle(&burst->bu_rl, clock_mono_ns())))
+    if (tr->tr_nheavy == 0 || !burst_slot_free(rc))
         return true;
     static job_assoc_scan js;
     js = (job_assoc_scan){.js_table = (uint16_t)index};

@@ -326,6 +326,23 @@ done:
     fake_run_close(&f);
 }
 
+/* A first list of companies started while companies_contacts' full scan
+ * waits on it, its schema naming a count rollup (with `reference`, in the
+ * reference design). Returns 0 or -1 (fake_run_close still closes f). */
+static int list_with_a_count(fake_run *f, bool reference, object_sync **os)
+{
+    if (fake_run_open(f) != 0)
+        return -1;
+    run_ctx *rc = f->fr_rc;
+    f->fr_cfg.c_reference = reference;
+    table_run *tr = &rc->rc_tables[0];
+    snprintf(tr->tr_count_field, sizeof(tr->tr_count_field), "sync_assoc_companies_contacts_count");
+    scan_begin(rc, tr);
+    start(f, os);
+    listing_start(rc, *os, true);
+    return 0;
+}
+
 /* A live page asks for the count rollup of each table whose scan waits on
  * the list (the archived list and the probe for none); a record the worker
  * marks heavy is noted for the scan to read ahead, and so are the parents
@@ -333,14 +350,10 @@ done:
 static void test_live_pages_ask_for_counts(void)
 {
     fake_run f;
-    REQUIRE(fake_run_open(&f) == 0);
+    object_sync *os;
+    REQUIRE(list_with_a_count(&f, false, &os) == 0);
     run_ctx *rc = f.fr_rc;
     table_run *tr = &rc->rc_tables[0];
-    snprintf(tr->tr_count_field, sizeof(tr->tr_count_field), "sync_assoc_companies_contacts_count");
-    scan_begin(rc, tr);
-    object_sync *os;
-    start(&f, &os);
-    listing_start(rc, os, true);
     int page, probe, archived = find_job(&f, LIST_PAGE, true);
     first_jobs(&f, &page, &probe);
     REQUIRE(page >= 0 && archived >= 0 && probe >= 0);
@@ -379,15 +392,8 @@ done:
 static void test_reference_asks_for_no_counts(void)
 {
     fake_run f;
-    REQUIRE(fake_run_open(&f) == 0);
-    run_ctx *rc = f.fr_rc;
-    f.fr_cfg.c_reference = true;
-    table_run *tr = &rc->rc_tables[0];
-    snprintf(tr->tr_count_field, sizeof(tr->tr_count_field), "sync_assoc_companies_contacts_count");
-    scan_begin(rc, tr);
     object_sync *os;
-    start(&f, &os);
-    listing_start(rc, os, true);
+    REQUIRE(list_with_a_count(&f, true, &os) == 0);
     int page = find_job(&f, LIST_PAGE, false);
     REQUIRE(page >= 0);
     CHECK_EQ(list_job(&f, page)->jl_ncount, 0);

@@ -258,6 +258,17 @@ done:
     fake_run_close(&f);
 }
 
+/* Books the burst budget's next two slots: it has none free until the
+ * second one comes. Returns its limiter. */
+static rl_policy *book_the_budget(run_ctx *rc)
+{
+    rl_policy *burst = &rc->rc_shm->sr_burst.bu_rl;
+    uint64_t slot = 0;
+    rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot);
+    rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot);
+    return burst;
+}
+
 /* With the burst budget booked ahead, the scan stays in ID order, below
  * the lowest ID still to list (its sets are then appended to the store);
  * once a slot is free, it plans the stretch listed ahead too. */
@@ -269,10 +280,7 @@ static void test_in_order_while_the_budget_is_busy(void)
     table_run *tr = &rc->rc_tables[0];
     object_sync *os = &rc->rc_objects[HS_COMPANIES];
     two_chains(os);
-    rl_policy *burst = &rc->rc_shm->sr_burst.bu_rl;
-    uint64_t slot = 0;
-    REQUIRE(rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot));
-    REQUIRE(rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot));
+    rl_policy *burst = book_the_budget(rc);
     REQUIRE(!rl_idle(burst, clock_mono_ns()));
     scan_begin(rc, tr);
     scan_plan(rc);
@@ -299,10 +307,8 @@ static void test_heavy_parents_ahead(void)
     table_run *tr = &rc->rc_tables[0];
     two_chains(&rc->rc_objects[HS_COMPANIES]);
     scan_begin(rc, tr);
-    rl_policy *burst = &rc->rc_shm->sr_burst.bu_rl;
-    uint64_t slot = 0;
-    REQUIRE(rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot));
-    REQUIRE(rl_reserve(burst, clock_mono_ns(), UINT64_MAX, &slot));
+    rl_policy *burst = book_the_budget(rc);
+    REQUIRE(!rl_idle(burst, clock_mono_ns()));
     scan_note_heavy(tr, 1300);
     scan_note_heavy(tr, 1200);
     scan_note_heavy(tr, 1200);
