@@ -14,7 +14,11 @@
 # BURSTS (default 10) is how many mutate calls the changes are spread over:
 # the simulator stamps one call's writes with one millisecond.
 #
-#   scripts/bench-incremental.sh [CONTACTS [CHANGES [BURSTS]]]
+# LATENCY (default none) is the simulator's latency for the timed run, set
+# with the limits: MEAN[:JITTER] in ms, or hubspot for the per-endpoint
+# profile (docs/SIMULATOR.md); the full sync before it has none.
+#
+#   [LATENCY=hubspot|MEAN[:JITTER]] scripts/bench-incremental.sh [CONTACTS [CHANGES [BURSTS]]]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,7 +53,15 @@ for _ in $(seq 1 "$BURSTS"); do
         >>"$workdir/mutate.json"
     sleep 0.01
 done
-post /_sim/config '{"rate":"190/10s","search_rate":"5/1s"}' >/dev/null
+latency='"latency_profile":"none","latency_ms":0,"latency_jitter_ms":0'
+case "${LATENCY:-}" in
+"" | none) ;;
+hubspot) latency='"latency_profile":"hubspot"' ;;
+*[!0-9:]* | :* | *: | *:*:*) echo "LATENCY: '$LATENCY' is neither MEAN[:JITTER] (ms) nor hubspot" >&2; exit 2 ;;
+*:*) latency="\"latency_ms\":${LATENCY%%:*},\"latency_jitter_ms\":${LATENCY#*:}" ;;
+*) latency="\"latency_ms\":$LATENCY" ;;
+esac
+post /_sim/config "{\"rate\":\"190/10s\",\"search_rate\":\"5/1s\",$latency}" >/dev/null
 post /_sim/reset-stats '{}' >/dev/null
 sleep $((LAG_MS / 1000 + 1))
 
