@@ -8,8 +8,9 @@ latency as `--latency-ms MEAN:JITTER` or the `hubspot` profile), `hubsync
 setup`, the simulator's figures reset, then `hubsync run --json` with no
 flag but --lag-ms, started once the setup's requests have left the
 simulator's rolling window (the minimum below assumes the whole budget is
-the run's; setup's 9 calls, still in the window, would take 5% of the first
-10 s). Measured:
+the run's; setup's 9 calls, still in the window, and the guard the run
+keeps against another app's share would slow its first 10 s by 9%).
+Measured:
 
   burst, searches  the requests the simulator admitted on each budget
   minimum_s        the physical minimum: burst × 10 s / 190 (the burst
@@ -75,10 +76,10 @@ def wait_for_empty_window(base):
     simulator and this script read the same wall clock)."""
     while True:
         stats = json.loads(get(base, "/_sim/stats"))
-        clear_ms = stats["admitted"]["burst"]["last_ms"] + stats["window_ms"]
-        if time.time() * 1000.0 > clear_ms:
+        left_ms = stats["admitted"]["burst"]["last_ms"] + stats["window_ms"] - time.time() * 1000.0
+        if left_ms < 0:
             return
-        time.sleep(min(0.5, (clear_ms - time.time() * 1000.0) / 1000.0 + 0.01))
+        time.sleep(min(0.5, left_ms / 1000.0 + 0.01))
 
 
 def start_sim(args, portal, latency, workdir):
