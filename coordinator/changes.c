@@ -201,15 +201,8 @@ int changes_add_parent(table_run *tr, uint64_t id)
     int added = idset_add(&tr->tr_seen, id);
     if (added <= 0)
         return added;
-    if (tr->tr_nchanged == tr->tr_changed_cap) {
-        size_t cap = tr->tr_changed_cap ? tr->tr_changed_cap * 2 : 1024;
-        uint64_t *p = realloc(tr->tr_changed, cap * sizeof(*p));
-        if (!p)
-            return ERR_NOMEM;
-        tr->tr_changed = p;
-        tr->tr_changed_cap = cap;
-    }
-    tr->tr_changed[tr->tr_nchanged++] = id;
+    if (ids_push(&tr->tr_changed, &tr->tr_nchanged, &tr->tr_changed_cap, 1024, id))
+        return ERR_NOMEM;
     tr->tr_changed_total++;
     return 0;
 }

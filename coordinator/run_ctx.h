@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/store/assoc.h"
@@ -269,6 +270,23 @@ static inline log_fields run_table_fields(const run_ctx *rc, const table_run *tr
 /* Ends the run with `exit_code` (first reason wins). */
 void run_fatal(run_ctx *rc, int exit_code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* Appends `id` to a growable array of IDs (*ids, *n of them, room for
+ * *cap), doubling it from `first_cap` when full. Returns 0, or -1 with the
+ * array unchanged when memory ran out. */
+static inline int ids_push(uint64_t **ids, size_t *n, size_t *cap, size_t first_cap, uint64_t id)
+{
+    if (*n == *cap) {
+        size_t grown = *cap ? 2 * *cap : first_cap;
+        uint64_t *p = realloc(*ids, grown * sizeof(*p));
+        if (!p)
+            return -1;
+        *ids = p;
+        *cap = grown;
+    }
+    (*ids)[(*n)++] = id;
+    return 0;
+}
 
 /* qsort's comparison of two uint64_t (record IDs), ascending. */
 static inline int cmp_u64(const void *a, const void *b)

@@ -215,15 +215,8 @@ void scan_note_heavy(table_run *tr, uint64_t id)
 {
     if (!tr->tr_scanning || tr->tr_done || tr->tr_nheavy >= HEAVY_WAITING_MAX)
         return;
-    if (tr->tr_nheavy == tr->tr_heavy_cap) {
-        size_t cap = tr->tr_heavy_cap ? 2 * tr->tr_heavy_cap : 16;
-        uint64_t *p = realloc(tr->tr_heavy, cap * sizeof(*p));
-        if (!p)
-            return; /* a hint: its batch reads it all the same */
-        tr->tr_heavy = p;
-        tr->tr_heavy_cap = cap;
-    }
-    tr->tr_heavy[tr->tr_nheavy++] = id;
+    /* Out of memory loses only a hint: its batch reads it all the same. */
+    (void)ids_push(&tr->tr_heavy, &tr->tr_nheavy, &tr->tr_heavy_cap, 16, id);
 }
 
 /* Publishes the heavy parents a first list showed and no batch holds yet,

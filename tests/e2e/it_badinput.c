@@ -528,7 +528,7 @@ static void refused_everywhere(synced *sy, const char *db, const char *what,
     snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
     db_state before, after;
     db_state_read(db, &before);
-    int64_t calls = it_stat_int(&sy->sy_sim, "total");
+    int64_t calls = tl_stat_int(&sy->sy_sim, "total");
     const char *args[3][8] = {{db_arg}, {db_arg}, {db_arg}};
     command run[3];
     outcome out[3];
@@ -550,7 +550,7 @@ static void refused_everywhere(synced *sy, const char *db, const char *what,
     }
     db_state_read(db, &after);
     CHECKF(db_state_same(&before, &after), "%s: the database folder changed", what);
-    CHECKF(it_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", what);
+    CHECKF(tl_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", what);
     db_state_free(&before);
     db_state_free(&after);
 }
@@ -687,7 +687,7 @@ static void check_record_case(synced *sy, const record_case *c, const char *db)
     snprintf(db_arg, sizeof(db_arg), "--db=%s", db);
     db_state before, after;
     db_state_read(db, &before);
-    int64_t calls = it_stat_int(&sy->sy_sim, "total");
+    int64_t calls = tl_stat_int(&sy->sy_sim, "total");
     const char *status[] = {db_arg, "status", NULL};
     const char *run[] = {db_arg, "run", "--progress", "never", NULL};
     command cmds[2] = {{sy->sy_vars, status}, {sy->sy_vars, run}};
@@ -701,7 +701,7 @@ static void check_record_case(synced *sy, const record_case *c, const char *db)
                    cmds[i].cm_args[1], c->rc_expect[k], out[i].oc_err);
         outcome_free(&out[i]);
     }
-    CHECKF(it_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", c->rc_name);
+    CHECKF(tl_stat_int(&sy->sy_sim, "total") == calls, "%s: requests were sent", c->rc_name);
     const char *exp[] = {db_arg, "export", NULL};
     outcome o;
     int rc = hubsync_env(sy->sy_dir, NULL, exp, &o);

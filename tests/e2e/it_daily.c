@@ -54,14 +54,14 @@ static void test_reserve_holds(void)
     CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 5);
     CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 100)"), "stderr: %s",
            err ? err : "");
-    int64_t total = it_stat_int(&s, "total");
+    int64_t total = tl_stat_int(&s, "total");
     fprintf(stderr, "    daily 400, reserve 100: the simulator answered %lld calls\n",
             (long long)total);
     /* Exact: 16 requests could be in flight, but each took its daily slot
      * before it was sent. At least 290 shows the budget was used. */
     CHECK_OP(total, <=, 300);
     CHECK_OP(total, >=, 290);
-    CHECK_EQ(it_stat_int(&s, "rate_limited.DAILY"), 0);
+    CHECK_EQ(tl_stat_int(&s, "rate_limited.DAILY"), 0);
     size_t merged = 0;
     CHECK(it_mirror_consistent(&s, db, &merged));
     CHECK_OP(merged, >, 0); /* it stopped mid-scan, not before */
@@ -104,7 +104,7 @@ static void test_reserve_reached_at_start(void)
     CHECK_EQ(it_hubsync_full(&s, db, first, 30000, NULL, &err), 5);
     CHECKF(err && strstr(err, "calls of the day left (--daily-reserve 400)"), "stderr: %s",
            err ? err : "");
-    CHECK_OP(it_stat_int(&s, "total"), <=, 1);
+    CHECK_OP(tl_stat_int(&s, "total"), <=, 1);
 
     /* Sync everything with the limit off, then allow 50 more and keep 50. */
     REQUIRE(sim_post(&s, "/_sim/config", "{\"daily\":0}"));
@@ -154,7 +154,7 @@ static void test_reserve_usage(void)
     CHECK_EQ(it_hubsync_full(&s, db, status, 10000, NULL, &err), 2);
     CHECKF(err && strstr(err, "--daily-reserve applies only to `hubsync run`"), "%s",
            err ? err : "");
-    CHECK_EQ(it_stat_int(&s, "total"), 0);
+    CHECK_EQ(tl_stat_int(&s, "total"), 0);
 done:
     free(err);
     CHECK(tl_sim_stop(&s) == 0);

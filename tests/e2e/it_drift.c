@@ -117,12 +117,12 @@ static bool rollups_settled(tl_sim *s, int64_t timeout_ms)
 {
     int64_t until = tl_wall_ms() + timeout_ms;
     while (tl_wall_ms() < until) {
-        if (it_stat_int(s, "rollups.pending") == 0)
+        if (tl_stat_int(s, "rollups.pending") == 0)
             return true;
         tl_sleep_ms(50);
     }
     fprintf(stderr, "rollup recomputations still pending: %lld\n",
-            (long long)it_stat_int(s, "rollups.pending"));
+            (long long)tl_stat_int(s, "rollups.pending"));
     return false;
 }
 

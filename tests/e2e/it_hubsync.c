@@ -294,14 +294,6 @@ int it_sim_post(tl_sim *s, const char *path, const char *body)
     return rc;
 }
 
-int64_t it_stat_int(tl_sim *s, const char *path)
-{
-    json_object *st = tl_stats(s);
-    int64_t v = tl_jint_or(st, path, -1);
-    json_object_put(st);
-    return v;
-}
-
 void it_make_db(char *db, size_t n)
 {
     snprintf(db, n, "/tmp/hubsync-it-XXXXXX");

@@ -111,9 +111,6 @@ int it_edit_state(const char *db, const char *name, void (*edit)(store_state *))
  * (/_sim/config, /_sim/reset-stats, …); 0 on a 200, else -1 (printed). */
 int it_sim_post(tl_sim *s, const char *path, const char *body);
 
-/* An integer of /_sim/stats at a dotted path, or -1. */
-int64_t it_stat_int(tl_sim *s, const char *path);
-
 /* Association batch reads the simulator has answered, all six tables. */
 int64_t it_assoc_calls(tl_sim *s);
 

@@ -198,7 +198,7 @@ static void test_many_changes_share_milliseconds(void)
         searches += tl_jint_or(o, "search_calls", 0);
         splits += tl_jint_or(o, "splits", 0);
     }
-    int64_t refused = it_stat_int(&s, "status.400");
+    int64_t refused = tl_stat_int(&s, "status.400");
     refused = refused < 0 ? 0 : refused;
     fprintf(stderr, "    %lld changed records found by %lld searches (%lld splits); %lld refused\n",
             (long long)hits, (long long)searches, (long long)splits, (long long)refused);
@@ -304,7 +304,7 @@ static void test_killed_incremental_run(void)
     REQUIRE(pid > 0);
     int64_t end = tl_now_ms() + 30000, searches = 0;
     while (tl_now_ms() < end &&
-           (searches = it_stat_int(&s, "requests.POST /crm/v3/objects/contacts/search")) < 3)
+           (searches = tl_stat_int(&s, "requests.POST /crm/v3/objects/contacts/search")) < 3)
         tl_sleep_ms(25);
     kill(-pid, SIGKILL);
     it_wait_exit(pid, 5000);
@@ -383,7 +383,7 @@ static void test_future_cursor_never_sent(void)
     CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 2);
     CHECK(err && strstr(err, "contacts_deals") && strstr(err, "lies in the future") &&
           strstr(err, "--full-scan"));
-    CHECK_EQ(it_stat_int(&s, "total"), 0); /* not one API call */
+    CHECK_EQ(tl_stat_int(&s, "total"), 0); /* not one API call */
     CHECK_EQ(it_hubsync(&s, db, over, 60000, NULL), 0);
     CHECK_EQ(it_hubsync(&s, db, run, 60000, NULL), 0);
     CHECK(it_mirror_equals_truth(&s, db));

@@ -22,9 +22,9 @@
  * admitted burst requests (0 when fewer than two). */
 static double burst_rate(tl_sim *s, int64_t *count)
 {
-    *count = it_stat_int(s, "admitted.burst.count");
+    *count = tl_stat_int(s, "admitted.burst.count");
     int64_t span =
-        it_stat_int(s, "admitted.burst.last_ms") - it_stat_int(s, "admitted.burst.first_ms");
+        tl_stat_int(s, "admitted.burst.last_ms") - tl_stat_int(s, "admitted.burst.first_ms");
     return *count > 1 && span > 0 ? (double)(*count - 1) * 1000.0 / (double)span : 0;
 }
 
@@ -41,10 +41,10 @@ static double first_run(const char *const *sim_args, int64_t limit, tl_sim *s, c
     int64_t count;
     double rate = burst_rate(s, &count);
     fprintf(stderr, "    %lld burst requests at %.2f/s; fullest window %lld of %lld\n",
-            (long long)count, rate, (long long)it_stat_int(s, "max_in_window"), (long long)limit);
-    CHECK_EQ(it_stat_int(s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    CHECK_EQ(it_stat_int(s, "rate_limited.SECONDLY"), 0);
-    CHECK(it_stat_int(s, "max_in_window") <= limit);
+            (long long)count, rate, (long long)tl_stat_int(s, "max_in_window"), (long long)limit);
+    CHECK_EQ(tl_stat_int(s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK_EQ(tl_stat_int(s, "rate_limited.SECONDLY"), 0);
+    CHECK(tl_stat_int(s, "max_in_window") <= limit);
     CHECK(it_mirror_equals_truth(s, db));
     return rate;
 done:
@@ -100,8 +100,8 @@ static void test_foreign_load(void)
         "--foreign-load", "63/10s", NULL};
     double rate = first_run(args, 190, &s, db);
     fprintf(stderr, "    the foreign load: %lld admitted, %lld refused\n",
-            (long long)it_stat_int(&s, "foreign.admitted"),
-            (long long)it_stat_int(&s, "foreign.refused"));
+            (long long)tl_stat_int(&s, "foreign.admitted"),
+            (long long)tl_stat_int(&s, "foreign.refused"));
     CHECK(rate >= 0.85 * (190.0 - 63.0) / 10.0);
     CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);
@@ -142,7 +142,7 @@ static void test_one_second_latency(void)
     double rate = first_run(args, 190, &s, db);
     if (!quick) {
         CHECK(rate >= 0.90 * 19.0);
-        CHECK(it_stat_int(&s, "admitted.burst.count") <= 1100);
+        CHECK(tl_stat_int(&s, "admitted.burst.count") <= 1100);
     }
     CHECK(tl_sim_stop(&s) == 0);
     it_remove_db(db);

@@ -224,8 +224,8 @@ static void test_budget_fraction(void)
     REQUIRE(db[0]);
     REQUIRE(tl_sim_start(&s, args) == 0);
     CHECK_EQ(it_run_json(&s, db, flags, &sum), 0);
-    int64_t most = it_stat_int(&s, "max_in_window");
-    int64_t throttled = it_stat_int(&s, "status.429");
+    int64_t most = tl_stat_int(&s, "max_in_window");
+    int64_t throttled = tl_stat_int(&s, "status.429");
     double rate = json_object_get_double(tl_jget(sum, "rate_per_s"));
     fprintf(stderr,
             "    --budget-fraction 0.5 of 40/1s: at most %lld requests in a second, %.1f/s "

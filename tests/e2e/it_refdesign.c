@@ -78,7 +78,7 @@ static int64_t sim_now_ms(tl_sim *s)
     int ok = tl_post_json(s, "/crm/v3/objects/deals/search", TL_TOKEN, "{\"limit\":1}", &r) == 0 &&
              r.r_status == 200;
     tl_resp_free(&r);
-    return ok ? it_stat_int(s, "last_request_ms") : -1;
+    return ok ? tl_stat_int(s, "last_request_ms") : -1;
 }
 
 /* Waits until the simulator's clock is past `ms` (measured on its own

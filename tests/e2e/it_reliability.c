@@ -101,7 +101,7 @@ static void test_fault_matrix(void)
     int64_t t0 = tl_now_ms();
     CHECK_EQ(it_run_json(&s, db, flags, &sum[0]), 0);
     int64_t full_ms = tl_now_ms() - t0;
-    int64_t full_tokens = it_stat_int(&s, "requests.POST /oauth/v1/token");
+    int64_t full_tokens = tl_stat_int(&s, "requests.POST /oauth/v1/token");
     CHECK(it_mirror_equals_truth(&s, db));
     json_object *m = tl_mutate(&s, "{\"count\":300,\"kinds\":[\"associate\",\"dissociate\","
                                    "\"relabel\",\"archive\",\"create\",\"touch\"]}");

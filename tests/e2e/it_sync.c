@@ -130,13 +130,13 @@ static void test_budget_saturated_without_429(void)
     REQUIRE(tl_sim_start(&s, args) == 0);
     const char *run[] = {"run", "--workers", "2", "--inflight", "4", "--rate", "100/2s", NULL};
     REQUIRE(it_hubsync(&s, db, run, 120000, NULL) == 0);
-    int64_t total = it_stat_int(&s, "total");
-    int64_t span = it_stat_int(&s, "last_request_ms") - it_stat_int(&s, "first_request_ms");
+    int64_t total = tl_stat_int(&s, "total");
+    int64_t span = tl_stat_int(&s, "last_request_ms") - tl_stat_int(&s, "first_request_ms");
     double rate = span > 0 ? (double)(total - 1) * 1000.0 / (double)span : 0;
     fprintf(stderr, "    %lld requests in %.2f s: %.1f/s against a limit of 100/2s\n",
             (long long)total, (double)span / 1000.0, rate);
-    CHECK_EQ(it_stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
-    CHECK(it_stat_int(&s, "max_in_window") <= 100);
+    CHECK_EQ(tl_stat_int(&s, "rate_limited.TEN_SECONDLY_ROLLING"), 0);
+    CHECK(tl_stat_int(&s, "max_in_window") <= 100);
     /* Paced over the window plus a margin of at least 100 ms: 100 per
      * 2.1 s, 47.6/s at most. */
     CHECK(rate >= 0.9 * 50);
@@ -356,7 +356,7 @@ static void test_loop_until_sigterm(void)
     /* The second run has read its batch; SIGTERM it in the pause after it
      * (a run of this portal takes well under a second). */
     int64_t end = tl_now_ms() + 30000;
-    while (tl_now_ms() < end && it_stat_int(&s, key) < 2)
+    while (tl_now_ms() < end && tl_stat_int(&s, key) < 2)
         tl_sleep_ms(20);
     tl_sleep_ms(1500);
     kill(pid, SIGTERM);
@@ -399,7 +399,7 @@ static void test_first_list_uses_both_budgets(void)
         snprintf(path, sizeof(path), "objects.%zu.search_calls", i);
         search += tl_jint_or(sum, path, 0);
     }
-    int64_t throttled = it_stat_int(&s, "status.429");
+    int64_t throttled = tl_stat_int(&s, "status.429");
     fprintf(stderr, "    object sync: %lld list pages, %lld searches; %lld 429s\n", (long long)list,
             (long long)search, (long long)(throttled < 0 ? 0 : throttled));
     CHECK_OP(search, >, 3); /* a probe per type, and pages besides */

@@ -139,8 +139,8 @@ static void test_sim_serves_https(void)
     CHECK_EQ(tl_get(s, "/crm/v3/objects/contacts?limit=2", NULL, &r), 0);
     CHECK_EQ(r.r_status, 401);
     tl_resp_free(&r);
-    CHECK(it_stat_int(s, "requests.GET /crm/v3/objects/contacts") == 2);
-    CHECK(it_stat_int(s, "connections") >= 1);
+    CHECK(tl_stat_int(s, "requests.GET /crm/v3/objects/contacts") == 2);
+    CHECK(tl_stat_int(s, "connections") >= 1);
     /* A client that does not trust the CA is refused by its own curl. */
     char ca[sizeof(s->s_ca_file)];
     snprintf(ca, sizeof(ca), "%s", s->s_ca_file);
@@ -201,7 +201,7 @@ static void test_run_with_ca_file(void)
     CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
     const char *doctor[] = {"doctor", "--db", t.te_db, t.te_ca_arg, NULL};
     CHECK_EQ(tls_hubsync(&t, doctor, NULL, NULL), 0);
-    CHECK(it_stat_int(&t.te_sim, "status.200") > 0);
+    CHECK(tl_stat_int(&t.te_sim, "status.200") > 0);
 done:
     free(out);
     tls_end(&t);
@@ -273,7 +273,7 @@ static void test_refused_without_ca_file(void)
                            "--inflight", "2",    "--lag-ms", "0",       NULL};
     check_refused(&t, wrong, other_ca, 4);
     /* Not one HTTP request got through. */
-    CHECK_EQ(it_stat_int(&t.te_sim, "total"), 0);
+    CHECK_EQ(tl_stat_int(&t.te_sim, "total"), 0);
     /* Verification has no off switch. */
     const char *insecure[] = {"setup", "--db", t.te_db, "--insecure", NULL};
     CHECK_EQ(tls_hubsync(&t, insecure, NULL, NULL), 2);
@@ -320,7 +320,7 @@ static void test_oauth_over_https(void)
     CHECKF(code == 2, "exit %d: %s", code, err);
     CHECKF(has(err, "token refresh") && has(err, "certificate") && has(err, "--ca-file"),
            "stderr: %s", err);
-    CHECK_EQ(it_stat_int(&t.te_sim, "tokens_issued"), 0);
+    CHECK_EQ(tl_stat_int(&t.te_sim, "tokens_issued"), 0);
     free(err);
     err = NULL;
     const char *setup[] = {"setup", "--db", t.te_db, t.te_ca_arg, NULL};
@@ -329,8 +329,8 @@ static void test_oauth_over_https(void)
                          "2",   "--lag-ms", "0",     NULL};
     REQUIRE_EQ(it_hubsync_env(vars, run, TLS_TIMEOUT_MS, NULL, NULL), 0);
     CHECK(it_mirror_equals_truth(&t.te_sim, t.te_db));
-    CHECK(it_stat_int(&t.te_sim, "tokens_issued") >= 2); /* setup's and run's */
-    CHECK(it_stat_int(&t.te_sim, "requests.POST /oauth/v1/token") >= 2);
+    CHECK(tl_stat_int(&t.te_sim, "tokens_issued") >= 2); /* setup's and run's */
+    CHECK(tl_stat_int(&t.te_sim, "requests.POST /oauth/v1/token") >= 2);
 done:
     free(err);
     tls_end(&t);
@@ -405,12 +405,12 @@ static void test_plain_http_only_to_loopback(void)
         const char *vars[] = {"HUBSPOT_ACCESS_TOKEN=" TL_TOKEN, "http_proxy=http://127.0.0.1:9",
                               "ALL_PROXY=http://127.0.0.1:9", NULL};
         const char *args[] = {"setup", db_arg, accepted[i], NULL};
-        int64_t before = it_stat_int(&s, "total");
+        int64_t before = tl_stat_int(&s, "total");
         char *e = NULL;
         int code = it_hubsync_env(vars, args, TLS_TIMEOUT_MS, NULL, &e);
         CHECKF(code == 0, "%s: exit %d, stderr: %s", accepted[i], code, e);
         /* 3 properties reads and the 6 tables' label catalogs. */
-        CHECK_EQ(it_stat_int(&s, "total") - before, 3 + 6);
+        CHECK_EQ(tl_stat_int(&s, "total") - before, 3 + 6);
         free(e);
     }
     CHECK_EQ(tl_sim_stop(&s), 0);

@@ -261,6 +261,9 @@ int tl_truth(tl_sim *s, const char *table, tl_lines *out);
 /* GET /_sim/stats, parsed (the caller json_object_put()s it), or NULL. */
 json_object *tl_stats(tl_sim *s);
 
+/* An integer of /_sim/stats at a dotted path, or -1. */
+int64_t tl_stat_int(tl_sim *s, const char *path);
+
 /* POST /_sim/mutate with `body`; returns the parsed summary (caller puts it)
  * or NULL when the answer is not a 200 with JSON. */
 json_object *tl_mutate(tl_sim *s, const char *body);

@@ -26,6 +26,14 @@ json_object *tl_stats(tl_sim *s)
     return j;
 }
 
+int64_t tl_stat_int(tl_sim *s, const char *path)
+{
+    json_object *st = tl_stats(s);
+    int64_t v = tl_jint_or(st, path, -1);
+    json_object_put(st);
+    return v;
+}
+
 json_object *tl_mutate(tl_sim *s, const char *body)
 {
     tl_resp r;

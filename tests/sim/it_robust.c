@@ -391,14 +391,6 @@ static bool hammer(tl_sim *s, size_t n, int conns, outcome *o)
     return ok;
 }
 
-static int64_t faults_injected(tl_sim *s)
-{
-    json_object *st = tl_stats(s);
-    int64_t n = tl_jint_or(st, "faults_injected", -1);
-    json_object_put(st);
-    return n;
-}
-
 /* Starts a sim with one fault switch and hammers it; the outcome is checked
  * by the caller. */
 static bool run_fault(const char *flag, const char *value, outcome *o, int64_t *injected)
@@ -406,7 +398,7 @@ static bool run_fault(const char *flag, const char *value, outcome *o, int64_t *
     tl_sim s = {0};
     const char *args[] = {PORTAL_ARGS, flag, value, NULL};
     bool ok = CHECK(tl_sim_start(&s, args) == 0) && CHECK(hammer(&s, 200, 4, o));
-    *injected = ok ? faults_injected(&s) : -1;
+    *injected = ok ? tl_stat_int(&s, "faults_injected") : -1;
     /* The simulator survives its own faults. */
     ok = CHECK(alive(&s)) && ok;
     ok = CHECK_EQ(tl_sim_stop(&s), 0) && ok;
@@ -494,7 +486,7 @@ static void test_latency(void)
     int64_t dt = timed_get(&s, &st);
     CHECK_EQ(st, 200);
     CHECKF(dt >= 290, "fault-slow 1:300, request took %lld ms", (long long)dt);
-    CHECK_OP(faults_injected(&s), >=, 1);
+    CHECK_OP(tl_stat_int(&s, "faults_injected"), >=, 1);
     CHECK_EQ(tl_sim_stop(&s), 0);
 done:
     tl_sim_stop(&s);

@@ -522,15 +522,6 @@ static bool set_config(tl_sim *s, const char *body)
     return ok;
 }
 
-/* rollups.pending in /_sim/stats now, or -1. */
-static int64_t pending_now(tl_sim *s)
-{
-    json_object *st = tl_stats(s);
-    int64_t n = tl_jint_or(st, "rollups.pending", -1);
-    json_object_put(st);
-    return n;
-}
-
 /* One mutation of `kind` on companies_contacts: the truth before and after
  * it (sorted) and the company it changed. 0 after a failed check. */
 static uint64_t mutate_company(tl_sim *s, const char *kind, tl_lines *before, tl_lines *after)
@@ -645,7 +636,7 @@ static void test_pending_shows_stored(void)
     int64_t batch = value_of(&s, 'b', parent, CC_COUNT);
     int64_t listed = value_of(&s, 'l', parent, CC_COUNT);
     int64_t searched = value_of(&s, 's', parent, CC_COUNT);
-    REQUIRE_EQ(pending_now(&s), 1);
+    REQUIRE_EQ(tl_stat_int(&s, "rollups.pending"), 1);
     CHECKF(batch == old && listed == old && searched == old,
            "company %llu while pending: batch %lld, list %lld, search %lld; before %lld",
            (unsigned long long)parent, (long long)batch, (long long)listed, (long long)searched,
@@ -713,7 +704,7 @@ static void test_label_values(void)
     uint64_t parent = mutate_company(&s, "relabel", &truth, &after);
     REQUIRE(parent != 0);
     REQUIRE(label_values(&s, parent, l, nl, shown));
-    REQUIRE_EQ(pending_now(&s), 1);
+    REQUIRE_EQ(tl_stat_int(&s, "rollups.pending"), 1);
     int moved = 0;
     for (int i = 0; i < nl; i++) {
         int64_t old = truth_count(&truth, parent, l[i].lr_type_id);
@@ -752,7 +743,7 @@ static void test_pending_mode_and_added_labels(void)
     REQUIRE(parent != 0);
     int64_t old = truth_count(&before, parent, 0), now = truth_count(&after, parent, 0);
     REQUIRE(set_config(&s, "{\"rollups\":\"companies_contacts:labels\"}"));
-    REQUIRE_EQ(pending_now(&s), 1);
+    REQUIRE_EQ(tl_stat_int(&s, "rollups.pending"), 1);
     int nl = company_contact_labels(&s, l, 8);
     REQUIRE(nl >= 1);
     REQUIRE(label_values(&s, parent, l, nl, shown));
@@ -764,7 +755,7 @@ static void test_pending_mode_and_added_labels(void)
     CHECKF(labelled > 0, "the company has no labelled contact: the check above cannot fail");
     CHECK_EQ(value_of(&s, 'b', parent, CC_COUNT), old);
     REQUIRE(set_config(&s, "{\"rollup_bumps\":\"always\"}"));
-    CHECK_EQ(pending_now(&s), 1);
+    CHECK_EQ(tl_stat_int(&s, "rollups.pending"), 1);
     CHECK_EQ(value_of(&s, 'b', parent, CC_COUNT), now);
     REQUIRE(set_config(&s, "{\"rollup_bumps\":\"realistic\"}"));
     CHECK_EQ(value_of(&s, 'b', parent, CC_COUNT), old);
@@ -1012,7 +1003,7 @@ static void test_search_sees_stored(void)
     for (size_t i = 0; i < nf; i++)
         CHECK(check_search(&s, CC_COUNT, &fs[i], i % 2 == 0, old, n) >= 0);
     /* Read first, then ask whether they were all still pending. */
-    REQUIRE_EQ(pending_now(&s), scheduled);
+    REQUIRE_EQ(tl_stat_int(&s, "rollups.pending"), scheduled);
     REQUIRE((st = settled_stats(&s)) != NULL);
     CHECK_EQ(tl_jint_or(st, "rollups.recomputed", -1), scheduled);
     for (size_t i = 0; i < nf; i++)
