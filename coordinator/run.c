@@ -455,8 +455,8 @@ static int refresh_labels(run_ctx *rc)
  * incremental, one properties call per parent type. Done after switch-on,
  * so a damaged record or a cursor that must not be sent stops the run
  * before any call; sent from the coordinator's own slot under the run's
- * limiter while the workers wait (nothing is published yet). Returns an
- * exit code (the fetch or the store said why), or 0. */
+ * limiter while the workers send the first searches (run_start). Returns
+ * an exit code (the fetch or the store said why), or 0. */
 static int recheck_rollups(run_ctx *rc)
 {
     parent_props *pp = &rc->rc_props;
@@ -468,6 +468,8 @@ static int recheck_rollups(run_ctx *rc)
         return 0;
     int r = parent_props_fetch(rc->rc_cfg, pp, rc->rc_shm);
     rc->rc_props_calls = own_calls_since(rc, &(wire_counters){0});
+    log_debug("rollup re-check: %llu properties calls answered",
+              (unsigned long long)rc->rc_props_calls.wc_calls);
     for (int i = 0; i < rc->rc_ntables && r == 0; i++) {
         table_run *tr = &rc->rc_tables[i];
         err_info e = {0};
@@ -675,6 +677,15 @@ static int run_start(run_ctx *rc)
         }
         run_put_table_state(rc, tr);
     }
+    /* The first searches and list pages go out before the re-check, so the
+     * workers send them while the coordinator's slot re-checks (a round
+     * trip saved). Their answers wait in the pipes until the loop, when a
+     * table the re-check sends to a full scan is no longer incremental and
+     * takes no parent from them; the window its cursor widened stays, which
+     * costs pages but loses nothing (take_changed filters by each table's
+     * own cursor). */
+    changes_start(rc);
+    pool_wake(rc->rc_pool);
     /* A re-check that failed (refused credentials, HubSpot unreachable)
      * ends the run as a failed job would: drained, with its summary. */
     int recheck = c->c_reference ? 0 : recheck_rollups(rc); /* the reference has none */
@@ -682,11 +693,7 @@ static int run_start(run_ctx *rc)
         run_fatal(rc, recheck, "the rollup fields could not be re-checked (above)");
     else if ((recheck = c->c_reference ? 0 : refresh_labels(rc)) != 0)
         run_fatal(rc, recheck, "the association labels could not be read (above)");
-    if (run_commit(rc))
-        return EXIT_INCOMPLETE;
-    if (!rc->rc_fatal)
-        changes_start(rc);
-    return 0;
+    return run_commit(rc) ? EXIT_INCOMPLETE : 0;
 }
 
 /* The run's loop: plan, wake the workers, merge what they send, commit in

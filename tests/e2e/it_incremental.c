@@ -140,6 +140,34 @@ done:
     it_remove_db(db);
 }
 
+/* The head searches go out before the rollup re-check, so the workers send
+ * them while the coordinator re-checks (-v traces both): a round trip an
+ * incremental run does not wait. */
+static void test_recheck_beside_head_search(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, NULL};
+    const char *run[] = {"-v", "run", "--progress", "never", "--lag-ms", "300", NULL};
+    char *err = NULL;
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    REQUIRE(
+        mutate(&s, "{\"count\":10,\"tables\":[\"contacts_deals\"],\"kinds\":[\"associate\"]}") ==
+        0);
+    tl_sleep_ms(400); /* past the lag allowance */
+    REQUIRE_EQ(it_hubsync_full(&s, db, run, 120000, NULL, &err), 0);
+    const char *head = strstr(err, "published: change search of contacts (head page)");
+    const char *recheck = strstr(err, "rollup re-check: ");
+    CHECKF(head && recheck && head < recheck, "head search %s, re-check %s: %.300s",
+           head ? "traced" : "missing", recheck ? "traced" : "missing", err);
+    CHECK(recheck && strncmp(recheck, "rollup re-check: 2 properties calls", 35) == 0);
+    CHECK(it_mirror_equals_truth(&s, db));
+done:
+    free(err);
+    CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* Archived parents leave the mirror with their sets: the search's count
  * falls short of the mirror's, and the archived list is read. */
 static void test_archived_parents_leave(void)
@@ -426,6 +454,7 @@ int it_register_incremental(void)
 {
     CU_pSuite s = it_add_suite("incremental");
     if (!s || it_add_test(s, "ten_changes_two_calls", test_ten_changes_two_calls) ||
+        it_add_test(s, "recheck_beside_head_search", test_recheck_beside_head_search) ||
         it_add_test(s, "archived_parents_leave", test_archived_parents_leave) ||
         it_add_test(s, "many_changes_share_milliseconds", test_many_changes_share_milliseconds) ||
         it_add_test(s, "index_lag_and_churn", test_index_lag_and_churn) ||
