@@ -30,10 +30,14 @@ Measured:
                    page cache (clean, reclaimed by the kernel under pressure)
   differences      lines by which the mirror differs from /_sim/truth
 
-Writes DIR/latency.csv, DIR/latency.md and, with gnuplot, DIR/latency.png.
+Writes DIR/latency.csv, DIR/latency.md and, with gnuplot, DIR/latency.png;
+with --timeline DIR/timeline-PORTAL-LATENCY.csv, with --trace
+DIR/trace-PORTAL-LATENCY.log (the trace costs the coordinator a line per
+job: at 20 ms it can slow the run it measures).
 
   scripts/bench_latency.py [--portals run,1m] [--latencies 20:5,300:100,1000:300,3000:900,hubspot]
-                           [--out DIR] [--timeline] [--sim bin/hubspot-sim] [--hubsync bin/hubsync]
+                           [--out DIR] [--timeline] [--trace] [--sim bin/hubspot-sim]
+                           [--hubsync bin/hubsync]
 """
 import argparse
 import csv
@@ -158,8 +162,13 @@ def one(args, portal, latency, workdir):
         wait_for_empty_window(base)
         post(base, "/_sim/reset-stats", {})
         t0 = time.monotonic()
-        run = subprocess.Popen(common + ["--lag-ms", "1000", "run", "--json"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # --trace: every job's trace (`hubsync -v`), to a file (a pipe would
+        # fill and stall the run).
+        trace = os.path.join(args.out, f"trace-{portal}-{latency}.log") if args.trace else None
+        errf = open(trace, "wb") if trace else subprocess.PIPE
+        run = subprocess.Popen(common[:1] + (["-v"] if trace else []) + common[1:] +
+                               ["--lag-ms", "1000", "run", "--json"], env=env,
+                               stdout=subprocess.PIPE, stderr=errf)
         peak, peak_pss, peak_anon, timeline, next_sample = 0, 0, 0, [], t0
         while run.poll() is None:
             rss, pss, anon = tree_memory_kib(run.pid)
@@ -180,6 +189,10 @@ def one(args, portal, latency, workdir):
                     prev_t, prev_b = t, b
         out, err = run.communicate()
         wall = time.monotonic() - t0
+        if trace:
+            errf.close()
+            with open(trace, "rb") as f:
+                err = f.read()[-4000:]
         if run.returncode != 0:
             sys.exit(f"hubsync run failed ({run.returncode}):\n{err.decode()}")
         summary = json.loads(out)
@@ -217,6 +230,9 @@ def main():
     ap.add_argument("--timeline", action="store_true",
                     help="also write DIR/timeline-PORTAL-LATENCY.csv: the requests admitted, "
                          "sampled every 0.5 s")
+    ap.add_argument("--trace", action="store_true",
+                    help="run `hubsync -v` and write its trace of every job (published, done, "
+                         "after how long) to DIR/trace-PORTAL-LATENCY.log")
     ap.add_argument("--sim", default=os.environ.get("HUBSPOT_SIM", "bin/hubspot-sim"))
     ap.add_argument("--hubsync", default=os.environ.get("HUBSYNC", "bin/hubsync"))
     args = ap.parse_args()
