@@ -29,6 +29,8 @@
 
 VARIANT ?= release
 CC      ?= cc
+# Parallel compiles in `make run` and `make test` (their suites run alone).
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 PKGS    := json-c libmicrohttpd libcurl cunit msgpack lmdb libpq sqlite3
 
 ifeq ($(VARIANT),asan)
@@ -166,7 +168,7 @@ deps:
 	@scripts/deps.sh
 
 run: deps
-	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
 	@HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/demo.sh
 
 # The suites of one variant: unit tests, then the simulator driven over HTTP,
@@ -179,13 +181,16 @@ test-run: all
 	$(IT_ENV) $(BINDIR)/test-e2e
 
 # Each step of `make test` is announced with the time, so a slow CI run
-# shows where its minutes went.
+# shows where its minutes went. The builds use every CPU (a plain `make
+# test` would compile one file at a time: minutes of CI); the suites run
+# after them, never beside a compile that would slow what they time.
 step = @echo "== $$(date +%T) make test: $(1)"
 test: deps
 	$(call step,check-style check-layout)
 	@$(MAKE) --no-print-directory check-style
 	@$(MAKE) --no-print-directory check-layout
 	$(call step,build and run the suites)
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@$(MAKE) --no-print-directory test-run
 	$(call step,docs and man pages and completion and package and deploy checks)
 	@$(MAKE) --no-print-directory check-docs
@@ -194,8 +199,10 @@ test: deps
 	$(call step,valgrind)
 	@scripts/valgrind-check.sh
 	$(call step,fuzz-brief)
+	@$(MAKE) --no-print-directory -j$(JOBS) fuzz-build
 	@$(MAKE) --no-print-directory fuzz-brief
 	$(call step,ASan/UBSan build and suites)
+	@$(MAKE) --no-print-directory -j$(JOBS) VARIANT=asan all
 	@$(MAKE) --no-print-directory VARIANT=asan IT_QUICK=1 test-run
 	$(call step,done)
 
@@ -340,7 +347,7 @@ check-deploy: $(BINDIR)/hubsync $(BINDIR)/hubspot-sim
 .PHONY: test-slurm
 test-slurm:
 	@scripts/deps.sh slurmctld slurmd slurm-client munge
-	@$(MAKE) --no-print-directory $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
+	@$(MAKE) --no-print-directory -j$(JOBS) $(BINDIR)/hubspot-sim $(BINDIR)/hubsync
 	@HUBSPOT_SIM=$(BINDIR)/hubspot-sim HUBSYNC=$(BINDIR)/hubsync scripts/slurm/test-slurm.sh
 
 STYLE_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]')
