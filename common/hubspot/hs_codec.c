@@ -25,9 +25,8 @@
 
 /* ------------------------------------------------------------------ helpers */
 
-/* Parses body[0..len) as one strict JSON value that must be an object. */
-static int parse_root(const char *what, const char *body, size_t len, json_object **root,
-                      err_info *e)
+int hs_parse_json_object(const char *what, const char *body, size_t len, json_object **root,
+                         err_info *e)
 {
     *root = NULL;
     if (len == 0)
@@ -80,12 +79,12 @@ static json_object *member(json_object *o, const char *key, bool *present)
     return p ? v : NULL;
 }
 
-/* parse_root, then the root's required `results` array (*results points
+/* hs_parse_json_object, then the root's required `results` array (*results points
  * into *root). On failure nothing is left to free. */
 static int parse_results(const char *what, const char *body, size_t len, json_object **root,
                          json_object **results, err_info *e)
 {
-    int rc = parse_root(what, body, len, root, e);
+    int rc = hs_parse_json_object(what, body, len, root, e);
     if (rc)
         return rc;
     bool present;
@@ -1564,7 +1563,7 @@ static int parse_records(const char *what, bool search, const char *body, size_t
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     record_page_clear(page);
     json_object *root;
-    int rc = parse_root(what, body, len, &root, e);
+    int rc = hs_parse_json_object(what, body, len, &root, e);
     if (rc)
         return rc;
     bool present;
@@ -1937,7 +1936,7 @@ int hs_parse_token(const char *body, size_t len, hs_token *out, err_info *e)
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     memset(out, 0, sizeof(*out));
     json_object *root;
-    int rc = parse_root(what, body, len, &root, e);
+    int rc = hs_parse_json_object(what, body, len, &root, e);
     if (rc)
         return rc;
     bool present;
@@ -2007,7 +2006,7 @@ void hs_parse_error(const char *body, size_t len, hs_error_body *out)
 {
     memset(out, 0, sizeof(*out));
     json_object *root = NULL;
-    if (body && len > 0 && parse_root("error body", body, len, &root, NULL) == 0) {
+    if (body && len > 0 && hs_parse_json_object("error body", body, len, &root, NULL) == 0) {
         out->eb_is_json = true;
         copy_member(root, "status", out->eb_status, sizeof(out->eb_status));
         copy_member(root, "message", out->eb_message, sizeof(out->eb_message));

@@ -418,6 +418,18 @@ typedef struct hs_error_body {
  * eb_auth comes from category. `body` may be NULL when len is 0. */
 void hs_parse_error(const char *body, size_t len, hs_error_body *out);
 
+/* Parses body[0..len) as one strict JSON value (RFC 8259; whitespace
+ * alone may follow it) that must be an object: the first step of every
+ * parser here that reads json-c's tree (all but the association batch's
+ * streaming scanner). On success *root is the caller's to release with
+ * json_object_put. Otherwise *root is NULL and `e` says, after `what`, what
+ * is wrong: ERR_PARSE (an empty body, truncated or malformed JSON, bytes
+ * after the value), ERR_SHAPE (a value that is not an object), ERR_TOO_BIG
+ * (over INT_MAX bytes) or ERR_NOMEM. `e` may be NULL. */
+struct json_object;
+int hs_parse_json_object(const char *what, const char *body, size_t len, struct json_object **root,
+                         err_info *e);
+
 /* ======================================================================
  * Request bodies. Each appends to `out` (the caller resets it); on failure
  * `out` is truncated back to its length on entry.

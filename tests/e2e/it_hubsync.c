@@ -403,19 +403,44 @@ int it_wait_exit(pid_t pid, int64_t timeout_ms)
     return -1;
 }
 
-/* Waits until the simulator has answered at least n association batch
- * reads (the scan is under way), or timeout_ms passes; true on the former.
- * Tests that interrupt a run wait for progress, not for a fixed time, so a
- * slow or fast machine cannot move the interruption past the run's end. */
-bool it_wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms)
+int64_t it_requests(tl_sim *s)
+{
+    json_object *st = tl_stats(s), *reqs = tl_jget(st, "requests");
+    int64_t n = 0;
+    if (reqs && json_object_is_type(reqs, json_type_object)) {
+        json_object_object_foreach(reqs, endpoint, count)
+        {
+            (void)endpoint;
+            n += json_object_get_int64(count);
+        }
+    }
+    json_object_put(st);
+    return n;
+}
+
+/* Waits until count(s) is at least n, or timeout_ms passes; true on the
+ * former. Tests that interrupt or race a run wait for its progress, not for
+ * a fixed time, so a slow or fast machine cannot move the moment past the
+ * run's start or end. */
+static bool wait_count(tl_sim *s, int64_t (*count)(tl_sim *), int64_t n, int64_t timeout_ms)
 {
     int64_t end = tl_now_ms() + timeout_ms;
     while (tl_now_ms() < end) {
-        if (it_assoc_calls(s) >= n)
+        if (count(s) >= n)
             return true;
         tl_sleep_ms(25);
     }
     return false;
+}
+
+bool it_wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms)
+{
+    return wait_count(s, it_assoc_calls, n, timeout_ms);
+}
+
+bool it_wait_requests(tl_sim *s, int64_t n, int64_t timeout_ms)
+{
+    return wait_count(s, it_requests, n, timeout_ms);
 }
 
 int it_edit_state(const char *db, const char *name, void (*edit)(store_state *))

@@ -118,6 +118,14 @@ int64_t it_assoc_calls(tl_sim *s);
  * (a scan is under way) or timeout_ms passes; true on the former. */
 bool it_wait_assoc_calls(tl_sim *s, int64_t n, int64_t timeout_ms);
 
+/* API requests the simulator has answered (admin endpoints not counted). */
+int64_t it_requests(tl_sim *s);
+
+/* Waits until the simulator has answered at least n API requests (a run
+ * has opened its database and started) or timeout_ms passes; true on the
+ * former. */
+bool it_wait_requests(tl_sim *s, int64_t n, int64_t timeout_ms);
+
 /* A fresh scratch directory under /tmp in db (n ≥ 32); db[0] is '\0' on
  * failure. */
 void it_make_db(char *db, size_t n);

@@ -305,8 +305,10 @@ static void test_second_run_is_locked_out(void)
     const char *run[] = {"run", "--workers", "1", "--rate", "40/1s", NULL};
     pid_t pid = it_hubsync_start(&s, db, run);
     REQUIRE(pid > 0);
-    tl_sleep_ms(800);
-    /* The first run holds the database: a second one exits 4 at once. */
+    /* Once HubSpot sees the first run's requests it holds the database
+     * (it opens it before it publishes a job): a second one exits 4 at
+     * once. */
+    CHECK(it_wait_requests(&s, 1, 30000));
     int64_t t0 = tl_now_ms();
     CHECK_EQ(it_hubsync(&s, db, run, 10000, NULL), 4);
     CHECK_OP(tl_now_ms() - t0, <, 3000);

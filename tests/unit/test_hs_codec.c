@@ -1012,56 +1012,13 @@ static void test_every_prefix(void)
 /* ------------------------------------------------ the json-c oracle */
 
 /*
- * An independent reading of the same responses: json-c's DOM, walked. This
- * is how hs_parse_assoc_batch first worked (and the module's original
+ * An independent reading of the same responses: json-c's DOM, walked (the
+ * body parsed into it as every other parser here does, hs_parse_json_object).
+ * This is how hs_parse_assoc_batch first worked (and the module's original
  * contract); the streaming scanner that replaced it for speed must agree with
  * it on every body, which the differential tests below check, damaged bodies
  * included.
  */
-
-/* Parses body[0..len) as one strict JSON value that must be an object. */
-static int dom_parse_root(const char *what, const char *body, size_t len, json_object **root,
-                          err_info *e)
-{
-    *root = NULL;
-    if (len == 0)
-        return err_set(e, ERR_PARSE, "%s: empty body", what);
-    if (len > INT_MAX)
-        return err_set(e, ERR_TOO_BIG, "%s: body of %zu bytes is too large", what, len);
-    json_tokener *tok = json_tokener_new();
-    if (!tok)
-        return err_set(e, ERR_NOMEM, "%s: out of memory", what);
-    /* Trailing bytes are checked below, for a clearer message than json-c's. */
-    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_ALLOW_TRAILING_CHARS);
-    json_object *v = json_tokener_parse_ex(tok, body, (int)len);
-    enum json_tokener_error jerr = json_tokener_get_error(tok);
-    size_t end = json_tokener_get_parse_end(tok);
-    json_tokener_free(tok);
-    if (jerr == json_tokener_continue) {
-        json_object_put(v);
-        return err_set(e, ERR_PARSE, "%s: truncated JSON (the body ends after %zu bytes)", what,
-                       len);
-    }
-    if (jerr != json_tokener_success || !v) {
-        json_object_put(v);
-        return err_set(e, ERR_PARSE, "%s: malformed JSON at byte %zu: %s", what, end,
-                       json_tokener_error_desc(jerr));
-    }
-    for (size_t i = end; i < len; i++) {
-        char c = body[i];
-        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
-            json_object_put(v);
-            return err_set(e, ERR_PARSE, "%s: trailing bytes after the JSON value at byte %zu",
-                           what, i);
-        }
-    }
-    if (!json_object_is_type(v, json_type_object)) {
-        json_object_put(v);
-        return err_set(e, ERR_SHAPE, "%s: the body is not a JSON object", what);
-    }
-    *root = v;
-    return 0;
-}
 
 /* Member `key` of object `o`: the value (NULL for JSON null) and whether the
  * key exists at all. */
@@ -1492,7 +1449,7 @@ static int dom_parse_assoc_batch(const char *body, size_t len, int http_status, 
                        "%s: HTTP %d is not a batch-read result (read it with hs_parse_error)", what,
                        http_status);
     json_object *root;
-    int rc = dom_parse_root(what, body, len, &root, e);
+    int rc = hs_parse_json_object(what, body, len, &root, e);
     if (rc)
         return rc;
     dom_mark mark = dom_mark_of(out);
@@ -1545,7 +1502,7 @@ static int dom_parse_assoc_object(const char *body, size_t len, uint64_t parent_
     if ((!body && len) || !out)
         return err_set(e, ERR_INVALID, "%s: NULL argument", what);
     json_object *root;
-    int rc = dom_parse_root(what, body, len, &root, e);
+    int rc = hs_parse_json_object(what, body, len, &root, e);
     if (rc)
         return rc;
     dom_mark mark = dom_mark_of(out);
