@@ -52,6 +52,7 @@ struct http_request {
     uint64_t rq_gate_ticket;                /* holds the daily gate (rl_daily_admit) */
     struct curl_slist *rq_headers;
     char rq_curl_error[CURL_ERROR_SIZE]; /* curl's detail on a failed transfer */
+    int rq_wire_sends; /* times this send reached the wire (on_prereq): 1, or libcurl's resend */
     CURL *rq_easy;
     http_request *rq_next;
 };
@@ -763,8 +764,11 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
         if (cc == CURLE_OPERATION_TIMEDOUT)
             r->rq_cuts++;
         char why[CURL_ERROR_SIZE];
-        snprintf(why, sizeof(why), "%s",
-                 r->rq_curl_error[0] ? r->rq_curl_error : curl_easy_strerror(cc));
+        if (cc == CURLE_ABORTED_BY_CALLBACK && r->rq_wire_sends > 1)
+            snprintf(why, sizeof(why), "the connection closed before an answer");
+        else
+            snprintf(why, sizeof(why), "%s",
+                     r->rq_curl_error[0] ? r->rq_curl_error : curl_easy_strerror(cc));
         schedule_retry(eng, r, jitter_backoff_ns(eng, r->rq_attempts), why);
         return;
     }
@@ -793,6 +797,24 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
 }
 
 /* ----------------------------------------------------------------- start */
+
+/* Called by libcurl just before a request goes on the wire. libcurl sends
+ * a request again by itself when the connection it reused died before any
+ * answer came (a reset): HubSpot may have counted the first send, and the
+ * second would go out past the limiter, unpaced (a search then fills its
+ * one-second window: a 429). So the second is refused here; the transfer
+ * fails as the reset did, and the engine sends it again (complete) with a
+ * slot of its own. */
+static int on_prereq(void *clientp, char *primary_ip, char *local_ip, int primary_port,
+                     int local_port)
+{
+    (void)primary_ip;
+    (void)local_ip;
+    (void)primary_port;
+    (void)local_port;
+    http_request *r = clientp;
+    return r->rq_wire_sends++ == 0 ? CURL_PREREQFUNC_OK : CURL_PREREQFUNC_ABORT;
+}
 
 /* An idle transfer handle, or a new one while fewer than the cap exist:
  * handles, and the connections they keep, grow with the concurrency the
@@ -873,6 +895,9 @@ static int launch(http_engine *eng, http_request *r)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
+    curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    curl_easy_setopt(h, CURLOPT_PREREQDATA, r);
+    r->rq_wire_sends = 0;
     set_transport(eng, h, r->rq_curl_error);
     curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);

@@ -19,13 +19,16 @@
  * on attempts: 429 (after pushing the shared limiter forward, by Retry-After
  * or X-HubSpot-RateLimit-Interval-Milliseconds when present, else a whole
  * window), 5xx, 423 (≥ 2 s), connection failures, resets, timeouts and
- * truncated transfers. A 401 EXPIRED_AUTHENTICATION refreshes the token once
- * (single flight across processes via the shared region) and resends; the
- * token is also refreshed ahead of its expiry. Final failures reach the
- * callback with hr_error set: ERR_HTTP (attempts exhausted), ERR_AUTH,
- * ERR_TLS (the server's certificate is not trusted: never retried, and
- * every request still waiting fails with it at once), or ERR_DAILY (the
- * daily limit is spent: no retry can help today).
+ * truncated transfers. Every send goes through the limiter: libcurl's own
+ * resend of a request whose reused connection died before any answer is
+ * refused, and the engine retries it, paced and counted. A 401
+ * EXPIRED_AUTHENTICATION refreshes the token once (single flight across
+ * processes via the shared region) and resends; the token is also
+ * refreshed ahead of its expiry. Final failures reach the callback with
+ * hr_error set: ERR_HTTP (attempts exhausted), ERR_AUTH, ERR_TLS (the
+ * server's certificate is not trusted: never retried, and every request
+ * still waiting fails with it at once), or ERR_DAILY (the daily limit is
+ * spent: no retry can help today).
  *
  * Time limits: an answer must start within its family's limit (the
  * request class: association reads, searches, lists, the rest), learned by
