@@ -365,7 +365,7 @@ static void object_sync_done(run_ctx *rc, object_sync *os)
     store_txn *txn = object_state(rc, os->os_type, name, sizeof(name), &st);
     if (!txn)
         return;
-    st.ss_cursor = store_cursor_timestamp_ms(rc->rc_window_hi_ms);
+    st.ss_cursor = store_cursor_timestamp_ms(run_cursor_ms(rc, rc->rc_window_hi_ms));
     st.ss_scan_started_ms = 0; /* a first list's progress, done with */
     st.ss_ndone = 0;
     st.ss_runs++;
@@ -449,7 +449,7 @@ static bool publish_batch(run_ctx *rc, table_run *tr, int index)
 static void finish_table(run_ctx *rc, table_run *tr, const object_sync *os)
 {
     int64_t to = rc->rc_cfg->c_reference ? refdesign_cursor(tr)
-                 : os->os_searching      ? os->os_hi
+                 : os->os_searching      ? run_cursor_ms(rc, os->os_hi)
                                          : tr->tr_since_ms;
     if (to < tr->tr_since_ms)
         to = tr->tr_since_ms;

@@ -300,7 +300,7 @@ static void save_progress(run_ctx *rc, object_sync *os)
     }
     uint64_t low = listing_watermark(os);
     st->ss_cursor = store_cursor_object_id(low == UINT64_MAX ? 0 : low);
-    st->ss_scan_started_ms = os->os_list_started_ms;
+    st->ss_scan_started_ms = run_cursor_ms(rc, os->os_list_started_ms);
     if (store_put_state(txn, name, st, &e))
         run_store_fail(rc, &e);
 out:

@@ -769,10 +769,28 @@ static void run_loop(run_ctx *rc, uint64_t t0)
     }
 }
 
+/* What the Date of HubSpot's answers said of this machine's clock. One
+ * that runs ahead is worked around (run_cursor_ms), not fixed: say so. */
+static void report_clock(run_ctx *rc)
+{
+    int64_t low, high, held = skew_hold_back_ms(&rc->rc_shm->sr_skew);
+    if (!skew_bounds(&rc->rc_shm->sr_skew, &low, &high))
+        return;
+    log_debug("clock: HubSpot's runs %+.3f to %+.3f s from this machine's (the Date of its "
+              "answers)",
+              (double)low / 1000.0, (double)high / 1000.0);
+    if (held > 0 && !rc->rc_cfg->c_reference)
+        log_warn("this machine's clock runs at least %.1f s ahead of HubSpot's (the Date of its "
+                 "answers): the cursors this run stored are held back by as much, so no change "
+                 "is missed, but set the clock right (NTP)",
+                 (double)held / 1000.0);
+}
+
 /* Ends a run that started: records its figures, finished or not, and
  * prints its summary. Returns its exit code. */
 static int run_finish(run_ctx *rc, uint64_t t0)
 {
+    report_clock(rc);
     for (int i = 0; i < rc->rc_ntables; i++) {
         table_run *tr = &rc->rc_tables[i];
         store_run *r = &tr->tr_state.ss_last_run;

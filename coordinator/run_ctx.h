@@ -255,6 +255,18 @@ void run_job_describe(const run_ctx *rc, const planned_job *pj, char *buf, size_
 /* Writes the table's state (cursor, run figures) in the open transaction. */
 void run_put_table_state(run_ctx *rc, table_run *tr);
 
+/* A time cursor (epoch ms, this machine's clock) as it is stored: held back
+ * by how far ahead of HubSpot's this machine's clock was shown to run
+ * (skew.h), so that no window ends in HubSpot's future. The reference
+ * design's cursors are its own: as they are. */
+static inline int64_t run_cursor_ms(const run_ctx *rc, int64_t ms)
+{
+    if (rc->rc_cfg->c_reference)
+        return ms;
+    int64_t held = ms - skew_hold_back_ms(&rc->rc_shm->sr_skew);
+    return held > 0 ? held : 0;
+}
+
 /* The stable log fields of a table this run (log.h): `event`, its name,
  * route, parents merged and batch reads so far. */
 static inline log_fields run_table_fields(const run_ctx *rc, const table_run *tr, const char *event)

@@ -210,7 +210,8 @@ static int parse_prob_ms(const char *v, uint64_t max_ms, bool ms_optional, doubl
 }
 
 /* The longest delay the rollup options take (a day). */
-#define ROLLUP_MAX_MS 86400000
+#define ROLLUP_MAX_MS       86400000
+#define CLOCK_OFFSET_MAX_MS 86400000 /* a day either way */
 
 /* The rollup delays must make sense together. 0, or -1 with err filled. */
 static int check_rollup_model(const sim_rollup_model *m, char *err, size_t errlen)
@@ -331,6 +332,9 @@ static const opt options[] = {
     {"client-secret", OPT_STR, S(sc_client_secret), "S", "OAuth client secret [sim-client-secret]"},
     {"token-ttl", OPT_I64, F(sc_token_ttl_s), 0, "S", "OAuth access token lifetime [1800]"},
     {"index-lag-ms", OPT_I64, F(sc_index_lag_ms), 0, "N", "search sees writes N ms late [0]"},
+    {"clock-offset-ms", OPT_SPECIAL, 0, 0, "N",
+     "HubSpot's clock runs N ms ahead of this machine's\n"
+     "(negative: behind): its timestamps and Date header [0]"},
     {"same-ms", OPT_PROB, F(sc_same_ms), 0, "F", "chance a write shares the previous ms [0]"},
     {"churn", OPT_SPECIAL, 0, 0, "N/s", "background mutations per second [0]"},
 };
@@ -477,6 +481,12 @@ static int set_special(sim_config *c, const char *name, const char *v, char *err
     } else if (strcmp(name, "auth") == 0) {
         if (strcmp(v, "private") == 0 || strcmp(v, "oauth") == 0) {
             c->sc_auth = strcmp(v, "oauth") == 0 ? SIM_AUTH_OAUTH : SIM_AUTH_PRIVATE;
+            return 0;
+        }
+    } else if (strcmp(name, "clock-offset-ms") == 0) {
+        bool behind = v[0] == '-';
+        if (parse_u64(v + behind, CLOCK_OFFSET_MAX_MS, &a) == 0) {
+            c->sc_clock_offset_ms = behind ? -(int64_t)a : (int64_t)a;
             return 0;
         }
     } else if (strcmp(name, "churn") == 0) {

@@ -54,6 +54,7 @@ typedef struct sim_config {
     int64_t sc_fault_stall_ms;  /* … for this long (0: until the client hangs up) */
     double sc_fault_stall_body; /* chance a body stops half way, the connection held open */
     int64_t sc_index_lag_ms;
+    int64_t sc_clock_offset_ms; /* HubSpot's clock minus this machine's */
     double sc_same_ms;
     double sc_churn_per_s;
     /* auth */

@@ -74,7 +74,8 @@ int main(int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &t0);
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    cfg.sc_portal.pc_now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    cfg.sc_portal.pc_now_ms =
+        (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + cfg.sc_clock_offset_ms;
     sim_portal *portal;
     if (sim_portal_create(&cfg.sc_portal, &portal) != 0)
         return 1;

@@ -54,9 +54,10 @@ struct sim_server {
     struct MHD_Daemon *sv_daemon;
     char *sv_tls_cert, *sv_tls_key; /* PEM text MHD reads from, for the daemon's life */
     uint16_t sv_port;
+    int64_t sv_clock_offset_ms; /* --clock-offset-ms: HubSpot's clock minus this machine's */
     pthread_t sv_churn;
     bool sv_churn_started;
-    /* The rollup thread sleeps until sv_rollup_wake_ms (wall clock; INT64_MAX:
+    /* The rollup thread sleeps until sv_rollup_wake_ms (HubSpot's clock; INT64_MAX:
      * nothing pending); whoever schedules an earlier recomputation lowers it
      * and signals. Lock order: the portal lock, then sv_rollup_lock. */
     pthread_t sv_rollup;
@@ -182,6 +183,32 @@ static void truncated_free(void *cls)
     free(t);
 }
 
+/* HubSpot's time now (epoch ms): this machine's clock and --clock-offset-ms.
+ * Everything HubSpot stamps or reckons by its own clock uses it (writes,
+ * search views, rollups, token expiry, the daily window, the Date header);
+ * the statistics keep this machine's. */
+static int64_t portal_now_ms(const sim_server *s)
+{
+    return clock_wall_ms() + s->sv_clock_offset_ms;
+}
+
+/* HubSpot's Date header (RFC 9110's IMF-fixdate), from its own clock; set
+ * here so that libmicrohttpd adds none from this machine's. */
+static void add_date_header(const sim_server *s, struct MHD_Response *r)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(portal_now_ms(s) / 1000);
+    struct tm tm;
+    char date[40];
+    if (!gmtime_r(&t, &tm))
+        return;
+    snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
+}
+
 /* Queues rs on c; `stats` (NULL for admin endpoints) counts its status;
  * `fault` cuts the body half way. */
 static enum MHD_Result send_response(sim_server *s, struct MHD_Connection *c, sim_stats *stats,
@@ -209,6 +236,7 @@ static enum MHD_Result send_response(sim_server *s, struct MHD_Connection *c, si
     }
     if (!r)
         return MHD_NO;
+    add_date_header(s, r);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->rs_content_type);
     for (int i = 0; i < rs->rs_nheaders; i++)
         MHD_add_response_header(r, rs->rs_headers[i].h_name, rs->rs_headers[i].h_value);
@@ -280,7 +308,7 @@ typedef struct admission {
  * limit lock, so each sees the other in Remaining and in its refusals. */
 static bool take_slots(sim_server *s, sim_window *w, sim_policy p, int64_t now_ns, admission *ad)
 {
-    int64_t now_ms = clock_wall_ms();
+    int64_t now_ms = portal_now_ms(s);
     if (!sim_daily_admit(&s->sv_daily, now_ms, &ad->ad_daily_remaining)) {
         ad->ad_refused_by = SIM_POLICY_DAILY;
         ad->ad_retry_ns = (86400000 - now_ms % 86400000) * 1000000;
@@ -336,7 +364,7 @@ static void foreign_arrive(sim_server *s)
 static bool check_auth(sim_server *s, struct MHD_Connection *c, sim_response *rs)
 {
     const char *authz = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    int64_t expired_ms = 0, now = clock_wall_ms();
+    int64_t expired_ms = 0, now = portal_now_ms(s);
     sim_auth_result a = sim_auth_check(&s->sv_auth, authz, now, &expired_ms);
     if (a == SIM_AUTH_OK)
         return true;
@@ -617,7 +645,7 @@ static void run_mutations(sim_server *s, sim_mutation_opts *o, sim_mutation_resu
     o->mo_index_lag_ms = s->sv_cfg.sc_index_lag_ms;
     o->mo_same_ms_chance = s->sv_cfg.sc_same_ms;
     pthread_mutex_unlock(&s->sv_cfg_lock);
-    o->mo_now_ms = clock_wall_ms();
+    o->mo_now_ms = portal_now_ms(s);
     *oom = sim_mutate(s->sv_portal, o, r) != 0;
     rollup_changed(s, &r->mr_rollups, false);
     if (summary)
@@ -882,7 +910,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                       cr->cr_body.jb_data,
                       cr->cr_body.jb_len,
                       cr->cr_too_large || !jb_ok(&cr->cr_body),
-                      clock_wall_ms()};
+                      portal_now_ms(s)};
     sim_response rs;
     sim_response_init(&rs);
     body_fault body = BODY_WHOLE;
@@ -988,7 +1016,7 @@ static void rollup_run(sim_server *s)
     sim_rollup_tally t;
     memset(&t, 0, sizeof(t));
     pthread_rwlock_wrlock(&s->sv_portal_lock);
-    sim_portal_recompute(s->sv_portal, &m, lag, clock_wall_ms(), &t);
+    sim_portal_recompute(s->sv_portal, &m, lag, portal_now_ms(s), &t);
     rollup_changed(s, &t, true);
     pthread_rwlock_unlock(&s->sv_portal_lock);
 }
@@ -1003,10 +1031,11 @@ static void *rollup_main(void *arg)
     const int64_t idle_ms = 1000;
     pthread_mutex_lock(&s->sv_rollup_lock);
     while (!atomic_load(&s->sv_stopping)) {
-        int64_t now = clock_wall_ms();
+        int64_t now = portal_now_ms(s);
         if (now < s->sv_rollup_wake_ms) {
             int64_t until =
                 s->sv_rollup_wake_ms - now > idle_ms ? now + idle_ms : s->sv_rollup_wake_ms;
+            until -= s->sv_clock_offset_ms; /* the wait's clock is this machine's */
             struct timespec ts = {until / 1000, (until % 1000) * 1000000};
             pthread_cond_timedwait(&s->sv_rollup_cond, &s->sv_rollup_lock, &ts);
             continue;
@@ -1128,6 +1157,7 @@ int sim_server_start(const sim_config *cfg, sim_portal *portal, sim_server **out
         return -1;
     }
     s->sv_cfg = *cfg;
+    s->sv_clock_offset_ms = cfg->sc_clock_offset_ms;
     s->sv_portal = portal;
     pthread_mutex_init(&s->sv_cfg_lock, NULL);
     /* Readers never stop arriving under load: prefer the writer so /_sim/mutate

@@ -53,6 +53,8 @@ struct http_request {
     struct curl_slist *rq_headers;
     char rq_curl_error[CURL_ERROR_SIZE]; /* curl's detail on a failed transfer */
     int rq_wire_sends; /* times this send reached the wire (on_prereq): 1, or libcurl's resend */
+    int64_t rq_sent_wall_ms; /* the send, by this machine's clock (skew_sample) */
+    int64_t rq_date_s;       /* the answer's Date header (epoch s; 0: none) */
     CURL *rq_easy;
     http_request *rq_next;
 };
@@ -218,6 +220,11 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
         /* A new response (after a 100 Continue, say): forget earlier headers. */
         r->rq_retry_after_ms = r->rq_interval_ms = r->rq_daily_remaining = -1;
         r->rq_daily_limit = r->rq_rate_max = r->rq_rate_remaining = -1;
+        r->rq_date_s = 0;
+    } else if ((v = header_value(line, m, "Date"))) {
+        line[strcspn(line, "\r\n")] = '\0';
+        time_t t = curl_getdate(v, NULL);
+        r->rq_date_s = t > 0 ? (int64_t)t : 0;
     } else if ((v = header_value(line, m, "Retry-After"))) {
         int64_t s = header_number(v);
         r->rq_retry_after_ms = s >= 0 ? s * 1000 : -1;
@@ -740,6 +747,8 @@ static void complete(http_engine *eng, CURL *h, CURLcode cc)
         hs_parse_error(jb_cstr(&r->rq_resp), r->rq_resp.jb_len, &eb);
     daily_answered(eng, r, cc == CURLE_OK ? status : 0, &eb);
     budget_answered_by(eng, r, h, cc == CURLE_OK ? status : 0, now);
+    if (cc == CURLE_OK)
+        skew_sample(&eng->he_shm->sr_skew, r->rq_date_s, r->rq_sent_wall_ms, clock_wall_ms());
     if (cc != CURLE_OK) {
         if (r->rq_resp_too_big) {
             deliver(eng, r, (int)status, ERR_HTTP, "%s: response larger than %zu bytes", r->rq_path,
@@ -910,6 +919,8 @@ static int launch(http_engine *eng, http_request *r)
     r->rq_rate_max = r->rq_rate_remaining = -1;
     r->rq_token_gen = eng->he_token_gen;
     r->rq_sent_ns = clock_mono_ns();
+    r->rq_sent_wall_ms = clock_wall_ms();
+    r->rq_date_s = 0;
     r->rq_limit_ns = answer_limit_ns(eng, r);
     r->rq_last_byte_ns = r->rq_sent_ns;
     r->rq_attempts++;

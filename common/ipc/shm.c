@@ -29,6 +29,7 @@ int shm_create(uint32_t nworkers, shm_region **out, err_info *e)
     r->sr_version = SHM_VERSION;
     r->sr_nworkers = nworkers;
     r->sr_size = sizeof(shm_region);
+    skew_init(&r->sr_skew);
     for (int i = 0; i < SHM_MAX_JOBS; i++)
         atomic_store(&r->sr_jobs[i].jb_owner, -1);
     *out = r;

@@ -28,9 +28,10 @@
 #include "budget.h"
 #include "rl.h"
 #include "rtt.h"
+#include "skew.h"
 
 #define SHM_MAGIC   0x4853594e43524731ULL /* "HSYNCRG1" */
-#define SHM_VERSION 5
+#define SHM_VERSION 6
 
 enum {
     SHM_MAX_WORKERS = 65, /* 64 workers, and the coordinator's own slot for the few
@@ -146,6 +147,7 @@ typedef struct shm_region {
     budget sr_search; /* the search limit (SECONDLY) */
     rl_daily sr_daily;
     rtt_est sr_latency[SHM_LATENCY_FAMILIES]; /* each family's round trip (http.h) */
+    skew_est sr_skew;                         /* HubSpot's clock against ours (Date) */
     shm_token sr_token;
     _Atomic uint32_t sr_stop; /* the coordinator asks workers to drain */
     uint64_t sr_published;    /* jobs published so far (the coordinator's own counter) */

@@ -411,6 +411,40 @@ done:
     it_remove_db(db);
 }
 
+/* This machine's clock two minutes ahead of HubSpot's: a window ending at
+ * its `now − lag` would end in HubSpot's future, and writes stamped before
+ * that end but made after the search would never be searched again. The
+ * cursors are held back by the lead the Date of HubSpot's answers shows, so
+ * every change is caught, and each run says the clock is wrong. */
+static void test_clock_ahead_of_hubspot(void)
+{
+    tl_sim s = {0};
+    char db[64];
+    const char *args[] = {PORTAL, "--clock-offset-ms", "-120000", NULL};
+    const char *run[] = {"run", "--lag-ms", "300", NULL};
+    char *err = NULL;
+    REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    /* Held back by the lead, less at most Date's one-second resolution. */
+    int64_t cursor = stored_cursor_ms(db, "contacts_deals");
+    fprintf(stderr, "    cursor after the first sync: %.1f s before this machine's now\n",
+            (double)(tl_wall_ms() - cursor) / 1000.0);
+    CHECK_OP(cursor, <, tl_wall_ms() - 118000);
+    CHECK_OP(cursor, >, tl_wall_ms() - 180000);
+    for (int round = 0; round < 2; round++) {
+        REQUIRE(mutate(&s, "{\"count\":50}") == 0);
+        tl_sleep_ms(400); /* past the lag allowance */
+        CHECK_EQ(it_hubsync_full(&s, db, run, 60000, NULL, &err), 0);
+        CHECK(err && strstr(err, "ahead of HubSpot's"));
+        free(err);
+        err = NULL;
+        CHECK(it_mirror_equals_truth(&s, db));
+    }
+done:
+    free(err);
+    CHECK(tl_sim_stop(&s) == 0);
+    it_remove_db(db);
+}
+
 /* A search HubSpot refuses: reported with the request, exit 1, and the
  * cursor stays; once searches are accepted again the next run catches up. */
 static void test_refused_search_keeps_cursor(void)
@@ -453,7 +487,8 @@ int it_register_incremental(void)
         it_add_test(s, "killed_incremental_run", test_killed_incremental_run) ||
         it_add_test(s, "routing_table", test_routing_table) ||
         it_add_test(s, "future_cursor_never_sent", test_future_cursor_never_sent) ||
-        it_add_test(s, "refused_search_keeps_cursor", test_refused_search_keeps_cursor))
+        it_add_test(s, "refused_search_keeps_cursor", test_refused_search_keeps_cursor) ||
+        it_add_test(s, "clock_ahead_of_hubspot", test_clock_ahead_of_hubspot))
         return -1;
     return 0;
 }

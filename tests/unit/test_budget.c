@@ -2,12 +2,14 @@
  * test_budget — what the limiter learns: a slower pace that never overruns
  * a window, the grant ring and cap, limits learned from HubSpot's headers
  * (given limits and --budget-fraction), other apps' spending read from
- * -Remaining, the margin a 429 widens, and Little's law for concurrency.
+ * -Remaining, the margin a 429 widens, Little's law for concurrency, and
+ * HubSpot's clock against ours from the Date of its answers (skew.h).
  */
 #include <stdlib.h>
 
 #include "../../common/ipc/budget.h"
 #include "../../common/ipc/rl.h"
+#include "../../common/ipc/skew.h"
 #include "../lib/check.h"
 #include "unit_suites.h"
 #include "unit_util.h"
@@ -225,6 +227,47 @@ static void test_answer_limit(void)
     CHECK_EQ(rtt_limit_ns(&e, 4000 * MS, 60000 * MS), 60000 * MS);
 }
 
+/* HubSpot's clock against ours, from Date (one-second resolution). */
+static void test_clock_skew_from_date(void)
+{
+    skew_est k;
+    skew_init(&k);
+    int64_t low, high;
+    CHECK(!skew_bounds(&k, &low, &high));
+    CHECK_EQ(skew_hold_back_ms(&k), 0);
+    const int64_t now = 1765000000123; /* this machine's clock, epoch ms */
+    /* Not a sample: no Date, or a clock stepped back between send and answer. */
+    skew_sample(&k, 0, now - 40, now);
+    skew_sample(&k, now / 1000, now, now - 1);
+    CHECK(!skew_bounds(&k, &low, &high));
+    /* Clocks that agree: dated the second of the answer; nothing held back. */
+    skew_sample(&k, now / 1000, now - 40, now);
+    REQUIRE(skew_bounds(&k, &low, &high));
+    CHECK_OP(low, <=, 0);
+    CHECK_OP(high, >=, 0);
+    CHECK_OP(high - low, <=, 1000 + 40);
+    CHECK_EQ(skew_hold_back_ms(&k), 0);
+
+    /* This machine 60 s ahead: held back by all but Date's resolution. */
+    skew_init(&k);
+    for (int i = 0; i < 20; i++) {
+        int64_t t = now + i * 137; /* answers across several HubSpot seconds */
+        skew_sample(&k, (t - 60000) / 1000, t - 25, t);
+    }
+    REQUIRE(skew_bounds(&k, &low, &high));
+    CHECK_OP(low, <=, -60000);
+    CHECK_OP(high, >=, -60000);
+    CHECK_OP(high - low, <, 1000);        /* tightened by every answer */
+    int64_t held = skew_hold_back_ms(&k); /* the clock's lead, less up to 1 s */
+    CHECK_OP(held, >=, 59000);
+    CHECK_OP(held, <=, 60000);
+    /* HubSpot's clock ahead: windows end earlier by its clock, never later. */
+    skew_init(&k);
+    skew_sample(&k, (now + 90000) / 1000, now - 30, now);
+    CHECK_EQ(skew_hold_back_ms(&k), 0);
+done:;
+}
+
 int unit_suite_budget(void)
 {
     static const ut_test tests[] = {
@@ -236,6 +279,7 @@ int unit_suite_budget(void)
         {"429s and send delays widen the margin", test_throttle_and_delay_widen_margin},
         {"in-flight requests follow the latency", test_inflight_follows_latency},
         {"an answer's time limit follows the latency", test_answer_limit},
+        {"HubSpot's clock against ours, from Date", test_clock_skew_from_date},
     };
     return ut_add_suite("budget", tests, sizeof(tests) / sizeof(tests[0]));
 }
