@@ -10,6 +10,7 @@
  * one) and from above through the stats' sums, with the tail allowed for
  * when "tails" says it struck.
  */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,6 +340,33 @@ done:
 /* The rate-limit headers as HubSpot sends them: the burst policy's on
  * burst-counted answers, 429s included, the daily pair for private apps;
  * none on searches; no daily pair under OAuth. The pro-addon tier. */
+/* Every answer is dated by HubSpot's clock, once: this machine's, moved
+ * by --clock-offset-ms. */
+static void test_date_follows_clock_offset(void)
+{
+    tl_sim s = {0};
+    tl_resp r = {0};
+    const char *behind[] = {PORTAL, "--clock-offset-ms", "-120000", NULL};
+    REQUIRE(tl_sim_start(&s, behind) == 0);
+    int64_t before = tl_wall_ms();
+    tl_get(&s, list_100, TL_TOKEN, &r);
+    int64_t after = tl_wall_ms();
+    CHECK_EQ(r.r_status, 200);
+    CHECK_EQ(tl_header_count_prefix(&r, "Date"), 1);
+    const char *date = tl_header_get(&r, "Date");
+    REQUIRE(date != NULL);
+    int64_t dated_ms = (int64_t)curl_getdate(date, NULL) * 1000;
+    CHECK_OP(dated_ms, >, before - 120000 - 1000);
+    CHECK_OP(dated_ms, <=, after - 120000);
+    tl_resp_free(&r);
+    CHECK_EQ(tl_sim_stop(&s), 0);
+    const char *bad[] = {PORTAL, "--clock-offset-ms", "-", NULL};
+    CHECK(tl_sim_start(&s, bad) != 0);
+done:
+    tl_resp_free(&r);
+    tl_sim_stop(&s);
+}
+
 static void test_headers(void)
 {
     tl_sim s = {0};
@@ -469,6 +497,7 @@ int it_register_simload(void)
     rc |= it_add_test(s, "foreign_shares_window", test_foreign_shares_window);
     rc |= it_add_test(s, "foreign_refused_daily_and_switch", test_foreign_refused_daily_and_switch);
     rc |= it_add_test(s, "headers", test_headers);
+    rc |= it_add_test(s, "date_follows_clock_offset", test_date_follows_clock_offset);
     rc |= it_add_test(s, "stats_keys", test_stats_keys);
     return rc;
 }
