@@ -19,6 +19,7 @@
 #include "../common/base/jbuf.h"
 #include "../common/base/version.h"
 #include "../common/ipc/rl.h"
+#include "../common/ipc/skew.h"
 
 /* The file this one replaces is read for the success times it carries;
  * a file larger than this is not ours (or not worth carrying over). */
@@ -94,7 +95,7 @@ static double table_success_s(const table_run *tr, int exit_code, const char *ol
 }
 
 /* The run's own families: exit code, success, times, the pace, the day's
- * calls left. */
+ * calls left, the clock's lead over HubSpot's. */
 static void render_run(jbuf *b, const run_ctx *rc, int exit_code, double seconds, const char *old,
                        double now_s)
 {
@@ -133,6 +134,15 @@ static void render_run(jbuf *b, const run_ctx *rc, int exit_code, double seconds
             family(b, "hubsync_daily_limit", "The portal's daily limit, by HubSpot's header.");
             jb_printf(b, "hubsync_daily_limit %llu\n", (unsigned long long)day_limit);
         }
+    }
+    int64_t low, high;
+    if (rc->rc_shm && skew_bounds(&rc->rc_shm->sr_skew, &low, &high)) {
+        family(b, "hubsync_clock_ahead_seconds",
+               "How far this machine's clock ran ahead of HubSpot's, by the Date of its "
+               "answers (less its one-second resolution); the run's cursors were held back "
+               "by as much. 0: not ahead.");
+        jb_printf(b, "hubsync_clock_ahead_seconds %.3f\n",
+                  (double)skew_hold_back_ms(&rc->rc_shm->sr_skew) / 1000.0);
     }
 }
 

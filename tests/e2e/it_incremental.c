@@ -421,9 +421,11 @@ static void test_clock_ahead_of_hubspot(void)
     tl_sim s = {0};
     char db[64];
     const char *args[] = {PORTAL, "--clock-offset-ms", "-120000", NULL};
-    const char *run[] = {"run", "--lag-ms", "300", NULL};
+    char metrics[128];
+    const char *run[] = {"run", "--lag-ms", "300", "--metrics-file", metrics, NULL};
     char *err = NULL;
     REQUIRE(synced(&s, args, db, sizeof(db), "300") == 0);
+    snprintf(metrics, sizeof(metrics), "%s/metrics.prom", db);
     /* Held back by the lead, less at most Date's one-second resolution. */
     int64_t cursor = stored_cursor_ms(db, "contacts_deals");
     fprintf(stderr, "    cursor after the first sync: %.1f s before this machine's now\n",
@@ -439,6 +441,16 @@ static void test_clock_ahead_of_hubspot(void)
         err = NULL;
         CHECK(it_mirror_equals_truth(&s, db));
     }
+    /* The lead is a metric, to alert on. */
+    double ahead = -1;
+    char line[256];
+    FILE *f = fopen(metrics, "r");
+    while (f && fgets(line, sizeof(line), f))
+        sscanf(line, "hubsync_clock_ahead_seconds %lf", &ahead);
+    if (f)
+        fclose(f);
+    CHECK_OP(ahead, >=, 119.0);
+    CHECK_OP(ahead, <=, 120.0);
 done:
     free(err);
     CHECK(tl_sim_stop(&s) == 0);

@@ -122,7 +122,8 @@ static void test_metrics_file(void)
                  tl_jint_or(sum, "tables.4.added", 0) + tl_jint_or(sum, "tables.5.added", 0));
     double lag = sample(m1, "hubsync_cursor_lag_seconds{table=contacts_deals}");
     CHECK(lag >= 0 && lag < 60);
-    CHECK(sample(m1, "hubsync_daily_remaining{}") > 0); /* private apps get the headers */
+    CHECK(sample(m1, "hubsync_daily_remaining{}") > 0);       /* private apps get the headers */
+    CHECK_EQ(sample(m1, "hubsync_clock_ahead_seconds{}"), 0); /* the clocks agree */
 
     /* A failed run: HubSpot refuses the change search (exit 1). */
     REQUIRE(it_sim_post(&s, "/_sim/config", "{\"fault_search_400\":1}") == 0);
