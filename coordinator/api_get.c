@@ -76,6 +76,25 @@ static http_verdict on_response(void *user, http_request *req, const http_respon
     return HTTP_DONE;
 }
 
+int api_region_create(const hubsync_config *c, shm_region **out)
+{
+    err_info e = {0};
+    shm_region *r = NULL;
+    *out = NULL;
+    if (shm_create(1, &r, &e) != 0) {
+        cmd_error(c, "%s", e.ei_msg);
+        return EXIT_INCOMPLETE;
+    }
+    run_init_limits(c, r);
+    if (!c->c_oauth && shm_token_set(r, c->c_token, 0) == 0) {
+        cmd_error(c, "the access token is longer than %d bytes", SHM_TOKEN_MAX - 1);
+        shm_destroy(r);
+        return EXIT_USAGE;
+    }
+    *out = r;
+    return 0;
+}
+
 int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size_t n,
                 unsigned long long *api_calls)
 {
@@ -91,23 +110,10 @@ int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size
         cmd_error(c, "out of memory");
         return EXIT_INCOMPLETE;
     }
-    if (shared) {
-        /* A run's region: its limiter, daily count and token already. */
+    if (shared) /* its limiter, daily count and token already */
         sent_before = atomic_load(&r->sr_slots[r->sr_nworkers - 1].sl_counters.requests);
-        goto limited;
-    }
-    if ((rc = shm_create(1, &r, &e)) != 0) {
-        cmd_error(c, "%s", e.ei_msg);
-        rc = EXIT_INCOMPLETE;
+    else if ((rc = api_region_create(c, &r)) != 0)
         goto out;
-    }
-    run_init_limits(c, r);
-    if (!c->c_oauth && shm_token_set(r, c->c_token, 0) == 0) {
-        cmd_error(c, "the access token is longer than %d bytes", SHM_TOKEN_MAX - 1);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-limited:;
     http_config hc = {0};
     hc.hc_base_url = c->c_base_url;
     hc.hc_shm = r;

@@ -32,6 +32,12 @@ typedef struct api_get {
     bool ag_done;          /* set by api_get_all: ag_parse accepted a 200 body */
 } api_get;
 
+/* A shared region of its own for requests outside a run (setup, doctor):
+ * one slot, the run's limits (--rate, --daily) and its private token.
+ * Returns 0 and *out (shm_destroy it), or prints the error and returns the
+ * exit code (2: a token too long; 1 otherwise). */
+int api_region_create(const hubsync_config *c, shm_region **out);
+
 /* Sends the GET requests gets[0..n) to HubSpot in parallel, through the HTTP
  * engine in this process (at most c_inflight at once, under c's --rate,
  * --daily and --ca-file, with the private token or an OAuth refresh), and
@@ -43,9 +49,11 @@ typedef struct api_get {
  * (an untrusted certificate, refused credentials, the daily limit, then any
  * other: an HTTP error, a body that never parsed, HubSpot unreachable),
  * scrubbed of secrets, and returns its exit code (2, 3, 5, 1).
- * `shared`: NULL for a region (limiter, token) of its own, or a run's region,
- * whose last slot is the coordinator's (no worker uses it), so the requests
- * are paced with the run's and use its token. */
+ * `shared`: NULL for a region (limiter, token) of its own, or a region from
+ * api_region_create (what its answers taught stays: doctor reads the clock
+ * skew from it), or a run's region, whose last slot is the coordinator's
+ * (no worker uses it), so the requests are paced with the run's and use
+ * its token. */
 int api_get_all(const hubsync_config *c, shm_region *shared, api_get *gets, size_t n,
                 unsigned long long *api_calls);
 

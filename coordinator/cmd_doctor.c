@@ -16,6 +16,9 @@
  *           users or integrations exist but no rollup field counts one:
  *           a relabel then changes no rollup value, so the parent's
  *           last-modified time stays and incremental runs never see it
+ *   Step 6  compare this machine's clock with HubSpot's, by the Date of
+ *           those answers (skew.h): one that runs ahead makes every run
+ *           hold its cursors back, and wants setting right
  *
  * "Agree" means: the stored schema is exactly what `hubsync setup` would
  * store now (rollup_detect, shared with setup). Read-only: the store is
@@ -347,7 +350,8 @@ static void relabel_check(doctor_row *row)
 
 /* Step 5's reads: GET /crm/v4/associations/{a}/{b}/labels for each
  * non-engagement table with rollup fields in HubSpot, in parallel. */
-static int fetch_labels(const hubsync_config *c, doctor_row *rows, unsigned long long *calls)
+static int fetch_labels(const hubsync_config *c, shm_region *region, doctor_row *rows,
+                        unsigned long long *calls)
 {
     hs_table *tables = calloc((size_t)c->c_ntables + 1, sizeof(*tables));
     hs_assoc_labels *out = calloc((size_t)c->c_ntables + 1, sizeof(*out));
@@ -368,7 +372,7 @@ static int fetch_labels(const hubsync_config *c, doctor_row *rows, unsigned long
         out[n] = row->dr_labels; /* initialised by the caller; moved back below */
         of[n++] = row;
     }
-    rc = labels_fetch(c, NULL, tables, n, out, done, calls);
+    rc = labels_fetch(c, region, tables, n, out, done, calls);
     for (size_t k = 0; k < n; k++) {
         of[k]->dr_labels = out[k];
         of[k]->dr_has_labels = done[k];
@@ -459,8 +463,45 @@ static int read_stored(const hubsync_config *c, doctor_row *rows, bool *have_db)
     return 0;
 }
 
+/* What the Date of HubSpot's answers said of this machine's clock (skew.h):
+ * one that runs ahead makes every run hold its cursors back. */
+typedef struct doctor_clock {
+    bool dc_known;       /* an answer carried a Date */
+    int64_t dc_low_ms;   /* HubSpot's clock minus this machine's is above this */
+    int64_t dc_ahead_ms; /* this machine's lead, less Date's resolution (0: none) */
+} doctor_clock;
+
+static doctor_clock read_clock(shm_region *region)
+{
+    doctor_clock dc = {0};
+    int64_t high;
+    dc.dc_known = skew_bounds(&region->sr_skew, &dc.dc_low_ms, &high);
+    dc.dc_ahead_ms = skew_hold_back_ms(&region->sr_skew);
+    return dc;
+}
+
+static void clock_text(jbuf *b, const doctor_clock *dc)
+{
+    if (!dc->dc_known)
+        jb_lit(b, "doctor: clock: no answer was dated (no Date header): not compared\n");
+    else if (dc->dc_ahead_ms > 0)
+        jb_printf(b,
+                  "doctor: clock: this machine's runs at least %.1f s ahead of HubSpot's (the "
+                  "Date of its answers): runs hold their cursors back by as much, so no change is "
+                  "missed; set the clock right (NTP)\n",
+                  (double)dc->dc_ahead_ms / 1000.0);
+    else if (dc->dc_low_ms > SKEW_DATE_RESOLUTION_MS)
+        jb_printf(b,
+                  "doctor: clock: HubSpot's runs at least %.1f s ahead of this machine's: a run "
+                  "reads changes that much later (nothing is missed)\n",
+                  (double)(dc->dc_low_ms - SKEW_DATE_RESOLUTION_MS) / 1000.0);
+    else
+        jb_lit(b, "doctor: clock: agrees with HubSpot's (the Date of its answers, to its "
+                  "second)\n");
+}
+
 static void print_text(const hubsync_config *c, const doctor_row *rows, bool have_db,
-                       unsigned long long calls, int nbad, int nwarned)
+                       unsigned long long calls, int nbad, int nwarned, const doctor_clock *dc)
 {
     jbuf b;
     jb_init(&b);
@@ -507,6 +548,7 @@ static void print_text(const hubsync_config *c, const doctor_row *rows, bool hav
                 jb_printf(&b, "%s %s", k++ ? "," : "", rows[i].dr_name);
         jb_lit(&b, "\n");
     }
+    clock_text(&b, dc);
     fwrite(jb_cstr(&b), 1, b.jb_len, stdout);
     jb_free(&b);
 }
@@ -530,7 +572,7 @@ static void findings_json(jbuf *b, const char *key, const finding *f, int n)
 }
 
 static void print_json(const hubsync_config *c, const doctor_row *rows, bool have_db,
-                       unsigned long long calls, int nbad, int nwarned)
+                       unsigned long long calls, int nbad, int nwarned, const doctor_clock *dc)
 {
     jbuf b;
     jb_init(&b);
@@ -550,6 +592,7 @@ static void print_json(const hubsync_config *c, const doctor_row *rows, bool hav
         jb_lit(&b, "false");
     jb_lit(&b, ",\"tables_with_warnings\":");
     jb_u64(&b, (uint64_t)nwarned);
+    jb_printf(&b, ",\"clock_ahead_seconds\":%.3f", (double)dc->dc_ahead_ms / 1000.0);
     jb_lit(&b, ",\"tables\":[");
     for (int i = 0; i < c->c_ntables; i++) {
         const doctor_row *row = &rows[i];
@@ -595,6 +638,7 @@ int cmd_doctor(const hubsync_config *c)
     err_info e = {0};
     bool have_db = false;
     int rc = 0, nbad = 0, nwarned = 0;
+    shm_region *region = NULL; /* the requests' limiter, token, and what Date taught */
     parent_props_init(&pp);
     if (!rows) {
         cmd_error(c, "doctor: out of memory");
@@ -608,7 +652,8 @@ int cmd_doctor(const hubsync_config *c)
         store_schema_init(&rows[i].dr_expected);
         hs_assoc_labels_init(&rows[i].dr_labels);
     }
-    if ((rc = read_stored(c, rows, &have_db)) != 0 || (rc = parent_props_fetch(c, &pp, NULL)) != 0)
+    if ((rc = read_stored(c, rows, &have_db)) != 0 || (rc = api_region_create(c, &region)) != 0 ||
+        (rc = parent_props_fetch(c, &pp, region)) != 0)
         goto out;
     for (int i = 0; i < c->c_ntables; i++) {
         doctor_row *row = &rows[i];
@@ -623,17 +668,18 @@ int cmd_doctor(const hubsync_config *c)
         lookalike_notes(row);
     }
     near_misses(c, &pp, rows);
-    if ((rc = fetch_labels(c, rows, &pp.pp_api_calls)) != 0)
+    if ((rc = fetch_labels(c, region, rows, &pp.pp_api_calls)) != 0)
         goto out;
+    doctor_clock dc = read_clock(region);
     for (int i = 0; i < c->c_ntables; i++) {
         relabel_check(&rows[i]);
         nbad += rows[i].dr_nproblems > 0;
         nwarned += rows[i].dr_nwarnings > 0;
     }
     if (c->c_json)
-        print_json(c, rows, have_db, pp.pp_api_calls, nbad, nwarned);
+        print_json(c, rows, have_db, pp.pp_api_calls, nbad, nwarned, &dc);
     else
-        print_text(c, rows, have_db, pp.pp_api_calls, nbad, nwarned);
+        print_text(c, rows, have_db, pp.pp_api_calls, nbad, nwarned, &dc);
     rc = nbad ? EXIT_INCOMPLETE : EXIT_OK;
 out:
     if (rows)
@@ -645,5 +691,7 @@ out:
         }
     free(rows);
     parent_props_free(&pp);
+    if (region)
+        shm_destroy(region);
     return rc;
 }

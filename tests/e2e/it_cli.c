@@ -935,6 +935,8 @@ static void test_doctor(void)
     CHECK(tl_jis(doc, "ok", json_type_boolean) && json_object_get_boolean(tl_jget(doc, "ok")));
     CHECK_EQ(tl_jint_or(doc, "tables_with_warnings", -1), 2);
     CHECK_EQ(tl_jint_or(doc, "api_calls", -1), 6);
+    CHECK(tl_jis(doc, "clock_ahead_seconds", json_type_double) &&
+          json_object_get_double(tl_jget(doc, "clock_ahead_seconds")) == 0.0); /* clocks agree */
     for (size_t i = 0; i < 6; i++) {
         char path[64];
         snprintf(path, sizeof(path), "tables.%zu.table", i);

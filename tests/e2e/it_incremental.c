@@ -451,6 +451,12 @@ static void test_clock_ahead_of_hubspot(void)
         fclose(f);
     CHECK_OP(ahead, >=, 119.0);
     CHECK_OP(ahead, <=, 120.0);
+    /* And doctor says so. */
+    const char *doctor[] = {"doctor", NULL};
+    char *out = NULL;
+    CHECK_EQ(it_hubsync(&s, db, doctor, 60000, &out), 0);
+    CHECK(out && strstr(out, "doctor: clock: this machine's runs at least 119"));
+    free(out);
 done:
     free(err);
     CHECK(tl_sim_stop(&s) == 0);
