@@ -463,45 +463,31 @@ static int read_stored(const hubsync_config *c, doctor_row *rows, bool *have_db)
     return 0;
 }
 
-/* What the Date of HubSpot's answers said of this machine's clock (skew.h):
- * one that runs ahead makes every run hold its cursors back. */
-typedef struct doctor_clock {
-    bool dc_known;       /* an answer carried a Date */
-    int64_t dc_low_ms;   /* HubSpot's clock minus this machine's is above this */
-    int64_t dc_ahead_ms; /* this machine's lead, less Date's resolution (0: none) */
-} doctor_clock;
-
-static doctor_clock read_clock(shm_region *region)
+/* Step 6: what the Date of HubSpot's answers said of this machine's clock
+ * (skew.h): one that runs ahead makes every run hold its cursors back. */
+static void clock_text(jbuf *b, skew_est *k)
 {
-    doctor_clock dc = {0};
-    int64_t high;
-    dc.dc_known = skew_bounds(&region->sr_skew, &dc.dc_low_ms, &high);
-    dc.dc_ahead_ms = skew_hold_back_ms(&region->sr_skew);
-    return dc;
-}
-
-static void clock_text(jbuf *b, const doctor_clock *dc)
-{
-    if (!dc->dc_known)
+    int64_t low, high, ahead = skew_hold_back_ms(k);
+    if (!skew_bounds(k, &low, &high))
         jb_lit(b, "doctor: clock: no answer was dated (no Date header): not compared\n");
-    else if (dc->dc_ahead_ms > 0)
+    else if (ahead > 0)
         jb_printf(b,
                   "doctor: clock: this machine's runs at least %.1f s ahead of HubSpot's (the "
                   "Date of its answers): runs hold their cursors back by as much, so no change is "
                   "missed; set the clock right (NTP)\n",
-                  (double)dc->dc_ahead_ms / 1000.0);
-    else if (dc->dc_low_ms > SKEW_DATE_RESOLUTION_MS)
+                  (double)ahead / 1000.0);
+    else if (low > SKEW_DATE_RESOLUTION_MS)
         jb_printf(b,
                   "doctor: clock: HubSpot's runs at least %.1f s ahead of this machine's: a run "
                   "reads changes that much later (nothing is missed)\n",
-                  (double)(dc->dc_low_ms - SKEW_DATE_RESOLUTION_MS) / 1000.0);
+                  (double)(low - SKEW_DATE_RESOLUTION_MS) / 1000.0);
     else
         jb_lit(b, "doctor: clock: agrees with HubSpot's (the Date of its answers, to its "
                   "second)\n");
 }
 
 static void print_text(const hubsync_config *c, const doctor_row *rows, bool have_db,
-                       unsigned long long calls, int nbad, int nwarned, const doctor_clock *dc)
+                       unsigned long long calls, int nbad, int nwarned, skew_est *clock)
 {
     jbuf b;
     jb_init(&b);
@@ -548,7 +534,7 @@ static void print_text(const hubsync_config *c, const doctor_row *rows, bool hav
                 jb_printf(&b, "%s %s", k++ ? "," : "", rows[i].dr_name);
         jb_lit(&b, "\n");
     }
-    clock_text(&b, dc);
+    clock_text(&b, clock);
     fwrite(jb_cstr(&b), 1, b.jb_len, stdout);
     jb_free(&b);
 }
@@ -572,7 +558,7 @@ static void findings_json(jbuf *b, const char *key, const finding *f, int n)
 }
 
 static void print_json(const hubsync_config *c, const doctor_row *rows, bool have_db,
-                       unsigned long long calls, int nbad, int nwarned, const doctor_clock *dc)
+                       unsigned long long calls, int nbad, int nwarned, skew_est *clock)
 {
     jbuf b;
     jb_init(&b);
@@ -592,7 +578,7 @@ static void print_json(const hubsync_config *c, const doctor_row *rows, bool hav
         jb_lit(&b, "false");
     jb_lit(&b, ",\"tables_with_warnings\":");
     jb_u64(&b, (uint64_t)nwarned);
-    jb_printf(&b, ",\"clock_ahead_seconds\":%.3f", (double)dc->dc_ahead_ms / 1000.0);
+    jb_printf(&b, ",\"clock_ahead_seconds\":%.3f", (double)skew_hold_back_ms(clock) / 1000.0);
     jb_lit(&b, ",\"tables\":[");
     for (int i = 0; i < c->c_ntables; i++) {
         const doctor_row *row = &rows[i];
@@ -670,16 +656,15 @@ int cmd_doctor(const hubsync_config *c)
     near_misses(c, &pp, rows);
     if ((rc = fetch_labels(c, region, rows, &pp.pp_api_calls)) != 0)
         goto out;
-    doctor_clock dc = read_clock(region);
     for (int i = 0; i < c->c_ntables; i++) {
         relabel_check(&rows[i]);
         nbad += rows[i].dr_nproblems > 0;
         nwarned += rows[i].dr_nwarnings > 0;
     }
     if (c->c_json)
-        print_json(c, rows, have_db, pp.pp_api_calls, nbad, nwarned, &dc);
+        print_json(c, rows, have_db, pp.pp_api_calls, nbad, nwarned, &region->sr_skew);
     else
-        print_text(c, rows, have_db, pp.pp_api_calls, nbad, nwarned, &dc);
+        print_text(c, rows, have_db, pp.pp_api_calls, nbad, nwarned, &region->sr_skew);
     rc = nbad ? EXIT_INCOMPLETE : EXIT_OK;
 out:
     if (rows)

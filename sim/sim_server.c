@@ -193,20 +193,15 @@ static int64_t portal_now_ms(const sim_server *s)
 }
 
 /* HubSpot's Date header (RFC 9110's IMF-fixdate), from its own clock; set
- * here so that libmicrohttpd adds none from this machine's. */
+ * here so that libmicrohttpd adds none from this machine's. strftime's
+ * names are English: the simulator never leaves the C locale. */
 static void add_date_header(const sim_server *s, struct MHD_Response *r)
 {
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     time_t t = (time_t)(portal_now_ms(s) / 1000);
     struct tm tm;
     char date[40];
-    if (!gmtime_r(&t, &tm))
-        return;
-    snprintf(date, sizeof(date), "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
+    if (gmtime_r(&t, &tm) && strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_DATE, date);
 }
 
 /* Queues rs on c; `stats` (NULL for admin endpoints) counts its status;
